@@ -1,0 +1,131 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export const PROCESS_ROLES = ['all', 'api', 'worker'] as const;
+export type ProcessRole = (typeof PROCESS_ROLES)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number(value);
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every environment variable the gateway reads. Documented in `.env.example`; validated once at
+ * boot so that a typo fails fast with a message naming the variable.
+ */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsOptional()
+  @IsIn(PROCESS_ROLES)
+  ROLE: ProcessRole = 'all';
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  PUBLIC_BASE_URL?: string;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
+  REDIS_URL?: string;
+
+  /** Queue backend when REDIS_URL is unset: BullMQ's Postgres backend on the same database. */
+  @IsOptional()
+  @IsIn(['redis', 'postgres'])
+  QUEUE_BACKEND?: 'redis' | 'postgres';
+
+  /** Hash-tagged so that every key of a queue lands in one Redis Cluster slot. */
+  @IsOptional()
+  @Matches(/^\{[A-Za-z0-9_-]+\}$/, { message: 'QUEUE_PREFIX must be a hash tag such as {wg}' })
+  QUEUE_PREFIX = '{wg}';
+
+  @IsOptional()
+  @IsString()
+  DATA_DIR = '.data';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 54329;
+
+  /** Encrypts stored secrets (robot signing keys) and signs confirmation links. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'APP_SECRET must be at least 32 characters' })
+  APP_SECRET?: string;
+
+  @IsOptional()
+  @IsIn(['auto', 'on', 'off'])
+  DEMO: 'auto' | 'on' | 'off' = 'auto';
+
+  @IsOptional()
+  @Matches(/^\d{6}$/, { message: 'DEMO_COUNTY must be a 6-digit GB/T 2260 county code' })
+  DEMO_COUNTY = '513221';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  DEMO_RESIDENTS = 2000;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsEmail()
+  ADMIN_EMAIL?: string;
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map(
+      (msg) => `  - ${e.property}: ${msg} (got ${JSON.stringify(e.value)})`,
+    ),
+  );
+}
+
+export class ConfigurationError extends Error {}
+
+/** Validates raw env; throws a ConfigurationError listing every bad variable by name. */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    throw new ConfigurationError(`Invalid configuration:\n${describe(errors).join('\n')}`);
+  }
+  if (env.NODE_ENV === 'production' && !env.APP_SECRET) {
+    throw new ConfigurationError(
+      'Invalid configuration:\n  - APP_SECRET: required when NODE_ENV=production (at least 32 characters)',
+    );
+  }
+  return env;
+}
