@@ -1,0 +1,4 @@
+import { Directory1763798400000 } from './1763798400000-Directory';
+
+/** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
+export const MIGRATIONS = [Directory1763798400000];
