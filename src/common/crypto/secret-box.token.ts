@@ -1,0 +1,1 @@
+export const SECRET_BOX = 'SECRET_BOX';

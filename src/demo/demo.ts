@@ -1,0 +1,85 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatewayRuntime } from '../common/runtime.token';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { TokensService } from '../modules/auth/tokens.service';
+import type { TokenRole } from '../modules/auth/token-role';
+import { SeedService } from '../modules/directory/seed/seed.service';
+
+type DemoTokens = Partial<Record<TokenRole, string>>;
+
+const say = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** The demo runs on a zero-setup start (embedded Postgres) or when DEMO=on. */
+export function demoEnabled(env: EnvironmentVariables, runtime: GatewayRuntime): boolean {
+  return env.DEMO === 'on' || (env.DEMO === 'auto' && runtime.embedded.postgres);
+}
+
+/**
+ * First start of a demo: seed a synthetic county and make one token per role. Every demo start
+ * prints the URLs and those tokens (kept in the data folder, readable by its owner only).
+ */
+export async function runDemo(
+  app: INestApplicationContext,
+  env: EnvironmentVariables,
+  runtime: GatewayRuntime,
+): Promise<void> {
+  const base = env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`;
+  if (!demoEnabled(env, runtime)) {
+    say(`[gateway] listening on ${base} (docs: ${base}/docs)`);
+    return;
+  }
+  const db = app.get(DataSource);
+  const [{ count }] = await db.query<{ count: number }[]>('SELECT count(*)::int AS count FROM people');
+  if (count === 0) {
+    say(`[gateway] first start: seeding demo county ${env.DEMO_COUNTY} with ${env.DEMO_RESIDENTS} residents…`);
+    await app.get(SeedService).seedCounty({
+      countyCode: env.DEMO_COUNTY,
+      residents: env.DEMO_RESIDENTS,
+      seed: 1,
+    });
+  }
+  const tokens = await ensureDemoTokens(app, env);
+
+  say('');
+  say('  预警叫应网关 Warning gateway — demo');
+  say(`  API      ${base}/v1`);
+  say(`  Docs     ${base}/docs`);
+  say(`  Health   ${base}/health`);
+  say(`  Metrics  ${base}/metrics`);
+  say(`  Queue backend: ${runtime.queue.backend}${runtime.embedded.postgres ? ' (embedded Postgres)' : ''}`);
+  say('  Demo tokens (Authorization: Bearer <token>):');
+  for (const [role, token] of Object.entries(tokens)) say(`    ${role.padEnd(13)} ${token}`);
+  say('');
+}
+
+async function ensureDemoTokens(app: INestApplicationContext, env: EnvironmentVariables): Promise<DemoTokens> {
+  const file = join(env.DATA_DIR, 'demo-tokens.json');
+  const tokensService = app.get(TokensService);
+  const stored: DemoTokens = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoTokens) : {};
+  const db = app.get(DataSource);
+  const [grid] = await db.query<{ code: string }[]>(
+    `SELECT code FROM grids WHERE starts_with(code, $1) ORDER BY code LIMIT 1`,
+    [env.DEMO_COUNTY],
+  );
+  const wanted: { role: TokenRole; jurisdiction?: string; gridCode?: string }[] = [
+    { role: 'admin' },
+    { role: 'duty_officer', jurisdiction: env.DEMO_COUNTY },
+    { role: 'auditor' },
+    ...(grid ? [{ role: 'grid_member' as const, gridCode: grid.code }] : []),
+  ];
+  const tokens: DemoTokens = {};
+  for (const w of wanted) {
+    const existing = stored[w.role];
+    if (existing && (await tokensService.authenticate(existing))) {
+      tokens[w.role] = existing;
+      continue;
+    }
+    const { token } = await tokensService.create({ name: `demo ${w.role}`, ...w });
+    tokens[w.role] = token;
+  }
+  writeFileSync(file, JSON.stringify(tokens, null, 2), { mode: 0o600 });
+  return tokens;
+}

@@ -1,0 +1,50 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { ApiToken } from './api-token.entity';
+import { Roles } from './auth.decorators';
+import { CreateTokenDto, type TokenView } from './tokens.dto';
+import { TokensService } from './tokens.service';
+
+function view(t: ApiToken): TokenView {
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    jurisdiction: t.jurisdiction,
+    grid: t.gridCode,
+    createdAt: t.createdAt,
+    revokedAt: t.revokedAt,
+    lastUsedAt: t.lastUsedAt,
+  };
+}
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('v1/tokens')
+export class TokensController {
+  constructor(private readonly tokens: TokensService) {}
+
+  @Get()
+  async list(): Promise<TokenView[]> {
+    return (await this.tokens.list()).map(view);
+  }
+
+  /** The clear token is in this response only. */
+  @Post()
+  async create(@Body() dto: CreateTokenDto): Promise<TokenView & { token: string }> {
+    const { token, record } = await this.tokens.create({
+      name: dto.name,
+      role: dto.role,
+      jurisdiction: dto.jurisdiction,
+      gridCode: dto.grid,
+    });
+    return { ...view(record), token };
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  async revoke(@Param('id', ParseUUIDPipe) id: string): Promise<TokenView> {
+    return view(await this.tokens.revoke(id));
+  }
+}

@@ -1,0 +1,52 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import type { Queue } from 'bullmq';
+import { ALL_QUEUES } from '../../common/queue/queue-names';
+
+const TIMEOUT_MS = 3000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+  ]);
+}
+
+/** Up when the queue backend answers for every queue; reports their backlog. */
+@Injectable()
+export class QueueHealthIndicator {
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly health: HealthIndicatorService,
+  ) {}
+
+  async check(key = 'queues') {
+    const indicator = this.health.check(key);
+    const counts: Record<string, Record<string, number>> = {};
+    try {
+      for (const name of ALL_QUEUES) {
+        const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+        counts[name] = await withTimeout(queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), TIMEOUT_MS);
+      }
+      return indicator.up(counts);
+    } catch (err) {
+      return indicator.down({ message: (err as Error).message, ...counts });
+    }
+  }
+
+  /** PING through the connection BullMQ itself uses (Redis backend only). */
+  async checkRedis(key = 'redis') {
+    const indicator = this.health.check(key);
+    try {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(ALL_QUEUES[0]), { strict: false });
+      const backend = queue.backend as unknown as { client: Promise<{ ping(): Promise<string> }> };
+      const client = await withTimeout(backend.client, TIMEOUT_MS);
+      const pong = await withTimeout(client.ping(), TIMEOUT_MS);
+      return indicator.up({ pong });
+    } catch (err) {
+      return indicator.down({ message: (err as Error).message });
+    }
+  }
+}
