@@ -277,6 +277,26 @@ async function procLink(pid: number, name: string): Promise<string | undefined> 
   }
 }
 
+/**
+ * Whether `pid` is a Postgres server on `realData`: its working folder is the data folder (as for
+ * every postmaster) or its command line names it. Nothing is signalled without this proof.
+ */
+async function postmasterOn(pid: number, realData: string): Promise<'this' | 'other' | 'unknown'> {
+  if (pid === 1 || pid === process.pid) return 'other';
+  const cwd = await procLink(pid, 'cwd');
+  if (cwd !== undefined) return cwd === realData ? 'this' : 'other';
+  try {
+    const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const dataArg = args[args.indexOf('-D') + 1];
+    const isPostgres = args.some((a) => path.basename(a) === 'postgres');
+    return isPostgres && args.includes('-D') && dataArg !== undefined && path.resolve(dataArg) === realData
+      ? 'this'
+      : 'other';
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function parentPid(pid: number): Promise<number | undefined> {
   try {
     const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
@@ -326,20 +346,21 @@ async function clearStalePostmaster(pgdata: string, log: (msg: string) => void):
     log('embedded Postgres: removed a stale postmaster.pid (no such process)');
     return;
   }
-  const cwd = await procLink(pid, 'cwd');
   const realData = await fs.realpath(pgdata);
-  if (cwd !== undefined && cwd !== realData) {
+  const owner = await postmasterOn(pid, realData);
+  if (owner === 'other') {
     await fs.rm(pidFile, { force: true });
     log(`embedded Postgres: removed a stale postmaster.pid (pid ${pid} is an unrelated process)`);
     return;
   }
-  if (cwd === undefined && !(await exists('/proc/self'))) {
+  if (owner === 'unknown') {
     throw new Error(
-      `embedded Postgres: ${pidFile} names running process ${pid}. Stop that Postgres server or, if it is not one, delete the file.`,
+      `embedded Postgres: ${pidFile} names running process ${pid}, which could not be inspected. ` +
+        'Stop that Postgres server or, if it is not one, delete the file.',
     );
   }
   const ppid = await parentPid(pid);
-  if (ppid !== undefined && ppid > 1 && ppid !== process.pid && /node/i.test(await processName(ppid))) {
+  if (ppid !== undefined && ppid > 1 && (ppid === process.pid || /node/i.test(await processName(ppid)))) {
     throw new Error(
       `embedded Postgres: ${pgdata} is in use by a Postgres server (pid ${pid}) that another running process ` +
         `(pid ${ppid}) started. Is a second gateway running with the same DATA_DIR?`,

@@ -53,6 +53,7 @@ export function toPredicate(filter?: EventFilter | EventPredicate): EventPredica
 interface Waiter {
   predicate: EventPredicate;
   resolve: (event: SandboxEvent) => void;
+  reject: (error: Error) => void;
 }
 
 export class EventLog {
@@ -120,6 +121,10 @@ export class EventLog {
           clearTimeout(timer);
           resolve(event);
         },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
@@ -134,8 +139,9 @@ export class EventLog {
     });
   }
 
-  /** Forgets the pending waiters (their promises never settle); used by stop(). */
+  /** Rejects the pending waiters and drops the listeners; used by stop(). */
   close(): void {
+    for (const waiter of this.waiters) waiter.reject(new Error('sandbox carrier stopped'));
     this.waiters.clear();
     this.listeners.clear();
   }

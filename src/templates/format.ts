@@ -1,0 +1,460 @@
+/**
+ * Shared wording for all channels: Beijing-time formatting, place lists, level and hazard names,
+ * and the "facts" of a warning every template draws from.
+ */
+import {
+  HAZARD_NAMES_EN,
+  HAZARD_NAMES_ZH,
+  LEVEL_COLOURS_ZH,
+  LEVEL_NAMES_EN,
+  LEVEL_NUMBERS,
+  LEVEL_RANKS_ZH,
+  WarningContent,
+  WarningLevel,
+} from '../modules/warnings/warning.types';
+import type { SmsPart } from './sms-segments';
+import { DEFAULT_LOCALE, Locale, TemplateContext } from './types';
+
+/* ------------------------------------------------------------------------------------------ */
+/* Beijing time                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+const MONTHS_EN = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export interface BeijingParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+}
+
+export function beijingParts(date: Date): BeijingParts {
+  const t = new Date(date.getTime() + BEIJING_OFFSET_MS);
+  return {
+    year: t.getUTCFullYear(),
+    month: t.getUTCMonth() + 1,
+    day: t.getUTCDate(),
+    hour: t.getUTCHours(),
+    minute: t.getUTCMinutes(),
+  };
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+const zhClock = (p: BeijingParts): string => `${p.hour}时${p.minute ? `${p.minute}分` : ''}`;
+const enClock = (p: BeijingParts): string => `${pad2(p.hour)}:${pad2(p.minute)}`;
+
+/** 2024年7月10日20时30分 (minutes omitted on the hour); `year: false` drops the year. */
+export function zhDateTime(date: Date, opts: { year?: boolean } = {}): string {
+  const p = beijingParts(date);
+  return `${opts.year === false ? '' : `${p.year}年`}${p.month}月${p.day}日${zhClock(p)}`;
+}
+
+/**
+ * Shortest unambiguous form relative to `ref`: 22时 (same day), 11日2时 (same month),
+ * 8月1日2时, or with the year when the year differs.
+ */
+export function zhShortTime(date: Date, ref: Date): string {
+  const p = beijingParts(date);
+  const r = beijingParts(ref);
+  if (p.year !== r.year) return zhDateTime(date);
+  if (p.month !== r.month) return `${p.month}月${p.day}日${zhClock(p)}`;
+  if (p.day !== r.day) return `${p.day}日${zhClock(p)}`;
+  return zhClock(p);
+}
+
+/** 7月10日20时至11日20时. */
+export function zhRange(from: Date, to: Date, opts: { year?: boolean } = {}): string {
+  return `${zhDateTime(from, { year: opts.year ?? false })}至${zhShortTime(to, from)}`;
+}
+
+/** 20:30 10 Jul 2024 (year omitted with `year: false`). */
+export function enDateTime(date: Date, opts: { year?: boolean } = {}): string {
+  const p = beijingParts(date);
+  return `${enClock(p)} ${p.day} ${MONTHS_EN[p.month - 1]}${opts.year === false ? '' : ` ${p.year}`}`;
+}
+
+export function enShortTime(date: Date, ref: Date): string {
+  const p = beijingParts(date);
+  const r = beijingParts(ref);
+  if (p.year === r.year && p.month === r.month && p.day === r.day) return enClock(p);
+  return enDateTime(date, { year: p.year !== r.year });
+}
+
+export function enRange(from: Date, to: Date): string {
+  return `${enDateTime(from, { year: false })} to ${enShortTime(to, from)}`;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text utilities                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+export const codePoints = (s: string): number => Array.from(s).length;
+
+/** Cuts to at most `max` code points, appending `ellipsis` when cut. */
+export function cut(s: string, max: number, ellipsis = '…'): string {
+  const cps = Array.from(s);
+  if (cps.length <= max) return s;
+  return cps.slice(0, Math.max(0, max - codePoints(ellipsis))).join('') + ellipsis;
+}
+
+/**
+ * Leading whole sentences within `max` code points; if the first sentence alone is longer, it is
+ * cut at the last clause mark (，,；;) inside the limit, or hard-cut with an ellipsis.
+ */
+export function leadSentences(text: string, max: number): string {
+  const t = text.trim();
+  if (codePoints(t) <= max) return t;
+  const sentences = t.match(/[^。！？!?.]+[。！？!?.]*/gu) ?? [t];
+  let out = '';
+  for (const s of sentences) {
+    if (codePoints(out + s) > max) break;
+    out += s;
+  }
+  if (out) return out.trim();
+  const head = Array.from(t).slice(0, max - 1).join('');
+  const clause = Math.max(...['，', ',', '；', ';'].map((m) => head.lastIndexOf(m)));
+  return clause > max / 3 ? `${head.slice(0, clause)}…` : `${head}…`;
+}
+
+/** Ends a sentence with 。 (zh) or . (en) unless it already ends with punctuation. */
+export function sentence(s: string, locale: Locale): string {
+  const t = s.trim();
+  if (!t) return '';
+  if (/[。！？!?.；;]$/u.test(t)) return t;
+  return t + (locale === 'en' ? '.' : '。');
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Places                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Characters that end an administrative-division name (省 市 州 县 区 旗 镇 乡 街道 村 …). */
+const DIVISION_END = /[省市州盟县区旗镇乡道村]$/u;
+
+/** Longest common prefix of all names that ends at a division boundary, e.g. 汶川县映秀镇. */
+export function commonDivisionPrefix(names: readonly string[]): string {
+  if (names.length < 2) return '';
+  let prefix = Array.from(names[0]!);
+  for (const n of names.slice(1)) {
+    const cps = Array.from(n);
+    let i = 0;
+    while (i < prefix.length && i < cps.length && prefix[i] === cps[i]) i++;
+    prefix = prefix.slice(0, i);
+  }
+  while (prefix.length && !DIVISION_END.test(prefix.join(''))) prefix.pop();
+  const p = prefix.join('');
+  // Only a real prefix: every name must continue after it.
+  return names.every((n) => n.length > p.length) ? p : '';
+}
+
+/** Joins names; in Chinese a shared division prefix is written once: 映秀镇渔子溪村、中滩堡村. */
+export function joinPlaces(names: readonly string[], locale: Locale): string {
+  if (locale === 'en') return names.join(', ');
+  const prefix = commonDivisionPrefix(names);
+  return prefix
+    ? prefix + names.map((n) => n.slice(prefix.length)).join('、')
+    : names.join('、');
+}
+
+/** Up to `max` names, then 等N处 / "and N more". */
+export function listPlaces(names: readonly string[], locale: Locale, max = 20): string {
+  if (names.length <= max) return joinPlaces(names, locale);
+  const shown = joinPlaces(names.slice(0, max), locale);
+  return locale === 'en'
+    ? `${shown} and ${names.length - max} more`
+    : `${shown}等${names.length}处`;
+}
+
+/**
+ * The place list as an SMS part. Minimal wording (always kept): the first name (cut to 10
+ * characters if longer, or the shared town/county when that is shorter) followed by 等 / "etc."
+ * when there are more places. Upgrades: the first name in full (priority `firstPriority`), then
+ * 2, 3, … names, the full list last (priorities `morePriority` and up).
+ */
+export function placePart(
+  names: readonly string[],
+  locale: Locale,
+  priorities: { first: number; more: number },
+): SmsPart {
+  if (!names.length) return { text: '', name: 'places' };
+  const etc = locale === 'en' ? ' etc.' : '等';
+  const n = names.length;
+  const variant = (k: number): string => joinPlaces(names.slice(0, k), locale) + (k < n ? etc : '');
+  const first = variant(1);
+  let minimal = first;
+  const MIN_LEN = 10;
+  if (codePoints(names[0]!) > MIN_LEN) {
+    const shared = commonDivisionPrefix(names);
+    minimal =
+      shared && codePoints(shared) <= MIN_LEN
+        ? shared + (locale === 'en' ? ' area' : '等地')
+        : cut(names[0]!, MIN_LEN) + (n > 1 ? etc : '');
+  }
+  const richer: Array<{ text: string; priority: number }> = [];
+  if (minimal !== first) richer.push({ text: first, priority: priorities.first });
+  for (let k = 2; k <= n; k++) {
+    richer.push({ text: variant(k), priority: priorities.more + Math.min(k - 2, 2) });
+  }
+  return { text: minimal, richer, name: 'places' };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Warning facts                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+const RISK_ZH: Record<WarningLevel, string> = {
+  red: '风险很高',
+  orange: '风险高',
+  yellow: '风险较高',
+  blue: '有一定风险',
+};
+const RISK_EN: Record<WarningLevel, string> = {
+  red: 'very high',
+  orange: 'high',
+  yellow: 'elevated',
+  blue: 'moderate',
+};
+const COLOUR_EN: Record<WarningLevel, string> = {
+  red: 'Red',
+  orange: 'Orange',
+  yellow: 'Yellow',
+  blue: 'Blue',
+};
+const RANK_EN: Record<WarningLevel, string> = {
+  red: 'Level I',
+  orange: 'Level II',
+  yellow: 'Level III',
+  blue: 'Level IV',
+};
+/** Emoji used in robot markdown headings. */
+export const LEVEL_EMOJI: Record<WarningLevel, string> = {
+  red: '🔴',
+  orange: '🟠',
+  yellow: '🟡',
+  blue: '🔵',
+};
+/** CSS colours for e-mail. */
+export const LEVEL_CSS: Record<WarningLevel, string> = {
+  red: '#d0021b',
+  orange: '#f5a623',
+  yellow: '#f8e71c',
+  blue: '#1e6fd9',
+};
+
+export type LevelChange = 'raised' | 'lowered' | 'same';
+
+export interface WarningFacts {
+  locale: Locale;
+  w: WarningContent;
+  imminent: boolean;
+  hazard: string;
+  colour: string;
+  rank: string;
+  /** 红色（一级） / Red (Level I). */
+  level: string;
+  /** 滑坡临灾预警 / 地质灾害气象风险预警 (no level). */
+  category: string;
+  /** 滑坡红色临灾预警 / 地质灾害气象风险红色预警 / Red imminent landslide warning. */
+  title: string;
+  issuer: string;
+  signature: string;
+  /** Issue time, full. */
+  issuedAt: string;
+  /** Validity window, effective to expires. */
+  window: string;
+  /** Start of the warning (legally required 'start time'): onset if given, else effective. */
+  startsAt: string;
+  /** Expected time of the event (imminent warnings), full. */
+  onset?: string;
+  /** Expected time, shortest form relative to the issue time (for SMS). */
+  onsetShort?: string;
+  /** Window in short form (for SMS). */
+  windowShort: string;
+  places: string[];
+  /** Full place list (capped at 20 names). */
+  placeList: string;
+  hazardPoints: string[];
+  riskZones: string[];
+  /** 风险很高 / very high. */
+  risk: string;
+  impact?: string;
+  extent?: string;
+  shelter?: string;
+  description: string;
+  instruction: string;
+  /** For updates: what changed. */
+  change?: { level: LevelChange; text: string };
+  confirmKey: string;
+  helpKey: string;
+  recipientName?: string;
+  confirmUrl?: string;
+}
+
+export function localeOf(ctx: TemplateContext): Locale {
+  return ctx.locale ?? DEFAULT_LOCALE;
+}
+
+export function placeNamesOf(ctx: TemplateContext): string[] {
+  const raw = ctx.places ?? ctx.warning.areas.map((a) => a.name);
+  return [...new Set(raw.map((s) => s.trim()).filter(Boolean))];
+}
+
+function levelNameZh(level: WarningLevel): string {
+  return `${LEVEL_COLOURS_ZH[level]}（${LEVEL_RANKS_ZH[level]}）`;
+}
+
+function describeChange(ctx: TemplateContext, locale: Locale): WarningFacts['change'] {
+  const w = ctx.warning;
+  if (w.msgType !== 'update') return undefined;
+  const prev = ctx.previous;
+  const parts: string[] = [];
+  let level: LevelChange = 'same';
+  if (prev?.level && prev.level !== w.level) {
+    level = LEVEL_NUMBERS[w.level] < LEVEL_NUMBERS[prev.level] ? 'raised' : 'lowered';
+    if (locale === 'en') {
+      parts.push(`level ${level} from ${LEVEL_NAMES_EN[prev.level]} to ${LEVEL_NAMES_EN[w.level]}`);
+    } else {
+      parts.push(
+        `预警等级由${levelNameZh(prev.level)}${level === 'raised' ? '提升' : '降低'}为${levelNameZh(w.level)}`,
+      );
+    }
+  }
+  if (prev?.areas) {
+    const before = new Set(prev.areas.map((a) => a.code));
+    const now = new Set(w.areas.map((a) => a.code));
+    const added = w.areas.filter((a) => !before.has(a.code)).map((a) => a.name);
+    const removed = prev.areas.filter((a) => !now.has(a.code)).map((a) => a.name);
+    if (locale === 'en') {
+      if (added.length) parts.push(`added: ${listPlaces(added, locale, 10)}`);
+      if (removed.length) parts.push(`no longer under warning: ${listPlaces(removed, locale, 10)}`);
+    } else {
+      if (added.length) parts.push(`新增${listPlaces(added, locale, 10)}`);
+      if (removed.length) parts.push(`${listPlaces(removed, locale, 10)}不再列入预警范围`);
+    }
+  }
+  if (!parts.length) parts.push(locale === 'en' ? 'the warning has been updated' : '预警内容已更新');
+  const text =
+    locale === 'en'
+      ? parts.join('; ').replace(/^./, (c) => c.toUpperCase())
+      : parts.join('；');
+  return { level, text };
+}
+
+export function warningFacts(ctx: TemplateContext): WarningFacts {
+  const locale = localeOf(ctx);
+  const w = ctx.warning;
+  const en = locale === 'en';
+  const imminent = w.kind === 'imminent';
+  const hazard = en ? HAZARD_NAMES_EN[w.hazard] : HAZARD_NAMES_ZH[w.hazard];
+  const colour = en ? COLOUR_EN[w.level] : LEVEL_COLOURS_ZH[w.level];
+  const rank = en ? RANK_EN[w.level] : LEVEL_RANKS_ZH[w.level];
+  const category = en
+    ? imminent
+      ? `imminent ${hazard} warning`
+      : 'geological-hazard meteorological risk warning'
+    : imminent
+      ? `${hazard}临灾预警`
+      : '地质灾害气象风险预警';
+  const title = en
+    ? `${colour} ${category}`
+    : imminent
+      ? `${hazard}${colour}临灾预警`
+      : `地质灾害气象风险${colour}预警`;
+  const places = placeNamesOf(ctx);
+  const fmt = en ? enDateTime : zhDateTime;
+  const impact = w.impact
+    ? en
+      ? `${w.impact.people} people in ${w.impact.households} households threatened`
+      : `威胁${w.impact.households}户${w.impact.people}人`
+    : undefined;
+  return {
+    locale,
+    w,
+    imminent,
+    hazard,
+    colour,
+    rank,
+    level: en ? LEVEL_NAMES_EN[w.level] : levelNameZh(w.level),
+    category,
+    title,
+    issuer: w.issuer.name,
+    signature: ctx.signature ?? w.issuer.name,
+    issuedAt: fmt(w.sentAt),
+    window: en ? `${enRange(w.effective, w.expires)} (Beijing time)` : zhRange(w.effective, w.expires),
+    startsAt: fmt(w.onset ?? w.effective),
+    onset: w.onset ? fmt(w.onset) : undefined,
+    onsetShort: w.onset ? (en ? enShortTime : zhShortTime)(w.onset, w.sentAt) : undefined,
+    windowShort: en
+      ? `${enShortTime(w.effective, w.sentAt)}-${enShortTime(w.expires, w.effective)}`
+      : `${zhShortTime(w.effective, w.sentAt)}至${zhShortTime(w.expires, w.effective)}`,
+    places,
+    placeList: listPlaces(places, locale),
+    hazardPoints: w.hazardPoints.map((p) => p.name),
+    riskZones: w.riskZones.map((p) => p.name),
+    risk: en ? RISK_EN[w.level] : RISK_ZH[w.level],
+    impact,
+    extent: w.extent?.trim() || undefined,
+    shelter: w.shelter?.trim() || undefined,
+    description: w.description.trim(),
+    instruction: w.instruction.trim(),
+    change: describeChange(ctx, locale),
+    confirmKey: ctx.replyCode ?? '1',
+    helpKey: '2',
+    recipientName: ctx.recipient?.name,
+    confirmUrl: ctx.recipient?.confirmUrl,
+  };
+}
+
+/** A label: value line list for long texts (SMS long form, e-mail text), skipping empty values. */
+export function fieldLines(fields: ReadonlyArray<[string, string | undefined]>, locale: Locale): string[] {
+  const sep = locale === 'en' ? ': ' : '：';
+  return fields.filter(([, v]) => v && v.trim()).map(([k, v]) => `${k}${sep}${v!.trim()}`);
+}
+
+/**
+ * The legally required elements (category, level, start time, area, what to watch, measures,
+ * issuing authority) plus the imminent-warning details, as labelled fields.
+ */
+export function warningFields(f: WarningFacts): Array<[string, string | undefined]> {
+  const en = f.locale === 'en';
+  const pointsAndZones = [...f.hazardPoints, ...f.riskZones];
+  const cancelled = f.w.msgType === 'cancel';
+  if (en) {
+    return [
+      ['Category', f.category],
+      ['Level', f.level],
+      ['Issued by', f.issuer],
+      ['Issued at', `${f.issuedAt} (Beijing time)`],
+      ['Change', f.change?.text],
+      [cancelled ? 'Was valid' : 'Valid', f.window],
+      ['Expected at', f.onset && !cancelled ? `${f.onset} (Beijing time)` : undefined],
+      ['Area', f.placeList],
+      ['Hazard points / risk zones', pointsAndZones.length ? listPlaces(pointsAndZones, 'en', 10) : undefined],
+      ['Extent', f.extent],
+      ['Impact', f.impact],
+      ['What to watch', f.description],
+      ['Measures', f.instruction],
+      ['Shelter', f.shelter],
+      ['Warning id', f.w.nationalId],
+    ];
+  }
+  return [
+    ['预警类别', f.category],
+    ['预警等级', f.level],
+    ['发布单位', f.issuer],
+    ['发布时间', f.issuedAt],
+    ['变更内容', f.change?.text],
+    [cancelled ? '原预警时段' : '预警时段', f.window],
+    ['预计发生时间', f.onset && !cancelled ? `${f.onset}前后` : undefined],
+    ['可能影响区域', f.placeList],
+    ['隐患点/风险区', pointsAndZones.length ? listPlaces(pointsAndZones, 'zh-CN', 10) : undefined],
+    ['影响范围', f.extent],
+    ['威胁对象', f.impact],
+    ['关注事项', f.description],
+    ['防范措施', f.instruction],
+    ['避险场所', f.shelter],
+    ['预警编号', f.w.nationalId],
+  ];
+}

@@ -1,0 +1,77 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module';
+import { createHttpApp } from '../../src/app.setup';
+import type { GatewayRuntime } from '../../src/common/runtime.token';
+import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
+import { TokensService } from '../../src/modules/auth/tokens.service';
+import type { TokenRole } from '../../src/modules/auth/token-role';
+import { createTestDatabase } from './database';
+import { uniqueQueuePrefix } from './redis';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  db: DataSource;
+  http: () => ReturnType<typeof request>;
+  /** One token per role; the duty officer's jurisdiction is county 513221, the grid member's grid 513221001001001. */
+  tokens: Record<TokenRole, string>;
+  close(): Promise<void>;
+}
+
+/** A minimal directory every app test can rely on: one county, township, village and grid. */
+export const BASE_DIRECTORY_SQL = `
+  INSERT INTO divisions (code, name, level, parent_code) VALUES
+    ('51', '四川省', 'province', NULL),
+    ('5132', '阿坝州', 'city', '51'),
+    ('513221', '汶川县', 'county', '5132'),
+    ('513221001', '映秀镇', 'township', '513221'),
+    ('513221001001', '渔子溪村', 'village', '513221001'),
+    ('510100', '成都市辖区', 'county', NULL);
+  INSERT INTO grids (code, name, village_code) VALUES
+    ('513221001001001', '渔子溪村第1网格', '513221001001'),
+    ('513221001001002', '渔子溪村第2网格', '513221001001');
+`;
+
+/** The whole gateway over HTTP, on a fresh database and the test Redis. */
+export async function startTestApp(opts: { seedSql?: string } = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  process.env.DATABASE_URL = database.url;
+  process.env.QUEUE_PREFIX = uniqueQueuePrefix();
+  process.env.APP_SECRET ??= 'test-secret-'.padEnd(40, 'x');
+  process.env.LOG_LEVEL ??= 'warn';
+  const migrator = new DataSource(buildDataSourceOptions(database.url));
+  await migrator.initialize();
+  await runMigrations(migrator);
+  await migrator.query(BASE_DIRECTORY_SQL);
+  if (opts.seedSql) await migrator.query(opts.seedSql);
+  await migrator.destroy();
+
+  const runtime: GatewayRuntime = {
+    role: 'all',
+    databaseUrl: database.url,
+    queue: { backend: 'redis', url: process.env.TEST_REDIS_URL as string },
+    embedded: { postgres: false, redis: false },
+  };
+  const app = await createHttpApp(AppModule.register(runtime));
+  await app.init();
+  const tokensService = app.get(TokensService);
+  const make = async (role: TokenRole, extra: { jurisdiction?: string; gridCode?: string } = {}) =>
+    (await tokensService.create({ name: `test ${role}`, role, ...extra })).token;
+  const tokens: Record<TokenRole, string> = {
+    admin: await make('admin'),
+    duty_officer: await make('duty_officer', { jurisdiction: '513221' }),
+    auditor: await make('auditor'),
+    grid_member: await make('grid_member', { gridCode: '513221001001001' }),
+  };
+  return {
+    app,
+    db: app.get(DataSource),
+    http: () => request(app.getHttpServer()),
+    tokens,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
