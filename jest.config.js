@@ -11,4 +11,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 60000,
+  // Starts a throw-away Postgres and redis-server for the run and exports TEST_PG_ADMIN_URL /
+  // TEST_REDIS_URL (see test/setup/global-setup.ts, test/helpers/).
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
 };

@@ -38,7 +38,7 @@ export class CoreModule {
               BullModule.forRootAsync({
                 inject: [ConfigService],
                 useFactory: (config: Env) => ({
-                  connection: bullConnectionOptions(runtime.queue) as never,
+                  connection: bullConnectionOptions(runtime.queue),
                   prefix: config.get('QUEUE_PREFIX'),
                 }),
               }),

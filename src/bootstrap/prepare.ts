@@ -18,7 +18,7 @@ const say = (msg: string) => process.stderr.write(`[gateway] ${msg}\n`);
  * Everything that must happen before Nest starts: read and validate configuration, start the
  * embedded Postgres / queue backend when none is configured, and apply migrations.
  */
-export async function prepare(): Promise<Prepared> {
+export async function prepare(opts: { attachToRunning?: boolean } = {}): Promise<Prepared> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let env: EnvironmentVariables;
   try {
@@ -35,7 +35,12 @@ export async function prepare(): Promise<Prepared> {
     process.env.APP_SECRET = env.APP_SECRET;
   }
 
-  const resolved = await prepareRuntime(env, say);
+  // Server output ([postgres] / [redis] lines) only when debugging; our own lines always.
+  const verbose = env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace';
+  const log = (msg: string) => {
+    if (verbose || !/^\[(postgres|redis)\]/.test(msg)) say(msg);
+  };
+  const resolved = await prepareRuntime({ ...env, attachToRunning: opts.attachToRunning }, log);
   // Nest's ConfigModule validates process.env again: keep it in step with what was resolved.
   process.env.DATABASE_URL = resolved.databaseUrl;
 

@@ -5,7 +5,7 @@ import { CliModule } from './cli.module';
 
 /** `npm run cli -- <command>`: prepares the database (embedded when DATABASE_URL is unset) first. */
 async function main(): Promise<void> {
-  const { runtime, stop } = await prepare();
+  const { runtime, stop } = await prepare({ attachToRunning: true });
   try {
     await CommandFactory.run(CliModule.register(runtime), {
       logger: ['error', 'warn'],

@@ -86,6 +86,11 @@ export class EnvironmentVariables {
   @MinLength(32, { message: 'APP_SECRET must be at least 32 characters' })
   APP_SECRET?: string;
 
+  /** 3-digit agency code of the issuing unit in national warning identifiers. */
+  @IsOptional()
+  @Matches(/^\d{3}$/, { message: 'NATIONAL_ID_AGENCY_CODE must be 3 digits' })
+  NATIONAL_ID_AGENCY_CODE = '001';
+
   @IsOptional()
   @IsIn(['auto', 'on', 'off'])
   DEMO: 'auto' | 'on' | 'off' = 'auto';

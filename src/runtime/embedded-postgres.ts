@@ -17,6 +17,11 @@ export interface EmbeddedPostgresOptions {
   log: (msg: string) => void;
   /** Extra `postgres` server flags, e.g. `['-c', 'fsync=off']` for throw-away test clusters. */
   postgresFlags?: string[];
+  /**
+   * Use the server already running on this data folder (e.g. the CLI while `npm start` runs)
+   * instead of refusing; stop() then leaves it running.
+   */
+  attachToRunning?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -53,7 +58,9 @@ const STOP_TIMEOUT_MS = 30_000;
  *   parent process is gone (an orphan of a killed gateway) is shut down first.
  * - Listens on 127.0.0.1 only, without a Unix socket.
  */
-export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  opts: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgres> {
   const log = opts.log;
   const dataDir = path.resolve(opts.dataDir);
   const pgdata = path.join(dataDir, 'postgres');
@@ -66,7 +73,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   const EmbeddedPostgresCtor = await loadEmbeddedPostgres();
 
-  let clusterExists = await exists(path.join(pgdata, 'PG_VERSION'));
+  const clusterExists = await exists(path.join(pgdata, 'PG_VERSION'));
   if (!clusterExists && (await exists(pgdata)) && (await fs.readdir(pgdata)).length > 0) {
     // initdb refuses a non-empty folder; what is there is the remains of an interrupted initdb.
     const aside = `${pgdata}.incomplete-${Date.now()}`;
@@ -77,6 +84,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   let password: string;
   if (clusterExists) {
     password = await readPassword(passwordFile, pgdata);
+    if (opts.attachToRunning) {
+      const url = `postgres://${PG_USER}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${encodeURIComponent(opts.database)}`;
+      if (await answers(url)) {
+        log(`embedded Postgres: using the server already running on 127.0.0.1:${opts.port}`);
+        return { url, stop: async () => undefined };
+      }
+    }
     if (ids) await ensureOwnership(pgdata, ids, log);
     await clearStalePostmaster(pgdata, log);
   } else {
@@ -104,7 +118,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: true,
     createPostgresUser: isRoot,
     // UTF-8 with Postgres' own locale provider: no dependency on the OS locales being installed.
-    initdbFlags: ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
+    initdbFlags: [
+      '--encoding=UTF8',
+      '--locale=C',
+      '--locale-provider=builtin',
+      '--builtin-locale=C.UTF-8',
+    ],
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',
@@ -121,9 +140,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     try {
       await pg.initialise();
     } catch (err) {
-      throw new Error(`embedded Postgres: initdb failed in ${pgdata}: ${errorText(err)}`);
+      throw new Error(`embedded Postgres: initdb failed in ${pgdata}: ${errorText(err)}`, {
+        cause: err,
+      });
     }
-    clusterExists = true;
   }
 
   log(`embedded Postgres: starting on 127.0.0.1:${opts.port} (data ${pgdata})`);
@@ -157,6 +177,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const url = `postgres://${PG_USER}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${encodeURIComponent(opts.database)}`;
   log(`embedded Postgres: ready at 127.0.0.1:${opts.port}/${opts.database}`);
   return { url, stop };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**
@@ -218,6 +251,7 @@ async function ensurePostgresUser(log: (msg: string) => void): Promise<UserIds> 
     throw new Error(
       `embedded Postgres: Postgres cannot run as root and creating the "${PG_USER}" user failed ` +
         `(${errorText(err)}). Create it (useradd --system ${PG_USER}) or run the gateway as a non-root user.`,
+      { cause: err },
     );
   }
   const created = await lookupIds(PG_USER);
@@ -227,7 +261,8 @@ async function ensurePostgresUser(log: (msg: string) => void): Promise<UserIds> 
 
 /** The postgres user must be able to traverse every folder down to the data folder. */
 async function ensureReachable(dataDir: string, ids: UserIds): Promise<void> {
-  const canEnter = () => spawnSync('test', ['-x', dataDir], { uid: ids.uid, gid: ids.gid }).status === 0;
+  const canEnter = () =>
+    spawnSync('test', ['-x', dataDir], { uid: ids.uid, gid: ids.gid }).status === 0;
   if (canEnter()) return;
   const { mode } = await fs.stat(dataDir);
   await fs.chmod(dataDir, mode | 0o001);
@@ -239,7 +274,11 @@ async function ensureReachable(dataDir: string, ids: UserIds): Promise<void> {
 }
 
 /** A cluster copied or restored by root must be owned by the postgres user again. */
-async function ensureOwnership(pgdata: string, ids: UserIds, log: (msg: string) => void): Promise<void> {
+async function ensureOwnership(
+  pgdata: string,
+  ids: UserIds,
+  log: (msg: string) => void,
+): Promise<void> {
   const stat = await fs.stat(pgdata);
   if (stat.uid === ids.uid) return;
   log(`embedded Postgres: giving ${pgdata} to the "${PG_USER}" user`);
@@ -289,7 +328,10 @@ async function postmasterOn(pid: number, realData: string): Promise<'this' | 'ot
     const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     const dataArg = args[args.indexOf('-D') + 1];
     const isPostgres = args.some((a) => path.basename(a) === 'postgres');
-    return isPostgres && args.includes('-D') && dataArg !== undefined && path.resolve(dataArg) === realData
+    return isPostgres &&
+      args.includes('-D') &&
+      dataArg !== undefined &&
+      path.resolve(dataArg) === realData
       ? 'this'
       : 'other';
   } catch {
@@ -360,7 +402,11 @@ async function clearStalePostmaster(pgdata: string, log: (msg: string) => void):
     );
   }
   const ppid = await parentPid(pid);
-  if (ppid !== undefined && ppid > 1 && (ppid === process.pid || /node/i.test(await processName(ppid)))) {
+  if (
+    ppid !== undefined &&
+    ppid > 1 &&
+    (ppid === process.pid || /node/i.test(await processName(ppid)))
+  ) {
     throw new Error(
       `embedded Postgres: ${pgdata} is in use by a Postgres server (pid ${pid}) that another running process ` +
         `(pid ${ppid}) started. Is a second gateway running with the same DATA_DIR?`,
@@ -379,17 +425,25 @@ async function clearStalePostmaster(pgdata: string, log: (msg: string) => void):
     }
     if (await waitForExit(pid, wait)) break;
   }
-  if (isAlive(pid)) throw new Error(`embedded Postgres: could not stop the orphaned server (pid ${pid})`);
+  if (isAlive(pid))
+    throw new Error(`embedded Postgres: could not stop the orphaned server (pid ${pid})`);
   // After a kill the children exit on their own once they notice the postmaster is gone.
   await sleep(200);
   await fs.rm(pidFile, { force: true });
 }
 
-async function startWithTimeout(pg: EmbeddedPostgresInstance, recent: string[], port: number): Promise<void> {
+async function startWithTimeout(
+  pg: EmbeddedPostgresInstance,
+  recent: string[],
+  port: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`embedded Postgres did not become ready within ${START_TIMEOUT_MS / 1000}s`)),
+      () =>
+        reject(
+          new Error(`embedded Postgres did not become ready within ${START_TIMEOUT_MS / 1000}s`),
+        ),
       START_TIMEOUT_MS,
     );
   });
@@ -401,7 +455,10 @@ async function startWithTimeout(pg: EmbeddedPostgresInstance, recent: string[], 
     const hint = recent.some((l) => /address already in use|could not bind/i.test(l))
       ? ` Port ${port} is taken: set EMBEDDED_PG_PORT to a free port.`
       : '';
-    throw new Error(`embedded Postgres failed to start: ${reason}.${hint}\n${recent.slice(-15).join('\n')}`);
+    throw new Error(
+      `embedded Postgres failed to start: ${reason}.${hint}\n${recent.slice(-15).join('\n')}`,
+      { cause: err },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -424,8 +481,19 @@ async function stopServer(pg: EmbeddedPostgresInstance, log: (msg: string) => vo
   log('embedded Postgres: stopped');
 }
 
-async function ensureDatabase(port: number, password: string, database: string, log: (msg: string) => void) {
-  const client = new Client({ host: '127.0.0.1', port, user: PG_USER, password, database: 'postgres' });
+async function ensureDatabase(
+  port: number,
+  password: string,
+  database: string,
+  log: (msg: string) => void,
+) {
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user: PG_USER,
+    password,
+    database: 'postgres',
+  });
   // The server accepts connections once it logged "ready", but be lenient with slow machines.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -437,7 +505,9 @@ async function ensureDatabase(port: number, password: string, database: string, 
     }
   }
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
     if (rowCount) return;
     try {
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);

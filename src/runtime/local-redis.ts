@@ -115,7 +115,9 @@ export async function startLocalRedis(opts: LocalRedisOptions): Promise<LocalRed
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (exited) {
-      const hint = recent.some((l) => /address already in use/i.test(l)) ? ` Port ${opts.port} is taken.` : '';
+      const hint = recent.some((l) => /address already in use/i.test(l))
+        ? ` Port ${opts.port} is taken.`
+        : '';
       throw new Error(`local Redis failed to start.${hint}\n${recent.slice(-10).join('\n')}`);
     }
     if (await ping(opts.port)) break;
@@ -149,18 +151,30 @@ export function ping(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** Stops a redis-server that a crashed previous run left on this folder (pid file + /proc check). */
-async function stopLeftover(pidFile: string, binary: string, log: (msg: string) => void): Promise<void> {
+async function stopLeftover(
+  pidFile: string,
+  binary: string,
+  log: (msg: string) => void,
+): Promise<void> {
   let pid: number;
   try {
     pid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
   } catch {
     return;
   }
+  // Only a redis-server working in this very folder is ours (Debian's redis-server is a symlink
+  // to redis-check-rdb, hence the two names).
   let isRedis = false;
   if (Number.isInteger(pid) && pid > 1 && pid !== process.pid) {
     try {
-      const exe = await fs.readlink(`/proc/${pid}/exe`);
-      isRedis = exe === binary || path.basename(exe).startsWith('redis-server') || path.basename(exe) === 'redis-check-rdb';
+      const [exe, cwd] = await Promise.all([
+        fs.readlink(`/proc/${pid}/exe`),
+        fs.readlink(`/proc/${pid}/cwd`),
+      ]);
+      const name = path.basename(exe);
+      isRedis =
+        (exe === binary || name.startsWith('redis-server') || name === 'redis-check-rdb') &&
+        cwd === (await fs.realpath(path.dirname(pidFile)));
     } catch {
       isRedis = false;
     }

@@ -21,9 +21,11 @@ export interface OutboundResponse {
  * is aborted when the carrier stops.
  */
 export class OutboundHttp {
-  private readonly controller = new AbortController();
+  private readonly inflight = new Set<http.ClientRequest>();
+  private closed = false;
 
   async request(req: OutboundRequest): Promise<OutboundResponse> {
+    if (this.closed) throw new Error('sandbox carrier stopped');
     const url = new URL(req.url);
     const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
     if (!transport) throw new Error(`unsupported URL scheme: ${url.protocol}`);
@@ -37,7 +39,6 @@ export class OutboundHttp {
           method: req.method,
           headers,
           agent: false,
-          signal: this.controller.signal,
           timeout: req.timeoutMs ?? 15_000,
         },
         (res) => {
@@ -53,6 +54,8 @@ export class OutboundHttp {
           res.on('error', reject);
         },
       );
+      this.inflight.add(request);
+      request.on('close', () => this.inflight.delete(request));
       request.on('timeout', () => request.destroy(new Error(`timed out after ${req.timeoutMs ?? 15_000} ms`)));
       request.on('error', reject);
       request.end(body);
@@ -61,7 +64,9 @@ export class OutboundHttp {
 
   /** Aborts every request in flight and refuses new ones. */
   close(): void {
-    this.controller.abort(new Error('sandbox carrier stopped'));
+    this.closed = true;
+    for (const request of this.inflight) request.destroy(new Error('sandbox carrier stopped'));
+    this.inflight.clear();
   }
 }
 

@@ -20,7 +20,20 @@ import { DEFAULT_LOCALE, Locale, TemplateContext } from './types';
 /* ------------------------------------------------------------------------------------------ */
 
 const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-const MONTHS_EN = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTHS_EN = [
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'May',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
+];
 
 export interface BeijingParts {
   year: number;
@@ -113,7 +126,9 @@ export function leadSentences(text: string, max: number): string {
     out += s;
   }
   if (out) return out.trim();
-  const head = Array.from(t).slice(0, max - 1).join('');
+  const head = Array.from(t)
+    .slice(0, max - 1)
+    .join('');
   const clause = Math.max(...['，', ',', '；', ';'].map((m) => head.lastIndexOf(m)));
   return clause > max / 3 ? `${head.slice(0, clause)}…` : `${head}…`;
 }
@@ -153,9 +168,7 @@ export function commonDivisionPrefix(names: readonly string[]): string {
 export function joinPlaces(names: readonly string[], locale: Locale): string {
   if (locale === 'en') return names.join(', ');
   const prefix = commonDivisionPrefix(names);
-  return prefix
-    ? prefix + names.map((n) => n.slice(prefix.length)).join('、')
-    : names.join('、');
+  return prefix ? prefix + names.map((n) => n.slice(prefix.length)).join('、') : names.join('、');
 }
 
 /** Up to `max` names, then 等N处 / "and N more". */
@@ -167,11 +180,29 @@ export function listPlaces(names: readonly string[], locale: Locale, max = 20): 
     : `${shown}等${names.length}处`;
 }
 
+/** Last division of a prefix: 阿坝藏族羌族自治州汶川县映秀镇 → 映秀镇. */
+function lastDivision(prefix: string): string {
+  const cps = Array.from(prefix);
+  for (let i = cps.length - 2; i >= 0; i--) {
+    if (DIVISION_END.test(cps[i]!)) return cps.slice(i + 1).join('');
+  }
+  return prefix;
+}
+
+const MIN_PLACE_LEN = 10;
+const SHORT_PLACE_LEN = 16;
+
 /**
- * The place list as an SMS part. Minimal wording (always kept): the first name (cut to 10
- * characters if longer, or the shared town/county when that is shorter) followed by 等 / "etc."
- * when there are more places. Upgrades: the first name in full (priority `firstPriority`), then
- * 2, 3, … names, the full list last (priorities `morePriority` and up).
+ * The place list as an SMS part.
+ *
+ * Minimal wording (always kept), followed by 等 / "etc" when there are more places:
+ * - the first name if it has at most 10 characters;
+ * - else, when the names share a division prefix, its last division plus the rest of the first
+ *   name if that is short (映秀镇渔子溪村), or the division alone (映秀镇等地);
+ * - else the first name cut to 10 characters.
+ * Upgrades: the first name in full (priority `first` when it has at most 16 characters,
+ * `more` otherwise), then 2, 3, … names, the full list last (priorities `more`, `more`+1,
+ * `more`+2).
  */
 export function placePart(
   names: readonly string[],
@@ -179,21 +210,27 @@ export function placePart(
   priorities: { first: number; more: number },
 ): SmsPart {
   if (!names.length) return { text: '', name: 'places' };
-  const etc = locale === 'en' ? ' etc.' : '等';
+  const etc = locale === 'en' ? ' etc' : '等';
   const n = names.length;
+  const more = n > 1 ? etc : '';
   const variant = (k: number): string => joinPlaces(names.slice(0, k), locale) + (k < n ? etc : '');
   const first = variant(1);
+  const firstName = names[0]!;
   let minimal = first;
-  const MIN_LEN = 10;
-  if (codePoints(names[0]!) > MIN_LEN) {
+  if (codePoints(firstName) > MIN_PLACE_LEN) {
     const shared = commonDivisionPrefix(names);
-    minimal =
-      shared && codePoints(shared) <= MIN_LEN
-        ? shared + (locale === 'en' ? ' area' : '等地')
-        : cut(names[0]!, MIN_LEN) + (n > 1 ? etc : '');
+    const town = shared ? lastDivision(shared) : '';
+    const rest = firstName.slice(shared.length);
+    if (town && codePoints(town + rest) <= MIN_PLACE_LEN + 2) minimal = town + rest + more;
+    else if (town && codePoints(town) <= MIN_PLACE_LEN)
+      minimal = town + (locale === 'en' ? ' area' : '等地');
+    else minimal = cut(firstName, MIN_PLACE_LEN) + more;
   }
   const richer: Array<{ text: string; priority: number }> = [];
-  if (minimal !== first) richer.push({ text: first, priority: priorities.first });
+  if (minimal !== first) {
+    const long = codePoints(firstName) > SHORT_PLACE_LEN;
+    richer.push({ text: first, priority: long ? priorities.more : priorities.first });
+  }
   for (let k = 2; k <= n; k++) {
     richer.push({ text: variant(k), priority: priorities.more + Math.min(k - 2, 2) });
   }
@@ -279,7 +316,10 @@ export interface WarningFacts {
   riskZones: string[];
   /** 风险很高 / very high. */
   risk: string;
+  /** 威胁120户356人 / 356 people in 120 households threatened. */
   impact?: string;
+  /** 120户356人 / 356 people in 120 households. */
+  impactCount?: string;
   extent?: string;
   shelter?: string;
   description: string;
@@ -289,6 +329,7 @@ export interface WarningFacts {
   confirmKey: string;
   helpKey: string;
   recipientName?: string;
+  recipientRole?: string;
   confirmUrl?: string;
 }
 
@@ -334,11 +375,10 @@ function describeChange(ctx: TemplateContext, locale: Locale): WarningFacts['cha
       if (removed.length) parts.push(`${listPlaces(removed, locale, 10)}不再列入预警范围`);
     }
   }
-  if (!parts.length) parts.push(locale === 'en' ? 'the warning has been updated' : '预警内容已更新');
+  if (!parts.length)
+    parts.push(locale === 'en' ? 'the warning has been updated' : '预警内容已更新');
   const text =
-    locale === 'en'
-      ? parts.join('; ').replace(/^./, (c) => c.toUpperCase())
-      : parts.join('；');
+    locale === 'en' ? parts.join('; ').replace(/^./, (c) => c.toUpperCase()) : parts.join('；');
   return { level, text };
 }
 
@@ -382,7 +422,9 @@ export function warningFacts(ctx: TemplateContext): WarningFacts {
     issuer: w.issuer.name,
     signature: ctx.signature ?? w.issuer.name,
     issuedAt: fmt(w.sentAt),
-    window: en ? `${enRange(w.effective, w.expires)} (Beijing time)` : zhRange(w.effective, w.expires),
+    window: en
+      ? `${enRange(w.effective, w.expires)} (Beijing time)`
+      : zhRange(w.effective, w.expires),
     startsAt: fmt(w.onset ?? w.effective),
     onset: w.onset ? fmt(w.onset) : undefined,
     onsetShort: w.onset ? (en ? enShortTime : zhShortTime)(w.onset, w.sentAt) : undefined,
@@ -395,6 +437,11 @@ export function warningFacts(ctx: TemplateContext): WarningFacts {
     riskZones: w.riskZones.map((p) => p.name),
     risk: en ? RISK_EN[w.level] : RISK_ZH[w.level],
     impact,
+    impactCount: w.impact
+      ? en
+        ? `${w.impact.people} people in ${w.impact.households} households`
+        : `${w.impact.households}户${w.impact.people}人`
+      : undefined,
     extent: w.extent?.trim() || undefined,
     shelter: w.shelter?.trim() || undefined,
     description: w.description.trim(),
@@ -403,12 +450,16 @@ export function warningFacts(ctx: TemplateContext): WarningFacts {
     confirmKey: ctx.replyCode ?? '1',
     helpKey: '2',
     recipientName: ctx.recipient?.name,
+    recipientRole: ctx.recipient?.role,
     confirmUrl: ctx.recipient?.confirmUrl,
   };
 }
 
 /** A label: value line list for long texts (SMS long form, e-mail text), skipping empty values. */
-export function fieldLines(fields: ReadonlyArray<[string, string | undefined]>, locale: Locale): string[] {
+export function fieldLines(
+  fields: ReadonlyArray<[string, string | undefined]>,
+  locale: Locale,
+): string[] {
   const sep = locale === 'en' ? ': ' : '：';
   return fields.filter(([, v]) => v && v.trim()).map(([k, v]) => `${k}${sep}${v!.trim()}`);
 }
@@ -420,7 +471,32 @@ export function fieldLines(fields: ReadonlyArray<[string, string | undefined]>, 
 export function warningFields(f: WarningFacts): Array<[string, string | undefined]> {
   const en = f.locale === 'en';
   const pointsAndZones = [...f.hazardPoints, ...f.riskZones];
-  const cancelled = f.w.msgType === 'cancel';
+  const points = pointsAndZones.length ? listPlaces(pointsAndZones, f.locale, 10) : undefined;
+  if (f.w.msgType === 'cancel') {
+    return en
+      ? [
+          ['Category', f.category],
+          ['Level', f.level],
+          ['Issued by', f.issuer],
+          ['Cancelled at', `${f.issuedAt} (Beijing time)`],
+          ['Area', f.placeList],
+          ['Hazard points / risk zones', points],
+          ['Reason', f.description],
+          ['Measures', f.instruction],
+          ['Warning id', f.w.nationalId],
+        ]
+      : [
+          ['预警类别', f.category],
+          ['预警等级', f.level],
+          ['发布单位', f.issuer],
+          ['解除时间', f.issuedAt],
+          ['涉及区域', f.placeList],
+          ['隐患点/风险区', points],
+          ['解除说明', f.description],
+          ['后续措施', f.instruction],
+          ['预警编号', f.w.nationalId],
+        ];
+  }
   if (en) {
     return [
       ['Category', f.category],
@@ -428,12 +504,12 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
       ['Issued by', f.issuer],
       ['Issued at', `${f.issuedAt} (Beijing time)`],
       ['Change', f.change?.text],
-      [cancelled ? 'Was valid' : 'Valid', f.window],
-      ['Expected at', f.onset && !cancelled ? `${f.onset} (Beijing time)` : undefined],
+      ['Valid', f.window],
+      ['Expected at', f.onset ? `${f.onset} (Beijing time)` : undefined],
       ['Area', f.placeList],
-      ['Hazard points / risk zones', pointsAndZones.length ? listPlaces(pointsAndZones, 'en', 10) : undefined],
+      ['Hazard points / risk zones', points],
       ['Extent', f.extent],
-      ['Impact', f.impact],
+      ['Threatened', f.impactCount],
       ['What to watch', f.description],
       ['Measures', f.instruction],
       ['Shelter', f.shelter],
@@ -446,12 +522,12 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
     ['发布单位', f.issuer],
     ['发布时间', f.issuedAt],
     ['变更内容', f.change?.text],
-    [cancelled ? '原预警时段' : '预警时段', f.window],
-    ['预计发生时间', f.onset && !cancelled ? `${f.onset}前后` : undefined],
+    ['预警时段', f.window],
+    ['预计发生时间', f.onset ? `${f.onset}前后` : undefined],
     ['可能影响区域', f.placeList],
-    ['隐患点/风险区', pointsAndZones.length ? listPlaces(pointsAndZones, 'zh-CN', 10) : undefined],
+    ['隐患点/风险区', points],
     ['影响范围', f.extent],
-    ['威胁对象', f.impact],
+    ['威胁对象', f.impactCount],
     ['关注事项', f.description],
     ['防范措施', f.instruction],
     ['避险场所', f.shelter],

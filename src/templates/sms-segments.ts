@@ -78,13 +78,19 @@ function weights(text: string, encoding: SmsEncoding, unit: 'codePoint' | 'utf16
 
 export function analyzeSms(text: string, options: SmsCountOptions = {}): SmsAnalysis {
   const unit = options.unit ?? 'codePoint';
-  const encoding: SmsEncoding =
-    options.allowGsm7 !== false && isGsm7(text) ? 'GSM-7' : 'UCS-2';
+  const encoding: SmsEncoding = options.allowGsm7 !== false && isGsm7(text) ? 'GSM-7' : 'UCS-2';
   const { single, segment } = SMS_LIMITS[encoding];
   const w = weights(text, encoding, unit);
   const units = w.reduce((a, b) => a + b, 0);
   if (units === 0) {
-    return { encoding, units, segments: 0, singleLimit: single, segmentLimit: segment, remaining: single };
+    return {
+      encoding,
+      units,
+      segments: 0,
+      singleLimit: single,
+      segmentLimit: segment,
+      remaining: single,
+    };
   }
   if (units <= single) {
     return {
@@ -136,6 +142,12 @@ export function countSmsSegments(text: string, options?: SmsCountOptions): numbe
 export interface SmsPart {
   text: string;
   richer?: ReadonlyArray<{ text: string; priority: number }>;
+  /**
+   * Last resort, only when the minimal wording does not fit (e.g. an unusually long signature):
+   * poorer wordings, applied in descending `priority` (highest is given up first) until the
+   * message fits. Parts without `poorer` (signature, level) are never shortened.
+   */
+  poorer?: ReadonlyArray<{ text: string; priority: number }>;
   /** For diagnostics only. */
   name?: string;
 }
@@ -151,7 +163,9 @@ export interface FitResult {
   encoding: SmsEncoding;
   /** False when even the minimal wording is longer than allowed. */
   fits: boolean;
-  /** For each part: -1 for the minimal wording, else the index into `richer` that was used. */
+  /**
+   * For each part: -1 for the minimal wording, i >= 0 for `richer[i]`, -2 - i for `poorer[i]`.
+   */
   chosen: number[];
 }
 
@@ -167,13 +181,27 @@ function fitParts(parts: ReadonlyArray<string | SmsPart>, options: FitOptions): 
   const max = options.maxSegments ?? 1;
   const norm: SmsPart[] = parts.map((p) => (typeof p === 'string' ? { text: p } : p));
   const chosen = norm.map(() => -1);
-  const render = (choice: number[]): string =>
-    norm.map((p, i) => (choice[i] === -1 ? p.text : p.richer![choice[i]!]!.text)).join('');
+  const textOf = (p: SmsPart, c: number): string =>
+    c === -1 ? p.text : c >= 0 ? p.richer![c]!.text : p.poorer![-2 - c]!.text;
+  const render = (choice: number[]): string => norm.map((p, i) => textOf(p, choice[i]!)).join('');
 
   const base = render(chosen);
-  const baseMeasure = measure(base, options);
-  if (baseMeasure.segments > max) {
-    return { text: base, ...baseMeasure, fits: false, chosen };
+  if (measure(base, options).segments > max) {
+    // Give up poorer wordings, least important first, until it fits.
+    const downgrades: Array<{ part: number; variant: number; priority: number }> = [];
+    norm.forEach((p, part) =>
+      p.poorer?.forEach((r, variant) => downgrades.push({ part, variant, priority: r.priority })),
+    );
+    downgrades.sort((a, b) => b.priority - a.priority || b.part - a.part || a.variant - b.variant);
+    for (const d of downgrades) {
+      const current = chosen[d.part]!;
+      if (current <= -2 && -2 - current >= d.variant) continue; // already as poor or poorer
+      chosen[d.part] = -2 - d.variant;
+      if (measure(render(chosen), options).segments <= max) break;
+    }
+    const text = render(chosen);
+    const m = measure(text, options);
+    return { text, ...m, fits: m.segments <= max, chosen };
   }
   const upgrades: Array<{ part: number; variant: number; priority: number }> = [];
   norm.forEach((p, part) =>
@@ -215,14 +243,18 @@ function truncateText(text: string, options: FitOptions): FitResult {
  * Makes a message fit `maxSegments` (default one) segment.
  *
  * - Given parts, chooses for each part the richest wording that fits, in priority order (see
- *   `SmsPart`). Minimal wordings are always kept; if they alone do not fit, the result has
- *   `fits: false` and the minimal text (nothing is cut silently).
+ *   `SmsPart`). If even the minimal wordings do not fit, the parts' `poorer` wordings are used
+ *   as a last resort; if that is still too long the result has `fits: false` (parts without
+ *   `poorer`, such as the signature and the level, are never cut).
  * - Given a plain string, cuts the end and appends an ellipsis, never cutting a leading
  *   【signature】.
  *
  * Lengths are measured in UTF-16 units (see the module comment), so the result fits whatever
  * counting the provider applies.
  */
-export function fitToSegment(input: string | ReadonlyArray<string | SmsPart>, options: FitOptions = {}): FitResult {
+export function fitToSegment(
+  input: string | ReadonlyArray<string | SmsPart>,
+  options: FitOptions = {},
+): FitResult {
   return typeof input === 'string' ? truncateText(input, options) : fitParts(input, options);
 }

@@ -1,11 +1,41 @@
 /**
  * Every BullMQ queue of the gateway. Keys are prefixed with QUEUE_PREFIX, a Redis hash tag such as
  * `{wg}`, so that all keys of a queue share one Redis Cluster slot (BullMQ's Lua scripts need it).
+ * One send queue per provider, so that each provider's rate limit holds across all workers.
  */
 export const QUEUE_NAMES = {
-  /** Housekeeping: e.g. scheduled checks. Issue-specific queues are added beside it. */
-  maintenance: 'maintenance',
+  /** Per warning version: resolve recipients, write deliveries and attempts, enqueue sends. */
+  fanout: 'fanout',
+  /** Expiry timers and the recovery sweep that re-enqueues anything accepted but not queued. */
+  lifecycle: 'lifecycle',
+  sendSms: 'send-sms',
+  sendVoice: 'send-voice',
+  sendEmail: 'send-email',
+  sendRobot: 'send-robot',
+  sendBroadcast: 'send-broadcast',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 export const ALL_QUEUES: QueueName[] = Object.values(QUEUE_NAMES);
+
+/** Payloads carry ids only; handlers re-read state from Postgres (delivery is at-least-once). */
+export interface FanoutJob {
+  warningId: string;
+  version: number;
+}
+export interface SendAttemptJob {
+  attemptId: string;
+}
+export interface SendGroupJob {
+  groupSendId: string;
+}
+export type LifecycleJob = { type: 'expire'; warningId: string } | { type: 'recover' };
+
+/**
+ * BullMQ priority (1 is served first): imminent before routine, red before blue. Jobs of an
+ * imminent warning overtake a meteorological warning's jobs that are already queued.
+ */
+export function jobPriority(kind: 'meteorological_risk' | 'imminent', level: 'red' | 'orange' | 'yellow' | 'blue'): number {
+  const byLevel = { red: 1, orange: 2, yellow: 3, blue: 4 }[level];
+  return kind === 'imminent' ? byLevel : 4 + byLevel;
+}

@@ -1,4 +1,5 @@
 import { Directory1763798400000 } from './1763798400000-Directory';
+import { WarningsDispatch1763884800000 } from './1763884800000-WarningsDispatch';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
-export const MIGRATIONS = [Directory1763798400000];
+export const MIGRATIONS = [Directory1763798400000, WarningsDispatch1763884800000];

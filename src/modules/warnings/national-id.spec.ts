@@ -30,9 +30,9 @@ describe('national warning id', () => {
 
   it('uses the Beijing calendar day across UTC midnight and floors milliseconds', () => {
     const lateUtc = new Date('2024-07-10T17:05:09.987Z'); // 01:05:09 on 11 July in Beijing
-    expect(formatNationalId({ areaCode: '510000', agencyCode: '001', sentAt: lateUtc, sequence: 0 })).toBe(
-      '51000000100000_20240711010509_0',
-    );
+    expect(
+      formatNationalId({ areaCode: '510000', agencyCode: '001', sentAt: lateUtc, sequence: 0 }),
+    ).toBe('51000000100000_20240711010509_0');
   });
 
   it('round-trips through parse', () => {
@@ -54,14 +54,21 @@ describe('national warning id', () => {
 
   it('names the wrong part when formatting', () => {
     const e = errorOf(() =>
-      formatNationalId({ areaCode: '5132', agencyCode: '41x', sentAt: new Date('nope'), sequence: 10 }),
+      formatNationalId({
+        areaCode: '5132',
+        agencyCode: '41x',
+        sentAt: new Date('nope'),
+        sequence: 10,
+      }),
     );
     expect(e.parts.sort()).toEqual(['agencyCode', 'areaCode', 'sentAt', 'sequence']);
     expect(e.message).toMatch(/areaCode: must be 6 digits/);
   });
 
   it('rejects an area code that is not a GB/T 2260 province prefix', () => {
-    const e = errorOf(() => formatNationalId({ areaCode: '993221', agencyCode: '416', sentAt, sequence: 1 }));
+    const e = errorOf(() =>
+      formatNationalId({ areaCode: '993221', agencyCode: '416', sentAt, sequence: 1 }),
+    );
     expect(e.parts).toEqual(['areaCode']);
   });
 

@@ -85,7 +85,10 @@ export interface ParsedNationalId extends NationalIdInput {
 
 function checkAreaCode(areaCode: unknown, issues: NationalIdIssue[]): void {
   if (typeof areaCode !== 'string' || !/^\d{6}$/.test(areaCode)) {
-    issues.push({ part: 'areaCode', message: `must be 6 digits (GB/T 2260), got "${String(areaCode)}"` });
+    issues.push({
+      part: 'areaCode',
+      message: `must be 6 digits (GB/T 2260), got "${String(areaCode)}"`,
+    });
   } else if (areaCode !== '100000' && !PROVINCE_PREFIXES.has(areaCode.slice(0, 2))) {
     issues.push({
       part: 'areaCode',
@@ -125,7 +128,14 @@ export function toBeijingTimestamp(date: Date): string {
 export function fromBeijingTimestamp(timestamp: string): Date | null {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(timestamp);
   if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return null;
   const utc = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(utc);
@@ -164,7 +174,12 @@ export function parseNationalId(s: string): ParsedNationalId {
   }
   if ([...s].length !== NATIONAL_ID_LENGTH) {
     throw new NationalIdError(
-      [{ part: 'length', message: `must be ${NATIONAL_ID_LENGTH} characters, got ${[...s].length}` }],
+      [
+        {
+          part: 'length',
+          message: `must be ${NATIONAL_ID_LENGTH} characters, got ${[...s].length}`,
+        },
+      ],
       s,
     );
   }
@@ -182,7 +197,10 @@ export function parseNationalId(s: string): ParsedNationalId {
     issues.push({ part: 'unitCode', message: `characters 10-12 must be "000", got "${unitCode}"` });
   }
   if (reserved !== '00') {
-    issues.push({ part: 'reservedCode', message: `characters 13-14 must be "00", got "${reserved}"` });
+    issues.push({
+      part: 'reservedCode',
+      message: `characters 13-14 must be "00", got "${reserved}"`,
+    });
   }
   if (s[14] !== '_' || s[29] !== '_') {
     issues.push({

@@ -1,0 +1,61 @@
+/**
+ * Benchmarks entry: `npx tsx bench/run.ts [targeting] [options]` (see --help).
+ *
+ * Postgres: DATABASE_URL's server when set (a database per benchmark is created there and reused),
+ * otherwise an embedded Postgres with its data under .data/bench (BENCH_PG_PORT, default 54339).
+ */
+import 'reflect-metadata';
+import { runTargetingBench } from './targeting.bench';
+
+const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
+
+  targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
+                a village, a hazard point and a mixed target (the only benchmark so far; the default)
+  --people N    people in the synthetic county (default 1000000); the database is targeting_bench_<N>
+  --runs N      timed runs per scenario after one warm-up (default 5)
+  --batch-size  stream() batch size (default 1000)
+  --reseed      regenerate the data even if the database already holds it
+  --no-explain  skip the EXPLAIN (ANALYZE, BUFFERS) key lines`;
+
+function parseArgs(argv: string[]) {
+  const opts = { bench: 'targeting', people: 1_000_000, runs: 5, batchSize: 1000, reseed: false, explain: true };
+  const positive = (flag: string, value: string | undefined) => {
+    const n = Number(value?.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg === '--people') opts.people = positive(arg, argv[++i]);
+    else if (arg === '--runs') opts.runs = positive(arg, argv[++i]);
+    else if (arg === '--batch-size') opts.batchSize = positive(arg, argv[++i]);
+    else if (arg === '--reseed') opts.reseed = true;
+    else if (arg === '--no-explain') opts.explain = false;
+    else if (!arg.startsWith('-')) opts.bench = arg;
+    else throw new Error(`unknown option ${arg}\n${USAGE}`);
+  }
+  return opts;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const log = (msg: string) => console.log(msg);
+  switch (opts.bench) {
+    case 'targeting':
+      await runTargetingBench({ ...opts, log });
+      break;
+    default:
+      throw new Error(`unknown benchmark ${opts.bench}\n${USAGE}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiParam,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { AppException } from '../../../common/errors/app.exception';
+import { Roles } from '../../auth/auth.decorators';
+import { formatOfContentType } from './import-parser';
+import { ImportService } from './import.service';
+import { IMPORT_KINDS, type ImportResult, isImportKind } from './import.types';
+
+/** Roster uploads: the body is the file itself (CSV with a header row, or JSON lines). */
+@ApiTags('directory')
+@ApiBearerAuth()
+@Controller('v1/directory/imports')
+export class ImportController {
+  constructor(private readonly imports: ImportService) {}
+
+  @Post(':kind')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiParam({ name: 'kind', enum: IMPORT_KINDS })
+  @ApiConsumes('text/csv', 'application/x-ndjson')
+  @ApiBody({ schema: { type: 'string' }, description: 'The file: CSV with a header row, or one JSON object per line' })
+  @ApiOkResponse({ description: '{ kind, rows, inserted, updated, unchanged }' })
+  @ApiUnprocessableEntityResponse({
+    description: 'IMPORT_REJECTED: nothing written; `rows` lists each problem as { row, field, message, messageEn }',
+  })
+  async import(
+    @Param('kind') kind: string,
+    @Headers('content-type') contentType: string | undefined,
+    @Body() body: unknown,
+  ): Promise<ImportResult> {
+    if (!isImportKind(kind)) {
+      throw AppException.validation([
+        { field: 'kind', message: `unknown import kind "${kind}"; one of ${IMPORT_KINDS.join(', ')}` },
+      ]);
+    }
+    const format = formatOfContentType(contentType);
+    if (!format) {
+      throw AppException.validation([
+        { field: 'content-type', message: 'send the file as text/csv or application/x-ndjson' },
+      ]);
+    }
+    if (typeof body !== 'string') {
+      throw AppException.validation([{ field: 'body', message: 'the body must be the file as text' }]);
+    }
+    return this.imports.importText(kind, body, format);
+  }
+}

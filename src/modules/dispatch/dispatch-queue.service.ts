@@ -1,0 +1,108 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import {
+  type FanoutJob,
+  type LifecycleJob,
+  QUEUE_NAMES,
+  type SendAttemptJob,
+  type SendGroupJob,
+} from '../../common/queue/queue-names';
+import type { ChannelKind } from '../../channels/channel.types';
+
+/** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, …). */
+const SEND_RETRY = { attempts: 6, backoff: { type: 'exponential', delay: 2000 } } as const;
+
+/**
+ * Every enqueue of the gateway. Job ids are deterministic (the row id), so a repeated enqueue
+ * (a retried fan-out, the recovery sweep) never sends twice.
+ */
+@Injectable()
+export class DispatchQueue {
+  constructor(
+    @InjectQueue(QUEUE_NAMES.fanout) private readonly fanout: Queue<FanoutJob>,
+    @InjectQueue(QUEUE_NAMES.lifecycle) private readonly lifecycle: Queue<LifecycleJob>,
+    @InjectQueue(QUEUE_NAMES.sendSms) private readonly sms: Queue<SendAttemptJob>,
+    @InjectQueue(QUEUE_NAMES.sendVoice) private readonly voice: Queue<SendAttemptJob>,
+    @InjectQueue(QUEUE_NAMES.sendEmail) private readonly email: Queue<SendAttemptJob>,
+    @InjectQueue(QUEUE_NAMES.sendRobot) private readonly robot: Queue<SendGroupJob>,
+    @InjectQueue(QUEUE_NAMES.sendBroadcast) private readonly broadcast: Queue<SendGroupJob>,
+  ) {}
+
+  /** One send queue per provider; a manual task reaches its grid member by SMS. */
+  private queueFor(channel: ChannelKind): Queue {
+    const queues: Record<ChannelKind, Queue> = {
+      sms: this.sms,
+      manual: this.sms,
+      voice: this.voice,
+      email: this.email,
+      wecom: this.robot,
+      dingtalk: this.robot,
+      feishu: this.robot,
+      broadcast: this.broadcast,
+    };
+    return queues[channel];
+  }
+
+  async enqueueFanout(job: FanoutJob, priority: number): Promise<void> {
+    await this.fanout.add('fanout', job, {
+      jobId: `fanout-${job.warningId}-v${job.version}`,
+      priority,
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: 1000,
+      removeOnFail: false,
+    });
+  }
+
+  async enqueueAttempts(attempts: { id: string; channel: ChannelKind; priority: number; delayMs?: number }[]): Promise<void> {
+    const byQueue = new Map<Queue, { id: string; priority: number; delayMs?: number }[]>();
+    for (const a of attempts) {
+      const q = this.queueFor(a.channel);
+      byQueue.set(q, [...(byQueue.get(q) ?? []), a]);
+    }
+    for (const [queue, list] of byQueue) {
+      await queue.addBulk(
+        list.map((a) => ({
+          name: 'attempt',
+          data: { attemptId: a.id },
+          opts: { jobId: `attempt-${a.id}`, priority: a.priority, delay: a.delayMs, ...SEND_RETRY, removeOnComplete: 5000, removeOnFail: false },
+        })),
+      );
+    }
+  }
+
+  async enqueueGroupSends(sends: { id: string; channel: ChannelKind; priority: number }[]): Promise<void> {
+    for (const s of sends) {
+      await this.queueFor(s.channel).add(
+        'group',
+        { groupSendId: s.id },
+        { jobId: `group-${s.id}`, priority: s.priority, ...SEND_RETRY, removeOnComplete: 5000, removeOnFail: false },
+      );
+    }
+  }
+
+  /** One timer per (warning, expiry time): an update that moves `expires` adds a new one. */
+  async scheduleExpiry(warningId: string, expiresAt: Date): Promise<void> {
+    const jobId = `expire-${warningId}-${expiresAt.getTime()}`;
+    await this.lifecycle.add(
+      'expire',
+      { type: 'expire', warningId },
+      { jobId, delay: Math.max(0, expiresAt.getTime() - Date.now()), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true },
+    );
+  }
+
+  /** The recovery sweep runs every 30 s on some worker (one scheduler, not one per process). */
+  async scheduleRecovery(): Promise<void> {
+    await this.lifecycle.upsertJobScheduler('recover', { every: 30_000 }, { name: 'recover', data: { type: 'recover' } });
+  }
+
+  /** Waiting jobs per send queue: the backlog a new warning's first contacts wait behind. */
+  async backlog(): Promise<Record<'sms' | 'voice' | 'email', number>> {
+    const [sms, voice, email] = await Promise.all(
+      [this.sms, this.voice, this.email].map((q) => q.getJobCounts('waiting', 'prioritized', 'delayed')),
+    );
+    const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    return { sms: total(sms), voice: total(voice), email: total(email) };
+  }
+}

@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ChannelKind } from '../../channels/channel.types';
+import type { RecipientContact } from '../directory/targeting/targeting.types';
+import type { MessageType } from '../warnings/warning.types';
+import type { PlannedAttempt } from './contact-plan';
+
+export interface DeliveryUpsert {
+  personId: string;
+  role: string;
+  divisionCode: string;
+  gridCode: string | null;
+}
+
+export interface UpsertedDelivery {
+  id: string;
+  personId: string;
+  msgType: MessageType;
+  state: string;
+}
+
+export interface AttemptToInsert {
+  deliveryId: string;
+  warningId: string;
+  version: number;
+  msgType: MessageType;
+  seq: number;
+  planned: PlannedAttempt;
+  priority: number;
+}
+
+export interface AttemptRow {
+  id: string;
+  deliveryId: string;
+  warningId: string;
+  version: number;
+  msgType: MessageType;
+  seq: number;
+  channel: 'sms' | 'voice' | 'email' | 'manual';
+  contactKind: string;
+  address: string;
+  priority: number;
+  status: string;
+  tries: number;
+  providerId: string | null;
+  personId: string;
+  personName: string;
+  personRole: string;
+  deliveryState: string;
+  warningState: string;
+}
+
+const ATTEMPT_COLUMNS = `
+  a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType", a.seq,
+  a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId",
+  d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
+  w.state AS "warningState"`;
+
+/** SQL of the fan-out and the senders: bulk statements, one round trip per batch. */
+@Injectable()
+export class DispatchRepository {
+  constructor(@InjectDataSource() readonly db: DataSource) {}
+
+  /**
+   * One delivery per person and warning. A person new to the warning gets the alert; one already
+   * on it gets the update (or keeps what this same version gave them, when a fan-out is retried).
+   */
+  async upsertDeliveries(warningId: string, version: number, rows: DeliveryUpsert[], firstType: MessageType): Promise<UpsertedDelivery[]> {
+    if (!rows.length) return [];
+    return this.db.query(
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
+       SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code
+         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(person_id, role, division_code, grid_code)
+       ON CONFLICT (warning_id, person_id) DO UPDATE SET
+         msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
+         state = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.state
+                      WHEN deliveries.state = 'cancelled' THEN 'pending' ELSE deliveries.state END,
+         version = EXCLUDED.version
+       RETURNING id, person_id AS "personId", msg_type AS "msgType", state`,
+      [
+        warningId,
+        version,
+        firstType,
+        rows.map((r) => r.personId),
+        rows.map((r) => r.role),
+        rows.map((r) => r.divisionCode),
+        rows.map((r) => r.gridCode),
+      ],
+    );
+  }
+
+  /** Inserts attempts (a retried fan-out inserts nothing twice) and returns every queued one of the batch. */
+  async insertAttempts(rows: AttemptToInsert[]): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
+    if (!rows.length) return [];
+    await this.db.query(
+      `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
+       ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING`,
+      [
+        rows.map((r) => r.deliveryId),
+        rows.map((r) => r.warningId),
+        rows.map((r) => r.version),
+        rows.map((r) => r.msgType),
+        rows.map((r) => r.seq),
+        rows.map((r) => r.planned.channel),
+        rows.map((r) => r.planned.contactKind),
+        rows.map((r) => r.planned.address),
+        rows.map((r) => r.priority),
+      ],
+    );
+    return this.db.query(
+      `SELECT id, channel, priority FROM contact_attempts
+        WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
+      [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
+    );
+  }
+
+  async markUnreachable(deliveryIds: string[]): Promise<void> {
+    if (!deliveryIds.length) return;
+    await this.db.query(`UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'`, [deliveryIds]);
+  }
+
+  /**
+   * People on an earlier version who are no longer targeted: their delivery is closed, and those
+   * already reached are told the warning no longer concerns them (a release).
+   */
+  async releaseDropped(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
+    return this.db.query(
+      `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
+        WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
+        RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
+      [warningId, version],
+    );
+  }
+
+  /** Cancel: deliveries of the warning, and whether each was reached. */
+  async closeForCancel(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
+    return this.db.query(
+      `UPDATE deliveries d SET
+          state = CASE WHEN d.state IN ('pending') THEN 'cancelled' ELSE d.state END,
+          version = $2
+        WHERE d.warning_id = $1 AND d.version < $2
+        RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
+      [warningId, version],
+    );
+  }
+
+  async contactsOf(personIds: string[]): Promise<Map<string, RecipientContact[]>> {
+    if (!personIds.length) return new Map();
+    const rows = await this.db.query<{ person_id: string; contacts: RecipientContact[] }[]>(
+      `SELECT person_id, json_agg(json_build_object('kind', kind, 'value', value, 'priority', priority, 'verifiedAt', verified_at)
+                                  ORDER BY priority, kind, value) AS contacts
+         FROM contact_points WHERE person_id = ANY($1::uuid[]) GROUP BY person_id`,
+      [personIds],
+    );
+    return new Map(rows.map((r) => [r.person_id, r.contacts]));
+  }
+
+  async findAttempt(id: string): Promise<AttemptRow | undefined> {
+    const [row] = await this.db.query(
+      `SELECT ${ATTEMPT_COLUMNS} FROM contact_attempts a
+         JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = a.warning_id
+        WHERE a.id = $1`,
+      [id],
+    );
+    return row;
+  }
+
+  /** Claims an attempt for sending; false when it is no longer queued (sent, cancelled, …). */
+  async claimAttempt(id: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1
+        WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  async attemptSent(id: string, provider: string, providerId: string, segments?: number): Promise<void> {
+    await this.db.query(
+      `WITH a AS (
+         UPDATE contact_attempts SET status = 'sent', provider = $2, provider_id = $3, segments = $4, sent_at = now()
+          WHERE id = $1 AND status = 'sending' RETURNING delivery_id, msg_type)
+       UPDATE deliveries d SET state = CASE WHEN d.state = 'pending' THEN 'sent' ELSE d.state END,
+              first_attempt_at = coalesce(d.first_attempt_at, now())
+         FROM a WHERE d.id = a.delivery_id`,
+      [id, provider, providerId, segments ?? null],
+    );
+  }
+
+  async attemptFailed(id: string, code: string | undefined, message: string, outcome = 'failed'): Promise<void> {
+    await this.db.query(
+      `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
+        WHERE id = $1 AND status IN ('queued', 'sending', 'sent')`,
+      [id, code ?? null, message, outcome],
+    );
+  }
+
+  async attemptCancelled(id: string, outcome: string): Promise<void> {
+    await this.db.query(`UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')`, [id, outcome]);
+  }
+
+  async attemptsOfDelivery(deliveryId: string): Promise<{ channel: string; address: string; status: string; seq: number; version: number; msgType: string }[]> {
+    return this.db.query(
+      `SELECT channel, address, status, seq, version, msg_type AS "msgType" FROM contact_attempts WHERE delivery_id = $1 ORDER BY seq`,
+      [deliveryId],
+    );
+  }
+
+  /** When no attempt of the current message can still succeed, the person is unreachable. */
+  async markUnreachableIfExhausted(deliveryId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries d SET state = 'unreachable'
+        WHERE d.id = $1 AND d.state IN ('pending', 'sent')
+          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
+                             AND a.status NOT IN ('failed', 'cancelled'))`,
+      [deliveryId],
+    );
+  }
+}

@@ -1,0 +1,146 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { jobPriority } from '../../common/queue/queue-names';
+import type { ChannelKind } from '../../channels/channel.types';
+import type { PersonRole } from '../directory/directory.types';
+import { TargetingService } from '../directory/targeting/targeting.service';
+import type { Recipient } from '../directory/targeting/targeting.types';
+import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
+import { planFirstContacts, planNotice, type PlannedAttempt } from './contact-plan';
+import { DispatchQueue } from './dispatch-queue.service';
+import { type AttemptToInsert, DispatchRepository } from './dispatch.repository';
+import { GroupSendPlanner } from './group-send.planner';
+
+const BATCH = 1000;
+
+/** Messages per second each channel sends, for the first-contact ETA. */
+export interface ChannelRates {
+  sms: number;
+  voice: number;
+  email: number;
+}
+
+/**
+ * From an issued version to queued sends: resolve the people, write one delivery per person and
+ * their first contact attempts in bulk (a batch at a time, never one giant transaction), then
+ * enqueue jobs that carry only ids. Safe to run twice for the same version: every insert is
+ * keyed, and job ids are the row ids.
+ */
+@Injectable()
+export class FanoutService {
+  private readonly logger = new Logger(FanoutService.name);
+
+  constructor(
+    private readonly warnings: WarningsRepository,
+    private readonly repo: DispatchRepository,
+    private readonly targeting: TargetingService,
+    private readonly queue: DispatchQueue,
+    private readonly groups: GroupSendPlanner,
+    private readonly config: ConfigService,
+  ) {}
+
+  async run(warningId: string, version: number): Promise<void> {
+    const warning = await this.warnings.findWarning(warningId);
+    const v = await this.warnings.findVersion(warningId, version);
+    if (!warning || !v) return;
+    if (v.msgType === 'cancel') return this.fanoutCancel(v);
+    // Cancelled or superseded before this fan-out ran: the newer version's fan-out takes over.
+    if (warning.state !== 'active' || warning.currentVersion !== version) return;
+
+    const priority = jobPriority(v.content.kind, v.level);
+    const query = { areas: v.areas, hazardPoints: v.hazardPoints, riskZones: v.riskZones, roles: v.audience as PersonRole[] };
+    let total = 0;
+    for await (const batch of this.targeting.stream(query, { batchSize: BATCH })) {
+      total += batch.length;
+      await this.writeBatch(v, batch, priority);
+    }
+    if (version > 1) await this.releaseDropped(v, priority);
+    await this.groups.plan(v, priority);
+    const eta = await this.firstContactEta(warningId);
+    await this.warnings.db.query(
+      `UPDATE warnings SET fanout_done_at = now(), first_contact_eta = $2, recipients = $3 WHERE id = $1 AND current_version = $4`,
+      [warningId, eta, total, version],
+    );
+    this.logger.log({ warningId, version, recipients: total }, 'fan-out done');
+  }
+
+  private async writeBatch(v: VersionRow, batch: Recipient[], priority: number): Promise<void> {
+    const deliveries = await this.repo.upsertDeliveries(
+      v.warningId,
+      v.version,
+      batch.map((r) => ({ personId: r.personId, role: r.role, divisionCode: r.divisionCode, gridCode: r.gridCode })),
+      'alert',
+    );
+    const byPerson = new Map(batch.map((r) => [r.personId, r]));
+    const attempts: AttemptToInsert[] = [];
+    const unreachable: string[] = [];
+    for (const d of deliveries) {
+      const r = byPerson.get(d.personId) as Recipient;
+      const planned: PlannedAttempt[] =
+        d.msgType === 'update' && d.state === 'confirmed'
+          ? planNotice(r.contacts) // already confirmed: a short notice of what changed
+          : planFirstContacts(v.content.kind, v.level, r.role, r.contacts);
+      if (!planned.length) unreachable.push(d.id);
+      planned.forEach((p, seq) =>
+        attempts.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: d.msgType, seq, planned: p, priority }),
+      );
+    }
+    const queued = await this.repo.insertAttempts(attempts);
+    await this.repo.markUnreachable(unreachable);
+    await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })));
+  }
+
+  /** Update: people no longer concerned get a release if they had been reached. */
+  private async releaseDropped(v: VersionRow, priority: number): Promise<void> {
+    const dropped = await this.repo.releaseDropped(v.warningId, v.version);
+    await this.sendNotices(v, dropped.filter((d) => d.reached), priority);
+  }
+
+  /** Cancel (解除): everyone already reached is told; nobody else is bothered. */
+  private async fanoutCancel(v: VersionRow): Promise<void> {
+    const priority = jobPriority(v.content.kind, 'red');
+    const closed = await this.repo.closeForCancel(v.warningId, v.version);
+    await this.sendNotices(v, closed.filter((d) => d.reached), priority);
+    await this.groups.planCancel(v, priority);
+    await this.warnings.db.query(`UPDATE warnings SET fanout_done_at = now() WHERE id = $1`, [v.warningId]);
+  }
+
+  private async sendNotices(v: VersionRow, deliveries: { deliveryId: string; personId: string }[], priority: number) {
+    for (let i = 0; i < deliveries.length; i += BATCH) {
+      const slice = deliveries.slice(i, i + BATCH);
+      const contacts = await this.repo.contactsOf(slice.map((d) => d.personId));
+      const attempts: AttemptToInsert[] = slice.flatMap((d) =>
+        planNotice(contacts.get(d.personId) ?? []).map((planned, seq) => ({
+          deliveryId: d.deliveryId,
+          warningId: v.warningId,
+          version: v.version,
+          msgType: 'cancel' as const,
+          seq,
+          planned,
+          priority,
+        })),
+      );
+      const queued = await this.repo.insertAttempts(attempts);
+      await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel as ChannelKind, priority: a.priority })));
+    }
+  }
+
+  /** When the last first contact of this warning should go out, given every queue's backlog. */
+  private async firstContactEta(warningId: string): Promise<Date> {
+    const rates: ChannelRates = {
+      sms: Number(this.config.get('TWILIO_SMS_PER_SECOND') ?? 10),
+      voice: Number(this.config.get('TWILIO_CALLS_PER_SECOND') ?? 1),
+      email: Number(this.config.get('EMAIL_PER_SECOND') ?? 20),
+    };
+    const rows = await this.warnings.db.query<{ channel: keyof ChannelRates; ahead: number }[]>(
+      `SELECT a.channel, count(*)::int AS ahead FROM contact_attempts a
+        WHERE a.status IN ('queued', 'sending') AND a.channel IN ('sms', 'voice', 'email')
+          AND a.priority <= (SELECT max(priority) FROM contact_attempts WHERE warning_id = $1)
+        GROUP BY a.channel`,
+      [warningId],
+    );
+    const seconds = Math.max(0, ...rows.map((r) => r.ahead / Math.max(rates[r.channel] ?? 1, 0.001)));
+    return new Date(Date.now() + seconds * 1000);
+  }
+}
+

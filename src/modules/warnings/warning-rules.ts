@@ -1,0 +1,69 @@
+import type { FieldProblem } from '../../common/errors/app.exception';
+import type { PersonRole } from '../directory/directory.types';
+import type { WarningKind, WarningLevel } from './warning.types';
+import type { CreateWarningDto, WarningBodyDto } from './dto/create-warning.dto';
+
+/** The longest validity a warning may have; meteorological risk warnings are typically 24 h. */
+const MAX_VALIDITY_MS = 7 * 24 * 3600_000;
+
+/**
+ * The legally required elements that plain field validation cannot express (domain.md,
+ * "Warnings"). Returns every problem, naming the field; an empty list means the warning may go.
+ */
+export function checkWarningRules(kind: WarningKind, body: WarningBodyDto, now = new Date()): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const targets = (body.areas?.length ?? 0) + (body.hazardPoints?.length ?? 0) + (body.riskZones?.length ?? 0);
+  const effective = new Date(body.effective);
+  const expires = new Date(body.expires);
+
+  if (expires <= effective) problems.push({ field: 'expires', message: 'expires must be after effective' });
+  else if (expires.getTime() - effective.getTime() > MAX_VALIDITY_MS) {
+    problems.push({ field: 'expires', message: 'a warning may be valid for at most 7 days' });
+  }
+  if (expires <= now) problems.push({ field: 'expires', message: 'expires must be in the future' });
+
+  if (kind === 'meteorological_risk') {
+    // 气象风险预警: names its risk areas, a level and a validity window.
+    if (!body.areas?.length) problems.push({ field: 'areas', message: 'a meteorological risk warning must name its risk areas' });
+  } else {
+    // 临灾预警: expected time, place, extent, impact and where to evacuate.
+    if (!body.onset) problems.push({ field: 'onset', message: 'an imminent warning must carry the expected onset time' });
+    if (targets === 0) {
+      problems.push({ field: 'hazardPoints', message: 'an imminent warning must name a hazard point, risk zone or area' });
+    }
+    if (!body.extent?.trim()) problems.push({ field: 'extent', message: 'an imminent warning must describe the extent' });
+    if (!body.impact) problems.push({ field: 'impact', message: 'an imminent warning must state the people and households threatened' });
+    if (!body.shelter?.trim()) problems.push({ field: 'shelter', message: 'an imminent warning must say where to evacuate' });
+  }
+  return problems;
+}
+
+export function checkCreateRules(dto: CreateWarningDto, now = new Date()): FieldProblem[] {
+  return checkWarningRules(dto.kind, dto, now);
+}
+
+const RESPONSIBLE_ROLES: PersonRole[] = [
+  'county_responsible',
+  'township_responsible',
+  'village_responsible',
+  'duty_officer',
+  'grid_leader',
+  'grid_member',
+  'group_monitor',
+  'area_lead',
+  'resident_geologist',
+  'technical_manager',
+];
+
+/**
+ * Who a warning reaches when the issuer does not say. Imminent warnings and red/orange risk
+ * warnings reach the public too; yellow reaches every responsible person; blue (internal in many
+ * provinces) the responsible persons and technical staff only.
+ */
+export function defaultAudience(kind: WarningKind, level: WarningLevel): PersonRole[] {
+  if (kind === 'imminent' || level === 'red' || level === 'orange') return [...RESPONSIBLE_ROLES, 'resident'];
+  if (level === 'yellow') return RESPONSIBLE_ROLES;
+  return ['county_responsible', 'township_responsible', 'village_responsible', 'duty_officer', 'technical_manager', 'resident_geologist', 'grid_leader'];
+}
+
+export const isResponsibleRole = (role: PersonRole) => RESPONSIBLE_ROLES.includes(role);

@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { PersonRole } from '../directory/directory.types';
+import type { NamedPlace, WarningContent, WarningKind, WarningStatus } from './warning.types';
+
+export interface WarningRow {
+  id: string;
+  kind: WarningKind;
+  status: WarningStatus;
+  state: 'active' | 'cancelled' | 'expired';
+  currentVersion: number;
+  issuerName: string;
+  issuerDivision: string;
+  source: 'api' | 'cap';
+  recipients: number;
+  fanoutDoneAt: Date | null;
+  firstContactEta: Date | null;
+  expiresAt: Date;
+  createdAt: Date;
+  cancelledAt: Date | null;
+  expiredAt: Date | null;
+}
+
+export interface VersionRow {
+  id: string;
+  warningId: string;
+  version: number;
+  nationalId: string;
+  msgType: WarningContent['msgType'];
+  level: WarningContent['level'];
+  audience: PersonRole[];
+  areas: string[];
+  hazardPoints: string[];
+  riskZones: string[];
+  content: WarningContent;
+  sentAt: Date;
+}
+
+const WARNING_COLUMNS = `
+  w.id, w.kind, w.status, w.state, w.current_version AS "currentVersion", w.issuer_name AS "issuerName",
+  w.issuer_division AS "issuerDivision", w.source, w.recipients, w.fanout_done_at AS "fanoutDoneAt",
+  w.first_contact_eta AS "firstContactEta", w.expires_at AS "expiresAt", w.created_at AS "createdAt",
+  w.cancelled_at AS "cancelledAt", w.expired_at AS "expiredAt"`;
+
+const VERSION_COLUMNS = `
+  v.id, v.warning_id AS "warningId", v.version, v.national_id AS "nationalId", v.msg_type AS "msgType",
+  v.level, v.audience, v.areas, v.hazard_points AS "hazardPoints", v.risk_zones AS "riskZones",
+  v.content, v.sent_at AS "sentAt"`;
+
+/** Dates come back from jsonb as strings: restore them. */
+export function reviveContent(raw: WarningContent): WarningContent {
+  const d = (v: unknown) => (v ? new Date(v as string) : undefined);
+  return {
+    ...raw,
+    sentAt: d(raw.sentAt) as Date,
+    effective: d(raw.effective) as Date,
+    expires: d(raw.expires) as Date,
+    onset: d(raw.onset),
+  };
+}
+
+/** SQL for warnings and their versions. */
+@Injectable()
+export class WarningsRepository {
+  constructor(@InjectDataSource() readonly db: DataSource) {}
+
+  async findWarning(id: string, m: EntityManager = this.db.manager): Promise<WarningRow | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const [row] = await m.query(`SELECT ${WARNING_COLUMNS} FROM warnings w WHERE w.id = $1`, [id]);
+    return row;
+  }
+
+  async lockWarning(m: EntityManager, id: string): Promise<WarningRow | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const [row] = await m.query(`SELECT ${WARNING_COLUMNS} FROM warnings w WHERE w.id = $1 FOR UPDATE`, [id]);
+    return row;
+  }
+
+  async findVersion(warningId: string, version: number, m: EntityManager = this.db.manager): Promise<VersionRow | undefined> {
+    const [row] = await m.query(
+      `SELECT ${VERSION_COLUMNS} FROM warning_versions v WHERE v.warning_id = $1 AND v.version = $2`,
+      [warningId, version],
+    );
+    return row ? { ...row, content: reviveContent(row.content) } : undefined;
+  }
+
+  async versions(warningId: string): Promise<VersionRow[]> {
+    const rows = await this.db.query(
+      `SELECT ${VERSION_COLUMNS} FROM warning_versions v WHERE v.warning_id = $1 ORDER BY v.version`,
+      [warningId],
+    );
+    return rows.map((r: VersionRow) => ({ ...r, content: reviveContent(r.content) }));
+  }
+
+  /** Warning id for a national id of any of its versions (CAP references). */
+  async findByNationalId(nationalId: string): Promise<string | undefined> {
+    const [row] = await this.db.query(`SELECT warning_id AS id FROM warning_versions WHERE national_id = $1`, [nationalId]);
+    return row?.id;
+  }
+
+  async list(opts: { jurisdiction?: string | null; limit: number; offset: number }): Promise<(WarningRow & { nationalId: string; level: string; headline: string })[]> {
+    return this.db.query(
+      `SELECT ${WARNING_COLUMNS}, v.national_id AS "nationalId", v.level, v.content->>'headline' AS headline
+         FROM warnings w JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
+        WHERE ($1::text IS NULL OR starts_with(w.issuer_division, $1))
+        ORDER BY w.created_at DESC LIMIT $2 OFFSET $3`,
+      [opts.jurisdiction ?? null, opts.limit, opts.offset],
+    );
+  }
+
+  /** Names of the targeted places, in the order given (unknown codes keep their code as name). */
+  async placeNames(areas: string[], hazardPoints: string[], riskZones: string[]) {
+    const [divisions, sites] = await Promise.all([
+      this.db.query<{ code: string; name: string }[]>(`SELECT code, name FROM divisions WHERE code = ANY($1)`, [areas]),
+      this.db.query<{ code: string; name: string }[]>(`SELECT code, name FROM hazard_sites WHERE code = ANY($1)`, [
+        [...hazardPoints, ...riskZones],
+      ]),
+    ]);
+    const names = new Map([...divisions, ...sites].map((r) => [r.code, r.name]));
+    const named = (codes: string[]): NamedPlace[] => codes.map((code) => ({ code, name: names.get(code) ?? code }));
+    return { areas: named(areas), hazardPoints: named(hazardPoints), riskZones: named(riskZones) };
+  }
+
+  /** Division codes of the given hazard sites (for jurisdiction checks). */
+  async siteDivisions(codes: string[]): Promise<string[]> {
+    if (!codes.length) return [];
+    const rows = await this.db.query<{ division_code: string }[]>(
+      `SELECT division_code FROM hazard_sites WHERE code = ANY($1)`,
+      [codes],
+    );
+    return rows.map((r) => r.division_code);
+  }
+
+  /** Sequence digit for a national id: how many ids already share its prefix and second. */
+  async nextNationalSequence(m: EntityManager, prefixAndTime: string): Promise<number> {
+    const [{ n }] = await m.query(
+      `SELECT count(*)::int AS n FROM warning_versions WHERE starts_with(national_id, $1)`,
+      [prefixAndTime],
+    );
+    return n;
+  }
+
+  async insertWarning(
+    m: EntityManager,
+    w: { kind: WarningKind; status: WarningStatus; issuerTokenId: string | null; issuerName: string; issuerDivision: string; source: 'api' | 'cap'; expiresAt: Date; recipients: number },
+  ): Promise<string> {
+    const [row] = await m.query(
+      `INSERT INTO warnings (kind, status, issuer_token_id, issuer_name, issuer_division, source, expires_at, recipients)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [w.kind, w.status, w.issuerTokenId, w.issuerName, w.issuerDivision, w.source, w.expiresAt, w.recipients],
+    );
+    return row.id;
+  }
+
+  async insertVersion(m: EntityManager, warningId: string, content: WarningContent, audience: PersonRole[]): Promise<void> {
+    await m.query(
+      `INSERT INTO warning_versions (warning_id, version, national_id, msg_type, level, audience, areas, hazard_points, risk_zones, content, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        warningId,
+        content.version,
+        content.nationalId,
+        content.msgType,
+        content.level,
+        audience,
+        content.areas.map((a) => a.code),
+        content.hazardPoints.map((a) => a.code),
+        content.riskZones.map((a) => a.code),
+        JSON.stringify(content),
+        content.sentAt,
+      ],
+    );
+  }
+
+  /** Counts of deliveries by state. */
+  async deliveryCounts(warningId: string): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ state: string; n: number }[]>(
+      `SELECT state, count(*)::int AS n FROM deliveries WHERE warning_id = $1 GROUP BY state`,
+      [warningId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  async attemptCounts(warningId: string): Promise<Record<string, Record<string, number>>> {
+    const rows = await this.db.query<{ channel: string; status: string; n: number }[]>(
+      `SELECT channel, status, count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 GROUP BY channel, status
+       UNION ALL
+       SELECT channel, status, count(*)::int FROM group_sends WHERE warning_id = $1 GROUP BY channel, status`,
+      [warningId],
+    );
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of rows) (out[r.channel] ??= {})[r.status] = r.n;
+    return out;
+  }
+}

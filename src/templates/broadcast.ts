@@ -1,0 +1,151 @@
+/**
+ * Emergency broadcast (应急广播 / 村村响) TTS text for village loudspeakers: plain spoken language
+ * addressed to residents, no codes or links, repeated (default 3 times for red/orange, twice
+ * otherwise). `text` is one reading, `script` the whole programme.
+ */
+import { referencedPhrase } from './common';
+import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import type { BroadcastContext, BroadcastMessage, TemplateTable } from './types';
+import { ttsClean } from './voice';
+
+const PLACES = 8;
+
+function strip(s: string): string {
+  return s.replace(/^\d+年/, '');
+}
+
+/* ---- Chinese ---- */
+
+function imminentZh(f: WarningFacts): string {
+  const when = f.onset ? `预计${strip(f.onset)}前后，` : '';
+  const instruction = f.instruction ? sentence(leadSentences(f.instruction, 100), 'zh-CN') : '';
+  const needsShelter =
+    !instruction || (f.shelter !== undefined && !instruction.includes(f.shelter));
+  const shelter = needsShelter
+    ? `请受威胁的群众立即撤离到${f.shelter ?? '安全地带'}，不要返回取物。`
+    : '';
+  return `${when}${listPlaces(f.places, 'zh-CN', PLACES)}可能发生${f.hazard}。${shelter}${instruction}`;
+}
+
+function meteoZh(f: WarningFacts): string {
+  return (
+    `${f.window}，${listPlaces(f.places, 'zh-CN', PLACES)}滑坡、崩塌、泥石流等地质灾害${f.risk}。` +
+    '请远离陡坡、沟谷和河道，发现山体开裂、异常响声、溪水突然变浑等险情，立即撤离并报告村组干部。'
+  );
+}
+
+const zhAlert =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: BroadcastContext): BroadcastMessage => {
+    const f = warningFacts(ctx);
+    const urgent = f.imminent || f.w.level === 'red' ? '紧急通知！紧急通知！' : '';
+    return programme(ctx, f, `${urgent}村民朋友们请注意：${f.issuer}发布${f.title}。${body(f)}`);
+  };
+
+const zhUpdate =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: BroadcastContext): BroadcastMessage => {
+    const f = warningFacts(ctx);
+    const raised = f.change?.level === 'raised' ? '紧急通知！紧急通知！' : '';
+    return programme(
+      ctx,
+      f,
+      `${raised}村民朋友们请注意：${f.issuer}更新${f.title}，${sentence(f.change?.text ?? '', 'zh-CN')}${body(f)}`,
+    );
+  };
+
+function zhCancel(ctx: BroadcastContext): BroadcastMessage {
+  const f = warningFacts(ctx);
+  const next = f.instruction
+    ? sentence(leadSentences(f.instruction, 100), 'zh-CN')
+    : f.imminent
+      ? '撤离的群众请听从村组干部安排，确认安全后再返回。'
+      : '请继续关注天气变化。';
+  return programme(
+    ctx,
+    f,
+    `村民朋友们请注意：${referencedPhrase(f)}${f.title}现已解除。` +
+      sentence(leadSentences(f.description, 80), 'zh-CN') +
+      next,
+  );
+}
+
+/* ---- English ---- */
+
+function imminentEn(f: WarningFacts): string {
+  const when = f.onset ? ` around ${f.onset}` : '';
+  return (
+    `A ${f.hazard} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
+    `If you live in the danger area, leave now${f.shelter ? ` and go to ${f.shelter}` : ' for safe ground'}. ` +
+    'Do not go back for belongings. ' +
+    sentence(leadSentences(f.instruction, 200), 'en')
+  );
+}
+
+function meteoEn(f: WarningFacts): string {
+  return (
+    `From ${f.window}, the risk of landslides, rockfalls and debris flows at ${listPlaces(f.places, 'en', PLACES)} is ${f.risk}. ` +
+    'Keep away from steep slopes, gullies and rivers. If you see cracks, hear unusual noises or streams turn muddy, leave at once and tell the village officials.'
+  );
+}
+
+const enAlert =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: BroadcastContext): BroadcastMessage => {
+    const f = warningFacts(ctx);
+    const urgent = f.imminent || f.w.level === 'red' ? 'Urgent! Urgent! ' : '';
+    return programme(
+      ctx,
+      f,
+      `${urgent}Attention please: ${f.issuer} has issued a ${f.title}. ${body(f)}`,
+    );
+  };
+
+const enUpdate =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: BroadcastContext): BroadcastMessage => {
+    const f = warningFacts(ctx);
+    return programme(
+      ctx,
+      f,
+      `Attention please: ${f.issuer} has updated the ${f.title}. ${sentence(f.change?.text ?? '', 'en')} ${body(f)}`,
+    );
+  };
+
+function enCancel(ctx: BroadcastContext): BroadcastMessage {
+  const f = warningFacts(ctx);
+  return programme(
+    ctx,
+    f,
+    `Attention please: the ${f.title} ${referencedPhrase(f)} is cancelled. ` +
+      sentence(leadSentences(f.description, 160), 'en') +
+      ' ' +
+      (f.instruction
+        ? sentence(leadSentences(f.instruction, 200), 'en')
+        : 'Return home only when the village officials say it is safe.'),
+  );
+}
+
+/* ---- programme ---- */
+
+function programme(ctx: BroadcastContext, f: WarningFacts, raw: string): BroadcastMessage {
+  const repeat = Math.max(
+    1,
+    Math.floor(ctx.repeat ?? (f.w.level === 'red' || f.w.level === 'orange' ? 3 : 2)),
+  );
+  const text = ttsClean(raw, f.locale);
+  const again = f.locale === 'en' ? 'Repeat: ' : '再播送一遍：';
+  const script = Array.from({ length: repeat }, (_, i) => (i ? again : '') + text).join('\n');
+  return { text, repeat, script };
+}
+
+export const broadcastTemplates: TemplateTable<BroadcastContext, BroadcastMessage> = {
+  'zh-CN': {
+    imminent: { alert: zhAlert(imminentZh), update: zhUpdate(imminentZh), cancel: zhCancel },
+    meteorological_risk: { alert: zhAlert(meteoZh), update: zhUpdate(meteoZh), cancel: zhCancel },
+  },
+  en: {
+    imminent: { alert: enAlert(imminentEn), update: enUpdate(imminentEn), cancel: enCancel },
+    meteorological_risk: { alert: enAlert(meteoEn), update: enUpdate(meteoEn), cancel: enCancel },
+  },
+};

@@ -1,0 +1,12 @@
+export * from './types';
+export * from './sms-segments';
+export { renderMessage, resolveTemplate, TEMPLATES, TemplateNotFoundError } from './registry';
+export { smsTemplates } from './sms';
+export { voiceTemplates, ttsClean } from './voice';
+export { robotTemplates, ROBOT_MARKDOWN_BYTE_LIMITS, utf8Bytes } from './robot';
+export { emailTemplates, escapeHtml } from './email';
+export { broadcastTemplates } from './broadcast';
+export { manualTemplates } from './manual';
+export { escalationTemplates } from './escalation';
+export { KEYPRESS_PROMPT_ZH, KEYPRESS_PROMPT_EN } from './common';
+export { warningFacts, zhDateTime, enDateTime, joinPlaces, listPlaces } from './format';

@@ -1,0 +1,139 @@
+/**
+ * Manual means: a task sent by SMS to a grid member — door-to-door (敲门入户) or gong-and-whistle
+ * (鸣锣吹哨) — naming the warning, the households / area to visit, the deadline and how to
+ * confirm (reply 1 when done, 2 for help, or the signed link). Long SMS; households beyond ten
+ * are summarised as 等N户.
+ */
+import { greeting, segmentsOf, signatureOf } from './common';
+import { listPlaces, WarningFacts, warningFacts, zhShortTime, enShortTime } from './format';
+import type { ManualContext, ManualTaskMessage, ManualTaskTarget, TemplateTable } from './types';
+
+const MAX_TARGETS = 10;
+
+function targetsZh(targets: readonly ManualTaskTarget[]): string {
+  const shown = targets.slice(0, MAX_TARGETS).map((t) => {
+    const extra = [t.people ? `${t.people}人` : '', t.address ?? ''].filter(Boolean).join('，');
+    return `${t.name}家${extra ? `（${extra}）` : ''}`;
+  });
+  const people = targets.every((t) => t.people)
+    ? targets.reduce((n, t) => n + (t.people ?? 0), 0)
+    : 0;
+  const more = targets.length > MAX_TARGETS ? `等` : '';
+  return `${shown.join('、')}${more}共${targets.length}户${people ? `${people}人` : ''}`;
+}
+
+function targetsEn(targets: readonly ManualTaskTarget[]): string {
+  const shown = targets.slice(0, MAX_TARGETS).map((t) => {
+    const extra = [t.people ? `${t.people} people` : '', t.address ?? '']
+      .filter(Boolean)
+      .join(', ');
+    return `${t.name}${extra ? ` (${extra})` : ''}`;
+  });
+  const people = targets.every((t) => t.people)
+    ? targets.reduce((n, t) => n + (t.people ?? 0), 0)
+    : 0;
+  const more = targets.length > MAX_TARGETS ? ` and ${targets.length - MAX_TARGETS} more` : '';
+  return `${shown.join('; ')}${more} (${targets.length} households${people ? `, ${people} people` : ''})`;
+}
+
+function situationZh(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'zh-CN', 5);
+  if (f.w.msgType === 'cancel') return `${f.title}已解除。`;
+  const head =
+    f.w.msgType === 'update'
+      ? `${f.title}已更新（${f.change?.text ?? ''}）`
+      : `${f.title}（${f.rank}）已发布`;
+  if (f.imminent) {
+    const when = f.onsetShort ? `预计${f.onsetShort}前后` : '';
+    return `${head}，${when}${places}可能发生${f.hazard}。`;
+  }
+  return `${head}，${f.windowShort}${places}地质灾害${f.risk}。`;
+}
+
+function situationEn(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'en', 5);
+  if (f.w.msgType === 'cancel') return `The ${f.title} has been cancelled.`;
+  const head =
+    f.w.msgType === 'update'
+      ? `The ${f.title} was updated (${f.change?.text ?? ''})`
+      : `A ${f.title} is in force`;
+  if (f.imminent) {
+    return `${head}: a ${f.hazard} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ''} at ${places}.`;
+  }
+  return `${head}: ${f.risk} geohazard risk at ${places}, ${f.windowShort}.`;
+}
+
+function renderManualZh(ctx: ManualContext): ManualTaskMessage {
+  const f = warningFacts(ctx);
+  const t = ctx.task;
+  const cancel = f.w.msgType === 'cancel';
+  const door = t.type === 'door_to_door';
+  const title = cancel ? '预警解除通知任务' : door ? '敲门入户任务' : '鸣锣吹哨任务';
+  const where = t.area ?? listPlaces(f.places, 'zh-CN', 3);
+  const targets = t.targets?.length ? targetsZh(t.targets) : '';
+  const what = cancel
+    ? f.imminent
+      ? '告知预警已解除，撤离群众须确认安全后再返回'
+      : '告知预警已解除，继续注意防范'
+    : f.imminent
+      ? `通知立即撤离${f.shelter ? `至${f.shelter}` : '到安全地带'}，不得返回取物`
+      : '通知注意防范，做好转移准备';
+  let action: string;
+  if (door || cancel) {
+    action = targets
+      ? `请立即到${where}逐户敲门，${what}：${targets}。`
+      : `请立即到${where}逐户敲门，${what}。`;
+  } else {
+    action = `请立即在${where}鸣锣吹哨，提醒群众${what.replace(/^通知/, '')}，并逐户核实${f.imminent ? '撤离' : '通知'}情况${targets ? `，重点：${targets}` : ''}。`;
+  }
+  const deadline = t.deadline ? `请于${zhShortTime(t.deadline, f.w.sentAt)}前完成，` : '';
+  const confirm =
+    `${deadline}完成后回复${f.confirmKey}确认，需要支援回复${f.helpKey}。` +
+    (f.confirmUrl ? `也可点击确认：${f.confirmUrl} ` : '');
+  const who = greeting(f).replace(/：$/, '，');
+  const sms = `${signatureOf(f)}${who}${title}：${situationZh(f)}${action}${confirm}`.trim();
+  return { sms, segments: segmentsOf(sms), title };
+}
+
+function renderManualEn(ctx: ManualContext): ManualTaskMessage {
+  const f = warningFacts(ctx);
+  const t = ctx.task;
+  const cancel = f.w.msgType === 'cancel';
+  const door = t.type === 'door_to_door';
+  const title = cancel
+    ? 'All-clear notification task'
+    : door
+      ? 'Door-to-door task'
+      : 'Gong-and-whistle task';
+  const where = t.area ?? listPlaces(f.places, 'en', 3);
+  const targets = t.targets?.length ? targetsEn(t.targets) : '';
+  const what = cancel
+    ? f.imminent
+      ? 'tell them the warning is cancelled and evacuees return only when it is safe'
+      : 'tell them the warning is cancelled'
+    : f.imminent
+      ? `tell them to evacuate now${f.shelter ? ` to ${f.shelter}` : ''} and not go back for belongings`
+      : 'tell them to stay alert and be ready to move';
+  const action =
+    door || cancel
+      ? `Go now to ${where}, knock on every door and ${what}${targets ? `: ${targets}` : ''}.`
+      : `Sound the gong and whistle now in ${where} and ${what}; then check every household${targets ? `, especially: ${targets}` : ''}.`;
+  const deadline = t.deadline ? `Finish by ${enShortTime(t.deadline, f.w.sentAt)}. ` : '';
+  const confirm =
+    `${deadline}Reply ${f.confirmKey} when done, ${f.helpKey} if you need help.` +
+    (f.confirmUrl ? ` Or confirm here: ${f.confirmUrl}` : '');
+  const who = f.recipientName ? `${f.recipientName}, ` : '';
+  const sms = `${signatureOf(f)}${who}${title}: ${situationEn(f)} ${action} ${confirm}`;
+  return { sms, segments: segmentsOf(sms), title };
+}
+
+export const manualTemplates: TemplateTable<ManualContext, ManualTaskMessage> = {
+  'zh-CN': {
+    imminent: { alert: renderManualZh, update: renderManualZh, cancel: renderManualZh },
+    meteorological_risk: { alert: renderManualZh, update: renderManualZh, cancel: renderManualZh },
+  },
+  en: {
+    imminent: { alert: renderManualEn, update: renderManualEn, cancel: renderManualEn },
+    meteorological_risk: { alert: renderManualEn, update: renderManualEn, cancel: renderManualEn },
+  },
+};

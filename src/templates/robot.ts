@@ -1,0 +1,255 @@
+/**
+ * Group-robot markdown (WeCom / DingTalk / Feishu). Robots are one-way, so every mentioned
+ * person gets an @mention and their own signed confirm link.
+ *
+ * Byte limits of one message's markdown (UTF-8), see ROBOT_MARKDOWN_BYTE_LIMITS:
+ * - WeCom: markdown content at most 4096 bytes;
+ * - DingTalk: about 20000 bytes;
+ * - Feishu: the whole request body is limited to 30 KB; the markdown budget is 28000 bytes to
+ *   leave room for the JSON envelope and escaping.
+ * When the warning plus all mentions do not fit, the warning text is shortened step by step
+ * (place list 20 → 10 → 5 → 3 names, description and instruction cut at sentence boundaries,
+ * details dropped), and mentions are spread over several messages, each repeating the title and
+ * the warning id; every message is within the limit.
+ *
+ * Line breaks: DingTalk markdown only breaks on a blank line, so fields are separated by '\n\n'
+ * there and by '\n' on WeCom and Feishu.
+ *
+ * Mention syntax: WeCom `<@userid>`; DingTalk `@mobile` / `@userId` in the text plus the
+ * `atMobiles` / `atUserIds` returned for the request's `at` object; Feishu card markdown
+ * `<at id=open_id></at>`. A person without a platform id is written as plain `@name`.
+ */
+import { referencedPhrase } from './common';
+import {
+  leadSentences,
+  LEVEL_EMOJI,
+  listPlaces,
+  WarningFacts,
+  warningFacts,
+  warningFields,
+} from './format';
+import type {
+  RobotContext,
+  RobotMention,
+  RobotMessage,
+  RobotMessagePart,
+  RobotPlatform,
+  TemplateTable,
+} from './types';
+
+export const ROBOT_MARKDOWN_BYTE_LIMITS: Record<RobotPlatform, number> = {
+  wecom: 4096,
+  dingtalk: 20000,
+  feishu: 28000,
+};
+
+export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+export function cutToBytes(s: string, max: number, ellipsis = '…'): string {
+  if (utf8Bytes(s) <= max) return s;
+  const budget = max - utf8Bytes(ellipsis);
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const b = utf8Bytes(ch);
+    if (used + b > budget) break;
+    out += ch;
+    used += b;
+  }
+  return out + ellipsis;
+}
+
+/** Neutralises markdown / mention syntax in free text (full-width look-alikes). */
+export function mdText(s: string): string {
+  return s
+    .replace(/</g, '＜')
+    .replace(/>/g, '＞')
+    .replace(/\[/g, '［')
+    .replace(/]/g, '］')
+    .replace(/\*/g, '＊')
+    .replace(/`/g, '｀')
+    .replace(/_/g, '＿');
+}
+
+/** Only http(s) URLs, with characters that would end a markdown link percent-encoded. */
+export function mdUrl(url: string): string | undefined {
+  if (!/^https?:\/\//i.test(url)) return undefined;
+  return url.replace(
+    /[\s()<>[\]]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
+function mentionToken(platform: RobotPlatform, m: RobotMention): string {
+  const name = mdText(m.name);
+  switch (platform) {
+    case 'wecom':
+      return m.userId ? `<@${m.userId}>` : `@${name}`;
+    case 'dingtalk':
+      if (m.mobile) return `${name} @${m.mobile}`;
+      return m.userId ? `${name} @${m.userId}` : `@${name}`;
+    case 'feishu':
+      return m.userId ? `<at id=${m.userId}></at>` : `@${name}`;
+  }
+}
+
+function mentionLine(platform: RobotPlatform, m: RobotMention, f: WarningFacts): string {
+  const en = f.locale === 'en';
+  const url = m.confirmUrl ? mdUrl(m.confirmUrl) : undefined;
+  const action = url
+    ? `[${en ? 'Confirm receipt' : '点击确认收到'}](${url})`
+    : en
+      ? '(please confirm by SMS reply or phone)'
+      : '（请通过短信回复或电话确认）';
+  return `- ${mentionToken(platform, m)} ${action}`;
+}
+
+interface Detail {
+  places: number;
+  description: number;
+  instruction: number;
+  extras: boolean;
+}
+const DETAIL_STEPS: Detail[] = [
+  { places: 20, description: 2000, instruction: 2000, extras: true },
+  { places: 10, description: 300, instruction: 300, extras: true },
+  { places: 5, description: 120, instruction: 150, extras: false },
+  { places: 3, description: 0, instruction: 80, extras: false },
+];
+const EXTRA_FIELDS = new Set([
+  '隐患点/风险区',
+  '影响范围',
+  '变更内容',
+  'Hazard points / risk zones',
+  'Extent',
+  'Change',
+]);
+
+function heading(f: WarningFacts): string {
+  const en = f.locale === 'en';
+  const t = mdText(f.title);
+  switch (f.w.msgType) {
+    case 'alert':
+      return `**${LEVEL_EMOJI[f.w.level]} ${t}**`;
+    case 'update':
+      return `**${LEVEL_EMOJI[f.w.level]} ${t}${en ? ' (updated)' : '（更新）'}**`;
+    case 'cancel':
+      return `**✅ ${en ? 'Cancelled: ' : '解除'}${t}**`;
+  }
+}
+
+function header(f: WarningFacts, d: Detail, nl: string): string {
+  const en = f.locale === 'en';
+  const sep = en ? ': ' : '：';
+  const lead =
+    f.w.msgType === 'cancel'
+      ? en
+        ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
+        : `${referencedPhrase(f)}${f.title}现予解除。`
+      : '';
+  const fields = warningFields({ ...f, placeList: listPlaces(f.places, f.locale, d.places) })
+    .filter(([k]) => d.extras || !EXTRA_FIELDS.has(k))
+    .filter(([k]) => k !== '预警编号' && k !== 'Warning id')
+    .map(([k, v]): [string, string | undefined] => {
+      if (!v) return [k, v];
+      if (k === '关注事项' || k === 'What to watch' || k === '解除说明' || k === 'Reason') {
+        return [k, d.description ? leadSentences(v, d.description) : undefined];
+      }
+      if (k === '防范措施' || k === 'Measures' || k === '后续措施') {
+        return [k, leadSentences(v, d.instruction)];
+      }
+      return [k, v];
+    })
+    .filter(([, v]) => v && v.trim())
+    .map(([k, v]) => `**${k}**${sep}${mdText(v!.trim())}`);
+  return [heading(f), lead && mdText(lead), ...fields].filter(Boolean).join(nl);
+}
+
+function footer(f: WarningFacts): string {
+  return `> ${f.locale === 'en' ? 'Warning id' : '预警编号'} ${f.w.nationalId}`;
+}
+
+function mentionsIntro(f: WarningFacts): string {
+  return f.locale === 'en' ? '**Please confirm receipt:**' : '**请以下人员点击链接确认收到：**';
+}
+
+function continuationHeader(f: WarningFacts, n: number): string {
+  const en = f.locale === 'en';
+  return `${heading(f).replace(/\*\*$/, en ? ` (cont. ${n})**` : `（续${n}）**`)}`;
+}
+
+function part(markdown: string, mentions: RobotMention[]): RobotMessagePart {
+  return {
+    markdown,
+    bytes: utf8Bytes(markdown),
+    mentions,
+    atMobiles: mentions.flatMap((m) => (m.mobile ? [m.mobile] : [])),
+    atUserIds: mentions.flatMap((m) => (!m.mobile && m.userId ? [m.userId] : [])),
+  };
+}
+
+function renderRobot(ctx: RobotContext): RobotMessage {
+  const f = warningFacts(ctx);
+  const platform = ctx.platform;
+  // DingTalk markdown needs a blank line for a line break; WeCom and Feishu honour '\n'.
+  const nl = platform === 'dingtalk' ? '\n\n' : '\n';
+  const limit = ctx.maxBytes ?? ROBOT_MARKDOWN_BYTE_LIMITS[platform];
+  const mentions = ctx.mentions ?? [];
+  const lines = mentions.map((m) => mentionLine(platform, m, f));
+  const intro = mentions.length ? mentionsIntro(f) : '';
+  const foot = footer(f);
+  const join = (...blocks: string[]): string => blocks.filter(Boolean).join('\n\n');
+  const title =
+    f.w.msgType === 'cancel' ? `${f.locale === 'en' ? 'Cancelled: ' : '解除'}${f.title}` : f.title;
+
+  // 1. Choose the richest header that leaves room for the footer and at least one mention.
+  const firstLine = lines[0] ?? '';
+  let head = '';
+  for (const d of DETAIL_STEPS) {
+    head = header(f, d, nl);
+    if (utf8Bytes(join(head, intro && `${intro}\n${firstLine}`, foot)) <= limit) break;
+  }
+  const reserve = utf8Bytes(join('', intro && `${intro}\n${firstLine}`, foot)) + 4;
+  if (utf8Bytes(join(head, intro && `${intro}\n${firstLine}`, foot)) > limit) {
+    head = cutToBytes(head, Math.max(0, limit - reserve));
+  }
+
+  // 2. Pack mentions.
+  const messages: RobotMessagePart[] = [];
+  let blockHead = head;
+  let batch: string[] = [];
+  let batchMentions: RobotMention[] = [];
+  const flush = (): void => {
+    const md = join(blockHead, batch.length ? `${intro}\n${batch.join('\n')}` : '', foot);
+    messages.push(part(md, batchMentions));
+    blockHead = continuationHeader(f, messages.length);
+    batch = [];
+    batchMentions = [];
+  };
+  lines.forEach((line, i) => {
+    const candidate = join(blockHead, `${intro}\n${[...batch, line].join('\n')}`, foot);
+    if (utf8Bytes(candidate) > limit && batch.length) flush();
+    // A single over-long line (absurd name/URL) is cut rather than breaking the limit.
+    const alone = join(blockHead, `${intro}\n${line}`, foot);
+    const fitted =
+      utf8Bytes(alone) > limit
+        ? cutToBytes(line, Math.max(0, limit - utf8Bytes(join(blockHead, `${intro}\n`, foot)) - 2))
+        : line;
+    batch.push(fitted);
+    batchMentions.push(mentions[i]!);
+  });
+  if (batch.length || !messages.length) flush();
+  return { platform, title, messages };
+}
+
+export const robotTemplates: TemplateTable<RobotContext, RobotMessage> = {
+  'zh-CN': {
+    imminent: { alert: renderRobot, update: renderRobot, cancel: renderRobot },
+    meteorological_risk: { alert: renderRobot, update: renderRobot, cancel: renderRobot },
+  },
+  en: {
+    imminent: { alert: renderRobot, update: renderRobot, cancel: renderRobot },
+    meteorological_risk: { alert: renderRobot, update: renderRobot, cancel: renderRobot },
+  },
+};

@@ -1,0 +1,333 @@
+/**
+ * SMS templates: a short form that always fits ONE segment (70 characters including the
+ * 【signature】 for UCS-2 text) and a long form with every legally required element.
+ *
+ * Short-form priorities. Always kept, never cut (the "minimal wording"):
+ *   1. the 【signature】;
+ *   2. the label with the level colour and the warning type, e.g. 滑坡红色临灾预警： /
+ *      地质灾害气象风险黄色预警： / 滑坡临灾预警升级为红色： / 解除滑坡红色临灾预警;
+ *   3. a minimal place: the first place name (cut to 10 characters if longer, or the shared
+ *      town/county 汶川县映秀镇等地 when shorter) followed by 等 if there are more places;
+ *   4. the core action (imminent: 请立即撤离) or the risk wording (meteorological: 风险较高).
+ * Then, richer wordings are added while the message still fits one segment, in this order:
+ *   p1 the first place name in full;
+ *   p2 the reply instruction 回1确认;
+ *   p3 the time (imminent: 预计22时前后可能发生滑坡; meteorological: the validity window);
+ *   p4 the shelter (请立即撤离至映秀小学) / the meteorological measure (请加强巡查防范);
+ *   p5…p7 more place names: 2, 3, then 4 and more up to the full list (等 dropped when all fit);
+ *   p8 the rank next to the colour (红色（一级）) or the previous level on updates.
+ * So with very long place lists the list is cut with 等 before the reply instruction or the
+ * time are dropped, and the level and signature are never touched.
+ *
+ * Last resort, only if the minimal wording itself is too long (an unusually long signature): the
+ * time/risk phrase is dropped first, then the place is cut to six characters (汶川县映秀…).
+ * If even signature + label + action exceed one segment, `shortFits` is false and the text is
+ * returned uncut (a configuration error to surface, not to hide).
+ */
+import { LEVEL_COLOURS_ZH, WarningLevel } from '../modules/warnings/warning.types';
+import { greeting, referencedPhrase, segmentsOf, signatureOf } from './common';
+import { cut, fieldLines, placePart, WarningFacts, warningFacts, warningFields } from './format';
+import { fitToSegment, SmsPart } from './sms-segments';
+import type { SmsContext, SmsMessage, TemplateTable } from './types';
+
+const PLACE_PRIORITY = { first: 1, more: 5 } as const;
+
+/** Last-resort wordings (only when the minimal message does not fit, see SmsPart.poorer). */
+const GIVE_UP = { time: 30, places: 20 } as const;
+
+function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
+  const p = placePart(names, locale, PLACE_PRIORITY);
+  return p.text
+    ? {
+        ...p,
+        poorer: [{ text: cut(p.text, 6, locale === 'en' ? '..' : '…'), priority: GIVE_UP.places }],
+      }
+    : p;
+}
+
+const METEO_ACTION_ZH: Record<WarningLevel, string> = {
+  red: '请加密巡查，做好转移避险准备。',
+  orange: '请加强巡查防范。',
+  yellow: '请注意巡查防范。',
+  blue: '请注意防范。',
+};
+const METEO_ACTION_EN: Record<WarningLevel, string> = {
+  red: ' Patrol and prepare to evacuate.',
+  orange: ' Step up patrols.',
+  yellow: ' Stay alert.',
+  blue: ' Stay alert.',
+};
+
+const COLOUR_EN: Record<WarningLevel, string> = {
+  red: 'Red',
+  orange: 'Orange',
+  yellow: 'Yellow',
+  blue: 'Blue',
+};
+
+function reply(f: WarningFacts): SmsPart {
+  const en = f.locale === 'en';
+  return {
+    name: 'reply',
+    text: '',
+    richer: [{ text: en ? ` Reply ${f.confirmKey}` : `回${f.confirmKey}确认`, priority: 2 }],
+  };
+}
+
+/* ---- short bodies (after the label) ---- */
+
+function imminentBodyZh(f: WarningFacts): SmsPart[] {
+  return [
+    places(f.places, 'zh-CN'),
+    {
+      name: 'time',
+      text: `有${f.hazard}危险，`,
+      poorer: [{ text: '', priority: GIVE_UP.time }],
+      richer: [
+        {
+          text: f.onsetShort
+            ? `预计${f.onsetShort}前后可能发生${f.hazard}，`
+            : `随时可能发生${f.hazard}，`,
+          priority: 3,
+        },
+      ],
+    },
+    {
+      name: 'action',
+      text: '请立即撤离。',
+      richer: f.shelter ? [{ text: `请立即撤离至${f.shelter}。`, priority: 4 }] : [],
+    },
+    reply(f),
+  ];
+}
+
+function meteoBodyZh(f: WarningFacts): SmsPart[] {
+  return [
+    { name: 'time', text: '', richer: [{ text: `${f.windowShort}，`, priority: 3 }] },
+    places(f.places, 'zh-CN'),
+    {
+      name: 'risk',
+      text: `${f.risk}，`,
+      poorer: [{ text: '', priority: GIVE_UP.time }],
+      richer: [{ text: `地质灾害${f.risk}，`, priority: 6 }],
+    },
+    { name: 'action', text: '', richer: [{ text: METEO_ACTION_ZH[f.w.level], priority: 4 }] },
+    reply(f),
+  ];
+}
+
+function imminentBodyEn(f: WarningFacts): SmsPart[] {
+  return [
+    places(f.places, 'en'),
+    {
+      name: 'time',
+      text: '. ',
+      richer: f.onsetShort ? [{ text: `, expected ${f.onsetShort}. `, priority: 3 }] : [],
+    },
+    {
+      name: 'action',
+      text: 'Evacuate now.',
+      richer: f.shelter ? [{ text: `Evacuate now to ${f.shelter}.`, priority: 4 }] : [],
+    },
+    reply(f),
+  ];
+}
+
+function meteoBodyEn(f: WarningFacts): SmsPart[] {
+  return [
+    { name: 'time', text: '', richer: [{ text: `${f.windowShort}, `, priority: 3 }] },
+    places(f.places, 'en'),
+    { name: 'risk', text: `: ${f.risk} risk.`, richer: [] },
+    { name: 'action', text: '', richer: [{ text: METEO_ACTION_EN[f.w.level], priority: 4 }] },
+    reply(f),
+  ];
+}
+
+/* ---- labels ---- */
+
+function alertLabelZh(f: WarningFacts): SmsPart {
+  const withRank = f.imminent
+    ? `${f.hazard}${f.colour}（${f.rank}）临灾预警：`
+    : `地质灾害气象风险${f.colour}预警（${f.rank}）：`;
+  return { name: 'label', text: `${f.title}：`, richer: [{ text: withRank, priority: 8 }] };
+}
+
+function updateLabelZh(f: WarningFacts, previous?: WarningLevel): SmsPart {
+  const change = f.change?.level ?? 'same';
+  if (change === 'same') return { name: 'label', text: `${f.title}更新：` };
+  const verb = change === 'raised' ? '升级为' : '降为';
+  const richer = previous
+    ? [{ text: `${f.category}由${LEVEL_COLOURS_ZH[previous]}${verb}${f.colour}：`, priority: 8 }]
+    : [];
+  return { name: 'label', text: `${f.category}${verb}${f.colour}：`, richer };
+}
+
+function alertLabelEn(f: WarningFacts): SmsPart {
+  const base = f.imminent ? `${f.colour} ${f.hazard} warning: ` : `${f.colour} geohazard risk: `;
+  const rich = f.imminent
+    ? `${f.colour} imminent ${f.hazard} warning: `
+    : `${f.colour} geohazard risk warning: `;
+  return { name: 'label', text: base, richer: [{ text: rich, priority: 8 }] };
+}
+
+function updateLabelEn(f: WarningFacts, previous?: WarningLevel): SmsPart {
+  const change = f.change?.level ?? 'same';
+  const what = f.imminent
+    ? `${f.hazard.replace(/^./, (c) => c.toUpperCase())} warning`
+    : 'Geohazard risk';
+  if (change === 'same') return { name: 'label', text: `${f.colour} ${what} updated: ` };
+  const richer = previous
+    ? [{ text: `${what} ${change} from ${COLOUR_EN[previous]} to ${f.colour}: `, priority: 8 }]
+    : [];
+  return { name: 'label', text: `${what} ${change} to ${f.colour}: `, richer };
+}
+
+/* ---- cancel ---- */
+
+function cancelPartsZh(f: WarningFacts): SmsPart[] {
+  const places = placePart(f.places, 'zh-CN', PLACE_PRIORITY);
+  const wrap = (s: string): string => (s ? `（${s}）` : '');
+  const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
+  return [
+    { name: 'label', text: `解除${f.title}` },
+    {
+      ...places,
+      text: wrap(places.text),
+      richer: places.richer?.map((r) => ({ ...r, text: wrap(r.text) })),
+      poorer,
+    },
+    {
+      name: 'action',
+      text: '。',
+      richer: [
+        {
+          text: f.imminent ? '，撤离群众须确认安全后再返回。' : '，请继续关注天气变化。',
+          priority: 4,
+        },
+      ],
+    },
+    reply(f),
+  ];
+}
+
+function cancelPartsEn(f: WarningFacts): SmsPart[] {
+  const places = placePart(f.places, 'en', PLACE_PRIORITY);
+  const wrap = (s: string): string => (s ? ` (${s})` : '');
+  const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
+  return [
+    { name: 'label', text: `Cancelled: ${f.title}` },
+    {
+      ...places,
+      text: wrap(places.text),
+      richer: places.richer?.map((r) => ({ ...r, text: wrap(r.text) })),
+      poorer,
+    },
+    {
+      name: 'action',
+      text: '.',
+      richer: [
+        {
+          text: f.imminent ? '. Return only when declared safe.' : '. Keep watching the weather.',
+          priority: 4,
+        },
+      ],
+    },
+    reply(f),
+  ];
+}
+
+/* ---- long form ---- */
+
+const SMS_SKIPPED_FIELDS = new Set(['预警编号', '发布单位', 'Warning id', 'Issued by']);
+
+function longText(f: WarningFacts): string {
+  const en = f.locale === 'en';
+  const w = f.w;
+  let lead: string;
+  if (en) {
+    lead =
+      w.msgType === 'cancel'
+        ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
+        : w.msgType === 'update'
+          ? `${f.issuer} has updated the ${f.title}.`
+          : `${f.issuer} has issued a ${f.title}.`;
+  } else {
+    lead =
+      w.msgType === 'cancel'
+        ? `${referencedPhrase(f)}${f.title}现予解除。`
+        : w.msgType === 'update'
+          ? `${f.issuer}更新${f.title}。`
+          : `${f.issuer}发布${f.title}。`;
+  }
+  const fields = warningFields(f).filter(([k]) => !SMS_SKIPPED_FIELDS.has(k));
+  const lines = fieldLines(fields, f.locale);
+  const replyLine = en
+    ? `Reply ${f.confirmKey} to confirm receipt, ${f.helpKey} if you need help.` +
+      (f.confirmUrl ? ` Or confirm here: ${f.confirmUrl}` : '')
+    : `收到请回复${f.confirmKey}确认，需要支援请回复${f.helpKey}。` +
+      (f.confirmUrl ? `也可点击链接确认：${f.confirmUrl} ` : '');
+  return [`${signatureOf(f)}${greeting(f)}${lead}`, ...lines, replyLine].join('\n').trim();
+}
+
+/* ---- assembly ---- */
+
+function build(f: WarningFacts, parts: SmsPart[]): SmsMessage {
+  const fit = fitToSegment([{ name: 'signature', text: signatureOf(f) }, ...parts]);
+  const long = longText(f);
+  return {
+    short: fit.text,
+    long,
+    shortSegments: fit.segments,
+    longSegments: segmentsOf(long),
+    shortFits: fit.fits,
+  };
+}
+
+type Body = (f: WarningFacts) => SmsPart[];
+type UpdateLabel = (f: WarningFacts, previous?: WarningLevel) => SmsPart;
+
+const alertOf =
+  (label: (f: WarningFacts) => SmsPart, body: Body) =>
+  (ctx: SmsContext): SmsMessage => {
+    const f = warningFacts(ctx);
+    return build(f, [label(f), ...body(f)]);
+  };
+const updateOf =
+  (label: UpdateLabel, body: Body) =>
+  (ctx: SmsContext): SmsMessage => {
+    const f = warningFacts(ctx);
+    return build(f, [label(f, ctx.previous?.level), ...body(f)]);
+  };
+const cancelOf =
+  (parts: Body) =>
+  (ctx: SmsContext): SmsMessage => {
+    const f = warningFacts(ctx);
+    return build(f, parts(f));
+  };
+
+export const smsTemplates: TemplateTable<SmsContext, SmsMessage> = {
+  'zh-CN': {
+    imminent: {
+      alert: alertOf(alertLabelZh, imminentBodyZh),
+      update: updateOf(updateLabelZh, imminentBodyZh),
+      cancel: cancelOf(cancelPartsZh),
+    },
+    meteorological_risk: {
+      alert: alertOf(alertLabelZh, meteoBodyZh),
+      update: updateOf(updateLabelZh, meteoBodyZh),
+      cancel: cancelOf(cancelPartsZh),
+    },
+  },
+  en: {
+    imminent: {
+      alert: alertOf(alertLabelEn, imminentBodyEn),
+      update: updateOf(updateLabelEn, imminentBodyEn),
+      cancel: cancelOf(cancelPartsEn),
+    },
+    meteorological_risk: {
+      alert: alertOf(alertLabelEn, meteoBodyEn),
+      update: updateOf(updateLabelEn, meteoBodyEn),
+      cancel: cancelOf(cancelPartsEn),
+    },
+  },
+};

@@ -1,0 +1,602 @@
+import {
+  LEVEL_NAMES_ZH,
+  MESSAGE_TYPES,
+  WARNING_KINDS,
+  WarningContent,
+} from '../modules/warnings/warning.types';
+import {
+  IMMINENT_CANCEL,
+  IMMINENT_ORANGE_ALERT,
+  IMMINENT_RED_ALERT,
+  IMMINENT_RED_UPDATE,
+  METEO_YELLOW_ALERT,
+  METEO_YELLOW_CANCEL,
+} from './examples';
+import {
+  CHANNELS,
+  ChannelContexts,
+  KEYPRESS_PROMPT_EN,
+  KEYPRESS_PROMPT_ZH,
+  LOCALES,
+  renderMessage,
+  resolveTemplate,
+  ROBOT_MARKDOWN_BYTE_LIMITS,
+  RobotMention,
+  TemplateNotFoundError,
+  utf8Bytes,
+} from './index';
+import { analyzeSms, countSmsSegments } from './sms-segments';
+
+const SIG = '汶川县应急';
+const cp = (s: string): number => Array.from(s).length;
+const updateCtx = {
+  warning: IMMINENT_RED_UPDATE,
+  signature: SIG,
+  previous: { level: IMMINENT_ORANGE_ALERT.level, areas: IMMINENT_ORANGE_ALERT.areas },
+};
+
+/** Legally required elements: category, level, start time, area, what to watch, measures, issuer. */
+function expectRequiredElementsZh(text: string, w: WarningContent): void {
+  expect(text).toContain(w.kind === 'imminent' ? '临灾预警' : '地质灾害气象风险预警'); // category
+  expect(text).toMatch(/红色（一级）|橙色（二级）|黄色（三级）|蓝色（四级）/); // level
+  expect(text).toMatch(/\d+月\d+日\d+时/); // start time, Beijing time
+  expect(text).toContain(w.areas[0]!.name.replace(/^汶川县映秀镇/, '')); // area
+  expect(text).toContain(w.description.slice(0, 10)); // what to watch
+  expect(text).toContain(w.instruction.slice(0, 10)); // measures
+  expect(text).toContain(w.issuer.name); // issuing authority
+}
+
+describe('sms', () => {
+  it('red imminent landslide warning for 汶川县映秀镇 with 12 villages: short form is one segment', () => {
+    const { short, shortSegments, shortFits } = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+    });
+    expect(short).toBe(
+      '【汶川县应急】滑坡红色临灾预警：汶川县映秀镇渔子溪村、中滩堡村、张家坪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回1确认',
+    );
+    expect(shortSegments).toBe(1);
+    expect(shortFits).toBe(true);
+    expect(cp(short)).toBeLessThanOrEqual(70);
+    expect(countSmsSegments(short)).toBe(1);
+  });
+
+  it('long form carries every legally required element and the reply codes', () => {
+    const { long, longSegments } = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      recipient: { name: '李四', role: '网格员', confirmUrl: 'https://ack.example.cn/c/abc' },
+    });
+    expect(
+      long.startsWith('【汶川县应急】网格员李四：汶川县自然资源局发布滑坡红色临灾预警。'),
+    ).toBe(true);
+    expectRequiredElementsZh(long, IMMINENT_RED_ALERT);
+    expect(long).toContain('预计发生时间：2024年7月10日22时前后');
+    expect(long).toContain('威胁对象：120户356人');
+    expect(long).toContain('避险场所：映秀镇小学');
+    expect(long).toContain('收到请回复1确认，需要支援请回复2。');
+    expect(long).toContain('https://ack.example.cn/c/abc');
+    expect(longSegments).toBe(countSmsSegments(long));
+    expect(longSegments).toBeGreaterThan(1);
+  });
+
+  it('stays in one segment with very long place names, never cutting signature or level', () => {
+    const longNames = Array.from({ length: 30 }, (_, i) => ({
+      code: `513221100${300 + i}`,
+      name: `阿坝藏族羌族自治州汶川县映秀镇第${i + 1}个名字特别特别长的行政村村民小组`,
+    }));
+    for (const signature of [SIG, '汶川县应急管理局防汛办']) {
+      const { short, shortSegments } = renderMessage('sms', {
+        warning: { ...IMMINENT_RED_ALERT, areas: longNames },
+        signature,
+      });
+      expect(shortSegments).toBe(1);
+      expect(cp(short)).toBeLessThanOrEqual(70);
+      expect(short.startsWith(`【${signature}】滑坡红色`)).toBe(true);
+      expect(short).toMatch(/临灾预警：映秀镇等地/);
+      expect(short).toContain('请立即撤离');
+    }
+    const { short } = renderMessage('sms', {
+      warning: { ...IMMINENT_RED_ALERT, areas: longNames },
+      signature: SIG,
+    });
+    expect(short).toBe(
+      '【汶川县应急】滑坡红色（一级）临灾预警：映秀镇等地预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回1确认',
+    );
+  });
+
+  it('keeps the reply instruction before extra places, and drops it before the level', () => {
+    const { short } = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: '汶川县应急管理局地质灾害防治指挥部办公室',
+    });
+    expect(countSmsSegments(short)).toBe(1);
+    expect(short).toMatch(/滑坡红色(（一级）)?临灾预警/);
+    expect(short).toContain('回1确认');
+    const huge = renderMessage('sms', { warning: IMMINENT_RED_ALERT, signature: '很'.repeat(45) });
+    expect(huge.shortSegments).toBe(1);
+    expect(huge.shortFits).toBe(true);
+    expect(huge.short).toBe(`【${'很'.repeat(45)}】滑坡红色临灾预警：汶川县映秀…请立即撤离。`);
+    const absurd = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: '很'.repeat(70),
+    });
+    expect(absurd.shortFits).toBe(false);
+  });
+
+  it('counts a rare astral character in a village name as two units when fitting', () => {
+    const areas = [
+      { code: '513221100299', name: `${'𠮷'.repeat(10)}村` },
+      ...IMMINENT_RED_ALERT.areas,
+    ];
+    const { short } = renderMessage('sms', {
+      warning: { ...IMMINENT_RED_ALERT, areas },
+      signature: SIG,
+    });
+    expect(analyzeSms(short, { unit: 'utf16' }).segments).toBe(1);
+  });
+
+  it('yellow meteorological risk warning', () => {
+    const { short, long } = renderMessage('sms', {
+      warning: METEO_YELLOW_ALERT,
+      signature: '阿坝州应急',
+    });
+    expect(short).toBe(
+      '【阿坝州应急】地质灾害气象风险黄色预警（三级）：20时至10日20时，汶川县、理县、茂县地质灾害风险较高，请注意巡查防范。回1确认',
+    );
+    expect(countSmsSegments(short)).toBe(1);
+    expectRequiredElementsZh(long, METEO_YELLOW_ALERT);
+    expect(long).toContain('预警时段：7月9日20时至10日20时');
+  });
+
+  it('update: level raised', () => {
+    const { short, long } = renderMessage('sms', updateCtx);
+    expect(short.startsWith('【汶川县应急】滑坡临灾预警升级为红色：')).toBe(true);
+    expect(countSmsSegments(short)).toBe(1);
+    expect(long).toContain(
+      '变更内容：预警等级由橙色（二级）提升为红色（一级）；新增汶川县映秀镇枫香树村',
+    );
+    const lowered = renderMessage('sms', {
+      warning: { ...IMMINENT_RED_UPDATE, level: 'yellow' },
+      signature: SIG,
+      previous: { level: 'orange' },
+    });
+    expect(lowered.short.startsWith('【汶川县应急】滑坡临灾预警降为黄色：')).toBe(true);
+    const unknown = renderMessage('sms', { warning: IMMINENT_RED_UPDATE, signature: SIG });
+    expect(unknown.short.startsWith('【汶川县应急】滑坡红色临灾预警更新：')).toBe(true);
+  });
+
+  it('cancel (解除)', () => {
+    const { short, long } = renderMessage('sms', { warning: IMMINENT_CANCEL, signature: SIG });
+    expect(short.startsWith('【汶川县应急】解除滑坡红色临灾预警（汶川县映秀镇渔子溪村、')).toBe(
+      true,
+    );
+    expect(short).toContain('撤离群众须确认安全后再返回');
+    expect(countSmsSegments(short)).toBe(1);
+    expect(long).toContain('汶川县自然资源局于7月10日20时30分发布的滑坡红色临灾预警现予解除');
+    expect(long).toContain('解除时间：2024年7月12日9时');
+    const meteo = renderMessage('sms', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' });
+    expect(meteo.short).toBe(
+      '【阿坝州应急】解除地质灾害气象风险黄色预警（汶川县、理县、茂县），请继续关注天气变化。回1确认',
+    );
+  });
+
+  it('English variants fit one UCS-2 segment (the 【】 signature makes them UCS-2)', () => {
+    const places = ['Yuzixi', 'Zhongtanbao', 'Zhangjiaping'];
+    const alert = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: 'Wenchuan EM',
+      locale: 'en',
+      places,
+    });
+    expect(alert.short).toBe(
+      '【Wenchuan EM】Red landslide warning: Yuzixi etc. Evacuate now. Reply 1',
+    );
+    expect(analyzeSms(alert.short)).toMatchObject({ encoding: 'UCS-2', segments: 1 });
+    expect(alert.long).toContain('Level: Red (Level I)');
+    expect(alert.long).toContain('Issued at: 20:30 10 Jul 2024 (Beijing time)');
+    expect(alert.long).toContain('Reply 1 to confirm receipt, 2 if you need help.');
+    const meteo = renderMessage('sms', {
+      warning: METEO_YELLOW_ALERT,
+      signature: 'Aba EM',
+      locale: 'en',
+      places,
+    });
+    expect(meteo.shortSegments).toBe(1);
+    expect(meteo.short).toContain('Yellow geohazard risk');
+    const update = renderMessage('sms', { ...updateCtx, signature: 'WC EM', locale: 'en', places });
+    expect(update.short.startsWith('【WC EM】Landslide warning raised to Red: ')).toBe(true);
+    expect(update.shortSegments).toBe(1);
+    const cancel = renderMessage('sms', {
+      warning: IMMINENT_CANCEL,
+      signature: 'WC EM',
+      locale: 'en',
+      places,
+    });
+    expect(cancel.short.startsWith('【WC EM】Cancelled: Red imminent landslide warning')).toBe(
+      true,
+    );
+    expect(cancel.shortSegments).toBe(1);
+  });
+
+  it('renders times in Beijing time across UTC midnight', () => {
+    const w: WarningContent = {
+      ...IMMINENT_RED_ALERT,
+      sentAt: new Date('2024-07-10T15:40:00Z'), // 23:40 BJT
+      onset: new Date('2024-07-10T16:30:00Z'), // 00:30 on 11 July BJT
+    };
+    const { short, long } = renderMessage('sms', { warning: w, signature: SIG });
+    expect(short).toContain('预计11日0时30分前后');
+    expect(long).toContain('发布时间：2024年7月10日23时40分');
+  });
+});
+
+describe('voice', () => {
+  const cases: Array<[string, ChannelContexts['voice']]> = [
+    ['imminent alert', { warning: IMMINENT_RED_ALERT, signature: SIG }],
+    ['imminent update', updateCtx],
+    ['imminent cancel', { warning: IMMINENT_CANCEL, signature: SIG }],
+    ['meteorological alert', { warning: METEO_YELLOW_ALERT, signature: '阿坝州应急' }],
+    ['meteorological cancel', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' }],
+  ];
+
+  it.each(cases)('%s ends with the keypress prompt and has no URL or brackets', (_n, ctx) => {
+    const v = renderMessage('voice', {
+      ...ctx,
+      recipient: { name: '李四', confirmUrl: 'https://x.cn/a' },
+    });
+    expect(v.script.endsWith(KEYPRESS_PROMPT_ZH)).toBe(true);
+    expect(KEYPRESS_PROMPT_ZH).toBe('按1确认收到，按2请求支援');
+    expect(v.script).not.toMatch(/https?:|【|】/);
+    expect(v.script).toContain('李四');
+    expect(v.keys).toEqual({ confirm: '1', help: '2' });
+    expect(v.reprompt).toMatch(/按1确认收到.*按2请求支援/);
+    expect(v.helpAcknowledged).toContain('支援请求');
+    expect(v.thanks).toContain('确认收到');
+  });
+
+  it('imminent alert script reads the warning: level, time, places, impact, measures', () => {
+    const { script } = renderMessage('voice', { warning: IMMINENT_RED_ALERT, signature: SIG });
+    expect(script).toContain(
+      '汶川县自然资源局于7月10日20时30分发布滑坡红色临灾预警，预警等级红色，一级。',
+    );
+    expect(script).toContain('预计7月10日22时前后，汶川县映秀镇渔子溪村、中滩堡村');
+    expect(script).toContain('等12处可能发生滑坡，威胁120户356人。');
+    expect(script).toContain('转移至映秀镇小学');
+    expect(script).toContain('重复一遍');
+    expect(cp(script)).toBeLessThan(400); // about a minute of speech
+  });
+
+  it('update and cancel wording', () => {
+    expect(renderMessage('voice', updateCtx).script).toContain(
+      '预警等级由橙色（二级）提升为红色（一级）',
+    );
+    expect(renderMessage('voice', { warning: IMMINENT_CANCEL, signature: SIG }).script).toContain(
+      '汶川县自然资源局于7月10日20时30分发布的滑坡红色临灾预警现已解除',
+    );
+  });
+
+  it('English script ends with the English prompt', () => {
+    const v = renderMessage('voice', { warning: IMMINENT_RED_ALERT, signature: SIG, locale: 'en' });
+    expect(v.script.endsWith(KEYPRESS_PROMPT_EN)).toBe(true);
+    expect(v.script).toContain('Red imminent landslide warning, Red (Level I)');
+  });
+});
+
+describe('robot', () => {
+  const mentions = (n: number, withMobile = false): RobotMention[] =>
+    Array.from({ length: n }, (_, i) => ({
+      name: `责任人${i}`,
+      userId: `user${i}`,
+      mobile: withMobile ? `1380000${String(i).padStart(4, '0')}` : undefined,
+      confirmUrl: `https://ack.example.cn/c/${'t'.repeat(43)}${i}`,
+    }));
+
+  it('WeCom: within 4096 bytes, mentions split over messages, each with a confirm link', () => {
+    const r = renderMessage('robot', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      platform: 'wecom',
+      mentions: mentions(60),
+    });
+    expect(r.messages.length).toBeGreaterThan(1);
+    for (const m of r.messages) {
+      expect(m.bytes).toBe(utf8Bytes(m.markdown));
+      expect(m.bytes).toBeLessThanOrEqual(4096);
+      expect(m.markdown).toContain('51322141600000_20240710203000_1');
+    }
+    const all = r.messages.map((m) => m.markdown).join('\n');
+    for (let i = 0; i < 60; i++) {
+      expect(all.split(`<@user${i}>`).length - 1).toBe(1);
+      expect(all).toContain(`[点击确认收到](https://ack.example.cn/c/${'t'.repeat(43)}${i})`);
+    }
+    expect(r.messages.flatMap((m) => m.mentions)).toHaveLength(60);
+    const first = r.messages[0]!.markdown;
+    expect(first.startsWith('**🔴 滑坡红色临灾预警**')).toBe(true);
+    expectRequiredElementsZh(first, IMMINENT_RED_ALERT);
+    expect(r.messages[1]!.markdown.startsWith('**🔴 滑坡红色临灾预警（续1）**')).toBe(true);
+  });
+
+  it('WeCom: a huge description is shortened rather than breaking the limit', () => {
+    const w = { ...IMMINENT_RED_ALERT, description: '坡体持续变形，裂缝扩大。'.repeat(300) };
+    const r = renderMessage('robot', { warning: w, platform: 'wecom', mentions: mentions(3) });
+    expect(r.messages).toHaveLength(1);
+    expect(r.messages[0]!.bytes).toBeLessThanOrEqual(ROBOT_MARKDOWN_BYTE_LIMITS.wecom);
+    expect(r.messages[0]!.markdown).toContain('红色（一级）');
+  });
+
+  it('DingTalk: @mobile in text and atMobiles, blank-line breaks, within 20000 bytes', () => {
+    const r = renderMessage('robot', {
+      warning: METEO_YELLOW_ALERT,
+      platform: 'dingtalk',
+      mentions: mentions(300, true),
+    });
+    expect(r.title).toBe('地质灾害气象风险黄色预警');
+    for (const m of r.messages) expect(m.bytes).toBeLessThanOrEqual(20000);
+    const first = r.messages[0]!;
+    expect(first.markdown).toContain('责任人0 @13800000000 [点击确认收到]');
+    expect(first.atMobiles[0]).toBe('13800000000');
+    expect(first.atMobiles).toHaveLength(first.mentions.length);
+    expect(first.markdown).toContain('**预警等级**：黄色（三级）\n\n**发布单位**');
+  });
+
+  it('Feishu: <at id=…></at> mentions, within its budget', () => {
+    const r = renderMessage('robot', {
+      warning: updateCtx.warning,
+      previous: updateCtx.previous,
+      platform: 'feishu',
+      mentions: mentions(500),
+    });
+    expect(r.messages[0]!.markdown).toContain('<at id=user0></at> [点击确认收到]');
+    expect(r.messages[0]!.markdown).toContain('（更新）');
+    for (const m of r.messages)
+      expect(m.bytes).toBeLessThanOrEqual(ROBOT_MARKDOWN_BYTE_LIMITS.feishu);
+    expect(r.messages[0]!.atUserIds).toContain('user0');
+  });
+
+  it('neutralises markdown and mention syntax in content, and non-http links', () => {
+    const w = {
+      ...IMMINENT_RED_ALERT,
+      instruction: '立即撤离 <@all> [点我](javascript:alert(1)) **粗**',
+    };
+    const r = renderMessage('robot', {
+      warning: w,
+      platform: 'wecom',
+      mentions: [{ name: '<@all>', confirmUrl: 'javascript:alert(1)' }],
+    });
+    const md = r.messages[0]!.markdown;
+    expect(md).not.toContain('<@all>');
+    expect(md).not.toContain('](javascript');
+    expect(md).toContain('＜@all＞');
+    expect(md).toContain('（请通过短信回复或电话确认）');
+  });
+
+  it('cancel heading and English', () => {
+    const zh = renderMessage('robot', { warning: IMMINENT_CANCEL, platform: 'wecom' });
+    expect(zh.messages[0]!.markdown.startsWith('**✅ 解除滑坡红色临灾预警**')).toBe(true);
+    const en = renderMessage('robot', {
+      warning: IMMINENT_RED_ALERT,
+      platform: 'wecom',
+      locale: 'en',
+      mentions: mentions(1),
+    });
+    expect(en.messages[0]!.markdown).toContain('**Level**: Red (Level I)');
+    expect(en.messages[0]!.markdown).toContain('[Confirm receipt](');
+  });
+});
+
+describe('email', () => {
+  it('subject, text and escaped html with the confirm link', () => {
+    const warning = { ...IMMINENT_RED_ALERT, instruction: '撤离 <script>alert(1)</script> & 避险' };
+    const e = renderMessage('email', {
+      warning,
+      recipient: { name: '李四', confirmUrl: 'https://ack.example.cn/c/abc?x=1&y=2' },
+    });
+    expect(e.subject).toBe(
+      '【红色预警】滑坡红色临灾预警（一级）｜汶川县映秀镇渔子溪村、中滩堡村、张家坪村等12处｜汶川县自然资源局',
+    );
+    expectRequiredElementsZh(e.text, warning);
+    expect(e.text).toContain('请点击链接确认收到：https://ack.example.cn/c/abc?x=1&y=2');
+    expect(e.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; 避险');
+    expect(e.html).not.toContain('<script>');
+    expect(e.html).toContain('href="https://ack.example.cn/c/abc?x=1&amp;y=2"');
+    expect(e.html).toContain('#d0021b');
+  });
+
+  it('update and cancel subjects, English', () => {
+    expect(renderMessage('email', updateCtx).subject.startsWith('【预警更新】')).toBe(true);
+    expect(
+      renderMessage('email', { warning: IMMINENT_CANCEL }).subject.startsWith('【预警解除】'),
+    ).toBe(true);
+    const en = renderMessage('email', { warning: METEO_YELLOW_ALERT, locale: 'en' });
+    expect(en.subject).toBe(
+      '[YELLOW WARNING] Yellow geological-hazard meteorological risk warning, Yellow (Level III) - 汶川县, 理县, 茂县 - 阿坝州自然资源局',
+    );
+    expect(en.text).toContain('Valid: 20:00 9 Jul to 20:00 10 Jul (Beijing time)');
+  });
+});
+
+describe('broadcast', () => {
+  it('imminent red: urgent, three readings, evacuation to the shelter', () => {
+    const b = renderMessage('broadcast', { warning: IMMINENT_RED_ALERT });
+    expect(b.repeat).toBe(3);
+    expect(
+      b.text.startsWith(
+        '紧急通知！紧急通知！村民朋友们请注意：汶川县自然资源局发布滑坡红色临灾预警。',
+      ),
+    ).toBe(true);
+    expect(b.text).toContain('映秀镇小学');
+    expect(b.script.split(b.text)).toHaveLength(4);
+    expect(b.script).toContain('再播送一遍：');
+  });
+
+  it('yellow risk: two readings; custom repeat; cancel', () => {
+    const b = renderMessage('broadcast', { warning: METEO_YELLOW_ALERT });
+    expect(b.repeat).toBe(2);
+    expect(b.text).toContain(
+      '7月9日20时至10日20时，汶川县、理县、茂县滑坡、崩塌、泥石流等地质灾害风险较高',
+    );
+    expect(renderMessage('broadcast', { warning: METEO_YELLOW_ALERT, repeat: 5 }).repeat).toBe(5);
+    const c = renderMessage('broadcast', { warning: IMMINENT_CANCEL });
+    expect(c.text).toContain('现已解除');
+    expect(c.text).toContain('确认安全后有序返回');
+  });
+});
+
+describe('manual tasks', () => {
+  const targets = Array.from({ length: 15 }, (_, i) => ({ name: `住户${i + 1}`, people: 2 }));
+
+  it('door-to-door names the households, warning, deadline and reply', () => {
+    const m = renderMessage('manual', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      recipient: { name: '李四', role: '网格员', confirmUrl: 'https://ack.example.cn/t/1' },
+      task: {
+        type: 'door_to_door',
+        area: '渔子溪村3组',
+        targets,
+        deadline: new Date('2024-07-10T13:15:00Z'),
+      },
+    });
+    expect(m.title).toBe('敲门入户任务');
+    expect(
+      m.sms.startsWith('【汶川县应急】网格员李四，敲门入户任务：滑坡红色临灾预警（一级）已发布'),
+    ).toBe(true);
+    expect(m.sms).toContain('请立即到渔子溪村3组逐户敲门，通知立即撤离至映秀镇小学');
+    expect(m.sms).toContain('住户1家（2人）');
+    expect(m.sms).toContain('住户10家（2人）等共15户30人');
+    expect(m.sms).not.toContain('住户11家');
+    expect(m.sms).toContain('请于21时15分前完成，完成后回复1确认，需要支援回复2。');
+    expect(m.segments).toBe(countSmsSegments(m.sms));
+  });
+
+  it('gong-and-whistle, cancel and English', () => {
+    const g = renderMessage('manual', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      task: { type: 'gong_and_whistle', area: '渔子溪村' },
+    });
+    expect(g.sms).toContain('鸣锣吹哨任务');
+    expect(g.sms).toContain('请立即在渔子溪村鸣锣吹哨，提醒群众立即撤离至映秀镇小学');
+    const c = renderMessage('manual', {
+      warning: IMMINENT_CANCEL,
+      signature: SIG,
+      task: { type: 'door_to_door', area: '渔子溪村' },
+    });
+    expect(c.title).toBe('预警解除通知任务');
+    expect(c.sms).toContain('撤离群众须确认安全后再返回');
+    const en = renderMessage('manual', {
+      warning: METEO_YELLOW_ALERT,
+      signature: SIG,
+      locale: 'en',
+      task: { type: 'door_to_door', targets: targets.slice(0, 2) },
+    });
+    expect(en.sms).toContain('Door-to-door task');
+    expect(en.sms).toContain('(2 households, 4 people)');
+  });
+});
+
+describe('escalation', () => {
+  const unanswered = Array.from({ length: 12 }, (_, i) => ({
+    name: `责任人${i + 1}`,
+    role: '网格长',
+    place: `映秀镇${i + 1}号网格`,
+    phone: `1390000${String(i).padStart(4, '0')}`,
+    attempts: 3,
+    lastAttemptAt: new Date('2024-07-10T12:41:00Z'),
+  }));
+
+  it('names who did not answer and where', () => {
+    const e = renderMessage('escalation', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      supervisor: { name: '陈七', role: '映秀镇防汛责任人' },
+      unanswered,
+    });
+    expect(
+      e.sms.startsWith(
+        '【汶川县应急】映秀镇防汛责任人陈七，叫应升级：滑坡红色临灾预警（7月10日20时30分发布），下列12名责任人未应答：',
+      ),
+    ).toBe(true);
+    expect(e.sms).toContain(
+      '1.网格长责任人1（映秀镇1号网格，13900000000，已呼叫3次，最近一次20时41分）',
+    );
+    expect(e.sms).toContain('等12人，详见值班系统未叫醒名单');
+    expect(e.sms).not.toContain('责任人11（');
+    expect(e.text).toContain('12.网格长责任人12（映秀镇12号网格');
+    expect(e.voice.endsWith(KEYPRESS_PROMPT_ZH)).toBe(true);
+    expect(e.voice).toContain('映秀镇1号网格网格长责任人1');
+    expect(e.voice).not.toContain('1390000');
+    expect(e.segments).toBe(countSmsSegments(e.sms));
+  });
+
+  it('English', () => {
+    const e = renderMessage('escalation', {
+      warning: METEO_YELLOW_ALERT,
+      signature: SIG,
+      locale: 'en',
+      unanswered: unanswered.slice(0, 1),
+    });
+    expect(e.sms).toContain(
+      '1 responsible person has not answered the Yellow geological-hazard meteorological risk warning',
+    );
+    expect(e.voice.endsWith(KEYPRESS_PROMPT_EN)).toBe(true);
+  });
+});
+
+describe('registry', () => {
+  const byKind: Record<string, Record<string, WarningContent>> = {
+    imminent: { alert: IMMINENT_RED_ALERT, update: IMMINENT_RED_UPDATE, cancel: IMMINENT_CANCEL },
+    meteorological_risk: {
+      alert: METEO_YELLOW_ALERT,
+      update: {
+        ...METEO_YELLOW_ALERT,
+        msgType: 'update',
+        references: [METEO_YELLOW_ALERT.nationalId],
+        level: 'orange',
+      },
+      cancel: METEO_YELLOW_CANCEL,
+    },
+  };
+  const extra = {
+    platform: 'wecom' as const,
+    task: { type: 'door_to_door' as const, area: '渔子溪村' },
+    unanswered: [{ name: '张三', place: '渔子溪村' }],
+  };
+
+  it('has a template for every channel × locale × kind × message type, all rendering', () => {
+    for (const channel of CHANNELS) {
+      for (const locale of LOCALES) {
+        for (const kind of WARNING_KINDS) {
+          for (const msgType of MESSAGE_TYPES) {
+            const warning = byKind[kind]![msgType]!;
+            expect(resolveTemplate(channel, locale, kind, msgType)).toBeInstanceOf(Function);
+            const out = renderMessage(channel, {
+              warning,
+              locale,
+              signature: SIG,
+              previous: { level: 'yellow' },
+              ...extra,
+            } as never);
+            expect(JSON.stringify(out).length).toBeGreaterThan(50);
+          }
+        }
+      }
+    }
+  });
+
+  it('picks by kind and message type', () => {
+    expect(renderMessage('sms', { warning: METEO_YELLOW_ALERT }).short).toContain(
+      '地质灾害气象风险',
+    );
+    expect(renderMessage('sms', { warning: IMMINENT_RED_ALERT }).short).toContain('临灾预警');
+    expect(renderMessage('sms', { warning: IMMINENT_CANCEL }).short).toContain('解除');
+    expect(LEVEL_NAMES_ZH.red).toBe('一级（红色）');
+  });
+
+  it('unknown locale is an error', () => {
+    expect(() =>
+      renderMessage('sms', { warning: IMMINENT_RED_ALERT, locale: 'fr' as never }),
+    ).toThrow(TemplateNotFoundError);
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * Voice (智能外呼) TTS scripts. The Chinese script is read by the call and always ends with the
+ * keypress prompt "按1确认收到，按2请求支援" (hanging up before the end is not an answer, so the
+ * script stays short: place lists are capped at six names, the description and instruction are
+ * cut at sentence boundaries). Times are Beijing time written the way TTS reads them (7月10日22时),
+ * no URLs or brackets. The essentials are repeated once before the prompt.
+ */
+import { KEYPRESS_PROMPT_EN, KEYPRESS_PROMPT_ZH, referencedPhrase } from './common';
+import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import type { TemplateTable, VoiceContext, VoiceScripts } from './types';
+
+const VOICE_PLACES = 6;
+const KEYS = { confirm: '1', help: '2' } as const;
+
+/** Removes what TTS reads badly: brackets become pauses, slashes become 或 / or. */
+export function ttsClean(text: string, locale: 'zh-CN' | 'en'): string {
+  return text
+    .replace(/https?:\/\/\S+/g, '')
+    .replace(/[【】[\]「」]/g, '')
+    .replace(/\//g, locale === 'en' ? ' or ' : '或')
+    .replace(/\s*\n+\s*/g, locale === 'en' ? ' ' : '')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
+
+/* ---- Chinese ---- */
+
+function openingZh(f: WarningFacts): string {
+  const who = f.recipientName ? `${f.recipientRole ?? ''}${f.recipientName}，您好。` : '您好。';
+  return `${who}这里是${f.signature}预警电话，现在播报${f.w.msgType === 'cancel' ? '预警解除通知' : '紧急预警'}。`;
+}
+
+function levelSpokenZh(f: WarningFacts): string {
+  return `预警等级${f.colour}，${f.rank}。`;
+}
+
+function bodyImminentZh(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'zh-CN', VOICE_PLACES);
+  const when = f.onset ? `预计${f.onset.replace(/^\d+年/, '')}前后，` : '';
+  const impact = f.impact ? `，${f.impact}` : '';
+  const shelter =
+    f.shelter && !f.instruction.includes(f.shelter) ? `请立即撤离到${f.shelter}。` : '';
+  return (
+    `${when}${places}可能发生${f.hazard}${impact}。` +
+    sentence(leadSentences(f.instruction, 120), 'zh-CN') +
+    shelter +
+    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}，请立即撤离。`
+  );
+}
+
+function bodyMeteoZh(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'zh-CN', VOICE_PLACES);
+  return (
+    `${f.window}，${places}地质灾害${f.risk}。` +
+    sentence(leadSentences(f.description, 80), 'zh-CN') +
+    sentence(leadSentences(f.instruction, 120), 'zh-CN') +
+    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}，请做好防范。`
+  );
+}
+
+function scriptsZh(f: WarningFacts, main: string): VoiceScripts {
+  return {
+    script: ttsClean(`${openingZh(f)}${main}${KEYPRESS_PROMPT_ZH}`, 'zh-CN'),
+    reprompt: `请按1确认收到${f.w.msgType === 'cancel' ? '解除通知' : '预警'}，按2请求支援`,
+    thanks:
+      f.w.msgType === 'cancel'
+        ? '您已确认收到预警解除通知，谢谢。'
+        : `您已确认收到${f.title}，请立即按预案行动，谢谢。`,
+    helpAcknowledged: '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意自身安全。',
+    keys: KEYS,
+  };
+}
+
+const zhAlert =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: VoiceContext): VoiceScripts => {
+    const f = warningFacts(ctx);
+    return scriptsZh(
+      f,
+      `${f.issuer}于${f.issuedAt.replace(/^\d+年/, '')}发布${f.title}，${levelSpokenZh(f)}${body(f)}`,
+    );
+  };
+
+const zhUpdate =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: VoiceContext): VoiceScripts => {
+    const f = warningFacts(ctx);
+    // When the level changed, the change sentence already names the new level.
+    const level = f.change?.level === 'same' ? levelSpokenZh(f) : '';
+    return scriptsZh(
+      f,
+      `${f.issuer}更新${f.title}：${sentence(f.change?.text ?? '', 'zh-CN')}${level}${body(f)}`,
+    );
+  };
+
+function zhCancel(ctx: VoiceContext): VoiceScripts {
+  const f = warningFacts(ctx);
+  const places = listPlaces(f.places, 'zh-CN', VOICE_PLACES);
+  const main =
+    `${referencedPhrase(f)}${f.title}现已解除，涉及${places}。` +
+    sentence(leadSentences(f.description, 80), 'zh-CN') +
+    sentence(leadSentences(f.instruction, 120), 'zh-CN');
+  return scriptsZh(f, main);
+}
+
+/* ---- English ---- */
+
+function openingEn(f: WarningFacts): string {
+  const who = f.recipientName ? `Hello ${f.recipientName}. ` : 'Hello. ';
+  return `${who}This is the ${f.signature} warning line with ${f.w.msgType === 'cancel' ? 'a cancellation notice' : 'an urgent warning'}. `;
+}
+
+function bodyImminentEn(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'en', VOICE_PLACES);
+  const when = f.onset ? ` around ${f.onset}` : '';
+  const impact = f.impact ? `, ${f.impact}` : '';
+  return (
+    `A ${f.hazard} is expected${when} at ${places}${impact}. ` +
+    sentence(leadSentences(f.instruction, 200), 'en') +
+    (f.shelter && !f.instruction.includes(f.shelter) ? ` Evacuate to ${f.shelter} now.` : '') +
+    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}, evacuate now. `
+  );
+}
+
+function bodyMeteoEn(f: WarningFacts): string {
+  const places = listPlaces(f.places, 'en', VOICE_PLACES);
+  return (
+    `From ${f.window}, the risk of geological hazards at ${places} is ${f.risk}. ` +
+    sentence(leadSentences(f.description, 160), 'en') +
+    ' ' +
+    sentence(leadSentences(f.instruction, 200), 'en') +
+    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}, stay alert. `
+  );
+}
+
+function scriptsEn(f: WarningFacts, main: string): VoiceScripts {
+  return {
+    script: ttsClean(`${openingEn(f)}${main}${KEYPRESS_PROMPT_EN}`, 'en'),
+    reprompt: `Press 1 to confirm you received the ${f.w.msgType === 'cancel' ? 'cancellation' : 'warning'}, press 2 to request assistance`,
+    thanks:
+      f.w.msgType === 'cancel'
+        ? 'You have confirmed the cancellation notice. Thank you.'
+        : `You have confirmed the ${f.title}. Please act on your emergency plan now. Thank you.`,
+    helpAcknowledged:
+      'Your request for assistance has been received. The duty officer will call you shortly. Keep your phone on and stay safe.',
+    keys: KEYS,
+  };
+}
+
+const enAlert =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: VoiceContext): VoiceScripts => {
+    const f = warningFacts(ctx);
+    return scriptsEn(
+      f,
+      `${f.issuer} issued a ${f.title}, ${f.level}, at ${f.issuedAt}. ${body(f)}`,
+    );
+  };
+
+const enUpdate =
+  (body: (f: WarningFacts) => string) =>
+  (ctx: VoiceContext): VoiceScripts => {
+    const f = warningFacts(ctx);
+    return scriptsEn(
+      f,
+      `${f.issuer} updated the ${f.title}. ${sentence(f.change?.text ?? '', 'en')} ${body(f)}`,
+    );
+  };
+
+function enCancel(ctx: VoiceContext): VoiceScripts {
+  const f = warningFacts(ctx);
+  const main =
+    `The ${f.title} ${referencedPhrase(f)} for ${listPlaces(f.places, 'en', VOICE_PLACES)} is cancelled. ` +
+    sentence(leadSentences(f.description, 160), 'en') +
+    ' ' +
+    sentence(leadSentences(f.instruction, 200), 'en') +
+    ' ';
+  return scriptsEn(f, main);
+}
+
+export const voiceTemplates: TemplateTable<VoiceContext, VoiceScripts> = {
+  'zh-CN': {
+    imminent: {
+      alert: zhAlert(bodyImminentZh),
+      update: zhUpdate(bodyImminentZh),
+      cancel: zhCancel,
+    },
+    meteorological_risk: {
+      alert: zhAlert(bodyMeteoZh),
+      update: zhUpdate(bodyMeteoZh),
+      cancel: zhCancel,
+    },
+  },
+  en: {
+    imminent: {
+      alert: enAlert(bodyImminentEn),
+      update: enUpdate(bodyImminentEn),
+      cancel: enCancel,
+    },
+    meteorological_risk: {
+      alert: enAlert(bodyMeteoEn),
+      update: enUpdate(bodyMeteoEn),
+      cancel: enCancel,
+    },
+  },
+};
