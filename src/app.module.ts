@@ -8,13 +8,17 @@ import { SecretBox } from './common/crypto/secret-box';
 import { SECRET_BOX } from './common/crypto/secret-box.token';
 import { MetricsController } from './common/observability/metrics.controller';
 import { loggerOptions } from './common/observability/logger.options';
+import { PublicUrls } from './common/public-urls';
 import { ALL_QUEUES } from './common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from './common/runtime.token';
 import { type EnvironmentVariables, validateEnv } from './config/env.validation';
 import { buildDataSourceOptions } from './database/data-source';
 import { AuthModule } from './modules/auth/auth.module';
 import { DirectoryModule } from './modules/directory/directory.module';
+import { DispatchWorkersModule } from './modules/dispatch/dispatch.module';
 import { HealthModule } from './modules/health/health.module';
+import { ResponsesModule } from './modules/responses/responses.module';
+import { WarningsModule } from './modules/warnings/warnings.module';
 import { bullConnectionOptions } from './runtime/queue-backend';
 
 type Env = ConfigService<EnvironmentVariables, true>;
@@ -48,21 +52,22 @@ export class CoreModule {
       ],
       providers: [
         { provide: GATEWAY_RUNTIME, useValue: runtime },
+        PublicUrls,
         {
           provide: SECRET_BOX,
           inject: [ConfigService],
           useFactory: (config: Env) => new SecretBox(config.get('APP_SECRET')),
         },
       ],
-      exports: [GATEWAY_RUNTIME, SECRET_BOX, ...(opts.queues ? [BullModule] : [])],
+      exports: [GATEWAY_RUNTIME, SECRET_BOX, PublicUrls, ...(opts.queues ? [BullModule] : [])],
     };
   }
 }
 
 /** Feature modules that serve HTTP (role api). */
-const API_MODULES = [AuthModule, HealthModule, DirectoryModule];
+const API_MODULES = [AuthModule, HealthModule, DirectoryModule, WarningsModule, ResponsesModule];
 /** Modules that hold queue processors (role worker). */
-const WORKER_MODULES: DynamicModule['imports'] = [];
+const WORKER_MODULES = [DispatchWorkersModule];
 
 /**
  * One codebase, two roles: ROLE=api serves HTTP, ROLE=worker runs queue processors, and the
@@ -80,7 +85,7 @@ export class AppModule {
         ...(serveHttp
           ? [PrometheusModule.register({ path: '/metrics', controller: MetricsController }), ...API_MODULES]
           : []),
-        ...(runWorkers ? (WORKER_MODULES ?? []) : []),
+        ...(runWorkers ? WORKER_MODULES : []),
       ],
     };
   }

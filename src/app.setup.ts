@@ -15,6 +15,8 @@ export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpr
   const app = await NestFactory.create<NestExpressApplication>(rootModule, {
     bufferLogs: true,
     bodyParser: false,
+    // Signed webhooks (broadcast receipts) are verified over the exact bytes received.
+    rawBody: true,
   });
   app.useLogger(app.get(Logger));
   app.use(helmet({ contentSecurityPolicy: false }));

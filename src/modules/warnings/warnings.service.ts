@@ -115,7 +115,7 @@ export class WarningsService {
   }
 
   /** POST /v1/warnings/:id/updates: a new version that references the earlier ones. */
-  async update(principal: Principal, id: string, dto: WarningBodyDto): Promise<IssueResult> {
+  async update(principal: Principal, id: string, dto: WarningBodyDto, at?: { nationalId?: string; sentAt?: Date }): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
     const audience = dto.audience?.length ? dto.audience : defaultAudience(warning.kind, dto.level);
     await this.validate(principal, warning.kind, dto, audience);
@@ -133,6 +133,8 @@ export class WarningsService {
           references: previous,
           version,
           issuer: { name: locked.issuerName, divisionCode: locked.issuerDivision },
+          nationalId: at?.nationalId,
+          sentAt: at?.sentAt,
         });
         await m.query(
           `UPDATE warnings SET current_version = $2, expires_at = $3, recipients = $4, fanout_done_at = NULL WHERE id = $1`,

@@ -1,4 +1,3 @@
-import { base, Faker, zh_CN } from '@faker-js/faker';
 import type { PersonRole, RobotPlatform } from '../directory.types';
 import type { ImportKind, ImportRecord } from '../import/import.types';
 import { HAZARD_NAMES_ZH, type HazardType } from '../../warnings/warning.types';
@@ -10,6 +9,7 @@ import {
   type TownshipPlan,
   type VillagePlan,
 } from './county-plan';
+import { ChineseNames } from './chinese-names';
 import { PhoneBook } from './phone-book';
 import { centreOf, SITE_SPOTS } from './place-names';
 import { hashParts, SeededRandom } from './seeded-random';
@@ -115,11 +115,8 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
   const { seed, countyCode } = plan.options;
   const origins = { ...ROBOT_ORIGINS, ...opts.robotOrigins };
   const phones = new PhoneBook(seed, countyCode);
-  const faker = new Faker({ locale: [zh_CN, base] });
-  const nameOf = (...parts: Array<string | number>) => {
-    faker.seed(hashParts(seed, 'name', ...parts));
-    return faker.person.fullName();
-  };
+  const names = ChineseNames.load();
+  const nameOf = (id: string) => names.pick(new SeededRandom(seed, 'name', id));
   const [centreLat, centreLng] = centreOf(countyCode);
   const round = (x: number) => Math.round(x * 1e5) / 1e5;
 
@@ -375,16 +372,14 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
 
   const officialCount = officials.length;
   function* residents(chunkSize = 20_000): Generator<ImportRecord[]> {
-    const residentFaker = new Faker({ locale: [zh_CN, base] });
     let chunk: ImportRecord[] = [];
     for (const grid of plan.grids) {
-      residentFaker.seed(hashParts(seed, 'residents', grid.code));
       const rng = new SeededRandom(seed, 'residents', grid.code);
       for (let i = 0; i < grid.residents; i++) {
         const n = officialCount + grid.firstResident + i;
         chunk.push({
           id: residentId(grid, i),
-          name: residentFaker.person.fullName(),
+          name: names.pick(rng),
           role: 'resident',
           division: grid.village.code,
           grid: grid.code,

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { rejectedProblems } from '../import/import-rejected';
 import { ImportService } from '../import/import.service';
 import type { ImportKind, ImportRecord, ImportResult } from '../import/import.types';
 import {
@@ -56,9 +57,19 @@ export class SeedService {
 
     const write = async (kind: ImportKind, records: ImportRecord[]) => {
       const base = written;
-      const result = await this.imports.importRecords(kind, records, {
-        onProgress: (done) => opts.onProgress?.(base + done, total),
-      });
+      const result = await this.imports
+        .importRecords(kind, records, { onProgress: (done) => opts.onProgress?.(base + done, total) })
+        .catch((err: unknown) => {
+          // A generator bug: say which records were refused and why (no secrets in reports).
+          const problems = rejectedProblems(err);
+          if (problems) {
+            this.logger.error(
+              `generated ${kind} refused: ` +
+                problems.slice(0, 5).map((p) => `row ${p.row ?? '-'} ${p.field}: ${p.messageEn}`).join('; '),
+            );
+          }
+          throw err;
+        });
       written = base + records.length;
       const sum = results.get(kind) ?? { kind, rows: 0, inserted: 0, updated: 0, unchanged: 0 };
       results.set(kind, {

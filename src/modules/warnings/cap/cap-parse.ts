@@ -67,10 +67,11 @@ const CAP_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})([-+])(\d{
 export function parseCapDateTime(s: string): Date | null {
   const m = CAP_DATETIME.exec(s);
   if (!m) return null;
+  // prettier-ignore
   const [y, mo, d, h, mi, se, sign, oh, om] = [
     Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]),
     m[7], Number(m[8]), Number(m[9]),
-  ] as const; // prettier-ignore
+  ] as const;
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 || oh > 14 || om > 59) return null;
   const local = Date.UTC(y, mo - 1, d, h, mi, se);
   const check = new Date(local);
@@ -100,18 +101,20 @@ function normName(s: string): string {
   return s.replace(/\s+/g, '').toLowerCase();
 }
 
+// prettier-ignore
 const COLOR_VALUES: Record<string, WarningLevel> = {
   red: 'red', 红: 'red', 红色: 'red',
   orange: 'orange', 橙: 'orange', 橙色: 'orange',
   yellow: 'yellow', 黄: 'yellow', 黄色: 'yellow',
   blue: 'blue', 蓝: 'blue', 蓝色: 'blue',
-}; // prettier-ignore
+};
+// prettier-ignore
 const LEVEL_VALUES: Record<string, WarningLevel> = {
   '1': 'red', 一级: 'red', 'i': 'red', 'ⅰ': 'red', 'i级': 'red', 'ⅰ级': 'red',
   '2': 'orange', 二级: 'orange', 'ii': 'orange', 'ⅱ': 'orange', 'ii级': 'orange', 'ⅱ级': 'orange',
   '3': 'yellow', 三级: 'yellow', 'iii': 'yellow', 'ⅲ': 'yellow', 'iii级': 'yellow', 'ⅲ级': 'yellow',
   '4': 'blue', 四级: 'blue', 'iv': 'blue', 'ⅳ': 'blue', 'iv级': 'blue', 'ⅳ级': 'blue',
-}; // prettier-ignore
+};
 const SEVERITY_LEVEL: Partial<Record<string, WarningLevel>> = {
   Extreme: 'red',
   Severe: 'orange',

@@ -1,0 +1,74 @@
+import { countSmsSegments } from '../../templates/sms-segments';
+import type { SmsChannel, SmsSendRequest } from '../channel.interface';
+import { ChannelError, type SendReceipt } from '../channel.types';
+import type { TwilioClient } from '../twilio/twilio-client.factory';
+import { twilioChannelError } from '../twilio/twilio-errors';
+
+export interface TwilioSmsOptions {
+  /** Sender number (E.164); used when there is no Messaging Service. */
+  fromNumber?: string;
+  /** Messaging Service SID (MG…); preferred over `fromNumber` when both are set. */
+  messagingServiceSid?: string;
+  /** SMS_SIGNATURE, without brackets. */
+  signature: string;
+}
+
+/** Twilio's cap on one (concatenated) message body. */
+export const TWILIO_MAX_BODY_CHARS = 1600;
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** `【签名】…` at the start or end of the body (Chinese carriers accept both places). */
+const HAS_SIGNATURE = /^\s*【[^】]+】|【[^】]+】\s*$/;
+
+/** SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{Sid}/Messages.json`). */
+export class TwilioSmsChannel implements SmsChannel {
+  readonly kind = 'sms' as const;
+
+  constructor(
+    private readonly client: TwilioClient,
+    private readonly options: TwilioSmsOptions,
+  ) {
+    if (!options.fromNumber && !options.messagingServiceSid) {
+      throw new Error('TwilioSmsChannel needs a from number or a messaging service SID');
+    }
+  }
+
+  /** The body as sent: the carrier-registered signature is added when the text has none. */
+  signedBody(body: string): string {
+    return HAS_SIGNATURE.test(body) ? body : `【${this.options.signature}】${body}`;
+  }
+
+  async send(request: SmsSendRequest): Promise<SendReceipt> {
+    if (!E164.test(request.to)) {
+      throw new ChannelError('permanent', 'invalid_number', `not an E.164 number: ${request.to}`);
+    }
+    if (!request.body.trim()) throw new ChannelError('permanent', 'empty_body', 'SMS body is empty');
+    const body = this.signedBody(request.body);
+    if (body.length > TWILIO_MAX_BODY_CHARS) {
+      throw new ChannelError(
+        'permanent',
+        'body_too_long',
+        `SMS body is ${body.length} characters; Twilio accepts at most ${TWILIO_MAX_BODY_CHARS}`,
+      );
+    }
+    const sender = this.options.messagingServiceSid
+      ? { messagingServiceSid: this.options.messagingServiceSid }
+      : { from: this.options.fromNumber as string };
+    try {
+      const message = await this.client.messages.create({
+        to: request.to,
+        body,
+        ...sender,
+        ...(request.statusCallbackUrl ? { statusCallback: request.statusCallbackUrl } : {}),
+      });
+      const fromApi = Number.parseInt(message.numSegments ?? '', 10);
+      return {
+        providerId: message.sid,
+        status: message.status,
+        segments: Number.isFinite(fromApi) && fromApi > 0 ? fromApi : countSmsSegments(body, { unit: 'utf16' }),
+      };
+    } catch (err) {
+      throw twilioChannelError(err, `the SMS to ${request.to}`);
+    }
+  }
+}

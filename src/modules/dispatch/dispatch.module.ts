@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '../../channels/channels.module';
+import { TargetingModule } from '../directory/targeting/targeting.module';
+import { WarningsModule } from '../warnings/warnings.module';
+import { DispatchQueueModule } from './dispatch-queue.module';
+import { DispatchRepository } from './dispatch.repository';
+import { DispatchWorkers } from './dispatch.workers';
+import { FanoutService } from './fanout.service';
+import { GroupSendPlanner } from './group-send.planner';
+import { LifecycleService } from './lifecycle.service';
+import { MessageRenderer } from './message-renderer';
+import { SendAttemptService } from './send-attempt.service';
+import { SendGroupService } from './send-group.service';
+
+/** Fan-out and sending: the services, shared by the workers and the webhooks (failover). */
+@Module({
+  imports: [ChannelsModule, TargetingModule, WarningsModule, DispatchQueueModule],
+  providers: [
+    DispatchRepository,
+    FanoutService,
+    GroupSendPlanner,
+    LifecycleService,
+    MessageRenderer,
+    SendAttemptService,
+    SendGroupService,
+  ],
+  exports: [DispatchRepository, FanoutService, LifecycleService, MessageRenderer, SendAttemptService, SendGroupService],
+})
+export class DispatchModule {}
+
+/** The queue workers (ROLE=worker or all). */
+@Module({
+  imports: [DispatchModule, DispatchQueueModule],
+  providers: [DispatchWorkers],
+})
+export class DispatchWorkersModule {}

@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type FanoutJob,
+  type LifecycleJob,
+  QUEUE_NAMES,
+  type QueueName,
+  type SendAttemptJob,
+  type SendGroupJob,
+} from '../../common/queue/queue-names';
+import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
+import { bullConnectionOptions } from '../../runtime/queue-backend';
+import { DispatchQueue } from './dispatch-queue.service';
+import { FanoutService } from './fanout.service';
+import { LifecycleService } from './lifecycle.service';
+import { SendAttemptService } from './send-attempt.service';
+import { SendGroupService } from './send-group.service';
+
+const isLastTry = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+/**
+ * The queue workers of this process (ROLE=worker or all). Built by hand rather than with
+ * decorators so that concurrency and rate limits come from validated config. BullMQ's limiter is
+ * kept in the queue backend, so a provider's rate holds across every worker process.
+ */
+@Injectable()
+export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DispatchWorkers.name);
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    @Inject(GATEWAY_RUNTIME) private readonly runtime: GatewayRuntime,
+    private readonly config: ConfigService,
+    private readonly fanout: FanoutService,
+    private readonly attempts: SendAttemptService,
+    private readonly groups: SendGroupService,
+    private readonly lifecycle: LifecycleService,
+    private readonly queue: DispatchQueue,
+  ) {}
+
+  private num(name: string, fallback: number): number {
+    const v = Number(this.config.get(name));
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const perSecond = (n: number) => ({ max: Math.max(1, Math.round(n)), duration: 1000 });
+    this.start<FanoutJob>(QUEUE_NAMES.fanout, (job) => this.fanout.run(job.data.warningId, job.data.version), { concurrency: 2 });
+    this.start<LifecycleJob>(
+      QUEUE_NAMES.lifecycle,
+      (job) => (job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.lifecycle.recover()),
+      { concurrency: 2 },
+    );
+    this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
+      concurrency: 10,
+      limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
+    });
+    this.start<SendAttemptJob>(QUEUE_NAMES.sendVoice, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
+      concurrency: 5,
+      limiter: perSecond(this.num('TWILIO_CALLS_PER_SECOND', 1)),
+    });
+    this.start<SendAttemptJob>(QUEUE_NAMES.sendEmail, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
+      concurrency: 5,
+      limiter: perSecond(this.num('EMAIL_PER_SECOND', 20)),
+    });
+    // Robots are limited per robot (ProviderRateLimiter), not per queue.
+    this.start<SendGroupJob>(QUEUE_NAMES.sendRobot, (job) => this.groups.send(job.data.groupSendId, isLastTry(job)), { concurrency: 5 });
+    this.start<SendGroupJob>(QUEUE_NAMES.sendBroadcast, (job) => this.groups.send(job.data.groupSendId, isLastTry(job)), {
+      concurrency: 2,
+      limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
+    });
+    await this.queue.scheduleRecovery();
+  }
+
+  private start<T>(name: QueueName, fn: (job: Job<T>) => Promise<unknown>, opts: Partial<WorkerOptions>): void {
+    const processor: Processor<T> = async (job) => fn(job);
+    const worker = new Worker<T>(name, processor, {
+      connection: bullConnectionOptions(this.runtime.queue),
+      prefix: this.config.get('QUEUE_PREFIX'),
+      ...opts,
+    });
+    worker.on('failed', (job, err) =>
+      this.logger.warn({ queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'),
+    );
+    worker.on('error', (err) => this.logger.error({ queue: name, err: err.message }, 'worker error'));
+    this.workers.push(worker);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

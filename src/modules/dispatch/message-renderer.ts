@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { renderMessage } from '../../templates';
+import type { EnvironmentVariables } from '../../config/env.validation';
+import { PublicUrls } from '../../common/public-urls';
+import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
+import { ConfirmLinkSigner } from '../responses/confirm-link';
+import type { MessageType, WarningContent } from '../warnings/warning.types';
+
+/** Confirmation links stay valid a day past the warning's end, for late answers to be recorded. */
+const LINK_GRACE_MS = 24 * 3600_000;
+
+/** Renders what one person receives on one channel: the templates plus per-person context. */
+@Injectable()
+export class MessageRenderer {
+  private readonly signer: ConfirmLinkSigner;
+  private readonly signature: string;
+
+  constructor(
+    private readonly urls: PublicUrls,
+    @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.signer = new ConfirmLinkSigner(config.get('APP_SECRET', { infer: true }) as string);
+    this.signature = (config.get('SMS_SIGNATURE' as never) as string | undefined) ?? '应急预警';
+  }
+
+  confirmUrl(deliveryId: string, content: WarningContent): string {
+    return this.urls.confirmLink(this.signer.sign(deliveryId, new Date(content.expires.getTime() + LINK_GRACE_MS)));
+  }
+
+  get linkSigner(): ConfirmLinkSigner {
+    return this.signer;
+  }
+
+  private context(content: WarningContent, msgType: MessageType, person?: { name: string; role: PersonRole; deliveryId?: string }) {
+    return {
+      warning: { ...content, msgType },
+      signature: this.signature,
+      recipient: person
+        ? {
+            name: person.name,
+            role: PERSON_ROLE_NAMES_ZH[person.role],
+            confirmUrl: person.deliveryId ? this.confirmUrl(person.deliveryId, content) : undefined,
+          }
+        : undefined,
+    };
+  }
+
+  /** Residents get the one-segment form; responsible persons the full text with the link. */
+  sms(content: WarningContent, msgType: MessageType, person: { name: string; role: PersonRole; deliveryId: string }): string {
+    const m = renderMessage('sms', this.context(content, msgType, person));
+    return person.role === 'resident' && m.shortFits ? m.short : m.long;
+  }
+
+  voice(content: WarningContent, msgType: MessageType, person?: { name: string; role: PersonRole }) {
+    return renderMessage('voice', this.context(content, msgType, person));
+  }
+
+  email(content: WarningContent, msgType: MessageType, person: { name: string; role: PersonRole; deliveryId: string }) {
+    return renderMessage('email', this.context(content, msgType, person));
+  }
+
+  broadcast(content: WarningContent, msgType: MessageType) {
+    return renderMessage('broadcast', this.context(content, msgType));
+  }
+
+  robot(
+    content: WarningContent,
+    msgType: MessageType,
+    platform: 'wecom' | 'dingtalk' | 'feishu',
+    mentions: { name: string; mobile?: string; userId?: string; deliveryId: string }[],
+  ) {
+    return renderMessage('robot', {
+      ...this.context(content, msgType),
+      platform,
+      mentions: mentions.map((m) => ({
+        name: m.name,
+        mobile: m.mobile,
+        userId: m.userId,
+        confirmUrl: this.confirmUrl(m.deliveryId, content),
+      })),
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import { Body, Controller, Headers, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import {
+  parseCallStatusEvent,
+  parseGatherEvent,
+  parseInboundSmsEvent,
+  parseSmsStatusEvent,
+  publicWebhookUrl,
+  type TwilioParams,
+  TwilioWebhookVerifier,
+} from '../../channels/twilio/twilio-webhook';
+import { smsReplyTwiml } from '../../channels/sms/sms-twiml';
+import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { PublicUrls } from '../../common/public-urls';
+import { Public } from '../auth/auth.decorators';
+import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { MessageRenderer } from '../dispatch/message-renderer';
+import { WarningsRepository } from '../warnings/warnings.repository';
+import { DeliveryEventsService } from './delivery-events.service';
+
+/**
+ * Twilio's callbacks. Public (no bearer token) but every request must carry a valid
+ * X-Twilio-Signature for our auth token over the exact public URL; anything else is a 403.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('webhooks/twilio')
+export class TwilioWebhooksController {
+  constructor(
+    private readonly verifier: TwilioWebhookVerifier,
+    private readonly urls: PublicUrls,
+    private readonly events: DeliveryEventsService,
+    private readonly attempts: DispatchRepository,
+    private readonly warnings: WarningsRepository,
+    private readonly renderer: MessageRenderer,
+  ) {}
+
+  private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
+    const url = publicWebhookUrl(this.urls.base, req.originalUrl);
+    if (!this.verifier.verify({ url, params, signature })) {
+      throw new AppException(ErrorCode.InvalidSignature, '签名无效', 'Invalid X-Twilio-Signature');
+    }
+  }
+
+  @Post('sms/status')
+  @HttpCode(204)
+  async smsStatus(@Req() req: Request, @Body() body: TwilioParams, @Headers('x-twilio-signature') sig?: string) {
+    this.verify(req, body, sig);
+    const e = parseSmsStatusEvent(body);
+    await this.events.smsStatus({ messageSid: e.messageSid, status: e.status, errorCode: e.errorCode?.toString() });
+  }
+
+  /** Replies to our messages. Stored once; matched to the person's open warning (叫应). */
+  @Post('sms')
+  async inboundSms(@Req() req: Request, @Res() res: Response, @Body() body: TwilioParams, @Headers('x-twilio-signature') sig?: string) {
+    this.verify(req, body, sig);
+    const e = parseInboundSmsEvent(body);
+    await this.events.inboundSms({ messageSid: e.messageSid, from: e.from, body: e.body });
+    res.type('text/xml').send(smsReplyTwiml());
+  }
+
+  /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
+  @Post('voice/:attemptId/twiml')
+  async twiml(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const scripts = await this.scripts(attemptId);
+    await this.events.callStatus(attemptId, { callSid: String(body.CallSid ?? ''), status: 'in-progress' });
+    res.type('text/xml').send(warningCallTwiml({ scripts, gatherUrl: this.urls.voiceGather(attemptId) }));
+  }
+
+  @Post('voice/:attemptId/gather')
+  async gather(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const e = parseGatherEvent(body, req.originalUrl);
+    const scripts = await this.scripts(attemptId);
+    const reply = gatherReplyTwiml({ scripts, gatherUrl: this.urls.voiceGather(attemptId), digits: e.digits, round: e.round });
+    if (e.digits) await this.events.keypress(attemptId, e.digits.trim());
+    else if (reply.heard) await this.events.heard(attemptId);
+    res.type('text/xml').send(reply.twiml);
+  }
+
+  @Post('voice/:attemptId/status')
+  @HttpCode(204)
+  async callStatus(
+    @Req() req: Request,
+    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const e = parseCallStatusEvent(body);
+    await this.events.callStatus(attemptId, {
+      callSid: e.callSid,
+      status: e.status,
+      duration: e.durationSec,
+      errorCode: e.errorCode?.toString(),
+    });
+  }
+
+  private async scripts(attemptId: string) {
+    const a = await this.attempts.findAttempt(attemptId);
+    if (!a) throw AppException.notFound('呼叫 call attempt', attemptId);
+    const v = await this.warnings.findVersion(a.warningId, a.version);
+    if (!v) throw AppException.notFound('预警 warning', a.warningId);
+    return this.renderer.voice(v.content, a.msgType, { name: a.personName, role: a.personRole as never });
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import type { Principal } from '../auth/auth.decorators';
+import { CapValidationError } from './cap/cap.types';
+import { parseCapXml, primaryInfo } from './cap/cap-parse';
+import { CreateWarningDto, type WarningBodyDto } from './dto/create-warning.dto';
+import { WarningsRepository } from './warnings.repository';
+import { type IssueResult, WarningsService } from './warnings.service';
+
+/**
+ * POST /v1/warnings/cap: a CAP 1.2 alert as a meteorological bureau feed sends it. Alert issues a
+ * warning; Update and Cancel find the warning by the identifiers they reference. The feed's own
+ * identifier and sent time are kept, so the same alert posted twice is refused as a duplicate.
+ */
+@Injectable()
+export class CapImportService {
+  constructor(
+    private readonly warnings: WarningsService,
+    private readonly repo: WarningsRepository,
+  ) {}
+
+  async import(principal: Principal, xml: string): Promise<{ statusCode: number; body: IssueResult }> {
+    let alert;
+    try {
+      alert = parseCapXml(xml);
+    } catch (err) {
+      if (err instanceof CapValidationError) {
+        throw AppException.validation(err.issues.map((i) => ({ field: i.element, message: i.message })));
+      }
+      throw err;
+    }
+    if (await this.repo.findByNationalId(alert.identifier)) {
+      throw new AppException(ErrorCode.Conflict, `该预警已导入：${alert.identifier}`, `Alert already imported: ${alert.identifier}`);
+    }
+    const info = primaryInfo(alert);
+    if (!info) throw AppException.validation([{ field: 'alert/info', message: 'is missing' }]);
+    const body: WarningBodyDto = {
+      level: info.level,
+      hazard: info.hazard,
+      headline: info.headline ?? '',
+      description: info.description ?? '',
+      instruction: info.instruction ?? '',
+      areas: info.divisions.map((d) => d.code),
+      hazardPoints: info.hazardPoints.map((d) => d.code),
+      riskZones: info.riskZones.map((d) => d.code),
+      effective: (info.effective ?? alert.sent).toISOString(),
+      onset: info.onset?.toISOString(),
+      expires: info.expires?.toISOString() ?? '',
+      extent: info.extent,
+      impact: info.impact,
+      shelter: info.shelter,
+    };
+    const at = { nationalId: alert.identifier, sentAt: alert.sent };
+
+    if (alert.msgType === 'alert') {
+      const dto = plainToInstance(CreateWarningDto, { ...body, kind: info.kind, status: alert.status });
+      await this.check(dto);
+      const res = await this.warnings.issue(principal, dto, { source: 'cap', ...at });
+      return res as { statusCode: number; body: IssueResult };
+    }
+    const referenced = await this.referencedWarning(alert.referenceIds);
+    if (alert.msgType === 'cancel') {
+      return { statusCode: 200, body: await this.warnings.cancel(principal, referenced, info.instruction, at) };
+    }
+    const dto = plainToInstance(CreateWarningDto, { ...body, kind: info.kind, status: alert.status });
+    await this.check(dto);
+    const { kind: _k, status: _s, ...update } = dto;
+    return { statusCode: 200, body: await this.warnings.update(principal, referenced, update, at) };
+  }
+
+  private async referencedWarning(ids: string[]): Promise<string> {
+    for (const id of [...ids].reverse()) {
+      const warningId = await this.repo.findByNationalId(id);
+      if (warningId) return warningId;
+    }
+    throw AppException.validation([
+      { field: 'alert/references', message: ids.length ? `no warning with identifier ${ids.join(' or ')}` : 'is missing' },
+    ]);
+  }
+
+  private async check(dto: CreateWarningDto): Promise<void> {
+    const errors = await validate(dto);
+    if (errors.length) {
+      throw AppException.validation(
+        errors.flatMap((e) => Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({ field: e.property, message }))),
+      );
+    }
+  }
+}

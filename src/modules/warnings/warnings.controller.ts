@@ -1,0 +1,116 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query, Res, DefaultValuePipe } from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AppException } from '../../common/errors/app.exception';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { toCapXml } from './cap/cap-export';
+import { CapImportService } from './cap-import.service';
+import { CancelWarningDto, CreateWarningDto, UpdateWarningDto } from './dto/create-warning.dto';
+import { WarningsRepository } from './warnings.repository';
+import { WarningsService } from './warnings.service';
+
+@ApiTags('warnings')
+@ApiBearerAuth()
+@Controller('v1/warnings')
+export class WarningsController {
+  constructor(
+    private readonly warnings: WarningsService,
+    private readonly repo: WarningsRepository,
+    private readonly cap: CapImportService,
+  ) {}
+
+  /** Issue a warning. Same Idempotency-Key and body: the first answer, nothing sent twice. */
+  @Post()
+  @Roles('duty_officer')
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  async issue(
+    @Body() dto: CreateWarningDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+      throw AppException.validation([{ field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
+    }
+    const result = await this.warnings.issue(principal, dto, { idempotencyKey });
+    res.status(result.statusCode);
+    return result.body;
+  }
+
+  /** Issue, update or cancel from a CAP 1.2 alert (a meteorological bureau feed). */
+  @Post('cap')
+  @Roles('duty_officer')
+  @ApiConsumes('application/xml')
+  async importCap(@Body() xml: unknown, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+    if (typeof xml !== 'string') {
+      throw AppException.validation([{ field: 'body', message: 'send the CAP alert as application/xml' }]);
+    }
+    const result = await this.cap.import(principal, xml);
+    res.status(result.statusCode);
+    return result.body;
+  }
+
+  @Get()
+  @Roles('duty_officer', 'auditor')
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,
+    @Query('offset', new DefaultValuePipe(0), ParseIntPipe) offset: number,
+  ) {
+    return this.repo.list({
+      jurisdiction: principal.role === 'duty_officer' ? principal.jurisdiction : null,
+      limit: Math.min(Math.max(limit, 1), 500),
+      offset: Math.max(offset, 0),
+    });
+  }
+
+  /** The warning, its versions, counts by state and channel, and the ETA of its last first contact. */
+  @Get(':id')
+  @Roles('duty_officer', 'auditor')
+  async detail(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    const w = await this.warnings.findVisible(principal, id);
+    const [versions, deliveries, attempts] = await Promise.all([
+      this.repo.versions(id),
+      this.repo.deliveryCounts(id),
+      this.repo.attemptCounts(id),
+    ]);
+    const current = versions.find((v) => v.version === w.currentVersion);
+    return {
+      ...w,
+      nationalId: current?.nationalId,
+      content: current?.content,
+      versions: versions.map((v) => ({ version: v.version, nationalId: v.nationalId, msgType: v.msgType, level: v.level, sentAt: v.sentAt })),
+      dispatch: {
+        fanoutDone: !!w.fanoutDoneAt,
+        firstContactEta: w.firstContactEta,
+        deliveries,
+        attempts,
+      },
+    };
+  }
+
+  @Post(':id/updates')
+  @Roles('duty_officer')
+  async update(@Param('id') id: string, @Body() dto: UpdateWarningDto, @CurrentPrincipal() principal: Principal) {
+    return this.warnings.update(principal, id, dto);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @Roles('duty_officer')
+  async cancel(@Param('id') id: string, @Body() dto: CancelWarningDto, @CurrentPrincipal() principal: Principal) {
+    return this.warnings.cancel(principal, id, dto.reason);
+  }
+
+  /** The current version as a CAP 1.2 alert (valid against the OASIS schema). */
+  @Get(':id/cap')
+  @Roles('duty_officer', 'auditor')
+  @ApiProduces('application/xml')
+  async capXml(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res() res: Response) {
+    const w = await this.warnings.findVisible(principal, id);
+    const v = await this.repo.findVersion(id, w.currentVersion);
+    if (!v) throw AppException.notFound('预警 warning', id);
+    const xml = toCapXml(v.content, { sender: `gateway.${v.content.issuer.divisionCode || 'cn'}`, senderName: v.content.issuer.name });
+    res.type('application/xml').send(xml);
+  }
+}
