@@ -4,18 +4,34 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { createHttpApp } from './app.setup';
 import { prepare } from './bootstrap/prepare';
+import { type RunningSandbox, sandboxWanted, startSandbox } from './bootstrap/sandbox';
 import { runDemo } from './demo/demo';
 
 async function main(): Promise<void> {
   const { env, runtime, stop } = await prepare();
-  const rootModule = AppModule.register(runtime);
 
+  // No real provider configured: a local sandbox carrier stands in for all of them (demo).
+  let sandbox: RunningSandbox | undefined;
+  if (sandboxWanted(process.env)) {
+    if (runtime.role !== 'all') {
+      process.stderr.write('[gateway] no provider is configured and ROLE is not "all": configure Twilio, SMTP and the broadcast platform (see .env.example)\n');
+    } else {
+      sandbox = await startSandbox({
+        databaseUrl: runtime.databaseUrl,
+        appSecret: env.APP_SECRET as string,
+        publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
+      });
+      Object.assign(process.env, sandbox.env);
+      process.stderr.write(`[gateway] no provider configured: sandbox carrier at ${sandbox.carrier.baseUrl} stands in for Twilio, robots, broadcast and SMTP\n`);
+    }
+  }
+
+  const rootModule = AppModule.register(runtime);
   const app =
     runtime.role === 'worker'
       ? await NestFactory.createApplicationContext(rootModule, { bufferLogs: true })
       : await createHttpApp(rootModule);
   if (runtime.role === 'worker') app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -23,6 +39,7 @@ async function main(): Promise<void> {
     stopping = true;
     process.stderr.write(`[gateway] ${signal}: shutting down\n`);
     await app.close().catch(() => undefined);
+    await sandbox?.stop().catch(() => undefined);
     await stop().catch(() => undefined);
     process.exit(0);
   };
@@ -31,9 +48,16 @@ async function main(): Promise<void> {
 
   if (runtime.role !== 'worker') {
     await (app as Awaited<ReturnType<typeof createHttpApp>>).listen(env.PORT);
-    await runDemo(app, env, runtime);
+    await runDemo(app, env, runtime, sandbox);
   } else {
+    await app.init();
     process.stderr.write(`[gateway] worker ready (queue backend: ${runtime.queue.backend})\n`);
+  }
+  if (sandbox) {
+    const s = sandbox;
+    await s.refreshRobots();
+    // Robots imported later are picked up too.
+    setInterval(() => void s.refreshRobots().catch(() => undefined), 15_000).unref();
   }
 }
 

@@ -251,7 +251,8 @@ function shown(property: string, value: unknown): string {
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((e) =>
     Object.values(e.constraints ?? {}).map(
-      (msg) => `  - ${e.property}: ${msg.replace(`${e.property} `, '')} ${shown(e.property, e.value)}`,
+      (msg) =>
+        `  - ${e.property}: ${msg.replace(`${e.property} `, '')} ${shown(e.property, e.value)}`,
     ),
   );
 }
@@ -363,7 +364,9 @@ export function redactChannelsConfig(config: ChannelsConfig): Record<string, unk
   return {
     ...config,
     ...(config.twilio ? { twilio: { ...config.twilio, authToken: hidden } } : {}),
-    ...(config.email ? { email: { ...config.email, smtpUrl: redactUrl(config.email.smtpUrl) } } : {}),
+    ...(config.email
+      ? { email: { ...config.email, smtpUrl: redactUrl(config.email.smtpUrl) } }
+      : {}),
     ...(config.broadcast ? { broadcast: { ...config.broadcast, secret: hidden } } : {}),
   };
 }

@@ -91,6 +91,14 @@ export class EnvironmentVariables {
   @Matches(/^\d{3}$/, { message: 'NATIONAL_ID_AGENCY_CODE must be 3 digits' })
   NATIONAL_ID_AGENCY_CODE = '001';
 
+  /**
+   * auto: start the sandbox carrier (a local stand-in for Twilio, robots, broadcast and SMTP) when
+   * no real provider is configured (no TWILIO_ACCOUNT_SID / TWILIO_API_BASE_URL); on; off.
+   */
+  @IsOptional()
+  @IsIn(['auto', 'on', 'off'])
+  SANDBOX: 'auto' | 'on' | 'off' = 'auto';
+
   @IsOptional()
   @IsIn(['auto', 'on', 'off'])
   DEMO: 'auto' | 'on' | 'off' = 'auto';

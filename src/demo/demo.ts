@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunningSandbox } from '../bootstrap/sandbox';
 import type { GatewayRuntime } from '../common/runtime.token';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { TokensService } from '../modules/auth/tokens.service';
@@ -25,6 +26,7 @@ export async function runDemo(
   app: INestApplicationContext,
   env: EnvironmentVariables,
   runtime: GatewayRuntime,
+  sandbox?: RunningSandbox,
 ): Promise<void> {
   const base = env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`;
   if (!demoEnabled(env, runtime)) {
@@ -49,6 +51,7 @@ export async function runDemo(
   say(`  Docs     ${base}/docs`);
   say(`  Health   ${base}/health`);
   say(`  Metrics  ${base}/metrics`);
+  if (sandbox) say(`  Sandbox  ${sandbox.carrier.baseUrl}/sandbox/events  (simulated carriers and people; mail at /sandbox/mail)`);
   say(`  Queue backend: ${runtime.queue.backend}${runtime.embedded.postgres ? ' (embedded Postgres)' : ''}`);
   say('  Demo tokens (Authorization: Bearer <token>):');
   for (const [role, token] of Object.entries(tokens)) say(`    ${role.padEnd(13)} ${token}`);

@@ -53,22 +53,31 @@ export interface BroadcastDeps {
   log: EventLog;
 }
 
-function validate(body: unknown): { ok: true; value: BroadcastTaskRequest } | { ok: false; message: string } {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { ok: false, message: 'body must be a JSON object' };
+function validate(
+  body: unknown,
+): { ok: true; value: BroadcastTaskRequest } | { ok: false; message: string } {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, message: 'body must be a JSON object' };
   const b = body as Record<string, unknown>;
-  const stringArray = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string' && x.trim() !== '');
+  const stringArray = (v: unknown) =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string' && x.trim() !== '');
   if (typeof b.taskRef !== 'string' || !b.taskRef.trim() || b.taskRef.length > 128) {
     return { ok: false, message: 'taskRef must be a non-empty string (at most 128 characters)' };
   }
   if (typeof b.text !== 'string' || !b.text.trim() || b.text.length > 2000) {
     return { ok: false, message: 'text must be a non-empty string (at most 2000 characters)' };
   }
-  if (!stringArray(b.areaCodes)) return { ok: false, message: 'areaCodes must be an array of strings' };
-  if (!stringArray(b.terminalCodes)) return { ok: false, message: 'terminalCodes must be an array of strings' };
+  if (!stringArray(b.areaCodes))
+    return { ok: false, message: 'areaCodes must be an array of strings' };
+  if (!stringArray(b.terminalCodes))
+    return { ok: false, message: 'terminalCodes must be an array of strings' };
   const areaCodes = b.areaCodes as string[];
   const terminalCodes = b.terminalCodes as string[];
   if (areaCodes.some((c) => !/^\d{2,12}$/.test(c))) {
-    return { ok: false, message: 'areaCodes must be administrative division codes (2 to 12 digits)' };
+    return {
+      ok: false,
+      message: 'areaCodes must be administrative division codes (2 to 12 digits)',
+    };
   }
   if (areaCodes.length === 0 && terminalCodes.length === 0) {
     return { ok: false, message: 'at least one area code or terminal code is required' };
@@ -79,7 +88,7 @@ function validate(body: unknown): { ok: true; value: BroadcastTaskRequest } | { 
   if (!Number.isInteger(b.repeat) || (b.repeat as number) < 1 || (b.repeat as number) > 10) {
     return { ok: false, message: 'repeat must be an integer from 1 to 10' };
   }
-  let url: URL | null = null;
+  let url: URL | null;
   try {
     url = typeof b.callbackUrl === 'string' ? new URL(b.callbackUrl) : null;
   } catch {
@@ -145,9 +154,17 @@ export class BroadcastPlatform {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const given = String(req.get(BROADCAST_SIGNATURE_HEADER) ?? '').toLowerCase();
     const expected = broadcastSignature(secret, raw);
-    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
-      log.record('broadcast', 'broadcast.rejected', { data: { status: 401, error: 'invalid_signature' } });
-      res.status(401).json({ error: 'invalid_signature', message: `${BROADCAST_SIGNATURE_HEADER} does not match` });
+    if (
+      given.length !== expected.length ||
+      !timingSafeEqual(Buffer.from(given), Buffer.from(expected))
+    ) {
+      log.record('broadcast', 'broadcast.rejected', {
+        data: { status: 401, error: 'invalid_signature' },
+      });
+      res.status(401).json({
+        error: 'invalid_signature',
+        message: `${BROADCAST_SIGNATURE_HEADER} does not match`,
+      });
       return;
     }
     let body: unknown;
@@ -158,7 +175,9 @@ export class BroadcastPlatform {
     }
     const checked = validate(body);
     if (!checked.ok) {
-      log.record('broadcast', 'broadcast.rejected', { data: { status: 400, error: 'invalid_request', message: checked.message } });
+      log.record('broadcast', 'broadcast.rejected', {
+        data: { status: 400, error: 'invalid_request', message: checked.message },
+      });
       res.status(400).json({ error: 'invalid_request', message: checked.message });
       return;
     }
@@ -170,14 +189,28 @@ export class BroadcastPlatform {
         res.status(200).json({ taskId: existing.taskId, terminals: existing.terminals });
         return;
       }
-      log.record('broadcast', 'broadcast.rejected', { data: { status: 409, error: 'task_ref_conflict', taskRef: request.taskRef } });
-      res.status(409).json({ error: 'task_ref_conflict', message: `taskRef ${request.taskRef} was used for another task` });
+      log.record('broadcast', 'broadcast.rejected', {
+        data: { status: 409, error: 'task_ref_conflict', taskRef: request.taskRef },
+      });
+      res.status(409).json({
+        error: 'task_ref_conflict',
+        message: `taskRef ${request.taskRef} was used for another task`,
+      });
       return;
     }
     const terminals = [
-      ...new Set(request.terminalCodes.length ? request.terminalCodes : request.areaCodes.flatMap((a) => this.terminalsOfArea(a))),
+      ...new Set(
+        request.terminalCodes.length
+          ? request.terminalCodes
+          : request.areaCodes.flatMap((a) => this.terminalsOfArea(a)),
+      ),
     ];
-    const task: Task = { taskId: `BT${randomBytes(12).toString('hex')}`, request, bodyHash, terminals };
+    const task: Task = {
+      taskId: `BT${randomBytes(12).toString('hex')}`,
+      request,
+      bodyHash,
+      terminals,
+    };
     this.tasks.set(task.taskId, task);
     this.byRef.set(request.taskRef, task);
     log.record('broadcast', 'broadcast.task', {
@@ -195,7 +228,11 @@ export class BroadcastPlatform {
     for (const terminal of terminals) {
       this.play(task, terminal).catch((err: unknown) => {
         if (!(err instanceof SandboxStoppedError)) {
-          log.record('broadcast', 'broadcast.error', { ref: task.taskId, to: terminal, data: { error: String(err) } });
+          log.record('broadcast', 'broadcast.error', {
+            ref: task.taskId,
+            to: terminal,
+            data: { error: String(err) },
+          });
         }
       });
     }
@@ -258,7 +295,13 @@ export class BroadcastPlatform {
       log.record('broadcast', 'broadcast.receipt', {
         ref: task.taskId,
         to: receipt.terminalCode,
-        data: { ...receipt, httpStatus: status, attempt, delivered, ...(error ? { deliveryError: error } : {}) },
+        data: {
+          ...receipt,
+          httpStatus: status,
+          attempt,
+          delivered,
+          ...(error ? { deliveryError: error } : {}),
+        },
       });
       if (delivered) return;
       if (attempt < RECEIPT_ATTEMPTS) await clock.sleep(5_000 * attempt);

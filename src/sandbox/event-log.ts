@@ -4,14 +4,7 @@
  * messages, broadcast receipts and e-mails. Tests assert on it; the demo prints it.
  */
 export type SandboxChannel =
-  | 'sms'
-  | 'voice'
-  | 'twilio'
-  | 'wecom'
-  | 'dingtalk'
-  | 'feishu'
-  | 'broadcast'
-  | 'email';
+  'sms' | 'voice' | 'twilio' | 'wecom' | 'dingtalk' | 'feishu' | 'broadcast' | 'email';
 
 export interface SandboxEvent {
   /** 1, 2, 3… in the order events happened. */
@@ -79,7 +72,8 @@ export class EventLog {
       data: fields.data ?? {},
     };
     this.entries.push(event);
-    if (this.entries.length > this.maxEvents) this.entries.splice(0, this.entries.length - this.maxEvents);
+    if (this.entries.length > this.maxEvents)
+      this.entries.splice(0, this.entries.length - this.maxEvents);
     for (const waiter of [...this.waiters]) {
       if (waiter.predicate(event)) {
         this.waiters.delete(waiter);
@@ -130,9 +124,14 @@ export class EventLog {
         this.waiters.delete(waiter);
         const recent = this.entries
           .slice(-15)
-          .map((e) => `  #${e.seq} ${e.channel} ${e.type} ${e.ref ?? ''} ${e.to ?? ''} ${JSON.stringify(e.data)}`)
+          .map(
+            (e) =>
+              `  #${e.seq} ${e.channel} ${e.type} ${e.ref ?? ''} ${e.to ?? ''} ${JSON.stringify(e.data)}`,
+          )
           .join('\n');
-        reject(new Error(`no matching sandbox event within ${timeoutMs} ms; last events:\n${recent}`));
+        reject(
+          new Error(`no matching sandbox event within ${timeoutMs} ms; last events:\n${recent}`),
+        );
       }, timeoutMs);
       timer.unref();
       this.waiters.add(waiter);

@@ -56,7 +56,9 @@ export class OutboundHttp {
       );
       this.inflight.add(request);
       request.on('close', () => this.inflight.delete(request));
-      request.on('timeout', () => request.destroy(new Error(`timed out after ${req.timeoutMs ?? 15_000} ms`)));
+      request.on('timeout', () =>
+        request.destroy(new Error(`timed out after ${req.timeoutMs ?? 15_000} ms`)),
+      );
       request.on('error', reject);
       request.end(body);
     });

@@ -36,17 +36,22 @@ function decodeQuotedPrintable(input: string): Buffer {
 /** RFC 2047: `=?UTF-8?B?5Zyw6LSo?=` and `=?UTF-8?Q?=E5=9C=B0?=`; adjacent words join without space. */
 export function decodeEncodedWords(value: string): string {
   const word = /=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g;
-  return value.replace(/\?=\s+=\?/g, '?==?').replace(word, (_, charset: string, enc: string, data: string) => {
-    const bytes =
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(data, 'base64')
-        : decodeQuotedPrintable(data.replace(/_/g, ' '));
-    return decodeCharset(bytes, charset);
-  });
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(word, (_, charset: string, enc: string, data: string) => {
+      const bytes =
+        enc.toUpperCase() === 'B'
+          ? Buffer.from(data, 'base64')
+          : decodeQuotedPrintable(data.replace(/_/g, ' '));
+      return decodeCharset(bytes, charset);
+    });
 }
 
 /** `text/plain; charset="utf-8"` → { value: 'text/plain', params: { charset: 'utf-8' } } */
-export function parseHeaderParams(value: string): { value: string; params: Record<string, string> } {
+export function parseHeaderParams(value: string): {
+  value: string;
+  params: Record<string, string>;
+} {
   const [first, ...rest] = value.split(';');
   const params: Record<string, string> = {};
   for (const part of rest) {
@@ -67,7 +72,9 @@ function splitPart(part: string): { headers: Record<string, string>; body: strin
   const head = match ? part.slice(0, match.index) : part;
   const body = match ? part.slice(match.index + match[0].length) : '';
   const headers: Record<string, string> = {};
-  const unfolded = Buffer.from(head, 'latin1').toString('utf8').replace(/\r?\n[ \t]+/g, ' ');
+  const unfolded = Buffer.from(head, 'latin1')
+    .toString('utf8')
+    .replace(/\r?\n[ \t]+/g, ' ');
   for (const line of unfolded.split(/\r?\n/)) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
@@ -79,7 +86,8 @@ function splitPart(part: string): { headers: Record<string, string>; body: strin
 
 function decodeBody(body: string, headers: Record<string, string>): string {
   const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  const charset = parseHeaderParams(headers['content-type'] ?? 'text/plain').params.charset ?? 'utf-8';
+  const charset =
+    parseHeaderParams(headers['content-type'] ?? 'text/plain').params.charset ?? 'utf-8';
   const bytes =
     encoding === 'base64'
       ? Buffer.from(body.replace(/\s+/g, ''), 'base64')

@@ -1,11 +1,19 @@
-import { DEFAULT_KIND_WEIGHTS, PersonDirectory, presetProfile, profileFor, type PersonKind } from './person-profiles';
+import {
+  DEFAULT_KIND_WEIGHTS,
+  PersonDirectory,
+  presetProfile,
+  profileFor,
+  type PersonKind,
+} from './person-profiles';
 
 describe('person profiles', () => {
   const numbers = Array.from({ length: 4000 }, (_, i) => `+86138${String(i).padStart(8, '0')}`);
 
   it('gives the same number the same person for the same seed, and may differ for another seed', () => {
     expect(profileFor('+8613800000001', 1)).toEqual(profileFor('+8613800000001', 1));
-    const differs = numbers.slice(0, 50).some((n) => profileFor(n, 1).kind !== profileFor(n, 2).kind);
+    const differs = numbers
+      .slice(0, 50)
+      .some((n) => profileFor(n, 1).kind !== profileFor(n, 2).kind);
     expect(differs).toBe(true);
   });
 
@@ -48,7 +56,11 @@ describe('person profiles', () => {
     const custom = presetProfile('confirms', { voice: { key: '9', keyAfterMs: 10 } });
     people.set('+8613800000002', custom);
     custom.voice.key = '0'; // the directory keeps its own copy
-    expect(people.get('+8613800000002').voice).toMatchObject({ key: '9', keyAfterMs: 10, outcome: 'answers' });
+    expect(people.get('+8613800000002').voice).toMatchObject({
+      key: '9',
+      keyAfterMs: 10,
+      outcome: 'answers',
+    });
     people.clear('+8613800000002');
     expect(people.get('+8613800000002')).toEqual(profileFor('+8613800000002', 1));
   });

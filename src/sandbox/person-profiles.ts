@@ -171,8 +171,10 @@ export function profileFor(
   const n = (min: number, max: number, what: string) => intFrom(seed, min, max, e164, what);
   const profile = presetProfile(kind);
   profile.sms.deliverAfterMs = n(1_000, 8_000, 'deliver');
-  profile.sms.replyAfterMs = kind === 'busy' ? n(60_000, 300_000, 'reply') : n(10_000, 90_000, 'reply');
-  if (kind === 'confirms') profile.sms.reply = unitFrom(seed, e164, 'reply-text') < 0.6 ? '1' : '收到';
+  profile.sms.replyAfterMs =
+    kind === 'busy' ? n(60_000, 300_000, 'reply') : n(10_000, 90_000, 'reply');
+  if (kind === 'confirms')
+    profile.sms.reply = unitFrom(seed, e164, 'reply-text') < 0.6 ? '1' : '收到';
   profile.voice.ringMs = kind === 'busy' ? n(500, 3_000, 'ring') : n(3_000, 20_000, 'ring');
   // About half press while the prompt still plays, the rest in the seconds after it.
   profile.voice.keyAfterMs = n(2_000, 25_000, 'key');
@@ -187,7 +189,10 @@ export class PersonDirectory {
   constructor(private readonly seed: number) {}
 
   set(e164: string, profile: PersonProfile | PersonKind): void {
-    this.explicit.set(e164, typeof profile === 'string' ? presetProfile(profile) : structuredClone(profile));
+    this.explicit.set(
+      e164,
+      typeof profile === 'string' ? presetProfile(profile) : structuredClone(profile),
+    );
   }
 
   clear(e164?: string): void {

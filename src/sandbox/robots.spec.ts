@@ -22,7 +22,10 @@ function dingTalkQuery(secret: string, timestamp = Date.now()): string {
   return `&timestamp=${timestamp}&sign=${encodeURIComponent(sign)}`;
 }
 
-function feishuSigned(secret: string, timestamp = Math.floor(Date.now() / 1000)): { timestamp: string; sign: string } {
+function feishuSigned(
+  secret: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): { timestamp: string; sign: string } {
   const sign = createHmac('sha256', `${timestamp}\n${secret}`).update('').digest('base64');
   return { timestamp: String(timestamp), sign };
 }
@@ -73,25 +76,40 @@ describe('sandbox carrier: group robots', () => {
     });
 
     it('refuses an unknown key (93000), an unknown msgtype (40008) and content over the byte limit (40058)', async () => {
-      expect((await post(url('no-such-key'), { msgtype: 'text', text: { content: 'x' } })).errcode).toBe(93000);
+      expect(
+        (await post(url('no-such-key'), { msgtype: 'text', text: { content: 'x' } })).errcode,
+      ).toBe(93000);
       expect((await post(url('wecom-key-1'), { msgtype: 'voice', voice: {} })).errcode).toBe(40008);
-      const tooLongText = await post(url('wecom-key-1'), { msgtype: 'text', text: { content: '预'.repeat(683) } });
+      const tooLongText = await post(url('wecom-key-1'), {
+        msgtype: 'text',
+        text: { content: '预'.repeat(683) },
+      });
       expect(tooLongText.errcode).toBe(40058); // 2049 bytes > 2048
-      const okText = await post(url('wecom-key-1'), { msgtype: 'text', text: { content: '预'.repeat(682) } });
+      const okText = await post(url('wecom-key-1'), {
+        msgtype: 'text',
+        text: { content: '预'.repeat(682) },
+      });
       expect(okText.errcode).toBe(0);
-      const tooLongMd = await post(url('wecom-key-1'), { msgtype: 'markdown', markdown: { content: 'a'.repeat(4097) } });
+      const tooLongMd = await post(url('wecom-key-1'), {
+        msgtype: 'markdown',
+        markdown: { content: 'a'.repeat(4097) },
+      });
       expect(tooLongMd.errcode).toBe(40058);
       expect(String(tooLongMd.errmsg)).toContain('4096');
-      expect(carrier.events({ channel: 'wecom', type: 'robot.rejected' }).map((e) => e.data.code)).toEqual([
-        93000, 40008, 40058, 40058,
-      ]);
+      expect(
+        carrier.events({ channel: 'wecom', type: 'robot.rejected' }).map((e) => e.data.code),
+      ).toEqual([93000, 40008, 40058, 40058]);
     });
 
     it('allows 20 messages a minute per key (45009 beyond), then again once the minute has passed', async () => {
       const msg = { msgtype: 'text', text: { content: '预警' } };
-      const burst = await Promise.all(Array.from({ length: 21 }, () => post(url('wecom-key-1'), msg)));
+      const burst = await Promise.all(
+        Array.from({ length: 21 }, () => post(url('wecom-key-1'), msg)),
+      );
       expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
-      expect(burst.filter((r) => r.errcode === 45009)).toEqual([{ errcode: 45009, errmsg: 'api freq out of limit' }]);
+      expect(burst.filter((r) => r.errcode === 45009)).toEqual([
+        { errcode: 45009, errmsg: 'api freq out of limit' },
+      ]);
       expect((await post(url('wecom-key-2'), msg)).errcode).toBe(0); // per key
       await sleep(650); // one simulated minute at timeScale 0.01
       expect((await post(url('wecom-key-1'), msg)).errcode).toBe(0);
@@ -101,16 +119,26 @@ describe('sandbox carrier: group robots', () => {
   describe('DingTalk', () => {
     const secret = TEST_ROBOTS.dingtalk['ding-token-1'];
     const url = (query = '') => `${carrier.urls().dingtalk('ding-token-1')}${query}`;
-    const text = { msgtype: 'text', text: { content: '@13800000002 请确认橙色预警' }, at: { atMobiles: ['13800000002'], isAtAll: false } };
+    const text = {
+      msgtype: 'text',
+      text: { content: '@13800000002 请确认橙色预警' },
+      at: { atMobiles: ['13800000002'], isAtAll: false },
+    };
 
     it('accepts a correctly signed message and records at.atMobiles', async () => {
       expect(await post(url(dingTalkQuery(secret)), text)).toEqual({ errcode: 0, errmsg: 'ok' });
       const [event] = carrier.events({ channel: 'dingtalk', type: 'robot.message' });
-      expect(event.data).toMatchObject({ msgtype: 'text', mentions: { mobiles: ['13800000002'], all: false } });
+      expect(event.data).toMatchObject({
+        msgtype: 'text',
+        mentions: { mobiles: ['13800000002'], all: false },
+      });
     });
 
     it('refuses a wrong signature, a stale timestamp, a sign sent without URL-encoding and an unknown token', async () => {
-      expect(await post(url(dingTalkQuery('wrong-secret')), text)).toEqual({ errcode: 310000, errmsg: 'sign not match' });
+      expect(await post(url(dingTalkQuery('wrong-secret')), text)).toEqual({
+        errcode: 310000,
+        errmsg: 'sign not match',
+      });
       const twoHoursAgo = Date.now() - 2 * 3600_000;
       expect(await post(url(dingTalkQuery(secret, twoHoursAgo)), text)).toEqual({
         errcode: 310000,
@@ -126,20 +154,29 @@ describe('sandbox carrier: group robots', () => {
         sign = createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64');
       }
       expect((await post(url(`&timestamp=${ts}&sign=${sign}`), text)).errcode).toBe(310000);
-      expect((await post(url(`&timestamp=${ts}&sign=${encodeURIComponent(sign)}`), text)).errcode).toBe(0);
+      expect(
+        (await post(url(`&timestamp=${ts}&sign=${encodeURIComponent(sign)}`), text)).errcode,
+      ).toBe(0);
 
       const unknown = `${carrier.urls().dingtalk('nope')}${dingTalkQuery(secret)}`;
       expect((await post(unknown, text)).errcode).toBe(300005);
     });
 
     it('accepts an unsigned message for a robot without signing', async () => {
-      const res = await post(carrier.urls().dingtalk('ding-token-open'), { msgtype: 'markdown', markdown: { title: '预警', text: '### 预警\n[确认](http://gw.local/a)' } });
+      const res = await post(carrier.urls().dingtalk('ding-token-open'), {
+        msgtype: 'markdown',
+        markdown: { title: '预警', text: '### 预警\n[确认](http://gw.local/a)' },
+      });
       expect(res.errcode).toBe(0);
-      expect(carrier.events({ type: 'robot.message' })[0].data.links).toEqual(['http://gw.local/a']);
+      expect(carrier.events({ type: 'robot.message' })[0].data.links).toEqual([
+        'http://gw.local/a',
+      ]);
     });
 
     it('throttles a robot for 10 minutes after more than 20 messages in a minute (130101)', async () => {
-      const burst = await Promise.all(Array.from({ length: 21 }, () => post(url(dingTalkQuery(secret)), text)));
+      const burst = await Promise.all(
+        Array.from({ length: 21 }, () => post(url(dingTalkQuery(secret)), text)),
+      );
       expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
       expect(burst.filter((r) => r.errcode !== 0)).toEqual([
         { errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' },
@@ -158,7 +195,9 @@ describe('sandbox carrier: group robots', () => {
       const res = await post(url(), {
         ...feishuSigned(secret),
         msg_type: 'text',
-        content: { text: '<at user_id="ou_123">王五</at> 橙色预警，请点击确认 https://gw.local/ack/f1' },
+        content: {
+          text: '<at user_id="ou_123">王五</at> 橙色预警，请点击确认 https://gw.local/ack/f1',
+        },
       });
       expect(res).toMatchObject({ code: 0, msg: 'success' });
       expect(carrier.events({ channel: 'feishu', type: 'robot.message' })[0].data).toMatchObject({
@@ -176,7 +215,12 @@ describe('sandbox carrier: group robots', () => {
           post: {
             zh_cn: {
               title: '橙色预警',
-              content: [[{ tag: 'at', user_id: 'all' }, { tag: 'a', text: '确认', href: 'https://gw.local/ack/p' }]],
+              content: [
+                [
+                  { tag: 'at', user_id: 'all' },
+                  { tag: 'a', text: '确认', href: 'https://gw.local/ack/p' },
+                ],
+              ],
             },
           },
         },
@@ -190,9 +234,13 @@ describe('sandbox carrier: group robots', () => {
 
     it('refuses a bad signature or an old timestamp (19021) and an unknown token (19001)', async () => {
       const msg = { msg_type: 'text', content: { text: '预警' } };
-      expect(await post(url(), { ...feishuSigned('wrong'), ...msg })).toMatchObject({ code: 19021 });
+      expect(await post(url(), { ...feishuSigned('wrong'), ...msg })).toMatchObject({
+        code: 19021,
+      });
       const old = Math.floor(Date.now() / 1000) - 2 * 3600;
-      expect(await post(url(), { ...feishuSigned(secret, old), ...msg })).toMatchObject({ code: 19021 });
+      expect(await post(url(), { ...feishuSigned(secret, old), ...msg })).toMatchObject({
+        code: 19021,
+      });
       expect(await post(url(), msg)).toMatchObject({ code: 19021 });
       expect(await post(url('nope'), msg)).toMatchObject({ code: 19001 });
       expect(await post(url('feishu-token-open'), msg)).toMatchObject({ code: 0 });
@@ -210,10 +258,22 @@ describe('sandbox carrier: group robots', () => {
     });
 
     const send = () =>
-      post(slow.urls().feishu('feishu-token-open'), { msg_type: 'text', content: { text: '预警' } });
+      post(slow.urls().feishu('feishu-token-open'), {
+        msg_type: 'text',
+        content: { text: '预警' },
+      });
 
     it('allows 5 a second (11232 beyond)', async () => {
-      const results = await Promise.all(Array.from({ length: 6 }, send));
+      // In real time (timeScale 1), so that six concurrent requests surely fall in one second.
+      const realTime = await startTestSandbox({ timeScale: 1 });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          post(realTime.urls().feishu('feishu-token-open'), {
+            msg_type: 'text',
+            content: { text: '预警' },
+          }),
+        ),
+      ).finally(() => realTime.stop());
       expect(results.filter((r) => r.code === 0)).toHaveLength(5);
       expect(results.filter((r) => r.code === 11232)).toHaveLength(1);
     });

@@ -48,7 +48,9 @@ export function extractLinks(value: unknown): string[] {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 function asStrings(value: unknown): string[] {
@@ -103,7 +105,11 @@ export function robotsRouter(deps: RobotsDeps): Router {
     code: number,
     message: string,
     summary?: RobotMessageSummary,
-  ) => log.record(platform, 'robot.rejected', { to: token, data: { code, message, ...(summary ?? {}) } });
+  ) =>
+    log.record(platform, 'robot.rejected', {
+      to: token,
+      data: { code, message, ...(summary ?? {}) },
+    });
 
   // ── WeCom: POST /cgi-bin/webhook/send?key=KEY ────────────────────────────────────────────
   router.post('/cgi-bin/webhook/send', raw, (req: Request, res: Response) => {
@@ -147,7 +153,11 @@ export function robotsRouter(deps: RobotsDeps): Router {
     if (!text.trim()) return fail(44004, 'empty content', summary);
     const limit = limits[msgtype];
     if (limit !== undefined && Buffer.byteLength(text, 'utf8') > limit) {
-      return fail(40058, `${msgtype}.content exceed max length ${limit}. invalid Request Parameter`, summary);
+      return fail(
+        40058,
+        `${msgtype}.content exceed max length ${limit}. invalid Request Parameter`,
+        summary,
+      );
     }
     if (!wecomLimiter.allows(key)) return fail(45009, 'api freq out of limit', summary);
     wecomLimiter.record(key);
@@ -171,7 +181,8 @@ export function robotsRouter(deps: RobotsDeps): Router {
       if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() - ts) > TIMESTAMP_TOLERANCE_MS) {
         return fail(310000, 'invalid timestamp');
       }
-      if (!sign || !sameText(sign, dingTalkSign(secret, timestamp))) return fail(310000, 'sign not match');
+      if (!sign || !sameText(sign, dingTalkSign(secret, timestamp)))
+        return fail(310000, 'sign not match');
     }
     const blockedUntil = dingBlockedUntil.get(token) ?? 0;
     if (Date.now() < blockedUntil) return fail(130101, 'send too fast, exceed 20 times per minute');
@@ -183,15 +194,22 @@ export function robotsRouter(deps: RobotsDeps): Router {
     let text: string;
     if (msgtype === 'text') text = str(part.content);
     else if (msgtype === 'markdown') text = `${str(part.title)}\n${str(part.text)}`.trim();
-    else if (msgtype === 'link' || msgtype === 'actionCard') text = `${str(part.title)}\n${str(part.text)}`.trim();
+    else if (msgtype === 'link' || msgtype === 'actionCard')
+      text = `${str(part.title)}\n${str(part.text)}`.trim();
     else if (msgtype === 'feedCard') {
-      text = (Array.isArray(part.links) ? part.links : []).map((l) => str(asRecord(l).title)).join('\n');
+      text = (Array.isArray(part.links) ? part.links : [])
+        .map((l) => str(asRecord(l).title))
+        .join('\n');
     } else return fail(40035, `不支持的消息类型 ${msgtype || '(none)'}`);
     const at = asRecord(body.at);
     const summary: RobotMessageSummary = {
       msgtype,
       text,
-      mentions: { mobiles: asStrings(at.atMobiles), userIds: asStrings(at.atUserIds), all: at.isAtAll === true },
+      mentions: {
+        mobiles: asStrings(at.atMobiles),
+        userIds: asStrings(at.atUserIds),
+        all: at.isAtAll === true,
+      },
       links: extractLinks(part),
     };
     if (!text.trim()) return fail(40035, '缺少参数 content', summary);
@@ -213,14 +231,18 @@ export function robotsRouter(deps: RobotsDeps): Router {
       res.json({ code, msg, data: {} });
     };
     const secret = robotSecret('feishu', token);
-    if (secret === undefined) return fail(19001, 'param invalid: incoming webhook access token invalid');
+    if (secret === undefined)
+      return fail(19001, 'param invalid: incoming webhook access token invalid');
     const parsed = parseJson(req.body);
     if (!parsed.ok) return fail(9499, 'Bad Request');
     const body = parsed.value;
     if (secret) {
-      const timestamp = typeof body.timestamp === 'number' ? String(body.timestamp) : str(body.timestamp);
+      const timestamp =
+        typeof body.timestamp === 'number' ? String(body.timestamp) : str(body.timestamp);
       const sign = str(body.sign);
-      const fresh = /^\d+$/.test(timestamp) && Math.abs(Date.now() - Number(timestamp) * 1000) <= TIMESTAMP_TOLERANCE_MS;
+      const fresh =
+        /^\d+$/.test(timestamp) &&
+        Math.abs(Date.now() - Number(timestamp) * 1000) <= TIMESTAMP_TOLERANCE_MS;
       if (!fresh || !sign || !sameText(sign, feishuSign(secret, timestamp))) {
         return fail(19021, 'sign match fail or timestamp is not within one hour from current time');
       }
@@ -247,7 +269,11 @@ export function robotsRouter(deps: RobotsDeps): Router {
     }
     if (!text.trim()) return fail(9499, 'Bad Request', summary);
     if (!feishuLimits.allows(token)) {
-      return fail(11232, 'frequency limited psm[lark.oapi.app_platform_runtime]appID[sandbox]', summary);
+      return fail(
+        11232,
+        'frequency limited psm[lark.oapi.app_platform_runtime]appID[sandbox]',
+        summary,
+      );
     }
     feishuLimits.record(token);
     accepted('feishu', token, summary);
@@ -267,7 +293,10 @@ function feishuMentions(payload: unknown): string[] {
       if (rec.tag === 'at' && typeof rec.user_id === 'string') ids.push(rec.user_id);
       Object.values(rec).forEach(walk);
     } else if (typeof value === 'string') {
-      for (const m of value.matchAll(/<at\s+(?:user_id|id|open_id|email)\s*=\s*["']?([^"'\s>]+)["']?/g)) ids.push(m[1]);
+      for (const m of value.matchAll(
+        /<at\s+(?:user_id|id|open_id|email)\s*=\s*["']?([^"'\s>]+)["']?/g,
+      ))
+        ids.push(m[1]);
     }
   };
   walk(payload);

@@ -21,22 +21,35 @@ describe('SandboxCarrier', () => {
     try {
       const to = '+8613800000001';
       carrier.setProfile(to, presetProfile('confirms', { sms: { deliverAfterMs: 50 } }));
-      const message = await sandboxTwilioClient(carrier).messages.create({ to, from: '+8610690000', body: '预警' });
+      const message = await sandboxTwilioClient(carrier).messages.create({
+        to,
+        from: '+8610690000',
+        body: '预警',
+      });
       await carrier.waitFor((e) => e.ref === message.sid && e.data.status === 'delivered');
 
-      const all = (await (await fetch(`${carrier.baseUrl}/sandbox/events`)).json()) as SandboxEvent[];
+      const all = (await (
+        await fetch(`${carrier.baseUrl}/sandbox/events`)
+      ).json()) as SandboxEvent[];
       expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
       const statuses = (await (
         await fetch(`${carrier.baseUrl}/sandbox/events?type=sms.status&ref=${message.sid}`)
       ).json()) as SandboxEvent[];
       expect(statuses.map((e) => e.data.status)).toEqual(['queued', 'sent', 'delivered']);
       const since = statuses[0].seq;
-      const later = (await (await fetch(`${carrier.baseUrl}/sandbox/events?since=${since}`)).json()) as SandboxEvent[];
+      const later = (await (
+        await fetch(`${carrier.baseUrl}/sandbox/events?since=${since}`)
+      ).json()) as SandboxEvent[];
       expect(later.every((e) => e.seq > since)).toBe(true);
 
-      const about = (await (await fetch(`${carrier.baseUrl}/sandbox`)).json()) as Record<string, unknown>;
+      const about = (await (await fetch(`${carrier.baseUrl}/sandbox`)).json()) as Record<
+        string,
+        unknown
+      >;
       expect(about).toMatchObject({ twilioApiBaseUrl: carrier.baseUrl, timeScale: 0.01, seed: 7 });
-      const profile = (await (await fetch(`${carrier.baseUrl}/sandbox/profiles/${encodeURIComponent(to)}`)).json()) as {
+      const profile = (await (
+        await fetch(`${carrier.baseUrl}/sandbox/profiles/${encodeURIComponent(to)}`)
+      ).json()) as {
         kind: string;
       };
       expect(profile.kind).toBe('confirms');
@@ -101,9 +114,15 @@ describe('SandboxCarrier', () => {
 
   it('validates its options', async () => {
     const base = { robotSecret: () => undefined, broadcastSecret: 'b' };
-    await expect(SandboxCarrier.start({ ...base, twilio: { accountSid: 'bad', authToken: 't' } })).rejects.toThrow(/account SID/);
     await expect(
-      SandboxCarrier.start({ ...base, twilio: { accountSid: TEST_ACCOUNT_SID, authToken: 't' }, timeScale: 0 }),
+      SandboxCarrier.start({ ...base, twilio: { accountSid: 'bad', authToken: 't' } }),
+    ).rejects.toThrow(/account SID/);
+    await expect(
+      SandboxCarrier.start({
+        ...base,
+        twilio: { accountSid: TEST_ACCOUNT_SID, authToken: 't' },
+        timeScale: 0,
+      }),
     ).rejects.toThrow(/timeScale/);
   });
 });

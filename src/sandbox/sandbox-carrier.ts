@@ -89,7 +89,13 @@ export class SandboxCarrier {
       log,
     );
     const calls = new TwilioCallSimulator(people, clock, webhooks, log);
-    const broadcast = new BroadcastPlatform({ secret: opts.broadcastSecret, seed, clock, http: outbound, log });
+    const broadcast = new BroadcastPlatform({
+      secret: opts.broadcastSecret,
+      seed,
+      clock,
+      http: outbound,
+      log,
+    });
     const smtp = new SmtpCatcher(log);
 
     const app = express();
@@ -105,7 +111,9 @@ export class SandboxCarrier {
     });
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       const status = (err as { status?: number }).status ?? 500;
-      res.status(status).json({ error: status === 500 ? 'internal_error' : 'bad_request', message: String(err) });
+      res
+        .status(status)
+        .json({ error: status === 500 ? 'internal_error' : 'bad_request', message: String(err) });
     });
 
     const server = http.createServer(app);
@@ -159,9 +167,9 @@ export class SandboxCarrier {
       timeScale: this.clock.timeScale,
       seed: this.options.seed ?? 1,
       twilioApiBaseUrl: u.twilioApiBaseUrl,
-      wecom: u.wecom('{key}'),
-      dingtalk: `${u.dingtalk('{token}')}&timestamp={ms}&sign={sign}`,
-      feishu: u.feishu('{token}'),
+      wecom: `${this.baseUrl}/cgi-bin/webhook/send?key={key}`,
+      dingtalk: `${this.baseUrl}/robot/send?access_token={token}&timestamp={ms}&sign={sign}`,
+      feishu: `${this.baseUrl}/open-apis/bot/v2/hook/{token}`,
       broadcastTasks: u.broadcastTasks,
       smtp: u.smtp,
       events: u.events,

@@ -14,7 +14,12 @@ export function unitFrom(seed: number, ...parts: (string | number)[]): number {
 }
 
 /** A deterministic integer in [min, max]. */
-export function intFrom(seed: number, min: number, max: number, ...parts: (string | number)[]): number {
+export function intFrom(
+  seed: number,
+  min: number,
+  max: number,
+  ...parts: (string | number)[]
+): number {
   return min + Math.floor(unitFrom(seed, ...parts) * (max - min + 1));
 }
 

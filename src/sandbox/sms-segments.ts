@@ -28,5 +28,9 @@ export function countSegments(body: string): SegmentCount {
       return { encoding: 'UCS-2', units, segments: units <= 70 ? 1 : Math.ceil(units / 67) };
     }
   }
-  return { encoding: 'GSM-7', units: septets, segments: septets <= 160 ? 1 : Math.ceil(septets / 153) };
+  return {
+    encoding: 'GSM-7',
+    units: septets,
+    segments: septets <= 160 ? 1 : Math.ceil(septets / 153),
+  };
 }

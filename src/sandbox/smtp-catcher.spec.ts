@@ -15,7 +15,12 @@ describe('sandbox carrier: SMTP catcher', () => {
   });
 
   const transport = (auth?: { user: string; pass: string }) =>
-    nodemailer.createTransport({ host: '127.0.0.1', port: carrier.smtpPort, secure: false, ...(auth ? { auth } : {}) });
+    nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: carrier.smtpPort,
+      secure: false,
+      ...(auth ? { auth } : {}),
+    });
 
   it('captures a message sent with nodemailer, decoding a Chinese subject and body', async () => {
     const info = await transport().sendMail({
@@ -28,7 +33,10 @@ describe('sandbox carrier: SMTP catcher', () => {
     expect(info.accepted).toEqual(['zhang@example.cn', 'li@example.cn']);
 
     const [mail] = carrier.sentEmails();
-    expect(mail.envelope).toEqual({ from: 'alerts@gw.example', to: ['zhang@example.cn', 'li@example.cn'] });
+    expect(mail.envelope).toEqual({
+      from: 'alerts@gw.example',
+      to: ['zhang@example.cn', 'li@example.cn'],
+    });
     expect(mail.subject).toBe('【橙色预警】地质灾害气象风险预警');
     expect(mail.from).toContain('县应急管理局');
     expect(mail.text).toBe('请确认收到：https://gw.example/ack/abc?sig=xyz\n谢谢。');

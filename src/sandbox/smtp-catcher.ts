@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import type { EventLog } from './event-log';
 import { parseMail } from './mime-lite';
 import { extractLinks } from './robots';
@@ -40,6 +40,8 @@ export class SmtpCatcher {
   ) {}
 
   async start(port: number, host: string): Promise<void> {
+    // Loaded on demand: only a running sandbox needs the SMTP server package.
+    const { SMTPServer } = await import('smtp-server');
     const server = new SMTPServer({
       authOptional: true,
       allowInsecureAuth: true,

@@ -68,7 +68,13 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
 
   const reject = (req: Request, res: Response, body: TwilioErrorBody) => {
     log.record('twilio', 'api.rejected', {
-      data: { method: req.method, path: req.path, code: body.code, status: body.status, message: body.message },
+      data: {
+        method: req.method,
+        path: req.path,
+        code: body.code,
+        status: body.status,
+        message: body.message,
+      },
     });
     sendTwilioError(res, body);
   };
@@ -87,7 +93,11 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
     const pass = colon >= 0 ? decoded.slice(colon + 1) : '';
     if (!safeEqual(user, accountSid) || !safeEqual(pass, authToken)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="Twilio API"');
-      reject(req, res, twilioError(401, 20003, 'Authenticate', 'Your AccountSid or AuthToken was incorrect.'));
+      reject(
+        req,
+        res,
+        twilioError(401, 20003, 'Authenticate', 'Your AccountSid or AuthToken was incorrect.'),
+      );
       return;
     }
     next();
@@ -95,7 +105,11 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
 
   router.use(`${base}`, (req: Request, res: Response, next: NextFunction) => {
     if (req.params.accountSid !== accountSid) {
-      reject(req, res, twilioError(403, 20003, 'Authenticate', 'The account in the URL is not yours.'));
+      reject(
+        req,
+        res,
+        twilioError(403, 20003, 'Authenticate', 'The account in the URL is not yours.'),
+      );
       return;
     }
     next();
@@ -109,17 +123,32 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
     const body = one(form, 'Body');
     const statusCallback = one(form, 'StatusCallback');
     if (!to) return reject(req, res, twilioError(400, 21604, "A 'To' phone number is required."));
-    if (!from && !serviceSid) return reject(req, res, twilioError(400, 21603, "A 'From' phone number is required."));
+    if (!from && !serviceSid)
+      return reject(req, res, twilioError(400, 21603, "A 'From' phone number is required."));
     if (!body && !one(form, 'MediaUrl') && !one(form, 'ContentSid')) {
       return reject(req, res, twilioError(400, 21602, 'Message body is required.'));
     }
-    if (!isE164(to)) return reject(req, res, twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`));
-    if (from && from === to) return reject(req, res, twilioError(400, 21266, "'To' and 'From' number cannot be the same"));
+    if (!isE164(to))
+      return reject(
+        req,
+        res,
+        twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`),
+      );
+    if (from && from === to)
+      return reject(req, res, twilioError(400, 21266, "'To' and 'From' number cannot be the same"));
     if ((body ?? '').length > 1600) {
-      return reject(req, res, twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'));
+      return reject(
+        req,
+        res,
+        twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'),
+      );
     }
     if (statusCallback !== undefined && !isHttpUrl(statusCallback)) {
-      return reject(req, res, twilioError(400, 21609, `Invalid StatusCallback url: ${statusCallback}`));
+      return reject(
+        req,
+        res,
+        twilioError(400, 21609, `Invalid StatusCallback url: ${statusCallback}`),
+      );
     }
     const now = new Date();
     const message: MessageRecord = {
@@ -144,7 +173,12 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
     log.record('sms', 'sms.created', {
       ref: message.sid,
       to,
-      data: { from: message.from, body: message.body, numSegments: message.numSegments, statusCallback: statusCallback ?? null },
+      data: {
+        from: message.from,
+        body: message.body,
+        numSegments: message.numSegments,
+        statusCallback: statusCallback ?? null,
+      },
     });
     res.status(201).json(messageJson(message));
     deps.sms.start(message);
@@ -175,19 +209,35 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
     const fallbackUrl = one(form, 'FallbackUrl');
     if (!to) return reject(req, res, twilioError(400, 21201, "No 'To' number is specified"));
     if (!from) return reject(req, res, twilioError(400, 21213, "No 'From' number is specified"));
-    if (!isE164(to)) return reject(req, res, twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`));
+    if (!isE164(to))
+      return reject(
+        req,
+        res,
+        twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`),
+      );
     if (!url && !twiml) {
       return reject(req, res, twilioError(400, 21205, "A 'Url' or 'Twiml' parameter is required."));
     }
-    if (url && !isHttpUrl(url)) return reject(req, res, twilioError(400, 21205, `Url is not a valid URL: ${url}`));
+    if (url && !isHttpUrl(url))
+      return reject(req, res, twilioError(400, 21205, `Url is not a valid URL: ${url}`));
     if (fallbackUrl && !isHttpUrl(fallbackUrl)) {
-      return reject(req, res, twilioError(400, 21205, `FallbackUrl is not a valid URL: ${fallbackUrl}`));
+      return reject(
+        req,
+        res,
+        twilioError(400, 21205, `FallbackUrl is not a valid URL: ${fallbackUrl}`),
+      );
     }
     if (statusCallback !== undefined && !isHttpUrl(statusCallback)) {
-      return reject(req, res, twilioError(400, 21609, `Invalid StatusCallback url: ${statusCallback}`));
+      return reject(
+        req,
+        res,
+        twilioError(400, 21609, `Invalid StatusCallback url: ${statusCallback}`),
+      );
     }
     const timeoutRaw = Number.parseInt(one(form, 'Timeout') ?? '60', 10);
-    const requestedEvents = many(form, 'StatusCallbackEvent').filter((e) => CALL_EVENTS.has(e)) as CallEvent[];
+    const requestedEvents = many(form, 'StatusCallbackEvent').filter((e) =>
+      CALL_EVENTS.has(e),
+    ) as CallEvent[];
     const now = new Date();
     const call: CallRecord = {
       sid: newSid('CA'),
@@ -255,20 +305,33 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
     const url = one(form, 'Url');
     const twiml = one(form, 'Twiml');
     if (status !== undefined && status !== 'completed' && status !== 'canceled') {
-      return reject(req, res, twilioError(400, 20001, `Status must be completed or canceled (got ${status})`));
+      return reject(
+        req,
+        res,
+        twilioError(400, 20001, `Status must be completed or canceled (got ${status})`),
+      );
     }
     if (status) {
       log.record('voice', 'call.update', { ref: call.sid, to: call.to, data: { status } });
       deps.calls.hangUpFromApi(call, status);
     } else if (url || twiml) {
-      if (url && !isHttpUrl(url)) return reject(req, res, twilioError(400, 21205, `Url is not a valid URL: ${url}`));
+      if (url && !isHttpUrl(url))
+        return reject(req, res, twilioError(400, 21205, `Url is not a valid URL: ${url}`));
       const source = twiml
         ? { twiml, purpose: 'api-redirect' }
         : { url: url ?? '', method: methodOf(one(form, 'Method')), purpose: 'api-redirect' };
       if (!deps.calls.redirectFromApi(call, source)) {
-        return reject(req, res, twilioError(400, 21220, 'Call is not in-progress. Cannot redirect.'));
+        return reject(
+          req,
+          res,
+          twilioError(400, 21220, 'Call is not in-progress. Cannot redirect.'),
+        );
       }
-      log.record('voice', 'call.update', { ref: call.sid, to: call.to, data: { url: url ?? null, twiml: twiml ?? null } });
+      log.record('voice', 'call.update', {
+        ref: call.sid,
+        to: call.to,
+        data: { url: url ?? null, twiml: twiml ?? null },
+      });
     }
     res.json(callJson(call));
   });

@@ -30,14 +30,20 @@ type VerbsOutcome =
 interface Playing {
   node: TwimlNode;
   ms: number;
-  startedAt: number;
+  /** Simulated call time (since answer) when it started. */
+  startedAtSim: number;
   inGather: boolean;
 }
 
 /** Runtime state of a call in progress (not part of the REST resource). */
 interface CallRun {
   person: PersonProfile;
-  answeredAt: number | null;
+  answered: boolean;
+  /**
+   * Simulated time since the answer, advanced by each wait: call durations and played times
+   * come from it, so they do not depend on how busy the machine running the sandbox is.
+   */
+  elapsedSim: number;
   playing: Playing | null;
   cancelHangUpTimer: () => void;
   finished: boolean;
@@ -73,7 +79,8 @@ export class TwilioCallSimulator {
   start(call: CallRecord): void {
     const run: CallRun = {
       person: this.people.get(call.to),
-      answeredAt: null,
+      answered: false,
+      elapsedSim: 0,
       playing: null,
       cancelHangUpTimer: () => undefined,
       finished: false,
@@ -81,7 +88,11 @@ export class TwilioCallSimulator {
     this.runs.set(call.sid, run);
     this.simulate(call, run).catch((err: unknown) => {
       if (err instanceof SandboxStoppedError) return;
-      this.log.record('voice', 'call.error', { ref: call.sid, to: call.to, data: { error: String(err) } });
+      this.log.record('voice', 'call.error', {
+        ref: call.sid,
+        to: call.to,
+        data: { error: String(err) },
+      });
     });
   }
 
@@ -108,7 +119,11 @@ export class TwilioCallSimulator {
 
   private async simulate(call: CallRecord, run: CallRun): Promise<void> {
     const { voice } = run.person;
-    this.log.record('voice', 'call.person', { ref: call.sid, to: call.to, data: { kind: run.person.kind } });
+    this.log.record('voice', 'call.person', {
+      ref: call.sid,
+      to: call.to,
+      data: { kind: run.person.kind },
+    });
     try {
       await this.clock.sleep(300, call.abort.signal);
       await this.progress(call, 'initiated', 'initiated');
@@ -133,7 +148,7 @@ export class TwilioCallSimulator {
       }
       await this.clock.sleep(voice.ringMs, call.abort.signal);
 
-      run.answeredAt = Date.now();
+      run.answered = true;
       call.startTime = new Date();
       if (call.machineDetection) call.answeredBy = 'human';
       // Twilio requests the TwiML and posts the `answered` callback at the same time.
@@ -147,14 +162,22 @@ export class TwilioCallSimulator {
         ? { twiml: call.twiml, purpose: 'twiml' }
         : { url: call.url ?? '', method: call.method, purpose: 'twiml' };
       const outcome = await this.execute(call, run, initial);
-      this.log.record('voice', 'call.hangup', { ref: call.sid, to: call.to, data: { by: outcome.by } });
+      this.log.record('voice', 'call.hangup', {
+        ref: call.sid,
+        to: call.to,
+        data: { by: outcome.by },
+      });
       await this.finish(call, run, 'completed', { by: outcome.by });
     } catch (err) {
       if (!(err instanceof SleepAbortedError)) throw err;
       const reason = isAbortReason(err.reason) ? err.reason : null;
       if (reason?.kind === 'callee-hangup') {
         const playing = run.playing;
-        const playedMs = playing ? Math.round(this.clock.sim(Date.now() - playing.startedAt)) : null;
+        // The person hung up `hangUpAfterMs` into the call, whatever the machine's timer lag.
+        run.elapsedSim = voice.hangUpAfterMs ?? run.elapsedSim;
+        const playedMs = playing
+          ? Math.min(playing.ms, Math.max(0, run.elapsedSim - playing.startedAtSim))
+          : null;
         if (playing) this.logPlayed(call, playing, playedMs ?? 0, false);
         this.log.record('voice', 'call.hangup', {
           ref: call.sid,
@@ -193,19 +216,38 @@ export class TwilioCallSimulator {
         if (outcome.kind === 'hangup') return outcome;
         source = outcome.source;
       } catch (err) {
-        if (err instanceof TwimlError) {
-          // Twilio says "An application error has occurred" and hangs up.
-          await this.clock.sleep(3_000, call.abort.signal);
-          return { kind: 'hangup', by: 'error' };
+        const next =
+          err instanceof TwimlError ? await this.applicationError(call, run) : redirectOf(err);
+        if (!next) throw err;
+        if (next === 'hangup') return { kind: 'hangup', by: 'error' };
+        const cut = run.playing;
+        if (cut) {
+          this.logPlayed(
+            call,
+            cut,
+            Math.min(cut.ms, Math.round(run.elapsedSim - cut.startedAtSim)),
+            false,
+          );
         }
-        if (err instanceof SleepAbortedError && isAbortReason(err.reason) && err.reason.kind === 'redirect') {
-          call.abort = new AbortController();
-          run.playing = null;
-          source = err.reason.source;
-          continue;
-        }
-        throw err;
+        call.abort = new AbortController();
+        run.playing = null;
+        source = next;
       }
+    }
+  }
+
+  /**
+   * Twilio says "An application error has occurred" and hangs up; a REST redirect during that
+   * message still takes the call elsewhere.
+   */
+  private async applicationError(call: CallRecord, run: CallRun): Promise<'hangup' | DocSource> {
+    try {
+      await this.wait(call, run, 3_000);
+      return 'hangup';
+    } catch (err) {
+      const next = redirectOf(err);
+      if (!next) throw err;
+      return next;
     }
   }
 
@@ -221,20 +263,30 @@ export class TwilioCallSimulator {
       this.log.record('voice', 'call.error', {
         ref: call.sid,
         to: call.to,
-        data: { code: err.code, message: err.message, ...('url' in source ? { url: source.url } : {}) },
+        data: {
+          code: err.code,
+          message: err.message,
+          ...('url' in source ? { url: source.url } : {}),
+        },
       });
       if (!allowFallback || !call.fallbackUrl) throw err;
       const fallback: DocSource = {
         url: call.fallbackUrl,
         method: call.fallbackMethod,
-        extra: { ErrorCode: String(err.code), ...('url' in source ? { ErrorUrl: source.url } : {}) },
+        extra: {
+          ErrorCode: String(err.code),
+          ...('url' in source ? { ErrorUrl: source.url } : {}),
+        },
         purpose: 'fallback',
       };
       return this.fetchOnce(call, fallback);
     }
   }
 
-  private async fetchOnce(call: CallRecord, source: DocSource): Promise<{ root: TwimlNode; url?: string }> {
+  private async fetchOnce(
+    call: CallRecord,
+    source: DocSource,
+  ): Promise<{ root: TwimlNode; url?: string }> {
     if ('twiml' in source) {
       const root = parseTwiml(source.twiml);
       this.logDocument(call, root, undefined);
@@ -288,7 +340,11 @@ export class TwilioCallSimulator {
               source: {
                 url: target,
                 method: methodOf(verb.attrs.method),
-                extra: { Digits: result?.digits ?? '', FinishedOnKey: result?.finishedOnKey ?? '', msg: 'Gather End' },
+                extra: {
+                  Digits: result?.digits ?? '',
+                  FinishedOnKey: result?.finishedOnKey ?? '',
+                  msg: 'Gather End',
+                },
                 purpose: 'gather-action',
               },
             };
@@ -298,7 +354,10 @@ export class TwilioCallSimulator {
         case 'Redirect': {
           const target = this.resolveUrl(call, verb.text, docUrl);
           if (!target) return { kind: 'hangup', by: 'error' };
-          return { kind: 'next', source: { url: target, method: methodOf(verb.attrs.method), purpose: 'redirect' } };
+          return {
+            kind: 'next',
+            source: { url: target, method: methodOf(verb.attrs.method), purpose: 'redirect' },
+          };
         }
         case 'Hangup':
         case 'Reject':
@@ -315,7 +374,11 @@ export class TwilioCallSimulator {
   }
 
   /** An action or Redirect URL, resolved against the document it came from, as Twilio does. */
-  private resolveUrl(call: CallRecord, target: string | undefined, docUrl: string | undefined): string | null {
+  private resolveUrl(
+    call: CallRecord,
+    target: string | undefined,
+    docUrl: string | undefined,
+  ): string | null {
     const raw = (target ?? '').trim() || docUrl;
     try {
       if (!raw) throw new Error('no URL');
@@ -330,24 +393,38 @@ export class TwilioCallSimulator {
     }
   }
 
-  private async play(call: CallRecord, run: CallRun, node: TwimlNode, inGather: boolean, untilMs?: number) {
+  private async play(
+    call: CallRecord,
+    run: CallRun,
+    node: TwimlNode,
+    inGather: boolean,
+    untilMs?: number,
+  ) {
     const ms = playMs(node);
-    const playing: Playing = { node, ms, startedAt: Date.now(), inGather };
+    const playing: Playing = { node, ms, startedAtSim: run.elapsedSim, inGather };
     run.playing = playing;
     const interrupted = untilMs !== undefined && untilMs < ms;
-    await this.clock.sleep(interrupted ? untilMs : ms, call.abort.signal);
+    await this.wait(call, run, interrupted ? untilMs : ms);
     run.playing = null;
     this.logPlayed(call, playing, interrupted ? untilMs : ms, !interrupted);
   }
 
-  private logPlayed(call: CallRecord, playing: Playing, playedMs: number, completed: boolean): void {
+  private logPlayed(
+    call: CallRecord,
+    playing: Playing,
+    playedMs: number,
+    completed: boolean,
+  ): void {
     if (playing.node.name === 'Pause') return;
     this.log.record('voice', 'call.say', {
       ref: call.sid,
       to: call.to,
       data: {
         verb: playing.node.name,
-        text: playing.node.name === 'Say' ? playing.node.text : (playing.node.attrs.digits ?? playing.node.text),
+        text:
+          playing.node.name === 'Say'
+            ? playing.node.text
+            : (playing.node.attrs.digits ?? playing.node.text),
         ...(playing.node.attrs.language ? { language: playing.node.attrs.language } : {}),
         ms: playing.ms,
         playedMs,
@@ -370,7 +447,8 @@ export class TwilioCallSimulator {
     const input = (node.attrs.input ?? 'dtmf').toLowerCase();
     const dtmf = input.includes('dtmf');
     const timeoutS = Number.parseFloat(node.attrs.timeout ?? '');
-    const timeoutMs = (Number.isFinite(timeoutS) && timeoutS >= 0 ? timeoutS : GATHER_DEFAULT_TIMEOUT_S) * 1000;
+    const timeoutMs =
+      (Number.isFinite(timeoutS) && timeoutS >= 0 ? timeoutS : GATHER_DEFAULT_TIMEOUT_S) * 1000;
     const numDigits = Number.parseInt(node.attrs.numDigits ?? '', 10);
     const finishOnKey = node.attrs.finishOnKey ?? '#';
     const prompt = node.children.filter((c) => PLAYABLE.has(c.name));
@@ -390,7 +468,7 @@ export class TwilioCallSimulator {
       elapsed += ms;
     }
     if (pressAt === null || key === null) {
-      await this.clock.sleep(timeoutMs, call.abort.signal);
+      await this.wait(call, run, timeoutMs);
       this.log.record('voice', 'call.gather', {
         ref: call.sid,
         to: call.to,
@@ -398,7 +476,7 @@ export class TwilioCallSimulator {
       });
       return null;
     }
-    if (pressAt > elapsed) await this.clock.sleep(pressAt - elapsed, call.abort.signal);
+    if (pressAt > elapsed) await this.wait(call, run, pressAt - elapsed);
 
     let digits = key;
     let finishedOnKey = '';
@@ -409,16 +487,34 @@ export class TwilioCallSimulator {
     } else if (Number.isFinite(numDigits) && numDigits > 0) {
       digits = digits.slice(0, numDigits);
       // Fewer digits than numDigits: Twilio submits what it has once `timeout` passes.
-      if (digits.length < numDigits) await this.clock.sleep(timeoutMs, call.abort.signal);
+      if (digits.length < numDigits) await this.wait(call, run, timeoutMs);
     } else {
-      await this.clock.sleep(timeoutMs, call.abort.signal);
+      await this.wait(call, run, timeoutMs);
     }
     this.log.record('voice', 'call.gather', {
       ref: call.sid,
       to: call.to,
-      data: { digits, timedOut: false, duringPrompt: pressAt < promptMs, pressedAtMs: pressAt, promptMs },
+      data: {
+        digits,
+        timedOut: false,
+        duringPrompt: pressAt < promptMs,
+        pressedAtMs: pressAt,
+        promptMs,
+      },
     });
     return { digits, finishedOnKey };
+  }
+
+  /** A simulated wait during the call, counted in the call's simulated time (even if cut short). */
+  private async wait(call: CallRecord, run: CallRun, ms: number): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.clock.sleep(ms, call.abort.signal);
+      run.elapsedSim += ms;
+    } catch (err) {
+      run.elapsedSim += Math.min(ms, this.clock.sim(Date.now() - started));
+      throw err;
+    }
   }
 
   /** A status change; the callback goes out if its event was asked for. */
@@ -443,14 +539,16 @@ export class TwilioCallSimulator {
     call.endTime = now;
     call.dateUpdated = now;
     // Durations are in simulated seconds, like everything the sandbox reports.
-    call.duration = run.answeredAt === null ? 0 : Math.ceil(this.clock.sim(Date.now() - run.answeredAt) / 1000);
+    call.duration = run.answered ? Math.ceil(run.elapsedSim / 1000) : 0;
     this.runs.delete(call.sid);
     this.log.record('voice', 'call.status', {
       ref: call.sid,
       to: call.to,
       data: { status, duration: call.duration, ...(info.by ? { by: info.by } : {}) },
     });
-    const sip = info.sipResponseCode ?? (status === 'completed' ? '200' : status === 'canceled' ? '487' : undefined);
+    const sip =
+      info.sipResponseCode ??
+      (status === 'completed' ? '200' : status === 'canceled' ? '487' : undefined);
     await this.statusCallback(call, 'completed', {
       CallDuration: String(call.duration),
       Duration: String(Math.ceil(call.duration / 60)),
@@ -458,7 +556,11 @@ export class TwilioCallSimulator {
     });
   }
 
-  private async statusCallback(call: CallRecord, event: CallEvent, extra: Record<string, string>): Promise<void> {
+  private async statusCallback(
+    call: CallRecord,
+    event: CallEvent,
+    extra: Record<string, string>,
+  ): Promise<void> {
     if (!call.statusCallback || !call.statusCallbackEvents.has(event)) return;
     const params = callParams(call, {
       CallbackSource: 'call-progress-events',
@@ -477,7 +579,19 @@ export class TwilioCallSimulator {
   }
 }
 
-export function methodOf(value: string | undefined, fallback: 'GET' | 'POST' = 'POST'): 'GET' | 'POST' {
+/** The document a REST redirect (`POST Calls/{Sid}` with `Url`) aborted a wait for, if it was one. */
+function redirectOf(err: unknown): DocSource | null {
+  return err instanceof SleepAbortedError &&
+    isAbortReason(err.reason) &&
+    err.reason.kind === 'redirect'
+    ? err.reason.source
+    : null;
+}
+
+export function methodOf(
+  value: string | undefined,
+  fallback: 'GET' | 'POST' = 'POST',
+): 'GET' | 'POST' {
   const upper = (value ?? '').toUpperCase();
   return upper === 'GET' ? 'GET' : upper === 'POST' ? 'POST' : fallback;
 }

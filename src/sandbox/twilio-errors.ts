@@ -9,7 +9,12 @@ export interface TwilioErrorBody {
   detail?: string;
 }
 
-export function twilioError(status: number, code: number, message: string, detail?: string): TwilioErrorBody {
+export function twilioError(
+  status: number,
+  code: number,
+  message: string,
+  detail?: string,
+): TwilioErrorBody {
   return {
     code,
     message,

@@ -37,14 +37,7 @@ export function countryOf(e164: string): string {
 }
 
 export type MessageStatus =
-  | 'accepted'
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'failed'
-  | 'received';
+  'accepted' | 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'received';
 
 export interface MessageRecord {
   sid: string;
@@ -180,7 +173,10 @@ export function callJson(c: CallRecord): Record<string, unknown> {
 }
 
 /** The parameters Twilio sends with every voice webhook of a call (TwiML fetches, callbacks). */
-export function callParams(c: CallRecord, extra: Record<string, string> = {}): Record<string, string> {
+export function callParams(
+  c: CallRecord,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const toCountry = countryOf(c.to);
   const fromCountry = countryOf(c.from);
   return {

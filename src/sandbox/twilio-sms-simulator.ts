@@ -54,7 +54,11 @@ export class TwilioSmsSimulator {
   start(message: MessageRecord): void {
     this.run(message).catch((err: unknown) => {
       if (err instanceof SandboxStoppedError) return;
-      this.log.record('sms', 'sms.error', { ref: message.sid, to: message.to, data: { error: String(err) } });
+      this.log.record('sms', 'sms.error', {
+        ref: message.sid,
+        to: message.to,
+        data: { error: String(err) },
+      });
     });
   }
 
@@ -71,7 +75,11 @@ export class TwilioSmsSimulator {
   private async run(message: MessageRecord): Promise<void> {
     const person = this.people.get(message.to);
     const filtered = this.isFiltered(message);
-    this.log.record('sms', 'sms.person', { ref: message.sid, to: message.to, data: { kind: person.kind } });
+    this.log.record('sms', 'sms.person', {
+      ref: message.sid,
+      to: message.to,
+      data: { kind: person.kind },
+    });
 
     await this.clock.sleep(100);
     await this.transition(message, 'queued');
@@ -100,7 +108,11 @@ export class TwilioSmsSimulator {
     await this.reply(message, reply);
   }
 
-  private async transition(message: MessageRecord, status: MessageStatus, errorCode?: number): Promise<void> {
+  private async transition(
+    message: MessageRecord,
+    status: MessageStatus,
+    errorCode?: number,
+  ): Promise<void> {
     message.status = status;
     message.dateUpdated = new Date();
     if (errorCode !== undefined) {
@@ -144,7 +156,13 @@ export class TwilioSmsSimulator {
       this.log.record('sms', 'sms.reply', {
         ref: original.sid,
         to: ourNumber,
-        data: { from: original.to, body, inReplyTo: original.sid, posted: false, reason: 'alphanumeric sender' },
+        data: {
+          from: original.to,
+          body,
+          inReplyTo: original.sid,
+          posted: false,
+          reason: 'alphanumeric sender',
+        },
       });
       return;
     }
@@ -207,7 +225,11 @@ export class TwilioSmsSimulator {
       try {
         const replies = messageBodies(parseTwiml(result.body));
         if (replies.length) {
-          this.log.record('sms', 'sms.reply.answered', { ref: inbound.sid, to: inbound.from, data: { messages: replies } });
+          this.log.record('sms', 'sms.reply.answered', {
+            ref: inbound.sid,
+            to: inbound.from,
+            data: { messages: replies },
+          });
         }
       } catch {
         // A non-TwiML answer (plain "OK") is what many apps return; Twilio ignores it too.

@@ -1,7 +1,12 @@
 import type { RestException } from 'twilio';
 import { presetProfile } from './person-profiles';
 import type { SandboxCarrier } from './sandbox-carrier';
-import { sandboxTwilioClient, startTestSandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from './testing/fixtures';
+import {
+  sandboxTwilioClient,
+  startTestSandbox,
+  TEST_ACCOUNT_SID,
+  TEST_AUTH_TOKEN,
+} from './testing/fixtures';
 import { WebhookReceiver } from './testing/webhook-receiver';
 
 const FROM = '+8610690000110';
@@ -23,7 +28,10 @@ describe('sandbox carrier: Twilio SMS', () => {
 
   it('accepts a message, reports queued → sent → delivered signed, then posts the signed reply', async () => {
     const to = '+8613800000001';
-    carrier.setProfile(to, presetProfile('confirms', { sms: { deliverAfterMs: 500, reply: '收到', replyAfterMs: 500 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('confirms', { sms: { deliverAfterMs: 500, reply: '收到', replyAfterMs: 500 } }),
+    );
     const client = sandboxTwilioClient(carrier);
 
     const message = await client.messages.create({
@@ -78,7 +86,13 @@ describe('sandbox carrier: Twilio SMS', () => {
     expect(fetched.status).toBe('delivered');
     expect(fetched.dateSent).toBeInstanceOf(Date);
     const inbound = await client.messages(reply.params.MessageSid).fetch();
-    expect(inbound).toMatchObject({ direction: 'inbound', status: 'received', body: '收到', from: to, to: FROM });
+    expect(inbound).toMatchObject({
+      direction: 'inbound',
+      status: 'received',
+      body: '收到',
+      from: to,
+      to: FROM,
+    });
   });
 
   it('reports a dead number as undelivered with 30005 and never replies', async () => {
@@ -121,9 +135,16 @@ describe('sandbox carrier: Twilio SMS', () => {
 
   it('replies only to a message that asks for a reply', async () => {
     const to = '+8613800000004';
-    carrier.setProfile(to, presetProfile('confirms', { sms: { deliverAfterMs: 100, replyAfterMs: 100 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('confirms', { sms: { deliverAfterMs: 100, replyAfterMs: 100 } }),
+    );
     const client = sandboxTwilioClient(carrier);
-    const ack = await client.messages.create({ to, from: FROM, body: '【地灾预警】已收到您的确认，谢谢。' });
+    const ack = await client.messages.create({
+      to,
+      from: FROM,
+      body: '【地灾预警】已收到您的确认，谢谢。',
+    });
     await carrier.waitFor({ type: 'sms.status', ref: ack.sid, channel: 'sms' });
     await carrier.waitFor((e) => e.ref === ack.sid && e.data.status === 'delivered');
     await new Promise((r) => setTimeout(r, 150));
@@ -136,7 +157,10 @@ describe('sandbox carrier: Twilio SMS', () => {
 
   it('logs the auto-reply TwiML the gateway answers an incoming message with', async () => {
     const to = '+8613800000005';
-    carrier.setProfile(to, presetProfile('needs-help', { sms: { deliverAfterMs: 100, replyAfterMs: 100 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('needs-help', { sms: { deliverAfterMs: 100, replyAfterMs: 100 } }),
+    );
     gateway.on('/twilio/sms/inbound', () => ({
       contentType: 'text/xml',
       body: '<Response><Message>已收到求助，工作人员将尽快联系您</Message></Response>',
@@ -155,7 +179,11 @@ describe('sandbox carrier: Twilio SMS', () => {
     const seventy = await client.messages.create({ to, from: FROM, body: '预'.repeat(70) });
     const seventyOne = await client.messages.create({ to, from: FROM, body: '预'.repeat(71) });
     const ascii = await client.messages.create({ to, from: FROM, body: 'a'.repeat(161) });
-    expect([seventy.numSegments, seventyOne.numSegments, ascii.numSegments]).toEqual(['1', '2', '2']);
+    expect([seventy.numSegments, seventyOne.numSegments, ascii.numSegments]).toEqual([
+      '1',
+      '2',
+      '2',
+    ]);
   });
 
   it('filters the fourth identical message to a number within the hour (30007)', async () => {
@@ -163,10 +191,15 @@ describe('sandbox carrier: Twilio SMS', () => {
     carrier.setProfile(to, presetProfile('silent', { sms: { deliverAfterMs: 100 } }));
     const client = sandboxTwilioClient(carrier);
     const sids: string[] = [];
-    for (let i = 0; i < 4; i++) sids.push((await client.messages.create({ to, from: FROM, body: '同一条预警' })).sid);
-    const filtered = await carrier.waitFor((e) => e.ref === sids[3] && e.data.status === 'undelivered');
+    for (let i = 0; i < 4; i++)
+      sids.push((await client.messages.create({ to, from: FROM, body: '同一条预警' })).sid);
+    const filtered = await carrier.waitFor(
+      (e) => e.ref === sids[3] && e.data.status === 'undelivered',
+    );
     expect(filtered.data.errorCode).toBe(30007);
-    const third = await carrier.waitFor((e) => e.ref === sids[2] && e.type === 'sms.status' && e.data.status === 'delivered');
+    const third = await carrier.waitFor(
+      (e) => e.ref === sids[2] && e.type === 'sms.status' && e.data.status === 'delivered',
+    );
     expect(third).toBeDefined();
   });
 
@@ -188,6 +221,20 @@ describe('sandbox carrier: Twilio SMS', () => {
       expect(err.status).toBe(401);
       expect(err.code).toBe(20003);
       expect(carrier.events({ type: 'sms.created' })).toHaveLength(0);
+    });
+
+    it("refuses another account's resources", async () => {
+      const other = `AC${'9'.repeat(32)}`;
+      const res = await fetch(`${carrier.baseUrl}/2010-04-01/Accounts/${other}/Messages.json`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`,
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ To: '+8613800000008', From: FROM, Body: 'x' }).toString(),
+      });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ code: 20003, status: 403 });
     });
 
     it('answers 404 / 20404 for an unknown message', async () => {

@@ -55,7 +55,8 @@ export class TwilioWebhookSender {
       Accept: '*/*',
       'I-Twilio-Idempotency-Token': `${hook.ref}-${hook.purpose}-${Date.now()}`,
     };
-    if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=UTF-8';
+    if (body !== undefined)
+      headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=UTF-8';
     let result: WebhookResult;
     try {
       const res = await this.http.request({ method: hook.method, url, headers, body });

@@ -16,24 +16,33 @@ describe('TwiML parsing and timing', () => {
     const [gather, redirect] = root.children;
     expect(gather.attrs).toEqual({ numDigits: '1', action: '/a?x=1&y=2', timeout: '3' });
     expect(gather.children.map((n) => n.name)).toEqual(['Say', 'Pause']);
-    expect(gather.children[0]).toMatchObject({ text: '预警 & <测试>', attrs: { language: 'zh-CN' } });
+    expect(gather.children[0]).toMatchObject({
+      text: '预警 & <测试>',
+      attrs: { language: 'zh-CN' },
+    });
     expect(redirect).toMatchObject({ text: '/next', attrs: { method: 'GET' } });
   });
 
   it('flattens SSML inside <Say>', () => {
-    const root = parseTwiml('<Response><Say>请注意<break time="1s"/><prosody rate="slow">立即转移</prosody></Say></Response>');
+    const root = parseTwiml(
+      '<Response><Say>请注意<break time="1s"/><prosody rate="slow">立即转移</prosody></Say></Response>',
+    );
     expect(root.children[0].text).toBe('请注意 立即转移');
   });
 
   it('refuses what Twilio refuses: not XML (12100), not a <Response> (12200)', () => {
     expect(() => parseTwiml('<Response><Say>hi</Response>')).toThrow(TwimlError);
     expect(() => parseTwiml('')).toThrow(expect.objectContaining({ code: 12100 }));
-    expect(() => parseTwiml('<html><body>error</body></html>')).toThrow(expect.objectContaining({ code: 12200 }));
+    expect(() => parseTwiml('<html><body>error</body></html>')).toThrow(
+      expect.objectContaining({ code: 12200 }),
+    );
   });
 
   it('times speech at about 4 Chinese characters a second, loops and pauses', () => {
     expect(speechMs('地质灾害预警')).toBe(1500);
-    const say = parseTwiml('<Response><Say loop="3">地质灾害预警</Say><Pause length="4"/><Pause/></Response>');
+    const say = parseTwiml(
+      '<Response><Say loop="3">地质灾害预警</Say><Pause length="4"/><Pause/></Response>',
+    );
     expect(playMs(say.children[0])).toBe(4500);
     expect(playMs(say.children[1])).toBe(4000);
     expect(playMs(say.children[2])).toBe(1000);
@@ -41,7 +50,9 @@ describe('TwiML parsing and timing', () => {
   });
 
   it('reads the bodies of <Message> replies', () => {
-    const root = parseTwiml('<Response><Message>好的</Message><Message><Body>收到</Body></Message></Response>');
+    const root = parseTwiml(
+      '<Response><Message>好的</Message><Message><Body>收到</Body></Message></Response>',
+    );
     expect(messageBodies(root)).toEqual(['好的', '收到']);
   });
 });
@@ -53,7 +64,11 @@ describe('SMS segments', () => {
     expect(countSegments('a'.repeat(306)).segments).toBe(2);
     expect(countSegments('a'.repeat(307)).segments).toBe(3);
     expect(countSegments('{}'.repeat(80))).toMatchObject({ units: 320, segments: 3 });
-    expect(countSegments('【预警】'.padEnd(70, '测'))).toEqual({ encoding: 'UCS-2', units: 70, segments: 1 });
+    expect(countSegments('【预警】'.padEnd(70, '测'))).toEqual({
+      encoding: 'UCS-2',
+      units: 70,
+      segments: 1,
+    });
     expect(countSegments('测'.repeat(134)).segments).toBe(2);
     expect(countSegments('测'.repeat(135)).segments).toBe(3);
   });
@@ -61,7 +76,9 @@ describe('SMS segments', () => {
 
 describe('mime-lite', () => {
   it('decodes RFC 2047 words, joining adjacent ones', () => {
-    expect(decodeEncodedWords('=?UTF-8?B?5Zyw6LSo?= =?UTF-8?Q?=E7=81=BE=E5=AE=B3?= notice')).toBe('地质灾害 notice');
+    expect(decodeEncodedWords('=?UTF-8?B?5Zyw6LSo?= =?UTF-8?Q?=E7=81=BE=E5=AE=B3?= notice')).toBe(
+      '地质灾害 notice',
+    );
   });
 
   it('reads a multipart message with quoted-printable and base64 parts', () => {

@@ -60,10 +60,15 @@ export function parseTwiml(xml: string): TwimlNode {
   if (!trimmed) throw new TwimlError(12100, 'Document parse failure: empty document');
   const valid = XMLValidator.validate(trimmed);
   if (valid !== true) throw new TwimlError(12100, `Document parse failure: ${valid.err.msg}`);
-  const roots = (parser.parse(trimmed) as OrderedNode[]).map(toNode).filter((n): n is TwimlNode => n !== null);
+  const roots = (parser.parse(trimmed) as OrderedNode[])
+    .map(toNode)
+    .filter((n): n is TwimlNode => n !== null);
   const root = roots.find((n) => n.name !== '#text');
   if (!root || root.name !== 'Response') {
-    throw new TwimlError(12200, `Schema validation warning: root element is <${root?.name ?? '?'}>, not <Response>`);
+    throw new TwimlError(
+      12200,
+      `Schema validation warning: root element is <${root?.name ?? '?'}>, not <Response>`,
+    );
   }
   return root;
 }
@@ -74,7 +79,8 @@ export function speechMs(text: string): number {
   for (const ch of text) {
     if (/\s/.test(ch)) ms += 40;
     else if (/[\u3400-\u9fff\uf900-\ufaff]/.test(ch)) ms += 250;
-    else if (/[\u3000-\u303f\uff00-\uffef]/.test(ch)) ms += 150; // CJK punctuation: a short pause
+    else if (/[\u3000-\u303f\uff00-\uffef]/.test(ch))
+      ms += 150; // CJK punctuation: a short pause
     else ms += 70;
   }
   return Math.max(300, ms);

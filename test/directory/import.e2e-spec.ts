@@ -23,7 +23,8 @@ describe('directory import (real Postgres)', () => {
   describe('a good file of every kind', () => {
     it('writes each kind and reports what it inserted', async () => {
       const results = [];
-      for (const [kind, name] of GOOD_FIXTURES) results.push(await importFixture(h.imports, kind, name));
+      for (const [kind, name] of GOOD_FIXTURES)
+        results.push(await importFixture(h.imports, kind, name));
       expect(results).toEqual([
         { kind: 'divisions', rows: 8, inserted: 8, updated: 0, unchanged: 0 },
         { kind: 'grids', rows: 4, inserted: 4, updated: 0, unchanged: 0 },
@@ -75,7 +76,9 @@ describe('directory import (real Postgres)', () => {
         { external_id: 'WC-TR-100', supervisor: 'WC-CR-001' },
         { external_id: 'WC-VR-001', supervisor: 'WC-TR-100' },
       ]);
-      const [resident] = await h.ds.query(`SELECT role FROM people WHERE external_id = 'WC-RS-003'`);
+      const [resident] = await h.ds.query(
+        `SELECT role FROM people WHERE external_id = 'WC-RS-003'`,
+      );
       expect(resident.role).toBe('resident'); // given as 居民
     });
 
@@ -283,7 +286,9 @@ describe('directory import (real Postgres)', () => {
     });
 
     it('contacts', async () => {
-      const { problems } = await rejection(importFixture(h.imports, 'contacts', 'bad/contacts.csv'));
+      const { problems } = await rejection(
+        importFixture(h.imports, 'contacts', 'bad/contacts.csv'),
+      );
       expect(rowsAndFields(problems)).toEqual([
         [1, 'kind'],
         [2, 'person'],
@@ -338,7 +343,12 @@ describe('directory import (real Postgres)', () => {
         [5, 'grid'],
       ]);
       const report = JSON.stringify(details);
-      for (const secret of ['topsecret-should-not-leak', 's3cr3t-leak', 'leak-me', 'access_token']) {
+      for (const secret of [
+        'topsecret-should-not-leak',
+        's3cr3t-leak',
+        'leak-me',
+        'access_token',
+      ]) {
         expect(report).not.toContain(secret);
       }
     });
@@ -356,18 +366,29 @@ describe('directory import (real Postgres)', () => {
 
     it('missing and unknown columns, before looking at any row', async () => {
       const { problems, details } = await rejection(
-        h.imports.importText('people', 'id,name,mobil,division\nX-1,某人,13800000000,513221\n', 'csv'),
+        h.imports.importText(
+          'people',
+          'id,name,mobil,division\nX-1,某人,13800000000,513221\n',
+          'csv',
+        ),
       );
       expect(problems).toEqual([
         { field: 'role', message: '缺少必需的列', messageEn: 'required column is missing' },
-        expect.objectContaining({ field: 'mobil', messageEn: expect.stringContaining('unknown column') }),
+        expect.objectContaining({
+          field: 'mobil',
+          messageEn: expect.stringContaining('unknown column'),
+        }),
       ]);
       expect(details.total).toBe(1);
     });
 
     it('rows with the wrong number of cells, and empty files', async () => {
       const { problems } = await rejection(
-        h.imports.importText('broadcast-terminals', 'code,name,division\nGB-X,名,513221100001,extra\n', 'csv'),
+        h.imports.importText(
+          'broadcast-terminals',
+          'code,name,division\nGB-X,名,513221100001,extra\n',
+          'csv',
+        ),
       );
       expect(rowsAndFields(problems)).toEqual([[1, 'row']]);
       const empty = await rejection(h.imports.importText('grids', '', 'csv'));
@@ -394,14 +415,15 @@ describe('directory import (real Postgres)', () => {
 
     it('a loop through someone already in the directory', async () => {
       // WC-DO-001 is at the top; making them report to WC-GL-001 closes a loop.
-      const csv = 'id,name,role,division,supervisor\nWC-DO-001,陈静,duty_officer,513221,WC-GL-001\n';
+      const csv =
+        'id,name,role,division,supervisor\nWC-DO-001,陈静,duty_officer,513221,WC-GL-001\n';
       const { problems } = await rejection(h.imports.importText('people', csv, 'csv'));
       expect(rowsAndFields(problems)).toEqual([[1, 'supervisor']]);
     });
   });
 
   describe('updates', () => {
-    it('replaces a person\'s contact points only when the file has contact columns', async () => {
+    it("replaces a person's contact points only when the file has contact columns", async () => {
       const points = async () =>
         (
           await h.ds.query(
@@ -459,7 +481,13 @@ describe('directory import (real Postgres)', () => {
           threatened: 'WC-RS-001',
         },
       ]);
-      expect(result).toEqual({ kind: 'hazard-points', rows: 1, inserted: 0, updated: 1, unchanged: 0 });
+      expect(result).toEqual({
+        kind: 'hazard-points',
+        rows: 1,
+        inserted: 0,
+        updated: 1,
+        unchanged: 0,
+      });
       const links = await h.ds.query(`
         SELECT l.relation, p.external_id FROM hazard_site_people l JOIN people p ON p.id = l.person_id
         WHERE l.site_code = 'HP-513221-001' ORDER BY 1, 2`);
@@ -477,7 +505,11 @@ describe('directory import (real Postgres)', () => {
 
     it('re-seals a robot only when its webhook changes', async () => {
       const read = async () =>
-        (await h.ds.query(`SELECT webhook_url_encrypted AS w, secret_encrypted AS s FROM group_robots WHERE code = 'RB-513221100'`))[0];
+        (
+          await h.ds.query(
+            `SELECT webhook_url_encrypted AS w, secret_encrypted AS s FROM group_robots WHERE code = 'RB-513221100'`,
+          )
+        )[0];
       const before = await read();
       const result = await h.imports.importText(
         'robots',
@@ -491,7 +523,9 @@ describe('directory import (real Postgres)', () => {
       const after = await read();
       expect(after.w).not.toBe(before.w);
       expect(after.s).toBe(before.s);
-      expect(h.secretBox.decrypt(after.w)).toBe('https://oapi.dingtalk.com/robot/send?access_token=new');
+      expect(h.secretBox.decrypt(after.w)).toBe(
+        'https://oapi.dingtalk.com/robot/send?access_token=new',
+      );
     });
 
     it('reads JSON lines with numbers and arrays', async () => {

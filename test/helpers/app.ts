@@ -1,7 +1,9 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import * as net from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
+import { type RunningSandbox, startSandbox } from '../../src/bootstrap/sandbox';
 import { createHttpApp } from '../../src/app.setup';
 import type { GatewayRuntime } from '../../src/common/runtime.token';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
@@ -12,6 +14,9 @@ import { uniqueQueuePrefix } from './redis';
 
 export interface TestApp {
   app: NestExpressApplication;
+  /** The simulated providers, when started with `sandbox: true`. */
+  sandbox?: RunningSandbox;
+  baseUrl: string;
   db: DataSource;
   http: () => ReturnType<typeof request>;
   /** One token per role; the duty officer's jurisdiction is county 513221, the grid member's grid 513221001001001. */
@@ -33,19 +38,53 @@ export const BASE_DIRECTORY_SQL = `
     ('513221001001002', '渔子溪村第2网格', '513221001001');
 `;
 
-/** The whole gateway over HTTP, on a fresh database and the test Redis. */
-export async function startTestApp(opts: { seedSql?: string } = {}): Promise<TestApp> {
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The whole gateway over HTTP, listening on a real port, on a fresh database and the test Redis.
+ * With `sandbox: true` the sandbox carrier stands in for every provider (time scaled down), and
+ * calls the gateway back exactly as the providers would.
+ */
+export async function startTestApp(
+  opts: { seedSql?: string; sandbox?: boolean; env?: Record<string, string>; timeScale?: number } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
   process.env.DATABASE_URL = database.url;
   process.env.QUEUE_PREFIX = uniqueQueuePrefix();
   process.env.APP_SECRET ??= 'test-secret-'.padEnd(40, 'x');
   process.env.LOG_LEVEL ??= 'warn';
+  process.env.PUBLIC_BASE_URL = baseUrl;
+  process.env.PORT = String(port);
+  Object.assign(process.env, opts.env ?? {});
   const migrator = new DataSource(buildDataSourceOptions(database.url));
   await migrator.initialize();
   await runMigrations(migrator);
   await migrator.query(BASE_DIRECTORY_SQL);
   if (opts.seedSql) await migrator.query(opts.seedSql);
   await migrator.destroy();
+
+  let sandbox: RunningSandbox | undefined;
+  if (opts.sandbox) {
+    sandbox = await startSandbox({
+      databaseUrl: database.url,
+      appSecret: process.env.APP_SECRET as string,
+      publicBaseUrl: baseUrl,
+      timeScale: opts.timeScale ?? 0.01,
+    });
+    Object.assign(process.env, sandbox.env);
+    await sandbox.refreshRobots();
+  }
 
   const runtime: GatewayRuntime = {
     role: 'all',
@@ -54,7 +93,7 @@ export async function startTestApp(opts: { seedSql?: string } = {}): Promise<Tes
     embedded: { postgres: false, redis: false },
   };
   const app = await createHttpApp(AppModule.register(runtime));
-  await app.init();
+  await app.listen(port, '127.0.0.1');
   const tokensService = app.get(TokensService);
   const make = async (role: TokenRole, extra: { jurisdiction?: string; gridCode?: string } = {}) =>
     (await tokensService.create({ name: `test ${role}`, role, ...extra })).token;
@@ -66,11 +105,14 @@ export async function startTestApp(opts: { seedSql?: string } = {}): Promise<Tes
   };
   return {
     app,
+    sandbox,
+    baseUrl,
     db: app.get(DataSource),
     http: () => request(app.getHttpServer()),
     tokens,
     close: async () => {
       await app.close();
+      await sandbox?.stop();
       await database.drop();
     },
   };

@@ -28,16 +28,28 @@ export function smtpChannelError(err: unknown, to: string): ChannelError {
   // The server's reply line can quote the address; it never carries our credentials.
   const detail = e?.response ? e.response.split('\n')[0].slice(0, 200) : (code ?? 'no answer');
   if (reply !== undefined && reply >= 500) {
-    return new ChannelError('permanent', String(reply), `SMTP refused the e-mail to ${to}: ${detail}`);
+    return new ChannelError(
+      'permanent',
+      String(reply),
+      `SMTP refused the e-mail to ${to}: ${detail}`,
+    );
   }
   if (reply !== undefined && reply >= 400) {
-    return new ChannelError('transient', String(reply), `SMTP deferred the e-mail to ${to}: ${detail}`);
+    return new ChannelError(
+      'transient',
+      String(reply),
+      `SMTP deferred the e-mail to ${to}: ${detail}`,
+    );
   }
   if (code === 'EENVELOPE' || code === 'EMESSAGE' || code === 'ECONFIG') {
     // No reply code: an address nodemailer refused itself (malformed) or a bad message.
     return new ChannelError('permanent', code, `e-mail to ${to} refused before sending (${code})`);
   }
-  return new ChannelError('transient', code, `SMTP server unavailable for the e-mail to ${to} (${detail})`);
+  return new ChannelError(
+    'transient',
+    code,
+    `SMTP server unavailable for the e-mail to ${to} (${detail})`,
+  );
 }
 
 /** E-mail over SMTP with a pool of kept-alive connections (nodemailer). */
@@ -74,7 +86,11 @@ export class SmtpEmailChannel implements EmailChannel {
         ...(request.headers ? { headers: request.headers } : {}),
       })) as { messageId?: string; rejected?: unknown[] };
       if (!info.messageId) {
-        throw new ChannelError('transient', undefined, `SMTP gave no message id for the e-mail to ${to}`);
+        throw new ChannelError(
+          'transient',
+          undefined,
+          `SMTP gave no message id for the e-mail to ${to}`,
+        );
       }
       return { providerId: info.messageId, status: 'accepted' };
     } catch (err) {

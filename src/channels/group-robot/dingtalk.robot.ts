@@ -84,22 +84,40 @@ export class DingTalkRobotClient implements GroupRobotClient {
 
   async send(robot: RobotTarget, message: RobotSendMessage): Promise<SendReceipt> {
     const what = robotName(this.platform, robot);
-    if (!message.markdown.trim()) throw new ChannelError('permanent', 'empty', `${what}: empty message`);
+    if (!message.markdown.trim())
+      throw new ChannelError('permanent', 'empty', `${what}: empty message`);
     const body = this.body(message);
-    assertWithinBytes(what, 'markdown text', (body.markdown as { text: string }).text, DINGTALK_LIMITS.markdownBytes);
+    assertWithinBytes(
+      what,
+      'markdown text',
+      (body.markdown as { text: string }).text,
+      DINGTALK_LIMITS.markdownBytes,
+    );
     const url = webhookUrlFor(this.platform, robot, this.options.apiBaseUrl);
     if (robot.secret) {
       const timestamp = this.now();
       url.searchParams.set('timestamp', String(timestamp));
       url.searchParams.set('sign', dingTalkSignature(robot.secret, timestamp));
     }
-    const res = await postJson(url.toString(), JSON.stringify(body), { what, timeoutMs: this.options.timeoutMs });
-    if (res.status < 200 || res.status >= 300) throw httpStatusError(res, what);
-    if (!isRecord(res.json) || typeof res.json.errcode !== 'number') {
-      throw new ChannelError('transient', 'bad_answer', `${what} answered something that is not DingTalk's JSON`);
+    const res = await postJson(url.toString(), JSON.stringify(body), {
+      what,
+      timeoutMs: this.options.timeoutMs,
+    });
+    const errcode = isRecord(res.json) ? res.json.errcode : undefined;
+    if (typeof errcode === 'number' && errcode !== 0) {
+      throw dingTalkChannelError(
+        errcode,
+        String((res.json as { errmsg?: unknown }).errmsg ?? ''),
+        what,
+      );
     }
-    if (res.json.errcode !== 0) {
-      throw dingTalkChannelError(res.json.errcode, String(res.json.errmsg ?? ''), what);
+    if (res.status < 200 || res.status >= 300) throw httpStatusError(res, what);
+    if (errcode !== 0) {
+      throw new ChannelError(
+        'transient',
+        'bad_answer',
+        `${what} answered something that is not DingTalk's JSON`,
+      );
     }
     return robotReceipt(this.platform);
   }

@@ -28,15 +28,27 @@ export function robotName(platform: RobotPlatform, robot: RobotTarget): string {
 }
 
 /** The webhook URL to call: validated, and re-based onto `apiBaseUrl` when one is configured. */
-export function webhookUrlFor(platform: RobotPlatform, robot: RobotTarget, apiBaseUrl?: string): URL {
+export function webhookUrlFor(
+  platform: RobotPlatform,
+  robot: RobotTarget,
+  apiBaseUrl?: string,
+): URL {
   let url: URL;
   try {
     url = new URL(robot.webhookUrl);
   } catch {
-    throw new ChannelError('permanent', 'invalid_webhook_url', `${robotName(platform, robot)}: the webhook URL is not a URL`);
+    throw new ChannelError(
+      'permanent',
+      'invalid_webhook_url',
+      `${robotName(platform, robot)}: the webhook URL is not a URL`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ChannelError('permanent', 'invalid_webhook_url', `${robotName(platform, robot)}: the webhook URL is not http(s)`);
+    throw new ChannelError(
+      'permanent',
+      'invalid_webhook_url',
+      `${robotName(platform, robot)}: the webhook URL is not http(s)`,
+    );
   }
   if (!apiBaseUrl) return url;
   const base = new URL(apiBaseUrl);
@@ -50,7 +62,11 @@ export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 export function assertWithinBytes(what: string, field: string, value: string, limit: number): void {
   const bytes = utf8Bytes(value);
   if (bytes > limit) {
-    throw new ChannelError('permanent', 'too_long', `${what}: ${field} is ${bytes} bytes, the limit is ${limit}`);
+    throw new ChannelError(
+      'permanent',
+      'too_long',
+      `${what}: ${field} is ${bytes} bytes, the limit is ${limit}`,
+    );
   }
 }
 

@@ -67,7 +67,9 @@ export class WeComRobotClient implements GroupRobotClient {
 
   /** People to @ by mobile: mentioned without a WeCom userid. */
   private mobileOnly(message: RobotSendMessage): string[] {
-    const mobiles = message.mentions.flatMap((m) => (!m.userId && m.mobile ? [nationalMobile(m.mobile)] : []));
+    const mobiles = message.mentions.flatMap((m) =>
+      !m.userId && m.mobile ? [nationalMobile(m.mobile)] : [],
+    );
     return [...new Set(mobiles)];
   }
 
@@ -77,7 +79,8 @@ export class WeComRobotClient implements GroupRobotClient {
 
   async send(robot: RobotTarget, message: RobotSendMessage): Promise<SendReceipt> {
     const what = robotName(this.platform, robot);
-    if (!message.markdown.trim()) throw new ChannelError('permanent', 'empty', `${what}: empty message`);
+    if (!message.markdown.trim())
+      throw new ChannelError('permanent', 'empty', `${what}: empty message`);
     assertWithinBytes(what, 'markdown content', message.markdown, WECOM_LIMITS.markdownBytes);
     const url = webhookUrlFor(this.platform, robot, this.options.apiBaseUrl).toString();
     await this.post(url, { msgtype: 'markdown', markdown: { content: message.markdown } }, what);
@@ -106,13 +109,26 @@ export class WeComRobotClient implements GroupRobotClient {
   }
 
   private async post(url: string, payload: Record<string, unknown>, what: string): Promise<void> {
-    const res = await postJson(url, JSON.stringify(payload), { what, timeoutMs: this.options.timeoutMs });
-    if (res.status < 200 || res.status >= 300) throw httpStatusError(res, what, RATE_LIMIT_RETRY_MS);
-    if (!isRecord(res.json) || typeof res.json.errcode !== 'number') {
-      throw new ChannelError('transient', 'bad_answer', `${what} answered something that is not WeCom's JSON`);
+    const res = await postJson(url, JSON.stringify(payload), {
+      what,
+      timeoutMs: this.options.timeoutMs,
+    });
+    const errcode = isRecord(res.json) ? res.json.errcode : undefined;
+    if (typeof errcode === 'number' && errcode !== 0) {
+      throw wecomChannelError(
+        errcode,
+        String((res.json as { errmsg?: unknown }).errmsg ?? ''),
+        what,
+      );
     }
-    if (res.json.errcode !== 0) {
-      throw wecomChannelError(res.json.errcode, String(res.json.errmsg ?? ''), what);
+    if (res.status < 200 || res.status >= 300)
+      throw httpStatusError(res, what, RATE_LIMIT_RETRY_MS);
+    if (errcode !== 0) {
+      throw new ChannelError(
+        'transient',
+        'bad_answer',
+        `${what} answered something that is not WeCom's JSON`,
+      );
     }
   }
 }

@@ -28,7 +28,11 @@ function causeCode(err: unknown): string | undefined {
   return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
-export async function postJson(url: string, body: string, opts: PostJsonOptions): Promise<JsonResponse> {
+export async function postJson(
+  url: string,
+  body: string,
+  opts: PostJsonOptions,
+): Promise<JsonResponse> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -40,7 +44,8 @@ export async function postJson(url: string, body: string, opts: PostJsonOptions)
     });
   } catch (err) {
     const name = (err as { name?: string } | null)?.name;
-    const code = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : (causeCode(err) ?? 'network');
+    const code =
+      name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : (causeCode(err) ?? 'network');
     throw new ChannelError('transient', code, `${opts.what} did not answer (${code})`);
   }
   let text: string;
@@ -72,11 +77,21 @@ export function retryAfterMs(headers: Headers): number | undefined {
  * A non-2xx HTTP answer: 429 → rate_limited (Retry-After, else `defaultRetryMs`), 5xx →
  * transient, other 4xx → permanent.
  */
-export function httpStatusError(res: JsonResponse, what: string, defaultRetryMs = 60_000): ChannelError {
+export function httpStatusError(
+  res: JsonResponse,
+  what: string,
+  defaultRetryMs = 60_000,
+): ChannelError {
   const code = `HTTP_${res.status}`;
   if (res.status === 429) {
-    return new ChannelError('rate_limited', code, `${what} answered HTTP 429`, retryAfterMs(res.headers) ?? defaultRetryMs);
+    return new ChannelError(
+      'rate_limited',
+      code,
+      `${what} answered HTTP 429`,
+      retryAfterMs(res.headers) ?? defaultRetryMs,
+    );
   }
-  if (res.status >= 500) return new ChannelError('transient', code, `${what} answered HTTP ${res.status}`);
+  if (res.status >= 500)
+    return new ChannelError('transient', code, `${what} answered HTTP ${res.status}`);
   return new ChannelError('permanent', code, `${what} answered HTTP ${res.status}`);
 }

@@ -42,7 +42,8 @@ export class TwilioSmsChannel implements SmsChannel {
     if (!E164.test(request.to)) {
       throw new ChannelError('permanent', 'invalid_number', `not an E.164 number: ${request.to}`);
     }
-    if (!request.body.trim()) throw new ChannelError('permanent', 'empty_body', 'SMS body is empty');
+    if (!request.body.trim())
+      throw new ChannelError('permanent', 'empty_body', 'SMS body is empty');
     const body = this.signedBody(request.body);
     if (body.length > TWILIO_MAX_BODY_CHARS) {
       throw new ChannelError(
@@ -65,7 +66,10 @@ export class TwilioSmsChannel implements SmsChannel {
       return {
         providerId: message.sid,
         status: message.status,
-        segments: Number.isFinite(fromApi) && fromApi > 0 ? fromApi : countSmsSegments(body, { unit: 'utf16' }),
+        segments:
+          Number.isFinite(fromApi) && fromApi > 0
+            ? fromApi
+            : countSmsSegments(body, { unit: 'utf16' }),
       };
     } catch (err) {
       throw twilioChannelError(err, `the SMS to ${request.to}`);

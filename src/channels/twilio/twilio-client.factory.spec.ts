@@ -32,7 +32,14 @@ describe('createTwilioClient', () => {
           body: Buffer.concat(chunks).toString('utf8'),
         });
         res.writeHead(201, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ sid: `SM${'1'.repeat(32)}`, status: 'queued', to: '+8613800000000', num_segments: '1' }));
+        res.end(
+          JSON.stringify({
+            sid: `SM${'1'.repeat(32)}`,
+            status: 'queued',
+            to: '+8613800000000',
+            num_segments: '1',
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -49,7 +56,11 @@ describe('createTwilioClient', () => {
   });
 
   it('sends the real SDK request (path, basic auth, form body) to apiBaseUrl', async () => {
-    const client = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: base });
+    const client = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      apiBaseUrl: base,
+    });
     const message = await client.messages.create({
       to: '+8613800000000',
       from: '+8610690000',
@@ -61,7 +72,9 @@ describe('createTwilioClient', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('POST');
     expect(seen[0].url).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`);
-    expect(seen[0].authorization).toBe(`Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`);
+    expect(seen[0].authorization).toBe(
+      `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`,
+    );
     expect(seen[0].contentType).toBe('application/x-www-form-urlencoded');
     expect(Object.fromEntries(new URLSearchParams(seen[0].body))).toEqual({
       To: '+8613800000000',
@@ -72,10 +85,16 @@ describe('createTwilioClient', () => {
   });
 
   it('keeps a path prefix of apiBaseUrl and the query string', async () => {
-    const client = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: `${base}/twilio/` });
+    const client = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      apiBaseUrl: `${base}/twilio/`,
+    });
     await client.calls.list({ to: '+8613800000000', limit: 1 }).catch(() => undefined);
     expect(seen[0].method).toBe('GET');
-    expect(seen[0].url).toMatch(new RegExp(`^/twilio/2010-04-01/Accounts/${ACCOUNT_SID}/Calls\\.json\\?`));
+    expect(seen[0].url).toMatch(
+      new RegExp(`^/twilio/2010-04-01/Accounts/${ACCOUNT_SID}/Calls\\.json\\?`),
+    );
     expect(seen[0].url).toContain('To=%2B8613800000000');
   });
 
@@ -84,7 +103,9 @@ describe('createTwilioClient', () => {
     expect(rc.rebase('https://api.twilio.com/2010-04-01/Accounts/AC1/Calls.json?a=1')).toBe(
       'http://127.0.0.1:9999/x/2010-04-01/Accounts/AC1/Calls.json?a=1',
     );
-    expect(rc.rebase('https://api.sydney.au1.twilio.com/2010-04-01/A.json')).toBe('http://127.0.0.1:9999/x/2010-04-01/A.json');
+    expect(rc.rebase('https://api.sydney.au1.twilio.com/2010-04-01/A.json')).toBe(
+      'http://127.0.0.1:9999/x/2010-04-01/A.json',
+    );
     expect(rc.rebase('https://example.com/a')).toBe('https://example.com/a');
     expect(() => new BaseUrlRequestClient('ftp://x')).toThrow(/http/);
   });

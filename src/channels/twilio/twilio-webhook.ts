@@ -132,7 +132,11 @@ export interface SmsStatusEvent {
 }
 
 export function parseSmsStatusEvent(params: TwilioParams): SmsStatusEvent {
-  const status = oneOf(params, one(params, 'MessageStatus') ? 'MessageStatus' : 'SmsStatus', SMS_STATUSES);
+  const status = oneOf(
+    params,
+    one(params, 'MessageStatus') ? 'MessageStatus' : 'SmsStatus',
+    SMS_STATUSES,
+  );
   const errorCode = int(params, 'ErrorCode');
   const to = one(params, 'To');
   const from = one(params, 'From');

@@ -1,4 +1,5 @@
 import twilio from 'twilio';
+import type VoiceResponse from 'twilio/lib/twiml/VoiceResponse';
 import type { Locale, VoiceScripts } from '../../templates/types';
 
 /**
@@ -20,7 +21,10 @@ import type { Locale, VoiceScripts } from '../../templates/types';
 export type CallLanguage = 'zh-CN' | 'en-US';
 
 /** The TTS texts a call needs (src/templates voice). */
-export type WarningCallScripts = Pick<VoiceScripts, 'script' | 'reprompt' | 'thanks' | 'helpAcknowledged'>;
+export type WarningCallScripts = Pick<
+  VoiceScripts,
+  'script' | 'reprompt' | 'thanks' | 'helpAcknowledged'
+>;
 
 export interface WarningCallTwimlOptions {
   scripts: WarningCallScripts;
@@ -54,7 +58,7 @@ export function gatherActionUrl(gatherUrl: string, round: number): string {
 
 /** The round a gather request answers, from its URL (`?round=`); 1 when absent or invalid. */
 export function gatherRoundOf(url: string): number {
-  let value: string | null = null;
+  let value: string | null;
   try {
     value = new URL(url, 'http://localhost').searchParams.get('round');
   } catch {
@@ -64,10 +68,10 @@ export function gatherRoundOf(url: string): number {
   return Number.isInteger(round) && round >= 1 ? round : 1;
 }
 
-function sayAttrs(opts: WarningCallTwimlOptions): twilio.twiml.VoiceResponse.SayAttributes {
+function sayAttrs(opts: WarningCallTwimlOptions): VoiceResponse.SayAttributes {
   return {
     language: opts.language ?? 'zh-CN',
-    ...(opts.voice ? { voice: opts.voice as twilio.twiml.VoiceResponse.SayVoice } : {}),
+    ...(opts.voice ? { voice: opts.voice as VoiceResponse.SayAttributes['voice'] } : {}),
   };
 }
 
@@ -140,7 +144,12 @@ export function gatherReplyTwiml(
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   switch (outcome) {
     case 'confirmed':
-      return { outcome, heard: false, final: true, twiml: sayAndHangUpTwiml(opts.scripts.thanks, language) };
+      return {
+        outcome,
+        heard: false,
+        final: true,
+        twiml: sayAndHangUpTwiml(opts.scripts.thanks, language),
+      };
     case 'help_requested':
       return {
         outcome,
@@ -151,7 +160,8 @@ export function gatherReplyTwiml(
     case 'no_key':
     case 'other_key': {
       const heard = outcome === 'no_key';
-      if (opts.round >= rounds) return { outcome, heard, final: true, twiml: sayAndHangUpTwiml('', language) };
+      if (opts.round >= rounds)
+        return { outcome, heard, final: true, twiml: sayAndHangUpTwiml('', language) };
       return { outcome, heard, final: false, twiml: roundTwiml(opts, opts.round + 1) };
     }
   }

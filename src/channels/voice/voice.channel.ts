@@ -34,7 +34,12 @@ export class TwilioVoiceChannel implements VoiceChannel {
       throw new ChannelError('permanent', 'invalid_number', `not an E.164 number: ${request.to}`);
     }
     const timeout = Math.min(
-      Math.max(Math.round(request.ringTimeoutSec ?? this.options.ringTimeoutSec ?? DEFAULT_RING_TIMEOUT_SEC), 5),
+      Math.max(
+        Math.round(
+          request.ringTimeoutSec ?? this.options.ringTimeoutSec ?? DEFAULT_RING_TIMEOUT_SEC,
+        ),
+        5,
+      ),
       600,
     );
     try {

@@ -10,8 +10,7 @@ import {
 export type PhoneKind = 'mobile' | 'landline' | 'satellite';
 
 export type PhoneCheck =
-  | { ok: true; e164: string }
-  | { ok: false; message: string; messageEn: string };
+  { ok: true; e164: string } | { ok: false; message: string; messageEn: string };
 
 /** Thrown by normalizePhone; `message` is English, `messageZh` is for people. */
 export class InvalidPhoneNumberError extends Error {
@@ -109,10 +108,23 @@ export function checkPhone(
     }
   }
 
-  if (!parsed.isValid()) {
+  // With the "max" metadata a number is valid exactly when it has a type, and asking for the
+  // type once instead of isValid() + getType() halves the cost (it matters for a million rows).
+  const type = parsed.getType();
+  if (type === undefined) {
     const national = String(parsed.nationalNumber);
-    if (parsed.country === 'CN' && kind === 'mobile' && /^1/.test(national) && national.length !== 11) {
-      return fail(kind, raw, '位数不符（手机号码应为 11 位）', 'wrong number of digits (11 expected)');
+    if (
+      parsed.country === 'CN' &&
+      kind === 'mobile' &&
+      /^1/.test(national) &&
+      national.length !== 11
+    ) {
+      return fail(
+        kind,
+        raw,
+        '位数不符（手机号码应为 11 位）',
+        'wrong number of digits (11 expected)',
+      );
     }
     if (!parsed.isPossible()) {
       return fail(kind, raw, '位数不符', 'wrong number of digits');
@@ -127,8 +139,7 @@ export function checkPhone(
     );
   }
 
-  const type = parsed.getType();
-  if (kind === 'mobile' && type !== undefined && !MOBILE_TYPES.has(type)) {
+  if (kind === 'mobile' && !MOBILE_TYPES.has(type)) {
     return fail(
       kind,
       raw,
@@ -136,7 +147,7 @@ export function checkPhone(
       'not a mobile number; put landlines in the landline column',
     );
   }
-  if (kind === 'landline' && type !== undefined && !LANDLINE_TYPES.has(type)) {
+  if (kind === 'landline' && !LANDLINE_TYPES.has(type)) {
     return fail(
       kind,
       raw,

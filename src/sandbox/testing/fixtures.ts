@@ -9,11 +9,19 @@ export const TEST_BROADCAST_SECRET = 'sandbox-test-broadcast-secret';
 /** Robots known to the test sandbox: token → secret ('' = no signing). */
 export const TEST_ROBOTS = {
   wecom: { 'wecom-key-1': '', 'wecom-key-2': '' } as Record<string, string>,
-  dingtalk: { 'ding-token-1': 'SECdingtalk-secret-1', 'ding-token-open': '' } as Record<string, string>,
-  feishu: { 'feishu-token-1': 'feishu-secret-1', 'feishu-token-open': '' } as Record<string, string>,
+  dingtalk: { 'ding-token-1': 'SECdingtalk-secret-1', 'ding-token-open': '' } as Record<
+    string,
+    string
+  >,
+  feishu: { 'feishu-token-1': 'feishu-secret-1', 'feishu-token-open': '' } as Record<
+    string,
+    string
+  >,
 };
 
-export function startTestSandbox(overrides: Partial<SandboxCarrierOptions> = {}): Promise<SandboxCarrier> {
+export function startTestSandbox(
+  overrides: Partial<SandboxCarrierOptions> = {},
+): Promise<SandboxCarrier> {
   return SandboxCarrier.start({
     twilio: { accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN },
     robotSecret: (platform, token) => TEST_ROBOTS[platform][token],
@@ -24,6 +32,13 @@ export function startTestSandbox(overrides: Partial<SandboxCarrierOptions> = {})
   });
 }
 
-export function sandboxTwilioClient(carrier: SandboxCarrier, authToken = TEST_AUTH_TOKEN): TwilioClient {
-  return createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken, apiBaseUrl: carrier.baseUrl });
+export function sandboxTwilioClient(
+  carrier: SandboxCarrier,
+  authToken = TEST_AUTH_TOKEN,
+): TwilioClient {
+  return createTwilioClient({
+    accountSid: TEST_ACCOUNT_SID,
+    authToken,
+    apiBaseUrl: carrier.baseUrl,
+  });
 }

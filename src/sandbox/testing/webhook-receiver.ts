@@ -36,7 +36,10 @@ type Handler = (req: ReceivedRequest) => ReplySpec | Promise<ReplySpec>;
 export class WebhookReceiver {
   private readonly received: ReceivedRequest[] = [];
   private readonly handlers = new Map<string, Handler>();
-  private readonly waiters = new Set<{ predicate: (r: ReceivedRequest) => boolean; resolve: (r: ReceivedRequest) => void }>();
+  private readonly waiters = new Set<{
+    predicate: (r: ReceivedRequest) => boolean;
+    resolve: (r: ReceivedRequest) => void;
+  }>();
 
   private constructor(
     private readonly server: http.Server,
@@ -84,7 +87,9 @@ export class WebhookReceiver {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        const seen = this.received.map((r) => `  ${r.method} ${r.path} ${JSON.stringify(r.params)}`).join('\n');
+        const seen = this.received
+          .map((r) => `  ${r.method} ${r.path} ${JSON.stringify(r.params)}`)
+          .join('\n');
         reject(new Error(`no matching request within ${timeoutMs} ms; received:\n${seen}`));
       }, timeoutMs);
       this.waiters.add(waiter);
@@ -96,7 +101,12 @@ export class WebhookReceiver {
     const url = `${this.baseUrl}${req.originalUrl}`;
     const contentType = String(req.headers['content-type'] ?? '');
     const params: Record<string, string> = {};
-    const source = req.method === 'GET' ? new URL(url).searchParams : contentType.includes('urlencoded') ? new URLSearchParams(rawBody) : null;
+    const source =
+      req.method === 'GET'
+        ? new URL(url).searchParams
+        : contentType.includes('urlencoded')
+          ? new URLSearchParams(rawBody)
+          : null;
     source?.forEach((value, key) => {
       params[key] = value;
     });

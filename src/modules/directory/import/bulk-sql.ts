@@ -64,7 +64,9 @@ export async function upsert<T extends object>(
   const { table, key, columns, returning, touch = true } = statement;
   const names = columns.map((c) => c.name);
   const params = columns.map((c, i) => `$${i + 1}::${c.type}[]`);
-  const updates = columns.filter((c) => c.update !== false && !key.includes(c.name)).map((c) => c.name);
+  const updates = columns
+    .filter((c) => c.update !== false && !key.includes(c.name))
+    .map((c) => c.name);
   const conflict =
     updates.length === 0 ? 'DO NOTHING' : `DO UPDATE ${setIfDistinct('t', updates, touch)}`;
   return sql.rows(

@@ -44,7 +44,10 @@ class ChangeCounter {
 }
 
 function tally(rows: Array<{ inserted: boolean }>, counts: WriteCounts): void {
-  for (const row of rows) row.inserted ? counts.inserted++ : counts.updated++;
+  for (const row of rows) {
+    if (row.inserted) counts.inserted++;
+    else counts.updated++;
+  }
 }
 
 /**
@@ -65,7 +68,9 @@ export class DirectoryBulkWriter {
 
   async divisions(rows: DivisionRow[]): Promise<WriteCounts> {
     // Parents before children, so that each statement's foreign keys are satisfied.
-    const ordered = [...rows].sort((a, b) => a.code.length - b.code.length || (a.code < b.code ? -1 : 1));
+    const ordered = [...rows].sort(
+      (a, b) => a.code.length - b.code.length || (a.code < b.code ? -1 : 1),
+    );
     const counts = { inserted: 0, updated: 0 };
     for (const chunk of chunked(ordered)) {
       const changed = await upsert(this.sql, {
@@ -125,53 +130,84 @@ export class DirectoryBulkWriter {
       if (columns.has('title')) {
         spec.push({ name: 'title', type: 'text', values: chunk.map((p) => p.title) });
       }
-      const changed = await upsert<{ id: string }>(this.sql, {
+      const changed = await upsert<{ id: string; external_id: string }>(this.sql, {
         table: 'people',
         key: ['external_id'],
-        returning: ['id'],
+        returning: ['id', 'external_id'],
         columns: spec,
       });
       counter.rows(changed.map((r) => ({ key: r.id, inserted: r.inserted })));
-      if (withContacts) counter.keys(await this.replaceContacts(chunk, columns.has('verified_at')));
+      if (withContacts) {
+        // The upsert returned the ids of new and changed people; look up only the unchanged.
+        const ids = new Map(changed.map((r) => [r.external_id, r.id]));
+        const created = new Set(changed.filter((r) => r.inserted).map((r) => r.id));
+        const unchanged = chunk.map((p) => p.externalId).filter((id) => !ids.has(id));
+        for (const [externalId, id] of await this.personIds(unchanged)) ids.set(externalId, id);
+        counter.keys(await this.replaceContacts(chunk, ids, created, columns.has('verified_at')));
+      }
       this.advance(chunk.length);
     }
     if (columns.has('supervisor')) counter.keys(await this.linkSupervisors(rows));
     return counter.counts();
   }
 
-  /** Makes each person's contact points exactly those of their row; returns the people changed. */
-  private async replaceContacts(chunk: PersonRow[], withVerified: boolean): Promise<string[]> {
+  /**
+   * Ids by external id. A LATERAL probe per id keeps this an index lookup whatever the planner
+   * thinks of a table that grew by a million rows since it was last analysed.
+   */
+  private async personIds(externalIds: string[]): Promise<Map<string, string>> {
+    if (externalIds.length === 0) return new Map();
+    const rows = await this.sql.rows<{ external_id: string; id: string }>(
+      `SELECT u.external_id, p.id FROM unnest($1::text[]) AS u(external_id)
+       CROSS JOIN LATERAL (SELECT id FROM people WHERE external_id = u.external_id) p`,
+      [externalIds],
+    );
+    return new Map(rows.map((r) => [r.external_id, r.id]));
+  }
+
+  /**
+   * Makes each person's contact points exactly those of their row; returns the people changed.
+   * People created by this import have none yet, so only the others are looked at for deletion.
+   */
+  private async replaceContacts(
+    chunk: PersonRow[],
+    ids: Map<string, string>,
+    created: Set<string>,
+    withVerified: boolean,
+  ): Promise<string[]> {
     const people: string[] = [];
     const kinds: string[] = [];
     const values: string[] = [];
     const priorities: number[] = [];
     const verified: Array<string | null> = [];
     for (const p of chunk) {
+      const id = ids.get(p.externalId);
+      if (id === undefined) throw new Error(`person ${p.externalId} vanished during the import`);
       p.contacts.forEach((c, i) => {
-        people.push(p.externalId);
+        people.push(id);
         kinds.push(c.kind);
         values.push(c.value);
         priorities.push(i + 1);
         verified.push(p.verifiedAt);
       });
     }
-    const deleted = await this.sql.rows<{ person_id: string }>(
-      `DELETE FROM contact_points c
-       USING people p
-       WHERE p.external_id = ANY($1::text[]) AND c.person_id = p.id
-         AND NOT EXISTS (
-           SELECT 1 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(external_id, kind, value)
-           WHERE u.external_id = p.external_id AND u.kind = c.kind AND u.value = c.value)
-       RETURNING c.person_id`,
-      [chunk.map((p) => p.externalId), people, kinds, values],
-    );
+    const existing = [...ids.values()].filter((id) => !created.has(id));
+    const deleted =
+      existing.length === 0
+        ? []
+        : await this.sql.rows<{ person_id: string }>(
+            `DELETE FROM contact_points c
+             WHERE c.person_id = ANY($1::uuid[])
+               AND NOT EXISTS (
+                 SELECT 1 FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(person_id, kind, value)
+                 WHERE u.person_id = c.person_id AND u.kind = c.kind AND u.value = c.value)
+             RETURNING c.person_id`,
+            [existing, people, kinds, values],
+          );
     const updates = withVerified ? ['priority', 'verified_at'] : ['priority'];
     const upserted = await this.sql.rows<{ person_id: string }>(
       `INSERT INTO contact_points AS c (person_id, kind, value, priority, verified_at)
-       SELECT p.id, u.kind, u.value, u.priority, u.verified_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[])
-         AS u(external_id, kind, value, priority, verified_at)
-       JOIN people p ON p.external_id = u.external_id
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::date[])
        ON CONFLICT (person_id, kind, value) DO UPDATE ${setIfDistinct('c', updates)}
        RETURNING c.person_id`,
       [people, kinds, values, priorities, verified],
@@ -179,17 +215,30 @@ export class DirectoryBulkWriter {
     return [...deleted, ...upserted].map((r) => r.person_id);
   }
 
-  /** Points supervisor_id at the supervisors named by external id; returns the people changed. */
+  /**
+   * Points supervisor_id at the supervisors named by external id, once every person of the file
+   * exists. Written as an upsert of rows that all conflict, so that each row is found through
+   * the unique index rather than through a join the planner may turn into a full scan.
+   */
   private async linkSupervisors(rows: PersonRow[]): Promise<string[]> {
     const changed: string[] = [];
     for (const chunk of chunked(rows)) {
       const updated = await this.sql.rows<{ id: string }>(
-        `UPDATE people p SET supervisor_id = s.id, updated_at = now()
-         FROM unnest($1::text[], $2::text[]) AS u(external_id, supervisor)
-         LEFT JOIN people s ON s.external_id = u.supervisor
-         WHERE p.external_id = u.external_id AND p.supervisor_id IS DISTINCT FROM s.id
-         RETURNING p.id`,
-        [chunk.map((p) => p.externalId), chunk.map((p) => p.supervisor)],
+        `INSERT INTO people AS t (external_id, name, role, division_code, supervisor_id)
+         SELECT u.external_id, u.name, u.role, u.division_code, s.id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           AS u(external_id, name, role, division_code, supervisor)
+         LEFT JOIN LATERAL (SELECT id FROM people WHERE external_id = u.supervisor) s ON true
+         ON CONFLICT (external_id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, updated_at = now()
+         WHERE t.supervisor_id IS DISTINCT FROM EXCLUDED.supervisor_id
+         RETURNING t.id`,
+        [
+          chunk.map((p) => p.externalId),
+          chunk.map((p) => p.name),
+          chunk.map((p) => p.role),
+          chunk.map((p) => p.divisionCode),
+          chunk.map((p) => p.supervisor),
+        ],
       );
       changed.push(...updated.map((r) => r.id));
     }
@@ -203,13 +252,16 @@ export class DirectoryBulkWriter {
     for (const chunk of chunked(changedIds, ID_CHUNK)) {
       const found = await this.sql.rows<{ external_id: string }>(
         `WITH RECURSIVE chain(start_id, id) AS (
-           SELECT p.id, p.id FROM people p WHERE p.id = ANY($1::uuid[]) AND p.supervisor_id IS NOT NULL
+           SELECT id, id FROM people WHERE id = ANY($1::uuid[]) AND supervisor_id IS NOT NULL
            UNION ALL
-           SELECT c.start_id, p.supervisor_id FROM chain c JOIN people p ON p.id = c.id
-           WHERE p.supervisor_id IS NOT NULL
-         ) CYCLE id SET looped USING path
-         SELECT DISTINCT p.external_id FROM chain c JOIN people p ON p.id = c.start_id
-         WHERE c.looped AND c.id = c.start_id`,
+           SELECT c.start_id, p.supervisor_id FROM chain c
+           CROSS JOIN LATERAL (
+             SELECT supervisor_id FROM people WHERE id = c.id AND supervisor_id IS NOT NULL
+           ) p
+         ) CYCLE id SET looped USING path,
+         looping AS (SELECT DISTINCT start_id FROM chain WHERE looped AND id = start_id)
+         SELECT p.external_id FROM looping l
+         CROSS JOIN LATERAL (SELECT external_id FROM people WHERE id = l.start_id) p`,
         [chunk],
       );
       looped.push(...found.map((r) => r.external_id));
@@ -247,8 +299,11 @@ export class DirectoryBulkWriter {
              COALESCE((SELECT max(x.priority) FROM contact_points x WHERE x.person_id = p.id), 0) AS base
            FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[]) WITH ORDINALITY
              AS u(external_id, kind, value, priority, verified_at, ord)
-           JOIN people p ON p.external_id = u.external_id
-           LEFT JOIN contact_points e ON e.person_id = p.id AND e.kind = u.kind AND e.value = u.value
+           CROSS JOIN LATERAL (SELECT id FROM people WHERE external_id = u.external_id) p
+           LEFT JOIN LATERAL (
+             SELECT priority FROM contact_points
+             WHERE person_id = p.id AND kind = u.kind AND value = u.value
+           ) e ON true
          ) s
          ON CONFLICT (person_id, kind, value) DO UPDATE ${setIfDistinct('c', updates)}
          RETURNING (xmax = 0) AS inserted`,
@@ -282,7 +337,11 @@ export class DirectoryBulkWriter {
         spec.push({ name: 'longitude', type: 'float8', values: chunk.map((s) => s.longitude) });
       }
       if (columns.has('threatened_people')) {
-        spec.push({ name: 'threatened_people', type: 'int', values: chunk.map((s) => s.threatenedPeople) });
+        spec.push({
+          name: 'threatened_people',
+          type: 'int',
+          values: chunk.map((s) => s.threatenedPeople),
+        });
       }
       if (columns.has('threatened_households')) {
         spec.push({
@@ -329,13 +388,16 @@ export class DirectoryBulkWriter {
     return [...deleted, ...inserted].map((r) => r.site_code);
   }
 
-  private async replaceSitePeople(chunk: HazardSiteRow[], relation: SiteRelation): Promise<string[]> {
+  private async replaceSitePeople(
+    chunk: HazardSiteRow[],
+    relation: SiteRelation,
+  ): Promise<string[]> {
     const sites = chunk.flatMap((s) => s[relation].map(() => s.code));
     const people = chunk.flatMap((s) => s[relation]);
     const wanted = `
       SELECT u.site_code, p.id AS person_id
       FROM unnest($1::text[], $2::text[]) AS u(site_code, external_id)
-      JOIN people p ON p.external_id = u.external_id`;
+      CROSS JOIN LATERAL (SELECT id FROM people WHERE external_id = u.external_id) p`;
     const deleted = await this.sql.rows<{ site_code: string }>(
       `WITH wanted AS (${wanted})
        DELETE FROM hazard_site_people h
@@ -364,7 +426,11 @@ export class DirectoryBulkWriter {
     for (const chunk of chunked(rows)) {
       const stored = new Map(
         (
-          await this.sql.rows<{ code: string; webhook_url_encrypted: string; secret_encrypted: string | null }>(
+          await this.sql.rows<{
+            code: string;
+            webhook_url_encrypted: string;
+            secret_encrypted: string | null;
+          }>(
             `SELECT code, webhook_url_encrypted, secret_encrypted FROM group_robots WHERE code = ANY($1::text[])`,
             [chunk.map((b) => b.code)],
           )
@@ -378,7 +444,9 @@ export class DirectoryBulkWriter {
         {
           name: 'webhook_url_encrypted',
           type: 'text',
-          values: chunk.map((b) => this.seal(b.webhookUrl, stored.get(b.code)?.webhook_url_encrypted)),
+          values: chunk.map((b) =>
+            this.seal(b.webhookUrl, stored.get(b.code)?.webhook_url_encrypted),
+          ),
         },
       ];
       if (columns.has('grid')) {
@@ -388,7 +456,9 @@ export class DirectoryBulkWriter {
         spec.push({
           name: 'secret_encrypted',
           type: 'text',
-          values: chunk.map((b) => b.secret && this.seal(b.secret, stored.get(b.code)?.secret_encrypted)),
+          values: chunk.map(
+            (b) => b.secret && this.seal(b.secret, stored.get(b.code)?.secret_encrypted),
+          ),
         });
       }
       const changed = await upsert(this.sql, {

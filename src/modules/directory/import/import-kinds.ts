@@ -27,7 +27,11 @@ export interface KindHandler {
 function kind<T>(
   columns: ColumnSpec,
   validate: Validator<T>,
-  write: (writer: DirectoryBulkWriter, rows: T[], columns: ReadonlySet<string>) => Promise<WriteCounts>,
+  write: (
+    writer: DirectoryBulkWriter,
+    rows: T[],
+    columns: ReadonlySet<string>,
+  ) => Promise<WriteCounts>,
 ): KindHandler {
   return {
     columns,
@@ -43,9 +47,13 @@ export const IMPORT_HANDLERS: Record<ImportKind, KindHandler> = {
   divisions: kind(DIVISION_COLUMNS, validateDivisions, (w, rows) => w.divisions(rows)),
   grids: kind(GRID_COLUMNS, validateGrids, (w, rows) => w.grids(rows)),
   people: kind(PEOPLE_COLUMNS, validatePeople, (w, rows, columns) => w.people(rows, columns)),
-  contacts: kind(CONTACT_COLUMNS, validateContacts, (w, rows, columns) => w.contacts(rows, columns)),
-  'hazard-points': kind(HAZARD_SITE_COLUMNS, hazardSiteValidator('hazard_point'), (w, rows, columns) =>
-    w.hazardSites(rows, columns),
+  contacts: kind(CONTACT_COLUMNS, validateContacts, (w, rows, columns) =>
+    w.contacts(rows, columns),
+  ),
+  'hazard-points': kind(
+    HAZARD_SITE_COLUMNS,
+    hazardSiteValidator('hazard_point'),
+    (w, rows, columns) => w.hazardSites(rows, columns),
   ),
   'risk-zones': kind(HAZARD_SITE_COLUMNS, hazardSiteValidator('risk_zone'), (w, rows, columns) =>
     w.hazardSites(rows, columns),

@@ -24,7 +24,9 @@ export function normaliseColumn(name: string): string {
 }
 
 function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+  return (
+    value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
+  );
 }
 
 /** CSV with a header row. Blank lines and rows of empty cells are skipped but keep their number. */

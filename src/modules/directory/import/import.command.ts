@@ -68,7 +68,8 @@ export class ImportCommand extends CommandRunner {
       bar.stop();
       const problems = rejectedProblems(err);
       if (!problems) throw err;
-      const details = (err as { details?: { total?: number; problemCount?: number } }).details ?? {};
+      const details =
+        (err as { details?: { total?: number; problemCount?: number } }).details ?? {};
       process.stderr.write(
         `导入文件有误，未写入任何数据 / Import file rejected; nothing was written ` +
           `(${details.problemCount ?? problems.length} problems, ${details.total ?? 0} rows)\n`,

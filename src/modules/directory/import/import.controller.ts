@@ -26,10 +26,14 @@ export class ImportController {
   @Roles('admin')
   @ApiParam({ name: 'kind', enum: IMPORT_KINDS })
   @ApiConsumes('text/csv', 'application/x-ndjson')
-  @ApiBody({ schema: { type: 'string' }, description: 'The file: CSV with a header row, or one JSON object per line' })
+  @ApiBody({
+    schema: { type: 'string' },
+    description: 'The file: CSV with a header row, or one JSON object per line',
+  })
   @ApiOkResponse({ description: '{ kind, rows, inserted, updated, unchanged }' })
   @ApiUnprocessableEntityResponse({
-    description: 'IMPORT_REJECTED: nothing written; `rows` lists each problem as { row, field, message, messageEn }',
+    description:
+      'IMPORT_REJECTED: nothing written; `rows` lists each problem as { row, field, message, messageEn }',
   })
   async import(
     @Param('kind') kind: string,
@@ -38,7 +42,10 @@ export class ImportController {
   ): Promise<ImportResult> {
     if (!isImportKind(kind)) {
       throw AppException.validation([
-        { field: 'kind', message: `unknown import kind "${kind}"; one of ${IMPORT_KINDS.join(', ')}` },
+        {
+          field: 'kind',
+          message: `unknown import kind "${kind}"; one of ${IMPORT_KINDS.join(', ')}`,
+        },
       ]);
     }
     const format = formatOfContentType(contentType);
@@ -48,7 +55,9 @@ export class ImportController {
       ]);
     }
     if (typeof body !== 'string') {
-      throw AppException.validation([{ field: 'body', message: 'the body must be the file as text' }]);
+      throw AppException.validation([
+        { field: 'body', message: 'the body must be the file as text' },
+      ]);
     }
     return this.imports.importText(kind, body, format);
   }

@@ -57,10 +57,17 @@ export class ImportService {
     return this.run(kind, fromRecords(records), opts);
   }
 
-  private async run(kind: ImportKind, file: SourceFile, opts: ImportOptions): Promise<ImportResult> {
+  private async run(
+    kind: ImportKind,
+    file: SourceFile,
+    opts: ImportOptions,
+  ): Promise<ImportResult> {
     if (!isImportKind(kind)) {
       throw AppException.validation([
-        { field: 'kind', message: `unknown import kind ${String(kind)}; one of ${IMPORT_KINDS.join(', ')}` },
+        {
+          field: 'kind',
+          message: `unknown import kind ${String(kind)}; one of ${IMPORT_KINDS.join(', ')}`,
+        },
       ]);
     }
     const total = file.rows.length;
@@ -70,7 +77,8 @@ export class ImportService {
     if (total === 0 && file.problems.length > 0) throw importRejected(file.problems, total);
     const handler = IMPORT_HANDLERS[kind];
     const columnProblems = checkColumns(file.columns, handler.columns);
-    if (columnProblems.length > 0) throw importRejected([...file.problems, ...columnProblems], total);
+    if (columnProblems.length > 0)
+      throw importRejected([...file.problems, ...columnProblems], total);
 
     const started = Date.now();
     const runner = this.dataSource.createQueryRunner();
@@ -92,7 +100,13 @@ export class ImportService {
       const { inserted, updated } = await checked.write(writer);
       await runner.commitTransaction();
 
-      const result = { kind, rows: total, inserted, updated, unchanged: total - inserted - updated };
+      const result = {
+        kind,
+        rows: total,
+        inserted,
+        updated,
+        unchanged: total - inserted - updated,
+      };
       this.logger.log(
         `${kind}: ${total} rows, ${inserted} inserted, ${updated} updated, ` +
           `${result.unchanged} unchanged in ${Date.now() - started} ms`,

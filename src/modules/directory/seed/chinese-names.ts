@@ -21,7 +21,10 @@ function fakerModule(): FakerExports {
 }
 
 /** The most common surnames, which faker's zh_CN list (uniform, with 上官 and 令狐) underweights. */
-const COMMON_SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤'.split('');
+const COMMON_SURNAMES =
+  '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤'.split(
+    '',
+  );
 
 let shared: ChineseNames | undefined;
 
@@ -42,9 +45,16 @@ export class ChineseNames {
       const person = fakerModule().zh_CN.person;
       const surnames = [...(person?.last_name?.generic ?? [])];
       const first = person?.first_name;
-      const given = [...new Set([...(first?.generic ?? []), ...(first?.female ?? []), ...(first?.male ?? [])])];
-      if (surnames.length === 0 || given.length === 0) throw new Error('faker zh_CN has no person names');
-      shared = new ChineseNames(surnames, COMMON_SURNAMES.filter((s) => surnames.includes(s)), given);
+      const given = [
+        ...new Set([...(first?.generic ?? []), ...(first?.female ?? []), ...(first?.male ?? [])]),
+      ];
+      if (surnames.length === 0 || given.length === 0)
+        throw new Error('faker zh_CN has no person names');
+      shared = new ChineseNames(
+        surnames,
+        COMMON_SURNAMES.filter((s) => surnames.includes(s)),
+        given,
+      );
     }
     return shared;
   }

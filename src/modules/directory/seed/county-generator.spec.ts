@@ -41,12 +41,15 @@ describe('generateCounty', () => {
     expect(townships.length).toBe(county.counts.townships);
     expect(villages.length).toBe(county.counts.villages);
     for (const v of villages) expect(townships).toContain(v.slice(0, 9));
-    for (const d of county.divisions.slice(3)) expect(String(d.name)).toMatch(/(镇|乡|街道|村|社区)$/);
+    for (const d of county.divisions.slice(3))
+      expect(String(d.name)).toMatch(/(镇|乡|街道|村|社区)$/);
     expect(new Set(codes).size).toBe(codes.length);
   });
 
   it('puts grids under villages, named 第N网格, with about 150 residents each', () => {
-    const villages = new Set(county.divisions.map((d) => String(d.code)).filter((c) => c.length === 12));
+    const villages = new Set(
+      county.divisions.map((d) => String(d.code)).filter((c) => c.length === 12),
+    );
     for (const g of county.grids) {
       expect(villages.has(String(g.village))).toBe(true);
       expect(String(g.code)).toMatch(new RegExp(`^${g.village}\\d{3}$`));
@@ -115,7 +118,8 @@ describe('generateCounty', () => {
     for (const s of sites) {
       for (const g of String(s.grids).split(';')) expect(grids.has(g)).toBe(true);
       const threatened = String(s.threatened).split(';').filter(Boolean);
-      for (const id of [...threatened, ...String(s.responsible).split(';')]) expect(people.has(id)).toBe(true);
+      for (const id of [...threatened, ...String(s.responsible).split(';')])
+        expect(people.has(id)).toBe(true);
       expect(Number(s.threatened_people)).toBeGreaterThanOrEqual(threatened.length);
     }
   });

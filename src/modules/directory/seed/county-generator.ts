@@ -75,7 +75,9 @@ const ROBOT_ORIGINS: Record<RobotPlatform, string> = {
   feishu: 'https://open.feishu.cn',
 };
 
-const SITE_HAZARDS: Readonly<Record<Exclude<HazardType, 'rainstorm' | 'geological_composite' | 'flash_flood'>, number>> = {
+const SITE_HAZARDS: Readonly<
+  Record<Exclude<HazardType, 'rainstorm' | 'geological_composite' | 'flash_flood'>, number>
+> = {
   landslide: 50,
   collapse: 25,
   debris_flow: 15,
@@ -122,9 +124,16 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
 
   // Platform each township's groups use; officials there get an account on it.
   const platformOf = new Map<string, RobotPlatform>();
-  const countyPlatform = new SeededRandom(seed, 'platform', countyCode).weighted({ wecom: 45, dingtalk: 40, feishu: 15 });
+  const countyPlatform = new SeededRandom(seed, 'platform', countyCode).weighted({
+    wecom: 45,
+    dingtalk: 40,
+    feishu: 15,
+  });
   for (const t of plan.townships) {
-    platformOf.set(t.code, new SeededRandom(seed, 'platform', t.code).weighted({ wecom: 45, dingtalk: 40, feishu: 15 }));
+    platformOf.set(
+      t.code,
+      new SeededRandom(seed, 'platform', t.code).weighted({ wecom: 45, dingtalk: 40, feishu: 15 }),
+    );
   }
 
   // ---- Sites first: they decide the group monitors and who is responsible for what.
@@ -228,9 +237,30 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     return id;
   };
   const county = plan.county;
-  const dutyOfficer = add(`${county.code}-ZB01`, 'duty_officer', county.code, null, `${county.name}应急管理局值班员`, { platform: countyPlatform });
-  const countyChief = add(`${county.code}-FZ01`, 'county_responsible', county.code, dutyOfficer, `${county.name}人民政府副县长`, { platform: countyPlatform });
-  const techManager = add(`${county.code}-JS01`, 'technical_manager', county.code, dutyOfficer, `${county.name}自然资源局地质灾害防治技术管理员`, { platform: countyPlatform });
+  const dutyOfficer = add(
+    `${county.code}-ZB01`,
+    'duty_officer',
+    county.code,
+    null,
+    `${county.name}应急管理局值班员`,
+    { platform: countyPlatform },
+  );
+  const countyChief = add(
+    `${county.code}-FZ01`,
+    'county_responsible',
+    county.code,
+    dutyOfficer,
+    `${county.name}人民政府副县长`,
+    { platform: countyPlatform },
+  );
+  const techManager = add(
+    `${county.code}-JS01`,
+    'technical_manager',
+    county.code,
+    dutyOfficer,
+    `${county.name}自然资源局地质灾害防治技术管理员`,
+    { platform: countyPlatform },
+  );
 
   // Resident geologists, each stationed in a few townships with hazard points.
   const geologistOf = new Map<string, string>();
@@ -238,7 +268,8 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
   plan.townships.forEach((t, i) => {
     const n = (i % geologistCount) + 1;
     const id = `${county.code}-DZ${String(n).padStart(2, '0')}`;
-    if (n === i + 1) add(id, 'resident_geologist', t.code, techManager, `驻${county.name}地质队员（${t.name}片）`);
+    if (n === i + 1)
+      add(id, 'resident_geologist', t.code, techManager, `驻${county.name}地质队员（${t.name}片）`);
     geologistOf.set(t.code, id);
   });
 
@@ -250,28 +281,53 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     t.suffix === '街道' ? `${t.name}办事处主任` : `${t.name}${t.suffix === '镇' ? '镇长' : '乡长'}`;
   for (const t of plan.townships) {
     const platform = platformOf.get(t.code);
-    const chief = add(`${t.code}-FZ`, 'township_responsible', t.code, countyChief, chiefTitle(t), { platform });
+    const chief = add(`${t.code}-FZ`, 'township_responsible', t.code, countyChief, chiefTitle(t), {
+      platform,
+    });
     townshipChief.set(t.code, chief);
     const leads: string[] = [];
     for (let k = 1; k <= Math.max(1, Math.ceil(t.villages.length / 5)); k++) {
-      leads.push(add(`${t.code}-PQ${k}`, 'area_lead', t.code, chief, `${t.name}第${k}片区负责人`, { platform }));
+      leads.push(
+        add(`${t.code}-PQ${k}`, 'area_lead', t.code, chief, `${t.name}第${k}片区负责人`, {
+          platform,
+        }),
+      );
     }
     areaLeads.set(t.code, leads);
     for (const v of t.villages) {
       const vTitle = v.community ? `${v.name}党委书记` : `${v.name}党支部书记`;
-      villageChief.set(v.code, add(`${v.code}-FZ`, 'village_responsible', v.code, chief, vTitle, { platform }));
+      villageChief.set(
+        v.code,
+        add(`${v.code}-FZ`, 'village_responsible', v.code, chief, vTitle, { platform }),
+      );
       for (const g of v.grids) {
-        const leader = add(`${g.code}-WGZ`, 'grid_leader', v.code, villageChief.get(v.code) ?? chief, `${g.name}网格长`, { grid: g.code });
+        const leader = add(
+          `${g.code}-WGZ`,
+          'grid_leader',
+          v.code,
+          villageChief.get(v.code) ?? chief,
+          `${g.name}网格长`,
+          { grid: g.code },
+        );
         gridLeader.set(g.code, leader);
         const members = 1 + (hashParts(seed, 'members', g.code) % 2);
         for (let k = 1; k <= members; k++) {
-          add(`${g.code}-WGY${k}`, 'grid_member', v.code, leader, `${g.name}网格员`, { grid: g.code });
+          add(`${g.code}-WGY${k}`, 'grid_member', v.code, leader, `${g.name}网格员`, {
+            grid: g.code,
+          });
         }
       }
     }
   }
   for (const { grid, id, site } of monitorOfSite.values()) {
-    add(id, 'group_monitor', grid.village.code, gridLeader.get(grid.code) ?? null, `${site.name}群测群防员`, { grid: grid.code });
+    add(
+      id,
+      'group_monitor',
+      grid.village.code,
+      gridLeader.get(grid.code) ?? null,
+      `${site.name}群测群防员`,
+      { grid: grid.code },
+    );
   }
 
   for (const site of hazardSites) {
@@ -305,17 +361,29 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     const rng = new SeededRandom(seed, 'contacts', o.id);
     const verified = `${ROSTER_MONTH}-${String(rng.int(1, 20)).padStart(2, '0')}`;
     const points: Array<[string, string]> = [['mobile', phones.mobile(n)]];
-    if (seniorRoles.has(o.role) || o.role === 'village_responsible') points.push(['landline', phones.landline(n)]);
-    if (o.role === 'duty_officer' || o.role === 'county_responsible' || o.role === 'resident_geologist' || (o.role === 'township_responsible' && rng.chance(0.3))) {
+    if (seniorRoles.has(o.role) || o.role === 'village_responsible')
+      points.push(['landline', phones.landline(n)]);
+    if (
+      o.role === 'duty_officer' ||
+      o.role === 'county_responsible' ||
+      o.role === 'resident_geologist' ||
+      (o.role === 'township_responsible' && rng.chance(0.3))
+    ) {
       points.push(['satellite', phones.satellite(n)]);
     }
-    const platforms: RobotPlatform[] = o.role === 'duty_officer' ? ['wecom', 'dingtalk', 'feishu'] : o.platform ? [o.platform] : [];
+    const platforms: RobotPlatform[] =
+      o.role === 'duty_officer' ? ['wecom', 'dingtalk', 'feishu'] : o.platform ? [o.platform] : [];
     for (const platform of platforms) {
       const account =
-        platform === 'wecom' ? `wx${rng.chars(10, BASE62)}` : platform === 'dingtalk' ? rng.chars(16, '0123456789') : `ou_${rng.chars(32)}`;
+        platform === 'wecom'
+          ? `wx${rng.chars(10, BASE62)}`
+          : platform === 'dingtalk'
+            ? rng.chars(16, '0123456789')
+            : `ou_${rng.chars(32)}`;
       points.push([platform, account]);
     }
-    if (seniorRoles.has(o.role)) points.push(['email', `${o.id.toLowerCase()}@${countyCode}.gov.example.cn`]);
+    if (seniorRoles.has(o.role))
+      points.push(['email', `${o.id.toLowerCase()}@${countyCode}.gov.example.cn`]);
     points.forEach(([kind, value], i) => {
       contacts.push({ person: o.id, kind, value, priority: i + 1, verified_at: verified });
     });
@@ -323,7 +391,13 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
 
   // ---- Robots and loudspeakers.
   const robots: ImportRecord[] = [];
-  const robot = (code: string, platform: RobotPlatform, name: string, division: string, grid: string | null) => {
+  const robot = (
+    code: string,
+    platform: RobotPlatform,
+    name: string,
+    division: string,
+    grid: string | null,
+  ) => {
     const rng = new SeededRandom(seed, 'robot', code);
     const [url, secret] =
       platform === 'wecom'
@@ -337,10 +411,16 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
   for (const t of plan.townships) {
     const platform = platformOf.get(t.code) ?? 'wecom';
     robot(`RB${t.code}`, platform, `${t.name}防汛减灾工作群`, t.code, null);
-    broadcastTerminals.push({ code: `GB${t.code}01`, name: `${t.name}政府应急广播`, division: t.code });
+    broadcastTerminals.push({
+      code: `GB${t.code}01`,
+      name: `${t.name}政府应急广播`,
+      division: t.code,
+    });
     for (const v of t.villages) {
       const rng = new SeededRandom(seed, 'village-equipment', v.code);
-      const vPlatform = rng.chance(0.7) ? platform : rng.pick(['wecom', 'dingtalk', 'feishu'] as const);
+      const vPlatform = rng.chance(0.7)
+        ? platform
+        : rng.pick(['wecom', 'dingtalk', 'feishu'] as const);
       robot(`RB${v.code}`, vPlatform, `${v.name}应急群`, v.code, null);
       for (const g of v.grids) {
         if (rng.chance(0.25)) robot(`RB${g.code}`, vPlatform, `${g.name}群`, v.code, g.code);
@@ -349,7 +429,10 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
       for (let k = 1; k <= loudspeakers; k++) {
         broadcastTerminals.push({
           code: `GB${v.code}${String(k).padStart(2, '0')}`,
-          name: k === 1 ? `${v.name}${v.community ? '社区居委会' : '村委会'}广播` : `${v.name}${k - 1}组广播`,
+          name:
+            k === 1
+              ? `${v.name}${v.community ? '社区居委会' : '村委会'}广播`
+              : `${v.name}${k - 1}组广播`,
           division: v.code,
         });
       }

@@ -131,7 +131,8 @@ export function planCounty(opts: CountySeedOptions): CountyPlan {
   for (let t = 0; t < townshipCount; t++) {
     const trng = new SeededRandom(o.seed, 'township', o.countyCode, t);
     // The county seat is a 街道 (sub-district); the rest are towns and, past 100 of them, 乡.
-    const suffix = t === 0 ? '街道' : towns < 100 && (xiangs >= 99 || trng.chance(0.65)) ? '镇' : '乡';
+    const suffix =
+      t === 0 ? '街道' : towns < 100 && (xiangs >= 99 || trng.chance(0.65)) ? '镇' : '乡';
     const local = suffix === '街道' ? 1 : suffix === '镇' ? 100 + towns++ : 200 + xiangs++;
     const township: TownshipPlan = {
       code: `${o.countyCode}${String(local).padStart(3, '0')}`,

@@ -34,9 +34,9 @@ export class PhoneBook {
 
   /** `13812345678`, `138 1234 5678` or `138-1234-5678`. */
   mobile(n: number): string {
-    const prefix = MOBILE_PREFIXES[n % MOBILE_PREFIXES.length];
-    const q = Math.floor(n / MOBILE_PREFIXES.length);
-    const rest = String((MOBILE_A * q + this.mobileB) % 100_000_000).padStart(8, '0');
+    // The eight digits alone are distinct for n < 10^8; the prefix only varies the look.
+    const rest = String((MOBILE_A * n + this.mobileB) % 100_000_000).padStart(8, '0');
+    const prefix = MOBILE_PREFIXES[(n + Number(rest.slice(-3))) % MOBILE_PREFIXES.length];
     switch (n % 5) {
       case 3:
         return `${prefix} ${rest.slice(0, 4)} ${rest.slice(4)}`;
@@ -50,7 +50,9 @@ export class PhoneBook {
   /** An office or home line in the county's area: `0837-6221234`. */
   landline(n: number): string {
     const tail = String((LANDLINE_A * n + this.landlineB) % 1_000_000).padStart(6, '0');
-    const local = `${2 + (n % 7)}${tail}`.padEnd(this.localDigits, String(n % 10)).slice(0, this.localDigits);
+    const local = `${2 + (n % 7)}${tail}`
+      .padEnd(this.localDigits, String(n % 10))
+      .slice(0, this.localDigits);
     return `${this.areaCode}-${local}`;
   }
 

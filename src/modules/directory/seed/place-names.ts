@@ -99,7 +99,10 @@ export function areaCodeOf(countyCode: string): [string, number] {
   return AREA_CODES[countyCode.slice(0, 4)] ?? AREA_CODES[countyCode.slice(0, 2)] ?? ['028', 8];
 }
 
-const FIRST = '青石龙凤金银白红黄东西南北中上下大小高马花桃李杨柳松柏竹梅兰云山水河溪岭坪坝沟湾桥安福兴隆平新和丰太永长清明宝双三五七九'.split('');
+const FIRST =
+  '青石龙凤金银白红黄东西南北中上下大小高马花桃李杨柳松柏竹梅兰云山水河溪岭坪坝沟湾桥安福兴隆平新和丰太永长清明宝双三五七九'.split(
+    '',
+  );
 const SECOND = '山水河溪岭坪坝沟湾桥林坡岩洞口场寨堡关庄家园川峰田塘江村营铺滩源门'.split('');
 
 /** A two-character place name, not among `taken`. */
@@ -122,4 +125,17 @@ export function knownName(code: string): string | undefined {
 }
 
 /** Where on a slope a hazard is, for site names: 后山滑坡, 沟口泥石流 … */
-export const SITE_SPOTS = ['后山', '沟口', '老街', '河坝', '学校后', '大湾', '垭口', '岩脚', '院坝', '坡顶', '组上方', '公路边'];
+export const SITE_SPOTS = [
+  '后山',
+  '沟口',
+  '老街',
+  '河坝',
+  '学校后',
+  '大湾',
+  '垭口',
+  '岩脚',
+  '院坝',
+  '坡顶',
+  '组上方',
+  '公路边',
+];

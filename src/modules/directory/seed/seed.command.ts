@@ -15,13 +15,20 @@ function wholeNumber(name: string, value: string, min: number): number {
 }
 
 /** `seed --county 513221 --residents 100000 [--seed 1]`: a synthetic county, for demos and benchmarks. */
-@Command({ name: 'seed', description: 'Generate a synthetic county and import it into the directory' })
+@Command({
+  name: 'seed',
+  description: 'Generate a synthetic county and import it into the directory',
+})
 export class SeedCommand extends CommandRunner {
   constructor(private readonly seeds: SeedService) {
     super();
   }
 
-  @Option({ flags: '--county <code>', description: '6-digit GB/T 2260 county code', required: true })
+  @Option({
+    flags: '--county <code>',
+    description: '6-digit GB/T 2260 county code',
+    required: true,
+  })
   parseCounty(value: string): string {
     if (!/^\d{6}$/.test(value)) throw new Error('--county must be a 6-digit GB/T 2260 county code');
     return value;
@@ -41,7 +48,8 @@ export class SeedCommand extends CommandRunner {
     const bar = new SingleBar(
       {
         stream: process.stderr,
-        format: 'seed [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted} | eta {eta_formatted}',
+        format:
+          'seed [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted} | eta {eta_formatted}',
         hideCursor: true,
       },
       Presets.shades_classic,

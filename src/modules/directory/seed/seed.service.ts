@@ -58,14 +58,19 @@ export class SeedService {
     const write = async (kind: ImportKind, records: ImportRecord[]) => {
       const base = written;
       const result = await this.imports
-        .importRecords(kind, records, { onProgress: (done) => opts.onProgress?.(base + done, total) })
+        .importRecords(kind, records, {
+          onProgress: (done) => opts.onProgress?.(base + done, total),
+        })
         .catch((err: unknown) => {
           // A generator bug: say which records were refused and why (no secrets in reports).
           const problems = rejectedProblems(err);
           if (problems) {
             this.logger.error(
               `generated ${kind} refused: ` +
-                problems.slice(0, 5).map((p) => `row ${p.row ?? '-'} ${p.field}: ${p.messageEn}`).join('; '),
+                problems
+                  .slice(0, 5)
+                  .map((p) => `row ${p.row ?? '-'} ${p.field}: ${p.messageEn}`)
+                  .join('; '),
             );
           }
           throw err;

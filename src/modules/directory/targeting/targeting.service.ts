@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { PERSON_ROLES } from '../directory.types';
 import {
@@ -9,9 +9,16 @@ import {
   countSql,
   normalizeTargetQuery,
   recipientsSql,
+  type RecipientRow,
   type TargetFilter,
 } from './targeting.sql';
-import type { Recipient, TargetQuery, TargetStreamOptions, UnknownTargets } from './targeting.types';
+import type {
+  Recipient,
+  RecipientContact,
+  TargetQuery,
+  TargetStreamOptions,
+  UnknownTargets,
+} from './targeting.types';
 
 const DEFAULT_BATCH_SIZE = 1000;
 const MAX_BATCH_SIZE = 50_000;
@@ -115,21 +122,37 @@ export class TargetingService {
     client.on('error', onError);
     let open = false;
     let done = false;
+    let inFlight: Promise<QueryResult<RecipientRow>> | undefined;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       open = true;
       // A cursor is planned for its first rows by default (cursor_tuple_fraction 0.1); this one is
-      // always read to the end, so plan it like a plain query.
-      await client.query('SET LOCAL cursor_tuple_fraction = 1');
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`);
+      // always read to the end, so plan it like a plain query. JIT compilation (hundreds of ms
+      // above jit_above_cost) buys nothing for a query whose time goes into per-row index probes
+      // and JSON building.
+      await client.query(
+        `SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off; ` +
+          `SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`,
+      );
       await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${recipientsSql(filter)}`, filter.params);
-      for (;;) {
-        const { rows } = await client.query<Recipient>(`FETCH FORWARD ${batchSize} FROM ${CURSOR_NAME}`);
-        if (rows.length) yield rows;
-        if (rows.length < batchSize) break;
+      // One FETCH stays in flight while the consumer works on the previous batch, so that the
+      // server produces batch n+1 while Node parses and hands out batch n. A FETCH that is still
+      // running when the consumer leaves is awaited before the transaction ends (pg runs a
+      // connection's queries in order anyway); the catch(noop) only marks it as handled meanwhile.
+      const fetch = () => {
+        const promise = client.query<RecipientRow>(`FETCH FORWARD ${batchSize} FROM ${CURSOR_NAME}`);
+        promise.catch(noop);
+        return promise;
+      };
+      inFlight = fetch();
+      while (inFlight) {
+        const { rows }: QueryResult<RecipientRow> = await inFlight;
+        inFlight = rows.length === batchSize ? fetch() : undefined;
+        if (rows.length) yield rows.map(toRecipient);
       }
       done = true;
     } finally {
+      if (inFlight) await inFlight.catch(noop);
       const releaseError = connectionError ?? (await endTransaction(client, open, done));
       client.removeListener('error', onError);
       // release(err) destroys the connection instead of returning it to the pool.
@@ -182,6 +205,29 @@ export class TargetingService {
     }
     return pool;
   }
+}
+
+const noop = () => undefined;
+
+/** Contacts come unordered from SQL (see recipientsSql); order: priority, then kind, then value. */
+function compareContacts(a: RecipientContact, b: RecipientContact): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+/** Turns a row of recipientsSql into a Recipient, in place (rows are fresh objects from pg). */
+function toRecipient(row: RecipientRow): Recipient {
+  const contacts: RecipientContact[] = (row.contacts ?? []).map(([kind, value, priority, verifiedAt]) => ({
+    kind: kind as RecipientContact['kind'],
+    value,
+    priority,
+    verifiedAt,
+  }));
+  if (contacts.length > 1) contacts.sort(compareContacts);
+  const recipient = row as unknown as Recipient;
+  recipient.contacts = contacts;
+  return recipient;
 }
 
 /**

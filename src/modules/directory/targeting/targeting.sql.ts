@@ -129,7 +129,18 @@ export function buildTargetFilter(query: NormalizedTargetQuery): TargetFilter {
   return { where, params, hasTargets: true };
 }
 
-/** One row per recipient, named as Recipient's fields; contacts as a JSON array by priority. */
+/**
+ * One row per recipient, the person's columns named as Recipient's fields, and `contacts` as a
+ * JSON array of [kind, value, priority, verified_at] arrays (NULL when there are none), in no
+ * particular order: the service sorts each recipient's few contacts.
+ *
+ * Measured at 1M people, a correlated subquery per person is the plan whose cost follows the
+ * recipient count at every size (an index probe on contact_points_person_idx per recipient), and
+ * building arrays without ORDER BY inside the aggregate is about half the server time of
+ * json_build_object with an ordered json_agg (a tuplesort per person). A flat
+ * people ⟕ contact_points join ordered by person is cheaper for a whole county but turns into a
+ * full scan of contact_points for a township.
+ */
 export function recipientsSql(filter: TargetFilter): string {
   return `
     SELECT p.id AS "personId",
@@ -139,15 +150,23 @@ export function recipientsSql(filter: TargetFilter): string {
            p.division_code AS "divisionCode",
            p.grid_code AS "gridCode",
            p.supervisor_id AS "supervisorId",
-           COALESCE((
-             SELECT json_agg(json_build_object(
-                      'kind', c.kind, 'value', c.value, 'priority', c.priority, 'verifiedAt', c.verified_at)
-                    ORDER BY c.priority, c.kind, c.value)
-               FROM contact_points c
-              WHERE c.person_id = p.id
-           ), '[]'::json) AS contacts
+           (SELECT json_agg(json_build_array(c.kind, c.value, c.priority, c.verified_at))
+              FROM contact_points c
+             WHERE c.person_id = p.id) AS contacts
       FROM people p
      WHERE ${filter.where}`;
+}
+
+/** A row of recipientsSql as node-postgres returns it (json parsed, uuids and text as strings). */
+export interface RecipientRow {
+  personId: string;
+  externalId: string;
+  name: string;
+  role: string;
+  divisionCode: string;
+  gridCode: string | null;
+  supervisorId: string | null;
+  contacts: [kind: string, value: string, priority: number, verifiedAt: string | null][] | null;
 }
 
 export function countSql(filter: TargetFilter): string {

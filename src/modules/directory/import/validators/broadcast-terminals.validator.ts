@@ -31,7 +31,12 @@ export async function validateBroadcastTerminals(
   const divisions = await lookup.divisions(rows.map((t) => t.divisionCode));
   for (const t of rows) {
     if (t.divisionCode && !divisions.has(t.divisionCode)) {
-      problems.add(t.row, 'division', `区划 ${t.divisionCode} 不存在`, `division ${t.divisionCode} does not exist`);
+      problems.add(
+        t.row,
+        'division',
+        `区划 ${t.divisionCode} 不存在`,
+        `division ${t.divisionCode} does not exist`,
+      );
     }
   }
   return { rows, problems: problems.list };

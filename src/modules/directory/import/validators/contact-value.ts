@@ -3,8 +3,7 @@ import type { ContactKind } from '../../directory.types';
 import { checkPhone } from '../../phone';
 
 export type ContactCheck =
-  | { ok: true; value: string }
-  | { ok: false; message: string; messageEn: string };
+  { ok: true; value: string } | { ok: false; message: string; messageEn: string };
 
 const PLATFORM_ID = /^[^\s;；,，]{1,128}$/;
 

@@ -34,7 +34,8 @@ export async function validateContacts(
     }
     const priority = r.integer('priority', 0, 1000);
     const verifiedAt = r.date('verified_at');
-    if (person && kind && value) keys.check(r, `${person}\u0000${kind}\u0000${value}`, `${person} ${kind} ${value}`);
+    if (person && kind && value)
+      keys.check(r, `${person}\u0000${kind}\u0000${value}`, `${person} ${kind} ${value}`);
     rows.push({ row: r.row, person, kind: kind || 'mobile', value, priority, verifiedAt });
   }
 

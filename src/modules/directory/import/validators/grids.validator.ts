@@ -41,7 +41,12 @@ export async function validateGrids(
   const villages = await lookup.divisions(rows.map((g) => g.villageCode));
   for (const g of rows) {
     if (g.villageCode.length === 12 && !villages.has(g.villageCode)) {
-      problems.add(g.row, 'village', `村 ${g.villageCode} 不存在`, `village ${g.villageCode} does not exist`);
+      problems.add(
+        g.row,
+        'village',
+        `村 ${g.villageCode} 不存在`,
+        `village ${g.villageCode} does not exist`,
+      );
     }
   }
   return { rows, problems: problems.list };

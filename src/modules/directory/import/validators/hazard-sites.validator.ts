@@ -1,4 +1,4 @@
-import { HAZARD_SITE_TYPES, type HazardSiteType } from '../../directory.types';
+import type { HazardSiteType } from '../../directory.types';
 import { HAZARD_NAMES_ZH, HAZARD_TYPES, type HazardType } from '../../../warnings/warning.types';
 import type { HazardSiteRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
@@ -90,7 +90,12 @@ export function hazardSiteValidator(type: HazardSiteType) {
         );
       }
       if (s.divisionCode && !divisions.has(s.divisionCode)) {
-        problems.add(s.row, 'division', `区划 ${s.divisionCode} 不存在`, `division ${s.divisionCode} does not exist`);
+        problems.add(
+          s.row,
+          'division',
+          `区划 ${s.divisionCode} 不存在`,
+          `division ${s.divisionCode} does not exist`,
+        );
       }
       const missingGrids = s.grids.filter((g) => !grids.has(g));
       if (missingGrids.length) {

@@ -85,12 +85,22 @@ export async function validatePeople(
   );
   for (const p of rows) {
     if (p.divisionCode && !divisions.has(p.divisionCode)) {
-      problems.add(p.row, 'division', `区划 ${p.divisionCode} 不存在`, `division ${p.divisionCode} does not exist`);
+      problems.add(
+        p.row,
+        'division',
+        `区划 ${p.divisionCode} 不存在`,
+        `division ${p.divisionCode} does not exist`,
+      );
     }
     if (p.gridCode) {
       const village = grids.get(p.gridCode);
       if (village === undefined) {
-        problems.add(p.row, 'grid', `网格 ${p.gridCode} 不存在`, `grid ${p.gridCode} does not exist`);
+        problems.add(
+          p.row,
+          'grid',
+          `网格 ${p.gridCode} 不存在`,
+          `grid ${p.gridCode} does not exist`,
+        );
       } else if (p.divisionCode && village !== p.divisionCode) {
         problems.add(
           p.row,

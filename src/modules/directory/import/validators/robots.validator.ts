@@ -55,10 +55,18 @@ export async function validateRobots(
     }
     const secret = r.raw('secret');
     if (platform && NEEDS_SECRET.has(platform) && secret === null) {
-      r.problem('secret', `${platform} 机器人必须填写签名密钥`, `a ${platform} robot needs its signing secret`);
+      r.problem(
+        'secret',
+        `${platform} 机器人必须填写签名密钥`,
+        `a ${platform} robot needs its signing secret`,
+      );
     }
     if (platform === 'wecom' && secret !== null) {
-      r.problem('secret', '企业微信机器人没有签名密钥，密钥在地址的 key 参数中', 'WeCom robots have no signing secret (the key is in the URL)');
+      r.problem(
+        'secret',
+        '企业微信机器人没有签名密钥，密钥在地址的 key 参数中',
+        'WeCom robots have no signing secret (the key is in the URL)',
+      );
     }
     if (secret !== null && secret.length > 512) {
       r.problem('secret', '密钥过长', 'the secret is too long');
@@ -80,12 +88,22 @@ export async function validateRobots(
   const grids = await lookup.grids(rows.flatMap((b) => (b.gridCode ? [b.gridCode] : [])));
   for (const b of rows) {
     if (b.divisionCode && !divisions.has(b.divisionCode)) {
-      problems.add(b.row, 'division', `区划 ${b.divisionCode} 不存在`, `division ${b.divisionCode} does not exist`);
+      problems.add(
+        b.row,
+        'division',
+        `区划 ${b.divisionCode} 不存在`,
+        `division ${b.divisionCode} does not exist`,
+      );
     }
     if (b.gridCode) {
       const village = grids.get(b.gridCode);
       if (village === undefined) {
-        problems.add(b.row, 'grid', `网格 ${b.gridCode} 不存在`, `grid ${b.gridCode} does not exist`);
+        problems.add(
+          b.row,
+          'grid',
+          `网格 ${b.gridCode} 不存在`,
+          `grid ${b.gridCode} does not exist`,
+        );
       } else if (b.divisionCode && village !== b.divisionCode) {
         problems.add(
           b.row,

@@ -5,7 +5,9 @@ export class Problems {
   readonly list: ImportProblem[] = [];
 
   add(row: number | undefined, field: string, message: string, messageEn: string): void {
-    this.list.push(row === undefined ? { field, message, messageEn } : { row, field, message, messageEn });
+    this.list.push(
+      row === undefined ? { field, message, messageEn } : { row, field, message, messageEn },
+    );
   }
 }
 
@@ -142,7 +144,11 @@ export class RowReader {
     const m = DATE.exec(value);
     const date = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])) : undefined;
     if (!m || !date || date.getUTCMonth() !== +m[2] - 1 || date.getUTCDate() !== +m[3]) {
-      this.problem(field, `日期应写成 YYYY-MM-DD：${value}`, `expected a date as YYYY-MM-DD: ${value}`);
+      this.problem(
+        field,
+        `日期应写成 YYYY-MM-DD：${value}`,
+        `expected a date as YYYY-MM-DD: ${value}`,
+      );
       return null;
     }
     if (date.getTime() > Date.now() + 86_400_000) {

@@ -19,7 +19,11 @@ export function checkColumns(columns: ReadonlySet<string>, spec: ColumnSpec): Im
   const problems: ImportProblem[] = [];
   for (const column of spec.required) {
     if (!columns.has(column)) {
-      problems.push({ field: column, message: '缺少必需的列', messageEn: 'required column is missing' });
+      problems.push({
+        field: column,
+        message: '缺少必需的列',
+        messageEn: 'required column is missing',
+      });
     }
   }
   const known = new Set([...spec.required, ...spec.optional]);

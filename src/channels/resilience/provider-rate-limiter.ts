@@ -1,0 +1,236 @@
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { RobotPlatform } from '../../modules/directory/directory.types';
+import { ChannelError } from '../channel.types';
+import {
+  storeWindowFor,
+  type ChannelRateLimits,
+  type RateLimitedResource,
+  type RateLimitRule,
+  type StoreWindow,
+} from './rate-limit-rules';
+
+/**
+ * Where the counters live, shared by every worker process:
+ * - `redis`: the queue's Redis (RateLimiterRedis, one Lua script per take);
+ * - `postgres`: the gateway's database when there is no Redis (the embedded default);
+ *   RateLimiterPostgres, table `channel_rate_limits` (ensureRateLimitTable creates it);
+ * - `memory`: this process only (tests, single-process tools).
+ */
+export type RateLimitStore =
+  | { kind: 'redis'; client: Redis }
+  | { kind: 'postgres'; pool: Pool; tableName?: string }
+  | { kind: 'memory' };
+
+export const RATE_LIMIT_TABLE = 'channel_rate_limits';
+
+export interface ProviderRateLimiterOptions {
+  /** The configured limits, for acquireRobot. */
+  limits?: ChannelRateLimits;
+  /** Default `maxWaitMs` of acquireRobot (default: wait as long as it takes). */
+  robotMaxWaitMs?: number;
+  /** Prefix of every counter key (default `wg:rl`). */
+  keyPrefix?: string;
+  /**
+   * When the store fails (Redis down), count in this process instead of failing the send
+   * (default true): a warning going out unthrottled beats one not going out.
+   */
+  insurance?: boolean;
+  /** For tests: how to wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** For tests: 0 ≤ x < 1, spreads the wake-ups of waiting workers. */
+  random?: () => number;
+}
+
+export interface AcquireOptions {
+  /** Slots to take (a send that makes two requests takes two). Default 1. */
+  count?: number;
+  /**
+   * Give up when the wait would exceed this: ChannelError('rate_limited', 'local_rate_limit')
+   * with `retryAfterMs`, so the job can be re-queued instead of holding a worker. Default: wait.
+   */
+  maxWaitMs?: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Up to this much is added to each wait so that waiting workers do not all wake together. */
+const JITTER_MS = 25;
+/** Never poll faster than this (a counter with no expiry would otherwise spin). */
+const MIN_WAIT_MS = 5;
+
+/** Creates the Postgres table the counters live in (idempotent; safe from concurrent workers). */
+export async function ensureRateLimitTable(
+  pool: Pool,
+  tableName = RATE_LIMIT_TABLE,
+): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(tableName)) throw new Error(`invalid table name ${tableName}`);
+  try {
+    // The columns rate-limiter-flexible's RateLimiterPostgres reads and writes.
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS "${tableName}" (
+         key varchar(255) PRIMARY KEY,
+         points integer NOT NULL DEFAULT 0,
+         expire bigint
+       )`,
+    );
+  } catch (err) {
+    // Two processes creating it at once: one wins, the other sees a duplicate.
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P07') throw err;
+  }
+}
+
+/**
+ * Rate limits shared by all worker processes, on rate-limiter-flexible. `acquire` waits (does not
+ * fail) until every rule of the key has a free slot, then takes it; it returns how long it made
+ * the caller wait. Keys are per provider (`twilio:sms`) and per robot (`wecom:<robotCode>`); the
+ * rules come from ChannelRateLimits (config).
+ */
+export class ProviderRateLimiter {
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly keyPrefix: string;
+
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly options: ProviderRateLimiterOptions = {},
+  ) {
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+    this.keyPrefix = options.keyPrefix ?? 'wg:rl';
+  }
+
+  /** The limiter counting one store window (one per window shape, shared by all keys). */
+  private limiterFor(win: StoreWindow): RateLimiterAbstract {
+    const id = `${win.points}p${win.durationSec}s`;
+    let limiter = this.limiters.get(id);
+    if (limiter) return limiter;
+    const common = {
+      keyPrefix: `${this.keyPrefix}:${id}`,
+      points: win.points,
+      duration: win.durationSec,
+    };
+    const insuranceLimiter =
+      this.options.insurance === false ? undefined : new RateLimiterMemory(common);
+    switch (this.store.kind) {
+      case 'redis':
+        limiter = new RateLimiterRedis({
+          ...common,
+          storeClient: this.store.client,
+          rejectIfRedisNotReady: true,
+          ...(insuranceLimiter ? { insuranceLimiter } : {}),
+        });
+        break;
+      case 'postgres':
+        limiter = new RateLimiterPostgres({
+          ...common,
+          storeClient: this.store.pool,
+          storeType: 'pool',
+          tableName: this.store.tableName ?? RATE_LIMIT_TABLE,
+          tableCreated: true,
+          ...(insuranceLimiter ? { insuranceLimiter } : {}),
+        });
+        break;
+      case 'memory':
+        limiter = new RateLimiterMemory(common);
+        break;
+    }
+    this.limiters.set(id, limiter);
+    return limiter;
+  }
+
+  /**
+   * Waits until `key` has a free slot under every rule and takes it (`count` times). Returns the
+   * milliseconds it waited (0 when a slot was free at once).
+   */
+  async acquire(
+    key: string,
+    rules: RateLimitRule[],
+    options: AcquireOptions = {},
+  ): Promise<number> {
+    if (!rules.length) return 0;
+    const limiters = rules.map((rule) => this.limiterFor(storeWindowFor(rule)));
+    const count = options.count ?? 1;
+    let waited = 0;
+    for (let taken = 0; taken < count; taken++) {
+      for (;;) {
+        const wait = await this.tryTake(key, limiters);
+        if (wait === 0) break;
+        const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
+        if (options.maxWaitMs !== undefined && waited + pause > options.maxWaitMs) {
+          throw new ChannelError(
+            'rate_limited',
+            'local_rate_limit',
+            `${key}: no free slot within ${options.maxWaitMs} ms`,
+            pause,
+          );
+        }
+        await this.sleep(pause);
+        waited += pause;
+      }
+    }
+    return waited;
+  }
+
+  acquireFor(resource: RateLimitedResource, options?: AcquireOptions): Promise<number> {
+    return this.acquire(resource.key, resource.rules, options);
+  }
+
+  /**
+   * Waits for `count` slots of one robot (`wecom:<robotCode>`, the configured per-robot limits;
+   * a WeCom message that also @s people by mobile takes 2: GroupRobotClient.requestsFor).
+   */
+  acquireRobot(
+    platform: RobotPlatform,
+    robotCode: string,
+    count = 1,
+    options: Omit<AcquireOptions, 'count'> = {},
+  ): Promise<number> {
+    if (!this.options.limits) throw new Error('ProviderRateLimiter was built without limits');
+    const resource = this.options.limits.robot(platform, { code: robotCode });
+    const maxWaitMs = options.maxWaitMs ?? this.options.robotMaxWaitMs;
+    return this.acquire(resource.key, resource.rules, {
+      count,
+      ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
+    });
+  }
+
+  /**
+   * Takes one slot under every limiter; 0 when taken, else the milliseconds until one may be
+   * free. With several rules, all are read first so a slot of one rule is not used up while
+   * another is full (a slot taken and then not used only makes the limit stricter).
+   */
+  private async tryTake(key: string, limiters: RateLimiterAbstract[]): Promise<number> {
+    if (limiters.length > 1) {
+      const states = await Promise.all(limiters.map((l) => l.get(key)));
+      let wait = 0;
+      states.forEach((res, i) => {
+        if (res && res.consumedPoints >= limiters[i].points && res.msBeforeNext > 0) {
+          wait = Math.max(wait, res.msBeforeNext);
+        }
+      });
+      if (wait > 0) return wait;
+    }
+    for (const limiter of limiters) {
+      try {
+        await limiter.consume(key, 1);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return Math.max(err.msBeforeNext, 1);
+        throw new ChannelError(
+          'transient',
+          'rate_limit_store',
+          `rate limiter store failed: ${String(err)}`,
+        );
+      }
+    }
+    return 0;
+  }
+}

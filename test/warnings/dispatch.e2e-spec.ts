@@ -1,0 +1,139 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, ROBOT_KEY, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+
+const APP_SECRET = 'dispatch-e2e-secret'.padEnd(40, 'z');
+
+function imminentWarning(overrides: Record<string, unknown> = {}) {
+  const now = Date.now();
+  return {
+    kind: 'imminent',
+    level: 'red',
+    hazard: 'landslide',
+    headline: '渔子溪村滑坡临灾预警',
+    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
+    instruction: '立即撤离至渔子溪小学避险点',
+    hazardPoints: ['HP-1'],
+    areas: ['513221001001'],
+    effective: new Date(now).toISOString(),
+    onset: new Date(now + 2 * 3600_000).toISOString(),
+    expires: new Date(now + 24 * 3600_000).toISOString(),
+    extent: '隐患点下方200米范围',
+    impact: { people: 12, households: 4 },
+    shelter: '渔子溪小学',
+    ...overrides,
+  };
+}
+
+describe('issuing a warning dispatches it on every channel through the providers', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      env: { TWILIO_CALLS_PER_SECOND: '5', TWILIO_SMS_PER_SECOND: '20' },
+    });
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
+    s.setProfile(PEOPLE.resident.mobile, 'confirms');
+    s.setProfile(PEOPLE.deadMobile.mobile, 'dead');
+    s.setProfile(PEOPLE.deadMobile.landline, 'confirms');
+    s.setProfile(PEOPLE.townshipChief.mobile, 'confirms');
+  });
+  afterAll(() => t.close());
+
+  const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
+  const deliveryOf = async (warningId: string, ext: string) => {
+    const [row] = await t.db.query(
+      `SELECT d.state FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND p.external_id = $2`,
+      [warningId, ext],
+    );
+    return row?.state as string | undefined;
+  };
+
+  let warningId: string;
+
+  it('answers 201 with the id, the 31-character national identifier, the version and the recipients', async () => {
+    const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning());
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ version: 1, msgType: 'alert', state: 'active', recipients: 4 });
+    expect(res.body.nationalId).toHaveLength(31);
+    expect(res.body.nationalId).toMatch(/^513221001000\d{2}_\d{14}_\d$/);
+    warningId = res.body.id;
+  });
+
+  it('reaches every person and records their answers: keypress confirm, help, failover from a dead number', async () => {
+    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.villageChief.ext)) === 'confirmed', 'village chief confirms by keypress');
+    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.gridLeader.ext)) === 'declined', 'grid leader asks for help');
+    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.resident.ext)) === 'confirmed', 'resident confirms');
+    // The dead mobile fails at the carrier; the person is then called on their landline and confirms.
+    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.deadMobile.ext)) === 'confirmed', 'failover to the landline');
+    const attempts = await t.db.query(
+      `SELECT a.channel, a.address, a.status, a.outcome, a.error_code FROM contact_attempts a
+         JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id
+        WHERE a.warning_id = $1 AND p.external_id = $2 ORDER BY a.seq`,
+      [warningId, PEOPLE.deadMobile.ext],
+    );
+    expect(attempts.filter((a: { status: string }) => a.status === 'failed').length).toBeGreaterThanOrEqual(1);
+    expect(attempts).toEqual(expect.arrayContaining([expect.objectContaining({ channel: 'voice', address: PEOPLE.deadMobile.landline })]));
+    // The township chief is not in the targeted village and is not bothered.
+    expect(await deliveryOf(warningId, PEOPLE.townshipChief.ext)).toBeUndefined();
+  });
+
+  it('sends SMS through Twilio with a status callback and records the segment count', async () => {
+    const sms = await waitUntil(async () => {
+      const rows = await t.db.query(
+        `SELECT a.status, a.segments, a.provider_id FROM contact_attempts a
+          JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id
+         WHERE a.warning_id = $1 AND p.external_id = $2 AND a.channel = 'sms'`,
+        [warningId, PEOPLE.resident.ext],
+      );
+      return rows[0]?.status === 'delivered' ? rows[0] : undefined;
+    }, 'SMS delivered receipt');
+    expect(sms.provider_id).toMatch(/^SM/);
+    expect(sms.segments).toBeGreaterThanOrEqual(1);
+    const created = t.sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.resident.mobile });
+    expect(created.length).toBe(1);
+  });
+
+  it('e-mails the people who have an address, through a real SMTP server', async () => {
+    const mail = await waitUntil(
+      async () => t.sandbox!.carrier.sentEmails().find((m) => JSON.stringify(m).includes(PEOPLE.villageChief.email)),
+      'e-mail received',
+    );
+    expect(JSON.stringify(mail)).toContain('渔子溪');
+  });
+
+  it('posts to the grid robot with an @mention and a signed confirmation link', async () => {
+    const msg = await waitUntil(
+      async () => t.sandbox!.carrier.events({ type: 'robot.message' }).find((e) => e.to === ROBOT_KEY),
+      'robot message',
+    );
+    const text = JSON.stringify(msg.data);
+    expect(text).toContain(PEOPLE.gridLeader.name);
+    expect(text).toMatch(/\/c\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/);
+  });
+
+  it('sends the warning to the village loudspeakers and records their playback receipts', async () => {
+    const receipt = await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT r.terminal_code, r.status FROM broadcast_receipts r JOIN group_sends g ON g.id = r.group_send_id WHERE g.warning_id = $1`,
+        [warningId],
+      );
+      return row;
+    }, 'broadcast receipt');
+    expect(receipt.terminal_code).toBe('T-001');
+  });
+
+  it('shows counts by state and the ETA of the last first contact', async () => {
+    const res = await t.http().get(`/v1/warnings/${warningId}`).set(duty());
+    expect(res.status).toBe(200);
+    expect(res.body.dispatch.fanoutDone).toBe(true);
+    expect(res.body.dispatch.firstContactEta).toBeTruthy();
+    expect(res.body.dispatch.deliveries.confirmed).toBeGreaterThanOrEqual(3);
+    expect(res.body.content.headline).toBe('渔子溪村滑坡临灾预警');
+  });
+});
