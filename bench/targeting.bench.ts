@@ -1,5 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '../src/database/data-source';
+import { MIGRATIONS } from '../src/database/migrations';
+import { TargetingIndexes1763900000000 } from '../src/database/migrations/1763900000000-TargetingIndexes';
 import { PERSON_ROLES, type PersonRole } from '../src/modules/directory/directory.types';
 import {
   buildTargetFilter,
@@ -35,6 +39,10 @@ interface Timing {
   countMs: number[];
   countByRoleMs: number[];
   streamMs: number[];
+  /** Node CPU (user + system) during each stream. */
+  clientCpuMs: number[];
+  /** CPU of the database's backends during each stream; empty when /proc does not show them. */
+  serverCpuMs: number[];
   peakHeapMb: number;
 }
 
@@ -53,6 +61,7 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
   try {
     await ds.initialize();
     await runMigrations(ds);
+    await ensureTargetingIndexes(ds, log);
 
     const seed = await readSeedInfo(ds);
     if (opts.reseed || !seed || seed.people !== opts.people || seed.version !== SEED_VERSION) {
@@ -82,6 +91,7 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
         `${Number(server.contacts).toLocaleString('en')} contact points (${server.contacts_size})`,
     );
     log(`client:   Node ${process.version}, batchSize ${opts.batchSize}, ${opts.runs} timed runs after 1 warm-up`);
+    log(`machine:  ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
 
     const codes = await benchCodes(ds);
     const scenarios: Scenario[] = [
@@ -104,11 +114,12 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
     const results: [Scenario, Timing][] = [];
     for (const scenario of scenarios) {
       log(`running: ${scenario.name}`);
-      results.push([scenario, await timeScenario(targeting, scenario.query, opts)]);
+      results.push([scenario, await timeScenario(targeting, ds, scenario.query, opts)]);
     }
 
     log('');
     printTable(results, log);
+    log(`(medians of ${opts.runs} runs; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end)`);
 
     if (opts.explain) {
       for (const scenario of scenarios) {
@@ -131,12 +142,55 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
   }
 }
 
+/** Until the migration is registered in MIGRATIONS, apply it here (it is idempotent). */
+async function ensureTargetingIndexes(ds: DataSource, log: (msg: string) => void): Promise<void> {
+  if ((MIGRATIONS as unknown[]).includes(TargetingIndexes1763900000000)) return;
+  const runner = ds.createQueryRunner();
+  try {
+    await new TargetingIndexes1763900000000().up(runner);
+    log('applied TargetingIndexes1763900000000 directly (not registered in MIGRATIONS yet)');
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * CPU ms (user + system) used so far by each backend connected to the benchmark database, read
+ * from /proc: only when Postgres runs on this machine and /proc shows its processes.
+ */
+async function backendCpu(ds: DataSource): Promise<Map<number, number> | undefined> {
+  const pids: { pid: number }[] = await ds.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`,
+  );
+  const result = new Map<number, number>();
+  for (const { pid } of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+      result.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      return undefined;
+    }
+  }
+  return result;
+}
+
 async function timeScenario(
   targeting: TargetingService,
+  ds: DataSource,
   query: TargetQuery,
   opts: TargetingBenchOptions,
 ): Promise<Timing> {
-  const timing: Timing = { recipients: 0, countMs: [], countByRoleMs: [], streamMs: [], peakHeapMb: 0 };
+  const timing: Timing = {
+    recipients: 0,
+    countMs: [],
+    countByRoleMs: [],
+    streamMs: [],
+    clientCpuMs: [],
+    serverCpuMs: [],
+    peakHeapMb: 0,
+  };
   for (let run = 0; run <= opts.runs; run++) {
     const timed = run > 0;
 
@@ -153,13 +207,26 @@ async function timeScenario(
     let peak = 0;
     let streamed = 0;
     let contacts = 0;
+    const serverBefore = await backendCpu(ds);
+    const cpuBefore = process.cpuUsage();
     t = performance.now();
     for await (const batch of targeting.stream(query, { batchSize: opts.batchSize })) {
       streamed += batch.length;
       for (const r of batch) contacts += r.contacts.length;
       peak = Math.max(peak, process.memoryUsage().heapUsed - heapBase);
     }
-    if (timed) timing.streamMs.push(performance.now() - t);
+    const elapsed = performance.now() - t;
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverAfter = await backendCpu(ds);
+    if (timed) {
+      timing.streamMs.push(elapsed);
+      timing.clientCpuMs.push((cpu.user + cpu.system) / 1000);
+      if (serverBefore && serverAfter) {
+        let ms = 0;
+        for (const [pid, after] of serverAfter) ms += after - (serverBefore.get(pid) ?? 0);
+        timing.serverCpuMs.push(ms);
+      }
+    }
     timing.peakHeapMb = Math.max(timing.peakHeapMb, peak / 2 ** 20);
 
     const byRoleTotal = Object.values(byRole).reduce((a, b) => a + b, 0);
@@ -187,6 +254,8 @@ function printTable(results: [Scenario, Timing][], log: (msg: string) => void): 
     'byRole ms (med)',
     'stream ms (med/min)',
     'stream rows/s',
+    'client CPU ms',
+    'server CPU ms',
     'peak heap MB',
   ];
   const rows = results.map(([s, t]) => {
@@ -198,6 +267,8 @@ function printTable(results: [Scenario, Timing][], log: (msg: string) => void): 
       ms(median(t.countByRoleMs)),
       `${ms(streamMed)} / ${ms(Math.min(...t.streamMs))}`,
       t.recipients ? Math.round((t.recipients / streamMed) * 1000).toLocaleString('en') : '-',
+      ms(median(t.clientCpuMs)),
+      t.serverCpuMs.length ? ms(median(t.serverCpuMs)) : '-',
       t.peakHeapMb.toFixed(1),
     ];
   });

@@ -248,13 +248,12 @@ function shown(property: string, value: unknown): string {
   return `(got ${JSON.stringify(value)})`;
 }
 
-function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map(
-      (msg) =>
-        `  - ${e.property}: ${msg.replace(`${e.property} `, '')} ${shown(e.property, e.value)}`,
-    ),
-  );
+/** One line per bad variable (its first failed rule), with the value as given (secrets hidden). */
+function describe(errors: ValidationError[], raw: Record<string, unknown>): string[] {
+  return errors.map((e) => {
+    const msg = Object.values(e.constraints ?? {}).reverse()[0] ?? 'is invalid';
+    return `  - ${e.property}: ${msg.replace(`${e.property} `, '')} ${shown(e.property, raw[e.property])}`;
+  });
 }
 
 /** Rules between variables: what one needs from another. */
@@ -311,7 +310,7 @@ export function validateChannelsEnv(raw: Record<string, unknown>): ChannelsConfi
     excludeExtraneousValues: false,
   });
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
-  const problems = [...describe(errors), ...(errors.length ? [] : crossChecks(env))];
+  const problems = [...describe(errors, raw), ...(errors.length ? [] : crossChecks(env))];
   if (problems.length) throw new ChannelsConfigurationError(problems);
 
   const twilio: TwilioConfig | undefined =

@@ -71,7 +71,10 @@ describe('directory imports over HTTP and the CLI', () => {
     });
     // As the app setup does: raw text bodies for CSV and JSON lines.
     express.useBodyParser('json');
-    express.useBodyParser('text', { type: ['text/csv', 'application/x-ndjson'], limit: '200mb' });
+    express.useBodyParser('text', {
+      type: ['text/csv', 'text/plain', 'application/x-ndjson'],
+      limit: '200mb',
+    });
     express.useGlobalFilters(new HttpExceptionFilter());
     app = await express.init();
   });
@@ -151,6 +154,21 @@ describe('directory imports over HTTP and the CLI', () => {
       .send({ code: 'x' })
       .expect(400);
     expect(res.body.error.fields).toEqual([expect.objectContaining({ field: 'content-type' })]);
+  });
+
+  it('takes the format from ?format= when the Content-Type is plain text', async () => {
+    const res = await request(app.getHttpServer())
+      .post('/v1/directory/imports/people?format=jsonl')
+      .set('Content-Type', 'text/plain')
+      .send(readFixture('good/residents.jsonl'))
+      .expect(200);
+    expect(res.body).toMatchObject({ kind: 'people', rows: 3, inserted: 0, unchanged: 3 });
+    const bad = await request(app.getHttpServer())
+      .post('/v1/directory/imports/people?format=xlsx')
+      .set('Content-Type', 'text/plain')
+      .send('x')
+      .expect(400);
+    expect(bad.body.error.fields).toEqual([expect.objectContaining({ field: 'format' })]);
   });
 
   describe('import command', () => {

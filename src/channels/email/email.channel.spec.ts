@@ -9,7 +9,10 @@ import { SmtpEmailChannel } from './email.channel';
 const FROM = '汶川县应急预警 <alerts@example.cn>';
 
 /** A real SMTP server that refuses every recipient with `code`. */
-async function refusingSmtp(code: number, message: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function refusingSmtp(
+  code: number,
+  message: string,
+): Promise<{ port: number; stop: () => Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -60,14 +63,23 @@ describe('SmtpEmailChannel', () => {
 
     const mail = carrier.sentEmails().find((m) => m.messageId === receipt.providerId);
     expect(mail).toBeDefined();
-    expect(mail).toMatchObject({ subject: '【红色预警】映秀镇滑坡临灾预警', envelope: { from: 'alerts@example.cn', to: ['zhang.san@example.cn'] } });
+    expect(mail).toMatchObject({
+      subject: '【红色预警】映秀镇滑坡临灾预警',
+      envelope: { from: 'alerts@example.cn', to: ['zhang.san@example.cn'] },
+    });
     expect(mail?.headers['x-warning-id']).toBe('51322141600000_20240710203000_1');
     expect(mail?.text).toContain('请立即撤离');
     expect(mail?.links).toContain('https://gw.example.cn/c/abc');
 
     // The pool keeps the connection: a second mail goes out on it.
-    const second = await email.send({ to: ['li.si@example.cn', 'wang.wu@example.cn'], subject: 's', text: 't' });
-    expect(carrier.sentEmails().find((m) => m.messageId === second.providerId)?.envelope.to).toEqual(['li.si@example.cn', 'wang.wu@example.cn']);
+    const second = await email.send({
+      to: ['li.si@example.cn', 'wang.wu@example.cn'],
+      subject: 's',
+      text: 't',
+    });
+    expect(
+      carrier.sentEmails().find((m) => m.messageId === second.providerId)?.envelope.to,
+    ).toEqual(['li.si@example.cn', 'wang.wu@example.cn']);
   });
 
   it('maps a 5xx refusal to permanent', async () => {

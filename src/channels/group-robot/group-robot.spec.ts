@@ -15,12 +15,27 @@ import { WeComRobotClient } from './wecom.robot';
 /** Robots known to this sandbox: token → signing secret ('' = no signing). */
 const ROBOTS: Record<RobotPlatform, Record<string, string>> = {
   wecom: { 'wecom-ok': '', 'wecom-rl': '', 'wecom-long': '' },
-  dingtalk: { 'ding-signed': 'SECding-secret', 'ding-open': '', 'ding-rl': '', 'ding-long': 'SECding-long' },
-  feishu: { 'feishu-signed': 'feishu-secret', 'feishu-open': '', 'feishu-rl': '', 'feishu-long': '' },
+  dingtalk: {
+    'ding-signed': 'SECding-secret',
+    'ding-open': '',
+    'ding-rl': '',
+    'ding-long': 'SECding-long',
+  },
+  feishu: {
+    'feishu-signed': 'feishu-secret',
+    'feishu-open': '',
+    'feishu-rl': '',
+    'feishu-long': '',
+  },
 };
 
 const MENTIONS: RobotMention[] = [
-  { name: '张三', userId: 'zhangsan', mobile: '+8613800000001', confirmUrl: 'https://gw.example.cn/c/1' },
+  {
+    name: '张三',
+    userId: 'zhangsan',
+    mobile: '+8613800000001',
+    confirmUrl: 'https://gw.example.cn/c/1',
+  },
   { name: '李四', mobile: '+8613800000002', confirmUrl: 'https://gw.example.cn/c/2' },
 ];
 
@@ -32,7 +47,14 @@ function rendered(platform: RobotPlatform, mentions: RobotMention[] = MENTIONS):
 
 function long(platform: RobotPlatform, bytes: number): RobotSendMessage {
   const markdown = '预'.repeat(Math.ceil(bytes / 3));
-  return { title: '滑坡红色临灾预警', markdown, bytes: Buffer.byteLength(markdown), mentions: [], atMobiles: [], atUserIds: [] };
+  return {
+    title: '滑坡红色临灾预警',
+    markdown,
+    bytes: Buffer.byteLength(markdown),
+    mentions: [],
+    atMobiles: [],
+    atUserIds: [],
+  };
 }
 
 async function failure(p: Promise<unknown>): Promise<ChannelError> {
@@ -53,7 +75,10 @@ describe('group robots against the sandbox carrier', () => {
 
   beforeAll(async () => {
     // Real time (timeScale 1): the vendors' rate-limit windows are a real minute / second here.
-    carrier = await startTestSandbox({ timeScale: 1, robotSecret: (platform, token) => ROBOTS[platform][token] });
+    carrier = await startTestSandbox({
+      timeScale: 1,
+      robotSecret: (platform, token) => ROBOTS[platform][token],
+    });
     const base = carrier.baseUrl;
     wecom = new WeComRobotClient({ apiBaseUrl: base, warn: (m) => warnings.push(m) });
     dingtalk = new DingTalkRobotClient({ apiBaseUrl: base });
@@ -63,7 +88,10 @@ describe('group robots against the sandbox carrier', () => {
   afterAll(() => carrier.stop());
 
   /** The stored (real vendor) webhook URLs; the clients re-base them onto the sandbox. */
-  const wecomRobot = (key: string): RobotTarget => ({ code: key, webhookUrl: `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}` });
+  const wecomRobot = (key: string): RobotTarget => ({
+    code: key,
+    webhookUrl: `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}`,
+  });
   const dingRobot = (token: string, secret?: string): RobotTarget => ({
     code: token,
     webhookUrl: `https://oapi.dingtalk.com/robot/send?access_token=${token}`,
@@ -85,7 +113,9 @@ describe('group robots against the sandbox carrier', () => {
       const sent = carrier.events({ type: 'robot.message', to: 'wecom-ok' });
       expect(sent.map((e) => e.data.msgtype)).toEqual(['markdown', 'text']);
       expect(sent[0].data.mentions).toMatchObject({ userIds: ['zhangsan'] });
-      expect(sent[0].data.links).toEqual(expect.arrayContaining(['https://gw.example.cn/c/1', 'https://gw.example.cn/c/2']));
+      expect(sent[0].data.links).toEqual(
+        expect.arrayContaining(['https://gw.example.cn/c/1', 'https://gw.example.cn/c/2']),
+      );
       expect(sent[1].data.mentions).toMatchObject({ mobiles: ['13800000002'], userIds: [] });
       expect(warnings).toEqual([]);
     });
@@ -95,7 +125,9 @@ describe('group robots against the sandbox carrier', () => {
     });
 
     it('an unknown key → 93000 permanent', async () => {
-      const err = await failure(wecom.send({ ...wecomRobot('no-such-key'), code: 'grid-7' }, rendered('wecom', [])));
+      const err = await failure(
+        wecom.send({ ...wecomRobot('no-such-key'), code: 'grid-7' }, rendered('wecom', [])),
+      );
       expect(err).toMatchObject({ kind: 'permanent', code: '93000' });
       expect(err.message).toContain("WeCom robot 'grid-7'");
       expect(err.message).not.toContain('no-such-key'); // never the URL's key: robots are named by code
@@ -103,11 +135,16 @@ describe('group robots against the sandbox carrier', () => {
 
     it('over 20 a minute → 45009 rate_limited, retry after a minute', async () => {
       const message = rendered('wecom', []);
-      const results = await Promise.allSettled(Array.from({ length: 22 }, () => wecom.send(wecomRobot('wecom-rl'), message)));
-      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ChannelError] : []));
+      const results = await Promise.allSettled(
+        Array.from({ length: 22 }, () => wecom.send(wecomRobot('wecom-rl'), message)),
+      );
+      const refused = results.flatMap((r) =>
+        r.status === 'rejected' ? [r.reason as ChannelError] : [],
+      );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
       expect(refused).toHaveLength(2);
-      for (const err of refused) expect(err).toMatchObject({ kind: 'rate_limited', code: '45009', retryAfterMs: 60_000 });
+      for (const err of refused)
+        expect(err).toMatchObject({ kind: 'rate_limited', code: '45009', retryAfterMs: 60_000 });
     });
 
     it('refuses markdown over 4096 bytes before sending', async () => {
@@ -129,24 +166,36 @@ describe('group robots against the sandbox carrier', () => {
     });
 
     it('works for a robot without signing', async () => {
-      await expect(dingtalk.send(dingRobot('ding-open'), rendered('dingtalk', []))).resolves.toMatchObject({ status: 'ok' });
+      await expect(
+        dingtalk.send(dingRobot('ding-open'), rendered('dingtalk', [])),
+      ).resolves.toMatchObject({ status: 'ok' });
     });
 
     it('a wrong secret → 310000 permanent', async () => {
-      const err = await failure(dingtalk.send(dingRobot('ding-signed', 'SECwrong'), rendered('dingtalk', [])));
+      const err = await failure(
+        dingtalk.send(dingRobot('ding-signed', 'SECwrong'), rendered('dingtalk', [])),
+      );
       expect(err).toMatchObject({ kind: 'permanent', code: '310000' });
     });
 
     it('over 20 a minute → 130101 rate_limited for the 10-minute block', async () => {
       const message = rendered('dingtalk', []);
-      const results = await Promise.allSettled(Array.from({ length: 21 }, () => dingtalk.send(dingRobot('ding-rl'), message)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 21 }, () => dingtalk.send(dingRobot('ding-rl'), message)),
+      );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
       const blocked = await failure(dingtalk.send(dingRobot('ding-rl'), message));
-      expect(blocked).toMatchObject({ kind: 'rate_limited', code: '130101', retryAfterMs: 600_000 });
+      expect(blocked).toMatchObject({
+        kind: 'rate_limited',
+        code: '130101',
+        retryAfterMs: 600_000,
+      });
     });
 
     it('refuses markdown over 20000 bytes before sending', async () => {
-      const err = await failure(dingtalk.send(dingRobot('ding-long', 'SECding-long'), long('dingtalk', 20_010)));
+      const err = await failure(
+        dingtalk.send(dingRobot('ding-long', 'SECding-long'), long('dingtalk', 20_010)),
+      );
       expect(err).toMatchObject({ kind: 'permanent', code: 'too_long' });
       expect(carrier.events({ to: 'ding-long' })).toHaveLength(0);
     });
@@ -161,21 +210,32 @@ describe('group robots against the sandbox carrier', () => {
       expect(sent.data.mentions).toMatchObject({ userIds: ['zhangsan'] });
       expect(String(sent.data.text)).toContain(message.title);
       const body = feishu.body(feishuRobot('x', 's'), message);
-      expect(body).toMatchObject({ msg_type: 'interactive', card: { header: { template: 'red' } } });
+      expect(body).toMatchObject({
+        msg_type: 'interactive',
+        card: { header: { template: 'red' } },
+      });
       expect(body.timestamp).toMatch(/^\d{10}$/);
     });
 
     it('a wrong secret → 19021 permanent; an unknown token → 19001 permanent', async () => {
-      const wrong = await failure(feishu.send(feishuRobot('feishu-signed', 'wrong'), rendered('feishu', [])));
+      const wrong = await failure(
+        feishu.send(feishuRobot('feishu-signed', 'wrong'), rendered('feishu', [])),
+      );
       expect(wrong).toMatchObject({ kind: 'permanent', code: '19021' });
-      const unknown = await failure(feishu.send(feishuRobot('no-such-token'), rendered('feishu', [])));
+      const unknown = await failure(
+        feishu.send(feishuRobot('no-such-token'), rendered('feishu', [])),
+      );
       expect(unknown).toMatchObject({ kind: 'permanent', code: '19001' });
     });
 
     it('over 5 a second → 11232 rate_limited', async () => {
       const message = rendered('feishu', []);
-      const results = await Promise.allSettled(Array.from({ length: 8 }, () => feishu.send(feishuRobot('feishu-rl'), message)));
-      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ChannelError] : []));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => feishu.send(feishuRobot('feishu-rl'), message)),
+      );
+      const refused = results.flatMap((r) =>
+        r.status === 'rejected' ? [r.reason as ChannelError] : [],
+      );
       expect(refused.length).toBeGreaterThanOrEqual(3);
       for (const err of refused) expect(err).toMatchObject({ kind: 'rate_limited', code: '11232' });
     });
@@ -212,8 +272,18 @@ describe('group robots: HTTP-level failures', () => {
 
   it.each([
     ['HTTP 500', { status: 500, body: 'oops' }, 'transient', 'HTTP_500'],
-    ['HTTP 502 with HTML', { status: 502, body: '<html>bad gateway</html>' }, 'transient', 'HTTP_502'],
-    ['HTTP 429 with Retry-After', { status: 429, body: '', headers: { 'Retry-After': '7' } }, 'rate_limited', 'HTTP_429'],
+    [
+      'HTTP 502 with HTML',
+      { status: 502, body: '<html>bad gateway</html>' },
+      'transient',
+      'HTTP_502',
+    ],
+    [
+      'HTTP 429 with Retry-After',
+      { status: 429, body: '', headers: { 'Retry-After': '7' } },
+      'rate_limited',
+      'HTTP_429',
+    ],
     ['HTTP 404', { status: 404, body: 'not found' }, 'permanent', 'HTTP_404'],
     ['200 that is not the vendor JSON', { status: 200, body: 'OK' }, 'transient', 'bad_answer'],
   ])('%s', async (_what, answer, kind, code) => {
@@ -227,21 +297,35 @@ describe('group robots: HTTP-level failures', () => {
 
   it('vendor codes: WeCom -1 busy is transient; Feishu 9499 "too many request" is rate_limited', async () => {
     stub.answer = { status: 200, body: { errcode: -1, errmsg: 'system busy' } };
-    expect(await failure(new WeComRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('wecom')))).toMatchObject({ kind: 'transient', code: '-1' });
+    expect(
+      await failure(new WeComRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('wecom'))),
+    ).toMatchObject({ kind: 'transient', code: '-1' });
     stub.answer = { status: 400, body: { code: 9499, msg: 'too many request', data: {} } };
-    expect(await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu')))).toMatchObject({ kind: 'rate_limited', code: '9499' });
+    expect(
+      await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu'))),
+    ).toMatchObject({ kind: 'rate_limited', code: '9499' });
     stub.answer = { status: 400, body: { code: 9499, msg: 'Bad Request', data: {} } };
-    expect(await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu')))).toMatchObject({ kind: 'permanent', code: '9499' });
+    expect(
+      await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu'))),
+    ).toMatchObject({ kind: 'permanent', code: '9499' });
     stub.answer = { status: 200, body: { code: 19024, msg: 'Key Words Not Found' } };
-    expect(await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu')))).toMatchObject({ kind: 'permanent', code: '19024' });
+    expect(
+      await failure(new FeishuRobotClient({ apiBaseUrl: stub.baseUrl }).send(robot, msg('feishu'))),
+    ).toMatchObject({ kind: 'permanent', code: '19024' });
   });
 
   it('a robot that cannot be reached → transient; a malformed stored URL → permanent', async () => {
     const port = await closedPort();
     const unreachable = new DingTalkRobotClient({ apiBaseUrl: `http://127.0.0.1:${port}` });
-    expect(await failure(unreachable.send(robot, msg('dingtalk')))).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED' });
+    expect(await failure(unreachable.send(robot, msg('dingtalk')))).toMatchObject({
+      kind: 'transient',
+      code: 'ECONNREFUSED',
+    });
     const direct = new DingTalkRobotClient();
-    expect(await failure(direct.send({ webhookUrl: 'not a url' }, msg('dingtalk')))).toMatchObject({ kind: 'permanent', code: 'invalid_webhook_url' });
+    expect(await failure(direct.send({ webhookUrl: 'not a url' }, msg('dingtalk')))).toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_webhook_url',
+    });
   });
 
   it('a WeCom mention follow-up that fails is reported, not failed', async () => {
@@ -257,5 +341,4 @@ describe('group robots: HTTP-level failures', () => {
     expect(notes[0]).toContain('45009');
     expect(notes[0]).not.toContain('example.invalid');
   });
-
 });

@@ -8,9 +8,17 @@ import { ProviderBreakers } from './provider-breakers';
 
 const twilioError = (status: number, code: number) => ({
   status,
-  body: { code, message: `error ${code}`, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+  body: {
+    code,
+    message: `error ${code}`,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status,
+  },
 });
-const accepted = { status: 201, body: { sid: `SM${'ab'.repeat(16)}`, status: 'queued', num_segments: '1' } };
+const accepted = {
+  status: 201,
+  body: { sid: `SM${'ab'.repeat(16)}`, status: 'queued', num_segments: '1' },
+};
 
 async function until(done: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +72,8 @@ describe('ProviderBreakers with Twilio answering 500 (TWILIO_API_BASE_URL → a 
     await stub.stop();
   });
 
-  const send = () => breakers.run('twilio:sms', () => registry.sms.send({ to: '+8613800000001', body: '测试' }));
+  const send = () =>
+    breakers.run('twilio:sms', () => registry.sms.send({ to: '+8613800000001', body: '测试' }));
 
   it('fails transiently, opens after the minimum number of calls, then fails fast without calling Twilio', async () => {
     for (let i = 0; i < 3; i++) {
@@ -92,7 +101,8 @@ describe('ProviderBreakers with Twilio answering 500 (TWILIO_API_BASE_URL → a 
 
 describe('ProviderBreakers: what counts as a provider failure', () => {
   let stub: StubProvider;
-  const make = () => new ProviderBreakers({ failureThresholdPercent: 50, resetMs: 10_000, minRequests: 3 });
+  const make = () =>
+    new ProviderBreakers({ failureThresholdPercent: 50, resetMs: 10_000, minRequests: 3 });
   const all: ProviderBreakers[] = [];
 
   beforeAll(async () => {
@@ -106,8 +116,10 @@ describe('ProviderBreakers: what counts as a provider failure', () => {
   it('permanent errors (an invalid number) and rate limits never open the circuit', async () => {
     const breakers = make();
     all.push(breakers);
-    const permanent = () => Promise.reject(new ChannelError('permanent', '21211', 'invalid number'));
-    const limited = () => Promise.reject(new ChannelError('rate_limited', '45009', 'slow down', 60_000));
+    const permanent = () =>
+      Promise.reject(new ChannelError('permanent', '21211', 'invalid number'));
+    const limited = () =>
+      Promise.reject(new ChannelError('rate_limited', '45009', 'slow down', 60_000));
     for (let i = 0; i < 10; i++) {
       await failure(breakers.run('wecom', i % 2 ? permanent : limited));
     }
@@ -118,10 +130,14 @@ describe('ProviderBreakers: what counts as a provider failure', () => {
     const breakers = make();
     all.push(breakers);
     for (let i = 0; i < 3; i++) {
-      await expect(breakers.run('smtp', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      await expect(breakers.run('smtp', () => Promise.reject(new Error('boom')))).rejects.toThrow(
+        'boom',
+      );
     }
     expect(breakers.state('smtp')).toBe('open');
-    expect(await failure(breakers.run('smtp', () => Promise.resolve('x')))).toMatchObject({ kind: 'circuit_open' });
+    expect(await failure(breakers.run('smtp', () => Promise.resolve('x')))).toMatchObject({
+      kind: 'circuit_open',
+    });
   });
 
   it('a failure share at or below the threshold keeps it closed', async () => {

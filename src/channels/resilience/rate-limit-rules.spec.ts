@@ -1,5 +1,10 @@
 import { ProviderRateLimiter } from './provider-rate-limiter';
-import { ChannelRateLimits, storeWindowFor, worstCaseInWindow, type RateLimitRule } from './rate-limit-rules';
+import {
+  ChannelRateLimits,
+  storeWindowFor,
+  worstCaseInWindow,
+  type RateLimitRule,
+} from './rate-limit-rules';
 
 const DEFAULT_LIMITS = {
   twilioCallsPerSecond: 1,
@@ -15,14 +20,29 @@ const DEFAULT_LIMITS = {
 describe('storeWindowFor', () => {
   it('keeps pacing rules as they are', () => {
     expect(storeWindowFor({ points: 10, windowMs: 1000 })).toEqual({ points: 10, durationSec: 1 });
-    expect(storeWindowFor({ points: 20, windowMs: 60_000 })).toEqual({ points: 20, durationSec: 60 });
+    expect(storeWindowFor({ points: 20, windowMs: 60_000 })).toEqual({
+      points: 20,
+      durationSec: 60,
+    });
   });
 
   it('turns strict rules into windows that can never exceed the rule in any interval', () => {
-    expect(storeWindowFor({ points: 20, windowMs: 60_000, strict: true })).toEqual({ points: 1, durationSec: 3 });
-    expect(storeWindowFor({ points: 100, windowMs: 60_000, strict: true })).toEqual({ points: 3, durationSec: 2 });
-    expect(storeWindowFor({ points: 5, windowMs: 1000, strict: true })).toEqual({ points: 3, durationSec: 1 });
-    expect(storeWindowFor({ points: 1, windowMs: 1000, strict: true })).toEqual({ points: 1, durationSec: 1 });
+    expect(storeWindowFor({ points: 20, windowMs: 60_000, strict: true })).toEqual({
+      points: 1,
+      durationSec: 3,
+    });
+    expect(storeWindowFor({ points: 100, windowMs: 60_000, strict: true })).toEqual({
+      points: 3,
+      durationSec: 2,
+    });
+    expect(storeWindowFor({ points: 5, windowMs: 1000, strict: true })).toEqual({
+      points: 3,
+      durationSec: 1,
+    });
+    expect(storeWindowFor({ points: 1, windowMs: 1000, strict: true })).toEqual({
+      points: 1,
+      durationSec: 1,
+    });
     for (let n = 1; n <= 120; n++) {
       for (const w of [1, 2, 5, 10, 30, 60, 120]) {
         const win = storeWindowFor({ points: n, windowMs: w * 1000, strict: true });
@@ -49,7 +69,9 @@ describe('ChannelRateLimits', () => {
       rules: [{ points: 20, windowMs: 60_000, strict: true }],
     });
     expect(limits.robot('feishu', { code: 'f1' }).rules).toHaveLength(2);
-    const byUrl = limits.robot('dingtalk', { webhookUrl: 'https://oapi.dingtalk.com/robot/send?access_token=SECRET' });
+    const byUrl = limits.robot('dingtalk', {
+      webhookUrl: 'https://oapi.dingtalk.com/robot/send?access_token=SECRET',
+    });
     expect(byUrl.key).toMatch(/^dingtalk:url-[0-9a-f]{16}$/);
     expect(byUrl.key).not.toContain('SECRET');
   });
@@ -80,18 +102,25 @@ describe('ProviderRateLimiter on a fake clock (memory store)', () => {
   afterEach(() => jest.useRealTimers());
 
   /** Workers asking at random moments over `spreadMs`; returns each grant's (fake) time. */
-  async function simulate(rules: RateLimitRule[], requests: number, spreadMs: number): Promise<number[]> {
+  async function simulate(
+    rules: RateLimitRule[],
+    requests: number,
+    spreadMs: number,
+  ): Promise<number[]> {
     const limiter = new ProviderRateLimiter({ kind: 'memory' }, { random: () => 0 });
     const rnd = seeded(42);
     const grants: number[] = [];
     let pending = requests;
     for (let i = 0; i < requests; i++) {
-      setTimeout(() => {
-        void limiter.acquire('robot:r1', rules).then(() => {
-          grants.push(Date.now());
-          pending--;
-        });
-      }, Math.floor(rnd() * spreadMs));
+      setTimeout(
+        () => {
+          void limiter.acquire('robot:r1', rules).then(() => {
+            grants.push(Date.now());
+            pending--;
+          });
+        },
+        Math.floor(rnd() * spreadMs),
+      );
     }
     while (pending > 0) await jest.advanceTimersByTimeAsync(50);
     return grants;

@@ -1,6 +1,10 @@
 import { presetProfile } from '../../sandbox/person-profiles';
 import type { SandboxCarrier } from '../../sandbox/sandbox-carrier';
-import { startTestSandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../../sandbox/testing/fixtures';
+import {
+  startTestSandbox,
+  TEST_ACCOUNT_SID,
+  TEST_AUTH_TOKEN,
+} from '../../sandbox/testing/fixtures';
 import { ChannelError } from '../channel.types';
 import { CallbackServer } from '../testing/callback-server';
 import { StubProvider } from '../testing/stub-provider';
@@ -25,7 +29,11 @@ describe('TwilioSmsChannel through the real twilio SDK against the sandbox carri
     gateway = await CallbackServer.start(TEST_AUTH_TOKEN);
     gateway.on('/webhooks/twilio/sms', () => ({ contentType: 'text/xml', body: smsReplyTwiml() }));
     carrier = await startTestSandbox({ smsInboundUrl: gateway.url('/webhooks/twilio/sms') });
-    const client = createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: carrier.baseUrl });
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      apiBaseUrl: carrier.baseUrl,
+    });
     sms = new TwilioSmsChannel(client, { fromNumber: FROM, signature: '应急预警' });
   });
 
@@ -36,7 +44,10 @@ describe('TwilioSmsChannel through the real twilio SDK against the sandbox carri
 
   it('sends, gets signed status callbacks queued → sent → delivered, then the signed reply', async () => {
     const to = '+8613800000001';
-    carrier.setProfile(to, presetProfile('confirms', { sms: { deliverAfterMs: 300, reply: '1', replyAfterMs: 300 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('confirms', { sms: { deliverAfterMs: 300, reply: '1', replyAfterMs: 300 } }),
+    );
 
     const receipt = await sms.send({
       to,
@@ -74,14 +85,26 @@ describe('TwilioSmsChannel through the real twilio SDK against the sandbox carri
   it('reports a dead number as undelivered with the carrier error code', async () => {
     const to = '+8613800000003';
     carrier.setProfile(to, presetProfile('dead', { sms: { deliverAfterMs: 200 } }));
-    await sms.send({ to, body: WARNING, statusCallbackUrl: gateway.url('/webhooks/twilio/sms/status') });
+    await sms.send({
+      to,
+      body: WARNING,
+      statusCallbackUrl: gateway.url('/webhooks/twilio/sms/status'),
+    });
     const last = await gateway.waitFor((r) => r.params.MessageStatus === 'undelivered');
     expect(last.twilioSignatureValid).toBe(true);
-    expect(parseSmsStatusEvent(last.params)).toMatchObject({ status: 'undelivered', final: true, errorCode: 30005 });
+    expect(parseSmsStatusEvent(last.params)).toMatchObject({
+      status: 'undelivered',
+      final: true,
+      errorCode: 30005,
+    });
   });
 
   it('sends through a Messaging Service when one is configured', async () => {
-    const client = createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: carrier.baseUrl });
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      apiBaseUrl: carrier.baseUrl,
+    });
     const viaService = new TwilioSmsChannel(client, {
       messagingServiceSid: `MG${'a'.repeat(32)}`,
       fromNumber: FROM,
@@ -92,7 +115,9 @@ describe('TwilioSmsChannel through the real twilio SDK against the sandbox carri
   });
 
   it('refuses a number that is not E.164 before calling Twilio (permanent)', async () => {
-    const err = (await sms.send({ to: '13800000000', body: WARNING }).catch((e: unknown) => e)) as ChannelError;
+    const err = (await sms
+      .send({ to: '13800000000', body: WARNING })
+      .catch((e: unknown) => e)) as ChannelError;
     expect(err).toBeInstanceOf(ChannelError);
     expect(err.kind).toBe('permanent');
     expect(carrier.events({ type: 'api.rejected' })).toHaveLength(0);
@@ -100,16 +125,25 @@ describe('TwilioSmsChannel through the real twilio SDK against the sandbox carri
   });
 
   it('maps wrong credentials (401 / 20003) to permanent', async () => {
-    const client = createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: 'wrong-token', apiBaseUrl: carrier.baseUrl });
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: 'wrong-token',
+      apiBaseUrl: carrier.baseUrl,
+    });
     const bad = new TwilioSmsChannel(client, { fromNumber: FROM, signature: '应急预警' });
-    const err = (await bad.send({ to: '+8613800000005', body: WARNING }).catch((e: unknown) => e)) as ChannelError;
+    const err = (await bad
+      .send({ to: '+8613800000005', body: WARNING })
+      .catch((e: unknown) => e)) as ChannelError;
     expect(err).toMatchObject({ kind: 'permanent', code: '20003' });
   });
 
   it('refuses a tampered callback (the signature check of twilio-webhook.ts)', async () => {
     const res = await fetch(gateway.url('/webhooks/twilio/sms/status'), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': 'bm90IGEgc2lnbmF0dXJl' },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': 'bm90IGEgc2lnbmF0dXJl',
+      },
       body: 'MessageSid=SM00000000000000000000000000000000&MessageStatus=delivered',
     });
     expect(res.status).toBe(403);
@@ -123,7 +157,11 @@ describe('TwilioSmsChannel: Twilio error answers', () => {
 
   beforeAll(async () => {
     stub = await StubProvider.start({ status: 500 });
-    const client = createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: stub.baseUrl });
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      apiBaseUrl: stub.baseUrl,
+    });
     sms = new TwilioSmsChannel(client, { fromNumber: FROM, signature: '应急预警' });
   });
 
@@ -131,7 +169,12 @@ describe('TwilioSmsChannel: Twilio error answers', () => {
 
   const twilioError = (status: number, code: number) => ({
     status,
-    body: { code, message: `error ${code}`, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+    body: {
+      code,
+      message: `error ${code}`,
+      more_info: `https://www.twilio.com/docs/errors/${code}`,
+      status,
+    },
   });
 
   it.each([
@@ -143,7 +186,9 @@ describe('TwilioSmsChannel: Twilio error answers', () => {
     ['a bare 503 without a body', { status: 503 }, 'transient', 'HTTP_503'],
   ])('maps %s', async (_what, answer, kind, code) => {
     stub.answer = answer;
-    const err = (await sms.send({ to: '+8613800000009', body: WARNING }).catch((e: unknown) => e)) as ChannelError;
+    const err = (await sms
+      .send({ to: '+8613800000009', body: WARNING })
+      .catch((e: unknown) => e)) as ChannelError;
     expect(err).toBeInstanceOf(ChannelError);
     expect(err.kind).toBe(kind);
     expect(err.code).toBe(code);

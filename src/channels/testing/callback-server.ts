@@ -43,7 +43,10 @@ function formParams(raw: Buffer, contentType: string): TwilioParams {
 export class CallbackServer {
   private readonly received: CallbackRequest[] = [];
   private readonly handlers = new Map<string, Handler>();
-  private readonly waiters = new Set<{ predicate: (r: CallbackRequest) => boolean; resolve: (r: CallbackRequest) => void }>();
+  private readonly waiters = new Set<{
+    predicate: (r: CallbackRequest) => boolean;
+    resolve: (r: CallbackRequest) => void;
+  }>();
 
   private constructor(
     private readonly server: http.Server,
@@ -78,7 +81,10 @@ export class CallbackServer {
     return this.received.filter((r) => path === undefined || r.path === path);
   }
 
-  waitFor(predicate: (r: CallbackRequest) => boolean, timeoutMs = 10_000): Promise<CallbackRequest> {
+  waitFor(
+    predicate: (r: CallbackRequest) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<CallbackRequest> {
     const existing = this.received.find(predicate);
     if (existing) return Promise.resolve(existing);
     return new Promise((resolve, reject) => {
@@ -91,7 +97,9 @@ export class CallbackServer {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        const seen = this.received.map((r) => `  ${r.method} ${r.path} ${JSON.stringify(r.params)}`).join('\n');
+        const seen = this.received
+          .map((r) => `  ${r.method} ${r.path} ${JSON.stringify(r.params)}`)
+          .join('\n');
         reject(new Error(`no matching callback within ${timeoutMs} ms; received:\n${seen}`));
       }, timeoutMs);
       this.waiters.add(waiter);

@@ -32,7 +32,8 @@ export class StubProvider {
         self.hits++;
         self.paths.push(req.url ?? '');
         const { status, body, headers } = self.next.shift() ?? self.answer;
-        const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+        const text =
+          body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
         res.writeHead(status, {
           'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json',
           ...(headers ?? {}),

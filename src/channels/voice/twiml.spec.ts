@@ -17,8 +17,19 @@ const SCRIPTS: WarningCallScripts = {
 };
 const GATHER = 'https://gw.example.cn/webhooks/twilio/voice/3f1c/gather';
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name) => name === 'Say' });
-type Doc = { Response: { Gather?: { Say: { '#text': string; language: string }[]; [attr: string]: unknown }; Say?: { '#text': string }[]; Hangup?: unknown } };
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (name) => name === 'Say',
+});
+type Doc = {
+  Response: {
+    Gather?: { Say: { '#text': string; language: string }[]; [attr: string]: unknown };
+    Say?: { '#text': string }[];
+    Hangup?: unknown;
+  };
+};
 const parse = (xml: string) => parser.parse(xml) as Doc;
 
 describe('warning call TwiML', () => {
@@ -37,7 +48,14 @@ describe('warning call TwiML', () => {
   });
 
   it('English calls say en-US', () => {
-    const doc = parse(warningCallTwiml({ scripts: SCRIPTS, gatherUrl: GATHER, language: callLanguageFor('en'), keyTimeoutSec: 5 }));
+    const doc = parse(
+      warningCallTwiml({
+        scripts: SCRIPTS,
+        gatherUrl: GATHER,
+        language: callLanguageFor('en'),
+        keyTimeoutSec: 5,
+      }),
+    );
     expect(doc.Response.Gather!.Say[0].language).toBe('en-US');
     expect(doc.Response.Gather!.timeout).toBe('5');
   });
@@ -71,12 +89,21 @@ describe('warning call TwiML', () => {
   });
 
   it('rounds are configurable', () => {
-    expect(gatherReplyTwiml({ scripts: SCRIPTS, gatherUrl: GATHER, digits: '', round: 2, rounds: 3 }).final).toBe(false);
-    expect(gatherReplyTwiml({ scripts: SCRIPTS, gatherUrl: GATHER, digits: '', round: 1, rounds: 1 }).final).toBe(true);
+    expect(
+      gatherReplyTwiml({ scripts: SCRIPTS, gatherUrl: GATHER, digits: '', round: 2, rounds: 3 })
+        .final,
+    ).toBe(false);
+    expect(
+      gatherReplyTwiml({ scripts: SCRIPTS, gatherUrl: GATHER, digits: '', round: 1, rounds: 1 })
+        .final,
+    ).toBe(true);
   });
 
   it('escapes text and keeps the gather URL query', () => {
-    const xml = warningCallTwiml({ scripts: { ...SCRIPTS, script: 'A & <B>' }, gatherUrl: `${GATHER}?t=x` });
+    const xml = warningCallTwiml({
+      scripts: { ...SCRIPTS, script: 'A & <B>' },
+      gatherUrl: `${GATHER}?t=x`,
+    });
     expect(xml).toContain('A &amp; &lt;B&gt;');
     expect(parse(xml).Response.Gather!.action).toBe(`${GATHER}?t=x&round=1`);
   });

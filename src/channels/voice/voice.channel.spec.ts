@@ -1,16 +1,26 @@
 import { presetProfile } from '../../sandbox/person-profiles';
 import type { SandboxCarrier } from '../../sandbox/sandbox-carrier';
-import { startTestSandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../../sandbox/testing/fixtures';
+import {
+  startTestSandbox,
+  TEST_ACCOUNT_SID,
+  TEST_AUTH_TOKEN,
+} from '../../sandbox/testing/fixtures';
 import { ChannelError } from '../channel.types';
 import { CallbackServer } from '../testing/callback-server';
 import { createTwilioClient } from '../twilio/twilio-client.factory';
 import { parseCallStatusEvent, parseGatherEvent, type GatherEvent } from '../twilio/twilio-webhook';
-import { gatherReplyTwiml, warningCallTwiml, type GatherReply, type WarningCallScripts } from './twiml';
+import {
+  gatherReplyTwiml,
+  warningCallTwiml,
+  type GatherReply,
+  type WarningCallScripts,
+} from './twiml';
 import { TwilioVoiceChannel } from './voice.channel';
 
 const FROM = '+8610690000110';
 const SCRIPTS: WarningCallScripts = {
-  script: '您好，这里是汶川县应急预警电话。映秀镇渔子溪村可能发生滑坡，请立即撤离到映秀镇小学。按1确认收到，按2请求支援。',
+  script:
+    '您好，这里是汶川县应急预警电话。映秀镇渔子溪村可能发生滑坡，请立即撤离到映秀镇小学。按1确认收到，按2请求支援。',
   reprompt: '请按1确认收到，按2请求支援。',
   thanks: '已确认收到，谢谢。',
   helpAcknowledged: '已收到您的求助，工作人员将尽快联系您。',
@@ -32,10 +42,18 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
   const serve = (attempt: string) => {
     const p = paths(attempt);
     const gatherUrl = gateway.url(p.gather);
-    gateway.on(p.twiml, () => ({ contentType: 'text/xml', body: warningCallTwiml({ scripts: SCRIPTS, gatherUrl }) }));
+    gateway.on(p.twiml, () => ({
+      contentType: 'text/xml',
+      body: warningCallTwiml({ scripts: SCRIPTS, gatherUrl }),
+    }));
     gateway.on(p.gather, (req) => {
       const event = parseGatherEvent(req.params, req.url);
-      const reply = gatherReplyTwiml({ scripts: SCRIPTS, gatherUrl, digits: event.digits, round: event.round });
+      const reply = gatherReplyTwiml({
+        scripts: SCRIPTS,
+        gatherUrl,
+        digits: event.digits,
+        round: event.round,
+      });
       replies.push({ event, reply });
       return { contentType: 'text/xml', body: reply.twiml };
     });
@@ -44,17 +62,31 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
 
   const place = (to: string, attempt: string) => {
     const p = serve(attempt);
-    return voice.call({ to, twimlUrl: gateway.url(p.twiml), statusCallbackUrl: gateway.url(p.status) });
+    return voice.call({
+      to,
+      twimlUrl: gateway.url(p.twiml),
+      statusCallbackUrl: gateway.url(p.status),
+    });
   };
 
   const finalStatus = (attempt: string) =>
-    gateway.waitFor((r) => r.path === paths(attempt).status && ['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(String(r.params.CallStatus)));
+    gateway.waitFor(
+      (r) =>
+        r.path === paths(attempt).status &&
+        ['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(
+          String(r.params.CallStatus),
+        ),
+    );
 
   beforeEach(async () => {
     replies.length = 0;
     gateway = await CallbackServer.start(TEST_AUTH_TOKEN);
     carrier = await startTestSandbox();
-    const client = createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: carrier.baseUrl });
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      apiBaseUrl: carrier.baseUrl,
+    });
     voice = new TwilioVoiceChannel(client, { fromNumber: FROM });
   });
 
@@ -65,7 +97,10 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
 
   it('places the call; the callee presses 1 while the warning still plays; thanks, hang up', async () => {
     const to = '+8613900000001';
-    carrier.setProfile(to, presetProfile('confirms', { voice: { ringMs: 1_000, keyAfterMs: 2_000 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('confirms', { voice: { ringMs: 1_000, keyAfterMs: 2_000 } }),
+    );
     const receipt = await place(to, 'a1');
     expect(receipt.providerId).toMatch(/^CA[0-9a-f]{32}$/);
     expect(receipt.status).toBe('queued');
@@ -73,7 +108,12 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     const last = await finalStatus('a1');
     const statuses = gateway.requests(paths('a1').status);
     expect(statuses.every((s) => s.twilioSignatureValid === true)).toBe(true);
-    expect(statuses.map((s) => parseCallStatusEvent(s.params).status)).toEqual(['initiated', 'ringing', 'in-progress', 'completed']);
+    expect(statuses.map((s) => parseCallStatusEvent(s.params).status)).toEqual([
+      'initiated',
+      'ringing',
+      'in-progress',
+      'completed',
+    ]);
     const done = parseCallStatusEvent(last.params);
     expect(done).toMatchObject({ callSid: receipt.providerId, status: 'completed', final: true });
     expect(done.durationSec).toBeGreaterThan(0);
@@ -81,23 +121,33 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     const twimlFetch = gateway.requests(paths('a1').twiml)[0];
     expect(twimlFetch.method).toBe('POST');
     expect(twimlFetch.twilioSignatureValid).toBe(true);
-    expect(gateway.requests(paths('a1').gather).every((g) => g.twilioSignatureValid === true)).toBe(true);
+    expect(gateway.requests(paths('a1').gather).every((g) => g.twilioSignatureValid === true)).toBe(
+      true,
+    );
 
     expect(replies).toHaveLength(1);
     expect(replies[0].event).toMatchObject({ callSid: receipt.providerId, digits: '1', round: 1 });
     expect(replies[0].reply).toMatchObject({ outcome: 'confirmed', final: true });
     const gather = await carrier.waitFor({ type: 'call.gather', ref: receipt.providerId });
     expect(gather.data).toMatchObject({ digits: '1', duringPrompt: true });
-    const thanks = carrier.events((e) => e.type === 'call.say' && e.ref === receipt.providerId && e.data.text === SCRIPTS.thanks);
+    const thanks = carrier.events(
+      (e) =>
+        e.type === 'call.say' && e.ref === receipt.providerId && e.data.text === SCRIPTS.thanks,
+    );
     expect(thanks).toHaveLength(1);
   });
 
   it('asks for help on key 2', async () => {
     const to = '+8613900000002';
-    carrier.setProfile(to, presetProfile('needs-help', { voice: { ringMs: 500, keyAfterMs: 1_000 } }));
+    carrier.setProfile(
+      to,
+      presetProfile('needs-help', { voice: { ringMs: 500, keyAfterMs: 1_000 } }),
+    );
     await place(to, 'a2');
     await finalStatus('a2');
-    expect(replies.map((r) => [r.event.digits, r.reply.outcome])).toEqual([['2', 'help_requested']]);
+    expect(replies.map((r) => [r.event.digits, r.reply.outcome])).toEqual([
+      ['2', 'help_requested'],
+    ]);
   });
 
   it('a silent callee hears the warning, then the reprompt and one repeat; the gateway learns "heard"', async () => {
@@ -105,13 +155,27 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     carrier.setProfile(to, presetProfile('silent', { voice: { ringMs: 500 } }));
     const receipt = await place(to, 'a3');
     await finalStatus('a3');
-    expect(replies.map((r) => [r.event.round, r.event.digits, r.reply.outcome, r.reply.heard, r.reply.final])).toEqual([
+    expect(
+      replies.map((r) => [
+        r.event.round,
+        r.event.digits,
+        r.reply.outcome,
+        r.reply.heard,
+        r.reply.final,
+      ]),
+    ).toEqual([
       [1, '', 'no_key', true, false],
       [2, '', 'no_key', true, true],
     ]);
-    const said = carrier.events((e) => e.type === 'call.say' && e.ref === receipt.providerId).map((e) => e.data.text);
+    const said = carrier
+      .events((e) => e.type === 'call.say' && e.ref === receipt.providerId)
+      .map((e) => e.data.text);
     expect(said).toEqual([SCRIPTS.script, SCRIPTS.reprompt, SCRIPTS.script]);
-    expect(carrier.events((e) => e.type === 'call.say' && e.ref === receipt.providerId).every((e) => e.data.completed === true)).toBe(true);
+    expect(
+      carrier
+        .events((e) => e.type === 'call.say' && e.ref === receipt.providerId)
+        .every((e) => e.data.completed === true),
+    ).toBe(true);
   });
 
   it('reports a callee who never answers as no-answer', async () => {
@@ -119,7 +183,11 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     carrier.setProfile(to, 'no-answer');
     await place(to, 'a4');
     const last = await finalStatus('a4');
-    expect(parseCallStatusEvent(last.params)).toMatchObject({ status: 'no-answer', final: true, durationSec: 0 });
+    expect(parseCallStatusEvent(last.params)).toMatchObject({
+      status: 'no-answer',
+      final: true,
+      durationSec: 0,
+    });
     expect(gateway.requests(paths('a4').twiml)).toHaveLength(0);
   });
 
@@ -127,7 +195,9 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     const to = '+8613900000005';
     carrier.setProfile(to, presetProfile('no-answer'));
     const receipt = await place(to, 'a5');
-    await gateway.waitFor((r) => r.path === paths('a5').status && r.params.CallStatus === 'ringing');
+    await gateway.waitFor(
+      (r) => r.path === paths('a5').status && r.params.CallStatus === 'ringing',
+    );
     await voice.hangUp(receipt.providerId);
     const last = await finalStatus('a5');
     expect(parseCallStatusEvent(last.params).status).toBe('canceled');
@@ -136,7 +206,11 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
 
   it('refuses an invalid number before calling Twilio (permanent)', async () => {
     const err = (await voice
-      .call({ to: '0838-1234567', twimlUrl: gateway.url('/x'), statusCallbackUrl: gateway.url('/y') })
+      .call({
+        to: '0838-1234567',
+        twimlUrl: gateway.url('/x'),
+        statusCallbackUrl: gateway.url('/y'),
+      })
       .catch((e: unknown) => e)) as ChannelError;
     expect(err).toBeInstanceOf(ChannelError);
     expect(err.kind).toBe('permanent');
@@ -144,7 +218,9 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
   });
 
   it('maps hanging up an unknown call (404 / 20404) to permanent', async () => {
-    const err = (await voice.hangUp(`CA${'0'.repeat(32)}`).catch((e: unknown) => e)) as ChannelError;
+    const err = (await voice
+      .hangUp(`CA${'0'.repeat(32)}`)
+      .catch((e: unknown) => e)) as ChannelError;
     expect(err).toMatchObject({ kind: 'permanent', code: '20404' });
   });
 });

@@ -5,6 +5,7 @@ import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
 import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
+import { rows } from '../../database/sql';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -126,7 +127,7 @@ export class DispatchRepository {
    * already reached are told the warning no longer concerns them (a release).
    */
   async releaseDropped(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return this.db.query(
+    return rows(this.db, 
       `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
         WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
         RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
@@ -136,7 +137,7 @@ export class DispatchRepository {
 
   /** Cancel: deliveries of the warning, and whether each was reached. */
   async closeForCancel(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return this.db.query(
+    return rows(this.db, 
       `UPDATE deliveries d SET
           state = CASE WHEN d.state IN ('pending') THEN 'cancelled' ELSE d.state END,
           version = $2
@@ -169,12 +170,13 @@ export class DispatchRepository {
 
   /** Claims an attempt for sending; false when it is no longer queued (sent, cancelled, …). */
   async claimAttempt(id: string): Promise<boolean> {
-    const rows = await this.db.query(
+    const claimed = await rows(
+      this.db,
       `UPDATE contact_attempts SET status = 'sending', tries = tries + 1
         WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
       [id],
     );
-    return rows.length > 0;
+    return claimed.length > 0;
   }
 
   async attemptSent(id: string, provider: string, providerId: string, segments?: number): Promise<void> {

@@ -8,6 +8,7 @@ import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-lim
 import type { SecretBox } from '../../common/crypto/secret-box';
 import { SECRET_BOX } from '../../common/crypto/secret-box.token';
 import { PublicUrls } from '../../common/public-urls';
+import { rows } from '../../database/sql';
 import type { RobotPlatform } from '../directory/directory.types';
 import type { MessageType } from '../warnings/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
@@ -54,7 +55,8 @@ export class SendGroupService {
       await this.db.query(`UPDATE group_sends SET status = 'cancelled' WHERE id = $1 AND status IN ('queued', 'sending')`, [g.id]);
       return;
     }
-    const claimed = await this.db.query(
+    const claimed = await rows(
+      this.db,
       `UPDATE group_sends SET status = 'sending', tries = tries + 1 WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
       [g.id],
     );

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { rows } from '../../database/sql';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
 
@@ -56,7 +57,8 @@ export class DeliveryEventsService {
       return;
     }
     if (CALL_FAILURES.has(e.status)) {
-      const [row] = await this.db.query(
+      const [row] = await rows(
+        this.db,
         `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
           WHERE id = $1 AND status IN ('sending', 'sent') RETURNING id`,
         [attemptId, e.status.replace('-', '_'), e.errorCode ?? null],
@@ -72,7 +74,8 @@ export class DeliveryEventsService {
   /** A keypress during or after the message: 1 confirms, 2 asks for help; anything else is kept as is. */
   async keypress(attemptId: string, digits: string): Promise<'confirmed' | 'declined' | 'other'> {
     const outcome = digits === '1' ? 'confirmed' : digits === '2' ? 'declined' : 'other';
-    const [a] = await this.db.query(
+    const [a] = await rows<{ delivery_id: string }>(
+      this.db,
       `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, now())
         WHERE id = $1 RETURNING delivery_id`,
       [attemptId, digits],
@@ -89,7 +92,11 @@ export class DeliveryEventsService {
 
   /** The whole message played through without a key: heard, not yet confirmed. */
   async heard(attemptId: string): Promise<void> {
-    const [a] = await this.db.query(`UPDATE contact_attempts SET heard = true WHERE id = $1 RETURNING delivery_id`, [attemptId]);
+    const [a] = await rows<{ delivery_id: string }>(
+      this.db,
+      `UPDATE contact_attempts SET heard = true WHERE id = $1 RETURNING delivery_id`,
+      [attemptId],
+    );
     if (a) {
       await this.db.query(
         `UPDATE deliveries SET state = 'heard' WHERE id = $1 AND state IN ('pending', 'sent', 'delivered')`,
@@ -120,7 +127,8 @@ export class DeliveryEventsService {
   }
 
   private async failByProviderId(providerId: string, code: string | undefined, message: string, outcome: string) {
-    const [row] = await this.db.query(
+    const [row] = await rows<{ id: string }>(
+      this.db,
       `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = $3, failed_at = now()
         WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent', 'delivered') RETURNING id`,
       [providerId, code ?? null, message, outcome],

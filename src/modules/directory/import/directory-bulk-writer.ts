@@ -12,6 +12,7 @@ import type {
 } from './import-rows';
 import { importRejected } from './import-rejected';
 import type { ImportProblem } from './import.types';
+import { uuidV7 } from './uuid-v7';
 import { hasContactColumns } from './validators/people.validator';
 
 export interface WriteCounts {
@@ -119,6 +120,8 @@ export class DirectoryBulkWriter {
     const withContacts = hasContactColumns(columns);
     for (const chunk of chunked(rows)) {
       const spec: UpsertColumn[] = [
+        // Time-ordered ids for new people (see uuid-v7.ts); an existing person keeps theirs.
+        { name: 'id', type: 'uuid', values: chunk.map(() => uuidV7()), update: false },
         { name: 'external_id', type: 'text', values: chunk.map((p) => p.externalId) },
         { name: 'name', type: 'text', values: chunk.map((p) => p.name) },
         { name: 'role', type: 'text', values: chunk.map((p) => p.role) },
@@ -206,11 +209,11 @@ export class DirectoryBulkWriter {
           );
     const updates = withVerified ? ['priority', 'verified_at'] : ['priority'];
     const upserted = await this.sql.rows<{ person_id: string }>(
-      `INSERT INTO contact_points AS c (person_id, kind, value, priority, verified_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::date[])
+      `INSERT INTO contact_points AS c (id, person_id, kind, value, priority, verified_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::date[])
        ON CONFLICT (person_id, kind, value) DO UPDATE ${setIfDistinct('c', updates)}
        RETURNING c.person_id`,
-      [people, kinds, values, priorities, verified],
+      [people.map(() => uuidV7()), people, kinds, values, priorities, verified],
     );
     return [...deleted, ...upserted].map((r) => r.person_id);
   }
@@ -286,19 +289,19 @@ export class DirectoryBulkWriter {
     const updates = columns.has('verified_at') ? ['priority', 'verified_at'] : ['priority'];
     for (const chunk of chunked(rows)) {
       const changed = await this.sql.rows<{ inserted: boolean }>(
-        `INSERT INTO contact_points AS c (person_id, kind, value, priority, verified_at)
-         SELECT person_id, kind, value,
+        `INSERT INTO contact_points AS c (id, person_id, kind, value, priority, verified_at)
+         SELECT new_id, person_id, kind, value,
            COALESCE(priority, existing_priority,
              GREATEST(base, COALESCE(max(priority) OVER (PARTITION BY person_id), 0))
              + count(*) FILTER (WHERE priority IS NULL AND existing_priority IS NULL)
                  OVER (PARTITION BY person_id ORDER BY ord)),
            verified_at
          FROM (
-           SELECT p.id AS person_id, u.kind, u.value, u.priority, u.verified_at, u.ord,
+           SELECT u.new_id, p.id AS person_id, u.kind, u.value, u.priority, u.verified_at, u.ord,
              e.priority AS existing_priority,
              COALESCE((SELECT max(x.priority) FROM contact_points x WHERE x.person_id = p.id), 0) AS base
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[]) WITH ORDINALITY
-             AS u(external_id, kind, value, priority, verified_at, ord)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[], $6::uuid[])
+             WITH ORDINALITY AS u(external_id, kind, value, priority, verified_at, new_id, ord)
            CROSS JOIN LATERAL (SELECT id FROM people WHERE external_id = u.external_id) p
            LEFT JOIN LATERAL (
              SELECT priority FROM contact_points
@@ -313,6 +316,7 @@ export class DirectoryBulkWriter {
           chunk.map((c) => c.value),
           chunk.map((c) => c.priority),
           chunk.map((c) => c.verifiedAt),
+          chunk.map(() => uuidV7()),
         ],
       );
       tally(changed, counts);

@@ -170,7 +170,7 @@ const JSON_LINES_TYPES = new Set([
 /** The format a request's Content-Type names, or undefined if it names neither. */
 export function formatOfContentType(contentType: string | undefined): ImportFormat | undefined {
   const type = contentType?.split(';')[0].trim().toLowerCase();
-  if (type === 'text/csv') return 'csv';
+  if (type === 'text/csv' || type === 'text/plain') return 'csv';
   if (type && JSON_LINES_TYPES.has(type)) return 'jsonl';
   return undefined;
 }

@@ -1,10 +1,11 @@
-import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
   ApiConsumes,
   ApiOkResponse,
   ApiParam,
+  ApiQuery,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -25,6 +26,12 @@ export class ImportController {
   @HttpCode(200)
   @Roles('admin')
   @ApiParam({ name: 'kind', enum: IMPORT_KINDS })
+  @ApiQuery({
+    name: 'format',
+    enum: ['csv', 'jsonl'],
+    required: false,
+    description: 'Overrides the Content-Type (text/plain is read as CSV)',
+  })
   @ApiConsumes('text/csv', 'application/x-ndjson')
   @ApiBody({
     schema: { type: 'string' },
@@ -38,6 +45,7 @@ export class ImportController {
   async import(
     @Param('kind') kind: string,
     @Headers('content-type') contentType: string | undefined,
+    @Query('format') formatParam: string | undefined,
     @Body() body: unknown,
   ): Promise<ImportResult> {
     if (!isImportKind(kind)) {
@@ -48,7 +56,10 @@ export class ImportController {
         },
       ]);
     }
-    const format = formatOfContentType(contentType);
+    if (formatParam !== undefined && formatParam !== 'csv' && formatParam !== 'jsonl') {
+      throw AppException.validation([{ field: 'format', message: 'format is csv or jsonl' }]);
+    }
+    const format = formatParam ?? formatOfContentType(contentType);
     if (!format) {
       throw AppException.validation([
         { field: 'content-type', message: 'send the file as text/csv or application/x-ndjson' },
