@@ -80,22 +80,20 @@ describe('ChannelsModule', () => {
       expect(sms.providerId).toMatch(/^SM/);
       const mail = await registry.email.send({ to: 'a@example.cn', subject: '测试', text: '正文' });
       expect(carrier.sentEmails().some((m) => m.messageId === mail.providerId)).toBe(true);
-      const robot = await registry
-        .robot('wecom')
-        .send(
-          {
-            code: 'w1',
-            webhookUrl: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wecom-key-1',
-          },
-          {
-            title: 't',
-            markdown: '**测试**',
-            bytes: 10,
-            mentions: [],
-            atMobiles: [],
-            atUserIds: [],
-          },
-        );
+      const robot = await registry.robot('wecom').send(
+        {
+          code: 'w1',
+          webhookUrl: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wecom-key-1',
+        },
+        {
+          title: 't',
+          markdown: '**测试**',
+          bytes: 10,
+          mentions: [],
+          atMobiles: [],
+          atUserIds: [],
+        },
+      );
       expect(robot.status).toBe('ok');
     });
 

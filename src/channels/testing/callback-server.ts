@@ -55,16 +55,16 @@ export class CallbackServer {
 
   static async start(twilioAuthToken?: string): Promise<CallbackServer> {
     const app = express();
-    let self: CallbackServer | undefined;
+    const ref: { current?: CallbackServer } = {};
     app.use(express.raw({ type: () => true, limit: '5mb' }));
     app.use((req: Request, res: Response) => {
-      void self?.handle(req, res, twilioAuthToken);
+      void ref.current?.handle(req, res, twilioAuthToken);
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
-    self = new CallbackServer(server, `http://127.0.0.1:${port}`);
-    return self;
+    ref.current = new CallbackServer(server, `http://127.0.0.1:${port}`);
+    return ref.current;
   }
 
   url(path: string): string {

@@ -24,10 +24,11 @@ export class StubProvider {
   ) {}
 
   static async start(answer: StubAnswer): Promise<StubProvider> {
-    let self: StubProvider | undefined;
+    const ref: { current?: StubProvider } = {};
     const server = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
+        const self = ref.current;
         if (!self) return;
         self.hits++;
         self.paths.push(req.url ?? '');
@@ -43,8 +44,8 @@ export class StubProvider {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
-    self = new StubProvider(server, `http://127.0.0.1:${port}`, answer);
-    return self;
+    ref.current = new StubProvider(server, `http://127.0.0.1:${port}`, answer);
+    return ref.current;
   }
 
   async stop(): Promise<void> {
