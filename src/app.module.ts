@@ -18,6 +18,7 @@ import { DirectoryModule } from './modules/directory/directory.module';
 import { DispatchWorkersModule } from './modules/dispatch/dispatch.module';
 import { HealthModule } from './modules/health/health.module';
 import { ResponsesModule } from './modules/responses/responses.module';
+import { TasksModule } from './modules/tasks/tasks.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
 import { bullConnectionOptions } from './runtime/queue-backend';
 
@@ -65,7 +66,7 @@ export class CoreModule {
 }
 
 /** Feature modules that serve HTTP (role api). */
-const API_MODULES = [AuthModule, HealthModule, DirectoryModule, WarningsModule, ResponsesModule];
+const API_MODULES = [AuthModule, HealthModule, DirectoryModule, WarningsModule, ResponsesModule, TasksModule];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];
 

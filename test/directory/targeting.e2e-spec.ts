@@ -116,7 +116,7 @@ describe('TargetingService (real Postgres)', () => {
   let targeting: TargetingService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase('targeting');
     dataSource = new DataSource(buildDataSourceOptions(db.url));
     await dataSource.initialize();
     await runMigrations(dataSource);

@@ -22,7 +22,7 @@ export function villageFixtureSql(appSecret: string): string {
       ('${p.villageChief.ext}', '${p.villageChief.name}', 'village_responsible', '513221001001', NULL),
       ('${p.gridLeader.ext}', '${p.gridLeader.name}', 'grid_leader', '513221001001', '513221001001001'),
       ('${p.resident.ext}', '${p.resident.name}', 'resident', '513221001001', '513221001001001'),
-      ('${p.deadMobile.ext}', '${p.deadMobile.name}', 'resident', '513221001001', '513221001001002');
+      ('${p.deadMobile.ext}', '${p.deadMobile.name}', 'resident', '513221001001', '513221001001001');
     UPDATE people SET supervisor_id = (SELECT id FROM people WHERE external_id = '${p.townshipChief.ext}')
      WHERE external_id = '${p.villageChief.ext}';
     INSERT INTO contact_points (person_id, kind, value, priority)

@@ -136,4 +136,47 @@ describe('issuing a warning dispatches it on every channel through the providers
     expect(res.body.dispatch.deliveries.confirmed).toBeGreaterThanOrEqual(3);
     expect(res.body.content.headline).toBe('渔子溪村滑坡临灾预警');
   });
+
+  it('assigns a door-to-door task to a grid member by SMS, who completes it on site', async () => {
+    const [subject] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [PEOPLE.deadMobile.ext]);
+    const created = await t
+      .http()
+      .post(`/v1/warnings/${warningId}/tasks`)
+      .set(duty())
+      .send({ type: 'door_to_door', grid: '513221001001001', personId: subject.id, reason: '手机号无法接通' });
+    expect(created.status).toBe(201);
+    const sms = await waitUntil(
+      async () =>
+        t.sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile }).find((e) => JSON.stringify(e.data).includes('敲门入户')),
+      'task SMS to the grid leader',
+    );
+    expect(JSON.stringify(sms.data)).toContain(PEOPLE.deadMobile.name);
+
+    const gridToken = t.tokens.grid_member;
+    const list = await t.http().get('/v1/tasks').set({ Authorization: `Bearer ${gridToken}` });
+    expect(list.body.map((x: { id: string }) => x.id)).toContain(created.body.id);
+
+    const { TokensService } = await import('../../src/modules/auth/tokens.service');
+    const other = await t.app.get(TokensService).create({ name: 'grid 2', role: 'grid_member', gridCode: '513221001001002' });
+    const refused = await t
+      .http()
+      .post(`/v1/tasks/${created.body.id}/complete`)
+      .set({ Authorization: `Bearer ${other.token}` })
+      .send({ outcome: 'confirmed_on_site' });
+    expect(refused.status).toBe(403);
+    expect((await t.http().get('/v1/tasks').set({ Authorization: `Bearer ${other.token}` })).body).toEqual([]);
+
+    const done = await t
+      .http()
+      .post(`/v1/tasks/${created.body.id}/complete`)
+      .set({ Authorization: `Bearer ${gridToken}` })
+      .send({ outcome: 'confirmed_on_site', note: '已当面告知' });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ status: 'done', outcome: 'confirmed_on_site' });
+    const [attempt] = await t.db.query(`SELECT status, channel FROM contact_attempts WHERE task_id = $1`, [created.body.id]);
+    expect(attempt).toEqual({ status: 'completed', channel: 'manual' });
+    expect(await deliveryOf(warningId, PEOPLE.deadMobile.ext)).toBe('confirmed');
+    const twice = await t.http().post(`/v1/tasks/${created.body.id}/complete`).set({ Authorization: `Bearer ${gridToken}` }).send({ outcome: 'evacuated' });
+    expect(twice.status).toBe(409);
+  });
 });

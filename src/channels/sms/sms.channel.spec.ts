@@ -7,7 +7,7 @@ import {
 } from '../../sandbox/testing/fixtures';
 import { ChannelError } from '../channel.types';
 import { CallbackServer } from '../testing/callback-server';
-import { StubProvider } from '../testing/stub-provider';
+import { closedPort, StubProvider } from '../testing/stub-provider';
 import { createTwilioClient } from '../twilio/twilio-client.factory';
 import {
   parseInboundSmsEvent,
@@ -193,5 +193,20 @@ describe('TwilioSmsChannel: Twilio error answers', () => {
     expect(err.kind).toBe(kind);
     expect(err.code).toBe(code);
     if (kind === 'rate_limited') expect(err.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it('maps no answer at all (connection refused) to transient', async () => {
+    const port = await closedPort();
+    const client = createTwilioClient({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      apiBaseUrl: `http://127.0.0.1:${port}`,
+    });
+    const unreachable = new TwilioSmsChannel(client, { fromNumber: FROM, signature: '应急预警' });
+    const err = (await unreachable
+      .send({ to: '+8613800000009', body: WARNING })
+      .catch((e: unknown) => e)) as ChannelError;
+    expect(err).toBeInstanceOf(ChannelError);
+    expect(err).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED' });
   });
 });

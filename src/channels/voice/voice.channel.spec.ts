@@ -105,6 +105,14 @@ describe('TwilioVoiceChannel through the real twilio SDK against the sandbox car
     expect(receipt.providerId).toMatch(/^CA[0-9a-f]{32}$/);
     expect(receipt.status).toBe('queued');
 
+    const created = await carrier.waitFor({ type: 'call.created', ref: receipt.providerId });
+    expect(created.data).toMatchObject({
+      from: FROM,
+      method: 'POST',
+      timeoutSec: 30,
+      statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
+    });
+
     const last = await finalStatus('a1');
     const statuses = gateway.requests(paths('a1').status);
     expect(statuses.every((s) => s.twilioSignatureValid === true)).toBe(true);

@@ -77,6 +77,25 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
     await q.query(`CREATE INDEX deliveries_person_idx ON deliveries (person_id, created_at DESC)`);
 
     await q.query(`
+      CREATE TABLE manual_tasks (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        warning_id uuid NOT NULL REFERENCES warnings(id) ON DELETE CASCADE,
+        type text NOT NULL CHECK (type IN ('door_to_door', 'gong_and_whistle')),
+        grid_code varchar(32) COLLATE "C" NOT NULL REFERENCES grids(code),
+        assignee_id uuid REFERENCES people(id),
+        subject_delivery_id uuid REFERENCES deliveries(id),
+        reason text,
+        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz,
+        completed_by uuid,
+        outcome text,
+        note text
+      )`);
+    await q.query(`CREATE INDEX manual_tasks_grid_idx ON manual_tasks (grid_code, status)`);
+
+    await q.query(`
       CREATE TABLE contact_attempts (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         delivery_id uuid NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
@@ -84,6 +103,8 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
         version int NOT NULL,
         msg_type text NOT NULL CHECK (msg_type IN ('alert', 'update', 'cancel')),
         seq int NOT NULL,
+        -- manual channel: the door-to-door / gong-and-whistle task this SMS assigns
+        task_id uuid REFERENCES manual_tasks(id) ON DELETE CASCADE,
         channel text NOT NULL CHECK (channel IN ('sms', 'voice', 'email', 'manual')),
         contact_kind text NOT NULL,
         address text NOT NULL,
@@ -144,24 +165,6 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
         PRIMARY KEY (group_send_id, terminal_code)
       )`);
 
-    await q.query(`
-      CREATE TABLE manual_tasks (
-        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        warning_id uuid NOT NULL REFERENCES warnings(id) ON DELETE CASCADE,
-        type text NOT NULL CHECK (type IN ('door_to_door', 'gong_and_whistle')),
-        grid_code varchar(32) COLLATE "C" NOT NULL REFERENCES grids(code),
-        assignee_id uuid REFERENCES people(id),
-        subject_delivery_id uuid REFERENCES deliveries(id),
-        reason text,
-        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
-        created_by text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        completed_at timestamptz,
-        completed_by uuid,
-        outcome text,
-        note text
-      )`);
-    await q.query(`CREATE INDEX manual_tasks_grid_idx ON manual_tasks (grid_code, status)`);
 
     await q.query(`
       CREATE TABLE inbound_messages (
@@ -178,10 +181,10 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     for (const table of [
       'inbound_messages',
-      'manual_tasks',
       'broadcast_receipts',
       'group_sends',
       'contact_attempts',
+      'manual_tasks',
       'deliveries',
       'idempotency_keys',
       'warning_versions',

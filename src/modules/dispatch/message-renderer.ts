@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { renderMessage } from '../../templates';
+import { type ManualTaskType, renderMessage } from '../../templates';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { PublicUrls } from '../../common/public-urls';
 import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
@@ -58,6 +58,10 @@ export class MessageRenderer {
 
   email(content: WarningContent, msgType: MessageType, person: { name: string; role: PersonRole; deliveryId: string }) {
     return renderMessage('email', this.context(content, msgType, person));
+  }
+
+  manualTask(content: WarningContent, task: { type: ManualTaskType; area: string; targets?: { name: string }[] }): string {
+    return renderMessage('manual', { ...this.context(content, 'alert'), task }).sms;
   }
 
   broadcast(content: WarningContent, msgType: MessageType) {

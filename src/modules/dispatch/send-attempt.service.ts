@@ -4,6 +4,7 @@ import { ChannelRegistry } from '../../channels/channel-registry';
 import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
 import { PublicUrls } from '../../common/public-urls';
 import type { PersonRole } from '../directory/directory.types';
+import type { WarningContent } from '../warnings/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { planFailover, type PersonChannel } from './contact-plan';
 import { DispatchQueue } from './dispatch-queue.service';
@@ -39,7 +40,7 @@ export class SendAttemptService {
       await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
       return 'skipped';
     }
-    if (a.msgType !== 'cancel' && ['confirmed', 'declined'].includes(a.deliveryState)) {
+    if (a.channel !== 'manual' && a.msgType !== 'cancel' && ['confirmed', 'declined'].includes(a.deliveryState)) {
       await this.repo.attemptCancelled(a.id, 'already_answered');
       return 'skipped';
     }
@@ -81,6 +82,24 @@ export class SendAttemptService {
     await this.queue.enqueueAttempts(queued.filter((q) => q.channel === next.channel).map((q) => ({ id: q.id, channel: q.channel, priority: q.priority })));
   }
 
+  /** The SMS that hands a grid member their door-to-door or gong-and-whistle task. */
+  private async taskSms(a: AttemptRow, content: WarningContent): Promise<string> {
+    const [task] = await this.repo.db.query(
+      `SELECT t.type, g.name AS grid, s.name AS subject,
+              (SELECT value FROM contact_points WHERE person_id = s.id AND kind IN ('mobile', 'landline') ORDER BY priority LIMIT 1) AS phone
+         FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id JOIN grids g ON g.code = t.grid_code
+         LEFT JOIN deliveries sd ON sd.id = t.subject_delivery_id LEFT JOIN people s ON s.id = sd.person_id
+        WHERE a.id = $1`,
+      [a.id],
+    );
+    if (!task) throw new ChannelError('permanent', undefined, `attempt ${a.id} carries no task`);
+    return this.renderer.manualTask(content, {
+      type: task.type,
+      area: task.grid,
+      targets: task.subject ? [{ name: task.subject }] : undefined,
+    });
+  }
+
   private async dispatch(a: AttemptRow) {
     const version = await this.warnings.findVersion(a.warningId, a.version);
     if (!version) throw new ChannelError('permanent', undefined, `version ${a.version} of warning ${a.warningId} not found`);
@@ -109,7 +128,11 @@ export class SendAttemptService {
         });
       }
       case 'manual':
-        throw new ChannelError('permanent', undefined, 'manual tasks are sent by the task service');
+        return this.channels.sms.send({
+          to: a.address,
+          body: await this.taskSms(a, version.content),
+          statusCallbackUrl: this.urls.smsStatus(),
+        });
     }
   }
 }

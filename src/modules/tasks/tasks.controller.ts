@@ -1,0 +1,32 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
+import { TasksService } from './tasks.service';
+
+@ApiTags('tasks')
+@ApiBearerAuth()
+@Controller('v1')
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  /** Assign a door-to-door or gong-and-whistle task to a member of a grid. */
+  @Post('warnings/:id/tasks')
+  @Roles('duty_officer')
+  create(@Param('id', ParseUUIDPipe) id: string, @Body() dto: CreateTaskDto, @CurrentPrincipal() principal: Principal) {
+    return this.tasks.create(principal, id, dto);
+  }
+
+  @Get('tasks')
+  @Roles('duty_officer', 'auditor', 'grid_member')
+  list(@CurrentPrincipal() principal: Principal) {
+    return this.tasks.list(principal);
+  }
+
+  @Post('tasks/:id/complete')
+  @HttpCode(200)
+  @Roles('grid_member', 'duty_officer')
+  complete(@Param('id', ParseUUIDPipe) id: string, @Body() dto: CompleteTaskDto, @CurrentPrincipal() principal: Principal) {
+    return this.tasks.complete(principal, id, dto);
+  }
+}

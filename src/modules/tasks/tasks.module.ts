@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { WarningsModule } from '../warnings/warnings.module';
+import { TasksController } from './tasks.controller';
+import { TasksService } from './tasks.service';
+
+@Module({
+  imports: [WarningsModule, DispatchQueueModule],
+  controllers: [TasksController],
+  providers: [TasksService],
+})
+export class TasksModule {}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { jobPriority } from '../../common/queue/queue-names';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { rows } from '../../database/sql';
+import type { Principal } from '../auth/auth.decorators';
+import { assertWithinJurisdiction } from '../auth/jurisdiction';
+import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { WarningsService } from '../warnings/warnings.service';
+import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
+
+/** Who in a grid gets a manual task first. */
+const ASSIGNEE_ROLES = ['grid_member', 'grid_leader', 'group_monitor'];
+
+/**
+ * Manual means (domain.md, "Channels"): door-to-door (敲门入户) and gong-and-whistle (鸣锣吹哨)
+ * tasks, assigned to a member of the grid, sent to them by SMS, completed through the API, and
+ * recorded like any other attempt (a `manual` contact attempt on the member's own delivery).
+ */
+@Injectable()
+export class TasksService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly warnings: WarningsService,
+    private readonly queue: DispatchQueue,
+  ) {}
+
+  async create(principal: Principal, warningId: string, dto: CreateTaskDto) {
+    const warning = await this.warnings.findVisible(principal, warningId);
+    if (warning.state !== 'active') {
+      throw new AppException(ErrorCode.Conflict, '预警已结束，不能再派发任务', `Warning is ${warning.state}`);
+    }
+    const [grid] = await this.db.query(`SELECT code, village_code FROM grids WHERE code = $1`, [dto.grid]);
+    if (!grid) throw AppException.validation([{ field: 'grid', message: `unknown grid ${dto.grid}` }]);
+    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, [grid.village_code], 'grid');
+    let subjectDelivery: string | null = null;
+    if (dto.personId) {
+      const [d] = await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [warningId, dto.personId]);
+      if (!d) throw AppException.validation([{ field: 'personId', message: 'this person is not a recipient of the warning' }]);
+      subjectDelivery = d.id;
+    }
+    const [assignee] = await this.db.query(
+      `SELECT p.id, p.role, p.division_code, c.value AS mobile FROM people p
+         JOIN LATERAL (SELECT value FROM contact_points WHERE person_id = p.id AND kind IN ('mobile', 'satellite')
+                        ORDER BY priority LIMIT 1) c ON true
+        WHERE p.grid_code = $1 AND p.role = ANY($2) ORDER BY array_position($2, p.role), p.name LIMIT 1`,
+      [dto.grid, ASSIGNEE_ROLES],
+    );
+    if (!assignee) {
+      throw AppException.validation([{ field: 'grid', message: 'the grid has no member with a mobile phone to assign the task to' }]);
+    }
+    const [level] = await this.db.query(`SELECT level FROM warning_versions WHERE warning_id = $1 AND version = $2`, [warningId, warning.currentVersion]);
+    const priority = jobPriority(warning.kind, level.level);
+
+    const { task, attempt } = await this.db.transaction(async (m) => {
+      const [task] = await m.query(
+        `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, type, grid_code AS "grid", status, created_at AS "createdAt"`,
+        [warningId, dto.type, dto.grid, assignee.id, subjectDelivery, dto.reason ?? null, principal.tokenId],
+      );
+      // The member is now part of the chain: their own delivery carries the task's SMS.
+      const [delivery] = await rows<{ id: string }>(
+        m,
+        `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
+         VALUES ($1, $2, $3, 'alert', $4, $5, $6)
+         ON CONFLICT (warning_id, person_id) DO UPDATE SET version = deliveries.version RETURNING id`,
+        [warningId, assignee.id, warning.currentVersion, assignee.role, assignee.division_code, dto.grid],
+      );
+      const [attempt] = await m.query(
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id)
+         SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6
+           FROM contact_attempts WHERE delivery_id = $1
+         RETURNING id`,
+        [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
+      );
+      return { task, attempt };
+    });
+    await this.queue.enqueueAttempts([{ id: attempt.id, channel: 'manual', priority }]);
+    return { ...task, assigneeId: assignee.id, attemptId: attempt.id };
+  }
+
+  /** Open and recent tasks: a grid member sees their own grid only. */
+  async list(principal: Principal) {
+    return this.db.query(
+      `SELECT t.id, t.warning_id AS "warningId", t.type, t.grid_code AS grid, t.status, t.reason, t.outcome, t.note,
+              t.created_at AS "createdAt", t.completed_at AS "completedAt", a.name AS assignee, s.name AS "subject"
+         FROM manual_tasks t
+         LEFT JOIN people a ON a.id = t.assignee_id
+         LEFT JOIN deliveries sd ON sd.id = t.subject_delivery_id LEFT JOIN people s ON s.id = sd.person_id
+        WHERE ($1::text IS NULL OR t.grid_code = $1) AND ($2::text IS NULL OR starts_with(t.grid_code, $2))
+        ORDER BY t.status = 'open' DESC, t.created_at DESC LIMIT 500`,
+      [principal.role === 'grid_member' ? principal.gridCode : null, principal.role === 'duty_officer' ? principal.jurisdiction : null],
+    );
+  }
+
+  async complete(principal: Principal, taskId: string, dto: CompleteTaskDto) {
+    const [task] = await this.db.query(`SELECT id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`, [taskId]);
+    if (!task) throw AppException.notFound('任务 task', taskId);
+    if (principal.role === 'grid_member' && principal.gridCode !== task.grid_code) {
+      throw new AppException(ErrorCode.Forbidden, '只能完成本网格的任务', 'Grid members complete only their own grid’s tasks');
+    }
+    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, [task.grid_code], 'id');
+    if (task.status !== 'open') {
+      throw new AppException(ErrorCode.Conflict, '任务已结束', `Task is already ${task.status}`);
+    }
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4 WHERE id = $1 AND status = 'open'`,
+        [taskId, dto.outcome, dto.note ?? null, principal.tokenId],
+      );
+      await m.query(
+        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
+        [taskId, dto.outcome],
+      );
+      // Confirmed on site: the visited person's answer, recorded as such.
+      if (task.subject_delivery_id && (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')) {
+        await m.query(
+          `UPDATE deliveries SET state = 'confirmed', confirmed_at = coalesce(confirmed_at, now())
+            WHERE id = $1 AND state NOT IN ('confirmed', 'declined', 'cancelled')`,
+          [task.subject_delivery_id],
+        );
+      }
+    });
+    const [done] = await this.db.query(
+      `SELECT id, status, outcome, note, completed_at AS "completedAt" FROM manual_tasks WHERE id = $1`,
+      [taskId],
+    );
+    return done;
+  }
+}
