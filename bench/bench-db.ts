@@ -18,13 +18,18 @@ export interface BenchDatabase {
  * - without: an embedded Postgres with its data in `.data/bench` (port BENCH_PG_PORT, default
  *   54339, apart from the gateway's own 54329), kept across runs so that the seed is reused.
  */
-export async function openBenchDatabase(name: string, log: (msg: string) => void): Promise<BenchDatabase> {
+export async function openBenchDatabase(
+  name: string,
+  log: (msg: string) => void,
+): Promise<BenchDatabase> {
   const external = process.env.DATABASE_URL;
   if (external) {
     const client = new Client({ connectionString: external });
     await client.connect();
     try {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        name,
+      ]);
       if (!rowCount) {
         await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
         log(`created database ${name}`);
@@ -34,7 +39,11 @@ export async function openBenchDatabase(name: string, log: (msg: string) => void
     }
     const url = new URL(external);
     url.pathname = `/${encodeURIComponent(name)}`;
-    return { url: url.toString(), where: `DATABASE_URL server (${url.host}), database ${name}`, stop: async () => {} };
+    return {
+      url: url.toString(),
+      where: `DATABASE_URL server (${url.host}), database ${name}`,
+      stop: async () => {},
+    };
   }
 
   const port = Number(process.env.BENCH_PG_PORT ?? 54339);
@@ -50,5 +59,9 @@ export async function openBenchDatabase(name: string, log: (msg: string) => void
     // default; the WAL limit only speeds up seeding.
     postgresFlags: ['-c', 'shared_buffers=1GB', '-c', 'max_wal_size=4GB'],
   });
-  return { url: pg.url, where: `embedded Postgres on 127.0.0.1:${port} (${dataDir}), database ${name}`, stop: pg.stop };
+  return {
+    url: pg.url,
+    where: `embedded Postgres on 127.0.0.1:${port} (${dataDir}), database ${name}`,
+    stop: pg.stop,
+  };
 }

@@ -18,7 +18,14 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --no-explain  skip the EXPLAIN (ANALYZE, BUFFERS) key lines`;
 
 function parseArgs(argv: string[]) {
-  const opts = { bench: 'targeting', people: 1_000_000, runs: 5, batchSize: 1000, reseed: false, explain: true };
+  const opts = {
+    bench: 'targeting',
+    people: 1_000_000,
+    runs: 5,
+    batchSize: 1000,
+    reseed: false,
+    explain: true,
+  };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value?.replace(/_/g, ''));
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);

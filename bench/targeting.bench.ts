@@ -14,7 +14,13 @@ import {
 import { TargetingService } from '../src/modules/directory/targeting/targeting.service';
 import type { TargetQuery } from '../src/modules/directory/targeting/targeting.types';
 import { openBenchDatabase } from './bench-db';
-import { BENCH_COUNTY, SEED_VERSION, benchCodes, readSeedInfo, seedBenchDirectory } from './targeting.seed';
+import {
+  BENCH_COUNTY,
+  SEED_VERSION,
+  benchCodes,
+  readSeedInfo,
+  seedBenchDirectory,
+} from './targeting.seed';
 
 export interface TargetingBenchOptions {
   /** People in the synthetic county (default 1,000,000). */
@@ -47,7 +53,9 @@ interface Timing {
 }
 
 const EMPTY = { areas: [], hazardPoints: [], riskZones: [] };
-const STAFF_ROLES = PERSON_ROLES.filter((r): r is Exclude<PersonRole, 'resident'> => r !== 'resident');
+const STAFF_ROLES = PERSON_ROLES.filter(
+  (r): r is Exclude<PersonRole, 'resident'> => r !== 'resident',
+);
 
 /**
  * Times TargetingService on a synthetic county: count(), countByRole() and a full stream() (every
@@ -90,16 +98,28 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
       `data:     ${Number(server.people).toLocaleString('en')} people (${server.people_size} with indexes), ` +
         `${Number(server.contacts).toLocaleString('en')} contact points (${server.contacts_size})`,
     );
-    log(`client:   Node ${process.version}, batchSize ${opts.batchSize}, ${opts.runs} timed runs after 1 warm-up`);
-    log(`machine:  ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
+    log(
+      `client:   Node ${process.version}, batchSize ${opts.batchSize}, ${opts.runs} timed runs after 1 warm-up`,
+    );
+    log(
+      `machine:  ${cpus().length} CPUs, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at start`,
+    );
 
     const codes = await benchCodes(ds);
     const scenarios: Scenario[] = [
       { name: `county ${BENCH_COUNTY}`, query: { ...EMPTY, areas: [BENCH_COUNTY] } },
-      { name: `county, staff roles only`, query: { ...EMPTY, areas: [BENCH_COUNTY], roles: STAFF_ROLES } },
+      {
+        name: `county, staff roles only`,
+        query: { ...EMPTY, areas: [BENCH_COUNTY], roles: STAFF_ROLES },
+      },
       { name: `township ${codes.township}`, query: { ...EMPTY, areas: [codes.township] } },
       { name: `village ${codes.village}`, query: { ...EMPTY, areas: [codes.village] } },
-      { name: `hazard point ${codes.hazardPoint}`, query: { ...EMPTY, hazardPoints: [codes.hazardPoint] } },
+      {
+        name: `hazard point ${codes.hazardPoint}`,
+        query: { ...EMPTY, hazardPoints: [codes.hazardPoint] },
+      },
       {
         name: `township+village+20 HP+5 RZ`,
         query: {
@@ -119,7 +139,11 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
 
     log('');
     printTable(results, log);
-    log(`(medians of ${opts.runs} runs; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end)`);
+    log(
+      `(medians of ${opts.runs} runs; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the end)`,
+    );
 
     if (opts.explain) {
       for (const scenario of scenarios) {
@@ -130,7 +154,10 @@ export async function runTargetingBench(opts: TargetingBenchOptions): Promise<vo
           ['count()', countSql(filter)],
           ['stream() query', recipientsSql(filter)],
         ] as const) {
-          const rows: { 'QUERY PLAN': string }[] = await ds.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, filter.params);
+          const rows: { 'QUERY PLAN': string }[] = await ds.query(
+            `EXPLAIN (ANALYZE, BUFFERS) ${sql}`,
+            filter.params,
+          );
           log(`  ${label}:`);
           for (const line of keyPlanLines(rows.map((r) => r['QUERY PLAN']))) log(`    ${line}`);
         }
@@ -276,13 +303,16 @@ function printTable(results: [Scenario, Timing][], log: (msg: string) => void): 
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   log(line(header));
-  log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  log(
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+  );
   for (const r of rows) log(line(r));
 }
 
 /** Plan nodes, their index / filter conditions and the totals; buffers only for the top node. */
 function keyPlanLines(plan: string[]): string[] {
-  const keep = /->|^\S|Index Cond|Recheck Cond|Filter:|Hash Cond|Heap Blocks|Rows Removed|InitPlan|SubPlan|Execution Time|Planning Time|Workers|JIT:|Timing:/;
+  const keep =
+    /->|^\S|Index Cond|Recheck Cond|Filter:|Hash Cond|Heap Blocks|Rows Removed|InitPlan|SubPlan|Execution Time|Planning Time|Workers|JIT:|Timing:/;
   const out: string[] = [];
   plan.forEach((line, i) => {
     if (!keep.test(line) && !(i === 1 && /Buffers/.test(line))) return;

@@ -45,7 +45,9 @@ export interface SeedInfo {
 export async function readSeedInfo(ds: DataSource): Promise<SeedInfo | undefined> {
   await ds.query(`CREATE TABLE IF NOT EXISTS bench_meta (
     name text PRIMARY KEY, people int NOT NULL, version int NOT NULL, seeded_at timestamptz NOT NULL DEFAULT now())`);
-  const rows: SeedInfo[] = await ds.query(`SELECT people, version FROM bench_meta WHERE name = 'targeting'`);
+  const rows: SeedInfo[] = await ds.query(
+    `SELECT people, version FROM bench_meta WHERE name = 'targeting'`,
+  );
   return rows[0];
 }
 
@@ -74,7 +76,10 @@ export async function seedBenchDirectory(
     await runner.query('RESET ALL').catch(() => undefined);
     await runner.release();
   }
-  await ds.query(`INSERT INTO bench_meta (name, people, version) VALUES ('targeting', $1, $2)`, [people, SEED_VERSION]);
+  await ds.query(`INSERT INTO bench_meta (name, people, version) VALUES ('targeting', $1, $2)`, [
+    people,
+    SEED_VERSION,
+  ]);
 }
 
 async function seedSteps(
@@ -83,8 +88,9 @@ async function seedSteps(
   residents: number,
   log: (msg: string) => void,
 ): Promise<void> {
-
-  log(`seeding ${people.toLocaleString('en')} people (${STAFF} staff) into county ${BENCH_COUNTY}…`);
+  log(
+    `seeding ${people.toLocaleString('en')} people (${STAFF} staff) into county ${BENCH_COUNTY}…`,
+  );
   await step('forgot the previous seed', `DELETE FROM bench_meta WHERE name = 'targeting'`);
   await step(
     'emptied the directory',

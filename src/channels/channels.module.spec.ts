@@ -95,6 +95,18 @@ describe('ChannelsModule', () => {
         },
       );
       expect(robot.status).toBe('ok');
+      // The @mobile follow-up paces itself on the limiter: the caller takes one slot.
+      const mobileOnly = { name: '李四', mobile: '+8613800000002' };
+      expect(
+        registry.robot('wecom').requestsFor({
+          title: 't',
+          markdown: 'x',
+          bytes: 1,
+          mentions: [mobileOnly],
+          atMobiles: [],
+          atUserIds: [],
+        }),
+      ).toBe(1);
     });
 
     it('provides the webhook verifiers bound to the configured secrets', () => {

@@ -2,6 +2,8 @@ import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/commo
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../common/runtime.token';
 import { BroadcastReceiptVerifier } from './broadcast/broadcast-signature';
 import { BroadcastPlatformChannel } from './broadcast/broadcast.channel';
+import type { RobotPlatform } from '../modules/directory/directory.types';
+import type { RobotTarget } from './channel.interface';
 import { ChannelRegistry, type ConfiguredChannels } from './channel-registry';
 import { redactChannelsConfig, validateChannelsEnv, type ChannelsConfig } from './channels.config';
 import {
@@ -52,13 +54,20 @@ function storeConfigFor(
     : { kind: 'postgres', connectionString: runtime.databaseUrl };
 }
 
+/** A robot's extra request (WeCom's @mobile follow-up) waits for its own rate-limit slot. */
+const EXTRA_REQUEST_MAX_WAIT_MS = 30_000;
+
 function buildChannels(
   config: ChannelsConfig,
   twilio: TwilioClient | null,
   smtp: SmtpEmailChannel | null,
+  limiter: ProviderRateLimiter,
+  limits: ChannelRateLimits,
 ): ConfiguredChannels {
   const logger = new Logger('Channels');
   const warn = (message: string) => logger.warn(message);
+  const paceExtraRequest = (platform: RobotPlatform, robot: RobotTarget) =>
+    limiter.acquireFor(limits.robot(platform, robot), { maxWaitMs: EXTRA_REQUEST_MAX_WAIT_MS });
   const t = config.twilio;
   return {
     ...(twilio && t
@@ -77,7 +86,7 @@ function buildChannels(
     ...(config.broadcast ? { broadcast: new BroadcastPlatformChannel(config.broadcast) } : {}),
     // Robots need no gateway-wide credentials (each robot's URL and secret are in the directory).
     robots: [
-      new WeComRobotClient({ apiBaseUrl: config.robots.wecomApiBaseUrl, warn }),
+      new WeComRobotClient({ apiBaseUrl: config.robots.wecomApiBaseUrl, warn, paceExtraRequest }),
       new DingTalkRobotClient({ apiBaseUrl: config.robots.dingtalkApiBaseUrl, warn }),
       new FeishuRobotClient({ apiBaseUrl: config.robots.feishuApiBaseUrl, warn }),
     ],
@@ -130,7 +139,13 @@ function channelsProviders(options: ChannelsModuleOptions): Provider[] {
     },
     {
       provide: CONFIGURED_CHANNELS,
-      inject: [CHANNELS_CONFIG, TWILIO_CLIENT, SMTP_CHANNEL],
+      inject: [
+        CHANNELS_CONFIG,
+        TWILIO_CLIENT,
+        SMTP_CHANNEL,
+        ProviderRateLimiter,
+        ChannelRateLimits,
+      ],
       useFactory: buildChannels,
     },
     {

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppException } from '../../src/common/errors/app.exception';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
@@ -129,7 +129,10 @@ describe('TargetingService (real Postgres)', () => {
     await db?.drop();
   });
 
-  async function streamAll(query: TargetQuery, batchSize = 3): Promise<{ recipients: Recipient[]; batches: number[] }> {
+  async function streamAll(
+    query: TargetQuery,
+    batchSize = 3,
+  ): Promise<{ recipients: Recipient[]; batches: number[] }> {
     const recipients: Recipient[] = [];
     const batches: number[] = [];
     for await (const batch of targeting.stream(query, { batchSize })) {
@@ -152,7 +155,9 @@ describe('TargetingService (real Postgres)', () => {
 
   describe('areas, at every division level', () => {
     it('province 51: everyone in Sichuan, not Chongqing', async () => {
-      expect(await targeted(q({ areas: ['51'] }))).toEqual(sorted(EVERYONE.filter((e) => e !== 'Q1')));
+      expect(await targeted(q({ areas: ['51'] }))).toEqual(
+        sorted(EVERYONE.filter((e) => e !== 'Q1')),
+      );
     });
 
     it('city 5132: not the province level, not the other city', async () => {
@@ -170,14 +175,32 @@ describe('TargetingService (real Postgres)', () => {
     it('township 513221001: not its siblings 513221010 / 513221100 nor the county', async () => {
       expect(await targeted(q({ areas: ['513221001'] }))).toEqual(
         sorted([
-          'T1', 'T2', 'RG1',
-          'V1', 'G1', 'G2', 'M1', 'R1', 'R2', 'R3', 'G3', 'R4', 'R5',
-          'V2', 'G4', 'R6',
-          'V3', 'G5', 'R7',
-          'R8', 'R13',
+          'T1',
+          'T2',
+          'RG1',
+          'V1',
+          'G1',
+          'G2',
+          'M1',
+          'R1',
+          'R2',
+          'R3',
+          'G3',
+          'R4',
+          'R5',
+          'V2',
+          'G4',
+          'R6',
+          'V3',
+          'G5',
+          'R7',
+          'R8',
+          'R13',
         ]),
       );
-      expect(await targeted(q({ areas: ['513221010'] }))).toEqual(sorted(['T3', 'V4', 'G6', 'A1', 'R9']));
+      expect(await targeted(q({ areas: ['513221010'] }))).toEqual(
+        sorted(['T3', 'V4', 'G6', 'A1', 'R9']),
+      );
       expect(await targeted(q({ areas: ['513221100'] }))).toEqual(sorted(['T4', 'R10']));
     });
 
@@ -194,7 +217,9 @@ describe('TargetingService (real Postgres)', () => {
       expect(await targeted(q({ areas: ['5133', '513221001002'] }))).toEqual(
         sorted(['W1', 'R12', 'V2', 'G4', 'R6']),
       );
-      await dataSource.query(`INSERT INTO divisions (code, name, level, parent_code) VALUES ('513221001099', '空村', 'village', '513221001')`);
+      await dataSource.query(
+        `INSERT INTO divisions (code, name, level, parent_code) VALUES ('513221001099', '空村', 'village', '513221001')`,
+      );
       try {
         expect(await targeted(q({ areas: ['513221001099'] }))).toEqual([]);
       } finally {
@@ -206,24 +231,51 @@ describe('TargetingService (real Postgres)', () => {
   describe('overlaps', () => {
     it('nested and repeated areas count each person once', async () => {
       const county = await targeted(q({ areas: ['513221'] }));
-      expect(await targeted(q({ areas: ['513221001001', '513221', '513221001', '513221001001'] }))).toEqual(county);
-      expect(await targeted(q({ areas: ['513221001001', '513221001'] }))).toEqual(await targeted(q({ areas: ['513221001'] })));
+      expect(
+        await targeted(q({ areas: ['513221001001', '513221', '513221001', '513221001001'] })),
+      ).toEqual(county);
+      expect(await targeted(q({ areas: ['513221001001', '513221001'] }))).toEqual(
+        await targeted(q({ areas: ['513221001'] })),
+      );
     });
 
     it('areas and sites together: one recipient per person', async () => {
       const { recipients } = await streamAll(
-        q({ areas: ['513221001001', '513221010'], hazardPoints: ['HP-1', 'HP-2'], riskZones: ['RZ-1', 'RZ-2'] }),
+        q({
+          areas: ['513221001001', '513221010'],
+          hazardPoints: ['HP-1', 'HP-2'],
+          riskZones: ['RZ-1', 'RZ-2'],
+        }),
         2,
       );
       const ids = recipients.map((r) => r.externalId).sort();
       expect(ids).toEqual(
         sorted([
           // village 513221001001
-          'V1', 'G1', 'G2', 'M1', 'R1', 'R2', 'R3', 'G3', 'R4', 'R5',
+          'V1',
+          'G1',
+          'G2',
+          'M1',
+          'R1',
+          'R2',
+          'R3',
+          'G3',
+          'R4',
+          'R5',
           // township 513221010
-          'T3', 'V4', 'G6', 'A1', 'R9',
+          'T3',
+          'V4',
+          'G6',
+          'A1',
+          'R9',
           // sites, beyond the areas
-          'RG1', 'R7', 'V3', 'G5', 'T1', 'R10', 'T4',
+          'RG1',
+          'R7',
+          'V3',
+          'G5',
+          'T1',
+          'R10',
+          'T4',
         ]),
       );
     });
@@ -244,7 +296,9 @@ describe('TargetingService (real Postgres)', () => {
     });
 
     it('a risk zone touching grids of two townships', async () => {
-      expect(await targeted(q({ riskZones: ['RZ-1'] }))).toEqual(sorted(['R4', 'R9', 'T1', 'G3', 'G6', 'A1']));
+      expect(await targeted(q({ riskZones: ['RZ-1'] }))).toEqual(
+        sorted(['R4', 'R9', 'T1', 'G3', 'G6', 'A1']),
+      );
     });
 
     it('two overlapping risk zones (R9, T1 and grid 513221010001001 in both)', async () => {
@@ -272,21 +326,33 @@ describe('TargetingService (real Postgres)', () => {
 
   describe('roles', () => {
     it('filter the areas', async () => {
-      expect(await targeted(q({ areas: ['513221'], roles: ['grid_leader'] }))).toEqual(sorted(['G1', 'G3', 'G5', 'G6']));
+      expect(await targeted(q({ areas: ['513221'], roles: ['grid_leader'] }))).toEqual(
+        sorted(['G1', 'G3', 'G5', 'G6']),
+      );
       expect(
         await targeted(q({ areas: ['51'], roles: ['county_responsible', 'township_responsible'] })),
       ).toEqual(sorted(['C1', 'X1', 'W1', 'T1', 'T3', 'T4']));
     });
 
     it('filter the sites and the union', async () => {
-      expect(await targeted(q({ hazardPoints: ['HP-1'], roles: ['resident'] }))).toEqual(sorted(['R1', 'R2']));
+      expect(await targeted(q({ hazardPoints: ['HP-1'], roles: ['resident'] }))).toEqual(
+        sorted(['R1', 'R2']),
+      );
       expect(
-        await targeted(q({ areas: ['513221100'], riskZones: ['RZ-1'], roles: ['township_responsible', 'resident'] })),
+        await targeted(
+          q({
+            areas: ['513221100'],
+            riskZones: ['RZ-1'],
+            roles: ['township_responsible', 'resident'],
+          }),
+        ),
       ).toEqual(sorted(['T4', 'R10', 'R4', 'R9', 'T1']));
     });
 
     it('an empty role list does not filter', async () => {
-      expect(await targeted(q({ hazardPoints: ['HP-1'], roles: [] }))).toEqual(await targeted(q({ hazardPoints: ['HP-1'] })));
+      expect(await targeted(q({ hazardPoints: ['HP-1'], roles: [] }))).toEqual(
+        await targeted(q({ hazardPoints: ['HP-1'] })),
+      );
     });
 
     it('countByRole sums to count', async () => {
@@ -314,7 +380,9 @@ describe('TargetingService (real Postgres)', () => {
       const { recipients } = await streamAll(q({ areas: ['513221001001'] }));
       const byExt = new Map(recipients.map((r) => [r.externalId, r]));
       const ids = await dataSource.query(`SELECT id, external_id FROM people`);
-      const idOf = new Map<string, string>(ids.map((r: { id: string; external_id: string }) => [r.external_id, r.id]));
+      const idOf = new Map<string, string>(
+        ids.map((r: { id: string; external_id: string }) => [r.external_id, r.id]),
+      );
 
       expect(byExt.get('G1')).toEqual({
         personId: idOf.get('G1'),
@@ -341,7 +409,14 @@ describe('TargetingService (real Postgres)', () => {
     const queries: [string, TargetQuery][] = [
       ['province', q({ areas: ['51'] })],
       ['county + sites', q({ areas: ['513221'], hazardPoints: ['HP-1'], riskZones: ['RZ-2'] })],
-      ['sites + roles', q({ hazardPoints: ['HP-1', 'HP-2'], riskZones: ['RZ-1', 'RZ-2'], roles: ['resident', 'grid_leader'] })],
+      [
+        'sites + roles',
+        q({
+          hazardPoints: ['HP-1', 'HP-2'],
+          riskZones: ['RZ-1', 'RZ-2'],
+          roles: ['resident', 'grid_leader'],
+        }),
+      ],
       ['everything', q({ areas: ['50', '51'] })],
     ];
     it.each(queries)('%s', async (_name, query) => {
@@ -374,7 +449,11 @@ describe('TargetingService (real Postgres)', () => {
         riskZones: ['HP-2'],
         roles: ['mayor'],
       });
-      expect(await targeting.findUnknownTargets(q({ areas: ['51'], hazardPoints: ['HP-2'], riskZones: ['RZ-1'] }))).toEqual({
+      expect(
+        await targeting.findUnknownTargets(
+          q({ areas: ['51'], hazardPoints: ['HP-2'], riskZones: ['RZ-1'] }),
+        ),
+      ).toEqual({
         areas: [],
         hazardPoints: [],
         riskZones: [],
@@ -432,7 +511,9 @@ describe('TargetingService (real Postgres)', () => {
 
     it('many early stops in a row do not exhaust the pool (max 20)', async () => {
       for (let i = 0; i < 30; i++) {
-        const iterator = targeting.stream(q({ areas: ['513221'] }), { batchSize: 1 })[Symbol.asyncIterator]();
+        const iterator = targeting
+          .stream(q({ areas: ['513221'] }), { batchSize: 1 })
+          [Symbol.asyncIterator]();
         expect((await iterator.next()).done).toBe(false);
         await iterator.return?.(undefined);
       }
@@ -441,8 +522,81 @@ describe('TargetingService (real Postgres)', () => {
       expect(pool().totalCount).toBeLessThanOrEqual(20);
     });
 
+    it('a session ended by the server between batches fails the stream and is not reused', async () => {
+      const before = pool().totalCount;
+      // A checked-out pg client without an 'error' listener turns the server's FATAL into an
+      // uncaught 'error' event (a process crash outside jest): the stream must listen.
+      let streamClient: PoolClient | undefined;
+      const onAcquire = (client: PoolClient) => {
+        streamClient ??= client;
+      };
+      pool().on('acquire', onAcquire);
+      const stream = targeting.stream(q({ areas: ['513221'] }), {
+        batchSize: 1,
+        idleTimeoutMs: 100,
+      });
+      let seen = 0;
+      await expect(
+        (async () => {
+          for await (const batch of stream) {
+            pool().off('acquire', onAcquire);
+            expect(streamClient?.listenerCount('error')).toBeGreaterThan(0);
+            seen += batch.length;
+            // A slow consumer: the server ends the idle-in-transaction session meanwhile.
+            if (seen === 2) await new Promise((resolve) => setTimeout(resolve, 600));
+          }
+        })(),
+      ).rejects.toThrow();
+      expect(seen).toBeGreaterThanOrEqual(2);
+      expect(seen).toBeLessThan(await targeting.count(q({ areas: ['513221'] })));
+      expect(checkedOut()).toBe(0);
+      // The broken connection was destroyed, not returned to the pool.
+      expect(pool().totalCount).toBeLessThanOrEqual(before);
+      expect(await targeting.count(q({ areas: ['5132'] }))).toBeGreaterThan(0);
+      expect(await openTransactions()).toBe(0);
+    });
+
+    it('reads one snapshot from the first batch to the last', async () => {
+      const query = q({ areas: ['513221001001'] });
+      const expected = await targeting.count(query);
+      const seen: string[] = [];
+      try {
+        for await (const batch of targeting.stream(query, { batchSize: 2 })) {
+          if (!seen.length) {
+            await dataSource.query(
+              `INSERT INTO people (external_id, name, role, division_code) VALUES ('NEW1', 'NEW1', 'resident', '513221001001')`,
+            );
+            await dataSource.query(
+              `DELETE FROM contact_points WHERE person_id = (SELECT id FROM people WHERE external_id = 'G1')`,
+            );
+          }
+          seen.push(...batch.map((r) => r.externalId));
+          // Read before or after the DELETE, G1 has its three contacts in the stream's snapshot.
+          const g1 = batch.find((r) => r.externalId === 'G1');
+          if (g1) expect(g1.contacts).toHaveLength(3);
+        }
+        expect(seen).toContain('G1');
+        expect(seen).toHaveLength(expected);
+        expect(seen).not.toContain('NEW1');
+        expect(await targeting.count(query)).toBe(expected + 1);
+      } finally {
+        await dataSource.query(`DELETE FROM people WHERE external_id = 'NEW1'`);
+        for (const [ext, kind, value, priority, verified] of CONTACTS.filter(
+          ([ext]) => ext === 'G1',
+        )) {
+          await dataSource.query(
+            `INSERT INTO contact_points (person_id, kind, value, priority, verified_at)
+             SELECT id, $2, $3, $4, $5 FROM people WHERE external_id = $1 ON CONFLICT DO NOTHING`,
+            [ext, kind, value, priority, verified],
+          );
+        }
+      }
+    });
+
     it('a stream read concurrently with others uses its own connection', async () => {
-      const a = targeting.stream(q({ areas: ['513221'] }), { batchSize: 5 })[Symbol.asyncIterator]();
+      const a = targeting
+        .stream(q({ areas: ['513221'] }), { batchSize: 5 })
+        [Symbol.asyncIterator]();
       const b = targeting.stream(q({ areas: ['51'] }), { batchSize: 5 })[Symbol.asyncIterator]();
       await a.next();
       await b.next();
@@ -460,10 +614,17 @@ describe('TargetingService (real Postgres)', () => {
 async function seed(ds: DataSource): Promise<void> {
   await ds.transaction(async (m) => {
     for (const [code, name, level, parent] of DIVISIONS) {
-      await m.query(`INSERT INTO divisions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)`, [code, name, level, parent]);
+      await m.query(
+        `INSERT INTO divisions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)`,
+        [code, name, level, parent],
+      );
     }
     for (const [code, village] of GRIDS) {
-      await m.query(`INSERT INTO grids (code, name, village_code) VALUES ($1, $2, $3)`, [code, `网格${code.slice(12)}`, village]);
+      await m.query(`INSERT INTO grids (code, name, village_code) VALUES ($1, $2, $3)`, [
+        code,
+        `网格${code.slice(12)}`,
+        village,
+      ]);
     }
     for (const [ext, role, division, grid] of PEOPLE) {
       await m.query(
@@ -483,7 +644,10 @@ async function seed(ds: DataSource): Promise<void> {
         `INSERT INTO hazard_sites (code, type, name, hazard, division_code, threatened_people) VALUES ($1, $2, $3, 'landslide', $4, $5)`,
         [code, type, `点位${code}`, division, threatened.length],
       );
-      for (const [relation, people] of [['threatened', threatened], ['responsible', responsible]] as const) {
+      for (const [relation, people] of [
+        ['threatened', threatened],
+        ['responsible', responsible],
+      ] as const) {
         await m.query(
           `INSERT INTO hazard_site_people (site_code, person_id, relation)
            SELECT $1, id, $2 FROM people WHERE external_id = ANY ($3::text[])`,

@@ -55,7 +55,14 @@ async function freePort(): Promise<number> {
  * calls the gateway back exactly as the providers would.
  */
 export async function startTestApp(
-  opts: { seedSql?: string; sandbox?: boolean; env?: Record<string, string>; timeScale?: number } = {},
+  opts: {
+    seedSql?: string;
+    sandbox?: boolean;
+    env?: Record<string, string>;
+    timeScale?: number;
+    /** Runs after the sandbox is up, before the app starts (e.g. to put a proxy in front of it). */
+    beforeApp?: (sandbox: RunningSandbox | undefined) => Promise<void>;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const port = await freePort();
@@ -85,6 +92,7 @@ export async function startTestApp(
     Object.assign(process.env, sandbox.env);
     await sandbox.refreshRobots();
   }
+  await opts.beforeApp?.(sandbox);
 
   const runtime: GatewayRuntime = {
     role: 'all',

@@ -120,6 +120,28 @@ describe('group robots against the sandbox carrier', () => {
       expect(warnings).toEqual([]);
     });
 
+    it('with a pacer, the follow-up waits for its own slot (the caller takes one)', async () => {
+      const paced: string[] = [];
+      const order: string[] = [];
+      const client = new WeComRobotClient({
+        apiBaseUrl: carrier.baseUrl,
+        paceExtraRequest: (platform, robot) => {
+          paced.push(`${platform}:${robot.code}`);
+          order.push(
+            `pace after ${carrier.events({ type: 'robot.message', to: 'wecom-ok' }).length} sent`,
+          );
+          return Promise.resolve(0);
+        },
+      });
+      const message = rendered('wecom');
+      expect(client.requestsFor(message)).toBe(1);
+      const before = carrier.events({ type: 'robot.message', to: 'wecom-ok' }).length;
+      await client.send(wecomRobot('wecom-ok'), message);
+      expect(paced).toEqual(['wecom:wecom-ok']);
+      expect(order).toEqual([`pace after ${before + 1} sent`]); // between the markdown and the text
+      expect(carrier.events({ type: 'robot.message', to: 'wecom-ok' })).toHaveLength(before + 2);
+    });
+
     it('sends one request when everyone has a userid', async () => {
       expect(wecom.requestsFor(rendered('wecom', [MENTIONS[0]]))).toBe(1);
     });

@@ -14,6 +14,12 @@ export interface RobotClientOptions {
   timeoutMs?: number;
   /** Where notes that are not errors go (e.g. a mention follow-up that failed). */
   warn?: (message: string) => void;
+  /**
+   * Waits for the robot's rate-limit slot before a request the caller did not take a slot for
+   * (WeCom's @mobile follow-up). ChannelsModule wires it to ProviderRateLimiter, so each request
+   * goes out right after its own slot. Without it, requestsFor counts the follow-up instead.
+   */
+  paceExtraRequest?: (platform: RobotPlatform, robot: RobotTarget) => Promise<unknown>;
 }
 
 export const PLATFORM_NAMES: Record<RobotPlatform, string> = {

@@ -20,8 +20,10 @@ import {
  * part mentions people we know only by mobile number, the markdown is followed by a short text
  * message whose `mentioned_mobile_list` @s them ("please read the warning above"). That follow-up
  * is best effort: the warning itself is in the group already, and people who do not confirm are
- * escalated anyway, so its failure is reported through `warn`, not as a failed send.
- * `requestsFor` counts it, so the robot's rate limit (20/min) covers both requests.
+ * escalated anyway, so its failure is reported through `warn` (receipt status
+ * `ok_mentions_failed`), not as a failed send. The follow-up counts against the robot's 20/min:
+ * with `paceExtraRequest` (as ChannelsModule builds it) it waits for its own slot just before it
+ * goes out; without, `requestsFor` asks the caller to take 2 slots up front.
  */
 export const WECOM_LIMITS = { markdownBytes: 4096, textBytes: 2048 } as const;
 
@@ -73,8 +75,9 @@ export class WeComRobotClient implements GroupRobotClient {
     return [...new Set(mobiles)];
   }
 
+  /** Slots to take before `send`. */
   requestsFor(message: RobotSendMessage): number {
-    return this.mobileOnly(message).length ? 2 : 1;
+    return this.mobileOnly(message).length && !this.options.paceExtraRequest ? 2 : 1;
   }
 
   async send(robot: RobotTarget, message: RobotSendMessage): Promise<SendReceipt> {
@@ -88,6 +91,7 @@ export class WeComRobotClient implements GroupRobotClient {
     const mobiles = this.mobileOnly(message);
     if (mobiles.length) {
       try {
+        await this.options.paceExtraRequest?.(this.platform, robot);
         await this.post(url, this.mentionFollowUp(message, mobiles), what);
       } catch (err) {
         this.options.warn?.(`${what}: the @mobile follow-up failed (${(err as Error).message})`);

@@ -16,7 +16,9 @@ export class TargetingIndexes1763900000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     // IF NOT EXISTS: bench/ applies this migration by itself on databases that predate it.
-    await q.query(`CREATE INDEX IF NOT EXISTS people_grid_staff_idx ON people (grid_code) WHERE role <> 'resident'`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS people_grid_staff_idx ON people (grid_code) WHERE role <> 'resident'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

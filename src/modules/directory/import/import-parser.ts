@@ -29,7 +29,10 @@ function isBlank(value: unknown): boolean {
   );
 }
 
-/** CSV with a header row. Blank lines and rows of empty cells are skipped but keep their number. */
+/**
+ * CSV with a header row. Row N is the Nth record after the header: empty lines are not records
+ * (not counted); a record of empty cells is counted and skipped.
+ */
 export function parseCsv(text: string): SourceFile {
   const problems: ImportProblem[] = [];
   let records: string[][];

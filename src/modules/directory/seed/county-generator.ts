@@ -1,17 +1,16 @@
 import type { PersonRole, RobotPlatform } from '../directory.types';
 import type { ImportKind, ImportRecord } from '../import/import.types';
-import { HAZARD_NAMES_ZH, type HazardType } from '../../warnings/warning.types';
+import { ChineseNames } from './chinese-names';
+import { equipCounty, ROBOT_ORIGINS } from './county-equipment';
 import {
   type CountyPlan,
   type CountySeedOptions,
-  type GridPlan,
   planCounty,
   type TownshipPlan,
   type VillagePlan,
 } from './county-plan';
-import { ChineseNames } from './chinese-names';
+import { planSites, residentId, siteRecord } from './county-sites';
 import { PhoneBook } from './phone-book';
-import { centreOf, SITE_SPOTS } from './place-names';
 import { hashParts, SeededRandom } from './seeded-random';
 
 export interface GenerateCountyOptions extends CountySeedOptions {
@@ -69,22 +68,6 @@ export const SEED_STEPS: ReadonlyArray<{ kind: ImportKind; part: keyof Generated
   { kind: 'broadcast-terminals', part: 'broadcastTerminals' },
 ];
 
-const ROBOT_ORIGINS: Record<RobotPlatform, string> = {
-  wecom: 'https://qyapi.weixin.qq.com',
-  dingtalk: 'https://oapi.dingtalk.com',
-  feishu: 'https://open.feishu.cn',
-};
-
-const SITE_HAZARDS: Readonly<
-  Record<Exclude<HazardType, 'rainstorm' | 'geological_composite' | 'flash_flood'>, number>
-> = {
-  landslide: 50,
-  collapse: 25,
-  debris_flow: 15,
-  ground_subsidence: 5,
-  ground_fissure: 5,
-};
-
 /** Rosters are checked before the flood season (local rule: filed by 20 April). */
 const ROSTER_MONTH = '2025-04';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -96,31 +79,13 @@ interface Official {
   platform?: RobotPlatform;
 }
 
-interface SitePlan {
-  code: string;
-  name: string;
-  hazard: HazardType;
-  division: string;
-  latitude: number;
-  longitude: number;
-  grids: GridPlan[];
-  threatened: string[];
-  declaredPeople: number;
-  responsible: string[];
-}
-
-const residentId = (grid: GridPlan, n: number) => `${grid.code}-${String(n + 1).padStart(4, '0')}`;
-
 /** Deterministic: the same options (seed included) give the same records, in the same order. */
 export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
   const plan = planCounty(opts);
   const { seed, countyCode } = plan.options;
-  const origins = { ...ROBOT_ORIGINS, ...opts.robotOrigins };
   const phones = new PhoneBook(seed, countyCode);
   const names = ChineseNames.load();
   const nameOf = (id: string) => names.pick(new SeededRandom(seed, 'name', id));
-  const [centreLat, centreLng] = centreOf(countyCode);
-  const round = (x: number) => Math.round(x * 1e5) / 1e5;
 
   // Platform each township's groups use; officials there get an account on it.
   const platformOf = new Map<string, RobotPlatform>();
@@ -136,79 +101,8 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     );
   }
 
-  // ---- Sites first: they decide the group monitors and who is responsible for what.
-  const hazardSites: SitePlan[] = [];
-  const monitorsByGrid = new Map<string, number>();
-  const monitorOfSite = new Map<string, { grid: GridPlan; id: string; site: SitePlan }>();
-  const pickThreatened = (rng: SeededRandom, grid: GridPlan): string[] => {
-    if (grid.residents === 0) return [];
-    const count = Math.min(grid.residents, rng.int(5, 40));
-    const start = rng.int(0, grid.residents - count);
-    return Array.from({ length: count }, (_, i) => residentId(grid, start + i));
-  };
-  const jitter = (rng: SeededRandom, spread: number): [number, number] => [
-    round(centreLat + (rng.next() - 0.5) * spread),
-    round(centreLng + (rng.next() - 0.5) * spread),
-  ];
-
-  for (const village of plan.villages) {
-    const rng = new SeededRandom(seed, 'hazard-points', village.code);
-    const count = Number(rng.weighted({ 0: 35, 1: 45, 2: 15, 3: 5 }));
-    for (let k = 1; k <= count; k++) {
-      const hazard = rng.weighted(SITE_HAZARDS);
-      const grids = [rng.pick(village.grids)];
-      if (village.grids.length > 1 && rng.chance(0.2)) {
-        const other = village.grids.find((g) => g !== grids[0]);
-        if (other) grids.push(other);
-      }
-      const threatened = grids.flatMap((g) => pickThreatened(rng, g));
-      const [latitude, longitude] = jitter(rng, 0.5);
-      const site: SitePlan = {
-        code: `HP${village.code}${String(k).padStart(2, '0')}`,
-        name: `${village.name}${rng.pick(SITE_SPOTS)}${HAZARD_NAMES_ZH[hazard]}`,
-        hazard,
-        division: village.code,
-        latitude,
-        longitude,
-        grids,
-        threatened,
-        declaredPeople: threatened.length + rng.int(0, 10),
-        responsible: [],
-      };
-      hazardSites.push(site);
-      const n = (monitorsByGrid.get(grids[0].code) ?? 0) + 1;
-      monitorsByGrid.set(grids[0].code, n);
-      monitorOfSite.set(site.code, { grid: grids[0], id: `${grids[0].code}-QC${n}`, site });
-    }
-  }
-
-  const riskZones: SitePlan[] = [];
-  for (const township of plan.townships) {
-    const rng = new SeededRandom(seed, 'risk-zones', township.code);
-    const count = Math.max(1, Math.round(township.villages.length / 6));
-    for (let k = 1; k <= count; k++) {
-      const first = rng.int(0, township.villages.length - 1);
-      const villages = [township.villages[first]];
-      const next = township.villages[first + 1];
-      if (next && rng.chance(0.4)) villages.push(next);
-      const grids = villages.map((v) => rng.pick(v.grids));
-      const hazard = rng.weighted(SITE_HAZARDS);
-      const threatened = grids.flatMap((g) => pickThreatened(rng, g));
-      const [latitude, longitude] = jitter(rng, 0.5);
-      riskZones.push({
-        code: `RZ${township.code}${String(k).padStart(2, '0')}`,
-        name: `${township.name}${villages.map((v) => v.name).join('')}${HAZARD_NAMES_ZH[hazard]}高风险区`,
-        hazard,
-        division: villages.length === 1 ? villages[0].code : township.code,
-        latitude,
-        longitude,
-        grids,
-        threatened,
-        declaredPeople: threatened.length + rng.int(0, 30),
-        responsible: [],
-      });
-    }
-  }
+  // Sites first: they decide the group monitors and who is responsible for what.
+  const { hazardPoints: hazardSites, riskZones, monitors } = planSites(plan);
 
   // ---- Officials, top down: each one's supervisor is already in the list.
   const officials: Official[] = [];
@@ -319,7 +213,9 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
       }
     }
   }
-  for (const { grid, id, site } of monitorOfSite.values()) {
+  const monitorOf = new Map<string, string>();
+  for (const { grid, id, site } of monitors) {
+    monitorOf.set(site.code, id);
     add(
       id,
       'group_monitor',
@@ -335,7 +231,7 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     site.responsible = [
       villageChief.get(village.code),
       gridLeader.get(site.grids[0].code),
-      monitorOfSite.get(site.code)?.id,
+      monitorOf.get(site.code),
       geologistOf.get(village.township.code),
     ].filter((id): id is string => id !== undefined);
   }
@@ -389,68 +285,9 @@ export function generateCounty(opts: GenerateCountyOptions): GeneratedCounty {
     });
   });
 
-  // ---- Robots and loudspeakers.
-  const robots: ImportRecord[] = [];
-  const robot = (
-    code: string,
-    platform: RobotPlatform,
-    name: string,
-    division: string,
-    grid: string | null,
-  ) => {
-    const rng = new SeededRandom(seed, 'robot', code);
-    const [url, secret] =
-      platform === 'wecom'
-        ? [`${origins.wecom}/cgi-bin/webhook/send?key=${rng.uuid()}`, null]
-        : platform === 'dingtalk'
-          ? [`${origins.dingtalk}/robot/send?access_token=${rng.chars(64)}`, `SEC${rng.chars(64)}`]
-          : [`${origins.feishu}/open-apis/bot/v2/hook/${rng.uuid()}`, rng.chars(22, BASE62)];
-    robots.push({ code, platform, name, division, grid, webhook_url: url, secret });
-  };
-  const broadcastTerminals: ImportRecord[] = [];
-  for (const t of plan.townships) {
-    const platform = platformOf.get(t.code) ?? 'wecom';
-    robot(`RB${t.code}`, platform, `${t.name}防汛减灾工作群`, t.code, null);
-    broadcastTerminals.push({
-      code: `GB${t.code}01`,
-      name: `${t.name}政府应急广播`,
-      division: t.code,
-    });
-    for (const v of t.villages) {
-      const rng = new SeededRandom(seed, 'village-equipment', v.code);
-      const vPlatform = rng.chance(0.7)
-        ? platform
-        : rng.pick(['wecom', 'dingtalk', 'feishu'] as const);
-      robot(`RB${v.code}`, vPlatform, `${v.name}应急群`, v.code, null);
-      for (const g of v.grids) {
-        if (rng.chance(0.25)) robot(`RB${g.code}`, vPlatform, `${g.name}群`, v.code, g.code);
-      }
-      const loudspeakers = rng.int(1, 3);
-      for (let k = 1; k <= loudspeakers; k++) {
-        broadcastTerminals.push({
-          code: `GB${v.code}${String(k).padStart(2, '0')}`,
-          name:
-            k === 1
-              ? `${v.name}${v.community ? '社区居委会' : '村委会'}广播`
-              : `${v.name}${k - 1}组广播`,
-          division: v.code,
-        });
-      }
-    }
-  }
-
-  const siteRecord = (s: SitePlan): ImportRecord => ({
-    code: s.code,
-    name: s.name,
-    hazard: s.hazard,
-    division: s.division,
-    latitude: s.latitude,
-    longitude: s.longitude,
-    threatened_people: s.declaredPeople,
-    threatened_households: Math.ceil(s.declaredPeople / 3.2),
-    grids: s.grids.map((g) => g.code).join(';'),
-    threatened: s.threatened.join(';'),
-    responsible: s.responsible.join(';'),
+  const { robots, broadcastTerminals } = equipCounty(plan, platformOf, {
+    ...ROBOT_ORIGINS,
+    ...opts.robotOrigins,
   });
 
   const officialCount = officials.length;

@@ -54,8 +54,9 @@ const CURSOR_NAME = 'targeting_recipients';
  *
  * Cost: one statement per call, whatever the number of targets; people rows are reached by btree
  * range scans (areas), primary key lookups (sites) or one sequential scan (when the areas are most
- * of the table); nothing is deduplicated in memory. `stream` reads through a server-side cursor in
- * batches, so memory stays at one batch whatever the recipient count.
+ * of the table); no recipient set is deduplicated or held in memory. `stream` reads through a
+ * server-side cursor in batches, so memory stays at two batches (the one handed out and the one
+ * being fetched) whatever the recipient count.
  */
 @Injectable()
 export class TargetingService {
@@ -76,12 +77,17 @@ export class TargetingService {
   async countByRole(query: TargetQuery): Promise<Record<string, number>> {
     const filter = this.filter(query);
     if (!filter.hasTargets) return {};
-    const rows: { role: string; n: string }[] = await this.db.query(countByRoleSql(filter), filter.params);
+    const rows: { role: string; n: string }[] = await this.db.query(
+      countByRoleSql(filter),
+      filter.params,
+    );
     const rank = (role: string) => {
       const i = (PERSON_ROLES as readonly string[]).indexOf(role);
       return i < 0 ? PERSON_ROLES.length : i;
     };
-    rows.sort((a, b) => rank(a.role) - rank(b.role) || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+    rows.sort(
+      (a, b) => rank(a.role) - rank(b.role) || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0),
+    );
     const result: Record<string, number> = {};
     for (const row of rows) result[row.role] = Number(row.n);
     return result;
@@ -99,7 +105,10 @@ export class TargetingService {
    * `for await` (or call `return()` on its iterator): an iterator that is dropped half-way keeps its
    * connection until `idleTimeoutMs` lets the server end the session.
    */
-  async *stream(query: TargetQuery, options: TargetStreamOptions = {}): AsyncGenerator<Recipient[], void, undefined> {
+  async *stream(
+    query: TargetQuery,
+    options: TargetStreamOptions = {},
+  ): AsyncGenerator<Recipient[], void, undefined> {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
       throw new RangeError(`batchSize must be an integer between 1 and ${MAX_BATCH_SIZE}`);
@@ -134,13 +143,18 @@ export class TargetingService {
         `SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off; ` +
           `SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`,
       );
-      await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${recipientsSql(filter)}`, filter.params);
+      await client.query(
+        `DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${recipientsSql(filter)}`,
+        filter.params,
+      );
       // One FETCH stays in flight while the consumer works on the previous batch, so that the
       // server produces batch n+1 while Node parses and hands out batch n. A FETCH that is still
       // running when the consumer leaves is awaited before the transaction ends (pg runs a
       // connection's queries in order anyway); the catch(noop) only marks it as handled meanwhile.
       const fetch = () => {
-        const promise = client.query<RecipientRow>(`FETCH FORWARD ${batchSize} FROM ${CURSOR_NAME}`);
+        const promise = client.query<RecipientRow>(
+          `FETCH FORWARD ${batchSize} FROM ${CURSOR_NAME}`,
+        );
         promise.catch(noop);
         return promise;
       };
@@ -169,9 +183,15 @@ export class TargetingService {
     const areas = [...new Set(query.areas ?? [])];
     const hazardPoints = [...new Set(query.hazardPoints ?? [])];
     const riskZones = [...new Set(query.riskZones ?? [])];
-    const roles = [...new Set(query.roles ?? [])].filter((r) => !(PERSON_ROLES as readonly string[]).includes(r));
+    const roles = [...new Set(query.roles ?? [])].filter(
+      (r) => !(PERSON_ROLES as readonly string[]).includes(r),
+    );
 
-    const found = { areas: new Set<string>(), hazardPoints: new Set<string>(), riskZones: new Set<string>() };
+    const found = {
+      areas: new Set<string>(),
+      hazardPoints: new Set<string>(),
+      riskZones: new Set<string>(),
+    };
     if (areas.length || hazardPoints.length || riskZones.length) {
       const rows: { kind: keyof typeof found; code: string }[] = await this.db.query(
         `SELECT 'areas' AS kind, d.code FROM divisions d WHERE d.code = ANY ($1::varchar[])
@@ -218,12 +238,14 @@ function compareContacts(a: RecipientContact, b: RecipientContact): number {
 
 /** Turns a row of recipientsSql into a Recipient, in place (rows are fresh objects from pg). */
 function toRecipient(row: RecipientRow): Recipient {
-  const contacts: RecipientContact[] = (row.contacts ?? []).map(([kind, value, priority, verifiedAt]) => ({
-    kind: kind as RecipientContact['kind'],
-    value,
-    priority,
-    verifiedAt,
-  }));
+  const contacts: RecipientContact[] = (row.contacts ?? []).map(
+    ([kind, value, priority, verifiedAt]) => ({
+      kind: kind as RecipientContact['kind'],
+      value,
+      priority,
+      verifiedAt,
+    }),
+  );
   if (contacts.length > 1) contacts.sort(compareContacts);
   const recipient = row as unknown as Recipient;
   recipient.contacts = contacts;
@@ -234,7 +256,11 @@ function toRecipient(row: RecipientRow): Recipient {
  * Ends the stream's transaction: COMMIT after a complete read, ROLLBACK otherwise (which also
  * closes the cursor). Returns an error when the connection must not be reused.
  */
-async function endTransaction(client: PoolClient, open: boolean, done: boolean): Promise<Error | undefined> {
+async function endTransaction(
+  client: PoolClient,
+  open: boolean,
+  done: boolean,
+): Promise<Error | undefined> {
   try {
     // Even when BEGIN itself failed the server may be in a transaction: a ROLLBACK is harmless.
     await client.query(open && done ? 'COMMIT' : 'ROLLBACK');

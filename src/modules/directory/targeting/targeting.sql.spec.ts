@@ -6,10 +6,9 @@ describe('targeting SQL', () => {
     normalizeTargetQuery({ areas, hazardPoints: [], riskZones: [], ...extra });
 
   it('drops duplicate areas and areas covered by an ancestor in the list', () => {
-    expect(norm(['513221001001', '513221', '513221001', '5133', '513221', '513301001001']).areas).toEqual([
-      '513221',
-      '5133',
-    ]);
+    expect(
+      norm(['513221001001', '513221', '513221001', '5133', '513221', '513301001001']).areas,
+    ).toEqual(['513221', '5133']);
     // Siblings sharing a long prefix are not ancestors of each other.
     expect(norm(['513221001010', '513221001001', '513221010', '513221001']).areas).toEqual([
       '513221001',
@@ -30,7 +29,13 @@ describe('targeting SQL', () => {
 
   it('builds one range per area, [code, code:)', () => {
     const filter = buildTargetFilter(norm(['513221001', '513221010'], { roles: ['grid_leader'] }));
-    expect(filter.params).toEqual(['513221001', '513221001:', '513221010', '513221010:', ['grid_leader']]);
+    expect(filter.params).toEqual([
+      '513221001',
+      '513221001:',
+      '513221010',
+      '513221010:',
+      ['grid_leader'],
+    ]);
     expect(filter.where).toContain('p.division_code >= $1 AND p.division_code < $2');
     expect(filter.where).toContain('p.role = ANY ($5::text[])');
   });

@@ -59,7 +59,10 @@ export function normalizeTargetQuery(query: TargetQuery): NormalizedTargetQuery 
   const areas = unique(query.areas);
   for (const code of areas) {
     if (typeof code !== 'string' || !divisionLevelOf(code)) {
-      problems.push({ field: 'areas', message: `not a division code (2, 4, 6, 9 or 12 digits): ${String(code)}` });
+      problems.push({
+        field: 'areas',
+        message: `not a division code (2, 4, 6, 9 or 12 digits): ${String(code)}`,
+      });
     }
   }
   const hazardPoints = unique(query.hazardPoints).filter((c) => c !== '');
@@ -116,7 +119,9 @@ export function buildTargetFilter(query: NormalizedTargetQuery): TargetFilter {
 
   const arms: string[] = [];
   for (const code of query.areas) {
-    arms.push(`(p.division_code >= ${param(code)} AND p.division_code < ${param(code + RANGE_END_SUFFIX)})`);
+    arms.push(
+      `(p.division_code >= ${param(code)} AND p.division_code < ${param(code + RANGE_END_SUFFIX)})`,
+    );
   }
   if (query.hazardPoints.length || query.riskZones.length) {
     const sites = sitePeopleSql(param(query.hazardPoints), param(query.riskZones));

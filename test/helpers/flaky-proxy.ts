@@ -1,0 +1,55 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy in front of a provider that fails the first `failures` requests whose path
+ * matches with the given status (a provider having a bad minute), and forwards everything else.
+ */
+export class FlakyProxy {
+  hits = 0;
+  failed = 0;
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(target: string, match: RegExp, failures: number, status = 503): Promise<FlakyProxy> {
+    const ref: { proxy?: FlakyProxy } = {};
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const self = ref.proxy as FlakyProxy;
+        if (match.test(req.url ?? '')) {
+          self.hits++;
+          if (self.failed < failures) {
+            self.failed++;
+            res.writeHead(status, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ code: 20500, message: 'Service unavailable', status }));
+            return;
+          }
+        }
+        const headers = { ...req.headers };
+        delete headers.host;
+        fetch(`${target}${req.url}`, { method: req.method, headers: headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined })
+          .then(async (r) => {
+            res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' });
+            res.end(Buffer.from(await r.arrayBuffer()));
+          })
+          .catch(() => {
+            res.writeHead(502);
+            res.end();
+          });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = new FlakyProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    ref.proxy = proxy;
+    return proxy;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
