@@ -28,7 +28,10 @@ type Env = ConfigService<EnvironmentVariables, true>;
 @Global()
 @Module({})
 export class CoreModule {
-  static register(runtime: GatewayRuntime, opts: { queues: boolean } = { queues: true }): DynamicModule {
+  static register(
+    runtime: GatewayRuntime,
+    opts: { queues: boolean } = { queues: true },
+  ): DynamicModule {
     return {
       module: CoreModule,
       imports: [
@@ -66,7 +69,14 @@ export class CoreModule {
 }
 
 /** Feature modules that serve HTTP (role api). */
-const API_MODULES = [AuthModule, HealthModule, DirectoryModule, WarningsModule, ResponsesModule, TasksModule];
+const API_MODULES = [
+  AuthModule,
+  HealthModule,
+  DirectoryModule,
+  WarningsModule,
+  ResponsesModule,
+  TasksModule,
+];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];
 
@@ -84,7 +94,10 @@ export class AppModule {
       imports: [
         CoreModule.register(runtime),
         ...(serveHttp
-          ? [PrometheusModule.register({ path: '/metrics', controller: MetricsController }), ...API_MODULES]
+          ? [
+              PrometheusModule.register({ path: '/metrics', controller: MetricsController }),
+              ...API_MODULES,
+            ]
           : []),
         ...(runWorkers ? WORKER_MODULES : []),
       ],

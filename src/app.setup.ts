@@ -8,7 +8,14 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { buildValidationPipe } from './common/errors/validation.pipe';
 
 /** Raw-text bodies: directory imports (CSV, JSON lines) and CAP XML. */
-const TEXT_TYPES = ['text/csv', 'text/plain', 'application/x-ndjson', 'application/jsonl', 'application/xml', 'text/xml'];
+const TEXT_TYPES = [
+  'text/csv',
+  'text/plain',
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/xml',
+  'text/xml',
+];
 
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */
 export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpressApplication> {

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   let sandbox: RunningSandbox | undefined;
   if (sandboxWanted(process.env)) {
     if (runtime.role !== 'all') {
-      process.stderr.write('[gateway] no provider is configured and ROLE is not "all": configure Twilio, SMTP and the broadcast platform (see .env.example)\n');
+      process.stderr.write(
+        '[gateway] no provider is configured and ROLE is not "all": configure Twilio, SMTP and the broadcast platform (see .env.example)\n',
+      );
     } else {
       sandbox = await startSandbox({
         databaseUrl: runtime.databaseUrl,
@@ -22,7 +24,9 @@ async function main(): Promise<void> {
         publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
       });
       Object.assign(process.env, sandbox.env);
-      process.stderr.write(`[gateway] no provider configured: sandbox carrier at ${sandbox.carrier.baseUrl} stands in for Twilio, robots, broadcast and SMTP\n`);
+      process.stderr.write(
+        `[gateway] no provider configured: sandbox carrier at ${sandbox.carrier.baseUrl} stands in for Twilio, robots, broadcast and SMTP\n`,
+      );
     }
   }
 

@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import type { GatewayRuntime } from '../common/runtime.token';
-import { ConfigurationError, type EnvironmentVariables, validateEnv } from '../config/env.validation';
+import {
+  ConfigurationError,
+  type EnvironmentVariables,
+  validateEnv,
+} from '../config/env.validation';
 import { buildDataSourceOptions, runMigrations } from '../database/data-source';
 import { prepareRuntime } from '../runtime/runtime';
 import { ensureAppSecret } from './app-secret';

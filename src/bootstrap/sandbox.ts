@@ -42,7 +42,10 @@ export async function startSandbox(opts: {
 }): Promise<RunningSandbox> {
   const secrets = new Map<string, string>();
   const box = new SecretBox(opts.appSecret);
-  const twilio = { accountSid: `AC${'5a4db0c'.padEnd(32, '0')}`, authToken: randomBytes(16).toString('hex') };
+  const twilio = {
+    accountSid: `AC${'5a4db0c'.padEnd(32, '0')}`,
+    authToken: randomBytes(16).toString('hex'),
+  };
   const broadcastSecret = randomBytes(16).toString('hex');
   const carrier = await SandboxCarrier.start({
     twilio,
@@ -57,12 +60,18 @@ export async function startSandbox(opts: {
     const db = new Client({ connectionString: opts.databaseUrl });
     await db.connect();
     try {
-      const rows = await db.query<{ platform: RobotPlatform; webhook_url_encrypted: string; secret_encrypted: string | null }>(
-        `SELECT platform, webhook_url_encrypted, secret_encrypted FROM group_robots`,
-      );
+      const rows = await db.query<{
+        platform: RobotPlatform;
+        webhook_url_encrypted: string;
+        secret_encrypted: string | null;
+      }>(`SELECT platform, webhook_url_encrypted, secret_encrypted FROM group_robots`);
       for (const r of rows.rows) {
         const token = robotToken(r.platform, box.decrypt(r.webhook_url_encrypted));
-        if (token) secrets.set(`${r.platform}:${token}`, r.secret_encrypted ? box.decrypt(r.secret_encrypted) : '');
+        if (token)
+          secrets.set(
+            `${r.platform}:${token}`,
+            r.secret_encrypted ? box.decrypt(r.secret_encrypted) : '',
+          );
       }
     } finally {
       await db.end();

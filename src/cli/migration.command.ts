@@ -9,8 +9,12 @@ export class MigrationRunCommand extends CommandRunner {
   }
 
   async run(): Promise<void> {
-    const executed = await this.db.query<{ name: string }[]>('SELECT name FROM migrations ORDER BY id');
-    process.stdout.write(`Database is up to date (${executed.length} migrations applied: ${executed.map((m) => m.name).join(', ')})\n`);
+    const executed = await this.db.query<{ name: string }[]>(
+      'SELECT name FROM migrations ORDER BY id',
+    );
+    process.stdout.write(
+      `Database is up to date (${executed.length} migrations applied: ${executed.map((m) => m.name).join(', ')})\n`,
+    );
   }
 }
 

@@ -9,7 +9,10 @@ export class PublicUrls {
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     const configured = config.get('PUBLIC_BASE_URL', { infer: true }) as string | undefined;
-    this.base = (configured ?? `http://localhost:${config.get('PORT', { infer: true })}`).replace(/\/+$/, '');
+    this.base = (configured ?? `http://localhost:${config.get('PORT', { infer: true })}`).replace(
+      /\/+$/,
+      '',
+    );
   }
 
   url(path: string): string {

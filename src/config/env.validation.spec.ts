@@ -44,6 +44,8 @@ describe('validateEnv', () => {
 
   it('requires APP_SECRET in production', () => {
     expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/APP_SECRET: required/);
-    expect(validateEnv({ NODE_ENV: 'production', APP_SECRET: 'k'.repeat(32) }).NODE_ENV).toBe('production');
+    expect(validateEnv({ NODE_ENV: 'production', APP_SECRET: 'k'.repeat(32) }).NODE_ENV).toBe(
+      'production',
+    );
   });
 });

@@ -12,7 +12,8 @@ export async function rows<T = Record<string, unknown>>(
 ): Promise<T[]> {
   const own = db instanceof DataSource ? db.createQueryRunner() : undefined;
   const runner = own ?? (db as EntityManager).queryRunner;
-  if (!runner) throw new Error('rows(): an EntityManager outside a transaction has no query runner');
+  if (!runner)
+    throw new Error('rows(): an EntityManager outside a transaction has no query runner');
   try {
     const result = (await runner.query(sql, params, true)) as { records?: unknown[] };
     return (result.records ?? []) as T[];

@@ -36,9 +36,13 @@ export async function runDemo(
     return;
   }
   const db = app.get(DataSource);
-  const [{ count }] = await db.query<{ count: number }[]>('SELECT count(*)::int AS count FROM people');
+  const [{ count }] = await db.query<{ count: number }[]>(
+    'SELECT count(*)::int AS count FROM people',
+  );
   if (count === 0) {
-    say(`[gateway] first start: seeding demo county ${env.DEMO_COUNTY} with ${env.DEMO_RESIDENTS} residents…`);
+    say(
+      `[gateway] first start: seeding demo county ${env.DEMO_COUNTY} with ${env.DEMO_RESIDENTS} residents…`,
+    );
     await app.get(SeedService).seedCounty({
       countyCode: env.DEMO_COUNTY,
       residents: env.DEMO_RESIDENTS,
@@ -46,7 +50,10 @@ export async function runDemo(
     });
   }
   const tokens = await ensureDemoTokens(app, env);
-  const demoWarning = count === 0 && tokens.duty_officer ? await issueDemoWarning(app, env, tokens.duty_officer) : undefined;
+  const demoWarning =
+    count === 0 && tokens.duty_officer
+      ? await issueDemoWarning(app, env, tokens.duty_officer)
+      : undefined;
 
   say('');
   say('  预警叫应网关 Warning gateway — demo');
@@ -54,21 +61,34 @@ export async function runDemo(
   say(`  Docs     ${base}/docs`);
   say(`  Health   ${base}/health`);
   say(`  Metrics  ${base}/metrics`);
-  if (sandbox) say(`  Sandbox  ${sandbox.carrier.baseUrl}/sandbox/events  (simulated carriers and people; mail at /sandbox/mail)`);
-  say(`  Queue backend: ${runtime.queue.backend}${runtime.embedded.postgres ? ' (embedded Postgres)' : ''}`);
+  if (sandbox)
+    say(
+      `  Sandbox  ${sandbox.carrier.baseUrl}/sandbox/events  (simulated carriers and people; mail at /sandbox/mail)`,
+    );
+  say(
+    `  Queue backend: ${runtime.queue.backend}${runtime.embedded.postgres ? ' (embedded Postgres)' : ''}`,
+  );
   say('  Demo tokens (Authorization: Bearer <token>):');
   for (const [role, token] of Object.entries(tokens)) say(`    ${role.padEnd(13)} ${token}`);
   if (demoWarning) {
     say('');
-    say(`  Demo warning ${demoWarning.nationalId} issued to ${demoWarning.recipients} people. Watch it land:`);
-    say(`    curl -H "Authorization: Bearer ${tokens.auditor}" ${base}/v1/warnings/${demoWarning.id}`);
+    say(
+      `  Demo warning ${demoWarning.nationalId} issued to ${demoWarning.recipients} people. Watch it land:`,
+    );
+    say(
+      `    curl -H "Authorization: Bearer ${tokens.auditor}" ${base}/v1/warnings/${demoWarning.id}`,
+    );
     watchDemoWarning(app, demoWarning.id);
   }
   say('');
 }
 
 /** First start: an orange risk warning for the demo county's first township, as a duty officer would issue it. */
-async function issueDemoWarning(app: INestApplicationContext, env: EnvironmentVariables, dutyToken: string) {
+async function issueDemoWarning(
+  app: INestApplicationContext,
+  env: EnvironmentVariables,
+  dutyToken: string,
+) {
   const principal = await app.get(TokensService).authenticate(dutyToken);
   const db = app.get(DataSource);
   const [township] = await db.query<{ code: string; name: string }[]>(
@@ -106,16 +126,25 @@ function watchDemoWarning(app: INestApplicationContext, warningId: string): void
       `SELECT state, count(*)::int AS n FROM deliveries WHERE warning_id = $1 GROUP BY state ORDER BY state`,
       [warningId],
     )
-      .then((rows) => say(`[demo] warning ${warningId.slice(0, 8)}: ${rows.map((r) => `${r.state} ${r.n}`).join(', ') || 'fanning out…'}`))
+      .then((rows) =>
+        say(
+          `[demo] warning ${warningId.slice(0, 8)}: ${rows.map((r) => `${r.state} ${r.n}`).join(', ') || 'fanning out…'}`,
+        ),
+      )
       .catch(() => clearInterval(timer));
   }, 10_000);
   timer.unref();
 }
 
-async function ensureDemoTokens(app: INestApplicationContext, env: EnvironmentVariables): Promise<DemoTokens> {
+async function ensureDemoTokens(
+  app: INestApplicationContext,
+  env: EnvironmentVariables,
+): Promise<DemoTokens> {
   const file = join(env.DATA_DIR, 'demo-tokens.json');
   const tokensService = app.get(TokensService);
-  const stored: DemoTokens = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoTokens) : {};
+  const stored: DemoTokens = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as DemoTokens)
+    : {};
   const db = app.get(DataSource);
   const [grid] = await db.query<{ code: string }[]>(
     `SELECT code FROM grids WHERE starts_with(code, $1) ORDER BY code LIMIT 1`,

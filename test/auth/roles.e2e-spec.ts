@@ -52,7 +52,10 @@ describe('role checks on every route', () => {
         const res = await send(r, t.tokens[role]);
         const label = `${r.method} ${r.path} as ${role}`;
         if (r.roles.includes(role)) {
-          expect({ label, status: [401, 403].includes(res.status) ? res.status : 'through' }).toEqual({
+          expect({
+            label,
+            status: [401, 403].includes(res.status) ? res.status : 'through',
+          }).toEqual({
             label,
             status: 'through',
           });
@@ -84,14 +87,20 @@ describe('role checks on every route', () => {
       .set('Authorization', `Bearer ${t.tokens.admin}`)
       .send({ name: 'temp auditor', role: 'auditor' });
     expect(created.status).toBe(201);
-    const ok = await t.http().get('/v1/directory/divisions').set('Authorization', `Bearer ${created.body.token}`);
+    const ok = await t
+      .http()
+      .get('/v1/directory/divisions')
+      .set('Authorization', `Bearer ${created.body.token}`);
     expect(ok.status).toBe(200);
     const revoked = await t
       .http()
       .post(`/v1/tokens/${created.body.id}/revoke`)
       .set('Authorization', `Bearer ${t.tokens.admin}`);
     expect(revoked.status).toBe(200);
-    const after = await t.http().get('/v1/directory/divisions').set('Authorization', `Bearer ${created.body.token}`);
+    const after = await t
+      .http()
+      .get('/v1/directory/divisions')
+      .set('Authorization', `Bearer ${created.body.token}`);
     expect(after.status).toBe(401);
   });
 
@@ -108,9 +117,15 @@ describe('role checks on every route', () => {
   });
 
   it('keeps grid members inside their own grid', async () => {
-    const own = await t.http().get('/v1/directory/grids/513221001001001').set('Authorization', `Bearer ${t.tokens.grid_member}`);
+    const own = await t
+      .http()
+      .get('/v1/directory/grids/513221001001001')
+      .set('Authorization', `Bearer ${t.tokens.grid_member}`);
     expect(own.status).toBe(200);
-    const other = await t.http().get('/v1/directory/grids/513221001001002').set('Authorization', `Bearer ${t.tokens.grid_member}`);
+    const other = await t
+      .http()
+      .get('/v1/directory/grids/513221001001002')
+      .set('Authorization', `Bearer ${t.tokens.grid_member}`);
     expect(other.status).toBe(403);
   });
 });

@@ -19,7 +19,14 @@ describe('migrations', () => {
       const applied = await runMigrations(ds);
       expect(applied).toHaveLength(MIGRATIONS.length);
       expect(await tables(ds)).toEqual(
-        expect.arrayContaining(['divisions', 'grids', 'people', 'contact_points', 'hazard_sites', 'api_tokens']),
+        expect.arrayContaining([
+          'divisions',
+          'grids',
+          'people',
+          'contact_points',
+          'hazard_sites',
+          'api_tokens',
+        ]),
       );
       // Two processes starting together: the second finds nothing to do.
       expect(await runMigrations(ds)).toEqual([]);
@@ -41,12 +48,18 @@ describe('migrations', () => {
     await ds.initialize();
     try {
       await runMigrations(ds);
-      await ds.query(`INSERT INTO divisions (code, name, level) VALUES ('51', '四川省', 'province')`);
+      await ds.query(
+        `INSERT INTO divisions (code, name, level) VALUES ('51', '四川省', 'province')`,
+      );
       // A code that does not extend its parent's code is refused.
       await expect(
-        ds.query(`INSERT INTO divisions (code, name, level, parent_code) VALUES ('5232', 'x', 'city', '51')`),
+        ds.query(
+          `INSERT INTO divisions (code, name, level, parent_code) VALUES ('5232', 'x', 'city', '51')`,
+        ),
       ).rejects.toThrow(/check/i);
-      await ds.query(`INSERT INTO divisions (code, name, level, parent_code) VALUES ('5132', '阿坝州', 'city', '51')`);
+      await ds.query(
+        `INSERT INTO divisions (code, name, level, parent_code) VALUES ('5132', '阿坝州', 'city', '51')`,
+      );
       // A grid must sit under a 12-digit village code.
       await expect(
         ds.query(`INSERT INTO grids (code, name, village_code) VALUES ('5132001', 'g', '5132')`),

@@ -14,7 +14,12 @@ export class FlakyProxy {
     readonly baseUrl: string,
   ) {}
 
-  static async start(target: string, match: RegExp, failures: number, status = 503): Promise<FlakyProxy> {
+  static async start(
+    target: string,
+    match: RegExp,
+    failures: number,
+    status = 503,
+  ): Promise<FlakyProxy> {
     const ref: { proxy?: FlakyProxy } = {};
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -32,9 +37,15 @@ export class FlakyProxy {
         }
         const headers = { ...req.headers };
         delete headers.host;
-        fetch(`${target}${req.url}`, { method: req.method, headers: headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined })
+        fetch(`${target}${req.url}`, {
+          method: req.method,
+          headers: headers as Record<string, string>,
+          body: chunks.length ? Buffer.concat(chunks) : undefined,
+        })
           .then(async (r) => {
-            res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' });
+            res.writeHead(r.status, {
+              'Content-Type': r.headers.get('content-type') ?? 'application/json',
+            });
             res.end(Buffer.from(await r.arrayBuffer()));
           })
           .catch(() => {
@@ -44,7 +55,10 @@ export class FlakyProxy {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const proxy = new FlakyProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const proxy = new FlakyProxy(
+      server,
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    );
     ref.proxy = proxy;
     return proxy;
   }

@@ -13,7 +13,11 @@ export interface RouteInfo {
 }
 
 const join = (...parts: string[]) =>
-  '/' + parts.flatMap((p) => p.split('/')).filter(Boolean).join('/');
+  '/' +
+  parts
+    .flatMap((p) => p.split('/'))
+    .filter(Boolean)
+    .join('/');
 
 /** Every HTTP route of the running app, with the roles its decorators allow. */
 export function collectRoutes(app: INestApplication): RouteInfo[] {
@@ -32,7 +36,9 @@ export function collectRoutes(app: INestApplication): RouteInfo[] {
         if (method === undefined || path === undefined) continue;
         const roles: TokenRole[] =
           Reflect.getMetadata(ROLES_KEY, handler) ?? Reflect.getMetadata(ROLES_KEY, ctrl) ?? [];
-        const isPublic = !!(Reflect.getMetadata(PUBLIC_KEY, handler) ?? Reflect.getMetadata(PUBLIC_KEY, ctrl));
+        const isPublic = !!(
+          Reflect.getMetadata(PUBLIC_KEY, handler) ?? Reflect.getMetadata(PUBLIC_KEY, ctrl)
+        );
         routes.push({
           method: RequestMethod[method].toLowerCase() as RouteInfo['method'],
           path: join(base, [path].flat()[0]),

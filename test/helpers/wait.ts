@@ -1,5 +1,9 @@
 /** Polls until `check` returns a truthy value; fails with the last value seen after `timeoutMs`. */
-export async function waitUntil<T>(check: () => Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  check: () => Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {

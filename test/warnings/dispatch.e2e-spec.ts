@@ -59,26 +59,49 @@ describe('issuing a warning dispatches it on every channel through the providers
   it('answers 201 with the id, the 31-character national identifier, the version and the recipients', async () => {
     const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning());
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ version: 1, msgType: 'alert', state: 'active', recipients: 4 });
+    expect(res.body).toMatchObject({
+      version: 1,
+      msgType: 'alert',
+      state: 'active',
+      recipients: 4,
+    });
     expect(res.body.nationalId).toHaveLength(31);
     expect(res.body.nationalId).toMatch(/^513221001000\d{2}_\d{14}_\d$/);
     warningId = res.body.id;
   });
 
   it('reaches every person and records their answers: keypress confirm, help, failover from a dead number', async () => {
-    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.villageChief.ext)) === 'confirmed', 'village chief confirms by keypress');
-    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.gridLeader.ext)) === 'declined', 'grid leader asks for help');
-    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.resident.ext)) === 'confirmed', 'resident confirms');
+    await waitUntil(
+      async () => (await deliveryOf(warningId, PEOPLE.villageChief.ext)) === 'confirmed',
+      'village chief confirms by keypress',
+    );
+    await waitUntil(
+      async () => (await deliveryOf(warningId, PEOPLE.gridLeader.ext)) === 'declined',
+      'grid leader asks for help',
+    );
+    await waitUntil(
+      async () => (await deliveryOf(warningId, PEOPLE.resident.ext)) === 'confirmed',
+      'resident confirms',
+    );
     // The dead mobile fails at the carrier; the person is then called on their landline and confirms.
-    await waitUntil(async () => (await deliveryOf(warningId, PEOPLE.deadMobile.ext)) === 'confirmed', 'failover to the landline');
+    await waitUntil(
+      async () => (await deliveryOf(warningId, PEOPLE.deadMobile.ext)) === 'confirmed',
+      'failover to the landline',
+    );
     const attempts = await t.db.query(
       `SELECT a.channel, a.address, a.status, a.outcome, a.error_code FROM contact_attempts a
          JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id
         WHERE a.warning_id = $1 AND p.external_id = $2 ORDER BY a.seq`,
       [warningId, PEOPLE.deadMobile.ext],
     );
-    expect(attempts.filter((a: { status: string }) => a.status === 'failed').length).toBeGreaterThanOrEqual(1);
-    expect(attempts).toEqual(expect.arrayContaining([expect.objectContaining({ channel: 'voice', address: PEOPLE.deadMobile.landline })]));
+    expect(
+      attempts.filter((a: { status: string }) => a.status === 'failed').length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(attempts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'voice', address: PEOPLE.deadMobile.landline }),
+      ]),
+    );
     // The township chief is not in the targeted village and is not bothered.
     expect(await deliveryOf(warningId, PEOPLE.townshipChief.ext)).toBeUndefined();
   });
@@ -101,7 +124,10 @@ describe('issuing a warning dispatches it on every channel through the providers
 
   it('e-mails the people who have an address, through a real SMTP server', async () => {
     const mail = await waitUntil(
-      async () => t.sandbox!.carrier.sentEmails().find((m) => JSON.stringify(m).includes(PEOPLE.villageChief.email)),
+      async () =>
+        t
+          .sandbox!.carrier.sentEmails()
+          .find((m) => JSON.stringify(m).includes(PEOPLE.villageChief.email)),
       'e-mail received',
     );
     expect(JSON.stringify(mail)).toContain('渔子溪');
@@ -109,7 +135,8 @@ describe('issuing a warning dispatches it on every channel through the providers
 
   it('posts to the grid robot with an @mention and a signed confirmation link', async () => {
     const msg = await waitUntil(
-      async () => t.sandbox!.carrier.events({ type: 'robot.message' }).find((e) => e.to === ROBOT_KEY),
+      async () =>
+        t.sandbox!.carrier.events({ type: 'robot.message' }).find((e) => e.to === ROBOT_KEY),
       'robot message',
     );
     const text = JSON.stringify(msg.data);
@@ -138,33 +165,54 @@ describe('issuing a warning dispatches it on every channel through the providers
   });
 
   it('assigns a door-to-door task to a grid member by SMS, who completes it on site', async () => {
-    const [subject] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [PEOPLE.deadMobile.ext]);
+    const [subject] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.deadMobile.ext,
+    ]);
     const created = await t
       .http()
       .post(`/v1/warnings/${warningId}/tasks`)
       .set(duty())
-      .send({ type: 'door_to_door', grid: '513221001001001', personId: subject.id, reason: '手机号无法接通' });
+      .send({
+        type: 'door_to_door',
+        grid: '513221001001001',
+        personId: subject.id,
+        reason: '手机号无法接通',
+      });
     expect(created.status).toBe(201);
     const sms = await waitUntil(
       async () =>
-        t.sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile }).find((e) => JSON.stringify(e.data).includes('敲门入户')),
+        t
+          .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile })
+          .find((e) => JSON.stringify(e.data).includes('敲门入户')),
       'task SMS to the grid leader',
     );
     expect(JSON.stringify(sms.data)).toContain(PEOPLE.deadMobile.name);
 
     const gridToken = t.tokens.grid_member;
-    const list = await t.http().get('/v1/tasks').set({ Authorization: `Bearer ${gridToken}` });
+    const list = await t
+      .http()
+      .get('/v1/tasks')
+      .set({ Authorization: `Bearer ${gridToken}` });
     expect(list.body.map((x: { id: string }) => x.id)).toContain(created.body.id);
 
     const { TokensService } = await import('../../src/modules/auth/tokens.service');
-    const other = await t.app.get(TokensService).create({ name: 'grid 2', role: 'grid_member', gridCode: '513221001001002' });
+    const other = await t.app
+      .get(TokensService)
+      .create({ name: 'grid 2', role: 'grid_member', gridCode: '513221001001002' });
     const refused = await t
       .http()
       .post(`/v1/tasks/${created.body.id}/complete`)
       .set({ Authorization: `Bearer ${other.token}` })
       .send({ outcome: 'confirmed_on_site' });
     expect(refused.status).toBe(403);
-    expect((await t.http().get('/v1/tasks').set({ Authorization: `Bearer ${other.token}` })).body).toEqual([]);
+    expect(
+      (
+        await t
+          .http()
+          .get('/v1/tasks')
+          .set({ Authorization: `Bearer ${other.token}` })
+      ).body,
+    ).toEqual([]);
 
     const done = await t
       .http()
@@ -173,10 +221,17 @@ describe('issuing a warning dispatches it on every channel through the providers
       .send({ outcome: 'confirmed_on_site', note: '已当面告知' });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'done', outcome: 'confirmed_on_site' });
-    const [attempt] = await t.db.query(`SELECT status, channel FROM contact_attempts WHERE task_id = $1`, [created.body.id]);
+    const [attempt] = await t.db.query(
+      `SELECT status, channel FROM contact_attempts WHERE task_id = $1`,
+      [created.body.id],
+    );
     expect(attempt).toEqual({ status: 'completed', channel: 'manual' });
     expect(await deliveryOf(warningId, PEOPLE.deadMobile.ext)).toBe('confirmed');
-    const twice = await t.http().post(`/v1/tasks/${created.body.id}/complete`).set({ Authorization: `Bearer ${gridToken}` }).send({ outcome: 'evacuated' });
+    const twice = await t
+      .http()
+      .post(`/v1/tasks/${created.body.id}/complete`)
+      .set({ Authorization: `Bearer ${gridToken}` })
+      .send({ outcome: 'evacuated' });
     expect(twice.status).toBe(409);
   });
 });

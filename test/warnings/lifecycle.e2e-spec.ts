@@ -29,21 +29,48 @@ function riskWarning(overrides: Record<string, unknown> = {}) {
 describe('warnings: validation, idempotency, update, cancel and CAP', () => {
   let t: TestApp;
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
-  const count = async () => (await t.db.query(`SELECT count(*)::int AS n FROM warnings`))[0].n as number;
+  const count = async () =>
+    (await t.db.query(`SELECT count(*)::int AS n FROM warnings`))[0].n as number;
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
-    t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET), env: { TWILIO_CALLS_PER_SECOND: '5' } });
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      env: { TWILIO_CALLS_PER_SECOND: '5' },
+    });
     for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'confirms');
   });
   afterAll(() => t.close());
 
   describe('a missing or wrong field is a 400 naming the field, and nothing is created', () => {
     const cases: [string, Record<string, unknown>, string][] = [
-      ['imminent without onset', { kind: 'imminent', hazardPoints: ['HP-1'], extent: 'x', impact: { people: 1, households: 1 }, shelter: 's' }, 'onset'],
-      ['imminent without shelter', { kind: 'imminent', onset: hours(1), extent: 'x', impact: { people: 1, households: 1 } }, 'shelter'],
-      ['imminent without impact', { kind: 'imminent', onset: hours(1), extent: 'x', shelter: 's' }, 'impact'],
-      ['imminent without extent', { kind: 'imminent', onset: hours(1), impact: { people: 1, households: 1 }, shelter: 's' }, 'extent'],
+      [
+        'imminent without onset',
+        {
+          kind: 'imminent',
+          hazardPoints: ['HP-1'],
+          extent: 'x',
+          impact: { people: 1, households: 1 },
+          shelter: 's',
+        },
+        'onset',
+      ],
+      [
+        'imminent without shelter',
+        { kind: 'imminent', onset: hours(1), extent: 'x', impact: { people: 1, households: 1 } },
+        'shelter',
+      ],
+      [
+        'imminent without impact',
+        { kind: 'imminent', onset: hours(1), extent: 'x', shelter: 's' },
+        'impact',
+      ],
+      [
+        'imminent without extent',
+        { kind: 'imminent', onset: hours(1), impact: { people: 1, households: 1 }, shelter: 's' },
+        'extent',
+      ],
       ['risk warning without areas', { areas: [] }, 'areas'],
       ['unknown level', { level: 'purple' }, 'level'],
       ['unknown kind', { kind: 'rumour' }, 'kind'],
@@ -64,7 +91,11 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     });
 
     it('refuses an area outside the officer jurisdiction with 403', async () => {
-      const res = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ areas: ['510100'] }));
+      const res = await t
+        .http()
+        .post('/v1/warnings')
+        .set(duty())
+        .send(riskWarning({ areas: ['510100'] }));
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('OUTSIDE_JURISDICTION');
     });
@@ -73,23 +104,50 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
   it('Idempotency-Key: the same request answers the same and sends nothing twice; another body is a 409', async () => {
     const before = await count();
     const body = riskWarning({ headline: 'idempotent' });
-    const first = await t.http().post('/v1/warnings').set(duty()).set('Idempotency-Key', 'k-1').send(body);
-    const again = await t.http().post('/v1/warnings').set(duty()).set('Idempotency-Key', 'k-1').send(body);
+    const first = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .set('Idempotency-Key', 'k-1')
+      .send(body);
+    const again = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .set('Idempotency-Key', 'k-1')
+      .send(body);
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(await count()).toBe(before + 1);
-    const other = await t.http().post('/v1/warnings').set(duty()).set('Idempotency-Key', 'k-1').send({ ...body, headline: 'other' });
+    const other = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .set('Idempotency-Key', 'k-1')
+      .send({ ...body, headline: 'other' });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
     expect(await count()).toBe(before + 1);
-    await waitUntil(async () => (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [first.body.id]))[0].fanout_done_at, 'fan-out');
-    const deliveries = await t.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE warning_id = $1`, [first.body.id]);
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [first.body.id]))[0]
+          .fanout_done_at,
+      'fan-out',
+    );
+    const deliveries = await t.db.query(
+      `SELECT count(*)::int AS n FROM deliveries WHERE warning_id = $1`,
+      [first.body.id],
+    );
     expect(deliveries[0].n).toBe(2);
   });
 
   it('an update reaches new people with the alert, keeps the others on the update, and releases people no longer concerned', async () => {
-    const issued = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ headline: 'to update' }));
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(riskWarning({ headline: 'to update' }));
     const id = issued.body.id as string;
     const state = async (ext: string) =>
       (
@@ -98,20 +156,36 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
           [id, ext],
         )
       )[0];
-    await waitUntil(async () => (await state(PEOPLE.gridLeader.ext))?.state === 'confirmed', 'grid leader reached and confirmed');
+    await waitUntil(
+      async () => (await state(PEOPLE.gridLeader.ext))?.state === 'confirmed',
+      'grid leader reached and confirmed',
+    );
 
     const res = await t
       .http()
       .post(`/v1/warnings/${id}/updates`)
       .set(duty())
-      .send({ ...riskWarning({ level: 'red', areas: ['513221001'], audience: ['village_responsible', 'township_responsible'] }), kind: undefined });
+      .send({
+        ...riskWarning({
+          level: 'red',
+          areas: ['513221001'],
+          audience: ['village_responsible', 'township_responsible'],
+        }),
+        kind: undefined,
+      });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ id, version: 2, msgType: 'update' });
     expect(res.body.nationalId).not.toBe(issued.body.nationalId);
 
-    await waitUntil(async () => (await state(PEOPLE.townshipChief.ext))?.msgType === 'alert', 'new person gets the alert');
+    await waitUntil(
+      async () => (await state(PEOPLE.townshipChief.ext))?.msgType === 'alert',
+      'new person gets the alert',
+    );
     expect(await state(PEOPLE.villageChief.ext)).toMatchObject({ msgType: 'update', version: 2 });
-    await waitUntil(async () => (await state(PEOPLE.gridLeader.ext))?.msgType === 'cancel', 'dropped person released');
+    await waitUntil(
+      async () => (await state(PEOPLE.gridLeader.ext))?.msgType === 'cancel',
+      'dropped person released',
+    );
     const release = await waitUntil(async () => {
       const rows = await t.db.query(
         `SELECT a.status FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id
@@ -128,13 +202,27 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
   });
 
   it('cancel (解除) stops pending sends, tells everyone already reached, and refuses later updates', async () => {
-    const issued = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ headline: 'to cancel' }));
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(riskWarning({ headline: 'to cancel' }));
     const id = issued.body.id as string;
     await waitUntil(
-      async () => (await t.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE warning_id = $1 AND first_attempt_at IS NOT NULL`, [id]))[0].n === 2,
+      async () =>
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM deliveries WHERE warning_id = $1 AND first_attempt_at IS NOT NULL`,
+            [id],
+          )
+        )[0].n === 2,
       'both reached',
     );
-    const res = await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '降雨减弱，风险解除' });
+    const res = await t
+      .http()
+      .post(`/v1/warnings/${id}/cancel`)
+      .set(duty())
+      .send({ reason: '降雨减弱，风险解除' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ msgType: 'cancel', state: 'cancelled', version: 2 });
     await waitUntil(
@@ -147,20 +235,37 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
         )[0].n === 2,
       'release sent to both',
     );
-    const queued = await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND status = 'queued'`, [id]);
+    const queued = await t.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND status = 'queued'`,
+      [id],
+    );
     expect(queued[0].n).toBe(0);
-    const again = await t.http().post(`/v1/warnings/${id}/updates`).set(duty()).send({ ...riskWarning(), kind: undefined });
+    const again = await t
+      .http()
+      .post(`/v1/warnings/${id}/updates`)
+      .set(duty())
+      .send({ ...riskWarning(), kind: undefined });
     expect(again.status).toBe(409);
     const cap = await t.http().get(`/v1/warnings/${id}/cap`).set(duty());
     expect(cap.text).toContain('<msgType>Cancel</msgType>');
   });
 
   it('exports CAP 1.2 that validates against the OASIS schema', async () => {
-    const issued = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ headline: 'cap export' }));
-    const res = await t.http().get(`/v1/warnings/${issued.body.id}/cap`).set({ Authorization: `Bearer ${t.tokens.auditor}` });
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(riskWarning({ headline: 'cap export' }));
+    const res = await t
+      .http()
+      .get(`/v1/warnings/${issued.body.id}/cap`)
+      .set({ Authorization: `Bearer ${t.tokens.auditor}` });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/xml');
-    const result = await validateXML({ xml: [{ fileName: 'a.xml', contents: res.text }], schema: [{ fileName: 'cap.xsd', contents: XSD }] });
+    const result = await validateXML({
+      xml: [{ fileName: 'a.xml', contents: res.text }],
+      schema: [{ fileName: 'cap.xsd', contents: XSD }],
+    });
     expect(result.errors).toEqual([]);
     expect(res.text).toContain(`<identifier>${issued.body.nationalId}</identifier>`);
     expect(res.text).toContain('<severity>Severe</severity>');
@@ -169,11 +274,22 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
 
   it('imports CAP Alert, Update and Cancel as a meteorological bureau feed sends them', async () => {
     // Export a warning, then feed it back as if it came from the bureau with new identifiers.
-    const issued = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ headline: 'feed source' }));
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(riskWarning({ headline: 'feed source' }));
     const xml = (await t.http().get(`/v1/warnings/${issued.body.id}/cap`).set(duty())).text;
     const alertId = '513221001000' + '00_20260701200000_1';
-    const alertXml = xml.replace(/<identifier>[^<]+<\/identifier>/, `<identifier>${alertId}</identifier>`).replace('feed source', '气象局推送预警');
-    const imported = await t.http().post('/v1/warnings/cap').set(duty()).set('Content-Type', 'application/xml').send(alertXml);
+    const alertXml = xml
+      .replace(/<identifier>[^<]+<\/identifier>/, `<identifier>${alertId}</identifier>`)
+      .replace('feed source', '气象局推送预警');
+    const imported = await t
+      .http()
+      .post('/v1/warnings/cap')
+      .set(duty())
+      .set('Content-Type', 'application/xml')
+      .send(alertXml);
     expect(imported.status).toBe(201);
     expect(imported.body).toMatchObject({ nationalId: alertId, version: 1, msgType: 'alert' });
 
@@ -181,31 +297,67 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     const updateXml = alertXml
       .replace(`<identifier>${alertId}</identifier>`, `<identifier>${updateId}</identifier>`)
       .replace('<msgType>Alert</msgType>', `<msgType>Update</msgType>`)
-      .replace('<scope>', `<references>gateway.513221,${alertId},2026-07-01T20:00:00+08:00</references><scope>`)
+      .replace(
+        '<scope>',
+        `<references>gateway.513221,${alertId},2026-07-01T20:00:00+08:00</references><scope>`,
+      )
       .replace(/<sent>[^<]+<\/sent>/, '<sent>2026-07-01T21:00:00+08:00</sent>');
-    const updated = await t.http().post('/v1/warnings/cap').set(duty()).set('Content-Type', 'application/xml').send(updateXml);
+    const updated = await t
+      .http()
+      .post('/v1/warnings/cap')
+      .set(duty())
+      .set('Content-Type', 'application/xml')
+      .send(updateXml);
     expect(updated.status).toBe(200);
-    expect(updated.body).toMatchObject({ id: imported.body.id, version: 2, msgType: 'update', nationalId: updateId });
+    expect(updated.body).toMatchObject({
+      id: imported.body.id,
+      version: 2,
+      msgType: 'update',
+      nationalId: updateId,
+    });
 
     const cancelId = '513221001000' + '00_20260701220000_1';
     const cancelXml = updateXml
       .replace(`<identifier>${updateId}</identifier>`, `<identifier>${cancelId}</identifier>`)
       .replace('<msgType>Update</msgType>', '<msgType>Cancel</msgType>')
-      .replace(/<references>[^<]+<\/references>/, `<references>gateway.513221,${updateId},2026-07-01T21:00:00+08:00</references>`)
+      .replace(
+        /<references>[^<]+<\/references>/,
+        `<references>gateway.513221,${updateId},2026-07-01T21:00:00+08:00</references>`,
+      )
       .replace(/<sent>[^<]+<\/sent>/, '<sent>2026-07-01T22:00:00+08:00</sent>');
-    const cancelled = await t.http().post('/v1/warnings/cap').set(duty()).set('Content-Type', 'application/xml').send(cancelXml);
+    const cancelled = await t
+      .http()
+      .post('/v1/warnings/cap')
+      .set(duty())
+      .set('Content-Type', 'application/xml')
+      .send(cancelXml);
     expect(cancelled.status).toBe(200);
-    expect(cancelled.body).toMatchObject({ id: imported.body.id, msgType: 'cancel', state: 'cancelled' });
+    expect(cancelled.body).toMatchObject({
+      id: imported.body.id,
+      msgType: 'cancel',
+      state: 'cancelled',
+    });
 
-    const bad = await t.http().post('/v1/warnings/cap').set(duty()).set('Content-Type', 'application/xml').send('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><sender>x</sender></alert>');
+    const bad = await t
+      .http()
+      .post('/v1/warnings/cap')
+      .set(duty())
+      .set('Content-Type', 'application/xml')
+      .send('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><sender>x</sender></alert>');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toContain('alert/identifier');
+    expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toContain(
+      'alert/identifier',
+    );
   });
 
   it('gives imminent warnings a higher queue priority than routine ones, red before yellow', async () => {
     const { jobPriority } = await import('../../src/common/queue/queue-names');
-    expect(jobPriority('imminent', 'yellow')).toBeLessThan(jobPriority('meteorological_risk', 'red'));
-    expect(jobPriority('meteorological_risk', 'red')).toBeLessThan(jobPriority('meteorological_risk', 'yellow'));
+    expect(jobPriority('imminent', 'yellow')).toBeLessThan(
+      jobPriority('meteorological_risk', 'red'),
+    );
+    expect(jobPriority('meteorological_risk', 'red')).toBeLessThan(
+      jobPriority('meteorological_risk', 'yellow'),
+    );
     const [attempt] = await t.db.query(
       `SELECT a.id, a.priority FROM contact_attempts a JOIN warnings w ON w.id = a.warning_id WHERE w.kind = 'meteorological_risk' LIMIT 1`,
     );

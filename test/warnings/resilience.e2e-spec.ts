@@ -61,26 +61,38 @@ describe('provider faults: retries, permanent failures, failover and rate limits
   let warningId: string;
 
   it('retries transient provider errors with backoff until the message goes out', async () => {
-    const res = await t.http().post('/v1/warnings').set({ Authorization: `Bearer ${t.tokens.duty_officer}` }).send(imminent());
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminent());
     expect(res.status).toBe(201);
     warningId = res.body.id;
     await waitUntil(async () => proxy.failed === 3, 'three failed SMS requests');
-    const sent = await waitUntil(async () => {
-      const rows = await t.db.query(
-        `SELECT status, tries FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms' AND address = $2`,
-        [warningId, PEOPLE.villageChief.mobile],
-      );
-      return ['sent', 'delivered'].includes(rows[0]?.status) ? rows[0] : undefined;
-    }, 'SMS sent after retries', 60_000);
+    const sent = await waitUntil(
+      async () => {
+        const rows = await t.db.query(
+          `SELECT status, tries FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms' AND address = $2`,
+          [warningId, PEOPLE.villageChief.mobile],
+        );
+        return ['sent', 'delivered'].includes(rows[0]?.status) ? rows[0] : undefined;
+      },
+      'SMS sent after retries',
+      60_000,
+    );
     expect(sent.tries).toBeGreaterThanOrEqual(1);
-    const all = await waitUntil(async () => {
-      const [r] = await t.db.query(
-        `SELECT sum(tries)::int AS tries, count(*)::int AS n, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS pending
+    const all = await waitUntil(
+      async () => {
+        const [r] = await t.db.query(
+          `SELECT sum(tries)::int AS tries, count(*)::int AS n, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS pending
            FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms'`,
-        [warningId],
-      );
-      return r.pending === 0 ? [r] : undefined;
-    }, 'every SMS attempt settled', 60_000);
+          [warningId],
+        );
+        return r.pending === 0 ? [r] : undefined;
+      },
+      'every SMS attempt settled',
+      60_000,
+    );
     const attempts = await t.db.query(
       `SELECT address, status, tries, error_code FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms' AND address LIKE '+%'`,
       [warningId],
@@ -100,7 +112,11 @@ describe('provider faults: retries, permanent failures, failover and rate limits
           WHERE a.warning_id = $1 AND p.external_id = $2 ORDER BY a.seq`,
         [warningId, TYPO.ext],
       );
-      return r.some((x: { channel: string; status: string }) => x.channel === 'email' && x.status === 'sent') ? r : undefined;
+      return r.some(
+        (x: { channel: string; status: string }) => x.channel === 'email' && x.status === 'sent',
+      )
+        ? r
+        : undefined;
     }, 'failover to e-mail');
     const badSms = rows.find((r: { channel: string }) => r.channel === 'sms');
     // Refused before or by Twilio (21211): either way once, with no retry.
@@ -109,13 +125,18 @@ describe('provider faults: retries, permanent failures, failover and rate limits
   });
 
   it('keeps voice calls within the configured rate across the workers', async () => {
-    const created = await waitUntil(async () => {
-      const calls = t.sandbox!.carrier.events({ type: 'call.created' });
-      return calls.length >= 4 ? calls : undefined;
-    }, 'four calls placed', 60_000);
+    const created = await waitUntil(
+      async () => {
+        const calls = t.sandbox!.carrier.events({ type: 'call.created' });
+        return calls.length >= 4 ? calls : undefined;
+      },
+      'four calls placed',
+      60_000,
+    );
     const times = created.map((e) => Date.parse(e.at)).sort((a, b) => a - b);
     // With TWILIO_CALLS_PER_SECOND=1, no one-second window holds more than two call requests
     // (one per window, plus one at a window's edge); unthrottled they would all land at once.
-    for (let i = 0; i + 2 < times.length; i++) expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(1000);
+    for (let i = 0; i + 2 < times.length; i++)
+      expect(times[i + 2] - times[i]).toBeGreaterThanOrEqual(1000);
   });
 });

@@ -10,7 +10,9 @@ export function loggerOptions(level: string): Params {
   return {
     pinoHttp: {
       level,
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
+      autoLogging: {
+        ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics',
+      },
       redact: {
         paths: [
           'req.headers.authorization',

@@ -35,7 +35,10 @@ export type LifecycleJob = { type: 'expire'; warningId: string } | { type: 'reco
  * BullMQ priority (1 is served first): imminent before routine, red before blue. Jobs of an
  * imminent warning overtake a meteorological warning's jobs that are already queued.
  */
-export function jobPriority(kind: 'meteorological_risk' | 'imminent', level: 'red' | 'orange' | 'yellow' | 'blue'): number {
+export function jobPriority(
+  kind: 'meteorological_risk' | 'imminent',
+  level: 'red' | 'orange' | 'yellow' | 'blue',
+): number {
   const byLevel = { red: 1, orange: 2, yellow: 3, blue: 4 }[level];
   return kind === 'imminent' ? byLevel : 4 + byLevel;
 }

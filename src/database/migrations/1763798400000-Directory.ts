@@ -46,7 +46,9 @@ export class Directory1763798400000 implements MigrationInterface {
     await q.query(`CREATE INDEX people_division_idx ON people (division_code, role)`);
     await q.query(`CREATE INDEX people_grid_idx ON people (grid_code) WHERE grid_code IS NOT NULL`);
     await q.query(`CREATE INDEX people_role_idx ON people (role)`);
-    await q.query(`CREATE INDEX people_supervisor_idx ON people (supervisor_id) WHERE supervisor_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX people_supervisor_idx ON people (supervisor_id) WHERE supervisor_id IS NOT NULL`,
+    );
 
     await q.query(`
       CREATE TABLE contact_points (
@@ -105,7 +107,9 @@ export class Directory1763798400000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX group_robots_division_idx ON group_robots (division_code)`);
-    await q.query(`CREATE INDEX group_robots_grid_idx ON group_robots (grid_code) WHERE grid_code IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX group_robots_grid_idx ON group_robots (grid_code) WHERE grid_code IS NOT NULL`,
+    );
 
     await q.query(`
       CREATE TABLE broadcast_terminals (
@@ -115,7 +119,9 @@ export class Directory1763798400000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX broadcast_terminals_division_idx ON broadcast_terminals (division_code)`);
+    await q.query(
+      `CREATE INDEX broadcast_terminals_division_idx ON broadcast_terminals (division_code)`,
+    );
 
     await q.query(`
       CREATE TABLE api_tokens (

@@ -129,9 +129,13 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
         failed_at timestamptz,
         UNIQUE (delivery_id, version, msg_type, seq)
       )`);
-    await q.query(`CREATE UNIQUE INDEX contact_attempts_provider_idx ON contact_attempts (provider, provider_id) WHERE provider_id IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX contact_attempts_provider_idx ON contact_attempts (provider, provider_id) WHERE provider_id IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX contact_attempts_delivery_idx ON contact_attempts (delivery_id)`);
-    await q.query(`CREATE INDEX contact_attempts_queued_idx ON contact_attempts (channel, status) WHERE status IN ('queued', 'sending')`);
+    await q.query(
+      `CREATE INDEX contact_attempts_queued_idx ON contact_attempts (channel, status) WHERE status IN ('queued', 'sending')`,
+    );
 
     await q.query(`
       CREATE TABLE group_sends (
@@ -164,7 +168,6 @@ export class WarningsDispatch1763884800000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (group_send_id, terminal_code)
       )`);
-
 
     await q.query(`
       CREATE TABLE inbound_messages (

@@ -23,16 +23,28 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<Request & { principal?: Principal }>();
     const token = bearerToken(req);
     if (!token) {
-      throw new AppException(ErrorCode.Unauthenticated, '需要访问令牌', 'A bearer token is required');
+      throw new AppException(
+        ErrorCode.Unauthenticated,
+        '需要访问令牌',
+        'A bearer token is required',
+      );
     }
     const principal = await this.tokens.authenticate(token);
     if (!principal) {
-      throw new AppException(ErrorCode.Unauthenticated, '访问令牌无效或已吊销', 'Invalid or revoked token');
+      throw new AppException(
+        ErrorCode.Unauthenticated,
+        '访问令牌无效或已吊销',
+        'Invalid or revoked token',
+      );
     }
     req.principal = principal;
     const roles = this.reflector.getAllAndOverride<TokenRole[] | undefined>(ROLES_KEY, targets);
     if (!roles || !roles.includes(principal.role)) {
-      throw new AppException(ErrorCode.Forbidden, '无权执行此操作', `Role ${principal.role} may not do this`);
+      throw new AppException(
+        ErrorCode.Forbidden,
+        '无权执行此操作',
+        `Role ${principal.role} may not do this`,
+      );
     }
     return true;
   }

@@ -4,12 +4,18 @@ import type { Principal } from './auth.decorators';
 /** True when a division code lies within the principal's jurisdiction (admins see everything). */
 export function withinJurisdiction(principal: Principal, divisionCode: string): boolean {
   if (principal.role === 'admin' || principal.role === 'auditor') return true;
-  if (principal.role === 'duty_officer') return !!principal.jurisdiction && divisionCode.startsWith(principal.jurisdiction);
-  if (principal.role === 'grid_member') return !!principal.gridCode && divisionCode === principal.gridCode;
+  if (principal.role === 'duty_officer')
+    return !!principal.jurisdiction && divisionCode.startsWith(principal.jurisdiction);
+  if (principal.role === 'grid_member')
+    return !!principal.gridCode && divisionCode === principal.gridCode;
   return false;
 }
 
-export function assertWithinJurisdiction(principal: Principal, codes: string[], field: string): void {
+export function assertWithinJurisdiction(
+  principal: Principal,
+  codes: string[],
+  field: string,
+): void {
   const outside = codes.filter((code) => !withinJurisdiction(principal, code));
   if (outside.length) {
     throw new AppException(

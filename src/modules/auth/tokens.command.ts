@@ -10,7 +10,10 @@ interface CreateOptions {
 }
 
 /** `tokens:create --role <role> [--jurisdiction <code>] [--grid <code>]`: the token is the last line. */
-@Command({ name: 'tokens:create', description: 'Create an API token; prints it alone on the last line' })
+@Command({
+  name: 'tokens:create',
+  description: 'Create an API token; prints it alone on the last line',
+})
 export class CreateTokenCommand extends CommandRunner {
   constructor(private readonly tokens: TokensService) {
     super();
@@ -26,13 +29,19 @@ export class CreateTokenCommand extends CommandRunner {
         gridCode: options.grid,
       });
       const scope = record.jurisdiction ?? record.gridCode ?? 'all';
-      process.stdout.write(`Created ${record.role} token ${record.id} (scope: ${scope}). It is shown only once:\n${token}\n`);
+      process.stdout.write(
+        `Created ${record.role} token ${record.id} (scope: ${scope}). It is shown only once:\n${token}\n`,
+      );
     } catch (err) {
       fail(err);
     }
   }
 
-  @Option({ flags: '--role <role>', description: 'admin | duty_officer | auditor | grid_member', required: true })
+  @Option({
+    flags: '--role <role>',
+    description: 'admin | duty_officer | auditor | grid_member',
+    required: true,
+  })
   parseRole(v: string) {
     return v;
   }
@@ -78,14 +87,18 @@ export class ListTokensCommand extends CommandRunner {
   async run(): Promise<void> {
     for (const t of await this.tokens.list()) {
       const state = t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active';
-      process.stdout.write(`${t.id}\t${t.role}\t${t.jurisdiction ?? t.gridCode ?? '-'}\t${state}\t${t.name}\n`);
+      process.stdout.write(
+        `${t.id}\t${t.role}\t${t.jurisdiction ?? t.gridCode ?? '-'}\t${state}\t${t.name}\n`,
+      );
     }
   }
 }
 
 function fail(err: unknown): never {
   if (err instanceof AppException) {
-    const fields = (err.details?.fields ?? []).map((f) => `  - ${f.field}: ${f.message}`).join('\n');
+    const fields = (err.details?.fields ?? [])
+      .map((f) => `  - ${f.field}: ${f.message}`)
+      .join('\n');
     process.stderr.write(`${err.messageEn}\n${fields}\n`);
   } else {
     process.stderr.write(`${(err as Error).message}\n`);

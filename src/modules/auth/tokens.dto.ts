@@ -15,7 +15,9 @@ export class CreateTokenDto {
 
   @ApiPropertyOptional({ description: 'duty_officer: division code prefix', example: '513221' })
   @IsOptional()
-  @Matches(/^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/, { message: 'jurisdiction must be a division code' })
+  @Matches(/^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/, {
+    message: 'jurisdiction must be a division code',
+  })
   jurisdiction?: string;
 
   @ApiPropertyOptional({ description: 'grid_member: grid code' })

@@ -42,14 +42,28 @@ export class TokensService {
     const gridCode = input.gridCode?.trim() || null;
     if (input.role === 'duty_officer') {
       if (!jurisdiction) {
-        problems.push({ field: 'jurisdiction', message: 'a duty_officer token needs a jurisdiction (division code)' });
+        problems.push({
+          field: 'jurisdiction',
+          message: 'a duty_officer token needs a jurisdiction (division code)',
+        });
       } else if (!divisionLevelOf(jurisdiction)) {
-        problems.push({ field: 'jurisdiction', message: 'jurisdiction must be a 2, 4, 6, 9 or 12-digit division code' });
-      } else if (!(await this.db.query('SELECT 1 FROM divisions WHERE code = $1', [jurisdiction])).length) {
-        problems.push({ field: 'jurisdiction', message: `division ${jurisdiction} is not in the directory` });
+        problems.push({
+          field: 'jurisdiction',
+          message: 'jurisdiction must be a 2, 4, 6, 9 or 12-digit division code',
+        });
+      } else if (
+        !(await this.db.query('SELECT 1 FROM divisions WHERE code = $1', [jurisdiction])).length
+      ) {
+        problems.push({
+          field: 'jurisdiction',
+          message: `division ${jurisdiction} is not in the directory`,
+        });
       }
     } else if (jurisdiction) {
-      problems.push({ field: 'jurisdiction', message: 'only duty_officer tokens carry a jurisdiction' });
+      problems.push({
+        field: 'jurisdiction',
+        message: 'only duty_officer tokens carry a jurisdiction',
+      });
     }
     if (input.role === 'grid_member') {
       if (!gridCode) {

@@ -34,14 +34,19 @@ export class DirectoryController {
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   async grid(@Param('code') code: string, @CurrentPrincipal() principal: Principal) {
     if (principal.role === 'grid_member' && principal.gridCode !== code) {
-      throw new AppException(ErrorCode.Forbidden, '只能查看本网格', 'Grid members see only their own grid');
+      throw new AppException(
+        ErrorCode.Forbidden,
+        '只能查看本网格',
+        'Grid members see only their own grid',
+      );
     }
     const [grid] = await this.db.query(
       `SELECT code, name, village_code AS "villageCode" FROM grids WHERE code = $1`,
       [code],
     );
     if (!grid) throw AppException.notFound('网格 grid', code);
-    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, [grid.villageCode], 'code');
+    if (principal.role === 'duty_officer')
+      assertWithinJurisdiction(principal, [grid.villageCode], 'code');
     const people = await this.db.query(
       `SELECT p.id, p.external_id AS "externalId", p.name, p.role, p.title,
               coalesce(json_agg(json_build_object('kind', c.kind, 'value', c.value, 'priority', c.priority)
@@ -64,7 +69,8 @@ export class DirectoryController {
          FROM people p WHERE p.external_id = $1 OR p.id::text = $1`,
       [id],
     );
-    if (!person || !withinJurisdiction(principal, person.divisionCode)) throw AppException.notFound('人员 person', id);
+    if (!person || !withinJurisdiction(principal, person.divisionCode))
+      throw AppException.notFound('人员 person', id);
     return person;
   }
 
@@ -93,9 +99,13 @@ export class DirectoryController {
     const unknown = await this.targeting.findUnknownTargets(query);
     const problems = Object.entries(unknown)
       .filter(([, codes]) => (codes as string[]).length > 0)
-      .map(([field, codes]) => ({ field, message: `unknown codes: ${(codes as string[]).join(', ')}` }));
+      .map(([field, codes]) => ({
+        field,
+        message: `unknown codes: ${(codes as string[]).join(', ')}`,
+      }));
     if (problems.length) throw AppException.validation(problems);
-    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, query.areas, 'areas');
+    if (principal.role === 'duty_officer')
+      assertWithinJurisdiction(principal, query.areas, 'areas');
     const byRole = await this.targeting.countByRole(query);
     const total = Object.values(byRole).reduce<number>((a, b) => a + Number(b), 0);
     return { total, byRole };

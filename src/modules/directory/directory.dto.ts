@@ -1,6 +1,11 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { DIVISION_LEVELS, type DivisionLevel, PERSON_ROLES, type PersonRole } from './directory.types';
+import {
+  DIVISION_LEVELS,
+  type DivisionLevel,
+  PERSON_ROLES,
+  type PersonRole,
+} from './directory.types';
 
 const DIVISION_CODE = /^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/;
 

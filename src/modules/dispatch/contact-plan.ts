@@ -19,9 +19,15 @@ const ADDRESSABLE: Record<PersonChannel, ContactKind[]> = {
   email: ['email'],
 };
 
-function firstContact(contacts: RecipientContact[], channel: PersonChannel, exclude: Set<string> = new Set()) {
+function firstContact(
+  contacts: RecipientContact[],
+  channel: PersonChannel,
+  exclude: Set<string> = new Set(),
+) {
   // Contacts come ordered by the person's own priority; the channel's kinds filter them.
-  return contacts.find((c) => ADDRESSABLE[channel].includes(c.kind) && !exclude.has(`${channel}:${c.value}`));
+  return contacts.find(
+    (c) => ADDRESSABLE[channel].includes(c.kind) && !exclude.has(`${channel}:${c.value}`),
+  );
 }
 
 /**
@@ -78,10 +84,17 @@ export function planFailover(
 ): PlannedAttempt | undefined {
   const exclude = new Set(tried.map((t) => `${t.channel}:${t.address}`));
   const order: PersonChannel[] =
-    failed.channel === 'email' ? ['email', 'sms'] : failed.channel === 'sms' ? ['sms', 'voice'] : ['voice', 'sms'];
+    failed.channel === 'email'
+      ? ['email', 'sms']
+      : failed.channel === 'sms'
+        ? ['sms', 'voice']
+        : ['voice', 'sms'];
   for (const channel of order) {
     const c = contacts.find(
-      (x) => ADDRESSABLE[channel].includes(x.kind) && !exclude.has(`${channel}:${x.value}`) && x.value !== failed.address,
+      (x) =>
+        ADDRESSABLE[channel].includes(x.kind) &&
+        !exclude.has(`${channel}:${x.value}`) &&
+        x.value !== failed.address,
     );
     if (c) return { channel, contactKind: c.kind, address: c.value };
   }

@@ -55,7 +55,9 @@ export class DispatchQueue {
     });
   }
 
-  async enqueueAttempts(attempts: { id: string; channel: ChannelKind; priority: number; delayMs?: number }[]): Promise<void> {
+  async enqueueAttempts(
+    attempts: { id: string; channel: ChannelKind; priority: number; delayMs?: number }[],
+  ): Promise<void> {
     const byQueue = new Map<Queue, { id: string; priority: number; delayMs?: number }[]>();
     for (const a of attempts) {
       const q = this.queueFor(a.channel);
@@ -66,18 +68,33 @@ export class DispatchQueue {
         list.map((a) => ({
           name: 'attempt',
           data: { attemptId: a.id },
-          opts: { jobId: `attempt-${a.id}`, priority: a.priority, delay: a.delayMs, ...SEND_RETRY, removeOnComplete: 5000, removeOnFail: false },
+          opts: {
+            jobId: `attempt-${a.id}`,
+            priority: a.priority,
+            delay: a.delayMs,
+            ...SEND_RETRY,
+            removeOnComplete: 5000,
+            removeOnFail: false,
+          },
         })),
       );
     }
   }
 
-  async enqueueGroupSends(sends: { id: string; channel: ChannelKind; priority: number }[]): Promise<void> {
+  async enqueueGroupSends(
+    sends: { id: string; channel: ChannelKind; priority: number }[],
+  ): Promise<void> {
     for (const s of sends) {
       await this.queueFor(s.channel).add(
         'group',
         { groupSendId: s.id },
-        { jobId: `group-${s.id}`, priority: s.priority, ...SEND_RETRY, removeOnComplete: 5000, removeOnFail: false },
+        {
+          jobId: `group-${s.id}`,
+          priority: s.priority,
+          ...SEND_RETRY,
+          removeOnComplete: 5000,
+          removeOnFail: false,
+        },
       );
     }
   }
@@ -88,19 +105,31 @@ export class DispatchQueue {
     await this.lifecycle.add(
       'expire',
       { type: 'expire', warningId },
-      { jobId, delay: Math.max(0, expiresAt.getTime() - Date.now()), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true },
+      {
+        jobId,
+        delay: Math.max(0, expiresAt.getTime() - Date.now()),
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: true,
+      },
     );
   }
 
   /** The recovery sweep runs every 30 s on some worker (one scheduler, not one per process). */
   async scheduleRecovery(): Promise<void> {
-    await this.lifecycle.upsertJobScheduler('recover', { every: 30_000 }, { name: 'recover', data: { type: 'recover' } });
+    await this.lifecycle.upsertJobScheduler(
+      'recover',
+      { every: 30_000 },
+      { name: 'recover', data: { type: 'recover' } },
+    );
   }
 
   /** Waiting jobs per send queue: the backlog a new warning's first contacts wait behind. */
   async backlog(): Promise<Record<'sms' | 'voice' | 'email', number>> {
     const [sms, voice, email] = await Promise.all(
-      [this.sms, this.voice, this.email].map((q) => q.getJobCounts('waiting', 'prioritized', 'delayed')),
+      [this.sms, this.voice, this.email].map((q) =>
+        q.getJobCounts('waiting', 'prioritized', 'delayed'),
+      ),
     );
     const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
     return { sms: total(sms), voice: total(voice), email: total(email) };

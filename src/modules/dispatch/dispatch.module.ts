@@ -24,7 +24,14 @@ import { SendGroupService } from './send-group.service';
     SendAttemptService,
     SendGroupService,
   ],
-  exports: [DispatchRepository, FanoutService, LifecycleService, MessageRenderer, SendAttemptService, SendGroupService],
+  exports: [
+    DispatchRepository,
+    FanoutService,
+    LifecycleService,
+    MessageRenderer,
+    SendAttemptService,
+    SendGroupService,
+  ],
 })
 export class DispatchModule {}
 

@@ -67,7 +67,12 @@ export class DispatchRepository {
    * One delivery per person and warning. A person new to the warning gets the alert; one already
    * on it gets the update (or keeps what this same version gave them, when a fan-out is retried).
    */
-  async upsertDeliveries(warningId: string, version: number, rows: DeliveryUpsert[], firstType: MessageType): Promise<UpsertedDelivery[]> {
+  async upsertDeliveries(
+    warningId: string,
+    version: number,
+    rows: DeliveryUpsert[],
+    firstType: MessageType,
+  ): Promise<UpsertedDelivery[]> {
     if (!rows.length) return [];
     return this.db.query(
       `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
@@ -92,7 +97,9 @@ export class DispatchRepository {
   }
 
   /** Inserts attempts (a retried fan-out inserts nothing twice) and returns every queued one of the batch. */
-  async insertAttempts(rows: AttemptToInsert[]): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
+  async insertAttempts(
+    rows: AttemptToInsert[],
+  ): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
     if (!rows.length) return [];
     await this.db.query(
       `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority)
@@ -119,15 +126,22 @@ export class DispatchRepository {
 
   async markUnreachable(deliveryIds: string[]): Promise<void> {
     if (!deliveryIds.length) return;
-    await this.db.query(`UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'`, [deliveryIds]);
+    await this.db.query(
+      `UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'`,
+      [deliveryIds],
+    );
   }
 
   /**
    * People on an earlier version who are no longer targeted: their delivery is closed, and those
    * already reached are told the warning no longer concerns them (a release).
    */
-  async releaseDropped(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return rows(this.db, 
+  async releaseDropped(
+    warningId: string,
+    version: number,
+  ): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
+    return rows(
+      this.db,
       `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
         WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
         RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
@@ -136,8 +150,12 @@ export class DispatchRepository {
   }
 
   /** Cancel: deliveries of the warning, and whether each was reached. */
-  async closeForCancel(warningId: string, version: number): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return rows(this.db, 
+  async closeForCancel(
+    warningId: string,
+    version: number,
+  ): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
+    return rows(
+      this.db,
       `UPDATE deliveries d SET
           state = CASE WHEN d.state IN ('pending') THEN 'cancelled' ELSE d.state END,
           version = $2
@@ -179,7 +197,12 @@ export class DispatchRepository {
     return claimed.length > 0;
   }
 
-  async attemptSent(id: string, provider: string, providerId: string, segments?: number): Promise<void> {
+  async attemptSent(
+    id: string,
+    provider: string,
+    providerId: string,
+    segments?: number,
+  ): Promise<void> {
     await this.db.query(
       `WITH a AS (
          UPDATE contact_attempts SET status = 'sent', provider = $2, provider_id = $3, segments = $4, sent_at = now()
@@ -191,7 +214,12 @@ export class DispatchRepository {
     );
   }
 
-  async attemptFailed(id: string, code: string | undefined, message: string, outcome = 'failed'): Promise<void> {
+  async attemptFailed(
+    id: string,
+    code: string | undefined,
+    message: string,
+    outcome = 'failed',
+  ): Promise<void> {
     await this.db.query(
       `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
         WHERE id = $1 AND status IN ('queued', 'sending', 'sent')`,
@@ -200,10 +228,24 @@ export class DispatchRepository {
   }
 
   async attemptCancelled(id: string, outcome: string): Promise<void> {
-    await this.db.query(`UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')`, [id, outcome]);
+    await this.db.query(
+      `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')`,
+      [id, outcome],
+    );
   }
 
-  async attemptsOfDelivery(deliveryId: string): Promise<{ channel: string; address: string; status: string; seq: number; version: number; msgType: string }[]> {
+  async attemptsOfDelivery(
+    deliveryId: string,
+  ): Promise<
+    {
+      channel: string;
+      address: string;
+      status: string;
+      seq: number;
+      version: number;
+      msgType: string;
+    }[]
+  > {
     return this.db.query(
       `SELECT channel, address, status, seq, version, msg_type AS "msgType" FROM contact_attempts WHERE delivery_id = $1 ORDER BY seq`,
       [deliveryId],

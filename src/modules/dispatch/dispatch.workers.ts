@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import {
@@ -46,34 +52,65 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onApplicationBootstrap(): Promise<void> {
     const perSecond = (n: number) => ({ max: Math.max(1, Math.round(n)), duration: 1000 });
-    this.start<FanoutJob>(QUEUE_NAMES.fanout, (job) => this.fanout.run(job.data.warningId, job.data.version), { concurrency: 2 });
-    this.start<LifecycleJob>(
-      QUEUE_NAMES.lifecycle,
-      (job) => (job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.lifecycle.recover()),
+    this.start<FanoutJob>(
+      QUEUE_NAMES.fanout,
+      (job) => this.fanout.run(job.data.warningId, job.data.version),
       { concurrency: 2 },
     );
-    this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
-      concurrency: 10,
-      limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
-    });
-    this.start<SendAttemptJob>(QUEUE_NAMES.sendVoice, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
-      concurrency: 5,
-      limiter: perSecond(this.num('TWILIO_CALLS_PER_SECOND', 1)),
-    });
-    this.start<SendAttemptJob>(QUEUE_NAMES.sendEmail, (job) => this.attempts.send(job.data.attemptId, isLastTry(job)), {
-      concurrency: 5,
-      limiter: perSecond(this.num('EMAIL_PER_SECOND', 20)),
-    });
+    this.start<LifecycleJob>(
+      QUEUE_NAMES.lifecycle,
+      (job) =>
+        job.data.type === 'expire'
+          ? this.lifecycle.expire(job.data.warningId)
+          : this.lifecycle.recover(),
+      { concurrency: 2 },
+    );
+    this.start<SendAttemptJob>(
+      QUEUE_NAMES.sendSms,
+      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
+      {
+        concurrency: 10,
+        limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
+      },
+    );
+    this.start<SendAttemptJob>(
+      QUEUE_NAMES.sendVoice,
+      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
+      {
+        concurrency: 5,
+        limiter: perSecond(this.num('TWILIO_CALLS_PER_SECOND', 1)),
+      },
+    );
+    this.start<SendAttemptJob>(
+      QUEUE_NAMES.sendEmail,
+      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
+      {
+        concurrency: 5,
+        limiter: perSecond(this.num('EMAIL_PER_SECOND', 20)),
+      },
+    );
     // Robots are limited per robot (ProviderRateLimiter), not per queue.
-    this.start<SendGroupJob>(QUEUE_NAMES.sendRobot, (job) => this.groups.send(job.data.groupSendId, isLastTry(job)), { concurrency: 5 });
-    this.start<SendGroupJob>(QUEUE_NAMES.sendBroadcast, (job) => this.groups.send(job.data.groupSendId, isLastTry(job)), {
-      concurrency: 2,
-      limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
-    });
+    this.start<SendGroupJob>(
+      QUEUE_NAMES.sendRobot,
+      (job) => this.groups.send(job.data.groupSendId, isLastTry(job)),
+      { concurrency: 5 },
+    );
+    this.start<SendGroupJob>(
+      QUEUE_NAMES.sendBroadcast,
+      (job) => this.groups.send(job.data.groupSendId, isLastTry(job)),
+      {
+        concurrency: 2,
+        limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
+      },
+    );
     await this.queue.scheduleRecovery();
   }
 
-  private start<T>(name: QueueName, fn: (job: Job<T>) => Promise<unknown>, opts: Partial<WorkerOptions>): void {
+  private start<T>(
+    name: QueueName,
+    fn: (job: Job<T>) => Promise<unknown>,
+    opts: Partial<WorkerOptions>,
+  ): void {
     const processor: Processor<T> = async (job) => fn(job);
     const worker = new Worker<T>(name, processor, {
       connection: bullConnectionOptions(this.runtime.queue),
@@ -81,9 +118,14 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       ...opts,
     });
     worker.on('failed', (job, err) =>
-      this.logger.warn({ queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'),
+      this.logger.warn(
+        { queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message },
+        'job failed',
+      ),
     );
-    worker.on('error', (err) => this.logger.error({ queue: name, err: err.message }, 'worker error'));
+    worker.on('error', (err) =>
+      this.logger.error({ queue: name, err: err.message }, 'worker error'),
+    );
     this.workers.push(worker);
   }
 

@@ -48,7 +48,12 @@ export class FanoutService {
     if (warning.state !== 'active' || warning.currentVersion !== version) return;
 
     const priority = jobPriority(v.content.kind, v.level);
-    const query = { areas: v.areas, hazardPoints: v.hazardPoints, riskZones: v.riskZones, roles: v.audience as PersonRole[] };
+    const query = {
+      areas: v.areas,
+      hazardPoints: v.hazardPoints,
+      riskZones: v.riskZones,
+      roles: v.audience as PersonRole[],
+    };
     let total = 0;
     for await (const batch of this.targeting.stream(query, { batchSize: BATCH })) {
       total += batch.length;
@@ -68,7 +73,12 @@ export class FanoutService {
     const deliveries = await this.repo.upsertDeliveries(
       v.warningId,
       v.version,
-      batch.map((r) => ({ personId: r.personId, role: r.role, divisionCode: r.divisionCode, gridCode: r.gridCode })),
+      batch.map((r) => ({
+        personId: r.personId,
+        role: r.role,
+        divisionCode: r.divisionCode,
+        gridCode: r.gridCode,
+      })),
       'alert',
     );
     const byPerson = new Map(batch.map((r) => [r.personId, r]));
@@ -82,30 +92,54 @@ export class FanoutService {
           : planFirstContacts(v.content.kind, v.level, r.role, r.contacts);
       if (!planned.length) unreachable.push(d.id);
       planned.forEach((p, seq) =>
-        attempts.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: d.msgType, seq, planned: p, priority }),
+        attempts.push({
+          deliveryId: d.id,
+          warningId: v.warningId,
+          version: v.version,
+          msgType: d.msgType,
+          seq,
+          planned: p,
+          priority,
+        }),
       );
     }
     const queued = await this.repo.insertAttempts(attempts);
     await this.repo.markUnreachable(unreachable);
-    await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })));
+    await this.queue.enqueueAttempts(
+      queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
+    );
   }
 
   /** Update: people no longer concerned get a release if they had been reached. */
   private async releaseDropped(v: VersionRow, priority: number): Promise<void> {
     const dropped = await this.repo.releaseDropped(v.warningId, v.version);
-    await this.sendNotices(v, dropped.filter((d) => d.reached), priority);
+    await this.sendNotices(
+      v,
+      dropped.filter((d) => d.reached),
+      priority,
+    );
   }
 
   /** Cancel (解除): everyone already reached is told; nobody else is bothered. */
   private async fanoutCancel(v: VersionRow): Promise<void> {
     const priority = jobPriority(v.content.kind, 'red');
     const closed = await this.repo.closeForCancel(v.warningId, v.version);
-    await this.sendNotices(v, closed.filter((d) => d.reached), priority);
+    await this.sendNotices(
+      v,
+      closed.filter((d) => d.reached),
+      priority,
+    );
     await this.groups.planCancel(v, priority);
-    await this.warnings.db.query(`UPDATE warnings SET fanout_done_at = now() WHERE id = $1`, [v.warningId]);
+    await this.warnings.db.query(`UPDATE warnings SET fanout_done_at = now() WHERE id = $1`, [
+      v.warningId,
+    ]);
   }
 
-  private async sendNotices(v: VersionRow, deliveries: { deliveryId: string; personId: string }[], priority: number) {
+  private async sendNotices(
+    v: VersionRow,
+    deliveries: { deliveryId: string; personId: string }[],
+    priority: number,
+  ) {
     for (let i = 0; i < deliveries.length; i += BATCH) {
       const slice = deliveries.slice(i, i + BATCH);
       const contacts = await this.repo.contactsOf(slice.map((d) => d.personId));
@@ -121,7 +155,9 @@ export class FanoutService {
         })),
       );
       const queued = await this.repo.insertAttempts(attempts);
-      await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel as ChannelKind, priority: a.priority })));
+      await this.queue.enqueueAttempts(
+        queued.map((a) => ({ id: a.id, channel: a.channel as ChannelKind, priority: a.priority })),
+      );
     }
   }
 
@@ -139,8 +175,10 @@ export class FanoutService {
         GROUP BY a.channel`,
       [warningId],
     );
-    const seconds = Math.max(0, ...rows.map((r) => r.ahead / Math.max(rates[r.channel] ?? 1, 0.001)));
+    const seconds = Math.max(
+      0,
+      ...rows.map((r) => r.ahead / Math.max(rates[r.channel] ?? 1, 0.001)),
+    );
     return new Date(Date.now() + seconds * 1000);
   }
 }
-

@@ -22,32 +22,48 @@ export class LifecycleService {
 
   /** Ends a warning at `expires`: queued sends stop. An update may have moved `expires` later. */
   async expire(warningId: string): Promise<void> {
-    const [w] = await this.db.query(`SELECT state, expires_at FROM warnings WHERE id = $1`, [warningId]);
+    const [w] = await this.db.query(`SELECT state, expires_at FROM warnings WHERE id = $1`, [
+      warningId,
+    ]);
     if (!w || w.state !== 'active') return;
     // Moved later by an update, which scheduled its own timer.
     if (new Date(w.expires_at).getTime() > Date.now() + 1000) return;
     await this.db.transaction(async (m) => {
-      await m.query(`UPDATE warnings SET state = 'expired', expired_at = now() WHERE id = $1 AND state = 'active'`, [warningId]);
+      await m.query(
+        `UPDATE warnings SET state = 'expired', expired_at = now() WHERE id = $1 AND state = 'active'`,
+        [warningId],
+      );
       await m.query(
         `UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_expired' WHERE warning_id = $1 AND status = 'queued'`,
         [warningId],
       );
-      await m.query(`UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued'`, [warningId]);
+      await m.query(
+        `UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued'`,
+        [warningId],
+      );
     });
     this.logger.log({ warningId }, 'warning expired');
   }
 
   async recover(): Promise<void> {
     // Versions whose fan-out never finished (the job may be lost): enqueue it again.
-    const pending = await this.db.query<{ id: string; version: number; kind: WarningKind; level: WarningLevel }[]>(
+    const pending = await this.db.query<
+      { id: string; version: number; kind: WarningKind; level: WarningLevel }[]
+    >(
       `SELECT w.id, w.current_version AS version, w.kind, v.level FROM warnings w
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
         WHERE w.fanout_done_at IS NULL AND w.created_at < now() - interval '30 seconds'`,
     );
-    for (const w of pending) await this.queue.enqueueFanout({ warningId: w.id, version: w.version }, jobPriority(w.kind, w.level));
+    for (const w of pending)
+      await this.queue.enqueueFanout(
+        { warningId: w.id, version: w.version },
+        jobPriority(w.kind, w.level),
+      );
 
     // Overdue expiries.
-    const overdue = await this.db.query<{ id: string }[]>(`SELECT id FROM warnings WHERE state = 'active' AND expires_at < now()`);
+    const overdue = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM warnings WHERE state = 'active' AND expires_at < now()`,
+    );
     for (const w of overdue) await this.expire(w.id);
 
     // Attempts and group sends still queued a while after they were written: re-enqueue (no-op if the job exists).

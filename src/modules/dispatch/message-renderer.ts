@@ -25,14 +25,20 @@ export class MessageRenderer {
   }
 
   confirmUrl(deliveryId: string, content: WarningContent): string {
-    return this.urls.confirmLink(this.signer.sign(deliveryId, new Date(content.expires.getTime() + LINK_GRACE_MS)));
+    return this.urls.confirmLink(
+      this.signer.sign(deliveryId, new Date(content.expires.getTime() + LINK_GRACE_MS)),
+    );
   }
 
   get linkSigner(): ConfirmLinkSigner {
     return this.signer;
   }
 
-  private context(content: WarningContent, msgType: MessageType, person?: { name: string; role: PersonRole; deliveryId?: string }) {
+  private context(
+    content: WarningContent,
+    msgType: MessageType,
+    person?: { name: string; role: PersonRole; deliveryId?: string },
+  ) {
     return {
       warning: { ...content, msgType },
       signature: this.signature,
@@ -47,20 +53,35 @@ export class MessageRenderer {
   }
 
   /** Residents get the one-segment form; responsible persons the full text with the link. */
-  sms(content: WarningContent, msgType: MessageType, person: { name: string; role: PersonRole; deliveryId: string }): string {
+  sms(
+    content: WarningContent,
+    msgType: MessageType,
+    person: { name: string; role: PersonRole; deliveryId: string },
+  ): string {
     const m = renderMessage('sms', this.context(content, msgType, person));
     return person.role === 'resident' && m.shortFits ? m.short : m.long;
   }
 
-  voice(content: WarningContent, msgType: MessageType, person?: { name: string; role: PersonRole }) {
+  voice(
+    content: WarningContent,
+    msgType: MessageType,
+    person?: { name: string; role: PersonRole },
+  ) {
     return renderMessage('voice', this.context(content, msgType, person));
   }
 
-  email(content: WarningContent, msgType: MessageType, person: { name: string; role: PersonRole; deliveryId: string }) {
+  email(
+    content: WarningContent,
+    msgType: MessageType,
+    person: { name: string; role: PersonRole; deliveryId: string },
+  ) {
     return renderMessage('email', this.context(content, msgType, person));
   }
 
-  manualTask(content: WarningContent, task: { type: ManualTaskType; area: string; targets?: { name: string }[] }): string {
+  manualTask(
+    content: WarningContent,
+    task: { type: ManualTaskType; area: string; targets?: { name: string }[] },
+  ): string {
     return renderMessage('manual', { ...this.context(content, 'alert'), task }).sms;
   }
 

@@ -40,7 +40,11 @@ export class SendAttemptService {
       await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
       return 'skipped';
     }
-    if (a.channel !== 'manual' && a.msgType !== 'cancel' && ['confirmed', 'declined'].includes(a.deliveryState)) {
+    if (
+      a.channel !== 'manual' &&
+      a.msgType !== 'cancel' &&
+      ['confirmed', 'declined'].includes(a.deliveryState)
+    ) {
       await this.repo.attemptCancelled(a.id, 'already_answered');
       return 'skipped';
     }
@@ -52,34 +56,77 @@ export class SendAttemptService {
       await this.repo.attemptSent(a.id, provider, receipt.providerId, receipt.segments);
       return 'sent';
     } catch (err) {
-      const e = err instanceof ChannelError ? err : new ChannelError('transient', undefined, (err as Error).message);
+      const e =
+        err instanceof ChannelError
+          ? err
+          : new ChannelError('transient', undefined, (err as Error).message);
       const retryable = e.kind === 'transient' || e.kind === 'rate_limited';
       if (retryable && !lastTry) {
-        this.logger.warn({ attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind }, 'send failed; will retry');
+        this.logger.warn(
+          { attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind },
+          'send failed; will retry',
+        );
         throw e;
       }
-      await this.repo.attemptFailed(a.id, e.code, e.message, e.kind === 'circuit_open' ? 'circuit_open' : 'failed');
-      this.logger.warn({ attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind }, 'attempt failed; failing over');
+      await this.repo.attemptFailed(
+        a.id,
+        e.code,
+        e.message,
+        e.kind === 'circuit_open' ? 'circuit_open' : 'failed',
+      );
+      this.logger.warn(
+        { attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind },
+        'attempt failed; failing over',
+      );
       await this.failover(a);
       return 'failed';
     }
   }
 
   /** The person's next contact point that has not been tried, or unreachable when none is left. */
-  async failover(a: Pick<AttemptRow, 'id' | 'deliveryId' | 'warningId' | 'version' | 'msgType' | 'channel' | 'address' | 'priority' | 'personId'>): Promise<void> {
+  async failover(
+    a: Pick<
+      AttemptRow,
+      | 'id'
+      | 'deliveryId'
+      | 'warningId'
+      | 'version'
+      | 'msgType'
+      | 'channel'
+      | 'address'
+      | 'priority'
+      | 'personId'
+    >,
+  ): Promise<void> {
     if (a.channel === 'manual') return;
     const tried = await this.repo.attemptsOfDelivery(a.deliveryId);
     const contacts = (await this.repo.contactsOf([a.personId])).get(a.personId) ?? [];
-    const next = planFailover({ channel: a.channel as PersonChannel, address: a.address }, contacts, tried);
+    const next = planFailover(
+      { channel: a.channel as PersonChannel, address: a.address },
+      contacts,
+      tried,
+    );
     if (!next) {
       await this.repo.markUnreachableIfExhausted(a.deliveryId);
       return;
     }
     const seq = Math.max(...tried.map((t) => t.seq)) + 1;
     const queued = await this.repo.insertAttempts([
-      { deliveryId: a.deliveryId, warningId: a.warningId, version: a.version, msgType: a.msgType, seq, planned: next, priority: a.priority },
+      {
+        deliveryId: a.deliveryId,
+        warningId: a.warningId,
+        version: a.version,
+        msgType: a.msgType,
+        seq,
+        planned: next,
+        priority: a.priority,
+      },
     ]);
-    await this.queue.enqueueAttempts(queued.filter((q) => q.channel === next.channel).map((q) => ({ id: q.id, channel: q.channel, priority: q.priority })));
+    await this.queue.enqueueAttempts(
+      queued
+        .filter((q) => q.channel === next.channel)
+        .map((q) => ({ id: q.id, channel: q.channel, priority: q.priority })),
+    );
   }
 
   /** The SMS that hands a grid member their door-to-door or gong-and-whistle task. */
@@ -102,8 +149,17 @@ export class SendAttemptService {
 
   private async dispatch(a: AttemptRow) {
     const version = await this.warnings.findVersion(a.warningId, a.version);
-    if (!version) throw new ChannelError('permanent', undefined, `version ${a.version} of warning ${a.warningId} not found`);
-    const person = { name: a.personName, role: a.personRole as PersonRole, deliveryId: a.deliveryId };
+    if (!version)
+      throw new ChannelError(
+        'permanent',
+        undefined,
+        `version ${a.version} of warning ${a.warningId} not found`,
+      );
+    const person = {
+      name: a.personName,
+      role: a.personRole as PersonRole,
+      deliveryId: a.deliveryId,
+    };
     switch (a.channel) {
       case 'sms':
         return this.channels.sms.send({

@@ -52,7 +52,10 @@ export class SendGroupService {
     );
     if (!g || !['queued', 'sending'].includes(g.status)) return;
     if (g.msgType !== 'cancel' && g.warningState !== 'active') {
-      await this.db.query(`UPDATE group_sends SET status = 'cancelled' WHERE id = $1 AND status IN ('queued', 'sending')`, [g.id]);
+      await this.db.query(
+        `UPDATE group_sends SET status = 'cancelled' WHERE id = $1 AND status IN ('queued', 'sending')`,
+        [g.id],
+      );
       return;
     }
     const claimed = await rows(
@@ -62,16 +65,26 @@ export class SendGroupService {
     );
     if (!claimed.length) return;
     try {
-      const providerId = g.channel === 'broadcast' ? await this.sendBroadcast(g) : await this.sendRobot(g);
-      await this.db.query(`UPDATE group_sends SET status = 'sent', provider_id = $2, sent_at = now() WHERE id = $1`, [g.id, providerId]);
+      const providerId =
+        g.channel === 'broadcast' ? await this.sendBroadcast(g) : await this.sendRobot(g);
+      await this.db.query(
+        `UPDATE group_sends SET status = 'sent', provider_id = $2, sent_at = now() WHERE id = $1`,
+        [g.id, providerId],
+      );
     } catch (err) {
-      const e = err instanceof ChannelError ? err : new ChannelError('transient', undefined, (err as Error).message);
+      const e =
+        err instanceof ChannelError
+          ? err
+          : new ChannelError('transient', undefined, (err as Error).message);
       if ((e.kind === 'transient' || e.kind === 'rate_limited') && !lastTry) throw e;
       await this.db.query(
         `UPDATE group_sends SET status = 'failed', error_code = $2, error_message = left($3, 500), failed_at = now() WHERE id = $1`,
         [g.id, e.code ?? e.kind, e.message],
       );
-      this.logger.warn({ groupSendId: g.id, channel: g.channel, code: e.code, kind: e.kind }, 'group send failed');
+      this.logger.warn(
+        { groupSendId: g.id, channel: g.channel, code: e.code, kind: e.kind },
+        'group send failed',
+      );
     }
   }
 
@@ -80,11 +93,18 @@ export class SendGroupService {
       `SELECT code, platform, webhook_url_encrypted, secret_encrypted FROM group_robots WHERE code = $1`,
       [g.targetCode],
     );
-    if (!robot) throw new ChannelError('permanent', 'robot_missing', `robot ${g.targetCode} is no longer in the directory`);
+    if (!robot)
+      throw new ChannelError(
+        'permanent',
+        'robot_missing',
+        `robot ${g.targetCode} is no longer in the directory`,
+      );
     const version = await this.warnings.findVersion(g.warningId, g.version);
     if (!version) throw new ChannelError('permanent', undefined, 'version not found');
     const platform = g.channel as RobotPlatform;
-    const mentions = await this.db.query<{ name: string; mobile: string | null; userId: string | null; deliveryId: string }[]>(
+    const mentions = await this.db.query<
+      { name: string; mobile: string | null; userId: string | null; deliveryId: string }[]
+    >(
       `SELECT p.name, d.id AS "deliveryId",
               (SELECT value FROM contact_points c WHERE c.person_id = p.id AND c.kind = 'mobile' ORDER BY priority LIMIT 1) AS mobile,
               (SELECT value FROM contact_points c WHERE c.person_id = p.id AND c.kind = $3 ORDER BY priority LIMIT 1) AS "userId"
@@ -96,7 +116,12 @@ export class SendGroupService {
       version.content,
       g.msgType,
       platform,
-      mentions.map((m) => ({ name: m.name, mobile: m.mobile ?? undefined, userId: m.userId ?? undefined, deliveryId: m.deliveryId })),
+      mentions.map((m) => ({
+        name: m.name,
+        mobile: m.mobile ?? undefined,
+        userId: m.userId ?? undefined,
+        deliveryId: m.deliveryId,
+      })),
     );
     const client = this.channels.robot(platform);
     const target = {

@@ -10,7 +10,9 @@ const TIMEOUT_MS = 3000;
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
+    ),
   ]);
 }
 
@@ -28,7 +30,10 @@ export class QueueHealthIndicator {
     try {
       for (const name of ALL_QUEUES) {
         const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
-        counts[name] = await withTimeout(queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), TIMEOUT_MS);
+        counts[name] = await withTimeout(
+          queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+          TIMEOUT_MS,
+        );
       }
       return indicator.up(counts);
     } catch (err) {

@@ -1,4 +1,12 @@
-import { Body, Controller, Headers, HttpCode, Post, type RawBodyRequest, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Post,
+  type RawBodyRequest,
+  Req,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BroadcastReceiptVerifier } from '../../channels/broadcast/broadcast.channel';
@@ -18,9 +26,18 @@ export class BroadcastWebhooksController {
 
   @Post('receipts')
   @HttpCode(204)
-  async receipt(@Req() req: RawBodyRequest<Request>, @Body() _body: unknown, @Headers('x-broadcast-signature') sig?: string) {
+  async receipt(
+    @Req() req: RawBodyRequest<Request>,
+    @Body() _body: unknown,
+    @Headers('x-broadcast-signature') sig?: string,
+  ) {
     const receipt = this.verifier.verify(req.rawBody ?? Buffer.alloc(0), sig);
-    if (!receipt) throw new AppException(ErrorCode.InvalidSignature, '签名无效', 'Invalid X-Broadcast-Signature');
+    if (!receipt)
+      throw new AppException(
+        ErrorCode.InvalidSignature,
+        '签名无效',
+        'Invalid X-Broadcast-Signature',
+      );
     await this.events.broadcastReceipt(receipt);
   }
 }

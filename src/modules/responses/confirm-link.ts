@@ -20,7 +20,12 @@ export class ConfirmLinkSigner {
   }
 
   /** The delivery id, or why the token is refused. */
-  verify(token: string, now = new Date()): { ok: true; deliveryId: string; expiresAt: Date } | { ok: false; reason: 'malformed' | 'forged' | 'expired' } {
+  verify(
+    token: string,
+    now = new Date(),
+  ):
+    | { ok: true; deliveryId: string; expiresAt: Date }
+    | { ok: false; reason: 'malformed' | 'forged' | 'expired' } {
     const [p, m] = token.split('.');
     if (!p || !m) return { ok: false, reason: 'malformed' };
     const payload = Buffer.from(p, 'base64url');

@@ -33,14 +33,25 @@ export class DeliveryEventsService {
         [e.messageSid],
       );
     } else if (SMS_TERMINAL_FAILURES.has(e.status)) {
-      const failed = await this.failByProviderId(e.messageSid, e.errorCode, `sms ${e.status}`, e.status);
+      const failed = await this.failByProviderId(
+        e.messageSid,
+        e.errorCode,
+        `sms ${e.status}`,
+        e.status,
+      );
       if (failed) await this.sender.failover(failed);
     }
   }
 
-  async callStatus(attemptId: string, e: { callSid: string; status: string; duration?: number; errorCode?: string }): Promise<void> {
+  async callStatus(
+    attemptId: string,
+    e: { callSid: string; status: string; duration?: number; errorCode?: string },
+  ): Promise<void> {
     if (e.status === 'in-progress' || e.status === 'answered') {
-      await this.db.query(`UPDATE contact_attempts SET answered_at = coalesce(answered_at, now()) WHERE id = $1`, [attemptId]);
+      await this.db.query(
+        `UPDATE contact_attempts SET answered_at = coalesce(answered_at, now()) WHERE id = $1`,
+        [attemptId],
+      );
       return;
     }
     if (e.status === 'completed') {
@@ -115,7 +126,13 @@ export class DeliveryEventsService {
     return rows.length > 0;
   }
 
-  async broadcastReceipt(e: { taskRef: string; terminalCode: string; status: string; playedAt?: Date; repeat?: number }): Promise<void> {
+  async broadcastReceipt(e: {
+    taskRef: string;
+    terminalCode: string;
+    status: string;
+    playedAt?: Date;
+    repeat?: number;
+  }): Promise<void> {
     if (!/^[0-9a-f-]{36}$/i.test(e.taskRef)) return;
     await this.db.query(
       `INSERT INTO broadcast_receipts (group_send_id, terminal_code, status, played_at, repeat)
@@ -126,7 +143,12 @@ export class DeliveryEventsService {
     );
   }
 
-  private async failByProviderId(providerId: string, code: string | undefined, message: string, outcome: string) {
+  private async failByProviderId(
+    providerId: string,
+    code: string | undefined,
+    message: string,
+    outcome: string,
+  ) {
     const [row] = await rows<{ id: string }>(
       this.db,
       `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = $3, failed_at = now()

@@ -1,4 +1,14 @@
-import { Body, Controller, Headers, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
@@ -46,15 +56,28 @@ export class TwilioWebhooksController {
 
   @Post('sms/status')
   @HttpCode(204)
-  async smsStatus(@Req() req: Request, @Body() body: TwilioParams, @Headers('x-twilio-signature') sig?: string) {
+  async smsStatus(
+    @Req() req: Request,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
     this.verify(req, body, sig);
     const e = parseSmsStatusEvent(body);
-    await this.events.smsStatus({ messageSid: e.messageSid, status: e.status, errorCode: e.errorCode?.toString() });
+    await this.events.smsStatus({
+      messageSid: e.messageSid,
+      status: e.status,
+      errorCode: e.errorCode?.toString(),
+    });
   }
 
   /** Replies to our messages. Stored once; matched to the person's open warning (叫应). */
   @Post('sms')
-  async inboundSms(@Req() req: Request, @Res() res: Response, @Body() body: TwilioParams, @Headers('x-twilio-signature') sig?: string) {
+  async inboundSms(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
     await this.events.inboundSms({ messageSid: e.messageSid, from: e.from, body: e.body });
@@ -72,8 +95,13 @@ export class TwilioWebhooksController {
   ) {
     this.verify(req, body, sig);
     const scripts = await this.scripts(attemptId);
-    await this.events.callStatus(attemptId, { callSid: String(body.CallSid ?? ''), status: 'in-progress' });
-    res.type('text/xml').send(warningCallTwiml({ scripts, gatherUrl: this.urls.voiceGather(attemptId) }));
+    await this.events.callStatus(attemptId, {
+      callSid: String(body.CallSid ?? ''),
+      status: 'in-progress',
+    });
+    res
+      .type('text/xml')
+      .send(warningCallTwiml({ scripts, gatherUrl: this.urls.voiceGather(attemptId) }));
   }
 
   @Post('voice/:attemptId/gather')
@@ -87,7 +115,12 @@ export class TwilioWebhooksController {
     this.verify(req, body, sig);
     const e = parseGatherEvent(body, req.originalUrl);
     const scripts = await this.scripts(attemptId);
-    const reply = gatherReplyTwiml({ scripts, gatherUrl: this.urls.voiceGather(attemptId), digits: e.digits, round: e.round });
+    const reply = gatherReplyTwiml({
+      scripts,
+      gatherUrl: this.urls.voiceGather(attemptId),
+      digits: e.digits,
+      round: e.round,
+    });
     if (e.digits) await this.events.keypress(attemptId, e.digits.trim());
     else if (reply.heard) await this.events.heard(attemptId);
     res.type('text/xml').send(reply.twiml);
@@ -116,6 +149,9 @@ export class TwilioWebhooksController {
     if (!a) throw AppException.notFound('呼叫 call attempt', attemptId);
     const v = await this.warnings.findVersion(a.warningId, a.version);
     if (!v) throw AppException.notFound('预警 warning', a.warningId);
-    return this.renderer.voice(v.content, a.msgType, { name: a.personName, role: a.personRole as never });
+    return this.renderer.voice(v.content, a.msgType, {
+      name: a.personName,
+      role: a.personRole as never,
+    });
   }
 }

@@ -13,7 +13,11 @@ export class TasksController {
   /** Assign a door-to-door or gong-and-whistle task to a member of a grid. */
   @Post('warnings/:id/tasks')
   @Roles('duty_officer')
-  create(@Param('id', ParseUUIDPipe) id: string, @Body() dto: CreateTaskDto, @CurrentPrincipal() principal: Principal) {
+  create(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: CreateTaskDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.tasks.create(principal, id, dto);
   }
 
@@ -26,7 +30,11 @@ export class TasksController {
   @Post('tasks/:id/complete')
   @HttpCode(200)
   @Roles('grid_member', 'duty_officer')
-  complete(@Param('id', ParseUUIDPipe) id: string, @Body() dto: CompleteTaskDto, @CurrentPrincipal() principal: Principal) {
+  complete(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: CompleteTaskDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.tasks.complete(principal, id, dto);
   }
 }

@@ -8,7 +8,10 @@ export const TASK_OUTCOMES = ['confirmed_on_site', 'evacuated', 'not_found', 're
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
 export class CreateTaskDto {
-  @ApiProperty({ enum: TASK_TYPES, description: 'door_to_door 敲门入户, gong_and_whistle 鸣锣吹哨' })
+  @ApiProperty({
+    enum: TASK_TYPES,
+    description: 'door_to_door 敲门入户, gong_and_whistle 鸣锣吹哨',
+  })
   @IsIn(TASK_TYPES)
   type: TaskType;
 

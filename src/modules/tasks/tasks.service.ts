@@ -29,15 +29,29 @@ export class TasksService {
   async create(principal: Principal, warningId: string, dto: CreateTaskDto) {
     const warning = await this.warnings.findVisible(principal, warningId);
     if (warning.state !== 'active') {
-      throw new AppException(ErrorCode.Conflict, '预警已结束，不能再派发任务', `Warning is ${warning.state}`);
+      throw new AppException(
+        ErrorCode.Conflict,
+        '预警已结束，不能再派发任务',
+        `Warning is ${warning.state}`,
+      );
     }
-    const [grid] = await this.db.query(`SELECT code, village_code FROM grids WHERE code = $1`, [dto.grid]);
-    if (!grid) throw AppException.validation([{ field: 'grid', message: `unknown grid ${dto.grid}` }]);
-    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, [grid.village_code], 'grid');
+    const [grid] = await this.db.query(`SELECT code, village_code FROM grids WHERE code = $1`, [
+      dto.grid,
+    ]);
+    if (!grid)
+      throw AppException.validation([{ field: 'grid', message: `unknown grid ${dto.grid}` }]);
+    if (principal.role === 'duty_officer')
+      assertWithinJurisdiction(principal, [grid.village_code], 'grid');
     let subjectDelivery: string | null = null;
     if (dto.personId) {
-      const [d] = await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [warningId, dto.personId]);
-      if (!d) throw AppException.validation([{ field: 'personId', message: 'this person is not a recipient of the warning' }]);
+      const [d] = await this.db.query(
+        `SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`,
+        [warningId, dto.personId],
+      );
+      if (!d)
+        throw AppException.validation([
+          { field: 'personId', message: 'this person is not a recipient of the warning' },
+        ]);
       subjectDelivery = d.id;
     }
     const [assignee] = await this.db.query(
@@ -48,16 +62,32 @@ export class TasksService {
       [dto.grid, ASSIGNEE_ROLES],
     );
     if (!assignee) {
-      throw AppException.validation([{ field: 'grid', message: 'the grid has no member with a mobile phone to assign the task to' }]);
+      throw AppException.validation([
+        {
+          field: 'grid',
+          message: 'the grid has no member with a mobile phone to assign the task to',
+        },
+      ]);
     }
-    const [level] = await this.db.query(`SELECT level FROM warning_versions WHERE warning_id = $1 AND version = $2`, [warningId, warning.currentVersion]);
+    const [level] = await this.db.query(
+      `SELECT level FROM warning_versions WHERE warning_id = $1 AND version = $2`,
+      [warningId, warning.currentVersion],
+    );
     const priority = jobPriority(warning.kind, level.level);
 
     const { task, attempt } = await this.db.transaction(async (m) => {
       const [task] = await m.query(
         `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, type, grid_code AS "grid", status, created_at AS "createdAt"`,
-        [warningId, dto.type, dto.grid, assignee.id, subjectDelivery, dto.reason ?? null, principal.tokenId],
+        [
+          warningId,
+          dto.type,
+          dto.grid,
+          assignee.id,
+          subjectDelivery,
+          dto.reason ?? null,
+          principal.tokenId,
+        ],
       );
       // The member is now part of the chain: their own delivery carries the task's SMS.
       const [delivery] = await rows<{ id: string }>(
@@ -65,7 +95,14 @@ export class TasksService {
         `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
          VALUES ($1, $2, $3, 'alert', $4, $5, $6)
          ON CONFLICT (warning_id, person_id) DO UPDATE SET version = deliveries.version RETURNING id`,
-        [warningId, assignee.id, warning.currentVersion, assignee.role, assignee.division_code, dto.grid],
+        [
+          warningId,
+          assignee.id,
+          warning.currentVersion,
+          assignee.role,
+          assignee.division_code,
+          dto.grid,
+        ],
       );
       const [attempt] = await m.query(
         `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id)
@@ -90,17 +127,28 @@ export class TasksService {
          LEFT JOIN deliveries sd ON sd.id = t.subject_delivery_id LEFT JOIN people s ON s.id = sd.person_id
         WHERE ($1::text IS NULL OR t.grid_code = $1) AND ($2::text IS NULL OR starts_with(t.grid_code, $2))
         ORDER BY t.status = 'open' DESC, t.created_at DESC LIMIT 500`,
-      [principal.role === 'grid_member' ? principal.gridCode : null, principal.role === 'duty_officer' ? principal.jurisdiction : null],
+      [
+        principal.role === 'grid_member' ? principal.gridCode : null,
+        principal.role === 'duty_officer' ? principal.jurisdiction : null,
+      ],
     );
   }
 
   async complete(principal: Principal, taskId: string, dto: CompleteTaskDto) {
-    const [task] = await this.db.query(`SELECT id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`, [taskId]);
+    const [task] = await this.db.query(
+      `SELECT id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`,
+      [taskId],
+    );
     if (!task) throw AppException.notFound('任务 task', taskId);
     if (principal.role === 'grid_member' && principal.gridCode !== task.grid_code) {
-      throw new AppException(ErrorCode.Forbidden, '只能完成本网格的任务', 'Grid members complete only their own grid’s tasks');
+      throw new AppException(
+        ErrorCode.Forbidden,
+        '只能完成本网格的任务',
+        'Grid members complete only their own grid’s tasks',
+      );
     }
-    if (principal.role === 'duty_officer') assertWithinJurisdiction(principal, [task.grid_code], 'id');
+    if (principal.role === 'duty_officer')
+      assertWithinJurisdiction(principal, [task.grid_code], 'id');
     if (task.status !== 'open') {
       throw new AppException(ErrorCode.Conflict, '任务已结束', `Task is already ${task.status}`);
     }
@@ -114,7 +162,10 @@ export class TasksService {
         [taskId, dto.outcome],
       );
       // Confirmed on site: the visited person's answer, recorded as such.
-      if (task.subject_delivery_id && (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')) {
+      if (
+        task.subject_delivery_id &&
+        (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')
+      ) {
         await m.query(
           `UPDATE deliveries SET state = 'confirmed', confirmed_at = coalesce(confirmed_at, now())
             WHERE id = $1 AND state NOT IN ('confirmed', 'declined', 'cancelled')`,

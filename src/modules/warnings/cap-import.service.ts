@@ -21,18 +21,27 @@ export class CapImportService {
     private readonly repo: WarningsRepository,
   ) {}
 
-  async import(principal: Principal, xml: string): Promise<{ statusCode: number; body: IssueResult }> {
+  async import(
+    principal: Principal,
+    xml: string,
+  ): Promise<{ statusCode: number; body: IssueResult }> {
     let alert;
     try {
       alert = parseCapXml(xml);
     } catch (err) {
       if (err instanceof CapValidationError) {
-        throw AppException.validation(err.issues.map((i) => ({ field: i.element, message: i.message })));
+        throw AppException.validation(
+          err.issues.map((i) => ({ field: i.element, message: i.message })),
+        );
       }
       throw err;
     }
     if (await this.repo.findByNationalId(alert.identifier)) {
-      throw new AppException(ErrorCode.Conflict, `该预警已导入：${alert.identifier}`, `Alert already imported: ${alert.identifier}`);
+      throw new AppException(
+        ErrorCode.Conflict,
+        `该预警已导入：${alert.identifier}`,
+        `Alert already imported: ${alert.identifier}`,
+      );
     }
     const info = primaryInfo(alert);
     if (!info) throw AppException.validation([{ field: 'alert/info', message: 'is missing' }]);
@@ -55,16 +64,27 @@ export class CapImportService {
     const at = { nationalId: alert.identifier, sentAt: alert.sent };
 
     if (alert.msgType === 'alert') {
-      const dto = plainToInstance(CreateWarningDto, { ...body, kind: info.kind, status: alert.status });
+      const dto = plainToInstance(CreateWarningDto, {
+        ...body,
+        kind: info.kind,
+        status: alert.status,
+      });
       await this.check(dto);
       const res = await this.warnings.issue(principal, dto, { source: 'cap', ...at });
       return res as { statusCode: number; body: IssueResult };
     }
     const referenced = await this.referencedWarning(alert.referenceIds);
     if (alert.msgType === 'cancel') {
-      return { statusCode: 200, body: await this.warnings.cancel(principal, referenced, info.instruction, at) };
+      return {
+        statusCode: 200,
+        body: await this.warnings.cancel(principal, referenced, info.instruction, at),
+      };
     }
-    const dto = plainToInstance(CreateWarningDto, { ...body, kind: info.kind, status: alert.status });
+    const dto = plainToInstance(CreateWarningDto, {
+      ...body,
+      kind: info.kind,
+      status: alert.status,
+    });
     await this.check(dto);
     const { kind: _k, status: _s, ...update } = dto;
     return { statusCode: 200, body: await this.warnings.update(principal, referenced, update, at) };
@@ -76,7 +96,10 @@ export class CapImportService {
       if (warningId) return warningId;
     }
     throw AppException.validation([
-      { field: 'alert/references', message: ids.length ? `no warning with identifier ${ids.join(' or ')}` : 'is missing' },
+      {
+        field: 'alert/references',
+        message: ids.length ? `no warning with identifier ${ids.join(' or ')}` : 'is missing',
+      },
     ]);
   }
 
@@ -84,7 +107,12 @@ export class CapImportService {
     const errors = await validate(dto);
     if (errors.length) {
       throw AppException.validation(
-        errors.flatMap((e) => Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({ field: e.property, message }))),
+        errors.flatMap((e) =>
+          Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({
+            field: e.property,
+            message,
+          })),
+        ),
       );
     }
   }

@@ -15,7 +15,9 @@ function canonical(value: unknown): string {
 }
 
 export function requestHash(route: string, body: unknown): string {
-  return createHash('sha256').update(`${route}\n${canonical(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${route}\n${canonical(body)}`)
+    .digest('hex');
 }
 
 export interface StoredResponse {

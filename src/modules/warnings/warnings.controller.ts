@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query, Res, DefaultValuePipe } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Res,
+  DefaultValuePipe,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
@@ -30,7 +42,9 @@ export class WarningsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
-      throw AppException.validation([{ field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
+      throw AppException.validation([
+        { field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' },
+      ]);
     }
     const result = await this.warnings.issue(principal, dto, { idempotencyKey });
     res.status(result.statusCode);
@@ -41,9 +55,15 @@ export class WarningsController {
   @Post('cap')
   @Roles('duty_officer')
   @ApiConsumes('application/xml')
-  async importCap(@Body() xml: unknown, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+  async importCap(
+    @Body() xml: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     if (typeof xml !== 'string') {
-      throw AppException.validation([{ field: 'body', message: 'send the CAP alert as application/xml' }]);
+      throw AppException.validation([
+        { field: 'body', message: 'send the CAP alert as application/xml' },
+      ]);
     }
     const result = await this.cap.import(principal, xml);
     res.status(result.statusCode);
@@ -79,7 +99,13 @@ export class WarningsController {
       ...w,
       nationalId: current?.nationalId,
       content: current?.content,
-      versions: versions.map((v) => ({ version: v.version, nationalId: v.nationalId, msgType: v.msgType, level: v.level, sentAt: v.sentAt })),
+      versions: versions.map((v) => ({
+        version: v.version,
+        nationalId: v.nationalId,
+        msgType: v.msgType,
+        level: v.level,
+        sentAt: v.sentAt,
+      })),
       dispatch: {
         fanoutDone: !!w.fanoutDoneAt,
         firstContactEta: w.firstContactEta,
@@ -91,14 +117,22 @@ export class WarningsController {
 
   @Post(':id/updates')
   @Roles('duty_officer')
-  async update(@Param('id') id: string, @Body() dto: UpdateWarningDto, @CurrentPrincipal() principal: Principal) {
+  async update(
+    @Param('id') id: string,
+    @Body() dto: UpdateWarningDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.warnings.update(principal, id, dto);
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('duty_officer')
-  async cancel(@Param('id') id: string, @Body() dto: CancelWarningDto, @CurrentPrincipal() principal: Principal) {
+  async cancel(
+    @Param('id') id: string,
+    @Body() dto: CancelWarningDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.warnings.cancel(principal, id, dto.reason);
   }
 
@@ -106,11 +140,18 @@ export class WarningsController {
   @Get(':id/cap')
   @Roles('duty_officer', 'auditor')
   @ApiProduces('application/xml')
-  async capXml(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res() res: Response) {
+  async capXml(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res() res: Response,
+  ) {
     const w = await this.warnings.findVisible(principal, id);
     const v = await this.repo.findVersion(id, w.currentVersion);
     if (!v) throw AppException.notFound('预警 warning', id);
-    const xml = toCapXml(v.content, { sender: `gateway.${v.content.issuer.divisionCode || 'cn'}`, senderName: v.content.issuer.name });
+    const xml = toCapXml(v.content, {
+      sender: `gateway.${v.content.issuer.divisionCode || 'cn'}`,
+      senderName: v.content.issuer.name,
+    });
     res.type('application/xml').send(xml);
   }
 }

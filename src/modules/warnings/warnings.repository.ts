@@ -65,7 +65,10 @@ export function reviveContent(raw: WarningContent): WarningContent {
 export class WarningsRepository {
   constructor(@InjectDataSource() readonly db: DataSource) {}
 
-  async findWarning(id: string, m: EntityManager = this.db.manager): Promise<WarningRow | undefined> {
+  async findWarning(
+    id: string,
+    m: EntityManager = this.db.manager,
+  ): Promise<WarningRow | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
     const [row] = await m.query(`SELECT ${WARNING_COLUMNS} FROM warnings w WHERE w.id = $1`, [id]);
     return row;
@@ -73,11 +76,18 @@ export class WarningsRepository {
 
   async lockWarning(m: EntityManager, id: string): Promise<WarningRow | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    const [row] = await m.query(`SELECT ${WARNING_COLUMNS} FROM warnings w WHERE w.id = $1 FOR UPDATE`, [id]);
+    const [row] = await m.query(
+      `SELECT ${WARNING_COLUMNS} FROM warnings w WHERE w.id = $1 FOR UPDATE`,
+      [id],
+    );
     return row;
   }
 
-  async findVersion(warningId: string, version: number, m: EntityManager = this.db.manager): Promise<VersionRow | undefined> {
+  async findVersion(
+    warningId: string,
+    version: number,
+    m: EntityManager = this.db.manager,
+  ): Promise<VersionRow | undefined> {
     const [row] = await m.query(
       `SELECT ${VERSION_COLUMNS} FROM warning_versions v WHERE v.warning_id = $1 AND v.version = $2`,
       [warningId, version],
@@ -95,11 +105,18 @@ export class WarningsRepository {
 
   /** Warning id for a national id of any of its versions (CAP references). */
   async findByNationalId(nationalId: string): Promise<string | undefined> {
-    const [row] = await this.db.query(`SELECT warning_id AS id FROM warning_versions WHERE national_id = $1`, [nationalId]);
+    const [row] = await this.db.query(
+      `SELECT warning_id AS id FROM warning_versions WHERE national_id = $1`,
+      [nationalId],
+    );
     return row?.id;
   }
 
-  async list(opts: { jurisdiction?: string | null; limit: number; offset: number }): Promise<(WarningRow & { nationalId: string; level: string; headline: string })[]> {
+  async list(opts: {
+    jurisdiction?: string | null;
+    limit: number;
+    offset: number;
+  }): Promise<(WarningRow & { nationalId: string; level: string; headline: string })[]> {
     return this.db.query(
       `SELECT ${WARNING_COLUMNS}, v.national_id AS "nationalId", v.level, v.content->>'headline' AS headline
          FROM warnings w JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
@@ -112,13 +129,18 @@ export class WarningsRepository {
   /** Names of the targeted places, in the order given (unknown codes keep their code as name). */
   async placeNames(areas: string[], hazardPoints: string[], riskZones: string[]) {
     const [divisions, sites] = await Promise.all([
-      this.db.query<{ code: string; name: string }[]>(`SELECT code, name FROM divisions WHERE code = ANY($1)`, [areas]),
-      this.db.query<{ code: string; name: string }[]>(`SELECT code, name FROM hazard_sites WHERE code = ANY($1)`, [
-        [...hazardPoints, ...riskZones],
-      ]),
+      this.db.query<{ code: string; name: string }[]>(
+        `SELECT code, name FROM divisions WHERE code = ANY($1)`,
+        [areas],
+      ),
+      this.db.query<{ code: string; name: string }[]>(
+        `SELECT code, name FROM hazard_sites WHERE code = ANY($1)`,
+        [[...hazardPoints, ...riskZones]],
+      ),
     ]);
     const names = new Map([...divisions, ...sites].map((r) => [r.code, r.name]));
-    const named = (codes: string[]): NamedPlace[] => codes.map((code) => ({ code, name: names.get(code) ?? code }));
+    const named = (codes: string[]): NamedPlace[] =>
+      codes.map((code) => ({ code, name: names.get(code) ?? code }));
     return { areas: named(areas), hazardPoints: named(hazardPoints), riskZones: named(riskZones) };
   }
 
@@ -143,17 +165,40 @@ export class WarningsRepository {
 
   async insertWarning(
     m: EntityManager,
-    w: { kind: WarningKind; status: WarningStatus; issuerTokenId: string | null; issuerName: string; issuerDivision: string; source: 'api' | 'cap'; expiresAt: Date; recipients: number },
+    w: {
+      kind: WarningKind;
+      status: WarningStatus;
+      issuerTokenId: string | null;
+      issuerName: string;
+      issuerDivision: string;
+      source: 'api' | 'cap';
+      expiresAt: Date;
+      recipients: number;
+    },
   ): Promise<string> {
     const [row] = await m.query(
       `INSERT INTO warnings (kind, status, issuer_token_id, issuer_name, issuer_division, source, expires_at, recipients)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [w.kind, w.status, w.issuerTokenId, w.issuerName, w.issuerDivision, w.source, w.expiresAt, w.recipients],
+      [
+        w.kind,
+        w.status,
+        w.issuerTokenId,
+        w.issuerName,
+        w.issuerDivision,
+        w.source,
+        w.expiresAt,
+        w.recipients,
+      ],
     );
     return row.id;
   }
 
-  async insertVersion(m: EntityManager, warningId: string, content: WarningContent, audience: PersonRole[]): Promise<void> {
+  async insertVersion(
+    m: EntityManager,
+    warningId: string,
+    content: WarningContent,
+    audience: PersonRole[],
+  ): Promise<void> {
     await m.query(
       `INSERT INTO warning_versions (warning_id, version, national_id, msg_type, level, audience, areas, hazard_points, risk_zones, content, sent_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,

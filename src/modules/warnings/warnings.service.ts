@@ -56,11 +56,21 @@ export class WarningsService {
   async issue(
     principal: Principal,
     dto: CreateWarningDto,
-    opts: { idempotencyKey?: string; source?: 'api' | 'cap'; nationalId?: string; sentAt?: Date } = {},
+    opts: {
+      idempotencyKey?: string;
+      source?: 'api' | 'cap';
+      nationalId?: string;
+      sentAt?: Date;
+    } = {},
   ): Promise<StoredResponse> {
     const hash = requestHash('POST /v1/warnings', dto);
     if (opts.idempotencyKey) {
-      const replay = await replayIdempotent(this.repo.db.manager, principal.tokenId, opts.idempotencyKey, hash);
+      const replay = await replayIdempotent(
+        this.repo.db.manager,
+        principal.tokenId,
+        opts.idempotencyKey,
+        hash,
+      );
       if (replay) return replay;
     }
     const status = dto.status ?? 'actual';
@@ -94,9 +104,19 @@ export class WarningsService {
             nationalId: opts.nationalId,
             sentAt: opts.sentAt,
           });
-          const res: IssueResult = { id, nationalId: content.nationalId, version: 1, msgType: 'alert', state: 'active', recipients };
+          const res: IssueResult = {
+            id,
+            nationalId: content.nationalId,
+            version: 1,
+            msgType: 'alert',
+            state: 'active',
+            recipients,
+          };
           if (opts.idempotencyKey) {
-            await storeIdempotent(m, principal.tokenId, opts.idempotencyKey, hash, { statusCode: 201, body: res });
+            await storeIdempotent(m, principal.tokenId, opts.idempotencyKey, hash, {
+              statusCode: 201,
+              body: res,
+            });
           }
           return res;
         }),
@@ -104,18 +124,31 @@ export class WarningsService {
     } catch (err) {
       // A concurrent request with the same key won the race: answer as it did.
       if (opts.idempotencyKey && (err as { code?: string }).code === UNIQUE_VIOLATION) {
-        const replay = await replayIdempotent(this.repo.db.manager, principal.tokenId, opts.idempotencyKey, hash);
+        const replay = await replayIdempotent(
+          this.repo.db.manager,
+          principal.tokenId,
+          opts.idempotencyKey,
+          hash,
+        );
         if (replay) return replay;
       }
       throw err;
     }
     await this.afterCommit(result.id, 1, dto.kind, dto.level, new Date(dto.expires));
-    this.logger.log({ warningId: result.id, nationalId: result.nationalId, recipients }, 'warning issued');
+    this.logger.log(
+      { warningId: result.id, nationalId: result.nationalId, recipients },
+      'warning issued',
+    );
     return { statusCode: 201, body: result };
   }
 
   /** POST /v1/warnings/:id/updates: a new version that references the earlier ones. */
-  async update(principal: Principal, id: string, dto: WarningBodyDto, at?: { nationalId?: string; sentAt?: Date }): Promise<IssueResult> {
+  async update(
+    principal: Principal,
+    id: string,
+    dto: WarningBodyDto,
+    at?: { nationalId?: string; sentAt?: Date },
+  ): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
     const audience = dto.audience?.length ? dto.audience : defaultAudience(warning.kind, dto.level);
     await this.validate(principal, warning.kind, dto, audience);
@@ -140,7 +173,14 @@ export class WarningsService {
           `UPDATE warnings SET current_version = $2, expires_at = $3, recipients = $4, fanout_done_at = NULL WHERE id = $1`,
           [id, version, new Date(dto.expires), recipients],
         );
-        return { id, nationalId: content.nationalId, version, msgType: 'update' as const, state: 'active' as const, recipients };
+        return {
+          id,
+          nationalId: content.nationalId,
+          version,
+          msgType: 'update' as const,
+          state: 'active' as const,
+          recipients,
+        };
       }),
     );
     await this.afterCommit(id, result.version, warning.kind, dto.level, new Date(dto.expires));
@@ -148,7 +188,12 @@ export class WarningsService {
   }
 
   /** POST /v1/warnings/:id/cancel: 解除. Pending sends stop; everyone already reached is told. */
-  async cancel(principal: Principal, id: string, reason?: string, at?: { nationalId?: string; sentAt?: Date }): Promise<IssueResult> {
+  async cancel(
+    principal: Principal,
+    id: string,
+    reason?: string,
+    at?: { nationalId?: string; sentAt?: Date },
+  ): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
     const result = await this.withNationalIdRetry(() =>
       this.repo.db.transaction(async (m) => {
@@ -196,10 +241,20 @@ export class WarningsService {
           `UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel'`,
           [id],
         );
-        return { id, nationalId: content.nationalId, version, msgType: 'cancel' as const, state: 'cancelled' as const, recipients: locked.recipients };
+        return {
+          id,
+          nationalId: content.nationalId,
+          version,
+          msgType: 'cancel' as const,
+          state: 'cancelled' as const,
+          recipients: locked.recipients,
+        };
       }),
     );
-    await this.queue.enqueueFanout({ warningId: id, version: result.version }, jobPriority(warning.kind, 'red'));
+    await this.queue.enqueueFanout(
+      { warningId: id, version: result.version },
+      jobPriority(warning.kind, 'red'),
+    );
     return result;
   }
 
@@ -207,7 +262,10 @@ export class WarningsService {
   async findVisible(principal: Principal, id: string): Promise<WarningRow> {
     const warning = await this.repo.findWarning(id);
     if (!warning) throw AppException.notFound('预警 warning', id);
-    if (principal.role === 'duty_officer' && !warning.issuerDivision.startsWith(principal.jurisdiction ?? '\u0000')) {
+    if (
+      principal.role === 'duty_officer' &&
+      !warning.issuerDivision.startsWith(principal.jurisdiction ?? '\u0000')
+    ) {
       throw AppException.notFound('预警 warning', id);
     }
     return warning;
@@ -236,25 +294,42 @@ export class WarningsService {
   }
 
   private async previousIds(m: EntityManager, id: string): Promise<string[]> {
-    const rows = await m.query(`SELECT national_id FROM warning_versions WHERE warning_id = $1 ORDER BY version`, [id]);
+    const rows = await m.query(
+      `SELECT national_id FROM warning_versions WHERE warning_id = $1 ORDER BY version`,
+      [id],
+    );
     return rows.map((r: { national_id: string }) => r.national_id);
   }
 
   private targetQuery(body: WarningBodyDto, audience: PersonRole[]) {
-    return { areas: body.areas ?? [], hazardPoints: body.hazardPoints ?? [], riskZones: body.riskZones ?? [], roles: audience };
+    return {
+      areas: body.areas ?? [],
+      hazardPoints: body.hazardPoints ?? [],
+      riskZones: body.riskZones ?? [],
+      roles: audience,
+    };
   }
 
   /** Domain rules, unknown targets and jurisdiction: a 400 (or 403) that names the field. */
-  private async validate(principal: Principal, kind: WarningKind, body: WarningBodyDto, audience: PersonRole[]): Promise<void> {
+  private async validate(
+    principal: Principal,
+    kind: WarningKind,
+    body: WarningBodyDto,
+    audience: PersonRole[],
+  ): Promise<void> {
     const problems: FieldProblem[] = checkWarningRules(kind, body);
     const unknown = await this.targeting.findUnknownTargets(this.targetQuery(body, audience));
     for (const field of ['areas', 'hazardPoints', 'riskZones'] as const) {
-      if (unknown[field].length) problems.push({ field, message: `unknown codes: ${unknown[field].join(', ')}` });
+      if (unknown[field].length)
+        problems.push({ field, message: `unknown codes: ${unknown[field].join(', ')}` });
     }
     if (problems.length) throw AppException.validation(problems);
     if (principal.role === 'duty_officer') {
       assertWithinJurisdiction(principal, body.areas ?? [], 'areas');
-      const siteDivisions = await this.repo.siteDivisions([...(body.hazardPoints ?? []), ...(body.riskZones ?? [])]);
+      const siteDivisions = await this.repo.siteDivisions([
+        ...(body.hazardPoints ?? []),
+        ...(body.riskZones ?? []),
+      ]);
       assertWithinJurisdiction(principal, siteDivisions, 'hazardPoints');
     }
   }
@@ -268,7 +343,12 @@ export class WarningsService {
     return divisionCode.slice(0, 6).padEnd(6, '0');
   }
 
-  private async writeVersion(m: EntityManager, warningId: string, audience: PersonRole[], v: NewVersion): Promise<WarningContent> {
+  private async writeVersion(
+    m: EntityManager,
+    warningId: string,
+    audience: PersonRole[],
+    v: NewVersion,
+  ): Promise<WarningContent> {
     const sentAt = v.sentAt ?? new Date(Math.floor(Date.now() / 1000) * 1000);
     const areaCode = this.areaCode(v.issuer.divisionCode);
     const agencyCode = this.config.get('NATIONAL_ID_AGENCY_CODE', { infer: true });
@@ -277,11 +357,20 @@ export class WarningsService {
       const prefix = `${areaCode}${agencyCode}00000_${toBeijingTimestamp(sentAt)}_`;
       const sequence = await this.repo.nextNationalSequence(m, prefix);
       if (sequence > 9) {
-        throw new AppException(ErrorCode.Conflict, '同一秒内发布的预警过多，请稍后重试', 'Too many warnings in one second; retry', {});
+        throw new AppException(
+          ErrorCode.Conflict,
+          '同一秒内发布的预警过多，请稍后重试',
+          'Too many warnings in one second; retry',
+          {},
+        );
       }
       nationalId = formatNationalId({ areaCode, agencyCode, sentAt, sequence });
     }
-    const places = await this.repo.placeNames(v.body.areas ?? [], v.body.hazardPoints ?? [], v.body.riskZones ?? []);
+    const places = await this.repo.placeNames(
+      v.body.areas ?? [],
+      v.body.hazardPoints ?? [],
+      v.body.riskZones ?? [],
+    );
     const content: WarningContent = {
       id: warningId,
       nationalId,
@@ -297,7 +386,9 @@ export class WarningsService {
       instruction: v.body.instruction,
       ...places,
       extent: v.body.extent,
-      impact: v.body.impact ? { people: v.body.impact.people, households: v.body.impact.households } : undefined,
+      impact: v.body.impact
+        ? { people: v.body.impact.people, households: v.body.impact.households }
+        : undefined,
       shelter: v.body.shelter,
       sentAt,
       effective: new Date(v.body.effective),
@@ -315,16 +406,31 @@ export class WarningsService {
       try {
         return await fn();
       } catch (err) {
-        const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
+        const e = err as {
+          code?: string;
+          constraint?: string;
+          driverError?: { constraint?: string };
+        };
         const constraint = e.constraint ?? e.driverError?.constraint;
-        if (i < 9 && e.code === UNIQUE_VIOLATION && constraint === 'warning_versions_national_id_key') continue;
+        if (
+          i < 9 &&
+          e.code === UNIQUE_VIOLATION &&
+          constraint === 'warning_versions_national_id_key'
+        )
+          continue;
         throw err;
       }
     }
   }
 
   /** Rows are committed; now the jobs. If this fails, the recovery sweep enqueues them later. */
-  private async afterCommit(id: string, version: number, kind: WarningKind, level: WarningContent['level'], expires: Date) {
+  private async afterCommit(
+    id: string,
+    version: number,
+    kind: WarningKind,
+    level: WarningContent['level'],
+    expires: Date,
+  ) {
     try {
       await this.queue.enqueueFanout({ warningId: id, version }, jobPriority(kind, level));
       await this.queue.scheduleExpiry(id, expires);

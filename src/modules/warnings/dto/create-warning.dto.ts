@@ -42,7 +42,10 @@ export class ImpactDto {
 
 /** The targets and wording of a warning: shared by issue and update. */
 export class WarningBodyDto {
-  @ApiProperty({ enum: WARNING_LEVELS, description: 'red 一级, orange 二级, yellow 三级, blue 四级' })
+  @ApiProperty({
+    enum: WARNING_LEVELS,
+    description: 'red 一级, orange 二级, yellow 三级, blue 四级',
+  })
   @IsIn(WARNING_LEVELS)
   level: WarningLevel;
 
@@ -72,7 +75,10 @@ export class WarningBodyDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(2000)
-  @Matches(DIVISION_CODE, { each: true, message: 'each area must be a 2, 4, 6, 9 or 12-digit division code' })
+  @Matches(DIVISION_CODE, {
+    each: true,
+    message: 'each area must be a 2, 4, 6, 9 or 12-digit division code',
+  })
   areas?: string[];
 
   @ApiPropertyOptional({ type: [String] })
@@ -89,7 +95,11 @@ export class WarningBodyDto {
   @IsString({ each: true })
   riskZones?: string[];
 
-  @ApiPropertyOptional({ enum: PERSON_ROLES, isArray: true, description: 'default per kind and level' })
+  @ApiPropertyOptional({
+    enum: PERSON_ROLES,
+    isArray: true,
+    description: 'default per kind and level',
+  })
   @IsOptional()
   @IsArray()
   @IsIn(PERSON_ROLES, { each: true })
@@ -114,7 +124,10 @@ export class WarningBodyDto {
   @MaxLength(500)
   extent?: string;
 
-  @ApiPropertyOptional({ type: ImpactDto, description: 'imminent: people and households threatened' })
+  @ApiPropertyOptional({
+    type: ImpactDto,
+    description: 'imminent: people and households threatened',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => ImpactDto)
