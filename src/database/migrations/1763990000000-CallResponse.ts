@@ -1,0 +1,85 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * 叫应: answers kept apart from attempts, escalation policies, each delivery's place in its chain,
+ * and escalation edges (who was escalated to whom, when, why).
+ */
+export class CallResponse1763990000000 implements MigrationInterface {
+  name = 'CallResponse1763990000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE answers (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        delivery_id uuid NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        attempt_id uuid REFERENCES contact_attempts(id) ON DELETE SET NULL,
+        channel text NOT NULL CHECK (channel IN ('voice', 'sms', 'link', 'on_site')),
+        kind text NOT NULL CHECK (kind IN ('confirm', 'help', 'ambiguous')),
+        raw_input text,
+        -- who recorded it when it was not the person themselves (on-site confirmation)
+        recorded_by uuid,
+        reason text,
+        -- provider message / call id or link token: the same answer delivered twice is one row
+        dedupe_key text NOT NULL UNIQUE,
+        effective boolean NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`CREATE INDEX answers_delivery_idx ON answers (delivery_id, received_at)`);
+
+    await q.query(`
+      CREATE TABLE escalation_policies (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        name text NOT NULL UNIQUE,
+        kinds text[] NOT NULL DEFAULT '{}',
+        levels text[] NOT NULL DEFAULT '{}',
+        statuses text[] NOT NULL DEFAULT '{}',
+        roles text[] NOT NULL DEFAULT '{}',
+        -- lower wins when several policies match
+        rank int NOT NULL DEFAULT 100,
+        steps jsonb NOT NULL,
+        on_exhausted jsonb NOT NULL,
+        group_rule_seconds int,
+        reach_deadline_seconds int NOT NULL DEFAULT 300,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      )`);
+
+    await q.query(`
+      ALTER TABLE deliveries
+        ADD COLUMN policy_id uuid REFERENCES escalation_policies(id),
+        ADD COLUMN step int NOT NULL DEFAULT 0,
+        ADD COLUMN step_started_at timestamptz,
+        ADD COLUMN not_woken_at timestamptz,
+        ADD COLUMN escalated_from uuid REFERENCES deliveries(id),
+        ADD COLUMN escalation_reason text,
+        ADD COLUMN answered_attempt_id uuid REFERENCES contact_attempts(id) ON DELETE SET NULL,
+        ADD COLUMN answer_channel text,
+        ADD COLUMN heard_at timestamptz`);
+    await q.query(`CREATE INDEX deliveries_not_woken_idx ON deliveries (warning_id) WHERE not_woken_at IS NOT NULL`);
+
+    await q.query(`
+      CREATE TABLE escalations (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        warning_id uuid NOT NULL REFERENCES warnings(id) ON DELETE CASCADE,
+        from_delivery_id uuid REFERENCES deliveries(id) ON DELETE CASCADE,
+        to_delivery_id uuid REFERENCES deliveries(id) ON DELETE CASCADE,
+        task_id uuid REFERENCES manual_tasks(id) ON DELETE CASCADE,
+        reason text NOT NULL CHECK (reason IN ('not_woken', 'help_requested', 'group_silent')),
+        detail text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (from_delivery_id, to_delivery_id, reason)
+      )`);
+    await q.query(`CREATE INDEX escalations_warning_idx ON escalations (warning_id)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE escalations`);
+    await q.query(`
+      ALTER TABLE deliveries
+        DROP COLUMN policy_id, DROP COLUMN step, DROP COLUMN step_started_at, DROP COLUMN not_woken_at,
+        DROP COLUMN escalated_from, DROP COLUMN escalation_reason, DROP COLUMN answered_attempt_id,
+        DROP COLUMN answer_channel, DROP COLUMN heard_at`);
+    await q.query(`DROP TABLE escalation_policies`);
+    await q.query(`DROP TABLE answers`);
+  }
+}
