@@ -1,24 +1,5 @@
-import type * as FakerModule from '@faker-js/faker';
-import Module from 'node:module';
+import { zh_CN } from '@faker-js/faker';
 import type { SeededRandom } from './seeded-random';
-
-type FakerExports = typeof FakerModule;
-
-/**
- * @faker-js/faker 10 ships only as ES modules. Node ≥ 20.19 require()s those; Jest's module
- * registry does not (before Node 24.9), so when that fails we ask Node's own loader directly.
- */
-function fakerModule(): FakerExports {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('@faker-js/faker') as FakerExports;
-  } catch {
-    const nodeLoader = Module as unknown as {
-      _load(request: string, parent: NodeModule, isMain: boolean): unknown;
-    };
-    return nodeLoader._load('@faker-js/faker', module, false) as FakerExports;
-  }
-}
 
 /** The most common surnames, which faker's zh_CN list (uniform, with 上官 and 令狐) underweights. */
 const COMMON_SURNAMES =
@@ -42,7 +23,7 @@ export class ChineseNames {
 
   static load(): ChineseNames {
     if (!shared) {
-      const person = fakerModule().zh_CN.person;
+      const person = zh_CN.person;
       const surnames = [...(person?.last_name?.generic ?? [])];
       const first = person?.first_name;
       const given = [
