@@ -5,7 +5,7 @@
  * Byte limits of one message's markdown (UTF-8), see ROBOT_MARKDOWN_BYTE_LIMITS:
  * - WeCom: markdown content at most 4096 bytes;
  * - DingTalk: about 20000 bytes;
- * - Feishu: the whole request body is limited to 30 KB; the markdown budget is 28000 bytes to
+ * - Feishu: the whole request body is limited to 30 KB; the markdown budget is 18000 bytes (its custom-bot guide caps the request body at 20 KB) to
  *   leave room for the JSON envelope and escaping.
  * When the warning plus all mentions do not fit, the warning text is shortened step by step
  * (place list 20 → 10 → 5 → 3 names, description and instruction cut at sentence boundaries,
@@ -40,7 +40,7 @@ import type {
 export const ROBOT_MARKDOWN_BYTE_LIMITS: Record<RobotPlatform, number> = {
   wecom: 4096,
   dingtalk: 20000,
-  feishu: 28000,
+  feishu: 18000,
 };
 
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');

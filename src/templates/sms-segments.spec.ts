@@ -80,10 +80,10 @@ describe('fitToSegment', () => {
           { text: zh(60), priority: 6 },
         ],
       },
-      { text: '', richer: [{ text: '回1确认', priority: 2 }] },
+      { text: '', richer: [{ text: '回复1确认', priority: 2 }] },
     ]);
     expect(r.fits).toBe(true);
-    expect(r.text).toBe('【测试】红色（一级）预警：甲村、乙村等回1确认');
+    expect(r.text).toBe('【测试】红色（一级）预警：甲村、乙村等回复1确认');
     expect(r.chosen).toEqual([-1, 0, 0, 0]);
   });
 
@@ -100,10 +100,10 @@ describe('fitToSegment', () => {
       { text: '甲乙丙丁村等', poorer: [{ text: '甲乙…', priority: 20 }] },
       { text: '预计22时，', poorer: [{ text: '', priority: 30 }] },
       '请撤离。',
-      { text: '', richer: [{ text: '回1确认', priority: 2 }] },
+      { text: '', richer: [{ text: '回复1确认', priority: 2 }] },
     ];
     expect(fitToSegment(parts('县')).text).toBe(
-      '【县】红色预警：甲乙丙丁村等预计22时，请撤离。回1确认',
+      '【县】红色预警：甲乙丙丁村等预计22时，请撤离。回复1确认',
     );
     expect(fitToSegment(parts('很'.repeat(47))).text).toBe(
       `【${'很'.repeat(47)}】红色预警：甲乙丙丁村等预计22时，请撤离。`,

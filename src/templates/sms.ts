@@ -11,7 +11,7 @@
  *   4. the core action (imminent: 请立即撤离) or the risk wording (meteorological: 风险较高).
  * Then, richer wordings are added while the message still fits one segment, in this order:
  *   p1 the first place name in full;
- *   p2 the reply instruction 回1确认;
+ *   p2 the reply instruction 回复1确认;
  *   p3 the time (imminent: 预计22时前后可能发生滑坡; meteorological: the validity window);
  *   p4 the shelter (请立即撤离至映秀小学) / the meteorological measure (请加强巡查防范);
  *   p5…p7 more place names: 2, 3, then 4 and more up to the full list (等 dropped when all fit);
@@ -70,7 +70,7 @@ function reply(f: WarningFacts): SmsPart {
   return {
     name: 'reply',
     text: '',
-    richer: [{ text: en ? ` Reply ${f.confirmKey}` : `回${f.confirmKey}确认`, priority: 2 }],
+    richer: [{ text: en ? ` Reply ${f.confirmKey}` : `回复${f.confirmKey}确认`, priority: 2 }],
   };
 }
 

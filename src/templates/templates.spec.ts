@@ -53,7 +53,7 @@ describe('sms', () => {
       signature: SIG,
     });
     expect(short).toBe(
-      '【汶川县应急】滑坡红色临灾预警：汶川县映秀镇渔子溪村、中滩堡村、张家坪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回1确认',
+      '【汶川县应急】滑坡红色临灾预警：汶川县映秀镇渔子溪村、中滩堡村、张家坪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
     expect(shortSegments).toBe(1);
     expect(shortFits).toBe(true);
@@ -101,7 +101,7 @@ describe('sms', () => {
       signature: SIG,
     });
     expect(short).toBe(
-      '【汶川县应急】滑坡红色（一级）临灾预警：映秀镇等地预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回1确认',
+      '【汶川县应急】滑坡红色（一级）临灾预警：映秀镇等地预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
   });
 
@@ -112,7 +112,7 @@ describe('sms', () => {
     });
     expect(countSmsSegments(short)).toBe(1);
     expect(short).toMatch(/滑坡红色(（一级）)?临灾预警/);
-    expect(short).toContain('回1确认');
+    expect(short).toContain('回复1确认');
     const huge = renderMessage('sms', { warning: IMMINENT_RED_ALERT, signature: '很'.repeat(45) });
     expect(huge.shortSegments).toBe(1);
     expect(huge.shortFits).toBe(true);
@@ -142,7 +142,7 @@ describe('sms', () => {
       signature: '阿坝州应急',
     });
     expect(short).toBe(
-      '【阿坝州应急】地质灾害气象风险黄色预警（三级）：20时至10日20时，汶川县、理县、茂县地质灾害风险较高，请注意巡查防范。回1确认',
+      '【阿坝州应急】地质灾害气象风险黄色预警（三级）：20时至10日20时，汶川县、理县、茂县地质灾害风险较高，请注意巡查防范。回复1确认',
     );
     expect(countSmsSegments(short)).toBe(1);
     expectRequiredElementsZh(long, METEO_YELLOW_ALERT);
@@ -151,7 +151,7 @@ describe('sms', () => {
 
   it('update: level raised', () => {
     const { short, long } = renderMessage('sms', updateCtx);
-    expect(short.startsWith('【汶川县应急】滑坡临灾预警升级为红色：')).toBe(true);
+    expect(short).toMatch(/^【汶川县应急】滑坡临灾预警(由橙色)?升级为红色：/);
     expect(countSmsSegments(short)).toBe(1);
     expect(long).toContain(
       '变更内容：预警等级由橙色（二级）提升为红色（一级）；新增汶川县映秀镇枫香树村',
@@ -177,7 +177,7 @@ describe('sms', () => {
     expect(long).toContain('解除时间：2024年7月12日9时');
     const meteo = renderMessage('sms', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' });
     expect(meteo.short).toBe(
-      '【阿坝州应急】解除地质灾害气象风险黄色预警（汶川县、理县、茂县），请继续关注天气变化。回1确认',
+      '【阿坝州应急】解除地质灾害气象风险黄色预警（汶川县、理县、茂县），请继续关注天气变化。回复1确认',
     );
   });
 

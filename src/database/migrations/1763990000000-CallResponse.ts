@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { DEFAULT_POLICIES } from '../../modules/escalation/escalation-policy.types';
 
 /**
  * 叫应: answers kept apart from attempts, escalation policies, each delivery's place in its chain,
@@ -44,6 +45,14 @@ export class CallResponse1763990000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
 
+    for (const p of DEFAULT_POLICIES) {
+      await q.query(
+        `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [p.name, p.kinds, p.levels, p.statuses, p.roles, p.rank, JSON.stringify(p.steps), JSON.stringify(p.onExhausted), p.groupRuleSeconds, p.reachDeadlineSeconds],
+      );
+    }
+
     await q.query(`
       ALTER TABLE deliveries
         ADD COLUMN policy_id uuid REFERENCES escalation_policies(id),
@@ -55,6 +64,10 @@ export class CallResponse1763990000000 implements MigrationInterface {
         ADD COLUMN answered_attempt_id uuid REFERENCES contact_attempts(id) ON DELETE SET NULL,
         ADD COLUMN answer_channel text,
         ADD COLUMN heard_at timestamptz`);
+    // What an attempt carries: the warning itself, or an escalation notice about someone else.
+    await q.query(
+      `ALTER TABLE contact_attempts ADD COLUMN purpose text NOT NULL DEFAULT 'warning' CHECK (purpose IN ('warning', 'escalation'))`,
+    );
     await q.query(`CREATE INDEX deliveries_not_woken_idx ON deliveries (warning_id) WHERE not_woken_at IS NOT NULL`);
 
     await q.query(`
@@ -74,6 +87,7 @@ export class CallResponse1763990000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE escalations`);
+    await q.query(`ALTER TABLE contact_attempts DROP COLUMN purpose`);
     await q.query(`
       ALTER TABLE deliveries
         DROP COLUMN policy_id, DROP COLUMN step, DROP COLUMN step_started_at, DROP COLUMN not_woken_at,

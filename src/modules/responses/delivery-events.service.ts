@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
+import { AnswersService } from './answers.service';
 
 /** Twilio message statuses, in the order they can only move forward. */
 const SMS_TERMINAL_FAILURES = new Set(['failed', 'undelivered']);
@@ -11,7 +12,7 @@ const CALL_FAILURES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
 
 /**
  * Applies what providers report back (status callbacks, keypresses, replies, playback receipts)
- * to attempts and deliveries. Every update is conditional on the current state, so a callback
+ * to attempts and deliveries; keypresses are answers, recorded through AnswersService. Every update is conditional on the current state, so a callback
  * delivered twice, late or out of order changes nothing twice and never moves a state backwards.
  */
 @Injectable()
@@ -19,6 +20,7 @@ export class DeliveryEventsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly sender: SendAttemptService,
+    private readonly answers: AnswersService,
   ) {}
 
   async smsStatus(e: { messageSid: string; status: string; errorCode?: string }): Promise<void> {
@@ -82,21 +84,34 @@ export class DeliveryEventsService {
     }
   }
 
-  /** A keypress during or after the message: 1 confirms, 2 asks for help; anything else is kept as is. */
-  async keypress(attemptId: string, digits: string): Promise<'confirmed' | 'declined' | 'other'> {
-    const outcome = digits === '1' ? 'confirmed' : digits === '2' ? 'declined' : 'other';
+  /**
+   * A keypress during the message (barge-in counts) or after it: 1 confirms, 2 asks for help,
+   * recorded as a voice answer once per call (`voice:<CallSid>`, so the same gather posted twice
+   * is one answer); any other key is kept as an ambiguous answer of that round.
+   */
+  async keypress(e: {
+    attemptId: string;
+    digits: string;
+    callSid: string;
+    round?: number;
+  }): Promise<'confirmed' | 'declined' | 'other'> {
+    const outcome = e.digits === '1' ? 'confirmed' : e.digits === '2' ? 'declined' : 'other';
     const [a] = await rows<{ delivery_id: string }>(
       this.db,
       `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, now())
         WHERE id = $1 RETURNING delivery_id`,
-      [attemptId, digits],
+      [e.attemptId, e.digits],
     );
-    if (a && outcome !== 'other') {
-      await this.db.query(
-        `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now())
-          WHERE id = $1 AND state NOT IN ('confirmed', 'declined', 'cancelled')`,
-        [a.delivery_id, outcome],
-      );
+    if (a) {
+      const call = e.callSid || e.attemptId;
+      await this.answers.record({
+        deliveryId: a.delivery_id,
+        kind: outcome === 'confirmed' ? 'confirm' : outcome === 'declined' ? 'help' : 'ambiguous',
+        channel: 'voice',
+        attemptId: e.attemptId,
+        raw: e.digits,
+        dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
+      });
     }
     return outcome;
   }
@@ -110,7 +125,9 @@ export class DeliveryEventsService {
     );
     if (a) {
       await this.db.query(
-        `UPDATE deliveries SET state = 'heard' WHERE id = $1 AND state IN ('pending', 'sent', 'delivered')`,
+        `UPDATE deliveries SET heard_at = coalesce(heard_at, now()),
+                state = CASE WHEN state IN ('pending', 'sent', 'delivered') THEN 'heard' ELSE state END
+          WHERE id = $1`,
         [a.delivery_id],
       );
     }

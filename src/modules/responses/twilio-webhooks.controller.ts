@@ -29,6 +29,7 @@ import { DispatchRepository } from '../dispatch/dispatch.repository';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { DeliveryEventsService } from './delivery-events.service';
+import { SmsRepliesService } from './sms-replies.service';
 
 /**
  * Twilio's callbacks. Public (no bearer token) but every request must carry a valid
@@ -45,6 +46,7 @@ export class TwilioWebhooksController {
     private readonly attempts: DispatchRepository,
     private readonly warnings: WarningsRepository,
     private readonly renderer: MessageRenderer,
+    private readonly replies: SmsRepliesService,
   ) {}
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
@@ -70,7 +72,10 @@ export class TwilioWebhooksController {
     });
   }
 
-  /** Replies to our messages. Stored once; matched to the person's open warning (叫应). */
+  /**
+   * Replies to our messages. Stored once; matched to the person's open warning and recorded as
+   * their answer (叫应); answered with a thank-you, a help acknowledgement or a clarifying SMS.
+   */
   @Post('sms')
   async inboundSms(
     @Req() req: Request,
@@ -80,8 +85,10 @@ export class TwilioWebhooksController {
   ) {
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
-    await this.events.inboundSms({ messageSid: e.messageSid, from: e.from, body: e.body });
-    res.type('text/xml').send(smsReplyTwiml());
+    const message = { messageSid: e.messageSid, from: e.from, body: e.body };
+    await this.events.inboundSms(message);
+    const outcome = await this.replies.handle(message);
+    res.type('text/xml').send(smsReplyTwiml(outcome.reply));
   }
 
   /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
@@ -121,7 +128,13 @@ export class TwilioWebhooksController {
       digits: e.digits,
       round: e.round,
     });
-    if (e.digits) await this.events.keypress(attemptId, e.digits.trim());
+    if (e.digits)
+      await this.events.keypress({
+        attemptId,
+        digits: e.digits.trim(),
+        callSid: e.callSid,
+        round: e.round,
+      });
     else if (reply.heard) await this.events.heard(attemptId);
     res.type('text/xml').send(reply.twiml);
   }

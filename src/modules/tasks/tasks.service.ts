@@ -42,6 +42,19 @@ export class TasksService {
       throw AppException.validation([{ field: 'grid', message: `unknown grid ${dto.grid}` }]);
     if (principal.role === 'duty_officer')
       assertWithinJurisdiction(principal, [grid.village_code], 'grid');
+    return this.assign(warningId, dto, principal.tokenId);
+  }
+
+  /**
+   * Assigns a task without the caller checks (escalation assigns them itself). Null when the grid
+   * has nobody with a mobile phone to give it to.
+   */
+  async assign(warningId: string, dto: CreateTaskDto, createdBy: string) {
+    const [warning] = await this.db.query(
+      `SELECT w.kind, w.current_version AS "currentVersion", v.level FROM warnings w
+         JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version WHERE w.id = $1`,
+      [warningId],
+    );
     let subjectDelivery: string | null = null;
     if (dto.personId) {
       const [d] = await this.db.query(
@@ -86,7 +99,7 @@ export class TasksService {
           assignee.id,
           subjectDelivery,
           dto.reason ?? null,
-          principal.tokenId,
+          createdBy,
         ],
       );
       // The member is now part of the chain: their own delivery carries the task's SMS.

@@ -1,0 +1,130 @@
+import type { PersonChannel } from '../dispatch/contact-plan';
+
+/** One step of a chain: channels used at once, then how long to wait for an answer. */
+export interface PolicyStep {
+  channels: PersonChannel[];
+  waitSeconds: number;
+  /** An unanswered (no-answer / busy) call is placed again, `times` times spread over `withinSeconds`. */
+  voiceRetries?: { times: number; withinSeconds: number };
+}
+
+/** What happens when a person has not confirmed after the last step. */
+export interface OnExhausted {
+  /** Put them on the duty officer's 未叫醒 (not woken) list. */
+  notWoken: boolean;
+  /** Contact their supervisor, naming who did not answer and where. */
+  supervisor: boolean;
+  /** Send a door-to-door task to a member of their grid. */
+  doorToDoor: boolean;
+}
+
+export interface EscalationPolicy {
+  id: string;
+  name: string;
+  /** Empty: any. */
+  kinds: string[];
+  levels: string[];
+  statuses: string[];
+  roles: string[];
+  /** Lower wins when several policies match. */
+  rank: number;
+  steps: PolicyStep[];
+  onExhausted: OnExhausted;
+  /** Group rule: when no responsible person of a grid has confirmed after this, the next level is alerted. */
+  groupRuleSeconds: number | null;
+  /** Responsible persons must be reached within this (national target: 5 minutes). */
+  reachDeadlineSeconds: number;
+}
+
+export const RESPONSIBLE_ROLES = [
+  'county_responsible',
+  'township_responsible',
+  'village_responsible',
+  'duty_officer',
+  'grid_leader',
+  'grid_member',
+  'group_monitor',
+  'area_lead',
+  'resident_geologist',
+  'technical_manager',
+];
+
+/** Defaults from domain.md (叫应 in practice); editable through the API. */
+export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
+  {
+    name: '临灾预警-责任人',
+    kinds: ['imminent'],
+    levels: [],
+    statuses: [],
+    roles: RESPONSIBLE_ROLES,
+    rank: 10,
+    steps: [{ channels: ['sms', 'voice', 'email'], waitSeconds: 300, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
+    groupRuleSeconds: 600,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '红橙预警-责任人',
+    kinds: [],
+    levels: ['red', 'orange'],
+    statuses: [],
+    roles: RESPONSIBLE_ROLES,
+    rank: 20,
+    steps: [{ channels: ['sms', 'voice', 'email'], waitSeconds: 300, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
+    groupRuleSeconds: 600,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '黄蓝预警-责任人',
+    kinds: [],
+    levels: ['yellow', 'blue'],
+    statuses: [],
+    roles: RESPONSIBLE_ROLES,
+    rank: 30,
+    // Yellow and blue may use messaging only.
+    steps: [
+      { channels: ['sms', 'email'], waitSeconds: 900 },
+      { channels: ['sms'], waitSeconds: 900 },
+    ],
+    onExhausted: { notWoken: true, supervisor: true, doorToDoor: false },
+    groupRuleSeconds: 1800,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '临灾预警-居民',
+    kinds: ['imminent'],
+    levels: [],
+    statuses: [],
+    roles: ['resident'],
+    rank: 40,
+    steps: [{ channels: ['sms', 'voice'], waitSeconds: 600, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    onExhausted: { notWoken: false, supervisor: false, doorToDoor: true },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 600,
+  },
+  {
+    name: '居民',
+    kinds: [],
+    levels: [],
+    statuses: [],
+    roles: ['resident'],
+    rank: 50,
+    steps: [{ channels: ['sms'], waitSeconds: 3600 }],
+    onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 1800,
+  },
+  {
+    name: '兜底',
+    kinds: [],
+    levels: [],
+    statuses: [],
+    roles: [],
+    rank: 1000,
+    steps: [{ channels: ['sms', 'email'], waitSeconds: 900 }],
+    onExhausted: { notWoken: true, supervisor: false, doorToDoor: false },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 300,
+  },
+];
