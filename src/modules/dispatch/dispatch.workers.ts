@@ -16,6 +16,7 @@ import {
   type SendGroupJob,
 } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
+import { maskPhones } from '../../common/observability/mask';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { DispatchQueue } from './dispatch-queue.service';
 import { FanoutService } from './fanout.service';
