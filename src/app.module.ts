@@ -16,6 +16,7 @@ import { buildDataSourceOptions } from './database/data-source';
 import { AuthModule } from './modules/auth/auth.module';
 import { DirectoryModule } from './modules/directory/directory.module';
 import { DispatchWorkersModule } from './modules/dispatch/dispatch.module';
+import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
 import { ResponsesModule } from './modules/responses/responses.module';
 import { TasksModule } from './modules/tasks/tasks.module';
@@ -76,6 +77,7 @@ const API_MODULES = [
   WarningsModule,
   ResponsesModule,
   TasksModule,
+  EscalationModule,
 ];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];

@@ -6,6 +6,8 @@
 export const QUEUE_NAMES = {
   /** Per warning version: resolve recipients, write deliveries and attempts, enqueue sends. */
   fanout: 'fanout',
+  /** 叫应 timers: a step's wait running out, and the group rule of a grid. */
+  escalation: 'escalation',
   /** Expiry timers and the recovery sweep that re-enqueues anything accepted but not queued. */
   lifecycle: 'lifecycle',
   sendSms: 'send-sms',
@@ -29,6 +31,9 @@ export interface SendAttemptJob {
 export interface SendGroupJob {
   groupSendId: string;
 }
+export type EscalationJob =
+  | { type: 'step'; deliveryId: string; version: number; step: number }
+  | { type: 'group'; warningId: string; version: number; gridCode: string };
 export type LifecycleJob = { type: 'expire'; warningId: string } | { type: 'recover' };
 
 /**

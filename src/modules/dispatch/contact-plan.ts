@@ -19,6 +19,10 @@ const ADDRESSABLE: Record<PersonChannel, ContactKind[]> = {
   email: ['email'],
 };
 
+export function firstContactFor(contacts: RecipientContact[], channel: PersonChannel): RecipientContact | undefined {
+  return firstContact(contacts, channel);
+}
+
 function firstContact(
   contacts: RecipientContact[],
   channel: PersonChannel,

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import {
+  type EscalationJob,
   type FanoutJob,
   type LifecycleJob,
   QUEUE_NAMES,
@@ -22,6 +23,7 @@ export class DispatchQueue {
   constructor(
     @InjectQueue(QUEUE_NAMES.fanout) private readonly fanout: Queue<FanoutJob>,
     @InjectQueue(QUEUE_NAMES.lifecycle) private readonly lifecycle: Queue<LifecycleJob>,
+    @InjectQueue(QUEUE_NAMES.escalation) private readonly escalation: Queue<EscalationJob>,
     @InjectQueue(QUEUE_NAMES.sendSms) private readonly sms: Queue<SendAttemptJob>,
     @InjectQueue(QUEUE_NAMES.sendVoice) private readonly voice: Queue<SendAttemptJob>,
     @InjectQueue(QUEUE_NAMES.sendEmail) private readonly email: Queue<SendAttemptJob>,
@@ -97,6 +99,46 @@ export class DispatchQueue {
         },
       );
     }
+  }
+
+  /**
+   * A step's timer: job id `step-<delivery>-v<version>-s<step>`, so the same timer is never
+   * scheduled twice, and survives restarts in the queue backend.
+   */
+  async scheduleSteps(steps: { deliveryId: string; version: number; step: number; delayMs: number }[]): Promise<void> {
+    if (!steps.length) return;
+    await this.escalation.addBulk(
+      steps.map((s) => ({
+        name: 'step',
+        data: { type: 'step' as const, deliveryId: s.deliveryId, version: s.version, step: s.step },
+        opts: {
+          jobId: `step-${s.deliveryId}-v${s.version}-s${s.step}`,
+          delay: s.delayMs,
+          attempts: 10,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: 10000,
+          removeOnFail: false,
+        },
+      })),
+    );
+  }
+
+  async scheduleGroupRules(rules: { warningId: string; version: number; gridCode: string; delayMs: number }[]): Promise<void> {
+    if (!rules.length) return;
+    await this.escalation.addBulk(
+      rules.map((r) => ({
+        name: 'group',
+        data: { type: 'group' as const, warningId: r.warningId, version: r.version, gridCode: r.gridCode },
+        opts: {
+          jobId: `group-${r.warningId}-v${r.version}-${r.gridCode}`,
+          delay: r.delayMs,
+          attempts: 10,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: 10000,
+          removeOnFail: false,
+        },
+      })),
+    );
   }
 
   /** One timer per (warning, expiry time): an update that moves `expires` adds a new one. */

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { TargetingModule } from '../directory/targeting/targeting.module';
+import { EscalationModule } from '../escalation/escalation.module';
+import { EscalationService } from '../escalation/escalation.service';
+import { TasksModule } from '../tasks/tasks.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchRepository } from './dispatch.repository';
@@ -14,9 +17,10 @@ import { SendGroupService } from './send-group.service';
 
 /** Fan-out and sending: the services, shared by the workers and the webhooks (failover). */
 @Module({
-  imports: [ChannelsModule, TargetingModule, WarningsModule, DispatchQueueModule],
+  imports: [ChannelsModule, TargetingModule, WarningsModule, DispatchQueueModule, EscalationModule, TasksModule],
   providers: [
     DispatchRepository,
+    EscalationService,
     FanoutService,
     GroupSendPlanner,
     LifecycleService,
@@ -26,6 +30,7 @@ import { SendGroupService } from './send-group.service';
   ],
   exports: [
     DispatchRepository,
+    EscalationService,
     FanoutService,
     LifecycleService,
     MessageRenderer,

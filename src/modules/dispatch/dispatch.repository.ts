@@ -19,6 +19,8 @@ export interface UpsertedDelivery {
   personId: string;
   msgType: MessageType;
   state: string;
+  /** 0 until the person's chain starts for this version. */
+  step: number;
 }
 
 export interface AttemptToInsert {
@@ -29,6 +31,8 @@ export interface AttemptToInsert {
   seq: number;
   planned: PlannedAttempt;
   priority: number;
+  /** The warning itself (default), or an escalation notice about someone who did not answer. */
+  purpose?: 'warning' | 'escalation';
 }
 
 export interface AttemptRow {
@@ -72,8 +76,10 @@ export class DispatchRepository {
     version: number,
     rows: DeliveryUpsert[],
     firstType: MessageType,
+    levelRaised = false,
   ): Promise<UpsertedDelivery[]> {
     if (!rows.length) return [];
+    // A new version restarts the chain (step 0); confirmed people stay confirmed unless the level was raised.
     return this.db.query(
       `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
        SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code
@@ -81,9 +87,13 @@ export class DispatchRepository {
        ON CONFLICT (warning_id, person_id) DO UPDATE SET
          msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
          state = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.state
-                      WHEN deliveries.state = 'cancelled' THEN 'pending' ELSE deliveries.state END,
+                      WHEN deliveries.state = 'cancelled' THEN 'pending'
+                      WHEN $8 AND deliveries.state IN ('confirmed', 'declined') THEN 'pending'
+                      ELSE deliveries.state END,
+         step = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step ELSE 0 END,
+         not_woken_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.not_woken_at END,
          version = EXCLUDED.version
-       RETURNING id, person_id AS "personId", msg_type AS "msgType", state`,
+       RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step`,
       [
         warningId,
         version,
@@ -92,6 +102,7 @@ export class DispatchRepository {
         rows.map((r) => r.role),
         rows.map((r) => r.divisionCode),
         rows.map((r) => r.gridCode),
+        levelRaised,
       ],
     );
   }
@@ -99,11 +110,11 @@ export class DispatchRepository {
   /** Inserts attempts (a retried fan-out inserts nothing twice) and returns every queued one of the batch. */
   async insertAttempts(
     rows: AttemptToInsert[],
-  ): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
+  ): Promise<{ id: string; channel: ChannelKind; priority: number; seq: number }[]> {
     if (!rows.length) return [];
     await this.db.query(
-      `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
+      `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
        ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING`,
       [
         rows.map((r) => r.deliveryId),
@@ -115,10 +126,11 @@ export class DispatchRepository {
         rows.map((r) => r.planned.contactKind),
         rows.map((r) => r.planned.address),
         rows.map((r) => r.priority),
+        rows.map((r) => r.purpose ?? 'warning'),
       ],
     );
     return this.db.query(
-      `SELECT id, channel, priority FROM contact_attempts
+      `SELECT id, channel, priority, seq FROM contact_attempts
         WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
       [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
     );

@@ -8,6 +8,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import {
+  type EscalationJob,
   type FanoutJob,
   type LifecycleJob,
   QUEUE_NAMES,
@@ -18,6 +19,7 @@ import {
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
 import { maskPhones } from '../../common/observability/mask';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
+import { EscalationService } from '../escalation/escalation.service';
 import { DispatchQueue } from './dispatch-queue.service';
 import { FanoutService } from './fanout.service';
 import { LifecycleService } from './lifecycle.service';
@@ -43,6 +45,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly attempts: SendAttemptService,
     private readonly groups: SendGroupService,
     private readonly lifecycle: LifecycleService,
+    private readonly escalation: EscalationService,
     private readonly queue: DispatchQueue,
   ) {}
 
@@ -57,6 +60,14 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       QUEUE_NAMES.fanout,
       (job) => this.fanout.run(job.data.warningId, job.data.version),
       { concurrency: 2 },
+    );
+    this.start<EscalationJob>(
+      QUEUE_NAMES.escalation,
+      (job) =>
+        job.data.type === 'step'
+          ? this.escalation.onStepTimer(job.data.deliveryId, job.data.version, job.data.step)
+          : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode),
+      { concurrency: 10 },
     );
     this.start<LifecycleJob>(
       QUEUE_NAMES.lifecycle,

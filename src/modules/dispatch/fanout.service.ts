@@ -6,7 +6,9 @@ import type { PersonRole } from '../directory/directory.types';
 import { TargetingService } from '../directory/targeting/targeting.service';
 import type { Recipient } from '../directory/targeting/targeting.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
-import { planFirstContacts, planNotice, type PlannedAttempt } from './contact-plan';
+import { planNotice } from './contact-plan';
+import { EscalationService } from '../escalation/escalation.service';
+import type { MessageType } from '../warnings/warning.types';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from './dispatch.repository';
 import { GroupSendPlanner } from './group-send.planner';
@@ -37,7 +39,15 @@ export class FanoutService {
     private readonly queue: DispatchQueue,
     private readonly groups: GroupSendPlanner,
     private readonly config: ConfigService,
+    private readonly escalation: EscalationService,
   ) {}
+
+  /** red 1 … blue 4: a lower rank than the previous version's is a raised level. */
+  private async levelRaised(v: VersionRow): Promise<boolean> {
+    const rank = { red: 1, orange: 2, yellow: 3, blue: 4 } as const;
+    const previous = await this.warnings.findVersion(v.warningId, v.version - 1);
+    return !!previous && rank[v.level] < rank[previous.level];
+  }
 
   async run(warningId: string, version: number): Promise<void> {
     const warning = await this.warnings.findWarning(warningId);
@@ -54,13 +64,15 @@ export class FanoutService {
       riskZones: v.riskZones,
       roles: v.audience as PersonRole[],
     };
+    const levelRaised = version > 1 && (await this.levelRaised(v));
     let total = 0;
     for await (const batch of this.targeting.stream(query, { batchSize: BATCH })) {
       total += batch.length;
-      await this.writeBatch(v, batch, priority);
+      await this.writeBatch(v, batch, priority, levelRaised);
     }
     if (version > 1) await this.releaseDropped(v, priority);
     await this.groups.plan(v, priority);
+    await this.escalation.scheduleGroupRules(v);
     const eta = await this.firstContactEta(warningId);
     await this.warnings.db.query(
       `UPDATE warnings SET fanout_done_at = now(), first_contact_eta = $2, recipients = $3 WHERE id = $1 AND current_version = $4`,
@@ -69,45 +81,34 @@ export class FanoutService {
     this.logger.log({ warningId, version, recipients: total }, 'fan-out done');
   }
 
-  private async writeBatch(v: VersionRow, batch: Recipient[], priority: number): Promise<void> {
+  private async writeBatch(v: VersionRow, batch: Recipient[], priority: number, levelRaised: boolean): Promise<void> {
     const deliveries = await this.repo.upsertDeliveries(
       v.warningId,
       v.version,
-      batch.map((r) => ({
-        personId: r.personId,
-        role: r.role,
-        divisionCode: r.divisionCode,
-        gridCode: r.gridCode,
-      })),
+      batch.map((r) => ({ personId: r.personId, role: r.role, divisionCode: r.divisionCode, gridCode: r.gridCode })),
       'alert',
+      levelRaised,
     );
     const byPerson = new Map(batch.map((r) => [r.personId, r]));
-    const attempts: AttemptToInsert[] = [];
-    const unreachable: string[] = [];
+    const contacts = new Map(batch.map((r) => [r.personId, r.contacts]));
+    const notices: AttemptToInsert[] = [];
+    const chains: { id: string; personId: string; role: string; msgType: MessageType }[] = [];
     for (const d of deliveries) {
       const r = byPerson.get(d.personId) as Recipient;
-      const planned: PlannedAttempt[] =
-        d.msgType === 'update' && d.state === 'confirmed'
-          ? planNotice(r.contacts) // already confirmed: a short notice of what changed
-          : planFirstContacts(v.content.kind, v.level, r.role, r.contacts);
-      if (!planned.length) unreachable.push(d.id);
-      planned.forEach((p, seq) =>
-        attempts.push({
-          deliveryId: d.id,
-          warningId: v.warningId,
-          version: v.version,
-          msgType: d.msgType,
-          seq,
-          planned: p,
-          priority,
-        }),
-      );
+      if (d.step > 0) continue; // a retried fan-out: this person's chain already runs
+      if (d.msgType === 'update' && (d.state === 'confirmed' || d.state === 'declined')) {
+        // Already answered and the level was not raised: a short notice of what changed.
+        planNotice(r.contacts).forEach((planned, seq) =>
+          notices.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: 'update', seq, planned, priority }),
+        );
+      } else {
+        chains.push({ id: d.id, personId: d.personId, role: r.role, msgType: d.msgType });
+      }
     }
-    const queued = await this.repo.insertAttempts(attempts);
+    const { attempts, unreachable } = await this.escalation.startChains(v, chains, contacts, priority);
+    const queued = await this.repo.insertAttempts([...attempts, ...notices]);
     await this.repo.markUnreachable(unreachable);
-    await this.queue.enqueueAttempts(
-      queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
-    );
+    await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })));
   }
 
   /** Update: people no longer concerned get a release if they had been reached. */

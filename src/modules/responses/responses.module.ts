@@ -2,15 +2,28 @@ import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
 import { WarningsModule } from '../warnings/warnings.module';
+import { AnswersService } from './answers.service';
 import { BroadcastWebhooksController } from './broadcast-webhooks.controller';
+import { ConfirmLinkController } from './confirm-link.controller';
 import { DeliveryEventsService } from './delivery-events.service';
+import { OnSiteController } from './on-site.controller';
+import { OnSiteService } from './on-site.service';
+import { SmsRepliesService } from './sms-replies.service';
 import { TwilioWebhooksController } from './twilio-webhooks.controller';
 
-/** What comes back from people and providers: status callbacks, keypresses, replies, receipts. */
+/**
+ * What comes back from people and providers: status callbacks and playback receipts, and the
+ * answers (叫应) by keypress, SMS reply, signed link or on-site record.
+ */
 @Module({
   imports: [ChannelsModule, DispatchModule, WarningsModule],
-  controllers: [TwilioWebhooksController, BroadcastWebhooksController],
-  providers: [DeliveryEventsService],
-  exports: [DeliveryEventsService],
+  controllers: [
+    TwilioWebhooksController,
+    BroadcastWebhooksController,
+    ConfirmLinkController,
+    OnSiteController,
+  ],
+  providers: [AnswersService, DeliveryEventsService, OnSiteService, SmsRepliesService],
+  exports: [AnswersService, DeliveryEventsService],
 })
 export class ResponsesModule {}

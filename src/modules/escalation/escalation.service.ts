@@ -1,0 +1,312 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { jobPriority } from '../../common/queue/queue-names';
+import { rows } from '../../database/sql';
+import type { ChannelKind } from '../../channels/channel.types';
+import type { RecipientContact } from '../directory/targeting/targeting.types';
+import { firstContactFor, type PlannedAttempt } from '../dispatch/contact-plan';
+import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
+import { TasksService } from '../tasks/tasks.service';
+import type { MessageType } from '../warnings/warning.types';
+import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
+import type { EscalationPolicy } from './escalation-policy.types';
+import { PoliciesRepository } from './policies.repository';
+
+interface ChainDelivery {
+  id: string;
+  warningId: string;
+  personId: string;
+  role: string;
+  gridCode: string | null;
+  version: number;
+  msgType: MessageType;
+  state: string;
+  step: number;
+  policyId: string | null;
+  supervisorId: string | null;
+  kind: 'meteorological_risk' | 'imminent';
+  level: 'red' | 'orange' | 'yellow' | 'blue';
+  status: string;
+  warningState: string;
+}
+
+const CHAIN_COLUMNS = `
+  d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode", d.version,
+  d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId", p.supervisor_id AS "supervisorId",
+  w.kind, v.level, w.status, w.state AS "warningState"`;
+
+const CHAIN_FROM = `
+  deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
+  JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version`;
+
+const ANSWERED = ['confirmed', 'declined', 'cancelled'];
+
+/**
+ * 叫应: each person's chain of steps (policy), its durable timers, and escalation when nobody
+ * answers. Timers are delayed jobs with deterministic ids whose handlers compare-and-set the
+ * delivery's step in Postgres, so a timer delivered twice, late, or after an answer does nothing.
+ */
+@Injectable()
+export class EscalationService {
+  private readonly logger = new Logger(EscalationService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly policies: PoliciesRepository,
+    private readonly repo: DispatchRepository,
+    private readonly queue: DispatchQueue,
+    private readonly tasks: TasksService,
+    private readonly warnings: WarningsRepository,
+  ) {}
+
+  /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
+  async startChains(
+    v: VersionRow,
+    deliveries: { id: string; personId: string; role: string; msgType: MessageType }[],
+    contacts: Map<string, RecipientContact[]>,
+    priority: number,
+    purpose: 'warning' | 'escalation' = 'warning',
+  ): Promise<{ attempts: AttemptToInsert[]; unreachable: string[] }> {
+    const attempts: AttemptToInsert[] = [];
+    const unreachable: string[] = [];
+    const chosen: { id: string; policy: EscalationPolicy }[] = [];
+    for (const d of deliveries) {
+      const policy = await this.policies.choose(v.content.kind, v.level, v.content.status, d.role);
+      chosen.push({ id: d.id, policy });
+      const planned = this.planStep(policy, 0, contacts.get(d.personId) ?? []);
+      if (!planned.length) unreachable.push(d.id);
+      planned.forEach((p, seq) =>
+        attempts.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: d.msgType, seq, planned: p, priority, purpose }),
+      );
+    }
+    if (chosen.length) {
+      await this.db.query(
+        `UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_started_at = now(), not_woken_at = NULL
+           FROM unnest($1::uuid[], $2::uuid[]) AS x(id, policy_id) WHERE d.id = x.id`,
+        [chosen.map((c) => c.id), chosen.map((c) => c.policy.id)],
+      );
+      await this.queue.scheduleSteps(
+        chosen.map((c) => ({ deliveryId: c.id, version: v.version, step: 1, delayMs: c.policy.steps[0].waitSeconds * 1000 })),
+      );
+    }
+    return { attempts, unreachable };
+  }
+
+  planStep(policy: EscalationPolicy, index: number, contacts: RecipientContact[]): PlannedAttempt[] {
+    const step = policy.steps[index];
+    if (!step) return [];
+    const planned: PlannedAttempt[] = [];
+    for (const channel of step.channels) {
+      const c = firstContactFor(contacts, channel);
+      if (c) planned.push({ channel, contactKind: c.kind, address: c.value });
+    }
+    // No number that takes SMS but a landline: the message still gets there by voice.
+    if (!planned.some((p) => p.channel !== 'email')) {
+      const c = firstContactFor(contacts, 'voice');
+      if (c) planned.push({ channel: 'voice', contactKind: c.kind, address: c.value });
+    }
+    return planned;
+  }
+
+  /** A step's wait ran out. */
+  async onStepTimer(deliveryId: string, version: number, step: number): Promise<void> {
+    const [d] = await rows<ChainDelivery>(
+      this.db,
+      `UPDATE deliveries d SET step = d.step + 1, step_started_at = now()
+         FROM people p, warnings w, warning_versions v
+        WHERE d.id = $1 AND d.version = $2 AND d.step = $3 AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
+          AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
+          AND v.warning_id = w.id AND v.version = w.current_version
+        RETURNING ${CHAIN_COLUMNS}`,
+      [deliveryId, version, step],
+    );
+    if (!d || !d.policyId) return; // answered, superseded, cancelled, or this timer already fired
+    const policy = await this.policies.byId(d.policyId);
+    if (!policy) return;
+    if (step < policy.steps.length) {
+      const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+      const planned = this.planStep(policy, step, contacts);
+      await this.addAttempts(d, planned, 'warning');
+      await this.queue.scheduleSteps([{ deliveryId: d.id, version, step: step + 1, delayMs: policy.steps[step].waitSeconds * 1000 }]);
+      return;
+    }
+    await this.exhausted(d, policy);
+  }
+
+  /** No answer after the last step: not-woken list, the supervisor, a door-to-door task. */
+  private async exhausted(d: ChainDelivery, policy: EscalationPolicy): Promise<void> {
+    if (policy.onExhausted.notWoken) {
+      await this.db.query(`UPDATE deliveries SET not_woken_at = coalesce(not_woken_at, now()) WHERE id = $1`, [d.id]);
+    }
+    if (policy.onExhausted.supervisor && d.supervisorId) await this.escalateTo(d, d.supervisorId, 'not_woken');
+    if (policy.onExhausted.doorToDoor && d.gridCode) {
+      try {
+        const task = await this.tasks.assign(
+          d.warningId,
+          { type: 'door_to_door', grid: d.gridCode, personId: d.personId, reason: '多次呼叫未应答（未叫醒）' },
+          'escalation',
+        );
+        await this.db.query(
+          `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail) VALUES ($1, $2, $3, 'not_woken', 'door_to_door')
+           ON CONFLICT DO NOTHING`,
+          [d.warningId, d.id, task.id],
+        );
+      } catch (err) {
+        this.logger.warn({ deliveryId: d.id, err: (err as Error).message }, 'no grid member to send a door-to-door task to');
+      }
+    }
+    this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
+  }
+
+  /**
+   * Brings `toPersonId` into the chain of `from`: a new delivery (with its own policy chain and
+   * the escalation notice) or, if they are already on the warning, the notice on their delivery.
+   */
+  async escalateTo(from: Pick<ChainDelivery, 'id' | 'warningId'>, toPersonId: string, reason: 'not_woken' | 'help_requested' | 'group_silent'): Promise<void> {
+    const v = await this.currentVersion(from.warningId);
+    if (!v) return;
+    const [target] = await this.db.query(
+      `SELECT id, role, division_code AS "divisionCode", grid_code AS "gridCode" FROM people WHERE id = $1`,
+      [toPersonId],
+    );
+    if (!target) return;
+    const [created] = await this.db.query(
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, escalated_from, escalation_reason)
+       VALUES ($1, $2, $3, 'alert', $4, $5, $6, $7, $8)
+       ON CONFLICT (warning_id, person_id) DO NOTHING RETURNING id`,
+      [from.warningId, target.id, v.version, target.role, target.divisionCode, target.gridCode, from.id, reason],
+    );
+    const [existing] = created
+      ? [created]
+      : await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [from.warningId, target.id]);
+    const edge = await rows(
+      this.db,
+      `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [from.warningId, from.id, existing.id, reason],
+    );
+    if (!edge.length) return; // this escalation already happened (a repeated timer or answer)
+    const priority = jobPriority(v.content.kind, 'red');
+    const contacts = await this.repo.contactsOf([target.id]);
+    if (created) {
+      const { attempts, unreachable } = await this.startChains(
+        v,
+        [{ id: existing.id, personId: target.id, role: target.role, msgType: 'alert' }],
+        contacts,
+        priority,
+        'escalation',
+      );
+      const queued = await this.repo.insertAttempts(attempts);
+      await this.repo.markUnreachable(unreachable);
+      await this.queue.enqueueAttempts(queued);
+    } else {
+      // Already on the warning: the notice goes to them on top of their own chain.
+      const c = firstContactFor(contacts.get(target.id) ?? [], 'sms') ?? firstContactFor(contacts.get(target.id) ?? [], 'voice');
+      if (c) {
+        const d = await this.chainDelivery(existing.id);
+        if (d) await this.addAttempts(d, [{ channel: c.kind === 'landline' ? 'voice' : 'sms', contactKind: c.kind, address: c.value }], 'escalation');
+      }
+    }
+  }
+
+  /** An effective answer: pending steps stop at once; a request for help alerts the supervisor and the duty office. */
+  async onAnswer(e: { deliveryId: string; warningId: string; kind: 'confirm' | 'help' }): Promise<void> {
+    await this.db.query(
+      `UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
+        WHERE delivery_id = $1 AND status = 'queued' AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'`,
+      [e.deliveryId],
+    );
+    await this.db.query(`UPDATE deliveries SET not_woken_at = NULL WHERE id = $1`, [e.deliveryId]);
+    if (e.kind !== 'help') return;
+    const d = await this.chainDelivery(e.deliveryId);
+    if (!d) return;
+    if (d.supervisorId) await this.escalateTo(d, d.supervisorId, 'help_requested');
+    // The duty office of the person's county hears of it too.
+    const dutyOfficers = await this.db.query<{ id: string }[]>(
+      `SELECT p.id FROM people p JOIN deliveries d ON d.id = $1
+        WHERE p.role = 'duty_officer' AND starts_with(p.division_code, left(d.division_code, 6)) AND p.id <> d.person_id`,
+      [e.deliveryId],
+    );
+    for (const o of dutyOfficers) if (o.id !== d.supervisorId) await this.escalateTo(d, o.id, 'help_requested');
+  }
+
+  /** Voice: an unanswered, busy or cut-short call is placed again, within the step's retry budget. */
+  async onCallUnanswered(attemptId: string): Promise<void> {
+    const [a] = await this.db.query(
+      `SELECT a.delivery_id AS "deliveryId", a.address, a.contact_kind AS "contactKind", a.purpose FROM contact_attempts a WHERE a.id = $1`,
+      [attemptId],
+    );
+    if (!a) return;
+    const d = await this.chainDelivery(a.deliveryId);
+    if (!d || !d.policyId || ANSWERED.includes(d.state) || d.warningState !== 'active') return;
+    const policy = await this.policies.byId(d.policyId);
+    const retries = policy?.steps[d.step - 1]?.voiceRetries;
+    if (!retries) return;
+    const [{ n }] = await this.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.delivery_id = $1 AND a.channel = 'voice' AND a.version = d.version AND a.queued_at >= d.step_started_at`,
+      [d.id],
+    );
+    if (n > retries.times) return; // the first call plus `times` retries
+    await this.addAttempts(d, [{ channel: 'voice', contactKind: a.contactKind, address: a.address }], a.purpose, (retries.withinSeconds / retries.times) * 1000);
+  }
+
+  /** Group rule timers for the grids of a fan-out. */
+  async scheduleGroupRules(v: VersionRow): Promise<void> {
+    const grids = await this.db.query<{ grid: string; seconds: number }[]>(
+      `SELECT d.grid_code AS grid, min(p.group_rule_seconds)::int AS seconds
+         FROM deliveries d JOIN escalation_policies p ON p.id = d.policy_id
+        WHERE d.warning_id = $1 AND d.version = $2 AND d.grid_code IS NOT NULL AND d.role <> 'resident' AND p.group_rule_seconds IS NOT NULL
+        GROUP BY d.grid_code`,
+      [v.warningId, v.version],
+    );
+    await this.queue.scheduleGroupRules(grids.map((g) => ({ warningId: v.warningId, version: v.version, gridCode: g.grid, delayMs: g.seconds * 1000 })));
+  }
+
+  /** No responsible person of a grid confirmed in time: its village's responsible persons are alerted. */
+  async onGroupRule(warningId: string, version: number, gridCode: string): Promise<void> {
+    const [state] = await this.db.query(
+      `SELECT w.state, w.current_version AS version,
+              EXISTS (SELECT 1 FROM deliveries d WHERE d.warning_id = w.id AND d.grid_code = $2 AND d.role <> 'resident'
+                         AND d.state = 'confirmed') AS answered
+         FROM warnings w WHERE w.id = $1`,
+      [warningId, gridCode],
+    );
+    if (!state || state.state !== 'active' || state.version !== version || state.answered) return;
+    const [anchor] = await this.db.query(
+      `SELECT d.id, d.warning_id AS "warningId" FROM deliveries d
+        WHERE d.warning_id = $1 AND d.grid_code = $2 AND d.role <> 'resident' ORDER BY d.created_at LIMIT 1`,
+      [warningId, gridCode],
+    );
+    if (!anchor) return;
+    const next = await this.db.query<{ id: string }[]>(
+      `SELECT p.id FROM people p JOIN grids g ON g.code = $1
+        WHERE p.role = 'village_responsible' AND p.division_code = g.village_code`,
+      [gridCode],
+    );
+    for (const p of next) await this.escalateTo(anchor, p.id, 'group_silent');
+    this.logger.log({ warningId, gridCode, alerted: next.length }, 'group rule: nobody in the grid confirmed');
+  }
+
+  private async addAttempts(d: Pick<ChainDelivery, 'id' | 'warningId' | 'version' | 'msgType' | 'kind' | 'level'>, planned: PlannedAttempt[], purpose: 'warning' | 'escalation', delayMs?: number) {
+    if (!planned.length) return;
+    const [{ seq }] = await this.db.query(`SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`, [d.id]);
+    const priority = jobPriority(d.kind, d.level);
+    const queued = await this.repo.insertAttempts(
+      planned.map((p, i) => ({ deliveryId: d.id, warningId: d.warningId, version: d.version, msgType: d.msgType, seq: seq + i, planned: p, priority, purpose })),
+    );
+    await this.queue.enqueueAttempts(queued.filter((q) => q.seq >= seq).map((q) => ({ ...q, channel: q.channel as ChannelKind, delayMs })));
+  }
+
+  private async chainDelivery(id: string): Promise<ChainDelivery | undefined> {
+    const [d] = await this.db.query(`SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM} WHERE d.id = $1`, [id]);
+    return d;
+  }
+
+  private async currentVersion(warningId: string): Promise<VersionRow | undefined> {
+    const w = await this.warnings.findWarning(warningId);
+    return w ? this.warnings.findVersion(warningId, w.currentVersion) : undefined;
+  }
+}

@@ -1,0 +1,117 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PERSON_ROLES } from '../directory/directory.types';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../warnings/warning.types';
+
+const STEP_CHANNELS = ['sms', 'voice', 'email'] as const;
+
+export class VoiceRetriesDto {
+  @ApiProperty({ example: 3 })
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  times: number;
+
+  @ApiProperty({ example: 300 })
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  withinSeconds: number;
+}
+
+export class PolicyStepDto {
+  @ApiProperty({ enum: STEP_CHANNELS, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(STEP_CHANNELS, { each: true })
+  channels: (typeof STEP_CHANNELS)[number][];
+
+  @ApiProperty({ example: 300, description: 'seconds to wait for an answer before the next step' })
+  @IsInt()
+  @Min(10)
+  @Max(86400)
+  waitSeconds: number;
+
+  @ApiPropertyOptional({ type: VoiceRetriesDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => VoiceRetriesDto)
+  voiceRetries?: VoiceRetriesDto;
+}
+
+export class OnExhaustedDto {
+  @ApiProperty() @IsBoolean() notWoken: boolean;
+  @ApiProperty() @IsBoolean() supervisor: boolean;
+  @ApiProperty() @IsBoolean() doorToDoor: boolean;
+}
+
+export class PolicyDto {
+  @ApiProperty({ example: '红橙预警-责任人' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  name: string;
+
+  @ApiProperty({ enum: WARNING_KINDS, isArray: true, description: 'empty: any' })
+  @IsArray()
+  @IsIn(WARNING_KINDS, { each: true })
+  kinds: string[];
+
+  @ApiProperty({ enum: WARNING_LEVELS, isArray: true })
+  @IsArray()
+  @IsIn(WARNING_LEVELS, { each: true })
+  levels: string[];
+
+  @ApiProperty({ enum: WARNING_STATUSES, isArray: true })
+  @IsArray()
+  @IsIn(WARNING_STATUSES, { each: true })
+  statuses: string[];
+
+  @ApiProperty({ enum: PERSON_ROLES, isArray: true })
+  @IsArray()
+  @IsIn(PERSON_ROLES, { each: true })
+  roles: string[];
+
+  @ApiProperty({ example: 20, description: 'lower wins when several policies match' })
+  @IsInt()
+  @Min(0)
+  @Max(999)
+  rank: number;
+
+  @ApiProperty({ type: [PolicyStepDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => PolicyStepDto)
+  steps: PolicyStepDto[];
+
+  @ApiProperty({ type: OnExhaustedDto })
+  @ValidateNested()
+  @Type(() => OnExhaustedDto)
+  onExhausted: OnExhaustedDto;
+
+  @ApiPropertyOptional({ nullable: true, type: Number })
+  @IsOptional()
+  @IsInt()
+  @Min(30)
+  groupRuleSeconds: number | null = null;
+
+  @ApiProperty({ example: 300 })
+  @IsInt()
+  @Min(30)
+  reachDeadlineSeconds: number;
+}

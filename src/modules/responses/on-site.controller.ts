@@ -1,0 +1,28 @@
+import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { OnSiteConfirmDto } from './on-site.dto';
+import { OnSiteService } from './on-site.service';
+
+@ApiTags('responses')
+@ApiBearerAuth()
+@Controller('v1')
+export class OnSiteController {
+  constructor(private readonly onSite: OnSiteService) {}
+
+  /**
+   * Record a person's answer given on site (door-to-door, in person): grid members for people
+   * of their own grid, duty officers within their jurisdiction. The first answer stands.
+   */
+  @Post('warnings/:id/people/:personId/confirm')
+  @HttpCode(200)
+  @Roles('grid_member', 'duty_officer')
+  confirm(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('personId', ParseUUIDPipe) personId: string,
+    @Body() dto: OnSiteConfirmDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.onSite.confirm(principal, id, personId, dto);
+  }
+}
