@@ -49,6 +49,7 @@ export interface AttemptRow {
   status: string;
   tries: number;
   providerId: string | null;
+  purpose: 'warning' | 'escalation';
   personId: string;
   personName: string;
   personRole: string;
@@ -58,7 +59,7 @@ export interface AttemptRow {
 
 const ATTEMPT_COLUMNS = `
   a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType", a.seq,
-  a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId",
+  a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
   w.state AS "warningState"`;
 
@@ -133,6 +134,17 @@ export class DispatchRepository {
       `SELECT id, channel, priority, seq FROM contact_attempts
         WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
       [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
+    );
+  }
+
+  /** For an escalation notice: the people whose silence (or call for help) brought this person in. */
+  async escalatedFrom(deliveryId: string): Promise<{ name: string; role: string; place: string; reason: string }[]> {
+    return this.db.query(
+      `SELECT p.name, p.role, coalesce(g.name, dv.name, p.division_code) AS place, e.reason
+         FROM escalations e JOIN deliveries d ON d.id = e.from_delivery_id JOIN people p ON p.id = d.person_id
+         LEFT JOIN grids g ON g.code = p.grid_code LEFT JOIN divisions dv ON dv.code = p.division_code
+        WHERE e.to_delivery_id = $1 ORDER BY e.created_at`,
+      [deliveryId],
     );
   }
 

@@ -85,6 +85,23 @@ export class MessageRenderer {
     return renderMessage('manual', { ...this.context(content, 'alert'), task }).sms;
   }
 
+  /** To a supervisor or the duty office: who did not answer (or asked for help), and where. */
+  escalation(
+    content: WarningContent,
+    person: { name: string; role: PersonRole },
+    unanswered: { name: string; role: string; place: string }[],
+  ) {
+    return renderMessage('escalation', {
+      ...this.context(content, 'alert'),
+      supervisor: { name: person.name, role: PERSON_ROLE_NAMES_ZH[person.role] },
+      unanswered: unanswered.map((u) => ({
+        name: u.name,
+        role: PERSON_ROLE_NAMES_ZH[u.role as PersonRole] ?? u.role,
+        place: u.place,
+      })),
+    });
+  }
+
   broadcast(content: WarningContent, msgType: MessageType) {
     return renderMessage('broadcast', this.context(content, msgType));
   }

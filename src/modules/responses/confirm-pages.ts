@@ -146,7 +146,8 @@ export function resultPage(
   } else if (r.effective) {
     cls = 'warn';
     zh = '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。';
-    en = 'Your request for help has been received; the duty officer will contact you shortly. Keep your phone on and stay safe.';
+    en =
+      'Your request for help has been received; the duty officer will contact you shortly. Keep your phone on and stay safe.';
   } else {
     const s = standing(v);
     cls = s?.cls ?? '';

@@ -28,12 +28,22 @@ describe('parseSmsReply', () => {
     expect(parseSmsReply(body)).toBe('help');
   });
 
-  it.each(['', '  ', '3', '12', '11', '好的', '确认收到了吗', '不确认', 'okay', '1 2', '收 到', '?'])(
-    '%j is ambiguous',
-    (body) => {
-      expect(parseSmsReply(body)).toBe('ambiguous');
-    },
-  );
+  it.each([
+    '',
+    '  ',
+    '3',
+    '12',
+    '11',
+    '好的',
+    '确认收到了吗',
+    '不确认',
+    'okay',
+    '1 2',
+    '收 到',
+    '?',
+  ])('%j is ambiguous', (body) => {
+    expect(parseSmsReply(body)).toBe('ambiguous');
+  });
 
   it('normalises width, case and the edges only', () => {
     expect(normaliseSmsReply(' ＯＫ。 ')).toBe('ok');

@@ -16,6 +16,7 @@ import type { Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { toCapXml } from './cap/cap-export';
+import { ChainStatsService } from '../escalation/chain-stats.service';
 import { CapImportService } from './cap-import.service';
 import { CancelWarningDto, CreateWarningDto, UpdateWarningDto } from './dto/create-warning.dto';
 import { WarningsRepository } from './warnings.repository';
@@ -29,6 +30,7 @@ export class WarningsController {
     private readonly warnings: WarningsService,
     private readonly repo: WarningsRepository,
     private readonly cap: CapImportService,
+    private readonly stats: ChainStatsService,
   ) {}
 
   /** Issue a warning. Same Idempotency-Key and body: the first answer, nothing sent twice. */
@@ -89,10 +91,11 @@ export class WarningsController {
   @Roles('duty_officer', 'auditor')
   async detail(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
     const w = await this.warnings.findVisible(principal, id);
-    const [versions, deliveries, attempts] = await Promise.all([
+    const [versions, deliveries, attempts, chain] = await Promise.all([
       this.repo.versions(id),
       this.repo.deliveryCounts(id),
       this.repo.attemptCounts(id),
+      this.stats.summary(id),
     ]);
     const current = versions.find((v) => v.version === w.currentVersion);
     return {
@@ -112,7 +115,22 @@ export class WarningsController {
         deliveries,
         attempts,
       },
+      // 叫应: coverage, confirmation, response times, deadlines, not woken, help requests.
+      responses: chain,
     };
+  }
+
+  /** Every person in the chain (recipients, escalation targets, task assignees) with their response times. */
+  @Get(':id/responses')
+  @Roles('duty_officer', 'auditor')
+  async responses(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit: number,
+    @Query('offset', new DefaultValuePipe(0), ParseIntPipe) offset: number,
+  ) {
+    await this.warnings.findVisible(principal, id);
+    return this.stats.people(id, Math.min(Math.max(limit, 1), 1000), Math.max(offset, 0));
   }
 
   @Post(':id/updates')

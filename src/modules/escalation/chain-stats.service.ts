@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** Public coverage target (domain.md): 90% of the threatened public reached. */
+export const PUBLIC_COVERAGE_TARGET = 0.9;
+
+const REACHED = `('delivered', 'heard', 'confirmed', 'declined')`;
+
+/** Per-person response times of a warning's chains, in seconds. */
+const PERSON_TIMES = `
+  SELECT d.id AS "deliveryId", p.id AS "personId", p.name, d.role, d.division_code AS "divisionCode", d.grid_code AS "gridCode",
+         d.state, d.escalated_from IS NOT NULL AS escalated, d.escalation_reason AS "escalationReason",
+         d.answer_channel AS "answerChannel", d.answered_attempt_id AS "answeredAttemptId",
+         (SELECT seq + 1 FROM contact_attempts WHERE id = d.answered_attempt_id) AS "answeredOnAttempt",
+         d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined') AS "notWoken",
+         extract(epoch FROM d.first_attempt_at - w.created_at) AS "issueToFirstAttempt",
+         extract(epoch FROM d.delivered_at - w.created_at) AS "issueToDelivery",
+         extract(epoch FROM d.confirmed_at - w.created_at) AS "issueToAnswer",
+         extract(epoch FROM d.confirmed_at - d.first_attempt_at) AS "firstAttemptToAnswer",
+         pol.reach_deadline_seconds AS "reachDeadlineSeconds",
+         CASE WHEN pol.reach_deadline_seconds IS NULL THEN NULL
+              ELSE coalesce(least(d.delivered_at, d.confirmed_at), d.confirmed_at, d.delivered_at)
+                     <= w.created_at + make_interval(secs => pol.reach_deadline_seconds) END AS "reachedInTime"
+    FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
+    LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+   WHERE d.warning_id = $1`;
+
+/**
+ * What GET /v1/warnings/:id shows of the 叫应: counts by state, coverage, confirmation rate,
+ * median and p90 response times, deadline breaches, the not-woken list and help requests.
+ */
+@Injectable()
+export class ChainStatsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async summary(warningId: string) {
+    const [totals] = await this.db.query(
+      `SELECT count(*) FILTER (WHERE escalated_from IS NULL)::int AS targeted,
+              count(*) FILTER (WHERE escalated_from IS NOT NULL)::int AS escalated,
+              count(*) FILTER (WHERE escalated_from IS NULL AND state IN ${REACHED})::int AS reached,
+              count(*) FILTER (WHERE escalated_from IS NULL AND state = 'confirmed')::int AS confirmed,
+              count(*) FILTER (WHERE escalated_from IS NULL AND role = 'resident')::int AS public,
+              count(*) FILTER (WHERE escalated_from IS NULL AND role = 'resident' AND state IN ${REACHED})::int AS "publicReached",
+              count(*) FILTER (WHERE escalated_from IS NULL AND role <> 'resident')::int AS responsible,
+              count(*) FILTER (WHERE escalated_from IS NULL AND role <> 'resident' AND state = 'confirmed')::int AS "responsibleConfirmed"
+         FROM deliveries WHERE warning_id = $1`,
+      [warningId],
+    );
+    const byState = Object.fromEntries(
+      (
+        await this.db.query<{ state: string; n: number }[]>(
+          `SELECT state, count(*)::int AS n FROM deliveries WHERE warning_id = $1 GROUP BY state`,
+          [warningId],
+        )
+      ).map((r) => [r.state, r.n]),
+    );
+    const [times] = await this.db.query(
+      `WITH t AS (${PERSON_TIMES})
+       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "issueToAnswer") AS median,
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY "issueToAnswer") AS p90,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY "firstAttemptToAnswer") AS "medianFromFirstAttempt",
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY "firstAttemptToAnswer") AS "p90FromFirstAttempt",
+              count(*) FILTER (WHERE role <> 'resident' AND "reachedInTime")::int AS "deadlineMet",
+              count(*) FILTER (WHERE role <> 'resident' AND "reachedInTime" IS NOT TRUE)::int AS "deadlineMissed"
+         FROM t WHERE state = 'confirmed' OR role <> 'resident'`,
+      [warningId],
+    );
+    const notWoken = await this.db.query(
+      `WITH t AS (${PERSON_TIMES}) SELECT "personId", name, role, "divisionCode", "gridCode", state FROM t WHERE "notWoken" ORDER BY name`,
+      [warningId],
+    );
+    const helpRequests = await this.db.query(
+      `SELECT p.id AS "personId", p.name, d.role, d.grid_code AS "gridCode", d.confirmed_at AS at
+         FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND d.state = 'declined' ORDER BY d.confirmed_at`,
+      [warningId],
+    );
+    const ratio = (a: number, b: number) => (b ? a / b : null);
+    const publicCoverage = ratio(totals.publicReached, totals.public);
+    return {
+      byState,
+      targeted: totals.targeted,
+      escalatedTo: totals.escalated,
+      coverage: ratio(totals.reached, totals.targeted),
+      publicCoverage,
+      publicCoverageTarget: PUBLIC_COVERAGE_TARGET,
+      publicCoverageMet: publicCoverage === null ? null : publicCoverage >= PUBLIC_COVERAGE_TARGET,
+      confirmationRate: ratio(totals.confirmed, totals.targeted),
+      responsibleConfirmationRate: ratio(totals.responsibleConfirmed, totals.responsible),
+      responseSeconds: {
+        median: num(times.median),
+        p90: num(times.p90),
+        medianFromFirstAttempt: num(times.medianFromFirstAttempt),
+        p90FromFirstAttempt: num(times.p90FromFirstAttempt),
+      },
+      reachDeadline: { met: times.deadlineMet, missed: times.deadlineMissed },
+      helpRequests,
+      notWoken,
+    };
+  }
+
+  /** Every person in the chain, escalation targets and task assignees too, with their times. */
+  async people(warningId: string, limit: number, offset: number) {
+    return (
+      await this.db.query(`${PERSON_TIMES} ORDER BY d.created_at, p.name LIMIT $2 OFFSET $3`, [warningId, limit, offset])
+    ).map((r: Record<string, unknown>) => ({
+      ...r,
+      issueToFirstAttempt: num(r.issueToFirstAttempt),
+      issueToDelivery: num(r.issueToDelivery),
+      issueToAnswer: num(r.issueToAnswer),
+      firstAttemptToAnswer: num(r.firstAttemptToAnswer),
+    }));
+  }
+}
+
+function num(v: unknown): number | null {
+  return v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10;
+}
