@@ -3,6 +3,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { LoggerModule } from 'nestjs-pino';
 import { SecretBox } from './common/crypto/secret-box';
 import { SECRET_BOX } from './common/crypto/secret-box.token';
@@ -89,6 +90,8 @@ const WORKER_MODULES = [DispatchWorkersModule];
 @Module({})
 export class AppModule {
   static register(runtime: GatewayRuntime): DynamicModule {
+    // One app per process owns the default metrics registry (tests start several in one process).
+    register.clear();
     const serveHttp = runtime.role !== 'worker';
     const runWorkers = runtime.role !== 'api';
     return {

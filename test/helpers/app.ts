@@ -22,6 +22,8 @@ export interface TestApp {
   /** One token per role; the duty officer's jurisdiction is county 513221, the grid member's grid 513221001001001. */
   tokens: Record<TokenRole, string>;
   close(): Promise<void>;
+  /** Stops the whole app (HTTP and workers) and starts a new one on the same database and queues. */
+  restart(): Promise<void>;
 }
 
 /** A minimal directory every app test can rely on: one county, township, village and grid. */
@@ -111,17 +113,24 @@ export async function startTestApp(
     auditor: await make('auditor'),
     grid_member: await make('grid_member', { gridCode: '513221001001001' }),
   };
-  return {
+  const result: TestApp = {
     app,
     sandbox,
     baseUrl,
     db: app.get(DataSource),
-    http: () => request(app.getHttpServer()),
+    http: () => request(result.app.getHttpServer()),
     tokens,
     close: async () => {
-      await app.close();
+      await result.app.close();
       await sandbox?.stop();
       await database.drop();
     },
+    restart: async () => {
+      await result.app.close();
+      result.app = await createHttpApp(AppModule.register(runtime));
+      await result.app.listen(port, '127.0.0.1');
+      result.db = result.app.get(DataSource);
+    },
   };
+  return result;
 }

@@ -28,7 +28,7 @@ export class VoiceRetriesDto {
 
   @ApiProperty({ example: 300 })
   @IsInt()
-  @Min(10)
+  @Min(2)
   @Max(3600)
   withinSeconds: number;
 }
@@ -42,7 +42,7 @@ export class PolicyStepDto {
 
   @ApiProperty({ example: 300, description: 'seconds to wait for an answer before the next step' })
   @IsInt()
-  @Min(10)
+  @Min(5)
   @Max(86400)
   waitSeconds: number;
 
@@ -107,7 +107,7 @@ export class PolicyDto {
   @ApiPropertyOptional({ nullable: true, type: Number })
   @IsOptional()
   @IsInt()
-  @Min(30)
+  @Min(5)
   groupRuleSeconds: number | null = null;
 
   @ApiProperty({ example: 300 })

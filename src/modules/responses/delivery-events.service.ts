@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
+import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
 import { AnswersService } from './answers.service';
@@ -21,6 +22,7 @@ export class DeliveryEventsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly sender: SendAttemptService,
     private readonly answers: AnswersService,
+    private readonly escalation: EscalationService,
   ) {}
 
   async smsStatus(e: { messageSid: string; status: string; errorCode?: string }): Promise<void> {
@@ -67,6 +69,12 @@ export class DeliveryEventsService {
            FROM a WHERE d.id = a.delivery_id`,
         [attemptId, e.duration ?? null],
       );
+      // Hanging up before the message ended is not an answer: the call is placed again.
+      const [call] = await this.db.query(`SELECT heard, digits FROM contact_attempts WHERE id = $1`, [attemptId]);
+      if (call && !call.heard && !call.digits) {
+        await this.db.query(`UPDATE contact_attempts SET outcome = 'hung_up_early' WHERE id = $1`, [attemptId]);
+        await this.escalation.onCallUnanswered(attemptId);
+      }
       return;
     }
     if (CALL_FAILURES.has(e.status)) {
@@ -80,6 +88,8 @@ export class DeliveryEventsService {
       if (row && e.status === 'failed') {
         const a = await this.attempt(attemptId);
         if (a) await this.sender.failover(a);
+      } else if (row) {
+        await this.escalation.onCallUnanswered(attemptId);
       }
     }
   }

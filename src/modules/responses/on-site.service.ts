@@ -31,7 +31,10 @@ export class OnSiteService {
       [personId],
     );
     if (!person) throw AppException.notFound('人员 person', personId);
-    if (principal.role === 'grid_member' && person.grid_code !== principal.gridCode) {
+    if (
+      principal.role === 'grid_member' &&
+      (!principal.gridCode || person.grid_code !== principal.gridCode)
+    ) {
       throw new AppException(
         ErrorCode.Forbidden,
         '只能为本网格的人员现场确认',

@@ -1,3 +1,5 @@
+import { EscalationService } from '../escalation/escalation.service';
+import { ANSWER_LISTENER } from './answer-listener';
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
@@ -23,7 +25,14 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     ConfirmLinkController,
     OnSiteController,
   ],
-  providers: [AnswersService, DeliveryEventsService, OnSiteService, SmsRepliesService],
+  providers: [
+    AnswersService,
+    DeliveryEventsService,
+    OnSiteService,
+    SmsRepliesService,
+    // An effective answer stops the person's pending steps; a call for help escalates at once.
+    { provide: ANSWER_LISTENER, useExisting: EscalationService },
+  ],
   exports: [AnswersService, DeliveryEventsService],
 })
 export class ResponsesModule {}

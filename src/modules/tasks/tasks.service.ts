@@ -71,8 +71,10 @@ export class TasksService {
       `SELECT p.id, p.role, p.division_code, c.value AS mobile FROM people p
          JOIN LATERAL (SELECT value FROM contact_points WHERE person_id = p.id AND kind IN ('mobile', 'satellite')
                         ORDER BY priority LIMIT 1) c ON true
-        WHERE p.grid_code = $1 AND p.role = ANY($2) ORDER BY array_position($2, p.role), p.name LIMIT 1`,
-      [dto.grid, ASSIGNEE_ROLES],
+        WHERE p.grid_code = $1 AND p.role = ANY($2) AND p.id IS DISTINCT FROM $3::uuid
+        ORDER BY array_position($2, p.role), p.name LIMIT 1`,
+      // Never the person the task is about.
+      [dto.grid, ASSIGNEE_ROLES, dto.personId ?? null],
     );
     if (!assignee) {
       throw AppException.validation([

@@ -1,0 +1,217 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+
+const APP_SECRET = 'escalation-e2e-secret'.padEnd(40, 'e');
+const MONITOR = { ext: 'P-GM1', name: '周监测', mobile: '+8613800000006' };
+const COUNTY_DUTY = { ext: 'P-ZB1', name: '吴值班', mobile: '+8613800000007' };
+
+/** A group monitor in grid 1 (supervised by the grid leader) and the county duty office. */
+const extraSql = `
+  INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
+    ('${MONITOR.ext}', '${MONITOR.name}', 'group_monitor', '513221001001', '513221001001001'),
+    ('${COUNTY_DUTY.ext}', '${COUNTY_DUTY.name}', 'duty_officer', '513221', NULL);
+  UPDATE people SET supervisor_id = (SELECT id FROM people WHERE external_id = '${PEOPLE.gridLeader.ext}')
+   WHERE external_id = '${MONITOR.ext}';
+  UPDATE people SET supervisor_id = (SELECT id FROM people WHERE external_id = '${PEOPLE.villageChief.ext}')
+   WHERE external_id = '${PEOPLE.gridLeader.ext}';
+  INSERT INTO contact_points (person_id, kind, value, priority)
+    SELECT id, 'mobile', '${MONITOR.mobile}', 1 FROM people WHERE external_id = '${MONITOR.ext}'
+    UNION ALL SELECT id, 'mobile', '${COUNTY_DUTY.mobile}', 1 FROM people WHERE external_id = '${COUNTY_DUTY.ext}';`;
+
+const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+
+/** Short waits so that a whole chain runs in seconds. */
+const FAST_POLICY = {
+  name: '红橙预警-责任人',
+  kinds: [],
+  levels: ['red', 'orange'],
+  statuses: [],
+  roles: ['village_responsible', 'township_responsible', 'grid_leader', 'group_monitor', 'duty_officer'],
+  rank: 20,
+  steps: [{ channels: ['sms', 'voice'], waitSeconds: 6, voiceRetries: { times: 2, withinSeconds: 2 } }],
+  onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
+  groupRuleSeconds: 5,
+  reachDeadlineSeconds: 300,
+};
+
+describe('叫应: chains, retries, escalation, group rule, races and restarts', () => {
+  let t: TestApp;
+  const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
+  const admin = () => ({ Authorization: `Bearer ${t.tokens.admin}` });
+  const delivery = async (warningId: string, ext: string) =>
+    (
+      await t.db.query(
+        `SELECT d.id, d.state, d.step, d.not_woken_at AS "notWokenAt", d.escalated_from AS "escalatedFrom",
+                d.escalation_reason AS reason
+           FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND p.external_id = $2`,
+        [warningId, ext],
+      )
+    )[0];
+  const issue = async (audience: string[]) => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send({
+        kind: 'meteorological_risk',
+        level: 'orange',
+        hazard: 'landslide',
+        headline: '映秀镇地质灾害气象风险橙色预警',
+        description: '强降雨，地质灾害风险高。',
+        instruction: '责任人立即上岗到位',
+        areas: ['513221001001'],
+        audience,
+        effective: hours(0),
+        expires: hours(12),
+      });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + extraSql,
+      env: { TWILIO_CALLS_PER_SECOND: '10', TWILIO_SMS_PER_SECOND: '50' },
+    });
+    const list = await t.http().get('/v1/escalation-policies').set(admin());
+    const current = list.body.find((p: { name: string }) => p.name === FAST_POLICY.name);
+    const put = await t.http().put(`/v1/escalation-policies/${current.id}`).set(admin()).send(FAST_POLICY);
+    expect(put.status).toBe(200);
+  });
+  afterAll(() => t.close());
+
+  it('lists the seeded default policies and refuses a bad one naming the field', async () => {
+    const list = await t.http().get('/v1/escalation-policies').set({ Authorization: `Bearer ${t.tokens.auditor}` });
+    expect(list.body.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['临灾预警-责任人', '居民', '兜底']));
+    const bad = await t
+      .http()
+      .post('/v1/escalation-policies')
+      .set(admin())
+      .send({ ...FAST_POLICY, name: 'bad', steps: [{ channels: ['pigeon'], waitSeconds: 1 }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toEqual(
+      expect.arrayContaining(['steps.0.channels', 'steps.0.waitSeconds']),
+    );
+    const forbidden = await t.http().post('/v1/escalation-policies').set(duty()).send(FAST_POLICY);
+    expect(forbidden.status).toBe(403);
+  });
+
+  it('no answer → voice retries → not woken → supervisor contacted and a door-to-door task to the grid', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    s.setProfile(MONITOR.mobile, 'no-answer');
+    const id = await issue(['grid_leader']);
+    const gl = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.notWokenAt ? d : undefined;
+    }, 'grid leader on the not-woken list');
+    const calls = await t.db.query(
+      `SELECT status, outcome FROM contact_attempts WHERE delivery_id = $1 AND channel = 'voice' ORDER BY seq`,
+      [gl.id],
+    );
+    expect(calls).toHaveLength(3); // the first call and two retries
+    for (const c of calls) expect(c.status).toBe('failed');
+
+    // The supervisor (the village chief) is brought into the chain, told who did not answer and where.
+    // (The group rule may have brought them in a moment earlier: both edges are recorded.)
+    const chief = await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'supervisor delivery');
+    expect(chief.escalatedFrom).toBe(gl.id);
+    const edge = await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT reason FROM escalations WHERE from_delivery_id = $1 AND to_delivery_id = $2 AND reason = 'not_woken'`,
+        [gl.id, chief.id],
+      );
+      return row;
+    }, 'not-woken escalation edge');
+    expect(edge.reason).toBe('not_woken');
+    const notice = await waitUntil(
+      async () => s.events({ type: 'sms.created', to: PEOPLE.villageChief.mobile }).find((e) => JSON.stringify(e.data).includes(PEOPLE.gridLeader.name)),
+      'escalation SMS naming the grid leader',
+    );
+    expect(JSON.stringify(notice.data)).toContain('渔子溪');
+    // The supervisor answers: their part of the chain is recorded too.
+    await waitUntil(async () => (await delivery(id, PEOPLE.villageChief.ext))?.state === 'confirmed', 'supervisor confirms');
+
+    // A door-to-door task goes to another member of the grid.
+    const task = await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT t.type, a.name AS assignee FROM manual_tasks t JOIN people a ON a.id = t.assignee_id WHERE t.warning_id = $1`,
+        [id],
+      );
+      return row;
+    }, 'door-to-door task');
+    expect(task).toEqual({ type: 'door_to_door', assignee: MONITOR.name });
+
+    const detail = await t.http().get(`/v1/warnings/${id}`).set(duty());
+    expect(detail.body.responses.notWoken.map((p: { name: string }) => p.name)).toContain(PEOPLE.gridLeader.name);
+    expect(detail.body.responses.escalatedTo).toBeGreaterThanOrEqual(1);
+  });
+
+  it('group rule: nobody responsible in a grid confirmed in time → the village level is alerted', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    s.setProfile(MONITOR.mobile, 'no-answer');
+    const id = await issue(['grid_leader', 'group_monitor']);
+    const edge = await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT e.reason, p.external_id AS ext FROM escalations e JOIN deliveries d ON d.id = e.to_delivery_id
+           JOIN people p ON p.id = d.person_id WHERE e.warning_id = $1 AND e.reason = 'group_silent'`,
+        [id],
+      );
+      return row;
+    }, 'group rule escalation');
+    expect(edge).toEqual({ reason: 'group_silent', ext: PEOPLE.villageChief.ext });
+  });
+
+  it('an answer stops the chain: the step timer that fires afterwards contacts nobody', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'confirms');
+    const id = await issue(['grid_leader']);
+    const gl = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.state === 'confirmed' ? d : undefined;
+    }, 'grid leader confirms');
+    const attemptsAtAnswer = (await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [gl.id]))[0].n;
+    // Past the step's wait: the timer fired and found the chain answered.
+    await new Promise((r) => setTimeout(r, 7000));
+    const after = await delivery(id, PEOPLE.gridLeader.ext);
+    expect(after).toMatchObject({ state: 'confirmed', step: 1, notWokenAt: null });
+    const attemptsAfter = (await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [gl.id]))[0].n;
+    expect(attemptsAfter).toBe(attemptsAtAnswer);
+    const edges = await t.db.query(`SELECT count(*)::int AS n FROM escalations WHERE from_delivery_id = $1`, [gl.id]);
+    expect(edges[0].n).toBe(0);
+
+    const people = await t.http().get(`/v1/warnings/${id}/responses`).set(duty());
+    const row = people.body.find((p: { name: string }) => p.name === PEOPLE.gridLeader.name);
+    expect(row.answerChannel ?? 'voice').toBe('voice');
+    expect(row.issueToAnswer).toBeGreaterThan(0);
+    expect(row.firstAttemptToAnswer).toBeLessThanOrEqual(row.issueToAnswer);
+    expect(row.reachedInTime).toBe(true);
+  });
+
+  it('a restart of every process mid-chain loses no escalation and repeats none', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    s.setProfile(MONITOR.mobile, 'no-answer');
+    const id = await issue(['grid_leader']);
+    await waitUntil(async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1, 'chain started');
+    await t.restart(); // the step timer is pending in the queue backend while nothing runs
+    const gl = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.notWokenAt ? d : undefined;
+    }, 'not woken after the restart');
+    await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'supervisor reached after the restart');
+    await new Promise((r) => setTimeout(r, 2000));
+    const edges = await t.db.query(
+      `SELECT reason, count(*)::int AS n FROM escalations WHERE from_delivery_id = $1 AND reason = 'not_woken' GROUP BY reason`,
+      [gl.id],
+    );
+    expect(edges).toEqual([{ reason: 'not_woken', n: 2 }]); // one to the supervisor, one door-to-door task
+    const tasks = await t.db.query(`SELECT count(*)::int AS n FROM manual_tasks WHERE warning_id = $1`, [id]);
+    expect(tasks[0].n).toBe(1);
+  });
+});
