@@ -193,6 +193,27 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     expect(row.reachedInTime).toBe(true);
   });
 
+  it('"need help" alerts the supervisor and the county duty office at once', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
+    const id = await issue(['grid_leader']);
+    const gl = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.state === 'declined' ? d : undefined;
+    }, 'grid leader asks for help');
+    const alerted = await waitUntil(async () => {
+      const r = await t.db.query(
+        `SELECT p.external_id AS ext FROM escalations e JOIN deliveries d ON d.id = e.to_delivery_id JOIN people p ON p.id = d.person_id
+          WHERE e.from_delivery_id = $1 AND e.reason = 'help_requested' ORDER BY 1`,
+        [gl.id],
+      );
+      return r.length === 2 ? r.map((x: { ext: string }) => x.ext) : undefined;
+    }, 'supervisor and duty office alerted');
+    expect(alerted.sort()).toEqual([COUNTY_DUTY.ext, PEOPLE.villageChief.ext].sort());
+    const detail = await t.http().get(`/v1/warnings/${id}`).set(duty());
+    expect(detail.body.responses.helpRequests.map((h: { name: string }) => h.name)).toEqual([PEOPLE.gridLeader.name]);
+  });
+
   it('a restart of every process mid-chain loses no escalation and repeats none', async () => {
     const s = t.sandbox!.carrier;
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { AnswersService } from '../responses/answers.service';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
@@ -24,6 +26,7 @@ export class TasksService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly warnings: WarningsService,
     private readonly queue: DispatchQueue,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   async create(principal: Principal, warningId: string, dto: CreateTaskDto) {
@@ -176,18 +179,20 @@ export class TasksService {
         `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
         [taskId, dto.outcome],
       );
-      // Confirmed on site: the visited person's answer, recorded as such.
-      if (
-        task.subject_delivery_id &&
-        (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')
-      ) {
-        await m.query(
-          `UPDATE deliveries SET state = 'confirmed', confirmed_at = coalesce(confirmed_at, now())
-            WHERE id = $1 AND state NOT IN ('confirmed', 'declined', 'cancelled')`,
-          [task.subject_delivery_id],
-        );
-      }
     });
+    // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
+    // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
+    if (task.subject_delivery_id && (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')) {
+      await this.moduleRef.get(AnswersService, { strict: false }).record({
+        deliveryId: task.subject_delivery_id,
+        kind: 'confirm',
+        channel: 'on_site',
+        recordedBy: principal.tokenId,
+        reason: dto.note ?? dto.outcome,
+        raw: dto.outcome,
+        dedupeKey: `task:${taskId}`,
+      });
+    }
     const [done] = await this.db.query(
       `SELECT id, status, outcome, note, completed_at AS "completedAt" FROM manual_tasks WHERE id = $1`,
       [taskId],
