@@ -27,9 +27,17 @@ const FAST_POLICY = {
   kinds: [],
   levels: ['red', 'orange'],
   statuses: [],
-  roles: ['village_responsible', 'township_responsible', 'grid_leader', 'group_monitor', 'duty_officer'],
+  roles: [
+    'village_responsible',
+    'township_responsible',
+    'grid_leader',
+    'group_monitor',
+    'duty_officer',
+  ],
   rank: 20,
-  steps: [{ channels: ['sms', 'voice'], waitSeconds: 6, voiceRetries: { times: 2, withinSeconds: 2 } }],
+  steps: [
+    { channels: ['sms', 'voice'], waitSeconds: 6, voiceRetries: { times: 2, withinSeconds: 2 } },
+  ],
   onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
   groupRuleSeconds: 5,
   reachDeadlineSeconds: 300,
@@ -78,14 +86,23 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     });
     const list = await t.http().get('/v1/escalation-policies').set(admin());
     const current = list.body.find((p: { name: string }) => p.name === FAST_POLICY.name);
-    const put = await t.http().put(`/v1/escalation-policies/${current.id}`).set(admin()).send(FAST_POLICY);
+    const put = await t
+      .http()
+      .put(`/v1/escalation-policies/${current.id}`)
+      .set(admin())
+      .send(FAST_POLICY);
     expect(put.status).toBe(200);
   });
   afterAll(() => t.close());
 
   it('lists the seeded default policies and refuses a bad one naming the field', async () => {
-    const list = await t.http().get('/v1/escalation-policies').set({ Authorization: `Bearer ${t.tokens.auditor}` });
-    expect(list.body.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['临灾预警-责任人', '居民', '兜底']));
+    const list = await t
+      .http()
+      .get('/v1/escalation-policies')
+      .set({ Authorization: `Bearer ${t.tokens.auditor}` });
+    expect(list.body.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['临灾预警-责任人', '居民', '兜底']),
+    );
     const bad = await t
       .http()
       .post('/v1/escalation-policies')
@@ -118,7 +135,10 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
 
     // The supervisor (the village chief) is brought into the chain, told who did not answer and where.
     // (The group rule may have brought them in a moment earlier: both edges are recorded.)
-    const chief = await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'supervisor delivery');
+    const chief = await waitUntil(
+      () => delivery(id, PEOPLE.villageChief.ext),
+      'supervisor delivery',
+    );
     expect(chief.escalatedFrom).toBe(gl.id);
     const edge = await waitUntil(async () => {
       const [row] = await t.db.query(
@@ -129,12 +149,18 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     }, 'not-woken escalation edge');
     expect(edge.reason).toBe('not_woken');
     const notice = await waitUntil(
-      async () => s.events({ type: 'sms.created', to: PEOPLE.villageChief.mobile }).find((e) => JSON.stringify(e.data).includes(PEOPLE.gridLeader.name)),
+      async () =>
+        s
+          .events({ type: 'sms.created', to: PEOPLE.villageChief.mobile })
+          .find((e) => JSON.stringify(e.data).includes(PEOPLE.gridLeader.name)),
       'escalation SMS naming the grid leader',
     );
     expect(JSON.stringify(notice.data)).toContain('渔子溪');
     // The supervisor answers: their part of the chain is recorded too.
-    await waitUntil(async () => (await delivery(id, PEOPLE.villageChief.ext))?.state === 'confirmed', 'supervisor confirms');
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.villageChief.ext))?.state === 'confirmed',
+      'supervisor confirms',
+    );
 
     // A door-to-door task goes to another member of the grid.
     const task = await waitUntil(async () => {
@@ -147,7 +173,9 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     expect(task).toEqual({ type: 'door_to_door', assignee: MONITOR.name });
 
     const detail = await t.http().get(`/v1/warnings/${id}`).set(duty());
-    expect(detail.body.responses.notWoken.map((p: { name: string }) => p.name)).toContain(PEOPLE.gridLeader.name);
+    expect(detail.body.responses.notWoken.map((p: { name: string }) => p.name)).toContain(
+      PEOPLE.gridLeader.name,
+    );
     expect(detail.body.responses.escalatedTo).toBeGreaterThanOrEqual(1);
   });
 
@@ -175,14 +203,25 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       const d = await delivery(id, PEOPLE.gridLeader.ext);
       return d?.state === 'confirmed' ? d : undefined;
     }, 'grid leader confirms');
-    const attemptsAtAnswer = (await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [gl.id]))[0].n;
+    const attemptsAtAnswer = (
+      await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [
+        gl.id,
+      ])
+    )[0].n;
     // Past the step's wait: the timer fired and found the chain answered.
     await new Promise((r) => setTimeout(r, 7000));
     const after = await delivery(id, PEOPLE.gridLeader.ext);
     expect(after).toMatchObject({ state: 'confirmed', step: 1, notWokenAt: null });
-    const attemptsAfter = (await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [gl.id]))[0].n;
+    const attemptsAfter = (
+      await t.db.query(`SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1`, [
+        gl.id,
+      ])
+    )[0].n;
     expect(attemptsAfter).toBe(attemptsAtAnswer);
-    const edges = await t.db.query(`SELECT count(*)::int AS n FROM escalations WHERE from_delivery_id = $1`, [gl.id]);
+    const edges = await t.db.query(
+      `SELECT count(*)::int AS n FROM escalations WHERE from_delivery_id = $1`,
+      [gl.id],
+    );
     expect(edges[0].n).toBe(0);
 
     const people = await t.http().get(`/v1/warnings/${id}/responses`).set(duty());
@@ -211,7 +250,9 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     }, 'supervisor and duty office alerted');
     expect(alerted.sort()).toEqual([COUNTY_DUTY.ext, PEOPLE.villageChief.ext].sort());
     const detail = await t.http().get(`/v1/warnings/${id}`).set(duty());
-    expect(detail.body.responses.helpRequests.map((h: { name: string }) => h.name)).toEqual([PEOPLE.gridLeader.name]);
+    expect(detail.body.responses.helpRequests.map((h: { name: string }) => h.name)).toEqual([
+      PEOPLE.gridLeader.name,
+    ]);
   });
 
   it('a restart of every process mid-chain loses no escalation and repeats none', async () => {
@@ -219,20 +260,29 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
     s.setProfile(MONITOR.mobile, 'no-answer');
     const id = await issue(['grid_leader']);
-    await waitUntil(async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1, 'chain started');
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1,
+      'chain started',
+    );
     await t.restart(); // the step timer is pending in the queue backend while nothing runs
     const gl = await waitUntil(async () => {
       const d = await delivery(id, PEOPLE.gridLeader.ext);
       return d?.notWokenAt ? d : undefined;
     }, 'not woken after the restart');
-    await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'supervisor reached after the restart');
+    await waitUntil(
+      () => delivery(id, PEOPLE.villageChief.ext),
+      'supervisor reached after the restart',
+    );
     await new Promise((r) => setTimeout(r, 2000));
     const edges = await t.db.query(
       `SELECT reason, count(*)::int AS n FROM escalations WHERE from_delivery_id = $1 AND reason = 'not_woken' GROUP BY reason`,
       [gl.id],
     );
     expect(edges).toEqual([{ reason: 'not_woken', n: 2 }]); // one to the supervisor, one door-to-door task
-    const tasks = await t.db.query(`SELECT count(*)::int AS n FROM manual_tasks WHERE warning_id = $1`, [id]);
+    const tasks = await t.db.query(
+      `SELECT count(*)::int AS n FROM manual_tasks WHERE warning_id = $1`,
+      [id],
+    );
     expect(tasks[0].n).toBe(1);
   });
 });

@@ -168,16 +168,12 @@ describe('issuing a warning dispatches it on every channel through the providers
     const [subject] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
       PEOPLE.deadMobile.ext,
     ]);
-    const created = await t
-      .http()
-      .post(`/v1/warnings/${warningId}/tasks`)
-      .set(duty())
-      .send({
-        type: 'door_to_door',
-        grid: '513221001001001',
-        personId: subject.id,
-        reason: '手机号无法接通',
-      });
+    const created = await t.http().post(`/v1/warnings/${warningId}/tasks`).set(duty()).send({
+      type: 'door_to_door',
+      grid: '513221001001001',
+      personId: subject.id,
+      reason: '手机号无法接通',
+    });
     expect(created.status).toBe(201);
     const sms = await waitUntil(
       async () =>

@@ -49,7 +49,18 @@ export class CallResponse1763990000000 implements MigrationInterface {
       await q.query(
         `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [p.name, p.kinds, p.levels, p.statuses, p.roles, p.rank, JSON.stringify(p.steps), JSON.stringify(p.onExhausted), p.groupRuleSeconds, p.reachDeadlineSeconds],
+        [
+          p.name,
+          p.kinds,
+          p.levels,
+          p.statuses,
+          p.roles,
+          p.rank,
+          JSON.stringify(p.steps),
+          JSON.stringify(p.onExhausted),
+          p.groupRuleSeconds,
+          p.reachDeadlineSeconds,
+        ],
       );
     }
 
@@ -68,7 +79,9 @@ export class CallResponse1763990000000 implements MigrationInterface {
     await q.query(
       `ALTER TABLE contact_attempts ADD COLUMN purpose text NOT NULL DEFAULT 'warning' CHECK (purpose IN ('warning', 'escalation'))`,
     );
-    await q.query(`CREATE INDEX deliveries_not_woken_idx ON deliveries (warning_id) WHERE not_woken_at IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX deliveries_not_woken_idx ON deliveries (warning_id) WHERE not_woken_at IS NOT NULL`,
+    );
 
     await q.query(`
       CREATE TABLE escalations (

@@ -39,6 +39,9 @@ export const PERSON_ROLES = [
 ] as const;
 export type PersonRole = (typeof PERSON_ROLES)[number];
 
+/** Everyone with a duty in the chain: all roles but residents. */
+export const RESPONSIBLE_ROLES: PersonRole[] = PERSON_ROLES.filter((r) => r !== 'resident');
+
 export const PERSON_ROLE_NAMES_ZH: Record<PersonRole, string> = {
   county_responsible: '区县责任人',
   township_responsible: '乡镇责任人',

@@ -1,7 +1,6 @@
 import type { ChannelKind } from '../../channels/channel.types';
-import type { ContactKind, PersonRole } from '../directory/directory.types';
+import type { ContactKind } from '../directory/directory.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
-import type { WarningKind, WarningLevel } from '../warnings/warning.types';
 
 /** A person-addressed channel: one attempt reaches one person at one address. */
 export type PersonChannel = Extract<ChannelKind, 'sms' | 'voice' | 'email'>;
@@ -19,7 +18,10 @@ const ADDRESSABLE: Record<PersonChannel, ContactKind[]> = {
   email: ['email'],
 };
 
-export function firstContactFor(contacts: RecipientContact[], channel: PersonChannel): RecipientContact | undefined {
+export function firstContactFor(
+  contacts: RecipientContact[],
+  channel: PersonChannel,
+): RecipientContact | undefined {
   return firstContact(contacts, channel);
 }
 
@@ -32,40 +34,6 @@ function firstContact(
   return contacts.find(
     (c) => ADDRESSABLE[channel].includes(c.kind) && !exclude.has(`${channel}:${c.value}`),
   );
-}
-
-/**
- * The first contacts of a warning for one person (domain.md, 叫应): orange and above, and every
- * imminent warning, use every channel (SMS, voice, email); yellow and blue use messaging only.
- * Residents get SMS, and a voice call too for red/orange imminent warnings.
- * Group robots and broadcast are planned per group, not per person.
- */
-export function planFirstContacts(
-  kind: WarningKind,
-  level: WarningLevel,
-  role: PersonRole,
-  contacts: RecipientContact[],
-): PlannedAttempt[] {
-  const urgent = kind === 'imminent' || level === 'red' || level === 'orange';
-  const channels: PersonChannel[] =
-    role === 'resident'
-      ? kind === 'imminent' && (level === 'red' || level === 'orange')
-        ? ['sms', 'voice']
-        : ['sms']
-      : urgent
-        ? ['sms', 'voice', 'email']
-        : ['sms', 'email'];
-  const planned: PlannedAttempt[] = [];
-  for (const channel of channels) {
-    const c = firstContact(contacts, channel);
-    if (c) planned.push({ channel, contactKind: c.kind, address: c.value });
-  }
-  // No SMS-capable number but a landline: the message still gets there by voice.
-  if (!planned.some((p) => p.channel === 'sms' || p.channel === 'voice')) {
-    const c = firstContact(contacts, 'voice');
-    if (c) planned.push({ channel: 'voice', contactKind: c.kind, address: c.value });
-  }
-  return planned;
 }
 
 /** What a release (解除) or an update notice uses: one short message, SMS first. */

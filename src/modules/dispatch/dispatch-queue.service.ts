@@ -105,7 +105,9 @@ export class DispatchQueue {
    * A step's timer: job id `step-<delivery>-v<version>-s<step>`, so the same timer is never
    * scheduled twice, and survives restarts in the queue backend.
    */
-  async scheduleSteps(steps: { deliveryId: string; version: number; step: number; delayMs: number }[]): Promise<void> {
+  async scheduleSteps(
+    steps: { deliveryId: string; version: number; step: number; delayMs: number }[],
+  ): Promise<void> {
     if (!steps.length) return;
     await this.escalation.addBulk(
       steps.map((s) => ({
@@ -123,12 +125,19 @@ export class DispatchQueue {
     );
   }
 
-  async scheduleGroupRules(rules: { warningId: string; version: number; gridCode: string; delayMs: number }[]): Promise<void> {
+  async scheduleGroupRules(
+    rules: { warningId: string; version: number; gridCode: string; delayMs: number }[],
+  ): Promise<void> {
     if (!rules.length) return;
     await this.escalation.addBulk(
       rules.map((r) => ({
         name: 'group',
-        data: { type: 'group' as const, warningId: r.warningId, version: r.version, gridCode: r.gridCode },
+        data: {
+          type: 'group' as const,
+          warningId: r.warningId,
+          version: r.version,
+          gridCode: r.gridCode,
+        },
         opts: {
           jobId: `group-${r.warningId}-v${r.version}-${r.gridCode}`,
           delay: r.delayMs,

@@ -17,7 +17,14 @@ import { SendGroupService } from './send-group.service';
 
 /** Fan-out and sending: the services, shared by the workers and the webhooks (failover). */
 @Module({
-  imports: [ChannelsModule, TargetingModule, WarningsModule, DispatchQueueModule, EscalationModule, TasksModule],
+  imports: [
+    ChannelsModule,
+    TargetingModule,
+    WarningsModule,
+    DispatchQueueModule,
+    EscalationModule,
+    TasksModule,
+  ],
   providers: [
     DispatchRepository,
     EscalationService,

@@ -138,7 +138,9 @@ export class DispatchRepository {
   }
 
   /** For an escalation notice: the people whose silence (or call for help) brought this person in. */
-  async escalatedFrom(deliveryId: string): Promise<{ name: string; role: string; place: string; reason: string }[]> {
+  async escalatedFrom(
+    deliveryId: string,
+  ): Promise<{ name: string; role: string; place: string; reason: string }[]> {
     return this.db.query(
       `SELECT p.name, p.role, coalesce(g.name, dv.name, p.division_code) AS place, e.reason
          FROM escalations e JOIN deliveries d ON d.id = e.from_delivery_id JOIN people p ON p.id = d.person_id
@@ -258,9 +260,7 @@ export class DispatchRepository {
     );
   }
 
-  async attemptsOfDelivery(
-    deliveryId: string,
-  ): Promise<
+  async attemptsOfDelivery(deliveryId: string): Promise<
     {
       channel: string;
       address: string;

@@ -131,12 +131,18 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     });
     worker.on('failed', (job, err) =>
       this.logger.warn(
-        { queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message },
+        // Provider messages may name the recipient's number: masked before logging.
+        {
+          queue: name,
+          jobId: job?.id,
+          attemptsMade: job?.attemptsMade,
+          err: maskPhones(err.message),
+        },
         'job failed',
       ),
     );
     worker.on('error', (err) =>
-      this.logger.error({ queue: name, err: err.message }, 'worker error'),
+      this.logger.error({ queue: name, err: maskPhones(err.message) }, 'worker error'),
     );
     this.workers.push(worker);
   }

@@ -81,11 +81,21 @@ export class FanoutService {
     this.logger.log({ warningId, version, recipients: total }, 'fan-out done');
   }
 
-  private async writeBatch(v: VersionRow, batch: Recipient[], priority: number, levelRaised: boolean): Promise<void> {
+  private async writeBatch(
+    v: VersionRow,
+    batch: Recipient[],
+    priority: number,
+    levelRaised: boolean,
+  ): Promise<void> {
     const deliveries = await this.repo.upsertDeliveries(
       v.warningId,
       v.version,
-      batch.map((r) => ({ personId: r.personId, role: r.role, divisionCode: r.divisionCode, gridCode: r.gridCode })),
+      batch.map((r) => ({
+        personId: r.personId,
+        role: r.role,
+        divisionCode: r.divisionCode,
+        gridCode: r.gridCode,
+      })),
       'alert',
       levelRaised,
     );
@@ -99,16 +109,31 @@ export class FanoutService {
       if (d.msgType === 'update' && (d.state === 'confirmed' || d.state === 'declined')) {
         // Already answered and the level was not raised: a short notice of what changed.
         planNotice(r.contacts).forEach((planned, seq) =>
-          notices.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: 'update', seq, planned, priority }),
+          notices.push({
+            deliveryId: d.id,
+            warningId: v.warningId,
+            version: v.version,
+            msgType: 'update',
+            seq,
+            planned,
+            priority,
+          }),
         );
       } else {
         chains.push({ id: d.id, personId: d.personId, role: r.role, msgType: d.msgType });
       }
     }
-    const { attempts, unreachable } = await this.escalation.startChains(v, chains, contacts, priority);
+    const { attempts, unreachable } = await this.escalation.startChains(
+      v,
+      chains,
+      contacts,
+      priority,
+    );
     const queued = await this.repo.insertAttempts([...attempts, ...notices]);
     await this.repo.markUnreachable(unreachable);
-    await this.queue.enqueueAttempts(queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })));
+    await this.queue.enqueueAttempts(
+      queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
+    );
   }
 
   /** Update: people no longer concerned get a release if they had been reached. */

@@ -161,14 +161,30 @@ export class SendAttemptService {
       deliveryId: a.deliveryId,
     };
     if (a.purpose === 'escalation' && a.channel !== 'manual') {
-      const m = this.renderer.escalation(version.content, person, await this.repo.escalatedFrom(a.deliveryId));
+      const m = this.renderer.escalation(
+        version.content,
+        person,
+        await this.repo.escalatedFrom(a.deliveryId),
+      );
       if (a.channel === 'voice') {
-        return this.channels.voice.call({ to: a.address, twimlUrl: this.urls.voiceTwiml(a.id), statusCallbackUrl: this.urls.voiceStatus(a.id) });
+        return this.channels.voice.call({
+          to: a.address,
+          twimlUrl: this.urls.voiceTwiml(a.id),
+          statusCallbackUrl: this.urls.voiceStatus(a.id),
+        });
       }
       if (a.channel === 'email') {
-        return this.channels.email.send({ to: a.address, subject: m.text.slice(0, 60), text: m.text });
+        return this.channels.email.send({
+          to: a.address,
+          subject: m.text.slice(0, 60),
+          text: m.text,
+        });
       }
-      return this.channels.sms.send({ to: a.address, body: m.sms, statusCallbackUrl: this.urls.smsStatus() });
+      return this.channels.sms.send({
+        to: a.address,
+        body: m.sms,
+        statusCallbackUrl: this.urls.smsStatus(),
+      });
     }
     switch (a.channel) {
       case 'sms':

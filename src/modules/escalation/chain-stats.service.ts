@@ -102,7 +102,11 @@ export class ChainStatsService {
   /** Every person in the chain, escalation targets and task assignees too, with their times. */
   async people(warningId: string, limit: number, offset: number) {
     return (
-      await this.db.query(`${PERSON_TIMES} ORDER BY d.created_at, p.name LIMIT $2 OFFSET $3`, [warningId, limit, offset])
+      await this.db.query(`${PERSON_TIMES} ORDER BY d.created_at, p.name LIMIT $2 OFFSET $3`, [
+        warningId,
+        limit,
+        offset,
+      ])
     ).map((r: Record<string, unknown>) => ({
       ...r,
       issueToFirstAttempt: num(r.issueToFirstAttempt),

@@ -1,4 +1,5 @@
 import type { PersonChannel } from '../dispatch/contact-plan';
+import { RESPONSIBLE_ROLES } from '../directory/directory.types';
 
 /** One step of a chain: channels used at once, then how long to wait for an answer. */
 export interface PolicyStep {
@@ -36,19 +37,6 @@ export interface EscalationPolicy {
   reachDeadlineSeconds: number;
 }
 
-export const RESPONSIBLE_ROLES = [
-  'county_responsible',
-  'township_responsible',
-  'village_responsible',
-  'duty_officer',
-  'grid_leader',
-  'grid_member',
-  'group_monitor',
-  'area_lead',
-  'resident_geologist',
-  'technical_manager',
-];
-
 /** Defaults from domain.md (叫应 in practice); editable through the API. */
 export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
   {
@@ -58,7 +46,13 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 10,
-    steps: [{ channels: ['sms', 'voice', 'email'], waitSeconds: 300, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    steps: [
+      {
+        channels: ['sms', 'voice', 'email'],
+        waitSeconds: 300,
+        voiceRetries: { times: 3, withinSeconds: 300 },
+      },
+    ],
     onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
     groupRuleSeconds: 600,
     reachDeadlineSeconds: 300,
@@ -70,7 +64,13 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 20,
-    steps: [{ channels: ['sms', 'voice', 'email'], waitSeconds: 300, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    steps: [
+      {
+        channels: ['sms', 'voice', 'email'],
+        waitSeconds: 300,
+        voiceRetries: { times: 3, withinSeconds: 300 },
+      },
+    ],
     onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
     groupRuleSeconds: 600,
     reachDeadlineSeconds: 300,
@@ -98,7 +98,13 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: ['resident'],
     rank: 40,
-    steps: [{ channels: ['sms', 'voice'], waitSeconds: 600, voiceRetries: { times: 3, withinSeconds: 300 } }],
+    steps: [
+      {
+        channels: ['sms', 'voice'],
+        waitSeconds: 600,
+        voiceRetries: { times: 3, withinSeconds: 300 },
+      },
+    ],
     onExhausted: { notWoken: false, supervisor: false, doorToDoor: true },
     groupRuleSeconds: null,
     reachDeadlineSeconds: 600,

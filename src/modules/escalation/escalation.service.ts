@@ -78,7 +78,16 @@ export class EscalationService {
       const planned = this.planStep(policy, 0, contacts.get(d.personId) ?? []);
       if (!planned.length) unreachable.push(d.id);
       planned.forEach((p, seq) =>
-        attempts.push({ deliveryId: d.id, warningId: v.warningId, version: v.version, msgType: d.msgType, seq, planned: p, priority, purpose }),
+        attempts.push({
+          deliveryId: d.id,
+          warningId: v.warningId,
+          version: v.version,
+          msgType: d.msgType,
+          seq,
+          planned: p,
+          priority,
+          purpose,
+        }),
       );
     }
     if (chosen.length) {
@@ -88,13 +97,22 @@ export class EscalationService {
         [chosen.map((c) => c.id), chosen.map((c) => c.policy.id)],
       );
       await this.queue.scheduleSteps(
-        chosen.map((c) => ({ deliveryId: c.id, version: v.version, step: 1, delayMs: c.policy.steps[0].waitSeconds * 1000 })),
+        chosen.map((c) => ({
+          deliveryId: c.id,
+          version: v.version,
+          step: 1,
+          delayMs: c.policy.steps[0].waitSeconds * 1000,
+        })),
       );
     }
     return { attempts, unreachable };
   }
 
-  planStep(policy: EscalationPolicy, index: number, contacts: RecipientContact[]): PlannedAttempt[] {
+  planStep(
+    policy: EscalationPolicy,
+    index: number,
+    contacts: RecipientContact[],
+  ): PlannedAttempt[] {
     const step = policy.steps[index];
     if (!step) return [];
     const planned: PlannedAttempt[] = [];
@@ -129,7 +147,14 @@ export class EscalationService {
       const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
       const planned = this.planStep(policy, step, contacts);
       await this.addAttempts(d, planned, 'warning');
-      await this.queue.scheduleSteps([{ deliveryId: d.id, version, step: step + 1, delayMs: policy.steps[step].waitSeconds * 1000 }]);
+      await this.queue.scheduleSteps([
+        {
+          deliveryId: d.id,
+          version,
+          step: step + 1,
+          delayMs: policy.steps[step].waitSeconds * 1000,
+        },
+      ]);
       return;
     }
     await this.exhausted(d, policy);
@@ -138,14 +163,23 @@ export class EscalationService {
   /** No answer after the last step: not-woken list, the supervisor, a door-to-door task. */
   private async exhausted(d: ChainDelivery, policy: EscalationPolicy): Promise<void> {
     if (policy.onExhausted.notWoken) {
-      await this.db.query(`UPDATE deliveries SET not_woken_at = coalesce(not_woken_at, now()) WHERE id = $1`, [d.id]);
+      await this.db.query(
+        `UPDATE deliveries SET not_woken_at = coalesce(not_woken_at, now()) WHERE id = $1`,
+        [d.id],
+      );
     }
-    if (policy.onExhausted.supervisor && d.supervisorId) await this.escalateTo(d, d.supervisorId, 'not_woken');
+    if (policy.onExhausted.supervisor && d.supervisorId)
+      await this.escalateTo(d, d.supervisorId, 'not_woken');
     if (policy.onExhausted.doorToDoor && d.gridCode) {
       try {
         const task = await this.tasks.assign(
           d.warningId,
-          { type: 'door_to_door', grid: d.gridCode, personId: d.personId, reason: '多次呼叫未应答（未叫醒）' },
+          {
+            type: 'door_to_door',
+            grid: d.gridCode,
+            personId: d.personId,
+            reason: '多次呼叫未应答（未叫醒）',
+          },
           'escalation',
         );
         await this.db.query(
@@ -154,7 +188,10 @@ export class EscalationService {
           [d.warningId, d.id, task.id],
         );
       } catch (err) {
-        this.logger.warn({ deliveryId: d.id, err: (err as Error).message }, 'no grid member to send a door-to-door task to');
+        this.logger.warn(
+          { deliveryId: d.id, err: (err as Error).message },
+          'no grid member to send a door-to-door task to',
+        );
       }
     }
     this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
@@ -164,7 +201,11 @@ export class EscalationService {
    * Brings `toPersonId` into the chain of `from`: a new delivery (with its own policy chain and
    * the escalation notice) or, if they are already on the warning, the notice on their delivery.
    */
-  async escalateTo(from: Pick<ChainDelivery, 'id' | 'warningId'>, toPersonId: string, reason: 'not_woken' | 'help_requested' | 'group_silent'): Promise<void> {
+  async escalateTo(
+    from: Pick<ChainDelivery, 'id' | 'warningId'>,
+    toPersonId: string,
+    reason: 'not_woken' | 'help_requested' | 'group_silent',
+  ): Promise<void> {
     const v = await this.currentVersion(from.warningId);
     if (!v) return;
     const [target] = await this.db.query(
@@ -176,11 +217,23 @@ export class EscalationService {
       `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, escalated_from, escalation_reason)
        VALUES ($1, $2, $3, 'alert', $4, $5, $6, $7, $8)
        ON CONFLICT (warning_id, person_id) DO NOTHING RETURNING id`,
-      [from.warningId, target.id, v.version, target.role, target.divisionCode, target.gridCode, from.id, reason],
+      [
+        from.warningId,
+        target.id,
+        v.version,
+        target.role,
+        target.divisionCode,
+        target.gridCode,
+        from.id,
+        reason,
+      ],
     );
     const [existing] = created
       ? [created]
-      : await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [from.warningId, target.id]);
+      : await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [
+          from.warningId,
+          target.id,
+        ]);
     const edge = await rows(
       this.db,
       `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
@@ -203,16 +256,33 @@ export class EscalationService {
       await this.queue.enqueueAttempts(queued);
     } else {
       // Already on the warning: the notice goes to them on top of their own chain.
-      const c = firstContactFor(contacts.get(target.id) ?? [], 'sms') ?? firstContactFor(contacts.get(target.id) ?? [], 'voice');
+      const c =
+        firstContactFor(contacts.get(target.id) ?? [], 'sms') ??
+        firstContactFor(contacts.get(target.id) ?? [], 'voice');
       if (c) {
         const d = await this.chainDelivery(existing.id);
-        if (d) await this.addAttempts(d, [{ channel: c.kind === 'landline' ? 'voice' : 'sms', contactKind: c.kind, address: c.value }], 'escalation');
+        if (d)
+          await this.addAttempts(
+            d,
+            [
+              {
+                channel: c.kind === 'landline' ? 'voice' : 'sms',
+                contactKind: c.kind,
+                address: c.value,
+              },
+            ],
+            'escalation',
+          );
       }
     }
   }
 
   /** An effective answer: pending steps stop at once; a request for help alerts the supervisor and the duty office. */
-  async onAnswer(e: { deliveryId: string; warningId: string; kind: 'confirm' | 'help' }): Promise<void> {
+  async onAnswer(e: {
+    deliveryId: string;
+    warningId: string;
+    kind: 'confirm' | 'help';
+  }): Promise<void> {
     await this.db.query(
       `UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
         WHERE delivery_id = $1 AND status = 'queued' AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'`,
@@ -229,7 +299,8 @@ export class EscalationService {
         WHERE p.role = 'duty_officer' AND starts_with(p.division_code, left(d.division_code, 6)) AND p.id <> d.person_id`,
       [e.deliveryId],
     );
-    for (const o of dutyOfficers) if (o.id !== d.supervisorId) await this.escalateTo(d, o.id, 'help_requested');
+    for (const o of dutyOfficers)
+      if (o.id !== d.supervisorId) await this.escalateTo(d, o.id, 'help_requested');
   }
 
   /** Voice: an unanswered, busy or cut-short call is placed again, within the step's retry budget. */
@@ -250,7 +321,12 @@ export class EscalationService {
       [d.id],
     );
     if (n > retries.times) return; // the first call plus `times` retries
-    await this.addAttempts(d, [{ channel: 'voice', contactKind: a.contactKind, address: a.address }], a.purpose, (retries.withinSeconds / retries.times) * 1000);
+    await this.addAttempts(
+      d,
+      [{ channel: 'voice', contactKind: a.contactKind, address: a.address }],
+      a.purpose,
+      (retries.withinSeconds / retries.times) * 1000,
+    );
   }
 
   /** Group rule timers for the grids of a fan-out. */
@@ -262,7 +338,14 @@ export class EscalationService {
         GROUP BY d.grid_code`,
       [v.warningId, v.version],
     );
-    await this.queue.scheduleGroupRules(grids.map((g) => ({ warningId: v.warningId, version: v.version, gridCode: g.grid, delayMs: g.seconds * 1000 })));
+    await this.queue.scheduleGroupRules(
+      grids.map((g) => ({
+        warningId: v.warningId,
+        version: v.version,
+        gridCode: g.grid,
+        delayMs: g.seconds * 1000,
+      })),
+    );
   }
 
   /** No responsible person of a grid confirmed in time: its village's responsible persons are alerted. */
@@ -287,21 +370,47 @@ export class EscalationService {
       [gridCode],
     );
     for (const p of next) await this.escalateTo(anchor, p.id, 'group_silent');
-    this.logger.log({ warningId, gridCode, alerted: next.length }, 'group rule: nobody in the grid confirmed');
+    this.logger.log(
+      { warningId, gridCode, alerted: next.length },
+      'group rule: nobody in the grid confirmed',
+    );
   }
 
-  private async addAttempts(d: Pick<ChainDelivery, 'id' | 'warningId' | 'version' | 'msgType' | 'kind' | 'level'>, planned: PlannedAttempt[], purpose: 'warning' | 'escalation', delayMs?: number) {
+  private async addAttempts(
+    d: Pick<ChainDelivery, 'id' | 'warningId' | 'version' | 'msgType' | 'kind' | 'level'>,
+    planned: PlannedAttempt[],
+    purpose: 'warning' | 'escalation',
+    delayMs?: number,
+  ) {
     if (!planned.length) return;
-    const [{ seq }] = await this.db.query(`SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`, [d.id]);
+    const [{ seq }] = await this.db.query(
+      `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
+      [d.id],
+    );
     const priority = jobPriority(d.kind, d.level);
     const queued = await this.repo.insertAttempts(
-      planned.map((p, i) => ({ deliveryId: d.id, warningId: d.warningId, version: d.version, msgType: d.msgType, seq: seq + i, planned: p, priority, purpose })),
+      planned.map((p, i) => ({
+        deliveryId: d.id,
+        warningId: d.warningId,
+        version: d.version,
+        msgType: d.msgType,
+        seq: seq + i,
+        planned: p,
+        priority,
+        purpose,
+      })),
     );
-    await this.queue.enqueueAttempts(queued.filter((q) => q.seq >= seq).map((q) => ({ ...q, channel: q.channel as ChannelKind, delayMs })));
+    await this.queue.enqueueAttempts(
+      queued
+        .filter((q) => q.seq >= seq)
+        .map((q) => ({ ...q, channel: q.channel as ChannelKind, delayMs })),
+    );
   }
 
   private async chainDelivery(id: string): Promise<ChainDelivery | undefined> {
-    const [d] = await this.db.query(`SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM} WHERE d.id = $1`, [id]);
+    const [d] = await this.db.query(`SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM} WHERE d.id = $1`, [
+      id,
+    ]);
     return d;
   }
 

@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { Roles } from '../auth/auth.decorators';
@@ -39,7 +49,11 @@ export class PoliciesController {
     const result = await this.policies.remove(id);
     if (result === 'missing') throw AppException.notFound('策略 policy', id);
     if (result === 'in_use') {
-      throw new AppException(ErrorCode.Conflict, '策略已被使用，不能删除，可修改', 'Policy is in use by recorded chains; edit it instead');
+      throw new AppException(
+        ErrorCode.Conflict,
+        '策略已被使用，不能删除，可修改',
+        'Policy is in use by recorded chains; edit it instead',
+      );
     }
   }
 
@@ -48,7 +62,9 @@ export class PoliciesController {
       return await fn();
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
-        throw AppException.validation([{ field: 'name', message: 'a policy with this name exists' }]);
+        throw AppException.validation([
+          { field: 'name', message: 'a policy with this name exists' },
+        ]);
       }
       throw err;
     }

@@ -18,20 +18,30 @@ export class PoliciesRepository {
 
   async all(fresh = false): Promise<EscalationPolicy[]> {
     if (!fresh && this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.policies;
-    const policies = await this.db.query<EscalationPolicy[]>(`SELECT ${COLUMNS} FROM escalation_policies ORDER BY rank, name`);
+    const policies = await this.db.query<EscalationPolicy[]>(
+      `SELECT ${COLUMNS} FROM escalation_policies ORDER BY rank, name`,
+    );
     this.cache = { at: Date.now(), policies };
     return policies;
   }
 
   async byId(id: string): Promise<EscalationPolicy | undefined> {
-    return (await this.all()).find((p) => p.id === id) ?? (await this.all(true)).find((p) => p.id === id);
+    return (
+      (await this.all()).find((p) => p.id === id) ?? (await this.all(true)).find((p) => p.id === id)
+    );
   }
 
   /** The best-ranked policy matching a warning and a recipient role (an empty list matches anything). */
-  async choose(kind: string, level: string, status: string, role: string): Promise<EscalationPolicy> {
+  async choose(
+    kind: string,
+    level: string,
+    status: string,
+    role: string,
+  ): Promise<EscalationPolicy> {
     const hit = (list: string[], v: string) => list.length === 0 || list.includes(v);
     const match = (await this.all()).find(
-      (p) => hit(p.kinds, kind) && hit(p.levels, level) && hit(p.statuses, status) && hit(p.roles, role),
+      (p) =>
+        hit(p.kinds, kind) && hit(p.levels, level) && hit(p.statuses, status) && hit(p.roles, role),
     );
     if (!match) throw new Error(`no escalation policy matches ${kind}/${level}/${status}/${role}`);
     return match;
@@ -73,9 +83,15 @@ export class PoliciesRepository {
 
   /** Policies already used by a delivery are kept (the chain record points at them). */
   async remove(id: string): Promise<'removed' | 'missing' | 'in_use'> {
-    const [used] = await this.db.query(`SELECT 1 FROM deliveries WHERE policy_id = $1 LIMIT 1`, [id]);
+    const [used] = await this.db.query(`SELECT 1 FROM deliveries WHERE policy_id = $1 LIMIT 1`, [
+      id,
+    ]);
     if (used) return 'in_use';
-    const removed = await rows(this.db, `DELETE FROM escalation_policies WHERE id = $1 RETURNING id`, [id]);
+    const removed = await rows(
+      this.db,
+      `DELETE FROM escalation_policies WHERE id = $1 RETURNING id`,
+      [id],
+    );
     this.invalidate();
     return removed.length ? 'removed' : 'missing';
   }

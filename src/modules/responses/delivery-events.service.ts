@@ -70,9 +70,14 @@ export class DeliveryEventsService {
         [attemptId, e.duration ?? null],
       );
       // Hanging up before the message ended is not an answer: the call is placed again.
-      const [call] = await this.db.query(`SELECT heard, digits FROM contact_attempts WHERE id = $1`, [attemptId]);
+      const [call] = await this.db.query(
+        `SELECT heard, digits FROM contact_attempts WHERE id = $1`,
+        [attemptId],
+      );
       if (call && !call.heard && !call.digits) {
-        await this.db.query(`UPDATE contact_attempts SET outcome = 'hung_up_early' WHERE id = $1`, [attemptId]);
+        await this.db.query(`UPDATE contact_attempts SET outcome = 'hung_up_early' WHERE id = $1`, [
+          attemptId,
+        ]);
         await this.escalation.onCallUnanswered(attemptId);
       }
       return;

@@ -182,7 +182,10 @@ export class TasksService {
     });
     // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
     // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
-    if (task.subject_delivery_id && (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')) {
+    if (
+      task.subject_delivery_id &&
+      (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')
+    ) {
       await this.moduleRef.get(AnswersService, { strict: false }).record({
         deliveryId: task.subject_delivery_id,
         kind: 'confirm',

@@ -1,7 +1,7 @@
 import type { FieldProblem } from '../../common/errors/app.exception';
-import type { PersonRole } from '../directory/directory.types';
+import { type PersonRole, RESPONSIBLE_ROLES } from '../directory/directory.types';
 import type { WarningKind, WarningLevel } from './warning.types';
-import type { CreateWarningDto, WarningBodyDto } from './dto/create-warning.dto';
+import type { WarningBodyDto } from './dto/create-warning.dto';
 
 /** The longest validity a warning may have; meteorological risk warnings are typically 24 h. */
 const MAX_VALIDITY_MS = 7 * 24 * 3600_000;
@@ -64,22 +64,6 @@ export function checkWarningRules(
   return problems;
 }
 
-export function checkCreateRules(dto: CreateWarningDto, now = new Date()): FieldProblem[] {
-  return checkWarningRules(dto.kind, dto, now);
-}
-
-const RESPONSIBLE_ROLES: PersonRole[] = [
-  'county_responsible',
-  'township_responsible',
-  'village_responsible',
-  'duty_officer',
-  'grid_leader',
-  'grid_member',
-  'group_monitor',
-  'area_lead',
-  'resident_geologist',
-  'technical_manager',
-];
 
 /**
  * Who a warning reaches when the issuer does not say. Imminent warnings and red/orange risk
@@ -101,4 +85,3 @@ export function defaultAudience(kind: WarningKind, level: WarningLevel): PersonR
   ];
 }
 
-export const isResponsibleRole = (role: PersonRole) => RESPONSIBLE_ROLES.includes(role);
