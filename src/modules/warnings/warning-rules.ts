@@ -64,7 +64,6 @@ export function checkWarningRules(
   return problems;
 }
 
-
 /**
  * Who a warning reaches when the issuer does not say. Imminent warnings and red/orange risk
  * warnings reach the public too; yellow reaches every responsible person; blue (internal in many
@@ -84,4 +83,3 @@ export function defaultAudience(kind: WarningKind, level: WarningLevel): PersonR
     'grid_leader',
   ];
 }
-
