@@ -255,6 +255,91 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     ]);
   });
 
+  it('cancel mid-chain stops every chain: no step fires, nobody is escalated', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    s.setProfile(MONITOR.mobile, 'no-answer');
+    const id = await issue(['grid_leader', 'group_monitor']);
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1,
+      'chain started',
+    );
+    const res = await t
+      .http()
+      .post(`/v1/warnings/${id}/cancel`)
+      .set(duty())
+      .send({ reason: '解除' });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 8000)); // past the step's wait and the group rule
+    const gl = await delivery(id, PEOPLE.gridLeader.ext);
+    expect(gl.notWokenAt).toBeNull();
+    expect(gl.step).toBe(1);
+    const edges = await t.db.query(
+      `SELECT count(*)::int AS n FROM escalations WHERE warning_id = $1`,
+      [id],
+    );
+    expect(edges[0].n).toBe(0);
+    const queued = await t.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel'`,
+      [id],
+    );
+    expect(queued[0].n).toBe(0);
+  });
+
+  it('an update leaves confirmed people confirmed (with a notice) unless the level is raised', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'confirms');
+    const id = await issue(['grid_leader']);
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.state === 'confirmed',
+      'confirmed',
+    );
+    const body = {
+      level: 'orange',
+      hazard: 'landslide',
+      headline: '映秀镇地质灾害气象风险橙色预警（更新）',
+      description: '降雨持续。',
+      instruction: '继续做好巡查',
+      areas: ['513221001001'],
+      audience: ['grid_leader'],
+      effective: hours(0),
+      expires: hours(12),
+    };
+    const same = await t.http().post(`/v1/warnings/${id}/updates`).set(duty()).send(body);
+    expect(same.status).toBe(201);
+    const notice = await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT a.msg_type AS "msgType", a.channel, d.state, d.step FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+          JOIN people p ON p.id = d.person_id WHERE a.warning_id = $1 AND p.external_id = $2 AND a.version = 2`,
+        [id, PEOPLE.gridLeader.ext],
+      );
+      return row;
+    }, 'update notice');
+    expect(notice).toMatchObject({
+      msgType: 'update',
+      channel: 'sms',
+      state: 'confirmed',
+      step: 0,
+    });
+
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    const raised = await t
+      .http()
+      .post(`/v1/warnings/${id}/updates`)
+      .set(duty())
+      .send({ ...body, level: 'red' });
+    expect(raised.status).toBe(201);
+    const restarted = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.step === 1 && d.state !== 'confirmed' ? d : undefined;
+    }, 'chain restarted after the level was raised');
+    const voice = await t.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1 AND version = 3 AND channel = 'voice'`,
+      [restarted.id],
+    );
+    expect(voice[0].n).toBeGreaterThanOrEqual(1);
+  });
+
   it('a restart of every process mid-chain loses no escalation and repeats none', async () => {
     const s = t.sandbox!.carrier;
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');

@@ -250,6 +250,37 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     expect(cap.text).toContain('<msgType>Cancel</msgType>');
   });
 
+  it('expiry ends the warning at `expires`: nothing queued goes out afterwards', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(
+        riskWarning({
+          headline: 'short-lived',
+          expires: new Date(Date.now() + 3000).toISOString(),
+        }),
+      );
+    expect(res.status).toBe(201);
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT state FROM warnings WHERE id = $1`, [res.body.id]))[0].state ===
+        'expired',
+      'warning expired',
+    );
+    const queued = await t.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND status = 'queued'`,
+      [res.body.id],
+    );
+    expect(queued[0].n).toBe(0);
+    const update = await t
+      .http()
+      .post(`/v1/warnings/${res.body.id}/updates`)
+      .set(duty())
+      .send({ ...riskWarning(), kind: undefined });
+    expect(update.status).toBe(409);
+  });
+
   it('exports CAP 1.2 that validates against the OASIS schema', async () => {
     const issued = await t
       .http()

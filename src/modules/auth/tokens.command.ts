@@ -94,7 +94,8 @@ export class ListTokensCommand extends CommandRunner {
   }
 }
 
-function fail(err: unknown): never {
+/** Reports the error and sets a failing exit code (cleanup still runs: no process.exit). */
+function fail(err: unknown): void {
   if (err instanceof AppException) {
     const fields = (err.details?.fields ?? [])
       .map((f) => `  - ${f.field}: ${f.message}`)
@@ -103,5 +104,5 @@ function fail(err: unknown): never {
   } else {
     process.stderr.write(`${(err as Error).message}\n`);
   }
-  process.exit(1);
+  process.exitCode = 1;
 }
