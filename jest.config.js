@@ -10,7 +10,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
-  testTimeout: 60000,
+  testTimeout: 180000,
   // Starts a throw-away Postgres and redis-server for the run and exports TEST_PG_ADMIN_URL /
   // TEST_REDIS_URL (see test/setup/global-setup.ts, test/helpers/).
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

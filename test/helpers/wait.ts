@@ -2,7 +2,7 @@
 export async function waitUntil<T>(
   check: () => Promise<T>,
   what: string,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

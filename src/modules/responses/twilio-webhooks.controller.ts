@@ -25,6 +25,7 @@ import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../auth/auth.decorators';
+import type { PersonRole } from '../directory/directory.types';
 import { DispatchRepository } from '../dispatch/dispatch.repository';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
@@ -162,9 +163,11 @@ export class TwilioWebhooksController {
     if (!a) throw AppException.notFound('呼叫 call attempt', attemptId);
     const v = await this.warnings.findVersion(a.warningId, a.version);
     if (!v) throw AppException.notFound('预警 warning', a.warningId);
-    return this.renderer.voice(v.content, a.msgType, {
-      name: a.personName,
-      role: a.personRole as never,
-    });
+    const person = { name: a.personName, role: a.personRole as PersonRole };
+    const scripts = this.renderer.voice(v.content, a.msgType, person);
+    if (a.purpose !== 'escalation') return scripts;
+    // A call to a supervisor or the duty office says who did not answer (or asked for help), and where.
+    const unanswered = await this.attempts.escalatedFrom(a.deliveryId);
+    return { ...scripts, script: this.renderer.escalation(v.content, person, unanswered).voice };
   }
 }
