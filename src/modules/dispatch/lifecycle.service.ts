@@ -75,5 +75,21 @@ export class LifecycleService {
       `SELECT id, channel FROM group_sends WHERE status = 'queued' AND queued_at < now() - interval '60 seconds' LIMIT 10000`,
     );
     await this.queue.enqueueGroupSends(groups.map((g) => ({ ...g, priority: 1 })));
+
+    // 叫应 step timers overdue by a minute (their job lost with a queue backend's data): scheduled
+    // again under the same deterministic id, so an existing timer is not doubled, and the handler's
+    // compare-and-set on the step makes a late one harmless.
+    const overdueSteps = await this.db.query<
+      { deliveryId: string; version: number; step: number }[]
+    >(
+      `SELECT d.id AS "deliveryId", d.version, d.step FROM deliveries d
+         JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+         JOIN escalation_policies p ON p.id = d.policy_id
+        WHERE d.step > 0 AND d.step <= jsonb_array_length(p.steps)
+          AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
+          AND d.step_started_at + make_interval(secs => (p.steps -> (d.step - 1) ->> 'waitSeconds')::int + 60) < now()
+        LIMIT 10000`,
+    );
+    await this.queue.scheduleSteps(overdueSteps.map((o) => ({ ...o, delayMs: 0 })));
   }
 }
