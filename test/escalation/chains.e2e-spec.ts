@@ -370,4 +370,31 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     );
     expect(tasks[0].n).toBe(1);
   });
+
+  it('a step timer lost with the queue data is re-scheduled by the recovery sweep', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    const id = await issue(['grid_leader']);
+    const gl = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.step === 1 ? d : undefined;
+    }, 'chain started');
+    const { getQueueToken } = await import('@nestjs/bullmq');
+    const queue = t.app.get(getQueueToken('escalation'), { strict: false });
+    const job = await queue.getJob(`step-${gl.id}-v1-s1`);
+    expect(job).toBeTruthy();
+    await job.remove(); // as if Redis had lost it
+    // Well past the step's wait: nothing happened, the timer is gone.
+    await t.db.query(
+      `UPDATE deliveries SET step_started_at = now() - interval '5 minutes' WHERE id = $1`,
+      [gl.id],
+    );
+    expect((await delivery(id, PEOPLE.gridLeader.ext)).notWokenAt).toBeNull();
+    const { LifecycleService } = await import('../../src/modules/dispatch/lifecycle.service');
+    await t.app.get(LifecycleService, { strict: false }).recover();
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.notWokenAt,
+      'not woken after recovery',
+    );
+  });
 });
