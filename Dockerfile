@@ -11,6 +11,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The duty console's page and script, read at run time.
+COPY --from=build /app/src/modules/console/web ./src/modules/console/web
 COPY package.json ./
 USER node
 EXPOSE 3000

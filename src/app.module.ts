@@ -14,9 +14,12 @@ import { ALL_QUEUES } from './common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from './common/runtime.token';
 import { type EnvironmentVariables, validateEnv } from './config/env.validation';
 import { buildDataSourceOptions } from './database/data-source';
+import { ConsoleModule } from './modules/console/console.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DirectoryModule } from './modules/directory/directory.module';
 import { DispatchWorkersModule } from './modules/dispatch/dispatch.module';
+import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
 import { ResponsesModule } from './modules/responses/responses.module';
@@ -43,6 +46,7 @@ export class CoreModule {
           useFactory: (config: Env) => loggerOptions(config.get('LOG_LEVEL')),
         }),
         TypeOrmModule.forRoot(buildDataSourceOptions(runtime.databaseUrl)),
+        AuditModule,
         ...(opts.queues
           ? [
               BullModule.forRootAsync({
@@ -79,6 +83,8 @@ const API_MODULES = [
   ResponsesModule,
   TasksModule,
   EscalationModule,
+  ReportsModule,
+  ConsoleModule,
 ];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];

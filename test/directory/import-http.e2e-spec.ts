@@ -15,6 +15,7 @@ import { ImportController } from '../../src/modules/directory/import/import.cont
 import { ImportModule } from '../../src/modules/directory/import/import.module';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { fixturePath, readFixture, TEST_APP_SECRET } from '../fixtures/import/harness';
+import { AuditModule } from '../../src/modules/audit/audit.module';
 
 /** What the app supplies globally: the SecretBox under its token. */
 @Global()
@@ -62,6 +63,7 @@ describe('directory imports over HTTP and the CLI', () => {
       imports: [
         TypeOrmModule.forRoot(buildDataSourceOptions(db.url)),
         TestSecretsModule,
+        AuditModule,
         ImportModule,
       ],
     }).compile();

@@ -10,6 +10,7 @@ import { SeedModule } from '../../src/modules/directory/seed/seed.module';
 import { SeedService } from '../../src/modules/directory/seed/seed.service';
 import { createTestDatabase } from '../helpers/database';
 import { snapshot, TEST_APP_SECRET } from '../fixtures/import/harness';
+import { AuditModule } from '../../src/modules/audit/audit.module';
 
 const secretBox = new SecretBox(TEST_APP_SECRET);
 
@@ -25,7 +26,12 @@ async function openSeeded(label: string) {
   await runMigrations(migrate);
   await migrate.destroy();
   const moduleRef: TestingModule = await Test.createTestingModule({
-    imports: [TypeOrmModule.forRoot(buildDataSourceOptions(db.url)), TestSecretsModule, SeedModule],
+    imports: [
+      TypeOrmModule.forRoot(buildDataSourceOptions(db.url)),
+      TestSecretsModule,
+      AuditModule,
+      SeedModule,
+    ],
   }).compile();
   const app = await moduleRef.init();
   return {

@@ -89,6 +89,7 @@ export default async function globalSetup(): Promise<void> {
       process.env.TEST_REDIS_URL = redis.url;
       started.push(`Redis on 127.0.0.1:${port}`);
     }
+    ensureChromiumInstalled(log);
     if (started.length) {
       process.stderr.write(
         `\n[global-setup] started ${started.join(', ')} (log: ${path.relative(process.cwd(), logFile)})\n`,
@@ -118,23 +119,38 @@ export function freePort(): Promise<number> {
 
 async function ensureRedisServerInstalled(log: (msg: string) => void): Promise<void> {
   if (await findRedisServer()) return;
+  aptInstall(['redis-server'], 'redis-server is not installed', log);
+  if (!(await findRedisServer()))
+    throw new Error('redis-server still not found after apt-get install');
+}
+
+/** Browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts for screenshots. */
+export const CHROMIUM = '/usr/bin/chromium';
+function ensureChromiumInstalled(log: (msg: string) => void): void {
+  if (fs.existsSync(CHROMIUM)) return;
+  aptInstall(['chromium', 'fonts-wqy-zenhei'], 'chromium is not installed (browser tests)', log);
+  if (!fs.existsSync(CHROMIUM)) throw new Error('chromium still not found after apt-get install');
+}
+
+/**
+ * Installs Debian packages when running as root and TEST_INSTALL_MISSING is not 0; otherwise
+ * fails saying exactly what to install.
+ */
+function aptInstall(packages: string[], why: string, log: (msg: string) => void): void {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || process.env.TEST_INSTALL_MISSING === '0') {
-    throw new Error(
-      'redis-server is not installed. Install it with `apt-get install -y redis-server` ' +
-        '(or point TEST_REDIS_URL at a running Redis).',
-    );
+    throw new Error(`${why}. Install it with \`apt-get install -y ${packages.join(' ')}\`.`);
   }
   process.stderr.write(
-    '\n[global-setup] redis-server missing: apt-get install -y redis-server (TEST_INSTALL_MISSING=0 disables this)\n',
+    `\n[global-setup] ${why}: apt-get install -y ${packages.join(' ')} (TEST_INSTALL_MISSING=0 disables this)\n`,
   );
-  // Keep the package's maintainer scripts from starting a system-wide redis on 6379: a
-  // policy-rc.d that denies service starts, present only during the install.
+  // Keep maintainer scripts from starting system-wide services (a redis on 6379): a policy-rc.d
+  // that denies service starts, present only during the install.
   const policy = '/usr/sbin/policy-rc.d';
   const ownPolicy = !fs.existsSync(policy);
   if (ownPolicy) fs.writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
-    for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'redis-server']]) {
+    for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...packages]]) {
       const result = spawnSync('apt-get', args, {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
         encoding: 'utf8',
@@ -150,8 +166,6 @@ async function ensureRedisServerInstalled(log: (msg: string) => void): Promise<v
   } finally {
     if (ownPolicy) fs.rmSync(policy, { force: true });
   }
-  if (!(await findRedisServer()))
-    throw new Error('redis-server still not found after apt-get install');
 }
 
 /** Stops servers and removes data left by runs whose jest process is gone (crashed or killed). */

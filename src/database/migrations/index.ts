@@ -2,6 +2,7 @@ import { Directory1763798400000 } from './1763798400000-Directory';
 import { WarningsDispatch1763884800000 } from './1763884800000-WarningsDispatch';
 import { TargetingIndexes1763900000000 } from './1763900000000-TargetingIndexes';
 import { CallResponse1763990000000 } from './1763990000000-CallResponse';
+import { AuditLog1764000000000 } from './1764000000000-AuditLog';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   WarningsDispatch1763884800000,
   TargetingIndexes1763900000000,
   CallResponse1763990000000,
+  AuditLog1764000000000,
 ];

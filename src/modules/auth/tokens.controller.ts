@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { ApiToken } from './api-token.entity';
-import { Roles } from './auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from './auth.decorators';
 import { CreateTokenDto, type TokenView } from './tokens.dto';
 import { TokensService } from './tokens.service';
 
@@ -32,19 +32,28 @@ export class TokensController {
 
   /** The clear token is in this response only. */
   @Post()
-  async create(@Body() dto: CreateTokenDto): Promise<TokenView & { token: string }> {
-    const { token, record } = await this.tokens.create({
-      name: dto.name,
-      role: dto.role,
-      jurisdiction: dto.jurisdiction,
-      gridCode: dto.grid,
-    });
+  async create(
+    @Body() dto: CreateTokenDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TokenView & { token: string }> {
+    const { token, record } = await this.tokens.create(
+      {
+        name: dto.name,
+        role: dto.role,
+        jurisdiction: dto.jurisdiction,
+        gridCode: dto.grid,
+      },
+      principal.tokenId,
+    );
     return { ...view(record), token };
   }
 
   @Post(':id/revoke')
   @HttpCode(200)
-  async revoke(@Param('id', ParseUUIDPipe) id: string): Promise<TokenView> {
-    return view(await this.tokens.revoke(id));
+  async revoke(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TokenView> {
+    return view(await this.tokens.revoke(id, principal.tokenId));
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { AuditService } from '../audit/audit.service';
 import { divisionLevelOf } from '../directory/directory.types';
 import { ApiToken } from './api-token.entity';
 import type { Principal } from './auth.decorators';
@@ -25,14 +26,20 @@ export function hashToken(token: string): string {
 
 @Injectable()
 export class TokensService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   private get repo() {
     return this.db.getRepository(ApiToken);
   }
 
   /** Creates a token; the clear token is returned once and only its hash is kept. */
-  async create(input: CreateTokenInput): Promise<{ token: string; record: ApiToken }> {
+  async create(
+    input: CreateTokenInput,
+    actor = 'system',
+  ): Promise<{ token: string; record: ApiToken }> {
     const problems: { field: string; message: string }[] = [];
     if (!input.name?.trim()) problems.push({ field: 'name', message: 'name is required' });
     if (!TOKEN_ROLES.includes(input.role)) {
@@ -86,15 +93,34 @@ export class TokensService {
         tokenHash: hashToken(token),
       }),
     );
+    // Never the token nor its hash.
+    await this.audit.append([
+      {
+        actor,
+        action: 'token.created',
+        subjectType: 'token',
+        subjectId: record.id,
+        data: { role: record.role, jurisdiction, gridCode },
+      },
+    ]);
     return { token, record };
   }
 
-  async revoke(id: string): Promise<ApiToken> {
+  async revoke(id: string, actor = 'system'): Promise<ApiToken> {
     const record = await this.repo.findOne({ where: { id } }).catch(() => null);
     if (!record) throw AppException.notFound('令牌 token', id);
     if (!record.revokedAt) {
       record.revokedAt = new Date();
       await this.repo.save(record);
+      await this.audit.append([
+        {
+          actor,
+          action: 'token.revoked',
+          subjectType: 'token',
+          subjectId: record.id,
+          data: { role: record.role },
+        },
+      ]);
     }
     return record;
   }

@@ -6,6 +6,7 @@ import type { RecipientContact } from '../directory/targeting/targeting.types';
 import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -66,7 +67,10 @@ const ATTEMPT_COLUMNS = `
 /** SQL of the fan-out and the senders: bulk statements, one round trip per batch. */
 @Injectable()
 export class DispatchRepository {
-  constructor(@InjectDataSource() readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   /**
    * One delivery per person and warning. A person new to the warning gets the alert; one already
@@ -113,23 +117,56 @@ export class DispatchRepository {
     rows: AttemptToInsert[],
   ): Promise<{ id: string; channel: ChannelKind; priority: number; seq: number }[]> {
     if (!rows.length) return [];
-    await this.db.query(
-      `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
+    await this.db.transaction(async (m) => {
+      const inserted: {
+        id: string;
+        delivery_id: string;
+        warning_id: string;
+        version: number;
+        msg_type: string;
+        seq: number;
+        channel: string;
+        contact_kind: string;
+        purpose: string;
+      }[] = await m.query(
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
-       ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING`,
-      [
-        rows.map((r) => r.deliveryId),
-        rows.map((r) => r.warningId),
-        rows.map((r) => r.version),
-        rows.map((r) => r.msgType),
-        rows.map((r) => r.seq),
-        rows.map((r) => r.planned.channel),
-        rows.map((r) => r.planned.contactKind),
-        rows.map((r) => r.planned.address),
-        rows.map((r) => r.priority),
-        rows.map((r) => r.purpose ?? 'warning'),
-      ],
-    );
+       ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
+       RETURNING id, delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, purpose`,
+        [
+          rows.map((r) => r.deliveryId),
+          rows.map((r) => r.warningId),
+          rows.map((r) => r.version),
+          rows.map((r) => r.msgType),
+          rows.map((r) => r.seq),
+          rows.map((r) => r.planned.channel),
+          rows.map((r) => r.planned.contactKind),
+          rows.map((r) => r.planned.address),
+          rows.map((r) => r.priority),
+          rows.map((r) => r.purpose ?? 'warning'),
+        ],
+      );
+      // Only what was inserted: a retried fan-out appends nothing twice. No address (phone numbers).
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: a.purpose === 'escalation' ? 'escalation' : 'system',
+          action: 'attempt.created',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warning_id,
+          data: {
+            deliveryId: a.delivery_id,
+            version: a.version,
+            msgType: a.msg_type,
+            seq: a.seq,
+            channel: a.channel,
+            contactKind: a.contact_kind,
+            purpose: a.purpose,
+          },
+        })),
+        m,
+      );
+    });
     return this.db.query(
       `SELECT id, channel, priority, seq FROM contact_attempts
         WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
@@ -229,15 +266,33 @@ export class DispatchRepository {
     providerId: string,
     segments?: number,
   ): Promise<void> {
-    await this.db.query(
-      `WITH a AS (
+    await this.db.transaction(async (m) => {
+      const [sent] = await rows<{ warningId: string; deliveryId: string }>(
+        m,
+        `WITH a AS (
          UPDATE contact_attempts SET status = 'sent', provider = $2, provider_id = $3, segments = $4, sent_at = now()
-          WHERE id = $1 AND status = 'sending' RETURNING delivery_id, msg_type)
+          WHERE id = $1 AND status = 'sending' RETURNING delivery_id, msg_type, warning_id)
        UPDATE deliveries d SET state = CASE WHEN d.state = 'pending' THEN 'sent' ELSE d.state END,
               first_attempt_at = coalesce(d.first_attempt_at, now())
-         FROM a WHERE d.id = a.delivery_id`,
-      [id, provider, providerId, segments ?? null],
-    );
+         FROM a WHERE d.id = a.delivery_id
+       RETURNING a.warning_id AS "warningId", a.delivery_id AS "deliveryId"`,
+        [id, provider, providerId, segments ?? null],
+      );
+      if (!sent) return;
+      await this.audit.append(
+        [
+          {
+            actor: `provider:${provider}`,
+            action: 'attempt.sent',
+            subjectType: 'attempt',
+            subjectId: id,
+            warningId: sent.warningId,
+            data: { deliveryId: sent.deliveryId, provider, providerId, segments: segments ?? null },
+          },
+        ],
+        m,
+      );
+    });
   }
 
   async attemptFailed(
@@ -246,11 +301,34 @@ export class DispatchRepository {
     message: string,
     outcome = 'failed',
   ): Promise<void> {
-    await this.db.query(
-      `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
-        WHERE id = $1 AND status IN ('queued', 'sending', 'sent')`,
-      [id, code ?? null, message, outcome],
-    );
+    await this.db.transaction(async (m) => {
+      const [failed] = await rows<{
+        warningId: string;
+        deliveryId: string;
+        provider: string | null;
+      }>(
+        m,
+        `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
+        WHERE id = $1 AND status IN ('queued', 'sending', 'sent')
+        RETURNING warning_id AS "warningId", delivery_id AS "deliveryId", provider`,
+        [id, code ?? null, message, outcome],
+      );
+      if (!failed) return;
+      // The error message may quote the number: only the code goes into the log.
+      await this.audit.append(
+        [
+          {
+            actor: failed.provider ? `provider:${failed.provider}` : 'system',
+            action: 'attempt.failed',
+            subjectType: 'attempt',
+            subjectId: id,
+            warningId: failed.warningId,
+            data: { deliveryId: failed.deliveryId, code: code ?? null, outcome },
+          },
+        ],
+        m,
+      );
+    });
   }
 
   async attemptCancelled(id: string, outcome: string): Promise<void> {

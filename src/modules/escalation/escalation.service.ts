@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { firstContactFor, type PlannedAttempt } from '../dispatch/contact-plan';
@@ -59,6 +60,7 @@ export class EscalationService {
     private readonly queue: DispatchQueue,
     private readonly tasks: TasksService,
     private readonly warnings: WarningsRepository,
+    private readonly audit: AuditService,
   ) {}
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
@@ -182,11 +184,28 @@ export class EscalationService {
           },
           'escalation',
         );
-        await this.db.query(
+        const [edge] = await this.db.query(
           `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail) VALUES ($1, $2, $3, 'not_woken', 'door_to_door')
-           ON CONFLICT DO NOTHING`,
+           ON CONFLICT DO NOTHING RETURNING id`,
           [d.warningId, d.id, task.id],
         );
+        if (edge) {
+          await this.audit.append([
+            {
+              actor: 'escalation',
+              action: 'escalation.created',
+              subjectType: 'escalation',
+              subjectId: edge.id,
+              warningId: d.warningId,
+              data: {
+                fromDeliveryId: d.id,
+                taskId: task.id,
+                reason: 'not_woken',
+                detail: 'door_to_door',
+              },
+            },
+          ]);
+        }
       } catch (err) {
         this.logger.warn(
           { deliveryId: d.id, err: (err as Error).message },
@@ -241,6 +260,22 @@ export class EscalationService {
       [from.warningId, from.id, existing.id, reason],
     );
     if (!edge.length) return; // this escalation already happened (a repeated timer or answer)
+    await this.audit.append([
+      {
+        actor: 'escalation',
+        action: 'escalation.created',
+        subjectType: 'escalation',
+        subjectId: String(edge[0].id),
+        warningId: from.warningId,
+        data: {
+          fromDeliveryId: from.id,
+          toDeliveryId: existing.id,
+          toPersonId: target.id,
+          reason,
+          newDelivery: !!created,
+        },
+      },
+    ]);
     const priority = jobPriority(v.content.kind, 'red');
     const contacts = await this.repo.contactsOf([target.id]);
     if (created) {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
 
 export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
@@ -63,64 +64,98 @@ export class AnswersService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
     @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
   ) {}
 
   async record(input: AnswerInput): Promise<AnswerResult> {
     const result = await this.db.transaction(async (m): Promise<AnswerResult> => {
-      const [d] = await m.query(`SELECT id, warning_id, state FROM deliveries WHERE id = $1`, [
-        input.deliveryId,
-      ]);
-      if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
-      const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
-      const [answer] = await m.query(
-        `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-        [
-          input.deliveryId,
-          input.attemptId ?? null,
-          input.channel,
-          input.kind,
-          input.raw ?? null,
-          input.recordedBy ?? null,
-          input.reason ?? null,
-          input.dedupeKey,
-        ],
-      );
-      if (!answer) {
-        return { ...base, recorded: false, effective: false, state: await this.stateOf(m, d.id) };
+      const r = await this.recordIn(m, input);
+      if (r.recorded && r.answerId) {
+        // The raw input stays in answers (it may be free text); the log keeps ids and codes.
+        await this.audit.append(
+          [
+            {
+              actor:
+                input.recordedBy ??
+                (input.channel === 'link' ? 'link' : `provider:${input.channel}`),
+              action: 'answer.recorded',
+              subjectType: 'answer',
+              subjectId: r.answerId,
+              warningId: r.warningId,
+              data: {
+                deliveryId: r.deliveryId,
+                attemptId: input.attemptId ?? null,
+                kind: input.kind,
+                channel: input.channel,
+                effective: r.effective,
+                state: r.state,
+              },
+            },
+          ],
+          m,
+        );
       }
-      if (input.kind === 'ambiguous') {
-        return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
-      }
-      // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
-      const [moved] = await rows<{ state: DeliveryState }>(
-        m,
-        `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now()),
-                answered_attempt_id = $3, answer_channel = $4
-          WHERE id = $1 AND state <> ALL($5::text[]) RETURNING state`,
-        [
-          input.deliveryId,
-          input.kind === 'confirm' ? 'confirmed' : 'declined',
-          input.attemptId ?? null,
-          input.channel,
-          ANSWERED_OR_CLOSED,
-        ],
-      );
-      if (!moved) {
-        return {
-          ...base,
-          recorded: true,
-          effective: false,
-          state: await this.stateOf(m, d.id),
-          answerId: answer.id,
-        };
-      }
-      await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
-      return { ...base, recorded: true, effective: true, state: moved.state, answerId: answer.id };
+      return r;
     });
+    return this.afterRecord(input, result);
+  }
 
+  private async recordIn(m: EntityManager, input: AnswerInput): Promise<AnswerResult> {
+    const [d] = await m.query(`SELECT id, warning_id, state FROM deliveries WHERE id = $1`, [
+      input.deliveryId,
+    ]);
+    if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
+    const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
+    const [answer] = await m.query(
+      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [
+        input.deliveryId,
+        input.attemptId ?? null,
+        input.channel,
+        input.kind,
+        input.raw ?? null,
+        input.recordedBy ?? null,
+        input.reason ?? null,
+        input.dedupeKey,
+      ],
+    );
+    if (!answer) {
+      return { ...base, recorded: false, effective: false, state: await this.stateOf(m, d.id) };
+    }
+    if (input.kind === 'ambiguous') {
+      return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
+    }
+    // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
+    const [moved] = await rows<{ state: DeliveryState }>(
+      m,
+      `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now()),
+              answered_attempt_id = $3, answer_channel = $4
+        WHERE id = $1 AND state <> ALL($5::text[]) RETURNING state`,
+      [
+        input.deliveryId,
+        input.kind === 'confirm' ? 'confirmed' : 'declined',
+        input.attemptId ?? null,
+        input.channel,
+        ANSWERED_OR_CLOSED,
+      ],
+    );
+    if (!moved) {
+      return {
+        ...base,
+        recorded: true,
+        effective: false,
+        state: await this.stateOf(m, d.id),
+        answerId: answer.id,
+      };
+    }
+    await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
+    return { ...base, recorded: true, effective: true, state: moved.state, answerId: answer.id };
+  }
+
+  private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
     if (result.effective && this.listener && input.kind !== 'ambiguous') {
       try {
         await this.listener.onAnswer({

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
@@ -27,6 +28,7 @@ export class TasksService {
     private readonly warnings: WarningsService,
     private readonly queue: DispatchQueue,
     private readonly moduleRef: ModuleRef,
+    private readonly audit: AuditService,
   ) {}
 
   async create(principal: Principal, warningId: string, dto: CreateTaskDto) {
@@ -129,6 +131,26 @@ export class TasksService {
          RETURNING id`,
         [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
       );
+      // The reason is free text: the log keeps ids and codes.
+      await this.audit.append(
+        [
+          {
+            actor: createdBy,
+            action: 'task.created',
+            subjectType: 'task',
+            subjectId: task.id,
+            warningId,
+            data: {
+              type: dto.type,
+              grid: dto.grid,
+              assigneeId: assignee.id,
+              subjectDeliveryId: subjectDelivery,
+              attemptId: attempt.id,
+            },
+          },
+        ],
+        m,
+      );
       return { task, attempt };
     });
     await this.queue.enqueueAttempts([{ id: attempt.id, channel: 'manual', priority }]);
@@ -154,7 +176,7 @@ export class TasksService {
 
   async complete(principal: Principal, taskId: string, dto: CompleteTaskDto) {
     const [task] = await this.db.query(
-      `SELECT id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`,
+      `SELECT id, warning_id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`,
       [taskId],
     );
     if (!task) throw AppException.notFound('任务 task', taskId);
@@ -178,6 +200,19 @@ export class TasksService {
       await m.query(
         `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
         [taskId, dto.outcome],
+      );
+      await this.audit.append(
+        [
+          {
+            actor: principal.tokenId,
+            action: 'task.completed',
+            subjectType: 'task',
+            subjectId: taskId,
+            warningId: task.warning_id,
+            data: { outcome: dto.outcome, subjectDeliveryId: task.subject_delivery_id },
+          },
+        ],
+        m,
       );
     });
     // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops

@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { AppException, ErrorCode, type FieldProblem } from '../../common/errors/app.exception';
 import { jobPriority } from '../../common/queue/queue-names';
 import type { EnvironmentVariables } from '../../config/env.validation';
+import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import type { PersonRole } from '../directory/directory.types';
@@ -50,6 +51,7 @@ export class WarningsService {
     private readonly targeting: TargetingService,
     private readonly queue: DispatchQueue,
     @Inject(ConfigService) private readonly config: ConfigService<EnvironmentVariables, true>,
+    private readonly audit: AuditService,
   ) {}
 
   /** POST /v1/warnings. With an Idempotency-Key, the same request answers the same, once. */
@@ -118,6 +120,27 @@ export class WarningsService {
               body: res,
             });
           }
+          await this.audit.append(
+            [
+              {
+                actor: principal.tokenId,
+                action: 'warning.issued',
+                subjectType: 'warning',
+                subjectId: id,
+                warningId: id,
+                data: {
+                  nationalId: content.nationalId,
+                  version: 1,
+                  kind: dto.kind,
+                  level: dto.level,
+                  status,
+                  recipients,
+                  source: opts.source ?? 'api',
+                },
+              },
+            ],
+            m,
+          );
           return res;
         }),
       );
@@ -172,6 +195,19 @@ export class WarningsService {
         await m.query(
           `UPDATE warnings SET current_version = $2, expires_at = $3, recipients = $4, fanout_done_at = NULL WHERE id = $1`,
           [id, version, new Date(dto.expires), recipients],
+        );
+        await this.audit.append(
+          [
+            {
+              actor: principal.tokenId,
+              action: 'warning.updated',
+              subjectType: 'warning',
+              subjectId: id,
+              warningId: id,
+              data: { nationalId: content.nationalId, version, level: dto.level, recipients },
+            },
+          ],
+          m,
         );
         return {
           id,
@@ -240,6 +276,19 @@ export class WarningsService {
         await m.query(
           `UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel'`,
           [id],
+        );
+        await this.audit.append(
+          [
+            {
+              actor: principal.tokenId,
+              action: 'warning.cancelled',
+              subjectType: 'warning',
+              subjectId: id,
+              warningId: id,
+              data: { nationalId: content.nationalId, version, withReason: !!reason },
+            },
+          ],
+          m,
         );
         return {
           id,

@@ -10,7 +10,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AppException } from '../../../common/errors/app.exception';
-import { Roles } from '../../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../auth/auth.decorators';
 import { formatOfContentType } from './import-parser';
 import { ImportService } from './import.service';
 import { IMPORT_KINDS, type ImportResult, isImportKind } from './import.types';
@@ -47,6 +47,7 @@ export class ImportController {
     @Headers('content-type') contentType: string | undefined,
     @Query('format') formatParam: string | undefined,
     @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal | undefined,
   ): Promise<ImportResult> {
     if (!isImportKind(kind)) {
       throw AppException.validation([
@@ -70,6 +71,6 @@ export class ImportController {
         { field: 'body', message: 'the body must be the file as text' },
       ]);
     }
-    return this.imports.importText(kind, body, format);
+    return this.imports.importText(kind, body, format, { actor: principal?.tokenId });
   }
 }

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { SecretBox } from '../../../common/crypto/secret-box';
 import { SECRET_BOX } from '../../../common/crypto/secret-box.token';
 import { AppException } from '../../../common/errors/app.exception';
+import { AuditService } from '../../audit/audit.service';
 import { SqlRunner } from './bulk-sql';
 import { DirectoryBulkWriter } from './directory-bulk-writer';
 import { IMPORT_HANDLERS } from './import-kinds';
@@ -36,6 +37,7 @@ export class ImportService {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(SECRET_BOX) private readonly secretBox: SecretBox,
+    private readonly audit: AuditService,
   ) {}
 
   /** A file's text: CSV with a header row, or JSON lines. */
@@ -100,6 +102,19 @@ export class ImportService {
         opts.onProgress?.(done, total);
       });
       const { inserted, updated } = await checked.write(writer);
+      // One event per import, with its counts (never the rows: they hold phone numbers).
+      await this.audit.append(
+        [
+          {
+            actor: opts.actor ?? 'system',
+            action: 'directory.imported',
+            subjectType: 'directory',
+            subjectId: kind,
+            data: { kind, rows: total, inserted, updated, unchanged: total - inserted - updated },
+          },
+        ],
+        runner.manager,
+      );
       await runner.commitTransaction();
 
       const result = {

@@ -26,6 +26,8 @@ export type ImportRecord = Record<string, ImportValue>;
 export interface ImportOptions {
   /** Called as rows are written (done ≤ total, total = data rows). */
   onProgress?(done: number, total: number): void;
+  /** Who imports, for the audit log: the principal's token id (default 'system': CLI, seed). */
+  actor?: string;
 }
 
 /**

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeController, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AppException } from '../../common/errors/app.exception';
+import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators';
+import { CreateWarningDto } from '../warnings/dto/create-warning.dto';
+import { WarningsService } from '../warnings/warnings.service';
+import { ConsolePreviewService } from './console-preview.service';
+import { ConsoleStreamService } from './console-stream.service';
+
+/** The static files of the page: next to this file in src, or under src when running from dist. */
+function webDir(): string {
+  const candidates = [
+    join(__dirname, 'web'),
+    join(process.cwd(), 'src', 'modules', 'console', 'web'),
+  ];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0];
+}
+
+/**
+ * URL name → [file, type]. The script is stored as `.browser-js` so that the repository's
+ * type-aware lint (which only knows the Node project) leaves this plain browser ES5 file alone.
+ */
+const ASSETS: Record<string, [string, string]> = {
+  'console.js': ['console.browser-js', 'application/javascript; charset=utf-8'],
+  'console.css': ['console.css', 'text/css; charset=utf-8'],
+};
+
+/** The page and its two assets; no data, so public. Everything else goes through the API with a token. */
+@ApiExcludeController()
+@Controller('console')
+export class ConsolePageController {
+  private readonly dir = webDir();
+  private readonly cache = new Map<string, string>();
+
+  private read(name: string): string {
+    let body = this.cache.get(name);
+    if (body === undefined) {
+      body = readFileSync(join(this.dir, name), 'utf8');
+      if (process.env.NODE_ENV === 'production') this.cache.set(name, body);
+    }
+    return body;
+  }
+
+  @Get()
+  @Public()
+  page(@Res() res: Response) {
+    res
+      .type('text/html; charset=utf-8')
+      .set('Cache-Control', 'no-cache')
+      .send(this.read('index.html'));
+  }
+
+  @Get('assets/:file')
+  @Public()
+  asset(@Param('file') file: string, @Res() res: Response) {
+    const asset = ASSETS[file];
+    if (!asset) throw AppException.notFound('文件 file', file);
+    res.type(asset[1]).set('Cache-Control', 'no-cache').send(this.read(asset[0]));
+  }
+}
+
+@ApiTags('console')
+@ApiBearerAuth()
+@Controller('v1/console')
+export class ConsoleApiController {
+  constructor(
+    private readonly preview: ConsolePreviewService,
+    private readonly streams: ConsoleStreamService,
+    private readonly warnings: WarningsService,
+  ) {}
+
+  /** Each channel's message for a draft warning (validated as POST /v1/warnings); creates nothing. */
+  @Post('preview')
+  @HttpCode(200)
+  @Roles('duty_officer')
+  async previewDraft(@Body() dto: CreateWarningDto, @CurrentPrincipal() principal: Principal) {
+    return this.preview.preview(principal, dto);
+  }
+
+  /**
+   * Server-sent events: the warning's summary every 2 s. EventSource cannot set headers, so the
+   * token may come as ?token= (ConsoleModule's middleware moves it into Authorization before the
+   * global guard checks it).
+   */
+  @Get('warnings/:id/stream')
+  @Roles('duty_officer', 'auditor')
+  async stream(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    await this.warnings.findVisible(principal, id);
+    res.status(200);
+    res.set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write('retry: 3000\n\n');
+    req.socket.setTimeout(0);
+    this.streams.subscribe(id, res);
+  }
+}

@@ -1,0 +1,110 @@
+export const CHAIN_STATES = [
+  'pending',
+  'sent',
+  'delivered',
+  'heard',
+  'confirmed',
+  'declined',
+  'unreachable',
+  'cancelled',
+] as const;
+
+export const GROUP_BYS = ['township', 'village', 'grid', 'role'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+export const WARNING_STATUSES = ['actual', 'exercise', 'test'] as const;
+export type WarningStatus = (typeof WARNING_STATUSES)[number];
+
+export interface ChainFilters {
+  states?: string[];
+  division?: string;
+  grid?: string;
+  role?: string;
+}
+
+/** What a report is computed over: one warning, or every warning of a period and status. */
+export type ReportScope =
+  | { kind: 'warning'; warningId: string; gridCode: string | null }
+  | {
+      kind: 'period';
+      from: Date;
+      to: Date;
+      status: WarningStatus;
+      jurisdiction: string | null;
+      gridCode: string | null;
+    };
+
+export interface ChainRow {
+  deliveryId: string;
+  personId: string;
+  externalId: string;
+  name: string;
+  role: string;
+  divisionCode: string;
+  gridCode: string | null;
+  state: string;
+  contact: string | null;
+  attempts: number;
+  firstAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  heardAt: Date | null;
+  confirmedAt: Date | null;
+  answerChannel: string | null;
+  escalatedFromPersonId: string | null;
+  escalatedFromName: string | null;
+  escalationReason: string | null;
+  notWoken: boolean;
+  notWokenAt: Date | null;
+  issueToFirstAttemptSeconds: number | null;
+  issueToDeliverySeconds: number | null;
+  issueToAnswerSeconds: number | null;
+  firstAttemptToAnswerSeconds: number | null;
+  reachDeadlineSeconds: number | null;
+  deadlineBreached: boolean | null;
+}
+
+export interface GroupRow {
+  groupBy: GroupBy;
+  key: string | null;
+  name: string | null;
+  people: number;
+  targeted: number;
+  reached: number;
+  confirmed: number;
+  coverage: number | null;
+  confirmationRate: number | null;
+  medianSeconds: number | null;
+  p90Seconds: number | null;
+  deadlineBreaches: number;
+  neverReached: number;
+}
+
+export interface AttemptRow {
+  id: string;
+  version: number;
+  msgType: string;
+  seq: number;
+  purpose: string;
+  channel: string;
+  contactKind: string;
+  address: string | null;
+  priority: number;
+  status: string;
+  outcome: string | null;
+  provider: string | null;
+  providerId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  tries: number;
+  segments: number | null;
+  durationSeconds: number | null;
+  heard: boolean;
+  digits: string | null;
+  taskId: string | null;
+  queuedAt: Date;
+  sentAt: Date | null;
+  deliveredAt: Date | null;
+  answeredAt: Date | null;
+  completedAt: Date | null;
+  failedAt: Date | null;
+}

@@ -1,0 +1,203 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+
+const APP_SECRET = 'audit-e2e-secret'.padEnd(40, 'a');
+
+function imminentWarning() {
+  const now = Date.now();
+  return {
+    kind: 'imminent',
+    level: 'red',
+    hazard: 'landslide',
+    headline: '渔子溪村滑坡临灾预警',
+    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
+    instruction: '立即撤离至渔子溪小学避险点',
+    hazardPoints: ['HP-1'],
+    areas: ['513221001001'],
+    effective: new Date(now).toISOString(),
+    onset: new Date(now + 2 * 3600_000).toISOString(),
+    expires: new Date(now + 24 * 3600_000).toISOString(),
+    extent: '隐患点下方200米范围',
+    impact: { people: 12, households: 4 },
+    shelter: '渔子溪小学',
+  };
+}
+
+interface EventView {
+  id: string;
+  actor: string;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  warningId: string | null;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+describe('tamper-evident audit log', () => {
+  let t: TestApp;
+  let warningId: string;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) });
+    const s = t.sandbox!.carrier;
+    for (const p of Object.values(PEOPLE)) s.setProfile(p.mobile, 'confirms');
+  });
+  afterAll(() => t.close());
+
+  const as = (role: keyof TestApp['tokens']) => ({ Authorization: `Bearer ${t.tokens[role]}` });
+  const events = async (): Promise<EventView[]> => {
+    const res = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ warningId, limit: 1000 })
+      .set(as('auditor'));
+    expect(res.status).toBe(200);
+    return res.body.items;
+  };
+
+  it('is for auditors only: 401 without a token, 403 for the other roles', async () => {
+    for (const path of ['/v1/audit/verify', '/v1/audit/events']) {
+      expect((await t.http().get(path)).status).toBe(401);
+      for (const role of ['admin', 'duty_officer', 'grid_member'] as const)
+        expect((await t.http().get(path).set(as(role))).status).toBe(403);
+      expect((await t.http().get(path).set(as('auditor'))).status).toBe(200);
+    }
+  });
+
+  it('records the tokens created, with their ids and never the token itself', async () => {
+    const res = await t.http().get('/v1/audit/events').set(as('auditor'));
+    const created = (res.body.items as EventView[]).filter((e) => e.action === 'token.created');
+    expect(created.length).toBeGreaterThanOrEqual(4);
+    const text = JSON.stringify(res.body.items);
+    for (const token of Object.values(t.tokens)) expect(text).not.toContain(token);
+  });
+
+  it('chains the events of a warning as it is issued, sent and answered', async () => {
+    const res = await t.http().post('/v1/warnings').set(as('duty_officer')).send(imminentWarning());
+    expect(res.body).toMatchObject({ state: 'active' });
+    expect(res.status).toBe(201);
+    warningId = res.body.id;
+
+    await waitUntil(async () => {
+      const list = await events();
+      return (
+        list.filter((e) => e.action === 'attempt.sent').length >= 4 &&
+        list.some((e) => e.action === 'answer.recorded')
+      );
+    }, 'attempts sent and answers recorded');
+
+    const list = await events();
+    const [duty] = await t.db.query(`SELECT id FROM api_tokens WHERE name = 'test duty_officer'`);
+    expect(list[0]).toMatchObject({
+      action: 'warning.issued',
+      actor: duty.id,
+      subjectType: 'warning',
+      subjectId: warningId,
+      data: { version: 1, kind: 'imminent', level: 'red', recipients: 4 },
+    });
+    const created = list.filter((e) => e.action === 'attempt.created');
+    expect(created.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(created.map((e) => e.subjectId)).size).toBe(created.length);
+    const sent = list.filter((e) => e.action === 'attempt.sent');
+    expect(sent[0].actor).toMatch(/^provider:/);
+    const answer = list.find((e) => e.action === 'answer.recorded')!;
+    expect(answer.data).toMatchObject({ kind: 'confirm' });
+
+    // Ids and codes only: no phone number anywhere in the log.
+    const text = JSON.stringify(list);
+    for (const p of Object.values(PEOPLE)) {
+      expect(text).not.toContain(p.mobile);
+      expect(text).not.toContain(p.mobile.slice(3));
+    }
+
+    // Each event links to the one before it (the warning's events interleave with others).
+    const all: { id: string; prev_hash: string; hash: string }[] = await t.db.query(
+      `SELECT id::text, prev_hash, hash FROM audit_events ORDER BY audit_events.id`,
+    );
+    for (let i = 1; i < all.length; i++) expect(all[i].prev_hash).toBe(all[i - 1].hash);
+  });
+
+  it('verifies the whole chain', async () => {
+    const res = await t.http().get('/v1/audit/verify').set(as('auditor'));
+    expect(res.status).toBe(200);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM audit_events`);
+    expect(res.body.ok).toBe(true);
+    expect(res.body.checked).toBeGreaterThanOrEqual(n);
+    expect(res.body.firstBroken).toBeUndefined();
+  });
+
+  it('the database refuses UPDATE, DELETE and TRUNCATE on audit_events', async () => {
+    const [{ id }] = await t.db.query(`SELECT min(id)::text AS id FROM audit_events`);
+    await expect(
+      t.db.query(`UPDATE audit_events SET actor = 'someone else' WHERE id = $1`, [id]),
+    ).rejects.toThrow(/append-only: UPDATE refused/);
+    await expect(t.db.query(`DELETE FROM audit_events WHERE id = $1`, [id])).rejects.toThrow(
+      /append-only: DELETE refused/,
+    );
+    await expect(t.db.query(`TRUNCATE audit_events`)).rejects.toThrow(
+      /append-only: TRUNCATE refused/,
+    );
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM audit_events WHERE id = $1`, [
+      id,
+    ]);
+    expect(n).toBe(1);
+  });
+
+  it('names the row changed behind its back (trigger disabled by the table owner)', async () => {
+    const issued = (await events()).find((e) => e.action === 'warning.issued')!;
+    await t.db.transaction(async (m) => {
+      await m.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
+      await m.query(
+        `UPDATE audit_events SET data = jsonb_set(data, '{recipients}', '400') WHERE id = $1`,
+        [issued.id],
+      );
+      await m.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
+    });
+    const res = await t.http().get('/v1/audit/verify').set(as('auditor'));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      ok: false,
+      firstBroken: { id: issued.id, reason: 'hash_mismatch' },
+    });
+    // And the trigger is back on.
+    await expect(t.db.query(`DELETE FROM audit_events WHERE id = $1`, [issued.id])).rejects.toThrow(
+      /append-only/,
+    );
+  });
+
+  it('names the row after one deleted behind its back', async () => {
+    const tampered = (await events()).find((e) => e.action === 'warning.issued')!;
+    const list = await events();
+    const victim = list[Math.floor(list.length / 2)];
+    const [next] = await t.db.query(
+      `SELECT id::text AS id FROM audit_events WHERE id > $1 ORDER BY audit_events.id LIMIT 1`,
+      [victim.id],
+    );
+    await t.db.transaction(async (m) => {
+      await m.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
+      // Put the earlier tampered row back as it was: the chain holds again …
+      await m.query(`UPDATE audit_events SET data = $2::jsonb WHERE id = $1`, [
+        tampered.id,
+        JSON.stringify({ ...tampered.data, recipients: 4 }),
+      ]);
+      await m.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
+    });
+    expect((await t.http().get('/v1/audit/verify').set(as('auditor'))).body.ok).toBe(true);
+
+    // … until a row disappears: the one after it no longer links to its predecessor.
+    await t.db.transaction(async (m) => {
+      await m.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
+      await m.query(`DELETE FROM audit_events WHERE id = $1`, [victim.id]);
+      await m.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
+    });
+    const res = await t.http().get('/v1/audit/verify').set(as('auditor'));
+    expect(res.body).toMatchObject({
+      ok: false,
+      firstBroken: { id: next.id, reason: 'prev_mismatch' },
+    });
+  });
+});

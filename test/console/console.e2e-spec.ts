@@ -1,0 +1,237 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+
+const APP_SECRET = 'console-e2e-secret'.padEnd(40, 'z');
+const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('the duty console (/console) in headless Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let warningId: string;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      env: { TWILIO_CALLS_PER_SECOND: '5', TWILIO_SMS_PER_SECOND: '20' },
+    });
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
+    s.setProfile(PEOPLE.resident.mobile, 'confirms');
+    // Never answers: stays on the not-woken side until confirmed on site from the console.
+    s.setProfile(PEOPLE.deadMobile.mobile, 'no-answer');
+    s.setProfile(PEOPLE.deadMobile.landline, 'no-answer');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function openWith(token: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
+    await page.goto(`${t.baseUrl}/console`);
+    await page.fill('#token', token);
+    await page.click('#token-form button[type=submit]');
+    return page;
+  }
+  const confirmedCount = async (page: Page) =>
+    Number(await page.textContent('#counts [data-state=confirmed] .n'));
+
+  it('serves the page in Chinese, switches to English and back', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.baseUrl}/console`);
+    expect(await page.textContent('h1')).toBe('预警叫应值班台');
+    await page.click('#lang');
+    expect(await page.textContent('h1')).toBe('Warning duty console');
+    await page.click('#lang');
+    expect(await page.textContent('h1')).toBe('预警叫应值班台');
+    await page.close();
+  });
+
+  it('a duty officer sees a field error, previews, issues and watches people confirm live', async () => {
+    const page = await openWith(t.tokens.duty_officer);
+    // A missing headline: the API's 400 names the field and the page shows it beside it.
+    await page.selectOption('[name=kind]', 'imminent');
+    await page.fill(
+      '[name=description]',
+      '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
+    );
+    await page.fill('[name=instruction]', '立即撤离至渔子溪小学避险点');
+    await page.fill('[name=areas]', '513221001001');
+    await page.fill('[name=hazardPoints]', 'HP-1');
+    await page.fill('[name=extent]', '隐患点下方200米范围');
+    await page.fill('[name=shelter]', '渔子溪小学');
+    await page.fill('[name=impactPeople]', '12');
+    await page.fill('[name=impactHouseholds]', '4');
+    await page.click('#issue-btn');
+    await page.waitForSelector('[data-err-for=headline]:not(:empty)');
+    expect(await page.textContent('[data-err-for=headline]')).toContain('headline');
+    expect(await page.getAttribute('[name=headline]', 'class')).toContain('invalid');
+    await page.screenshot({ path: join(SHOTS, 'console-1-field-error.png'), fullPage: true });
+    expect(await t.db.query(`SELECT id FROM warnings`)).toHaveLength(0);
+
+    await page.fill('[name=headline]', '渔子溪村滑坡临灾预警');
+    await page.click('#preview-btn');
+    await page.waitForSelector('#preview:not([hidden]) #preview-total');
+    expect(await page.textContent('#preview-total')).toBe('4');
+    expect(await page.textContent('#pv-sms-long')).toContain('渔子溪');
+    expect(await page.textContent('#pv-voice')).toContain('渔子溪');
+    expect(await page.textContent('#pv-robot')).toContain('渔子溪');
+    expect(await page.textContent('[data-err-for=headline]')).toBe('');
+    await page.screenshot({ path: join(SHOTS, 'console-2-preview.png'), fullPage: true });
+    expect(await t.db.query(`SELECT id FROM warnings`)).toHaveLength(0);
+
+    await page.click('#issue-btn');
+    await page.waitForSelector('#tab-watch:not([hidden]) #counts .card');
+    warningId = await page.inputValue('#watch-id');
+    expect(warningId).toMatch(/^[0-9a-f-]{36}$/);
+
+    // Counts arrive over SSE and change while the page stays put.
+    const seen = new Set<number>([await confirmedCount(page)]);
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && (await confirmedCount(page)) < 2) {
+      seen.add(await confirmedCount(page));
+      await page.waitForTimeout(300);
+    }
+    seen.add(await confirmedCount(page));
+    expect(await confirmedCount(page)).toBeGreaterThanOrEqual(2);
+    expect(seen.size).toBeGreaterThan(1);
+    // The grid leader asked for help: at the top.
+    await page.waitForSelector('#help-box:not([hidden]) li', { timeout: 60_000 });
+    expect(await page.textContent('#help-list')).toContain(PEOPLE.gridLeader.name);
+    expect(await page.textContent('#place-table')).toContain('渔子溪村第1网格');
+    expect(await page.$('#chart svg polyline.line-confirmed')).not.toBeNull();
+    await page.screenshot({ path: join(SHOTS, 'console-3-live.png'), fullPage: true });
+
+    // The person who never answers: a door-to-door task from the page (the grid leader gets it),
+    // then an on-site confirmation recorded from the page; the live count follows.
+    const before = await confirmedCount(page);
+    await page.click('#people-btn');
+    const [dead] = (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.deadMobile.ext,
+    ])) as { id: string }[];
+    const row = `#people-table tr[data-person="${dead.id}"]`;
+    await page.waitForSelector(`${row} button[data-action=task]`);
+    await page.click(`${row} button[data-action=task]`);
+    await page.waitForFunction(`/✓/.test(document.querySelector('#flash').textContent)`);
+    const tasks = await t.db.query(`SELECT type FROM manual_tasks WHERE warning_id = $1`, [
+      warningId,
+    ]);
+    expect(tasks).toEqual(expect.arrayContaining([{ type: 'door_to_door' }]));
+    await page.evaluate(`document.querySelector('#flash').textContent = ''`);
+    await page.click(`${row} button[data-action=confirm]`);
+    await page.waitForFunction(`/✓/.test(document.querySelector('#flash').textContent)`);
+    await page.waitForFunction(
+      `Number(document.querySelector('#counts [data-state=confirmed] .n').textContent) > ${before}`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.screenshot({ path: join(SHOTS, 'console-4-actions.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('shares one timer per warning between clients', async () => {
+    const { ConsoleStreamService } =
+      await import('../../src/modules/console/console-stream.service');
+    const streams = t.app.get(ConsoleStreamService);
+    const a = await openWith(t.tokens.auditor);
+    const b = await openWith(t.tokens.duty_officer);
+    for (const p of [a, b]) {
+      await p.click('[data-tab=watch]');
+      await p.fill('#watch-id', warningId);
+      await p.click('#watch-form button[type=submit]');
+      await p.waitForSelector('#counts .card');
+    }
+    expect(streams.timers).toBe(1);
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses the stream to a grid member and to no token', async () => {
+    const none = await fetch(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`);
+    expect(none.status).toBe(401);
+    const grid = await fetch(
+      `${t.baseUrl}/v1/console/warnings/${warningId}/stream?token=${t.tokens.grid_member}`,
+    );
+    expect(grid.status).toBe(403);
+  });
+
+  it('an auditor opens a person’s chain as a timeline, exports it and verifies the audit log', async () => {
+    const page = await openWith(t.tokens.auditor);
+    await page.click('[data-tab=audit]');
+    const [resident] = (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.resident.ext,
+    ])) as { id: string }[];
+    await page.fill('#audit-wid', warningId);
+    await page.fill('#audit-pid', resident.id);
+    await page.click('#chain-form button[type=submit]');
+    await page.waitForSelector('#timeline li.ev');
+    const text = await page.textContent('#timeline');
+    expect(text).toContain('attempt_sent');
+    expect(text).toContain('answer');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#csv-chains'),
+    ]);
+    expect(download.suggestedFilename()).toBe('chains.csv');
+    await page.click('#verify-btn');
+    await page.waitForSelector('#verify-result:not(:empty)');
+    await page.screenshot({ path: join(SHOTS, 'console-5-auditor-chain.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('a grid member sees their own grid and is refused another (403 shown)', async () => {
+    const page = await openWith(t.tokens.grid_member);
+    await page.click('[data-tab=grid]');
+    await page.fill('#grid-code', '513221001001001');
+    await page.click('#grid-form button[type=submit]');
+    await page.waitForSelector('#grid-people td');
+    expect(await page.textContent('#grid-people')).toContain(PEOPLE.resident.name);
+    await page.fill('#grid-code', '513221001001002');
+    await page.click('#grid-form button[type=submit]');
+    await page.waitForSelector('#flash.bad');
+    expect(await page.textContent('#flash')).toContain('403');
+    await page.screenshot({ path: join(SHOTS, 'console-6-grid-403.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('a duty officer cancels the warning from the page', async () => {
+    const page = await openWith(t.tokens.duty_officer);
+    await page.click('[data-tab=watch]');
+    await page.fill('#watch-id', warningId);
+    await page.click('#watch-form button[type=submit]');
+    await page.waitForSelector('#counts .card');
+    await page.click('#cancel-btn');
+    await page.waitForFunction(
+      `/已解除预警|错误/.test(document.querySelector('#flash').textContent)`,
+    );
+    expect(await page.textContent('#flash')).toBe('已解除预警');
+    const [w] = await t.db.query(`SELECT state FROM warnings WHERE id = $1`, [warningId]);
+    expect(w.state).toBe('cancelled');
+    await page.waitForFunction(
+      `/cancelled/.test(document.querySelector('#live-status').textContent)`,
+    );
+    await page.click('#lang');
+    await page.screenshot({ path: join(SHOTS, 'console-7-cancelled-en.png'), fullPage: true });
+    await page.close();
+  });
+});

@@ -1,0 +1,554 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+import { TokensService } from '../../src/modules/auth/tokens.service';
+
+const APP_SECRET = 'reports-e2e-secret'.padEnd(40, 'r');
+const GRID1 = '513221001001001';
+const GRID2 = '513221001001002';
+const VILLAGE = '513221001001';
+/** The county duty office: told when someone in the county asks for help. */
+const COUNTY_DUTY = { ext: 'P-ZB1', name: '吴值班', mobile: '+8613800000007' };
+const extraSql = `
+  INSERT INTO people (external_id, name, role, division_code, grid_code)
+    VALUES ('${COUNTY_DUTY.ext}', '${COUNTY_DUTY.name}', 'duty_officer', '513221', NULL);
+  INSERT INTO contact_points (person_id, kind, value, priority)
+    SELECT id, 'mobile', '${COUNTY_DUTY.mobile}', 1 FROM people WHERE external_id = '${COUNTY_DUTY.ext}';`;
+
+function imminentWarning(overrides: Record<string, unknown> = {}) {
+  const now = Date.now();
+  return {
+    kind: 'imminent',
+    level: 'red',
+    hazard: 'landslide',
+    headline: '渔子溪村滑坡临灾预警',
+    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
+    instruction: '立即撤离至渔子溪小学避险点',
+    hazardPoints: ['HP-1'],
+    areas: [VILLAGE],
+    effective: new Date(now).toISOString(),
+    onset: new Date(now + 2 * 3600_000).toISOString(),
+    expires: new Date(now + 24 * 3600_000).toISOString(),
+    extent: '隐患点下方200米范围',
+    impact: { people: 12, households: 4 },
+    shelter: '渔子溪小学',
+    ...overrides,
+  };
+}
+
+/** CSV text → rows of fields (enough for this test: no line breaks inside fields). */
+function parseCsv(text: string): string[][] {
+  return text
+    .replace(/^\uFEFF/, '')
+    .split('\r\n')
+    .filter((l) => l.length)
+    .map((l) => l.split(','));
+}
+
+describe('response chains, timelines, reports and exports', () => {
+  let t: TestApp;
+  let warningId: string;
+  const tokens: Record<string, string> = {};
+  const as = (who: string) => ({ Authorization: `Bearer ${tokens[who]}` });
+  const personId = async (ext: string) =>
+    (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [ext]))[0].id as string;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + extraSql,
+      env: { TWILIO_CALLS_PER_SECOND: '5', TWILIO_SMS_PER_SECOND: '20' },
+    });
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
+    s.setProfile(PEOPLE.resident.mobile, 'confirms');
+    s.setProfile(PEOPLE.deadMobile.mobile, 'dead');
+    s.setProfile(PEOPLE.deadMobile.landline, 'confirms');
+    s.setProfile(PEOPLE.townshipChief.mobile, 'confirms');
+    s.setProfile(COUNTY_DUTY.mobile, 'confirms');
+    Object.assign(tokens, t.tokens);
+    const svc = t.app.get(TokensService);
+    tokens.otherDuty = (
+      await svc.create({ name: 'other county', role: 'duty_officer', jurisdiction: '510100' })
+    ).token;
+    tokens.grid2 = (
+      await svc.create({ name: 'grid 2', role: 'grid_member', gridCode: GRID2 })
+    ).token;
+
+    const res = await t.http().post('/v1/warnings').set(as('duty_officer')).send(imminentWarning());
+    expect(res.status).toBe(201);
+    warningId = res.body.id;
+    // Everyone answers (the grid leader asks for help) and the dead mobile has failed at the carrier.
+    await waitUntil(async () => {
+      const [r] = await t.db.query(
+        `SELECT count(*) FILTER (WHERE state IN ('confirmed', 'declined'))::int AS done, count(*)::int AS n
+           FROM deliveries WHERE warning_id = $1`,
+        [warningId],
+      );
+      return r.n === 5 && r.done === 5;
+    }, 'all four answered and the duty office, told of the help request, confirmed');
+    await waitUntil(
+      async () =>
+        (
+          await t.db.query(
+            `SELECT 1 FROM contact_attempts WHERE warning_id = $1 AND address = $2 AND status = 'failed'`,
+            [warningId, PEOPLE.deadMobile.mobile],
+          )
+        ).length > 0,
+      'dead mobile failed',
+    );
+  });
+  afterAll(() => t?.close());
+
+  describe('GET /v1/warnings/:id/chains', () => {
+    const chains = (who: string, query = '') =>
+      t.http().get(`/v1/warnings/${warningId}/chains${query}`).set(as(who));
+
+    it('lists one row per person with state, times, answer channel, paged', async () => {
+      const all = await chains('duty_officer');
+      expect(all.status).toBe(200);
+      expect(all.body.total).toBe(5);
+      expect(all.body.items).toHaveLength(5);
+      const chief = all.body.items.find(
+        (r: { name: string }) => r.name === PEOPLE.villageChief.name,
+      );
+      expect(chief).toMatchObject({
+        state: 'confirmed',
+        role: 'village_responsible',
+        contact: PEOPLE.villageChief.mobile,
+        notWoken: false,
+        escalatedFromPersonId: null,
+      });
+      expect(chief.firstAttemptAt).toBeTruthy();
+      expect(chief.confirmedAt).toBeTruthy();
+      expect(chief.answerChannel).toBeTruthy();
+      expect(typeof chief.issueToAnswerSeconds).toBe('number');
+      expect(chief.attempts).toBeGreaterThanOrEqual(1);
+
+      const page1 = await chains('duty_officer', '?limit=3&offset=0');
+      const page2 = await chains('duty_officer', '?limit=3&offset=3');
+      expect(page1.body.items).toHaveLength(3);
+      expect(page2.body.items).toHaveLength(2);
+      expect(page2.body.total).toBe(5);
+      const ids = [...page1.body.items, ...page2.body.items].map(
+        (r: { personId: string }) => r.personId,
+      );
+      expect(new Set(ids).size).toBe(5);
+      // The duty office was brought in by the grid leader's help request.
+      const duty = all.body.items.find((r: { name: string }) => r.name === COUNTY_DUTY.name);
+      expect(duty).toMatchObject({
+        escalatedFromName: PEOPLE.gridLeader.name,
+        escalationReason: 'help_requested',
+        state: 'confirmed',
+      });
+    });
+
+    it('filters by state, division prefix, grid and role', async () => {
+      const names = (res: { body: { items: { name: string }[] } }) =>
+        res.body.items.map((r) => r.name).sort();
+      expect(names(await chains('duty_officer', '?state=declined'))).toEqual([
+        PEOPLE.gridLeader.name,
+      ]);
+      expect((await chains('duty_officer', '?state=confirmed,declined')).body.total).toBe(5);
+      expect((await chains('duty_officer', '?state=pending')).body.total).toBe(0);
+      expect(names(await chains('duty_officer', '?role=resident'))).toEqual(
+        [PEOPLE.resident.name, PEOPLE.deadMobile.name].sort(),
+      );
+      expect((await chains('duty_officer', `?grid=${GRID1}`)).body.total).toBe(3);
+      expect((await chains('duty_officer', `?division=${VILLAGE}`)).body.total).toBe(4);
+      expect((await chains('duty_officer', '?division=513221002')).body.total).toBe(0);
+      const bad = await chains('duty_officer', '?state=asleep&limit=0');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toEqual(
+        expect.arrayContaining(['state']),
+      );
+    });
+
+    it('masks numbers for auditors and grid members; grid members see only their grid', async () => {
+      const audit = await chains('auditor', '?role=grid_leader');
+      expect(audit.status).toBe(200);
+      expect(audit.body.items[0].contact).toBe('+86138****0002');
+      const grid = await chains('grid_member');
+      expect(grid.status).toBe(200);
+      expect(grid.body.total).toBe(3);
+      for (const r of grid.body.items) {
+        expect(r.gridCode).toBe(GRID1);
+        expect(r.contact).toMatch(/^\+86138\*{4}\d{4}$/);
+      }
+    });
+
+    it('refuses other jurisdictions (404) and other grids (403 / 404)', async () => {
+      expect((await chains('otherDuty')).status).toBe(404);
+      expect((await chains('grid2')).status).toBe(404);
+      expect((await chains('grid_member', `?grid=${GRID2}`)).status).toBe(403);
+      const missing = await t
+        .http()
+        .get(`/v1/warnings/00000000-0000-4000-8000-000000000000/chains`)
+        .set(as('auditor'));
+      expect(missing.status).toBe(404);
+      const unauth = await t.http().get(`/v1/warnings/${warningId}/chains`);
+      expect(unauth.status).toBe(401);
+    });
+  });
+
+  describe('GET /v1/warnings/:id/chains/:personId', () => {
+    it('shows every attempt with provider ids and times, answers with raw input, and the timeline', async () => {
+      const id = await personId(PEOPLE.deadMobile.ext);
+      const res = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains/${id}`)
+        .set(as('duty_officer'));
+      expect(res.status).toBe(200);
+      const body = res.body;
+      expect(body.person).toMatchObject({ id, name: PEOPLE.deadMobile.name, gridCode: GRID1 });
+      expect(body.state).toBe('confirmed');
+      const failed = body.attempts.filter(
+        (a: { address: string; status: string }) =>
+          a.address === PEOPLE.deadMobile.mobile && a.status === 'failed',
+      );
+      expect(failed.length).toBeGreaterThanOrEqual(1);
+      expect(failed[0].failedAt).toBeTruthy();
+      expect(failed[0].queuedAt).toBeTruthy();
+      const landline = body.attempts.find(
+        (a: { address: string; channel: string }) =>
+          a.channel === 'voice' && a.address === PEOPLE.deadMobile.landline,
+      );
+      expect(landline).toBeDefined();
+      expect(landline.providerId).toBeTruthy();
+      expect(landline.answeredAt).toBeTruthy();
+      expect(body.answers.length).toBeGreaterThanOrEqual(1);
+      expect(body.answers[0]).toMatchObject({ kind: 'confirm' });
+      expect(body.answers[0].rawInput).toBeTruthy();
+      expect(typeof body.responseSeconds.issueToAnswer).toBe('number');
+      expect(body.deadline).toHaveProperty('breached');
+      expect(body.escalations).toEqual({ in: [], out: [] });
+      const types = body.events.map((e: { type: string }) => e.type);
+      expect(types).toEqual(expect.arrayContaining(['attempt_queued', 'attempt_failed', 'answer']));
+      const times = body.events.map((e: { at: string }) => new Date(e.at).getTime());
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+    });
+
+    it('shows escalation edges out of the person who asked for help and into the one told', async () => {
+      const leader = await personId(PEOPLE.gridLeader.ext);
+      const duty = await personId(COUNTY_DUTY.ext);
+      const out = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains/${leader}`)
+        .set(as('auditor'));
+      expect(out.status).toBe(200);
+      expect(out.body.state).toBe('declined');
+      // Asked for help by keypress and by SMS reply: both recorded, the first one effective.
+      const answers = out.body.answers as { kind: string; effective: boolean; rawInput: string }[];
+      expect(answers.every((x) => x.kind === 'help' && x.rawInput)).toBe(true);
+      expect(answers.filter((x) => x.effective)).toHaveLength(1);
+      expect(out.body.escalations.in).toEqual([]);
+      expect(out.body.escalations.out).toEqual([
+        expect.objectContaining({
+          reason: 'help_requested',
+          toPersonId: duty,
+          toName: COUNTY_DUTY.name,
+          fromName: PEOPLE.gridLeader.name,
+        }),
+      ]);
+      expect(out.body.events.map((e: { type: string }) => e.type)).toContain('escalated_out');
+      const into = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains/${duty}`)
+        .set(as('auditor'));
+      expect(into.body.escalatedFrom).toMatchObject({
+        personId: leader,
+        name: PEOPLE.gridLeader.name,
+        reason: 'help_requested',
+      });
+      expect(into.body.escalations.in).toEqual([
+        expect.objectContaining({ reason: 'help_requested', fromPersonId: leader }),
+      ]);
+      expect(into.body.person.contact).toBe('+86138****0007');
+    });
+
+    it('masks addresses for auditors and hides people outside the grid', async () => {
+      const id = await personId(PEOPLE.deadMobile.ext);
+      const res = await t.http().get(`/v1/warnings/${warningId}/chains/${id}`).set(as('auditor'));
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).not.toContain(PEOPLE.deadMobile.mobile);
+      expect(res.body.attempts.map((a: { address: string }) => a.address)).toContain(
+        '+86138****0004',
+      );
+      const chief = await personId(PEOPLE.villageChief.ext);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains/${chief}`).set(as('grid_member')))
+          .status,
+      ).toBe(404);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains/${id}`).set(as('grid_member')))
+          .status,
+      ).toBe(200);
+      const township = await personId(PEOPLE.townshipChief.ext);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains/${township}`).set(as('auditor')))
+          .status,
+      ).toBe(404);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains/${id}`).set(as('otherDuty'))).status,
+      ).toBe(404);
+    });
+  });
+
+  describe('reports', () => {
+    const report = (who: string, query = '') =>
+      t.http().get(`/v1/reports/warnings/${warningId}${query}`).set(as(who));
+
+    it('gives coverage, confirmation rate and response times grouped by village, grid and role', async () => {
+      const res = await report('duty_officer', '?groupBy=village');
+      expect(res.status).toBe(200);
+      expect(res.body.totals).toMatchObject({
+        warnings: 1,
+        targeted: 4,
+        reached: 4,
+        confirmed: 3,
+        helpRequests: 1,
+        coverage: 1,
+        confirmationRate: 0.75,
+        neverReached: 0,
+      });
+      expect(typeof res.body.totals.responseSeconds.median).toBe('number');
+      expect(res.body.totals.responseSeconds.p90).toBeGreaterThanOrEqual(
+        res.body.totals.responseSeconds.median,
+      );
+      expect(res.body.totals).toMatchObject({ people: 5, escalatedTo: 1 });
+      // The county duty office (an escalation target) lies above any village.
+      expect(res.body.groups).toEqual([
+        expect.objectContaining({ key: VILLAGE, name: '渔子溪村', targeted: 4, confirmed: 3 }),
+        expect.objectContaining({ key: null, people: 1, targeted: 0 }),
+      ]);
+
+      const byTownship = await report('auditor', '?groupBy=township');
+      expect(byTownship.body.groups).toEqual([
+        expect.objectContaining({ key: '513221001', name: '映秀镇', targeted: 4 }),
+        expect.objectContaining({ key: null, people: 1 }),
+      ]);
+
+      const byGrid = await report('auditor', '?groupBy=grid');
+      const grid1 = byGrid.body.groups.find((g: { key: string }) => g.key === GRID1);
+      expect(grid1).toMatchObject({ name: '渔子溪村第1网格', targeted: 3, confirmed: 2 });
+      expect(byGrid.body.groups.find((g: { key: string | null }) => g.key === null)).toMatchObject({
+        targeted: 1,
+        confirmed: 1,
+      });
+
+      const byRole = await report('auditor', '?groupBy=role');
+      const residents = byRole.body.groups.find((g: { key: string }) => g.key === 'resident');
+      expect(residents).toMatchObject({ targeted: 2, confirmed: 2, confirmationRate: 1 });
+      const leader = byRole.body.groups.find((g: { key: string }) => g.key === 'grid_leader');
+      expect(leader).toMatchObject({ targeted: 1, confirmed: 0, confirmationRate: 0 });
+
+      expect((await report('auditor', '?groupBy=county')).status).toBe(400);
+    });
+
+    it('lists failed contact points (dead numbers), masked for auditors', async () => {
+      const duty = await report('duty_officer');
+      const dead = duty.body.failedContacts.find(
+        (c: { contact: string }) => c.contact === PEOPLE.deadMobile.mobile,
+      );
+      expect(dead).toBeDefined();
+      expect(dead.failures).toBeGreaterThanOrEqual(1);
+      expect(dead.people).toEqual([PEOPLE.deadMobile.name]);
+      const audit = await report('auditor');
+      expect(JSON.stringify(audit.body)).not.toContain(PEOPLE.deadMobile.mobile);
+      expect(audit.body.failedContacts.map((c: { contact: string }) => c.contact)).toContain(
+        '+86138****0004',
+      );
+      expect(audit.body.neverReached).toEqual([]);
+    });
+
+    it('scopes grid members to their grid and refuses other jurisdictions', async () => {
+      const grid = await report('grid_member', '?groupBy=grid');
+      expect(grid.status).toBe(200);
+      expect(grid.body.totals.targeted).toBe(3);
+      expect(grid.body.groups.map((g: { key: string }) => g.key)).toEqual([GRID1]);
+      expect((await report('grid2')).status).toBe(404);
+      expect((await report('otherDuty')).status).toBe(404);
+    });
+
+    it('reports over a period, keeping exercises and tests apart from actual warnings', async () => {
+      const from = new Date(Date.now() - 3600_000).toISOString();
+      const to = new Date(Date.now() + 3600_000).toISOString();
+      const period = (who: string, status?: string) =>
+        t
+          .http()
+          .get('/v1/reports/period')
+          .query({ from, to, groupBy: 'role', ...(status ? { status } : {}) })
+          .set(as(who));
+      const actual = await period('auditor');
+      expect(actual.status).toBe(200);
+      expect(actual.body.scope.status).toBe('actual');
+      expect(actual.body.totals).toMatchObject({ warnings: 1, targeted: 4, confirmed: 3 });
+      const exercise = await period('auditor', 'exercise');
+      expect(exercise.body.totals).toMatchObject({ warnings: 0, targeted: 0 });
+      expect(exercise.body.groups).toEqual([]);
+      expect((await period('duty_officer')).body.totals.warnings).toBe(1);
+      expect((await period('otherDuty')).body.totals.warnings).toBe(0);
+      expect((await period('grid_member')).body.totals.targeted).toBe(3);
+      const bad = await t
+        .http()
+        .get('/v1/reports/period')
+        .query({ from: 'yesterday', status: 'drill' })
+        .set(as('auditor'));
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+        'from',
+        'status',
+      ]);
+    });
+  });
+
+  describe('CSV exports', () => {
+    it('streams the chains as CSV with a BOM, English or Chinese headers, one row per person', async () => {
+      const en = await t.http().get(`/v1/warnings/${warningId}/chains.csv`).set(as('duty_officer'));
+      expect(en.status).toBe(200);
+      expect(en.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+      expect(en.headers['content-disposition']).toContain('attachment');
+      expect(en.text.startsWith('\uFEFF')).toBe(true);
+      const rows = parseCsv(en.text);
+      expect(rows[0].slice(0, 3)).toEqual(['person_id', 'external_id', 'name']);
+      expect(rows).toHaveLength(6);
+      expect(en.text).toContain(PEOPLE.deadMobile.mobile);
+
+      const zh = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains.csv?headers=zh&state=confirmed`)
+        .set(as('auditor'));
+      expect(zh.status).toBe(200);
+      const zhRows = parseCsv(zh.text);
+      expect(zhRows[0].slice(0, 3)).toEqual(['人员ID', '人员编号', '姓名']);
+      expect(zhRows).toHaveLength(5);
+      expect(zh.text).not.toContain(PEOPLE.deadMobile.mobile);
+      expect(zh.text).toContain('+86138****0004');
+
+      const grid = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains.csv`)
+        .set(as('grid_member'));
+      expect(parseCsv(grid.text)).toHaveLength(4);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains.csv`).set(as('otherDuty'))).status,
+      ).toBe(404);
+      expect(
+        (
+          await t
+            .http()
+            .get(`/v1/warnings/${warningId}/chains.csv?grid=${GRID2}`)
+            .set(as('grid_member'))
+        ).status,
+      ).toBe(403);
+    });
+
+    it('streams the report table as CSV, grouped as asked', async () => {
+      const en = await t
+        .http()
+        .get(`/v1/reports/warnings/${warningId}.csv?groupBy=role`)
+        .set(as('auditor'));
+      expect(en.status).toBe(200);
+      expect(en.text.startsWith('\uFEFF')).toBe(true);
+      const rows = parseCsv(en.text);
+      expect(rows[0]).toEqual([
+        'group_by',
+        'group',
+        'name',
+        'people',
+        'targeted',
+        'reached',
+        'confirmed',
+        'coverage',
+        'confirmation_rate',
+        'median_response_s',
+        'p90_response_s',
+        'deadline_breaches',
+        'never_reached',
+      ]);
+      expect(
+        rows
+          .slice(1)
+          .map((r) => r[1])
+          .sort(),
+      ).toEqual(['duty_officer', 'grid_leader', 'resident', 'village_responsible']);
+      const zh = await t
+        .http()
+        .get(`/v1/reports/warnings/${warningId}.csv?headers=zh&groupBy=village`)
+        .set(as('duty_officer'));
+      const zhRows = parseCsv(zh.text);
+      expect(zhRows[0][0]).toBe('分组方式');
+      expect(zhRows).toHaveLength(3);
+      expect(zhRows[1].slice(0, 5)).toEqual(['village', VILLAGE, '渔子溪村', '4', '4']);
+      expect(
+        (await t.http().get(`/v1/reports/warnings/${warningId}.csv`).set(as('grid2'))).status,
+      ).toBe(404);
+    });
+  });
+
+  describe('large exports', () => {
+    const N = 3000;
+    let bulkId: string;
+    beforeAll(async () => {
+      // A test-status warning with N people, written straight to the database.
+      const [w] = await t.db.query(
+        `INSERT INTO warnings (kind, status, issuer_name, issuer_division, expires_at)
+         VALUES ('meteorological_risk', 'test', 'bulk', '513221', now() + interval '1 day') RETURNING id`,
+      );
+      bulkId = w.id;
+      await t.db.query(
+        `INSERT INTO people (external_id, name, role, division_code, grid_code)
+         SELECT 'BULK-' || i, '居民' || i, 'resident', '${VILLAGE}', '${GRID2}' FROM generate_series(1, ${N}) i`,
+      );
+      await t.db.query(
+        `INSERT INTO contact_points (person_id, kind, value, priority)
+         SELECT id, 'mobile', '+86139' || lpad(substr(external_id, 6), 8, '0'), 1 FROM people WHERE external_id LIKE 'BULK-%'`,
+      );
+      await t.db.query(
+        `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, state)
+         SELECT $1, id, 1, 'alert', 'resident', division_code, grid_code, 'sent' FROM people WHERE external_id LIKE 'BULK-%'`,
+        [bulkId],
+      );
+    });
+
+    it('streams every row through the cursor and pages through them', async () => {
+      const csv = await t.http().get(`/v1/warnings/${bulkId}/chains.csv`).set(as('auditor'));
+      expect(csv.status).toBe(200);
+      const rows = parseCsv(csv.text);
+      expect(rows).toHaveLength(N + 1);
+      expect(new Set(rows.slice(1).map((r) => r[0])).size).toBe(N);
+      expect(rows[1][6]).toMatch(/^\+86139\*{4}\d{4}$/);
+      const page = await t
+        .http()
+        .get(`/v1/warnings/${bulkId}/chains?limit=1000&offset=${N - 500}`)
+        .set(as('auditor'));
+      expect(page.body).toMatchObject({ total: N, limit: 1000, offset: N - 500 });
+      expect(page.body.items).toHaveLength(500);
+      // Grid 2 sees this one; grid 1 does not.
+      expect(
+        (await t.http().get(`/v1/warnings/${bulkId}/chains?limit=1`).set(as('grid2'))).body.total,
+      ).toBe(N);
+      expect(
+        (await t.http().get(`/v1/warnings/${bulkId}/chains`).set(as('grid_member'))).status,
+      ).toBe(404);
+    });
+
+    it('keeps test warnings out of the actual figures', async () => {
+      const from = new Date(Date.now() - 3600_000).toISOString();
+      const to = new Date(Date.now() + 3600_000).toISOString();
+      const period = async (status: string) =>
+        (await t.http().get('/v1/reports/period').query({ from, to, status }).set(as('auditor')))
+          .body;
+      expect((await period('test')).totals).toMatchObject({
+        warnings: 1,
+        targeted: N,
+        reached: 0,
+        neverReached: N,
+        coverage: 0,
+      });
+      expect((await period('actual')).totals).toMatchObject({ warnings: 1, targeted: 4 });
+    });
+  });
+});
