@@ -18,7 +18,7 @@ import { ConsoleModule } from './modules/console/console.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DirectoryModule } from './modules/directory/directory.module';
-import { DispatchWorkersModule } from './modules/dispatch/dispatch.module';
+import { DispatchApiModule, DispatchWorkersModule } from './modules/dispatch/dispatch.module';
 import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
@@ -85,6 +85,7 @@ const API_MODULES = [
   EscalationModule,
   ReportsModule,
   ConsoleModule,
+  DispatchApiModule,
 ];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];

@@ -397,4 +397,37 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       'not woken after recovery',
     );
   });
+
+  it('a duty officer can call a person again at once; their chain goes on', async () => {
+    const s = t.sandbox!.carrier;
+    s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
+    const id = await issue(['grid_leader']);
+    await waitUntil(
+      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1,
+      'chain started',
+    );
+    const [person] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.gridLeader.ext,
+    ]);
+    const before = s.events({ type: 'call.created', to: PEOPLE.gridLeader.mobile }).length;
+    const res = await t.http().post(`/v1/warnings/${id}/people/${person.id}/call`).set(duty());
+    expect(res.status).toBe(202);
+    await waitUntil(
+      async () => s.events({ type: 'call.created', to: PEOPLE.gridLeader.mobile }).length > before,
+      'the extra call',
+    );
+    const [attempt] = await t.db.query(
+      `SELECT channel, purpose FROM contact_attempts WHERE id = $1`,
+      [res.body.attemptId],
+    );
+    expect(attempt).toEqual({ channel: 'voice', purpose: 'warning' });
+    const stranger = await t
+      .http()
+      .post(`/v1/warnings/${id}/people/00000000-0000-4000-8000-000000000000/call`)
+      .set(duty());
+    expect(stranger.status).toBe(404);
+    await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({});
+    const ended = await t.http().post(`/v1/warnings/${id}/people/${person.id}/call`).set(duty());
+    expect(ended.status).toBe(409);
+  });
 });

@@ -5,6 +5,7 @@ import { EscalationModule } from '../escalation/escalation.module';
 import { EscalationService } from '../escalation/escalation.service';
 import { TasksModule } from '../tasks/tasks.module';
 import { WarningsModule } from '../warnings/warnings.module';
+import { CallAgainController } from './call-again.controller';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchWorkers } from './dispatch.workers';
@@ -46,6 +47,13 @@ import { SendGroupService } from './send-group.service';
   ],
 })
 export class DispatchModule {}
+
+/** Duty officer actions on chains (HTTP). */
+@Module({
+  imports: [DispatchModule, WarningsModule],
+  controllers: [CallAgainController],
+})
+export class DispatchApiModule {}
 
 /** The queue workers (ROLE=worker or all). */
 @Module({

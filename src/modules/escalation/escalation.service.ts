@@ -411,13 +411,31 @@ export class EscalationService {
     );
   }
 
+  /**
+   * "Call again" from the duty console: a voice call to the person now, on top of their chain
+   * (which goes on). Undefined when the warning has ended or the person has no number to call.
+   */
+  async callAgain(deliveryId: string): Promise<string | undefined> {
+    const d = await this.chainDelivery(deliveryId);
+    if (!d || d.warningState !== 'active') return undefined;
+    const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+    const c = firstContactFor(contacts, 'voice');
+    if (!c) return undefined;
+    const queued = await this.addAttempts(
+      d,
+      [{ channel: 'voice', contactKind: c.kind, address: c.value }],
+      'warning',
+    );
+    return queued[0]?.id;
+  }
+
   private async addAttempts(
     d: Pick<ChainDelivery, 'id' | 'warningId' | 'version' | 'msgType' | 'kind' | 'level'>,
     planned: PlannedAttempt[],
     purpose: 'warning' | 'escalation',
     delayMs?: number,
-  ) {
-    if (!planned.length) return;
+  ): Promise<{ id: string }[]> {
+    if (!planned.length) return [];
     const [{ seq }] = await this.db.query(
       `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
       [d.id],
@@ -435,11 +453,11 @@ export class EscalationService {
         purpose,
       })),
     );
+    const added = queued.filter((q) => q.seq >= seq);
     await this.queue.enqueueAttempts(
-      queued
-        .filter((q) => q.seq >= seq)
-        .map((q) => ({ ...q, channel: q.channel as ChannelKind, delayMs })),
+      added.map((q) => ({ ...q, channel: q.channel as ChannelKind, delayMs })),
     );
+    return added;
   }
 
   private async chainDelivery(id: string): Promise<ChainDelivery | undefined> {

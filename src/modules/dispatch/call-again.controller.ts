@@ -1,0 +1,46 @@
+import { Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { EscalationService } from '../escalation/escalation.service';
+import { WarningsService } from '../warnings/warnings.service';
+
+/** Duty officer actions on one person's chain. */
+@ApiTags('warnings')
+@ApiBearerAuth()
+@Controller('v1/warnings')
+export class CallAgainController {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly warnings: WarningsService,
+    private readonly escalation: EscalationService,
+  ) {}
+
+  /** Call the person again now (再次呼叫); their chain goes on as before. */
+  @Post(':id/people/:personId/call')
+  @HttpCode(202)
+  @Roles('duty_officer')
+  async callAgain(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('personId', ParseUUIDPipe) personId: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.warnings.findVisible(principal, id);
+    const [d] = await this.db.query(
+      `SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`,
+      [id, personId],
+    );
+    if (!d) throw AppException.notFound('收件人 recipient', personId);
+    const attemptId = await this.escalation.callAgain(d.id);
+    if (!attemptId) {
+      throw new AppException(
+        ErrorCode.Conflict,
+        '无法再次呼叫：预警已结束或此人没有可拨打的号码',
+        'Cannot call again: the warning has ended or the person has no number to call',
+      );
+    }
+    return { attemptId };
+  }
+}
