@@ -138,6 +138,27 @@ describe('the duty console (/console) in headless Chromium', () => {
     ]);
     expect(tasks).toEqual(expect.arrayContaining([{ type: 'door_to_door' }]));
     await page.evaluate(`document.querySelector('#flash').textContent = ''`);
+    // 再次呼叫 while they are still unanswered: a new voice call to their number, recorded by the
+    // sandbox carrier.
+    const carrier = t.sandbox!.carrier;
+    const to = PEOPLE.deadMobile.mobile;
+    const callsBefore = carrier.events({ type: 'call.created', to }).length;
+    await page.waitForSelector(`${row} button[data-action=call]`);
+    expect(await page.textContent(`${row} button[data-action=call]`)).toBe('再次呼叫');
+    await page.click(`${row} button[data-action=call]`);
+    await page.waitForFunction(`/✓|✗/.test(document.querySelector('#flash').textContent)`);
+    expect(await page.textContent('#flash')).toContain('已发起再次呼叫 ✓');
+    const callDeadline = Date.now() + 30_000;
+    while (
+      Date.now() < callDeadline &&
+      carrier.events({ type: 'call.created', to }).length <= callsBefore
+    ) {
+      await page.waitForTimeout(200);
+    }
+    expect(carrier.events({ type: 'call.created', to }).length).toBeGreaterThan(callsBefore);
+    await page.screenshot({ path: join(SHOTS, 'console-8-call-again.png'), fullPage: true });
+
+    await page.evaluate(`document.querySelector('#flash').textContent = ''`);
     await page.click(`${row} button[data-action=confirm]`);
     await page.waitForFunction(`/✓/.test(document.querySelector('#flash').textContent)`);
     await page.waitForFunction(
@@ -146,6 +167,84 @@ describe('the duty console (/console) in headless Chromium', () => {
       { timeout: 30_000 },
     );
     await page.screenshot({ path: join(SHOTS, 'console-4-actions.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('a duty officer sees the histogram and updates the warning from the page', async () => {
+    const page = await openWith(t.tokens.duty_officer);
+    await page.click('[data-tab=watch]');
+    await page.fill('#watch-id', warningId);
+    await page.click('#watch-form button[type=submit]');
+    await page.waitForSelector('#counts .card');
+
+    // The histogram of issue → confirmation times, drawn from the same responses.
+    await page.click('#hist-btn');
+    await page.waitForSelector('#histogram svg rect.bar:not([data-count="0"])');
+    expect((await page.$$('#histogram svg rect.bar')).length).toBeGreaterThan(0);
+
+    // 更新预警: prefilled from version 1; a cleared headline is refused beside the field.
+    await page.click('#update-open-btn');
+    await page.waitForSelector('#update-form:not([hidden])');
+    expect(await page.inputValue('#update-form [name=headline]')).toBe('渔子溪村滑坡临灾预警');
+    expect(await page.inputValue('#update-form [name=areas]')).toContain('513221001001');
+    expect(await page.getAttribute('#update-current', 'data-version')).toBe('1');
+    await page.fill('#update-form [name=headline]', '');
+    await page.click('#update-btn');
+    await page.waitForSelector('#update-form [data-err-for=headline]:not(:empty)');
+    expect(await page.textContent('#update-form [data-err-for=headline]')).toContain('headline');
+    expect(await page.getAttribute('#update-form [name=headline]', 'class')).toContain('invalid');
+    await page.screenshot({
+      path: join(SHOTS, 'console-9-update-field-error.png'),
+      fullPage: true,
+    });
+
+    await page.fill('#update-form [name=headline]', '渔子溪村滑坡临灾预警（更新）');
+    await page.fill('#update-form [name=instruction]', '立即撤离至渔子溪小学避险点，勿返回');
+    await page.click('#update-btn');
+    await page.waitForSelector('#update-result[data-version="2"]');
+    expect(await page.textContent('#update-result')).toContain('2');
+    expect(await page.textContent('#update-form [data-err-for=headline]')).toBe('');
+    const detail = await fetch(`${t.baseUrl}/v1/warnings/${warningId}`, {
+      headers: { Authorization: `Bearer ${t.tokens.duty_officer}` },
+    });
+    const body = (await detail.json()) as {
+      currentVersion: number;
+      content: { headline: string };
+    };
+    expect(body.currentVersion).toBe(2);
+    expect(body.content.headline).toBe('渔子溪村滑坡临灾预警（更新）');
+    await page.screenshot({ path: join(SHOTS, 'console-10-updated.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('an auditor sees the response-time histogram and the period report', async () => {
+    const page = await openWith(t.tokens.auditor);
+    await page.click('[data-tab=watch]');
+    await page.fill('#watch-id', warningId);
+    await page.click('#watch-form button[type=submit]');
+    await page.waitForSelector('#counts .card');
+    await page.click('#hist-btn');
+    await page.waitForSelector('#histogram svg rect.bar:not([data-count="0"])');
+    const bars = await page.$$eval('#histogram svg rect.bar', (rs) =>
+      rs.map((r) => Number(r.getAttribute('data-count'))),
+    );
+    expect(bars.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(SHOTS, 'console-11-histogram.png'), fullPage: true });
+
+    await page.click('[data-tab=audit]');
+    await page.selectOption('#period-status', 'actual');
+    await page.click('#period-form button[type=submit]');
+    await page.waitForSelector('#period-table tr.group-row');
+    expect((await page.$$('#period-table tr.group-row')).length).toBeGreaterThan(0);
+    expect(await page.textContent('#period-table')).toContain('渔子溪');
+    // Exercises are reported apart: none were issued, so no rows.
+    await page.selectOption('#period-status', 'exercise');
+    await page.click('#period-form button[type=submit]');
+    await page.waitForFunction(`!document.querySelector('#period-table tr.group-row')`);
+    await page.selectOption('#period-status', 'actual');
+    await page.click('#period-form button[type=submit]');
+    await page.waitForSelector('#period-table tr.group-row');
+    await page.screenshot({ path: join(SHOTS, 'console-12-period-report.png'), fullPage: true });
     await page.close();
   });
 
@@ -230,6 +329,15 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.waitForFunction(
       `/cancelled/.test(document.querySelector('#live-status').textContent)`,
     );
+    // Calling again after the warning ended: the API's 409 message is shown.
+    const [resident] = (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.resident.ext,
+    ])) as { id: string }[];
+    await page.click('#people-btn');
+    await page.click(`#people-table tr[data-person="${resident.id}"] button[data-action=call]`);
+    await page.waitForFunction(`/✗/.test(document.querySelector('#flash').textContent)`);
+    expect(await page.textContent('#flash')).toContain('无法再次呼叫');
+    expect(await page.getAttribute('#flash', 'class')).toBe('bad');
     await page.click('#lang');
     await page.screenshot({ path: join(SHOTS, 'console-7-cancelled-en.png'), fullPage: true });
     await page.close();

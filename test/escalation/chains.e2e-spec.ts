@@ -223,6 +223,12 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       [gl.id],
     );
     expect(edges[0].n).toBe(0);
+    // Nobody calls an answered person again, even by hand.
+    const [glPerson] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.gridLeader.ext,
+    ]);
+    const again = await t.http().post(`/v1/warnings/${id}/people/${glPerson.id}/call`).set(duty());
+    expect(again.status).toBe(409);
 
     const people = await t.http().get(`/v1/warnings/${id}/responses`).set(duty());
     const row = people.body.find((p: { name: string }) => p.name === PEOPLE.gridLeader.name);

@@ -27,12 +27,27 @@ export class CallAgainController {
     @Param('personId', ParseUUIDPipe) personId: string,
     @CurrentPrincipal() principal: Principal,
   ) {
-    await this.warnings.findVisible(principal, id);
+    const warning = await this.warnings.findVisible(principal, id);
+    if (warning.state !== 'active') {
+      throw new AppException(
+        ErrorCode.Conflict,
+        `无法再次呼叫：预警已${warning.state === 'cancelled' ? '解除' : '过期'}`,
+        `Cannot call again: the warning is ${warning.state}`,
+      );
+    }
     const [d] = await this.db.query(
-      `SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`,
+      `SELECT id, state FROM deliveries WHERE warning_id = $1 AND person_id = $2`,
       [id, personId],
     );
     if (!d) throw AppException.notFound('收件人 recipient', personId);
+    if (['confirmed', 'declined'].includes(d.state)) {
+      // The sender would not place it: an answered chain is not called again.
+      throw new AppException(
+        ErrorCode.Conflict,
+        '此人已应答，无需再次呼叫',
+        `Already answered (${d.state}): not called again`,
+      );
+    }
     const attemptId = await this.escalation.callAgain(d.id);
     if (!attemptId) {
       throw new AppException(
