@@ -58,6 +58,7 @@ export async function runDemo(
   say('');
   say('  预警叫应网关 Warning gateway — demo');
   say(`  API      ${base}/v1`);
+  say(`  Console  ${base}/console`);
   say(`  Docs     ${base}/docs`);
   say(`  Health   ${base}/health`);
   say(`  Metrics  ${base}/metrics`);
