@@ -37,6 +37,26 @@ export interface EscalationPolicy {
   reachDeadlineSeconds: number;
 }
 
+/**
+ * Imminent and red/orange warnings to responsible persons: SMS, voice and e-mail at once, the call
+ * retried 3 times within 5 minutes, then the supervisor and a door-to-door task.
+ */
+const URGENT_RESPONSIBLE_CHAIN: Pick<
+  EscalationPolicy,
+  'steps' | 'onExhausted' | 'groupRuleSeconds' | 'reachDeadlineSeconds'
+> = {
+  steps: [
+    {
+      channels: ['sms', 'voice', 'email'],
+      waitSeconds: 300,
+      voiceRetries: { times: 3, withinSeconds: 300 },
+    },
+  ],
+  onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
+  groupRuleSeconds: 600,
+  reachDeadlineSeconds: 300,
+};
+
 /** Defaults from domain.md (叫应 in practice); editable through the API. */
 export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
   {
@@ -46,16 +66,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 10,
-    steps: [
-      {
-        channels: ['sms', 'voice', 'email'],
-        waitSeconds: 300,
-        voiceRetries: { times: 3, withinSeconds: 300 },
-      },
-    ],
-    onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
-    groupRuleSeconds: 600,
-    reachDeadlineSeconds: 300,
+    ...URGENT_RESPONSIBLE_CHAIN,
   },
   {
     name: '红橙预警-责任人',
@@ -64,16 +75,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 20,
-    steps: [
-      {
-        channels: ['sms', 'voice', 'email'],
-        waitSeconds: 300,
-        voiceRetries: { times: 3, withinSeconds: 300 },
-      },
-    ],
-    onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
-    groupRuleSeconds: 600,
-    reachDeadlineSeconds: 300,
+    ...URGENT_RESPONSIBLE_CHAIN,
   },
   {
     name: '黄蓝预警-责任人',
