@@ -118,6 +118,20 @@ export class EnvironmentVariables {
   @Transform(emptyToUndefined)
   @IsEmail()
   ADMIN_EMAIL?: string;
+
+  /** Tries of one send job (SMS, call, email, robot, loudspeaker) on transient errors. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  SEND_RETRY_ATTEMPTS = 6;
+
+  /** First backoff between those tries, doubled each time (2 s, 4 s, 8 s, …). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  SEND_RETRY_BACKOFF_MS = 2000;
 }
 
 function describe(errors: ValidationError[]): string[] {

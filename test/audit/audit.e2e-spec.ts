@@ -1,28 +1,9 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'audit-e2e-secret'.padEnd(40, 'a');
-
-function imminentWarning() {
-  const now = Date.now();
-  return {
-    kind: 'imminent',
-    level: 'red',
-    hazard: 'landslide',
-    headline: '渔子溪村滑坡临灾预警',
-    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
-    instruction: '立即撤离至渔子溪小学避险点',
-    hazardPoints: ['HP-1'],
-    areas: ['513221001001'],
-    effective: new Date(now).toISOString(),
-    onset: new Date(now + 2 * 3600_000).toISOString(),
-    expires: new Date(now + 24 * 3600_000).toISOString(),
-    extent: '隐患点下方200米范围',
-    impact: { people: 12, households: 4 },
-    shelter: '渔子溪小学',
-  };
-}
 
 interface EventView {
   id: string;

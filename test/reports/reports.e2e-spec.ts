@@ -2,6 +2,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'reports-e2e-secret'.padEnd(40, 'r');
 const GRID1 = '513221001001001';
@@ -14,27 +15,6 @@ const extraSql = `
     VALUES ('${COUNTY_DUTY.ext}', '${COUNTY_DUTY.name}', 'duty_officer', '513221', NULL);
   INSERT INTO contact_points (person_id, kind, value, priority)
     SELECT id, 'mobile', '${COUNTY_DUTY.mobile}', 1 FROM people WHERE external_id = '${COUNTY_DUTY.ext}';`;
-
-function imminentWarning(overrides: Record<string, unknown> = {}) {
-  const now = Date.now();
-  return {
-    kind: 'imminent',
-    level: 'red',
-    hazard: 'landslide',
-    headline: '渔子溪村滑坡临灾预警',
-    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
-    instruction: '立即撤离至渔子溪小学避险点',
-    hazardPoints: ['HP-1'],
-    areas: [VILLAGE],
-    effective: new Date(now).toISOString(),
-    onset: new Date(now + 2 * 3600_000).toISOString(),
-    expires: new Date(now + 24 * 3600_000).toISOString(),
-    extent: '隐患点下方200米范围',
-    impact: { people: 12, households: 4 },
-    shelter: '渔子溪小学',
-    ...overrides,
-  };
-}
 
 /** CSV text → rows of fields (enough for this test: no line breaks inside fields). */
 function parseCsv(text: string): string[][] {

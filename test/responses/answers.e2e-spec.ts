@@ -6,6 +6,7 @@ import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'answers-e2e-secret'.padEnd(40, 'a');
 
@@ -27,26 +28,6 @@ const REPLIERS_SQL = `
     SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
       ${REPLIERS.map((r) => `('${r.ext}', '${r.mobile}')`).join(', ')}) AS c(ext, mobile) ON c.ext = people.external_id;
 `;
-
-function imminentWarning(headline: string) {
-  const now = Date.now();
-  return {
-    kind: 'imminent',
-    level: 'red',
-    hazard: 'landslide',
-    headline,
-    description: '渔子溪滑坡隐患点出现裂缝扩大，预计两小时内可能发生滑坡。',
-    instruction: '立即撤离至渔子溪小学避险点',
-    hazardPoints: ['HP-1'],
-    areas: ['513221001001'],
-    effective: new Date(now).toISOString(),
-    onset: new Date(now + 2 * 3600_000).toISOString(),
-    expires: new Date(now + 24 * 3600_000).toISOString(),
-    extent: '隐患点下方200米范围',
-    impact: { people: 12, households: 4 },
-    shelter: '渔子溪小学',
-  };
-}
 
 interface Answer {
   kind: string;
@@ -139,7 +120,7 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
   const messageOf = (twiml: string) => /<Message>([\s\S]*)<\/Message>/.exec(twiml)?.[1] ?? '';
 
   const issue = async (headline: string) => {
-    const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning(headline));
+    const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning({ headline }));
     expect(res.status).toBe(201);
     return res.body.id as string;
   };

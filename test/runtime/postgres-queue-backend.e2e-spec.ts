@@ -216,6 +216,31 @@ describe.each<Backend>(['postgres', 'redis'])('BullMQ on the %s backend', (backe
     expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 1, failed: 1 });
   });
 
+  it('runs a failed job again under its id with fresh attempts (retry), and re-adds a removed one', async () => {
+    const name = queueName('revive');
+    const queue = newQueue(name);
+    let healthy = false;
+    const runs: number[] = [];
+    newWorker(name, async (job) => {
+      runs.push(job.attemptsMade);
+      if (!healthy) throw new Error('down');
+      return 'done';
+    });
+    const job = await queue.add('send', {}, { jobId: 'attempt-1', attempts: 2 });
+    await waitFor(async () => (await job.getState()) === 'failed', 15_000, 'the job to fail');
+    healthy = true;
+    const failed = await queue.getJob('attempt-1');
+    await failed!.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await waitFor(async () => (await job.getState()) === 'completed', 15_000, 'the retried job');
+    expect(runs).toEqual([0, 1, 0]);
+    // A finished job removed by id can be added again under the same id.
+    await (await queue.getJob('attempt-1'))!.remove();
+    expect(await queue.getJobState('attempt-1')).toBe('unknown');
+    const again = await queue.add('send', {}, { jobId: 'attempt-1' });
+    await waitFor(async () => (await again.getState()) === 'completed', 15_000, 'the re-added job');
+    expect(runs).toEqual([0, 1, 0, 0]);
+  });
+
   it('delivers QueueEvents (completed, failed, progress) and waitUntilFinished', async () => {
     const name = queueName('events');
     const queue = newQueue(name);

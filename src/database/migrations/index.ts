@@ -3,6 +3,7 @@ import { WarningsDispatch1763884800000 } from './1763884800000-WarningsDispatch'
 import { TargetingIndexes1763900000000 } from './1763900000000-TargetingIndexes';
 import { CallResponse1763990000000 } from './1763990000000-CallResponse';
 import { AuditLog1764000000000 } from './1764000000000-AuditLog';
+import { StuckSends1764100000000 } from './1764100000000-StuckSends';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   TargetingIndexes1763900000000,
   CallResponse1763990000000,
   AuditLog1764000000000,
+  StuckSends1764100000000,
 ];

@@ -1,5 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { Queue } from 'bullmq';
 import {
   type EscalationJob,
@@ -10,9 +11,6 @@ import {
   type SendGroupJob,
 } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
-
-/** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, …). */
-const SEND_RETRY = { attempts: 6, backoff: { type: 'exponential', delay: 2000 } } as const;
 
 /**
  * Every enqueue of the gateway. Job ids are deterministic (the row id), so a repeated enqueue
@@ -29,7 +27,19 @@ export class DispatchQueue {
     @InjectQueue(QUEUE_NAMES.sendEmail) private readonly email: Queue<SendAttemptJob>,
     @InjectQueue(QUEUE_NAMES.sendRobot) private readonly robot: Queue<SendGroupJob>,
     @InjectQueue(QUEUE_NAMES.sendBroadcast) private readonly broadcast: Queue<SendGroupJob>,
+    private readonly config: ConfigService,
   ) {}
+
+  /** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, … by default). */
+  get sendRetry() {
+    return {
+      attempts: Number(this.config.get('SEND_RETRY_ATTEMPTS') ?? 6),
+      backoff: {
+        type: 'exponential',
+        delay: Number(this.config.get('SEND_RETRY_BACKOFF_MS') ?? 2000),
+      },
+    };
+  }
 
   /** One send queue per provider; a manual task reaches its grid member by SMS. */
   private queueFor(channel: ChannelKind): Queue {
@@ -74,7 +84,7 @@ export class DispatchQueue {
             jobId: `attempt-${a.id}`,
             priority: a.priority,
             delay: a.delayMs,
-            ...SEND_RETRY,
+            ...this.sendRetry,
             removeOnComplete: 5000,
             removeOnFail: false,
           },
@@ -93,12 +103,38 @@ export class DispatchQueue {
         {
           jobId: `group-${s.id}`,
           priority: s.priority,
-          ...SEND_RETRY,
+          ...this.sendRetry,
           removeOnComplete: 5000,
           removeOnFail: false,
         },
       );
     }
+  }
+
+  /**
+   * Brings back the job of a send left in `sending` (an attempt or a group send): a failed or
+   * finished job is run again under its own id, a lost one is added again. Leaves a job that is
+   * still waiting, delayed or running alone and answers false.
+   */
+  async revive(
+    kind: 'attempt' | 'group',
+    send: { id: string; channel: ChannelKind; priority: number },
+  ): Promise<boolean> {
+    const queue = this.queueFor(send.channel);
+    const jobId = `${kind}-${send.id}`;
+    const job = await queue.getJob(jobId);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return true;
+      }
+      if (state !== 'completed' && state !== 'unknown') return false;
+      await job.remove();
+    }
+    if (kind === 'attempt') await this.enqueueAttempts([send]);
+    else await this.enqueueGroupSends([send]);
+    return true;
   }
 
   /**

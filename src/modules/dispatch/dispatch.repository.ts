@@ -253,7 +253,7 @@ export class DispatchRepository {
   async claimAttempt(id: string): Promise<boolean> {
     const claimed = await rows(
       this.db,
-      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1
+      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
         WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
       [id],
     );

@@ -4,7 +4,15 @@ import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { WarningKind, WarningLevel } from '../warnings/warning.types';
+import { AuditService } from '../audit/audit.service';
 import { DispatchQueue } from './dispatch-queue.service';
+import { DispatchRepository } from './dispatch.repository';
+import { SendAttemptService } from './send-attempt.service';
+
+/** A send still `sending` this long after its last claim has no try left in flight. */
+export const STUCK_SEND_AFTER_SECONDS = 300;
+/** Rounds of a send job (SEND_RETRY_ATTEMPTS tries each) before a stuck send is given up. */
+const STUCK_SEND_ROUNDS = 3;
 
 /**
  * Expiry, and the recovery sweep that makes "accepted" mean "delivered or accounted for": rows are
@@ -18,6 +26,9 @@ export class LifecycleService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly queue: DispatchQueue,
+    private readonly repo: DispatchRepository,
+    private readonly sender: SendAttemptService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Ends a warning at `expires`: queued sends stop. An update may have moved `expires` later. */
@@ -91,5 +102,70 @@ export class LifecycleService {
         LIMIT 10000`,
     );
     await this.queue.scheduleSteps(overdueSteps.map((o) => ({ ...o, delayMs: 0 })));
+
+    await this.recoverStuckSends();
+  }
+
+  /**
+   * Sends left in `sending`: every try of their job failed on something other than the provider
+   * (the database gone at the moment of recording, a crash between claim and send). Their job is
+   * run again; after a few rounds an attempt is failed and the person's chain fails over to their
+   * next contact point, and a group send is failed. Either way it is accounted for.
+   */
+  async recoverStuckSends(): Promise<void> {
+    const maxTries = this.queue.sendRetry.attempts * STUCK_SEND_ROUNDS;
+    const attempts = await this.db.query<
+      { id: string; channel: ChannelKind; priority: number; tries: number; warningId: string }[]
+    >(
+      `SELECT id, channel, priority, tries, warning_id AS "warningId" FROM contact_attempts
+        WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1) LIMIT 1000`,
+      [STUCK_SEND_AFTER_SECONDS],
+    );
+    for (const a of attempts) {
+      if (a.tries >= maxTries) {
+        await this.repo.attemptFailed(
+          a.id,
+          'send_lost',
+          `no try of the send job recorded a result (${a.tries} tries)`,
+        );
+        const row = await this.repo.findAttempt(a.id);
+        if (row?.status === 'failed') await this.sender.failover(row);
+        this.logger.warn({ attemptId: a.id, tries: a.tries }, 'stuck attempt failed over');
+        continue;
+      }
+      if (!(await this.queue.revive('attempt', a))) continue;
+      await this.audit.append([
+        {
+          actor: 'system',
+          action: 'attempt.revived',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: { tries: a.tries },
+        },
+      ]);
+      this.logger.warn({ attemptId: a.id, tries: a.tries }, 'stuck attempt sent again');
+    }
+
+    const groups = await this.db.query<
+      { id: string; channel: ChannelKind; tries: number; warningId: string }[]
+    >(
+      `SELECT id, channel, tries, warning_id AS "warningId" FROM group_sends
+        WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1) LIMIT 1000`,
+      [STUCK_SEND_AFTER_SECONDS],
+    );
+    for (const g of groups) {
+      if (g.tries >= maxTries) {
+        await this.db.query(
+          `UPDATE group_sends SET status = 'failed', error_code = 'send_lost', error_message = $2, failed_at = now()
+            WHERE id = $1 AND status = 'sending'`,
+          [g.id, `no try of the send job recorded a result (${g.tries} tries)`],
+        );
+        this.logger.warn({ groupSendId: g.id, tries: g.tries }, 'stuck group send failed');
+        continue;
+      }
+      if (await this.queue.revive('group', { ...g, priority: 1 }))
+        this.logger.warn({ groupSendId: g.id, tries: g.tries }, 'stuck group send sent again');
+    }
   }
 }

@@ -60,7 +60,7 @@ export class SendGroupService {
     }
     const claimed = await rows(
       this.db,
-      `UPDATE group_sends SET status = 'sending', tries = tries + 1 WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
+      `UPDATE group_sends SET status = 'sending', tries = tries + 1, claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
       [g.id],
     );
     if (!claimed.length) return;

@@ -1,0 +1,143 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'stuck-sends-e2e-secret'.padEnd(40, 's');
+const CHIEF = PEOPLE.villageChief.mobile;
+
+/**
+ * The database refuses to record the result of a person's warning SMS (any change away from
+ * `sending`), as if it went away at that moment on every try: the attempt is left `sending`
+ * with its job failed. Dropped to let the database "come back".
+ */
+const faultOn = (mobile: string) => `
+  CREATE FUNCTION test_refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'simulated database fault'; END $$;
+  CREATE TRIGGER test_refuse_record BEFORE UPDATE ON contact_attempts FOR EACH ROW
+    WHEN (OLD.status = 'sending' AND NEW.status <> 'sending' AND NEW.channel = 'sms'
+          AND NEW.purpose = 'warning' AND NEW.address = '${mobile}')
+    EXECUTE FUNCTION test_refuse_record();`;
+const FAULT_OFF = `DROP TRIGGER test_refuse_record ON contact_attempts; DROP FUNCTION test_refuse_record();`;
+
+describe('a send left in `sending` is brought back by the recovery sweep', () => {
+  let t: TestApp;
+  let sweep: LifecycleService;
+  let smsQueue: Queue;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      // Two quick tries per round, so that the job fails within a second.
+      env: { SEND_RETRY_ATTEMPTS: '2', SEND_RETRY_BACKOFF_MS: '100' },
+    });
+    // Nobody answers: an answer would rightly cancel the stuck SMS instead of sending it.
+    for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'no-answer');
+    sweep = t.app.get(LifecycleService, { strict: false });
+    smsQueue = t.app.get(getQueueToken('send-sms'), { strict: false });
+  });
+  afterAll(() => t.close());
+
+  async function issueWithFault(headline: string, mobile: string) {
+    await t.db.query(faultOn(mobile));
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline }));
+    expect(res.status).toBe(201);
+    const warningId: string = res.body.id;
+    // Every try reached the provider, then failed to record: the job is failed, the row `sending`.
+    const stuck = await waitUntil(async () => {
+      const [a] = await t.db.query(
+        `SELECT id, delivery_id, seq, tries, status FROM contact_attempts
+          WHERE warning_id = $1 AND channel = 'sms' AND purpose = 'warning' AND address = $2`,
+        [warningId, mobile],
+      );
+      if (a?.status !== 'sending') return undefined;
+      const state = await smsQueue.getJobState(`attempt-${a.id}`);
+      return state === 'failed' ? a : undefined;
+    }, 'SMS job failed with its attempt left sending');
+    expect(stuck.tries).toBe(2);
+    await t.db.query(FAULT_OFF);
+    return { warningId, stuck };
+  }
+
+  const status = async (id: string) =>
+    (await t.db.query(`SELECT status, error_code FROM contact_attempts WHERE id = $1`, [id]))[0];
+
+  it('leaves a recently claimed send alone, then runs its job again once it is overdue', async () => {
+    const { warningId, stuck } = await issueWithFault('渔子溪村滑坡临灾预警（卡住重发）', CHIEF);
+
+    // Claimed moments ago: a worker may still be on it, so the sweep does nothing.
+    await sweep.recover();
+    expect((await status(stuck.id)).status).toBe('sending');
+    expect(await smsQueue.getJobState(`attempt-${stuck.id}`)).toBe('failed');
+
+    await t.db.query(
+      `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes' WHERE id = $1`,
+      [stuck.id],
+    );
+    await sweep.recover();
+    const sent = await waitUntil(async () => {
+      const s = await status(stuck.id);
+      return ['sent', 'delivered'].includes(s.status) ? s : undefined;
+    }, 'stuck SMS sent again and recorded');
+    expect(sent.error_code).toBeNull();
+    const [{ tries }] = await t.db.query(`SELECT tries FROM contact_attempts WHERE id = $1`, [
+      stuck.id,
+    ]);
+    expect(tries).toBe(3);
+    // The sweep's act is in the audit log.
+    const revived = await t.db.query(
+      `SELECT data FROM audit_events WHERE action = 'attempt.revived' AND subject_id = $1`,
+      [stuck.id],
+    );
+    expect(revived).toEqual([{ data: { tries: 2 } }]);
+    // At least once: the tries whose result was lost did reach the carrier.
+    const created = t.sandbox!.carrier.events({ type: 'sms.created', to: CHIEF });
+    expect(created.length).toBeGreaterThanOrEqual(3);
+    // And the person's delivery counts as reached.
+    const [d] = await t.db.query(`SELECT state FROM deliveries WHERE id = $1`, [stuck.delivery_id]);
+    expect(d.state).not.toBe('pending');
+    expect(warningId).toBeTruthy();
+  });
+
+  it('after three rounds of tries, fails the attempt and fails over to the next contact point', async () => {
+    const { stuck } = await issueWithFault(
+      '渔子溪村滑坡临灾预警（卡住放弃）',
+      PEOPLE.deadMobile.mobile,
+    );
+    await t.db.query(
+      `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes', tries = 6 WHERE id = $1`,
+      [stuck.id],
+    );
+    await sweep.recover();
+    const failed = await status(stuck.id);
+    expect(failed).toEqual({ status: 'failed', error_code: 'send_lost' });
+    // The resident's next contact point, the landline, gets a call instead.
+    const next = await waitUntil(async () => {
+      const [a] = await t.db.query(
+        `SELECT channel, address, status FROM contact_attempts
+          WHERE delivery_id = $1 AND seq > $2 AND purpose = 'warning' AND address = $3`,
+        [stuck.delivery_id, stuck.seq, PEOPLE.deadMobile.landline],
+      );
+      return a && a.status !== 'queued' && a.status !== 'sending' ? a : undefined;
+    }, 'failover call placed');
+    expect(next.channel).toBe('voice');
+    expect(['sent', 'delivered', 'completed']).toContain(next.status);
+    const events = await t.db.query(
+      `SELECT action FROM audit_events WHERE subject_id = $1 ORDER BY id`,
+      [stuck.id],
+    );
+    expect(events.map((e: { action: string }) => e.action)).toEqual([
+      'attempt.created',
+      'attempt.failed',
+    ]);
+  });
+});
