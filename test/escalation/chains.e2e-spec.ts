@@ -103,15 +103,27 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     expect(list.body.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['临灾预警-责任人', '居民', '兜底']),
     );
+    // Residents are called only in an imminent warning's danger zone.
+    const zoned = list.body.filter((p: { dangerZoneOnly: boolean }) => p.dangerZoneOnly);
+    expect(zoned.map((p: { name: string }) => p.name)).toEqual(['临灾预警-居民']);
     const bad = await t
       .http()
       .post('/v1/escalation-policies')
       .set(admin())
-      .send({ ...FAST_POLICY, name: 'bad', steps: [{ channels: ['pigeon'], waitSeconds: 1 }] });
+      .send({
+        ...FAST_POLICY,
+        name: 'bad',
+        dangerZoneOnly: 'yes',
+        steps: [{ channels: ['pigeon'], waitSeconds: 1 }],
+      });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toEqual(
-      expect.arrayContaining(['steps.0.channels', 'steps.0.waitSeconds']),
+      expect.arrayContaining(['steps.0.channels', 'steps.0.waitSeconds', 'dangerZoneOnly']),
     );
+    const count = await t.db.query(
+      `SELECT count(*)::int AS n FROM escalation_policies WHERE name = 'bad'`,
+    );
+    expect(count[0].n).toBe(0);
     const forbidden = await t.http().post('/v1/escalation-policies').set(duty()).send(FAST_POLICY);
     expect(forbidden.status).toBe(403);
   });

@@ -134,6 +134,8 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       seedSql:
         villageFixtureSql(APP_SECRET) +
         REPLIERS_SQL +
+        // Both residents under the slope: both are called (an early hang-up is under test).
+        `INSERT INTO hazard_site_people SELECT 'HP-1', id, 'threatened' FROM people WHERE external_id = '${PEOPLE.deadMobile.ext}';` +
         `UPDATE escalation_policies SET steps = (SELECT jsonb_agg(s - 'voiceRetries') FROM jsonb_array_elements(steps) s);`,
       env: { TWILIO_CALLS_PER_SECOND: '10', TWILIO_SMS_PER_SECOND: '30' },
     });

@@ -86,6 +86,34 @@ describe('issuing a warning dispatches it on every channel through the providers
     expect(await deliveryOf(warningId, PEOPLE.townshipChief.ext)).toBeUndefined();
   });
 
+  it('calls the residents in the danger zone only; the others get the SMS', async () => {
+    const chain = async (ext: string) =>
+      t.db.query(
+        `SELECT pol.name AS policy, a.channel, a.address FROM deliveries d
+           JOIN people p ON p.id = d.person_id JOIN escalation_policies pol ON pol.id = d.policy_id
+           LEFT JOIN contact_attempts a ON a.delivery_id = d.id AND a.purpose = 'warning'
+          WHERE d.warning_id = $1 AND p.external_id = $2 ORDER BY a.seq`,
+        [warningId, ext],
+      );
+    // 张居民 is threatened by HP-1, the warning's hazard point: SMS and a call.
+    const inZone = await chain(PEOPLE.resident.ext);
+    expect(inZone[0].policy).toBe('临灾预警-居民');
+    expect(inZone).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'voice', address: PEOPLE.resident.mobile }),
+      ]),
+    );
+    // 赵居民 lives in the village but not under the slope: the SMS (and the loudspeaker), no call
+    // to the mobile; the landline call is the failover after the dead mobile.
+    const outside = await chain(PEOPLE.deadMobile.ext);
+    expect(outside[0].policy).toBe('居民');
+    expect(outside).not.toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'voice', address: PEOPLE.deadMobile.mobile }),
+      ]),
+    );
+  });
+
   it('sends SMS through Twilio with a status callback and records the segment count', async () => {
     // Whichever SMS went out (a person who answers by voice first has their queued SMS stopped).
     const sms = await waitUntil(async () => {

@@ -4,6 +4,7 @@ import { TargetingIndexes1763900000000 } from './1763900000000-TargetingIndexes'
 import { CallResponse1763990000000 } from './1763990000000-CallResponse';
 import { AuditLog1764000000000 } from './1764000000000-AuditLog';
 import { StuckSends1764100000000 } from './1764100000000-StuckSends';
+import { DangerZonePolicies1764200000000 } from './1764200000000-DangerZonePolicies';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CallResponse1763990000000,
   AuditLog1764000000000,
   StuckSends1764100000000,
+  DangerZonePolicies1764200000000,
 ];

@@ -29,6 +29,11 @@ export interface EscalationPolicy {
   roles: string[];
   /** Lower wins when several policies match. */
   rank: number;
+  /**
+   * Only for people in the warning's danger zone: those threatened by one of its hazard points or
+   * risk zones (everyone targeted, when the warning names no hazard point or risk zone).
+   */
+  dangerZoneOnly: boolean;
   steps: PolicyStep[];
   onExhausted: OnExhausted;
   /** Group rule: when no responsible person of a grid has confirmed after this, the next level is alerted. */
@@ -66,6 +71,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 10,
+    dangerZoneOnly: false,
     ...URGENT_RESPONSIBLE_CHAIN,
   },
   {
@@ -75,6 +81,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 20,
+    dangerZoneOnly: false,
     ...URGENT_RESPONSIBLE_CHAIN,
   },
   {
@@ -84,6 +91,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: RESPONSIBLE_ROLES,
     rank: 30,
+    dangerZoneOnly: false,
     // Yellow and blue may use messaging only.
     steps: [
       { channels: ['sms', 'email'], waitSeconds: 900 },
@@ -100,6 +108,8 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: ['resident'],
     rank: 40,
+    // The danger zone only (issue 4): residents elsewhere in the area get the SMS and loudspeakers.
+    dangerZoneOnly: true,
     steps: [
       {
         channels: ['sms', 'voice'],
@@ -118,6 +128,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: ['resident'],
     rank: 50,
+    dangerZoneOnly: false,
     steps: [{ channels: ['sms'], waitSeconds: 3600 }],
     onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
     groupRuleSeconds: null,
@@ -130,6 +141,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     statuses: [],
     roles: [],
     rank: 1000,
+    dangerZoneOnly: false,
     steps: [{ channels: ['sms', 'email'], waitSeconds: 900 }],
     onExhausted: { notWoken: true, supervisor: false, doorToDoor: false },
     groupRuleSeconds: null,

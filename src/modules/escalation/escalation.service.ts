@@ -74,8 +74,18 @@ export class EscalationService {
     const attempts: AttemptToInsert[] = [];
     const unreachable: string[] = [];
     const chosen: { id: string; policy: EscalationPolicy }[] = [];
+    const danger = await this.dangerZone(
+      v,
+      deliveries.map((d) => d.personId),
+    );
     for (const d of deliveries) {
-      const policy = await this.policies.choose(v.content.kind, v.level, v.content.status, d.role);
+      const policy = await this.policies.choose(
+        v.content.kind,
+        v.level,
+        v.content.status,
+        d.role,
+        danger === 'all' || danger.has(d.personId),
+      );
       chosen.push({ id: d.id, policy });
       const planned = this.planStep(policy, 0, contacts.get(d.personId) ?? []);
       if (!planned.length) unreachable.push(d.id);
@@ -108,6 +118,22 @@ export class EscalationService {
       );
     }
     return { attempts, unreachable };
+  }
+
+  /**
+   * Who of these people is in the version's danger zone: threatened by one of its hazard points or
+   * risk zones. A warning naming none has the whole targeted area as its place: everyone.
+   */
+  private async dangerZone(v: VersionRow, personIds: string[]): Promise<Set<string> | 'all'> {
+    const sites = [...v.hazardPoints, ...v.riskZones];
+    if (!sites.length) return 'all';
+    if (!personIds.length) return new Set();
+    const threatened = await this.db.query<{ person_id: string }[]>(
+      `SELECT DISTINCT person_id FROM hazard_site_people
+        WHERE relation = 'threatened' AND site_code = ANY($1::text[]) AND person_id = ANY($2::uuid[])`,
+      [sites, personIds],
+    );
+    return new Set(threatened.map((r) => r.person_id));
   }
 
   planStep(

@@ -92,6 +92,15 @@ export class PolicyDto {
   @Max(999)
   rank: number;
 
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "only for people in the warning's danger zone: threatened by one of its hazard points or risk zones (everyone targeted when it names none)",
+  })
+  @IsOptional()
+  @IsBoolean()
+  dangerZoneOnly: boolean = false;
+
   @ApiProperty({ type: [PolicyStepDto] })
   @IsArray()
   @ArrayMinSize(1)

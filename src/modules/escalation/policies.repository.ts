@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import type { EscalationPolicy } from './escalation-policy.types';
 
-const COLUMNS = `id, name, kinds, levels, statuses, roles, rank, steps, on_exhausted AS "onExhausted",
+const COLUMNS = `id, name, kinds, levels, statuses, roles, rank, danger_zone_only AS "dangerZoneOnly", steps, on_exhausted AS "onExhausted",
   group_rule_seconds AS "groupRuleSeconds", reach_deadline_seconds AS "reachDeadlineSeconds"`;
 
 /** Policies change rarely and are read on every fan-out batch and timer: cached for a few seconds. */
@@ -31,17 +31,25 @@ export class PoliciesRepository {
     );
   }
 
-  /** The best-ranked policy matching a warning and a recipient role (an empty list matches anything). */
+  /**
+   * The best-ranked policy matching a warning and a recipient (an empty list matches anything;
+   * a danger-zone policy matches only people in the warning's danger zone).
+   */
   async choose(
     kind: string,
     level: string,
     status: string,
     role: string,
+    inDangerZone = false,
   ): Promise<EscalationPolicy> {
     const hit = (list: string[], v: string) => list.length === 0 || list.includes(v);
     const match = (await this.all()).find(
       (p) =>
-        hit(p.kinds, kind) && hit(p.levels, level) && hit(p.statuses, status) && hit(p.roles, role),
+        hit(p.kinds, kind) &&
+        hit(p.levels, level) &&
+        hit(p.statuses, status) &&
+        hit(p.roles, role) &&
+        (!p.dangerZoneOnly || inDangerZone),
     );
     if (!match) throw new Error(`no escalation policy matches ${kind}/${level}/${status}/${role}`);
     return match;
@@ -63,18 +71,20 @@ export class PoliciesRepository {
       JSON.stringify(p.onExhausted),
       p.groupRuleSeconds,
       p.reachDeadlineSeconds,
+      p.dangerZoneOnly ?? false,
     ];
     const [row] = id
       ? await rows<EscalationPolicy>(
           this.db,
           `UPDATE escalation_policies SET name = $1, kinds = $2, levels = $3, statuses = $4, roles = $5, rank = $6, steps = $7,
-                  on_exhausted = $8, group_rule_seconds = $9, reach_deadline_seconds = $10, updated_at = now()
-            WHERE id = $11 RETURNING ${COLUMNS}`,
+                  on_exhausted = $8, group_rule_seconds = $9, reach_deadline_seconds = $10,
+                  danger_zone_only = $11, updated_at = now()
+            WHERE id = $12 RETURNING ${COLUMNS}`,
           [...params, id],
         )
       : await this.db.query(
-          `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+          `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds, danger_zone_only)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
           params,
         );
     this.invalidate();
