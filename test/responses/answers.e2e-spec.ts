@@ -388,7 +388,8 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
         });
         expect(res.status).toBe(204);
       }
-      // A later keypress (another call) asking for help is kept, but the first answer stands.
+      // A later keypress (another call) asking for help is a new emergency: the person moves to
+      // declined, and keeps the time and channel of their first answer.
       const call = (await attemptOf(w2, PEOPLE.gridLeader.ext, 'voice'))!;
       const late = await twilioPost(`/webhooks/twilio/voice/${call.id}/gather`, {
         CallSid: `CA${'e'.repeat(32)}`,
@@ -401,15 +402,22 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
 
       const after = (await delivery(w2, PEOPLE.gridLeader.ext))!;
       expect(after).toMatchObject({
-        state: 'confirmed',
+        state: 'declined',
         answer_channel: 'sms',
         answered_attempt_id: sms.id,
       });
       expect(after.confirmed_at).toEqual(d.confirmed_at);
       expect((await answersOf(d.id)).map((a) => [a.channel, a.kind, a.effective])).toEqual([
         ['sms', 'confirm', true],
-        ['voice', 'help', false],
+        ['voice', 'help', true],
       ]);
+      // A second help, or a confirm after it, changes nothing: help stands until someone sees to it.
+      const again = await twilioPost(`/webhooks/twilio/voice/${call.id}/gather`, {
+        CallSid: `CA${'f'.repeat(32)}`,
+        Digits: '1',
+      });
+      expect(again.status).toBe(201);
+      expect((await delivery(w2, PEOPLE.gridLeader.ext))!.state).toBe('declined');
     });
 
     it('answers a reply from an unknown number politely, stores it and records no answer', async () => {
@@ -496,14 +504,19 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       const page = await t.http().get(`/c/${token}`);
       expect(page.text).toContain('您已于');
       expect(page.text).not.toContain('<form');
-      // Help pressed after the confirmation is kept, but does not overwrite it.
+      // Help pressed after the confirmation counts: the person needs help now.
       const help = await t.http().post(`/c/${token}`).type('form').send({ answer: 'help' });
       expect(help.status).toBe(200);
-      expect((await delivery(w2, PEOPLE.deadMobile.ext))!.state).toBe('confirmed');
+      const helped = (await delivery(w2, PEOPLE.deadMobile.ext))!;
+      expect(helped).toMatchObject({ state: 'declined', answer_channel: 'link' });
+      expect(helped.confirmed_at).toEqual(after.confirmed_at);
       expect((await answersOf(d.id)).map((a) => [a.kind, a.effective])).toEqual([
         ['confirm', true],
-        ['help', false],
+        ['help', true],
       ]);
+      // Pressed twice (a double submit), it is recorded once.
+      await t.http().post(`/c/${token}`).type('form').send({ answer: 'help' });
+      expect(await answersOf(d.id)).toHaveLength(2);
     });
 
     it('refuses expired (410), forged and malformed (404) tokens, and records nothing', async () => {
@@ -639,6 +652,30 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
           effective: true,
         }),
       ]);
+    });
+
+    it('takes help asked after a confirmation to the supervisor at once', async () => {
+      const before = (await delivery(w1, PEOPLE.villageChief.ext))!;
+      expect(before.state).toBe('confirmed');
+      const chief = await personId(PEOPLE.villageChief.ext);
+      const res = await t
+        .http()
+        .post(`/v1/warnings/${w1}/people/${chief}/confirm`)
+        .set(duty())
+        .send({ reason: '村主任来电：转移途中道路中断，需要支援', kind: 'help' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ kind: 'help', effective: true, state: 'declined' });
+      const after = (await delivery(w1, PEOPLE.villageChief.ext))!;
+      // The response time still runs to the keypress that confirmed.
+      expect(after).toMatchObject({ state: 'declined', answer_channel: 'voice' });
+      expect(after.confirmed_at).toEqual(before.confirmed_at);
+      const edges = await t.db.query(
+        `SELECT e.reason, p.external_id AS ext FROM escalations e
+           JOIN deliveries d ON d.id = e.to_delivery_id JOIN people p ON p.id = d.person_id
+          WHERE e.from_delivery_id = $1`,
+        [before.id],
+      );
+      expect(edges).toEqual([{ reason: 'help_requested', ext: PEOPLE.townshipChief.ext }]);
     });
   });
 });

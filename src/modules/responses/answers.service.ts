@@ -56,7 +56,8 @@ export interface AnswerResult {
  * Every way a person answers (叫应) ends here: keypress, SMS reply, signed link, on-site record.
  * Each answer is kept with its channel, attempt, time and raw input, once per dedupe key; only
  * the first confirm or help moves the delivery (to confirmed / declined), so a webhook delivered
- * twice, late or out of order changes nothing twice and never overwrites an earlier answer.
+ * twice, late or out of order changes nothing twice and never overwrites an earlier answer. Help
+ * asked after a confirmation still counts: the person needs help now.
  */
 @Injectable()
 export class AnswersService {
@@ -129,11 +130,16 @@ export class AnswersService {
       return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
     }
     // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
+    // One exception: help asked after a confirmation is a new emergency. The person moves to
+    // declined (their help goes to the supervisor and the duty office) and keeps the time, channel
+    // and attempt of their first answer, which their response time is measured by.
     const [moved] = await rows<{ state: DeliveryState }>(
       m,
       `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now()),
-              answered_attempt_id = $3, answer_channel = $4
-        WHERE id = $1 AND state <> ALL($5::text[]) RETURNING state`,
+              answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
+              answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
+        WHERE id = $1 AND (state <> ALL($5::text[]) OR ($2 = 'declined' AND state = 'confirmed'))
+        RETURNING state`,
       [
         input.deliveryId,
         input.kind === 'confirm' ? 'confirmed' : 'declined',
