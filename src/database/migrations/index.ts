@@ -5,6 +5,7 @@ import { CallResponse1763990000000 } from './1763990000000-CallResponse';
 import { AuditLog1764000000000 } from './1764000000000-AuditLog';
 import { StuckSends1764100000000 } from './1764100000000-StuckSends';
 import { DangerZonePolicies1764200000000 } from './1764200000000-DangerZonePolicies';
+import { ChainFollowUps1764300000000 } from './1764300000000-ChainFollowUps';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   AuditLog1764000000000,
   StuckSends1764100000000,
   DangerZonePolicies1764200000000,
+  ChainFollowUps1764300000000,
 ];

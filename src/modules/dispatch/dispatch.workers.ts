@@ -72,9 +72,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     this.start<LifecycleJob>(
       QUEUE_NAMES.lifecycle,
       (job) =>
-        job.data.type === 'expire'
-          ? this.lifecycle.expire(job.data.warningId)
-          : this.lifecycle.recover(),
+        job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.recover(),
       { concurrency: 2 },
     );
     this.start<SendAttemptJob>(
@@ -116,6 +114,12 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       },
     );
     await this.queue.scheduleRecovery();
+  }
+
+  /** The recovery sweep: lost enqueues and stuck sends, then unfinished 叫应 follow-ups. */
+  private async recover(): Promise<void> {
+    await this.lifecycle.recover();
+    await this.escalation.recover();
   }
 
   private start<T>(

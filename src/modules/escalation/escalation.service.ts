@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { ChannelKind } from '../../channels/channel.types';
@@ -104,7 +105,7 @@ export class EscalationService {
     }
     if (chosen.length) {
       await this.db.query(
-        `UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_started_at = now(), not_woken_at = NULL
+        `UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_done = 1, step_started_at = now(), not_woken_at = NULL
            FROM unnest($1::uuid[], $2::uuid[]) AS x(id, policy_id) WHERE d.id = x.id`,
         [chosen.map((c) => c.id), chosen.map((c) => c.policy.id)],
       );
@@ -156,9 +157,14 @@ export class EscalationService {
     return planned;
   }
 
-  /** A step's wait ran out. */
+  /**
+   * A step's wait ran out. The step is advanced by compare-and-set (a timer delivered twice fires
+   * once), then its follow-up is carried out and marked done. A fault in between (the job retried,
+   * or found by the recovery sweep) finds the step advanced but not done and carries the follow-up
+   * out again; each part of it is idempotent.
+   */
   async onStepTimer(deliveryId: string, version: number, step: number): Promise<void> {
-    const [d] = await rows<ChainDelivery>(
+    const [advanced] = await rows<ChainDelivery>(
       this.db,
       `UPDATE deliveries d SET step = d.step + 1, step_started_at = now()
          FROM people p, warnings w, warning_versions v
@@ -168,13 +174,22 @@ export class EscalationService {
         RETURNING ${CHAIN_COLUMNS}`,
       [deliveryId, version, step],
     );
-    if (!d || !d.policyId) return; // answered, superseded, cancelled, or this timer already fired
+    // Answered, superseded, cancelled, or this timer already fired and its follow-up is done.
+    const d = advanced ?? (await this.unfinishedStep(deliveryId, version, step + 1));
+    if (!d || !d.policyId) return;
     const policy = await this.policies.byId(d.policyId);
     if (!policy) return;
     if (step < policy.steps.length) {
-      const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
-      const planned = this.planStep(policy, step, contacts);
-      await this.addAttempts(d, planned, 'warning');
+      // Contacts of the next step, unless a first run already added them (after step_started_at).
+      const [already] = await this.db.query(
+        `SELECT 1 FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+          WHERE a.delivery_id = $1 AND a.purpose = 'warning' AND a.version = d.version AND a.queued_at >= d.step_started_at LIMIT 1`,
+        [d.id],
+      );
+      if (!already) {
+        const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+        await this.addAttempts(d, this.planStep(policy, step, contacts), 'warning');
+      }
       await this.queue.scheduleSteps([
         {
           deliveryId: d.id,
@@ -183,9 +198,28 @@ export class EscalationService {
           delayMs: policy.steps[step].waitSeconds * 1000,
         },
       ]);
-      return;
+    } else {
+      await this.exhausted(d, policy);
     }
-    await this.exhausted(d, policy);
+    await this.db.query(
+      `UPDATE deliveries SET step_done = $3 WHERE id = $1 AND version = $2 AND step = $3 AND step_done < $3`,
+      [d.id, version, step + 1],
+    );
+  }
+
+  /** A chain whose step was advanced but whose follow-up was not marked done. */
+  private async unfinishedStep(
+    deliveryId: string,
+    version: number,
+    step: number,
+  ): Promise<ChainDelivery | undefined> {
+    const [d] = await this.db.query(
+      `SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM}
+        WHERE d.id = $1 AND d.version = $2 AND d.step = $3 AND d.step_done < d.step
+          AND d.state NOT IN ('confirmed', 'declined', 'cancelled') AND w.state = 'active'`,
+      [deliveryId, version, step],
+    );
+    return d;
   }
 
   /** No answer after the last step: not-woken list, the supervisor, a door-to-door task. */
@@ -198,48 +232,65 @@ export class EscalationService {
     }
     if (policy.onExhausted.supervisor && d.supervisorId)
       await this.escalateTo(d, d.supervisorId, 'not_woken');
-    if (policy.onExhausted.doorToDoor && d.gridCode) {
+    if (policy.onExhausted.doorToDoor && d.gridCode) await this.doorToDoor(d, d.gridCode);
+    this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
+  }
+
+  /**
+   * A door-to-door task about a person not woken, to a member of their grid: once per person and
+   * warning, whatever number of times the follow-up runs. A grid without a member to send it to is
+   * logged (the supervisor and the not-woken list still have the person); other faults are thrown
+   * so that the follow-up is carried out again.
+   */
+  private async doorToDoor(d: ChainDelivery, grid: string): Promise<void> {
+    let [task] = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM manual_tasks WHERE subject_delivery_id = $1 AND type = 'door_to_door' AND created_by = 'escalation'
+        ORDER BY created_at LIMIT 1`,
+      [d.id],
+    );
+    if (!task) {
       try {
-        const task = await this.tasks.assign(
+        task = await this.tasks.assign(
           d.warningId,
-          {
-            type: 'door_to_door',
-            grid: d.gridCode,
-            personId: d.personId,
-            reason: '多次呼叫未应答（未叫醒）',
-          },
+          { type: 'door_to_door', grid, personId: d.personId, reason: '多次呼叫未应答（未叫醒）' },
           'escalation',
         );
-        const [edge] = await this.db.query(
-          `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail) VALUES ($1, $2, $3, 'not_woken', 'door_to_door')
-           ON CONFLICT DO NOTHING RETURNING id`,
-          [d.warningId, d.id, task.id],
-        );
-        if (edge) {
-          await this.audit.append([
-            {
-              actor: 'escalation',
-              action: 'escalation.created',
-              subjectType: 'escalation',
-              subjectId: edge.id,
-              warningId: d.warningId,
-              data: {
-                fromDeliveryId: d.id,
-                taskId: task.id,
-                reason: 'not_woken',
-                detail: 'door_to_door',
-              },
-            },
-          ]);
-        }
       } catch (err) {
+        if (!(err instanceof AppException) || err.code !== ErrorCode.ValidationFailed) throw err;
         this.logger.warn(
-          { deliveryId: d.id, err: (err as Error).message },
+          { deliveryId: d.id, err: err.message },
           'no grid member to send a door-to-door task to',
         );
+        return;
       }
     }
-    this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
+    await this.db.transaction(async (m) => {
+      const [edge] = await m.query(
+        `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail)
+         SELECT $1, $2, $3, 'not_woken', 'door_to_door' WHERE NOT EXISTS (SELECT 1 FROM escalations WHERE task_id = $3)
+         RETURNING id`,
+        [d.warningId, d.id, task.id],
+      );
+      if (!edge) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'escalation.created',
+            subjectType: 'escalation',
+            subjectId: edge.id,
+            warningId: d.warningId,
+            data: {
+              fromDeliveryId: d.id,
+              taskId: task.id,
+              reason: 'not_woken',
+              detail: 'door_to_door',
+            },
+          },
+        ],
+        m,
+      );
+    });
   }
 
   /**
@@ -258,10 +309,10 @@ export class EscalationService {
       [toPersonId],
     );
     if (!target) return;
-    const [created] = await this.db.query(
+    await this.db.query(
       `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, escalated_from, escalation_reason)
        VALUES ($1, $2, $3, 'alert', $4, $5, $6, $7, $8)
-       ON CONFLICT (warning_id, person_id) DO NOTHING RETURNING id`,
+       ON CONFLICT (warning_id, person_id) DO NOTHING`,
       [
         from.warningId,
         target.id,
@@ -273,38 +324,58 @@ export class EscalationService {
         reason,
       ],
     );
-    const [existing] = created
-      ? [created]
-      : await this.db.query(`SELECT id FROM deliveries WHERE warning_id = $1 AND person_id = $2`, [
-          from.warningId,
-          target.id,
-        ]);
-    const edge = await rows(
-      this.db,
-      `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [from.warningId, from.id, existing.id, reason],
+    const [existing] = await this.db.query<
+      { id: string; escalatedFrom: string | null; reason: string | null; started: boolean }[]
+    >(
+      `SELECT d.id, d.escalated_from AS "escalatedFrom", d.escalation_reason AS reason,
+              EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id) OR d.state <> 'pending' AS started
+         FROM deliveries d WHERE d.warning_id = $1 AND d.person_id = $2`,
+      [from.warningId, target.id],
     );
-    if (!edge.length) return; // this escalation already happened (a repeated timer or answer)
-    await this.audit.append([
-      {
-        actor: 'escalation',
-        action: 'escalation.created',
-        subjectType: 'escalation',
-        subjectId: String(edge[0].id),
-        warningId: from.warningId,
-        data: {
-          fromDeliveryId: from.id,
-          toDeliveryId: existing.id,
-          toPersonId: target.id,
-          reason,
-          newDelivery: !!created,
-        },
-      },
-    ]);
+    // Brought into the warning by this very escalation (not by another one, or as a recipient).
+    const broughtIn = existing.escalatedFrom === from.id && existing.reason === reason;
+    // The edge and its audit event commit together. On a repeat (a retried timer or answer, the
+    // recovery sweep) the edge is found, and what may not have happened yet is done below.
+    const edge = await this.db.transaction(async (m) => {
+      const [found] = await m.query<{ id: string; fresh: boolean }[]>(
+        `WITH ins AS (
+           INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING id)
+         SELECT id, true AS fresh FROM ins
+         UNION ALL
+         SELECT id, false FROM escalations WHERE from_delivery_id = $2 AND to_delivery_id = $3 AND reason = $4`,
+        [from.warningId, from.id, existing.id, reason],
+      );
+      if (found?.fresh) {
+        await this.audit.append(
+          [
+            {
+              actor: 'escalation',
+              action: 'escalation.created',
+              subjectType: 'escalation',
+              subjectId: String(found.id),
+              warningId: from.warningId,
+              data: {
+                fromDeliveryId: from.id,
+                toDeliveryId: existing.id,
+                toPersonId: target.id,
+                reason,
+                newDelivery: broughtIn,
+              },
+            },
+          ],
+          m,
+        );
+      }
+      return found;
+    });
+    // None: the same escalation is being written by a concurrent run, which carries it out.
+    if (!edge) return;
     const priority = jobPriority(v.content.kind, 'red');
     const contacts = await this.repo.contactsOf([target.id]);
-    if (created) {
+    if (broughtIn) {
+      // Brought in by this escalation: their own chain, unless a first run already started it.
+      if (existing.started) return;
       const { attempts, unreachable } = await this.startChains(
         v,
         [{ id: existing.id, personId: target.id, role: target.role, msgType: 'alert' }],
@@ -315,27 +386,34 @@ export class EscalationService {
       const queued = await this.repo.insertAttempts(attempts);
       await this.repo.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
-    } else {
-      // Already on the warning: the notice goes to them on top of their own chain.
-      const c =
-        firstContactFor(contacts.get(target.id) ?? [], 'sms') ??
-        firstContactFor(contacts.get(target.id) ?? [], 'voice');
-      if (c) {
-        const d = await this.chainDelivery(existing.id);
-        if (d)
-          await this.addAttempts(
-            d,
-            [
-              {
-                channel: c.kind === 'landline' ? 'voice' : 'sms',
-                contactKind: c.kind,
-                address: c.value,
-              },
-            ],
-            'escalation',
-          );
-      }
+      return;
     }
+    // Already on the warning: the notice goes to them on top of their own chain, once.
+    if (!edge.fresh) {
+      const [sent] = await this.db.query(
+        `SELECT 1 FROM contact_attempts a JOIN escalations e ON e.id = $2
+          WHERE a.delivery_id = $1 AND a.purpose = 'escalation' AND a.queued_at >= e.created_at LIMIT 1`,
+        [existing.id, edge.id],
+      );
+      if (sent) return;
+    }
+    const c =
+      firstContactFor(contacts.get(target.id) ?? [], 'sms') ??
+      firstContactFor(contacts.get(target.id) ?? [], 'voice');
+    if (!c) return;
+    const d = await this.chainDelivery(existing.id);
+    if (d)
+      await this.addAttempts(
+        d,
+        [
+          {
+            channel: c.kind === 'landline' ? 'voice' : 'sms',
+            contactKind: c.kind,
+            address: c.value,
+          },
+        ],
+        'escalation',
+      );
   }
 
   /** An effective answer: pending steps stop at once; a request for help alerts the supervisor and the duty office. */
@@ -362,6 +440,55 @@ export class EscalationService {
     );
     for (const o of dutyOfficers)
       if (o.id !== d.supervisorId) await this.escalateTo(d, o.id, 'help_requested');
+  }
+
+  /**
+   * Part of the recovery sweep (every 30 s): chains whose step advanced but whose follow-up was
+   * never marked done (every retry of the timer failed, or the job was lost), and requests for help
+   * that did not reach the supervisor and the duty office (the answer listener failed after the
+   * answer was committed). Each is carried out again; every part of it is idempotent.
+   */
+  async recover(): Promise<void> {
+    const behind = await this.db.query<{ id: string; version: number; step: number }[]>(
+      `SELECT d.id, d.version, d.step FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+        WHERE d.step_done < d.step AND d.step_started_at < now() - interval '2 minutes'
+          AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
+        ORDER BY d.step_started_at LIMIT 1000`,
+    );
+    for (const d of behind) {
+      await this.recoverOne('step follow-up', d.id, () =>
+        this.onStepTimer(d.id, d.version, d.step - 1),
+      );
+    }
+
+    const help = await this.db.query<{ deliveryId: string; warningId: string }[]>(
+      `SELECT d.id AS "deliveryId", d.warning_id AS "warningId"
+         FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+        WHERE d.state = 'declined'
+          AND EXISTS (SELECT 1 FROM answers a WHERE a.delivery_id = d.id AND a.kind = 'help' AND a.effective
+                         AND a.received_at < now() - interval '1 minute')
+          AND EXISTS (
+            SELECT 1 FROM people t
+             WHERE (t.id = p.supervisor_id
+                    OR (t.role = 'duty_officer' AND starts_with(t.division_code, left(d.division_code, 6)) AND t.id <> d.person_id))
+               AND NOT EXISTS (SELECT 1 FROM escalations e JOIN deliveries td ON td.id = e.to_delivery_id
+                                WHERE e.from_delivery_id = d.id AND e.reason = 'help_requested' AND td.person_id = t.id))
+        LIMIT 1000`,
+    );
+    for (const h of help) {
+      await this.recoverOne('help request', h.deliveryId, () =>
+        this.onAnswer({ deliveryId: h.deliveryId, warningId: h.warningId, kind: 'help' }),
+      );
+    }
+  }
+
+  private async recoverOne(what: string, deliveryId: string, fn: () => Promise<void>) {
+    try {
+      await fn();
+      this.logger.warn({ deliveryId }, `recovered an unfinished ${what}`);
+    } catch (err) {
+      this.logger.error({ deliveryId, err: (err as Error).message }, `${what}: recovery failed`);
+    }
   }
 
   /** Voice: an unanswered, busy or cut-short call is placed again, within the step's retry budget. */
