@@ -1,3 +1,5 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -56,6 +58,14 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
         [warningId, ext],
       )
     )[0];
+  /** Waits until a timer job (step or group rule) has run, however loaded the machine is. */
+  const timerRan = async (jobId: string) => {
+    const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
+    await waitUntil(
+      async () => ((await queue.getJobState(jobId)) === 'completed' ? true : undefined),
+      `timer ${jobId} ran`,
+    );
+  };
   const issue = async (audience: string[]) => {
     const res = await t
       .http()
@@ -220,8 +230,8 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
         gl.id,
       ])
     )[0].n;
-    // Past the step's wait: the timer fired and found the chain answered.
-    await new Promise((r) => setTimeout(r, 7000));
+    // The step's timer fired and found the chain answered.
+    await timerRan(`step-${gl.id}-v1-s1`);
     const after = await delivery(id, PEOPLE.gridLeader.ext);
     expect(after).toMatchObject({ state: 'confirmed', step: 1, notWokenAt: null });
     const attemptsAfter = (
@@ -288,8 +298,12 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       .set(duty())
       .send({ reason: '解除' });
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 8000)); // past the step's wait and the group rule
+    // The step timers and the group rule ran, and found the warning cancelled.
     const gl = await delivery(id, PEOPLE.gridLeader.ext);
+    const monitor = await delivery(id, MONITOR.ext);
+    await timerRan(`step-${gl.id}-v1-s1`);
+    await timerRan(`step-${monitor.id}-v1-s1`);
+    await timerRan(`group-${id}-v1-513221001001001`);
     expect(gl.notWokenAt).toBeNull();
     expect(gl.step).toBe(1);
     const edges = await t.db.query(
@@ -376,7 +390,8 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       () => delivery(id, PEOPLE.villageChief.ext),
       'supervisor reached after the restart',
     );
-    await new Promise((r) => setTimeout(r, 2000));
+    // The timer's follow-up is done (door-to-door task included) before anything is counted.
+    await timerRan(`step-${gl.id}-v1-s1`);
     const edges = await t.db.query(
       `SELECT reason, count(*)::int AS n FROM escalations WHERE from_delivery_id = $1 AND reason = 'not_woken' GROUP BY reason`,
       [gl.id],
@@ -397,8 +412,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       const d = await delivery(id, PEOPLE.gridLeader.ext);
       return d?.step === 1 ? d : undefined;
     }, 'chain started');
-    const { getQueueToken } = await import('@nestjs/bullmq');
-    const queue = t.app.get(getQueueToken('escalation'), { strict: false });
+    const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
     const job = await queue.getJob(`step-${gl.id}-v1-s1`);
     expect(job).toBeTruthy();
     await job.remove(); // as if Redis had lost it
