@@ -1,8 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import * as http from 'node:http';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { ConsoleStreamService } from '../../src/modules/console/console-stream.service';
+import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
 
 const APP_SECRET = 'console-e2e-secret'.padEnd(40, 'z');
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
@@ -45,8 +49,8 @@ describe('the duty console (/console) in headless Chromium', () => {
     await t?.close();
   });
 
-  async function openWith(token: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  async function openWith(token: string, options: BrowserContextOptions = {}): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, ...options });
     page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
     await page.goto(`${t.baseUrl}/console`);
     await page.fill('#token', token);
@@ -217,6 +221,85 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.close();
   });
 
+  it('an update that changes only the level keeps effective, onset and expires exactly', async () => {
+    // Times with seconds and milliseconds, as the API or a CAP import may carry them.
+    const at = (hours: number, seconds: number, ms: number) => {
+      const d = new Date(Date.now() + hours * 3600_000);
+      d.setUTCSeconds(seconds, ms);
+      return d.toISOString();
+    };
+    const effective = at(0, 37, 250);
+    const onset = at(2, 12, 500);
+    const expires = at(24, 41, 125);
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set('Authorization', `Bearer ${t.tokens.duty_officer}`)
+      .set('Idempotency-Key', 'console-update-times')
+      .send({
+        kind: 'meteorological_risk',
+        level: 'blue',
+        hazard: 'landslide',
+        headline: '渔子溪村地质灾害气象风险蓝色预警',
+        description: '未来24小时渔子溪村地质灾害风险较高',
+        instruction: '责任人加强巡查',
+        areas: ['513221001001'],
+        effective,
+        onset,
+        expires,
+      })
+      .expect(201);
+    const id = issued.body.id as string;
+
+    // The page shows times in the browser's time zone: Beijing time here, to the second.
+    const beijing = (iso: string) =>
+      new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 19);
+    const page = await openWith(t.tokens.duty_officer, { timezoneId: 'Asia/Shanghai' });
+    await page.click('[data-tab=watch]');
+    await page.fill('#watch-id', id);
+    await page.click('#update-open-btn');
+    await page.waitForSelector('#update-form:not([hidden])');
+    expect(await page.inputValue('#update-form [name=effective]')).toBe(beijing(effective));
+    expect(await page.inputValue('#update-form [name=onset]')).toBe(beijing(onset));
+    expect(await page.inputValue('#update-form [name=expires]')).toBe(beijing(expires));
+
+    // Only the level changes: the times stay exactly as issued (milliseconds too).
+    await page.selectOption('#update-form [name=level]', 'yellow');
+    await page.click('#update-btn');
+    await page.waitForSelector('#update-result[data-version="2"]');
+    const versions = () =>
+      t.db.query(
+        `SELECT version, level, content->>'effective' AS effective, content->>'onset' AS onset,
+                content->>'expires' AS expires
+           FROM warning_versions WHERE warning_id = $1 ORDER BY version`,
+        [id],
+      );
+    expect(await versions()).toEqual([
+      { version: 1, level: 'blue', effective, onset, expires },
+      { version: 2, level: 'yellow', effective, onset, expires },
+    ]);
+    const [w] = await t.db.query(`SELECT expires_at FROM warnings WHERE id = $1`, [id]);
+    expect((w.expires_at as Date).toISOString()).toBe(expires);
+
+    // A time the officer edits is taken as entered (Beijing time), to the second.
+    const later = new Date(Date.parse(expires) + 3600_000 + 5_000);
+    later.setUTCMilliseconds(0);
+    await page.click('#update-open-btn');
+    await page.waitForSelector('#update-current[data-version="2"]');
+    await page.fill('#update-form [name=expires]', beijing(later.toISOString()));
+    await page.click('#update-btn');
+    await page.waitForSelector('#update-result[data-version="3"]');
+    expect((await versions())[2]).toEqual({
+      version: 3,
+      level: 'yellow',
+      effective,
+      onset,
+      expires: later.toISOString(),
+    });
+    await page.screenshot({ path: join(SHOTS, 'console-13-update-times.png'), fullPage: true });
+    await page.close();
+  });
+
   it('an auditor sees the response-time histogram and the period report', async () => {
     const page = await openWith(t.tokens.auditor);
     await page.click('[data-tab=watch]');
@@ -249,8 +332,6 @@ describe('the duty console (/console) in headless Chromium', () => {
   });
 
   it('shares one timer per warning between clients', async () => {
-    const { ConsoleStreamService } =
-      await import('../../src/modules/console/console-stream.service');
     const streams = t.app.get(ConsoleStreamService);
     const a = await openWith(t.tokens.auditor);
     const b = await openWith(t.tokens.duty_officer);
@@ -272,6 +353,98 @@ describe('the duty console (/console) in headless Chromium', () => {
       `${t.baseUrl}/v1/console/warnings/${warningId}/stream?token=${t.tokens.grid_member}`,
     );
     expect(grid.status).toBe(403);
+  });
+
+  it('ends an open stream when its token is revoked or its jurisdiction changes', async () => {
+    const streams = t.app.get(ConsoleStreamService);
+    const tokens = t.app.get(TokensService);
+    const recheckMs = streams.recheckMs;
+    // Check every tick (2 s) instead of every 15 s, for the streams opened below.
+    streams.recheckMs = 0;
+    const revoked = await tokens.create({
+      name: 'console revoked',
+      role: 'duty_officer',
+      jurisdiction: '513221',
+    });
+    const moved = await tokens.create({
+      name: 'console moved',
+      role: 'duty_officer',
+      jurisdiction: '513221',
+    });
+
+    interface Stream {
+      status: number;
+      text: string;
+      ended: boolean;
+      req: http.ClientRequest;
+    }
+    const open = (token: string): Stream => {
+      const s = { status: 0, text: '', ended: false } as Stream;
+      s.req = http.get(
+        `${t.baseUrl}/v1/console/warnings/${warningId}/stream`,
+        { headers: { Authorization: `Bearer ${token}` } },
+        (res) => {
+          s.status = res.statusCode ?? 0;
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (s.text += chunk));
+          res.on('close', () => (s.ended = true));
+        },
+      );
+      s.req.on('error', () => (s.ended = true));
+      return s;
+    };
+    const summaries = (s: Stream) => (s.text.match(/^event: summary$/gm) ?? []).length;
+
+    const a = open(revoked.token);
+    const b = open(moved.token);
+    const kept = open(t.tokens.auditor);
+    const page = await openWith(revoked.token);
+    try {
+      await page.click('[data-tab=watch]');
+      await page.fill('#watch-id', warningId);
+      await page.click('#watch-form button[type=submit]');
+      await page.waitForSelector('#counts .card');
+      for (const s of [a, b, kept]) {
+        await waitUntil(async () => summaries(s) > 0, 'a first summary');
+        expect(s.status).toBe(200);
+      }
+
+      await t
+        .http()
+        .post(`/v1/tokens/${revoked.record.id}/revoke`)
+        .set('Authorization', `Bearer ${t.tokens.admin}`)
+        .expect(200);
+      // No API moves a token to another jurisdiction; an operator's change in the database.
+      await t.db.query(`UPDATE api_tokens SET jurisdiction = '510100' WHERE id = $1`, [
+        moved.record.id,
+      ]);
+
+      await waitUntil(async () => a.ended && b.ended, 'the two streams to end');
+      expect(a.text).toMatch(/event: end\ndata: {"reason":"token_revoked"}\n\n$/);
+      expect(b.text).toMatch(/event: end\ndata: {"reason":"token_changed"}\n\n$/);
+      // The page stops and says why instead of reconnecting.
+      await page.waitForFunction(
+        `/实时更新已停止/.test(document.querySelector('#live-status').textContent)`,
+      );
+      expect(await page.textContent('#flash')).toContain('访问令牌已吊销或权限已变更');
+      await page.screenshot({ path: join(SHOTS, 'console-14-stream-ended.png'), fullPage: true });
+
+      // The auditor's stream goes on.
+      const seen = summaries(kept);
+      await waitUntil(async () => summaries(kept) > seen, 'another summary for the auditor');
+      expect(kept.ended).toBe(false);
+      expect(kept.text).not.toContain('event: end');
+
+      // Reconnecting with the revoked token is refused.
+      const again = await fetch(
+        `${t.baseUrl}/v1/console/warnings/${warningId}/stream?token=${revoked.token}`,
+      );
+      expect(again.status).toBe(401);
+    } finally {
+      streams.recheckMs = recheckMs;
+      for (const s of [a, b, kept]) s.req.destroy();
+      await page.close();
+    }
   });
 
   it('an auditor opens a person’s chain as a timeline, exports it and verifies the audit log', async () => {

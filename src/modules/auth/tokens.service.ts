@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { AuditService } from '../audit/audit.service';
 import { divisionLevelOf } from '../directory/directory.types';
@@ -141,14 +141,29 @@ export class TokensService {
       // Fire-and-forget bookkeeping must never fail a request.
       void this.repo.update(record.id, { lastUsedAt: new Date(now) }).catch(() => undefined);
     }
-    return {
-      tokenId: record.id,
-      name: record.name,
-      role: record.role,
-      jurisdiction: record.jurisdiction,
-      gridCode: record.gridCode,
-    };
+    return principalOf(record);
   }
+
+  /**
+   * The current principal of each token id that still exists and is not revoked (ids missing from
+   * the map are gone). For long-lived connections that must notice a revocation after they began.
+   */
+  async activePrincipals(tokenIds: string[]): Promise<Map<string, Principal>> {
+    const ids = [...new Set(tokenIds)];
+    if (!ids.length) return new Map();
+    const records = await this.repo.find({ where: { id: In(ids), revokedAt: IsNull() } });
+    return new Map(records.map((r) => [r.id, principalOf(r)]));
+  }
+}
+
+function principalOf(record: ApiToken): Principal {
+  return {
+    tokenId: record.id,
+    name: record.name,
+    role: record.role,
+    jurisdiction: record.jurisdiction,
+    gridCode: record.gridCode,
+  };
 }
 
 export function assertRole(role: string): asserts role is TokenRole {

@@ -2,13 +2,31 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import type { Principal } from '../auth/auth.decorators';
+import { TokensService } from '../auth/tokens.service';
 import { ChainStatsService } from '../escalation/chain-stats.service';
 import { WarningsRepository } from '../warnings/warnings.repository';
+import { WarningsService } from '../warnings/warnings.service';
 
 export const STREAM_INTERVAL_MS = 2000;
+/** How often an open stream checks its token again (still there, not revoked, same role and jurisdiction). */
+export const STREAM_RECHECK_MS = 15_000;
+
+/** Why a stream was ended by the server (sent as `event: end` before closing). */
+export type StreamEndReason = 'token_revoked' | 'token_changed' | 'not_visible';
+
+interface Client {
+  /** The principal the stream was opened with. */
+  principal: Principal;
+  /** The recheck interval in force when the stream began. */
+  every: number;
+  /** When the token is due to be checked again. */
+  checkAt: number;
+}
 
 interface Watch {
-  clients: Set<Response>;
+  clients: Map<Response, Client>;
   timer: NodeJS.Timeout;
   last?: string;
   busy: boolean;
@@ -17,16 +35,26 @@ interface Watch {
 /**
  * Live summaries of warnings for the console. One timer per watched warning, shared by all its
  * clients: N browsers watching one warning cost one set of queries every 2 s, not N.
+ *
+ * The guard checks the token once, when the stream opens; the stream then outlives that check.
+ * So each client's token is checked again every `recheckMs` (on the shared tick, before the frame
+ * is written, one token query for all clients due): a token revoked, deleted or given another
+ * role or jurisdiction, or a warning no longer visible to it, ends that client's stream with an
+ * `end` event. A client whose check could not run (database error) gets no frames until it can.
  */
 @Injectable()
 export class ConsoleStreamService implements OnModuleDestroy {
   private readonly logger = new Logger(ConsoleStreamService.name);
   private readonly watches = new Map<string, Watch>();
+  /** The recheck interval for streams opened from now on (tests shorten it). */
+  recheckMs = STREAM_RECHECK_MS;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: WarningsRepository,
     private readonly stats: ChainStatsService,
+    private readonly tokens: TokensService,
+    private readonly warnings: WarningsService,
   ) {}
 
   /** Number of shared timers running (one per watched warning). */
@@ -34,11 +62,12 @@ export class ConsoleStreamService implements OnModuleDestroy {
     return this.watches.size;
   }
 
-  subscribe(warningId: string, res: Response): void {
+  /** Adds a client whose principal has just been authenticated and allowed to see the warning. */
+  subscribe(warningId: string, res: Response, principal: Principal): void {
     let watch = this.watches.get(warningId);
     if (!watch) {
       const created: Watch = {
-        clients: new Set(),
+        clients: new Map(),
         busy: false,
         timer: setInterval(() => void this.tick(warningId), STREAM_INTERVAL_MS),
       };
@@ -49,7 +78,8 @@ export class ConsoleStreamService implements OnModuleDestroy {
     } else if (watch.last) {
       res.write(watch.last);
     }
-    watch.clients.add(res);
+    const every = Math.max(0, this.recheckMs);
+    watch.clients.set(res, { principal, every, checkAt: Date.now() + every });
     res.on('close', () => this.unsubscribe(warningId, res));
   }
 
@@ -68,16 +98,75 @@ export class ConsoleStreamService implements OnModuleDestroy {
     if (!watch || watch.busy) return;
     watch.busy = true;
     try {
-      const summary = await this.summary(warningId);
-      const frame = `event: summary\ndata: ${JSON.stringify(summary)}\n\n`;
-      watch.last = frame;
-      for (const res of watch.clients) res.write(frame);
-    } catch (err) {
-      this.logger.warn({ err, warningId }, 'console summary failed');
-      for (const res of watch.clients) res.write(`: error\n\n`);
+      const unverified = await this.recheck(warningId, watch);
+      if (!watch.clients.size) return;
+      try {
+        const summary = await this.summary(warningId);
+        const frame = `event: summary\ndata: ${JSON.stringify(summary)}\n\n`;
+        watch.last = frame;
+        for (const res of watch.clients.keys()) if (!unverified.has(res)) res.write(frame);
+      } catch (err) {
+        this.logger.warn({ err, warningId }, 'console summary failed');
+        for (const res of watch.clients.keys()) res.write(`: error\n\n`);
+      }
     } finally {
       watch.busy = false;
     }
+  }
+
+  /**
+   * Checks the tokens of the clients that are due; ends the streams that no longer pass. Returns
+   * the clients whose check failed to run: they stay connected (a database blip must not end
+   * every stream) but get no frame until a check succeeds.
+   */
+  private async recheck(warningId: string, watch: Watch): Promise<Set<Response>> {
+    const now = Date.now();
+    const due = [...watch.clients].filter(([, c]) => c.checkAt <= now);
+    if (!due.length) return new Set();
+    try {
+      const current = await this.tokens.activePrincipals(due.map(([, c]) => c.principal.tokenId));
+      for (const [res, client] of due) {
+        const reason = await this.refusal(warningId, client.principal, current);
+        if (reason) this.end(warningId, res, reason);
+        else client.checkAt = Date.now() + client.every;
+      }
+      return new Set();
+    } catch (err) {
+      this.logger.warn({ err, warningId }, 'console stream token check failed');
+      return new Set(due.filter(([res]) => watch.clients.has(res)).map(([res]) => res));
+    }
+  }
+
+  /** Why a stream opened by `opened` may no longer go on, or null when it may. */
+  private async refusal(
+    warningId: string,
+    opened: Principal,
+    current: Map<string, Principal>,
+  ): Promise<StreamEndReason | null> {
+    const now = current.get(opened.tokenId);
+    if (!now) return 'token_revoked';
+    if (
+      now.role !== opened.role ||
+      now.jurisdiction !== opened.jurisdiction ||
+      now.gridCode !== opened.gridCode
+    ) {
+      return 'token_changed';
+    }
+    try {
+      // The same visibility rule as when the stream was opened.
+      await this.warnings.findVisible(now, warningId);
+      return null;
+    } catch (err) {
+      if (err instanceof AppException && err.code === ErrorCode.NotFound) return 'not_visible';
+      throw err;
+    }
+  }
+
+  private end(warningId: string, res: Response, reason: StreamEndReason): void {
+    this.unsubscribe(warningId, res);
+    if (res.writableEnded || res.destroyed) return;
+    res.write(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
+    res.end();
   }
 
   /** What GET /v1/warnings/:id shows of the landing, plus the township → village → grid table. */
@@ -125,7 +214,7 @@ export class ConsoleStreamService implements OnModuleDestroy {
   onModuleDestroy(): void {
     for (const watch of this.watches.values()) {
       clearInterval(watch.timer);
-      for (const res of watch.clients) res.end();
+      for (const res of watch.clients.keys()) res.end();
     }
     this.watches.clear();
   }

@@ -83,7 +83,8 @@ export class ConsoleApiController {
   /**
    * Server-sent events: the warning's summary every 2 s. EventSource cannot set headers, so the
    * token may come as ?token= (ConsoleModule's middleware moves it into Authorization before the
-   * global guard checks it).
+   * global guard checks it). The token is checked again while the stream is open: once revoked
+   * or changed, the stream sends `event: end` and closes.
    */
   @Get('warnings/:id/stream')
   @Roles('duty_officer', 'auditor')
@@ -104,6 +105,6 @@ export class ConsoleApiController {
     res.flushHeaders();
     res.write('retry: 3000\n\n');
     req.socket.setTimeout(0);
-    this.streams.subscribe(id, res);
+    this.streams.subscribe(id, res, principal);
   }
 }
