@@ -415,7 +415,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
     const job = await queue.getJob(`step-${gl.id}-v1-s1`);
     expect(job).toBeTruthy();
-    await job.remove(); // as if Redis had lost it
+    await job!.remove(); // as if Redis had lost it
     // Well past the step's wait: nothing happened, the timer is gone.
     await t.db.query(
       `UPDATE deliveries SET step_started_at = now() - interval '5 minutes' WHERE id = $1`,
