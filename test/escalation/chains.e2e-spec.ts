@@ -138,6 +138,36 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     expect(forbidden.status).toBe(403);
   });
 
+  it('records who created, changed and deleted a policy in the audit log', async () => {
+    const created = await t
+      .http()
+      .post('/v1/escalation-policies')
+      .set(admin())
+      .send({ ...FAST_POLICY, name: '演练-临时策略', rank: 900 });
+    expect(created.status).toBe(201);
+    const changed = await t
+      .http()
+      .put(`/v1/escalation-policies/${created.body.id}`)
+      .set(admin())
+      .send({ ...FAST_POLICY, name: '演练-临时策略', rank: 901 });
+    expect(changed.status).toBe(200);
+    const gone = await t.http().delete(`/v1/escalation-policies/${created.body.id}`).set(admin());
+    expect(gone.status).toBe(204);
+    const events = await t.db.query(
+      `SELECT action, actor, data->>'rank' AS rank, data->>'name' AS name FROM audit_events
+        WHERE subject_type = 'policy' AND subject_id = $1 ORDER BY id`,
+      [created.body.id],
+    );
+    const [{ id: adminTokenId }] = await t.db.query(
+      `SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL ORDER BY created_at LIMIT 1`,
+    );
+    expect(events).toEqual([
+      { action: 'policy.created', actor: adminTokenId, rank: '900', name: '演练-临时策略' },
+      { action: 'policy.updated', actor: adminTokenId, rank: '901', name: '演练-临时策略' },
+      { action: 'policy.deleted', actor: adminTokenId, rank: null, name: '演练-临时策略' },
+    ]);
+  });
+
   it('no answer → voice retries → not woken → supervisor contacted and a door-to-door task to the grid', async () => {
     const s = t.sandbox!.carrier;
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { PolicyDto } from './policies.dto';
 import { PoliciesRepository } from './policies.repository';
 
@@ -30,14 +30,18 @@ export class PoliciesController {
 
   @Post()
   @Roles('admin')
-  async create(@Body() dto: PolicyDto) {
-    return this.unique(() => this.policies.save(dto));
+  async create(@Body() dto: PolicyDto, @CurrentPrincipal() principal: Principal) {
+    return this.unique(() => this.policies.save(dto, undefined, principal.tokenId));
   }
 
   @Put(':id')
   @Roles('admin')
-  async update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: PolicyDto) {
-    const saved = await this.unique(() => this.policies.save(dto, id));
+  async update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: PolicyDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const saved = await this.unique(() => this.policies.save(dto, id, principal.tokenId));
     if (!saved) throw AppException.notFound('策略 policy', id);
     return saved;
   }
@@ -45,8 +49,8 @@ export class PoliciesController {
   @Delete(':id')
   @HttpCode(204)
   @Roles('admin')
-  async remove(@Param('id', ParseUUIDPipe) id: string) {
-    const result = await this.policies.remove(id);
+  async remove(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal) {
+    const result = await this.policies.remove(id, principal.tokenId);
     if (result === 'missing') throw AppException.notFound('策略 policy', id);
     if (result === 'in_use') {
       throw new AppException(

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 import type { EscalationPolicy } from './escalation-policy.types';
 
 const COLUMNS = `id, name, kinds, levels, statuses, roles, rank, danger_zone_only AS "dangerZoneOnly", steps, on_exhausted AS "onExhausted",
@@ -14,7 +15,10 @@ const CACHE_MS = 5000;
 export class PoliciesRepository {
   private cache?: { at: number; policies: EscalationPolicy[] };
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   async all(fresh = false): Promise<EscalationPolicy[]> {
     if (!fresh && this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.policies;
@@ -59,7 +63,12 @@ export class PoliciesRepository {
     this.cache = undefined;
   }
 
-  async save(p: Omit<EscalationPolicy, 'id'>, id?: string): Promise<EscalationPolicy> {
+  /** Creates or (with `id`) replaces a policy; the change and who made it go into the audit log. */
+  async save(
+    p: Omit<EscalationPolicy, 'id'>,
+    id?: string,
+    actor = 'system',
+  ): Promise<EscalationPolicy | undefined> {
     const params = [
       p.name,
       p.kinds,
@@ -73,36 +82,70 @@ export class PoliciesRepository {
       p.reachDeadlineSeconds,
       p.dangerZoneOnly ?? false,
     ];
-    const [row] = id
-      ? await rows<EscalationPolicy>(
-          this.db,
-          `UPDATE escalation_policies SET name = $1, kinds = $2, levels = $3, statuses = $4, roles = $5, rank = $6, steps = $7,
-                  on_exhausted = $8, group_rule_seconds = $9, reach_deadline_seconds = $10,
-                  danger_zone_only = $11, updated_at = now()
-            WHERE id = $12 RETURNING ${COLUMNS}`,
-          [...params, id],
-        )
-      : await this.db.query(
-          `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds, danger_zone_only)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
-          params,
-        );
+    const saved = await this.db.transaction(async (m) => {
+      const [row] = id
+        ? await rows<EscalationPolicy>(
+            m,
+            `UPDATE escalation_policies SET name = $1, kinds = $2, levels = $3, statuses = $4, roles = $5, rank = $6, steps = $7,
+                    on_exhausted = $8, group_rule_seconds = $9, reach_deadline_seconds = $10,
+                    danger_zone_only = $11, updated_at = now()
+              WHERE id = $12 RETURNING ${COLUMNS}`,
+            [...params, id],
+          )
+        : await m.query(
+            `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds, danger_zone_only)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+            params,
+          );
+      if (!row) return undefined;
+      const { id: policyId, ...content } = row as EscalationPolicy;
+      await this.audit.append(
+        [
+          {
+            actor,
+            action: id ? 'policy.updated' : 'policy.created',
+            subjectType: 'policy',
+            subjectId: policyId,
+            data: content as unknown as Record<string, unknown>,
+          },
+        ],
+        m,
+      );
+      return row;
+    });
     this.invalidate();
-    return row;
+    return saved;
   }
 
   /** Policies already used by a delivery are kept (the chain record points at them). */
-  async remove(id: string): Promise<'removed' | 'missing' | 'in_use'> {
+  async remove(id: string, actor = 'system'): Promise<'removed' | 'missing' | 'in_use'> {
     const [used] = await this.db.query(`SELECT 1 FROM deliveries WHERE policy_id = $1 LIMIT 1`, [
       id,
     ]);
     if (used) return 'in_use';
-    const removed = await rows(
-      this.db,
-      `DELETE FROM escalation_policies WHERE id = $1 RETURNING id`,
-      [id],
-    );
+    const removed = await this.db.transaction(async (m) => {
+      const [row] = await rows<{ id: string; name: string }>(
+        m,
+        `DELETE FROM escalation_policies WHERE id = $1 RETURNING id, name`,
+        [id],
+      );
+      if (row) {
+        await this.audit.append(
+          [
+            {
+              actor,
+              action: 'policy.deleted',
+              subjectType: 'policy',
+              subjectId: row.id,
+              data: { name: row.name },
+            },
+          ],
+          m,
+        );
+      }
+      return row;
+    });
     this.invalidate();
-    return removed.length ? 'removed' : 'missing';
+    return removed ? 'removed' : 'missing';
   }
 }
