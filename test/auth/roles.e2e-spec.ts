@@ -102,6 +102,22 @@ describe('role checks on every route', () => {
       .get('/v1/directory/divisions')
       .set('Authorization', `Bearer ${created.body.token}`);
     expect(after.status).toBe(401);
+    // Revoked twice: one revocation, one audit event; the log never holds the token or its hash.
+    const again = await t
+      .http()
+      .post(`/v1/tokens/${created.body.id}/revoke`)
+      .set('Authorization', `Bearer ${t.tokens.admin}`);
+    expect(again.status).toBe(200);
+    expect(again.body.revokedAt).toBe(revoked.body.revokedAt);
+    const events = await t.db.query(
+      `SELECT action, data FROM audit_events WHERE subject_type = 'token' AND subject_id = $1 ORDER BY id`,
+      [created.body.id],
+    );
+    expect(events).toEqual([
+      { action: 'token.created', data: { role: 'auditor', jurisdiction: null, gridCode: null } },
+      { action: 'token.revoked', data: { role: 'auditor' } },
+    ]);
+    expect(JSON.stringify(events)).not.toContain(created.body.token.slice(-20));
   });
 
   it('never returns a stored token hash, and validates token input naming the field', async () => {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, In, IsNull } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { divisionLevelOf } from '../directory/directory.types';
 import { ApiToken } from './api-token.entity';
@@ -84,45 +85,60 @@ export class TokensService {
     if (problems.length) throw AppException.validation(problems);
 
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const record = await this.repo.save(
-      this.repo.create({
-        name: input.name.trim(),
-        role: input.role,
-        jurisdiction,
-        gridCode,
-        tokenHash: hashToken(token),
-      }),
-    );
-    // Never the token nor its hash.
-    await this.audit.append([
-      {
-        actor,
-        action: 'token.created',
-        subjectType: 'token',
-        subjectId: record.id,
-        data: { role: record.role, jurisdiction, gridCode },
-      },
-    ]);
+    // The token and its audit event commit together. Never the token nor its hash in the log.
+    const record = await this.db.transaction(async (m) => {
+      const repo = m.getRepository(ApiToken);
+      const saved = await repo.save(
+        repo.create({
+          name: input.name.trim(),
+          role: input.role,
+          jurisdiction,
+          gridCode,
+          tokenHash: hashToken(token),
+        }),
+      );
+      await this.audit.append(
+        [
+          {
+            actor,
+            action: 'token.created',
+            subjectType: 'token',
+            subjectId: saved.id,
+            data: { role: saved.role, jurisdiction, gridCode },
+          },
+        ],
+        m,
+      );
+      return saved;
+    });
     return { token, record };
   }
 
   async revoke(id: string, actor = 'system'): Promise<ApiToken> {
     const record = await this.repo.findOne({ where: { id } }).catch(() => null);
     if (!record) throw AppException.notFound('令牌 token', id);
-    if (!record.revokedAt) {
-      record.revokedAt = new Date();
-      await this.repo.save(record);
-      await this.audit.append([
-        {
-          actor,
-          action: 'token.revoked',
-          subjectType: 'token',
-          subjectId: record.id,
-          data: { role: record.role },
-        },
-      ]);
-    }
-    return record;
+    // Revoked once, with its audit event in the same transaction (two revokes racing append one).
+    await this.db.transaction(async (m) => {
+      const [revoked] = await rows<{ role: string }>(
+        m,
+        `UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING role`,
+        [id],
+      );
+      if (!revoked) return;
+      await this.audit.append(
+        [
+          {
+            actor,
+            action: 'token.revoked',
+            subjectType: 'token',
+            subjectId: id,
+            data: { role: revoked.role },
+          },
+        ],
+        m,
+      );
+    });
+    return (await this.repo.findOne({ where: { id } })) ?? record;
   }
 
   list(): Promise<ApiToken[]> {
