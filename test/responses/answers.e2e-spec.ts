@@ -678,4 +678,77 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       expect(edges).toEqual([{ reason: 'help_requested', ext: PEOPLE.townshipChief.ext }]);
     });
   });
+
+  describe('SMS replies to a task', () => {
+    let w3: string;
+    const personId = async (ext: string) =>
+      (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [ext]))[0].id as string;
+
+    /** Assigns a door-to-door task about a person; waits until its SMS went out. */
+    const assign = async (ext: string) => {
+      const res = await t
+        .http()
+        .post(`/v1/warnings/${w3}/tasks`)
+        .set(duty())
+        .send({
+          type: 'door_to_door',
+          grid: '513221001001001',
+          personId: await personId(ext),
+          reason: '电话未接通',
+        });
+      expect(res.status).toBe(201);
+      const attempt = await waitUntil(async () => {
+        const [a] = await t.db.query(
+          `SELECT id, address, delivery_id, status FROM contact_attempts WHERE task_id = $1`,
+          [res.body.id],
+        );
+        return a && ['sent', 'delivered'].includes(a.status) ? a : undefined;
+      }, 'task SMS sent');
+      return { taskId: res.body.id as string, attempt };
+    };
+    const task = async (id: string) =>
+      (await t.db.query(`SELECT status, outcome FROM manual_tasks WHERE id = $1`, [id]))[0];
+
+    beforeAll(async () => {
+      for (const p of Object.values(PEOPLE)) carrier().setProfile(p.mobile, 'no-answer');
+      for (const r of REPLIERS) carrier().setProfile(r.mobile, 'no-answer');
+      w3 = await issue('渔子溪村滑坡临灾预警（入户任务）');
+      await waitUntil(() => delivery(w3, PEOPLE.resident.ext), 'resident on the warning');
+    });
+
+    it('"1" to a task SMS completes the task and confirms the visited person on site', async () => {
+      const { taskId, attempt } = await assign(PEOPLE.resident.ext);
+      const sid = `SM${'7'.repeat(32)}`;
+      const res = await inboundSms(attempt.address, '1', sid);
+      expect(res.status).toBe(201);
+      expect(messageOf(res.text)).toContain('已记录“敲门入户任务”完成');
+      expect(await task(taskId)).toEqual({ status: 'done', outcome: 'confirmed_on_site' });
+      const visited = (await delivery(w3, PEOPLE.resident.ext))!;
+      expect(visited).toMatchObject({ state: 'confirmed', answer_channel: 'on_site' });
+      // The member's own answer, on the task's attempt.
+      expect(await answersOf(attempt.delivery_id)).toEqual([
+        expect.objectContaining({ kind: 'confirm', channel: 'sms', attempt_id: attempt.id }),
+      ]);
+      // The carrier retries the webhook: the same answer back, nothing recorded twice.
+      const again = await inboundSms(attempt.address, '1', sid);
+      expect(messageOf(again.text)).toBe(messageOf(res.text));
+      expect(await answersOf(attempt.delivery_id)).toHaveLength(1);
+      expect(await answersOf(visited.id)).toHaveLength(1);
+    });
+
+    it('"2" to a task SMS asks for support and leaves the task open', async () => {
+      const { taskId, attempt } = await assign(PEOPLE.deadMobile.ext);
+      const res = await inboundSms(attempt.address, '2');
+      expect(messageOf(res.text)).toContain('已收到您的支援请求');
+      expect(await task(taskId)).toEqual({ status: 'open', outcome: null });
+      const member = await answersOf(attempt.delivery_id);
+      expect(member[member.length - 1]).toMatchObject({
+        kind: 'help',
+        channel: 'sms',
+        attempt_id: attempt.id,
+        effective: true,
+      });
+      expect(await stateOf(w3, PEOPLE.deadMobile.ext)).not.toBe('confirmed');
+    });
+  });
 });

@@ -2,6 +2,7 @@ import { EscalationService } from '../escalation/escalation.service';
 import { ANSWER_LISTENER } from './answer-listener';
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
+import { TasksModule } from '../tasks/tasks.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { AnswersService } from './answers.service';
@@ -18,7 +19,7 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
  * answers (叫应) by keypress, SMS reply, signed link or on-site record.
  */
 @Module({
-  imports: [ChannelsModule, DispatchModule, WarningsModule],
+  imports: [ChannelsModule, DispatchModule, WarningsModule, TasksModule],
   controllers: [
     TwilioWebhooksController,
     BroadcastWebhooksController,

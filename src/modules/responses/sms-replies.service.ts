@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { cut } from '../../templates/format';
+import { TasksService } from '../tasks/tasks.service';
 import { ANSWERED_OR_CLOSED, type AnswerKind, AnswersService } from './answers.service';
 import { parseSmsReply } from './sms-reply.parser';
 
@@ -14,6 +15,8 @@ const HEADLINE_MAX = 16;
  * plain acknowledgement without "回复…", so that no exchange can go on forever.
  */
 const MAX_CLARIFICATIONS = 3;
+/** A task's name in the SMS answered back. */
+const TASK_TITLE = `CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END`;
 
 export interface SmsReplyOutcome {
   kind: AnswerKind;
@@ -36,6 +39,7 @@ export class SmsRepliesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly answers: AnswersService,
+    private readonly tasks: TasksService,
     @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.signature = (config.get('SMS_SIGNATURE' as never) as string | undefined) ?? '应急预警';
@@ -45,14 +49,25 @@ export class SmsRepliesService {
     const dedupeKey = `sms:${e.messageSid}`;
     // A webhook retried after the first one changed the state: answer it the same way.
     const [seen] = await this.db.query(
-      `SELECT a.delivery_id AS "deliveryId", a.kind, v.content->>'headline' AS headline
+      `SELECT a.delivery_id AS "deliveryId", a.kind, v.content->>'headline' AS headline,
+              t.id AS "taskId", a.attempt_id AS "attemptId", ${TASK_TITLE} AS "taskTitle"
          FROM answers a JOIN deliveries d ON d.id = a.delivery_id JOIN warnings w ON w.id = d.warning_id
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
+         LEFT JOIN contact_attempts at ON at.id = a.attempt_id LEFT JOIN manual_tasks t ON t.id = at.task_id
         WHERE a.dedupe_key = $1`,
       [dedupeKey],
     );
     const kind = seen ? (seen.kind as AnswerKind) : parseSmsReply(e.body);
+    if (seen?.taskId) {
+      const { taskId, deliveryId, attemptId, taskTitle: title } = seen;
+      return this.taskReply({ taskId, deliveryId, attemptId, title }, kind, e.body, dedupeKey);
+    }
+    // The reply answers the last message that asked for one: a task's SMS or a warning's.
+    const task = seen ? undefined : await this.openTask(e.from);
     const open = seen ?? (await this.openDelivery(e.from));
+    if (task && (!open || (task.sentAt ?? 0) >= (open.sentAt ?? 0))) {
+      return this.taskReply(task, kind, e.body, dedupeKey);
+    }
     if (!open) {
       return {
         kind,
@@ -79,15 +94,78 @@ export class SmsRepliesService {
   }
 
   /**
+   * A reply to a door-to-door or gong-and-whistle task's SMS ("完成后回复1确认，需要支援回复2"):
+   * recorded as the grid member's own answer; 1 completes the task (the person it is about is
+   * confirmed on site), 2 asks for support (their supervisor and the duty office are alerted).
+   */
+  private async taskReply(
+    task: { taskId: string; deliveryId: string; attemptId: string; title: string },
+    kind: AnswerKind,
+    body: string,
+    dedupeKey: string,
+  ): Promise<SmsReplyOutcome> {
+    const result = await this.answers.record({
+      deliveryId: task.deliveryId,
+      kind,
+      channel: 'sms',
+      attemptId: task.attemptId,
+      raw: body,
+      dedupeKey,
+    });
+    if (kind === 'confirm') {
+      await this.tasks.completeByReply(task.taskId, body);
+      return {
+        kind,
+        deliveryId: task.deliveryId,
+        recorded: result.recorded,
+        effective: result.effective,
+        reply: this.sms(`已记录“${task.title}”完成，谢谢！请注意自身安全。`),
+      };
+    }
+    return {
+      kind,
+      deliveryId: task.deliveryId,
+      recorded: result.recorded,
+      effective: result.effective,
+      reply:
+        kind === 'help'
+          ? this.sms('已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。')
+          : this.sms(`未能识别您的回复。关于“${task.title}”：完成后回复1，需要支援回复2。`),
+    };
+  }
+
+  /** The sender's most recent open task whose SMS went to this number, on an active warning. */
+  private async openTask(
+    from: string,
+  ): Promise<
+    | { taskId: string; deliveryId: string; attemptId: string; title: string; sentAt: Date | null }
+    | undefined
+  > {
+    const [row] = await this.db.query(
+      `SELECT t.id AS "taskId", a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt",
+              ${TASK_TITLE} AS title
+         FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id AND t.status = 'open'
+         JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'
+        WHERE a.channel = 'manual' AND a.address = $1 AND a.sent_at IS NOT NULL
+        ORDER BY a.sent_at DESC LIMIT 1`,
+      [from],
+    );
+    return row;
+  }
+
+  /**
    * The sender's open delivery: people whose mobile or satellite number is the sender's, their
    * deliveries not answered or closed, on active warnings; the most recent warning first, then
    * the delivery whose SMS went to this number last (the message being replied to).
    */
   private async openDelivery(
     from: string,
-  ): Promise<{ deliveryId: string; attemptId: string | null; headline: string } | undefined> {
+  ): Promise<
+    | { deliveryId: string; attemptId: string | null; headline: string; sentAt: Date | null }
+    | undefined
+  > {
     const [row] = await this.db.query(
-      `SELECT d.id AS "deliveryId", s.id AS "attemptId", v.content->>'headline' AS headline
+      `SELECT d.id AS "deliveryId", s.id AS "attemptId", v.content->>'headline' AS headline, s.sent_at AS "sentAt"
          FROM contact_points c
          JOIN deliveries d ON d.person_id = c.person_id AND d.state <> ALL($2::text[])
          JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'

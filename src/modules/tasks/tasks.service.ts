@@ -157,6 +157,78 @@ export class TasksService {
     return { ...task, assigneeId: assignee.id, attemptId: attempt.id };
   }
 
+  /**
+   * A grid member's SMS reply "done" (1) to their task's SMS, as the SMS asks: the task is done,
+   * and the person it was about is confirmed on site. False when the task is no longer open.
+   */
+  async completeByReply(taskId: string, raw: string): Promise<boolean> {
+    const [task] = await this.db.query(
+      `SELECT id, warning_id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`,
+      [taskId],
+    );
+    if (!task || task.status !== 'open') return false;
+    return this.finish(task, {
+      outcome: 'confirmed_on_site',
+      note: `短信回复 SMS reply: ${raw}`.slice(0, 200),
+      completedBy: null,
+      actor: 'provider:sms',
+    });
+  }
+
+  /**
+   * Closes an open task (once: a second completion changes nothing) with its attempt and audit
+   * event, then records the visited person's on-site answer when they were confirmed.
+   */
+  private async finish(
+    task: { id: string; warning_id: string; subject_delivery_id: string | null },
+    c: { outcome: string; note: string | null; completedBy: string | null; actor: string },
+  ): Promise<boolean> {
+    const closed = await this.db.transaction(async (m) => {
+      const [row] = await rows(
+        m,
+        `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4
+          WHERE id = $1 AND status = 'open' RETURNING id`,
+        [task.id, c.outcome, c.note, c.completedBy],
+      );
+      if (!row) return false;
+      await m.query(
+        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
+        [task.id, c.outcome],
+      );
+      await this.audit.append(
+        [
+          {
+            actor: c.actor,
+            action: 'task.completed',
+            subjectType: 'task',
+            subjectId: task.id,
+            warningId: task.warning_id,
+            data: { outcome: c.outcome, subjectDeliveryId: task.subject_delivery_id },
+          },
+        ],
+        m,
+      );
+      return true;
+    });
+    // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
+    // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
+    if (
+      task.subject_delivery_id &&
+      (c.outcome === 'confirmed_on_site' || c.outcome === 'evacuated')
+    ) {
+      await this.moduleRef.get(AnswersService, { strict: false }).record({
+        deliveryId: task.subject_delivery_id,
+        kind: 'confirm',
+        channel: 'on_site',
+        recordedBy: c.completedBy ?? undefined,
+        reason: c.note ?? c.outcome,
+        raw: c.outcome,
+        dedupeKey: `task:${task.id}`,
+      });
+    }
+    return closed;
+  }
+
   /** Open and recent tasks: a grid member sees their own grid only. */
   async list(principal: Principal) {
     return this.db.query(
@@ -192,45 +264,12 @@ export class TasksService {
     if (task.status !== 'open') {
       throw new AppException(ErrorCode.Conflict, '任务已结束', `Task is already ${task.status}`);
     }
-    await this.db.transaction(async (m) => {
-      await m.query(
-        `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4 WHERE id = $1 AND status = 'open'`,
-        [taskId, dto.outcome, dto.note ?? null, principal.tokenId],
-      );
-      await m.query(
-        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
-        [taskId, dto.outcome],
-      );
-      await this.audit.append(
-        [
-          {
-            actor: principal.tokenId,
-            action: 'task.completed',
-            subjectType: 'task',
-            subjectId: taskId,
-            warningId: task.warning_id,
-            data: { outcome: dto.outcome, subjectDeliveryId: task.subject_delivery_id },
-          },
-        ],
-        m,
-      );
+    await this.finish(task, {
+      outcome: dto.outcome,
+      note: dto.note ?? null,
+      completedBy: principal.tokenId,
+      actor: principal.tokenId,
     });
-    // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
-    // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
-    if (
-      task.subject_delivery_id &&
-      (dto.outcome === 'confirmed_on_site' || dto.outcome === 'evacuated')
-    ) {
-      await this.moduleRef.get(AnswersService, { strict: false }).record({
-        deliveryId: task.subject_delivery_id,
-        kind: 'confirm',
-        channel: 'on_site',
-        recordedBy: principal.tokenId,
-        reason: dto.note ?? dto.outcome,
-        raw: dto.outcome,
-        dedupeKey: `task:${taskId}`,
-      });
-    }
     const [done] = await this.db.query(
       `SELECT id, status, outcome, note, completed_at AS "completedAt" FROM manual_tasks WHERE id = $1`,
       [taskId],
