@@ -1,10 +1,12 @@
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import { maskLogRecord, maskPhones } from './mask';
 
 /**
  * Structured JSON logs (pino). Secrets and phone numbers must never reach info-level logs:
- * auth headers and provider signatures are redacted, and request URLs are logged without their
- * query strings (confirmation links and robot keys travel there).
+ * auth headers and provider signatures are redacted, request URLs are logged without their
+ * query strings (confirmation links and robot keys travel there), and every line has its phone
+ * numbers masked and SQL parameters dropped (a failed query's error carries them).
  */
 export function loggerOptions(level: string): Params {
   return {
@@ -26,7 +28,20 @@ export function loggerOptions(level: string): Params {
         ],
         censor: '[redacted]',
       },
+      hooks: {
+        // The message itself (the record's fields go through formatters.log).
+        logMethod(args: unknown[], method: (...a: unknown[]) => void) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? maskPhones(a) : a)),
+          );
+        },
+      },
+      formatters: {
+        log: (record: Record<string, unknown>) => maskLogRecord(record) as Record<string, unknown>,
+      },
       serializers: {
+        err: (err: unknown) => maskLogRecord(err),
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,

@@ -1,4 +1,4 @@
-import { maskPhones } from './mask';
+import { maskLogRecord, maskPhones } from './mask';
 
 describe('maskPhones', () => {
   it('masks E.164 and local numbers in provider messages', () => {
@@ -10,5 +10,38 @@ describe('maskPhones', () => {
 
   it('leaves short numbers such as error codes alone', () => {
     expect(maskPhones('HTTP 503, code 20500')).toBe('HTTP 503, code 20500');
+  });
+});
+
+describe('maskLogRecord', () => {
+  it('leaves UUIDs, ISO times and counts alone', () => {
+    const record = {
+      attemptId: '36350843-b0dd-4585-b2f2-d7dd6b530b8a',
+      at: '2026-11-22T13:50:59.000Z',
+      msg: 'people: 102029 rows in 11590 ms',
+    };
+    expect(maskLogRecord(record)).toEqual(record);
+  });
+
+  it('masks numbers anywhere and drops SQL parameters, errors included', () => {
+    const err = Object.assign(new Error('duplicate key (value)=(+8613800000004)'), {
+      query: 'INSERT INTO contact_points …',
+      parameters: ['+8613800000004', 'zhang@example.cn'],
+      driverError: { detail: 'Key (value)=(+8613800000004) exists', parameters: ['x'] },
+    });
+    const out = maskLogRecord({ err, context: 'ImportService', to: ['+8613800000005'] });
+    const text = JSON.stringify(out);
+    expect(text).not.toMatch(/13800000004|13800000005|zhang@example/);
+    expect(out).toMatchObject({
+      context: 'ImportService',
+      to: ['+86138****0005'],
+      err: {
+        type: 'Error',
+        message: 'duplicate key (value)=(+86138****0004)',
+        query: 'INSERT INTO contact_points …',
+        driverError: { detail: 'Key (value)=(+86138****0004) exists' },
+      },
+    });
+    expect((out as { err: { stack: string } }).err.stack).toContain('+86138****0004');
   });
 });

@@ -1,7 +1,38 @@
+/**
+ * A phone number in free text: 8+ digits (spaces and dashes allowed inside), not part of a
+ * longer word, so that UUIDs, ISO times and ids are left alone.
+ */
+const PHONE = /(?<![\w-])\+?\d[\d -]{6,}\d(?![\w-])/g;
+
 /** Masks phone numbers in free text (provider error messages) before it reaches a log: +86138****0004. */
 export function maskPhones(text: string): string {
-  return text.replace(/\+?\d[\d -]{6,}\d/g, (m) => {
+  return text.replace(PHONE, (m) => {
     const digits = m.replace(/[^\d+]/g, '');
     return digits.length < 8 ? m : `${digits.slice(0, 6)}****${digits.slice(-4)}`;
   });
+}
+
+/** Keys whose values never go into a log: SQL parameters hold phone numbers and addresses. */
+const DROPPED_KEYS = new Set(['parameters']);
+
+/**
+ * A log record with every string's phone numbers masked and SQL parameters dropped, however deep
+ * (errors included: their message and stack are kept). Applied to every log line.
+ */
+export function maskLogRecord(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskPhones(value);
+  if (value === null || typeof value !== 'object' || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((v) => maskLogRecord(v, depth + 1));
+  if (value instanceof Date || Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  if (value instanceof Error) {
+    out.type = value.name;
+    out.message = maskPhones(value.message);
+    if (value.stack) out.stack = maskPhones(value.stack);
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (DROPPED_KEYS.has(k)) continue;
+    out[k] = maskLogRecord(v, depth + 1);
+  }
+  return out;
 }
