@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
 import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
@@ -23,19 +24,40 @@ export class DeliveryEventsService {
     private readonly sender: SendAttemptService,
     private readonly answers: AnswersService,
     private readonly escalation: EscalationService,
+    private readonly audit: AuditService,
   ) {}
 
   async smsStatus(e: { messageSid: string; status: string; errorCode?: string }): Promise<void> {
     if (e.status === 'delivered') {
-      await this.db.query(
-        `WITH a AS (
-           UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
-            WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent') RETURNING delivery_id)
-         UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
-                delivered_at = coalesce(d.delivered_at, now())
-           FROM a WHERE d.id = a.delivery_id`,
-        [e.messageSid],
-      );
+      await this.db.transaction(async (m) => {
+        const [delivered] = await rows<{ id: string; deliveryId: string; warningId: string }>(
+          m,
+          `WITH a AS (
+             UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
+              WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent')
+              RETURNING id, delivery_id, warning_id)
+           UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
+                  delivered_at = coalesce(d.delivered_at, now())
+             FROM a WHERE d.id = a.delivery_id
+           RETURNING a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId"`,
+          [e.messageSid],
+        );
+        // A receipt delivered twice finds the attempt delivered already: nothing to record.
+        if (!delivered) return;
+        await this.audit.append(
+          [
+            {
+              actor: 'provider:twilio',
+              action: 'attempt.delivered',
+              subjectType: 'attempt',
+              subjectId: delivered.id,
+              warningId: delivered.warningId,
+              data: { deliveryId: delivered.deliveryId, providerId: e.messageSid },
+            },
+          ],
+          m,
+        );
+      });
     } else if (SMS_TERMINAL_FAILURES.has(e.status)) {
       const failed = await this.failByProviderId(
         e.messageSid,
@@ -59,36 +81,83 @@ export class DeliveryEventsService {
       return;
     }
     if (e.status === 'completed') {
-      await this.db.query(
-        `WITH a AS (
-           UPDATE contact_attempts SET status = 'completed', outcome = coalesce(outcome, 'completed'), duration_s = $2,
-                  completed_at = now(), answered_at = coalesce(answered_at, now())
-            WHERE id = $1 AND status IN ('sending', 'sent', 'delivered') RETURNING delivery_id)
-         UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
-                delivered_at = coalesce(d.delivered_at, now())
-           FROM a WHERE d.id = a.delivery_id`,
-        [attemptId, e.duration ?? null],
-      );
-      // Hanging up before the message ended is not an answer: the call is placed again.
-      const [call] = await this.db.query(
-        `SELECT heard, digits FROM contact_attempts WHERE id = $1`,
-        [attemptId],
-      );
-      if (call && !call.heard && !call.digits) {
-        await this.db.query(`UPDATE contact_attempts SET outcome = 'hung_up_early' WHERE id = $1`, [
-          attemptId,
-        ]);
-        await this.escalation.onCallUnanswered(attemptId);
-      }
+      // Hanging up before the message ended (nothing heard, no key) is not an answer: the outcome
+      // is hung_up_early, set in the same statement so that the event carries the final outcome,
+      // and the call is placed again.
+      const completed = await this.db.transaction(async (m) => {
+        const [call] = await rows<{
+          deliveryId: string;
+          warningId: string;
+          heard: boolean;
+          outcome: string;
+          durationS: number | null;
+        }>(
+          m,
+          `WITH a AS (
+             UPDATE contact_attempts SET status = 'completed',
+                    outcome = CASE WHEN NOT heard AND coalesce(digits, '') = '' THEN 'hung_up_early'
+                                   ELSE coalesce(outcome, 'completed') END,
+                    duration_s = $2, completed_at = now(), answered_at = coalesce(answered_at, now())
+              WHERE id = $1 AND status IN ('sending', 'sent', 'delivered')
+              RETURNING delivery_id, warning_id, heard, outcome, duration_s)
+           UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
+                  delivered_at = coalesce(d.delivered_at, now())
+             FROM a WHERE d.id = a.delivery_id
+           RETURNING a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
+                     a.duration_s AS "durationS"`,
+          [attemptId, e.duration ?? null],
+        );
+        // A status callback delivered twice finds the call completed already: nothing to record.
+        if (!call) return undefined;
+        await this.audit.append(
+          [
+            {
+              actor: 'provider:twilio',
+              action: 'attempt.completed',
+              subjectType: 'attempt',
+              subjectId: attemptId,
+              warningId: call.warningId,
+              data: {
+                deliveryId: call.deliveryId,
+                heard: call.heard,
+                outcome: call.outcome,
+                durationS: call.durationS,
+              },
+            },
+          ],
+          m,
+        );
+        return call;
+      });
+      if (completed?.outcome === 'hung_up_early') await this.escalation.onCallUnanswered(attemptId);
       return;
     }
     if (CALL_FAILURES.has(e.status)) {
-      const [row] = await rows(
-        this.db,
-        `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
-          WHERE id = $1 AND status IN ('sending', 'sent') RETURNING id`,
-        [attemptId, e.status.replace('-', '_'), e.errorCode ?? null],
-      );
+      const outcome = e.status.replace('-', '_');
+      const row = await this.db.transaction(async (m) => {
+        const [failed] = await rows<{ deliveryId: string; warningId: string }>(
+          m,
+          `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
+            WHERE id = $1 AND status IN ('sending', 'sent')
+            RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
+          [attemptId, outcome, e.errorCode ?? null],
+        );
+        if (!failed) return undefined;
+        await this.audit.append(
+          [
+            {
+              actor: 'provider:twilio',
+              action: 'attempt.failed',
+              subjectType: 'attempt',
+              subjectId: attemptId,
+              warningId: failed.warningId,
+              data: { deliveryId: failed.deliveryId, code: e.errorCode ?? null, outcome },
+            },
+          ],
+          m,
+        );
+        return failed;
+      });
       // A dead number moves on to the next contact point; no-answer and busy are for 叫应 retries.
       if (row && e.status === 'failed') {
         const a = await this.attempt(attemptId);
@@ -131,21 +200,45 @@ export class DeliveryEventsService {
     return outcome;
   }
 
-  /** The whole message played through without a key: heard, not yet confirmed. */
+  /**
+   * The whole message played through without a key: heard, not yet confirmed. Recorded once per
+   * call, when it is first marked heard (a later round heard again changes nothing).
+   */
   async heard(attemptId: string): Promise<void> {
-    const [a] = await rows<{ delivery_id: string }>(
-      this.db,
-      `UPDATE contact_attempts SET heard = true WHERE id = $1 RETURNING delivery_id`,
-      [attemptId],
-    );
-    if (a) {
-      await this.db.query(
+    await this.db.transaction(async (m) => {
+      const [first] = await rows<{ deliveryId: string; warningId: string }>(
+        m,
+        `UPDATE contact_attempts SET heard = true WHERE id = $1 AND NOT heard
+          RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
+        [attemptId],
+      );
+      const [a] = first
+        ? [first]
+        : await m.query(`SELECT delivery_id AS "deliveryId" FROM contact_attempts WHERE id = $1`, [
+            attemptId,
+          ]);
+      if (!a) return;
+      await m.query(
         `UPDATE deliveries SET heard_at = coalesce(heard_at, now()),
                 state = CASE WHEN state IN ('pending', 'sent', 'delivered') THEN 'heard' ELSE state END
           WHERE id = $1`,
-        [a.delivery_id],
+        [a.deliveryId],
       );
-    }
+      if (!first) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.heard',
+            subjectType: 'attempt',
+            subjectId: attemptId,
+            warningId: first.warningId,
+            data: { deliveryId: first.deliveryId },
+          },
+        ],
+        m,
+      );
+    });
   }
 
   /** Inbound SMS: stored once per provider id (Twilio retries webhooks). */
@@ -181,12 +274,31 @@ export class DeliveryEventsService {
     message: string,
     outcome: string,
   ) {
-    const [row] = await rows<{ id: string }>(
-      this.db,
-      `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = $3, failed_at = now()
-        WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent', 'delivered') RETURNING id`,
-      [providerId, code ?? null, message, outcome],
-    );
+    const row = await this.db.transaction(async (m) => {
+      const [failed] = await rows<{ id: string; deliveryId: string; warningId: string }>(
+        m,
+        `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = $3, failed_at = now()
+          WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent', 'delivered')
+          RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId"`,
+        [providerId, code ?? null, message, outcome],
+      );
+      if (!failed) return undefined;
+      // Only the code: a provider's error message may quote the number.
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.failed',
+            subjectType: 'attempt',
+            subjectId: failed.id,
+            warningId: failed.warningId,
+            data: { deliveryId: failed.deliveryId, code: code ?? null, outcome },
+          },
+        ],
+        m,
+      );
+      return failed;
+    });
     return row ? this.attempt(row.id) : undefined;
   }
 
