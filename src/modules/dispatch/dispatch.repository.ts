@@ -6,7 +6,7 @@ import type { RecipientContact } from '../directory/targeting/targeting.types';
 import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
 import { rows } from '../../database/sql';
-import { AuditService } from '../audit/audit.service';
+import { type AuditEventInput, AuditService } from '../audit/audit.service';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -63,6 +63,30 @@ const ATTEMPT_COLUMNS = `
   a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
   w.state AS "warningState"`;
+
+interface UnreachableRow {
+  id: string;
+  warningId: string;
+  personId: string;
+  version: number;
+}
+
+const UNREACHABLE_RETURNING = `id, warning_id AS "warningId", person_id AS "personId", version`;
+
+/** One event per delivery actually moved to unreachable (ids and a reason code only). */
+function unreachableEvents(
+  moved: UnreachableRow[],
+  reason: 'no_contact_point' | 'contacts_exhausted',
+): AuditEventInput[] {
+  return moved.map((d) => ({
+    actor: 'system',
+    action: 'delivery.unreachable',
+    subjectType: 'delivery',
+    subjectId: d.id,
+    warningId: d.warningId,
+    data: { personId: d.personId, version: d.version, reason },
+  }));
+}
 
 /** SQL of the fan-out and the senders: bulk statements, one round trip per batch. */
 @Injectable()
@@ -187,12 +211,18 @@ export class DispatchRepository {
     );
   }
 
+  /** People with no contact point for their first step: unreachable, each recorded once. */
   async markUnreachable(deliveryIds: string[]): Promise<void> {
     if (!deliveryIds.length) return;
-    await this.db.query(
-      `UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'`,
-      [deliveryIds],
-    );
+    await this.db.transaction(async (m) => {
+      const moved = await rows<UnreachableRow>(
+        m,
+        `UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'
+         RETURNING ${UNREACHABLE_RETURNING}`,
+        [deliveryIds],
+      );
+      await this.audit.append(unreachableEvents(moved, 'no_contact_point'), m);
+    });
   }
 
   /**
@@ -332,10 +362,28 @@ export class DispatchRepository {
   }
 
   async attemptCancelled(id: string, outcome: string): Promise<void> {
-    await this.db.query(
-      `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')`,
-      [id, outcome],
-    );
+    await this.db.transaction(async (m) => {
+      const [cancelled] = await rows<{ warningId: string; deliveryId: string }>(
+        m,
+        `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')
+         RETURNING warning_id AS "warningId", delivery_id AS "deliveryId"`,
+        [id, outcome],
+      );
+      if (!cancelled) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'system',
+            action: 'attempt.cancelled',
+            subjectType: 'attempt',
+            subjectId: id,
+            warningId: cancelled.warningId,
+            data: { deliveryId: cancelled.deliveryId, outcome },
+          },
+        ],
+        m,
+      );
+    });
   }
 
   async attemptsOfDelivery(deliveryId: string): Promise<
@@ -356,12 +404,17 @@ export class DispatchRepository {
 
   /** When no attempt of the current message can still succeed, the person is unreachable. */
   async markUnreachableIfExhausted(deliveryId: string): Promise<void> {
-    await this.db.query(
-      `UPDATE deliveries d SET state = 'unreachable'
-        WHERE d.id = $1 AND d.state IN ('pending', 'sent')
-          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
-                             AND a.status NOT IN ('failed', 'cancelled'))`,
-      [deliveryId],
-    );
+    await this.db.transaction(async (m) => {
+      const moved = await rows<UnreachableRow>(
+        m,
+        `UPDATE deliveries d SET state = 'unreachable'
+          WHERE d.id = $1 AND d.state IN ('pending', 'sent')
+            AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
+                               AND a.status NOT IN ('failed', 'cancelled'))
+          RETURNING ${UNREACHABLE_RETURNING}`,
+        [deliveryId],
+      );
+      await this.audit.append(unreachableEvents(moved, 'contacts_exhausted'), m);
+    });
   }
 }

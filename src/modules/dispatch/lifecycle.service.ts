@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { WarningKind, WarningLevel } from '../warnings/warning.types';
+import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { DispatchQueue } from './dispatch-queue.service';
 import { DispatchRepository } from './dispatch.repository';
@@ -40,17 +41,42 @@ export class LifecycleService {
     // Moved later by an update, which scheduled its own timer.
     if (new Date(w.expires_at).getTime() > Date.now() + 1000) return;
     await this.db.transaction(async (m) => {
-      await m.query(
-        `UPDATE warnings SET state = 'expired', expired_at = now() WHERE id = $1 AND state = 'active'`,
+      const [moved] = await rows(
+        m,
+        `UPDATE warnings SET state = 'expired', expired_at = now() WHERE id = $1 AND state = 'active' RETURNING id`,
         [warningId],
       );
-      await m.query(
-        `UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_expired' WHERE warning_id = $1 AND status = 'queued'`,
+      // Expired by another run (a retried job, the recovery sweep), which recorded it, or cancelled
+      // meanwhile (its release notices are queued and must go out): nothing more to do here.
+      if (!moved) return;
+      // Counted, not listed: a county-wide warning may have many thousands still queued.
+      const [attempts] = await rows<{ n: number }>(
+        m,
+        `WITH c AS (
+           UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_expired'
+            WHERE warning_id = $1 AND status = 'queued' RETURNING 1)
+         SELECT count(*)::int AS n FROM c`,
         [warningId],
       );
-      await m.query(
-        `UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued'`,
+      const [groups] = await rows<{ n: number }>(
+        m,
+        `WITH c AS (
+           UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued' RETURNING 1)
+         SELECT count(*)::int AS n FROM c`,
         [warningId],
+      );
+      await this.audit.append(
+        [
+          {
+            actor: 'system',
+            action: 'warning.expired',
+            subjectType: 'warning',
+            subjectId: warningId,
+            warningId,
+            data: { attemptsCancelled: attempts.n, groupSendsCancelled: groups.n },
+          },
+        ],
+        m,
       );
     });
     this.logger.log({ warningId }, 'warning expired');
