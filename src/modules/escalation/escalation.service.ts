@@ -225,10 +225,28 @@ export class EscalationService {
   /** No answer after the last step: not-woken list, the supervisor, a door-to-door task. */
   private async exhausted(d: ChainDelivery, policy: EscalationPolicy): Promise<void> {
     if (policy.onExhausted.notWoken) {
-      await this.db.query(
-        `UPDATE deliveries SET not_woken_at = coalesce(not_woken_at, now()) WHERE id = $1`,
-        [d.id],
-      );
+      // Once: a follow-up carried out again finds the person on the list already.
+      await this.db.transaction(async (m) => {
+        const [listed] = await rows(
+          m,
+          `UPDATE deliveries SET not_woken_at = now() WHERE id = $1 AND not_woken_at IS NULL RETURNING id`,
+          [d.id],
+        );
+        if (!listed) return;
+        await this.audit.append(
+          [
+            {
+              actor: 'escalation',
+              action: 'delivery.not_woken',
+              subjectType: 'delivery',
+              subjectId: d.id,
+              warningId: d.warningId,
+              data: { personId: d.personId, version: d.version, policyId: policy.id },
+            },
+          ],
+          m,
+        );
+      });
     }
     if (policy.onExhausted.supervisor && d.supervisorId)
       await this.escalateTo(d, d.supervisorId, 'not_woken');
@@ -422,11 +440,32 @@ export class EscalationService {
     warningId: string;
     kind: 'confirm' | 'help';
   }): Promise<void> {
-    await this.db.query(
-      `UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
-        WHERE delivery_id = $1 AND status = 'queued' AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'`,
-      [e.deliveryId],
-    );
+    // One event for the bulk cancel (counted), and none when nothing was queued.
+    await this.db.transaction(async (m) => {
+      const [{ count }] = await rows<{ count: number }>(
+        m,
+        `WITH c AS (
+           UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
+            WHERE delivery_id = $1 AND status = 'queued' AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'
+            RETURNING 1)
+         SELECT count(*)::int AS count FROM c`,
+        [e.deliveryId],
+      );
+      if (!count) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'attempts.cancelled',
+            subjectType: 'delivery',
+            subjectId: e.deliveryId,
+            warningId: e.warningId,
+            data: { deliveryId: e.deliveryId, count, reason: 'answered' },
+          },
+        ],
+        m,
+      );
+    });
     await this.db.query(`UPDATE deliveries SET not_woken_at = NULL WHERE id = $1`, [e.deliveryId]);
     if (e.kind !== 'help') return;
     const d = await this.chainDelivery(e.deliveryId);
