@@ -43,11 +43,13 @@ export class LifecycleService {
     await this.db.transaction(async (m) => {
       const [moved] = await rows(
         m,
-        `UPDATE warnings SET state = 'expired', expired_at = now() WHERE id = $1 AND state = 'active' RETURNING id`,
+        // The time is checked again here: an update that moved \`expires\` later since the read wins.
+        `UPDATE warnings SET state = 'expired', expired_at = now()
+          WHERE id = $1 AND state = 'active' AND expires_at <= now() + interval '1 second' RETURNING id`,
         [warningId],
       );
-      // Expired by another run (a retried job, the recovery sweep), which recorded it, or cancelled
-      // meanwhile (its release notices are queued and must go out): nothing more to do here.
+      // Expired by another run (a retried job, the recovery sweep), which recorded it, cancelled
+      // meanwhile (its release notices are queued and must go out), or moved later: nothing to do.
       if (!moved) return;
       // Counted, not listed: a county-wide warning may have many thousands still queued.
       const [attempts] = await rows<{ n: number }>(
