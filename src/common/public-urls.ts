@@ -19,7 +19,8 @@ export class PublicUrls {
     return `${this.base}${path.startsWith('/') ? '' : '/'}${path}`;
   }
 
-  smsStatus = () => this.url('/webhooks/twilio/sms/status');
+  /** Per attempt, so that a receipt arriving before the send is recorded still finds its attempt. */
+  smsStatus = (attemptId: string) => this.url(`/webhooks/twilio/sms/${attemptId}/status`);
   smsInbound = () => this.url('/webhooks/twilio/sms');
   voiceTwiml = (attemptId: string) => this.url(`/webhooks/twilio/voice/${attemptId}/twiml`);
   voiceGather = (attemptId: string) => this.url(`/webhooks/twilio/voice/${attemptId}/gather`);

@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net';
 /**
  * An HTTP proxy in front of a provider that fails the first `failures` requests whose path
  * matches with the given status (a provider having a bad minute), and forwards everything else.
+ * With `responseDelayMs`, the provider's answers to matching requests are held that long (a slow
+ * API response, which its own callbacks may overtake).
  */
 export class FlakyProxy {
   hits = 0;
   failed = 0;
+  responseDelayMs = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -26,7 +29,8 @@ export class FlakyProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const self = ref.proxy as FlakyProxy;
-        if (match.test(req.url ?? '')) {
+        const matched = match.test(req.url ?? '');
+        if (matched) {
           self.hits++;
           if (self.failed < failures) {
             self.failed++;
@@ -43,10 +47,13 @@ export class FlakyProxy {
           body: chunks.length ? Buffer.concat(chunks) : undefined,
         })
           .then(async (r) => {
+            const body = Buffer.from(await r.arrayBuffer());
+            if (matched && self.responseDelayMs > 0)
+              await new Promise((resolve) => setTimeout(resolve, self.responseDelayMs));
             res.writeHead(r.status, {
               'Content-Type': r.headers.get('content-type') ?? 'application/json',
             });
-            res.end(Buffer.from(await r.arrayBuffer()));
+            res.end(body);
           })
           .catch(() => {
             res.writeHead(502);

@@ -290,6 +290,11 @@ export class DispatchRepository {
     return claimed.length > 0;
   }
 
+  /**
+   * Records what the provider answered to a send: its id and the time. Once (a repeat finds the
+   * provider id set). The provider's status callback may have come first (a fast receipt racing
+   * this write): a status it set (delivered, completed, failed) is kept.
+   */
   async attemptSent(
     id: string,
     provider: string,
@@ -300,8 +305,10 @@ export class DispatchRepository {
       const [sent] = await rows<{ warningId: string; deliveryId: string }>(
         m,
         `WITH a AS (
-         UPDATE contact_attempts SET status = 'sent', provider = $2, provider_id = $3, segments = $4, sent_at = now()
-          WHERE id = $1 AND status = 'sending' RETURNING delivery_id, msg_type, warning_id)
+         UPDATE contact_attempts SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+                provider = $2, provider_id = $3, segments = $4, sent_at = coalesce(sent_at, now())
+          WHERE id = $1 AND provider_id IS NULL AND status <> 'queued'
+          RETURNING delivery_id, msg_type, warning_id)
        UPDATE deliveries d SET state = CASE WHEN d.state = 'pending' THEN 'sent' ELSE d.state END,
               first_attempt_at = coalesce(d.first_attempt_at, now())
          FROM a WHERE d.id = a.delivery_id

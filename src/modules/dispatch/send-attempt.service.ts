@@ -183,7 +183,7 @@ export class SendAttemptService {
       return this.channels.sms.send({
         to: a.address,
         body: m.sms,
-        statusCallbackUrl: this.urls.smsStatus(),
+        statusCallbackUrl: this.urls.smsStatus(a.id),
       });
     }
     switch (a.channel) {
@@ -191,7 +191,7 @@ export class SendAttemptService {
         return this.channels.sms.send({
           to: a.address,
           body: this.renderer.sms(version.content, a.msgType, person),
-          statusCallbackUrl: this.urls.smsStatus(),
+          statusCallbackUrl: this.urls.smsStatus(a.id),
         });
       case 'voice':
         return this.channels.voice.call({
@@ -213,7 +213,7 @@ export class SendAttemptService {
         return this.channels.sms.send({
           to: a.address,
           body: await this.taskSms(a, version.content),
-          statusCallbackUrl: this.urls.smsStatus(),
+          statusCallbackUrl: this.urls.smsStatus(a.id),
         });
     }
   }

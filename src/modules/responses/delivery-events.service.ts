@@ -8,6 +8,24 @@ import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
 import { AnswersService } from './answers.service';
 
+interface SmsMatch {
+  where: string;
+  params: string[];
+}
+
+/**
+ * Which attempt an SMS callback is about: by attempt id (its provider id, once recorded, must be
+ * the message's), else by the message id alone.
+ */
+function smsMatch(e: { messageSid: string; attemptId?: string }): SmsMatch {
+  return e.attemptId
+    ? {
+        where: `id = $1::uuid AND channel IN ('sms', 'manual') AND (provider_id IS NULL OR (provider = 'twilio' AND provider_id = $2))`,
+        params: [e.attemptId, e.messageSid],
+      }
+    : { where: `provider = 'twilio' AND provider_id = $1`, params: [e.messageSid] };
+}
+
 /** Twilio message statuses, in the order they can only move forward. */
 const SMS_TERMINAL_FAILURES = new Set(['failed', 'undelivered']);
 const CALL_FAILURES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
@@ -27,20 +45,30 @@ export class DeliveryEventsService {
     private readonly audit: AuditService,
   ) {}
 
-  async smsStatus(e: { messageSid: string; status: string; errorCode?: string }): Promise<void> {
+  /**
+   * An SMS status callback. With the attempt id (from the callback URL) it is matched even when it
+   * beats the recording of the send (the provider id is not stored yet); without, by MessageSid.
+   */
+  async smsStatus(e: {
+    messageSid: string;
+    status: string;
+    errorCode?: string;
+    attemptId?: string;
+  }): Promise<void> {
+    const match = smsMatch(e);
     if (e.status === 'delivered') {
       await this.db.transaction(async (m) => {
         const [delivered] = await rows<{ id: string; deliveryId: string; warningId: string }>(
           m,
           `WITH a AS (
              UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
-              WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent')
+              WHERE ${match.where} AND status IN ('sending', 'sent')
               RETURNING id, delivery_id, warning_id)
            UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
                   delivered_at = coalesce(d.delivered_at, now())
              FROM a WHERE d.id = a.delivery_id
            RETURNING a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId"`,
-          [e.messageSid],
+          match.params,
         );
         // A receipt delivered twice finds the attempt delivered already: nothing to record.
         if (!delivered) return;
@@ -59,12 +87,7 @@ export class DeliveryEventsService {
         );
       });
     } else if (SMS_TERMINAL_FAILURES.has(e.status)) {
-      const failed = await this.failByProviderId(
-        e.messageSid,
-        e.errorCode,
-        `sms ${e.status}`,
-        e.status,
-      );
+      const failed = await this.failSms(match, e.errorCode, `sms ${e.status}`, e.status);
       if (failed) await this.sender.failover(failed);
     }
   }
@@ -268,8 +291,8 @@ export class DeliveryEventsService {
     );
   }
 
-  private async failByProviderId(
-    providerId: string,
+  private async failSms(
+    match: SmsMatch,
     code: string | undefined,
     message: string,
     outcome: string,
@@ -277,10 +300,11 @@ export class DeliveryEventsService {
     const row = await this.db.transaction(async (m) => {
       const [failed] = await rows<{ id: string; deliveryId: string; warningId: string }>(
         m,
-        `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = $3, failed_at = now()
-          WHERE provider = 'twilio' AND provider_id = $1 AND status IN ('sending', 'sent', 'delivered')
+        `UPDATE contact_attempts SET status = 'failed', outcome = $${match.params.length + 3}, error_code = $${match.params.length + 1},
+                error_message = $${match.params.length + 2}, failed_at = now()
+          WHERE ${match.where} AND status IN ('sending', 'sent', 'delivered')
           RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId"`,
-        [providerId, code ?? null, message, outcome],
+        [...match.params, code ?? null, message, outcome],
       );
       if (!failed) return undefined;
       // Only the code: a provider's error message may quote the number.

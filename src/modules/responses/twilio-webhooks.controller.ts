@@ -57,6 +57,26 @@ export class TwilioWebhooksController {
     }
   }
 
+  /** SMS status callback of one attempt (the URL each SMS is sent with). */
+  @Post('sms/:attemptId/status')
+  @HttpCode(204)
+  async smsAttemptStatus(
+    @Req() req: Request,
+    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const e = parseSmsStatusEvent(body);
+    await this.events.smsStatus({
+      messageSid: e.messageSid,
+      status: e.status,
+      errorCode: e.errorCode?.toString(),
+      attemptId,
+    });
+  }
+
+  /** SMS status callback matched by MessageSid (messages sent before callbacks carried the attempt). */
   @Post('sms/status')
   @HttpCode(204)
   async smsStatus(
