@@ -5,6 +5,8 @@ import { EscalationService } from '../../src/modules/escalation/escalation.servi
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { responsiblePolicy } from '../helpers/policies';
+import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'audit-delivery-e2e-secret'.padEnd(40, 'd');
 
@@ -23,28 +25,13 @@ const extraSql = `
  * queued when the test looks), then the not-woken list after 15 s; no supervisor, no task, no
  * group rule (nothing else joins the warnings).
  */
-const TEST_POLICY = {
-  name: '红橙预警-责任人',
-  kinds: [],
-  levels: ['red', 'orange'],
-  statuses: [],
-  roles: [
-    'village_responsible',
-    'township_responsible',
-    'grid_leader',
-    'group_monitor',
-    'duty_officer',
-  ],
-  rank: 20,
+const TEST_POLICY = responsiblePolicy({
   steps: [
     { channels: ['sms', 'voice'], waitSeconds: 15, voiceRetries: { times: 1, withinSeconds: 120 } },
   ],
   onExhausted: { notWoken: true, supervisor: false, doorToDoor: false },
   groupRuleSeconds: null,
-  reachDeadlineSeconds: 300,
-};
-
-const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+});
 
 interface EventView {
   id: string;
@@ -75,7 +62,7 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
   const admin = () => ({ Authorization: `Bearer ${t.tokens.admin}` });
   const carrier = () => t.sandbox!.carrier;
 
-  const issue = async (audience: string[], expires = hours(12)) => {
+  const issue = async (audience: string[], expires = hoursFromNow(12)) => {
     const res = await t
       .http()
       .post('/v1/warnings')
@@ -89,7 +76,7 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
         instruction: '责任人立即上岗到位',
         areas: ['513221001001'],
         audience,
-        effective: hours(0),
+        effective: hoursFromNow(0),
         expires,
       });
     expect(res.status).toBe(201);

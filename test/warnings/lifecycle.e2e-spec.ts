@@ -4,11 +4,10 @@ import { validateXML } from 'xmllint-wasm';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'lifecycle-e2e-secret'.padEnd(40, 'y');
 const XSD = readFileSync(join(__dirname, '../../src/modules/warnings/cap/CAP-v1.2.xsd'), 'utf8');
-
-const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
 
 function riskWarning(overrides: Record<string, unknown> = {}) {
   return {
@@ -20,8 +19,8 @@ function riskWarning(overrides: Record<string, unknown> = {}) {
     instruction: '加强巡查，做好撤离准备',
     areas: ['513221001001'],
     audience: ['village_responsible', 'grid_leader'],
-    effective: hours(0),
-    expires: hours(24),
+    effective: hoursFromNow(0),
+    expires: hoursFromNow(24),
     ...overrides,
   };
 }
@@ -58,23 +57,37 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       ],
       [
         'imminent without shelter',
-        { kind: 'imminent', onset: hours(1), extent: 'x', impact: { people: 1, households: 1 } },
+        {
+          kind: 'imminent',
+          onset: hoursFromNow(1),
+          extent: 'x',
+          impact: { people: 1, households: 1 },
+        },
         'shelter',
       ],
       [
         'imminent without impact',
-        { kind: 'imminent', onset: hours(1), extent: 'x', shelter: 's' },
+        { kind: 'imminent', onset: hoursFromNow(1), extent: 'x', shelter: 's' },
         'impact',
       ],
       [
         'imminent without extent',
-        { kind: 'imminent', onset: hours(1), impact: { people: 1, households: 1 }, shelter: 's' },
+        {
+          kind: 'imminent',
+          onset: hoursFromNow(1),
+          impact: { people: 1, households: 1 },
+          shelter: 's',
+        },
         'extent',
       ],
       ['risk warning without areas', { areas: [] }, 'areas'],
       ['unknown level', { level: 'purple' }, 'level'],
       ['unknown kind', { kind: 'rumour' }, 'kind'],
-      ['expires before effective', { effective: hours(5), expires: hours(1) }, 'expires'],
+      [
+        'expires before effective',
+        { effective: hoursFromNow(5), expires: hoursFromNow(1) },
+        'expires',
+      ],
       ['not an ISO time', { effective: 'tomorrow' }, 'effective'],
       ['unknown area code', { areas: ['513221009009'] }, 'areas'],
       ['unknown hazard point', { hazardPoints: ['HP-404'] }, 'hazardPoints'],

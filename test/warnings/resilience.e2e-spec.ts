@@ -2,9 +2,9 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { FlakyProxy } from '../helpers/flaky-proxy';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'resilience-e2e-secret'.padEnd(40, 'r');
-const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
 
 /** A person whose first number is malformed (a roster typo) and who also has an e-mail address. */
 const TYPO = { ext: 'P-TYPO', name: '孙录错', badMobile: '12345', email: 'typo@example.cn' };
@@ -24,9 +24,9 @@ function imminent(overrides: Record<string, unknown> = {}) {
     description: '上游强降雨，渔子溪沟可能暴发泥石流。',
     instruction: '立即向两侧高处撤离',
     areas: ['513221001001'],
-    effective: hours(0),
-    onset: hours(1),
-    expires: hours(12),
+    effective: hoursFromNow(0),
+    onset: hoursFromNow(1),
+    expires: hoursFromNow(12),
     extent: '沟口至下游500米',
     impact: { people: 40, households: 12 },
     shelter: '村委会广场',
