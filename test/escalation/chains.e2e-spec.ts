@@ -1,8 +1,11 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
+import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { responsiblePolicy } from '../helpers/policies';
+import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'escalation-e2e-secret'.padEnd(40, 'e');
 const MONITOR = { ext: 'P-GM1', name: '周监测', mobile: '+8613800000006' };
@@ -21,29 +24,20 @@ const extraSql = `
     SELECT id, 'mobile', '${MONITOR.mobile}', 1 FROM people WHERE external_id = '${MONITOR.ext}'
     UNION ALL SELECT id, 'mobile', '${COUNTY_DUTY.mobile}', 1 FROM people WHERE external_id = '${COUNTY_DUTY.ext}';`;
 
-const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+/**
+ * Answers by keypress only. A simulated SMS reply comes some time after the SMS, and a reply is
+ * matched to the sender's most recent open warning: it could land on the next test's warning.
+ */
+const keysOnly = (kind: 'confirms' | 'needs-help') => presetProfile(kind, { sms: { reply: null } });
 
 /** Short waits so that a whole chain runs in seconds. */
-const FAST_POLICY = {
-  name: '红橙预警-责任人',
-  kinds: [],
-  levels: ['red', 'orange'],
-  statuses: [],
-  roles: [
-    'village_responsible',
-    'township_responsible',
-    'grid_leader',
-    'group_monitor',
-    'duty_officer',
-  ],
-  rank: 20,
+const FAST_POLICY = responsiblePolicy({
   steps: [
     { channels: ['sms', 'voice'], waitSeconds: 6, voiceRetries: { times: 2, withinSeconds: 2 } },
   ],
   onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
   groupRuleSeconds: 5,
-  reachDeadlineSeconds: 300,
-};
+});
 
 describe('叫应: chains, retries, escalation, group rule, races and restarts', () => {
   let t: TestApp;
@@ -80,8 +74,8 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
         instruction: '责任人立即上岗到位',
         areas: ['513221001001'],
         audience,
-        effective: hours(0),
-        expires: hours(12),
+        effective: hoursFromNow(0),
+        expires: hoursFromNow(12),
       });
     expect(res.status).toBe(201);
     return res.body.id as string;
@@ -171,7 +165,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
   it('no answer → voice retries → not woken → supervisor contacted and a door-to-door task to the grid', async () => {
     const s = t.sandbox!.carrier;
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
-    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    s.setProfile(PEOPLE.villageChief.mobile, keysOnly('confirms'));
     s.setProfile(MONITOR.mobile, 'no-answer');
     const id = await issue(['grid_leader']);
     const gl = await waitUntil(async () => {
@@ -249,7 +243,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
 
   it('an answer stops the chain: the step timer that fires afterwards contacts nobody', async () => {
     const s = t.sandbox!.carrier;
-    s.setProfile(PEOPLE.gridLeader.mobile, 'confirms');
+    s.setProfile(PEOPLE.gridLeader.mobile, keysOnly('confirms'));
     const id = await issue(['grid_leader']);
     const gl = await waitUntil(async () => {
       const d = await delivery(id, PEOPLE.gridLeader.ext);
@@ -292,7 +286,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
 
   it('"need help" alerts the supervisor and the county duty office at once', async () => {
     const s = t.sandbox!.carrier;
-    s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
+    s.setProfile(PEOPLE.gridLeader.mobile, keysOnly('needs-help'));
     const id = await issue(['grid_leader']);
     const gl = await waitUntil(async () => {
       const d = await delivery(id, PEOPLE.gridLeader.ext);
@@ -350,7 +344,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
 
   it('an update leaves confirmed people confirmed (with a notice) unless the level is raised', async () => {
     const s = t.sandbox!.carrier;
-    s.setProfile(PEOPLE.gridLeader.mobile, 'confirms');
+    s.setProfile(PEOPLE.gridLeader.mobile, keysOnly('confirms'));
     const id = await issue(['grid_leader']);
     await waitUntil(
       async () => (await delivery(id, PEOPLE.gridLeader.ext))?.state === 'confirmed',
@@ -364,8 +358,8 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       instruction: '继续做好巡查',
       areas: ['513221001001'],
       audience: ['grid_leader'],
-      effective: hours(0),
-      expires: hours(12),
+      effective: hoursFromNow(0),
+      expires: hoursFromNow(12),
     };
     const same = await t.http().post(`/v1/warnings/${id}/updates`).set(duty()).send(body);
     expect(same.status).toBe(201);
