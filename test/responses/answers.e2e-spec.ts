@@ -2,6 +2,8 @@ import twilio from 'twilio';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { MessageRenderer } from '../../src/modules/dispatch/message-renderer';
 import { ConfirmLinkSigner } from '../../src/modules/responses/confirm-link';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -749,6 +751,27 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
         effective: true,
       });
       expect(await stateOf(w3, PEOPLE.deadMobile.ext)).not.toBe('confirmed');
+    });
+  });
+
+  describe('matching a reply to a warning', () => {
+    it('never takes a reply as the answer to a warning that has not reached that number yet', async () => {
+      const queues = ['send-sms', 'send-voice', 'send-email'].map(
+        (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
+      );
+      // Nothing goes out: the new warning's messages stay queued.
+      for (const q of queues) await q.pause();
+      try {
+        const w4 = await issue('渔子溪村滑坡临灾预警（尚未发出）');
+        const r = REPLIERS[1];
+        const d4 = await waitUntil(() => delivery(w4, r.ext), 'delivery written');
+        // A late "1" meant for an earlier warning.
+        await inboundSms(r.mobile, '1');
+        expect((await delivery(w4, r.ext))!.state).toBe('pending');
+        expect(await answersOf(d4.id)).toEqual([]);
+      } finally {
+        for (const q of queues) await q.resume();
+      }
     });
   });
 });

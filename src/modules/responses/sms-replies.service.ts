@@ -155,8 +155,9 @@ export class SmsRepliesService {
 
   /**
    * The sender's open delivery: people whose mobile or satellite number is the sender's, their
-   * deliveries not answered or closed, on active warnings; the most recent warning first, then
-   * the delivery whose SMS went to this number last (the message being replied to).
+   * deliveries not answered or closed, on active warnings, that sent this number something; the
+   * most recent warning first, then the delivery whose SMS went to this number last (the message
+   * being replied to).
    */
   private async openDelivery(
     from: string,
@@ -175,6 +176,11 @@ export class SmsRepliesService {
             WHERE a.delivery_id = d.id AND a.channel = 'sms' AND a.address = c.value
             ORDER BY a.sent_at DESC NULLS LAST, a.seq DESC LIMIT 1) s ON true
         WHERE c.value = $1 AND c.kind IN ('mobile', 'satellite')
+          -- Only a warning whose message went to this number (handed to the provider at least):
+          -- a reply to an older warning is not an answer to one still queued for this person.
+          AND EXISTS (SELECT 1 FROM contact_attempts x
+                       WHERE x.delivery_id = d.id AND x.address = c.value
+                         AND x.status IN ('sending', 'sent', 'delivered', 'completed'))
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,
       [from, ANSWERED_OR_CLOSED],
