@@ -15,7 +15,8 @@ function capture() {
 describe('log lines', () => {
   it('carry no phone number, in the message, the fields or a failed query error', () => {
     const { logger, text } = capture();
-    const failed = Object.assign(new Error('duplicate key value (+8613800000004)'), {
+    class QueryFailedError extends Error {}
+    const failed = Object.assign(new QueryFailedError('duplicate key value (+8613800000004)'), {
       query: 'INSERT INTO contact_points (value) VALUES ($1)',
       parameters: ['+8613800000004'],
     });
@@ -30,6 +31,8 @@ describe('log lines', () => {
     expect(out).toContain('36350843-b0dd-4585-b2f2-d7dd6b530b8a');
     expect(out).toContain('+86138****0006');
     expect(out).toContain('insert failed');
+    // The error keeps its type.
+    expect(JSON.parse(out.split('\n')[0]).err).toMatchObject({ type: 'QueryFailedError' });
   });
 
   it('redacts authorization headers and drops query strings from request URLs', () => {

@@ -1,4 +1,5 @@
 import type { Params } from 'nestjs-pino';
+import { stdSerializers } from 'pino';
 import type { IncomingMessage } from 'node:http';
 import { maskLogRecord, maskPhones } from './mask';
 
@@ -41,7 +42,8 @@ export function loggerOptions(level: string): Params {
         log: (record: Record<string, unknown>) => maskLogRecord(record) as Record<string, unknown>,
       },
       serializers: {
-        err: (err: unknown) => maskLogRecord(err),
+        // pino-http runs pino's own err serializer first; plain pino does not.
+        err: (err: unknown) => maskLogRecord(err instanceof Error ? stdSerializers.err(err) : err),
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,

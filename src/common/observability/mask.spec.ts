@@ -36,12 +36,14 @@ describe('maskLogRecord', () => {
       context: 'ImportService',
       to: ['+86138****0005'],
       err: {
-        type: 'Error',
-        message: 'duplicate key (value)=(+86138****0004)',
         query: 'INSERT INTO contact_points …',
         driverError: { detail: 'Key (value)=(+86138****0004) exists' },
       },
     });
-    expect((out as { err: { stack: string } }).err.stack).toContain('+86138****0004');
+    const masked = (out as { err: Error }).err;
+    expect(masked).toBeInstanceOf(Error);
+    expect(masked.message).toBe('duplicate key (value)=(+86138****0004)');
+    expect(masked.stack).toContain('+86138****0004');
+    expect(masked.stack).not.toContain('13800000004');
   });
 });

@@ -24,11 +24,13 @@ export function maskLogRecord(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > 6) return value;
   if (Array.isArray(value)) return value.map((v) => maskLogRecord(v, depth + 1));
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
-  const out: Record<string, unknown> = {};
+  // An error stays an instance of its class (the log's err serializer names its type from it).
+  const out: Record<string, unknown> =
+    value instanceof Error ? Object.create(Object.getPrototypeOf(value)) : {};
   if (value instanceof Error) {
-    out.type = value.name;
-    out.message = maskPhones(value.message);
-    if (value.stack) out.stack = maskPhones(value.stack);
+    const hidden = (v: string) => ({ value: v, enumerable: false, writable: true });
+    Object.defineProperty(out, 'message', hidden(maskPhones(value.message)));
+    if (value.stack) Object.defineProperty(out, 'stack', hidden(maskPhones(value.stack)));
   }
   for (const [k, v] of Object.entries(value)) {
     if (DROPPED_KEYS.has(k)) continue;
