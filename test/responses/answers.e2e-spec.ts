@@ -743,13 +743,22 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       const res = await inboundSms(attempt.address, '2');
       expect(messageOf(res.text)).toContain('已收到您的支援请求');
       expect(await task(taskId)).toEqual({ status: 'open', outcome: null });
-      const member = await answersOf(attempt.delivery_id);
-      expect(member[member.length - 1]).toMatchObject({
-        kind: 'help',
-        channel: 'sms',
-        attempt_id: attempt.id,
-        effective: true,
-      });
+      // The task says so in the list, once however many times the member asks.
+      await inboundSms(attempt.address, '2');
+      const listed = await t.http().get('/v1/tasks').set(duty());
+      const row = listed.body.find((x: { id: string }) => x.id === taskId);
+      expect(row.note).toBe('网格员请求支援（短信回复2）');
+      const events = await t.db.query(
+        `SELECT count(*)::int AS n FROM audit_events WHERE action = 'task.help_requested' AND subject_id = $1`,
+        [taskId],
+      );
+      expect(events[0].n).toBe(1);
+      // Both replies kept as the member's answers on the task's attempt; the first one counted.
+      const help = (await answersOf(attempt.delivery_id)).filter((a) => a.kind === 'help');
+      expect(help.map((a) => [a.channel, a.attempt_id, a.effective])).toEqual([
+        ['sms', attempt.id, true],
+        ['sms', attempt.id, false],
+      ]);
       expect(await stateOf(w3, PEOPLE.deadMobile.ext)).not.toBe('confirmed');
     });
   });

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { validateXML } from 'xmllint-wasm';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -261,6 +263,53 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     expect(again.status).toBe(409);
     const cap = await t.http().get(`/v1/warnings/${id}/cap`).set(duty());
     expect(cap.text).toContain('<msgType>Cancel</msgType>');
+  });
+
+  it('a cancel stops everything still queued and records how much in the audit log', async () => {
+    const queues = ['send-sms', 'send-voice', 'send-email', 'send-robot', 'send-broadcast'].map(
+      (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
+    );
+    for (const q of queues) await q.pause(); // nothing goes out: every first contact stays queued
+    try {
+      const issued = await t
+        .http()
+        .post('/v1/warnings')
+        .set(duty())
+        .send(riskWarning({ headline: 'cancelled before sending' }));
+      const id = issued.body.id as string;
+      const queued = await waitUntil(async () => {
+        const [w] = await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]);
+        if (!w?.fanout_done_at) return undefined;
+        const [a] = await t.db.query(
+          `SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND status = 'queued'`,
+          [id],
+        );
+        const [g] = await t.db.query(
+          `SELECT count(*)::int AS n FROM group_sends WHERE warning_id = $1 AND status = 'queued'`,
+          [id],
+        );
+        return { attempts: a.n as number, groups: g.n as number };
+      }, 'fan-out done');
+      expect(queued.attempts).toBeGreaterThan(0);
+      const res = await t
+        .http()
+        .post(`/v1/warnings/${id}/cancel`)
+        .set(duty())
+        .send({ reason: '误发' });
+      expect(res.status).toBe(200);
+      const [event] = await t.db.query(
+        `SELECT data FROM audit_events WHERE action = 'warning.cancelled' AND subject_id = $1`,
+        [id],
+      );
+      expect(event.data).toMatchObject({
+        version: 2,
+        withReason: true,
+        attemptsCancelled: queued.attempts,
+        groupSendsCancelled: queued.groups,
+      });
+    } finally {
+      for (const q of queues) await q.resume();
+    }
   });
 
   it('expiry ends the warning at `expires`: nothing queued goes out afterwards', async () => {

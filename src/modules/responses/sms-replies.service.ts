@@ -122,6 +122,7 @@ export class SmsRepliesService {
         reply: this.sms(`已记录“${task.title}”完成，谢谢！请注意自身安全。`),
       };
     }
+    if (kind === 'help') await this.tasks.helpRequestedByReply(task.taskId);
     return {
       kind,
       deliveryId: task.deliveryId,

@@ -14,6 +14,9 @@ import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
 
 /** Who in a grid gets a manual task first. */
+/** What a task's note says once its grid member asked for support by SMS. */
+export const TASK_HELP_NOTE = '网格员请求支援（短信回复2）';
+
 const ASSIGNEE_ROLES = ['grid_member', 'grid_leader', 'group_monitor'];
 
 /**
@@ -172,6 +175,36 @@ export class TasksService {
       note: `短信回复 SMS reply: ${raw}`.slice(0, 200),
       completedBy: null,
       actor: 'provider:sms',
+    });
+  }
+
+  /**
+   * A grid member's SMS reply "support" (2) to their task's SMS: the task stays open and says so
+   * in its note (the task list shows it); the member's own help request alerts their supervisor
+   * and the duty office. Once per task.
+   */
+  async helpRequestedByReply(taskId: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [task] = await rows<{ id: string; warningId: string }>(
+        m,
+        `UPDATE manual_tasks SET note = concat_ws('；', note, $2::text)
+          WHERE id = $1 AND status = 'open' AND (note IS NULL OR strpos(note, $2) = 0)
+          RETURNING id, warning_id AS "warningId"`,
+        [taskId, TASK_HELP_NOTE],
+      );
+      if (!task) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:sms',
+            action: 'task.help_requested',
+            subjectType: 'task',
+            subjectId: task.id,
+            warningId: task.warningId,
+          },
+        ],
+        m,
+      );
     });
   }
 

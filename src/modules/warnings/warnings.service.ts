@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { AppException, ErrorCode, type FieldProblem } from '../../common/errors/app.exception';
 import { jobPriority } from '../../common/queue/queue-names';
 import type { EnvironmentVariables } from '../../config/env.validation';
+import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
@@ -269,12 +270,21 @@ export class WarningsService {
           [id, version],
         );
         // Nothing queued for this warning goes out any more; the senders re-check this too.
-        await m.query(
-          `UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_cancelled' WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel'`,
+        // Counted for the audit event, not listed: a county-wide warning may have many queued.
+        const [attempts] = await rows<{ n: number }>(
+          m,
+          `WITH c AS (
+             UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_cancelled'
+              WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel' RETURNING 1)
+           SELECT count(*)::int AS n FROM c`,
           [id],
         );
-        await m.query(
-          `UPDATE group_sends SET status = 'cancelled' WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel'`,
+        const [groups] = await rows<{ n: number }>(
+          m,
+          `WITH c AS (
+             UPDATE group_sends SET status = 'cancelled'
+              WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel' RETURNING 1)
+           SELECT count(*)::int AS n FROM c`,
           [id],
         );
         await this.audit.append(
@@ -285,7 +295,13 @@ export class WarningsService {
               subjectType: 'warning',
               subjectId: id,
               warningId: id,
-              data: { nationalId: content.nationalId, version, withReason: !!reason },
+              data: {
+                nationalId: content.nationalId,
+                version,
+                withReason: !!reason,
+                attemptsCancelled: attempts.n,
+                groupSendsCancelled: groups.n,
+              },
             },
           ],
           m,
