@@ -1,21 +1,31 @@
 /**
- * Benchmarks entry: `npx tsx bench/run.ts [targeting] [options]` (see --help).
+ * Benchmarks entry: `npx tsx bench/run.ts [targeting|timers] [options]` (see --help).
  *
  * Postgres: DATABASE_URL's server when set (a database per benchmark is created there and reused),
  * otherwise an embedded Postgres with its data under .data/bench (BENCH_PG_PORT, default 54339).
  */
 import 'reflect-metadata';
 import { runTargetingBench } from './targeting.bench';
+import { runTimersBench } from './timers.bench';
 
 const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
+       tsx bench/run.ts timers [--timers N] [--workers N] [--concurrency N] [--work-ms N] [--spread-ms N]
 
   targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
-                a village, a hazard point and a mixed target (the only benchmark so far; the default)
+                a village, a hazard point and a mixed target (the default)
   --people N    people in the synthetic county (default 1000000); the database is targeting_bench_<N>
   --runs N      timed runs per scenario after one warm-up (default 5)
   --batch-size  stream() batch size (default 1000)
   --reseed      regenerate the data even if the database already holds it
-  --no-explain  skip the EXPLAIN (ANALYZE, BUFFERS) key lines`;
+  --no-explain  skip the EXPLAIN (ANALYZE, BUFFERS) key lines
+
+  timers        叫应 step timers on the escalation queue (BullMQ delayed jobs on Redis: REDIS_URL, or a
+                local redis-server): lateness from each timer's due instant to its handler starting
+  --timers N    timers (default 20000)
+  --workers N   worker processes' worth of escalation workers (default 1)
+  --concurrency escalation jobs per worker (default 10, as the gateway runs them)
+  --work-ms N   the handler's own work, stood in for by waiting (default 2)
+  --spread-ms N due times spread over this window (default 0: all due at the same instant)`;
 
 function parseArgs(argv: string[]) {
   const opts = {
@@ -25,6 +35,11 @@ function parseArgs(argv: string[]) {
     batchSize: 1000,
     reseed: false,
     explain: true,
+    timers: 20_000,
+    workers: 1,
+    concurrency: 10,
+    workMs: 2,
+    spreadMs: 0,
   };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value?.replace(/_/g, ''));
@@ -41,6 +56,11 @@ function parseArgs(argv: string[]) {
     else if (arg === '--batch-size') opts.batchSize = positive(arg, argv[++i]);
     else if (arg === '--reseed') opts.reseed = true;
     else if (arg === '--no-explain') opts.explain = false;
+    else if (arg === '--timers') opts.timers = positive(arg, argv[++i]);
+    else if (arg === '--workers') opts.workers = positive(arg, argv[++i]);
+    else if (arg === '--concurrency') opts.concurrency = positive(arg, argv[++i]);
+    else if (arg === '--work-ms') opts.workMs = Number(argv[++i]) || 0;
+    else if (arg === '--spread-ms') opts.spreadMs = Number(argv[++i]) || 0;
     else if (!arg.startsWith('-')) opts.bench = arg;
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
@@ -53,6 +73,9 @@ async function main(): Promise<void> {
   switch (opts.bench) {
     case 'targeting':
       await runTargetingBench({ ...opts, log });
+      break;
+    case 'timers':
+      await runTimersBench({ ...opts, log });
       break;
     default:
       throw new Error(`unknown benchmark ${opts.bench}\n${USAGE}`);

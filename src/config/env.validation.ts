@@ -119,6 +119,16 @@ export class EnvironmentVariables {
   @IsEmail()
   ADMIN_EMAIL?: string;
 
+  /**
+   * 叫应 step timers and group rules handled at once per worker process. Timers that fall due
+   * together wait their turn: `npm run bench -- timers` measures the lateness.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  ESCALATION_CONCURRENCY = 10;
+
   /** Tries of one send job (SMS, call, email, robot, loudspeaker) on transient errors. */
   @Transform(toInt)
   @IsInt()

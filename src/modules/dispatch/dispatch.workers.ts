@@ -67,7 +67,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         job.data.type === 'step'
           ? this.escalation.onStepTimer(job.data.deliveryId, job.data.version, job.data.step)
           : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode),
-      { concurrency: 10 },
+      { concurrency: this.num('ESCALATION_CONCURRENCY', 10) },
     );
     this.start<LifecycleJob>(
       QUEUE_NAMES.lifecycle,
