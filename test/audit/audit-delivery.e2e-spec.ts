@@ -5,7 +5,7 @@ import { EscalationService } from '../../src/modules/escalation/escalation.servi
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
-import { responsiblePolicy } from '../helpers/policies';
+import { replacePolicy, responsiblePolicy } from '../helpers/policies';
 import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'audit-delivery-e2e-secret'.padEnd(40, 'd');
@@ -59,7 +59,6 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
   let warningId: string;
 
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
-  const admin = () => ({ Authorization: `Bearer ${t.tokens.admin}` });
   const carrier = () => t.sandbox!.carrier;
 
   const issue = async (audience: string[], expires = hoursFromNow(12)) => {
@@ -167,14 +166,7 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
       seedSql: villageFixtureSql(APP_SECRET) + extraSql,
       env: { TWILIO_CALLS_PER_SECOND: '10', TWILIO_SMS_PER_SECOND: '50' },
     });
-    const list = await t.http().get('/v1/escalation-policies').set(admin());
-    const current = list.body.find((p: { name: string }) => p.name === TEST_POLICY.name);
-    const put = await t
-      .http()
-      .put(`/v1/escalation-policies/${current.id}`)
-      .set(admin())
-      .send(TEST_POLICY);
-    expect(put.status).toBe(200);
+    await replacePolicy(t, TEST_POLICY);
 
     const s = carrier();
     s.setProfile(PEOPLE.gridLeader.mobile, 'silent'); // listens to the whole call, presses nothing

@@ -4,7 +4,7 @@ import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
-import { responsiblePolicy } from '../helpers/policies';
+import { replacePolicy, responsiblePolicy } from '../helpers/policies';
 import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'escalation-e2e-secret'.padEnd(40, 'e');
@@ -88,14 +88,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       seedSql: villageFixtureSql(APP_SECRET) + extraSql,
       env: { TWILIO_CALLS_PER_SECOND: '10', TWILIO_SMS_PER_SECOND: '50' },
     });
-    const list = await t.http().get('/v1/escalation-policies').set(admin());
-    const current = list.body.find((p: { name: string }) => p.name === FAST_POLICY.name);
-    const put = await t
-      .http()
-      .put(`/v1/escalation-policies/${current.id}`)
-      .set(admin())
-      .send(FAST_POLICY);
-    expect(put.status).toBe(200);
+    await replacePolicy(t, FAST_POLICY);
   });
   afterAll(() => t.close());
 

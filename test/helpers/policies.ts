@@ -1,3 +1,4 @@
+import type { TestApp } from './app';
 import type { EscalationPolicy } from '../../src/modules/escalation/escalation-policy.types';
 
 /**
@@ -23,4 +24,13 @@ export function responsiblePolicy(
     reachDeadlineSeconds: 300,
     ...chain,
   };
+}
+
+/** Replaces the seeded policy of the same name with `policy` through the API (as an admin). */
+export async function replacePolicy(t: TestApp, policy: { name: string }): Promise<void> {
+  const admin = { Authorization: `Bearer ${t.tokens.admin}` };
+  const list = await t.http().get('/v1/escalation-policies').set(admin);
+  const current = list.body.find((p: { name: string }) => p.name === policy.name);
+  const put = await t.http().put(`/v1/escalation-policies/${current.id}`).set(admin).send(policy);
+  if (put.status !== 200) throw new Error(`policy ${policy.name}: ${put.status} ${put.text}`);
 }

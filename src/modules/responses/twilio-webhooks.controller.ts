@@ -66,14 +66,7 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
-    this.verify(req, body, sig);
-    const e = parseSmsStatusEvent(body);
-    await this.events.smsStatus({
-      messageSid: e.messageSid,
-      status: e.status,
-      errorCode: e.errorCode?.toString(),
-      attemptId,
-    });
+    await this.smsStatusEvent(req, body, sig, attemptId);
   }
 
   /** SMS status callback matched by MessageSid (messages sent before callbacks carried the attempt). */
@@ -84,12 +77,22 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
+    await this.smsStatusEvent(req, body, sig);
+  }
+
+  private async smsStatusEvent(
+    req: Request,
+    body: TwilioParams,
+    sig: string | undefined,
+    attemptId?: string,
+  ): Promise<void> {
     this.verify(req, body, sig);
     const e = parseSmsStatusEvent(body);
     await this.events.smsStatus({
       messageSid: e.messageSid,
       status: e.status,
       errorCode: e.errorCode?.toString(),
+      attemptId,
     });
   }
 
