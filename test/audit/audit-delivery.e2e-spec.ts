@@ -288,17 +288,19 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
   it('records an answer that stops queued sends as one attempts.cancelled event with the count', async () => {
     const chief = (await deliveryOf(warningId, PEOPLE.villageChief.ext))!;
     const sid = `SM${'a'.repeat(32)}`;
-    await twilioPost('/webhooks/twilio/sms', {
-      AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
-      MessageSid: sid,
-      SmsSid: sid,
-      From: PEOPLE.villageChief.mobile,
-      To: t.sandbox!.env.TWILIO_FROM_NUMBER,
-      Body: '1',
-      NumMedia: '0',
-      NumSegments: '1',
-      SmsStatus: 'received',
-    });
+    const reply = () =>
+      twilioPost('/webhooks/twilio/sms', {
+        AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
+        MessageSid: sid,
+        SmsSid: sid,
+        From: PEOPLE.villageChief.mobile,
+        To: t.sandbox!.env.TWILIO_FROM_NUMBER,
+        Body: '1',
+        NumMedia: '0',
+        NumSegments: '1',
+        SmsStatus: 'received',
+      });
+    await reply();
     expect((await deliveryOf(warningId, PEOPLE.villageChief.ext))!.state).toBe('confirmed');
     const [{ n }] = await t.db.query(
       `SELECT count(*)::int AS n FROM contact_attempts WHERE delivery_id = $1 AND status = 'cancelled' AND outcome = 'answered'`,
@@ -314,17 +316,7 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
       data: { deliveryId: chief.id, count: n, reason: 'answered' },
     });
     // The same reply again: recorded once, nothing left to cancel, no event.
-    await twilioPost('/webhooks/twilio/sms', {
-      AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
-      MessageSid: sid,
-      SmsSid: sid,
-      From: PEOPLE.villageChief.mobile,
-      To: t.sandbox!.env.TWILIO_FROM_NUMBER,
-      Body: '1',
-      NumMedia: '0',
-      NumSegments: '1',
-      SmsStatus: 'received',
-    });
+    await reply();
     expect(await eventsOf('attempts.cancelled', chief.id)).toHaveLength(1);
   });
 
