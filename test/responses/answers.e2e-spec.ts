@@ -297,6 +297,21 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       }
     });
 
+    it('takes "2" after a confirmation by SMS as a new request for help', async () => {
+      const r = REPLIERS[1]; // confirmed W2 by "１" above
+      const before = (await delivery(w2, r.ext))!;
+      expect(before.state).toBe('confirmed');
+      const res = await inboundSms(r.mobile, '2');
+      expect(messageOf(res.text)).toContain('已收到您的支援请求');
+      const after = (await delivery(w2, r.ext))!;
+      expect(after).toMatchObject({ state: 'declined', answer_channel: 'sms' });
+      expect(after.confirmed_at).toEqual(before.confirmed_at);
+      expect((await answersOf(after.id)).map((a) => [a.kind, a.effective])).toEqual([
+        ['confirm', true],
+        ['help', true],
+      ]);
+    });
+
     it('falls back to the most recent open warning, and stops clarifying after three tries', async () => {
       // W2 is answered for this person: the reply goes to their still open W1 delivery.
       const r = REPLIERS[0];

@@ -15,6 +15,8 @@ const HEADLINE_MAX = 16;
  * plain acknowledgement without "回复…", so that no exchange can go on forever.
  */
 const MAX_CLARIFICATIONS = 3;
+/** Deliveries a request for help can no longer reach: help already asked, or closed. */
+const HELP_CLOSED = ['declined', 'cancelled'];
 /** A task's name in the SMS answered back. */
 const TASK_TITLE = `CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END`;
 
@@ -64,7 +66,7 @@ export class SmsRepliesService {
     }
     // The reply answers the last message that asked for one: a task's SMS or a warning's.
     const task = seen ? undefined : await this.openTask(e.from);
-    const open = seen ?? (await this.openDelivery(e.from));
+    const open = seen ?? (await this.openDelivery(e.from, kind));
     if (task && (!open || (task.sentAt ?? 0) >= (open.sentAt ?? 0))) {
       return this.taskReply(task, kind, e.body, dedupeKey);
     }
@@ -162,6 +164,7 @@ export class SmsRepliesService {
    */
   private async openDelivery(
     from: string,
+    kind: AnswerKind,
   ): Promise<
     | { deliveryId: string; attemptId: string | null; headline: string; sentAt: Date | null }
     | undefined
@@ -184,7 +187,8 @@ export class SmsRepliesService {
                          AND x.status IN ('sending', 'sent', 'delivered', 'completed'))
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,
-      [from, ANSWERED_OR_CLOSED],
+      // A request for help also reaches a warning already confirmed: it is a new emergency.
+      [from, kind === 'help' ? HELP_CLOSED : ANSWERED_OR_CLOSED],
     );
     return row;
   }
