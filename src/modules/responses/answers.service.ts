@@ -25,6 +25,14 @@ export type DeliveryState =
 /** States no answer moves a delivery out of: the first effective answer stands. */
 export const ANSWERED_OR_CLOSED: readonly DeliveryState[] = ['confirmed', 'declined', 'cancelled'];
 
+/**
+ * States an answer of this kind no longer changes. A request for help still reaches a confirmed
+ * person: it is a new emergency (their response time stays that of their first answer).
+ */
+export function closedFor(kind: AnswerKind): readonly DeliveryState[] {
+  return kind === 'help' ? ['declined', 'cancelled'] : ANSWERED_OR_CLOSED;
+}
+
 export interface AnswerInput {
   deliveryId: string;
   kind: AnswerKind;
@@ -130,22 +138,21 @@ export class AnswersService {
       return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
     }
     // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
-    // One exception: help asked after a confirmation is a new emergency. The person moves to
-    // declined (their help goes to the supervisor and the duty office) and keeps the time, channel
-    // and attempt of their first answer, which their response time is measured by.
+    // Help after a confirmation (closedFor) moves the person to declined and keeps the time,
+    // channel and attempt of their first answer, which their response time is measured by.
     const [moved] = await rows<{ state: DeliveryState }>(
       m,
       `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now()),
               answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
               answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
-        WHERE id = $1 AND (state <> ALL($5::text[]) OR ($2 = 'declined' AND state = 'confirmed'))
+        WHERE id = $1 AND state <> ALL($5::text[])
         RETURNING state`,
       [
         input.deliveryId,
         input.kind === 'confirm' ? 'confirmed' : 'declined',
         input.attemptId ?? null,
         input.channel,
-        ANSWERED_OR_CLOSED,
+        closedFor(input.kind),
       ],
     );
     if (!moved) {

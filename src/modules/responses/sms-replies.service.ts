@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { cut } from '../../templates/format';
 import { TasksService } from '../tasks/tasks.service';
-import { ANSWERED_OR_CLOSED, type AnswerKind, AnswersService } from './answers.service';
+import { type AnswerKind, AnswersService, closedFor } from './answers.service';
 import { parseSmsReply } from './sms-reply.parser';
 
 /** Headline length in a clarifying SMS (the whole reply stays within one 70-character segment). */
@@ -15,8 +15,6 @@ const HEADLINE_MAX = 16;
  * plain acknowledgement without "回复…", so that no exchange can go on forever.
  */
 const MAX_CLARIFICATIONS = 3;
-/** Deliveries a request for help can no longer reach: help already asked, or closed. */
-const HELP_CLOSED = ['declined', 'cancelled'];
 /** A task's name in the SMS answered back. */
 const TASK_TITLE = `CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END`;
 
@@ -188,7 +186,7 @@ export class SmsRepliesService {
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,
       // A request for help also reaches a warning already confirmed: it is a new emergency.
-      [from, kind === 'help' ? HELP_CLOSED : ANSWERED_OR_CLOSED],
+      [from, closedFor(kind)],
     );
     return row;
   }
