@@ -43,7 +43,8 @@ export function loggerOptions(level: string): Params {
       },
       serializers: {
         // pino-http runs pino's own err serializer first; plain pino does not.
-        err: (err: unknown) => maskLogRecord(err instanceof Error ? stdSerializers.err(err) : err),
+        err: (err: unknown) =>
+          maskLogRecord({ ...(err instanceof Error ? stdSerializers.err(err) : (err as object)) }),
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,

@@ -23,7 +23,10 @@ export function maskLogRecord(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskPhones(value);
   if (value === null || typeof value !== 'object' || depth > 6) return value;
   if (Array.isArray(value)) return value.map((v) => maskLogRecord(v, depth + 1));
-  if (value instanceof Date || Buffer.isBuffer(value)) return value;
+  // Plain data and errors only: a request, response or socket is left to its own serializer
+  // (walking one on every request log line would be slow and pointless).
+  const proto = Object.getPrototypeOf(value);
+  if (!(value instanceof Error) && proto !== Object.prototype && proto !== null) return value;
   // An error stays an instance of its class (the log's err serializer names its type from it).
   const out: Record<string, unknown> =
     value instanceof Error ? Object.create(Object.getPrototypeOf(value)) : {};
