@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { EscalationService } from '../../src/modules/escalation/escalation.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { dbFault } from '../helpers/db-fault';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 
@@ -14,12 +15,7 @@ const FAST_CHAINS = `
          on_exhausted = '{"notWoken": true, "supervisor": true, "doorToDoor": false}', group_rule_seconds = NULL;`;
 
 /** The database refuses every new escalation, as if it went away at that moment. */
-const FAULT_ON = `
-  CREATE FUNCTION test_refuse_escalation() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'simulated database fault'; END $$;
-  CREATE TRIGGER test_refuse_escalation BEFORE INSERT ON escalations FOR EACH ROW
-    EXECUTE FUNCTION test_refuse_escalation();`;
-const FAULT_OFF = `DROP TRIGGER test_refuse_escalation ON escalations; DROP FUNCTION test_refuse_escalation();`;
+const FAULT = dbFault('test_refuse_escalation', 'escalations', 'INSERT');
 
 describe('叫应 follow-ups survive faults between the timer and the escalation', () => {
   let t: TestApp;
@@ -73,10 +69,10 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
   }
 
   it('a retried step timer carries out the escalation its first run could not', async () => {
-    await t.db.query(FAULT_ON);
+    await t.db.query(FAULT.on);
     const id = await issue('渔子溪村滑坡临灾预警（计时器重试）');
     const d = await stuckAfterTimer(id);
-    await t.db.query(FAULT_OFF);
+    await t.db.query(FAULT.off);
     // The timer job's own retry (backoff 1 s, 2 s, …) finds the step advanced but not done.
     const edge = await waitUntil(
       () => supervisorReached(d.id, 'not_woken'),
@@ -95,7 +91,7 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
   it('the recovery sweep carries out a follow-up whose timer is gone', async () => {
     const sweep = t.app.get(EscalationService, { strict: false });
     const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
-    await t.db.query(FAULT_ON);
+    await t.db.query(FAULT.on);
     const id = await issue('渔子溪村滑坡临灾预警（计时器丢失）');
     const d = await stuckAfterTimer(id);
     // Its retries are lost with the queue data.
@@ -109,7 +105,7 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
           .catch(() => false)) || undefined
       );
     }, 'timer job removed');
-    await t.db.query(FAULT_OFF);
+    await t.db.query(FAULT.off);
 
     // Recent: the sweep leaves it to a timer that may still be running.
     await sweep.recover();
@@ -142,7 +138,7 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
     const [{ id: personId }] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
       PEOPLE.villageChief.ext,
     ]);
-    await t.db.query(FAULT_ON);
+    await t.db.query(FAULT.on);
     const res = await t
       .http()
       .post(`/v1/warnings/${id}/people/${personId}/confirm`)
@@ -151,7 +147,7 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
     // The answer is kept even though alerting the supervisor failed.
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ kind: 'help', effective: true, state: 'declined' });
-    await t.db.query(FAULT_OFF);
+    await t.db.query(FAULT.off);
     expect(await supervisorReached(d.id, 'help_requested')).toBeUndefined();
 
     await t.db.query(

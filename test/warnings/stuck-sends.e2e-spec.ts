@@ -4,6 +4,7 @@ import { presetProfile } from '../../src/sandbox/person-profiles';
 import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { dbFault } from '../helpers/db-fault';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 
@@ -15,14 +16,14 @@ const CHIEF = PEOPLE.villageChief.mobile;
  * `sending`), as if it went away at that moment on every try: the attempt is left `sending`
  * with its job failed. Dropped to let the database "come back".
  */
-const faultOn = (mobile: string) => `
-  CREATE FUNCTION test_refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'simulated database fault'; END $$;
-  CREATE TRIGGER test_refuse_record BEFORE UPDATE ON contact_attempts FOR EACH ROW
-    WHEN (OLD.status = 'sending' AND NEW.status <> 'sending' AND NEW.channel = 'sms'
-          AND NEW.purpose = 'warning' AND NEW.address = '${mobile}')
-    EXECUTE FUNCTION test_refuse_record();`;
-const FAULT_OFF = `DROP TRIGGER test_refuse_record ON contact_attempts; DROP FUNCTION test_refuse_record();`;
+const refuseRecording = (mobile: string) =>
+  dbFault(
+    'test_refuse_record',
+    'contact_attempts',
+    'UPDATE',
+    `OLD.status = 'sending' AND NEW.status <> 'sending' AND NEW.channel = 'sms'
+     AND NEW.purpose = 'warning' AND NEW.address = '${mobile}'`,
+  );
 
 describe('a send left in `sending` is brought back by the recovery sweep', () => {
   let t: TestApp;
@@ -47,7 +48,8 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
   afterAll(() => t.close());
 
   async function issueWithFault(headline: string, mobile: string) {
-    await t.db.query(faultOn(mobile));
+    const fault = refuseRecording(mobile);
+    await t.db.query(fault.on);
     const res = await t
       .http()
       .post('/v1/warnings')
@@ -67,7 +69,7 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
       return state === 'failed' ? a : undefined;
     }, 'SMS job failed with its attempt left sending');
     expect(stuck.tries).toBe(2);
-    await t.db.query(FAULT_OFF);
+    await t.db.query(fault.off);
     return { warningId, stuck };
   }
 
