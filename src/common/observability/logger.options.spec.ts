@@ -35,6 +35,17 @@ describe('log lines', () => {
     expect(JSON.parse(out.split('\n')[0]).err).toMatchObject({ type: 'QueryFailedError' });
   });
 
+  it('logs an error given as a string (a worker passes the masked message) as one message', () => {
+    const { logger, text } = capture();
+    logger.warn(
+      { err: 'Worker failed to send to +8613800000004', queue: 'send-sms' },
+      'job failed',
+    );
+    const line = JSON.parse(text());
+    expect(line.err).toEqual({ message: 'Worker failed to send to +86138****0004' });
+    expect(line.err).not.toHaveProperty('0');
+  });
+
   it('redacts authorization headers and drops query strings from request URLs', () => {
     const { logger, text } = capture();
     logger.info(

@@ -43,8 +43,14 @@ export function loggerOptions(level: string): Params {
       },
       serializers: {
         // pino-http runs pino's own err serializer first; plain pino does not.
+        // An error, or what a caller passed as one: a plain message stays one string (spreading a
+        // string would log it character by character), anything else is kept as it is.
         err: (err: unknown) =>
-          maskLogRecord({ ...(err instanceof Error ? stdSerializers.err(err) : (err as object)) }),
+          err instanceof Error
+            ? maskLogRecord({ ...stdSerializers.err(err) })
+            : typeof err === 'string'
+              ? { message: maskPhones(err) }
+              : maskLogRecord(err),
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,

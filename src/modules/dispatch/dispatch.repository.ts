@@ -7,6 +7,7 @@ import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
+import { attemptFrom, deliveryFrom, sqlList } from '../chain/chain-states';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -284,7 +285,7 @@ export class DispatchRepository {
     const claimed = await rows(
       this.db,
       `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
-        WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
+        WHERE id = $1 AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
       [id],
     );
     return claimed.length > 0;
@@ -309,7 +310,7 @@ export class DispatchRepository {
                 provider = $2, provider_id = $3, segments = $4, sent_at = coalesce(sent_at, now())
           WHERE id = $1 AND provider_id IS NULL AND status <> 'queued'
           RETURNING delivery_id, msg_type, warning_id)
-       UPDATE deliveries d SET state = CASE WHEN d.state = 'pending' THEN 'sent' ELSE d.state END,
+       UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
               first_attempt_at = coalesce(d.first_attempt_at, now())
          FROM a WHERE d.id = a.delivery_id
        RETURNING a.warning_id AS "warningId", a.delivery_id AS "deliveryId"`,
@@ -346,7 +347,7 @@ export class DispatchRepository {
       }>(
         m,
         `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
-        WHERE id = $1 AND status IN ('queued', 'sending', 'sent')
+        WHERE id = $1 AND status IN ${sqlList(attemptFrom('fail'))}
         RETURNING warning_id AS "warningId", delivery_id AS "deliveryId", provider`,
         [id, code ?? null, message, outcome],
       );
@@ -372,7 +373,7 @@ export class DispatchRepository {
     await this.db.transaction(async (m) => {
       const [cancelled] = await rows<{ warningId: string; deliveryId: string }>(
         m,
-        `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ('queued', 'sending')
+        `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ${sqlList(attemptFrom('cancel'))}
          RETURNING warning_id AS "warningId", delivery_id AS "deliveryId"`,
         [id, outcome],
       );
@@ -415,7 +416,7 @@ export class DispatchRepository {
       const moved = await rows<UnreachableRow>(
         m,
         `UPDATE deliveries d SET state = 'unreachable'
-          WHERE d.id = $1 AND d.state IN ('pending', 'sent')
+          WHERE d.id = $1 AND d.state IN ${sqlList(deliveryFrom('markUnreachable'))}
             AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
                                AND a.status NOT IN ('failed', 'cancelled'))
           RETURNING ${UNREACHABLE_RETURNING}`,

@@ -17,7 +17,6 @@ import {
   type SendGroupJob,
 } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
-import { maskPhones } from '../../common/observability/mask';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { EscalationService } from '../escalation/escalation.service';
 import { DispatchQueue } from './dispatch-queue.service';
@@ -135,19 +134,12 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     });
     worker.on('failed', (job, err) =>
       this.logger.warn(
-        // Provider messages may name the recipient's number: masked before logging.
-        {
-          queue: name,
-          jobId: job?.id,
-          attemptsMade: job?.attemptsMade,
-          err: maskPhones(err.message),
-        },
+        // The error as an error (its type and message); the logger masks phone numbers in it.
+        { queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err },
         'job failed',
       ),
     );
-    worker.on('error', (err) =>
-      this.logger.error({ queue: name, err: maskPhones(err.message) }, 'worker error'),
-    );
+    worker.on('error', (err) => this.logger.error({ queue: name, err }, 'worker error'));
     this.workers.push(worker);
   }
 

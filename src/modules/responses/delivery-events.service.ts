@@ -7,6 +7,7 @@ import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
 import { AnswersService } from './answers.service';
+import { attemptFrom, deliveryFrom, sqlList } from '../chain/chain-states';
 
 interface SmsMatch {
   where: string;
@@ -62,9 +63,9 @@ export class DeliveryEventsService {
           m,
           `WITH a AS (
              UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
-              WHERE ${match.where} AND status IN ('sending', 'sent')
+              WHERE ${match.where} AND status IN ${sqlList(attemptFrom('markDelivered'))}
               RETURNING id, delivery_id, warning_id)
-           UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
+           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
                   delivered_at = coalesce(d.delivered_at, now())
              FROM a WHERE d.id = a.delivery_id
            RETURNING a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId"`,
@@ -121,9 +122,9 @@ export class DeliveryEventsService {
                     outcome = CASE WHEN NOT heard AND coalesce(digits, '') = '' THEN 'hung_up_early'
                                    ELSE coalesce(outcome, 'completed') END,
                     duration_s = $2, completed_at = now(), answered_at = coalesce(answered_at, now())
-              WHERE id = $1 AND status IN ('sending', 'sent', 'delivered')
+              WHERE id = $1 AND status IN ${sqlList(attemptFrom('complete'))}
               RETURNING delivery_id, warning_id, heard, outcome, duration_s)
-           UPDATE deliveries d SET state = CASE WHEN d.state IN ('pending', 'sent') THEN 'delivered' ELSE d.state END,
+           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
                   delivered_at = coalesce(d.delivered_at, now())
              FROM a WHERE d.id = a.delivery_id
            RETURNING a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
@@ -161,7 +162,7 @@ export class DeliveryEventsService {
         const [failed] = await rows<{ deliveryId: string; warningId: string }>(
           m,
           `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
-            WHERE id = $1 AND status IN ('sending', 'sent')
+            WHERE id = $1 AND status IN ${sqlList(attemptFrom('fail'))}
             RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
           [attemptId, outcome, e.errorCode ?? null],
         );
@@ -243,7 +244,7 @@ export class DeliveryEventsService {
       if (!a) return;
       await m.query(
         `UPDATE deliveries SET heard_at = coalesce(heard_at, now()),
-                state = CASE WHEN state IN ('pending', 'sent', 'delivered') THEN 'heard' ELSE state END
+                state = CASE WHEN state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE state END
           WHERE id = $1`,
         [a.deliveryId],
       );
@@ -302,7 +303,7 @@ export class DeliveryEventsService {
         m,
         `UPDATE contact_attempts SET status = 'failed', outcome = $${match.params.length + 3}, error_code = $${match.params.length + 1},
                 error_message = $${match.params.length + 2}, failed_at = now()
-          WHERE ${match.where} AND status IN ('sending', 'sent', 'delivered')
+          WHERE ${match.where} AND status IN ${sqlList(attemptFrom('fail'))}
           RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId"`,
         [...match.params, code ?? null, message, outcome],
       );

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
+import { CompleteTaskDto, CreateTaskDto, ListTasksQuery } from './tasks.dto';
 import { TasksService } from './tasks.service';
 
 @ApiTags('tasks')
@@ -23,8 +23,8 @@ export class TasksController {
 
   @Get('tasks')
   @Roles('duty_officer', 'auditor', 'grid_member')
-  list(@CurrentPrincipal() principal: Principal) {
-    return this.tasks.list(principal);
+  list(@CurrentPrincipal() principal: Principal, @Query() query: ListTasksQuery) {
+    return this.tasks.list(principal, query);
   }
 
   @Post('tasks/:id/complete')

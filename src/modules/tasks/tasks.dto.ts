@@ -43,3 +43,15 @@ export class CompleteTaskDto {
   @MaxLength(1000)
   note?: string;
 }
+
+export class ListTasksQuery {
+  @ApiPropertyOptional({ description: 'only the tasks of this warning' })
+  @IsOptional()
+  @IsUUID()
+  warningId?: string;
+
+  @ApiPropertyOptional({ enum: ['open', 'done', 'cancelled'] })
+  @IsOptional()
+  @IsIn(['open', 'done', 'cancelled'])
+  status?: 'open' | 'done' | 'cancelled';
+}

@@ -263,7 +263,7 @@ export class TasksService {
   }
 
   /** Open and recent tasks: a grid member sees their own grid only. */
-  async list(principal: Principal) {
+  async list(principal: Principal, filter: { warningId?: string; status?: string } = {}) {
     return this.db.query(
       `SELECT t.id, t.warning_id AS "warningId", t.type, t.grid_code AS grid, t.status, t.reason, t.outcome, t.note,
               t.created_at AS "createdAt", t.completed_at AS "completedAt", a.name AS assignee, s.name AS "subject"
@@ -271,10 +271,13 @@ export class TasksService {
          LEFT JOIN people a ON a.id = t.assignee_id
          LEFT JOIN deliveries sd ON sd.id = t.subject_delivery_id LEFT JOIN people s ON s.id = sd.person_id
         WHERE ($1::text IS NULL OR t.grid_code = $1) AND ($2::text IS NULL OR starts_with(t.grid_code, $2))
+          AND ($3::uuid IS NULL OR t.warning_id = $3) AND ($4::text IS NULL OR t.status = $4)
         ORDER BY t.status = 'open' DESC, t.created_at DESC LIMIT 500`,
       [
         principal.role === 'grid_member' ? principal.gridCode : null,
         principal.role === 'duty_officer' ? principal.jurisdiction : null,
+        filter.warningId ?? null,
+        filter.status ?? null,
       ],
     );
   }
