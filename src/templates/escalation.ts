@@ -50,76 +50,171 @@ function subjectZh(f: WarningFacts): string {
   return f.w.msgType === 'cancel' ? `${f.title}解除通知（${at}）` : `${f.title}（${at}发布）`;
 }
 
+type Reason = NonNullable<UnansweredPerson['reason']>;
+/** Sections of a notice, most urgent first. */
+const REASONS: readonly Reason[] = ['help_requested', 'not_woken', 'group_silent'];
+
+function sections(people: UnansweredPerson[]): { reason: Reason; people: UnansweredPerson[] }[] {
+  return REASONS.map((reason) => ({
+    reason,
+    people: people.filter((p) => (p.reason ?? 'not_woken') === reason),
+  })).filter((s) => s.people.length > 0);
+}
+
+const ZH: Record<Reason, { head: (n: number) => string; ask: string; voice: string }> = {
+  help_requested: {
+    head: (n) => `下列${n}人请求支援：`,
+    ask: '请立即与其联系，组织支援。',
+    voice: '请求支援',
+  },
+  not_woken: {
+    head: (n) => `下列${n}名责任人未应答：`,
+    ask: '请立即督促联系，必要时安排人员上门敲门叫应。',
+    voice: '未应答，已多次呼叫',
+  },
+  group_silent: {
+    head: (n) => `下列${n}个网格无责任人确认收到：`,
+    ask: '请立即督促网格责任人确认，并组织巡查。',
+    voice: '无责任人确认收到',
+  },
+};
+
 function renderZh(ctx: EscalationContext): EscalationMessage {
   const f = warningFacts(ctx);
-  const people = ctx.unanswered;
   const sup = ctx.supervisor?.name ? `${ctx.supervisor.role ?? ''}${ctx.supervisor.name}，` : '';
-  const n = people.length;
-  const list = (max: number, withPhone: boolean, sep: string, numbered: boolean): string =>
+  const cancelAsk = '请督促确认。';
+  const who = (p: UnansweredPerson, reason: Reason, withPhone: boolean) =>
+    reason === 'group_silent' ? p.place : personZh(p, f, withPhone && reason !== 'help_requested');
+  const list = (
+    people: UnansweredPerson[],
+    reason: Reason,
+    max: number,
+    withPhone: boolean,
+    sep: string,
+  ) =>
     people
       .slice(0, max)
-      .map((p, i) => `${numbered ? `${i + 1}.` : ''}${personZh(p, f, withPhone)}`)
-      .join(sep) + (n > max ? `${sep === '\n' ? '\n' : ''}等${n}人，详见值班系统未叫醒名单` : '');
-  const ask =
-    f.w.msgType === 'cancel' ? '请督促确认。' : '请立即督促联系，必要时安排人员上门敲门叫应。';
+      .map((p, i) => `${i + 1}.${who(p, reason, withPhone)}`)
+      .join(sep) +
+    (people.length > max
+      ? `${sep === '\n' ? '\n' : ''}等${people.length}${reason === 'group_silent' ? '个网格' : '人'}，详见值班系统${reason === 'not_woken' ? '未叫醒名单' : ''}`
+      : '');
+  const parts = sections(ctx.unanswered);
+  const ask = (reason: Reason) => (f.w.msgType === 'cancel' ? cancelAsk : ZH[reason].ask);
   const sms =
-    `${signatureOf(f)}${sup}叫应升级：${subjectZh(f)}，下列${n}名责任人未应答：` +
-    `${list(SMS_PEOPLE, true, '；', true)}。${ask}收到请回复${f.confirmKey}。`;
+    `${signatureOf(f)}${sup}叫应升级：${subjectZh(f)}，` +
+    parts
+      .map(
+        (s) =>
+          `${ZH[s.reason].head(s.people.length)}${list(s.people, s.reason, SMS_PEOPLE, true, '；')}。${ask(s.reason)}`,
+      )
+      .join('') +
+    `收到请回复${f.confirmKey}。`;
   const text = [
     `叫应升级：${subjectZh(f)}`,
-    `未应答责任人${n}名：`,
-    list(TEXT_PEOPLE, true, '\n', true),
-    ask,
+    ...parts.flatMap((s) => [
+      ZH[s.reason].head(s.people.length),
+      list(s.people, s.reason, TEXT_PEOPLE, true, '\n'),
+      ask(s.reason),
+    ]),
     `预警编号：${f.w.nationalId}`,
   ].join('\n');
-  const names = people
-    .slice(0, VOICE_PEOPLE)
-    .map((p) => `${p.place}${p.role ?? ''}${p.name}`)
-    .join('、');
+  const spoken = parts
+    .map((s) => {
+      const names = s.people
+        .slice(0, VOICE_PEOPLE)
+        .map((p) => (s.reason === 'group_silent' ? p.place : `${p.place}${p.role ?? ''}${p.name}`))
+        .join('、');
+      const more =
+        s.people.length > VOICE_PEOPLE
+          ? `等${s.people.length}${s.reason === 'group_silent' ? '个网格' : '人'}`
+          : '';
+      return `${names}${more}${ZH[s.reason].voice}。${ask(s.reason)}`;
+    })
+    .join('');
   const voice = ttsClean(
     `这里是${f.signature}叫应升级电话。${ctx.supervisor?.name ? `${ctx.supervisor.name}您好。` : '您好。'}` +
-      `${subjectZh(f)}，${names}${n > VOICE_PEOPLE ? `等${n}人` : ''}未应答，已多次呼叫。${ask}` +
+      `${subjectZh(f)}，${spoken}` +
       KEYPRESS_PROMPT_ZH,
     'zh-CN',
   );
   return { sms, segments: segmentsOf(sms), text, voice };
 }
 
+const EN: Record<Reason, { head: (n: number) => string; ask: string; voice: string }> = {
+  help_requested: {
+    head: (n) => `${n} ${n === 1 ? 'person asks' : 'people ask'} for help`,
+    ask: 'Please contact them now and organise support.',
+    voice: 'asked for help',
+  },
+  not_woken: {
+    head: (n) => `${n} responsible ${n === 1 ? 'person has' : 'people have'} not answered`,
+    ask: 'Please reach them now and send someone to their door if needed.',
+    voice: 'did not answer',
+  },
+  group_silent: {
+    head: (n) => `in ${n} ${n === 1 ? 'grid' : 'grids'} no responsible person has confirmed`,
+    ask: 'Please make the grid’s responsible persons confirm and organise patrols.',
+    voice: 'no responsible person has confirmed',
+  },
+};
+
 function renderEn(ctx: EscalationContext): EscalationMessage {
   const f = warningFacts(ctx);
-  const people = ctx.unanswered;
-  const n = people.length;
   const sup = ctx.supervisor?.name ? `${ctx.supervisor.name}, ` : '';
   const what =
     f.w.msgType === 'cancel'
       ? `the cancellation of the ${f.title}`
       : `the ${f.title} issued at ${enDateTime(f.w.sentAt, { year: false })}`;
-  const list = (max: number, withPhone: boolean, sep: string): string =>
+  const who = (p: UnansweredPerson, reason: Reason, withPhone: boolean) =>
+    reason === 'group_silent' ? p.place : personEn(p, f, withPhone && reason !== 'help_requested');
+  const list = (
+    people: UnansweredPerson[],
+    reason: Reason,
+    max: number,
+    withPhone: boolean,
+    sep: string,
+  ) =>
     people
       .slice(0, max)
-      .map((p, i) => `${i + 1}. ${personEn(p, f, withPhone)}`)
-      .join(sep) + (n > max ? `${sep}and ${n - max} more (see the not-woken list)` : '');
-  const ask =
-    f.w.msgType === 'cancel'
-      ? 'Please make sure they confirm.'
-      : 'Please reach them now and send someone to their door if needed.';
+      .map((p, i) => `${i + 1}. ${who(p, reason, withPhone)}`)
+      .join(sep) +
+    (people.length > max ? `${sep}and ${people.length - max} more (see the duty console)` : '');
+  const ask = (reason: Reason) =>
+    f.w.msgType === 'cancel' ? 'Please make sure they confirm.' : EN[reason].ask;
+  const parts = sections(ctx.unanswered);
   const sms =
-    `${signatureOf(f)}${sup ? `${sup}escalation` : 'Escalation'}: ${n} responsible ${n === 1 ? 'person has' : 'people have'} not answered ${what}: ` +
-    `${list(SMS_PEOPLE, true, '; ')}. ${ask} Reply ${f.confirmKey} to confirm.`;
+    `${signatureOf(f)}${sup ? `${sup}escalation` : 'Escalation'} on ${what}: ` +
+    parts
+      .map(
+        (s) =>
+          `${EN[s.reason].head(s.people.length)}: ${list(s.people, s.reason, SMS_PEOPLE, true, '; ')}. ${ask(s.reason)} `,
+      )
+      .join('') +
+    `Reply ${f.confirmKey} to confirm.`;
   const text = [
     `Escalation: ${what}`,
-    `${n} responsible ${n === 1 ? 'person has' : 'people have'} not answered:`,
-    list(TEXT_PEOPLE, true, '\n'),
-    ask,
+    ...parts.flatMap((s) => [
+      `${EN[s.reason].head(s.people.length)}:`,
+      list(s.people, s.reason, TEXT_PEOPLE, true, '\n'),
+      ask(s.reason),
+    ]),
     `Warning id: ${f.w.nationalId}`,
   ].join('\n');
-  const names = people
-    .slice(0, VOICE_PEOPLE)
-    .map((p) => `${p.name} at ${p.place}`)
-    .join(', ');
+  const spoken = parts
+    .map((s) => {
+      const names = s.people
+        .slice(0, VOICE_PEOPLE)
+        .map((p) => (s.reason === 'group_silent' ? p.place : `${p.name} at ${p.place}`))
+        .join(', ');
+      const more =
+        s.people.length > VOICE_PEOPLE ? ` and ${s.people.length - VOICE_PEOPLE} more` : '';
+      return `${names}${more}: ${EN[s.reason].voice}. ${ask(s.reason)} `;
+    })
+    .join('');
   const voice = ttsClean(
     `This is the ${f.signature} escalation line. ${ctx.supervisor?.name ? `Hello ${ctx.supervisor.name}. ` : ''}` +
-      `${names}${n > VOICE_PEOPLE ? ` and ${n - VOICE_PEOPLE} more` : ''} did not answer ${what}. ${ask} ` +
+      `About ${what}: ${spoken}` +
       KEYPRESS_PROMPT_EN,
     'en',
   );

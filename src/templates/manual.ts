@@ -69,6 +69,7 @@ function renderManualZh(ctx: ManualContext): ManualTaskMessage {
   const cancel = f.w.msgType === 'cancel';
   const door = t.type === 'door_to_door';
   const title = cancel ? '预警解除通知任务' : door ? '敲门入户任务' : '鸣锣吹哨任务';
+  const no = t.number ? `（任务号${t.number}）` : '';
   const where = t.area ?? listPlaces(f.places, 'zh-CN', 3);
   const targets = t.targets?.length ? targetsZh(t.targets) : '';
   const what = cancel
@@ -87,11 +88,12 @@ function renderManualZh(ctx: ManualContext): ManualTaskMessage {
     action = `请立即在${where}鸣锣吹哨，提醒群众${what.replace(/^通知/, '')}，并逐户核实${f.imminent ? '撤离' : '通知'}情况${targets ? `，重点：${targets}` : ''}。`;
   }
   const deadline = t.deadline ? `请于${zhShortTime(t.deadline, f.w.sentAt)}前完成，` : '';
+  const key = (k: string) => (t.number ? `“${k} ${t.number}”` : k);
   const confirm =
-    `${deadline}完成后回复${f.confirmKey}确认，需要支援回复${f.helpKey}。` +
+    `${deadline}完成后回复${key(f.confirmKey)}确认，需要支援回复${key(f.helpKey)}。` +
     (f.confirmUrl ? `也可点击确认：${f.confirmUrl} ` : '');
   const who = greeting(f).replace(/：$/, '，');
-  const sms = `${signatureOf(f)}${who}${title}：${situationZh(f)}${action}${confirm}`.trim();
+  const sms = `${signatureOf(f)}${who}${title}${no}：${situationZh(f)}${action}${confirm}`.trim();
   return { sms, segments: segmentsOf(sms), title };
 }
 
@@ -119,11 +121,12 @@ function renderManualEn(ctx: ManualContext): ManualTaskMessage {
       ? `Go now to ${where}, knock on every door and ${what}${targets ? `: ${targets}` : ''}.`
       : `Sound the gong and whistle now in ${where} and ${what}; then check every household${targets ? `, especially: ${targets}` : ''}.`;
   const deadline = t.deadline ? `Finish by ${enShortTime(t.deadline, f.w.sentAt)}. ` : '';
+  const key = (k: string) => (t.number ? `"${k} ${t.number}"` : k);
   const confirm =
-    `${deadline}Reply ${f.confirmKey} when done, ${f.helpKey} if you need help.` +
+    `${deadline}Reply ${key(f.confirmKey)} when done, ${key(f.helpKey)} if you need help.` +
     (f.confirmUrl ? ` Or confirm here: ${f.confirmUrl}` : '');
   const who = f.recipientName ? `${f.recipientName}, ` : '';
-  const sms = `${signatureOf(f)}${who}${title}: ${situationEn(f)} ${action} ${confirm}`;
+  const sms = `${signatureOf(f)}${who}${title}${t.number ? ` no. ${t.number}` : ''}: ${situationEn(f)} ${action} ${confirm}`;
   return { sms, segments: segmentsOf(sms), title };
 }
 

@@ -496,6 +496,18 @@ describe('manual tasks', () => {
   });
 });
 
+describe('task numbers', () => {
+  it('a numbered task asks for the number in the reply', () => {
+    const m = renderMessage('manual', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      task: { type: 'door_to_door', area: '渔子溪村第1网格', number: 23 },
+    });
+    expect(m.sms).toContain('敲门入户任务（任务号23）：');
+    expect(m.sms).toContain('完成后回复“1 23”确认，需要支援回复“2 23”。');
+  });
+});
+
 describe('escalation', () => {
   const unanswered = Array.from({ length: 12 }, (_, i) => ({
     name: `责任人${i + 1}`,
@@ -538,9 +550,41 @@ describe('escalation', () => {
       unanswered: unanswered.slice(0, 1),
     });
     expect(e.sms).toContain(
-      '1 responsible person has not answered the Yellow geological-hazard meteorological risk warning',
+      'Escalation on the Yellow geological-hazard meteorological risk warning issued at',
     );
+    expect(e.sms).toContain('1 responsible person has not answered: 1. 责任人1');
     expect(e.voice.endsWith(KEYPRESS_PROMPT_EN)).toBe(true);
+  });
+
+  it('says a request for help is one, not a non-answer, and names a silent grid', () => {
+    const e = renderMessage('escalation', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      supervisor: { name: '陈七', role: '村防汛责任人' },
+      unanswered: [
+        ...unanswered.slice(0, 5).map((p) => ({ ...p, reason: 'help_requested' as const })),
+        { ...unanswered[5], reason: 'not_woken' as const },
+        { name: '李网格', place: '渔子溪村第1网格', reason: 'group_silent' as const },
+      ],
+    });
+    expect(e.sms).toContain('下列5人请求支援：1.网格长责任人1（映秀镇1号网格');
+    expect(e.sms).toContain('请立即与其联系，组织支援。');
+    expect(e.sms).toContain('下列1名责任人未应答：1.网格长责任人6');
+    expect(e.sms).toContain('下列1个网格无责任人确认收到：1.渔子溪村第1网格。');
+    // Help requests are not announced as unanswered calls, and carry no call count.
+    expect(e.sms).not.toContain('下列5名责任人未应答');
+    expect(e.sms.indexOf('请求支援')).toBeLessThan(e.sms.indexOf('未应答'));
+    expect(e.voice).toContain('映秀镇1号网格网格长责任人1');
+    expect(e.voice).toContain('请求支援');
+    expect(e.voice).not.toMatch(/责任人5[^。]*未应答/);
+    const en = renderMessage('escalation', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      locale: 'en',
+      unanswered: [{ ...unanswered[0], reason: 'help_requested' as const }],
+    });
+    expect(en.sms).toContain('1 person asks for help: 1. 责任人1');
+    expect(en.sms).not.toContain('not answered');
   });
 });
 

@@ -142,6 +142,8 @@ export interface ManualContext extends TemplateContext {
     area?: string;
     /** Finish by. */
     deadline?: Date;
+    /** The task's short number, named in an SMS reply when the member has several open tasks. */
+    number?: number;
   };
 }
 export interface ManualTaskMessage {
@@ -160,6 +162,11 @@ export interface UnansweredPerson {
   phone?: string;
   attempts?: number;
   lastAttemptAt?: Date;
+  /**
+   * Why they are reported: did not answer (default), asked for help, or (group_silent) nobody
+   * responsible in their grid confirmed; then `place` names the grid.
+   */
+  reason?: 'not_woken' | 'help_requested' | 'group_silent';
 }
 export interface EscalationContext extends TemplateContext {
   supervisor?: { name?: string; role?: string };

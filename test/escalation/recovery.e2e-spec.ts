@@ -150,8 +150,9 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
     await t.db.query(FAULT.off);
     expect(await supervisorReached(d.id, 'help_requested')).toBeUndefined();
 
+    // The request for help, as if asked two minutes ago.
     await t.db.query(
-      `UPDATE answers SET received_at = now() - interval '2 minutes' WHERE delivery_id = $1`,
+      `UPDATE deliveries SET help_requested_at = now() - interval '2 minutes' WHERE id = $1`,
       [d.id],
     );
     await sweep.recover();

@@ -6,6 +6,7 @@ import { AuditLog1764000000000 } from './1764000000000-AuditLog';
 import { StuckSends1764100000000 } from './1764100000000-StuckSends';
 import { DangerZonePolicies1764200000000 } from './1764200000000-DangerZonePolicies';
 import { ChainFollowUps1764300000000 } from './1764300000000-ChainFollowUps';
+import { ChainNotices1764400000000 } from './1764400000000-ChainNotices';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   StuckSends1764100000000,
   DangerZonePolicies1764200000000,
   ChainFollowUps1764300000000,
+  ChainNotices1764400000000,
 ];

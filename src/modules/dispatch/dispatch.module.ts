@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
+import { ChainModule } from '../chain/chain.module';
 import { TargetingModule } from '../directory/targeting/targeting.module';
 import { EscalationModule } from '../escalation/escalation.module';
 import { EscalationService } from '../escalation/escalation.service';
@@ -25,6 +26,7 @@ import { SendGroupService } from './send-group.service';
     DispatchQueueModule,
     EscalationModule,
     TasksModule,
+    ChainModule,
   ],
   providers: [
     DispatchRepository,
@@ -37,6 +39,7 @@ import { SendGroupService } from './send-group.service';
     SendGroupService,
   ],
   exports: [
+    ChainModule,
     DispatchRepository,
     EscalationService,
     FanoutService,

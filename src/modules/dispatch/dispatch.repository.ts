@@ -7,7 +7,7 @@ import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
-import { attemptFrom, deliveryFrom, sqlList } from '../chain/chain-states';
+import { attemptFrom, deliveryFrom, type DeliveryState, sqlList } from '../chain/chain-states';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -33,8 +33,8 @@ export interface AttemptToInsert {
   seq: number;
   planned: PlannedAttempt;
   priority: number;
-  /** The warning itself (default), or an escalation notice about someone who did not answer. */
-  purpose?: 'warning' | 'escalation';
+  /** The person's own alert (default), a notice about someone else, or a task SMS. */
+  purpose?: 'warning' | 'notice' | 'task';
 }
 
 export interface AttemptRow {
@@ -51,7 +51,11 @@ export interface AttemptRow {
   status: string;
   tries: number;
   providerId: string | null;
-  purpose: 'warning' | 'escalation';
+  purpose: 'warning' | 'notice' | 'task';
+  /** A task SMS: its task's status. */
+  taskStatus: string | null;
+  /** A notice: the escalation edges it reports (fixed when claimed). */
+  covers: string[] | null;
   personId: string;
   personName: string;
   personRole: string;
@@ -63,7 +67,7 @@ const ATTEMPT_COLUMNS = `
   a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType", a.seq,
   a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
-  w.state AS "warningState"`;
+  w.state AS "warningState", a.covers, (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
 
 interface UnreachableRow {
   id: string;
@@ -111,8 +115,10 @@ export class DispatchRepository {
     if (!rows.length) return [];
     // A new version restarts the chain (step 0); confirmed people stay confirmed unless the level was raised.
     return this.db.query(
-      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
-       SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code
+      // A person enters the chain when the version that first names them was issued.
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, entered_at)
+       SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code,
+              coalesce((SELECT created_at FROM warning_versions WHERE warning_id = $1 AND version = $2), now())
          FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(person_id, role, division_code, grid_code)
        ON CONFLICT (warning_id, person_id) DO UPDATE SET
          msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
@@ -156,7 +162,7 @@ export class DispatchRepository {
       }[] = await m.query(
         `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
-       ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING id, delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, purpose`,
         [
           rows.map((r) => r.deliveryId),
@@ -174,7 +180,7 @@ export class DispatchRepository {
       // Only what was inserted: a retried fan-out appends nothing twice. No address (phone numbers).
       await this.audit.append(
         inserted.map((a) => ({
-          actor: a.purpose === 'escalation' ? 'escalation' : 'system',
+          actor: a.purpose === 'notice' ? 'escalation' : 'system',
           action: 'attempt.created',
           subjectType: 'attempt',
           subjectId: a.id,
@@ -199,17 +205,9 @@ export class DispatchRepository {
     );
   }
 
-  /** For an escalation notice: the people whose silence (or call for help) brought this person in. */
-  async escalatedFrom(
-    deliveryId: string,
-  ): Promise<{ name: string; role: string; place: string; reason: string }[]> {
-    return this.db.query(
-      `SELECT p.name, p.role, coalesce(g.name, dv.name, p.division_code) AS place, e.reason
-         FROM escalations e JOIN deliveries d ON d.id = e.from_delivery_id JOIN people p ON p.id = d.person_id
-         LEFT JOIN grids g ON g.code = p.grid_code LEFT JOIN divisions dv ON dv.code = p.division_code
-        WHERE e.to_delivery_id = $1 ORDER BY e.created_at`,
-      [deliveryId],
-    );
+  async deliveryState(deliveryId: string): Promise<DeliveryState | undefined> {
+    const [d] = await this.db.query(`SELECT state FROM deliveries WHERE id = $1`, [deliveryId]);
+    return d?.state;
   }
 
   /** People with no contact point for their first step: unreachable, each recorded once. */
@@ -309,11 +307,13 @@ export class DispatchRepository {
          UPDATE contact_attempts SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
                 provider = $2, provider_id = $3, segments = $4, sent_at = coalesce(sent_at, now())
           WHERE id = $1 AND provider_id IS NULL AND status <> 'queued'
-          RETURNING delivery_id, msg_type, warning_id)
-       UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
-              first_attempt_at = coalesce(d.first_attempt_at, now())
-         FROM a WHERE d.id = a.delivery_id
-       RETURNING a.warning_id AS "warningId", a.delivery_id AS "deliveryId"`,
+          RETURNING delivery_id, msg_type, warning_id, purpose),
+       d AS (
+         UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
+                first_attempt_at = coalesce(d.first_attempt_at, now())
+           FROM a WHERE d.id = a.delivery_id AND (a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)
+         RETURNING d.id)
+       SELECT a.warning_id AS "warningId", a.delivery_id AS "deliveryId" FROM a`,
         [id, provider, providerId, segments ?? null],
       );
       if (!sent) return;

@@ -80,16 +80,22 @@ export class MessageRenderer {
 
   manualTask(
     content: WarningContent,
-    task: { type: ManualTaskType; area: string; targets?: { name: string }[] },
+    task: { type: ManualTaskType; area: string; targets?: { name: string }[]; number?: number },
   ): string {
     return renderMessage('manual', { ...this.context(content, 'alert'), task }).sms;
   }
 
-  /** To a supervisor or the duty office: who did not answer (or asked for help), and where. */
+  /** A notice to a superior: who asked for help, who did not answer, which grid is silent, and where. */
   escalation(
     content: WarningContent,
     person: { name: string; role: PersonRole },
-    unanswered: { name: string; role: string; place: string }[],
+    unanswered: {
+      name: string;
+      role: string;
+      place: string;
+      reason?: 'not_woken' | 'help_requested' | 'group_silent';
+      attempts?: number;
+    }[],
   ) {
     return renderMessage('escalation', {
       ...this.context(content, 'alert'),
@@ -98,6 +104,8 @@ export class MessageRenderer {
         name: u.name,
         role: PERSON_ROLE_NAMES_ZH[u.role as PersonRole] ?? u.role,
         place: u.place,
+        reason: u.reason,
+        attempts: u.attempts || undefined,
       })),
     });
   }

@@ -10,6 +10,8 @@ import { planFailover, type PersonChannel } from './contact-plan';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { MessageRenderer } from './message-renderer';
+import { ANSWERED, type DeliveryState } from '../chain/chain-states';
+import { NoticesRepository } from '../chain/notices.repository';
 
 export type SendOutcome = 'sent' | 'skipped' | 'failed' | 'retry';
 
@@ -31,6 +33,7 @@ export class SendAttemptService {
     private readonly renderer: MessageRenderer,
     private readonly urls: PublicUrls,
     private readonly queue: DispatchQueue,
+    private readonly notices: NoticesRepository,
   ) {}
 
   async send(attemptId: string, lastTry: boolean): Promise<SendOutcome> {
@@ -40,19 +43,39 @@ export class SendAttemptService {
       await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
       return 'skipped';
     }
-    if (
-      a.channel !== 'manual' &&
-      a.msgType !== 'cancel' &&
-      ['confirmed', 'declined'].includes(a.deliveryState)
-    ) {
-      await this.repo.attemptCancelled(a.id, 'already_answered');
-      return 'skipped';
+    // What stops a message follows from its purpose: the person's own alert stops at their
+    // answer; a task SMS when its task is no longer open; a notice about someone else only when
+    // everything it reports is resolved (never by the superior's answer to their own alert).
+    let covers: string[] = [];
+    if (a.purpose === 'notice') {
+      const claimed = await this.notices.claim(a.id);
+      if (!claimed) return 'skipped';
+      if (!claimed.open) {
+        await this.repo.attemptCancelled(a.id, 'resolved');
+        return 'skipped';
+      }
+      covers = claimed.covers;
+    } else {
+      if (
+        a.purpose === 'warning' &&
+        a.msgType !== 'cancel' &&
+        ANSWERED.includes(a.deliveryState as DeliveryState)
+      ) {
+        await this.repo.attemptCancelled(a.id, 'already_answered');
+        return 'skipped';
+      }
+      if (a.purpose === 'task' && a.taskStatus !== 'open') {
+        await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
+        return 'skipped';
+      }
+      if (!(await this.repo.claimAttempt(a.id))) return 'skipped';
     }
-    if (!(await this.repo.claimAttempt(a.id))) return 'skipped';
 
     const provider = a.channel === 'email' ? 'smtp' : 'twilio';
     try {
-      const receipt = await this.breakers.run(`${provider}:${a.channel}`, () => this.dispatch(a));
+      const receipt = await this.breakers.run(`${provider}:${a.channel}`, () =>
+        this.dispatch(a, covers),
+      );
       await this.repo.attemptSent(a.id, provider, receipt.providerId, receipt.segments);
       return 'sent';
     } catch (err) {
@@ -96,9 +119,13 @@ export class SendAttemptService {
       | 'address'
       | 'priority'
       | 'personId'
-    >,
+    > & { purpose?: AttemptRow['purpose'] },
   ): Promise<void> {
     if (a.channel === 'manual') return;
+    const purpose = a.purpose ?? 'warning';
+    // An answered person's alert needs no other contact point (a notice to them still does).
+    if (purpose === 'warning' && ANSWERED.includes((await this.repo.deliveryState(a.deliveryId))!))
+      return;
     const tried = await this.repo.attemptsOfDelivery(a.deliveryId);
     const contacts = (await this.repo.contactsOf([a.personId])).get(a.personId) ?? [];
     const next = planFailover(
@@ -108,6 +135,10 @@ export class SendAttemptService {
     );
     if (!next) {
       await this.repo.markUnreachableIfExhausted(a.deliveryId);
+      return;
+    }
+    if (purpose === 'notice') {
+      await this.queue.enqueueAttempts(await this.notices.queue(a.deliveryId, [next], a.priority));
       return;
     }
     const seq = Math.max(...tried.map((t) => t.seq)) + 1;
@@ -132,7 +163,7 @@ export class SendAttemptService {
   /** The SMS that hands a grid member their door-to-door or gong-and-whistle task. */
   private async taskSms(a: AttemptRow, content: WarningContent): Promise<string> {
     const [task] = await this.repo.db.query(
-      `SELECT t.type, g.name AS grid, s.name AS subject,
+      `SELECT t.type, t.number, g.name AS grid, s.name AS subject,
               (SELECT value FROM contact_points WHERE person_id = s.id AND kind IN ('mobile', 'landline') ORDER BY priority LIMIT 1) AS phone
          FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id JOIN grids g ON g.code = t.grid_code
          LEFT JOIN deliveries sd ON sd.id = t.subject_delivery_id LEFT JOIN people s ON s.id = sd.person_id
@@ -142,12 +173,13 @@ export class SendAttemptService {
     if (!task) throw new ChannelError('permanent', undefined, `attempt ${a.id} carries no task`);
     return this.renderer.manualTask(content, {
       type: task.type,
+      number: task.number,
       area: task.grid,
       targets: task.subject ? [{ name: task.subject }] : undefined,
     });
   }
 
-  private async dispatch(a: AttemptRow) {
+  private async dispatch(a: AttemptRow, covers: string[]) {
     const version = await this.warnings.findVersion(a.warningId, a.version);
     if (!version)
       throw new ChannelError(
@@ -160,11 +192,11 @@ export class SendAttemptService {
       role: a.personRole as PersonRole,
       deliveryId: a.deliveryId,
     };
-    if (a.purpose === 'escalation' && a.channel !== 'manual') {
+    if (a.purpose === 'notice') {
       const m = this.renderer.escalation(
         version.content,
         person,
-        await this.repo.escalatedFrom(a.deliveryId),
+        await this.notices.subjects(covers),
       );
       if (a.channel === 'voice') {
         return this.channels.voice.call({

@@ -1,3 +1,9 @@
+import {
+  ENTERED_AT,
+  REACH_DEADLINE_AT,
+  REACHED_AT,
+  STEP_DEADLINE_AT,
+} from '../chain/chain-times.sql';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -14,14 +20,18 @@ const PERSON_TIMES = `
          d.answer_channel AS "answerChannel", d.answered_attempt_id AS "answeredAttemptId",
          (SELECT seq + 1 FROM contact_attempts WHERE id = d.answered_attempt_id) AS "answeredOnAttempt",
          d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined') AS "notWoken",
+         d.not_woken_at AS "notWokenAt", d.help_requested_at AS "helpRequestedAt",
+         ${ENTERED_AT} AS "enteredAt",
+         extract(epoch FROM d.confirmed_at - ${ENTERED_AT}) AS "entryToAnswer",
+         ${STEP_DEADLINE_AT} AS "stepDeadlineAt",
+         d.confirmed_at <= ${STEP_DEADLINE_AT} AS "answeredInStepTime",
          extract(epoch FROM d.first_attempt_at - w.created_at) AS "issueToFirstAttempt",
          extract(epoch FROM d.delivered_at - w.created_at) AS "issueToDelivery",
          extract(epoch FROM d.confirmed_at - w.created_at) AS "issueToAnswer",
          extract(epoch FROM d.confirmed_at - d.first_attempt_at) AS "firstAttemptToAnswer",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
-         CASE WHEN pol.reach_deadline_seconds IS NULL THEN NULL
-              ELSE coalesce(least(d.delivered_at, d.confirmed_at), d.confirmed_at, d.delivered_at)
-                     <= w.created_at + make_interval(secs => pol.reach_deadline_seconds) END AS "reachedInTime"
+         ${REACH_DEADLINE_AT} AS "reachDeadlineAt",
+         ${REACHED_AT} <= ${REACH_DEADLINE_AT} AS "reachedInTime"
     FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
     LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
    WHERE d.warning_id = $1`;
@@ -57,12 +67,16 @@ export class ChainStatsService {
     );
     const [times] = await this.db.query(
       `WITH t AS (${PERSON_TIMES})
-       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "issueToAnswer") AS median,
-              percentile_cont(0.9) WITHIN GROUP (ORDER BY "issueToAnswer") AS p90,
+       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "entryToAnswer") AS median,
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY "entryToAnswer") AS p90,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY "issueToAnswer") AS "medianFromIssue",
               percentile_cont(0.5) WITHIN GROUP (ORDER BY "firstAttemptToAnswer") AS "medianFromFirstAttempt",
               percentile_cont(0.9) WITHIN GROUP (ORDER BY "firstAttemptToAnswer") AS "p90FromFirstAttempt",
               count(*) FILTER (WHERE role <> 'resident' AND "reachedInTime")::int AS "deadlineMet",
-              count(*) FILTER (WHERE role <> 'resident' AND "reachedInTime" IS NOT TRUE)::int AS "deadlineMissed"
+              count(*) FILTER (WHERE role <> 'resident' AND "reachedInTime" IS NOT TRUE)::int AS "deadlineMissed",
+              count(*) FILTER (WHERE "answeredInStepTime")::int AS "stepDeadlineMet",
+              count(*) FILTER (WHERE state IN ('confirmed', 'declined') AND "answeredInStepTime" IS NOT TRUE
+                                 AND "stepDeadlineAt" IS NOT NULL)::int AS "stepDeadlineMissed"
          FROM t WHERE state = 'confirmed' OR role <> 'resident'`,
       [warningId],
     );
@@ -70,9 +84,12 @@ export class ChainStatsService {
       `WITH t AS (${PERSON_TIMES}) SELECT "personId", name, role, "divisionCode", "gridCode", state FROM t WHERE "notWoken" ORDER BY name`,
       [warningId],
     );
+    // Help requests are a flag on top of the first answer: a person who confirmed and then asked
+    // for help stays confirmed (and in the response times) and is listed here too.
     const helpRequests = await this.db.query(
-      `SELECT p.id AS "personId", p.name, d.role, d.grid_code AS "gridCode", d.confirmed_at AS at
-         FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND d.state = 'declined' ORDER BY d.confirmed_at`,
+      `SELECT p.id AS "personId", p.name, d.role, d.grid_code AS "gridCode", d.help_requested_at AS at, d.state
+         FROM deliveries d JOIN people p ON p.id = d.person_id
+        WHERE d.warning_id = $1 AND d.help_requested_at IS NOT NULL ORDER BY d.help_requested_at`,
       [warningId],
     );
     const ratio = (a: number, b: number) => (b ? a / b : null);
@@ -88,12 +105,15 @@ export class ChainStatsService {
       confirmationRate: ratio(totals.confirmed, totals.targeted),
       responsibleConfirmationRate: ratio(totals.responsibleConfirmed, totals.responsible),
       responseSeconds: {
+        // From each person's entry into the chain (the issue, or the escalation for targets).
         median: num(times.median),
+        medianFromIssue: num(times.medianFromIssue),
         p90: num(times.p90),
         medianFromFirstAttempt: num(times.medianFromFirstAttempt),
         p90FromFirstAttempt: num(times.p90FromFirstAttempt),
       },
       reachDeadline: { met: times.deadlineMet, missed: times.deadlineMissed },
+      stepDeadline: { met: times.stepDeadlineMet, missed: times.stepDeadlineMissed },
       helpRequests,
       notWoken,
     };
@@ -112,6 +132,7 @@ export class ChainStatsService {
       issueToFirstAttempt: num(r.issueToFirstAttempt),
       issueToDelivery: num(r.issueToDelivery),
       issueToAnswer: num(r.issueToAnswer),
+      entryToAnswer: num(r.entryToAnswer),
       firstAttemptToAnswer: num(r.firstAttemptToAnswer),
     }));
   }

@@ -15,6 +15,7 @@ import type { MessageType } from '../warnings/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
 import type { EscalationPolicy } from './escalation-policy.types';
 import { PoliciesRepository } from './policies.repository';
+import { NoticesRepository } from '../chain/notices.repository';
 
 interface ChainDelivery {
   id: string;
@@ -32,12 +33,14 @@ interface ChainDelivery {
   level: 'red' | 'orange' | 'yellow' | 'blue';
   status: string;
   warningState: string;
+  /** Brought into the warning by an escalation: their chain carries notices, not the alert. */
+  escalatedFrom: string | null;
 }
 
 const CHAIN_COLUMNS = `
   d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode", d.version,
   d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId", p.supervisor_id AS "supervisorId",
-  w.kind, v.level, w.status, w.state AS "warningState"`;
+  w.kind, v.level, w.status, w.state AS "warningState", d.escalated_from AS "escalatedFrom"`;
 
 const CHAIN_FROM = `
   deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
@@ -62,6 +65,7 @@ export class EscalationService {
     private readonly tasks: TasksService,
     private readonly warnings: WarningsRepository,
     private readonly audit: AuditService,
+    private readonly notices: NoticesRepository,
   ) {}
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
@@ -70,7 +74,7 @@ export class EscalationService {
     deliveries: { id: string; personId: string; role: string; msgType: MessageType }[],
     contacts: Map<string, RecipientContact[]>,
     priority: number,
-    purpose: 'warning' | 'escalation' = 'warning',
+    purpose: 'warning' | 'notice' = 'warning',
   ): Promise<{ attempts: AttemptToInsert[]; unreachable: string[] }> {
     const attempts: AttemptToInsert[] = [];
     const unreachable: string[] = [];
@@ -181,14 +185,15 @@ export class EscalationService {
     if (!policy) return;
     if (step < policy.steps.length) {
       // Contacts of the next step, unless a first run already added them (after step_started_at).
+      const purpose = d.escalatedFrom ? 'notice' : 'warning';
       const [already] = await this.db.query(
         `SELECT 1 FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
-          WHERE a.delivery_id = $1 AND a.purpose = 'warning' AND a.version = d.version AND a.queued_at >= d.step_started_at LIMIT 1`,
-        [d.id],
+          WHERE a.delivery_id = $1 AND a.purpose = $2 AND a.version = d.version AND a.queued_at >= d.step_started_at LIMIT 1`,
+        [d.id, purpose],
       );
       if (!already) {
         const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
-        await this.addAttempts(d, this.planStep(policy, step, contacts), 'warning');
+        await this.addAttempts(d, this.planStep(policy, step, contacts), purpose);
       }
       await this.queue.scheduleSteps([
         {
@@ -391,47 +396,32 @@ export class EscalationService {
     if (!edge) return;
     const priority = jobPriority(v.content.kind, 'red');
     const contacts = await this.repo.contactsOf([target.id]);
-    if (broughtIn) {
-      // Brought in by this escalation: their own chain, unless a first run already started it.
-      if (existing.started) return;
+    if (broughtIn && !existing.started) {
+      // Brought in by this escalation: their own chain, whose messages are notices.
       const { attempts, unreachable } = await this.startChains(
         v,
         [{ id: existing.id, personId: target.id, role: target.role, msgType: 'alert' }],
         contacts,
         priority,
-        'escalation',
+        'notice',
       );
       const queued = await this.repo.insertAttempts(attempts);
       await this.repo.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
       return;
     }
-    // Already on the warning: the notice goes to them on top of their own chain, once.
-    if (!edge.fresh) {
-      const [sent] = await this.db.query(
-        `SELECT 1 FROM contact_attempts a JOIN escalations e ON e.id = $2
-          WHERE a.delivery_id = $1 AND a.purpose = 'escalation' AND a.queued_at >= e.created_at LIMIT 1`,
-        [existing.id, edge.id],
-      );
-      if (sent) return;
-    }
-    const c =
-      firstContactFor(contacts.get(target.id) ?? [], 'sms') ??
-      firstContactFor(contacts.get(target.id) ?? [], 'voice');
-    if (!c) return;
-    const d = await this.chainDelivery(existing.id);
-    if (d)
-      await this.addAttempts(
-        d,
-        [
-          {
-            channel: c.kind === 'landline' ? 'voice' : 'sms',
-            contactKind: c.kind,
-            address: c.value,
-          },
-        ],
-        'escalation',
-      );
+    // On the warning already (or a repeat): the notice goes out on the channels of the target's
+    // first step (call included), whatever the state of their own alert. Queued once per channel
+    // while anything they were told of is still unreported.
+    const [own] = await this.db.query<{ policyId: string | null }[]>(
+      `SELECT policy_id AS "policyId" FROM deliveries WHERE id = $1`,
+      [existing.id],
+    );
+    const policy =
+      (own?.policyId ? await this.policies.byId(own.policyId) : undefined) ??
+      (await this.policies.choose(v.content.kind, v.level, v.content.status, target.role, true));
+    const planned = this.planStep(policy, 0, contacts.get(target.id) ?? []);
+    await this.queue.enqueueAttempts(await this.notices.queue(existing.id, planned, priority));
   }
 
   /** An effective answer: pending steps stop at once; a request for help alerts the supervisor and the duty office. */
@@ -466,8 +456,14 @@ export class EscalationService {
         m,
       );
     });
-    await this.db.query(`UPDATE deliveries SET not_woken_at = NULL WHERE id = $1`, [e.deliveryId]);
-    if (e.kind !== 'help') return;
+    // The not-woken time stays on record (the person is no longer listed once they answered).
+    if (e.kind === 'confirm') {
+      // What was reported about them is resolved: notices still waiting about it are stopped,
+      // and a door-to-door task to wake them is closed.
+      await this.notices.resolve({ subjectDeliveryId: e.deliveryId });
+      await this.tasks.closeForSubject(e.deliveryId);
+      return;
+    }
     const d = await this.chainDelivery(e.deliveryId);
     if (!d) return;
     if (d.supervisorId) await this.escalateTo(d, d.supervisorId, 'help_requested');
@@ -503,9 +499,7 @@ export class EscalationService {
     const help = await this.db.query<{ deliveryId: string; warningId: string }[]>(
       `SELECT d.id AS "deliveryId", d.warning_id AS "warningId"
          FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
-        WHERE d.state = 'declined'
-          AND EXISTS (SELECT 1 FROM answers a WHERE a.delivery_id = d.id AND a.kind = 'help' AND a.effective
-                         AND a.received_at < now() - interval '1 minute')
+        WHERE d.help_requested_at < now() - interval '1 minute'
           AND EXISTS (
             SELECT 1 FROM people t
              WHERE (t.id = p.supervisor_id
@@ -533,27 +527,43 @@ export class EscalationService {
   /** Voice: an unanswered, busy or cut-short call is placed again, within the step's retry budget. */
   async onCallUnanswered(attemptId: string): Promise<void> {
     const [a] = await this.db.query(
-      `SELECT a.delivery_id AS "deliveryId", a.address, a.contact_kind AS "contactKind", a.purpose FROM contact_attempts a WHERE a.id = $1`,
+      `SELECT a.delivery_id AS "deliveryId", a.address, a.contact_kind AS "contactKind", a.purpose, a.covers
+         FROM contact_attempts a WHERE a.id = $1`,
       [attemptId],
     );
     if (!a) return;
+    if (a.purpose === 'task') return;
     const d = await this.chainDelivery(a.deliveryId);
-    if (!d || !d.policyId || ANSWERED.includes(d.state) || d.warningState !== 'active') return;
-    const policy = await this.policies.byId(d.policyId);
-    const retries = policy?.steps[d.step - 1]?.voiceRetries;
+    if (!d || d.warningState !== 'active') return;
+    // The person's own alert stops at their answer; a notice goes on until it is acknowledged.
+    if (a.purpose === 'warning' && ANSWERED.includes(d.state)) return;
+    const policy = d.policyId
+      ? await this.policies.byId(d.policyId)
+      : await this.policies.choose(d.kind, d.level, d.status, d.role, true);
+    const retries = policy?.steps[Math.max(d.step, 1) - 1]?.voiceRetries;
     if (!retries) return;
     const [{ n }] = await this.db.query(
       `SELECT count(*)::int AS n FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
-        WHERE a.delivery_id = $1 AND a.channel = 'voice' AND a.version = d.version AND a.queued_at >= d.step_started_at`,
-      [d.id],
+        WHERE a.delivery_id = $1 AND a.channel = 'voice' AND a.purpose = $2 AND a.version = d.version
+          AND a.queued_at >= coalesce(d.step_started_at, d.created_at)
+          AND ($2 = 'warning' OR a.covers && $3::uuid[])`,
+      [d.id, a.purpose, a.covers ?? []],
     );
     if (n > retries.times) return; // the first call plus `times` retries
-    await this.addAttempts(
-      d,
-      [{ channel: 'voice', contactKind: a.contactKind, address: a.address }],
-      a.purpose,
-      (retries.withinSeconds / retries.times) * 1000,
-    );
+    const retry = [{ channel: 'voice' as const, contactKind: a.contactKind, address: a.address }];
+    const delayMs = (retries.withinSeconds / retries.times) * 1000;
+    if (a.purpose === 'notice') {
+      // The same notice again, reporting what the unanswered call reported (still open).
+      const queued = await this.notices.repeat(
+        d.id,
+        retry,
+        jobPriority(d.kind, d.level),
+        a.covers ?? [],
+      );
+      await this.queue.enqueueAttempts(queued.map((q) => ({ ...q, delayMs })));
+      return;
+    }
+    await this.addAttempts(d, retry, 'warning', delayMs);
   }
 
   /** Group rule timers for the grids of a fan-out. */
@@ -624,10 +634,16 @@ export class EscalationService {
   private async addAttempts(
     d: Pick<ChainDelivery, 'id' | 'warningId' | 'version' | 'msgType' | 'kind' | 'level'>,
     planned: PlannedAttempt[],
-    purpose: 'warning' | 'escalation',
+    purpose: 'warning' | 'notice',
     delayMs?: number,
   ): Promise<{ id: string }[]> {
     if (!planned.length) return [];
+    if (purpose === 'notice') {
+      // The next step of a chain that notices started: everything still open, told again.
+      const queued = await this.notices.repeat(d.id, planned, jobPriority(d.kind, d.level), 'open');
+      await this.queue.enqueueAttempts(queued.map((q) => ({ ...q, delayMs })));
+      return queued;
+    }
     const [{ seq }] = await this.db.query(
       `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
       [d.id],

@@ -1,3 +1,9 @@
+import {
+  ENTERED_AT,
+  REACH_DEADLINE_AT,
+  REACHED_AT,
+  STEP_DEADLINE_AT,
+} from '../chain/chain-times.sql';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
@@ -31,10 +37,12 @@ const DEAD_ATTEMPT = `a.status = 'failed' AND a.channel IN ('sms', 'voice')
 
 const secs = (expr: string) => `round(extract(epoch FROM ${expr})::numeric, 1)::float8`;
 
-/** Deadline of a delivery: its policy's reach deadline from issue; breached when reached late or not yet. */
+/**
+ * Deadline of a delivery: its policy's reach deadline from the person's entry into the chain
+ * (the issue, or the escalation that brought them in); breached when reached late or not yet.
+ */
 const BREACHED = `CASE WHEN pol.reach_deadline_seconds IS NULL THEN NULL
-  ELSE coalesce(least(d.delivered_at, d.heard_at, d.confirmed_at) > w.created_at + make_interval(secs => pol.reach_deadline_seconds),
-                now() > w.created_at + make_interval(secs => pol.reach_deadline_seconds)) END`;
+  ELSE coalesce(${REACHED_AT} > ${REACH_DEADLINE_AT}, now() > ${REACH_DEADLINE_AT}) END`;
 
 const CHAIN_SELECT = `
   SELECT d.id AS "deliveryId", p.id AS "personId", p.external_id AS "externalId", p.name, d.role,
@@ -46,7 +54,10 @@ const CHAIN_SELECT = `
          d.confirmed_at AS "confirmedAt", d.answer_channel AS "answerChannel",
          fp.id AS "escalatedFromPersonId", fp.name AS "escalatedFromName", d.escalation_reason AS "escalationReason",
          (d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined')) AS "notWoken",
-         d.not_woken_at AS "notWokenAt",
+         d.not_woken_at AS "notWokenAt", d.help_requested_at AS "helpRequestedAt",
+         ${ENTERED_AT} AS "enteredAt",
+         ${secs(`d.confirmed_at - ${ENTERED_AT}`)} AS "entryToAnswerSeconds",
+         ${STEP_DEADLINE_AT} AS "stepDeadlineAt",
          ${secs('d.first_attempt_at - w.created_at')} AS "issueToFirstAttemptSeconds",
          ${secs('d.delivered_at - w.created_at')} AS "issueToDeliverySeconds",
          ${secs('d.confirmed_at - w.created_at')} AS "issueToAnswerSeconds",
@@ -211,13 +222,13 @@ export class ReportsRepository {
               count(*) FILTER (WHERE d.escalated_from IS NOT NULL)::int AS "escalatedTo",
               count(*) FILTER (WHERE d.escalated_from IS NULL AND d.state IN ${REACHED})::int AS reached,
               count(*) FILTER (WHERE d.escalated_from IS NULL AND d.state = 'confirmed')::int AS confirmed,
-              count(*) FILTER (WHERE d.state = 'declined')::int AS "helpRequests",
+              count(*) FILTER (WHERE d.help_requested_at IS NOT NULL)::int AS "helpRequests",
               count(*) FILTER (WHERE d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined'))::int AS "notWoken",
               count(*) FILTER (WHERE d.state NOT IN ${REACHED})::int AS "neverReached",
               count(*) FILTER (WHERE ${BREACHED})::int AS "deadlineBreaches",
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - w.created_at))
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))
                 FILTER (WHERE d.state = 'confirmed') AS "medianSeconds",
-              percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - w.created_at))
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))
                 FILTER (WHERE d.state = 'confirmed') AS "p90Seconds",
               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - d.first_attempt_at))
                 FILTER (WHERE d.state = 'confirmed') AS "medianFromFirstAttemptSeconds",

@@ -194,8 +194,11 @@ export class ReportsService {
         heardAt: chain.heardAt,
         confirmedAt: chain.confirmedAt,
         notWokenAt: chain.notWokenAt,
+        helpRequestedAt: chain.helpRequestedAt,
+        enteredAt: chain.enteredAt,
       },
       responseSeconds: {
+        entryToAnswer: chain.entryToAnswerSeconds,
         issueToFirstAttempt: chain.issueToFirstAttemptSeconds,
         issueToDelivery: chain.issueToDeliverySeconds,
         issueToAnswer: chain.issueToAnswerSeconds,
@@ -204,6 +207,7 @@ export class ReportsService {
       deadline: {
         reachDeadlineSeconds: chain.reachDeadlineSeconds,
         breached: chain.deadlineBreached,
+        stepDeadlineAt: chain.stepDeadlineAt,
       },
       notWoken: chain.notWoken,
       escalatedFrom: chain.escalatedFromPersonId

@@ -55,6 +55,13 @@ export interface ChainRow {
   escalationReason: string | null;
   notWoken: boolean;
   notWokenAt: Date | null;
+  /** A request for help, flagged on top of the first answer. */
+  helpRequestedAt: Date | null;
+  /** When the person entered the chain (the issue, or the escalation that brought them in). */
+  enteredAt: Date;
+  entryToAnswerSeconds: number | null;
+  /** The deadline of the step the person is at or answered in. */
+  stepDeadlineAt: Date | null;
   issueToFirstAttemptSeconds: number | null;
   issueToDeliverySeconds: number | null;
   issueToAnswerSeconds: number | null;

@@ -5,6 +5,8 @@ import { AppException } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
+import { CHAIN_CLOSED, type DeliveryState } from '../chain/chain-states';
+import { NoticesRepository } from '../chain/notices.repository';
 
 export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
 export type AnswerKind = (typeof ANSWER_KINDS)[number];
@@ -12,25 +14,15 @@ export type AnswerKind = (typeof ANSWER_KINDS)[number];
 export const ANSWER_CHANNELS = ['voice', 'sms', 'link', 'on_site'] as const;
 export type AnswerChannel = (typeof ANSWER_CHANNELS)[number];
 
-export type DeliveryState =
-  | 'pending'
-  | 'sent'
-  | 'delivered'
-  | 'heard'
-  | 'confirmed'
-  | 'declined'
-  | 'unreachable'
-  | 'cancelled';
-
-/** States no answer moves a delivery out of: the first effective answer stands. */
-export const ANSWERED_OR_CLOSED: readonly DeliveryState[] = ['confirmed', 'declined', 'cancelled'];
+export type { DeliveryState };
 
 /**
- * States an answer of this kind no longer changes. A request for help still reaches a confirmed
- * person: it is a new emergency (their response time stays that of their first answer).
+ * States an answer of this kind no longer changes: the first effective answer stands. A request
+ * for help still reaches a confirmed person: it is a new emergency, flagged on top of their
+ * confirmation (help_requested_at), which stays their first answer.
  */
 export function closedFor(kind: AnswerKind): readonly DeliveryState[] {
-  return kind === 'help' ? ['declined', 'cancelled'] : ANSWERED_OR_CLOSED;
+  return kind === 'help' ? ['declined', 'cancelled'] : CHAIN_CLOSED;
 }
 
 export interface AnswerInput {
@@ -74,8 +66,54 @@ export class AnswersService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly notices: NoticesRepository,
     @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
   ) {}
+
+  /**
+   * An answer to a notice (a superior's keypress or SMS reply to a message about someone else):
+   * it acknowledges what the notice reported. A person brought into the warning by an escalation
+   * has notices as their whole chain: for them it is also the answer to their own delivery. A 2
+   * asks for help: the superior's own superior and the duty office are told.
+   */
+  async answerNotice(input: {
+    attemptId: string;
+    kind: AnswerKind;
+    channel: 'voice' | 'sms';
+    raw?: string | null;
+    dedupeKey: string;
+  }): Promise<{ recorded: boolean; acknowledged: number; deliveryId?: string }> {
+    const ack = await this.notices.acknowledge(input);
+    if (!ack) return { recorded: false, acknowledged: 0 };
+    if (ack.recorded && input.kind !== 'ambiguous') {
+      const [d] = await this.db.query(
+        `SELECT escalated_from IS NOT NULL AS "broughtIn" FROM deliveries WHERE id = $1`,
+        [ack.deliveryId],
+      );
+      if (d?.broughtIn) {
+        await this.record({
+          deliveryId: ack.deliveryId,
+          kind: input.kind,
+          channel: input.channel,
+          attemptId: input.attemptId,
+          raw: input.raw,
+          dedupeKey: `${input.dedupeKey}:own`,
+        });
+      } else if (input.kind === 'help') {
+        await this.afterRecord(
+          { ...input, deliveryId: ack.deliveryId },
+          {
+            recorded: true,
+            effective: true,
+            state: 'confirmed',
+            deliveryId: ack.deliveryId,
+            warningId: ack.warningId,
+          },
+        );
+      }
+    }
+    return { recorded: ack.recorded, acknowledged: ack.acknowledged, deliveryId: ack.deliveryId };
+  }
 
   async record(input: AnswerInput): Promise<AnswerResult> {
     const result = await this.db.transaction(async (m): Promise<AnswerResult> => {
@@ -138,14 +176,17 @@ export class AnswersService {
       return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
     }
     // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
-    // Help after a confirmation (closedFor) moves the person to declined and keeps the time,
-    // channel and attempt of their first answer, which their response time is measured by.
+    // The first answer stays the first answer: help after a confirmation is a flag on top of it
+    // (help_requested_at), and the person stays confirmed with the time, channel and attempt of
+    // their confirmation, which their response time is measured by. Help is flagged once.
     const [moved] = await rows<{ state: DeliveryState }>(
       m,
-      `UPDATE deliveries SET state = $2, confirmed_at = coalesce(confirmed_at, now()),
+      `UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $2 END,
+              confirmed_at = coalesce(confirmed_at, now()),
+              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, now()) ELSE help_requested_at END,
               answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
               answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
-        WHERE id = $1 AND state <> ALL($5::text[])
+        WHERE id = $1 AND state <> ALL($5::text[]) AND NOT ($2 = 'declined' AND help_requested_at IS NOT NULL)
         RETURNING state`,
       [
         input.deliveryId,

@@ -27,6 +27,12 @@ function smsMatch(e: { messageSid: string; attemptId?: string }): SmsMatch {
     : { where: `provider = 'twilio' AND provider_id = $1`, params: [e.messageSid] };
 }
 
+/**
+ * Whether a message moves its delivery (sent, delivered, heard): the person's own alert and task
+ * SMS do; a notice about someone else does only for a person whose whole chain is notices.
+ */
+const OWN_MESSAGE = `(a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)`;
+
 /** Twilio message statuses, in the order they can only move forward. */
 const SMS_TERMINAL_FAILURES = new Set(['failed', 'undelivered']);
 const CALL_FAILURES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
@@ -64,11 +70,13 @@ export class DeliveryEventsService {
           `WITH a AS (
              UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
               WHERE ${match.where} AND status IN ${sqlList(attemptFrom('markDelivered'))}
-              RETURNING id, delivery_id, warning_id)
-           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
-                  delivered_at = coalesce(d.delivered_at, now())
-             FROM a WHERE d.id = a.delivery_id
-           RETURNING a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId"`,
+              RETURNING id, delivery_id, warning_id, purpose),
+           d AS (
+             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
+                    delivered_at = coalesce(d.delivered_at, now())
+               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
+             RETURNING d.id)
+           SELECT a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId" FROM a`,
           match.params,
         );
         // A receipt delivered twice finds the attempt delivered already: nothing to record.
@@ -123,11 +131,13 @@ export class DeliveryEventsService {
                                    ELSE coalesce(outcome, 'completed') END,
                     duration_s = $2, completed_at = now(), answered_at = coalesce(answered_at, now())
               WHERE id = $1 AND status IN ${sqlList(attemptFrom('complete'))}
-              RETURNING delivery_id, warning_id, heard, outcome, duration_s)
-           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
-                  delivered_at = coalesce(d.delivered_at, now())
-             FROM a WHERE d.id = a.delivery_id
-           RETURNING a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
+              RETURNING delivery_id, warning_id, heard, outcome, duration_s, purpose),
+           d AS (
+             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
+                    delivered_at = coalesce(d.delivered_at, now())
+               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
+             RETURNING d.id)
+           SELECT a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
                      a.duration_s AS "durationS"`,
           [attemptId, e.duration ?? null],
         );
@@ -204,13 +214,23 @@ export class DeliveryEventsService {
     round?: number;
   }): Promise<'confirmed' | 'declined' | 'other'> {
     const outcome = e.digits === '1' ? 'confirmed' : e.digits === '2' ? 'declined' : 'other';
-    const [a] = await rows<{ delivery_id: string }>(
+    const [a] = await rows<{ delivery_id: string; purpose: string }>(
       this.db,
       `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, now())
-        WHERE id = $1 RETURNING delivery_id`,
+        WHERE id = $1 RETURNING delivery_id, purpose`,
       [e.attemptId, e.digits],
     );
-    if (a) {
+    if (a?.purpose === 'notice') {
+      // A keypress on a notice call acknowledges the notice (or asks for support).
+      const call = e.callSid || e.attemptId;
+      await this.answers.answerNotice({
+        attemptId: e.attemptId,
+        kind: outcome === 'confirmed' ? 'confirm' : outcome === 'declined' ? 'help' : 'ambiguous',
+        channel: 'voice',
+        raw: e.digits,
+        dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
+      });
+    } else if (a) {
       const call = e.callSid || e.attemptId;
       await this.answers.record({
         deliveryId: a.delivery_id,
@@ -242,11 +262,13 @@ export class DeliveryEventsService {
             attemptId,
           ]);
       if (!a) return;
+      // A notice heard is not the person's own alert heard (unless notices are their whole chain).
       await m.query(
-        `UPDATE deliveries SET heard_at = coalesce(heard_at, now()),
-                state = CASE WHEN state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE state END
-          WHERE id = $1`,
-        [a.deliveryId],
+        `UPDATE deliveries d SET heard_at = coalesce(d.heard_at, now()),
+                state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE d.state END
+           FROM contact_attempts a
+          WHERE a.id = $2 AND d.id = $1 AND ${OWN_MESSAGE}`,
+        [a.deliveryId, attemptId],
       );
       if (!first) return;
       await this.audit.append(

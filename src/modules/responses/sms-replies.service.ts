@@ -6,7 +6,7 @@ import type { EnvironmentVariables } from '../../config/env.validation';
 import { cut } from '../../templates/format';
 import { TasksService } from '../tasks/tasks.service';
 import { type AnswerKind, AnswersService, closedFor } from './answers.service';
-import { parseSmsReply } from './sms-reply.parser';
+import { parseSmsReply, parseTaskReply, type TaskReply } from './sms-reply.parser';
 
 /** Headline length in a clarifying SMS (the whole reply stays within one 70-character segment). */
 const HEADLINE_MAX = 16;
@@ -49,25 +49,32 @@ export class SmsRepliesService {
     const dedupeKey = `sms:${e.messageSid}`;
     // A webhook retried after the first one changed the state: answer it the same way.
     const [seen] = await this.db.query(
-      `SELECT a.delivery_id AS "deliveryId", a.kind, v.content->>'headline' AS headline,
-              t.id AS "taskId", a.attempt_id AS "attemptId", ${TASK_TITLE} AS "taskTitle"
+      `SELECT a.delivery_id AS "deliveryId", a.kind, a.about, v.content->>'headline' AS headline,
+              a.attempt_id AS "attemptId", at.sent_at AS "sentAt", t.id AS "taskId", t.number, ${TASK_TITLE} AS "title"
          FROM answers a JOIN deliveries d ON d.id = a.delivery_id JOIN warnings w ON w.id = d.warning_id
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
          LEFT JOIN contact_attempts at ON at.id = a.attempt_id LEFT JOIN manual_tasks t ON t.id = at.task_id
         WHERE a.dedupe_key = $1`,
       [dedupeKey],
     );
+    if (seen?.taskId) return this.taskReply([seen], parseTaskReply(e.body), e.body, dedupeKey);
+    if (seen?.about === 'notice')
+      return this.noticeReply(seen, seen.kind as AnswerKind, e.body, dedupeKey);
     const kind = seen ? (seen.kind as AnswerKind) : parseSmsReply(e.body);
-    if (seen?.taskId) {
-      const { taskId, deliveryId, attemptId, taskTitle: title } = seen;
-      return this.taskReply({ taskId, deliveryId, attemptId, title }, kind, e.body, dedupeKey);
-    }
-    // The reply answers the last message that asked for one: a task's SMS or a warning's.
-    const task = seen ? undefined : await this.openTask(e.from);
+    const tasks = seen ? [] : await this.tasks.openTasksSentTo(e.from);
+    const task = parseTaskReply(e.body);
+    // A reply naming a task's number answers that task, whatever came after it.
+    const named =
+      task.number !== undefined ? tasks.find((t) => t.number === task.number) : undefined;
+    if (named) return this.taskReply([named], task, e.body, dedupeKey);
+    // Otherwise it answers the last message that asked for one: a task, a notice, or the alert.
+    const notice = seen ? undefined : await this.openNotice(e.from);
     const open = seen ?? (await this.openDelivery(e.from, kind));
-    if (task && (!open || (task.sentAt ?? 0) >= (open.sentAt ?? 0))) {
-      return this.taskReply(task, kind, e.body, dedupeKey);
-    }
+    const at = (x?: { sentAt: Date | null }) => (x?.sentAt ? new Date(x.sentAt).getTime() : -1);
+    const latest = Math.max(at(tasks[0]), at(notice), open ? Math.max(at(open), 0) : -1);
+    if (tasks.length && at(tasks[0]) === latest)
+      return this.taskReply(tasks, task, e.body, dedupeKey);
+    if (notice && at(notice) === latest) return this.noticeReply(notice, kind, e.body, dedupeKey);
     if (!open) {
       return {
         kind,
@@ -94,16 +101,58 @@ export class SmsRepliesService {
   }
 
   /**
-   * A reply to a door-to-door or gong-and-whistle task's SMS ("完成后回复1确认，需要支援回复2"):
-   * recorded as the grid member's own answer; 1 completes the task (the person it is about is
-   * confirmed on site), 2 asks for support (their supervisor and the duty office are alerted).
+   * A reply to a notice (a message to a superior about someone else): it acknowledges what the
+   * notice reported; it is not the superior's answer to their own alert.
    */
-  private async taskReply(
-    task: { taskId: string; deliveryId: string; attemptId: string; title: string },
+  private async noticeReply(
+    notice: { attemptId: string; deliveryId: string },
     kind: AnswerKind,
     body: string,
     dedupeKey: string,
   ): Promise<SmsReplyOutcome> {
+    const r = await this.answers.answerNotice({
+      attemptId: notice.attemptId,
+      kind,
+      channel: 'sms',
+      raw: body,
+      dedupeKey,
+    });
+    const reply =
+      kind === 'confirm'
+        ? '已收到您的确认，叫应升级已记录，请尽快处置，谢谢。'
+        : kind === 'help'
+          ? '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通。'
+          : '未能识别您的回复。关于叫应升级通知：回复1确认收到，回复2请求支援。';
+    return {
+      kind,
+      deliveryId: notice.deliveryId,
+      recorded: r.recorded,
+      effective: r.acknowledged > 0,
+      reply: this.sms(reply),
+    };
+  }
+
+  /**
+   * A reply to a door-to-door or gong-and-whistle task's SMS ("完成后回复“1 23”确认，需要支援回复
+   * “2 23”"): recorded as the grid member's own answer. Only an explicit completion completes a
+   * task (the person it is about is then confirmed on site); with several open tasks the reply
+   * must name one. `收到` acknowledges the task, which stays open; 2 asks for support.
+   */
+  private async taskReply(
+    open: {
+      taskId: string;
+      number: number;
+      deliveryId: string;
+      attemptId: string;
+      title: string;
+    }[],
+    reply: TaskReply,
+    body: string,
+    dedupeKey: string,
+  ): Promise<SmsReplyOutcome> {
+    const [task] = open;
+    const kind: AnswerKind =
+      reply.action === 'help' ? 'help' : reply.action === 'unclear' ? 'ambiguous' : 'confirm';
     const result = await this.answers.record({
       deliveryId: task.deliveryId,
       kind,
@@ -112,42 +161,51 @@ export class SmsRepliesService {
       raw: body,
       dedupeKey,
     });
-    if (kind === 'confirm') {
-      await this.tasks.completeByReply(task.taskId, body);
-      return {
-        kind,
-        deliveryId: task.deliveryId,
-        recorded: result.recorded,
-        effective: result.effective,
-        reply: this.sms(`已记录“${task.title}”完成，谢谢！请注意自身安全。`),
-      };
-    }
-    if (kind === 'help') await this.tasks.helpRequestedByReply(task.taskId);
-    return {
+    const out = (text: string): SmsReplyOutcome => ({
       kind,
       deliveryId: task.deliveryId,
       recorded: result.recorded,
       effective: result.effective,
-      reply:
-        kind === 'help'
-          ? this.sms('已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。')
-          : this.sms(`未能识别您的回复。关于“${task.title}”：完成后回复1，需要支援回复2。`),
-    };
+      reply: this.sms(text),
+    });
+    const name = `${task.title}（任务号${task.number}）`;
+    if (open.length > 1 && reply.number === undefined && reply.action !== 'ack') {
+      const numbers = open.map((t) => t.number).join('、');
+      return out(
+        `您有${open.length}个未完成的任务（任务号${numbers}），请回复“1 任务号”确认完成，或“2 任务号”请求支援。`,
+      );
+    }
+    if (reply.action === 'complete') {
+      const done = await this.tasks.completeByReply(task.taskId, body);
+      return out(
+        done
+          ? `已记录“${name}”完成，谢谢！请注意自身安全。`
+          : `“${name}”已结束，无需再处理，谢谢。`,
+      );
+    }
+    if (reply.action === 'help') {
+      await this.tasks.helpRequestedByReply(task.taskId);
+      return out('已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。');
+    }
+    if (reply.action === 'ack') {
+      return out(
+        `已收到。“${name}”完成后请回复“1 ${task.number}”，需要支援回复“2 ${task.number}”。`,
+      );
+    }
+    return out(
+      `未能识别您的回复。关于“${name}”：完成后回复“1 ${task.number}”，需要支援回复“2 ${task.number}”。`,
+    );
   }
 
-  /** The sender's most recent open task whose SMS went to this number, on an active warning. */
-  private async openTask(
+  /** The most recent notice SMS to this number, on an active warning, with something unacknowledged. */
+  private async openNotice(
     from: string,
-  ): Promise<
-    | { taskId: string; deliveryId: string; attemptId: string; title: string; sentAt: Date | null }
-    | undefined
-  > {
+  ): Promise<{ attemptId: string; deliveryId: string; sentAt: Date | null } | undefined> {
     const [row] = await this.db.query(
-      `SELECT t.id AS "taskId", a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt",
-              ${TASK_TITLE} AS title
-         FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id AND t.status = 'open'
-         JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'
-        WHERE a.channel = 'manual' AND a.address = $1 AND a.sent_at IS NOT NULL
+      `SELECT a.id AS "attemptId", a.delivery_id AS "deliveryId", a.sent_at AS "sentAt"
+         FROM contact_attempts a JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'
+        WHERE a.purpose = 'notice' AND a.channel = 'sms' AND a.address = $1 AND a.sent_at IS NOT NULL
+          AND EXISTS (SELECT 1 FROM escalations e WHERE e.id = ANY(a.covers) AND e.acknowledged_at IS NULL)
         ORDER BY a.sent_at DESC LIMIT 1`,
       [from],
     );
@@ -175,13 +233,13 @@ export class SmsRepliesService {
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
          LEFT JOIN LATERAL (
            SELECT a.id, a.sent_at FROM contact_attempts a
-            WHERE a.delivery_id = d.id AND a.channel = 'sms' AND a.address = c.value
+            WHERE a.delivery_id = d.id AND a.channel = 'sms' AND a.purpose = 'warning' AND a.address = c.value
             ORDER BY a.sent_at DESC NULLS LAST, a.seq DESC LIMIT 1) s ON true
         WHERE c.value = $1 AND c.kind IN ('mobile', 'satellite')
           -- Only a warning whose message went to this number (handed to the provider at least):
           -- a reply to an older warning is not an answer to one still queued for this person.
           AND EXISTS (SELECT 1 FROM contact_attempts x
-                       WHERE x.delivery_id = d.id AND x.address = c.value
+                       WHERE x.delivery_id = d.id AND x.address = c.value AND x.purpose = 'warning'
                          AND x.status IN ('sending', 'sent', 'delivered', 'completed'))
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,

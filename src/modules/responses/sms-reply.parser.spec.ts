@@ -1,4 +1,4 @@
-import { normaliseSmsReply, parseSmsReply } from './sms-reply.parser';
+import { normaliseSmsReply, parseSmsReply, parseTaskReply } from './sms-reply.parser';
 
 describe('parseSmsReply', () => {
   it.each([
@@ -48,5 +48,21 @@ describe('parseSmsReply', () => {
   it('normalises width, case and the edges only', () => {
     expect(normaliseSmsReply(' ＯＫ。 ')).toBe('ok');
     expect(normaliseSmsReply('收 到')).toBe('收 到');
+  });
+});
+
+describe('task replies', () => {
+  it('completes only on an explicit done, with or without the task number', () => {
+    expect(parseTaskReply('1')).toEqual({ action: 'complete' });
+    expect(parseTaskReply('1 23')).toEqual({ action: 'complete', number: 23 });
+    expect(parseTaskReply('１＃２３')).toEqual({ action: 'complete', number: 23 });
+    expect(parseTaskReply('完成 7')).toEqual({ action: 'complete', number: 7 });
+    expect(parseTaskReply('2 23')).toEqual({ action: 'help', number: 23 });
+  });
+
+  it('takes 收到 / OK as an acknowledgement, not as done', () => {
+    for (const t of ['收到', '收到！', 'OK', '确认'])
+      expect(parseTaskReply(t)).toEqual({ action: 'ack' });
+    expect(parseTaskReply('我在路上')).toEqual({ action: 'unclear' });
   });
 });

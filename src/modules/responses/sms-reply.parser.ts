@@ -26,3 +26,28 @@ export function parseSmsReply(body: string): AnswerKind {
   if (HELP_REPLIES.has(text)) return 'help';
   return 'ambiguous';
 }
+
+/** What a grid member's reply to a task SMS asks: done, support, only "got it", or unclear. */
+export interface TaskReply {
+  action: 'complete' | 'help' | 'ack' | 'unclear';
+  /** The task number named in the reply (`1 23`), when one was. */
+  number?: number;
+}
+
+/** `1 23`, `1#23`, `完成 23`, `2 23` (and the same without a number). */
+const TASK_ANSWER = /^(1|2|完成|已完成|done|支援)[\s#＃号:：,，、.-]*(\d{1,9})?$/u;
+/** "Got it": the member is awake and has the task, which is not done yet. */
+const TASK_ACK: ReadonlySet<string> = new Set(['收到', '确认', 'ok', '好', '好的', '明白']);
+
+/**
+ * A reply to a task SMS. Only an explicit completion (`1`, `完成`) completes a task; `收到` and
+ * the like acknowledge it (the task stays open); `2` asks for support.
+ */
+export function parseTaskReply(body: string): TaskReply {
+  const text = normaliseSmsReply(body);
+  if (TASK_ACK.has(text)) return { action: 'ack' };
+  const m = TASK_ANSWER.exec(text);
+  if (!m) return { action: 'unclear' };
+  const action = m[1] === '2' || m[1] === '支援' ? 'help' : 'complete';
+  return m[2] ? { action, number: Number(m[2]) } : { action };
+}

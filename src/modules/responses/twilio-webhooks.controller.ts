@@ -29,6 +29,7 @@ import type { PersonRole } from '../directory/directory.types';
 import { DispatchRepository } from '../dispatch/dispatch.repository';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
+import { NoticesRepository } from '../chain/notices.repository';
 import { DeliveryEventsService } from './delivery-events.service';
 import { SmsRepliesService } from './sms-replies.service';
 
@@ -48,6 +49,7 @@ export class TwilioWebhooksController {
     private readonly warnings: WarningsRepository,
     private readonly renderer: MessageRenderer,
     private readonly replies: SmsRepliesService,
+    private readonly notices: NoticesRepository,
   ) {}
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
@@ -188,9 +190,9 @@ export class TwilioWebhooksController {
     if (!v) throw AppException.notFound('预警 warning', a.warningId);
     const person = { name: a.personName, role: a.personRole as PersonRole };
     const scripts = this.renderer.voice(v.content, a.msgType, person);
-    if (a.purpose !== 'escalation') return scripts;
-    // A call to a supervisor or the duty office says who did not answer (or asked for help), and where.
-    const unanswered = await this.attempts.escalatedFrom(a.deliveryId);
-    return { ...scripts, script: this.renderer.escalation(v.content, person, unanswered).voice };
+    if (a.purpose !== 'notice') return scripts;
+    // A notice call says what its notice reports: who asked for help, who did not answer, where.
+    const subjects = await this.notices.subjects(a.covers ?? []);
+    return { ...scripts, script: this.renderer.escalation(v.content, person, subjects).voice };
   }
 }

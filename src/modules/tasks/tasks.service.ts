@@ -10,10 +10,10 @@ import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { NoticesRepository } from '../chain/notices.repository';
 import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
 
-/** Who in a grid gets a manual task first. */
 /** What a task's note says once its grid member asked for support by SMS. */
 export const TASK_HELP_NOTE = '网格员请求支援（短信回复2）';
 
@@ -32,7 +32,57 @@ export class TasksService {
     private readonly queue: DispatchQueue,
     private readonly moduleRef: ModuleRef,
     private readonly audit: AuditService,
+    private readonly notices: NoticesRepository,
   ) {}
+
+  /**
+   * The person a door-to-door task was about answered by themselves: their open tasks are closed
+   * (a task SMS still queued is then not sent), each with its audit event.
+   */
+  async closeForSubject(deliveryId: string): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const closed = await rows<{ id: string; warningId: string }>(
+        m,
+        `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
+          WHERE subject_delivery_id = $1 AND status = 'open' RETURNING id, warning_id AS "warningId"`,
+        [deliveryId],
+      );
+      await this.audit.append(
+        closed.map((t) => ({
+          actor: 'escalation',
+          action: 'task.cancelled',
+          subjectType: 'task',
+          subjectId: t.id,
+          warningId: t.warningId,
+          data: { reason: 'subject_answered', subjectDeliveryId: deliveryId },
+        })),
+        m,
+      );
+      return closed.length;
+    });
+  }
+
+  /** The open tasks whose SMS went to this number, on active warnings, the most recent first. */
+  async openTasksSentTo(address: string): Promise<
+    {
+      taskId: string;
+      number: number;
+      deliveryId: string;
+      attemptId: string;
+      title: string;
+      sentAt: Date | null;
+    }[]
+  > {
+    return this.db.query(
+      `SELECT t.id AS "taskId", t.number, a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt",
+              CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END AS title
+         FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id AND t.status = 'open'
+         JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'
+        WHERE a.purpose = 'task' AND a.address = $1 AND a.sent_at IS NOT NULL
+        ORDER BY a.sent_at DESC LIMIT 20`,
+      [address],
+    );
+  }
 
   async create(principal: Principal, warningId: string, dto: CreateTaskDto) {
     const warning = await this.warnings.findVisible(principal, warningId);
@@ -75,20 +125,35 @@ export class TasksService {
         ]);
       subjectDelivery = d.id;
     }
+    // Who does it: a member of the grid who confirmed this warning first, then one it has not
+    // asked anything yet; otherwise the next level up (the village's responsible persons); a
+    // grid member whose own chain is still running only as a last resort. Never the person the
+    // task is about, nor anyone who asked for help, was not woken or cannot be reached.
     const [assignee] = await this.db.query(
       `SELECT p.id, p.role, p.division_code, c.value AS mobile FROM people p
+         JOIN grids g ON g.code = $1
          JOIN LATERAL (SELECT value FROM contact_points WHERE person_id = p.id AND kind IN ('mobile', 'satellite')
                         ORDER BY priority LIMIT 1) c ON true
-        WHERE p.grid_code = $1 AND p.role = ANY($2) AND p.id IS DISTINCT FROM $3::uuid
-        ORDER BY array_position($2, p.role), p.name LIMIT 1`,
-      // Never the person the task is about.
-      [dto.grid, ASSIGNEE_ROLES, dto.personId ?? null],
+         LEFT JOIN deliveries d ON d.warning_id = $4 AND d.person_id = p.id
+        WHERE ((p.grid_code = $1 AND p.role = ANY($2)) OR (p.role = 'village_responsible' AND p.division_code = g.village_code))
+          AND p.id IS DISTINCT FROM $3::uuid
+          AND (d.id IS NULL OR (d.state NOT IN ('declined', 'unreachable') AND d.help_requested_at IS NULL
+                                AND (d.state = 'confirmed' OR d.not_woken_at IS NULL)))
+        ORDER BY CASE WHEN p.grid_code = $1 AND d.state = 'confirmed' THEN 0
+                      WHEN p.grid_code = $1 AND d.id IS NULL THEN 1
+                      WHEN p.role = 'village_responsible' AND d.state = 'confirmed' THEN 2
+                      WHEN p.role = 'village_responsible' THEN 3
+                      ELSE 4 END,
+                 array_position($2, p.role), p.name
+        LIMIT 1`,
+      [dto.grid, ASSIGNEE_ROLES, dto.personId ?? null, warningId],
     );
     if (!assignee) {
       throw AppException.validation([
         {
           field: 'grid',
-          message: 'the grid has no member with a mobile phone to assign the task to',
+          message:
+            'neither the grid nor its village has a responsible person with a mobile phone who can take the task',
         },
       ]);
     }
@@ -101,7 +166,7 @@ export class TasksService {
     const { task, attempt } = await this.db.transaction(async (m) => {
       const [task] = await m.query(
         `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, type, grid_code AS "grid", status, created_at AS "createdAt"`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, number, type, grid_code AS "grid", status, created_at AS "createdAt"`,
         [
           warningId,
           dto.type,
@@ -128,8 +193,8 @@ export class TasksService {
         ],
       );
       const [attempt] = await m.query(
-        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id)
-         SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
+         SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
            FROM contact_attempts WHERE delivery_id = $1
          RETURNING id`,
         [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
@@ -161,8 +226,9 @@ export class TasksService {
   }
 
   /**
-   * A grid member's SMS reply "done" (1) to their task's SMS, as the SMS asks: the task is done,
-   * and the person it was about is confirmed on site. False when the task is no longer open.
+   * A grid member's explicit "done" (`1 <number>`, or `1` with one open task) to their task's
+   * SMS, as the SMS asks: the task is done, and the person it was about is confirmed on site.
+   * False when the task is no longer open.
    */
   async completeByReply(taskId: string, raw: string): Promise<boolean> {
     const [task] = await this.db.query(
@@ -243,6 +309,8 @@ export class TasksService {
       );
       return true;
     });
+    // What the task was escalated for is resolved: notices about it still waiting are stopped.
+    if (closed) await this.notices.resolve({ taskId: task.id });
     // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
     // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
     if (
@@ -265,7 +333,7 @@ export class TasksService {
   /** Open and recent tasks: a grid member sees their own grid only. */
   async list(principal: Principal, filter: { warningId?: string; status?: string } = {}) {
     return this.db.query(
-      `SELECT t.id, t.warning_id AS "warningId", t.type, t.grid_code AS grid, t.status, t.reason, t.outcome, t.note,
+      `SELECT t.id, t.number, t.warning_id AS "warningId", t.type, t.grid_code AS grid, t.status, t.reason, t.outcome, t.note,
               t.created_at AS "createdAt", t.completed_at AS "completedAt", a.name AS assignee, s.name AS "subject"
          FROM manual_tasks t
          LEFT JOIN people a ON a.id = t.assignee_id

@@ -1,0 +1,19 @@
+/**
+ * How a chain's times are measured, as SQL over `deliveries d` and `escalation_policies pol`:
+ * everyone from the moment they entered the chain (the issue for recipients, the escalation or
+ * the task for people brought in), and against their own deadlines.
+ */
+
+/** When the person entered the chain. */
+export const ENTERED_AT = `d.entered_at`;
+
+/** The reach deadline of the person's policy, from their entry. */
+export const REACH_DEADLINE_AT = `CASE WHEN pol.reach_deadline_seconds IS NOT NULL
+  THEN d.entered_at + make_interval(secs => pol.reach_deadline_seconds) END`;
+
+/** The deadline of the step the person is at (or answered in): the step's start plus its wait. */
+export const STEP_DEADLINE_AT = `CASE WHEN d.step > 0 AND d.step_started_at IS NOT NULL
+  THEN d.step_started_at + make_interval(secs => (pol.steps->(d.step - 1)->>'waitSeconds')::int) END`;
+
+/** Reached (carrier receipt, heard or answered) at the earliest. */
+export const REACHED_AT = `least(d.delivered_at, d.heard_at, d.confirmed_at)`;

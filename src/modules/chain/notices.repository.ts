@@ -1,0 +1,319 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ChannelKind } from '../../channels/channel.types';
+import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
+import type { PlannedAttempt } from '../dispatch/contact-plan';
+import { attemptFrom, sqlList } from './chain-states';
+
+/** Why someone was brought into another person's chain. */
+export type EscalationReason = 'not_woken' | 'help_requested' | 'group_silent';
+
+/** A notice that went out (or is going out) and so covers its edges on that channel. */
+const LIVE_NOTICE = `(o.status IN ('sending', 'sent', 'delivered') OR (o.status = 'completed' AND o.outcome IS DISTINCT FROM 'hung_up_early'))`;
+
+/** Open edges to the attempt's delivery that no live notice on the attempt's channel reported yet. */
+const UNCOVERED_EDGES = (attempt: string) => `
+  SELECT coalesce(array_agg(e.id ORDER BY e.created_at), '{}') FROM escalations e
+   WHERE e.to_delivery_id = ${attempt}.delivery_id AND e.resolved_at IS NULL
+     AND NOT EXISTS (SELECT 1 FROM contact_attempts o
+                      WHERE o.delivery_id = ${attempt}.delivery_id AND o.purpose = 'notice' AND o.channel = ${attempt}.channel
+                        AND o.id <> ${attempt}.id AND e.id = ANY(o.covers) AND ${LIVE_NOTICE})`;
+
+/** One person reported by a notice: who, where, why. */
+export interface NoticeSubject {
+  edgeId: string;
+  name: string;
+  role: string;
+  place: string;
+  reason: EscalationReason;
+  attempts: number;
+}
+
+/**
+ * Notices: messages to a superior about someone else (a request for help, a person not woken, a
+ * silent grid), kept apart from the superior's own alert. A notice is stopped only when every
+ * edge it reports is resolved (acknowledged by the superior, the subject answered, the task was
+ * done), never by the superior's answer to their own alert. Per person and channel at most one
+ * notice waits in the queue; it reports, when it is claimed, every open edge no earlier notice on
+ * that channel reported, so a digest is never sent twice.
+ */
+@Injectable()
+export class NoticesRepository {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Queues a notice on each planned channel of the target's delivery, unless one waits already on
+   * that channel or every open edge to the target was reported on it. Returns what to enqueue.
+   */
+  async queue(
+    deliveryId: string,
+    planned: PlannedAttempt[],
+    priority: number,
+  ): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
+    if (!planned.length) return [];
+    return this.db.transaction(async (m) => {
+      const inserted = await rows<{
+        id: string;
+        warningId: string;
+        version: number;
+        msgType: string;
+        seq: number;
+        channel: ChannelKind;
+        contactKind: string;
+      }>(
+        m,
+        `WITH p AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p(channel, contact_kind, address, n)),
+              d AS (SELECT id, warning_id, version, msg_type FROM deliveries WHERE id = $1),
+              base AS (SELECT coalesce(max(seq), -1) AS seq FROM contact_attempts WHERE delivery_id = $1)
+         INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
+         SELECT d.id, d.warning_id, d.version, d.msg_type, base.seq + p.n, p.channel, p.contact_kind, p.address, $5, 'notice'
+           FROM p, d, base
+          WHERE EXISTS (
+            SELECT 1 FROM escalations e
+             WHERE e.to_delivery_id = d.id AND e.resolved_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM contact_attempts o
+                                WHERE o.delivery_id = d.id AND o.purpose = 'notice' AND o.channel = p.channel
+                                  AND e.id = ANY(o.covers) AND ${LIVE_NOTICE}))
+         ON CONFLICT DO NOTHING
+         RETURNING id, warning_id AS "warningId", version, msg_type AS "msgType", seq, channel, contact_kind AS "contactKind"`,
+        [
+          deliveryId,
+          planned.map((p) => p.channel),
+          planned.map((p) => p.contactKind),
+          planned.map((p) => p.address),
+          priority,
+        ],
+      );
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: 'escalation',
+          action: 'attempt.created',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: {
+            deliveryId,
+            version: a.version,
+            msgType: a.msgType,
+            seq: a.seq,
+            channel: a.channel,
+            contactKind: a.contactKind,
+            purpose: 'notice',
+          },
+        })),
+        m,
+      );
+      return inserted.map((a) => ({ id: a.id, channel: a.channel, priority }));
+    });
+  }
+
+  /**
+   * A notice sent again on purpose (a call retried, the next step of a chain that a notice
+   * started): it reports what `covers` names, or every open edge to the delivery (`'open'`).
+   */
+  async repeat(
+    deliveryId: string,
+    planned: PlannedAttempt[],
+    priority: number,
+    covers: string[] | 'open',
+  ): Promise<{ id: string; channel: ChannelKind; priority: number }[]> {
+    if (!planned.length) return [];
+    return this.db.transaction(async (m) => {
+      const inserted = await rows<{
+        id: string;
+        warningId: string;
+        seq: number;
+        channel: ChannelKind;
+      }>(
+        m,
+        `WITH p AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p(channel, contact_kind, address, n)),
+              d AS (SELECT id, warning_id, version, msg_type FROM deliveries WHERE id = $1),
+              base AS (SELECT coalesce(max(seq), -1) AS seq FROM contact_attempts WHERE delivery_id = $1),
+              c AS (SELECT CASE WHEN $6::boolean
+                                THEN (SELECT coalesce(array_agg(e.id ORDER BY e.created_at), '{}') FROM escalations e
+                                       WHERE e.to_delivery_id = $1 AND e.resolved_at IS NULL)
+                                ELSE $7::uuid[] END AS covers)
+         INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, covers)
+         SELECT d.id, d.warning_id, d.version, d.msg_type, base.seq + p.n, p.channel, p.contact_kind, p.address, $5, 'notice', c.covers
+           FROM p, d, base, c WHERE cardinality(c.covers) > 0
+         ON CONFLICT DO NOTHING
+         RETURNING id, warning_id AS "warningId", seq, channel`,
+        [
+          deliveryId,
+          planned.map((p) => p.channel),
+          planned.map((p) => p.contactKind),
+          planned.map((p) => p.address),
+          priority,
+          covers === 'open',
+          covers === 'open' ? [] : covers,
+        ],
+      );
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: 'escalation',
+          action: 'attempt.created',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: { deliveryId, seq: a.seq, channel: a.channel, purpose: 'notice', repeat: true },
+        })),
+        m,
+      );
+      return inserted.map((a) => ({ id: a.id, channel: a.channel, priority }));
+    });
+  }
+
+  /**
+   * Claims a notice for sending and fixes what it reports (a retried send keeps what its first
+   * claim fixed). Undefined when it is no longer queued; `open` 0 when everything it would report
+   * is resolved or was reported already: then nothing is to be sent.
+   */
+  async claim(attemptId: string): Promise<{ covers: string[]; open: number } | undefined> {
+    const [claimed] = await rows<{ covers: string[]; open: number }>(
+      this.db,
+      `UPDATE contact_attempts a SET status = 'sending', tries = a.tries + 1, claimed_at = now(),
+              covers = coalesce(a.covers, (${UNCOVERED_EDGES('a')}))
+        WHERE a.id = $1 AND a.purpose = 'notice' AND a.status IN ${sqlList(attemptFrom('claim'))}
+        RETURNING a.covers,
+                  (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND e.resolved_at IS NULL) AS open`,
+      [attemptId],
+    );
+    return claimed;
+  }
+
+  /** Who the notice reports, in the order they were escalated. */
+  async subjects(edgeIds: string[]): Promise<NoticeSubject[]> {
+    if (!edgeIds.length) return [];
+    return this.db.query(
+      `SELECT e.id AS "edgeId", p.name, p.role, coalesce(g.name, dv.name, p.division_code) AS place, e.reason,
+              (SELECT count(*)::int FROM contact_attempts a WHERE a.delivery_id = d.id AND a.purpose = 'warning'
+                  AND a.status NOT IN ('queued', 'cancelled')) AS attempts
+         FROM escalations e JOIN deliveries d ON d.id = e.from_delivery_id JOIN people p ON p.id = d.person_id
+         LEFT JOIN grids g ON g.code = coalesce(d.grid_code, p.grid_code) LEFT JOIN divisions dv ON dv.code = p.division_code
+        WHERE e.id = ANY($1::uuid[]) ORDER BY e.created_at`,
+      [edgeIds],
+    );
+  }
+
+  /**
+   * The superior acknowledged a notice (keypress, SMS reply): the answer is kept (once per dedupe
+   * key) and every edge the notice reported is acknowledged and resolved, with its channel and
+   * time, in one transaction with its audit event.
+   */
+  async acknowledge(input: {
+    attemptId: string;
+    kind: 'confirm' | 'help' | 'ambiguous';
+    channel: 'voice' | 'sms';
+    raw?: string | null;
+    dedupeKey: string;
+  }): Promise<
+    { recorded: boolean; acknowledged: number; deliveryId: string; warningId: string } | undefined
+  > {
+    return this.db.transaction(async (m) => {
+      const [a] = await m.query(
+        `SELECT a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.covers FROM contact_attempts a
+          WHERE a.id = $1 AND a.purpose = 'notice'`,
+        [input.attemptId],
+      );
+      if (!a) return undefined;
+      const [answer] = await m.query(
+        `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, dedupe_key, effective, about)
+         VALUES ($1, $2, $3, $4, $5, $6, false, 'notice') ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+        [
+          a.deliveryId,
+          input.attemptId,
+          input.channel,
+          input.kind,
+          input.raw ?? null,
+          input.dedupeKey,
+        ],
+      );
+      const base = { deliveryId: a.deliveryId as string, warningId: a.warningId as string };
+      if (!answer) return { ...base, recorded: false, acknowledged: 0 };
+      const edges =
+        input.kind === 'ambiguous'
+          ? []
+          : await rows<{ id: string }>(
+              m,
+              `UPDATE escalations SET acknowledged_at = now(), ack_channel = $2, ack_attempt_id = $3,
+                      resolved_at = coalesce(resolved_at, now()), resolution = coalesce(resolution, 'acknowledged')
+                WHERE id = ANY($1::uuid[]) AND acknowledged_at IS NULL RETURNING id`,
+              [a.covers ?? [], input.channel, input.attemptId],
+            );
+      if (edges.length)
+        await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
+      await this.audit.append(
+        [
+          {
+            actor: `provider:${input.channel}`,
+            action: 'notice.acknowledged',
+            subjectType: 'attempt',
+            subjectId: input.attemptId,
+            warningId: base.warningId,
+            data: {
+              deliveryId: base.deliveryId,
+              answerId: answer.id,
+              kind: input.kind,
+              channel: input.channel,
+              escalationIds: edges.map((e) => e.id),
+            },
+          },
+        ],
+        m,
+      );
+      return { ...base, recorded: true, acknowledged: edges.length };
+    });
+  }
+
+  /**
+   * What a notice reported has been resolved without the superior: the subject answered (their
+   * not-woken edges, and the silent-grid edges of their grid when they are responsible there),
+   * or the door-to-door task was done. Waiting notices that report nothing open any more are
+   * cancelled when claimed. One audit event with the edges resolved.
+   */
+  async resolve(by: { subjectDeliveryId: string } | { taskId: string }): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const resolved =
+        'taskId' in by
+          ? await rows<{ id: string; warningId: string }>(
+              m,
+              `UPDATE escalations SET resolved_at = now(), resolution = 'task_done'
+                WHERE task_id = $1 AND resolved_at IS NULL RETURNING id, warning_id AS "warningId"`,
+              [by.taskId],
+            )
+          : await rows<{ id: string; warningId: string }>(
+              m,
+              `UPDATE escalations e SET resolved_at = now(), resolution = 'subject_answered'
+                 FROM deliveries s, deliveries f
+                WHERE s.id = $1 AND f.id = e.from_delivery_id AND e.resolved_at IS NULL AND e.warning_id = s.warning_id
+                  AND ((e.reason = 'not_woken' AND e.from_delivery_id = s.id)
+                    OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code))
+                RETURNING e.id, e.warning_id AS "warningId"`,
+              [by.subjectDeliveryId],
+            );
+      if (!resolved.length) return 0;
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'escalations.resolved',
+            subjectType: 'taskId' in by ? 'task' : 'delivery',
+            subjectId: 'taskId' in by ? by.taskId : by.subjectDeliveryId,
+            warningId: resolved[0].warningId,
+            data: {
+              escalationIds: resolved.map((r) => r.id),
+              resolution: 'taskId' in by ? 'task_done' : 'subject_answered',
+            },
+          },
+        ],
+        m,
+      );
+      return resolved.length;
+    });
+  }
+}
