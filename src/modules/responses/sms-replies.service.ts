@@ -170,7 +170,10 @@ export class SmsRepliesService {
     });
     const name = `${task.title}（任务号${task.number}）`;
     if (open.length > 1 && reply.number === undefined && reply.action !== 'ack') {
-      const numbers = open.map((t) => t.number).join('、');
+      const numbers = open
+        .map((t) => t.number)
+        .sort((a, b) => a - b)
+        .join('、');
       return out(
         `您有${open.length}个未完成的任务（任务号${numbers}），请回复“1 任务号”确认完成，或“2 任务号”请求支援。`,
       );
