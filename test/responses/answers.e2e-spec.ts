@@ -54,7 +54,8 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
 
   const delivery = async (warningId: string, ext: string) => {
     const [row] = await t.db.query(
-      `SELECT d.id, d.state, d.confirmed_at, d.heard_at, d.answered_attempt_id, d.answer_channel, d.person_id
+      `SELECT d.id, d.state, d.confirmed_at, d.heard_at, d.answered_attempt_id, d.answer_channel, d.person_id,
+              d.help_requested_at
          FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND p.external_id = $2`,
       [warningId, ext],
     );
@@ -67,6 +68,7 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
           answered_attempt_id: string | null;
           answer_channel: string | null;
           person_id: string;
+          help_requested_at: Date | null;
         }
       | undefined;
   };
@@ -304,7 +306,9 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       const res = await inboundSms(r.mobile, '2');
       expect(messageOf(res.text)).toContain('已收到您的支援请求');
       const after = (await delivery(w2, r.ext))!;
-      expect(after).toMatchObject({ state: 'declined', answer_channel: 'sms' });
+      // The first answer stays the first answer; the request for help is a flag on top of it.
+      expect(after).toMatchObject({ state: 'confirmed', answer_channel: 'sms' });
+      expect(after.help_requested_at).toBeTruthy();
       expect(after.confirmed_at).toEqual(before.confirmed_at);
       expect((await answersOf(after.id)).map((a) => [a.kind, a.effective])).toEqual([
         ['confirm', true],
@@ -405,8 +409,8 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
         });
         expect(res.status).toBe(204);
       }
-      // A later keypress (another call) asking for help is a new emergency: the person moves to
-      // declined, and keeps the time and channel of their first answer.
+      // A later keypress (another call) asking for help is a new emergency: flagged on top of the
+      // first answer, whose time and channel the person keeps.
       const call = (await attemptOf(w2, PEOPLE.gridLeader.ext, 'voice'))!;
       const late = await twilioPost(`/webhooks/twilio/voice/${call.id}/gather`, {
         CallSid: `CA${'e'.repeat(32)}`,
@@ -419,10 +423,11 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
 
       const after = (await delivery(w2, PEOPLE.gridLeader.ext))!;
       expect(after).toMatchObject({
-        state: 'declined',
+        state: 'confirmed',
         answer_channel: 'sms',
         answered_attempt_id: sms.id,
       });
+      expect(after.help_requested_at).toBeTruthy();
       expect(after.confirmed_at).toEqual(d.confirmed_at);
       expect((await answersOf(d.id)).map((a) => [a.channel, a.kind, a.effective])).toEqual([
         ['sms', 'confirm', true],
@@ -434,7 +439,9 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
         Digits: '1',
       });
       expect(again.status).toBe(201);
-      expect((await delivery(w2, PEOPLE.gridLeader.ext))!.state).toBe('declined');
+      const unchanged = (await delivery(w2, PEOPLE.gridLeader.ext))!;
+      expect(unchanged.state).toBe('confirmed');
+      expect(unchanged.help_requested_at).toEqual(after.help_requested_at);
     });
 
     it('answers a reply from an unknown number politely, stores it and records no answer', async () => {
@@ -525,7 +532,8 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       const help = await t.http().post(`/c/${token}`).type('form').send({ answer: 'help' });
       expect(help.status).toBe(200);
       const helped = (await delivery(w2, PEOPLE.deadMobile.ext))!;
-      expect(helped).toMatchObject({ state: 'declined', answer_channel: 'link' });
+      expect(helped).toMatchObject({ state: 'confirmed', answer_channel: 'link' });
+      expect(helped.help_requested_at).toBeTruthy();
       expect(helped.confirmed_at).toEqual(after.confirmed_at);
       expect((await answersOf(d.id)).map((a) => [a.kind, a.effective])).toEqual([
         ['confirm', true],
@@ -681,10 +689,11 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
         .set(duty())
         .send({ reason: '村主任来电：转移途中道路中断，需要支援', kind: 'help' });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ kind: 'help', effective: true, state: 'declined' });
+      expect(res.body).toMatchObject({ kind: 'help', effective: true, state: 'confirmed' });
       const after = (await delivery(w1, PEOPLE.villageChief.ext))!;
-      // The response time still runs to the keypress that confirmed.
-      expect(after).toMatchObject({ state: 'declined', answer_channel: 'voice' });
+      // The response time still runs to the keypress that confirmed; help is flagged on top.
+      expect(after).toMatchObject({ state: 'confirmed', answer_channel: 'voice' });
+      expect(after.help_requested_at).toBeTruthy();
       expect(after.confirmed_at).toEqual(before.confirmed_at);
       const edges = await t.db.query(
         `SELECT e.reason, p.external_id AS ext FROM escalations e
@@ -738,7 +747,7 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       const sid = `SM${'7'.repeat(32)}`;
       const res = await inboundSms(attempt.address, '1', sid);
       expect(res.status).toBe(201);
-      expect(messageOf(res.text)).toContain('已记录“敲门入户任务”完成');
+      expect(messageOf(res.text)).toMatch(/已记录“敲门入户任务（任务号\d+）”完成/);
       expect(await task(taskId)).toEqual({ status: 'done', outcome: 'confirmed_on_site' });
       const visited = (await delivery(w3, PEOPLE.resident.ext))!;
       expect(visited).toMatchObject({ state: 'confirmed', answer_channel: 'on_site' });

@@ -138,7 +138,7 @@ export class DeliveryEventsService {
                FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
              RETURNING d.id)
            SELECT a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
-                     a.duration_s AS "durationS"`,
+                     a.duration_s AS "durationS" FROM a`,
           [attemptId, e.duration ?? null],
         );
         // A status callback delivered twice finds the call completed already: nothing to record.

@@ -179,7 +179,8 @@ export class SmsRepliesService {
       );
     }
     if (reply.action === 'complete') {
-      const done = await this.tasks.completeByReply(task.taskId, body);
+      // A webhook retried (the same message, already recorded) is answered as the first time.
+      const done = (await this.tasks.completeByReply(task.taskId, body)) || !result.recorded;
       return out(
         done
           ? `已记录“${name}”完成，谢谢！请注意自身安全。`
@@ -232,6 +233,8 @@ export class SmsRepliesService {
       `SELECT d.id AS "deliveryId", s.id AS "attemptId", v.content->>'headline' AS headline, s.sent_at AS "sentAt"
          FROM contact_points c
          JOIN deliveries d ON d.person_id = c.person_id AND d.state <> ALL($2::text[])
+              -- Help is flagged once: a confirmed person who asked already has nothing open for it.
+              AND NOT ($3::text = 'help' AND d.help_requested_at IS NOT NULL)
          JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
          LEFT JOIN LATERAL (
@@ -247,7 +250,7 @@ export class SmsRepliesService {
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,
       // A request for help also reaches a warning already confirmed: it is a new emergency.
-      [from, closedFor(kind)],
+      [from, closedFor(kind), kind],
     );
     return row;
   }
