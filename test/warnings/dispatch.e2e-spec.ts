@@ -179,7 +179,7 @@ describe('issuing a warning dispatches it on every channel through the providers
     expect(res.body.content.headline).toBe('渔子溪村滑坡临灾预警');
   });
 
-  it('assigns a door-to-door task to a grid member by SMS, who completes it on site', async () => {
+  it('assigns a door-to-door task by SMS (to the next level up: the grid leader asked for help), completed on site', async () => {
     const [subject] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
       PEOPLE.deadMobile.ext,
     ]);
@@ -190,13 +190,23 @@ describe('issuing a warning dispatches it on every channel through the providers
       reason: '手机号无法接通',
     });
     expect(created.status).toBe(201);
+    // Not to the grid leader, who asked for help: to the village's responsible person.
+    const [chief] = await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
+      PEOPLE.villageChief.ext,
+    ]);
+    expect(created.body.assigneeId).toBe(chief.id);
     const sms = await waitUntil(
       async () =>
         t
-          .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile })
+          .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.villageChief.mobile })
           .find((e) => JSON.stringify(e.data).includes('敲门入户')),
-      'task SMS to the grid leader',
+      'task SMS to the village chief',
     );
+    expect(
+      t
+        .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile })
+        .some((e) => JSON.stringify(e.data).includes('敲门入户')),
+    ).toBe(false);
     expect(JSON.stringify(sms.data)).toContain(PEOPLE.deadMobile.name);
 
     const gridToken = t.tokens.grid_member;
