@@ -3,8 +3,9 @@
  * addressed to residents, no codes or links, repeated (default 3 times for red/orange, twice
  * otherwise). `text` is one reading, `script` the whole programme.
  */
-import { referencedPhrase } from './common';
+import { droppedSentence, referencedPhrase, spokenMarked } from './common';
 import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { BroadcastContext, BroadcastMessage, TemplateTable } from './types';
 import { ttsClean } from './voice';
 
@@ -17,19 +18,19 @@ function strip(s: string): string {
 /* ---- Chinese ---- */
 
 function imminentZh(f: WarningFacts): string {
-  const when = f.onset ? `预计${strip(f.onset)}前后，` : '';
+  const when = f.onset ? `预计${strip(f.onset)}前后，` : '随时，';
   const instruction = f.instruction ? sentence(leadSentences(f.instruction, 100), 'zh-CN') : '';
-  const needsShelter =
-    !instruction || (f.shelter !== undefined && !instruction.includes(f.shelter));
-  const shelter = needsShelter
-    ? `请受威胁的群众立即撤离到${f.shelter ?? '安全地带'}，不要返回取物。`
-    : '';
-  return `${when}${listPlaces(f.places, 'zh-CN', PLACES)}可能发生${f.hazard}。${shelter}${instruction}`;
+  const shelter = f.shelter ?? NO_SHELTER['zh-CN'];
+  const evacuate = instruction.includes(shelter)
+    ? ''
+    : `请受威胁的群众${IMMINENT_ACTION['zh-CN'].replace(/^请/, '')}到${shelter}，不要返回取物。`;
+  return `${when}${listPlaces(f.places, 'zh-CN', PLACES)}可能发生${f.hazard}。${evacuate}${instruction}`;
 }
 
 function meteoZh(f: WarningFacts): string {
   return (
     `${f.window}，${listPlaces(f.places, 'zh-CN', PLACES)}滑坡、崩塌、泥石流等地质灾害${f.risk}。` +
+    LEVEL_POLICY[f.w.level].action['zh-CN'] +
     '请远离陡坡、沟谷和河道，发现山体开裂、异常响声、溪水突然变浑等险情，立即撤离并报告村组干部。'
   );
 }
@@ -56,27 +57,28 @@ const zhUpdate =
 
 function zhCancel(ctx: BroadcastContext): BroadcastMessage {
   const f = warningFacts(ctx);
-  const next = f.instruction
-    ? sentence(leadSentences(f.instruction, 100), 'zh-CN')
-    : f.imminent
-      ? '撤离的群众请听从村组干部安排，确认安全后再返回。'
-      : '请继续关注天气变化。';
+  if (f.dropped) {
+    return programme(ctx, f, `村民朋友们请注意：${droppedSentence(f, false)}${f.instruction}`);
+  }
+  // The cancel's own reason, once, then its follow-up (never the alert's instruction).
+  const reason = f.description ? sentence(leadSentences(f.description, 80), 'zh-CN') : '';
   return programme(
     ctx,
     f,
     `村民朋友们请注意：${referencedPhrase(f)}${f.title}现已解除。` +
-      sentence(leadSentences(f.description, 80), 'zh-CN') +
-      next,
+      reason +
+      sentence(leadSentences(f.instruction, 100), 'zh-CN'),
   );
 }
 
 /* ---- English ---- */
 
 function imminentEn(f: WarningFacts): string {
-  const when = f.onset ? ` around ${f.onset}` : '';
+  const when = f.onset ? ` around ${f.onset}` : ' at any time';
+  const shelter = f.shelter ?? NO_SHELTER.en;
   return (
     `A ${f.hazard} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
-    `If you live in the danger area, leave now${f.shelter ? ` and go to ${f.shelter}` : ' for safe ground'}. ` +
+    `If you live in the danger area, leave now and go to ${shelter}. ` +
     'Do not go back for belongings. ' +
     sentence(leadSentences(f.instruction, 200), 'en')
   );
@@ -85,6 +87,7 @@ function imminentEn(f: WarningFacts): string {
 function meteoEn(f: WarningFacts): string {
   return (
     `From ${f.window}, the risk of landslides, rockfalls and debris flows at ${listPlaces(f.places, 'en', PLACES)} is ${f.risk}. ` +
+    `${LEVEL_POLICY[f.w.level].action.en} ` +
     'Keep away from steep slopes, gullies and rivers. If you see cracks, hear unusual noises or streams turn muddy, leave at once and tell the village officials.'
   );
 }
@@ -114,15 +117,15 @@ const enUpdate =
 
 function enCancel(ctx: BroadcastContext): BroadcastMessage {
   const f = warningFacts(ctx);
+  if (f.dropped) {
+    return programme(ctx, f, `Attention please: ${droppedSentence(f, false)} ${f.instruction}`);
+  }
   return programme(
     ctx,
     f,
     `Attention please: the ${f.title} ${referencedPhrase(f)} is cancelled. ` +
-      sentence(leadSentences(f.description, 160), 'en') +
-      ' ' +
-      (f.instruction
-        ? sentence(leadSentences(f.instruction, 200), 'en')
-        : 'Return home only when the village officials say it is safe.'),
+      (f.description ? `${sentence(leadSentences(f.description, 160), 'en')} ` : '') +
+      sentence(leadSentences(f.instruction, 200), 'en'),
   );
 }
 
@@ -133,7 +136,8 @@ function programme(ctx: BroadcastContext, f: WarningFacts, raw: string): Broadca
     1,
     Math.floor(ctx.repeat ?? (f.w.level === 'red' || f.w.level === 'orange' ? 3 : 2)),
   );
-  const text = ttsClean(raw, f.locale);
+  // A drill or test says so before and after every reading.
+  const text = ttsClean(spokenMarked(f, raw), f.locale);
   const again = f.locale === 'en' ? 'Repeat: ' : '再播送一遍：';
   const script = Array.from({ length: repeat }, (_, i) => (i ? again : '') + text).join('\n');
   return { text, repeat, script };

@@ -37,3 +37,35 @@ export function greeting(f: WarningFacts): string {
 /** Keypress prompt every call script ends with. */
 export const KEYPRESS_PROMPT_ZH = '按1确认收到，按2请求支援';
 export const KEYPRESS_PROMPT_EN = 'Press 1 to confirm receipt, press 2 to request assistance';
+
+/**
+ * The drill / test mark that leads every written text ('【演练】', '[DRILL] '), or ''. In an SMS
+ * it comes right after the carrier signature: carriers read the first 【…】 of a message as its
+ * signature, so the signature must come first and the mark follows it in the same segment.
+ */
+export function tagOf(f: WarningFacts): string {
+  if (!f.mark) return '';
+  return f.locale === 'en' ? `${f.mark.tag} ` : f.mark.tag;
+}
+
+/** A spoken text said between the drill / test announcement ('这是一次演练。'), when marked. */
+export function spokenMarked(f: WarningFacts, text: string): string {
+  if (!f.mark) return text;
+  const sep = f.locale === 'en' ? ' ' : '';
+  return `${f.mark.spoken}${sep}${text.trim()}${sep}${f.mark.spoken}`;
+}
+
+/**
+ * A release after an update: 您所在的隆湾社区已不在地质灾害气象风险橙色预警范围内。 Says that the
+ * recipient's area left the warning, never that the warning ended. `personal` addresses the
+ * reader (您所在的); group channels name the places only.
+ */
+export function droppedSentence(f: WarningFacts, personal: boolean): string {
+  const d = f.dropped;
+  if (!d) return '';
+  if (f.locale === 'en') {
+    const where = personal ? `Your area (${d.placeList})` : d.placeList;
+    return `${where} is no longer within the ${d.title}.`;
+  }
+  return `${personal ? '您所在的' : ''}${d.placeList}已不在${d.title}范围内。`;
+}

@@ -3,7 +3,7 @@
  * recipient's confirm link. All interpolated values are HTML-escaped; the confirm link is only
  * rendered for http(s) URLs.
  */
-import { greeting, referencedPhrase } from './common';
+import { droppedSentence, greeting, referencedPhrase, tagOf } from './common';
 import {
   fieldLines,
   LEVEL_CSS,
@@ -28,6 +28,11 @@ const httpUrl = (u?: string): string | undefined => (u && /^https?:\/\//i.test(u
 function subject(f: WarningFacts): string {
   const en = f.locale === 'en';
   const places = listPlaces(f.places, f.locale, 3);
+  if (f.dropped) {
+    const tag = en ? '[WARNING AREA CHANGED] ' : '【预警范围调整】';
+    const what = en ? `no longer within the ${f.dropped.title}` : `不再列入${f.dropped.title}范围`;
+    return `${tagOf(f)}${tag}${[places, what].join(en ? ' ' : '')}${en ? ' - ' : '｜'}${f.issuer}`;
+  }
   const tag = en
     ? {
         alert: `[${f.colour.toUpperCase()} WARNING]`,
@@ -37,11 +42,12 @@ function subject(f: WarningFacts): string {
     : { alert: `【${f.colour}预警】`, update: '【预警更新】', cancel: '【预警解除】' }[f.w.msgType];
   const what = en ? `${f.title}, ${f.level}` : `${f.title}（${f.rank}）`;
   const sep = en ? ' - ' : '｜';
-  return [`${tag}${en ? ' ' : ''}${what}`, places, f.issuer].filter(Boolean).join(sep);
+  return `${tagOf(f)}${[`${tag}${en ? ' ' : ''}${what}`, places, f.issuer].filter(Boolean).join(sep)}`;
 }
 
 function lead(f: WarningFacts): string {
   const en = f.locale === 'en';
+  if (f.dropped) return droppedSentence(f, true);
   switch (f.w.msgType) {
     case 'alert':
       return en
@@ -76,7 +82,10 @@ function renderEmail(ctx: EmailContext): EmailMessage {
     : '本邮件由预警发布与叫应系统自动发送，请勿直接回复。';
   const hello = greeting(f);
 
+  // A drill or test says so on the first line.
+  const markLine = f.mark ? `${tagOf(f)}${f.mark.spoken}` : '';
   const text = [
+    markLine,
     hello ? hello.replace(/[：:]\s*$/, en ? ',' : '：') : '',
     lead(f),
     '',
@@ -108,12 +117,18 @@ function renderEmail(ctx: EmailContext): EmailMessage {
     `<html lang="${en ? 'en' : 'zh-CN'}"><head><meta charset="utf-8"><title>${escapeHtml(subject(f))}</title></head>`,
     '<body style="font-family:sans-serif;line-height:1.5;color:#222">',
     `<div style="background:${colour};color:${textColour};padding:12px 16px;font-size:18px;font-weight:bold">${escapeHtml(
-      f.w.msgType === 'cancel'
-        ? en
-          ? `Cancelled: ${f.title}`
-          : `解除${f.title}`
-        : `${f.title} ${f.level}`,
+      tagOf(f) +
+        (f.dropped
+          ? en
+            ? `Warning area changed: ${f.dropped.title}`
+            : `预警范围调整：${f.dropped.title}`
+          : f.w.msgType === 'cancel'
+            ? en
+              ? `Cancelled: ${f.title}`
+              : `解除${f.title}`
+            : `${f.title} ${f.level}`),
     )}</div>`,
+    markLine ? `<p><strong>${escapeHtml(markLine)}</strong></p>` : '',
     hello ? `<p>${escapeHtml(hello.replace(/[：:]\s*$/, en ? ',' : '：'))}</p>` : '',
     `<p>${escapeHtml(lead(f))}</p>`,
     `<table style="border-collapse:collapse">\n${rows}\n</table>`,

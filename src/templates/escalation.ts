@@ -4,7 +4,14 @@
  * summarised as 等N人), a plain text for robots / e-mail (up to 50 people), and a call script that
  * ends with the keypress prompt (up to five names, no phone numbers read out).
  */
-import { KEYPRESS_PROMPT_EN, KEYPRESS_PROMPT_ZH, segmentsOf, signatureOf } from './common';
+import {
+  KEYPRESS_PROMPT_EN,
+  KEYPRESS_PROMPT_ZH,
+  segmentsOf,
+  signatureOf,
+  spokenMarked,
+  tagOf,
+} from './common';
 import {
   enDateTime,
   enShortTime,
@@ -47,6 +54,7 @@ function personEn(p: UnansweredPerson, f: WarningFacts, withPhone: boolean): str
 
 function subjectZh(f: WarningFacts): string {
   const at = zhDateTime(f.w.sentAt, { year: false });
+  if (f.dropped) return `${f.dropped.title}范围调整通知（${at}）`;
   return f.w.msgType === 'cancel' ? `${f.title}解除通知（${at}）` : `${f.title}（${at}发布）`;
 }
 
@@ -102,7 +110,7 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
   const parts = sections(ctx.unanswered);
   const ask = (reason: Reason) => (f.w.msgType === 'cancel' ? cancelAsk : ZH[reason].ask);
   const sms =
-    `${signatureOf(f)}${sup}叫应升级：${subjectZh(f)}，` +
+    `${signatureOf(f)}${tagOf(f)}${sup}叫应升级：${subjectZh(f)}，` +
     parts
       .map(
         (s) =>
@@ -111,7 +119,7 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
       .join('') +
     `收到请回复${f.confirmKey}。`;
   const text = [
-    `叫应升级：${subjectZh(f)}`,
+    `${tagOf(f)}叫应升级：${subjectZh(f)}`,
     ...parts.flatMap((s) => [
       ZH[s.reason].head(s.people.length),
       list(s.people, s.reason, TEXT_PEOPLE, true, '\n'),
@@ -133,9 +141,11 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
     })
     .join('');
   const voice = ttsClean(
-    `这里是${f.signature}叫应升级电话。${ctx.supervisor?.name ? `${ctx.supervisor.name}您好。` : '您好。'}` +
-      `${subjectZh(f)}，${spoken}` +
-      KEYPRESS_PROMPT_ZH,
+    spokenMarked(
+      f,
+      `这里是${f.signature}叫应升级电话。${ctx.supervisor?.name ? `${ctx.supervisor.name}您好。` : '您好。'}` +
+        `${subjectZh(f)}，${spoken}`,
+    ) + KEYPRESS_PROMPT_ZH,
     'zh-CN',
   );
   return { sms, segments: segmentsOf(sms), text, voice };
@@ -162,8 +172,9 @@ const EN: Record<Reason, { head: (n: number) => string; ask: string; voice: stri
 function renderEn(ctx: EscalationContext): EscalationMessage {
   const f = warningFacts(ctx);
   const sup = ctx.supervisor?.name ? `${ctx.supervisor.name}, ` : '';
-  const what =
-    f.w.msgType === 'cancel'
+  const what = f.dropped
+    ? `the change of the area of the ${f.dropped.title}`
+    : f.w.msgType === 'cancel'
       ? `the cancellation of the ${f.title}`
       : `the ${f.title} issued at ${enDateTime(f.w.sentAt, { year: false })}`;
   const who = (p: UnansweredPerson, reason: Reason, withPhone: boolean) =>
@@ -184,7 +195,7 @@ function renderEn(ctx: EscalationContext): EscalationMessage {
     f.w.msgType === 'cancel' ? 'Please make sure they confirm.' : EN[reason].ask;
   const parts = sections(ctx.unanswered);
   const sms =
-    `${signatureOf(f)}${sup ? `${sup}escalation` : 'Escalation'} on ${what}: ` +
+    `${signatureOf(f)}${tagOf(f)}${sup ? `${sup}escalation` : 'Escalation'} on ${what}: ` +
     parts
       .map(
         (s) =>
@@ -193,7 +204,7 @@ function renderEn(ctx: EscalationContext): EscalationMessage {
       .join('') +
     `Reply ${f.confirmKey} to confirm.`;
   const text = [
-    `Escalation: ${what}`,
+    `${tagOf(f)}Escalation: ${what}`,
     ...parts.flatMap((s) => [
       `${EN[s.reason].head(s.people.length)}:`,
       list(s.people, s.reason, TEXT_PEOPLE, true, '\n'),
@@ -213,8 +224,12 @@ function renderEn(ctx: EscalationContext): EscalationMessage {
     })
     .join('');
   const voice = ttsClean(
-    `This is the ${f.signature} escalation line. ${ctx.supervisor?.name ? `Hello ${ctx.supervisor.name}. ` : ''}` +
-      `About ${what}: ${spoken}` +
+    spokenMarked(
+      f,
+      `This is the ${f.signature} escalation line. ${ctx.supervisor?.name ? `Hello ${ctx.supervisor.name}. ` : ''}` +
+        `About ${what}: ${spoken}`,
+    ) +
+      ' ' +
       KEYPRESS_PROMPT_EN,
     'en',
   );

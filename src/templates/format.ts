@@ -10,8 +10,16 @@ import {
   LEVEL_NUMBERS,
   LEVEL_RANKS_ZH,
   WarningContent,
+  WarningKind,
   WarningLevel,
 } from '../modules/warnings/warning.types';
+import {
+  AFTER_RELEASE,
+  ALERT_ONLY_INSTRUCTION,
+  LEVEL_POLICY,
+  StatusMark,
+  statusMark,
+} from './policy';
 import type { SmsPart } from './sms-segments';
 import { DEFAULT_LOCALE, Locale, TemplateContext } from './types';
 
@@ -241,18 +249,6 @@ export function placePart(
 /* Warning facts                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
-const RISK_ZH: Record<WarningLevel, string> = {
-  red: '风险很高',
-  orange: '风险高',
-  yellow: '风险较高',
-  blue: '有一定风险',
-};
-const RISK_EN: Record<WarningLevel, string> = {
-  red: 'very high',
-  orange: 'high',
-  yellow: 'elevated',
-  blue: 'moderate',
-};
 const COLOUR_EN: Record<WarningLevel, string> = {
   red: 'Red',
   orange: 'Orange',
@@ -322,10 +318,30 @@ export interface WarningFacts {
   impactCount?: string;
   extent?: string;
   shelter?: string;
+  /** What to watch; for a cancel: the cancel's own reason. */
   description: string;
+  /**
+   * Measures; for a cancel: the cancel's own follow-up measures, never an alert's instruction
+   * (falls back to AFTER_RELEASE).
+   */
   instruction: string;
-  /** For updates: what changed. */
-  change?: { level: LevelChange; text: string };
+  /** For updates: what changed (see `WarningChange`). */
+  change?: WarningChange;
+  /** Drill / test mark; undefined for an actual warning. */
+  mark?: StatusMark;
+  /** The mark's tag ('【演练】', '[DRILL]') or ''. */
+  tag: string;
+  /**
+   * A release after an update: the recipient's own areas that are no longer within the warning,
+   * and the level they had (see TemplateContext.dropped).
+   */
+  dropped?: {
+    places: string[];
+    placeList: string;
+    level: WarningLevel;
+    /** 地质灾害气象风险橙色预警 / Orange geological-hazard meteorological risk warning. */
+    title: string;
+  };
   confirmKey: string;
   helpKey: string;
   recipientName?: string;
@@ -337,24 +353,116 @@ export function localeOf(ctx: TemplateContext): Locale {
   return ctx.locale ?? DEFAULT_LOCALE;
 }
 
+const uniqueNames = (raw: readonly string[]): string[] => [
+  ...new Set(raw.map((s) => s.trim()).filter(Boolean)),
+];
+
+/**
+ * The places a message names: `ctx.places`, else the warning's areas; when neither names any
+ * place (an imminent warning targeted at hazard points only), its hazard points and risk zones,
+ * so a text never has an empty place.
+ */
 export function placeNamesOf(ctx: TemplateContext): string[] {
-  const raw = ctx.places ?? ctx.warning.areas.map((a) => a.name);
-  return [...new Set(raw.map((s) => s.trim()).filter(Boolean))];
+  const names = uniqueNames(ctx.places ?? ctx.warning.areas.map((a) => a.name));
+  if (names.length) return names;
+  return uniqueNames([...ctx.warning.hazardPoints, ...ctx.warning.riskZones].map((p) => p.name));
+}
+
+/** Splits text into sentences (keeping their end marks); lines count as sentences. */
+export function sentencesOf(text: string): string[] {
+  return text
+    .split(/\n+/)
+    .flatMap((line) => line.match(/[^。！？!?]+[。！？!?]*/gu) ?? [])
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const bare = (s: string): string => s.replace(/[。！？!?.；;，,\s]+$/u, '');
+
+/**
+ * The reason and the follow-up of a cancel, from the cancel's own texts:
+ * - reason = `description`. A description whose last line repeats the instruction (a cancel
+ *   built as "alert description + newline + reason", with the reason also as instruction) keeps
+ *   only that line: the alert's description is not the cancel's reason. Lines become sentences.
+ * - follow-up = the instruction's sentences that neither repeat the reason nor belong to an
+ *   alert (立即撤离, 严禁返回 …), else the policy's AFTER_RELEASE for the kind.
+ */
+export function cancelTexts(
+  w: Pick<WarningContent, 'description' | 'instruction'>,
+  kind: WarningKind,
+  locale: Locale,
+): { reason: string; followUp: string } {
+  const instruction = w.instruction.trim();
+  const lines = w.description
+    .split(/\n+/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const last = lines[lines.length - 1];
+  const reasonLines =
+    lines.length > 1 && instruction && last && bare(last) === bare(instruction) ? [last] : lines;
+  const reason = reasonLines.map((l) => sentence(l, locale)).join(locale === 'en' ? ' ' : '');
+  const reasonBare = sentencesOf(reason).map(bare);
+  const follow = sentencesOf(instruction).filter((s) => {
+    const b = bare(s);
+    return (
+      b &&
+      !ALERT_ONLY_INSTRUCTION.test(s) &&
+      !reasonBare.some((r) => r.includes(b) || b.includes(r))
+    );
+  });
+  const followUp = follow.length
+    ? follow.map((s) => sentence(s, locale)).join(locale === 'en' ? ' ' : '')
+    : AFTER_RELEASE[kind][locale];
+  return { reason, followUp };
+}
+
+/** Title of a warning at a given level: 地质灾害气象风险橙色预警 / Orange … warning. */
+export function titleAt(w: WarningContent, level: WarningLevel, locale: Locale): string {
+  const en = locale === 'en';
+  const hazard = en ? HAZARD_NAMES_EN[w.hazard] : HAZARD_NAMES_ZH[w.hazard];
+  if (en) {
+    const category =
+      w.kind === 'imminent'
+        ? `imminent ${hazard} warning`
+        : 'geological-hazard meteorological risk warning';
+    return `${COLOUR_EN[level]} ${category}`;
+  }
+  return w.kind === 'imminent'
+    ? `${hazard}${LEVEL_COLOURS_ZH[level]}临灾预警`
+    : `地质灾害气象风险${LEVEL_COLOURS_ZH[level]}预警`;
 }
 
 function levelNameZh(level: WarningLevel): string {
   return `${LEVEL_COLOURS_ZH[level]}（${LEVEL_RANKS_ZH[level]}）`;
 }
 
-function describeChange(ctx: TemplateContext, locale: Locale): WarningFacts['change'] {
+/** What an update changed, compared with `TemplateContext.previous`. */
+export interface WarningChange {
+  level: LevelChange;
+  /** The previous level when it differs. */
+  from?: WarningLevel;
+  added: string[];
+  removed: string[];
+  /** Time changes, full wording: 预警时段延长至7月11日20时 / validity extended to 20:00 11 Jul. */
+  times: string[];
+  /** Time changes, short wording for SMS: 有效期延至11日20时. */
+  timesShort: string[];
+  /** Everything that changed, one line; 预警内容已更新 only when `previous` gives nothing to compare. */
+  text: string;
+}
+
+function describeChange(ctx: TemplateContext, locale: Locale): WarningChange | undefined {
   const w = ctx.warning;
   if (w.msgType !== 'update') return undefined;
+  const en = locale === 'en';
   const prev = ctx.previous;
   const parts: string[] = [];
   let level: LevelChange = 'same';
+  let from: WarningLevel | undefined;
   if (prev?.level && prev.level !== w.level) {
+    from = prev.level;
     level = LEVEL_NUMBERS[w.level] < LEVEL_NUMBERS[prev.level] ? 'raised' : 'lowered';
-    if (locale === 'en') {
+    if (en) {
       parts.push(`level ${level} from ${LEVEL_NAMES_EN[prev.level]} to ${LEVEL_NAMES_EN[w.level]}`);
     } else {
       parts.push(
@@ -362,12 +470,14 @@ function describeChange(ctx: TemplateContext, locale: Locale): WarningFacts['cha
       );
     }
   }
+  let added: string[] = [];
+  let removed: string[] = [];
   if (prev?.areas) {
     const before = new Set(prev.areas.map((a) => a.code));
     const now = new Set(w.areas.map((a) => a.code));
-    const added = w.areas.filter((a) => !before.has(a.code)).map((a) => a.name);
-    const removed = prev.areas.filter((a) => !now.has(a.code)).map((a) => a.name);
-    if (locale === 'en') {
+    added = w.areas.filter((a) => !before.has(a.code)).map((a) => a.name);
+    removed = prev.areas.filter((a) => !now.has(a.code)).map((a) => a.name);
+    if (en) {
       if (added.length) parts.push(`added: ${listPlaces(added, locale, 10)}`);
       if (removed.length) parts.push(`no longer under warning: ${listPlaces(removed, locale, 10)}`);
     } else {
@@ -375,11 +485,38 @@ function describeChange(ctx: TemplateContext, locale: Locale): WarningFacts['cha
       if (removed.length) parts.push(`${listPlaces(removed, locale, 10)}不再列入预警范围`);
     }
   }
-  if (!parts.length)
-    parts.push(locale === 'en' ? 'the warning has been updated' : '预警内容已更新');
-  const text =
-    locale === 'en' ? parts.join('; ').replace(/^./, (c) => c.toUpperCase()) : parts.join('；');
-  return { level, text };
+  const times: string[] = [];
+  const timesShort: string[] = [];
+  const moved = (before: Date | undefined, after: Date | undefined): number =>
+    before && after ? Math.sign(after.getTime() - before.getTime()) : 0;
+  const full = (d: Date): string =>
+    en ? enDateTime(d, { year: false }) : zhDateTime(d, { year: false });
+  const short = (d: Date): string => (en ? enShortTime(d, w.sentAt) : zhShortTime(d, w.sentAt));
+  const eff = moved(prev?.effective, w.effective);
+  if (eff) {
+    times.push(en ? `now valid from ${full(w.effective)}` : `预警时段改为自${full(w.effective)}起`);
+    timesShort.push(en ? `from ${short(w.effective)}` : `自${short(w.effective)}起`);
+  }
+  const onset = moved(prev?.onset, w.onset);
+  if (onset && w.onset) {
+    const verb = en ? (onset < 0 ? 'brought forward' : 'put back') : onset < 0 ? '提前' : '推迟';
+    times.push(
+      en ? `expected time ${verb} to ${full(w.onset)}` : `预计发生时间${verb}至${full(w.onset)}`,
+    );
+    timesShort.push(en ? `expected ${short(w.onset)}` : `发生时间${verb}至${short(w.onset)}`);
+  }
+  const exp = moved(prev?.expires, w.expires);
+  if (exp) {
+    const verb = en ? (exp > 0 ? 'extended' : 'shortened') : exp > 0 ? '延长' : '缩短';
+    times.push(
+      en ? `validity ${verb} to ${full(w.expires)}` : `预警时段${verb}至${full(w.expires)}`,
+    );
+    timesShort.push(en ? `valid to ${short(w.expires)}` : `有效期${verb[0]}至${short(w.expires)}`);
+  }
+  parts.push(...times);
+  if (!parts.length) parts.push(en ? 'the warning has been updated' : '预警内容已更新');
+  const text = en ? parts.join('; ').replace(/^./, (c) => c.toUpperCase()) : parts.join('；');
+  return { level, from, added, removed, times, timesShort, text };
 }
 
 export function warningFacts(ctx: TemplateContext): WarningFacts {
@@ -402,13 +539,30 @@ export function warningFacts(ctx: TemplateContext): WarningFacts {
     : imminent
       ? `${hazard}${colour}临灾预警`
       : `地质灾害气象风险${colour}预警`;
-  const places = placeNamesOf(ctx);
+  const dropped =
+    ctx.dropped && w.msgType === 'cancel'
+      ? (() => {
+          const names = uniqueNames(ctx.dropped.places);
+          return {
+            places: names,
+            placeList: listPlaces(names, locale),
+            level: ctx.dropped.level,
+            title: titleAt(w, ctx.dropped.level, locale),
+          };
+        })()
+      : undefined;
+  // A release after an update names only the recipient's dropped areas, never the areas (or the
+  // hazard points) still under the warning.
+  const places = dropped ? dropped.places : placeNamesOf(ctx);
+  const cancel = w.msgType === 'cancel' ? cancelTexts(w, w.kind, locale) : undefined;
+  const mark = statusMark(w.status, locale);
   const fmt = en ? enDateTime : zhDateTime;
-  const impact = w.impact
-    ? en
-      ? `${w.impact.people} people in ${w.impact.households} households threatened`
-      : `威胁${w.impact.households}户${w.impact.people}人`
-    : undefined;
+  const impact =
+    w.impact && !(ctx.dropped && w.msgType === 'cancel')
+      ? en
+        ? `${w.impact.people} people in ${w.impact.households} households threatened`
+        : `威胁${w.impact.households}户${w.impact.people}人`
+      : undefined;
   return {
     locale,
     w,
@@ -433,20 +587,29 @@ export function warningFacts(ctx: TemplateContext): WarningFacts {
       : `${zhShortTime(w.effective, w.sentAt)}至${zhShortTime(w.expires, w.effective)}`,
     places,
     placeList: listPlaces(places, locale),
-    hazardPoints: w.hazardPoints.map((p) => p.name),
-    riskZones: w.riskZones.map((p) => p.name),
-    risk: en ? RISK_EN[w.level] : RISK_ZH[w.level],
+    hazardPoints: dropped ? [] : w.hazardPoints.map((p) => p.name),
+    riskZones: dropped ? [] : w.riskZones.map((p) => p.name),
+    risk: LEVEL_POLICY[w.level].risk[locale],
     impact,
     impactCount: w.impact
       ? en
         ? `${w.impact.people} people in ${w.impact.households} households`
         : `${w.impact.households}户${w.impact.people}人`
       : undefined,
-    extent: w.extent?.trim() || undefined,
-    shelter: w.shelter?.trim() || undefined,
-    description: w.description.trim(),
-    instruction: w.instruction.trim(),
+    extent: (!dropped && w.extent?.trim()) || undefined,
+    shelter: (!dropped && w.shelter?.trim()) || undefined,
+    // A release after an update carries the new version's texts, which are about the areas still
+    // under the warning: none of them is read to the people released.
+    description: dropped ? '' : cancel ? cancel.reason : w.description.trim(),
+    instruction: dropped
+      ? AFTER_RELEASE[w.kind][locale]
+      : cancel
+        ? cancel.followUp
+        : w.instruction.trim(),
     change: describeChange(ctx, locale),
+    mark,
+    tag: mark?.tag ?? '',
+    dropped,
     confirmKey: ctx.replyCode ?? '1',
     helpKey: '2',
     recipientName: ctx.recipient?.name,
@@ -472,6 +635,27 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
   const en = f.locale === 'en';
   const pointsAndZones = [...f.hazardPoints, ...f.riskZones];
   const points = pointsAndZones.length ? listPlaces(pointsAndZones, f.locale, 10) : undefined;
+  if (f.dropped) {
+    return en
+      ? [
+          ['Category', f.category],
+          ['Level you had', LEVEL_NAMES_EN[f.dropped.level]],
+          ['Issued by', f.issuer],
+          ['Changed at', `${f.issuedAt} (Beijing time)`],
+          ['No longer under the warning', f.dropped.placeList],
+          ['Measures', AFTER_RELEASE[f.w.kind].en],
+          ['Warning id', f.w.nationalId],
+        ]
+      : [
+          ['预警类别', f.category],
+          ['原预警等级', levelNameZh(f.dropped.level)],
+          ['发布单位', f.issuer],
+          ['调整时间', f.issuedAt],
+          ['不再列入预警范围', f.dropped.placeList],
+          ['后续措施', AFTER_RELEASE[f.w.kind]['zh-CN']],
+          ['预警编号', f.w.nationalId],
+        ];
+  }
   if (f.w.msgType === 'cancel') {
     return en
       ? [
@@ -505,7 +689,10 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
       ['Issued at', `${f.issuedAt} (Beijing time)`],
       ['Change', f.change?.text],
       ['Valid', f.window],
-      ['Expected at', f.onset ? `${f.onset} (Beijing time)` : undefined],
+      [
+        'Expected at',
+        f.onset ? `${f.onset} (Beijing time)` : f.imminent ? 'any time now' : undefined,
+      ],
       ['Area', f.placeList],
       ['Hazard points / risk zones', points],
       ['Extent', f.extent],
@@ -523,7 +710,7 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
     ['发布时间', f.issuedAt],
     ['变更内容', f.change?.text],
     ['预警时段', f.window],
-    ['预计发生时间', f.onset ? `${f.onset}前后` : undefined],
+    ['预计发生时间', f.onset ? `${f.onset}前后` : f.imminent ? '随时可能发生' : undefined],
     ['可能影响区域', f.placeList],
     ['隐患点/风险区', points],
     ['影响范围', f.extent],

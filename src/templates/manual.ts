@@ -4,8 +4,17 @@
  * confirm (reply 1 when done, 2 for help, or the signed link). Long SMS; households beyond ten
  * are summarised as 等N户.
  */
-import { greeting, segmentsOf, signatureOf } from './common';
-import { listPlaces, WarningFacts, warningFacts, zhShortTime, enShortTime } from './format';
+import { droppedSentence, greeting, segmentsOf, signatureOf, tagOf } from './common';
+import {
+  enShortTime,
+  leadSentences,
+  listPlaces,
+  sentence,
+  WarningFacts,
+  warningFacts,
+  zhShortTime,
+} from './format';
+import { AFTER_RELEASE, NO_SHELTER } from './policy';
 import type { ManualContext, ManualTaskMessage, ManualTaskTarget, TemplateTable } from './types';
 
 const MAX_TARGETS = 10;
@@ -38,13 +47,16 @@ function targetsEn(targets: readonly ManualTaskTarget[]): string {
 
 function situationZh(f: WarningFacts): string {
   const places = listPlaces(f.places, 'zh-CN', 5);
-  if (f.w.msgType === 'cancel') return `${f.title}已解除。`;
+  if (f.dropped) return droppedSentence(f, false);
+  if (f.w.msgType === 'cancel') {
+    return `${f.title}已解除。${f.description ? sentence(leadSentences(f.description, 60), 'zh-CN') : ''}`;
+  }
   const head =
     f.w.msgType === 'update'
       ? `${f.title}已更新（${f.change?.text ?? ''}）`
       : `${f.title}（${f.rank}）已发布`;
   if (f.imminent) {
-    const when = f.onsetShort ? `预计${f.onsetShort}前后` : '';
+    const when = f.onsetShort ? `预计${f.onsetShort}前后` : '随时';
     return `${head}，${when}${places}可能发生${f.hazard}。`;
   }
   return `${head}，${f.windowShort}${places}地质灾害${f.risk}。`;
@@ -52,13 +64,17 @@ function situationZh(f: WarningFacts): string {
 
 function situationEn(f: WarningFacts): string {
   const places = listPlaces(f.places, 'en', 5);
-  if (f.w.msgType === 'cancel') return `The ${f.title} has been cancelled.`;
+  if (f.dropped) return droppedSentence(f, false);
+  if (f.w.msgType === 'cancel') {
+    const reason = f.description ? ` ${sentence(leadSentences(f.description, 120), 'en')}` : '';
+    return `The ${f.title} has been cancelled.${reason}`;
+  }
   const head =
     f.w.msgType === 'update'
       ? `The ${f.title} was updated (${f.change?.text ?? ''})`
       : `A ${f.title} is in force`;
   if (f.imminent) {
-    return `${head}: a ${f.hazard} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ''} at ${places}.`;
+    return `${head}: a ${f.hazard} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ' at any time'} at ${places}.`;
   }
   return `${head}: ${f.risk} geohazard risk at ${places}, ${f.windowShort}.`;
 }
@@ -68,17 +84,28 @@ function renderManualZh(ctx: ManualContext): ManualTaskMessage {
   const t = ctx.task;
   const cancel = f.w.msgType === 'cancel';
   const door = t.type === 'door_to_door';
-  const title = cancel ? '预警解除通知任务' : door ? '敲门入户任务' : '鸣锣吹哨任务';
+  const title = f.dropped
+    ? '预警范围调整通知任务'
+    : cancel
+      ? '预警解除通知任务'
+      : door
+        ? '敲门入户任务'
+        : '鸣锣吹哨任务';
   const no = t.number ? `（任务号${t.number}）` : '';
   const where = t.area ?? listPlaces(f.places, 'zh-CN', 3);
   const targets = t.targets?.length ? targetsZh(t.targets) : '';
-  const what = cancel
-    ? f.imminent
-      ? '告知预警已解除，撤离群众须确认安全后再返回'
-      : '告知预警已解除，继续注意防范'
-    : f.imminent
-      ? `通知立即撤离${f.shelter ? `至${f.shelter}` : '到安全地带'}，不得返回取物`
-      : '通知注意防范，做好转移准备';
+  // For a cancel, f.instruction is its own follow-up (or the policy's AFTER_RELEASE).
+  const after = (cancel ? f.instruction : AFTER_RELEASE[f.w.kind]['zh-CN']).replace(
+    /[。；，]+$/,
+    '',
+  );
+  const what = f.dropped
+    ? `告知本地已不在预警范围内，${after}`
+    : cancel
+      ? `告知预警已解除，${after}`
+      : f.imminent
+        ? `通知立即撤离至${f.shelter ?? NO_SHELTER['zh-CN']}，不得返回取物`
+        : '通知注意防范，做好转移准备';
   let action: string;
   if (door || cancel) {
     action = targets
@@ -93,7 +120,8 @@ function renderManualZh(ctx: ManualContext): ManualTaskMessage {
     `${deadline}完成后回复${key(f.confirmKey)}确认，需要支援回复${key(f.helpKey)}。` +
     (f.confirmUrl ? `也可点击确认：${f.confirmUrl} ` : '');
   const who = greeting(f).replace(/：$/, '，');
-  const sms = `${signatureOf(f)}${who}${title}${no}：${situationZh(f)}${action}${confirm}`.trim();
+  const sms =
+    `${signatureOf(f)}${tagOf(f)}${who}${title}${no}：${situationZh(f)}${action}${confirm}`.trim();
   return { sms, segments: segmentsOf(sms), title };
 }
 
@@ -102,20 +130,23 @@ function renderManualEn(ctx: ManualContext): ManualTaskMessage {
   const t = ctx.task;
   const cancel = f.w.msgType === 'cancel';
   const door = t.type === 'door_to_door';
-  const title = cancel
-    ? 'All-clear notification task'
-    : door
-      ? 'Door-to-door task'
-      : 'Gong-and-whistle task';
+  const title = f.dropped
+    ? 'Warning-area change notification task'
+    : cancel
+      ? 'All-clear notification task'
+      : door
+        ? 'Door-to-door task'
+        : 'Gong-and-whistle task';
   const where = t.area ?? listPlaces(f.places, 'en', 3);
   const targets = t.targets?.length ? targetsEn(t.targets) : '';
-  const what = cancel
-    ? f.imminent
-      ? 'tell them the warning is cancelled and evacuees return only when it is safe'
-      : 'tell them the warning is cancelled'
-    : f.imminent
-      ? `tell them to evacuate now${f.shelter ? ` to ${f.shelter}` : ''} and not go back for belongings`
-      : 'tell them to stay alert and be ready to move';
+  const after = (cancel ? f.instruction : AFTER_RELEASE[f.w.kind].en).replace(/[.;,]+$/, '');
+  const what = f.dropped
+    ? `tell them their area is no longer within the warning (${after.toLowerCase()})`
+    : cancel
+      ? `tell them the warning is cancelled (${after.toLowerCase()})`
+      : f.imminent
+        ? `tell them to evacuate now to ${f.shelter ?? NO_SHELTER.en} and not go back for belongings`
+        : 'tell them to stay alert and be ready to move';
   const action =
     door || cancel
       ? `Go now to ${where}, knock on every door and ${what}${targets ? `: ${targets}` : ''}.`
@@ -126,7 +157,7 @@ function renderManualEn(ctx: ManualContext): ManualTaskMessage {
     `${deadline}Reply ${key(f.confirmKey)} when done, ${key(f.helpKey)} if you need help.` +
     (f.confirmUrl ? ` Or confirm here: ${f.confirmUrl}` : '');
   const who = f.recipientName ? `${f.recipientName}, ` : '';
-  const sms = `${signatureOf(f)}${who}${title}${t.number ? ` no. ${t.number}` : ''}: ${situationEn(f)} ${action} ${confirm}`;
+  const sms = `${signatureOf(f)}${tagOf(f)}${who}${title}${t.number ? ` no. ${t.number}` : ''}: ${situationEn(f)} ${action} ${confirm}`;
   return { sms, segments: segmentsOf(sms), title };
 }
 

@@ -16,10 +16,16 @@
  * there and by '\n' on WeCom and Feishu.
  *
  * Mention syntax: WeCom `<@userid>`; DingTalk `@mobile` / `@userId` in the text plus the
- * `atMobiles` / `atUserIds` returned for the request's `at` object; Feishu card markdown
- * `<at id=open_id></at>`. A person without a platform id is written as plain `@name`.
+ * `atMobiles` / `atUserIds` returned for the request's `at` object; Feishu
+ * `<at user_id="ou_…">name</at>` with the person's Feishu id (open_id / user_id), which notifies
+ * them. A person without a usable platform id is written as their plain name (WeCom / DingTalk
+ * `@name`, Feishu the name alone, never a tag without an id), followed by a note that they were
+ * not notified in the group.
+ *
+ * Drills and tests carry their mark (【演练】 / 【测试】, [DRILL] / [TEST]) at the start of the title
+ * and of the first line of every message.
  */
-import { referencedPhrase } from './common';
+import { droppedSentence, referencedPhrase, tagOf } from './common';
 import {
   leadSentences,
   LEVEL_EMOJI,
@@ -90,8 +96,20 @@ function mentionToken(platform: RobotPlatform, m: RobotMention): string {
       if (m.mobile) return `${name} @${m.mobile}`;
       return m.userId ? `${name} @${m.userId}` : `@${name}`;
     case 'feishu':
-      return m.userId ? `<at id=${m.userId}></at>` : `@${name}`;
+      return feishuId(m.userId) ? `<at user_id="${m.userId}">${name}</at>` : name;
   }
+}
+
+/** A Feishu open_id / user_id fit for an attribute: letters, digits, '_' and '-' only. */
+function feishuId(id: string | undefined): id is string {
+  return !!id && /^[A-Za-z0-9_-]{1,64}$/.test(id);
+}
+
+/** True when the platform notifies this person through the mention. */
+function notified(platform: RobotPlatform, m: RobotMention): boolean {
+  if (platform === 'feishu') return feishuId(m.userId);
+  if (platform === 'dingtalk') return !!(m.mobile || m.userId);
+  return !!m.userId;
 }
 
 function mentionLine(platform: RobotPlatform, m: RobotMention, f: WarningFacts): string {
@@ -102,7 +120,12 @@ function mentionLine(platform: RobotPlatform, m: RobotMention, f: WarningFacts):
     : en
       ? '(please confirm by SMS reply or phone)'
       : '（请通过短信回复或电话确认）';
-  return `- ${mentionToken(platform, m)} ${action}`;
+  const unnotified = notified(platform, m)
+    ? ''
+    : en
+      ? ' (no group account, not notified here)'
+      : '（未绑定群账号，无法@提醒）';
+  return `- ${mentionToken(platform, m)}${unnotified} ${action}`;
 }
 
 interface Detail {
@@ -126,24 +149,29 @@ const EXTRA_FIELDS = new Set([
   'Change',
 ]);
 
-function heading(f: WarningFacts): string {
+/** The notification title: 【演练】解除滑坡红色临灾预警 / 预警范围调整：… */
+function titleOf(f: WarningFacts): string {
   const en = f.locale === 'en';
-  const t = mdText(f.title);
-  switch (f.w.msgType) {
-    case 'alert':
-      return `**${LEVEL_EMOJI[f.w.level]} ${t}**`;
-    case 'update':
-      return `**${LEVEL_EMOJI[f.w.level]} ${t}${en ? ' (updated)' : '（更新）'}**`;
-    case 'cancel':
-      return `**✅ ${en ? 'Cancelled: ' : '解除'}${t}**`;
+  if (f.dropped) {
+    return `${tagOf(f)}${en ? 'Warning area changed: ' : '预警范围调整：'}${f.dropped.title}`;
   }
+  if (f.w.msgType === 'cancel') return `${tagOf(f)}${en ? 'Cancelled: ' : '解除'}${f.title}`;
+  if (f.w.msgType === 'update') return `${tagOf(f)}${f.title}${en ? ' (updated)' : '（更新）'}`;
+  return `${tagOf(f)}${f.title}`;
+}
+
+function heading(f: WarningFacts): string {
+  const emoji = f.w.msgType === 'cancel' ? '✅' : LEVEL_EMOJI[f.w.level];
+  const tag = tagOf(f);
+  return `**${tag}${emoji} ${mdText(titleOf(f).slice(tag.length))}**`;
 }
 
 function header(f: WarningFacts, d: Detail, nl: string): string {
   const en = f.locale === 'en';
   const sep = en ? ': ' : '：';
-  const lead =
-    f.w.msgType === 'cancel'
+  const lead = f.dropped
+    ? droppedSentence(f, false)
+    : f.w.msgType === 'cancel'
       ? en
         ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
         : `${referencedPhrase(f)}${f.title}现予解除。`
@@ -200,8 +228,7 @@ function renderRobot(ctx: RobotContext): RobotMessage {
   const intro = mentions.length ? mentionsIntro(f) : '';
   const foot = footer(f);
   const join = (...blocks: string[]): string => blocks.filter(Boolean).join('\n\n');
-  const title =
-    f.w.msgType === 'cancel' ? `${f.locale === 'en' ? 'Cancelled: ' : '解除'}${f.title}` : f.title;
+  const title = titleOf(f);
 
   // 1. Choose the richest header that leaves room for the footer and at least one mention.
   const firstLine = lines[0] ?? '';

@@ -25,15 +25,43 @@
  * returned uncut (a configuration error to surface, not to hide).
  */
 import { LEVEL_COLOURS_ZH, WarningLevel } from '../modules/warnings/warning.types';
-import { greeting, referencedPhrase, segmentsOf, signatureOf } from './common';
-import { cut, fieldLines, placePart, WarningFacts, warningFacts, warningFields } from './format';
+import {
+  droppedSentence,
+  greeting,
+  referencedPhrase,
+  segmentsOf,
+  signatureOf,
+  tagOf,
+} from './common';
+import {
+  commonDivisionPrefix,
+  cut,
+  fieldLines,
+  leadSentences,
+  placePart,
+  WarningFacts,
+  warningFacts,
+  warningFields,
+} from './format';
+import { AFTER_RELEASE_SHORT, IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import { fitToSegment, SmsPart } from './sms-segments';
 import type { SmsContext, SmsMessage, TemplateTable } from './types';
 
 const PLACE_PRIORITY = { first: 1, more: 5 } as const;
 
-/** Last-resort wordings (only when the minimal message does not fit, see SmsPart.poorer). */
-const GIVE_UP = { time: 30, places: 20 } as const;
+/**
+ * Last-resort wordings (only when the minimal message does not fit, see SmsPart.poorer), given up
+ * highest first: the time phrase shortened, the change summary cut to its first item, the
+ * shelter, the change summary, the time, then the place cut to six characters.
+ */
+const GIVE_UP = {
+  timeShort: 33,
+  changeShort: 32.5,
+  shelter: 32,
+  change: 31,
+  time: 30,
+  places: 20,
+} as const;
 
 function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
   const p = placePart(names, locale, PLACE_PRIORITY);
@@ -44,19 +72,6 @@ function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
       }
     : p;
 }
-
-const METEO_ACTION_ZH: Record<WarningLevel, string> = {
-  red: '请加密巡查，做好转移避险准备。',
-  orange: '请加强巡查防范。',
-  yellow: '请注意巡查防范。',
-  blue: '请注意防范。',
-};
-const METEO_ACTION_EN: Record<WarningLevel, string> = {
-  red: ' Patrol and prepare to evacuate.',
-  orange: ' Step up patrols.',
-  yellow: ' Stay alert.',
-  blue: ' Stay alert.',
-};
 
 const COLOUR_EN: Record<WarningLevel, string> = {
   red: 'Red',
@@ -77,25 +92,27 @@ function reply(f: WarningFacts): SmsPart {
 /* ---- short bodies (after the label) ---- */
 
 function imminentBodyZh(f: WarningFacts): SmsPart[] {
+  // Place, time and shelter are all part of the minimal wording of an imminent warning.
+  const shelter = f.shelter ?? NO_SHELTER['zh-CN'];
   return [
     places(f.places, 'zh-CN'),
     {
       name: 'time',
-      text: `有${f.hazard}危险，`,
-      poorer: [{ text: '', priority: GIVE_UP.time }],
-      richer: [
+      text: f.onsetShort
+        ? `预计${f.onsetShort}前后可能发生${f.hazard}，`
+        : `随时可能发生${f.hazard}，`,
+      poorer: [
         {
-          text: f.onsetShort
-            ? `预计${f.onsetShort}前后可能发生${f.hazard}，`
-            : `随时可能发生${f.hazard}，`,
-          priority: 3,
+          text: f.onsetShort ? `预计${f.onsetShort}前后有${f.hazard}，` : `随时有${f.hazard}，`,
+          priority: GIVE_UP.timeShort,
         },
+        { text: '', priority: GIVE_UP.time },
       ],
     },
     {
       name: 'action',
-      text: '请立即撤离。',
-      richer: f.shelter ? [{ text: `请立即撤离至${f.shelter}。`, priority: 4 }] : [],
+      text: `${IMMINENT_ACTION['zh-CN']}至${shelter}。`,
+      poorer: [{ text: `${IMMINENT_ACTION['zh-CN']}。`, priority: GIVE_UP.shelter }],
     },
     reply(f),
   ];
@@ -111,23 +128,28 @@ function meteoBodyZh(f: WarningFacts): SmsPart[] {
       poorer: [{ text: '', priority: GIVE_UP.time }],
       richer: [{ text: `地质灾害${f.risk}，`, priority: 6 }],
     },
-    { name: 'action', text: '', richer: [{ text: METEO_ACTION_ZH[f.w.level], priority: 4 }] },
+    {
+      name: 'action',
+      text: '',
+      richer: [{ text: LEVEL_POLICY[f.w.level].action['zh-CN'], priority: 4 }],
+    },
     reply(f),
   ];
 }
 
 function imminentBodyEn(f: WarningFacts): SmsPart[] {
+  const shelter = f.shelter ?? NO_SHELTER.en;
   return [
     places(f.places, 'en'),
     {
       name: 'time',
-      text: '. ',
-      richer: f.onsetShort ? [{ text: `, expected ${f.onsetShort}. `, priority: 3 }] : [],
+      text: f.onsetShort ? ` ~${f.onsetShort}. ` : ', any time now. ',
+      poorer: [{ text: '. ', priority: GIVE_UP.time }],
     },
     {
       name: 'action',
-      text: 'Evacuate now.',
-      richer: f.shelter ? [{ text: `Evacuate now to ${f.shelter}.`, priority: 4 }] : [],
+      text: `${IMMINENT_ACTION.en} to ${shelter}.`,
+      poorer: [{ text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter }],
     },
     reply(f),
   ];
@@ -138,7 +160,11 @@ function meteoBodyEn(f: WarningFacts): SmsPart[] {
     { name: 'time', text: '', richer: [{ text: `${f.windowShort}, `, priority: 3 }] },
     places(f.places, 'en'),
     { name: 'risk', text: `: ${f.risk} risk.`, richer: [] },
-    { name: 'action', text: '', richer: [{ text: METEO_ACTION_EN[f.w.level], priority: 4 }] },
+    {
+      name: 'action',
+      text: '',
+      richer: [{ text: ` ${LEVEL_POLICY[f.w.level].action.en}`, priority: 4 }],
+    },
     reply(f),
   ];
 }
@@ -152,14 +178,51 @@ function alertLabelZh(f: WarningFacts): SmsPart {
   return { name: 'label', text: `${f.title}：`, richer: [{ text: withRank, priority: 8 }] };
 }
 
-function updateLabelZh(f: WarningFacts, previous?: WarningLevel): SmsPart {
+function updateLabelZh(f: WarningFacts): SmsPart {
   const change = f.change?.level ?? 'same';
   if (change === 'same') return { name: 'label', text: `${f.title}更新：` };
   const verb = change === 'raised' ? '升级为' : '降为';
-  const richer = previous
-    ? [{ text: `${f.category}由${LEVEL_COLOURS_ZH[previous]}${verb}${f.colour}：`, priority: 8 }]
-    : [];
-  return { name: 'label', text: `${f.category}${verb}${f.colour}：`, richer };
+  const from = f.change?.from ? `由${LEVEL_COLOURS_ZH[f.change.from]}` : '';
+  return { name: 'label', text: `${f.category}${from}${verb}${f.colour}：` };
+}
+
+/** Areas added and times moved, in short: 新增枫香树村等2处，有效期延长至11日20时； */
+function changeItems(f: WarningFacts): string[] {
+  const c = f.change;
+  if (!c) return [];
+  const en = f.locale === 'en';
+  const items: string[] = [];
+  if (c.added.length === 1) {
+    // Without the division prefix all areas share: 东界脑村, not 汶川县映秀镇东界脑村.
+    const prefix = commonDivisionPrefix(f.w.areas.map((a) => a.name));
+    const name = c.added[0]!;
+    const own = prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    items.push(`${en ? 'added ' : '新增'}${cut(own, 10)}`);
+  } else if (c.added.length)
+    items.push(en ? `${c.added.length} areas added` : `新增${c.added.length}处`);
+  items.push(...c.timesShort);
+  return items;
+}
+
+/**
+ * What an update changed besides the level: part of the minimal wording when the level did not
+ * change (then it is the news), an upgrade when the label already says the level moved.
+ */
+function changePart(f: WarningFacts): SmsPart {
+  const items = changeItems(f);
+  if (!items.length) return { name: 'change', text: '' };
+  const text = f.locale === 'en' ? `${items.join(', ')}. ` : `${items.join('，')}；`;
+  if (f.change?.level !== 'same')
+    return { name: 'change', text: '', richer: [{ text, priority: 2.5 }] };
+  const first = f.locale === 'en' ? `${items[0]}. ` : `${items[0]}；`;
+  return {
+    name: 'change',
+    text,
+    poorer: [
+      ...(items.length > 1 ? [{ text: first, priority: GIVE_UP.changeShort }] : []),
+      { text: '', priority: GIVE_UP.change },
+    ],
+  };
 }
 
 function alertLabelEn(f: WarningFacts): SmsPart {
@@ -170,21 +233,48 @@ function alertLabelEn(f: WarningFacts): SmsPart {
   return { name: 'label', text: base, richer: [{ text: rich, priority: 8 }] };
 }
 
-function updateLabelEn(f: WarningFacts, previous?: WarningLevel): SmsPart {
+function updateLabelEn(f: WarningFacts): SmsPart {
   const change = f.change?.level ?? 'same';
   const what = f.imminent
     ? `${f.hazard.replace(/^./, (c) => c.toUpperCase())} warning`
     : 'Geohazard risk';
   if (change === 'same') return { name: 'label', text: `${f.colour} ${what} updated: ` };
-  const richer = previous
-    ? [{ text: `${what} ${change} from ${COLOUR_EN[previous]} to ${f.colour}: `, priority: 8 }]
-    : [];
-  return { name: 'label', text: `${what} ${change} to ${f.colour}: `, richer };
+  const from = f.change?.from;
+  if (!from) return { name: 'label', text: `${what} ${change} to ${f.colour}: ` };
+  return {
+    name: 'label',
+    text: `${what} ${COLOUR_EN[from]}→${f.colour}: `,
+    richer: [{ text: `${what} ${change} from ${COLOUR_EN[from]} to ${f.colour}: `, priority: 8 }],
+  };
 }
 
 /* ---- cancel ---- */
 
+/** The cancel's own reason, short enough for one segment (first sentence, else dropped). */
+function reasonPart(f: WarningFacts, lead: string, max: number): SmsPart {
+  const first = leadSentences(f.description, max).replace(/[。.！!；;，,]+$/u, '');
+  if (!first || first.endsWith('…')) return { name: 'reason', text: '' };
+  return { name: 'reason', text: '', richer: [{ text: `${lead}${first}`, priority: 3 }] };
+}
+
 function cancelPartsZh(f: WarningFacts): SmsPart[] {
+  const after = AFTER_RELEASE_SHORT[f.w.kind]['zh-CN'];
+  const action: SmsPart = {
+    name: 'action',
+    text: '。',
+    richer: [{ text: `，${after}`, priority: 4 }],
+  };
+  if (f.dropped) {
+    // A release after an update: their area left the warning; the warning itself goes on.
+    const where = placePart(f.dropped.places, 'zh-CN', PLACE_PRIORITY);
+    return [
+      { name: 'label', text: '您所在的' },
+      { ...where, poorer: [{ text: cut(where.text, 6), priority: GIVE_UP.places }] },
+      { name: 'dropped', text: `已不在${f.dropped.title}范围内` },
+      action,
+      reply(f),
+    ];
+  }
   const places = placePart(f.places, 'zh-CN', PLACE_PRIORITY);
   const wrap = (s: string): string => (s ? `（${s}）` : '');
   const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
@@ -196,21 +286,29 @@ function cancelPartsZh(f: WarningFacts): SmsPart[] {
       richer: places.richer?.map((r) => ({ ...r, text: wrap(r.text) })),
       poorer,
     },
-    {
-      name: 'action',
-      text: '。',
-      richer: [
-        {
-          text: f.imminent ? '，撤离群众须确认安全后再返回。' : '，请继续关注天气变化。',
-          priority: 4,
-        },
-      ],
-    },
+    reasonPart(f, '：', 24),
+    action,
     reply(f),
   ];
 }
 
 function cancelPartsEn(f: WarningFacts): SmsPart[] {
+  const after = AFTER_RELEASE_SHORT[f.w.kind].en;
+  const action: SmsPart = {
+    name: 'action',
+    text: '.',
+    richer: [{ text: `. ${after}`, priority: 4 }],
+  };
+  if (f.dropped) {
+    const where = placePart(f.dropped.places, 'en', PLACE_PRIORITY);
+    return [
+      { name: 'label', text: 'Your area ' },
+      { ...where, poorer: [{ text: cut(where.text, 6, '..'), priority: GIVE_UP.places }] },
+      { name: 'dropped', text: ` is no longer within the ${f.dropped.title}` },
+      action,
+      reply(f),
+    ];
+  }
   const places = placePart(f.places, 'en', PLACE_PRIORITY);
   const wrap = (s: string): string => (s ? ` (${s})` : '');
   const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
@@ -222,16 +320,8 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
       richer: places.richer?.map((r) => ({ ...r, text: wrap(r.text) })),
       poorer,
     },
-    {
-      name: 'action',
-      text: '.',
-      richer: [
-        {
-          text: f.imminent ? '. Return only when declared safe.' : '. Keep watching the weather.',
-          priority: 4,
-        },
-      ],
-    },
+    reasonPart(f, ': ', 60),
+    action,
     reply(f),
   ];
 }
@@ -244,7 +334,9 @@ function longText(f: WarningFacts): string {
   const en = f.locale === 'en';
   const w = f.w;
   let lead: string;
-  if (en) {
+  if (f.dropped) {
+    lead = droppedSentence(f, true);
+  } else if (en) {
     lead =
       w.msgType === 'cancel'
         ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
@@ -266,13 +358,21 @@ function longText(f: WarningFacts): string {
       (f.confirmUrl ? ` Or confirm here: ${f.confirmUrl}` : '')
     : `收到请回复${f.confirmKey}确认，需要支援请回复${f.helpKey}。` +
       (f.confirmUrl ? `也可点击链接确认：${f.confirmUrl} ` : '');
-  return [`${signatureOf(f)}${greeting(f)}${lead}`, ...lines, replyLine].join('\n').trim();
+  return [`${signatureOf(f)}${tagOf(f)}${greeting(f)}${lead}`, ...lines, replyLine]
+    .join('\n')
+    .trim();
 }
 
 /* ---- assembly ---- */
 
 function build(f: WarningFacts, parts: SmsPart[]): SmsMessage {
-  const fit = fitToSegment([{ name: 'signature', text: signatureOf(f) }, ...parts]);
+  // The carrier signature comes first (carriers take the first 【…】 as the signature), the drill
+  // or test mark right after it; neither is ever cut.
+  const fit = fitToSegment([
+    { name: 'signature', text: signatureOf(f) },
+    { name: 'mark', text: tagOf(f) },
+    ...parts,
+  ]);
   const long = longText(f);
   return {
     short: fit.text,
@@ -284,7 +384,6 @@ function build(f: WarningFacts, parts: SmsPart[]): SmsMessage {
 }
 
 type Body = (f: WarningFacts) => SmsPart[];
-type UpdateLabel = (f: WarningFacts, previous?: WarningLevel) => SmsPart;
 
 const alertOf =
   (label: (f: WarningFacts) => SmsPart, body: Body) =>
@@ -293,10 +392,10 @@ const alertOf =
     return build(f, [label(f), ...body(f)]);
   };
 const updateOf =
-  (label: UpdateLabel, body: Body) =>
+  (label: (f: WarningFacts) => SmsPart, body: Body) =>
   (ctx: SmsContext): SmsMessage => {
     const f = warningFacts(ctx);
-    return build(f, [label(f, ctx.previous?.level), ...body(f)]);
+    return build(f, [label(f), changePart(f), ...body(f)]);
   };
 const cancelOf =
   (parts: Body) =>

@@ -108,11 +108,20 @@ describe('sms', () => {
   it('keeps the reply instruction before extra places, and drops it before the level', () => {
     const { short } = renderMessage('sms', {
       warning: IMMINENT_RED_ALERT,
+      signature: '汶川县应急管理局防汛办',
+    });
+    expect(short).toBe(
+      '【汶川县应急管理局防汛办】滑坡红色临灾预警：汶川县映秀镇渔子溪村、中滩堡村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
+    );
+    // A longer signature leaves no room for the reply: place, time and shelter stay.
+    const longer = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
       signature: '汶川县应急管理局地质灾害防治指挥部办公室',
     });
-    expect(countSmsSegments(short)).toBe(1);
-    expect(short).toMatch(/滑坡红色(（一级）)?临灾预警/);
-    expect(short).toContain('回复1确认');
+    expect(longer.short).toBe(
+      '【汶川县应急管理局地质灾害防治指挥部办公室】滑坡红色临灾预警：汶川县映秀镇渔子溪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。',
+    );
+    expect(countSmsSegments(longer.short)).toBe(1);
     const huge = renderMessage('sms', { warning: IMMINENT_RED_ALERT, signature: '很'.repeat(45) });
     expect(huge.shortSegments).toBe(1);
     expect(huge.shortFits).toBe(true);
@@ -161,7 +170,7 @@ describe('sms', () => {
       signature: SIG,
       previous: { level: 'orange' },
     });
-    expect(lowered.short.startsWith('【汶川县应急】滑坡临灾预警降为黄色：')).toBe(true);
+    expect(lowered.short.startsWith('【汶川县应急】滑坡临灾预警由橙色降为黄色：')).toBe(true);
     const unknown = renderMessage('sms', { warning: IMMINENT_RED_UPDATE, signature: SIG });
     expect(unknown.short.startsWith('【汶川县应急】滑坡红色临灾预警更新：')).toBe(true);
   });
@@ -176,8 +185,9 @@ describe('sms', () => {
     expect(long).toContain('汶川县自然资源局于7月10日20时30分发布的滑坡红色临灾预警现予解除');
     expect(long).toContain('解除时间：2024年7月12日9时');
     const meteo = renderMessage('sms', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' });
+    // The cancel's own reason, then what to do after a release.
     expect(meteo.short).toBe(
-      '【阿坝州应急】解除地质灾害气象风险黄色预警（汶川县、理县、茂县），请继续关注天气变化。回复1确认',
+      '【阿坝州应急】解除地质灾害气象风险黄色预警（汶川县、理县、茂县）：强降雨过程已经结束，请继续关注天气变化。回复1确认',
     );
   });
 
@@ -190,7 +200,7 @@ describe('sms', () => {
       places,
     });
     expect(alert.short).toBe(
-      '【Wenchuan EM】Red landslide warning: Yuzixi etc. Evacuate now. Reply 1',
+      '【Wenchuan EM】Red landslide warning: Yuzixi etc ~22:00. Evacuate now.',
     );
     expect(analyzeSms(alert.short)).toMatchObject({ encoding: 'UCS-2', segments: 1 });
     expect(alert.long).toContain('Level: Red (Level I)');
@@ -205,7 +215,9 @@ describe('sms', () => {
     expect(meteo.shortSegments).toBe(1);
     expect(meteo.short).toContain('Yellow geohazard risk');
     const update = renderMessage('sms', { ...updateCtx, signature: 'WC EM', locale: 'en', places });
-    expect(update.short.startsWith('【WC EM】Landslide warning raised to Red: ')).toBe(true);
+    expect(update.short).toMatch(
+      /^【WC EM】Landslide warning (Orange→Red|raised from Orange to Red): /,
+    );
     expect(update.shortSegments).toBe(1);
     const cancel = renderMessage('sms', {
       warning: IMMINENT_CANCEL,
@@ -340,14 +352,15 @@ describe('robot', () => {
     expect(first.markdown).toContain('**预警等级**：黄色（三级）\n\n**发布单位**');
   });
 
-  it('Feishu: <at id=…></at> mentions, within its budget', () => {
+  it('Feishu: <at user_id="…">name</at> mentions, within its budget', () => {
     const r = renderMessage('robot', {
       warning: updateCtx.warning,
       previous: updateCtx.previous,
       platform: 'feishu',
       mentions: mentions(500),
     });
-    expect(r.messages[0]!.markdown).toContain('<at id=user0></at> [点击确认收到]');
+    expect(r.messages[0]!.markdown).toContain('<at user_id="user0">责任人0</at> [点击确认收到]');
+    expect(r.messages[0]!.markdown).not.toMatch(/@责任人|<at id=/);
     expect(r.messages[0]!.markdown).toContain('（更新）');
     for (const m of r.messages)
       expect(m.bytes).toBeLessThanOrEqual(ROBOT_MARKDOWN_BYTE_LIMITS.feishu);
@@ -484,7 +497,9 @@ describe('manual tasks', () => {
       task: { type: 'door_to_door', area: '渔子溪村' },
     });
     expect(c.title).toBe('预警解除通知任务');
-    expect(c.sms).toContain('撤离群众须确认安全后再返回');
+    // The release's own follow-up, never the alert's evacuation order.
+    expect(c.sms).toContain('告知预警已解除，撤离群众须经村组确认安全后有序返回');
+    expect(c.sms).not.toMatch(/立即撤离|映秀镇小学/);
     const en = renderMessage('manual', {
       warning: METEO_YELLOW_ALERT,
       signature: SIG,
@@ -642,5 +657,204 @@ describe('registry', () => {
     expect(() =>
       renderMessage('sms', { warning: IMMINENT_RED_ALERT, locale: 'fr' as never }),
     ).toThrow(TemplateNotFoundError);
+  });
+});
+
+describe('issue 9: what people read and hear is true', () => {
+  const drill = { ...IMMINENT_RED_ALERT, status: 'exercise' as const };
+  const test = { ...METEO_YELLOW_ALERT, status: 'test' as const };
+  const mention: RobotMention = { name: '张三', userId: 'ou_1', confirmUrl: 'https://a.cn/c/1' };
+
+  it('marks a drill at the very start of every channel, and says so after spoken texts', () => {
+    const sms = renderMessage('sms', { warning: drill, signature: SIG });
+    expect(sms.short.startsWith(`【${SIG}】【演练】滑坡红色临灾预警：`)).toBe(true);
+    expect(sms.shortSegments).toBe(1);
+    expect(cp(sms.short)).toBeLessThanOrEqual(70);
+    expect(sms.long.startsWith(`【${SIG}】【演练】`)).toBe(true);
+    const voice = renderMessage('voice', { warning: drill, signature: SIG });
+    expect(voice.script.startsWith('这是一次演练。')).toBe(true);
+    expect(voice.script.endsWith(`这是一次演练。${KEYPRESS_PROMPT_ZH}`)).toBe(true);
+    const b = renderMessage('broadcast', { warning: drill });
+    expect(b.text.startsWith('这是一次演练。紧急通知！')).toBe(true);
+    expect(b.text.endsWith('这是一次演练。')).toBe(true);
+    for (const platform of ['wecom', 'dingtalk', 'feishu'] as const) {
+      const r = renderMessage('robot', { warning: drill, platform, mentions: [mention] });
+      expect(r.title.startsWith('【演练】')).toBe(true);
+      expect(r.messages[0]!.markdown.startsWith('**【演练】🔴 滑坡红色临灾预警**')).toBe(true);
+    }
+    const e = renderMessage('email', { warning: drill });
+    expect(e.subject.startsWith('【演练】')).toBe(true);
+    expect(e.text.split('\n')[0]).toBe('【演练】这是一次演练。');
+    const m = renderMessage('manual', {
+      warning: drill,
+      signature: SIG,
+      task: { type: 'door_to_door', area: '渔子溪村', number: 23 },
+    });
+    expect(m.sms.startsWith(`【${SIG}】【演练】敲门入户任务（任务号23）：`)).toBe(true);
+    const esc = renderMessage('escalation', {
+      warning: drill,
+      signature: SIG,
+      unanswered: [{ name: '王五', place: '渔子溪村', reason: 'help_requested' }],
+    });
+    expect(esc.sms.startsWith(`【${SIG}】【演练】叫应升级：`)).toBe(true);
+    expect(esc.text.startsWith('【演练】叫应升级：')).toBe(true);
+    expect(esc.voice.startsWith('这是一次演练。')).toBe(true);
+    expect(esc.voice.endsWith(`这是一次演练。${KEYPRESS_PROMPT_ZH}`)).toBe(true);
+  });
+
+  it('marks a test 【测试】 / 这是一次测试, and English [DRILL] / This is a drill.', () => {
+    expect(renderMessage('sms', { warning: test, signature: SIG }).short).toMatch(
+      /^【汶川县应急】【测试】地质灾害气象风险黄色预警/,
+    );
+    expect(renderMessage('voice', { warning: test }).script.startsWith('这是一次测试。')).toBe(
+      true,
+    );
+    const en = renderMessage('voice', { warning: drill, locale: 'en' });
+    expect(en.script.startsWith('This is a drill.')).toBe(true);
+    expect(en.script.endsWith(`This is a drill. ${KEYPRESS_PROMPT_EN}`)).toBe(true);
+    const enSms = renderMessage('sms', { warning: drill, locale: 'en', signature: 'WC EM' });
+    expect(enSms.short.startsWith('【WC EM】[DRILL] ')).toBe(true);
+    expect(enSms.shortSegments).toBe(1);
+    expect(renderMessage('email', { warning: test, locale: 'en' }).subject).toMatch(/^\[TEST\] /);
+  });
+
+  describe('a release after an update names the recipient’s dropped area, not an end', () => {
+    const areas = ['汶川县映秀镇', '汶川县漩口镇'].map((name, i) => ({
+      code: `51322110${i}`,
+      name,
+    }));
+    const stillRed: WarningContent = {
+      ...METEO_YELLOW_ALERT,
+      msgType: 'cancel',
+      level: 'red',
+      areas,
+      description: '预计未来24小时映秀镇、漩口镇仍有暴雨，地质灾害风险很高。',
+      instruction: '请立即组织受威胁群众转移。',
+    };
+    const ctx = {
+      warning: stillRed,
+      signature: SIG,
+      dropped: { places: ['隆湾社区', '三塘社区'], level: 'orange' as const },
+    };
+    const never = /解除|结束|映秀镇|漩口镇|暴雨|群众转移|红色/;
+
+    it.each([
+      ['sms short', () => renderMessage('sms', ctx).short],
+      ['sms long', () => renderMessage('sms', ctx).long],
+      ['voice', () => renderMessage('voice', ctx).script],
+      ['email', () => renderMessage('email', ctx).text],
+      ['broadcast', () => renderMessage('broadcast', ctx).text],
+      ['robot', () => renderMessage('robot', { ...ctx, platform: 'wecom' }).messages[0]!.markdown],
+      [
+        'manual',
+        () => renderMessage('manual', { ...ctx, task: { type: 'door_to_door' as const } }).sms,
+      ],
+    ])('%s', (_name, render) => {
+      const text = render();
+      expect(text).toMatch(/隆湾社区、三塘社区已不在地质灾害气象风险橙色预警范围内/);
+      expect(text).not.toMatch(never);
+    });
+
+    it('says 您所在的 to a person, in one segment', () => {
+      const { short, shortSegments } = renderMessage('sms', ctx);
+      expect(short).toBe(
+        '【汶川县应急】您所在的隆湾社区、三塘社区已不在地质灾害气象风险橙色预警范围内，请继续关注天气变化。回复1确认',
+      );
+      expect(shortSegments).toBe(1);
+    });
+  });
+
+  it('a cancel says its own reason once and never repeats the alert instruction', () => {
+    // A cancel as the service builds it today: alert description + newline + reason.
+    const cancel: WarningContent = {
+      ...IMMINENT_CANCEL,
+      hazard: 'collapse',
+      description: '三塘村后山危岩体出现裂缝，可能发生崩塌\n误发，重复预警，予以解除',
+      instruction: '误发，重复预警，予以解除',
+    };
+    const b = renderMessage('broadcast', { warning: cancel });
+    expect(b.text.split('误发，重复预警，予以解除')).toHaveLength(2);
+    expect(b.text).toContain('现已解除。误发，重复预警，予以解除。撤离群众');
+    expect(b.text).not.toContain('可能发生崩塌');
+    const alertInstruction = { ...IMMINENT_CANCEL, instruction: IMMINENT_RED_ALERT.instruction };
+    for (const text of [
+      renderMessage('broadcast', { warning: alertInstruction }).text,
+      renderMessage('voice', { warning: alertInstruction }).script,
+      renderMessage('sms', { warning: alertInstruction }).long,
+      renderMessage('email', { warning: alertInstruction }).text,
+    ]) {
+      expect(text).not.toMatch(/立即按撤离路线|严禁返回/);
+      expect(text).toContain('降雨已经停止');
+    }
+  });
+
+  it('an imminent warning names place, time and shelter everywhere, even with hazard points only', () => {
+    const w: WarningContent = { ...IMMINENT_RED_ALERT, hazard: 'collapse', areas: [] };
+    const v = renderMessage('voice', { warning: w, signature: '应急预警' });
+    expect(v.script).toContain('这里是应急预警电话');
+    expect(v.script).not.toMatch(/预警预警|，，/);
+    expect(v.script).toContain(
+      '重复一遍：崩塌红色临灾预警，渔子溪村后山滑坡、映秀镇渔子溪沟风险区预计22时前后可能发生崩塌，请立即撤离到映秀镇小学。',
+    );
+    const sms = renderMessage('sms', { warning: w, signature: '应急预警' });
+    expect(sms.short).toMatch(/渔子溪村后山滑坡.*22时.*映秀镇小学/);
+    expect(sms.shortSegments).toBe(1);
+    const b = renderMessage('broadcast', { warning: w });
+    expect(b.text).toMatch(/22时.*渔子溪村后山滑坡.*映秀镇小学/);
+  });
+
+  it('the update SMS says what changed: level from → to, areas added, times', () => {
+    const same = renderMessage('sms', {
+      warning: IMMINENT_RED_UPDATE,
+      signature: SIG,
+      previous: {
+        level: 'red',
+        areas: IMMINENT_RED_ALERT.areas.slice(0, 11),
+        expires: new Date('2024-07-11T10:00:00Z'),
+      },
+    });
+    // Residents of an imminent warning need place, time and shelter first: the changed validity
+    // gives way (it is in the long form), the added village does not.
+    expect(same.short).toBe(
+      '【汶川县应急】滑坡红色临灾预警更新：新增东界脑村；汶川县映秀镇渔子溪村等预计22时前后有滑坡，请立即撤离至映秀镇小学。',
+    );
+    expect(same.short).not.toContain('预警内容已更新');
+    expect(same.long).toContain(
+      '变更内容：新增汶川县映秀镇东界脑村；预警时段延长至7月11日20时30分',
+    );
+    const meteo = renderMessage('sms', {
+      warning: {
+        ...METEO_YELLOW_ALERT,
+        msgType: 'update',
+        references: [METEO_YELLOW_ALERT.nationalId],
+      },
+      signature: '阿坝州应急',
+      previous: {
+        level: 'yellow',
+        areas: METEO_YELLOW_ALERT.areas.slice(0, 2),
+        expires: new Date('2024-07-10T06:00:00Z'),
+      },
+    });
+    expect(
+      meteo.short.startsWith(
+        '【阿坝州应急】地质灾害气象风险黄色预警更新：新增茂县，有效期延至10日20时；',
+      ),
+    ).toBe(true);
+    expect(meteo.shortSegments).toBe(1);
+    const raised = renderMessage('sms', updateCtx);
+    expect(raised.short.startsWith('【汶川县应急】滑坡临灾预警由橙色升级为红色：')).toBe(true);
+  });
+
+  it('Feishu mentions notify by id, and fall back to the plain name without a broken tag', () => {
+    const r = renderMessage('robot', {
+      warning: IMMINENT_RED_ALERT,
+      platform: 'feishu',
+      mentions: [mention, { name: '李四' }, { name: '王五', userId: 'bad id"><x' }],
+    });
+    const md = r.messages[0]!.markdown;
+    expect(md).toContain('- <at user_id="ou_1">张三</at> [点击确认收到](https://a.cn/c/1)');
+    expect(md).toContain('- 李四（未绑定群账号，无法@提醒）');
+    expect(md).toContain('- 王五（未绑定群账号，无法@提醒）');
+    expect(md).not.toMatch(/@李四|<at[^>]*><\/at>|bad id/);
   });
 });

@@ -30,8 +30,24 @@ export interface TemplateContext {
    * names of `warning.areas`.
    */
   places?: string[];
-  /** For updates: what the previous version said, to word "level raised from … to …". */
-  previous?: { level?: WarningLevel; areas?: NamedPlace[] };
+  /**
+   * For updates: what the previous version said, to word what changed ("level raised from … to
+   * …", areas added, times moved). Every field is optional; what is missing is not compared.
+   */
+  previous?: {
+    level?: WarningLevel;
+    areas?: NamedPlace[];
+    effective?: Date;
+    onset?: Date;
+    expires?: Date;
+  };
+  /**
+   * For a release after an update (msgType 'cancel' sent to people whose areas the update
+   * dropped): the recipient's own areas that were dropped and the level they had. The message
+   * then says that THEIR area is no longer within the warning, never that the warning ended, and
+   * names none of the areas still under it.
+   */
+  dropped?: { places: string[]; level: WarningLevel };
   /**
    * Carrier-registered SMS signature without brackets, e.g. '汶川县应急'. Default: the issuer name.
    * Used by the SMS-borne channels (sms, manual, escalation).

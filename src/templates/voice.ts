@@ -5,8 +5,15 @@
  * cut at sentence boundaries). Times are Beijing time written the way TTS reads them (7月10日22时),
  * no URLs or brackets. The essentials are repeated once before the prompt.
  */
-import { KEYPRESS_PROMPT_EN, KEYPRESS_PROMPT_ZH, referencedPhrase } from './common';
+import {
+  droppedSentence,
+  KEYPRESS_PROMPT_EN,
+  KEYPRESS_PROMPT_ZH,
+  referencedPhrase,
+  spokenMarked,
+} from './common';
 import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { TemplateTable, VoiceContext, VoiceScripts } from './types';
 
 const VOICE_PLACES = 6;
@@ -14,37 +21,58 @@ const KEYS = { confirm: '1', help: '2' } as const;
 
 /** Removes what TTS reads badly: brackets become pauses, slashes become 或 / or. */
 export function ttsClean(text: string, locale: 'zh-CN' | 'en'): string {
-  return text
-    .replace(/https?:\/\/\S+/g, '')
-    .replace(/[【】[\]「」]/g, '')
-    .replace(/\//g, locale === 'en' ? ' or ' : '或')
-    .replace(/\s*\n+\s*/g, locale === 'en' ? ' ' : '')
-    .replace(/ {2,}/g, ' ')
-    .trim();
+  return (
+    text
+      .replace(/https?:\/\/\S+/g, '')
+      .replace(/[【】[\]「」]/g, '')
+      .replace(/\//g, locale === 'en' ? ' or ' : '或')
+      // A line break ends a sentence: keep it as a full stop, so two lines are not run together.
+      .replace(/([^。！？，；：、.!?,;:\s])\s*\n+\s*/gu, locale === 'en' ? '$1. ' : '$1。')
+      .replace(/\s*\n+\s*/g, locale === 'en' ? ' ' : '')
+      .replace(/ {2,}/g, ' ')
+      .trim()
+  );
 }
 
 /* ---- Chinese ---- */
 
+/** What the call is about: 紧急预警 / 预警解除通知 / 预警范围调整通知. */
+function subjectZh(f: WarningFacts): string {
+  if (f.dropped) return '预警范围调整通知';
+  return f.w.msgType === 'cancel' ? '预警解除通知' : '紧急预警';
+}
+
 function openingZh(f: WarningFacts): string {
   const who = f.recipientName ? `${f.recipientRole ?? ''}${f.recipientName}，您好。` : '您好。';
-  return `${who}这里是${f.signature}预警电话，现在播报${f.w.msgType === 'cancel' ? '预警解除通知' : '紧急预警'}。`;
+  // 'X预警电话', without doubling a signature that already ends with 预警 (应急预警).
+  const line = f.signature.endsWith('预警') ? `${f.signature}电话` : `${f.signature}预警电话`;
+  return `${who}这里是${line}，现在播报${subjectZh(f)}。`;
 }
 
 function levelSpokenZh(f: WarningFacts): string {
   return `预警等级${f.colour}，${f.rank}。`;
 }
 
+/** 7月10日22时 without the year, as TTS reads it. */
+const spokenTime = (t: string): string => t.replace(/^\d+年/, '');
+
 function bodyImminentZh(f: WarningFacts): string {
   const places = listPlaces(f.places, 'zh-CN', VOICE_PLACES);
-  const when = f.onset ? `预计${f.onset.replace(/^\d+年/, '')}前后，` : '';
+  const when = f.onset ? `预计${spokenTime(f.onset)}前后，` : '随时，';
   const impact = f.impact ? `，${f.impact}` : '';
-  const shelter =
-    f.shelter && !f.instruction.includes(f.shelter) ? `请立即撤离到${f.shelter}。` : '';
+  const shelter = f.shelter ?? NO_SHELTER['zh-CN'];
+  const evacuate = f.instruction.includes(shelter)
+    ? ''
+    : `${IMMINENT_ACTION['zh-CN']}到${shelter}。`;
+  const again = f.onsetShort
+    ? `预计${f.onsetShort}前后可能发生${f.hazard}`
+    : `随时可能发生${f.hazard}`;
   return (
     `${when}${places}可能发生${f.hazard}${impact}。` +
     sentence(leadSentences(f.instruction, 120), 'zh-CN') +
-    shelter +
-    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}，请立即撤离。`
+    evacuate +
+    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}${again}，` +
+    `${IMMINENT_ACTION['zh-CN']}到${shelter}。`
   );
 }
 
@@ -54,18 +82,24 @@ function bodyMeteoZh(f: WarningFacts): string {
     `${f.window}，${places}地质灾害${f.risk}。` +
     sentence(leadSentences(f.description, 80), 'zh-CN') +
     sentence(leadSentences(f.instruction, 120), 'zh-CN') +
-    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}，请做好防范。`
+    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}地质灾害${f.risk}，` +
+    LEVEL_POLICY[f.w.level].action['zh-CN']
   );
 }
 
 function scriptsZh(f: WarningFacts, main: string): VoiceScripts {
+  const notice = f.w.msgType === 'cancel';
+  const what = f.dropped ? '预警范围调整通知' : notice ? '解除通知' : '预警';
   return {
-    script: ttsClean(`${openingZh(f)}${main}${KEYPRESS_PROMPT_ZH}`, 'zh-CN'),
-    reprompt: `请按1确认收到${f.w.msgType === 'cancel' ? '解除通知' : '预警'}，按2请求支援`,
+    script: ttsClean(`${spokenMarked(f, `${openingZh(f)}${main}`)}${KEYPRESS_PROMPT_ZH}`, 'zh-CN'),
+    reprompt: `${f.mark?.spoken ?? ''}请按1确认收到${what}，按2请求支援`,
     thanks:
-      f.w.msgType === 'cancel'
-        ? '您已确认收到预警解除通知，谢谢。'
-        : `您已确认收到${f.title}，请立即按预案行动，谢谢。`,
+      (f.mark?.spoken ?? '') +
+      (f.dropped
+        ? '您已确认收到预警范围调整通知，谢谢。'
+        : notice
+          ? '您已确认收到预警解除通知，谢谢。'
+          : `您已确认收到${f.title}，请立即按预案行动，谢谢。`),
     helpAcknowledged: '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意自身安全。',
     keys: KEYS,
   };
@@ -95,6 +129,9 @@ const zhUpdate =
 
 function zhCancel(ctx: VoiceContext): VoiceScripts {
   const f = warningFacts(ctx);
+  if (f.dropped) {
+    return scriptsZh(f, `${droppedSentence(f, true)}${f.instruction}`);
+  }
   const places = listPlaces(f.places, 'zh-CN', VOICE_PLACES);
   const main =
     `${referencedPhrase(f)}${f.title}现已解除，涉及${places}。` +
@@ -107,18 +144,25 @@ function zhCancel(ctx: VoiceContext): VoiceScripts {
 
 function openingEn(f: WarningFacts): string {
   const who = f.recipientName ? `Hello ${f.recipientName}. ` : 'Hello. ';
-  return `${who}This is the ${f.signature} warning line with ${f.w.msgType === 'cancel' ? 'a cancellation notice' : 'an urgent warning'}. `;
+  const what = f.dropped
+    ? 'a change of the warning area'
+    : f.w.msgType === 'cancel'
+      ? 'a cancellation notice'
+      : 'an urgent warning';
+  return `${who}This is the ${f.signature} warning line with ${what}. `;
 }
 
 function bodyImminentEn(f: WarningFacts): string {
   const places = listPlaces(f.places, 'en', VOICE_PLACES);
-  const when = f.onset ? ` around ${f.onset}` : '';
+  const when = f.onset ? ` around ${f.onset}` : ' at any time';
   const impact = f.impact ? `, ${f.impact}` : '';
+  const shelter = f.shelter ?? NO_SHELTER.en;
   return (
     `A ${f.hazard} is expected${when} at ${places}${impact}. ` +
     sentence(leadSentences(f.instruction, 200), 'en') +
-    (f.shelter && !f.instruction.includes(f.shelter) ? ` Evacuate to ${f.shelter} now.` : '') +
-    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}, evacuate now. `
+    (f.instruction.includes(shelter) ? '' : ` ${IMMINENT_ACTION.en} to ${shelter}.`) +
+    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)},` +
+    `${f.onsetShort ? ` expected ${f.onsetShort},` : ' any time now,'} ${IMMINENT_ACTION.en.toLowerCase()} to ${shelter}. `
   );
 }
 
@@ -129,18 +173,23 @@ function bodyMeteoEn(f: WarningFacts): string {
     sentence(leadSentences(f.description, 160), 'en') +
     ' ' +
     sentence(leadSentences(f.instruction, 200), 'en') +
-    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}, stay alert. `
+    ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}. ${LEVEL_POLICY[f.w.level].action.en} `
   );
 }
 
 function scriptsEn(f: WarningFacts, main: string): VoiceScripts {
+  const notice = f.w.msgType === 'cancel';
+  const mark = f.mark ? `${f.mark.spoken} ` : '';
   return {
-    script: ttsClean(`${openingEn(f)}${main}${KEYPRESS_PROMPT_EN}`, 'en'),
-    reprompt: `Press 1 to confirm you received the ${f.w.msgType === 'cancel' ? 'cancellation' : 'warning'}, press 2 to request assistance`,
+    script: ttsClean(`${spokenMarked(f, `${openingEn(f)}${main}`)} ${KEYPRESS_PROMPT_EN}`, 'en'),
+    reprompt: `${mark}Press 1 to confirm you received the ${f.dropped ? 'notice' : notice ? 'cancellation' : 'warning'}, press 2 to request assistance`,
     thanks:
-      f.w.msgType === 'cancel'
-        ? 'You have confirmed the cancellation notice. Thank you.'
-        : `You have confirmed the ${f.title}. Please act on your emergency plan now. Thank you.`,
+      mark +
+      (f.dropped
+        ? 'You have confirmed the notice. Thank you.'
+        : notice
+          ? 'You have confirmed the cancellation notice. Thank you.'
+          : `You have confirmed the ${f.title}. Please act on your emergency plan now. Thank you.`),
     helpAcknowledged:
       'Your request for assistance has been received. The duty officer will call you shortly. Keep your phone on and stay safe.',
     keys: KEYS,
@@ -169,6 +218,7 @@ const enUpdate =
 
 function enCancel(ctx: VoiceContext): VoiceScripts {
   const f = warningFacts(ctx);
+  if (f.dropped) return scriptsEn(f, `${droppedSentence(f, true)} ${f.instruction} `);
   const main =
     `The ${f.title} ${referencedPhrase(f)} for ${listPlaces(f.places, 'en', VOICE_PLACES)} is cancelled. ` +
     sentence(leadSentences(f.description, 160), 'en') +
