@@ -4,9 +4,14 @@
  *
  * - identifier = the national id; sent = sentAt as `YYYY-MM-DDThh:mm:ss+08:00` (Beijing time);
  *   status Actual/Exercise/Test; msgType Alert/Update/Cancel; scope Public;
+ * - sender = the issuer's CAP sender: this gateway's (`sender`), except for a message imported
+ *   from elsewhere (a CAP feed), which keeps its original sender (`originalSenders`) and names the
+ *   gateway in `note` ("Relayed by …"), so its identifier stays with its issuer;
  * - references (Update, Cancel) = `sender,identifier,sent` per referenced national id, space
  *   separated; the `sent` of each reference is read from its national id (which carries the issue
- *   time), the sender is this exporter's sender;
+ *   time), the sender is the referenced message's original sender when it was imported, else
+ *   this gateway's — so an update issued here to an imported warning still names the original
+ *   issuer;
  * - one `<info>` in zh-CN: category Geo (Met when the hazard is rainstorm); event = 滑坡临灾预警 /
  *   地质灾害气象风险预警; responseType Evacuate (imminent) / Prepare (meteorological red, orange) /
  *   Monitor (yellow, blue) / AllClear (Cancel); urgency Immediate for imminent warnings, Expected
@@ -48,6 +53,17 @@ export interface CapExportOptions {
   senderName: string;
   web?: string;
   contact?: string;
+  /**
+   * The original CAP sender of messages that came from elsewhere (imported CAP alerts), by
+   * identifier (national id). The message itself and any reference to such a message keep that
+   * sender; everything else is this gateway's `sender`.
+   */
+  originalSenders?: Readonly<Record<string, string>>;
+}
+
+/** The gateway as named in `note` of a message it relays for another issuer. */
+export function relayNote(gatewaySender: string): string {
+  return `Relayed by ${gatewaySender} (预警叫应网关 warning gateway)`;
 }
 
 export class CapExportError extends Error {
@@ -128,6 +144,14 @@ function check(content: WarningContent, opts: CapExportOptions): void {
       field: 'sender',
       message: 'must be non-empty without spaces, commas, "<" or "&"',
     });
+  }
+  for (const [id, sender] of Object.entries(opts.originalSenders ?? {})) {
+    if (!CAP_TOKEN.test(sender)) {
+      issues.push({
+        field: `originalSenders[${id}]`,
+        message: 'must be non-empty without spaces, commas, "<" or "&"',
+      });
+    }
   }
   try {
     parseNationalId(content.nationalId);
@@ -231,17 +255,20 @@ export function toCapXml(content: WarningContent, opts: CapExportOptions): strin
     parameter: parameters,
     area: areas.length ? areas : undefined,
   };
+  const senderOf = (id: string): string => opts.originalSenders?.[id] ?? opts.sender;
+  const sender = senderOf(content.nationalId);
   const alert: Record<string, unknown> = {
     '@_xmlns': CAP_NAMESPACE,
     identifier: content.nationalId,
-    sender: opts.sender,
+    sender,
     sent: toCapDateTime(content.sentAt),
     status: CAP_STATUS_OF[content.status],
     msgType: CAP_MSG_TYPE_OF[content.msgType],
     scope: 'Public',
+    note: sender === opts.sender ? undefined : xmlSafe(relayNote(opts.sender)),
     references: content.references.length
       ? content.references
-          .map((id) => `${opts.sender},${id},${toCapDateTime(parseNationalId(id).sentAt)}`)
+          .map((id) => `${senderOf(id)},${id},${toCapDateTime(parseNationalId(id).sentAt)}`)
           .join(' ')
       : undefined,
     info: [stripUndefined(info)],

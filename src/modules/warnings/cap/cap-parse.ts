@@ -632,22 +632,45 @@ export function primaryInfo(alert: ParsedCapAlert, language = 'zh'): ParsedCapIn
 }
 
 /**
+ * The reason a CAP Cancel gives for itself: its info `description`, else the alert `note`. Never
+ * the referenced alert's texts (a cancel that repeats 立即撤离 contradicts itself). Undefined for
+ * other message types or when the cancel gives none.
+ */
+export function capCancelReason(alert: ParsedCapAlert, language?: string): string | undefined {
+  if (alert.msgType !== 'cancel') return undefined;
+  const own = primaryInfo(alert, language)?.description ?? alert.note;
+  return own?.trim() || undefined;
+}
+
+/**
  * Builds the gateway's WarningContent from a parsed alert (the info in `language`, default zh).
  * Requires a national id as identifier and an info block with `expires`; throws
  * CapValidationError otherwise. `id` is the persistence id to assign (default: the national id).
+ *
+ * A Cancel carries its own texts: `description` is its reason (`capCancelReason`) and
+ * `instruction` its own follow-up (empty when it gives none), never the referenced alert's. A
+ * Cancel without info (CAP allows it) needs `referenced`, the warning it cancels, for what the
+ * texts do not say (kind, level, hazard, areas, times); areas also come from there when the
+ * Cancel's info names none.
  */
 export function capAlertToWarningContent(
   alert: ParsedCapAlert,
-  opts: { id?: string; language?: string } = {},
+  opts: { id?: string; language?: string; referenced?: WarningContent } = {},
 ): WarningContent {
   const issues: CapIssue[] = [];
   const info = primaryInfo(alert, opts.language);
+  const cancel = alert.msgType === 'cancel';
   if (!alert.nationalId)
     issues.push({ element: 'alert/identifier', message: 'is not a national warning id' });
+  if (cancel && !info && opts.referenced && alert.nationalId) {
+    return cancelOf(alert, opts.referenced, alert.nationalId, opts);
+  }
   if (!info) issues.push({ element: 'alert/info', message: 'is missing' });
   else if (!info.expires) issues.push({ element: 'alert/info/expires', message: 'is missing' });
   if (issues.length || !info || !alert.nationalId || !info.expires)
     throw new CapValidationError(issues);
+  const ref = cancel ? opts.referenced : undefined;
+  const noPlaces = !info.divisions.length && !info.hazardPoints.length && !info.riskZones.length;
   return {
     id: opts.id ?? alert.identifier,
     nationalId: alert.identifier,
@@ -659,11 +682,11 @@ export function capAlertToWarningContent(
     hazard: info.hazard,
     status: alert.status,
     headline: info.headline ?? '',
-    description: info.description ?? '',
+    description: cancel ? (capCancelReason(alert, opts.language) ?? '') : (info.description ?? ''),
     instruction: info.instruction ?? '',
-    areas: info.divisions,
-    hazardPoints: info.hazardPoints,
-    riskZones: info.riskZones,
+    areas: ref && noPlaces ? ref.areas : info.divisions,
+    hazardPoints: ref && noPlaces ? ref.hazardPoints : info.hazardPoints,
+    riskZones: ref && noPlaces ? ref.riskZones : info.riskZones,
     extent: info.extent,
     impact: info.impact,
     shelter: info.shelter,
@@ -675,6 +698,36 @@ export function capAlertToWarningContent(
       name: info.senderName ?? alert.sender,
       divisionCode: alert.nationalId.areaCode,
       agencyCode: alert.nationalId.agencyCode,
+    },
+  };
+}
+
+/** A Cancel without info: its own reason, the rest from the warning it cancels. */
+function cancelOf(
+  alert: ParsedCapAlert,
+  referenced: WarningContent,
+  nationalId: NonNullable<ParsedCapAlert['nationalId']>,
+  opts: { id?: string },
+): WarningContent {
+  return {
+    ...referenced,
+    id: opts.id ?? alert.identifier,
+    nationalId: alert.identifier,
+    version: referenced.version + 1,
+    msgType: 'cancel',
+    references: alert.referenceIds,
+    status: alert.status,
+    headline: `解除${referenced.headline}`,
+    description: capCancelReason(alert) ?? '',
+    instruction: '',
+    onset: undefined,
+    sentAt: alert.sent,
+    effective: alert.sent,
+    expires: referenced.expires.getTime() > alert.sent.getTime() ? referenced.expires : alert.sent,
+    issuer: {
+      name: referenced.issuer.name,
+      divisionCode: nationalId.areaCode,
+      agencyCode: nationalId.agencyCode,
     },
   };
 }

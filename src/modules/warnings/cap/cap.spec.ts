@@ -15,6 +15,7 @@ import {
   CapExportError,
   CapValidationError,
   capAlertToWarningContent,
+  capCancelReason,
   parseCapDateTime,
   parseCapXml,
   primaryInfo,
@@ -499,5 +500,79 @@ describe('CAP 1.2 parse errors name the element', () => {
   it('rejects contradicting colour and level parameters', () => {
     const xml = base.replace(/(<valueName>level<\/valueName>\s*<value>)1</, '$13<');
     expect(capError(() => parseCapXml(xml)).elements).toEqual(['alert/info[0]/parameter[level]']);
+  });
+});
+
+describe('issue 9: an imported warning keeps its issuer, a cancel its own texts', () => {
+  const GATEWAY = { sender: 'gateway.513221', senderName: '汶川县自然资源局' };
+  const imported: WarningContent = {
+    ...METEO_YELLOW_ALERT,
+    nationalId: '51000041600000_20240709080000_1',
+  };
+  const originalSenders = { [imported.nationalId]: 'sc.cma.gov.cn' };
+
+  it('exports an imported warning with its original sender and identifier, the gateway in note', async () => {
+    const xml = toCapXml(imported, { ...GATEWAY, originalSenders });
+    expect(xml).toContain('<identifier>51000041600000_20240709080000_1</identifier>');
+    expect(xml).toContain('<sender>sc.cma.gov.cn</sender>');
+    expect(xml).not.toContain('<sender>gateway.513221</sender>');
+    expect(xml).toContain('<note>Relayed by gateway.513221 (预警叫应网关 warning gateway)</note>');
+    expect(await schemaErrors(xml)).toEqual([]);
+    const back = parseCapXml(xml);
+    expect(back.sender).toBe('sc.cma.gov.cn');
+    expect(back.note).toContain('gateway.513221');
+  });
+
+  it('an update issued here to an imported warning references the original issuer', async () => {
+    const update: WarningContent = {
+      ...imported,
+      nationalId: '51322141600000_20240709200000_1',
+      version: 2,
+      msgType: 'update',
+      references: [imported.nationalId],
+      sentAt: new Date('2024-07-09T12:00:00Z'),
+    };
+    const xml = toCapXml(update, { ...GATEWAY, originalSenders });
+    expect(xml).toContain('<sender>gateway.513221</sender>');
+    expect(xml).not.toContain('<note>');
+    expect(xml).toContain(
+      '<references>sc.cma.gov.cn,51000041600000_20240709080000_1,2024-07-09T08:00:00+08:00</references>',
+    );
+    expect(await schemaErrors(xml)).toEqual([]);
+    expect(parseCapXml(xml).references[0]!.sender).toBe('sc.cma.gov.cn');
+    // Without imported messages nothing changes: the gateway is the sender throughout.
+    expect(toCapXml(IMMINENT_RED_UPDATE, GATEWAY)).toContain(
+      '<references>gateway.513221,51322141600000_20240710183000_1,',
+    );
+  });
+
+  it('a CAP Cancel carries its own reason, never the referenced alert texts', () => {
+    const xml = CMA_CANCEL.replace(
+      '<headline>解除地质灾害气象风险橙色预警</headline>',
+      '<headline>解除地质灾害气象风险橙色预警</headline><description>降雨过程已结束</description>',
+    );
+    const referenced: WarningContent = {
+      ...METEO_YELLOW_ALERT,
+      instruction: '请立即撤离危险区域群众',
+    };
+    const c = capAlertToWarningContent(parseCapXml(xml), { referenced });
+    expect(c.description).toBe('降雨过程已结束');
+    expect(c.instruction).toBe('');
+    expect(capCancelReason(parseCapXml(xml))).toBe('降雨过程已结束');
+    // A Cancel without info: its note is the reason, the rest comes from the warning it cancels.
+    const bare = CMA_CANCEL.replace(/<info>[\s\S]*<\/info>/, '').replace(
+      '<scope>Public</scope>',
+      '<scope>Public</scope>\n  <note>误发，重复预警，予以解除</note>',
+    );
+    const n = capAlertToWarningContent(parseCapXml(bare), { referenced });
+    expect(n).toMatchObject({
+      msgType: 'cancel',
+      description: '误发，重复预警，予以解除',
+      instruction: '',
+      level: referenced.level,
+      areas: referenced.areas,
+    });
+    expect(JSON.stringify(n)).not.toContain('立即撤离');
+    expect(JSON.stringify(n)).not.toContain(referenced.description);
   });
 });

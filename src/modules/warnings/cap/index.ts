@@ -9,8 +9,15 @@ export {
   CAP_SEVERITY_OF,
   CAP_STATUS_OF,
   CAP_MSG_TYPE_OF,
+  relayNote,
 } from './cap-export';
-export { parseCapXml, parseCapDateTime, primaryInfo, capAlertToWarningContent } from './cap-parse';
+export {
+  parseCapXml,
+  parseCapDateTime,
+  primaryInfo,
+  capAlertToWarningContent,
+  capCancelReason,
+} from './cap-parse';
 export type { CapExportOptions } from './cap-export';
 export type { CapParseOptions } from './cap-parse';
 
