@@ -8,11 +8,13 @@ export function dbFault(
   table: string,
   event: 'INSERT' | 'UPDATE',
   when?: string,
+  /** The SQLSTATE raised, e.g. '23505' (unique_violation); default P0001. */
+  sqlState = 'P0001',
 ): { on: string; off: string } {
   return {
     on: `
       CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'simulated database fault'; END $$;
+        BEGIN RAISE EXCEPTION 'simulated database fault' USING ERRCODE = '${sqlState}'; END $$;
       CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW
         ${when ? `WHEN (${when})` : ''} EXECUTE FUNCTION ${name}();`,
     off: `DROP TRIGGER ${name} ON ${table}; DROP FUNCTION ${name}();`,

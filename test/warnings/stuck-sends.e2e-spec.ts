@@ -14,7 +14,8 @@ const CHIEF = PEOPLE.villageChief.mobile;
 /**
  * The database refuses to record the result of a person's warning SMS (any change away from
  * `sending`), as if it went away at that moment on every try: the attempt is left `sending`
- * with its job failed. Dropped to let the database "come back".
+ * with its job failed (the job keeps the provider's acceptance). Dropped to let the database
+ * "come back".
  */
 const refuseRecording = (mobile: string) =>
   dbFault(
@@ -47,6 +48,14 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
   });
   afterAll(() => t.close());
 
+  /** The SMS the provider was asked to send for this attempt (its callback URL names it). */
+  const smsOf = (attemptId: string) =>
+    t
+      .sandbox!.carrier.events({ type: 'sms.created' })
+      .filter((e) =>
+        String((e.data as { statusCallback?: string }).statusCallback).includes(attemptId),
+      );
+
   async function issueWithFault(headline: string, mobile: string) {
     const fault = refuseRecording(mobile);
     await t.db.query(fault.on);
@@ -57,7 +66,8 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
       .send(imminentWarning({ headline }));
     expect(res.status).toBe(201);
     const warningId: string = res.body.id;
-    // Every try reached the provider, then failed to record: the job is failed, the row `sending`.
+    // The provider accepted the SMS, then recording it failed on every try: the job is failed
+    // (it keeps the acceptance), the row `sending`. The message was sent once, not once per try.
     const stuck = await waitUntil(async () => {
       const [a] = await t.db.query(
         `SELECT id, delivery_id, seq, tries, status FROM contact_attempts
@@ -68,7 +78,8 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
       const state = await smsQueue.getJobState(`attempt-${a.id}`);
       return state === 'failed' ? a : undefined;
     }, 'SMS job failed with its attempt left sending');
-    expect(stuck.tries).toBe(2);
+    expect(stuck.tries).toBe(1);
+    expect(smsOf(stuck.id)).toHaveLength(1);
     await t.db.query(fault.off);
     return { warningId, stuck };
   }
@@ -76,7 +87,7 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
   const status = async (id: string) =>
     (await t.db.query(`SELECT status, error_code FROM contact_attempts WHERE id = $1`, [id]))[0];
 
-  it('leaves a recently claimed send alone, then runs its job again once it is overdue', async () => {
+  it('leaves a recently claimed send alone, then records what the provider accepted once it is overdue (never sending it again)', async () => {
     const { warningId, stuck } = await issueWithFault('渔子溪村滑坡临灾预警（卡住重发）', CHIEF);
 
     // Claimed moments ago: a worker may still be on it, so the sweep does nothing.
@@ -92,25 +103,59 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
     const sent = await waitUntil(async () => {
       const s = await status(stuck.id);
       return s.status === 'sent' ? s : undefined;
-    }, 'stuck SMS sent again and recorded');
+    }, 'stuck SMS recorded as sent');
     expect(sent.error_code).toBeNull();
-    const [{ tries }] = await t.db.query(`SELECT tries FROM contact_attempts WHERE id = $1`, [
-      stuck.id,
-    ]);
-    expect(tries).toBe(3);
-    // The sweep's act is in the audit log.
-    const revived = await t.db.query(
-      `SELECT data FROM audit_events WHERE action = 'attempt.revived' AND subject_id = $1`,
+    const [{ tries, providerId }] = await t.db.query(
+      `SELECT tries, provider_id AS "providerId" FROM contact_attempts WHERE id = $1`,
       [stuck.id],
     );
-    expect(revived).toEqual([{ data: { tries: 2 } }]);
-    // At least once: the tries whose result was lost did reach the carrier.
-    const created = t.sandbox!.carrier.events({ type: 'sms.created', to: CHIEF });
-    expect(created.length).toBeGreaterThanOrEqual(3);
+    expect(tries).toBe(1);
+    // Exactly once: a message the provider accepted is never sent again, only recorded.
+    const created = smsOf(stuck.id);
+    expect(created).toHaveLength(1);
+    expect(providerId).toBe(created[0].ref);
     // And the person's delivery counts as reached.
     const [d] = await t.db.query(`SELECT state FROM deliveries WHERE id = $1`, [stuck.delivery_id]);
     expect(d.state).not.toBe('pending');
     expect(warningId).toBeTruthy();
+  });
+
+  it('takes a duplicate-key error while recording an accepted SMS for a recording problem: sent once, kept as sent', async () => {
+    // Recording the provider's id violates a unique index (as when a replayed response repeats it).
+    const fault = dbFault(
+      'test_duplicate_id',
+      'contact_attempts',
+      'UPDATE',
+      `NEW.provider_id IS NOT NULL AND OLD.provider_id IS NULL AND NEW.address = '${CHIEF}'`,
+      '23505',
+    );
+    await t.db.query(fault.on);
+    try {
+      const res = await t
+        .http()
+        .post('/v1/warnings')
+        .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+        .send(
+          imminentWarning({
+            headline: '渔子溪村滑坡临灾预警（重复编号）',
+            audience: ['village_responsible'],
+          }),
+        );
+      expect(res.status).toBe(201);
+      const a = await waitUntil(async () => {
+        const [row] = await t.db.query(
+          `SELECT id, status, provider_id AS "providerId", error_message AS "errorMessage", tries FROM contact_attempts
+            WHERE warning_id = $1 AND channel = 'sms' AND address = $2`,
+          [res.body.id, CHIEF],
+        );
+        return row?.status === 'sent' ? row : undefined;
+      }, 'SMS recorded as sent');
+      expect(a).toMatchObject({ providerId: null, tries: 1 });
+      expect(a.errorMessage).toContain('provider id');
+      expect(smsOf(a.id)).toHaveLength(1);
+    } finally {
+      await t.db.query(fault.off);
+    }
   });
 
   it('after three rounds of tries, fails the attempt and fails over to the next contact point', async () => {
@@ -118,6 +163,8 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
       '渔子溪村滑坡临灾预警（卡住放弃）',
       PEOPLE.deadMobile.mobile,
     );
+    // Its job is lost too (Redis lost it): nothing says whether the provider got it.
+    await (await smsQueue.getJob(`attempt-${stuck.id}`))!.remove();
     await t.db.query(
       `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes', tries = 6 WHERE id = $1`,
       [stuck.id],

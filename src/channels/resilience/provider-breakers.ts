@@ -105,6 +105,16 @@ export class ProviderBreakers {
     }
   }
 
+  /**
+   * While the provider's circuit is open: how long until it is tried again (0 when due now).
+   * Undefined when calls go through (closed, or half-open for its trial call).
+   */
+  retryAfterMs(provider: string): number | undefined {
+    const entry = this.entries.get(provider);
+    if (!entry || !entry.breaker.opened || entry.breaker.halfOpen) return undefined;
+    return Math.max(0, entry.openedAt + this.settings.resetMs - this.now());
+  }
+
   state(provider: string): BreakerState {
     const breaker = this.entries.get(provider)?.breaker;
     if (!breaker || breaker.closed) return 'closed';

@@ -27,6 +27,8 @@ export interface FanoutJob {
 }
 export interface SendAttemptJob {
   attemptId: string;
+  /** Set when the provider accepted the send but recording that failed: record, never resend. */
+  accepted?: { provider: string; providerId: string; segments?: number };
 }
 export interface SendGroupJob {
   groupSendId: string;

@@ -79,6 +79,11 @@ export const ATTEMPT_MOVES = {
   fail: { from: ['queued', 'sending', 'sent'], to: 'failed' },
   /** Stopped before it went out (answered, cancelled, resolved, expired). */
   cancel: { from: ['queued', 'sending'], to: 'cancelled' },
+  /**
+   * A claim given back before anything reached the provider (its circuit opened): the only move
+   * back, and only for an attempt never sent.
+   */
+  release: { from: ['sending'], to: 'queued' },
 } as const satisfies Record<string, Move<AttemptState>>;
 export type AttemptMove = keyof typeof ATTEMPT_MOVES;
 

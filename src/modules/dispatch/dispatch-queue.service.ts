@@ -116,6 +116,18 @@ export class DispatchQueue {
    * finished job is run again under its own id, a lost one is added again. Leaves a job that is
    * still waiting, delayed or running alone and answers false.
    */
+  /**
+   * What a send job kept of a provider's acceptance that could not be recorded (see
+   * SendAttemptService.send): the proof that the message went out, when the job still exists.
+   */
+  async acceptedOf(send: {
+    id: string;
+    channel: ChannelKind;
+  }): Promise<SendAttemptJob['accepted'] | undefined> {
+    const job = await this.queueFor(send.channel).getJob(`attempt-${send.id}`);
+    return (job?.data as SendAttemptJob | undefined)?.accepted;
+  }
+
   async revive(
     kind: 'attempt' | 'group',
     send: { id: string; channel: ChannelKind; priority: number },

@@ -333,6 +333,56 @@ export class DispatchRepository {
     });
   }
 
+  /**
+   * A claim given back: the provider was not called (its circuit opened), so the attempt waits
+   * in the queue again and the try does not count.
+   */
+  async releaseClaim(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE contact_attempts SET status = 'queued', tries = greatest(tries - 1, 0)
+        WHERE id = $1 AND status IN ${sqlList(attemptFrom('release'))} AND sent_at IS NULL`,
+      [id],
+    );
+  }
+
+  /** Sent, but the provider's id could not be kept (another attempt already holds it). */
+  async attemptSentWithoutId(id: string, provider: string, segments?: number): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [sent] = await rows<{ warningId: string; deliveryId: string }>(
+        m,
+        `UPDATE contact_attempts SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+                provider = $2, segments = $3, sent_at = now(), error_message = 'provider id already recorded on another attempt'
+          WHERE id = $1 AND sent_at IS NULL AND status <> 'queued'
+          RETURNING warning_id AS "warningId", delivery_id AS "deliveryId"`,
+        [id, provider, segments ?? null],
+      );
+      if (!sent) return;
+      await m.query(
+        `UPDATE deliveries SET state = CASE WHEN state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE state END,
+                first_attempt_at = coalesce(first_attempt_at, now()) WHERE id = $1`,
+        [sent.deliveryId],
+      );
+      await this.audit.append(
+        [
+          {
+            actor: `provider:${provider}`,
+            action: 'attempt.sent',
+            subjectType: 'attempt',
+            subjectId: id,
+            warningId: sent.warningId,
+            data: {
+              deliveryId: sent.deliveryId,
+              provider,
+              providerId: null,
+              segments: segments ?? null,
+            },
+          },
+        ],
+        m,
+      );
+    });
+  }
+
   async attemptFailed(
     id: string,
     code: string | undefined,

@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
+import { DelayedError, type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import {
   type EscalationJob,
   type FanoutJob,
@@ -74,17 +74,13 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.recover(),
       { concurrency: 2 },
     );
-    this.start<SendAttemptJob>(
-      QUEUE_NAMES.sendSms,
-      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
-      {
-        concurrency: 10,
-        limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
-      },
-    );
+    this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job, token) => this.sendAttempt(job, token), {
+      concurrency: 10,
+      limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
+    });
     this.start<SendAttemptJob>(
       QUEUE_NAMES.sendVoice,
-      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
+      (job, token) => this.sendAttempt(job, token),
       {
         concurrency: 5,
         limiter: perSecond(this.num('TWILIO_CALLS_PER_SECOND', 1)),
@@ -92,7 +88,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.start<SendAttemptJob>(
       QUEUE_NAMES.sendEmail,
-      (job) => this.attempts.send(job.data.attemptId, isLastTry(job)),
+      (job, token) => this.sendAttempt(job, token),
       {
         concurrency: 5,
         limiter: perSecond(this.num('EMAIL_PER_SECOND', 20)),
@@ -115,6 +111,24 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     await this.queue.scheduleRecovery();
   }
 
+  /**
+   * One contact attempt. A provider whose circuit is open delays the job (no try spent); an
+   * acceptance the database could not record stays in the job, whose next try records it
+   * without sending again.
+   */
+  private async sendAttempt(job: Job<SendAttemptJob>, token?: string): Promise<string> {
+    const out = await this.attempts.send(job.data.attemptId, isLastTry(job), job.data.accepted);
+    if (out.kind === 'deferred') {
+      await job.moveToDelayed(Date.now() + out.delayMs, token);
+      throw new DelayedError();
+    }
+    if (out.kind === 'unrecorded') {
+      await job.updateData({ ...job.data, accepted: out.accepted });
+      throw new Error('the provider accepted the message but recording it failed: recording again');
+    }
+    return out.kind;
+  }
+
   /** The recovery sweep: lost enqueues and stuck sends, then unfinished 叫应 follow-ups. */
   private async recover(): Promise<void> {
     await this.lifecycle.recover();
@@ -123,10 +137,10 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
 
   private start<T>(
     name: QueueName,
-    fn: (job: Job<T>) => Promise<unknown>,
+    fn: (job: Job<T>, token?: string) => Promise<unknown>,
     opts: Partial<WorkerOptions>,
   ): void {
-    const processor: Processor<T> = async (job) => fn(job);
+    const processor: Processor<T> = async (job, token) => fn(job, token);
     const worker = new Worker<T>(name, processor, {
       connection: bullConnectionOptions(this.runtime.queue),
       prefix: this.config.get('QUEUE_PREFIX'),

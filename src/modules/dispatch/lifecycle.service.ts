@@ -150,6 +150,21 @@ export class LifecycleService {
       [STUCK_SEND_AFTER_SECONDS],
     );
     for (const a of attempts) {
+      // The provider accepted it and only the recording was lost: record it, never resend.
+      const accepted = await this.queue.acceptedOf(a);
+      if (accepted) {
+        await this.repo.attemptSent(
+          a.id,
+          accepted.provider,
+          accepted.providerId,
+          accepted.segments,
+        );
+        this.logger.warn(
+          { attemptId: a.id },
+          'stuck attempt: the provider had accepted it; recorded',
+        );
+        continue;
+      }
       if (a.tries >= maxTries) {
         await this.repo.attemptFailed(
           a.id,

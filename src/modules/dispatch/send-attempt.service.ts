@@ -13,7 +13,28 @@ import { MessageRenderer } from './message-renderer';
 import { ANSWERED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
 
-export type SendOutcome = 'sent' | 'skipped' | 'failed' | 'retry';
+const SKIPPED: SendOutcome = { kind: 'skipped' };
+/** Postgres unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** What the provider said when it accepted a message, kept with the job until it is recorded. */
+export interface AcceptedSend {
+  provider: string;
+  providerId: string;
+  segments?: number;
+}
+
+export type SendOutcome =
+  | { kind: 'sent' | 'skipped' | 'failed' }
+  /** The provider's circuit is open: nothing was sent; try again after `delayMs`. */
+  | { kind: 'deferred'; delayMs: number }
+  /** The provider accepted it but recording that failed: record it later, never send it again. */
+  | { kind: 'unrecorded'; accepted: AcceptedSend };
+
+/** In-process tries at recording an accepted send before the job keeps it for a later try. */
+const RECORD_TRIES = 3;
+/** Waiting for a provider whose circuit is open, at least (its reset time when known). */
+const MIN_DEFER_MS = 1_000;
 
 /**
  * Sends one contact attempt. Delivery is at-least-once, so the attempt's row is re-read and
@@ -36,23 +57,34 @@ export class SendAttemptService {
     private readonly notices: NoticesRepository,
   ) {}
 
-  async send(attemptId: string, lastTry: boolean): Promise<SendOutcome> {
+  /**
+   * `accepted`: a provider's acceptance of this attempt that an earlier try could not record
+   * (kept in the job): it is recorded now, and nothing is sent.
+   */
+  async send(attemptId: string, lastTry: boolean, accepted?: AcceptedSend): Promise<SendOutcome> {
+    if (accepted) return this.recordAccepted(attemptId, accepted);
     const a = await this.repo.findAttempt(attemptId);
-    if (!a || !['queued', 'sending'].includes(a.status)) return 'skipped';
+    if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
     if (a.msgType !== 'cancel' && a.warningState !== 'active') {
       await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
-      return 'skipped';
+      return SKIPPED;
     }
+    const provider = a.channel === 'email' ? 'smtp' : 'twilio';
+    const breaker = `${provider}:${a.channel}`;
+    // A provider whose circuit is open is not a failure of this person's contact point: the send
+    // waits (unclaimed, no try spent) until the provider is tried again.
+    const waitMs = this.breakers.retryAfterMs(breaker);
+    if (waitMs !== undefined) return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
     // What stops a message follows from its purpose: the person's own alert stops at their
     // answer; a task SMS when its task is no longer open; a notice about someone else only when
     // everything it reports is resolved (never by the superior's answer to their own alert).
     let covers: string[] = [];
     if (a.purpose === 'notice') {
       const claimed = await this.notices.claim(a.id);
-      if (!claimed) return 'skipped';
+      if (!claimed) return SKIPPED;
       if (!claimed.open) {
         await this.repo.attemptCancelled(a.id, 'resolved');
-        return 'skipped';
+        return SKIPPED;
       }
       covers = claimed.covers;
     } else {
@@ -62,27 +94,28 @@ export class SendAttemptService {
         ANSWERED.includes(a.deliveryState as DeliveryState)
       ) {
         await this.repo.attemptCancelled(a.id, 'already_answered');
-        return 'skipped';
+        return SKIPPED;
       }
       if (a.purpose === 'task' && a.taskStatus !== 'open') {
         await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
-        return 'skipped';
+        return SKIPPED;
       }
-      if (!(await this.repo.claimAttempt(a.id))) return 'skipped';
+      if (!(await this.repo.claimAttempt(a.id))) return SKIPPED;
     }
 
-    const provider = a.channel === 'email' ? 'smtp' : 'twilio';
+    let receipt: { providerId: string; segments?: number };
     try {
-      const receipt = await this.breakers.run(`${provider}:${a.channel}`, () =>
-        this.dispatch(a, covers),
-      );
-      await this.repo.attemptSent(a.id, provider, receipt.providerId, receipt.segments);
-      return 'sent';
+      receipt = await this.breakers.run(breaker, () => this.dispatch(a, covers));
     } catch (err) {
       const e =
         err instanceof ChannelError
           ? err
           : new ChannelError('transient', undefined, (err as Error).message);
+      if (e.kind === 'circuit_open') {
+        // The circuit opened between the check and the call: nothing reached the provider.
+        await this.repo.releaseClaim(a.id);
+        return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
+      }
       const retryable = e.kind === 'transient' || e.kind === 'rate_limited';
       if (retryable && !lastTry) {
         this.logger.warn(
@@ -91,18 +124,51 @@ export class SendAttemptService {
         );
         throw e;
       }
-      await this.repo.attemptFailed(
-        a.id,
-        e.code,
-        e.message,
-        e.kind === 'circuit_open' ? 'circuit_open' : 'failed',
-      );
+      await this.repo.attemptFailed(a.id, e.code, e.message, 'failed');
       this.logger.warn(
         { attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind },
         'attempt failed; failing over',
       );
       await this.failover(a);
-      return 'failed';
+      return { kind: 'failed' };
+    }
+    // Accepted by the provider: from here on, nothing may send this message again. An error now
+    // is a recording problem, never a reason to resend.
+    return this.recordAccepted(a.id, {
+      provider,
+      providerId: receipt.providerId,
+      segments: receipt.segments,
+    });
+  }
+
+  /**
+   * Records a provider's acceptance, trying a few times in-process. A provider id already
+   * recorded on another attempt (a replayed response) is recorded as sent without it. When the
+   * database still refuses, the acceptance goes back to the job, which records it on a later try.
+   */
+  private async recordAccepted(attemptId: string, accepted: AcceptedSend): Promise<SendOutcome> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.repo.attemptSent(
+          attemptId,
+          accepted.provider,
+          accepted.providerId,
+          accepted.segments,
+        );
+        return { kind: 'sent' };
+      } catch (err) {
+        if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+          await this.repo.attemptSentWithoutId(attemptId, accepted.provider, accepted.segments);
+          this.logger.warn({ attemptId }, 'provider id already recorded elsewhere; kept as sent');
+          return { kind: 'sent' };
+        }
+        this.logger.warn(
+          { attemptId, try: i, err },
+          'recording an accepted send failed; it will not be sent again',
+        );
+        if (i >= RECORD_TRIES) return { kind: 'unrecorded', accepted };
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      }
     }
   }
 
