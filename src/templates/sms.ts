@@ -233,6 +233,11 @@ function alertLabelEn(f: WarningFacts): SmsPart {
   return { name: 'label', text: base, richer: [{ text: rich, priority: 8 }] };
 }
 
+/** Short English title for one segment: Red landslide warning / Red geohazard risk warning. */
+function enShortTitle(f: WarningFacts, level: WarningLevel = f.w.level): string {
+  return `${COLOUR_EN[level]} ${f.imminent ? f.hazard : 'geohazard risk'} warning`;
+}
+
 function updateLabelEn(f: WarningFacts): SmsPart {
   const change = f.change?.level ?? 'same';
   const what = f.imminent
@@ -241,9 +246,10 @@ function updateLabelEn(f: WarningFacts): SmsPart {
   if (change === 'same') return { name: 'label', text: `${f.colour} ${what} updated: ` };
   const from = f.change?.from;
   if (!from) return { name: 'label', text: `${what} ${change} to ${f.colour}: ` };
+  const hazard = f.imminent ? f.hazard.replace(/^./, (c) => c.toUpperCase()) : 'Geohazard';
   return {
     name: 'label',
-    text: `${what} ${COLOUR_EN[from]}→${f.colour}: `,
+    text: `${hazard} ${COLOUR_EN[from]}→${f.colour}: `,
     richer: [{ text: `${what} ${change} from ${COLOUR_EN[from]} to ${f.colour}: `, priority: 8 }],
   };
 }
@@ -301,10 +307,17 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
   };
   if (f.dropped) {
     const where = placePart(f.dropped.places, 'en', PLACE_PRIORITY);
+    const level = COLOUR_EN[f.dropped.level];
     return [
-      { name: 'label', text: 'Your area ' },
+      { name: 'label', text: '', richer: [{ text: 'Your area ', priority: 3 }] },
       { ...where, poorer: [{ text: cut(where.text, 6, '..'), priority: GIVE_UP.places }] },
-      { name: 'dropped', text: ` is no longer within the ${f.dropped.title}` },
+      {
+        name: 'dropped',
+        text: ` is no longer in the ${level} warning`,
+        richer: [
+          { text: ` is no longer within the ${enShortTitle(f, f.dropped.level)}`, priority: 6 },
+        ],
+      },
       action,
       reply(f),
     ];
@@ -313,7 +326,7 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
   const wrap = (s: string): string => (s ? ` (${s})` : '');
   const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
   return [
-    { name: 'label', text: `Cancelled: ${f.title}` },
+    { name: 'label', text: `Cancelled: ${enShortTitle(f)}` },
     {
       ...places,
       text: wrap(places.text),

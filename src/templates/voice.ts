@@ -71,7 +71,7 @@ function bodyImminentZh(f: WarningFacts): string {
     `${when}${places}可能发生${f.hazard}${impact}。` +
     sentence(leadSentences(f.instruction, 120), 'zh-CN') +
     evacuate +
-    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}${again}，` +
+    `重复一遍：${f.title}，${listPlaces(f.places, 'zh-CN', 2)}，${again}，` +
     `${IMMINENT_ACTION['zh-CN']}到${shelter}。`
   );
 }
@@ -100,7 +100,7 @@ function scriptsZh(f: WarningFacts, main: string): VoiceScripts {
         : notice
           ? '您已确认收到预警解除通知，谢谢。'
           : `您已确认收到${f.title}，请立即按预案行动，谢谢。`),
-    helpAcknowledged: '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意自身安全。',
+    helpAcknowledged: `${f.mark?.spoken ?? ''}已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意自身安全。`,
     keys: KEYS,
   };
 }
@@ -190,8 +190,7 @@ function scriptsEn(f: WarningFacts, main: string): VoiceScripts {
         : notice
           ? 'You have confirmed the cancellation notice. Thank you.'
           : `You have confirmed the ${f.title}. Please act on your emergency plan now. Thank you.`),
-    helpAcknowledged:
-      'Your request for assistance has been received. The duty officer will call you shortly. Keep your phone on and stay safe.',
+    helpAcknowledged: `${mark}Your request for assistance has been received. The duty officer will call you shortly. Keep your phone on and stay safe.`,
     keys: KEYS,
   };
 }

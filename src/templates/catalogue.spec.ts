@@ -1,0 +1,127 @@
+import { readFileSync } from 'fs';
+import {
+  buildCatalogue,
+  CatalogueEntry,
+  catalogueMarkdown,
+  MESSAGE_KINDS,
+  smsSegments,
+} from './catalogue/catalogue';
+import { MESSAGES_MD } from './catalogue/main';
+import { STATUS_MARKS } from './policy';
+
+const entries = buildCatalogue();
+const zh = (e: CatalogueEntry): boolean => e.locale === 'zh-CN';
+const name = (e: CatalogueEntry): string =>
+  `${e.locale} ${e.kind} ${e.message} ${e.status} ${e.channel}`;
+const each = (filter: (e: CatalogueEntry) => boolean): Array<[string, CatalogueEntry]> =>
+  entries.filter(filter).map((e) => [name(e), e]);
+
+describe('message catalogue (docs/messages.md)', () => {
+  it('is up to date: run `npm run messages` after changing a template', () => {
+    expect(readFileSync(MESSAGES_MD, 'utf8')).toBe(catalogueMarkdown(entries));
+  });
+
+  it('covers every message kind × kind × status × locale, and is deterministic', () => {
+    for (const message of MESSAGE_KINDS) {
+      for (const status of ['actual', 'exercise', 'test']) {
+        for (const kind of ['imminent', 'meteorological_risk']) {
+          for (const locale of ['zh-CN', 'en']) {
+            expect(
+              entries.some(
+                (e) =>
+                  e.message === message &&
+                  e.status === status &&
+                  e.kind === kind &&
+                  e.locale === locale,
+              ),
+            ).toBe(true);
+          }
+        }
+      }
+    }
+    expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
+  });
+
+  it.each(each((e) => e.status !== 'actual'))('%s starts with its mark', (_n, e) => {
+    const mark = STATUS_MARKS[e.status as 'exercise' | 'test'][e.locale];
+    // SMS-borne texts: the carrier signature first, the mark right after it.
+    const body = e.text.startsWith(`【${e.signature}】`)
+      ? e.text.slice(e.signature.length + 2)
+      : e.text;
+    const spoken = ['voice', 'broadcast', 'notice_voice'].includes(e.channel);
+    if (spoken) {
+      expect(body.startsWith(mark.spoken)).toBe(true);
+      // …and says it again after the text (before the keypress prompt of a call).
+      const lastReading = body.split('\n').pop()!;
+      expect(lastReading).toMatch(
+        new RegExp(
+          `${mark.spoken.replace(/\./g, '\\.')}\\s*(按1确认收到，按2请求支援|Press 1.*)?$`,
+        ),
+      );
+    } else {
+      expect(body.startsWith(mark.tag)).toBe(true);
+    }
+  });
+
+  it('never addresses a test message to residents', () => {
+    const tests = entries.filter((e) => e.status === 'test');
+    expect(tests.length).toBeGreaterThan(0);
+    for (const e of tests) expect(e.recipient).not.toBe('resident');
+  });
+
+  it.each(each((e) => e.message === 'release'))(
+    '%s: a release after an update never says the warning ended nor names an area still under it',
+    (_n, e) => {
+      expect(e.text).not.toMatch(/解除|结束|已撤销|cancel|ended|lifted|over\b/i);
+      for (const place of e.stillUnderWarning ?? []) expect(e.text).not.toContain(place);
+      expect(e.text).toMatch(/已不在.*预警范围内|no longer (within|in) the/);
+    },
+  );
+
+  it.each(each((e) => e.channel === 'sms_short'))('%s: one segment', (_n, e) => {
+    expect(smsSegments(e.text)).toBe(1);
+    expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
+  });
+
+  it.each(each(() => true))('%s: no doubled words, empty slots or missing values', (_n, e) => {
+    expect(e.text).not.toMatch(/预警预警|应急应急|解除解除|确认确认|的的|了了/);
+    expect(e.text).not.toMatch(/，，|、、|。。|（）|\(\)|：。|，。|：，|【】/);
+    expect(e.text).not.toMatch(/undefined|null|NaN|\[object/);
+    expect(e.text).not.toMatch(/ {2,}\S/);
+  });
+
+  it.each(each(zh))('%s: no Latin letters except URLs, ids and allowed tokens', (_n, e) => {
+    const rest = e.text
+      .replace(/https?:\/\/\S+/g, '')
+      .replace(/\b[0-9A-Za-z_]+_\d{14}_\d+\b/g, '') // national warning ids
+      .replace(/<at user_id="[^"]*">|<\/at>|<@[^>]+>|@\d+|@[a-z0-9_]+/g, '') // mention syntax
+      .replace(/\bG\d+\b/g, '') // national road numbers (G213线)
+      .replace(/\bOK\b/g, '');
+    expect(rest).not.toMatch(/[A-Za-z]/);
+  });
+
+  it.each(
+    each((e) => e.kind === 'imminent' && e.channel === 'voice' && /alert|update/.test(e.message)),
+  )('%s names the place, the time and the shelter', (_n, e) => {
+    expect(e.text).toMatch(zh(e) ? /渔子溪村/ : /渔子溪村|Yuzixi/);
+    expect(e.text).toMatch(zh(e) ? /22时/ : /22:00/);
+    expect(e.text).toContain('映秀镇小学');
+    // …and repeats all three before the keypress prompt.
+    const again = e.text.slice(e.text.lastIndexOf(zh(e) ? '重复一遍' : 'Again'));
+    expect(again).toMatch(/渔子溪村/);
+    expect(again).toMatch(/22/);
+    expect(again).toContain('映秀镇小学');
+  });
+
+  it('every short SMS of an imminent warning names place, time and shelter', () => {
+    const shorts = entries.filter(
+      (e) =>
+        e.kind === 'imminent' &&
+        e.locale === 'zh-CN' &&
+        e.channel === 'sms_short' &&
+        /alert|update/.test(e.message),
+    );
+    expect(shorts.length).toBeGreaterThan(0);
+    for (const e of shorts) expect(e.text).toMatch(/渔子溪村.*22时.*映秀镇小学/);
+  });
+});

@@ -1,0 +1,551 @@
+/**
+ * The message catalogue: every message the gateway can send, rendered from the templates with
+ * fixed, realistic data (no clock, no randomness), for `docs/messages.md` (`npm run messages`)
+ * and for the tests that read the whole catalogue (src/templates/catalogue.spec.ts).
+ *
+ * Axes: locale (zh-CN, en) × warning kind (imminent red, meteorological risk orange) × message
+ * (alert, update, release after an update, cancel, notices to superiors, tasks) × status (actual,
+ * exercise, test) × channel. Test-status messages go to responsible persons only (never to
+ * residents): the SMS short form and the loudspeaker, which reach residents, are not rendered for
+ * them.
+ */
+import type {
+  NamedPlace,
+  WarningContent,
+  WarningKind,
+  WarningLevel,
+  WarningStatus,
+} from '../../modules/warnings/warning.types';
+import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
+import { renderMessage } from '../registry';
+import { countSmsSegments } from '../sms-segments';
+import type {
+  Locale,
+  RobotMention,
+  RobotPlatform,
+  TemplateContext,
+  UnansweredPerson,
+} from '../types';
+
+export const CATALOGUE_STATUSES: readonly WarningStatus[] = ['actual', 'exercise', 'test'];
+export const CATALOGUE_LOCALES: readonly Locale[] = ['zh-CN', 'en'];
+export const CATALOGUE_KINDS: readonly WarningKind[] = ['imminent', 'meteorological_risk'];
+
+export type MessageKind =
+  | 'alert'
+  | 'update'
+  | 'release'
+  | 'cancel'
+  | 'help_notice'
+  | 'not_woken_notice'
+  | 'silent_grid_notice'
+  | 'door_to_door_task'
+  | 'gong_and_whistle_task';
+export const MESSAGE_KINDS: readonly MessageKind[] = [
+  'alert',
+  'update',
+  'release',
+  'cancel',
+  'help_notice',
+  'not_woken_notice',
+  'silent_grid_notice',
+  'door_to_door_task',
+  'gong_and_whistle_task',
+];
+
+export type CatalogueChannel =
+  | 'sms_short'
+  | 'sms_long'
+  | 'voice'
+  | 'robot_wecom'
+  | 'robot_dingtalk'
+  | 'robot_feishu'
+  | 'email'
+  | 'broadcast'
+  | 'task_sms'
+  | 'notice_sms'
+  | 'notice_voice'
+  | 'notice_text';
+
+/** Who reads or hears the message. */
+export type RecipientRole = 'resident' | 'responsible' | 'group' | 'grid_member' | 'supervisor';
+
+export interface CatalogueEntry {
+  locale: Locale;
+  kind: WarningKind;
+  message: MessageKind;
+  status: WarningStatus;
+  channel: CatalogueChannel;
+  recipient: RecipientRole;
+  /** The SMS signature used (SMS-borne channels start with 【signature】). */
+  signature: string;
+  text: string;
+  /** SMS segments (SMS-borne channels only). */
+  segments?: number;
+  /** Release after an update: place names still under the warning (never to be named). */
+  stillUnderWarning?: string[];
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+const bj = (iso: string): Date => new Date(`${iso}+08:00`);
+export const CATALOGUE_SIGNATURE = '汶川县应急';
+const EN_SIGNATURE = 'Wenchuan EM';
+
+const WENCHUAN_TOWNS: NamedPlace[] = [
+  ['513221100', '汶川县映秀镇'],
+  ['513221101', '汶川县漩口镇'],
+  ['513221102', '汶川县水磨镇'],
+  ['513221103', '汶川县三江镇'],
+  ['513221104', '汶川县卧龙镇'],
+  ['513221105', '汶川县耿达镇'],
+  ['513221106', '汶川县银杏乡'],
+].map(([code, name]) => ({ code: code!, name: name! }));
+
+/** 二级 orange meteorological risk warning for six towns of 汶川县. */
+const METEO_ORANGE_ALERT: WarningContent = {
+  id: 'w-wenchuan-1',
+  nationalId: '51322141600000_20240709170000_1',
+  version: 1,
+  msgType: 'alert',
+  references: [],
+  kind: 'meteorological_risk',
+  level: 'orange',
+  hazard: 'geological_composite',
+  status: 'actual',
+  headline: '汶川县自然资源局、汶川县气象局联合发布地质灾害气象风险橙色预警',
+  description:
+    '预计7月9日20时至10日20时，汶川县映秀镇、漩口镇、水磨镇等地有暴雨，局地大暴雨，诱发滑坡、崩塌、泥石流等地质灾害的风险高。',
+  instruction:
+    '请加强隐患点巡查排查和群测群防，强降雨期间避免前往沟谷、陡坡等危险区域，做好人员转移避险准备。',
+  areas: WENCHUAN_TOWNS.slice(0, 6),
+  hazardPoints: [],
+  riskZones: [],
+  sentAt: bj('2024-07-09T17:00:00'),
+  effective: bj('2024-07-09T20:00:00'),
+  expires: bj('2024-07-10T20:00:00'),
+  issuer: { name: '汶川县自然资源局', divisionCode: '513221', agencyCode: '416' },
+};
+
+/** Version 2: raised to red for four towns, 银杏乡 added, 卧龙镇 and 耿达镇 dropped, extended. */
+const METEO_RED_UPDATE: WarningContent = {
+  ...METEO_ORANGE_ALERT,
+  id: 'w-wenchuan-2',
+  nationalId: '51322141600000_20240709230000_2',
+  version: 2,
+  msgType: 'update',
+  references: [METEO_ORANGE_ALERT.nationalId],
+  level: 'red',
+  headline: '汶川县地质灾害气象风险预警由橙色升级为红色',
+  description:
+    '受强降雨持续影响，预计至7月10日23时，汶川县映秀镇、漩口镇、水磨镇、三江镇、银杏乡诱发地质灾害的风险很高。',
+  instruction: '请立即组织隐患点受威胁群众转移避险，加密巡查，严禁进入沟谷、陡坡等危险区域。',
+  areas: [...WENCHUAN_TOWNS.slice(0, 4), WENCHUAN_TOWNS[6]!],
+  sentAt: bj('2024-07-09T23:00:00'),
+  expires: bj('2024-07-10T23:00:00'),
+};
+
+const METEO_CANCEL: WarningContent = {
+  ...METEO_RED_UPDATE,
+  id: 'w-wenchuan-3',
+  nationalId: '51322141600000_20240710120000_3',
+  version: 3,
+  msgType: 'cancel',
+  references: [METEO_ORANGE_ALERT.nationalId, METEO_RED_UPDATE.nationalId],
+  headline: '解除汶川县地质灾害气象风险红色预警',
+  description: '降雨过程已结束，地质灾害气象风险明显降低。',
+  instruction: '请继续做好隐患点巡查和雨后排查。',
+  sentAt: bj('2024-07-10T12:00:00'),
+  effective: bj('2024-07-10T12:00:00'),
+};
+
+/** Imminent warning version 3: narrowed to three villages, 黄家院村 (red) dropped. */
+const IMMINENT_NARROWED: WarningContent = {
+  ...IMMINENT_RED_UPDATE,
+  nationalId: '51322141600000_20240711060000_3',
+  version: 3,
+  areas: IMMINENT_RED_ALERT.areas.slice(0, 3),
+  sentAt: bj('2024-07-11T06:00:00'),
+};
+
+interface KindData {
+  alert: WarningContent;
+  update: WarningContent;
+  previous: NonNullable<TemplateContext['previous']>;
+  release: WarningContent;
+  dropped: { places: string[]; level: WarningLevel };
+  cancel: WarningContent;
+  /** Village / town of the notices and tasks. */
+  place: string;
+  grid: string;
+}
+
+const DATA: Record<WarningKind, KindData> = {
+  imminent: {
+    alert: IMMINENT_RED_ALERT,
+    update: IMMINENT_RED_UPDATE,
+    previous: {
+      level: 'orange',
+      areas: IMMINENT_RED_ALERT.areas.slice(0, 4),
+      onset: bj('2024-07-11T02:00:00'),
+      expires: bj('2024-07-11T18:30:00'),
+    },
+    release: { ...IMMINENT_NARROWED, msgType: 'cancel' },
+    dropped: { places: ['汶川县映秀镇黄家院村'], level: 'red' },
+    cancel: IMMINENT_CANCEL,
+    place: '映秀镇渔子溪村',
+    grid: '渔子溪村第1网格',
+  },
+  meteorological_risk: {
+    alert: METEO_ORANGE_ALERT,
+    update: METEO_RED_UPDATE,
+    previous: {
+      level: 'orange',
+      areas: METEO_ORANGE_ALERT.areas,
+      expires: METEO_ORANGE_ALERT.expires,
+    },
+    release: { ...METEO_RED_UPDATE, msgType: 'cancel' },
+    dropped: { places: ['汶川县卧龙镇'], level: 'orange' },
+    cancel: METEO_CANCEL,
+    place: '汶川县漩口镇',
+    grid: '漩口镇集中村第2网格',
+  },
+};
+
+const withStatus = (w: WarningContent, status: WarningStatus): WarningContent => ({ ...w, status });
+
+/** The distinctive part of an area name (汶川县映秀镇渔子溪村 → 渔子溪村). */
+export function ownName(name: string): string {
+  const m = /([^省市州县区镇乡]+[村镇乡社区]+)$/u.exec(name);
+  return m ? m[1]! : name;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Rendering                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+const PLATFORMS: readonly RobotPlatform[] = ['wecom', 'dingtalk', 'feishu'];
+const mentionFor = (platform: RobotPlatform): RobotMention => ({
+  name: '李四',
+  userId: { wecom: 'lisi', dingtalk: 'lisi01', feishu: 'ou_7d8a6e6df7621556ce0d21922b676706' }[
+    platform
+  ],
+  mobile: platform === 'dingtalk' ? '13800000001' : undefined,
+  confirmUrl: 'https://gw.example.cn/c/AbCdEf123',
+});
+
+function warningEntries(
+  locale: Locale,
+  kind: WarningKind,
+  message: 'alert' | 'update' | 'release' | 'cancel',
+  status: WarningStatus,
+): CatalogueEntry[] {
+  const d = DATA[kind];
+  const en = locale === 'en';
+  const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
+  const warning = withStatus(
+    { alert: d.alert, update: d.update, release: d.release, cancel: d.cancel }[message],
+    status,
+  );
+  const base: TemplateContext = {
+    warning,
+    locale,
+    signature,
+    previous: message === 'update' ? d.previous : undefined,
+    dropped: message === 'release' ? d.dropped : undefined,
+  };
+  const person = {
+    ...base,
+    recipient: {
+      name: en ? 'Li Si' : '李四',
+      role: en ? 'grid member' : '网格员',
+      confirmUrl: 'https://gw.example.cn/c/AbCdEf123',
+    },
+  };
+  const stillUnderWarning =
+    message === 'release' ? warning.areas.map((a) => ownName(a.name)) : undefined;
+  const entry = (
+    channel: CatalogueChannel,
+    recipient: RecipientRole,
+    text: string,
+    segments?: number,
+  ): CatalogueEntry => ({
+    locale,
+    kind,
+    message,
+    status,
+    channel,
+    recipient,
+    signature,
+    text,
+    ...(segments === undefined ? {} : { segments }),
+    ...(stillUnderWarning ? { stillUnderWarning } : {}),
+  });
+  const out: CatalogueEntry[] = [];
+  const residents = status !== 'test';
+  if (residents) {
+    const sms = renderMessage('sms', base);
+    out.push(entry('sms_short', 'resident', sms.short, sms.shortSegments));
+  }
+  const long = renderMessage('sms', person);
+  out.push(entry('sms_long', 'responsible', long.long, long.longSegments));
+  out.push(entry('voice', 'responsible', renderMessage('voice', person).script));
+  for (const platform of PLATFORMS) {
+    const r = renderMessage('robot', { ...base, platform, mentions: [mentionFor(platform)] });
+    const text = [r.title, ...r.messages.map((m) => m.markdown)].join('\n\n');
+    out.push(entry(`robot_${platform}`, 'group', text));
+  }
+  const e = renderMessage('email', person);
+  out.push(entry('email', 'responsible', `${e.subject}\n\n${e.text}`));
+  if (residents) out.push(entry('broadcast', 'resident', renderMessage('broadcast', base).script));
+  return out;
+}
+
+const NOTICE_REASON: Record<string, NonNullable<UnansweredPerson['reason']>> = {
+  help_notice: 'help_requested',
+  not_woken_notice: 'not_woken',
+  silent_grid_notice: 'group_silent',
+};
+
+function noticeEntries(
+  locale: Locale,
+  kind: WarningKind,
+  message: 'help_notice' | 'not_woken_notice' | 'silent_grid_notice',
+  status: WarningStatus,
+): CatalogueEntry[] {
+  const d = DATA[kind];
+  const en = locale === 'en';
+  const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
+  const reason = NOTICE_REASON[message]!;
+  const people: UnansweredPerson[] =
+    reason === 'group_silent'
+      ? [{ name: en ? 'Wang Wu' : '王五', place: d.grid, reason }]
+      : [
+          {
+            name: en ? 'Wang Wu' : '王五',
+            role: en ? 'grid leader' : '网格长',
+            place: d.grid,
+            phone: '13900000005',
+            attempts: reason === 'not_woken' ? 3 : undefined,
+            lastAttemptAt:
+              reason === 'not_woken' ? new Date(d.alert.sentAt.getTime() + 15 * 60_000) : undefined,
+            reason,
+          },
+          {
+            name: en ? 'Zhao Liu' : '赵六',
+            role: en ? 'resident' : '村民',
+            place: d.place,
+            attempts: reason === 'not_woken' ? 3 : undefined,
+            reason,
+          },
+        ];
+  const n = renderMessage('escalation', {
+    warning: withStatus(d.alert, status),
+    locale,
+    signature,
+    supervisor: { name: en ? 'Chen Qi' : '陈七', role: en ? 'village head' : '村防汛责任人' },
+    unanswered: people,
+  });
+  const entry = (channel: CatalogueChannel, text: string, segments?: number): CatalogueEntry => ({
+    locale,
+    kind,
+    message,
+    status,
+    channel,
+    recipient: 'supervisor',
+    signature,
+    text,
+    ...(segments === undefined ? {} : { segments }),
+  });
+  return [
+    entry('notice_sms', n.sms, n.segments),
+    entry('notice_voice', n.voice),
+    entry('notice_text', n.text),
+  ];
+}
+
+function taskEntries(
+  locale: Locale,
+  kind: WarningKind,
+  message: 'door_to_door_task' | 'gong_and_whistle_task',
+  status: WarningStatus,
+): CatalogueEntry[] {
+  const d = DATA[kind];
+  const en = locale === 'en';
+  const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
+  const door = message === 'door_to_door_task';
+  const m = renderMessage('manual', {
+    warning: withStatus(d.alert, status),
+    locale,
+    signature,
+    recipient: { name: en ? 'Li Si' : '李四', role: en ? 'grid member' : '网格员' },
+    task: {
+      type: door ? 'door_to_door' : 'gong_and_whistle',
+      area: d.grid,
+      number: 23,
+      deadline: new Date(d.alert.sentAt.getTime() + 45 * 60_000),
+      targets: door
+        ? [
+            {
+              name: en ? 'Zhao Liu' : '赵六',
+              people: 3,
+              address: en ? 'Group 3 no. 12' : '3组12号',
+            },
+            { name: en ? 'Sun Ba' : '孙八', people: 2 },
+          ]
+        : undefined,
+    },
+  });
+  return [
+    {
+      locale,
+      kind,
+      message,
+      status,
+      channel: 'task_sms',
+      recipient: 'grid_member',
+      signature,
+      text: m.sms,
+      segments: m.segments,
+    },
+  ];
+}
+
+/** Every message, in catalogue order. */
+export function buildCatalogue(): CatalogueEntry[] {
+  const out: CatalogueEntry[] = [];
+  for (const locale of CATALOGUE_LOCALES) {
+    for (const kind of CATALOGUE_KINDS) {
+      for (const message of MESSAGE_KINDS) {
+        for (const status of CATALOGUE_STATUSES) {
+          switch (message) {
+            case 'alert':
+            case 'update':
+            case 'release':
+            case 'cancel':
+              out.push(...warningEntries(locale, kind, message, status));
+              break;
+            case 'help_notice':
+            case 'not_woken_notice':
+            case 'silent_grid_notice':
+              out.push(...noticeEntries(locale, kind, message, status));
+              break;
+            case 'door_to_door_task':
+            case 'gong_and_whistle_task':
+              out.push(...taskEntries(locale, kind, message, status));
+              break;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Markdown                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+const KIND_TITLE: Record<WarningKind, string> = {
+  imminent: '临灾预警（滑坡，红色） · Imminent warning (landslide, red)',
+  meteorological_risk:
+    '地质灾害气象风险预警（橙色，更新为红色） · Meteorological risk warning (orange, raised to red)',
+};
+const MESSAGE_TITLE: Record<MessageKind, string> = {
+  alert: '发布 · Alert',
+  update: '更新 · Update',
+  release: '更新后移出预警范围 · Release after an update (area dropped)',
+  cancel: '解除 · Cancel',
+  help_notice: '请求支援通知（上级） · Help-request notice to a superior',
+  not_woken_notice: '未应答（未叫醒）通知（上级） · Not-woken notice to a superior',
+  silent_grid_notice: '网格无人确认通知（上级） · Silent-grid notice to a superior',
+  door_to_door_task: '敲门入户任务短信 · Door-to-door task SMS',
+  gong_and_whistle_task: '鸣锣吹哨任务短信 · Gong-and-whistle task SMS',
+};
+const STATUS_TITLE: Record<WarningStatus, string> = {
+  actual: '正式 · Actual',
+  exercise: '演练 · Exercise',
+  test: '测试 · Test (responsible persons only)',
+};
+const CHANNEL_TITLE: Record<CatalogueChannel, string> = {
+  sms_short: '短信（单条，居民） · SMS, one segment (residents)',
+  sms_long: '短信（完整，责任人） · SMS, full text (responsible persons)',
+  voice: '语音外呼 · Voice call',
+  robot_wecom: '企业微信群机器人 · WeCom robot',
+  robot_dingtalk: '钉钉群机器人 · DingTalk robot',
+  robot_feishu: '飞书群机器人 · Feishu robot',
+  email: '电子邮件 · E-mail (subject, text)',
+  broadcast: '应急广播（村村响） · Loudspeaker',
+  task_sms: '任务短信（网格员） · Task SMS (grid member)',
+  notice_sms: '短信（上级） · SMS (superior)',
+  notice_voice: '语音外呼（上级） · Voice call (superior)',
+  notice_text: '文本（机器人、邮件） · Text (robots, e-mail)',
+};
+
+function fence(text: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((s) => s.length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}text\n${text}\n${f}`;
+}
+
+export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
+  const lines: string[] = [
+    '<!-- Generated by `npm run messages` (src/templates/catalogue). Do not edit by hand. -->',
+    '',
+    '# 消息目录 · Message catalogue',
+    '',
+    '每一条网关可能发出的消息，由模板按固定的示例数据生成（北京时间）。中文在前，英文在后。',
+    '按预警类型、消息、状态（正式／演练／测试）和渠道分组。测试消息只发给责任人，不发给居民。',
+    '',
+    'Every message the gateway can send, rendered from the templates with fixed example data',
+    '(Beijing time). Chinese first, English after; grouped by warning kind, message, status',
+    '(actual / exercise / test) and channel. Test messages go to responsible persons only.',
+    '',
+    'Not in this catalogue yet:',
+    '',
+    '- 预警到期（expiry）: 没有到期模板，预警到期时不发送消息。 There is no expiry template: a',
+    '  warning that expires sends nothing.',
+    '- 短信回复确认（SMS-reply acknowledgements, e.g. 已确认收到“…”，谢谢！）: they are string',
+    '  literals in `src/modules/responses/sms-replies.service.ts`, not templates, and carry no',
+    '  drill / test mark yet.',
+    '',
+  ];
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(e.locale, (counts.get(e.locale) ?? 0) + 1);
+  let locale: Locale | undefined;
+  let kind: WarningKind | undefined;
+  let message: MessageKind | undefined;
+  let status: WarningStatus | undefined;
+  for (const e of entries) {
+    if (e.locale !== locale) {
+      locale = e.locale;
+      kind = message = status = undefined;
+      lines.push(
+        `## ${e.locale === 'zh-CN' ? '中文 · zh-CN' : 'English · en'} (${counts.get(e.locale)} messages)`,
+        '',
+      );
+    }
+    if (e.kind !== kind) {
+      kind = e.kind;
+      message = status = undefined;
+      lines.push(`### ${KIND_TITLE[e.kind]} — ${e.locale}`, '');
+    }
+    if (e.message !== message) {
+      message = e.message;
+      status = undefined;
+      lines.push(`#### ${MESSAGE_TITLE[e.message]} — ${e.locale}`, '');
+    }
+    if (e.status !== status) {
+      status = e.status;
+      lines.push(`##### ${STATUS_TITLE[e.status]}`, '');
+    }
+    const seg = e.segments === undefined ? '' : ` — ${e.segments} SMS`;
+    lines.push(`**${CHANNEL_TITLE[e.channel]}**${seg}`, '', fence(e.text), '');
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** Segments of an SMS text as the fitter counts them (UTF-16 units). */
+export const smsSegments = (text: string): number => countSmsSegments(text, { unit: 'utf16' });
