@@ -255,4 +255,46 @@ describe('issuing a warning dispatches it on every channel through the providers
       .send({ outcome: 'evacuated' });
     expect(twice.status).toBe(409);
   });
+
+  it('a test warning reaches responsible persons only: no resident, no public loudspeaker', async () => {
+    const refused = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(
+        imminentWarning({ headline: '测试：渔子溪村', status: 'test', audience: ['resident'] }),
+      );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.fields.map((f: { field: string }) => f.field)).toContain('audience');
+    const none = await t.db.query(
+      `SELECT count(*)::int AS n FROM warning_versions WHERE content->>'headline' = '测试：渔子溪村'`,
+    );
+    expect(none[0].n).toBe(0);
+
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(imminentWarning({ headline: '测试：渔子溪村滑坡临灾预警', status: 'test' }));
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+          .fanout_done_at,
+      'fan-out done',
+    );
+    const roles = await t.db.query(
+      `SELECT DISTINCT role FROM deliveries WHERE warning_id = $1 ORDER BY role`,
+      [id],
+    );
+    expect(roles.map((r: { role: string }) => r.role)).not.toContain('resident');
+    expect(roles.length).toBeGreaterThan(0);
+    const loudspeakers = await t.db.query(
+      `SELECT count(*)::int AS n FROM group_sends WHERE warning_id = $1 AND channel = 'broadcast'`,
+      [id],
+    );
+    expect(loudspeakers[0].n).toBe(0);
+    await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
+  });
 });

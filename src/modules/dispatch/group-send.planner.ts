@@ -33,7 +33,8 @@ export class GroupSendPlanner {
       [v.warningId, v.version, msgType],
     );
     const urgent = v.content.kind === 'imminent' || v.level === 'red' || v.level === 'orange';
-    if (urgent && v.audience.includes('resident')) {
+    // The public loudspeakers: never for a test (it reaches responsible persons only).
+    if (urgent && v.audience.includes('resident') && v.content.status !== 'test') {
       await this.db.query(
         `INSERT INTO group_sends (warning_id, version, msg_type, channel, target_code, terminal_codes)
          SELECT $1, $2, $3, 'broadcast', t.division_code, array_agg(t.code ORDER BY t.code)

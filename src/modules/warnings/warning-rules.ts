@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../common/errors/app.exception';
 import { type PersonRole, RESPONSIBLE_ROLES } from '../directory/directory.types';
-import type { WarningKind, WarningLevel } from './warning.types';
+import type { WarningKind, WarningLevel, WarningStatus } from './warning.types';
 import type { WarningBodyDto } from './dto/create-warning.dto';
 
 /** The longest validity a warning may have; meteorological risk warnings are typically 24 h. */
@@ -14,8 +14,14 @@ export function checkWarningRules(
   kind: WarningKind,
   body: WarningBodyDto,
   now = new Date(),
+  status: WarningStatus = 'actual',
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  if (status === 'test' && body.audience?.includes('resident'))
+    problems.push({
+      field: 'audience',
+      message: 'a test warning never reaches residents or public loudspeakers (测试预警不发给居民)',
+    });
   const targets =
     (body.areas?.length ?? 0) + (body.hazardPoints?.length ?? 0) + (body.riskZones?.length ?? 0);
   const effective = new Date(body.effective);
@@ -69,7 +75,13 @@ export function checkWarningRules(
  * warnings reach the public too; yellow reaches every responsible person; blue (internal in many
  * provinces) the responsible persons and technical staff only.
  */
-export function defaultAudience(kind: WarningKind, level: WarningLevel): PersonRole[] {
+export function defaultAudience(
+  kind: WarningKind,
+  level: WarningLevel,
+  status: WarningStatus = 'actual',
+): PersonRole[] {
+  // A test never reaches residents (nor, so, the public loudspeakers): responsible persons only.
+  if (status === 'test') return RESPONSIBLE_ROLES;
   if (kind === 'imminent' || level === 'red' || level === 'orange')
     return [...RESPONSIBLE_ROLES, 'resident'];
   if (level === 'yellow') return RESPONSIBLE_ROLES;

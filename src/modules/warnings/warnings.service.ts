@@ -77,8 +77,10 @@ export class WarningsService {
       if (replay) return replay;
     }
     const status = dto.status ?? 'actual';
-    const audience = dto.audience?.length ? dto.audience : defaultAudience(dto.kind, dto.level);
-    await this.validate(principal, dto.kind, dto, audience);
+    const audience = dto.audience?.length
+      ? dto.audience
+      : defaultAudience(dto.kind, dto.level, status);
+    await this.validate(principal, dto.kind, dto, audience, status);
     const recipients = await this.targeting.count(this.targetQuery(dto, audience));
     const issuer = this.issuerOf(principal);
 
@@ -174,8 +176,10 @@ export class WarningsService {
     at?: { nationalId?: string; sentAt?: Date },
   ): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
-    const audience = dto.audience?.length ? dto.audience : defaultAudience(warning.kind, dto.level);
-    await this.validate(principal, warning.kind, dto, audience);
+    const audience = dto.audience?.length
+      ? dto.audience
+      : defaultAudience(warning.kind, dto.level, warning.status);
+    await this.validate(principal, warning.kind, dto, audience, warning.status);
     const recipients = await this.targeting.count(this.targetQuery(dto, audience));
     const result = await this.withNationalIdRetry(() =>
       this.repo.db.transaction(async (m) => {
@@ -381,8 +385,9 @@ export class WarningsService {
     kind: WarningKind,
     body: WarningBodyDto,
     audience: PersonRole[],
+    status: WarningStatus,
   ): Promise<void> {
-    const problems: FieldProblem[] = checkWarningRules(kind, body);
+    const problems: FieldProblem[] = checkWarningRules(kind, body, new Date(), status);
     const unknown = await this.targeting.findUnknownTargets(this.targetQuery(body, audience));
     for (const field of ['areas', 'hazardPoints', 'riskZones'] as const) {
       if (unknown[field].length)
