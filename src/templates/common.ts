@@ -63,6 +63,13 @@ export function spokenMarked(f: WarningFacts, text: string): string {
 export function droppedSentence(f: WarningFacts, personal: boolean): string {
   const d = f.dropped;
   if (!d) return '';
+  // No place: the area is still under the warning, but the update no longer addresses the
+  // recipient (their role left its audience).
+  if (!d.places.length) {
+    return f.locale === 'en'
+      ? `After an update, you are no longer among the recipients of the ${d.title}.`
+      : `根据预警调整，您已不在${d.title}的通知对象之列。`;
+  }
   if (f.locale === 'en') {
     const where = personal ? `Your area (${d.placeList})` : d.placeList;
     return `${where} is no longer within the ${d.title}.`;

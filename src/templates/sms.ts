@@ -270,6 +270,14 @@ function cancelPartsZh(f: WarningFacts): SmsPart[] {
     text: '。',
     richer: [{ text: `，${after}`, priority: 4 }],
   };
+  if (f.dropped && !f.dropped.places.length) {
+    // Their area is still under the warning, but the update no longer addresses them.
+    return [
+      { name: 'dropped', text: `根据预警调整，您已不在${f.dropped.title}的通知对象之列` },
+      action,
+      reply(f),
+    ];
+  }
   if (f.dropped) {
     // A release after an update: their area left the warning; the warning itself goes on.
     const where = placePart(f.dropped.places, 'zh-CN', PLACE_PRIORITY);
@@ -305,6 +313,16 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
     text: '.',
     richer: [{ text: `. ${after}`, priority: 4 }],
   };
+  if (f.dropped && !f.dropped.places.length) {
+    return [
+      {
+        name: 'dropped',
+        text: `You are no longer addressed by the ${COLOUR_EN[f.dropped.level]} warning`,
+      },
+      action,
+      reply(f),
+    ];
+  }
   if (f.dropped) {
     const where = placePart(f.dropped.places, 'en', PLACE_PRIORITY);
     const level = COLOUR_EN[f.dropped.level];

@@ -509,6 +509,21 @@ describe('manual tasks', () => {
   });
 });
 
+describe('release to a person whose role left the audience', () => {
+  it('says they are no longer addressed, without naming an area or ending the warning', () => {
+    const m = renderMessage('sms', {
+      warning: { ...METEO_YELLOW_CANCEL, msgType: 'cancel' },
+      signature: SIG,
+      dropped: { places: [], level: 'orange' },
+    });
+    for (const text of [m.short, m.long]) {
+      expect(text).toContain('不在');
+      expect(text).toContain('通知对象');
+      expect(text).not.toMatch(/解除|已结束/);
+    }
+  });
+});
+
 describe('task numbers', () => {
   it('a numbered task asks for the number in the reply', () => {
     const m = renderMessage('manual', {

@@ -210,6 +210,15 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       return rows[0];
     }, 'release message sent');
     expect(release).toBeTruthy();
+    // The grid leader's village is still under the (now red) warning: only the audience changed.
+    // Their release says they are no longer addressed, never that the warning was lifted.
+    const releaseSms = t
+      .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile })
+      .map((e) => String((e.data as { body: string }).body))
+      .filter((b) => b.includes('通知对象'));
+    expect(releaseSms).toHaveLength(1);
+    expect(releaseSms[0]).toContain('橙色');
+    expect(releaseSms[0]).not.toMatch(/解除|已结束/);
 
     const cap = await t.http().get(`/v1/warnings/${id}/cap`).set(duty());
     expect(cap.text).toContain('<msgType>Update</msgType>');

@@ -5,6 +5,7 @@ import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
 import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
+import type { DroppedArea } from './message-renderer';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
 import { attemptFrom, deliveryFrom, type DeliveryState, sqlList } from '../chain/chain-states';
@@ -203,6 +204,30 @@ export class DispatchRepository {
         WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
       [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
     );
+  }
+
+  /**
+   * A release (msg type cancel) of a warning whose current version is an update went to a person
+   * dropped by it: their own area and the level of the version they had. Undefined otherwise.
+   */
+  async droppedArea(
+    a: Pick<AttemptRow, 'deliveryId' | 'warningId' | 'version' | 'msgType'>,
+    versionMsgType: string,
+  ): Promise<DroppedArea | undefined> {
+    if (a.msgType !== 'cancel' || versionMsgType === 'cancel') return undefined;
+    // Still inside an area of the new version: only the audience changed, no place to name.
+    const [row] = await this.db.query(
+      `SELECT coalesce(dv.name, g.name, d.division_code) AS place, pv.level,
+              EXISTS (SELECT 1 FROM unnest(cv.areas) ar WHERE starts_with(d.division_code, ar)) AS covered
+         FROM deliveries d LEFT JOIN divisions dv ON dv.code = d.division_code
+         LEFT JOIN grids g ON g.code = d.grid_code
+         LEFT JOIN warning_versions pv ON pv.warning_id = d.warning_id AND pv.version = $2 - 1
+         LEFT JOIN warning_versions cv ON cv.warning_id = d.warning_id AND cv.version = $2
+        WHERE d.id = $1`,
+      [a.deliveryId, a.version],
+    );
+    if (!row?.level) return undefined;
+    return { places: row.covered ? [] : [row.place], level: row.level };
   }
 
   async deliveryState(deliveryId: string): Promise<DeliveryState | undefined> {

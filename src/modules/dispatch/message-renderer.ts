@@ -5,7 +5,17 @@ import type { EnvironmentVariables } from '../../config/env.validation';
 import { PublicUrls } from '../../common/public-urls';
 import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
 import { ConfirmLinkSigner } from '../responses/confirm-link';
-import type { MessageType, WarningContent } from '../warnings/warning.types';
+import type { MessageType, WarningContent, WarningLevel } from '../warnings/warning.types';
+
+/**
+ * A release after an update (the person's area was dropped while the warning goes on elsewhere):
+ * their own areas and the level they had. The texts say their area left the warning, never that
+ * the warning ended.
+ */
+export interface DroppedArea {
+  places: string[];
+  level: WarningLevel;
+}
 
 /** Confirmation links stay valid a day past the warning's end, for late answers to be recorded. */
 const LINK_GRACE_MS = 24 * 3600_000;
@@ -37,11 +47,12 @@ export class MessageRenderer {
   private context(
     content: WarningContent,
     msgType: MessageType,
-    person?: { name: string; role: PersonRole; deliveryId?: string },
+    person?: { name: string; role: PersonRole; deliveryId?: string; dropped?: DroppedArea },
   ) {
     return {
       warning: { ...content, msgType },
       signature: this.signature,
+      dropped: person?.dropped,
       recipient: person
         ? {
             name: person.name,
@@ -56,7 +67,7 @@ export class MessageRenderer {
   sms(
     content: WarningContent,
     msgType: MessageType,
-    person: { name: string; role: PersonRole; deliveryId: string },
+    person: { name: string; role: PersonRole; deliveryId: string; dropped?: DroppedArea },
   ): string {
     const m = renderMessage('sms', this.context(content, msgType, person));
     return person.role === 'resident' && m.shortFits ? m.short : m.long;
@@ -65,7 +76,7 @@ export class MessageRenderer {
   voice(
     content: WarningContent,
     msgType: MessageType,
-    person?: { name: string; role: PersonRole },
+    person?: { name: string; role: PersonRole; dropped?: DroppedArea },
   ) {
     return renderMessage('voice', this.context(content, msgType, person));
   }
@@ -73,7 +84,7 @@ export class MessageRenderer {
   email(
     content: WarningContent,
     msgType: MessageType,
-    person: { name: string; role: PersonRole; deliveryId: string },
+    person: { name: string; role: PersonRole; deliveryId: string; dropped?: DroppedArea },
   ) {
     return renderMessage('email', this.context(content, msgType, person));
   }

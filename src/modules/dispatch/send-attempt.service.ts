@@ -257,6 +257,7 @@ export class SendAttemptService {
       name: a.personName,
       role: a.personRole as PersonRole,
       deliveryId: a.deliveryId,
+      dropped: await this.repo.droppedArea(a, version.msgType),
     };
     if (a.purpose === 'notice') {
       const m = this.renderer.escalation(

@@ -188,7 +188,11 @@ export class TwilioWebhooksController {
     if (!a) throw AppException.notFound('呼叫 call attempt', attemptId);
     const v = await this.warnings.findVersion(a.warningId, a.version);
     if (!v) throw AppException.notFound('预警 warning', a.warningId);
-    const person = { name: a.personName, role: a.personRole as PersonRole };
+    const person = {
+      name: a.personName,
+      role: a.personRole as PersonRole,
+      dropped: await this.attempts.droppedArea(a, v.msgType),
+    };
     const scripts = this.renderer.voice(v.content, a.msgType, person);
     if (a.purpose !== 'notice') return scripts;
     // A notice call says what its notice reports: who asked for help, who did not answer, where.
