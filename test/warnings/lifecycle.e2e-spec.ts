@@ -385,7 +385,8 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     const alertId = '513221001000' + '00_20260701200000_1';
     const alertXml = xml
       .replace(/<identifier>[^<]+<\/identifier>/, `<identifier>${alertId}</identifier>`)
-      .replace('feed source', '气象局推送预警');
+      .replace('feed source', '气象局推送预警')
+      .replace(/<sender>[^<]+<\/sender>/, '<sender>qxj.513221.example.cn</sender>');
     const imported = await t
       .http()
       .post('/v1/warnings/cap')
@@ -394,6 +395,7 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       .send(alertXml);
     expect(imported.status).toBe(201);
     expect(imported.body).toMatchObject({ nationalId: alertId, version: 1, msgType: 'alert' });
+    const feedSender = 'qxj.513221.example.cn';
 
     const updateId = '513221001000' + '00_20260701210000_1';
     const updateXml = alertXml
@@ -401,7 +403,7 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       .replace('<msgType>Alert</msgType>', `<msgType>Update</msgType>`)
       .replace(
         '<scope>',
-        `<references>gateway.513221,${alertId},2026-07-01T20:00:00+08:00</references><scope>`,
+        `<references>qxj.513221.example.cn,${alertId},2026-07-01T20:00:00+08:00</references><scope>`,
       )
       .replace(/<sent>[^<]+<\/sent>/, '<sent>2026-07-01T21:00:00+08:00</sent>');
     const updated = await t
@@ -418,13 +420,22 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       nationalId: updateId,
     });
 
+    // Exported again, the imported update keeps the feed's identity, and its references name
+    // the original issuer of the alert.
+    const reexported = (await t.http().get(`/v1/warnings/${imported.body.id}/cap`).set(duty()))
+      .text;
+    expect(reexported).toContain(`<identifier>${updateId}</identifier>`);
+    expect(reexported).toContain(`<sender>${feedSender}</sender>`);
+    expect(reexported).toContain(`${feedSender},${alertId},`);
+
     const cancelId = '513221001000' + '00_20260701220000_1';
     const cancelXml = updateXml
+      .replace(/<description>[^<]*<\/description>/, '<description>降雨过程已结束</description>')
       .replace(`<identifier>${updateId}</identifier>`, `<identifier>${cancelId}</identifier>`)
       .replace('<msgType>Update</msgType>', '<msgType>Cancel</msgType>')
       .replace(
         /<references>[^<]+<\/references>/,
-        `<references>gateway.513221,${updateId},2026-07-01T21:00:00+08:00</references>`,
+        `<references>qxj.513221.example.cn,${updateId},2026-07-01T21:00:00+08:00</references>`,
       )
       .replace(/<sent>[^<]+<\/sent>/, '<sent>2026-07-01T22:00:00+08:00</sent>');
     const cancelled = await t
@@ -439,6 +450,13 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       msgType: 'cancel',
       state: 'cancelled',
     });
+    // The cancel carries its own reason, never the alert's texts.
+    const [cancelContent] = await t.db.query(
+      `SELECT content->>'description' AS description, content->>'instruction' AS instruction
+         FROM warning_versions WHERE national_id = $1`,
+      [cancelId],
+    );
+    expect(cancelContent).toEqual({ description: '降雨过程已结束', instruction: '' });
 
     const bad = await t
       .http()

@@ -4,7 +4,7 @@ import { validate } from 'class-validator';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import type { Principal } from '../auth/auth.decorators';
 import { CapValidationError } from './cap/cap.types';
-import { parseCapXml, primaryInfo } from './cap/cap-parse';
+import { capCancelReason, parseCapXml, primaryInfo } from './cap/cap-parse';
 import { CreateWarningDto, type WarningBodyDto } from './dto/create-warning.dto';
 import { WarningsRepository } from './warnings.repository';
 import { type IssueResult, WarningsService } from './warnings.service';
@@ -61,7 +61,7 @@ export class CapImportService {
       impact: info.impact,
       shelter: info.shelter,
     };
-    const at = { nationalId: alert.identifier, sentAt: alert.sent };
+    const at = { nationalId: alert.identifier, sentAt: alert.sent, capSender: alert.sender };
 
     if (alert.msgType === 'alert') {
       const dto = plainToInstance(CreateWarningDto, {
@@ -77,7 +77,8 @@ export class CapImportService {
     if (alert.msgType === 'cancel') {
       return {
         statusCode: 200,
-        body: await this.warnings.cancel(principal, referenced, info.instruction, at),
+        // The Cancel's own reason, never the cancelled alert's texts.
+        body: await this.warnings.cancel(principal, referenced, capCancelReason(alert), at),
       };
     }
     const dto = plainToInstance(CreateWarningDto, {

@@ -65,6 +65,8 @@ export interface WarningContent {
   onset?: Date;
   expires: Date;
   issuer: { name: string; divisionCode: string; agencyCode: string };
+  /** Imported from a CAP feed: the feed's `sender`, kept so that exports name the original issuer. */
+  capSender?: string;
 }
 
 export const LEVEL_NAMES_ZH: Record<WarningLevel, string> = {

@@ -166,9 +166,11 @@ export class WarningsController {
     const w = await this.warnings.findVisible(principal, id);
     const v = await this.repo.findVersion(id, w.currentVersion);
     if (!v) throw AppException.notFound('预警 warning', id);
+    // An imported warning keeps its original sender (and a later update's references name it).
     const xml = toCapXml(v.content, {
       sender: `gateway.${v.content.issuer.divisionCode || 'cn'}`,
       senderName: v.content.issuer.name,
+      originalSenders: await this.repo.capSenders(id),
     });
     res.type('application/xml').send(xml);
   }

@@ -218,6 +218,16 @@ export class WarningsRepository {
     );
   }
 
+  /** The CAP senders of the versions imported from a feed, by national id. */
+  async capSenders(warningId: string): Promise<Record<string, string>> {
+    const rows = await this.db.query<{ id: string; sender: string }[]>(
+      `SELECT national_id AS id, content->>'capSender' AS sender FROM warning_versions
+        WHERE warning_id = $1 AND content ? 'capSender'`,
+      [warningId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.id, r.sender]));
+  }
+
   /** Counts of deliveries by state. */
   async deliveryCounts(warningId: string): Promise<Record<string, number>> {
     const rows = await this.db.query<{ state: string; n: number }[]>(

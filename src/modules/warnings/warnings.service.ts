@@ -35,9 +35,10 @@ interface NewVersion {
   references: string[];
   version: number;
   issuer: { name: string; divisionCode: string };
-  /** CAP import: keep the feed's identifier and sent time. */
+  /** CAP import: keep the feed's identifier, sent time and sender. */
   nationalId?: string;
   sentAt?: Date;
+  capSender?: string;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -64,6 +65,7 @@ export class WarningsService {
       source?: 'api' | 'cap';
       nationalId?: string;
       sentAt?: Date;
+      capSender?: string;
     } = {},
   ): Promise<StoredResponse> {
     const hash = requestHash('POST /v1/warnings', dto);
@@ -108,6 +110,7 @@ export class WarningsService {
             issuer,
             nationalId: opts.nationalId,
             sentAt: opts.sentAt,
+            capSender: opts.capSender,
           });
           const res: IssueResult = {
             id,
@@ -173,7 +176,7 @@ export class WarningsService {
     principal: Principal,
     id: string,
     dto: WarningBodyDto,
-    at?: { nationalId?: string; sentAt?: Date },
+    at?: { nationalId?: string; sentAt?: Date; capSender?: string },
   ): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
     const audience = dto.audience?.length
@@ -196,6 +199,7 @@ export class WarningsService {
           issuer: { name: locked.issuerName, divisionCode: locked.issuerDivision },
           nationalId: at?.nationalId,
           sentAt: at?.sentAt,
+          capSender: at?.capSender,
         });
         await m.query(
           `UPDATE warnings SET current_version = $2, expires_at = $3, recipients = $4, fanout_done_at = NULL WHERE id = $1`,
@@ -233,7 +237,7 @@ export class WarningsService {
     principal: Principal,
     id: string,
     reason?: string,
-    at?: { nationalId?: string; sentAt?: Date },
+    at?: { nationalId?: string; sentAt?: Date; capSender?: string },
   ): Promise<IssueResult> {
     const warning = await this.activeWarning(principal, id);
     const result = await this.withNationalIdRetry(() =>
@@ -251,8 +255,10 @@ export class WarningsService {
             level: c.level,
             hazard: c.hazard,
             headline: c.headline,
-            description: reason ? `${c.description}\n${reason}` : c.description,
-            instruction: reason ?? c.instruction,
+            // A cancel carries its own reason, never the alert's description or instruction
+            // (the templates then add the standard after-release line).
+            description: reason?.trim() ?? '',
+            instruction: '',
             areas: current.areas,
             hazardPoints: current.hazardPoints,
             riskZones: current.riskZones,
@@ -268,6 +274,7 @@ export class WarningsService {
           issuer: { name: locked.issuerName, divisionCode: locked.issuerDivision },
           nationalId: at?.nationalId,
           sentAt: at?.sentAt,
+          capSender: at?.capSender,
         });
         await m.query(
           `UPDATE warnings SET state = 'cancelled', cancelled_at = now(), current_version = $2, fanout_done_at = NULL WHERE id = $1`,
@@ -465,6 +472,7 @@ export class WarningsService {
       onset: v.body.onset ? new Date(v.body.onset) : undefined,
       expires: new Date(v.body.expires),
       issuer: { name: v.issuer.name, divisionCode: v.issuer.divisionCode, agencyCode },
+      ...(v.capSender ? { capSender: v.capSender } : {}),
     };
     await this.repo.insertVersion(m, warningId, content, audience);
     return content;
