@@ -3,13 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
-import { cut } from '../../templates/format';
+import { renderSmsReply, type SmsReplyContext, type SmsReplyKind } from '../../templates/replies';
+import type { WarningStatus } from '../warnings/warning.types';
 import { TasksService } from '../tasks/tasks.service';
 import { type AnswerKind, AnswersService, closedFor } from './answers.service';
 import { parseSmsReply, parseTaskReply, type TaskReply } from './sms-reply.parser';
 
-/** Headline length in a clarifying SMS (the whole reply stays within one 70-character segment). */
-const HEADLINE_MAX = 16;
 /**
  * Clarifying SMS per delivery: beyond this, an ambiguous reply (an auto-responder, say) gets a
  * plain acknowledgement without "回复…", so that no exchange can go on forever.
@@ -49,7 +48,7 @@ export class SmsRepliesService {
     const dedupeKey = `sms:${e.messageSid}`;
     // A webhook retried after the first one changed the state: answer it the same way.
     const [seen] = await this.db.query(
-      `SELECT a.delivery_id AS "deliveryId", a.kind, a.about, v.content->>'headline' AS headline,
+      `SELECT a.delivery_id AS "deliveryId", a.kind, a.about, v.content->>'headline' AS headline, w.status,
               a.attempt_id AS "attemptId", at.sent_at AS "sentAt", t.id AS "taskId", t.number, ${TASK_TITLE} AS "title"
          FROM answers a JOIN deliveries d ON d.id = a.delivery_id JOIN warnings w ON w.id = d.warning_id
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
@@ -80,7 +79,7 @@ export class SmsRepliesService {
         kind,
         recorded: false,
         effective: false,
-        reply: this.sms('您好，已收到您的短信。目前没有需要您确认的预警，谢谢。'),
+        reply: this.reply('nothing_open'),
       };
     }
     const result = await this.answers.record({
@@ -96,7 +95,10 @@ export class SmsRepliesService {
       deliveryId: open.deliveryId,
       recorded: result.recorded,
       effective: result.effective,
-      reply: await this.replyFor(kind, open.deliveryId, open.headline ?? ''),
+      reply: await this.replyFor(kind, open.deliveryId, {
+        headline: open.headline ?? '',
+        status: open.status,
+      }),
     };
   }
 
@@ -105,7 +107,7 @@ export class SmsRepliesService {
    * notice reported; it is not the superior's answer to their own alert.
    */
   private async noticeReply(
-    notice: { attemptId: string; deliveryId: string },
+    notice: { attemptId: string; deliveryId: string; status?: WarningStatus },
     kind: AnswerKind,
     body: string,
     dedupeKey: string,
@@ -118,17 +120,13 @@ export class SmsRepliesService {
       dedupeKey,
     });
     const reply =
-      kind === 'confirm'
-        ? '已收到您的确认，叫应升级已记录，请尽快处置，谢谢。'
-        : kind === 'help'
-          ? '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通。'
-          : '未能识别您的回复。关于叫应升级通知：回复1确认收到，回复2请求支援。';
+      kind === 'confirm' ? 'notice_acknowledged' : kind === 'help' ? 'help' : 'notice_clarify';
     return {
       kind,
       deliveryId: notice.deliveryId,
       recorded: r.recorded,
       effective: r.acknowledged > 0,
-      reply: this.sms(reply),
+      reply: this.reply(reply, { status: notice.status }),
     };
   }
 
@@ -145,6 +143,7 @@ export class SmsRepliesService {
       deliveryId: string;
       attemptId: string;
       title: string;
+      status?: WarningStatus;
     }[],
     reply: TaskReply,
     body: string,
@@ -161,52 +160,42 @@ export class SmsRepliesService {
       raw: body,
       dedupeKey,
     });
-    const out = (text: string): SmsReplyOutcome => ({
+    const context = {
+      status: task.status,
+      task: { title: task.title, number: task.number },
+      openTasks: open.map((t) => t.number),
+    };
+    const out = (text: SmsReplyKind): SmsReplyOutcome => ({
       kind,
       deliveryId: task.deliveryId,
       recorded: result.recorded,
       effective: result.effective,
-      reply: this.sms(text),
+      reply: this.reply(text, context),
     });
-    const name = `${task.title}（任务号${task.number}）`;
     if (open.length > 1 && reply.number === undefined && reply.action !== 'ack') {
-      const numbers = open
-        .map((t) => t.number)
-        .sort((a, b) => a - b)
-        .join('、');
-      return out(
-        `您有${open.length}个未完成的任务（任务号${numbers}），请回复“1 任务号”确认完成，或“2 任务号”请求支援。`,
-      );
+      return out('task_which');
     }
     if (reply.action === 'complete') {
       // A webhook retried (the same message, already recorded) is answered as the first time.
       const done = (await this.tasks.completeByReply(task.taskId, body)) || !result.recorded;
-      return out(
-        done
-          ? `已记录“${name}”完成，谢谢！请注意自身安全。`
-          : `“${name}”已结束，无需再处理，谢谢。`,
-      );
+      return out(done ? 'task_done' : 'task_closed');
     }
     if (reply.action === 'help') {
       await this.tasks.helpRequestedByReply(task.taskId);
-      return out('已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。');
+      return out('help');
     }
-    if (reply.action === 'ack') {
-      return out(
-        `已收到。“${name}”完成后请回复“1 ${task.number}”，需要支援回复“2 ${task.number}”。`,
-      );
-    }
-    return out(
-      `未能识别您的回复。关于“${name}”：完成后回复“1 ${task.number}”，需要支援回复“2 ${task.number}”。`,
-    );
+    return out(reply.action === 'ack' ? 'task_acknowledged' : 'task_clarify');
   }
 
   /** The most recent notice SMS to this number, on an active warning, with something unacknowledged. */
   private async openNotice(
     from: string,
-  ): Promise<{ attemptId: string; deliveryId: string; sentAt: Date | null } | undefined> {
+  ): Promise<
+    | { attemptId: string; deliveryId: string; sentAt: Date | null; status: WarningStatus }
+    | undefined
+  > {
     const [row] = await this.db.query(
-      `SELECT a.id AS "attemptId", a.delivery_id AS "deliveryId", a.sent_at AS "sentAt"
+      `SELECT a.id AS "attemptId", a.delivery_id AS "deliveryId", a.sent_at AS "sentAt", w.status
          FROM contact_attempts a JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'
         WHERE a.purpose = 'notice' AND a.channel = 'sms' AND a.address = $1 AND a.sent_at IS NOT NULL
           AND EXISTS (SELECT 1 FROM escalations e WHERE e.id = ANY(a.covers) AND e.acknowledged_at IS NULL)
@@ -226,11 +215,17 @@ export class SmsRepliesService {
     from: string,
     kind: AnswerKind,
   ): Promise<
-    | { deliveryId: string; attemptId: string | null; headline: string; sentAt: Date | null }
+    | {
+        deliveryId: string;
+        attemptId: string | null;
+        headline: string;
+        sentAt: Date | null;
+        status: WarningStatus;
+      }
     | undefined
   > {
     const [row] = await this.db.query(
-      `SELECT d.id AS "deliveryId", s.id AS "attemptId", v.content->>'headline' AS headline, s.sent_at AS "sentAt"
+      `SELECT d.id AS "deliveryId", s.id AS "attemptId", v.content->>'headline' AS headline, s.sent_at AS "sentAt", w.status
          FROM contact_points c
          JOIN deliveries d ON d.person_id = c.person_id AND d.state <> ALL($2::text[])
               -- Help is flagged once: a confirmed person who asked already has nothing open for it.
@@ -255,20 +250,22 @@ export class SmsRepliesService {
     return row;
   }
 
-  private async replyFor(kind: AnswerKind, deliveryId: string, headline: string): Promise<string> {
-    const title = cut(headline, HEADLINE_MAX);
-    if (kind === 'confirm') return this.sms(`已确认收到“${title}”，谢谢！请按预警要求做好防范。`);
-    if (kind === 'help')
-      return this.sms('已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。');
+  private async replyFor(
+    kind: AnswerKind,
+    deliveryId: string,
+    c: { headline: string; status?: WarningStatus },
+  ): Promise<string> {
+    if (kind === 'confirm') return this.reply('confirmed', c);
+    if (kind === 'help') return this.reply('help', c);
     const [{ n }] = await this.db.query(
       `SELECT count(*)::int AS n FROM answers WHERE delivery_id = $1 AND kind = 'ambiguous'`,
       [deliveryId],
     );
-    if (n > MAX_CLARIFICATIONS) return this.sms('已收到您的短信，谢谢。');
-    return this.sms(`未能识别您的回复。关于“${title}”：回复1确认收到，回复2请求支援。`);
+    return this.reply(n > MAX_CLARIFICATIONS ? 'received' : 'clarify', c);
   }
 
-  private sms(text: string): string {
-    return `【${this.signature}】${text}`;
+  /** The SMS answered back, from the templates (src/templates/replies.ts). */
+  private reply(kind: SmsReplyKind, c: Omit<SmsReplyContext, 'signature'> = {}): string {
+    return renderSmsReply(kind, { ...c, signature: this.signature });
   }
 }

@@ -13,6 +13,7 @@ import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { NoticesRepository } from '../chain/notices.repository';
 import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
+import type { WarningStatus } from '../warnings/warning.types';
 
 /** What a task's note says once its grid member asked for support by SMS. */
 export const TASK_HELP_NOTE = '网格员请求支援（短信回复2）';
@@ -71,10 +72,11 @@ export class TasksService {
       attemptId: string;
       title: string;
       sentAt: Date | null;
+      status: WarningStatus;
     }[]
   > {
     return this.db.query(
-      `SELECT t.id AS "taskId", t.number, a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt",
+      `SELECT t.id AS "taskId", t.number, a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt", w.status,
               CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END AS title
          FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id AND t.status = 'open'
          JOIN warnings w ON w.id = a.warning_id AND w.state = 'active'

@@ -18,6 +18,7 @@ import type {
 } from '../../modules/warnings/warning.types';
 import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
 import { renderMessage } from '../registry';
+import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
 import { countSmsSegments } from '../sms-segments';
 import type {
   Locale,
@@ -40,7 +41,8 @@ export type MessageKind =
   | 'not_woken_notice'
   | 'silent_grid_notice'
   | 'door_to_door_task'
-  | 'gong_and_whistle_task';
+  | 'gong_and_whistle_task'
+  | 'sms_reply';
 export const MESSAGE_KINDS: readonly MessageKind[] = [
   'alert',
   'update',
@@ -51,6 +53,7 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   'silent_grid_notice',
   'door_to_door_task',
   'gong_and_whistle_task',
+  'sms_reply',
 ];
 
 export type CatalogueChannel =
@@ -65,7 +68,8 @@ export type CatalogueChannel =
   | 'task_sms'
   | 'notice_sms'
   | 'notice_voice'
-  | 'notice_text';
+  | 'notice_text'
+  | 'reply_sms';
 
 /** Who reads or hears the message. */
 export type RecipientRole = 'resident' | 'responsible' | 'group' | 'grid_member' | 'supervisor';
@@ -413,6 +417,37 @@ function taskEntries(
   ];
 }
 
+/**
+ * The SMS answered to a person's SMS reply, one per reply kind. "Nothing open" concerns no
+ * warning, so it has no drill or test form.
+ */
+function replyEntries(locale: Locale, kind: WarningKind, status: WarningStatus): CatalogueEntry[] {
+  const en = locale === 'en';
+  const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
+  const headline = DATA[kind].alert.headline;
+  return SMS_REPLY_KINDS.filter((k) => status === 'actual' || k !== 'nothing_open').map((k) => {
+    const text = renderSmsReply(k, {
+      signature,
+      locale,
+      status: k === 'nothing_open' ? undefined : status,
+      headline,
+      task: { title: '敲门入户任务', number: 23 },
+      openTasks: [23, 24],
+    });
+    return {
+      locale,
+      kind,
+      message: 'sms_reply' as const,
+      status,
+      channel: 'reply_sms' as const,
+      recipient: 'responsible' as const,
+      signature,
+      text,
+      segments: smsSegments(text),
+    };
+  });
+}
+
 /** Every message, in catalogue order. */
 export function buildCatalogue(): CatalogueEntry[] {
   const out: CatalogueEntry[] = [];
@@ -435,6 +470,9 @@ export function buildCatalogue(): CatalogueEntry[] {
             case 'door_to_door_task':
             case 'gong_and_whistle_task':
               out.push(...taskEntries(locale, kind, message, status));
+              break;
+            case 'sms_reply':
+              out.push(...replyEntries(locale, kind, status));
               break;
           }
         }
@@ -463,6 +501,7 @@ const MESSAGE_TITLE: Record<MessageKind, string> = {
   silent_grid_notice: '网格无人确认通知（上级） · Silent-grid notice to a superior',
   door_to_door_task: '敲门入户任务短信 · Door-to-door task SMS',
   gong_and_whistle_task: '鸣锣吹哨任务短信 · Gong-and-whistle task SMS',
+  sms_reply: '回复短信（对方短信回复后） · SMS answered to a reply',
 };
 const STATUS_TITLE: Record<WarningStatus, string> = {
   actual: '正式 · Actual',
@@ -482,6 +521,7 @@ const CHANNEL_TITLE: Record<CatalogueChannel, string> = {
   notice_sms: '短信（上级） · SMS (superior)',
   notice_voice: '语音外呼（上级） · Voice call (superior)',
   notice_text: '文本（机器人、邮件） · Text (robots, e-mail)',
+  reply_sms: '短信（回复） · SMS (answer to a reply)',
 };
 
 function fence(text: string): string {
@@ -507,9 +547,6 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '',
     '- 预警到期（expiry）: 没有到期模板，预警到期时不发送消息。 There is no expiry template: a',
     '  warning that expires sends nothing.',
-    '- 短信回复确认（SMS-reply acknowledgements, e.g. 已确认收到“…”，谢谢！）: they are string',
-    '  literals in `src/modules/responses/sms-replies.service.ts`, not templates, and carry no',
-    '  drill / test mark yet.',
     '',
   ];
   const counts = new Map<string, number>();
