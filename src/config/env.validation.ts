@@ -19,6 +19,8 @@ export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
+const BYTE_SIZE = /^\d{1,10}(b|kb|mb|gb)?$/i;
+const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -142,6 +144,69 @@ export class EnvironmentVariables {
   @Min(100)
   @Max(600_000)
   SEND_RETRY_BACKOFF_MS = 2000;
+
+  /** Largest request body of every route (JSON, forms, text): a size such as 512kb or 1mb. */
+  @IsOptional()
+  @Matches(BYTE_SIZE, { message: 'BODY_LIMIT must be a size such as 512kb or 1mb' })
+  BODY_LIMIT = '1mb';
+
+  /**
+   * Largest text body of the directory imports and the CAP import, read only once the bearer
+   * token is known to carry the route's role (admin, duty_officer).
+   */
+  @IsOptional()
+  @Matches(BYTE_SIZE, { message: 'IMPORT_BODY_LIMIT must be a size such as 200mb' })
+  IMPORT_BODY_LIMIT = '200mb';
+
+  /**
+   * Express "trust proxy": which proxies' X-Forwarded-For names the client (for the rate limits).
+   * Empty: none (the client is the TCP peer). E.g. `loopback`, `1` (hops), `10.0.0.0/8`.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^(true|false|\d{1,2}|[0-9A-Za-z.:/_-]+(\s*,\s*[0-9A-Za-z.:/_-]+)*)$/, {
+    message: 'TRUST_PROXY must be true, false, a hop count, or a list of addresses / subnets',
+  })
+  TRUST_PROXY?: string;
+
+  /** Window of the per-IP rate limits, in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
+
+  /**
+   * Failed authentications per client IP and window before 429 (bad bearer tokens, forged
+   * confirmation links; webhooks with a bad signature are counted apart). 0: no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_FAILURES = 100;
+
+  /** Requests per client IP and window to the public pages (/c/…, /console, /docs, /health, /metrics). 0: no limit. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_PUBLIC = 600;
+}
+
+/** `1mb` → 1048576 (body-parser's units: powers of 1024). */
+export function parseByteSize(size: string): number {
+  const m = /^(\d+)(b|kb|mb|gb)?$/i.exec(size.trim());
+  if (!m) throw new ConfigurationError(`not a size: ${size}`);
+  return Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()];
+}
+
+/** TRUST_PROXY as Express takes it. */
+export function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 function describe(errors: ValidationError[]): string[] {

@@ -50,7 +50,13 @@ describe('the duty console (/console) in headless Chromium', () => {
   });
 
   async function openWith(token: string, options: BrowserContextOptions = {}): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, ...options });
+    // The console's CSP forbids eval, which waitForFunction('…') needs: these pages bypass it
+    // (test/security/console-csp.e2e-spec.ts runs the page under the policy).
+    const page = await browser.newPage({
+      viewport: { width: 1280, height: 1000 },
+      bypassCSP: true,
+      ...options,
+    });
     page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
     await page.goto(`${t.baseUrl}/console`);
     await page.fill('#token', token);

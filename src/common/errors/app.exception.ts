@@ -13,6 +13,9 @@ export enum ErrorCode {
   OutsideJurisdiction = 'OUTSIDE_JURISDICTION',
   IdempotencyConflict = 'IDEMPOTENCY_CONFLICT',
   InvalidSignature = 'INVALID_SIGNATURE',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  RateLimited = 'RATE_LIMITED',
 }
 
 export interface FieldProblem {
@@ -39,6 +42,26 @@ export class AppException extends Error {
       `请求参数无效：${names}`,
       `Invalid request: ${names}`,
       { fields },
+    );
+  }
+
+  /** A body larger than the route accepts (413), answered before it is read. */
+  static payloadTooLarge(limitBytes: number): AppException {
+    return new AppException(
+      ErrorCode.PayloadTooLarge,
+      `请求体过大，此接口最多接受 ${limitBytes} 字节`,
+      `Request body too large: this route accepts at most ${limitBytes} bytes`,
+      { fields: [{ field: 'body', message: `at most ${limitBytes} bytes` }], limit: limitBytes },
+    );
+  }
+
+  /** Too many requests from one client (429); `retryAfter` in seconds, also sent as Retry-After. */
+  static rateLimited(retryAfterSeconds: number): AppException {
+    return new AppException(
+      ErrorCode.RateLimited,
+      `请求过于频繁，请 ${retryAfterSeconds} 秒后再试`,
+      `Too many requests: retry after ${retryAfterSeconds} s`,
+      { retryAfter: retryAfterSeconds },
     );
   }
 

@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { TwilioWebhookError } from '../../channels/twilio/twilio-webhook';
 import { AppException, ErrorCode } from './app.exception';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -19,7 +20,74 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.OutsideJurisdiction]: HttpStatus.FORBIDDEN,
   [ErrorCode.IdempotencyConflict]: HttpStatus.CONFLICT,
   [ErrorCode.InvalidSignature]: HttpStatus.FORBIDDEN,
+  [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
 };
+
+/** Chinese messages for the framework's own HTTP errors (unknown route, bad path encoding…). */
+const ZH_BY_STATUS: Record<number, string> = {
+  400: '请求无效',
+  401: '需要访问令牌',
+  403: '无权执行此操作',
+  404: '未找到',
+  405: '不支持的请求方法',
+  406: '无法提供所请求的格式',
+  408: '请求超时',
+  409: '冲突',
+  413: '请求体过大',
+  415: '不支持的内容类型',
+  422: '无法处理的请求',
+  429: '请求过于频繁',
+};
+
+/**
+ * A Twilio webhook body without a parameter it needs (`missing CallSid`) or with an unknown
+ * value (`unknown CallStatus: x`), as the parsers of channels/twilio/twilio-webhook.ts say it:
+ * bad input (400 naming the parameter), not a fault of ours.
+ */
+export function twilioWebhookProblem(err: TwilioWebhookError): AppException {
+  const field = /^(?:missing|unknown) ([A-Za-z]+)/.exec(err.message)?.[1] ?? 'body';
+  return AppException.validation([{ field, message: err.message }]);
+}
+
+/**
+ * Errors of the body parser and other Express middleware (http-errors: a 4xx `status` and an
+ * `expose` flag) as the gateway's own: never a 500 for a body the client got wrong.
+ */
+export function clientErrorOf(err: unknown): AppException | undefined {
+  if (!err || typeof err !== 'object' || err instanceof HttpException) return undefined;
+  const e = err as {
+    status?: unknown;
+    statusCode?: unknown;
+    expose?: unknown;
+    type?: unknown;
+    message?: unknown;
+  };
+  // http-errors mark the errors meant for the client; a provider's 4xx inside a handler is ours.
+  if (e.expose !== true) return undefined;
+  const status = Number(e.status ?? e.statusCode);
+  if (!Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  const type = typeof e.type === 'string' ? e.type : '';
+  const message = typeof e.message === 'string' ? e.message : 'bad request';
+  if (status === 413) {
+    const limit = Number((err as { limit?: unknown }).limit);
+    return AppException.payloadTooLarge(Number.isFinite(limit) ? limit : 0);
+  }
+  if (status === 415) {
+    return new AppException(
+      ErrorCode.UnsupportedMediaType,
+      `不支持的内容类型或编码：${message}`,
+      `Unsupported content type or encoding: ${message}`,
+      { fields: [{ field: 'content-type', message }] },
+    );
+  }
+  const what =
+    type === 'entity.parse.failed'
+      ? `body is not valid: ${message}`
+      : `${type || 'body'}: ${message}`;
+  return AppException.validation([{ field: 'body', message: what }]);
+}
 
 /** Renders every error as `{ error: { code, message, messageEn, ...details } }`. */
 @Catch()
@@ -29,7 +97,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const req = host.switchToHttp().getRequest<Request>();
+    if (res.headersSent) {
+      // A streamed answer that failed half-way: nothing can be said any more but the end.
+      this.logger.error({ err: exception, path: req.path }, 'Error after the response began');
+      res.end();
+      return;
+    }
+    if (exception instanceof TwilioWebhookError) exception = twilioWebhookProblem(exception);
+    exception = clientErrorOf(exception) ?? exception;
     if (exception instanceof AppException) {
+      if (exception.code === ErrorCode.RateLimited) {
+        res.setHeader('Retry-After', String(exception.details?.retryAfter ?? 1));
+      }
       res.status(STATUS_BY_CODE[exception.code]).json({
         error: {
           code: exception.code,
@@ -43,12 +122,22 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const message =
+      const raw =
         typeof body === 'string'
           ? body
           : ((body as { message?: unknown }).message ?? exception.message);
+      const messageEn = Array.isArray(raw) ? raw.join('; ') : String(raw);
+      // Express could not decode a path segment (`%E0`, a lone surrogate): the path is the field.
+      const fields = /^Failed to decode param/.test(messageEn)
+        ? [{ field: 'path', message: messageEn }]
+        : undefined;
       res.status(status).json({
-        error: { code: HttpStatus[status] ?? 'HTTP_ERROR', message, messageEn: message },
+        error: {
+          code: HttpStatus[status] ?? 'HTTP_ERROR',
+          message: ZH_BY_STATUS[status] ?? '请求失败',
+          messageEn,
+          ...(fields ? { fields } : {}),
+        },
       });
       return;
     }

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import type { ApiToken } from './api-token.entity';
 import { CurrentPrincipal, type Principal, Roles } from './auth.decorators';
 import { CreateTokenDto, type TokenView } from './tokens.dto';
@@ -51,7 +52,7 @@ export class TokensController {
   @Post(':id/revoke')
   @HttpCode(200)
   async revoke(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<TokenView> {
     return view(await this.tokens.revoke(id, principal.tokenId));

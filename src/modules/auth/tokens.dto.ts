@@ -23,6 +23,7 @@ export class CreateTokenDto {
   @ApiPropertyOptional({ description: 'grid_member: grid code' })
   @IsOptional()
   @IsString()
+  @MaxLength(64)
   grid?: string;
 }
 

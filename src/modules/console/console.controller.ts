@@ -4,6 +4,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/
 import { ApiBearerAuth, ApiExcludeController, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
+import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators';
 import { CreateWarningDto } from '../warnings/dto/create-warning.dto';
 import { WarningsService } from '../warnings/warnings.service';
@@ -89,7 +90,7 @@ export class ConsoleApiController {
   @Get('warnings/:id/stream')
   @Roles('duty_officer', 'auditor')
   async stream(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
     @Res() res: Response,

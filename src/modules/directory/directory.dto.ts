@@ -1,5 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import {
   DIVISION_LEVELS,
   type DivisionLevel,
@@ -32,18 +40,23 @@ export class TargetPreviewDto {
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(5000)
   @IsString({ each: true })
+  @MaxLength(64, { each: true })
   hazardPoints?: string[];
 
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(5000)
   @IsString({ each: true })
+  @MaxLength(64, { each: true })
   riskZones?: string[];
 
   @ApiPropertyOptional({ enum: PERSON_ROLES, isArray: true })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(100)
   @IsIn(PERSON_ROLES, { each: true })
   roles?: PersonRole[];
 }

@@ -1,5 +1,6 @@
-import { Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
@@ -23,8 +24,8 @@ export class CallAgainController {
   @HttpCode(202)
   @Roles('duty_officer')
   async callAgain(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('personId', ParseUUIDPipe) personId: string,
+    @Param('id', UuidPipe) id: string,
+    @Param('personId', UuidPipe) personId: string,
     @CurrentPrincipal() principal: Principal,
   ) {
     const warning = await this.warnings.findVisible(principal, id);

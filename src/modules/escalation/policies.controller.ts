@@ -1,15 +1,6 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Put,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { PolicyDto } from './policies.dto';
@@ -37,7 +28,7 @@ export class PoliciesController {
   @Put(':id')
   @Roles('admin')
   async update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: PolicyDto,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -49,7 +40,7 @@ export class PoliciesController {
   @Delete(':id')
   @HttpCode(204)
   @Roles('admin')
-  async remove(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal) {
+  async remove(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
     const result = await this.policies.remove(id, principal.tokenId);
     if (result === 'missing') throw AppException.notFound('策略 policy', id);
     if (result === 'in_use') {

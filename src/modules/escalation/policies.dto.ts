@@ -1,12 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -48,6 +50,7 @@ export class PolicyStepDto {
 
   @ApiPropertyOptional({ type: VoiceRetriesDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => VoiceRetriesDto)
   voiceRetries?: VoiceRetriesDto;
@@ -104,11 +107,14 @@ export class PolicyDto {
   @ApiProperty({ type: [PolicyStepDto] })
   @IsArray()
   @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => PolicyStepDto)
   steps: PolicyStepDto[];
 
   @ApiProperty({ type: OnExhaustedDto })
+  @IsObject()
   @ValidateNested()
   @Type(() => OnExhaustedDto)
   onExhausted: OnExhaustedDto;
@@ -117,10 +123,12 @@ export class PolicyDto {
   @IsOptional()
   @IsInt()
   @Min(5)
+  @Max(86_400)
   groupRuleSeconds: number | null = null;
 
-  @ApiProperty({ example: 300 })
+  @ApiProperty({ example: 300, maximum: 604_800 })
   @IsInt()
   @Min(30)
+  @Max(604_800)
   reachDeadlineSeconds: number;
 }

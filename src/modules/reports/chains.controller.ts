@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { csvHeaders, runCsv } from './csv-response';
@@ -18,7 +19,7 @@ export class ChainsController {
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   @ApiProduces('text/csv')
   async chainsCsv(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() q: Record<string, unknown>,
     @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
@@ -41,7 +42,7 @@ export class ChainsController {
   @Get(':id/chains')
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   async chains(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() q: Record<string, unknown>,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -54,8 +55,8 @@ export class ChainsController {
   @Get(':id/chains/:personId')
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   async timeline(
-    @Param('id') id: string,
-    @Param('personId') personId: string,
+    @Param('id', UuidPipe) id: string,
+    @Param('personId', UuidPipe) personId: string,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.reports.timeline(principal, id, personId);

@@ -1,4 +1,5 @@
 import { AppException } from '../../common/errors/app.exception';
+import { MAX_OFFSET } from '../../common/http/params';
 import {
   CHAIN_STATES,
   type ChainFilters,
@@ -46,8 +47,8 @@ export function parsePage(
   const problems: { field: string; message: string }[] = [];
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     problems.push({ field: 'limit', message: 'must be an integer from 1 to 1000' });
-  if (!Number.isInteger(offset) || offset < 0)
-    problems.push({ field: 'offset', message: 'must be a non-negative integer' });
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET)
+    problems.push({ field: 'offset', message: `must be an integer from 0 to ${MAX_OFFSET}` });
   if (problems.length) throw AppException.validation(problems);
   return { limit, offset };
 }

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { csvHeaders, runCsv } from './csv-response';
@@ -31,7 +32,7 @@ export class ReportsController {
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   @ApiProduces('text/csv')
   async warningCsv(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() q: Record<string, unknown>,
     @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
@@ -53,7 +54,7 @@ export class ReportsController {
   @Get('warnings/:id')
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
   async warning(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() q: Record<string, unknown>,
     @CurrentPrincipal() principal: Principal,
   ) {

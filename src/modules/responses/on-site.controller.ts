@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { OnSiteConfirmDto } from './on-site.dto';
 import { OnSiteService } from './on-site.service';
@@ -18,8 +19,8 @@ export class OnSiteController {
   @HttpCode(200)
   @Roles('grid_member', 'duty_officer')
   confirm(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('personId', ParseUUIDPipe) personId: string,
+    @Param('id', UuidPipe) id: string,
+    @Param('personId', UuidPipe) personId: string,
     @Body() dto: OnSiteConfirmDto,
     @CurrentPrincipal() principal: Principal,
   ) {

@@ -1,15 +1,6 @@
-import {
-  Body,
-  Controller,
-  Headers,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import type { Request, Response } from 'express';
 import {
   parseCallStatusEvent,
@@ -64,7 +55,7 @@ export class TwilioWebhooksController {
   @HttpCode(204)
   async smsAttemptStatus(
     @Req() req: Request,
-    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Param('attemptId', UuidPipe) attemptId: string,
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
@@ -122,7 +113,7 @@ export class TwilioWebhooksController {
   async twiml(
     @Req() req: Request,
     @Res() res: Response,
-    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Param('attemptId', UuidPipe) attemptId: string,
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
@@ -141,7 +132,7 @@ export class TwilioWebhooksController {
   async gather(
     @Req() req: Request,
     @Res() res: Response,
-    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Param('attemptId', UuidPipe) attemptId: string,
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
@@ -169,7 +160,7 @@ export class TwilioWebhooksController {
   @HttpCode(204)
   async callStatus(
     @Req() req: Request,
-    @Param('attemptId', ParseUUIDPipe) attemptId: string,
+    @Param('attemptId', UuidPipe) attemptId: string,
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { CompleteTaskDto, CreateTaskDto, ListTasksQuery } from './tasks.dto';
 import { TasksService } from './tasks.service';
@@ -14,7 +15,7 @@ export class TasksController {
   @Post('warnings/:id/tasks')
   @Roles('duty_officer')
   create(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: CreateTaskDto,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -31,7 +32,7 @@ export class TasksController {
   @HttpCode(200)
   @Roles('grid_member', 'duty_officer')
   complete(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: CompleteTaskDto,
     @CurrentPrincipal() principal: Principal,
   ) {

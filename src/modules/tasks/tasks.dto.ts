@@ -18,6 +18,7 @@ export class CreateTaskDto {
   @ApiProperty({ description: 'grid whose members do the task' })
   @IsString()
   @IsNotEmpty()
+  @MaxLength(64)
   grid: string;
 
   @ApiPropertyOptional({ description: 'the person to visit (door-to-door)' })

@@ -1,19 +1,8 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  ParseIntPipe,
-  Post,
-  Query,
-  Res,
-  DefaultValuePipe,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
+import { limitPipe, offsetPipe, UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { toCapXml } from './cap/cap-export';
 import { ChainStatsService } from '../escalation/chain-stats.service';
@@ -76,8 +65,8 @@ export class WarningsController {
   @Roles('duty_officer', 'auditor')
   async list(
     @CurrentPrincipal() principal: Principal,
-    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,
-    @Query('offset', new DefaultValuePipe(0), ParseIntPipe) offset: number,
+    @Query('limit', limitPipe(50, 500)) limit: number,
+    @Query('offset', offsetPipe()) offset: number,
   ) {
     return this.repo.list({
       jurisdiction: principal.role === 'duty_officer' ? principal.jurisdiction : null,
@@ -89,7 +78,7 @@ export class WarningsController {
   /** The warning, its versions, counts by state and channel, and the ETA of its last first contact. */
   @Get(':id')
   @Roles('duty_officer', 'auditor')
-  async detail(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+  async detail(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
     const w = await this.warnings.findVisible(principal, id);
     const [versions, deliveries, attempts, chain] = await Promise.all([
       this.repo.versions(id),
@@ -124,10 +113,10 @@ export class WarningsController {
   @Get(':id/responses')
   @Roles('duty_officer', 'auditor')
   async responses(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,
-    @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit: number,
-    @Query('offset', new DefaultValuePipe(0), ParseIntPipe) offset: number,
+    @Query('limit', limitPipe(100, 1000)) limit: number,
+    @Query('offset', offsetPipe()) offset: number,
   ) {
     await this.warnings.findVisible(principal, id);
     return this.stats.people(id, Math.min(Math.max(limit, 1), 1000), Math.max(offset, 0));
@@ -136,7 +125,7 @@ export class WarningsController {
   @Post(':id/updates')
   @Roles('duty_officer')
   async update(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: UpdateWarningDto,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -147,7 +136,7 @@ export class WarningsController {
   @HttpCode(200)
   @Roles('duty_officer')
   async cancel(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: CancelWarningDto,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -159,7 +148,7 @@ export class WarningsController {
   @Roles('duty_officer', 'auditor')
   @ApiProduces('application/xml')
   async capXml(
-    @Param('id') id: string,
+    @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
   ) {

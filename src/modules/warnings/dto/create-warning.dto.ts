@@ -7,9 +7,11 @@ import {
   IsInt,
   IsISO8601,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateNested,
@@ -29,14 +31,16 @@ import {
 const DIVISION_CODE = /^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/;
 
 export class ImpactDto {
-  @ApiProperty({ description: 'people threatened' })
+  @ApiProperty({ description: 'people threatened', maximum: 100_000_000 })
   @IsInt()
   @Min(0)
+  @Max(100_000_000)
   people: number;
 
-  @ApiProperty({ description: 'households threatened' })
+  @ApiProperty({ description: 'households threatened', maximum: 100_000_000 })
   @IsInt()
   @Min(0)
+  @Max(100_000_000)
   households: number;
 }
 
@@ -86,6 +90,7 @@ export class WarningBodyDto {
   @IsArray()
   @ArrayMaxSize(2000)
   @IsString({ each: true })
+  @MaxLength(64, { each: true })
   hazardPoints?: string[];
 
   @ApiPropertyOptional({ type: [String] })
@@ -93,6 +98,7 @@ export class WarningBodyDto {
   @IsArray()
   @ArrayMaxSize(2000)
   @IsString({ each: true })
+  @MaxLength(64, { each: true })
   riskZones?: string[];
 
   @ApiPropertyOptional({
@@ -102,6 +108,7 @@ export class WarningBodyDto {
   })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(100)
   @IsIn(PERSON_ROLES, { each: true })
   audience?: PersonRole[];
 
@@ -129,6 +136,7 @@ export class WarningBodyDto {
     description: 'imminent: people and households threatened',
   })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => ImpactDto)
   impact?: ImpactDto;

@@ -1,0 +1,91 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppException } from '../errors/app.exception';
+
+export interface RateLimitsOptions {
+  /** Window of every counter, in seconds. */
+  windowSeconds: number;
+  /**
+   * Failed authentications per client IP and window (0: no limit): a 401 on the API, a forged or
+   * malformed confirmation link (404 on /c/…). Past it, the IP's requests get 429 until the
+   * window ends. Webhooks with a bad signature (403) are counted apart, by the same number.
+   */
+  failures: number;
+  /** Requests per client IP and window to the public pages (/c/…, /console, /docs, /health, /metrics). */
+  publicRequests: number;
+}
+
+type RouteClass = 'webhook' | 'public' | 'api';
+
+const PUBLIC_PREFIXES = ['/c/', '/console', '/docs', '/health', '/metrics'];
+
+export function routeClassOf(path: string): RouteClass {
+  if (path.startsWith('/webhooks/')) return 'webhook';
+  if (PUBLIC_PREFIXES.some((p) => path.startsWith(p))) return 'public';
+  return 'api';
+}
+
+/** Whether an answer counts against the client as a failed authentication. */
+function isFailure(cls: RouteClass, path: string, status: number): boolean {
+  if (cls === 'webhook') return status === 403; // bad or missing provider signature
+  if (path.startsWith('/c/')) return status === 404; // forged or malformed link (not expired: 410)
+  return status === 401;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * Per-IP limits for traffic that has not proven who it is, in front of everything else (before
+ * the body is read):
+ * - failed authentications (bad bearer tokens, forged links, unsigned webhooks) are counted per IP
+ *   once answered; an IP past `failures` in the window is answered 429 with Retry-After.
+ *   Webhooks are counted under their own key: a provider whose callbacks are correctly signed is
+ *   never counted, however many it sends (a county-wide warning brings thousands), and a forged
+ *   flood on the webhooks does not lock anyone out of the API or the links;
+ * - the public pages are limited to `publicRequests` per IP and window.
+ * Valid tokens and signed webhooks cost nothing. Counters live in this process (each API process
+ * counts on its own); the client IP is `req.ip` (set TRUST_PROXY behind a reverse proxy).
+ */
+export function rateLimits(opts: RateLimitsOptions): RequestHandler {
+  const failures =
+    opts.failures > 0
+      ? new RateLimiterMemory({
+          keyPrefix: 'fail',
+          points: opts.failures,
+          duration: opts.windowSeconds,
+        })
+      : undefined;
+  const publicPages =
+    opts.publicRequests > 0
+      ? new RateLimiterMemory({
+          keyPrefix: 'public',
+          points: opts.publicRequests,
+          duration: opts.windowSeconds,
+        })
+      : undefined;
+
+  return (req: Request, res: Response, next: NextFunction) => {
+    const path = req.path;
+    const cls = routeClassOf(path);
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const failKey = `${cls === 'webhook' ? 'webhook' : 'auth'}:${ip}`;
+    void (async () => {
+      if (failures) {
+        const seen = await failures.get(failKey);
+        if (seen && seen.consumedPoints >= opts.failures) {
+          return next(AppException.rateLimited(seconds(seen.msBeforeNext)));
+        }
+      }
+      if (cls === 'public' && publicPages) await publicPages.consume(ip);
+      if (failures) {
+        res.once('finish', () => {
+          if (isFailure(cls, path, res.statusCode)) void failures.consume(failKey).catch(() => {});
+        });
+      }
+      next();
+    })().catch((err: unknown) => {
+      if (err instanceof RateLimiterRes) next(AppException.rateLimited(seconds(err.msBeforeNext)));
+      else next(err);
+    });
+  };
+}
