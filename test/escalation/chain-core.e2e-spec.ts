@@ -444,4 +444,46 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       carrier().setProfile(PEOPLE.villageChief.mobile, keys('confirms'));
     }
   });
+
+  it('a supervisor who confirmed is called and texted about a not-woken grid leader and a silent grid', async () => {
+    await replacePolicy(t, { ...FAST_POLICY, groupRuleSeconds: 5 });
+    carrier().setProfile(PEOPLE.gridLeader.mobile, keys('no-answer'));
+    carrier().setProfile(MONITOR.mobile, keys('no-answer'));
+    try {
+      const id = await meteo(['village_responsible', 'grid_leader', 'group_monitor'], 'red');
+      await waitUntil(
+        async () => (await delivery(id, PEOPLE.villageChief.ext))?.state === 'confirmed',
+        'the village chief confirmed',
+      );
+      const callsBefore = callsTo(PEOPLE.villageChief.mobile);
+      // Nobody responsible in grid 1 confirmed: the village chief is told which grid.
+      const silent = await waitUntil(
+        async () => smsTo(PEOPLE.villageChief.mobile).find((b) => b.includes('无责任人确认收到')),
+        'silent-grid notice SMS',
+        20_000,
+      );
+      expect(silent).toContain('渔子溪村第1网格');
+      // The grid leader is not woken: the village chief (their supervisor) is told by name.
+      await edge(id, PEOPLE.gridLeader.ext, PEOPLE.villageChief.ext, 'not_woken');
+      const notWoken = await waitUntil(
+        async () =>
+          smsTo(PEOPLE.villageChief.mobile).find(
+            (b) => b.includes(PEOPLE.gridLeader.name) && b.includes('未应答'),
+          ),
+        'not-woken notice SMS',
+        20_000,
+      );
+      expect(notWoken).not.toContain('请求支援');
+      await waitUntil(
+        async () => callsTo(PEOPLE.villageChief.mobile) > callsBefore,
+        'a notice call to the village chief',
+        20_000,
+      );
+      await cancel(id);
+    } finally {
+      await replacePolicy(t, FAST_POLICY);
+      carrier().setProfile(PEOPLE.gridLeader.mobile, keys('confirms'));
+      carrier().setProfile(MONITOR.mobile, keys('confirms'));
+    }
+  });
 });
