@@ -5,11 +5,20 @@ describe('maskPhones', () => {
     expect(maskPhones('Twilio refused the SMS to +8613800000004: unreachable')).toBe(
       'Twilio refused the SMS to +86138****0004: unreachable',
     );
-    expect(maskPhones('call 028 8765 4321 failed')).toBe('call 028876****4321 failed');
+    expect(maskPhones('call 028 8765 4321 failed')).toBe('call 028****4321 failed');
   });
 
   it('leaves short numbers such as error codes alone', () => {
     expect(maskPhones('HTTP 503, code 20500')).toBe('HTTP 503, code 20500');
+  });
+
+  it('masks a bare mobile number, and leaves division and grid codes alone', () => {
+    expect(maskPhones('to 13800000004 now')).toBe('to 138****0004 now');
+    const codes = 'grid 511823001001001 village 511823001001 township 511823001 county 511823';
+    expect(maskPhones(codes)).toBe(codes);
+    expect(maskPhones('village 130102001001 grid 130102001001002')).toBe(
+      'village 130102001001 grid 130102001001002',
+    );
   });
 });
 

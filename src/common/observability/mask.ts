@@ -1,14 +1,20 @@
 /**
- * A phone number in free text: 8+ digits (spaces and dashes allowed inside), not part of a
- * longer word, so that UUIDs, ISO times and ids are left alone.
+ * A phone number in free text, not part of a longer word: an international number (`+` and 8+
+ * digits, spaces and dashes allowed), a Chinese mobile number (11 digits from 13… to 19…) or a
+ * landline with its area code (0…). Administrative division and grid codes (6 to 15 digits,
+ * never starting with 0, never 11 digits from 13…), UUIDs, ISO times and ids are left alone.
  */
-const PHONE = /(?<![\w-])\+?\d[\d -]{6,}\d(?![\w-])/g;
+const PHONE = /(?<![\w-])(?:\+\d[\d -]{6,}\d|1[3-9]\d{9}|0\d{2,3}[ -]?\d{3,4}[ -]?\d{4})(?![\w-])/g;
 
 /** Masks phone numbers in free text (provider error messages) before it reaches a log: +86138****0004. */
 export function maskPhones(text: string): string {
   return text.replace(PHONE, (m) => {
     const digits = m.replace(/[^\d+]/g, '');
-    return digits.length < 8 ? m : `${digits.slice(0, 6)}****${digits.slice(-4)}`;
+    // Four digits before the last four are hidden, so at most the prefix (country, carrier or
+    // area code) and the last four show: +86138****0004, 138****0004, 028****4321.
+    return digits.length < 8
+      ? m
+      : `${digits.slice(0, Math.max(3, digits.length - 8))}****${digits.slice(-4)}`;
   });
 }
 
