@@ -446,7 +446,8 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
   });
 
   it('a supervisor who confirmed is called and texted about a not-woken grid leader and a silent grid', async () => {
-    await replacePolicy(t, { ...FAST_POLICY, groupRuleSeconds: 5 });
+    const withGroupRule = { ...FAST_POLICY, groupRuleSeconds: 5 };
+    await replacePolicy(t, withGroupRule);
     carrier().setProfile(PEOPLE.gridLeader.mobile, keys('no-answer'));
     carrier().setProfile(MONITOR.mobile, keys('no-answer'));
     try {
