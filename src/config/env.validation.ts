@@ -131,6 +131,27 @@ export class EnvironmentVariables {
   @Max(500)
   ESCALATION_CONCURRENCY = 10;
 
+  /**
+   * How often each worker process runs the recovery sweep (lost enqueues, stuck sends, overdue
+   * timers and expiries); one process at a time sweeps. A timer of the process, not a schedule in
+   * the queue backend, so that a Redis that lost its data cannot lose the sweep.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  RECOVERY_INTERVAL_MS = 30_000;
+
+  /**
+   * /health reports work as overdue (status "degraded") when a send has waited in the queue this
+   * long, or a 叫应 step timer is this late.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86_400)
+  HEALTH_OVERDUE_SECONDS = 300;
+
   /** Tries of one send job (SMS, call, email, robot, loudspeaker) on transient errors. */
   @Transform(toInt)
   @IsInt()

@@ -215,12 +215,9 @@ export class DispatchQueue {
   }
 
   /** The recovery sweep runs every 30 s on some worker (one scheduler, not one per process). */
-  async scheduleRecovery(): Promise<void> {
-    await this.lifecycle.upsertJobScheduler(
-      'recover',
-      { every: 30_000 },
-      { name: 'recover', data: { type: 'recover' } },
-    );
+  /** The recovery sweep's former schedule in the queue backend (see RecoverySweep). */
+  async removeRecoverySchedule(): Promise<void> {
+    await this.lifecycle.removeJobScheduler('recover');
   }
 
   /** Waiting jobs per send queue: the backlog a new warning's first contacts wait behind. */

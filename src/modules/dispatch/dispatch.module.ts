@@ -14,6 +14,7 @@ import { FanoutService } from './fanout.service';
 import { GroupSendPlanner } from './group-send.planner';
 import { LifecycleService } from './lifecycle.service';
 import { MessageRenderer } from './message-renderer';
+import { RecoverySweep } from './recovery-sweep';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
 
@@ -61,6 +62,6 @@ export class DispatchApiModule {}
 /** The queue workers (ROLE=worker or all). */
 @Module({
   imports: [DispatchModule, DispatchQueueModule],
-  providers: [DispatchWorkers],
+  providers: [DispatchWorkers, RecoverySweep],
 })
 export class DispatchWorkersModule {}

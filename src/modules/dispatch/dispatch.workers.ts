@@ -22,6 +22,7 @@ import { EscalationService } from '../escalation/escalation.service';
 import { DispatchQueue } from './dispatch-queue.service';
 import { FanoutService } from './fanout.service';
 import { LifecycleService } from './lifecycle.service';
+import { RecoverySweep } from './recovery-sweep';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
 
@@ -46,6 +47,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly lifecycle: LifecycleService,
     private readonly escalation: EscalationService,
     private readonly queue: DispatchQueue,
+    private readonly sweep: RecoverySweep,
   ) {}
 
   private num(name: string, fallback: number): number {
@@ -71,7 +73,8 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     this.start<LifecycleJob>(
       QUEUE_NAMES.lifecycle,
       (job) =>
-        job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.recover(),
+        // 'recover' jobs only from a schedule of an earlier release (RecoverySweep runs it now).
+        job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.sweep.run(),
       { concurrency: 2 },
     );
     this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job, token) => this.sendAttempt(job, token), {
@@ -108,7 +111,6 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
       },
     );
-    await this.queue.scheduleRecovery();
   }
 
   /**
@@ -127,12 +129,6 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       throw new Error('the provider accepted the message but recording it failed: recording again');
     }
     return out.kind;
-  }
-
-  /** The recovery sweep: lost enqueues and stuck sends, then unfinished 叫应 follow-ups. */
-  private async recover(): Promise<void> {
-    await this.lifecycle.recover();
-    await this.escalation.recover();
   }
 
   private start<T>(

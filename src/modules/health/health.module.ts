@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { QueueHealthIndicator } from './queue.health';
+import { WorkHealthIndicator } from './work.health';
 
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [QueueHealthIndicator],
+  providers: [QueueHealthIndicator, WorkHealthIndicator],
 })
 export class HealthModule {}

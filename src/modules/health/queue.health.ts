@@ -31,7 +31,8 @@ export class QueueHealthIndicator {
       for (const name of ALL_QUEUES) {
         const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
         counts[name] = await withTimeout(
-          queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+          // Prioritized jobs are waiting too (imminent warnings are sent with a priority).
+          queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
           TIMEOUT_MS,
         );
       }

@@ -1,0 +1,132 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { testRedisUrl } from '../helpers/redis';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'queue-loss-e2e-secret'.padEnd(40, 'q');
+
+/** Residents with one mobile each: enough SMS that many still wait in the queue at 2 per second. */
+const MANY = Array.from({ length: 20 }, (_, i) => ({
+  ext: `P-Q${i}`,
+  name: `排队${i}`,
+  mobile: `+86138000005${String(i).padStart(2, '0')}`,
+}));
+const manySql = `
+  INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
+    ${MANY.map((p) => `('${p.ext}', '${p.name}', 'resident', '513221001001', '513221001001001')`).join(',\n')};
+  INSERT INTO contact_points (person_id, kind, value, priority)
+    SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
+      ${MANY.map((p) => `('${p.ext}', '${p.mobile}')`).join(', ')}) AS c(ext, mobile) ON c.ext = people.external_id;`;
+
+describe('the queue backend loses its data: the gateway rebuilds the work from Postgres, and /health says when work is overdue', () => {
+  let t: TestApp;
+  const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
+  const sms = () => t.app.get<Queue>(getQueueToken('send-sms'), { strict: false });
+  const issue = async (headline: string) => {
+    const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning({ headline }));
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+          .fanout_done_at,
+      'fan-out done',
+    );
+    return id;
+  };
+  const settled = (id: string) =>
+    waitUntil(
+      async () => {
+        const rows: { id: string; status: string }[] = await t.db.query(
+          `SELECT id, status FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms'`,
+          [id],
+        );
+        return rows.every((r) => ['sent', 'delivered'].includes(r.status)) ? rows : undefined;
+      },
+      'every SMS sent',
+      90_000,
+    );
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + manySql,
+      env: {
+        RECOVERY_INTERVAL_MS: '1000',
+        HEALTH_OVERDUE_SECONDS: '30',
+        TWILIO_SMS_PER_SECOND: '2',
+      },
+    });
+    for (const p of [...Object.values(PEOPLE), ...MANY])
+      t.sandbox!.carrier.setProfile(p.mobile, 'no-answer');
+  });
+  afterAll(() => t.close());
+
+  it('reports the real backlog and "degraded" while sends wait too long, then "ok" again', async () => {
+    await sms().pause();
+    try {
+      const id = await issue('渔子溪村滑坡临灾预警（积压）');
+      const healthy = await t.http().get('/health');
+      expect(healthy.status).toBe(200);
+      expect(healthy.body.status).toBe('ok');
+      // The queued SMS (imminent: prioritized jobs) show in the backlog.
+      const counts = healthy.body.details.queues['send-sms'];
+      expect(counts.prioritized + counts.waiting).toBeGreaterThan(0);
+      expect(healthy.body.details.work.queuedSends).toBeGreaterThan(0);
+
+      // As if they had waited a minute: overdue.
+      await t.db.query(
+        `UPDATE contact_attempts SET queued_at = now() - interval '1 minute' WHERE warning_id = $1 AND status = 'queued'`,
+        [id],
+      );
+      const late = await t.http().get('/health');
+      expect(late.status).toBe(200);
+      expect(late.body.status).toBe('degraded');
+      expect(late.body.details.work).toMatchObject({ state: 'degraded' });
+      expect(late.body.details.work.overdueSends).toBeGreaterThan(0);
+
+      await sms().resume();
+      await settled(id);
+      const again = await t.http().get('/health');
+      expect(again.body.status).toBe('ok');
+    } finally {
+      await sms().resume();
+    }
+  });
+
+  it('rebuilds lost jobs after Redis is emptied: every SMS goes out, once', async () => {
+    const id = await issue('渔子溪村滑坡临灾预警（队列丢失）');
+    // Everything of this gateway in Redis is gone: jobs, schedules, limiter state.
+    const [{ queued }] = await t.db.query(
+      `SELECT count(*)::int AS queued FROM contact_attempts WHERE warning_id = $1 AND status = 'queued'`,
+      [id],
+    );
+    expect(queued).toBeGreaterThan(0);
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = await redis.keys(`${process.env.QUEUE_PREFIX}*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    // As if a minute had passed: the sweep re-enqueues what is still queued in Postgres.
+    await t.db.query(
+      `UPDATE contact_attempts SET queued_at = now() - interval '2 minutes' WHERE warning_id = $1 AND status = 'queued'`,
+      [id],
+    );
+    const rows = await settled(id);
+    const created = t.sandbox!.carrier.events({ type: 'sms.created' });
+    for (const a of rows) {
+      const n = created.filter((e) =>
+        String((e.data as { statusCallback?: string }).statusCallback).includes(a.id),
+      ).length;
+      expect([a.id, n]).toEqual([a.id, 1]);
+    }
+  });
+});
