@@ -16,6 +16,7 @@ export enum ErrorCode {
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',
+  Unavailable = 'SERVICE_UNAVAILABLE',
 }
 
 export interface FieldProblem {
@@ -61,6 +62,16 @@ export class AppException extends Error {
       ErrorCode.RateLimited,
       `请求过于频繁，请 ${retryAfterSeconds} 秒后再试`,
       `Too many requests: retry after ${retryAfterSeconds} s`,
+      { retryAfter: retryAfterSeconds },
+    );
+  }
+
+  /** The database cannot be reached (503); `retryAfter` in seconds, also sent as Retry-After. */
+  static unavailable(retryAfterSeconds: number): AppException {
+    return new AppException(
+      ErrorCode.Unavailable,
+      `服务暂时不可用（数据库无法连接），请 ${retryAfterSeconds} 秒后重试`,
+      `Service unavailable (the database cannot be reached): retry after ${retryAfterSeconds} s`,
       { retryAfter: retryAfterSeconds },
     );
   }

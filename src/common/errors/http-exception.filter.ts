@@ -23,7 +23,53 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
+  [ErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
+
+/**
+ * Postgres SQLSTATEs that say the database is not there (shut down, starting, connection lost or
+ * refused, too many connections, not accepting connections), and socket errors of the driver.
+ */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+  '55000',
+]);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|is not currently accepting connections|the database system is (shutting down|starting up)/i;
+
+/** Seconds a client is asked to wait when the database is unavailable. */
+const UNAVAILABLE_RETRY_AFTER = 5;
+
+/**
+ * A database that cannot be reached is a 503 with Retry-After, not a 500: providers retry their
+ * webhooks on it, and clients know to try again.
+ */
+export function unavailableOf(err: unknown): AppException | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  const inner = (e.driverError ?? {}) as { code?: unknown; message?: unknown };
+  const codes = [e.code, inner.code].filter((c): c is string => typeof c === 'string');
+  const messages = [e.message, inner.message].filter((m): m is string => typeof m === 'string');
+  const down =
+    codes.some((c) => UNAVAILABLE_SQLSTATES.has(c) || UNAVAILABLE_ERRNOS.has(c)) ||
+    messages.some((m) => UNAVAILABLE_MESSAGES.test(m));
+  return down ? AppException.unavailable(UNAVAILABLE_RETRY_AFTER) : undefined;
+}
 
 /** Chinese messages for the framework's own HTTP errors (unknown route, bad path encoding…). */
 const ZH_BY_STATUS: Record<number, string> = {
@@ -104,9 +150,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof TwilioWebhookError) exception = twilioWebhookProblem(exception);
-    exception = clientErrorOf(exception) ?? exception;
+    const unavailable = unavailableOf(exception);
+    if (unavailable) {
+      this.logger.warn({ err: exception, path: req.path }, 'database unavailable: answered 503');
+    }
+    exception = clientErrorOf(exception) ?? unavailable ?? exception;
     if (exception instanceof AppException) {
-      if (exception.code === ErrorCode.RateLimited) {
+      if (exception.code === ErrorCode.RateLimited || exception.code === ErrorCode.Unavailable) {
         res.setHeader('Retry-After', String(exception.details?.retryAfter ?? 1));
       }
       res.status(STATUS_BY_CODE[exception.code]).json({

@@ -1,3 +1,4 @@
+import { withTimeout } from '../../common/with-timeout';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -9,6 +10,9 @@ import { CHAIN_CLOSED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
 
 export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
+
+/** How long an answer's webhook waits for its follow-up (stop the chain, alert the superiors). */
+const LISTENER_TIMEOUT_MS = 3000;
 export type AnswerKind = (typeof ANSWER_KINDS)[number];
 
 export const ANSWER_CHANNELS = ['voice', 'sms', 'link', 'on_site'] as const;
@@ -212,11 +216,17 @@ export class AnswersService {
   private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
     if (result.effective && this.listener && input.kind !== 'ambiguous') {
       try {
-        await this.listener.onAnswer({
-          deliveryId: result.deliveryId,
-          warningId: result.warningId,
-          kind: input.kind,
-        });
+        // A webhook is answered within seconds whatever the queue backend does: past the limit
+        // the follow-up goes on in the background, and the recovery sweep makes good a lost one.
+        await withTimeout(
+          this.listener.onAnswer({
+            deliveryId: result.deliveryId,
+            warningId: result.warningId,
+            kind: input.kind,
+          }),
+          LISTENER_TIMEOUT_MS,
+          'the answer follow-up',
+        );
       } catch (err) {
         // The answer is committed; a webhook retry would be a duplicate and not call again.
         this.logger.error(

@@ -1,3 +1,4 @@
+import { withTimeout } from '../../common/with-timeout';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
@@ -42,6 +43,11 @@ interface NewVersion {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/**
+ * How long an issue, update or cancel waits for the queue backend after its rows are committed;
+ * past it the request is answered and the recovery sweep enqueues the fan-out.
+ */
+const ENQUEUE_TIMEOUT_MS = 2000;
 
 /** Issues, updates and cancels warnings; dispatch takes over from the rows written here. */
 @Injectable()
@@ -327,10 +333,18 @@ export class WarningsService {
         };
       }),
     );
-    await this.queue.enqueueFanout(
-      { warningId: id, version: result.version },
-      jobPriority(warning.kind, 'red'),
-    );
+    try {
+      await withTimeout(
+        this.queue.enqueueFanout(
+          { warningId: id, version: result.version },
+          jobPriority(warning.kind, 'red'),
+        ),
+        ENQUEUE_TIMEOUT_MS,
+        'enqueueing the release',
+      );
+    } catch (err) {
+      this.logger.error({ err, warningId: id }, 'enqueue failed; the recovery sweep will retry');
+    }
     return result;
   }
 
@@ -509,9 +523,16 @@ export class WarningsService {
     level: WarningContent['level'],
     expires: Date,
   ) {
+    // The queue backend may be down: the answer does not wait for it (the sweep enqueues later).
     try {
-      await this.queue.enqueueFanout({ warningId: id, version }, jobPriority(kind, level));
-      await this.queue.scheduleExpiry(id, expires);
+      await withTimeout(
+        (async () => {
+          await this.queue.enqueueFanout({ warningId: id, version }, jobPriority(kind, level));
+          await this.queue.scheduleExpiry(id, expires);
+        })(),
+        ENQUEUE_TIMEOUT_MS,
+        'enqueueing the fan-out',
+      );
     } catch (err) {
       this.logger.error({ err, warningId: id }, 'enqueue failed; the recovery sweep will retry');
     }
