@@ -23,6 +23,17 @@ export interface SmsSendRequest {
 export interface SmsChannel {
   readonly kind: 'sms';
   send(request: SmsSendRequest): Promise<SendReceipt>;
+  /**
+   * An SMS with this body already accepted for `to` since `since`, if the provider has one: asked
+   * before a send whose outcome was lost is sent again. Optional: providers that cannot say.
+   */
+  findSent?(query: {
+    to: string;
+    body: string;
+    since: Date;
+    /** Message ids recorded already (the same text sent again on purpose). */
+    exclude: string[];
+  }): Promise<SendReceipt | undefined>;
 }
 
 /* ---- voice ---- */
@@ -43,6 +54,15 @@ export interface VoiceChannel {
   call(request: VoiceCallRequest): Promise<SendReceipt>;
   /** Ends a call (ringing: canceled; in progress: completed). A finished call is left as it is. */
   hangUp(callSid: string): Promise<void>;
+  /**
+   * A call placed to `to` since `since` whose id is not in `exclude` (calls recorded already), if
+   * the provider has one: asked before a call whose outcome was lost is placed again.
+   */
+  findPlaced?(query: {
+    to: string;
+    since: Date;
+    exclude: string[];
+  }): Promise<SendReceipt | undefined>;
 }
 
 /* ---- email ---- */

@@ -120,6 +120,24 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
     expect(warningId).toBeTruthy();
   });
 
+  it('asks the provider before sending a stuck SMS again whose job was lost: found there, it is recorded, not resent', async () => {
+    const { stuck } = await issueWithFault('渔子溪村滑坡临灾预警（问询）', CHIEF);
+    // The job and the acceptance it kept are lost (Redis lost them).
+    await (await smsQueue.getJob(`attempt-${stuck.id}`))!.remove();
+    await t.db.query(
+      `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes' WHERE id = $1`,
+      [stuck.id],
+    );
+    await sweep.recover();
+    const [row] = await t.db.query(
+      `SELECT status, provider_id AS "providerId" FROM contact_attempts WHERE id = $1`,
+      [stuck.id],
+    );
+    const created = smsOf(stuck.id);
+    expect(created).toHaveLength(1);
+    expect(row).toEqual({ status: 'sent', providerId: created[0].ref });
+  });
+
   it('takes a duplicate-key error while recording an accepted SMS for a recording problem: sent once, kept as sent', async () => {
     // Recording the provider's id violates a unique index (as when a replayed response repeats it).
     const fault = dbFault(
@@ -163,10 +181,12 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
       '渔子溪村滑坡临灾预警（卡住放弃）',
       PEOPLE.deadMobile.mobile,
     );
-    // Its job is lost too (Redis lost it): nothing says whether the provider got it.
+    // Its job is lost too (Redis lost it), and the provider has nothing sent to the number since
+    // the attempt was queued (as if no try had reached it: the queue time is moved past it).
     await (await smsQueue.getJob(`attempt-${stuck.id}`))!.remove();
     await t.db.query(
-      `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes', tries = 6 WHERE id = $1`,
+      `UPDATE contact_attempts SET claimed_at = now() - interval '10 minutes', tries = 6,
+              queued_at = now() + interval '1 hour' WHERE id = $1`,
       [stuck.id],
     );
     await sweep.recover();

@@ -38,6 +38,35 @@ export class TwilioSmsChannel implements SmsChannel {
     return HAS_SIGNATURE.test(body) ? body : `【${this.options.signature}】${body}`;
   }
 
+  async findSent(query: {
+    to: string;
+    body: string;
+    since: Date;
+    exclude: string[];
+  }): Promise<SendReceipt | undefined> {
+    const body = this.signedBody(query.body);
+    try {
+      // Newest first; a message still queued at Twilio has no date_sent, so by creation time.
+      const recent = await this.client.messages.list({ to: query.to, limit: 100 });
+      const found = recent.find(
+        (m) =>
+          m.body === body &&
+          m.dateCreated >= query.since &&
+          !query.exclude.includes(m.sid) &&
+          !String(m.direction ?? 'outbound').startsWith('inbound'),
+      );
+      if (!found) return undefined;
+      const segments = Number.parseInt(found.numSegments ?? '', 10);
+      return {
+        providerId: found.sid,
+        status: found.status,
+        ...(Number.isFinite(segments) && segments > 0 ? { segments } : {}),
+      };
+    } catch (err) {
+      throw twilioChannelError(err, `the SMS list for ${query.to}`);
+    }
+  }
+
   async send(request: SmsSendRequest): Promise<SendReceipt> {
     if (!E164.test(request.to)) {
       throw new ChannelError('permanent', 'invalid_number', `not an E.164 number: ${request.to}`);

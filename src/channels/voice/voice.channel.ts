@@ -77,4 +77,26 @@ export class TwilioVoiceChannel implements VoiceChannel {
       throw twilioChannelError(err, `hanging up ${callSid}`);
     }
   }
+
+  async findPlaced(query: {
+    to: string;
+    since: Date;
+    exclude: string[];
+  }): Promise<SendReceipt | undefined> {
+    try {
+      const recent = await this.client.calls.list({ to: query.to, limit: 100 });
+      // The earliest call since then that no attempt has recorded (the list is newest first).
+      const found = recent
+        .filter(
+          (c) =>
+            c.dateCreated >= query.since &&
+            !query.exclude.includes(c.sid) &&
+            !String(c.direction ?? 'outbound').startsWith('inbound'),
+        )
+        .pop();
+      return found ? { providerId: found.sid, status: found.status } : undefined;
+    } catch (err) {
+      throw twilioChannelError(err, `the call list for ${query.to}`);
+    }
+  }
 }

@@ -57,6 +57,7 @@ export interface AttemptRow {
   taskStatus: string | null;
   /** A notice: the escalation edges it reports (fixed when claimed). */
   covers: string[] | null;
+  queuedAt: Date;
   personId: string;
   personName: string;
   personRole: string;
@@ -68,7 +69,7 @@ const ATTEMPT_COLUMNS = `
   a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType", a.seq,
   a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
-  w.state AS "warningState", a.covers, (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
+  w.state AS "warningState", a.covers, a.queued_at AS "queuedAt", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
 
 interface UnreachableRow {
   id: string;
@@ -228,6 +229,16 @@ export class DispatchRepository {
     );
     if (!row?.level) return undefined;
     return { places: row.covered ? [] : [row.place], level: row.level };
+  }
+
+  /** Provider ids already recorded for messages to this address since then (reconciliation). */
+  async recordedProviderIds(provider: string, address: string, since: Date): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT provider_id AS id FROM contact_attempts
+        WHERE provider = $1 AND address = $2 AND provider_id IS NOT NULL AND queued_at >= $3::timestamptz - interval '1 hour'`,
+      [provider, address, since],
+    );
+    return rows.map((r) => r.id);
   }
 
   async deliveryState(deliveryId: string): Promise<DeliveryState | undefined> {

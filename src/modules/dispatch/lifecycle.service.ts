@@ -140,6 +140,16 @@ export class LifecycleService {
    * run again; after a few rounds an attempt is failed and the person's chain fails over to their
    * next contact point, and a group send is failed. Either way it is accounted for.
    */
+  /** SendAttemptService.reconcile, with a provider that cannot be asked taken for "not there". */
+  private async reconciled(attemptId: string): Promise<boolean> {
+    try {
+      return await this.sender.reconcile(attemptId);
+    } catch (err) {
+      this.logger.warn({ attemptId, err }, 'could not ask the provider about a stuck send');
+      return false;
+    }
+  }
+
   async recoverStuckSends(): Promise<void> {
     const maxTries = this.queue.sendRetry.attempts * STUCK_SEND_ROUNDS;
     const attempts = await this.db.query<
@@ -165,6 +175,8 @@ export class LifecycleService {
         );
         continue;
       }
+      // Nothing kept of its outcome: ask the provider whether it has it before sending again.
+      if (await this.reconciled(a.id)) continue;
       if (a.tries >= maxTries) {
         await this.repo.attemptFailed(
           a.id,

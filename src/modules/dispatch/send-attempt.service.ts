@@ -245,7 +245,8 @@ export class SendAttemptService {
     });
   }
 
-  private async dispatch(a: AttemptRow, covers: string[]) {
+  /** What one person receives on this attempt's channel, and its warning version. */
+  private async compose(a: AttemptRow, covers: string[]) {
     const version = await this.warnings.findVersion(a.warningId, a.version);
     if (!version)
       throw new ChannelError(
@@ -259,61 +260,76 @@ export class SendAttemptService {
       deliveryId: a.deliveryId,
       dropped: await this.repo.droppedArea(a, version.msgType),
     };
-    if (a.purpose === 'notice') {
-      const m = this.renderer.escalation(
-        version.content,
-        person,
-        await this.notices.subjects(covers),
-      );
-      if (a.channel === 'voice') {
-        return this.channels.voice.call({
-          to: a.address,
-          twimlUrl: this.urls.voiceTwiml(a.id),
-          statusCallbackUrl: this.urls.voiceStatus(a.id),
-        });
-      }
-      if (a.channel === 'email') {
-        return this.channels.email.send({
-          to: a.address,
-          subject: m.text.slice(0, 60),
-          text: m.text,
-        });
-      }
+    const notice =
+      a.purpose === 'notice'
+        ? this.renderer.escalation(version.content, person, await this.notices.subjects(covers))
+        : undefined;
+    return { version, person, notice };
+  }
+
+  /** The body of an SMS-borne attempt (the alert, a notice, a task), as it is sent. */
+  private async smsBody(a: AttemptRow, covers: string[]): Promise<string> {
+    const { version, person, notice } = await this.compose(a, covers);
+    if (notice) return notice.sms;
+    if (a.channel === 'manual') return this.taskSms(a, version.content);
+    return this.renderer.sms(version.content, a.msgType, person);
+  }
+
+  /**
+   * A send left `sending` with nothing recorded: does the provider have it? Asked before it is
+   * sent again or failed over (a message accepted as Postgres went away must not go twice): an
+   * SMS with the same body to the number, or a call to it, since the attempt was claimed and not
+   * recorded on another attempt. Found: recorded as sent, true.
+   */
+  async reconcile(attemptId: string): Promise<boolean> {
+    const a = await this.repo.findAttempt(attemptId);
+    if (!a || a.status !== 'sending') return false;
+    // Sent after it was queued: a minute of slack for the provider's clock.
+    const since = new Date(new Date(a.queuedAt).getTime() - 60_000);
+    const exclude = await this.repo.recordedProviderIds('twilio', a.address, since);
+    let found: { providerId: string; segments?: number } | undefined;
+    if (a.channel === 'sms' || a.channel === 'manual') {
+      const body = await this.smsBody(a, a.covers ?? []);
+      found = await this.channels.sms.findSent?.({ to: a.address, body, since, exclude });
+    } else if (a.channel === 'voice') {
+      found = await this.channels.voice.findPlaced?.({ to: a.address, since, exclude });
+    }
+    if (!found) return false;
+    await this.repo.attemptSent(a.id, 'twilio', found.providerId, found.segments);
+    this.logger.warn({ attemptId: a.id }, 'stuck send found at the provider: recorded, not resent');
+    return true;
+  }
+
+  private async dispatch(a: AttemptRow, covers: string[]) {
+    if (a.channel === 'sms' || a.channel === 'manual') {
       return this.channels.sms.send({
         to: a.address,
-        body: m.sms,
+        body: await this.smsBody(a, covers),
         statusCallbackUrl: this.urls.smsStatus(a.id),
       });
     }
-    switch (a.channel) {
-      case 'sms':
-        return this.channels.sms.send({
-          to: a.address,
-          body: this.renderer.sms(version.content, a.msgType, person),
-          statusCallbackUrl: this.urls.smsStatus(a.id),
-        });
-      case 'voice':
-        return this.channels.voice.call({
-          to: a.address,
-          twimlUrl: this.urls.voiceTwiml(a.id),
-          statusCallbackUrl: this.urls.voiceStatus(a.id),
-        });
-      case 'email': {
-        const m = this.renderer.email(version.content, a.msgType, person);
-        return this.channels.email.send({
-          to: a.address,
-          subject: m.subject,
-          text: m.text,
-          html: m.html,
-          headers: { 'X-Warning-Id': version.content.nationalId, 'X-Attempt-Id': a.id },
-        });
-      }
-      case 'manual':
-        return this.channels.sms.send({
-          to: a.address,
-          body: await this.taskSms(a, version.content),
-          statusCallbackUrl: this.urls.smsStatus(a.id),
-        });
+    if (a.channel === 'voice') {
+      return this.channels.voice.call({
+        to: a.address,
+        twimlUrl: this.urls.voiceTwiml(a.id),
+        statusCallbackUrl: this.urls.voiceStatus(a.id),
+      });
     }
+    const { version, person, notice } = await this.compose(a, covers);
+    if (notice) {
+      return this.channels.email.send({
+        to: a.address,
+        subject: notice.text.slice(0, 60),
+        text: notice.text,
+      });
+    }
+    const m = this.renderer.email(version.content, a.msgType, person);
+    return this.channels.email.send({
+      to: a.address,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+      headers: { 'X-Warning-Id': version.content.nationalId, 'X-Attempt-Id': a.id },
+    });
   }
 }
