@@ -1,3 +1,4 @@
+import { AuditService } from '../../src/modules/audit/audit.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -13,8 +14,9 @@ interface EventView {
   subjectId: string;
   warningId: string | null;
   data: Record<string, unknown>;
-  prevHash: string;
+  prevHash: string | null;
   hash: string;
+  block: number | null;
 }
 
 describe('tamper-evident audit log', () => {
@@ -95,11 +97,39 @@ describe('tamper-evident audit log', () => {
       expect(text).not.toContain(p.mobile.slice(3));
     }
 
-    // Each event links to the one before it (the warning's events interleave with others).
-    const all: { id: string; prev_hash: string; hash: string }[] = await t.db.query(
-      `SELECT id::text, prev_hash, hash FROM audit_events ORDER BY audit_events.id`,
+    // Sealed in id order (the warning's events interleave with others): every event up to the
+    // last block sits in a block with its hash, each block links to the one before it, and every
+    // event listed above is sealed.
+    const { horizon } = await t.app.get(AuditService).seal({ waitMs: 10_000 });
+    expect(horizon).not.toBeNull();
+    const blocks: {
+      no: number;
+      firstId: string;
+      lastId: string;
+      prevHash: string;
+      hash: string;
+      hashes: string;
+    }[] = await t.db.query(
+      `SELECT no::int, first_id::text AS "firstId", last_id::text AS "lastId", prev_hash AS "prevHash",
+              hash, encode(hashes, 'hex') AS hashes
+         FROM audit_blocks ORDER BY no`,
     );
-    for (let i = 1; i < all.length; i++) expect(all[i].prev_hash).toBe(all[i - 1].hash);
+    expect(blocks.length).toBeGreaterThan(0);
+    blocks.forEach((b, i) => {
+      expect(b.no).toBe(i + 1);
+      expect(b.prevHash).toBe(i ? blocks[i - 1].hash : '0'.repeat(64));
+      expect(BigInt(b.firstId)).toBe(i ? BigInt(blocks[i - 1].lastId) + 1n : 1n);
+    });
+    const lastSealed = blocks[blocks.length - 1].lastId;
+    const all: { id: string; hash: string }[] = await t.db.query(
+      `SELECT id::text, hash FROM audit_events WHERE id <= $1 ORDER BY audit_events.id`,
+      [lastSealed],
+    );
+    expect(blocks.map((b) => b.hashes).join('')).toBe(all.map((e) => e.hash).join(''));
+    for (const e of list) expect(BigInt(e.id)).toBeLessThanOrEqual(BigInt(lastSealed));
+    expect(
+      (await events()).filter((e) => list.some((l) => l.id === e.id)).every((e) => e.block),
+    ).toBe(true);
   });
 
   it('verifies the whole chain', async () => {
@@ -111,6 +141,14 @@ describe('tamper-evident audit log', () => {
     expect(res.body.ok).toBe(true);
     expect(res.body.checked).toBeGreaterThanOrEqual(n);
     expect(res.body.firstBroken).toBeUndefined();
+    // Sealed up to a signed checkpoint; whatever was not sealed yet is reported, not hidden.
+    expect(res.body.sealed.events + res.body.unsealed.count).toBe(res.body.checked);
+    expect(res.body.checkpoint).toMatchObject({
+      block: res.body.sealed.blocks,
+      lastId: res.body.sealed.lastId,
+      head: expect.stringMatching(/^[0-9a-f]{64}$/),
+      signature: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   it('the database refuses UPDATE, DELETE and TRUNCATE on audit_events', async () => {

@@ -7,6 +7,7 @@ import { StuckSends1764100000000 } from './1764100000000-StuckSends';
 import { DangerZonePolicies1764200000000 } from './1764200000000-DangerZonePolicies';
 import { ChainFollowUps1764300000000 } from './1764300000000-ChainFollowUps';
 import { ChainNotices1764400000000 } from './1764400000000-ChainNotices';
+import { AuditSealing1764500000000 } from './1764500000000-AuditSealing';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   DangerZonePolicies1764200000000,
   ChainFollowUps1764300000000,
   ChainNotices1764400000000,
+  AuditSealing1764500000000,
 ];

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MAX_OFFSET } from '../../common/http/params';
 import { Roles } from '../auth/auth.decorators';
 import { AuditService, type VerifyResult } from './audit.service';
@@ -29,6 +29,22 @@ export class AuditEventsQueryDto {
   offset?: number;
 }
 
+export class AuditVerifyQueryDto {
+  @ApiPropertyOptional({
+    description: 'a checkpoint published earlier: its block number (with `head`)',
+  })
+  @ValidateIf((q: AuditVerifyQueryDto) => q.block !== undefined || q.head !== undefined)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  block?: number;
+
+  @ApiPropertyOptional({ description: "the published checkpoint's head (64 hex digits)" })
+  @ValidateIf((q: AuditVerifyQueryDto) => q.block !== undefined || q.head !== undefined)
+  @Matches(/^[0-9a-f]{64}$/)
+  head?: string;
+}
+
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
@@ -36,10 +52,18 @@ export class AuditEventsQueryDto {
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
-  /** Recomputes the hash chain; names the first event whose hash or link does not hold. */
+  /**
+   * Seals what is certainly committed, then checks every block, its events and the signed
+   * checkpoint (and a published one, given as `block` and `head`); reports the unsealed tail.
+   * Names the first event or block that does not hold.
+   */
   @Get('verify')
-  verify(): Promise<VerifyResult> {
-    return this.audit.verify();
+  verify(@Query() q: AuditVerifyQueryDto): Promise<VerifyResult> {
+    return this.audit.verify(
+      q.block !== undefined && q.head !== undefined
+        ? { published: { block: q.block, head: q.head } }
+        : {},
+    );
   }
 
   @Get('events')
