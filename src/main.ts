@@ -1,3 +1,4 @@
+import { startWorkerHttp } from './bootstrap/worker-http';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -55,7 +56,10 @@ async function main(): Promise<void> {
     await runDemo(app, env, runtime, sandbox);
   } else {
     await app.init();
-    process.stderr.write(`[gateway] worker ready (queue backend: ${runtime.queue.backend})\n`);
+    startWorkerHttp(app, env.WORKER_HTTP_PORT);
+    process.stderr.write(
+      `[gateway] worker ready (queue backend: ${runtime.queue.backend}; health and metrics on :${env.WORKER_HTTP_PORT})\n`,
+    );
   }
   if (sandbox) {
     const s = sandbox;

@@ -38,6 +38,13 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT = 3000;
 
+  /** A worker process's own port for GET /health and GET /metrics (ROLE=worker only). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  WORKER_HTTP_PORT = 3001;
+
   @IsOptional()
   @IsIn(PROCESS_ROLES)
   ROLE: ProcessRole = 'all';
