@@ -256,7 +256,7 @@ export class AuditService {
   /**
    * The fence: first the sequence's last value L, then a fresh xid X (its own short transaction).
    * A transaction holding an id ≤ L took it before L was read, and held its xid before its id
-   * (audit_next_event_id), so its xid is < X. Once no transaction with an xid < X is running,
+   * (the audit_events_take_xid trigger), so its xid is < X. Once no transaction with an xid < X is running,
    * every id ≤ L is committed and visible, or rolled back for good: L is the horizon. A fence
    * that does not pass within `waitMs` is kept and tried first by the next run.
    */
