@@ -1,15 +1,17 @@
 /**
- * Benchmarks entry: `npx tsx bench/run.ts [targeting|timers] [options]` (see --help).
+ * Benchmarks entry: `npx tsx bench/run.ts [targeting|timers|audit] [options]` (see --help).
  *
  * Postgres: DATABASE_URL's server when set (a database per benchmark is created there and reused),
  * otherwise an embedded Postgres with its data under .data/bench (BENCH_PG_PORT, default 54339).
  */
 import 'reflect-metadata';
+import { runAuditBench } from './audit.bench';
 import { runTargetingBench } from './targeting.bench';
 import { runTimersBench } from './timers.bench';
 
 const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
        tsx bench/run.ts timers [--timers N] [--workers N] [--concurrency N] [--work-ms N] [--spread-ms N]
+       tsx bench/run.ts audit [--writers N] [--batch N] [--seconds N] [--work-ms N]
 
   targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
                 a village, a hazard point and a mixed target (the default)
@@ -25,7 +27,16 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --workers N   worker processes' worth of escalation workers (default 1)
   --concurrency escalation jobs per worker (default 10, as the gateway runs them)
   --work-ms N   the handler's own work, stood in for by waiting (default 2)
-  --spread-ms N due times spread over this window (default 0: all due at the same instant)`;
+  --spread-ms N due times spread over this window (default 0: all due at the same instant)
+
+  audit         audit appends per second with N concurrent writers, each appending small batches in
+                its own transactions: the old design (global advisory lock, previous hash read), the
+                sealed log (AuditService.append, sealer every 2 s) and the bare INSERT with no hash
+                and no lock; results in bench/results/audit-*.json and .md (Postgres as targeting)
+  --writers N   concurrent writers, one connection each (default 20)
+  --batch N     events per transaction (default 5)
+  --seconds N   seconds per design after a warm-up (default 10)
+  --work-ms N   other work inside each transaction, stood in for by waiting (default 0)`;
 
 function parseArgs(argv: string[]) {
   const opts = {
@@ -40,6 +51,10 @@ function parseArgs(argv: string[]) {
     concurrency: 10,
     workMs: 2,
     spreadMs: 0,
+    writers: 20,
+    batch: 5,
+    seconds: 10,
+    auditWorkMs: 0,
   };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value?.replace(/_/g, ''));
@@ -59,7 +74,10 @@ function parseArgs(argv: string[]) {
     else if (arg === '--timers') opts.timers = positive(arg, argv[++i]);
     else if (arg === '--workers') opts.workers = positive(arg, argv[++i]);
     else if (arg === '--concurrency') opts.concurrency = positive(arg, argv[++i]);
-    else if (arg === '--work-ms') opts.workMs = Number(argv[++i]) || 0;
+    else if (arg === '--work-ms') opts.workMs = opts.auditWorkMs = Number(argv[++i]) || 0;
+    else if (arg === '--writers') opts.writers = positive(arg, argv[++i]);
+    else if (arg === '--batch') opts.batch = positive(arg, argv[++i]);
+    else if (arg === '--seconds') opts.seconds = Number(argv[++i]) || 10;
     else if (arg === '--spread-ms') opts.spreadMs = Number(argv[++i]) || 0;
     else if (!arg.startsWith('-')) opts.bench = arg;
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
@@ -76,6 +94,9 @@ async function main(): Promise<void> {
       break;
     case 'timers':
       await runTimersBench({ ...opts, log });
+      break;
+    case 'audit':
+      await runAuditBench({ ...opts, workMs: opts.auditWorkMs, log });
       break;
     default:
       throw new Error(`unknown benchmark ${opts.bench}\n${USAGE}`);
