@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { ChannelError } from '../channel.types';
+import { breakerState, providerCalls, providerLatency } from '../../common/observability/metrics';
 
 export interface BreakerSettings {
   /** The circuit opens when more than this share (%) of the calls in the window failed. */
@@ -72,15 +73,21 @@ export class ProviderBreakers {
     });
     const created: Entry = { breaker, openedAt: 0 };
     breaker.on('open', () => {
+      breakerState().set({ provider }, 2);
       created.openedAt = this.now();
       this.log?.warn(
         `circuit for ${provider} opened: failing over for ${this.settings.resetMs} ms`,
       );
     });
-    breaker.on('halfOpen', () =>
-      this.log?.log(`circuit for ${provider} half-open: trying one call`),
-    );
-    breaker.on('close', () => this.log?.log(`circuit for ${provider} closed`));
+    breaker.on('halfOpen', () => {
+      breakerState().set({ provider }, 1);
+      this.log?.log(`circuit for ${provider} half-open: trying one call`);
+    });
+    breaker.on('close', () => {
+      breakerState().set({ provider }, 0);
+      this.log?.log(`circuit for ${provider} closed`);
+    });
+    breakerState().set({ provider }, 0);
     this.entries.set(provider, created);
     entry = created;
     return entry;
@@ -89,10 +96,20 @@ export class ProviderBreakers {
   /** Runs `fn` through the provider's breaker. */
   async run<T>(provider: string, fn: () => Promise<T>): Promise<T> {
     const entry = this.entry(provider);
+    const stop = providerLatency().startTimer({ provider });
     try {
-      return (await entry.breaker.fire(fn)) as T;
+      const result = (await entry.breaker.fire(fn)) as T;
+      stop();
+      providerCalls().inc({ provider, outcome: 'accepted' });
+      return result;
     } catch (err) {
-      if ((err as { code?: unknown } | null)?.code === 'EOPENBREAKER') {
+      const open = (err as { code?: unknown } | null)?.code === 'EOPENBREAKER';
+      if (!open) stop();
+      providerCalls().inc({
+        provider,
+        outcome: open ? 'circuit_open' : err instanceof ChannelError ? err.kind : 'error',
+      });
+      if (open) {
         const retryAfterMs = Math.max(0, entry.openedAt + this.settings.resetMs - this.now());
         throw new ChannelError(
           'circuit_open',

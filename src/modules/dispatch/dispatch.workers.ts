@@ -23,6 +23,7 @@ import { DispatchQueue } from './dispatch-queue.service';
 import { FanoutService } from './fanout.service';
 import { LifecycleService } from './lifecycle.service';
 import { RecoverySweep } from './recovery-sweep';
+import { timerLateness } from '../../common/observability/metrics';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
 
@@ -64,10 +65,16 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.start<EscalationJob>(
       QUEUE_NAMES.escalation,
-      (job) =>
-        job.data.type === 'step'
+      (job) => {
+        // How late the timer fires: from its due time (added + delay) to now.
+        timerLateness().observe(
+          { type: job.data.type },
+          Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000,
+        );
+        return job.data.type === 'step'
           ? this.escalation.onStepTimer(job.data.deliveryId, job.data.version, job.data.step)
-          : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode),
+          : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode);
+      },
       { concurrency: this.num('ESCALATION_CONCURRENCY', 10) },
     );
     this.start<LifecycleJob>(

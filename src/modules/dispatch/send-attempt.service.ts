@@ -12,6 +12,7 @@ import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { MessageRenderer } from './message-renderer';
 import { ANSWERED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
+import { sendsDeferred } from '../../common/observability/metrics';
 
 const SKIPPED: SendOutcome = { kind: 'skipped' };
 /** Postgres unique_violation. */
@@ -74,7 +75,10 @@ export class SendAttemptService {
     // A provider whose circuit is open is not a failure of this person's contact point: the send
     // waits (unclaimed, no try spent) until the provider is tried again.
     const waitMs = this.breakers.retryAfterMs(breaker);
-    if (waitMs !== undefined) return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
+    if (waitMs !== undefined) {
+      sendsDeferred().inc({ provider: breaker });
+      return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
+    }
     // What stops a message follows from its purpose: the person's own alert stops at their
     // answer; a task SMS when its task is no longer open; a notice about someone else only when
     // everything it reports is resolved (never by the superior's answer to their own alert).
@@ -114,6 +118,7 @@ export class SendAttemptService {
       if (e.kind === 'circuit_open') {
         // The circuit opened between the check and the call: nothing reached the provider.
         await this.repo.releaseClaim(a.id);
+        sendsDeferred().inc({ provider: breaker });
         return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
       }
       const retryable = e.kind === 'transient' || e.kind === 'rate_limited';

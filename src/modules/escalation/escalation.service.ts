@@ -16,6 +16,7 @@ import { type VersionRow, WarningsRepository } from '../warnings/warnings.reposi
 import type { EscalationPolicy } from './escalation-policy.types';
 import { PoliciesRepository } from './policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
+import { escalationsCreated } from '../../common/observability/metrics';
 
 interface ChainDelivery {
   id: string;
@@ -370,6 +371,7 @@ export class EscalationService {
         [from.warningId, from.id, existing.id, reason],
       );
       if (found?.fresh) {
+        escalationsCreated().inc({ reason });
         await this.audit.append(
           [
             {

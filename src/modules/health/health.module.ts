@@ -3,10 +3,11 @@ import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { QueueHealthIndicator } from './queue.health';
 import { WorkHealthIndicator } from './work.health';
+import { WorkMetrics } from './work.metrics';
 
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [QueueHealthIndicator, WorkHealthIndicator],
+  providers: [QueueHealthIndicator, WorkHealthIndicator, WorkMetrics],
 })
 export class HealthModule {}

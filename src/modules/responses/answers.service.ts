@@ -8,6 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
 import { CHAIN_CLOSED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
+import { answersRecorded } from '../../common/observability/metrics';
 
 export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
 
@@ -149,6 +150,12 @@ export class AnswersService {
       }
       return r;
     });
+    if (result.recorded)
+      answersRecorded().inc({
+        channel: input.channel,
+        kind: input.kind,
+        effective: String(result.effective),
+      });
     return this.afterRecord(input, result);
   }
 
