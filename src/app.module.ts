@@ -23,7 +23,7 @@ import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
 import { ResponsesModule } from './modules/responses/responses.module';
-import { TasksModule } from './modules/tasks/tasks.module';
+import { TasksApiModule } from './modules/tasks/tasks-api.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
 import { bullConnectionOptions } from './runtime/queue-backend';
 
@@ -81,7 +81,7 @@ const API_MODULES = [
   DirectoryModule,
   WarningsModule,
   ResponsesModule,
-  TasksModule,
+  TasksApiModule,
   EscalationModule,
   ReportsModule,
   ConsoleModule,

@@ -9,6 +9,7 @@ import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
 import { CHAIN_CLOSED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
 import { answersRecorded } from '../../common/observability/metrics';
+import type { OnSiteAnswer } from '../tasks/tasks.service';
 
 export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
 
@@ -118,6 +119,11 @@ export class AnswersService {
       }
     }
     return { recorded: ack.recorded, acknowledged: ack.acknowledged, deliveryId: ack.deliveryId };
+  }
+
+  /** A task completed on site: the visited person's answer (once per task). */
+  recordOnSite(a: OnSiteAnswer): Promise<AnswerResult> {
+    return this.record({ ...a, kind: 'confirm', channel: 'on_site' });
   }
 
   async record(input: AnswerInput): Promise<AnswerResult> {

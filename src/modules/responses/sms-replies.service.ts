@@ -177,7 +177,9 @@ export class SmsRepliesService {
     }
     if (reply.action === 'complete') {
       // A webhook retried (the same message, already recorded) is answered as the first time.
-      const done = (await this.tasks.completeByReply(task.taskId, body)) || !result.recorded;
+      const completed = await this.tasks.completeByReply(task.taskId, body);
+      if (completed.onSite) await this.answers.recordOnSite(completed.onSite);
+      const done = completed.closed || !result.recorded;
       return out(done ? 'task_done' : 'task_closed');
     }
     if (reply.action === 'help') {

@@ -2,12 +2,10 @@ import { Module } from '@nestjs/common';
 import { ChainModule } from '../chain/chain.module';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { WarningsModule } from '../warnings/warnings.module';
-import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
 @Module({
   imports: [WarningsModule, DispatchQueueModule, ChainModule],
-  controllers: [TasksController],
   providers: [TasksService],
   exports: [TasksService],
 })

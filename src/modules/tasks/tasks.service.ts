@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { AnswersService } from '../responses/answers.service';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
@@ -14,6 +12,15 @@ import { NoticesRepository } from '../chain/notices.repository';
 import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
 import type { WarningStatus } from '../warnings/warning.types';
+
+/** The on-site answer a completed task gives the person it was about (recorded by the caller). */
+export interface OnSiteAnswer {
+  deliveryId: string;
+  recordedBy?: string;
+  reason: string;
+  raw: string;
+  dedupeKey: string;
+}
 
 /** What a task's note says once its grid member asked for support by SMS. */
 export const TASK_HELP_NOTE = '网格员请求支援（短信回复2）';
@@ -31,7 +38,6 @@ export class TasksService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly warnings: WarningsService,
     private readonly queue: DispatchQueue,
-    private readonly moduleRef: ModuleRef,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
   ) {}
@@ -232,12 +238,15 @@ export class TasksService {
    * SMS, as the SMS asks: the task is done, and the person it was about is confirmed on site.
    * False when the task is no longer open.
    */
-  async completeByReply(taskId: string, raw: string): Promise<boolean> {
+  async completeByReply(
+    taskId: string,
+    raw: string,
+  ): Promise<{ closed: boolean; onSite?: OnSiteAnswer }> {
     const [task] = await this.db.query(
       `SELECT id, warning_id, grid_code, status, subject_delivery_id FROM manual_tasks WHERE id = $1`,
       [taskId],
     );
-    if (!task || task.status !== 'open') return false;
+    if (!task || task.status !== 'open') return { closed: false };
     return this.finish(task, {
       outcome: 'confirmed_on_site',
       note: `短信回复 SMS reply: ${raw}`.slice(0, 200),
@@ -283,7 +292,7 @@ export class TasksService {
   private async finish(
     task: { id: string; warning_id: string; subject_delivery_id: string | null },
     c: { outcome: string; note: string | null; completedBy: string | null; actor: string },
-  ): Promise<boolean> {
+  ): Promise<{ closed: boolean; onSite?: OnSiteAnswer }> {
     const closed = await this.db.transaction(async (m) => {
       const [row] = await rows(
         m,
@@ -313,23 +322,19 @@ export class TasksService {
     });
     // What the task was escalated for is resolved: notices about it still waiting are stopped.
     if (closed) await this.notices.resolve({ taskId: task.id });
-    // Confirmed on site: the visited person's answer, recorded like any other answer (and it stops
-    // their chain). Resolved lazily: answers depend on dispatch, which depends on tasks.
-    if (
-      task.subject_delivery_id &&
-      (c.outcome === 'confirmed_on_site' || c.outcome === 'evacuated')
-    ) {
-      await this.moduleRef.get(AnswersService, { strict: false }).record({
-        deliveryId: task.subject_delivery_id,
-        kind: 'confirm',
-        channel: 'on_site',
-        recordedBy: c.completedBy ?? undefined,
-        reason: c.note ?? c.outcome,
-        raw: c.outcome,
-        dedupeKey: `task:${task.id}`,
-      });
-    }
-    return closed;
+    // Confirmed on site: the visited person's answer, which the caller records like any other
+    // answer (it stops their chain). Given again on a repeat: recording it is idempotent.
+    const onSite =
+      task.subject_delivery_id && (c.outcome === 'confirmed_on_site' || c.outcome === 'evacuated')
+        ? {
+            deliveryId: task.subject_delivery_id,
+            recordedBy: c.completedBy ?? undefined,
+            reason: c.note ?? c.outcome,
+            raw: c.outcome,
+            dedupeKey: `task:${task.id}`,
+          }
+        : undefined;
+    return { closed, onSite };
   }
 
   /** Open and recent tasks: a grid member sees their own grid only. */
@@ -370,12 +375,16 @@ export class TasksService {
     if (task.status !== 'open') {
       throw new AppException(ErrorCode.Conflict, '任务已结束', `Task is already ${task.status}`);
     }
-    await this.finish(task, {
+    const { onSite } = await this.finish(task, {
       outcome: dto.outcome,
       note: dto.note ?? null,
       completedBy: principal.tokenId,
       actor: principal.tokenId,
     });
+    return { onSite };
+  }
+
+  async findDone(taskId: string) {
     const [done] = await this.db.query(
       `SELECT id, status, outcome, note, completed_at AS "completedAt" FROM manual_tasks WHERE id = $1`,
       [taskId],
