@@ -1,6 +1,7 @@
 import type { ChannelKind } from '../../channels/channel.types';
 import type { ContactKind } from '../directory/directory.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
+import type { EscalationPolicy } from '../escalation/escalation-policy.types';
 
 /** A person-addressed channel: one attempt reaches one person at one address. */
 export type PersonChannel = Extract<ChannelKind, 'sms' | 'voice' | 'email'>;
@@ -34,6 +35,30 @@ function firstContact(
   return contacts.find(
     (c) => ADDRESSABLE[channel].includes(c.kind) && !exclude.has(`${channel}:${c.value}`),
   );
+}
+
+/**
+ * The attempts of step `index` of a policy for a person: one per channel of the step, to the
+ * person's first contact point that channel can use. Someone with no number that takes SMS but a
+ * landline still gets the message, by voice. Empty when the step does not exist or nothing fits.
+ */
+export function planStep(
+  policy: Pick<EscalationPolicy, 'steps'>,
+  index: number,
+  contacts: RecipientContact[],
+): PlannedAttempt[] {
+  const step = policy.steps[index];
+  if (!step) return [];
+  const planned: PlannedAttempt[] = [];
+  for (const channel of step.channels) {
+    const c = firstContact(contacts, channel);
+    if (c) planned.push({ channel, contactKind: c.kind, address: c.value });
+  }
+  if (!planned.some((p) => p.channel !== 'email')) {
+    const c = firstContact(contacts, 'voice');
+    if (c) planned.push({ channel: 'voice', contactKind: c.kind, address: c.value });
+  }
+  return planned;
 }
 
 /** What a release (解除) or an update notice uses: one short message, SMS first. */

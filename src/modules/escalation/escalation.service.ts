@@ -7,7 +7,7 @@ import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
-import { firstContactFor, type PlannedAttempt } from '../dispatch/contact-plan';
+import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
 import { TasksService } from '../tasks/tasks.service';
@@ -93,7 +93,7 @@ export class EscalationService {
         danger === 'all' || danger.has(d.personId),
       );
       chosen.push({ id: d.id, policy });
-      const planned = this.planStep(policy, 0, contacts.get(d.personId) ?? []);
+      const planned = planStep(policy, 0, contacts.get(d.personId) ?? []);
       if (!planned.length) unreachable.push(d.id);
       planned.forEach((p, seq) =>
         attempts.push({
@@ -142,26 +142,6 @@ export class EscalationService {
     return new Set(threatened.map((r) => r.person_id));
   }
 
-  planStep(
-    policy: EscalationPolicy,
-    index: number,
-    contacts: RecipientContact[],
-  ): PlannedAttempt[] {
-    const step = policy.steps[index];
-    if (!step) return [];
-    const planned: PlannedAttempt[] = [];
-    for (const channel of step.channels) {
-      const c = firstContactFor(contacts, channel);
-      if (c) planned.push({ channel, contactKind: c.kind, address: c.value });
-    }
-    // No number that takes SMS but a landline: the message still gets there by voice.
-    if (!planned.some((p) => p.channel !== 'email')) {
-      const c = firstContactFor(contacts, 'voice');
-      if (c) planned.push({ channel: 'voice', contactKind: c.kind, address: c.value });
-    }
-    return planned;
-  }
-
   /**
    * A step's wait ran out. The step is advanced by compare-and-set (a timer delivered twice fires
    * once), then its follow-up is carried out and marked done. A fault in between (the job retried,
@@ -194,7 +174,7 @@ export class EscalationService {
       );
       if (!already) {
         const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
-        await this.addAttempts(d, this.planStep(policy, step, contacts), purpose);
+        await this.addAttempts(d, planStep(policy, step, contacts), purpose);
       }
       await this.queue.scheduleSteps([
         {
@@ -422,7 +402,7 @@ export class EscalationService {
     const policy =
       (own?.policyId ? await this.policies.byId(own.policyId) : undefined) ??
       (await this.policies.choose(v.content.kind, v.level, v.content.status, target.role, true));
-    const planned = this.planStep(policy, 0, contacts.get(target.id) ?? []);
+    const planned = planStep(policy, 0, contacts.get(target.id) ?? []);
     await this.queue.enqueueAttempts(await this.notices.queue(existing.id, planned, priority));
   }
 
