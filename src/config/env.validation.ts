@@ -159,6 +159,18 @@ export class EnvironmentVariables {
   @Max(86_400)
   HEALTH_OVERDUE_SECONDS = 300;
 
+  /** How often a worker process seals audit events into blocks (0: never in this process). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  AUDIT_SEAL_INTERVAL_MS = 2000;
+
+  /** A file the latest signed audit checkpoint is also written to (publish it off the database). */
+  @IsOptional()
+  @IsString()
+  AUDIT_CHECKPOINT_FILE?: string;
+
   /** Tries of one send job (SMS, call, email, robot, loudspeaker) on transient errors. */
   @Transform(toInt)
   @IsInt()
