@@ -45,3 +45,19 @@ export function villageFixtureSql(appSecret: string): string {
     INSERT INTO broadcast_terminals (code, name, division_code) VALUES ('T-001', '渔子溪村大喇叭', '513221001001');
   `;
 }
+
+/** `count` residents of grid 1 with one mobile number each (`+86138000<prefix><nn>`), and their SQL. */
+export function oneNumberResidents(count: number, prefix: string, ext: string) {
+  const people = Array.from({ length: count }, (_, i) => ({
+    ext: `${ext}${i}`,
+    name: `居民${ext}${i}`,
+    mobile: `+86138000${prefix}${String(i).padStart(2, '0')}`,
+  }));
+  const sql = `
+    INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
+      ${people.map((p) => `('${p.ext}', '${p.name}', 'resident', '513221001001', '513221001001001')`).join(',\n')};
+    INSERT INTO contact_points (person_id, kind, value, priority)
+      SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
+        ${people.map((p) => `('${p.ext}', '${p.mobile}')`).join(', ')}) AS c(ext, mobile) ON c.ext = people.external_id;`;
+  return { people, sql };
+}

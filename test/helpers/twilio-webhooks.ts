@@ -11,8 +11,12 @@ export function twilioPost(t: TestApp, path: string, params: Record<string, stri
 }
 
 /** An SMS a person sends to the gateway's number, as Twilio delivers it. */
-export function inboundSms(t: TestApp, from: string, body: string) {
-  const sid = `SM${String(++messageSeq).padStart(26, '0')}${process.pid.toString(16).padStart(6, '0')}`;
+export function inboundSms(
+  t: TestApp,
+  from: string,
+  body: string,
+  sid = `SM${String(++messageSeq).padStart(26, '0')}${process.pid.toString(16).padStart(6, '0')}`,
+) {
   return twilioPost(t, '/webhooks/twilio/sms', {
     AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
     ApiVersion: '2010-04-01',

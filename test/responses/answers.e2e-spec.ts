@@ -1,4 +1,3 @@
-import twilio from 'twilio';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { MessageRenderer } from '../../src/modules/dispatch/message-renderer';
 import { ConfirmLinkSigner } from '../../src/modules/responses/confirm-link';
@@ -9,6 +8,11 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
+import {
+  inboundSms as sendInboundSms,
+  messageOf,
+  twilioPost as postSigned,
+} from '../helpers/twilio-webhooks';
 
 const APP_SECRET = 'answers-e2e-secret'.padEnd(40, 'a');
 
@@ -46,11 +50,9 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
   let t: TestApp;
   let w1: string;
   let w2: string;
-  let messageSeq = 0;
 
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
   const carrier = () => t.sandbox!.carrier;
-  const authToken = () => t.sandbox!.env.TWILIO_AUTH_TOKEN;
 
   const delivery = async (warningId: string, ext: string) => {
     const [row] = await t.db.query(
@@ -97,31 +99,9 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
       | undefined;
   };
 
-  /** A webhook as Twilio posts it: form-encoded, signed over the public URL and the parameters. */
-  const twilioPost = (path: string, params: Record<string, string>) => {
-    const signature = twilio.getExpectedTwilioSignature(authToken(), `${t.baseUrl}${path}`, params);
-    return t.http().post(path).type('form').set('X-Twilio-Signature', signature).send(params);
-  };
-  const inboundSms = (
-    from: string,
-    body: string,
-    sid = `SM${String(++messageSeq).padStart(32, 'f')}`,
-  ) =>
-    twilioPost('/webhooks/twilio/sms', {
-      AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
-      ApiVersion: '2010-04-01',
-      MessageSid: sid,
-      SmsSid: sid,
-      SmsMessageSid: sid,
-      From: from,
-      To: t.sandbox!.env.TWILIO_FROM_NUMBER,
-      Body: body,
-      NumMedia: '0',
-      NumSegments: '1',
-      SmsStatus: 'received',
-    });
-  /** The text of the TwiML `<Message>`, or '' for a silent `<Response/>`. */
-  const messageOf = (twiml: string) => /<Message>([\s\S]*)<\/Message>/.exec(twiml)?.[1] ?? '';
+  const twilioPost = (path: string, params: Record<string, string>) => postSigned(t, path, params);
+  const inboundSms = (from: string, body: string, sid?: string) =>
+    sendInboundSms(t, from, body, sid);
 
   const issue = async (headline: string) => {
     const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning({ headline }));

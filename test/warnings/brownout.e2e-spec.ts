@@ -1,23 +1,13 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { FlakyProxy } from '../helpers/flaky-proxy';
-import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { oneNumberResidents, PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'brownout-e2e-secret'.padEnd(40, 'b');
 
 /** Residents with one mobile number each and nothing else: no other contact point to fail over to. */
-const ONE_NUMBER = Array.from({ length: 10 }, (_, i) => ({
-  ext: `P-ONE${i}`,
-  name: `单号${i}`,
-  mobile: `+86138000003${String(i).padStart(2, '0')}`,
-}));
-const oneNumberSql = `
-  INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
-    ${ONE_NUMBER.map((p) => `('${p.ext}', '${p.name}', 'resident', '513221001001', '513221001001001')`).join(',\n')};
-  INSERT INTO contact_points (person_id, kind, value, priority)
-    SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
-      ${ONE_NUMBER.map((p) => `('${p.ext}', '${p.mobile}')`).join(', ')}) AS c(ext, mobile) ON c.ext = people.external_id;`;
+const { people: ONE_NUMBER, sql: oneNumberSql } = oneNumberResidents(10, '03', 'P-ONE');
 
 /** Failed SMS requests at the start of the warning: the only SMS provider has a bad minute. */
 const FAILURES = 6;

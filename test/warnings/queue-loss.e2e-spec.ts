@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { oneNumberResidents, PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { testRedisUrl } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
@@ -10,17 +10,7 @@ import { imminentWarning } from '../helpers/warning-bodies';
 const APP_SECRET = 'queue-loss-e2e-secret'.padEnd(40, 'q');
 
 /** Residents with one mobile each: enough SMS that many still wait in the queue at 2 per second. */
-const MANY = Array.from({ length: 20 }, (_, i) => ({
-  ext: `P-Q${i}`,
-  name: `排队${i}`,
-  mobile: `+86138000005${String(i).padStart(2, '0')}`,
-}));
-const manySql = `
-  INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
-    ${MANY.map((p) => `('${p.ext}', '${p.name}', 'resident', '513221001001', '513221001001001')`).join(',\n')};
-  INSERT INTO contact_points (person_id, kind, value, priority)
-    SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
-      ${MANY.map((p) => `('${p.ext}', '${p.mobile}')`).join(', ')}) AS c(ext, mobile) ON c.ext = people.external_id;`;
+const { people: MANY, sql: manySql } = oneNumberResidents(20, '05', 'P-Q');
 
 describe('the queue backend loses its data: the gateway rebuilds the work from Postgres, and /health says when work is overdue', () => {
   let t: TestApp;

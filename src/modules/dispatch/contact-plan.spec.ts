@@ -1,9 +1,24 @@
 import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { planFailover, planNotice, planStep } from './contact-plan';
 
-const mobile: RecipientContact = { kind: 'mobile', value: '+8613800000001', priority: 1 };
-const landline: RecipientContact = { kind: 'landline', value: '+862887654321', priority: 2 };
-const email: RecipientContact = { kind: 'email', value: 'a@example.cn', priority: 3 };
+const mobile: RecipientContact = {
+  kind: 'mobile',
+  value: '+8613800000001',
+  priority: 1,
+  verifiedAt: null,
+};
+const landline: RecipientContact = {
+  kind: 'landline',
+  value: '+862887654321',
+  priority: 2,
+  verifiedAt: null,
+};
+const email: RecipientContact = {
+  kind: 'email',
+  value: 'a@example.cn',
+  priority: 3,
+  verifiedAt: null,
+};
 
 const policy = {
   steps: [
