@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -461,10 +462,239 @@ describe('response chains, timelines, reports and exports', () => {
       const zhRows = parseCsv(zh.text);
       expect(zhRows[0][0]).toBe('分组方式');
       expect(zhRows).toHaveLength(3);
-      expect(zhRows[1].slice(0, 5)).toEqual(['village', VILLAGE, '渔子溪村', '4', '4']);
+      expect(zhRows[1].slice(0, 5)).toEqual(['村', VILLAGE, '渔子溪村', '4', '4']);
       expect(
         (await t.http().get(`/v1/reports/warnings/${warningId}.csv`).set(as('grid2'))).status,
       ).toBe(404);
+    });
+  });
+
+  describe('CSV values in Chinese', () => {
+    it('translates states, roles, channels and reasons with headers=zh, not only the headers', async () => {
+      const en = await t.http().get(`/v1/warnings/${warningId}/chains.csv`).set(as('auditor'));
+      const enRows = parseCsv(en.text);
+      const col = (rows: string[][], name: string) => rows[0].indexOf(name);
+      const leaderEn = enRows.find((r) => r[2] === PEOPLE.gridLeader.name)!;
+      expect(leaderEn[col(enRows, 'role')]).toBe('grid_leader');
+      expect(leaderEn[col(enRows, 'state')]).toBe('declined');
+
+      const zh = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains.csv?headers=zh`)
+        .set(as('auditor'));
+      expect(zh.text.startsWith('\uFEFF')).toBe(true);
+      const rows = parseCsv(zh.text);
+      const leader = rows.find((r) => r[2] === PEOPLE.gridLeader.name)!;
+      expect(leader[col(rows, '角色')]).toBe('网格长');
+      expect(leader[col(rows, '状态')]).toBe('求助');
+      expect(leader[col(rows, '未叫醒')]).toBe('否');
+      const chief = rows.find((r) => r[2] === PEOPLE.villageChief.name)!;
+      expect(chief[col(rows, '状态')]).toBe('已确认');
+      expect(['语音电话', '短信', '确认链接']).toContain(chief[col(rows, '应答渠道')]);
+      const duty = rows.find((r) => r[2] === COUNTY_DUTY.name)!;
+      expect(duty[col(rows, '升级原因')]).toBe('请求支援');
+      expect(duty[col(rows, '角色')]).toBe('值班员');
+      expect(zh.text).not.toMatch(/,(confirmed|declined|grid_leader|help_requested),/);
+
+      const byRole = parseCsv(
+        (
+          await t
+            .http()
+            .get(`/v1/reports/warnings/${warningId}.csv?headers=zh&groupBy=role`)
+            .set(as('auditor'))
+        ).text,
+      );
+      const leaderGroup = byRole.find((r) => r[1] === 'grid_leader')!;
+      expect(leaderGroup.slice(0, 3)).toEqual(['角色', 'grid_leader', '网格长']);
+    });
+
+    it('exports a period report as CSV', async () => {
+      const from = new Date(Date.now() - 3600_000).toISOString();
+      const to = new Date(Date.now() + 3600_000).toISOString();
+      const res = await t
+        .http()
+        .get('/v1/reports/period.csv')
+        .query({ from, to, groupBy: 'village', headers: 'zh' })
+        .set(as('auditor'));
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+      expect(res.headers['content-disposition']).toContain('report-actual-');
+      const rows = parseCsv(res.text);
+      expect(rows[0][0]).toBe('分组方式');
+      expect(rows[1].slice(0, 5)).toEqual(['村', VILLAGE, '渔子溪村', '4', '4']);
+      const bad = await t
+        .http()
+        .get('/v1/reports/period.csv')
+        .query({ status: 'drill' })
+        .set(as('auditor'));
+      expect(bad.status).toBe(400);
+      expect((await t.http().get('/v1/reports/period.csv')).status).toBe(401);
+    });
+  });
+
+  describe('spreadsheet exports (.xlsx)', () => {
+    // superagent's parser signature: the response is a readable stream.
+    const binary = (res: unknown, done: (err: Error | null, body: Buffer) => void) => {
+      const stream = res as NodeJS.ReadableStream;
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => done(null, Buffer.concat(chunks)));
+      stream.on('error', (err: Error) => done(err, Buffer.alloc(0)));
+    };
+    const xlsx = async (path: string, who: string) => {
+      const res = await t.http().get(path).set(as(who)).buffer(true).parse(binary);
+      return res;
+    };
+    const load = async (body: Buffer) => {
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(body as unknown as ArrayBuffer);
+      return wb;
+    };
+    /** The sheet's rows as objects keyed by the header row. */
+    const records = (ws: ExcelJS.Worksheet) => {
+      const header = (ws.getRow(1).values as unknown[]).slice(1) as string[];
+      const out: Record<string, ExcelJS.Cell>[] = [];
+      for (let i = 2; i <= ws.rowCount; i++) {
+        const row = ws.getRow(i);
+        out.push(Object.fromEntries(header.map((h, j) => [h, row.getCell(j + 1)])));
+      }
+      return out;
+    };
+
+    it('writes the chains with ids, phone numbers and codes as text, times as dates, counts as numbers', async () => {
+      const res = await xlsx(`/v1/warnings/${warningId}/chains.xlsx`, 'duty_officer');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe(
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      );
+      expect(res.headers['content-disposition']).toContain(`chains-${warningId}.xlsx`);
+      const wb = await load(res.body as Buffer);
+      const ws = wb.getWorksheet('chains')!;
+      expect(ws).toBeDefined();
+      const rows = records(ws);
+      expect(rows).toHaveLength(5);
+      const json = (await t.http().get(`/v1/warnings/${warningId}/chains`).set(as('duty_officer')))
+        .body.items as Record<string, unknown>[];
+      const dead = rows.find((r) => r.name.value === PEOPLE.deadMobile.name)!;
+      const deadJson = json.find((r) => r.name === PEOPLE.deadMobile.name)!;
+      for (const key of ['person_id', 'external_id', 'division_code', 'grid_code', 'contact']) {
+        expect(dead[key].type).toBe(ExcelJS.ValueType.String);
+      }
+      expect(dead.person_id.value).toBe(deadJson.personId);
+      expect(dead.division_code.value).toBe(VILLAGE);
+      expect(dead.grid_code.value).toBe(GRID1);
+      expect(dead.contact.value).toBe(PEOPLE.deadMobile.mobile);
+      expect(dead.attempts.type).toBe(ExcelJS.ValueType.Number);
+      expect(dead.attempts.value).toBe(deadJson.attempts);
+      expect(dead.state.value).toBe('confirmed');
+      expect(dead.not_woken.type).toBe(ExcelJS.ValueType.Boolean);
+      expect(dead.not_woken.value).toBe(false);
+      expect(dead.issue_to_answer_s.type).toBe(ExcelJS.ValueType.Number);
+      // Dates are date cells showing Asia/Shanghai wall-clock time (UTC+8), to the second.
+      expect(dead.confirmed_at.type).toBe(ExcelJS.ValueType.Date);
+      expect(dead.confirmed_at.numFmt).toBe('yyyy-mm-dd hh:mm:ss');
+      const confirmed = new Date(deadJson.confirmedAt as string).getTime();
+      expect(
+        Math.abs((dead.confirmed_at.value as Date).getTime() - (confirmed + 8 * 3600_000)),
+      ).toBeLessThan(1000);
+      // Header row frozen, with a filter; a second sheet says what the file holds.
+      expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+      const about = wb.getWorksheet('about')!;
+      const aboutText = JSON.stringify(about.getSheetValues());
+      expect(aboutText).toContain(warningId);
+      expect(aboutText).toContain('Asia/Shanghai');
+      expect(aboutText).toContain('in full');
+
+      const utc = await load(
+        (await xlsx(`/v1/warnings/${warningId}/chains.xlsx?tz=UTC`, 'duty_officer')).body,
+      );
+      const deadUtc = records(utc.getWorksheet('chains')!).find(
+        (r) => r.name.value === PEOPLE.deadMobile.name,
+      )!;
+      expect(Math.abs((deadUtc.confirmed_at.value as Date).getTime() - confirmed)).toBeLessThan(
+        1000,
+      );
+      const badTz = await t
+        .http()
+        .get(`/v1/warnings/${warningId}/chains.xlsx?tz=Mars/Olympus`)
+        .set(as('duty_officer'));
+      expect(badTz.status).toBe(400);
+      expect(badTz.body.error.fields[0].field).toBe('tz');
+    });
+
+    it('masks numbers for auditors and translates values in Chinese', async () => {
+      const res = await xlsx(`/v1/warnings/${warningId}/chains.xlsx?headers=zh`, 'auditor');
+      expect(res.status).toBe(200);
+      const wb = await load(res.body);
+      const rows = records(wb.getWorksheet('叫应链')!);
+      expect(rows).toHaveLength(5);
+      const leader = rows.find((r) => r['姓名'].value === PEOPLE.gridLeader.name)!;
+      expect(leader['角色'].value).toBe('网格长');
+      expect(leader['状态'].value).toBe('求助');
+      expect(leader['联系方式'].value).toBe('+86138****0002');
+      expect(leader['未叫醒'].value).toBe('否');
+      const duty = rows.find((r) => r['姓名'].value === COUNTY_DUTY.name)!;
+      expect(duty['升级原因'].value).toBe('请求支援');
+      expect(duty['网格代码'].value).toBeNull();
+      for (const r of rows) expect(String(r['联系方式'].value)).toMatch(/\*{4}/);
+      expect(JSON.stringify(wb.getWorksheet('说明')!.getSheetValues())).toContain('已脱敏');
+
+      const grid = await load(
+        (await xlsx(`/v1/warnings/${warningId}/chains.xlsx`, 'grid_member')).body,
+      );
+      expect(records(grid.getWorksheet('chains')!)).toHaveLength(3);
+      expect(
+        (await t.http().get(`/v1/warnings/${warningId}/chains.xlsx`).set(as('otherDuty'))).status,
+      ).toBe(404);
+      expect((await t.http().get(`/v1/warnings/${warningId}/chains.xlsx`)).status).toBe(401);
+    });
+
+    it('writes the report table with codes as text, rates as percentages, role names in Chinese', async () => {
+      const res = await xlsx(
+        `/v1/reports/warnings/${warningId}.xlsx?groupBy=role&headers=zh`,
+        'auditor',
+      );
+      expect(res.status).toBe(200);
+      const rows = records((await load(res.body)).getWorksheet('统计')!);
+      const leader = rows.find((r) => r['分组'].value === 'grid_leader')!;
+      expect(leader['分组方式'].value).toBe('角色');
+      expect(leader['名称'].value).toBe('网格长');
+      expect(leader['应叫人数'].type).toBe(ExcelJS.ValueType.Number);
+      expect(leader['确认率'].value).toBe(0);
+      expect(leader['确认率'].numFmt).toBe('0.00%');
+      const resident = rows.find((r) => r['分组'].value === 'resident')!;
+      expect(resident['确认率'].value).toBe(1);
+
+      const byVillage = records(
+        (
+          await load(
+            (await xlsx(`/v1/reports/warnings/${warningId}.xlsx?groupBy=village`, 'duty_officer'))
+              .body,
+          )
+        ).getWorksheet('report')!,
+      );
+      expect(byVillage[0].group.type).toBe(ExcelJS.ValueType.String);
+      expect(byVillage[0].group.value).toBe(VILLAGE);
+      expect(byVillage[0].targeted.value).toBe(4);
+      expect(
+        (await t.http().get(`/v1/reports/warnings/${warningId}.xlsx`).set(as('grid2'))).status,
+      ).toBe(404);
+
+      const from = new Date(Date.now() - 3600_000).toISOString();
+      const to = new Date(Date.now() + 3600_000).toISOString();
+      const period = await t
+        .http()
+        .get('/v1/reports/period.xlsx')
+        .query({ from, to, groupBy: 'grid' })
+        .set(as('auditor'))
+        .buffer(true)
+        .parse(binary);
+      expect(period.status).toBe(200);
+      const grid1 = records((await load(period.body)).getWorksheet('report')!).find(
+        (r) => r.group.value === GRID1,
+      )!;
+      expect(grid1.group.type).toBe(ExcelJS.ValueType.String);
+      expect(grid1.targeted.value).toBe(3);
     });
   });
 
@@ -513,6 +743,25 @@ describe('response chains, timelines, reports and exports', () => {
       expect(
         (await t.http().get(`/v1/warnings/${bulkId}/chains`).set(as('grid_member'))).status,
       ).toBe(404);
+    });
+
+    it('streams a large workbook row by row', async () => {
+      const res = await t
+        .http()
+        .get(`/v1/warnings/${bulkId}/chains.xlsx`)
+        .set(as('auditor'))
+        .buffer(true)
+        .parse((r, done) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => done(null, Buffer.concat(chunks)));
+        });
+      expect(res.status).toBe(200);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(res.body as ArrayBuffer);
+      const ws = wb.getWorksheet('chains')!;
+      expect(ws.rowCount).toBe(N + 1);
+      expect(ws.getRow(2).getCell(7).value).toMatch(/^\+86139\*{4}\d{4}$/);
     });
 
     it('keeps test warnings out of the actual figures', async () => {

@@ -1,8 +1,11 @@
 import { AppException } from '../../common/errors/app.exception';
 import { MAX_OFFSET } from '../../common/http/params';
+import { DEFAULT_EXPORT_TIME_ZONE, isTimeZone } from './xlsx';
 import {
   CHAIN_STATES,
   type ChainFilters,
+  type ExportFormat,
+  type ExportOptions,
   GROUP_BYS,
   type GroupBy,
   WARNING_STATUSES,
@@ -65,6 +68,25 @@ export function parseLang(v: unknown): 'zh' | 'en' {
   if (v === undefined || v === '' || v === 'en') return 'en';
   if (v === 'zh') return 'zh';
   throw AppException.validation([{ field: 'headers', message: 'must be zh or en' }]);
+}
+
+/**
+ * How an export is written: `headers` (zh or en: the header row and the coded values) and, for
+ * spreadsheets, `tz` (the IANA zone date cells show, default Asia/Shanghai; CSV times are
+ * ISO 8601 in UTC).
+ */
+export function parseExportOptions(
+  q: Record<string, unknown>,
+  format: ExportFormat,
+): ExportOptions {
+  const lang = parseLang(q.headers);
+  const tz = q.tz;
+  if (tz === undefined || tz === '') return { format, lang, timeZone: DEFAULT_EXPORT_TIME_ZONE };
+  if (typeof tz !== 'string' || tz.length > 64 || !isTimeZone(tz))
+    throw AppException.validation([
+      { field: 'tz', message: 'must be an IANA time zone such as Asia/Shanghai or UTC' },
+    ]);
+  return { format, lang, timeZone: tz };
 }
 
 const DAY = 24 * 3600_000;

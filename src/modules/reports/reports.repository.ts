@@ -8,11 +8,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
-import { csvHeader, csvTransform, type CsvColumn } from './csv';
 import type {
   AttemptRow,
   ChainFilters,
@@ -317,23 +315,25 @@ export class ReportsRepository {
   }
 
   /**
-   * Runs `sql` through a server-side cursor and writes it to `out` as CSV, row by row with
-   * back-pressure, so that a million rows never sit in memory. Ends `out`.
+   * Runs `sql` through a server-side cursor and hands the stream of rows to `consume` (a CSV
+   * pipeline or a workbook writer), so that a million rows never sit in memory. The connection
+   * is released when `consume` is done.
    */
-  async streamCsv<R>(
+  async withCursor<R>(
     sql: string,
     params: unknown[],
-    out: Writable,
-    columns: CsvColumn<R>[],
-    lang: 'zh' | 'en',
-    map?: (row: R) => R,
+    consume: (rows: Readable & AsyncIterable<R>) => Promise<void>,
   ): Promise<void> {
     const runner = this.db.createQueryRunner();
     try {
       const client = (await runner.connect()) as PoolClient;
       const stream = client.query(new QueryStream(sql, params, { batchSize: 500 }));
-      out.write(csvHeader(columns, lang));
-      await pipeline(stream, csvTransform(columns, map), out);
+      try {
+        await consume(stream as unknown as Readable & AsyncIterable<R>);
+      } finally {
+        // A consumer that stopped early (client gone) must not leave the cursor open.
+        if (!stream.destroyed) stream.destroy();
+      }
     } finally {
       await runner.release();
     }

@@ -1,15 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import type { Principal } from '../auth/auth.decorators';
 import { WarningsService } from '../warnings/warnings.service';
-import { CHAIN_COLUMNS, GROUP_COLUMNS } from './report-columns';
-import { contactMasker } from './mask';
+import { csvStages } from './csv';
+import { GROUP_BY_ZH, labelOf, WARNING_STATUS_ZH } from './export-values';
+import { contactMasker, seesFullContacts } from './mask';
+import { CHAIN_COLUMNS, type ExportColumn, GROUP_COLUMNS, nameRoleGroup } from './report-columns';
+import { writeXlsx } from './xlsx';
 import { ReportsRepository } from './reports.repository';
-import type { ChainFilters, ChainRow, GroupBy, ReportScope, WarningStatus } from './reports.types';
+import type {
+  ChainFilters,
+  ChainRow,
+  ExportOptions,
+  GroupBy,
+  ReportScope,
+  WarningStatus,
+} from './reports.types';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -87,25 +98,53 @@ export class ReportsService {
     return { total: page.total, limit, offset, items: page.items.map(this.maskChain(principal)) };
   }
 
-  async streamChainsCsv(
+  /** Every person in the chain as CSV or a workbook, streamed through a database cursor. */
+  async exportChains(
     principal: Principal,
     id: string,
     filters: ChainFilters,
-    lang: 'zh' | 'en',
+    opts: ExportOptions,
     out: Writable,
     before: () => void,
   ): Promise<void> {
-    await this.visibleWarning(principal, id);
+    const w = await this.visibleWarning(principal, id);
     const grid = this.scopeGrid(principal, filters);
     const { sql, where } = this.repo.chainQuery(id, filters, grid);
+    const zh = opts.lang === 'zh';
+    const filterText = [
+      filters.states?.length ? `state=${filters.states.join(',')}` : '',
+      filters.division ? `division=${filters.division}` : '',
+      filters.grid ? `grid=${filters.grid}` : '',
+      filters.role ? `role=${filters.role}` : '',
+      grid ? `scope grid=${grid}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     before();
-    await this.repo.streamCsv(
+    await this.write(
       `${sql} ORDER BY d.created_at, d.id`,
       where.params,
-      out,
       CHAIN_COLUMNS,
-      lang,
+      opts,
+      out,
       this.maskChain(principal),
+      {
+        sheet: zh ? '叫应链' : 'chains',
+        title: zh ? `预警 ${id} 叫应链` : `Response chains of warning ${id}`,
+        about: [
+          [
+            zh ? '导出内容' : 'export',
+            zh ? '叫应链（每人一行）' : 'response chains, one row per person',
+          ],
+          [zh ? '预警ID' : 'warning id', id],
+          [
+            zh ? '预警性质' : 'warning status',
+            labelOf(zh ? WARNING_STATUS_ZH : {}, w.status) as string,
+          ],
+          [zh ? '筛选' : 'filters', filterText || (zh ? '无' : 'none')],
+          ...this.aboutCommon(principal, opts),
+        ],
+      },
     );
   }
 
@@ -293,17 +332,80 @@ export class ReportsService {
     };
   }
 
-  async streamReportCsv(
+  /** The per-group table of a report (one warning, or a period) as CSV or a workbook. */
+  async exportReport(
     principal: Principal,
-    id: string,
+    scope: ReportScope,
     groupBy: GroupBy,
-    lang: 'zh' | 'en',
+    opts: ExportOptions,
     out: Writable,
     before: () => void,
   ): Promise<void> {
-    const scope = await this.warningScope(principal, id);
     const { sql, params } = this.repo.groupQuery(scope, groupBy);
+    const zh = opts.lang === 'zh';
+    const scopeLines: [string, string][] =
+      scope.kind === 'warning'
+        ? [[zh ? '预警ID' : 'warning id', scope.warningId]]
+        : [
+            [zh ? '起始时间' : 'from', scope.from.toISOString()],
+            [zh ? '截止时间' : 'to', scope.to.toISOString()],
+            [
+              zh ? '预警性质' : 'warning status',
+              labelOf(zh ? WARNING_STATUS_ZH : {}, scope.status) as string,
+            ],
+          ];
+    if (scope.gridCode) scopeLines.push([zh ? '网格' : 'grid', scope.gridCode]);
     before();
-    await this.repo.streamCsv(sql, params, out, GROUP_COLUMNS, lang);
+    await this.write(sql, params, GROUP_COLUMNS, opts, out, nameRoleGroup(opts.lang), {
+      sheet: zh ? '统计' : 'report',
+      title:
+        scope.kind === 'warning'
+          ? zh
+            ? `预警 ${scope.warningId} 叫应统计`
+            : `Report of warning ${scope.warningId}`
+          : zh
+            ? '时段叫应统计'
+            : 'Report over a period',
+      about: [
+        [zh ? '导出内容' : 'export', zh ? '叫应统计（每组一行）' : 'report, one row per group'],
+        ...scopeLines,
+        [zh ? '分组方式' : 'grouped by', labelOf(zh ? GROUP_BY_ZH : {}, groupBy) as string],
+        ...this.aboutCommon(principal, opts),
+      ],
+    });
+  }
+
+  private aboutCommon(principal: Principal, opts: ExportOptions): [string, string | Date][] {
+    const zh = opts.lang === 'zh';
+    const masked = !seesFullContacts(principal);
+    return [
+      [zh ? '导出时间' : 'exported at', new Date()],
+      [zh ? '导出者' : 'exported by', `${principal.name} (${principal.role})`],
+      [zh ? '时区' : 'time zone', opts.timeZone],
+      [zh ? '联系方式' : 'contacts', masked ? (zh ? '已脱敏' : 'masked') : zh ? '完整' : 'in full'],
+    ];
+  }
+
+  /** Streams the query's rows into the format asked for; ends `out`. */
+  private async write<R>(
+    sql: string,
+    params: unknown[],
+    columns: ExportColumn<R>[],
+    opts: ExportOptions,
+    out: Writable,
+    map: ((row: R) => R) | undefined,
+    book: { sheet: string; title: string; about: [string, string | Date][] },
+  ): Promise<void> {
+    await this.repo.withCursor<R>(sql, params, async (rowStream) => {
+      if (opts.format === 'csv') {
+        await pipeline(rowStream, ...csvStages(columns, opts.lang, map), out);
+        return;
+      }
+      await writeXlsx(
+        out,
+        { name: book.sheet, columns, rows: rowStream, map },
+        { lang: opts.lang, timeZone: opts.timeZone, title: book.title, about: book.about },
+      );
+    });
   }
 }

@@ -15,6 +15,15 @@ export type GroupBy = (typeof GROUP_BYS)[number];
 export const WARNING_STATUSES = ['actual', 'exercise', 'test'] as const;
 export type WarningStatus = (typeof WARNING_STATUSES)[number];
 
+export type ExportFormat = 'csv' | 'xlsx';
+
+/** How an export is written: its format, language (headers and values) and time zone (xlsx). */
+export interface ExportOptions {
+  format: ExportFormat;
+  lang: 'zh' | 'en';
+  timeZone: string;
+}
+
 export interface ChainFilters {
   states?: string[];
   division?: string;
