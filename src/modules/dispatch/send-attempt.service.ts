@@ -87,7 +87,8 @@ export class SendAttemptService {
       const claimed = await this.notices.claim(a.id);
       if (!claimed) return SKIPPED;
       if (!claimed.open) {
-        await this.repo.attemptCancelled(a.id, 'resolved');
+        // Everything it would report was resolved, or reported on this channel already.
+        await this.repo.attemptCancelled(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
         return SKIPPED;
       }
       covers = claimed.covers;

@@ -352,7 +352,7 @@ export class DeliveryEventsService {
   private async attempt(id: string): Promise<AttemptRow | undefined> {
     const [row] = await this.db.query(
       `SELECT a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType",
-              a.channel, a.address, a.priority, d.person_id AS "personId"
+              a.channel, a.address, a.priority, a.purpose, d.person_id AS "personId"
          FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.id = $1`,
       [id],
     );
