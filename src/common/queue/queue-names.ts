@@ -32,6 +32,8 @@ export interface SendAttemptJob {
 }
 export interface SendGroupJob {
   groupSendId: string;
+  /** Set when the provider accepted the send but recording that failed: record, never resend. */
+  accepted?: { providerId: string };
 }
 export type EscalationJob =
   | { type: 'step'; deliveryId: string; version: number; step: number }

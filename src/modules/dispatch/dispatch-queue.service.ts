@@ -128,6 +128,15 @@ export class DispatchQueue {
     return (job?.data as SendAttemptJob | undefined)?.accepted;
   }
 
+  /** What a group send job kept of an acceptance that could not be recorded. */
+  async acceptedOfGroup(send: {
+    id: string;
+    channel: ChannelKind;
+  }): Promise<SendGroupJob['accepted'] | undefined> {
+    const job = await this.queueFor(send.channel).getJob(`group-${send.id}`);
+    return (job?.data as SendGroupJob | undefined)?.accepted;
+  }
+
   async revive(
     kind: 'attempt' | 'group',
     send: { id: string; channel: ChannelKind; priority: number },

@@ -105,14 +105,12 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       },
     );
     // Robots are limited per robot (ProviderRateLimiter), not per queue.
-    this.start<SendGroupJob>(
-      QUEUE_NAMES.sendRobot,
-      (job) => this.groups.send(job.data.groupSendId, isLastTry(job)),
-      { concurrency: 5 },
-    );
+    this.start<SendGroupJob>(QUEUE_NAMES.sendRobot, (job, token) => this.sendGroup(job, token), {
+      concurrency: 5,
+    });
     this.start<SendGroupJob>(
       QUEUE_NAMES.sendBroadcast,
-      (job) => this.groups.send(job.data.groupSendId, isLastTry(job)),
+      (job, token) => this.sendGroup(job, token),
       {
         concurrency: 2,
         limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
@@ -134,6 +132,22 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     if (out.kind === 'unrecorded') {
       await job.updateData({ ...job.data, accepted: out.accepted });
       throw new Error('the provider accepted the message but recording it failed: recording again');
+    }
+    return out.kind;
+  }
+
+  /** One group send (robot, loudspeaker): deferred or kept for recording as sendAttempt. */
+  private async sendGroup(job: Job<SendGroupJob>, token?: string): Promise<string> {
+    const out = await this.groups.send(job.data.groupSendId, isLastTry(job), job.data.accepted);
+    if (out.kind === 'deferred') {
+      await job.moveToDelayed(Date.now() + out.delayMs, token);
+      throw new DelayedError();
+    }
+    if (out.kind === 'unrecorded') {
+      await job.updateData({ ...job.data, accepted: out.accepted });
+      throw new Error(
+        'the provider accepted the group send but recording it failed: recording again',
+      );
     }
     return out.kind;
   }

@@ -210,6 +210,16 @@ export class LifecycleService {
       [STUCK_SEND_AFTER_SECONDS],
     );
     for (const g of groups) {
+      // The provider accepted it and only the recording was lost: record it, never resend.
+      const accepted = await this.queue.acceptedOfGroup(g);
+      if (accepted) {
+        await this.db.query(
+          `UPDATE group_sends SET status = 'sent', provider_id = $2, sent_at = coalesce(sent_at, now())
+            WHERE id = $1 AND status = 'sending'`,
+          [g.id, accepted.providerId],
+        );
+        continue;
+      }
       if (g.tries >= maxTries) {
         await this.db.query(
           `UPDATE group_sends SET status = 'failed', error_code = 'send_lost', error_message = $2, failed_at = now()

@@ -28,6 +28,13 @@ interface GroupSendRow {
 }
 
 /** Sends one robot message (all its parts) or one broadcast task. */
+export type GroupSendOutcome =
+  | { kind: 'sent' | 'skipped' | 'failed' }
+  /** The provider's circuit is open: nothing was sent; try again after `delayMs`. */
+  | { kind: 'deferred'; delayMs: number }
+  /** Accepted by the provider but not recorded: record it later, never send it again. */
+  | { kind: 'unrecorded'; accepted: { providerId: string } };
+
 @Injectable()
 export class SendGroupService {
   private readonly logger = new Logger(SendGroupService.name);
@@ -43,39 +50,53 @@ export class SendGroupService {
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
   ) {}
 
-  async send(groupSendId: string, lastTry: boolean): Promise<void> {
+  /**
+   * `accepted`: the provider's id of this group send that an earlier try could not record (kept
+   * in the job): it is recorded now, and nothing is sent again.
+   */
+  async send(
+    groupSendId: string,
+    lastTry: boolean,
+    accepted?: { providerId: string },
+  ): Promise<GroupSendOutcome> {
+    if (accepted) return this.recordSent(groupSendId, accepted.providerId);
     const [g] = await this.db.query<GroupSendRow[]>(
       `SELECT g.id, g.warning_id AS "warningId", g.version, g.msg_type AS "msgType", g.channel, g.target_code AS "targetCode",
               g.mentions, g.terminal_codes AS "terminalCodes", g.status, w.state AS "warningState"
          FROM group_sends g JOIN warnings w ON w.id = g.warning_id WHERE g.id = $1`,
       [groupSendId],
     );
-    if (!g || !['queued', 'sending'].includes(g.status)) return;
+    if (!g || !['queued', 'sending'].includes(g.status)) return { kind: 'skipped' };
     if (g.msgType !== 'cancel' && g.warningState !== 'active') {
       await this.db.query(
         `UPDATE group_sends SET status = 'cancelled' WHERE id = $1 AND status IN ('queued', 'sending')`,
         [g.id],
       );
-      return;
+      return { kind: 'skipped' };
     }
     const claimed = await rows(
       this.db,
       `UPDATE group_sends SET status = 'sending', tries = tries + 1, claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
       [g.id],
     );
-    if (!claimed.length) return;
+    if (!claimed.length) return { kind: 'skipped' };
+    let providerId: string;
     try {
-      const providerId =
+      providerId =
         g.channel === 'broadcast' ? await this.sendBroadcast(g) : await this.sendRobot(g);
-      await this.db.query(
-        `UPDATE group_sends SET status = 'sent', provider_id = $2, sent_at = now() WHERE id = $1`,
-        [g.id, providerId],
-      );
     } catch (err) {
       const e =
         err instanceof ChannelError
           ? err
           : new ChannelError('transient', undefined, (err as Error).message);
+      if (e.kind === 'circuit_open') {
+        // The provider's circuit is open: nothing was sent; the send waits, no try spent.
+        await this.db.query(
+          `UPDATE group_sends SET status = 'queued', tries = greatest(tries - 1, 0) WHERE id = $1 AND status = 'sending'`,
+          [g.id],
+        );
+        return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, 1000) };
+      }
       if ((e.kind === 'transient' || e.kind === 'rate_limited') && !lastTry) throw e;
       await this.db.query(
         `UPDATE group_sends SET status = 'failed', error_code = $2, error_message = left($3, 500), failed_at = now() WHERE id = $1`,
@@ -85,6 +106,27 @@ export class SendGroupService {
         { groupSendId: g.id, channel: g.channel, code: e.code, kind: e.kind },
         'group send failed',
       );
+      return { kind: 'failed' };
+    }
+    // Accepted: from here on nothing sends it again; an error is a recording problem.
+    return this.recordSent(g.id, providerId);
+  }
+
+  /** Records an accepted group send, trying a few times; else hands the id back to the job. */
+  private async recordSent(id: string, providerId: string): Promise<GroupSendOutcome> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.db.query(
+          `UPDATE group_sends SET status = 'sent', provider_id = $2, sent_at = coalesce(sent_at, now())
+            WHERE id = $1 AND status IN ('queued', 'sending')`,
+          [id, providerId],
+        );
+        return { kind: 'sent' };
+      } catch (err) {
+        this.logger.warn({ groupSendId: id, try: i, err }, 'recording a group send failed');
+        if (i >= 3) return { kind: 'unrecorded', accepted: { providerId } };
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      }
     }
   }
 
