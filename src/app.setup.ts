@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
@@ -18,6 +18,9 @@ import {
 import { ROLES_KEY } from './modules/auth/auth.decorators';
 import { TokensService } from './modules/auth/tokens.service';
 import { ImportController } from './modules/directory/import/import.controller';
+import { ApiErrorBody } from './modules/operations/api-docs';
+import { OperationsModule } from './modules/operations/operations.module';
+import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 import { WarningsController } from './modules/warnings/warnings.controller';
 
 /**
@@ -60,7 +63,12 @@ function largeBodyRoutes(): LargeBodyRoute[] {
 
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */
 export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
+  // Operator tools that only make sense with HTTP (the queue dashboard's session endpoint).
+  const httpRoot: DynamicModule = {
+    ...rootModule,
+    imports: [...(rootModule.imports ?? []), OperationsModule],
+  };
+  const app = await NestFactory.create<NestExpressApplication>(httpRoot, {
     bufferLogs: true,
     // Bodies are parsed by bodyLimits below: a limit per route, decided before reading.
     bodyParser: false,
@@ -87,18 +95,56 @@ export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpr
       roleOf: async (token) => (await tokens.authenticate(token))?.role ?? null,
     }),
   );
+  // bull-board at /admin/queues: admins only (bearer header, or a cookie from a signed ticket).
+  mountQueueDashboard(app);
   app.useGlobalPipes(new SafeInputPipe(), buildValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
 
-  const doc = new DocumentBuilder()
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+    customSiteTitle: 'Warning gateway API 预警叫应网关',
+  });
+  return app;
+}
+
+/** The OpenAPI 3 document of the HTTP API (served at /docs, /docs-json and /docs-yaml). */
+export function createOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
     .setTitle('Warning gateway 预警叫应网关')
     .setDescription(
-      'Dispatches weather-risk and imminent geological-disaster warnings to every responsible person ' +
-        'and resident, and records who answered (叫应).',
+      'Dispatches weather-risk and imminent geological-disaster warnings to every responsible ' +
+        'person and resident, and records who answered (叫应).\n\n' +
+        'Every call carries `Authorization: Bearer <token>`; a token has one role (admin, ' +
+        'duty_officer, auditor, grid_member) and each operation names the roles it allows. ' +
+        'Errors are JSON: `{ "error": { "code", "message" (Chinese), "messageEn", "fields"? } }` ' +
+        '(schema ApiErrorBody); 429 and 503 carry Retry-After. Exports (CSV, XLSX) and CAP XML ' +
+        'are files, not JSON. Not in this document: the duty console (/console), the queue ' +
+        'dashboard for admins (/admin/queues, bull-board; see POST ' +
+        '/v1/admin/queue-dashboard/session), provider webhooks and confirmation links (/c/…).',
     )
     .setVersion('1.0')
-    .addBearerAuth()
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'wgt_…',
+      description: 'An API token (npm run cli -- tokens:create, or POST /v1/tokens as admin)',
+    })
+    .addTag('warnings', 'Issue, update, cancel (解除) warnings; CAP 1.2 import and export')
+    .addTag('responses', 'Answers recorded on site (现场确认)')
+    .addTag('tasks', 'Door-to-door (敲门入户) and gong-and-whistle (鸣锣吹哨) tasks')
+    .addTag('reports', '叫应 chains, timelines, reports and their CSV / XLSX exports')
+    .addTag('directory', 'Divisions, grids, people, robots, imports, recipient preview')
+    .addTag('escalation policies', 'Who is called next, how, and after how long (升级策略)')
+    .addTag('audit', 'The sealed audit log')
+    .addTag('tokens', 'API tokens (admins)')
+    .addTag('console', 'What the duty console needs beyond the API')
+    .addTag('operations', 'Queue dashboard access')
+    .addTag('health', 'Liveness and readiness')
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc));
-  return app;
+  return SwaggerModule.createDocument(app, config, {
+    extraModels: [ApiErrorBody],
+    operationIdFactory: (controllerKey, methodKey) =>
+      `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
 }
