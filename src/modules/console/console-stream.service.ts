@@ -57,9 +57,24 @@ export class ConsoleStreamService implements OnModuleDestroy {
     private readonly warnings: WarningsService,
   ) {}
 
+  /**
+   * What the streams cost the database, for tests and metrics: one `poll` (the summary's
+   * queries) per watched warning per interval, one `tokenChecks` query per tick with clients due,
+   * and one `visibilityChecks` per distinct scope (role, jurisdiction, grid) due, however many
+   * clients are open.
+   */
+  readonly counters = { polls: 0, tokenChecks: 0, visibilityChecks: 0 };
+
   /** Number of shared timers running (one per watched warning). */
   get timers(): number {
     return this.watches.size;
+  }
+
+  /** Number of open streams (all warnings). */
+  get clients(): number {
+    let n = 0;
+    for (const w of this.watches.values()) n += w.clients.size;
+    return n;
   }
 
   /** Adds a client whose principal has just been authenticated and allowed to see the warning. */
@@ -101,6 +116,7 @@ export class ConsoleStreamService implements OnModuleDestroy {
       const unverified = await this.recheck(warningId, watch);
       if (!watch.clients.size) return;
       try {
+        this.counters.polls++;
         const summary = await this.summary(warningId);
         const frame = `event: summary\ndata: ${JSON.stringify(summary)}\n\n`;
         watch.last = frame;
@@ -124,9 +140,12 @@ export class ConsoleStreamService implements OnModuleDestroy {
     const due = [...watch.clients].filter(([, c]) => c.checkAt <= now);
     if (!due.length) return new Set();
     try {
+      this.counters.tokenChecks++;
       const current = await this.tokens.activePrincipals(due.map(([, c]) => c.principal.tokenId));
+      // The visibility rule depends only on the scope, not on the client: one check per scope.
+      const visible = new Map<string, Promise<boolean>>();
       for (const [res, client] of due) {
-        const reason = await this.refusal(warningId, client.principal, current);
+        const reason = await this.refusal(warningId, client.principal, current, visible);
         if (reason) this.end(warningId, res, reason);
         else client.checkAt = Date.now() + client.every;
       }
@@ -142,6 +161,7 @@ export class ConsoleStreamService implements OnModuleDestroy {
     warningId: string,
     opened: Principal,
     current: Map<string, Principal>,
+    visible: Map<string, Promise<boolean>>,
   ): Promise<StreamEndReason | null> {
     const now = current.get(opened.tokenId);
     if (!now) return 'token_revoked';
@@ -152,12 +172,23 @@ export class ConsoleStreamService implements OnModuleDestroy {
     ) {
       return 'token_changed';
     }
+    const scope = `${now.role}|${now.jurisdiction ?? ''}|${now.gridCode ?? ''}`;
+    let check = visible.get(scope);
+    if (!check) {
+      check = this.isVisible(now, warningId);
+      visible.set(scope, check);
+    }
+    return (await check) ? null : 'not_visible';
+  }
+
+  /** The same visibility rule as when the stream was opened. */
+  private async isVisible(principal: Principal, warningId: string): Promise<boolean> {
+    this.counters.visibilityChecks++;
     try {
-      // The same visibility rule as when the stream was opened.
-      await this.warnings.findVisible(now, warningId);
-      return null;
+      await this.warnings.findVisible(principal, warningId);
+      return true;
     } catch (err) {
-      if (err instanceof AppException && err.code === ErrorCode.NotFound) return 'not_visible';
+      if (err instanceof AppException && err.code === ErrorCode.NotFound) return false;
       throw err;
     }
   }
@@ -172,10 +203,11 @@ export class ConsoleStreamService implements OnModuleDestroy {
   /** What GET /v1/warnings/:id shows of the landing, plus the township → village → grid table. */
   async summary(warningId: string) {
     const w = await this.repo.findWarning(warningId);
-    const [deliveries, responses, table] = await Promise.all([
+    const [deliveries, responses, table, broadcasts] = await Promise.all([
       this.repo.deliveryCounts(warningId),
       this.stats.summary(warningId),
       this.table(warningId),
+      this.broadcasts(warningId),
     ]);
     return {
       id: warningId,
@@ -185,7 +217,30 @@ export class ConsoleStreamService implements OnModuleDestroy {
       dispatch: { fanoutDone: !!w?.fanoutDoneAt, deliveries },
       responses,
       table,
+      broadcasts,
     };
+  }
+
+  /** Loudspeaker playback receipts per village (latest version's broadcasts): played, failed, none yet. */
+  private async broadcasts(warningId: string) {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT gs.target_code AS "villageCode", v.name AS village,
+              count(*)::int AS terminals,
+              count(*) FILTER (WHERE r.status = 'played')::int AS played,
+              count(*) FILTER (WHERE r.status IS NOT NULL AND r.status <> 'played')::int AS failed,
+              count(*) FILTER (WHERE r.status IS NULL)::int AS waiting
+         FROM group_sends gs
+         CROSS JOIN LATERAL unnest(gs.terminal_codes) AS t(code)
+         LEFT JOIN broadcast_receipts r ON r.group_send_id = gs.id AND r.terminal_code = t.code
+         LEFT JOIN divisions v ON v.code = gs.target_code
+        WHERE gs.warning_id = $1 AND gs.channel = 'broadcast'
+          AND (gs.version, gs.msg_type) = (SELECT version, msg_type FROM group_sends
+                                            WHERE warning_id = $1 AND channel = 'broadcast' AND target_code = gs.target_code
+                                            ORDER BY version DESC, msg_type = 'cancel' DESC LIMIT 1)
+        GROUP BY 1, 2 ORDER BY 1 LIMIT 2000`,
+      [warningId],
+    );
+    return rows;
   }
 
   private async table(warningId: string) {
