@@ -5,12 +5,16 @@ import { EscalationModule } from '../escalation/escalation.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { ConsoleApiController, ConsolePageController } from './console.controller';
 import { ConsolePreviewService } from './console-preview.service';
+import { ConsoleViewsController } from './console-views.controller';
 import { ConsoleStreamService } from './console-stream.service';
 
-/** The duty console: a static page at /console, a message preview and a live SSE summary. */
+/**
+ * The duty console: a static page at /console, a message preview, a live SSE summary and a few
+ * read-only views (who am I, a grid member's warnings, a village's grids, loudspeaker receipts).
+ */
 @Module({
   imports: [AuthModule, WarningsModule, EscalationModule],
-  controllers: [ConsolePageController, ConsoleApiController],
+  controllers: [ConsolePageController, ConsoleApiController, ConsoleViewsController],
   providers: [ConsolePreviewService, ConsoleStreamService],
 })
 export class ConsoleModule implements NestModule {
