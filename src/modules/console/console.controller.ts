@@ -26,10 +26,12 @@ function webDir(): string {
  */
 const ASSETS: Record<string, [string, string]> = {
   'console.js': ['console.browser-js', 'application/javascript; charset=utf-8'],
+  'console-people.js': ['console-people.browser-js', 'application/javascript; charset=utf-8'],
+  'console-mygrid.js': ['console-mygrid.browser-js', 'application/javascript; charset=utf-8'],
   'console.css': ['console.css', 'text/css; charset=utf-8'],
 };
 
-/** The page and its two assets; no data, so public. Everything else goes through the API with a token. */
+/** The page and its assets; no data, so public. Everything else goes through the API with a token. */
 @ApiExcludeController()
 @Controller('console')
 export class ConsolePageController {
