@@ -94,7 +94,8 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.fill('[name=impactHouseholds]', '4');
     await page.click('#issue-btn');
     await page.waitForSelector('[data-err-for=headline]:not(:empty)');
-    expect(await page.textContent('[data-err-for=headline]')).toContain('headline');
+    // In Chinese: the field's name and what is wrong (issue 12, item 9).
+    expect(await page.textContent('[data-err-for=headline]')).toBe('标题：不能为空');
     expect(await page.getAttribute('[name=headline]', 'class')).toContain('invalid');
     await page.screenshot({ path: join(SHOTS, 'console-1-field-error.png'), fullPage: true });
     expect(await t.db.query(`SELECT id FROM warnings`)).toHaveLength(0);
@@ -201,7 +202,7 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.fill('#update-form [name=headline]', '');
     await page.click('#update-btn');
     await page.waitForSelector('#update-form [data-err-for=headline]:not(:empty)');
-    expect(await page.textContent('#update-form [data-err-for=headline]')).toContain('headline');
+    expect(await page.textContent('#update-form [data-err-for=headline]')).toContain('标题');
     expect(await page.getAttribute('#update-form [name=headline]', 'class')).toContain('invalid');
     await page.screenshot({
       path: join(SHOTS, 'console-9-update-field-error.png'),
@@ -505,14 +506,14 @@ describe('the duty console (/console) in headless Chromium', () => {
     expect(await page.textContent('#flash')).toBe('已解除预警');
     const [w] = await t.db.query(`SELECT state FROM warnings WHERE id = $1`, [warningId]);
     expect(w.state).toBe('cancelled');
-    await page.waitForFunction(
-      `/cancelled/.test(document.querySelector('#live-status').textContent)`,
-    );
+    await page.waitForFunction(`/已解除/.test(document.querySelector('#live-status').textContent)`);
     // Calling again after the warning ended: the API's 409 message is shown.
     const [resident] = (await t.db.query(`SELECT id FROM people WHERE external_id = $1`, [
       PEOPLE.resident.ext,
     ])) as { id: string }[];
     await page.click('#people-btn');
+    // The list opens on the people not answered; the resident answered: show everyone.
+    await page.click('#people-filter-buttons [data-filter=all]');
     await page.click(`#people-table tr[data-person="${resident.id}"] button[data-action=call]`);
     await page.waitForFunction(`/✗/.test(document.querySelector('#flash').textContent)`);
     expect(await page.textContent('#flash')).toContain('无法再次呼叫');
