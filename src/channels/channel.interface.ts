@@ -34,6 +34,8 @@ export interface SmsChannel {
     /** Message ids recorded already (the same text sent again on purpose). */
     exclude: string[];
   }): Promise<SendReceipt | undefined>;
+  /** What the provider says of a message now (its status callbacks may have been lost). */
+  statusOf?(providerId: string): Promise<{ status: string; errorCode?: string }>;
 }
 
 /* ---- voice ---- */
@@ -63,6 +65,8 @@ export interface VoiceChannel {
     since: Date;
     exclude: string[];
   }): Promise<SendReceipt | undefined>;
+  /** What the provider says of a call now (its status callbacks may have been lost). */
+  statusOf?(callSid: string): Promise<{ status: string; durationS?: number; errorCode?: string }>;
 }
 
 /* ---- email ---- */

@@ -159,6 +159,16 @@ export class EnvironmentVariables {
   @Max(86_400)
   HEALTH_OVERDUE_SECONDS = 300;
 
+  /**
+   * A send the provider accepted whose status never came back (its callbacks lost) is asked about
+   * at the provider after this many seconds, by the recovery sweep.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(30)
+  @Max(86_400)
+  RECEIPT_POLL_AFTER_SECONDS = 600;
+
   /** How often a worker process seals audit events into blocks (0: never in this process). */
   @Transform(toInt)
   @IsInt()

@@ -48,6 +48,7 @@ describe('the queue backend loses its data: the gateway rebuilds the work from P
       seedSql: villageFixtureSql(APP_SECRET) + manySql,
       env: {
         RECOVERY_INTERVAL_MS: '1000',
+        RECEIPT_POLL_AFTER_SECONDS: '30',
         HEALTH_OVERDUE_SECONDS: '30',
         TWILIO_SMS_PER_SECOND: '2',
       },
@@ -118,5 +119,26 @@ describe('the queue backend loses its data: the gateway rebuilds the work from P
       ).length;
       expect([a.id, n]).toEqual([a.id, 1]);
     }
+  });
+
+  it('asks the provider about a send whose status callback never came, and applies what it says', async () => {
+    const id = await issue('渔子溪村滑坡临灾预警（回执丢失）');
+    const [sms] = await waitUntil(async () => {
+      const rows: { id: string }[] = await t.db.query(
+        `SELECT id FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms' AND status = 'delivered' LIMIT 1`,
+        [id],
+      );
+      return rows.length ? rows : undefined;
+    }, 'an SMS delivered');
+    // As if its delivery receipt had been lost (the gateway down when Twilio called) long ago.
+    await t.db.query(
+      `UPDATE contact_attempts SET status = 'sent', delivered_at = NULL, sent_at = now() - interval '5 minutes'
+        WHERE id = $1`,
+      [sms.id],
+    );
+    await waitUntil(async () => {
+      const [row] = await t.db.query(`SELECT status FROM contact_attempts WHERE id = $1`, [sms.id]);
+      return row.status === 'delivered';
+    }, 'the status asked of the provider and applied');
   });
 });

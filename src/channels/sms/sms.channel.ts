@@ -67,6 +67,15 @@ export class TwilioSmsChannel implements SmsChannel {
     }
   }
 
+  async statusOf(providerId: string): Promise<{ status: string; errorCode?: string }> {
+    try {
+      const m = await this.client.messages(providerId).fetch();
+      return { status: m.status, ...(m.errorCode ? { errorCode: String(m.errorCode) } : {}) };
+    } catch (err) {
+      throw twilioChannelError(err, `the status of ${providerId}`);
+    }
+  }
+
   async send(request: SmsSendRequest): Promise<SendReceipt> {
     if (!E164.test(request.to)) {
       throw new ChannelError('permanent', 'invalid_number', `not an E.164 number: ${request.to}`);

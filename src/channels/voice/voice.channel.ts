@@ -99,4 +99,16 @@ export class TwilioVoiceChannel implements VoiceChannel {
       throw twilioChannelError(err, `the call list for ${query.to}`);
     }
   }
+
+  async statusOf(
+    callSid: string,
+  ): Promise<{ status: string; durationS?: number; errorCode?: string }> {
+    try {
+      const c = await this.client.calls(callSid).fetch();
+      const duration = Number.parseInt(c.duration ?? '', 10);
+      return { status: c.status, ...(Number.isFinite(duration) ? { durationS: duration } : {}) };
+    } catch (err) {
+      throw twilioChannelError(err, `the status of ${callSid}`);
+    }
+  }
 }

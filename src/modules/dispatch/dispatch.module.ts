@@ -9,12 +9,10 @@ import { WarningsModule } from '../warnings/warnings.module';
 import { CallAgainController } from './call-again.controller';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchRepository } from './dispatch.repository';
-import { DispatchWorkers } from './dispatch.workers';
 import { FanoutService } from './fanout.service';
 import { GroupSendPlanner } from './group-send.planner';
 import { LifecycleService } from './lifecycle.service';
 import { MessageRenderer } from './message-renderer';
-import { RecoverySweep } from './recovery-sweep';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
 
@@ -58,10 +56,3 @@ export class DispatchModule {}
   controllers: [CallAgainController],
 })
 export class DispatchApiModule {}
-
-/** The queue workers (ROLE=worker or all). */
-@Module({
-  imports: [DispatchModule, DispatchQueueModule],
-  providers: [DispatchWorkers, RecoverySweep],
-})
-export class DispatchWorkersModule {}

@@ -11,13 +11,14 @@ import { DataSource } from 'typeorm';
 import { EscalationService } from '../escalation/escalation.service';
 import { DispatchQueue } from './dispatch-queue.service';
 import { LifecycleService } from './lifecycle.service';
+import { SilentSendsService } from '../responses/silent-sends.service';
 
 /** One sweep at a time across every worker process (a session advisory lock). */
 const SWEEP_LOCK_KEY = 7_263_203;
 
 /**
  * The recovery sweep (lost enqueues, stuck sends, overdue expiries and timers, unfinished 叫应
- * follow-ups), run by a timer in each worker process rather than by a schedule kept in the queue
+ * follow-ups, statuses whose callbacks never came), run by a timer in each worker process rather than by a schedule kept in the queue
  * backend: a Redis that lost its data (or was emptied) cannot lose the sweep that rebuilds what
  * it lost from Postgres. Processes take turns through a Postgres advisory lock.
  */
@@ -33,6 +34,7 @@ export class RecoverySweep implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly lifecycle: LifecycleService,
     private readonly escalation: EscalationService,
     private readonly queue: DispatchQueue,
+    private readonly silent: SilentSendsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,6 +62,7 @@ export class RecoverySweep implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         await this.lifecycle.recover();
         await this.escalation.recover();
+        await this.silent.poll();
         return true;
       } finally {
         await runner.query(`SELECT pg_advisory_unlock($1)`, [SWEEP_LOCK_KEY]);

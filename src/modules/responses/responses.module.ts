@@ -11,6 +11,7 @@ import { ConfirmLinkController } from './confirm-link.controller';
 import { DeliveryEventsService } from './delivery-events.service';
 import { OnSiteController } from './on-site.controller';
 import { OnSiteService } from './on-site.service';
+import { SilentSendsService } from './silent-sends.service';
 import { SmsRepliesService } from './sms-replies.service';
 import { TwilioWebhooksController } from './twilio-webhooks.controller';
 
@@ -31,9 +32,10 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     DeliveryEventsService,
     OnSiteService,
     SmsRepliesService,
+    SilentSendsService,
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     { provide: ANSWER_LISTENER, useExisting: EscalationService },
   ],
-  exports: [AnswersService, DeliveryEventsService],
+  exports: [AnswersService, DeliveryEventsService, SilentSendsService],
 })
 export class ResponsesModule {}
