@@ -1,5 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiPagedResponse, ApiTokenErrors } from '../operations/api-docs';
+import { AuditEventView, AuditVerifyView } from './audit.responses';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MAX_OFFSET } from '../../common/http/params';
@@ -47,6 +55,7 @@ export class AuditVerifyQueryDto {
 
 @ApiTags('audit')
 @ApiBearerAuth()
+@ApiTokenErrors(400)
 @Roles('auditor')
 @Controller('v1/audit')
 export class AuditController {
@@ -58,6 +67,14 @@ export class AuditController {
    * Names the first event or block that does not hold.
    */
   @Get('verify')
+  @ApiOperation({
+    summary: 'Verify the sealed audit log',
+    description:
+      'Seals what is certainly committed, then checks every block, its events and the signed ' +
+      'checkpoint (and a published one: `block` and `head`); reports the unsealed tail and names ' +
+      'the first event or block that does not hold.',
+  })
+  @ApiOkResponse({ type: AuditVerifyView })
   verify(@Query() q: AuditVerifyQueryDto): Promise<VerifyResult> {
     return this.audit.verify(
       q.block !== undefined && q.head !== undefined
@@ -67,6 +84,11 @@ export class AuditController {
   }
 
   @Get('events')
+  @ApiOperation({
+    summary: 'List audit events, oldest first (paged)',
+    description: 'Optionally of one warning.',
+  })
+  @ApiPagedResponse(AuditEventView, 'A page of audit events')
   events(@Query() q: AuditEventsQueryDto) {
     return this.audit.list({
       warningId: q.warningId,

@@ -1,9 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
 import { UuidPipe } from '../../common/http/params';
 import type { ApiToken } from './api-token.entity';
 import { CurrentPrincipal, type Principal, Roles } from './auth.decorators';
-import { CreateTokenDto, type TokenView } from './tokens.dto';
+import { CreatedTokenView, CreateTokenDto, TokenView } from './tokens.dto';
 import { TokensService } from './tokens.service';
 
 function view(t: ApiToken): TokenView {
@@ -21,18 +28,29 @@ function view(t: ApiToken): TokenView {
 
 @ApiTags('tokens')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Roles('admin')
 @Controller('v1/tokens')
 export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Get()
+  @ApiOperation({ summary: 'List API tokens (never the tokens themselves)' })
+  @ApiOkResponse({ type: [TokenView] })
   async list(): Promise<TokenView[]> {
     return (await this.tokens.list()).map(view);
   }
 
   /** The clear token is in this response only. */
   @Post()
+  @ApiOperation({
+    summary: 'Create an API token',
+    description:
+      'duty_officer needs a jurisdiction (division code prefix), grid_member a grid. The clear ' +
+      'token is in this response only.',
+  })
+  @ApiCreatedResponse({ type: CreatedTokenView })
+  @ApiErrors(400, 413)
   async create(
     @Body() dto: CreateTokenDto,
     @CurrentPrincipal() principal: Principal,
@@ -51,6 +69,9 @@ export class TokensController {
 
   @Post(':id/revoke')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an API token', description: 'Takes effect at once.' })
+  @ApiOkResponse({ type: TokenView })
+  @ApiErrors(400, 404)
   async revoke(
     @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,

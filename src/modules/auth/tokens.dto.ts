@@ -28,12 +28,20 @@ export class CreateTokenDto {
 }
 
 export class TokenView {
-  @ApiProperty() id: string;
-  @ApiProperty() name: string;
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: '县值班室 county duty office' }) name: string;
   @ApiProperty({ enum: TOKEN_ROLES }) role: TokenRole;
   @ApiPropertyOptional({ nullable: true, type: String }) jurisdiction: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) grid: string | null;
   @ApiProperty() createdAt: Date;
   @ApiPropertyOptional({ nullable: true, type: Date }) revokedAt: Date | null;
   @ApiPropertyOptional({ nullable: true, type: Date }) lastUsedAt: Date | null;
+}
+
+export class CreatedTokenView extends TokenView {
+  @ApiProperty({
+    description: 'the token itself: shown in this response only, store it now',
+    example: 'wgt_3q2Xo…',
+  })
+  token: string;
 }

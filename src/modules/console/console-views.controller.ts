@@ -1,5 +1,12 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import {
+  ConsoleMeView,
+  GridWarningView,
+  VillageGridsView,
+  WarningBroadcastsView,
+} from './console.responses';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
@@ -38,6 +45,7 @@ export type ConsoleAction = keyof typeof CONSOLE_ACTIONS;
  */
 @ApiTags('console')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/console')
 export class ConsoleViewsController {
   constructor(
@@ -48,6 +56,8 @@ export class ConsoleViewsController {
   /** The token's role, scope and the console actions it may use. */
   @Get('me')
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
+  @ApiOperation({ summary: "The token's role, scope and the console actions it may use" })
+  @ApiOkResponse({ type: ConsoleMeView })
   async me(@CurrentPrincipal() principal: Principal) {
     const can = (Object.keys(CONSOLE_ACTIONS) as ConsoleAction[]).filter((a) =>
       (CONSOLE_ACTIONS[a] as readonly string[]).includes(principal.role),
@@ -73,6 +83,11 @@ export class ConsoleViewsController {
   /** A grid member's active warnings (those that reached their grid), with the grid's counts. */
   @Get('grid/warnings')
   @Roles('grid_member')
+  @ApiOperation({
+    summary: "A grid member's active warnings, with the grid's counts",
+    description: 'Those that reached the grid; at most 50, newest first.',
+  })
+  @ApiOkResponse({ type: [GridWarningView] })
   async gridWarnings(@CurrentPrincipal() principal: Principal) {
     return this.db.query(
       `SELECT w.id, w.kind, w.status, w.state, v.level, v.national_id AS "nationalId",
@@ -95,6 +110,12 @@ export class ConsoleViewsController {
   /** The grids of a village (a task about a village-level person needs one of them). */
   @Get('villages/:code/grids')
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'The grids of a village, with their head counts',
+    description: 'To pick a grid for a door-to-door task about a village-level person.',
+  })
+  @ApiOkResponse({ type: VillageGridsView })
+  @ApiErrors(400, 404)
   async villageGrids(@Param('code') code: string, @CurrentPrincipal() principal: Principal) {
     if (!/^[0-9]{12}$/.test(code)) {
       throw AppException.validation([
@@ -121,6 +142,13 @@ export class ConsoleViewsController {
    */
   @Get('warnings/:id/broadcasts')
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'Loudspeaker (应急广播) playback receipts of a warning, per village',
+    description:
+      "Each terminal's last receipt for each broadcast: played, failed / offline, or none yet.",
+  })
+  @ApiOkResponse({ type: WarningBroadcastsView })
+  @ApiErrors(400, 404)
   async broadcasts(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
     await this.warnings.findVisible(principal, id);
     const rows: {

@@ -1,7 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeController, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiExcludeController,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ConsolePreviewView } from './console.responses';
 import type { Request, Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
@@ -67,6 +76,7 @@ export class ConsolePageController {
 
 @ApiTags('console')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/console')
 export class ConsoleApiController {
   constructor(
@@ -79,6 +89,12 @@ export class ConsoleApiController {
   @Post('preview')
   @HttpCode(200)
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: "Preview each channel's message for a draft warning",
+    description: 'Validated as POST /v1/warnings; creates and sends nothing.',
+  })
+  @ApiOkResponse({ type: ConsolePreviewView })
+  @ApiErrors(400, 413)
   async previewDraft(@Body() dto: CreateWarningDto, @CurrentPrincipal() principal: Principal) {
     return this.preview.preview(principal, dto);
   }
@@ -91,6 +107,15 @@ export class ConsoleApiController {
    */
   @Get('warnings/:id/stream')
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'Live summary of a warning (server-sent events)',
+    description:
+      "The warning's summary every 2 s as `text/event-stream`. EventSource cannot set headers: " +
+      'the token may come as `?token=`. Ends (`event: end`) once the token is revoked or changed.',
+  })
+  @ApiQuery({ name: 'token', required: false, description: 'the bearer token, for EventSource' })
+  @ApiDownload('text/event-stream', 'server-sent events', false)
+  @ApiErrors(400, 404)
   async stream(
     @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,

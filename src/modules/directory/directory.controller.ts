@@ -1,5 +1,20 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import {
+  DivisionView,
+  GridView,
+  PersonView,
+  RobotView,
+  TargetPreviewView,
+} from './directory.responses';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
@@ -11,6 +26,7 @@ import { TargetingService } from './targeting/targeting.service';
 /** Read access to the directory, and the recipient preview a duty officer sees before issuing. */
 @ApiTags('directory')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/directory')
 export class DirectoryController {
   constructor(
@@ -20,6 +36,12 @@ export class DirectoryController {
 
   @Get('divisions')
   @Roles('admin', 'duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'List administrative divisions (行政区划)',
+    description: 'Filtered by parent and level; at most 1000, by code.',
+  })
+  @ApiOkResponse({ type: [DivisionView] })
+  @ApiErrors(400)
   async divisions(@Query() q: DivisionQueryDto) {
     return this.db.query(
       `SELECT code, name, level, parent_code AS "parentCode" FROM divisions
@@ -32,6 +54,13 @@ export class DirectoryController {
   /** A grid and its people: grid members see only their own grid. */
   @Get('grids/:code')
   @Roles('admin', 'duty_officer', 'auditor', 'grid_member')
+  @ApiOperation({
+    summary: 'A grid (网格) and its people with their contact points',
+    description: 'Grid members see only their own grid; duty officers grids of their jurisdiction.',
+  })
+  @ApiParam({ name: 'code', example: '513221001001001' })
+  @ApiOkResponse({ type: GridView })
+  @ApiErrors(404)
   async grid(@Param('code') code: string, @CurrentPrincipal() principal: Principal) {
     if (principal.role === 'grid_member' && principal.gridCode !== code) {
       throw new AppException(
@@ -60,6 +89,13 @@ export class DirectoryController {
 
   @Get('people/:id')
   @Roles('admin', 'duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'A person, by id or directory id, with contact points',
+    description: 'Outside the jurisdiction of a duty officer: 404.',
+  })
+  @ApiParam({ name: 'id', description: 'uuid or external (directory) id', example: 'P-0001' })
+  @ApiOkResponse({ type: PersonView })
+  @ApiErrors(404)
   async person(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
     const [person] = await this.db.query(
       `SELECT p.id, p.external_id AS "externalId", p.name, p.role, p.title, p.division_code AS "divisionCode",
@@ -77,6 +113,12 @@ export class DirectoryController {
   /** Robots without their webhook URLs or secrets, which never leave the database in clear. */
   @Get('robots')
   @Roles('admin')
+  @ApiOperation({
+    summary: 'List group robots (WeCom / DingTalk / Feishu)',
+    description: 'Without webhook URLs or secrets; `parent` filters by division code prefix.',
+  })
+  @ApiOkResponse({ type: [RobotView] })
+  @ApiErrors(400)
   async robots(@Query() q: DivisionQueryDto) {
     return this.db.query(
       `SELECT code, platform, name, division_code AS "divisionCode", grid_code AS "gridCode",
@@ -89,6 +131,12 @@ export class DirectoryController {
   /** How many people a set of targets reaches, by role: what a duty officer sees before sending. */
   @Post('targeting/preview')
   @Roles('admin', 'duty_officer')
+  @ApiOperation({
+    summary: 'Preview the recipients of a set of targets, by role',
+    description: 'What a duty officer sees before issuing; unknown codes are 400, naming them.',
+  })
+  @ApiCreatedResponse({ type: TargetPreviewView })
+  @ApiErrors(400, 413)
   async preview(@Body() dto: TargetPreviewDto, @CurrentPrincipal() principal: Principal) {
     const query = {
       areas: dto.areas ?? [],

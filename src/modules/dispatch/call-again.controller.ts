@@ -1,5 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTokenErrors } from '../operations/api-docs';
+import { CallAgainView } from '../warnings/warnings.responses';
 import { UuidPipe } from '../../common/http/params';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -23,6 +25,14 @@ export class CallAgainController {
   @Post(':id/people/:personId/call')
   @HttpCode(202)
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Call the person again now (再次呼叫)',
+    description:
+      'A voice call is queued at once; the chain goes on as before. 409 when the warning has ' +
+      'ended, the person answered already or has no number to call.',
+  })
+  @ApiAcceptedResponse({ type: CallAgainView })
+  @ApiTokenErrors(400, 404, 409)
   async callAgain(
     @Param('id', UuidPipe) id: string,
     @Param('personId', UuidPipe) personId: string,

@@ -1,32 +1,58 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
 import { UuidPipe } from '../../common/http/params';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { PolicyDto } from './policies.dto';
+import { PolicyDto, PolicyView } from './policies.dto';
 import { PoliciesRepository } from './policies.repository';
 
 /** Escalation policies: chosen by warning kind, level, status and recipient role. */
 @ApiTags('escalation policies')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/escalation-policies')
 export class PoliciesController {
   constructor(private readonly policies: PoliciesRepository) {}
 
   @Get()
   @Roles('admin', 'duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'List escalation policies (升级策略), by rank',
+    description: 'The first matching policy (lowest rank) applies to a recipient.',
+  })
+  @ApiOkResponse({ type: [PolicyView] })
   list() {
     return this.policies.all(true);
   }
 
   @Post()
   @Roles('admin')
+  @ApiOperation({
+    summary: 'Create an escalation policy',
+    description: 'Chosen by warning kind, level, status and recipient role; names are unique.',
+  })
+  @ApiCreatedResponse({ type: PolicyView })
+  @ApiErrors(400, 413)
   async create(@Body() dto: PolicyDto, @CurrentPrincipal() principal: Principal) {
     return this.unique(() => this.policies.save(dto, undefined, principal.tokenId));
   }
 
   @Put(':id')
   @Roles('admin')
+  @ApiOperation({
+    summary: 'Replace an escalation policy',
+    description: 'Chains already running keep the steps they started with.',
+  })
+  @ApiOkResponse({ type: PolicyView })
+  @ApiErrors(400, 404, 413)
   async update(
     @Param('id', UuidPipe) id: string,
     @Body() dto: PolicyDto,
@@ -40,6 +66,12 @@ export class PoliciesController {
   @Delete(':id')
   @HttpCode(204)
   @Roles('admin')
+  @ApiOperation({
+    summary: 'Delete an escalation policy',
+    description: 'A policy recorded chains used cannot be deleted (409): edit it instead.',
+  })
+  @ApiNoContentResponse({ description: 'deleted' })
+  @ApiErrors(400, 404, 409)
   async remove(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
     const result = await this.policies.remove(id, principal.tokenId);
     if (result === 'missing') throw AppException.notFound('策略 policy', id);

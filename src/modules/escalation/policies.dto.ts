@@ -132,3 +132,9 @@ export class PolicyDto {
   @Max(604_800)
   reachDeadlineSeconds: number;
 }
+
+/** A stored policy: what was sent, with its id. */
+export class PolicyView extends PolicyDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+}

@@ -1,5 +1,12 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../operations/api-docs';
+import { HealthView } from './health.responses';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
 import { Public } from '../auth/auth.decorators';
@@ -24,7 +31,17 @@ export class HealthController {
    * is overdue (sends waiting, 叫应 timers late).
    */
   @Get()
-  @HealthCheck()
+  // Documented below: Terminus's own schema has no `degraded`.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Health: database, queue backend, queues and overdue work',
+    description:
+      '200 with status ok, or degraded when a send has waited or a 叫应 timer is late more than ' +
+      'HEALTH_OVERDUE_SECONDS; 503 (with Retry-After) when a part is down. No token needed.',
+  })
+  @ApiOkResponse({ type: HealthView })
+  @ApiServiceUnavailableResponse({ type: HealthView, description: 'a part is down' })
+  @ApiErrors(429)
   async check() {
     const result = await this.health.check([
       () => this.database.pingCheck('database', { timeout: 3000 }),

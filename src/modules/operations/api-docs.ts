@@ -56,6 +56,12 @@ export class ApiErrorDetail {
   })
   retryAfter?: number;
 
+  @ApiPropertyOptional({
+    type: [ApiFieldProblem],
+    description: 'imports (422): each problem of the file, with its row',
+  })
+  rows?: ApiFieldProblem[];
+
   @ApiPropertyOptional({ description: '413: the largest body the route accepts, in bytes' })
   limit?: number;
 }
@@ -188,18 +194,26 @@ export function ApiPagedResponse(item: Type<unknown>, description: string): Meth
 }
 
 /** A file download (not JSON): its content type, disposition and a description. */
-export function ApiDownload(contentType: string, description: string): MethodDecorator {
+export function ApiDownload(
+  contentType: string,
+  description: string,
+  attachment = true,
+): MethodDecorator {
   return applyDecorators(
     ApiProduces(contentType),
     ApiOkResponse({
       description,
       content: { [contentType]: { schema: { type: 'string', format: 'binary' } } },
-      headers: {
-        'Content-Disposition': {
-          description: 'attachment; filename="…"',
-          schema: { type: 'string' },
-        },
-      },
+      ...(attachment
+        ? {
+            headers: {
+              'Content-Disposition': {
+                description: 'attachment; filename="…"',
+                schema: { type: 'string' },
+              },
+            },
+          }
+        : {}),
     }),
   );
 }

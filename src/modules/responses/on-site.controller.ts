@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTokenErrors } from '../operations/api-docs';
+import { OnSiteAnswerView } from './on-site.responses';
 import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { OnSiteConfirmDto } from './on-site.dto';
@@ -18,6 +20,14 @@ export class OnSiteController {
   @Post('warnings/:id/people/:personId/confirm')
   @HttpCode(200)
   @Roles('grid_member', 'duty_officer')
+  @ApiOperation({
+    summary: 'Record an answer given on site (现场确认)',
+    description:
+      'Grid members for people of their grid, duty officers within their jurisdiction; the ' +
+      'first answer stands, the same record posted twice is one answer.',
+  })
+  @ApiOkResponse({ type: OnSiteAnswerView })
+  @ApiTokenErrors(400, 404, 413)
   confirm(
     @Param('id', UuidPipe) id: string,
     @Param('personId', UuidPipe) personId: string,

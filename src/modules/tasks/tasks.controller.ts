@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { CompletedTaskView, CreatedTaskView, TaskView } from './tasks.responses';
 import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { CompleteTaskDto, CreateTaskDto, ListTasksQuery } from './tasks.dto';
@@ -8,6 +16,7 @@ import { TasksService } from './tasks.service';
 
 @ApiTags('tasks')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1')
 export class TasksController {
   constructor(
@@ -18,6 +27,13 @@ export class TasksController {
   /** Assign a door-to-door or gong-and-whistle task to a member of a grid. */
   @Post('warnings/:id/tasks')
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Assign a door-to-door (敲门入户) or gong-and-whistle (鸣锣吹哨) task',
+    description:
+      "Sent by SMS to a member of the grid, with a short number to reply with; within the officer's jurisdiction.",
+  })
+  @ApiCreatedResponse({ type: CreatedTaskView })
+  @ApiErrors(400, 404, 409, 413)
   create(
     @Param('id', UuidPipe) id: string,
     @Body() dto: CreateTaskDto,
@@ -28,6 +44,12 @@ export class TasksController {
 
   @Get('tasks')
   @Roles('duty_officer', 'auditor', 'grid_member')
+  @ApiOperation({
+    summary: 'List tasks, open first',
+    description: 'Grid members see their grid, duty officers their jurisdiction; at most 500.',
+  })
+  @ApiOkResponse({ type: [TaskView] })
+  @ApiErrors(400)
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListTasksQuery) {
     return this.tasks.list(principal, query);
   }
@@ -35,6 +57,13 @@ export class TasksController {
   @Post('tasks/:id/complete')
   @HttpCode(200)
   @Roles('grid_member', 'duty_officer')
+  @ApiOperation({
+    summary: 'Complete a task with its outcome',
+    description:
+      "confirmed_on_site records the visited person's answer (现场确认) like any other answer.",
+  })
+  @ApiOkResponse({ type: CompletedTaskView })
+  @ApiErrors(400, 404, 409, 413)
   async complete(
     @Param('id', UuidPipe) id: string,
     @Body() dto: CompleteTaskDto,

@@ -1,5 +1,22 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import {
+  ChainPersonTimesView,
+  IssueResultView,
+  WarningDetailView,
+  WarningListItemView,
+} from './warnings.responses';
 import type { Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { limitPipe, offsetPipe, UuidPipe } from '../../common/http/params';
@@ -13,6 +30,7 @@ import { WarningsService } from './warnings.service';
 
 @ApiTags('warnings')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/warnings')
 export class WarningsController {
   constructor(
@@ -25,7 +43,21 @@ export class WarningsController {
   /** Issue a warning. Same Idempotency-Key and body: the first answer, nothing sent twice. */
   @Post()
   @Roles('duty_officer')
-  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiOperation({
+    summary: 'Issue a warning (发布预警)',
+    description:
+      'Targets areas, hazard points (隐患点) and risk zones (风险区) within your jurisdiction; ' +
+      'fan-out and sends start at once. With the same Idempotency-Key and body, the first answer ' +
+      'is given again and nothing is sent twice; another body with that key is 409.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: '1-200 printable ASCII characters; replays return the first answer',
+  })
+  @ApiCreatedResponse({ type: IssueResultView, description: 'issued' })
+  @ApiOkResponse({ type: IssueResultView, description: 'a replay of an earlier issue' })
+  @ApiErrors(400, 409, 413)
   async issue(
     @Body() dto: CreateWarningDto,
     @CurrentPrincipal() principal: Principal,
@@ -45,7 +77,17 @@ export class WarningsController {
   /** Issue, update or cancel from a CAP 1.2 alert (a meteorological bureau feed). */
   @Post('cap')
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Issue, update or cancel from a CAP 1.2 alert',
+    description:
+      'A meteorological bureau feed: msgType Alert issues, Update and Cancel act on the warning ' +
+      'its references name. A CAP alert seen before is answered as before.',
+  })
   @ApiConsumes('application/xml')
+  @ApiBody({ schema: { type: 'string' }, description: 'the CAP 1.2 alert (XML)' })
+  @ApiCreatedResponse({ type: IssueResultView })
+  @ApiOkResponse({ type: IssueResultView, description: 'an update, cancel or a replay' })
+  @ApiErrors(400, 404, 409, 413, 415)
   async importCap(
     @Body() xml: unknown,
     @CurrentPrincipal() principal: Principal,
@@ -63,6 +105,18 @@ export class WarningsController {
 
   @Get()
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'List warnings, newest first',
+    description: 'Duty officers see the warnings of their jurisdiction.',
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', default: 50, maximum: 500 },
+  })
+  @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', default: 0 } })
+  @ApiOkResponse({ type: [WarningListItemView] })
+  @ApiErrors(400)
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query('limit', limitPipe(50, 500)) limit: number,
@@ -78,6 +132,14 @@ export class WarningsController {
   /** The warning, its versions, counts by state and channel, and the ETA of its last first contact. */
   @Get(':id')
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'A warning with its versions, dispatch counts and 叫应 summary',
+    description:
+      'Counts by state and channel, the ETA of the last first contact, coverage, confirmation ' +
+      'rate, median / p90 response times, deadlines, the not-woken (未叫醒) list and help requests.',
+  })
+  @ApiOkResponse({ type: WarningDetailView })
+  @ApiErrors(400, 404)
   async detail(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
     const w = await this.warnings.findVisible(principal, id);
     const [versions, deliveries, attempts, chain] = await Promise.all([
@@ -112,6 +174,18 @@ export class WarningsController {
   /** Every person in the chain (recipients, escalation targets, task assignees) with their response times. */
   @Get(':id/responses')
   @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'Everyone in the 叫应 chain with their response times',
+    description: 'Recipients, escalation targets and task assignees, in chain order.',
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', default: 100, maximum: 1000 },
+  })
+  @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', default: 0 } })
+  @ApiOkResponse({ type: [ChainPersonTimesView] })
+  @ApiErrors(400, 404)
   async responses(
     @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,
@@ -124,6 +198,13 @@ export class WarningsController {
 
   @Post(':id/updates')
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Update a warning (new version: level, area, text)',
+    description:
+      'People newly concerned get the alert, people no longer concerned a release (解除通知).',
+  })
+  @ApiCreatedResponse({ type: IssueResultView })
+  @ApiErrors(400, 404, 409, 413)
   async update(
     @Param('id', UuidPipe) id: string,
     @Body() dto: UpdateWarningDto,
@@ -135,6 +216,12 @@ export class WarningsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Cancel a warning (解除预警)',
+    description: 'Pending sends and 叫应 chains stop; everyone already reached is told.',
+  })
+  @ApiOkResponse({ type: IssueResultView })
+  @ApiErrors(400, 404, 409, 413)
   async cancel(
     @Param('id', UuidPipe) id: string,
     @Body() dto: CancelWarningDto,
@@ -146,7 +233,12 @@ export class WarningsController {
   /** The current version as a CAP 1.2 alert (valid against the OASIS schema). */
   @Get(':id/cap')
   @Roles('duty_officer', 'auditor')
-  @ApiProduces('application/xml')
+  @ApiOperation({
+    summary: 'The current version as a CAP 1.2 alert (XML)',
+    description: 'Valid against the OASIS CAP 1.2 schema.',
+  })
+  @ApiDownload('application/xml', 'CAP 1.2 alert', false)
+  @ApiErrors(400, 404)
   async capXml(
     @Param('id', UuidPipe) id: string,
     @CurrentPrincipal() principal: Principal,

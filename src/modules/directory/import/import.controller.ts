@@ -7,8 +7,10 @@ import {
   ApiParam,
   ApiQuery,
   ApiTags,
-  ApiUnprocessableEntityResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
+import { ApiErrors, ApiTokenErrors } from '../../operations/api-docs';
+import { ImportResultView } from '../directory.responses';
 import { AppException } from '../../../common/errors/app.exception';
 import { CurrentPrincipal, type Principal, Roles } from '../../auth/auth.decorators';
 import { formatOfContentType } from './import-parser';
@@ -18,6 +20,7 @@ import { IMPORT_KINDS, type ImportResult, isImportKind } from './import.types';
 /** Roster uploads: the body is the file itself (CSV with a header row, or JSON lines). */
 @ApiTags('directory')
 @ApiBearerAuth()
+@ApiTokenErrors()
 @Controller('v1/directory/imports')
 export class ImportController {
   constructor(private readonly imports: ImportService) {}
@@ -25,6 +28,13 @@ export class ImportController {
   @Post(':kind')
   @HttpCode(200)
   @Roles('admin')
+  @ApiOperation({
+    summary: 'Import a roster file (divisions, grids, people, contacts, hazard points, …)',
+    description:
+      'The body is the file: CSV with a header row, or JSON lines. A file with any bad row is ' +
+      'refused whole (422, each bad row and field named); importing the same file again changes ' +
+      'nothing.',
+  })
   @ApiParam({ name: 'kind', enum: IMPORT_KINDS })
   @ApiQuery({
     name: 'format',
@@ -37,11 +47,8 @@ export class ImportController {
     schema: { type: 'string' },
     description: 'The file: CSV with a header row, or one JSON object per line',
   })
-  @ApiOkResponse({ description: '{ kind, rows, inserted, updated, unchanged }' })
-  @ApiUnprocessableEntityResponse({
-    description:
-      'IMPORT_REJECTED: nothing written; `rows` lists each problem as { row, field, message, messageEn }',
-  })
+  @ApiOkResponse({ type: ImportResultView, description: 'written (or unchanged)' })
+  @ApiErrors(400, 413, 415, 422)
   async import(
     @Param('kind') kind: string,
     @Headers('content-type') contentType: string | undefined,

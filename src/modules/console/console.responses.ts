@@ -1,0 +1,101 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { TOKEN_ROLES } from '../auth/token-role';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../warnings/warning.types';
+
+/** Response shapes of the console's API routes (OpenAPI only; the handlers build them). */
+
+export class SmsPreviewView {
+  @ApiProperty({ description: 'the short SMS (one segment where possible)' }) short: string;
+  @ApiProperty() long: string;
+  @ApiProperty() shortSegments: number;
+  @ApiProperty() longSegments: number;
+}
+
+export class VoicePreviewView {
+  @ApiProperty({ description: 'what the call reads out' }) script: string;
+}
+
+export class RobotPreviewView {
+  @ApiProperty() title: string;
+  @ApiProperty({ type: [String], description: 'one Markdown message per robot post' })
+  markdown: string[];
+}
+
+export class ConsolePreviewView {
+  @ApiProperty({ type: SmsPreviewView }) sms: SmsPreviewView;
+  @ApiProperty({ type: VoicePreviewView }) voice: VoicePreviewView;
+  @ApiProperty({ type: RobotPreviewView }) robot: RobotPreviewView;
+}
+
+export class ConsoleGridView {
+  @ApiProperty({ example: '513221001001001' }) code: string;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ required: false, example: '513221001001' }) villageCode?: string;
+  @ApiProperty({ type: String, nullable: true, required: false }) village?: string | null;
+}
+
+export class ConsoleMeView {
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: TOKEN_ROLES }) role: string;
+  @ApiProperty({ type: String, nullable: true }) jurisdiction: string | null;
+  @ApiProperty({ type: ConsoleGridView, nullable: true }) grid: ConsoleGridView | null;
+  @ApiProperty({
+    type: [String],
+    description: 'the console actions this role may use',
+    example: ['watch', 'audit', 'chains'],
+  })
+  can: string[];
+}
+
+export class GridWarningView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: WARNING_KINDS }) kind: string;
+  @ApiProperty({ enum: WARNING_STATUSES }) status: string;
+  @ApiProperty({ enum: ['active'] }) state: string;
+  @ApiProperty({ enum: WARNING_LEVELS }) level: string;
+  @ApiProperty() nationalId: string;
+  @ApiProperty() headline: string;
+  @ApiProperty() instruction: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: Date;
+  @ApiProperty({ description: "people of the member's grid in the chain" }) total: number;
+  @ApiProperty() confirmed: number;
+  @ApiProperty() unconfirmed: number;
+}
+
+export class VillageGridView {
+  @ApiProperty() code: string;
+  @ApiProperty() name: string;
+  @ApiProperty() people: number;
+}
+
+export class VillageGridsView {
+  @ApiProperty({ example: '513221001001' }) code: string;
+  @ApiProperty({ example: '渔子溪村' }) name: string;
+  @ApiProperty({ type: [VillageGridView] }) grids: VillageGridView[];
+}
+
+export class BroadcastReceiptView {
+  @ApiProperty() version: number;
+  @ApiProperty({ enum: ['alert', 'update', 'cancel'] }) msgType: string;
+  @ApiProperty({ description: 'the group send to the platform' }) sendStatus: string;
+  @ApiProperty() terminalCode: string;
+  @ApiProperty({ type: String, nullable: true }) terminalName: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'played, or why not; null: none yet' })
+  status: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) playedAt: Date | null;
+  @ApiProperty({ type: Number, nullable: true }) repeat: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) receivedAt: Date | null;
+}
+
+export class VillageBroadcastsView {
+  @ApiProperty() villageCode: string;
+  @ApiProperty({ type: String, nullable: true }) village: string | null;
+  @ApiProperty() played: number;
+  @ApiProperty() failed: number;
+  @ApiProperty() waiting: number;
+  @ApiProperty({ type: [BroadcastReceiptView] }) receipts: BroadcastReceiptView[];
+}
+
+export class WarningBroadcastsView {
+  @ApiProperty({ type: [VillageBroadcastsView] }) villages: VillageBroadcastsView[];
+}

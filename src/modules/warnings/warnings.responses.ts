@@ -1,0 +1,194 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PERSON_ROLES } from '../directory/directory.types';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from './warning.types';
+
+/** Response shapes of the warning routes (OpenAPI only; the handlers build them). */
+
+const STATES = ['active', 'cancelled', 'expired'];
+const MSG_TYPES = ['alert', 'update', 'cancel'];
+const NATIONAL_ID = '51322100100000_20261122193845_0';
+const CHAIN_STATES = [
+  'pending',
+  'sent',
+  'delivered',
+  'heard',
+  'confirmed',
+  'declined',
+  'unreachable',
+  'cancelled',
+];
+
+export class IssueResultView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ description: 'the 31-character national identifier', example: NATIONAL_ID })
+  nationalId: string;
+  @ApiProperty({ example: 1 }) version: number;
+  @ApiProperty({ enum: MSG_TYPES }) msgType: string;
+  @ApiProperty({ enum: STATES }) state: string;
+  @ApiProperty({ description: 'people the version reaches', example: 1101 }) recipients: number;
+}
+
+export class WarningView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({
+    enum: WARNING_KINDS,
+    description: 'meteorological_risk 气象风险预警, imminent 临灾预警',
+  })
+  kind: string;
+  @ApiProperty({ enum: WARNING_STATUSES, description: 'actual 正式, exercise 演练, test 测试' })
+  status: string;
+  @ApiProperty({ enum: STATES, description: 'cancelled: 解除' }) state: string;
+  @ApiProperty() currentVersion: number;
+  @ApiProperty({ example: '汶川县自然资源局' }) issuerName: string;
+  @ApiProperty({ example: '513221' }) issuerDivision: string;
+  @ApiProperty({ enum: ['api', 'cap'] }) source: string;
+  @ApiProperty() recipients: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) fanoutDoneAt: Date | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when the last recipient is expected to be first contacted',
+  })
+  firstContactEta: Date | null;
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt: Date;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) cancelledAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiredAt: Date | null;
+}
+
+export class WarningListItemView extends WarningView {
+  @ApiProperty({ example: NATIONAL_ID }) nationalId: string;
+  @ApiProperty({ enum: WARNING_LEVELS }) level: string;
+  @ApiProperty({ example: '汶川县映秀镇发布地质灾害橙色预警' }) headline: string;
+}
+
+export class WarningVersionView {
+  @ApiProperty() version: number;
+  @ApiProperty({ example: NATIONAL_ID }) nationalId: string;
+  @ApiProperty({ enum: MSG_TYPES }) msgType: string;
+  @ApiProperty({ enum: WARNING_LEVELS }) level: string;
+  @ApiProperty({ type: String, format: 'date-time' }) sentAt: Date;
+}
+
+export class DispatchView {
+  @ApiProperty({ description: 'every recipient has deliveries and attempts' }) fanoutDone: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) firstContactEta: Date | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'people by chain state',
+    example: { confirmed: 10, delivered: 392, pending: 608 },
+  })
+  deliveries: Record<string, number>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'object', additionalProperties: { type: 'integer' } },
+    description: 'attempts and group sends by channel, then status',
+    example: { sms: { delivered: 380, failed: 12 }, voice: { completed: 40 } },
+  })
+  attempts: Record<string, Record<string, number>>;
+}
+
+export class ChainPersonRefView {
+  @ApiProperty({ format: 'uuid' }) personId: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: PERSON_ROLES }) role: string;
+  @ApiPropertyOptional() divisionCode?: string;
+  @ApiProperty({ type: String, nullable: true }) gridCode: string | null;
+  @ApiProperty({ enum: CHAIN_STATES }) state: string;
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'help requests: when' })
+  at?: Date;
+}
+
+export class SecondsSummaryView {
+  @ApiProperty({ type: Number, nullable: true }) median: number | null;
+  @ApiProperty({ type: Number, nullable: true }) medianFromIssue: number | null;
+  @ApiProperty({ type: Number, nullable: true }) p90: number | null;
+  @ApiProperty({ type: Number, nullable: true }) medianFromFirstAttempt: number | null;
+  @ApiProperty({ type: Number, nullable: true }) p90FromFirstAttempt: number | null;
+}
+
+export class DeadlineCountView {
+  @ApiProperty() met: number;
+  @ApiProperty() missed: number;
+}
+
+/** 叫应 summary of a warning. */
+export class ChainSummaryView {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { confirmed: 3, declined: 1 },
+  })
+  byState: Record<string, number>;
+  @ApiProperty() targeted: number;
+  @ApiProperty() escalatedTo: number;
+  @ApiProperty({ type: Number, nullable: true }) coverage: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'residents reached / residents' })
+  publicCoverage: number | null;
+  @ApiProperty({ example: 0.95 }) publicCoverageTarget: number;
+  @ApiProperty({ type: Boolean, nullable: true }) publicCoverageMet: boolean | null;
+  @ApiProperty({ type: Number, nullable: true }) confirmationRate: number | null;
+  @ApiProperty({ type: Number, nullable: true }) responsibleConfirmationRate: number | null;
+  @ApiProperty({ type: SecondsSummaryView }) responseSeconds: SecondsSummaryView;
+  @ApiProperty({ type: DeadlineCountView, description: 'responsible persons reached in time' })
+  reachDeadline: DeadlineCountView;
+  @ApiProperty({ type: DeadlineCountView }) stepDeadline: DeadlineCountView;
+  @ApiProperty({ type: [ChainPersonRefView] }) helpRequests: ChainPersonRefView[];
+  @ApiProperty({ type: [ChainPersonRefView], description: '未叫醒' })
+  notWoken: ChainPersonRefView[];
+}
+
+export class WarningDetailView extends WarningView {
+  @ApiProperty({ example: NATIONAL_ID }) nationalId: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'the current version: level, hazard, headline, description, instruction, targets, audience, times, issuer',
+  })
+  content: Record<string, unknown>;
+  @ApiProperty({ type: [WarningVersionView] }) versions: WarningVersionView[];
+  @ApiProperty({ type: DispatchView }) dispatch: DispatchView;
+  @ApiProperty({ type: ChainSummaryView }) responses: ChainSummaryView;
+}
+
+export class ChainPersonTimesView {
+  @ApiProperty({ format: 'uuid' }) deliveryId: string;
+  @ApiProperty({ format: 'uuid' }) personId: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: PERSON_ROLES }) role: string;
+  @ApiProperty() divisionCode: string;
+  @ApiProperty({ type: String, nullable: true }) gridCode: string | null;
+  @ApiProperty({ enum: CHAIN_STATES }) state: string;
+  @ApiProperty({ description: 'brought in by an escalation' }) escalated: boolean;
+  @ApiProperty({ type: String, nullable: true }) escalationReason: string | null;
+  @ApiProperty({ type: String, nullable: true }) answerChannel: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  answeredAttemptId: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: '1-based' })
+  answeredOnAttempt: number | null;
+  @ApiProperty() notWoken: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) notWokenAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  helpRequestedAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time' }) enteredAt: Date;
+  @ApiProperty({ type: Number, nullable: true }) entryToAnswer: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  stepDeadlineAt: Date | null;
+  @ApiProperty({ type: Boolean, nullable: true }) answeredInStepTime: boolean | null;
+  @ApiProperty({ type: Number, nullable: true }) issueToFirstAttempt: number | null;
+  @ApiProperty({ type: Number, nullable: true }) issueToDelivery: number | null;
+  @ApiProperty({ type: Number, nullable: true }) issueToAnswer: number | null;
+  @ApiProperty({ type: Number, nullable: true }) firstAttemptToAnswer: number | null;
+  @ApiProperty({ type: Number, nullable: true }) reachDeadlineSeconds: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  reachDeadlineAt: Date | null;
+  @ApiProperty({ type: Boolean, nullable: true }) reachedInTime: boolean | null;
+}
+
+export class CallAgainView {
+  @ApiProperty({ format: 'uuid', description: 'the new voice attempt, queued' })
+  attemptId: string;
+}
