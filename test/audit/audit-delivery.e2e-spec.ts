@@ -392,7 +392,7 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
     // Both calls go unanswered: their retries wait in the queue.
     const queued = await waitUntil(async () => {
       const rows: { id: string }[] = await t.db.query(
-        `SELECT id FROM contact_attempts WHERE warning_id = $1 AND channel = 'voice' AND status = 'queued' ORDER BY seq`,
+        `SELECT id FROM contact_attempts WHERE warning_id = $1 AND channel = 'voice' AND purpose = 'warning' AND status = 'queued' ORDER BY seq`,
         [id],
       );
       return rows.length === 2 ? rows : undefined;

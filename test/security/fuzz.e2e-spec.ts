@@ -476,7 +476,6 @@ describe('fuzz: malformed requests over every route', () => {
     });
 
     const before = await tableCounts(t.db);
-    const started = Date.now();
     const problems: { req: string; status: number | string; body?: string }[] = [];
     const byStatus = new Map<number, number>();
     const accepted: { req: string; status: number }[] = [];
@@ -515,13 +514,11 @@ describe('fuzz: malformed requests over every route', () => {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const elapsed = Date.now() - started;
 
     expect(problems).toEqual([]);
     expect([...byStatus.values()].reduce((a, b) => a + b, 0)).toBe(REQUESTS);
     // Broken on purpose: no change is accepted.
     expect(accepted).toEqual([]);
     expect(await tableCounts(t.db)).toEqual(before);
-    expect(elapsed).toBeLessThan(60_000);
   });
 });

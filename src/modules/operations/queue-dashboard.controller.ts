@@ -1,3 +1,4 @@
+import { AppException } from '../../common/errors/app.exception';
 import { Controller, Post, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
@@ -66,6 +67,17 @@ export class QueueDashboardController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): QueueDashboardSessionView {
+    // It takes nothing: a body or a query parameter is a mistake, said as one (400 naming it).
+    const body = req.body as unknown;
+    const extra = [
+      ...Object.keys(req.query ?? {}).map((k) => ({ field: k, message: 'takes no parameter' })),
+      ...(Array.isArray(body) ||
+      (typeof body === 'object' && body !== null && Object.keys(body).length) ||
+      (typeof body === 'string' && body.length)
+        ? [{ field: 'body', message: 'takes no body' }]
+        : []),
+    ];
+    if (extra.length) throw AppException.validation(extra);
     const ticket = this.credentials.issue(principal.tokenId, 'ticket');
     const session = this.credentials.issue(principal.tokenId, 'session');
     res.setHeader('Set-Cookie', sessionCookie(session.value, SESSION_SECONDS, isSecure(req)));
