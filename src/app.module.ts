@@ -26,6 +26,7 @@ import { HealthModule } from './modules/health/health.module';
 import { ResponsesModule } from './modules/responses/responses.module';
 import { TasksApiModule } from './modules/tasks/tasks-api.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
+import { RostersModule } from './modules/rosters/rosters.module';
 import { bullConnectionOptions } from './runtime/queue-backend';
 
 type Env = ConfigService<EnvironmentVariables, true>;
@@ -87,6 +88,7 @@ const API_MODULES = [
   ReportsModule,
   ConsoleModule,
   DispatchApiModule,
+  RostersModule,
 ];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];
