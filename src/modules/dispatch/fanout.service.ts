@@ -16,6 +16,27 @@ import { GroupSendPlanner } from './group-send.planner';
 const BATCH = 1000;
 
 /** Messages per second each channel sends, for the first-contact ETA. */
+/**
+ * Seconds until the last of `ahead` sends per channel goes out: at the configured rate, or at the
+ * rate measured now when sends are going out slower than that (taking the measured rate alone
+ * would promise too much of a burst that has barely started).
+ */
+export function firstContactSeconds(
+  ahead: Partial<Record<keyof ChannelRates, number>>,
+  configured: ChannelRates,
+  measured: Partial<Record<keyof ChannelRates, number>> = {},
+): number {
+  let seconds = 0;
+  for (const channel of Object.keys(ahead) as (keyof ChannelRates)[]) {
+    const n = ahead[channel] ?? 0;
+    if (!n) continue;
+    const now = measured[channel];
+    const rate = now && now > 0 ? Math.min(configured[channel], now) : configured[channel];
+    seconds = Math.max(seconds, n / Math.max(rate, 0.001));
+  }
+  return seconds;
+}
+
 export interface ChannelRates {
   sms: number;
   voice: number;
@@ -201,9 +222,17 @@ export class FanoutService {
         GROUP BY a.channel`,
       [warningId],
     );
-    const seconds = Math.max(
-      0,
-      ...rows.map((r) => r.ahead / Math.max(rates[r.channel] ?? 1, 0.001)),
+    // What the senders achieve now (a provider slower than its configured rate, too few workers):
+    // sends of the last minute per second of it, since the first of them.
+    const measured = await this.warnings.db.query<{ channel: keyof ChannelRates; rate: number }[]>(
+      `SELECT channel, count(*)::float / greatest(1, extract(epoch FROM now() - min(sent_at))) AS rate
+         FROM contact_attempts WHERE sent_at > now() - interval '60 seconds' AND channel IN ('sms', 'voice', 'email')
+        GROUP BY channel`,
+    );
+    const seconds = firstContactSeconds(
+      Object.fromEntries(rows.map((r) => [r.channel, r.ahead])),
+      rates,
+      Object.fromEntries(measured.map((m) => [m.channel, m.rate])),
     );
     return new Date(Date.now() + seconds * 1000);
   }
