@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
+import { AuditSealing1764500000000 } from '../../src/database/migrations/1764500000000-AuditSealing';
 import {
   GENESIS_HASH,
   blockHash,
@@ -523,7 +524,9 @@ describe('audit log: tampering with sealed events, blocks and checkpoints is det
 
 describe('audit log migration: the legacy chain is kept verifiable, and down restores it', () => {
   it('seals legacy rows, checks their old links, and chains new events back on down', async () => {
-    const before = await openLog(MIGRATIONS.slice(0, -1));
+    // The sealing migration itself, whatever migrations came after it.
+    const sealing = MIGRATIONS.indexOf(AuditSealing1764500000000);
+    const before = await openLog(MIGRATIONS.slice(0, sealing));
     const db = before.db;
     // Legacy events, chained as the old AuditService did.
     let prev = GENESIS_HASH;
@@ -540,7 +543,7 @@ describe('audit log migration: the legacy chain is kept verifiable, and down res
     }
     await before.ds.destroy();
 
-    const log = await openLog(MIGRATIONS, db);
+    const log = await openLog(MIGRATIONS.slice(0, sealing + 1), db);
     try {
       await log.audit.append(events(3, 'new'));
       expect(await log.audit.verify()).toMatchObject({

@@ -18,10 +18,14 @@ describe('role checks on every route', () => {
   let routes: RouteInfo[];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Two unauthenticated requests per route: more than the default failure limit per client.
+    t = await startTestApp({ env: { RATE_LIMIT_FAILURES: '0' } });
     routes = collectRoutes(t.app);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    delete process.env.RATE_LIMIT_FAILURES;
+    await t.close();
+  });
 
   const send = (r: RouteInfo, token?: string) => {
     const req = t.http()[r.method](concrete(r.path));
