@@ -23,6 +23,7 @@ import { DispatchWorkersModule } from './modules/dispatch/dispatch-workers.modul
 import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
+import { HazardReportsModule } from './modules/hazard-reports/hazard-reports.module';
 import { ResponsesModule } from './modules/responses/responses.module';
 import { TasksApiModule } from './modules/tasks/tasks-api.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
@@ -89,6 +90,7 @@ const API_MODULES = [
   ConsoleModule,
   DispatchApiModule,
   RostersModule,
+  HazardReportsModule,
 ];
 /** Modules that hold queue processors (role worker). */
 const WORKER_MODULES = [DispatchWorkersModule];

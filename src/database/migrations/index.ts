@@ -8,6 +8,7 @@ import { DangerZonePolicies1764200000000 } from './1764200000000-DangerZonePolic
 import { ChainFollowUps1764300000000 } from './1764300000000-ChainFollowUps';
 import { ChainNotices1764400000000 } from './1764400000000-ChainNotices';
 import { AuditSealing1764500000000 } from './1764500000000-AuditSealing';
+import { HazardReports1764800000000 } from './1764800000000-HazardReports';
 import { RosterChecks1764900000000 } from './1764900000000-RosterChecks';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
@@ -22,5 +23,6 @@ export const MIGRATIONS = [
   ChainFollowUps1764300000000,
   ChainNotices1764400000000,
   AuditSealing1764500000000,
+  HazardReports1764800000000,
   RosterChecks1764900000000,
 ];

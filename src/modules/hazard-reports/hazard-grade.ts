@@ -1,0 +1,38 @@
+/**
+ * 险情分级 by the number of people to relocate (受威胁需转移人数). Each boundary belongs to the
+ * grade above it:
+ * - 特大型: 1000 or more
+ * - 大型: 500 to 999 (500 is 大型, 1000 is 特大型)
+ * - 中型: 100 to 499 (100 is 中型, 500 is 大型)
+ * - 小型: fewer than 100 (0 to 99)
+ */
+export const HAZARD_GRADES = ['特大型', '大型', '中型', '小型'] as const;
+export type HazardGrade = (typeof HAZARD_GRADES)[number];
+
+export function gradeOf(peopleThreatened: number): HazardGrade {
+  if (peopleThreatened >= 1000) return '特大型';
+  if (peopleThreatened >= 500) return '大型';
+  if (peopleThreatened >= 100) return '中型';
+  return '小型';
+}
+
+/** 特大型 and 大型 reports must reach the city level within one hour. */
+export function mustReachCity(grade: HazardGrade): boolean {
+  return grade === '特大型' || grade === '大型';
+}
+
+/** How long a report that must reach the city has to be acknowledged there. */
+export const CITY_DEADLINE_MS = 3600_000;
+
+/** Seconds after the report at which an unacknowledged report is escalated and flagged (45 of 60 min). */
+export function escalateAfterSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.HAZARD_REPORT_ESCALATE_AFTER_SECONDS;
+  const n = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : 45 * 60;
+}
+
+/** How often the escalation sweep looks for reports past their mark (ms). */
+export function sweepIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.HAZARD_REPORT_SWEEP_MS);
+  return Number.isFinite(n) && n >= 100 ? n : 5000;
+}

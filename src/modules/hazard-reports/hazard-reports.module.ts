@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '../../channels/channels.module';
+import { WarningsModule } from '../warnings/warnings.module';
+import { HazardReportSender } from './hazard-report.sender';
+import { HazardReportsController } from './hazard-reports.controller';
+import { HazardReportsRepository } from './hazard-reports.repository';
+import { HazardReportsService } from './hazard-reports.service';
+
+/** 险情上报: hazard reports, their notices to duty offices, acknowledgements and the 1-hour rule. */
+@Module({
+  imports: [ChannelsModule, WarningsModule],
+  controllers: [HazardReportsController],
+  providers: [HazardReportsService, HazardReportsRepository, HazardReportSender],
+})
+export class HazardReportsModule {}

@@ -1,0 +1,256 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { rows } from '../../database/sql';
+import type { HazardGrade } from './hazard-grade';
+
+export interface DirectNoticeRecord {
+  by: string;
+  at: string;
+  people: number;
+  means: string[];
+  note?: string;
+  recordedBy: string;
+  recordedAt: string;
+}
+
+export interface HazardReportRow {
+  id: string;
+  hazardPoint: string | null;
+  hazardPointName: string | null;
+  hazardType: string | null;
+  hazardHouseholds: number | null;
+  divisionCode: string;
+  placeName: string;
+  location: string | null;
+  observed: string;
+  peopleThreatened: number;
+  possibleLoss: string | null;
+  photos: string[];
+  reporter: { name: string; phone?: string; role?: string };
+  grade: HazardGrade;
+  state: 'open' | 'closed';
+  reportedByToken: string;
+  reporterGrid: string | null;
+  createdAt: Date;
+  notifiedAt: Date | null;
+  cityDeadlineAt: Date | null;
+  escalateAt: Date | null;
+  escalatedAt: Date | null;
+  flaggedAt: Date | null;
+  warningId: string | null;
+  directNotices: DirectNoticeRecord[];
+}
+
+export interface NoticeRow {
+  id: string;
+  personId: string | null;
+  name: string | null;
+  level: 'county' | 'city' | 'county_responsible';
+  purpose: 'report' | 'escalation';
+  channel: string;
+  status: 'sending' | 'sent' | 'failed';
+  error: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface AckRow {
+  level: 'county' | 'city';
+  byName: string;
+  channel: string;
+  at: Date;
+}
+
+export interface Recipient {
+  personId: string;
+  name: string;
+  mobile: string;
+  level: NoticeRow['level'];
+}
+
+const REPORT_COLUMNS = `
+  r.id, r.hazard_point AS "hazardPoint", hs.name AS "hazardPointName", hs.hazard AS "hazardType",
+  hs.threatened_households AS "hazardHouseholds", r.division_code AS "divisionCode",
+  coalesce((SELECT string_agg(d.name, '' ORDER BY length(d.code)) FROM divisions d
+             WHERE starts_with(r.division_code, d.code) AND length(d.code) >= 6), r.division_code)
+    || coalesce(hs.name, '') || coalesce(r.location, '') AS "placeName",
+  r.location, r.observed, r.people_threatened AS "peopleThreatened", r.possible_loss AS "possibleLoss",
+  r.photos, r.reporter, r.grade, r.state, r.reported_by_token AS "reportedByToken",
+  r.reporter_grid AS "reporterGrid", r.created_at AS "createdAt", r.notified_at AS "notifiedAt",
+  r.city_deadline_at AS "cityDeadlineAt", r.escalate_at AS "escalateAt",
+  r.escalated_at AS "escalatedAt", r.flagged_at AS "flaggedAt", r.warning_id AS "warningId",
+  r.direct_notices AS "directNotices"`;
+
+/** Raw SQL over hazard_reports, their notices and acknowledgements. */
+@Injectable()
+export class HazardReportsRepository {
+  constructor(@InjectDataSource() readonly db: DataSource) {}
+
+  async insert(
+    m: EntityManager,
+    r: {
+      hazardPoint: string | null;
+      divisionCode: string;
+      location: string | null;
+      observed: string;
+      peopleThreatened: number;
+      possibleLoss: number | null;
+      photos: string[];
+      reporter: object;
+      grade: HazardGrade;
+      tokenId: string;
+      reporterGrid: string | null;
+      cityDeadlineMs: number | null;
+      escalateAfterMs: number | null;
+    },
+  ): Promise<{ id: string; createdAt: Date }> {
+    const [row] = await rows<{ id: string; createdAt: Date }>(
+      m,
+      `INSERT INTO hazard_reports (hazard_point, division_code, location, observed, people_threatened,
+          possible_loss, photos, reporter, grade, reported_by_token, reporter_grid,
+          city_deadline_at, escalate_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+               now() + $12::int * interval '1 millisecond', now() + $13::int * interval '1 millisecond')
+       RETURNING id, created_at AS "createdAt"`,
+      [
+        r.hazardPoint,
+        r.divisionCode,
+        r.location,
+        r.observed,
+        r.peopleThreatened,
+        r.possibleLoss,
+        r.photos,
+        JSON.stringify(r.reporter),
+        r.grade,
+        r.tokenId,
+        r.reporterGrid,
+        r.cityDeadlineMs,
+        r.escalateAfterMs,
+      ],
+    );
+    return row;
+  }
+
+  async find(
+    id: string,
+    m: DataSource | EntityManager = this.db,
+  ): Promise<HazardReportRow | undefined> {
+    const [row] = await rows<HazardReportRow>(
+      m,
+      `SELECT ${REPORT_COLUMNS} FROM hazard_reports r
+         LEFT JOIN hazard_sites hs ON hs.code = r.hazard_point WHERE r.id = $1`,
+      [id],
+    );
+    return row;
+  }
+
+  async list(filter: {
+    state?: string;
+    divisionPrefix?: string;
+    tokenId?: string;
+  }): Promise<HazardReportRow[]> {
+    return rows<HazardReportRow>(
+      this.db,
+      `SELECT ${REPORT_COLUMNS} FROM hazard_reports r
+         LEFT JOIN hazard_sites hs ON hs.code = r.hazard_point
+        WHERE ($1::text IS NULL OR r.state = $1)
+          AND ($2::text IS NULL OR starts_with(r.division_code, $2))
+          AND ($3::text IS NULL OR r.reported_by_token = $3)
+        ORDER BY r.created_at DESC LIMIT 500`,
+      [filter.state ?? null, filter.divisionPrefix ?? null, filter.tokenId ?? null],
+    );
+  }
+
+  notices(reportId: string): Promise<NoticeRow[]> {
+    return rows<NoticeRow>(
+      this.db,
+      `SELECT n.id, n.person_id AS "personId", p.name, n.level, n.purpose, n.channel, n.status, n.error,
+              n.created_at AS "createdAt", n.sent_at AS "sentAt"
+         FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id
+        WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
+      [reportId],
+    );
+  }
+
+  acks(reportId: string): Promise<AckRow[]> {
+    return rows<AckRow>(
+      this.db,
+      `SELECT level, by_name AS "byName", channel, at FROM hazard_report_acks
+        WHERE report_id = $1 ORDER BY at`,
+      [reportId],
+    );
+  }
+
+  /** Acknowledges once per level; undefined when that level had acknowledged already. */
+  async insertAck(
+    m: EntityManager,
+    a: {
+      reportId: string;
+      level: 'county' | 'city';
+      tokenId: string;
+      byName: string;
+      channel: string;
+    },
+  ): Promise<AckRow | undefined> {
+    const [row] = await rows<AckRow>(
+      m,
+      `INSERT INTO hazard_report_acks (report_id, level, token_id, by_name, channel)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (report_id, level) DO NOTHING
+       RETURNING level, by_name AS "byName", channel, at`,
+      [a.reportId, a.level, a.tokenId, a.byName, a.channel],
+    );
+    return row;
+  }
+
+  /**
+   * Duty officers (role duty_officer) of exactly the county (6 digits) or city (4 digits), or the
+   * county's responsible persons, each with their first mobile number.
+   */
+  recipients(divisionCode: string, level: Recipient['level']): Promise<Recipient[]> {
+    const role = level === 'county_responsible' ? 'county_responsible' : 'duty_officer';
+    return rows<Recipient>(
+      this.db,
+      `SELECT p.id AS "personId", p.name, c.value AS mobile, $3::text AS level
+         FROM people p
+         JOIN LATERAL (SELECT value FROM contact_points c
+                        WHERE c.person_id = p.id AND c.kind = 'mobile'
+                        ORDER BY c.priority LIMIT 1) c ON true
+        WHERE p.division_code = $1 AND p.role = $2 ORDER BY p.name, p.id`,
+      [divisionCode, role, level],
+    );
+  }
+
+  async insertNotice(n: {
+    reportId: string;
+    personId: string;
+    level: Recipient['level'];
+    purpose: NoticeRow['purpose'];
+    channel: string;
+  }): Promise<string> {
+    const [row] = await this.db.query(
+      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, status)
+       VALUES ($1, $2, $3, $4, $5, 'sending') RETURNING id`,
+      [n.reportId, n.personId, n.level, n.purpose, n.channel],
+    );
+    return row.id as string;
+  }
+
+  async finishNotice(
+    id: string,
+    outcome: { status: 'sent'; providerId: string } | { status: 'failed'; error: string },
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE hazard_report_notices
+          SET status = $2, provider_id = $3, error = $4,
+              sent_at = CASE WHEN $2 = 'sent' THEN now() END
+        WHERE id = $1`,
+      [
+        id,
+        outcome.status,
+        outcome.status === 'sent' ? outcome.providerId : null,
+        outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
+      ],
+    );
+  }
+}

@@ -1,0 +1,100 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IssueResultView } from '../warnings/warnings.responses';
+import { DIRECT_NOTICE_MEANS } from './dto/hazard-report.dto';
+import { HAZARD_GRADES } from './hazard-grade';
+
+export class HazardReportPlaceView {
+  @ApiProperty({ type: String, nullable: true, example: 'HP-1' }) hazardPoint: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '渔子溪滑坡隐患点' })
+  hazardPointName: string | null;
+  @ApiProperty({ example: '513221001001' }) divisionCode: string;
+  @ApiProperty({ type: String, nullable: true }) location: string | null;
+  @ApiProperty({
+    example: '汶川县映秀镇渔子溪村渔子溪滑坡隐患点',
+    description: 'the place in words',
+  })
+  name: string;
+}
+
+export class HazardReporterView {
+  @ApiProperty() name: string;
+  @ApiPropertyOptional() phone?: string;
+  @ApiPropertyOptional() role?: string;
+}
+
+export class CityDeadlineView {
+  @ApiProperty({
+    description: 'true for 特大型 and 大型: the city must acknowledge within one hour',
+  })
+  required: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) deadlineAt: Date | null;
+  @ApiProperty({
+    enum: ['not_required', 'pending', 'at_risk', 'met', 'missed'],
+    description: 'at_risk: the 45-minute mark passed without the city acknowledging',
+  })
+  status: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) acknowledgedAt: Date | null;
+}
+
+export class HazardReportNoticeView {
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) personId: string | null;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ enum: ['county', 'city', 'county_responsible'] }) level: string;
+  @ApiProperty({ enum: ['report', 'escalation'] }) purpose: string;
+  @ApiProperty({ example: 'sms' }) channel: string;
+  @ApiProperty({ enum: ['sending', 'sent', 'failed'] }) status: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) sentAt: Date | null;
+}
+
+export class HazardReportAckView {
+  @ApiProperty({ enum: ['county', 'city'] }) level: string;
+  @ApiProperty({ description: 'who acknowledged (the token name)' }) by: string;
+  @ApiProperty({ example: 'api' }) channel: string;
+  @ApiProperty({ type: String, format: 'date-time' }) at: Date;
+}
+
+export class DirectNoticeView {
+  @ApiProperty({ description: 'who notified the people' }) by: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiProperty() people: number;
+  @ApiProperty({ enum: DIRECT_NOTICE_MEANS, isArray: true }) means: string[];
+  @ApiPropertyOptional() note?: string;
+  @ApiProperty({ description: 'the token that recorded it' }) recordedBy: string;
+  @ApiProperty({ format: 'date-time' }) recordedAt: string;
+}
+
+export class HazardReportView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: HAZARD_GRADES }) grade: string;
+  @ApiProperty({ enum: ['open', 'closed'] }) state: string;
+  @ApiProperty({ type: HazardReportPlaceView }) place: HazardReportPlaceView;
+  @ApiProperty() observed: string;
+  @ApiProperty() peopleThreatened: number;
+  @ApiProperty({ type: Number, nullable: true, description: '万元' }) possibleLoss: number | null;
+  @ApiProperty({ type: [String] }) photos: string[];
+  @ApiProperty({ type: HazardReporterView }) reporter: HazardReporterView;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: Date;
+  @ApiProperty({ type: CityDeadlineView }) cityDeadline: CityDeadlineView;
+  @ApiProperty({ description: 'escalated at the 45-minute mark without the city acknowledging' })
+  flagged: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) flaggedAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) escalatedAt: Date | null;
+  @ApiProperty({ type: [HazardReportNoticeView], description: 'who was notified (empty in lists)' })
+  notified: HazardReportNoticeView[];
+  @ApiProperty({ type: [HazardReportAckView] }) acknowledgements: HazardReportAckView[];
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) warningId: string | null;
+  @ApiProperty({ type: [DirectNoticeView] }) directNotices: DirectNoticeView[];
+}
+
+export class HazardReportAckResultView {
+  @ApiProperty({ enum: ['county', 'city'] }) level: string;
+  @ApiProperty({ description: 'false: this level had acknowledged already (the first stands)' })
+  recorded: boolean;
+  @ApiProperty() by: string;
+  @ApiProperty({ type: String, format: 'date-time' }) at: Date;
+}
+
+export class HazardReportWarningView {
+  @ApiProperty({ format: 'uuid' }) reportId: string;
+  @ApiProperty({ type: IssueResultView }) warning: IssueResultView;
+}
