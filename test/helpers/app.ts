@@ -75,6 +75,7 @@ export async function startTestApp(
   process.env.LOG_LEVEL ??= 'warn';
   process.env.PUBLIC_BASE_URL = baseUrl;
   process.env.PORT = String(port);
+  process.env.TWO_PERSON_RELEASE = 'off'; // suites issue red public warnings directly
   Object.assign(process.env, opts.env ?? {});
   const migrator = new DataSource(buildDataSourceOptions(database.url));
   await migrator.initialize();

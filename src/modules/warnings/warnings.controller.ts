@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiBody,
   ApiConsumes,
@@ -12,8 +13,10 @@ import {
 } from '@nestjs/swagger';
 import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
 import {
+  ApprovalResultView,
   ChainPersonTimesView,
   IssueResultView,
+  WarningDraftView,
   WarningDetailView,
   WarningListItemView,
 } from './warnings.responses';
@@ -24,7 +27,15 @@ import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators
 import { toCapXml } from './cap/cap-export';
 import { ChainStatsService } from '../escalation/chain-stats.service';
 import { CapImportService } from './cap-import.service';
-import { CancelWarningDto, CreateWarningDto, UpdateWarningDto } from './dto/create-warning.dto';
+import {
+  ApproveWarningDto,
+  CancelWarningDto,
+  CreateWarningDto,
+  UpdateWarningDto,
+} from './dto/create-warning.dto';
+import { needsSecondOfficer } from './release-policy';
+import { defaultAudience } from './warning-rules';
+import { WarningDraftsService } from './warning-drafts.service';
 import { WarningsRepository } from './warnings.repository';
 import { WarningsService } from './warnings.service';
 
@@ -38,6 +49,7 @@ export class WarningsController {
     private readonly repo: WarningsRepository,
     private readonly cap: CapImportService,
     private readonly stats: ChainStatsService,
+    private readonly drafts: WarningDraftsService,
   ) {}
 
   /** Issue a warning. Same Idempotency-Key and body: the first answer, nothing sent twice. */
@@ -48,7 +60,10 @@ export class WarningsController {
     description:
       'Targets areas, hazard points (隐患点) and risk zones (风险区) within your jurisdiction; ' +
       'fan-out and sends start at once. With the same Idempotency-Key and body, the first answer ' +
-      'is given again and nothing is sent twice; another body with that key is 409.',
+      'is given again and nothing is sent twice; another body with that key is 409. Under the ' +
+      'two-person release (TWO_PERSON_RELEASE, default red_public: red actual warnings to ' +
+      'residents) the answer is 202 with a draft and its preview, and nothing is sent until ' +
+      'another duty officer approves it.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -57,6 +72,10 @@ export class WarningsController {
   })
   @ApiCreatedResponse({ type: IssueResultView, description: 'issued' })
   @ApiOkResponse({ type: IssueResultView, description: 'a replay of an earlier issue' })
+  @ApiAcceptedResponse({
+    type: WarningDraftView,
+    description: 'drafted: another duty officer must approve it (two-person release)',
+  })
   @ApiErrors(400, 409, 413)
   async issue(
     @Body() dto: CreateWarningDto,
@@ -69,9 +88,51 @@ export class WarningsController {
         { field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' },
       ]);
     }
+    const status = dto.status ?? 'actual';
+    const audience = dto.audience?.length
+      ? dto.audience
+      : defaultAudience(dto.kind, dto.level, status);
+    if (needsSecondOfficer({ level: dto.level, status, audience })) {
+      res.status(202);
+      return this.drafts.draft(principal, dto);
+    }
     const result = await this.warnings.issue(principal, dto, { idempotencyKey });
     res.status(result.statusCode);
     return result.body;
+  }
+
+  /** A draft awaiting a second duty officer, with its preview as it is now. */
+  @Get('drafts/:id')
+  @Roles('duty_officer', 'auditor')
+  @ApiOperation({
+    summary: 'A warning draft awaiting approval, with its preview',
+    description:
+      "Recipients per role and each channel's text as they are now, and the preview hash to " +
+      'send with the approval.',
+  })
+  @ApiOkResponse({ type: WarningDraftView })
+  @ApiErrors(400, 404)
+  async draft(@Param('id', UuidPipe) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.drafts.get(principal, id);
+  }
+
+  /** Two-person release: another duty officer approves the preview they saw, and it is issued. */
+  @Post(':id/approve')
+  @Roles('duty_officer')
+  @ApiOperation({
+    summary: 'Approve a warning draft (双人复核) and issue it',
+    description:
+      'By a duty officer other than the one who drafted it (else 403), with the previewHash ' +
+      'they saw: a draft whose preview changed since (its recipients or text) is 409.',
+  })
+  @ApiCreatedResponse({ type: ApprovalResultView })
+  @ApiErrors(400, 404, 409, 413)
+  async approve(
+    @Param('id', UuidPipe) id: string,
+    @Body() dto: ApproveWarningDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.drafts.approve(principal, id, dto.previewHash);
   }
 
   /** Issue, update or cancel from a CAP 1.2 alert (a meteorological bureau feed). */

@@ -2,7 +2,10 @@ import { Module } from '@nestjs/common';
 import { TargetingModule } from '../directory/targeting/targeting.module';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { EscalationModule } from '../escalation/escalation.module';
+import { ConsolePreviewService } from '../console/console-preview.service';
 import { CapImportService } from './cap-import.service';
+import { twoPersonRelease } from './release-policy';
+import { WarningDraftsService } from './warning-drafts.service';
 import { WarningsController } from './warnings.controller';
 import { WarningsRepository } from './warnings.repository';
 import { WarningsService } from './warnings.service';
@@ -10,7 +13,18 @@ import { WarningsService } from './warnings.service';
 @Module({
   imports: [TargetingModule, DispatchQueueModule, EscalationModule],
   controllers: [WarningsController],
-  providers: [WarningsService, WarningsRepository, CapImportService],
+  providers: [
+    WarningsService,
+    WarningsRepository,
+    CapImportService,
+    WarningDraftsService,
+    ConsolePreviewService,
+  ],
   exports: [WarningsService, WarningsRepository],
 })
-export class WarningsModule {}
+export class WarningsModule {
+  constructor() {
+    // A bad TWO_PERSON_RELEASE stops the boot with a message naming it.
+    twoPersonRelease();
+  }
+}

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PERSON_ROLES } from '../directory/directory.types';
 import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from './warning.types';
+import { ConsolePreviewView } from '../console/console.responses';
 
 /** Response shapes of the warning routes (OpenAPI only; the handlers build them). */
 
@@ -191,4 +192,53 @@ export class ChainPersonTimesView {
 export class CallAgainView {
   @ApiProperty({ format: 'uuid', description: 'the new voice attempt, queued' })
   attemptId: string;
+}
+
+export class DraftRecipientsView {
+  @ApiProperty({ description: 'people the warning would reach', example: 1101 }) total: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'recipients per role',
+    example: { grid_leader: 12, resident: 1080 },
+  })
+  byRole: Record<string, number>;
+}
+
+export class DraftPreviewView {
+  @ApiProperty({
+    description: 'hash of what the approver approves (body, audience, recipients); send it back',
+    example: 'a3f1c0…',
+  })
+  previewHash: string;
+  @ApiProperty({ enum: PERSON_ROLES, isArray: true }) audience: string[];
+  @ApiProperty({ type: DraftRecipientsView }) recipients: DraftRecipientsView;
+  @ApiProperty({ type: ConsolePreviewView, description: "each channel's text" })
+  channels: ConsolePreviewView;
+}
+
+export class DraftAuthorView {
+  @ApiProperty({ format: 'uuid' }) tokenId: string;
+  @ApiProperty() name: string;
+}
+
+export class WarningDraftView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ['draft', 'approving', 'approved'] }) state: string;
+  @ApiProperty({ type: DraftAuthorView }) draftedBy: DraftAuthorView;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'the warning as drafted',
+  })
+  warning: Record<string, unknown>;
+  @ApiProperty({ type: DraftPreviewView }) preview: DraftPreviewView;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) approvedBy: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) approvedAt: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) warningId: string | null;
+}
+
+export class ApprovalResultView extends IssueResultView {
+  @ApiProperty({ format: 'uuid' }) draftId: string;
 }

@@ -391,6 +391,29 @@ export class WarningsService {
     return rows.map((r: { national_id: string }) => r.national_id);
   }
 
+  /**
+   * What POST /v1/warnings would check and reach, without creating anything: the status, the
+   * audience and the recipients per role (a two-person release drafts from it).
+   */
+  async prepare(
+    principal: Principal,
+    dto: CreateWarningDto,
+  ): Promise<{
+    status: WarningStatus;
+    audience: PersonRole[];
+    recipients: number;
+    byRole: Record<string, number>;
+  }> {
+    const status = dto.status ?? 'actual';
+    const audience = dto.audience?.length
+      ? dto.audience
+      : defaultAudience(dto.kind, dto.level, status);
+    await this.validate(principal, dto.kind, dto, audience, status);
+    const byRole = await this.targeting.countByRole(this.targetQuery(dto, audience));
+    const recipients = Object.values(byRole).reduce((a, b) => a + b, 0);
+    return { status, audience, recipients, byRole };
+  }
+
   private targetQuery(body: WarningBodyDto, audience: PersonRole[]) {
     return {
       areas: body.areas ?? [],

@@ -168,3 +168,16 @@ export class CancelWarningDto {
   @MaxLength(1000)
   reason?: string;
 }
+
+/** POST /v1/warnings/:id/approve: the preview the approver saw. */
+export class ApproveWarningDto {
+  @ApiProperty({
+    description: 'previewHash of the draft as the approver saw it (GET /v1/warnings/drafts/:id)',
+    example: 'a3f1…',
+  })
+  @IsString()
+  @Matches(/^[0-9a-f]{64}$/, {
+    message: 'previewHash must be the 64-character hex hash of the preview',
+  })
+  previewHash: string;
+}

@@ -1,0 +1,164 @@
+import { TokensService } from '../../src/modules/auth/tokens.service';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'approval-e2e-secret'.padEnd(40, 'a');
+
+describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_public)', () => {
+  let t: TestApp;
+  let second: string;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      env: { TWO_PERSON_RELEASE: 'red_public' },
+    });
+    const tokens = t.app.get(TokensService);
+    second = (
+      await tokens.create({
+        name: '县值班室（复核）',
+        role: 'duty_officer',
+        jurisdiction: '513221',
+      })
+    ).token;
+  });
+  afterAll(() => t.close());
+
+  const first = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
+  const other = () => ({ Authorization: `Bearer ${second}` });
+  const count = async (sql: string, params: unknown[] = []) =>
+    (await t.db.query(sql, params))[0].n as number;
+
+  let draftId: string;
+  let previewHash: string;
+
+  it('drafts a public red warning: 202 with the preview, nothing created or sent', async () => {
+    const res = await t.http().post('/v1/warnings').set(first()).send(imminentWarning());
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ state: 'draft', warningId: null });
+    expect(res.body.preview.recipients).toMatchObject({ total: 4 });
+    expect(res.body.preview.recipients.byRole).toMatchObject({ resident: 2 });
+    expect(res.body.preview.channels.sms.short).toContain('渔子溪');
+    expect(res.body.preview.channels.voice.script).toBeTruthy();
+    expect(res.body.preview.previewHash).toMatch(/^[0-9a-f]{64}$/);
+    draftId = res.body.id;
+    previewHash = res.body.preview.previewHash;
+    expect(await count(`SELECT count(*)::int AS n FROM warnings`)).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM contact_attempts`)).toBe(0);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM audit_events WHERE action = 'warning.drafted' AND subject_id = $1`,
+        [draftId],
+      ),
+    ).toBe(1);
+  });
+
+  it('does not draft what the policy leaves alone (an orange warning goes at once)', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(first())
+      .send(imminentWarning({ level: 'orange', headline: '渔子溪村滑坡临灾预警（橙色）' }));
+    expect(res.status).toBe(201);
+    expect(res.body.state).toBe('active');
+  });
+
+  it('shows the draft to the approver with the same preview hash', async () => {
+    const res = await t.http().get(`/v1/warnings/drafts/${draftId}`).set(other());
+    expect(res.status).toBe(200);
+    expect(res.body.preview.previewHash).toBe(previewHash);
+  });
+
+  it('refuses approval by the officer who drafted it (403 naming the approver)', async () => {
+    const res = await t
+      .http()
+      .post(`/v1/warnings/${draftId}/approve`)
+      .set(first())
+      .send({ previewHash });
+    expect(res.status).toBe(403);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ field: 'approver' })]);
+  });
+
+  it('refuses an approval without a preview hash (400) and a stale one when the recipients changed (409)', async () => {
+    const none = await t.http().post(`/v1/warnings/${draftId}/approve`).set(other()).send({});
+    expect(none.status).toBe(400);
+    expect(none.body.error.fields).toContainEqual(
+      expect.objectContaining({ field: 'previewHash' }),
+    );
+
+    // A new resident in the village changes who the draft reaches.
+    await t.db.query(
+      `INSERT INTO people (external_id, name, role, division_code, grid_code)
+       VALUES ('P-R9', '新居民', 'resident', '513221001001', '513221001001001')`,
+    );
+    const stale = await t
+      .http()
+      .post(`/v1/warnings/${draftId}/approve`)
+      .set(other())
+      .send({ previewHash });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.fields).toEqual([expect.objectContaining({ field: 'previewHash' })]);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM warnings WHERE status = 'actual' AND recipients = 5`,
+      ),
+    ).toBe(0);
+    await t.db.query(`DELETE FROM people WHERE external_id = 'P-R9'`);
+  });
+
+  it('issues the draft when another duty officer approves the preview they saw, recording both', async () => {
+    const res = await t
+      .http()
+      .post(`/v1/warnings/${draftId}/approve`)
+      .set(other())
+      .send({ previewHash });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ draftId, state: 'active', recipients: 4, version: 1 });
+    expect(res.body.nationalId).toHaveLength(31);
+    const events = await t.db.query(
+      `SELECT action, actor, data FROM audit_events
+        WHERE action IN ('warning.drafted', 'warning.approved', 'warning.issued')
+          AND (subject_id = $1 OR warning_id = $2) ORDER BY id`,
+      [draftId, res.body.id],
+    );
+    const tokenIds = await t.db.query(
+      `SELECT id, name FROM api_tokens WHERE role = 'duty_officer' ORDER BY created_at`,
+    );
+    const drafter = tokenIds[0].id;
+    const approver = tokenIds[1].id;
+    expect(events.map((e: { action: string }) => e.action)).toEqual([
+      'warning.drafted',
+      'warning.issued',
+      'warning.approved',
+    ]);
+    expect(events[0].actor).toBe(drafter);
+    expect(events[2]).toMatchObject({
+      actor: approver,
+      data: expect.objectContaining({ draftedBy: drafter, approvedBy: approver, previewHash }),
+    });
+    // Issued as the drafter's warning, and it reaches the residents.
+    await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT count(*)::int AS n FROM deliveries d JOIN people p ON p.id = d.person_id
+          WHERE d.warning_id = $1 AND p.external_id = $2`,
+        [res.body.id, PEOPLE.resident.ext],
+      );
+      return row.n === 1;
+    }, 'the approved warning reaches the resident');
+    const [issued] = await t.db.query(`SELECT issuer_token_id FROM warnings WHERE id = $1`, [
+      res.body.id,
+    ]);
+    expect(issued.issuer_token_id).toBe(drafter);
+
+    const again = await t
+      .http()
+      .post(`/v1/warnings/${draftId}/approve`)
+      .set(other())
+      .send({ previewHash });
+    expect(again.status).toBe(409);
+  });
+});
