@@ -43,6 +43,8 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     t
       .sandbox!.carrier.events({ type: 'sms.created', to: mobile })
       .map((e) => String((e.data as { body: string }).body));
+  const callsTo = (mobile: string) =>
+    t.sandbox!.carrier.events({ type: 'call.created', to: mobile }).length;
   const create = async (body: Record<string, unknown>, auth = duty()) => {
     const res = await t.http().post('/v1/hazard-reports').set(auth).send(body);
     expect(res.status).toBe(201);
@@ -52,6 +54,7 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     (await t.http().get(`/v1/hazard-reports/${id}`).set(duty())).body.notified as {
       level: string;
       purpose: string;
+      channel: string;
       status: string;
       name: string;
     }[];
@@ -125,10 +128,13 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     const deadline = new Date(got.body.cityDeadline.deadlineAt).getTime();
     expect(deadline - new Date(got.body.createdAt).getTime()).toBe(3600_000);
     expect(
-      (got.body.notified as { level: string; status: string }[])
-        .map((n) => `${n.level}:${n.status}`)
+      (got.body.notified as { level: string; channel: string; status: string }[])
+        .map((n) => `${n.level}:${n.channel}:${n.status}`)
         .sort(),
-    ).toEqual(['city:sent', 'county:sent']);
+    ).toEqual(['city:sms:sent', 'city:voice:sent', 'county:sms:sent', 'county:voice:sent']);
+    // And a call to each.
+    expect(callsTo(COUNTY_DUTY.mobile)).toBeGreaterThanOrEqual(1);
+    expect(callsTo(CITY_DUTY.mobile)).toBeGreaterThanOrEqual(1);
     expect(await auditCount(largeId, 'hazard_report.created')).toBe(1);
   });
 
@@ -172,14 +178,15 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     await waitUntil(
       async () =>
         (await notices(created.id)).filter((n) => n.purpose === 'escalation' && n.status === 'sent')
-          .length === 2,
+          .length === 3,
       'escalation notices sent',
     );
     const levels = (await notices(created.id))
       .filter((n) => n.purpose === 'escalation')
-      .map((n) => n.level)
+      .map((n) => `${n.level}:${n.channel}`)
       .sort();
-    expect(levels).toEqual(['city', 'county_responsible']);
+    // SMS to the city duty office and the county's responsible persons, the city called again.
+    expect(levels).toEqual(['city:sms', 'city:voice', 'county_responsible:sms']);
     const reminder = smsTo(CITY_DUTY.mobile).find(
       (b) => b.includes('催报') && b.includes(created.id.slice(0, 8)),
     );
@@ -198,6 +205,37 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     });
   });
 
+  it('a 特大型 report is acknowledged by the city duty officer pressing 1 on the call', async () => {
+    t.sandbox!.carrier.setProfile(
+      CITY_DUTY.mobile,
+      presetProfile('confirms', {
+        sms: { reply: null, deliverAfterMs: 100 },
+        voice: { ringMs: 200, keyAfterMs: 200 },
+      }),
+    );
+    try {
+      const created = await create(report({ peopleThreatened: 1000 }));
+      expect(created.grade).toBe('特大型');
+      const acked = await waitUntil(
+        async () => {
+          const res = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+          return res.body.cityDeadline.status === 'met' ? res.body : undefined;
+        },
+        'the city acknowledging by keypress',
+        30_000,
+      );
+      expect(acked.acknowledgements).toEqual([
+        expect.objectContaining({ level: 'city', by: CITY_DUTY.name, channel: 'voice' }),
+      ]);
+      expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
+    } finally {
+      t.sandbox!.carrier.setProfile(
+        CITY_DUTY.mobile,
+        presetProfile('silent', { sms: { reply: null, deliverAfterMs: 100 } }),
+      );
+    }
+  });
+
   it('a 小型 report notifies the county only', async () => {
     const created = await create(report({ peopleThreatened: 20 }));
     expect(created.grade).toBe('小型');
@@ -206,7 +244,10 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       'the county notified',
     );
     const got = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
-    expect(got.body.notified.map((n: { level: string }) => n.level)).toEqual(['county']);
+    // By SMS only: a call is for reports that must reach the city.
+    expect(
+      got.body.notified.map((n: { level: string; channel: string }) => `${n.level}:${n.channel}`),
+    ).toEqual(['county:sms']);
     expect(got.body.cityDeadline).toMatchObject({ required: false, status: 'not_required' });
     expect(smsTo(COUNTY_DUTY.mobile).some((b) => b.includes(created.id.slice(0, 8)))).toBe(true);
     expect(smsTo(CITY_DUTY.mobile).some((b) => b.includes(created.id.slice(0, 8)))).toBe(false);

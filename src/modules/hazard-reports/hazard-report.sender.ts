@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ChannelRegistry } from '../../channels/channel-registry';
+import { PublicUrls } from '../../common/public-urls';
 import {
   HazardReportsRepository,
   type NoticeRow,
@@ -18,7 +19,52 @@ export class HazardReportSender {
   constructor(
     private readonly registry: ChannelRegistry,
     private readonly repo: HazardReportsRepository,
+    private readonly urls: PublicUrls,
   ) {}
+
+  /** The TwiML a report call fetches (read, then a keypress 1 acknowledges). */
+  twimlUrl(noticeId: string): string {
+    return `${this.urls.base}/webhooks/hazard-reports/voice/${noticeId}/twiml`;
+  }
+
+  gatherUrl(noticeId: string): string {
+    return `${this.urls.base}/webhooks/hazard-reports/voice/${noticeId}/gather`;
+  }
+
+  /** Calls each recipient; the text is read from the notice when the call is answered. */
+  async call(
+    reportId: string,
+    purpose: NoticeRow['purpose'],
+    recipients: Recipient[],
+  ): Promise<{ sent: number; failed: number }> {
+    const results = await Promise.all(
+      recipients.map(async (r) => {
+        const id = await this.repo.insertNotice({
+          reportId,
+          personId: r.personId,
+          level: r.level,
+          purpose,
+          channel: 'voice',
+        });
+        try {
+          const receipt = await this.registry.voice.call({
+            to: r.mobile,
+            twimlUrl: this.twimlUrl(id),
+            ringTimeoutSec: 30,
+          });
+          await this.repo.finishNotice(id, { status: 'sent', providerId: receipt.providerId });
+          return true;
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.logger.warn({ reportId, noticeId: id, err: message }, 'hazard report call failed');
+          await this.repo.finishNotice(id, { status: 'failed', error: message });
+          return false;
+        }
+      }),
+    );
+    const sent = results.filter(Boolean).length;
+    return { sent, failed: results.length - sent };
+  }
 
   /** Sends `body` to each recipient; answers how many were accepted by the provider. */
   async sendSms(

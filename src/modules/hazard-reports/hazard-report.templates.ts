@@ -44,3 +44,16 @@ export function reportEscalationSms(c: ReportSmsContext & { minutes: number }): 
     `请立即确认并组织处置。（报告号${shortId(c.reportId)}）`
   );
 }
+
+/** What a call to a duty office reads (then: press 1 to acknowledge). */
+export function reportCallScripts(c: ReportSmsContext & { escalation: boolean }) {
+  const opening = c.escalation
+    ? `险情催报。${c.placeName}${c.grade}地质灾害险情已上报，市级值班室尚未确认接报。`
+    : `险情上报。${c.placeName}发生${c.grade}地质灾害险情。`;
+  return {
+    script: `${opening}威胁${c.peopleThreatened}人。${clip(c.observed, 60)}。确认接报请按1。`,
+    reprompt: '请再听一遍。',
+    thanks: '已确认接报，谢谢。',
+    helpAcknowledged: '未确认接报。确认接报请回拨或登录值班系统。',
+  };
+}

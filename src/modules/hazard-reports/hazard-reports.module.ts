@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { WarningsModule } from '../warnings/warnings.module';
+import { HazardReportCallsController } from './hazard-report-calls.controller';
 import { HazardReportSender } from './hazard-report.sender';
 import { HazardReportsController } from './hazard-reports.controller';
 import { HazardReportsRepository } from './hazard-reports.repository';
@@ -9,7 +10,7 @@ import { HazardReportsService } from './hazard-reports.service';
 /** 险情上报: hazard reports, their notices to duty offices, acknowledgements and the 1-hour rule. */
 @Module({
   imports: [ChannelsModule, WarningsModule],
-  controllers: [HazardReportsController],
+  controllers: [HazardReportsController, HazardReportCallsController],
   providers: [HazardReportsService, HazardReportsRepository, HazardReportSender],
 })
 export class HazardReportsModule {}

@@ -188,7 +188,7 @@ export class HazardReportsRepository {
     a: {
       reportId: string;
       level: 'county' | 'city';
-      tokenId: string;
+      tokenId: string | null;
       byName: string;
       channel: string;
     },
@@ -219,6 +219,26 @@ export class HazardReportsRepository {
         WHERE p.division_code = $1 AND p.role = $2 ORDER BY p.name, p.id`,
       [divisionCode, role, level],
     );
+  }
+
+  /** A notice with the person it went to (for the call's TwiML and its keypress). */
+  async findNotice(id: string): Promise<
+    | {
+        id: string;
+        reportId: string;
+        level: NoticeRow['level'];
+        purpose: NoticeRow['purpose'];
+        name: string | null;
+        personId: string | null;
+      }
+    | undefined
+  > {
+    const [row] = await this.db.query(
+      `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, p.name, n.person_id AS "personId"
+         FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
+      [id],
+    );
+    return row;
   }
 
   async insertNotice(n: {

@@ -25,6 +25,7 @@ import {
   sweepIntervalMs,
 } from './hazard-grade';
 import {
+  reportCallScripts,
   reportEscalationSms,
   reportNoticeSms,
   type ReportSmsContext,
@@ -184,6 +185,48 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
     };
   }
 
+  /** The scripts a report call reads; undefined for an unknown notice. */
+  async callScripts(noticeId: string) {
+    const notice = await this.repo.findNotice(noticeId);
+    const report = notice && (await this.repo.find(notice.reportId));
+    if (!notice || !report) return undefined;
+    return reportCallScripts({
+      ...this.smsContext(report),
+      escalation: notice.purpose === 'escalation',
+    });
+  }
+
+  /** Key 1 on a report call: the called duty office acknowledges (once per level). */
+  async acknowledgeByKeypress(noticeId: string): Promise<boolean> {
+    const notice = await this.repo.findNotice(noticeId);
+    if (!notice || notice.level === 'county_responsible') return false;
+    const level = notice.level;
+    return this.repo.db.transaction(async (m) => {
+      const ack = await this.repo.insertAck(m, {
+        reportId: notice.reportId,
+        level,
+        tokenId: null,
+        byName: notice.name ?? '',
+        channel: 'voice',
+      });
+      if (ack) {
+        await this.audit.append(
+          [
+            {
+              actor: notice.personId ?? 'unknown',
+              action: 'hazard_report.acknowledged',
+              subjectType: 'hazard_report',
+              subjectId: notice.reportId,
+              data: { level, channel: 'voice', noticeId },
+            },
+          ],
+          m,
+        );
+      }
+      return !!ack;
+    });
+  }
+
   /** POST /v1/hazard-reports/:id/direct-notice: the threatened people were told on site. */
   async directNotice(principal: Principal, id: string, dto: DirectNoticeDto) {
     const report = await this.visible(principal, id);
@@ -332,9 +375,17 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
         ...(await this.repo.recipients(county, 'county_responsible')),
       ];
       const ctx = this.smsContext(report);
-      const result = await this.sender.sendSms(report.id, 'escalation', recipients, () =>
-        reportEscalationSms({ ...ctx, minutes: c.minutes }),
-      );
+      const [result] = await Promise.all([
+        this.sender.sendSms(report.id, 'escalation', recipients, () =>
+          reportEscalationSms({ ...ctx, minutes: c.minutes }),
+        ),
+        // The city duty office is called again.
+        this.sender.call(
+          report.id,
+          'escalation',
+          recipients.filter((r) => r.level === 'city'),
+        ),
+      ]);
       this.logger.warn({ reportId: report.id, ...result }, 'hazard report escalated: city silent');
     }
   }
@@ -354,16 +405,20 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
     if (mustReachCity(report.grade))
       recipients.push(...(await this.repo.recipients(county.slice(0, 4), 'city')));
     const ctx = this.smsContext(report);
-    const result = await this.sender.sendSms(report.id, 'report', recipients, () =>
-      reportNoticeSms(ctx),
-    );
+    const [result, calls] = await Promise.all([
+      this.sender.sendSms(report.id, 'report', recipients, () => reportNoticeSms(ctx)),
+      // 特大型 / 大型: the duty offices are called as well.
+      mustReachCity(report.grade)
+        ? this.sender.call(report.id, 'report', recipients)
+        : Promise.resolve({ sent: 0, failed: 0 }),
+    ]);
     await this.audit.append([
       {
         actor: 'system',
         action: 'hazard_report.notified',
         subjectType: 'hazard_report',
         subjectId: report.id,
-        data: { recipients: recipients.length, ...result },
+        data: { recipients: recipients.length, sms: result, calls },
       },
     ]);
   }

@@ -1,0 +1,81 @@
+import { Body, Controller, Headers, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import {
+  type TwilioParams,
+  TwilioWebhookVerifier,
+  parseGatherEvent,
+  publicWebhookUrl,
+} from '../../channels/twilio/twilio-webhook';
+import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
+import { AppException, ErrorCode } from '../../common/errors/app.exception';
+import { UuidPipe } from '../../common/http/params';
+import { PublicUrls } from '../../common/public-urls';
+import { Public } from '../auth/auth.decorators';
+import { HazardReportSender } from './hazard-report.sender';
+import { HazardReportsService } from './hazard-reports.service';
+
+/**
+ * Twilio's requests for a report call: the TwiML (the report read, a keypress gathered) and the
+ * keypress (1 acknowledges for the called duty office's level). Public, signed by Twilio.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('webhooks/hazard-reports')
+export class HazardReportCallsController {
+  constructor(
+    private readonly verifier: TwilioWebhookVerifier,
+    private readonly urls: PublicUrls,
+    private readonly reports: HazardReportsService,
+    private readonly sender: HazardReportSender,
+  ) {}
+
+  private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
+    const url = publicWebhookUrl(this.urls.base, req.originalUrl);
+    if (!this.verifier.verify({ url, params, signature })) {
+      throw new AppException(ErrorCode.InvalidSignature, '签名无效', 'Invalid X-Twilio-Signature');
+    }
+  }
+
+  private async scriptsOf(noticeId: string) {
+    const scripts = await this.reports.callScripts(noticeId);
+    if (!scripts) throw AppException.notFound('险情通知 hazard report notice', noticeId);
+    return scripts;
+  }
+
+  @Post('voice/:noticeId/twiml')
+  async twiml(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('noticeId', UuidPipe) noticeId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const scripts = await this.scriptsOf(noticeId);
+    res
+      .type('text/xml')
+      .send(warningCallTwiml({ scripts, gatherUrl: this.sender.gatherUrl(noticeId) }));
+  }
+
+  @Post('voice/:noticeId/gather')
+  async gather(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('noticeId', UuidPipe) noticeId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ) {
+    this.verify(req, body, sig);
+    const event = parseGatherEvent(body, req.originalUrl);
+    const scripts = await this.scriptsOf(noticeId);
+    const reply = gatherReplyTwiml({
+      scripts,
+      gatherUrl: this.sender.gatherUrl(noticeId),
+      digits: event.digits,
+      round: event.round,
+    });
+    if (reply.outcome === 'confirmed') await this.reports.acknowledgeByKeypress(noticeId);
+    res.type('text/xml').send(reply.twiml);
+  }
+}
