@@ -2,36 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
-import { AuditService } from '../audit/audit.service';
 import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import type { AttemptRow } from '../dispatch/dispatch.repository';
 import { AnswersService } from './answers.service';
-import { attemptFrom, deliveryFrom, sqlList } from '../chain/chain-states';
-
-interface SmsMatch {
-  where: string;
-  params: string[];
-}
-
-/**
- * Which attempt an SMS callback is about: by attempt id (its provider id, once recorded, must be
- * the message's), else by the message id alone.
- */
-function smsMatch(e: { messageSid: string; attemptId?: string }): SmsMatch {
-  return e.attemptId
-    ? {
-        where: `id = $1::uuid AND channel IN ('sms', 'manual') AND (provider_id IS NULL OR (provider = 'twilio' AND provider_id = $2))`,
-        params: [e.attemptId, e.messageSid],
-      }
-    : { where: `provider = 'twilio' AND provider_id = $1`, params: [e.messageSid] };
-}
-
-/**
- * Whether a message moves its delivery (sent, delivered, heard): the person's own alert and task
- * SMS do; a notice about someone else does only for a person whose whole chain is notices.
- */
-const OWN_MESSAGE = `(a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)`;
+import { ChainMoves, smsMatch } from '../chain/chain-moves.repository';
 
 /** Twilio message statuses, in the order they can only move forward. */
 const SMS_TERMINAL_FAILURES = new Set(['failed', 'undelivered']);
@@ -49,7 +24,7 @@ export class DeliveryEventsService {
     private readonly sender: SendAttemptService,
     private readonly answers: AnswersService,
     private readonly escalation: EscalationService,
-    private readonly audit: AuditService,
+    private readonly moves: ChainMoves,
   ) {}
 
   /**
@@ -64,39 +39,10 @@ export class DeliveryEventsService {
   }): Promise<void> {
     const match = smsMatch(e);
     if (e.status === 'delivered') {
-      await this.db.transaction(async (m) => {
-        const [delivered] = await rows<{ id: string; deliveryId: string; warningId: string }>(
-          m,
-          `WITH a AS (
-             UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
-              WHERE ${match.where} AND status IN ${sqlList(attemptFrom('markDelivered'))}
-              RETURNING id, delivery_id, warning_id, purpose),
-           d AS (
-             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
-                    delivered_at = coalesce(d.delivered_at, now())
-               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
-             RETURNING d.id)
-           SELECT a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId" FROM a`,
-          match.params,
-        );
-        // A receipt delivered twice finds the attempt delivered already: nothing to record.
-        if (!delivered) return;
-        await this.audit.append(
-          [
-            {
-              actor: 'provider:twilio',
-              action: 'attempt.delivered',
-              subjectType: 'attempt',
-              subjectId: delivered.id,
-              warningId: delivered.warningId,
-              data: { deliveryId: delivered.deliveryId, providerId: e.messageSid },
-            },
-          ],
-          m,
-        );
-      });
+      await this.moves.markSmsDelivered(match, e);
     } else if (SMS_TERMINAL_FAILURES.has(e.status)) {
-      const failed = await this.failSms(match, e.errorCode, `sms ${e.status}`, e.status);
+      const moved = await this.moves.failSms(match, e.errorCode, `sms ${e.status}`, e.status);
+      const failed = moved ? await this.attempt(moved.id) : undefined;
       if (failed) await this.sender.failover(failed);
     }
   }
@@ -116,82 +62,13 @@ export class DeliveryEventsService {
       // Hanging up before the message ended (nothing heard, no key) is not an answer: the outcome
       // is hung_up_early, set in the same statement so that the event carries the final outcome,
       // and the call is placed again.
-      const completed = await this.db.transaction(async (m) => {
-        const [call] = await rows<{
-          deliveryId: string;
-          warningId: string;
-          heard: boolean;
-          outcome: string;
-          durationS: number | null;
-        }>(
-          m,
-          `WITH a AS (
-             UPDATE contact_attempts SET status = 'completed',
-                    outcome = CASE WHEN NOT heard AND coalesce(digits, '') = '' THEN 'hung_up_early'
-                                   ELSE coalesce(outcome, 'completed') END,
-                    duration_s = $2, completed_at = now(), answered_at = coalesce(answered_at, now())
-              WHERE id = $1 AND status IN ${sqlList(attemptFrom('complete'))}
-              RETURNING delivery_id, warning_id, heard, outcome, duration_s, purpose),
-           d AS (
-             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
-                    delivered_at = coalesce(d.delivered_at, now())
-               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
-             RETURNING d.id)
-           SELECT a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
-                     a.duration_s AS "durationS" FROM a`,
-          [attemptId, e.duration ?? null],
-        );
-        // A status callback delivered twice finds the call completed already: nothing to record.
-        if (!call) return undefined;
-        await this.audit.append(
-          [
-            {
-              actor: 'provider:twilio',
-              action: 'attempt.completed',
-              subjectType: 'attempt',
-              subjectId: attemptId,
-              warningId: call.warningId,
-              data: {
-                deliveryId: call.deliveryId,
-                heard: call.heard,
-                outcome: call.outcome,
-                durationS: call.durationS,
-              },
-            },
-          ],
-          m,
-        );
-        return call;
-      });
+      const completed = await this.moves.completeCall(attemptId, e);
       if (completed?.outcome === 'hung_up_early') await this.escalation.onCallUnanswered(attemptId);
       return;
     }
     if (CALL_FAILURES.has(e.status)) {
       const outcome = e.status.replace('-', '_');
-      const row = await this.db.transaction(async (m) => {
-        const [failed] = await rows<{ deliveryId: string; warningId: string }>(
-          m,
-          `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
-            WHERE id = $1 AND status IN ${sqlList(attemptFrom('fail'))}
-            RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
-          [attemptId, outcome, e.errorCode ?? null],
-        );
-        if (!failed) return undefined;
-        await this.audit.append(
-          [
-            {
-              actor: 'provider:twilio',
-              action: 'attempt.failed',
-              subjectType: 'attempt',
-              subjectId: attemptId,
-              warningId: failed.warningId,
-              data: { deliveryId: failed.deliveryId, code: e.errorCode ?? null, outcome },
-            },
-          ],
-          m,
-        );
-        return failed;
-      });
+      const row = await this.moves.failCall(attemptId, outcome, e);
       // A dead number moves on to the next contact point; no-answer and busy are for 叫应 retries.
       if (row && e.status === 'failed') {
         const a = await this.attempt(attemptId);
@@ -249,42 +126,7 @@ export class DeliveryEventsService {
    * call, when it is first marked heard (a later round heard again changes nothing).
    */
   async heard(attemptId: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [first] = await rows<{ deliveryId: string; warningId: string }>(
-        m,
-        `UPDATE contact_attempts SET heard = true WHERE id = $1 AND NOT heard
-          RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
-        [attemptId],
-      );
-      const [a] = first
-        ? [first]
-        : await m.query(`SELECT delivery_id AS "deliveryId" FROM contact_attempts WHERE id = $1`, [
-            attemptId,
-          ]);
-      if (!a) return;
-      // A notice heard is not the person's own alert heard (unless notices are their whole chain).
-      await m.query(
-        `UPDATE deliveries d SET heard_at = coalesce(d.heard_at, now()),
-                state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE d.state END
-           FROM contact_attempts a
-          WHERE a.id = $2 AND d.id = $1 AND ${OWN_MESSAGE}`,
-        [a.deliveryId, attemptId],
-      );
-      if (!first) return;
-      await this.audit.append(
-        [
-          {
-            actor: 'provider:twilio',
-            action: 'attempt.heard',
-            subjectType: 'attempt',
-            subjectId: attemptId,
-            warningId: first.warningId,
-            data: { deliveryId: first.deliveryId },
-          },
-        ],
-        m,
-      );
-    });
+    await this.moves.markHeard(attemptId);
   }
 
   /** Inbound SMS: stored once per provider id (Twilio retries webhooks). */
@@ -312,41 +154,6 @@ export class DeliveryEventsService {
          repeat = EXCLUDED.repeat, received_at = now()`,
       [e.taskRef, e.terminalCode, e.status, e.playedAt ?? null, e.repeat ?? null],
     );
-  }
-
-  private async failSms(
-    match: SmsMatch,
-    code: string | undefined,
-    message: string,
-    outcome: string,
-  ) {
-    const row = await this.db.transaction(async (m) => {
-      const [failed] = await rows<{ id: string; deliveryId: string; warningId: string }>(
-        m,
-        `UPDATE contact_attempts SET status = 'failed', outcome = $${match.params.length + 3}, error_code = $${match.params.length + 1},
-                error_message = $${match.params.length + 2}, failed_at = now()
-          WHERE ${match.where} AND status IN ${sqlList(attemptFrom('fail'))}
-          RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId"`,
-        [...match.params, code ?? null, message, outcome],
-      );
-      if (!failed) return undefined;
-      // Only the code: a provider's error message may quote the number.
-      await this.audit.append(
-        [
-          {
-            actor: 'provider:twilio',
-            action: 'attempt.failed',
-            subjectType: 'attempt',
-            subjectId: failed.id,
-            warningId: failed.warningId,
-            data: { deliveryId: failed.deliveryId, code: code ?? null, outcome },
-          },
-        ],
-        m,
-      );
-      return failed;
-    });
-    return row ? this.attempt(row.id) : undefined;
   }
 
   private async attempt(id: string): Promise<AttemptRow | undefined> {

@@ -1,0 +1,230 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
+import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
+
+export interface SmsMatch {
+  where: string;
+  params: string[];
+}
+
+/**
+ * Which attempt an SMS callback is about: by attempt id (its provider id, once recorded, must be
+ * the message's), else by the message id alone.
+ */
+export function smsMatch(e: { messageSid: string; attemptId?: string }): SmsMatch {
+  return e.attemptId
+    ? {
+        where: `id = $1::uuid AND channel IN ('sms', 'manual') AND (provider_id IS NULL OR (provider = 'twilio' AND provider_id = $2))`,
+        params: [e.attemptId, e.messageSid],
+      }
+    : { where: `provider = 'twilio' AND provider_id = $1`, params: [e.messageSid] };
+}
+
+/**
+ * Whether a message moves its delivery (sent, delivered, heard): the person's own alert and task
+ * SMS do; a notice about someone else does only for a person whose whole chain is notices.
+ */
+export const OWN_MESSAGE = `(a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)`;
+
+/**
+ * The chain's moves driven by what providers report (a carrier receipt, a call's end, a message
+ * heard through): each one statement guarded by the state table, in one transaction with its
+ * audit event, and nothing when the row is not in a state the move starts from (a callback
+ * delivered twice, late or out of order). Callers (the provider webhooks, the status poll) decide
+ * what follows (fail over, call again).
+ */
+@Injectable()
+export class ChainMoves {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** An SMS delivered (carrier receipt): the attempt, and the delivery when it is the person's own. */
+  async markSmsDelivered(match: SmsMatch, e: { messageSid: string }): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [delivered] = await rows<{ id: string; deliveryId: string; warningId: string }>(
+        m,
+        `WITH a AS (
+             UPDATE contact_attempts SET status = 'delivered', delivered_at = coalesce(delivered_at, now())
+              WHERE ${match.where} AND status IN ${sqlList(attemptFrom('markDelivered'))}
+              RETURNING id, delivery_id, warning_id, purpose),
+           d AS (
+             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
+                    delivered_at = coalesce(d.delivered_at, now())
+               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
+             RETURNING d.id)
+           SELECT a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId" FROM a`,
+        match.params,
+      );
+      // A receipt delivered twice finds the attempt delivered already: nothing to record.
+      if (!delivered) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.delivered',
+            subjectType: 'attempt',
+            subjectId: delivered.id,
+            warningId: delivered.warningId,
+            data: { deliveryId: delivered.deliveryId, providerId: e.messageSid },
+          },
+        ],
+        m,
+      );
+    });
+  }
+
+  /** A call ended: completed, or hung up early (nothing heard, no key) in the same statement. */
+  async completeCall(attemptId: string, e: { duration?: number }) {
+    return this.db.transaction(async (m) => {
+      const [call] = await rows<{
+        deliveryId: string;
+        warningId: string;
+        heard: boolean;
+        outcome: string;
+        durationS: number | null;
+      }>(
+        m,
+        `WITH a AS (
+             UPDATE contact_attempts SET status = 'completed',
+                    outcome = CASE WHEN NOT heard AND coalesce(digits, '') = '' THEN 'hung_up_early'
+                                   ELSE coalesce(outcome, 'completed') END,
+                    duration_s = $2, completed_at = now(), answered_at = coalesce(answered_at, now())
+              WHERE id = $1 AND status IN ${sqlList(attemptFrom('complete'))}
+              RETURNING delivery_id, warning_id, heard, outcome, duration_s, purpose),
+           d AS (
+             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
+                    delivered_at = coalesce(d.delivered_at, now())
+               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
+             RETURNING d.id)
+           SELECT a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.heard, a.outcome,
+                     a.duration_s AS "durationS" FROM a`,
+        [attemptId, e.duration ?? null],
+      );
+      // A status callback delivered twice finds the call completed already: nothing to record.
+      if (!call) return undefined;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.completed',
+            subjectType: 'attempt',
+            subjectId: attemptId,
+            warningId: call.warningId,
+            data: {
+              deliveryId: call.deliveryId,
+              heard: call.heard,
+              outcome: call.outcome,
+              durationS: call.durationS,
+            },
+          },
+        ],
+        m,
+      );
+      return call;
+    });
+  }
+
+  /** A call not answered, busy, failed or cancelled. */
+  async failCall(attemptId: string, outcome: string, e: { errorCode?: string }) {
+    return this.db.transaction(async (m) => {
+      const [failed] = await rows<{ deliveryId: string; warningId: string }>(
+        m,
+        `UPDATE contact_attempts SET status = 'failed', outcome = $2, error_code = $3, failed_at = now()
+            WHERE id = $1 AND status IN ${sqlList(attemptFrom('fail'))}
+            RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
+        [attemptId, outcome, e.errorCode ?? null],
+      );
+      if (!failed) return undefined;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.failed',
+            subjectType: 'attempt',
+            subjectId: attemptId,
+            warningId: failed.warningId,
+            data: { deliveryId: failed.deliveryId, code: e.errorCode ?? null, outcome },
+          },
+        ],
+        m,
+      );
+      return failed;
+    });
+  }
+
+  /** The whole message played through without a key: heard, once. */
+  async markHeard(attemptId: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [first] = await rows<{ deliveryId: string; warningId: string }>(
+        m,
+        `UPDATE contact_attempts SET heard = true WHERE id = $1 AND NOT heard
+          RETURNING delivery_id AS "deliveryId", warning_id AS "warningId"`,
+        [attemptId],
+      );
+      const [a] = first
+        ? [first]
+        : await m.query(`SELECT delivery_id AS "deliveryId" FROM contact_attempts WHERE id = $1`, [
+            attemptId,
+          ]);
+      if (!a) return;
+      // A notice heard is not the person's own alert heard (unless notices are their whole chain).
+      await m.query(
+        `UPDATE deliveries d SET heard_at = coalesce(d.heard_at, now()),
+                state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE d.state END
+           FROM contact_attempts a
+          WHERE a.id = $2 AND d.id = $1 AND ${OWN_MESSAGE}`,
+        [a.deliveryId, attemptId],
+      );
+      if (!first) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.heard',
+            subjectType: 'attempt',
+            subjectId: attemptId,
+            warningId: first.warningId,
+            data: { deliveryId: first.deliveryId },
+          },
+        ],
+        m,
+      );
+    });
+  }
+
+  /** An SMS (or task SMS) the carrier could not deliver: failed, once, never after delivered. */
+  async failSms(match: SmsMatch, code: string | undefined, message: string, outcome: string) {
+    const row = await this.db.transaction(async (m) => {
+      const [failed] = await rows<{ id: string; deliveryId: string; warningId: string }>(
+        m,
+        `UPDATE contact_attempts SET status = 'failed', outcome = $${match.params.length + 3}, error_code = $${match.params.length + 1},
+                error_message = $${match.params.length + 2}, failed_at = now()
+          WHERE ${match.where} AND status IN ${sqlList(attemptFrom('fail'))}
+          RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId"`,
+        [...match.params, code ?? null, message, outcome],
+      );
+      if (!failed) return undefined;
+      // Only the code: a provider's error message may quote the number.
+      await this.audit.append(
+        [
+          {
+            actor: 'provider:twilio',
+            action: 'attempt.failed',
+            subjectType: 'attempt',
+            subjectId: failed.id,
+            warningId: failed.warningId,
+            data: { deliveryId: failed.deliveryId, code: code ?? null, outcome },
+          },
+        ],
+        m,
+      );
+      return failed;
+    });
+    return row;
+  }
+}
