@@ -2,6 +2,7 @@ import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { villageFixtureSql } from '../helpers/directory-fixture';
+import { inboundSms, messageOf } from '../helpers/twilio-webhooks';
 import { waitUntil } from '../helpers/wait';
 
 const APP_SECRET = 'hazard-reports-e2e-secret'.padEnd(40, 'h');
@@ -251,6 +252,20 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(got.body.cityDeadline).toMatchObject({ required: false, status: 'not_required' });
     expect(smsTo(COUNTY_DUTY.mobile).some((b) => b.includes(created.id.slice(0, 8)))).toBe(true);
     expect(smsTo(CITY_DUTY.mobile).some((b) => b.includes(created.id.slice(0, 8)))).toBe(false);
+
+    // The county duty officer acknowledges by SMS reply (险情1), once.
+    const reply = await inboundSms(t, COUNTY_DUTY.mobile, `险情1 ${created.id.slice(0, 8)}`);
+    expect(reply.status).toBe(201);
+    expect(messageOf(reply.text)).toContain('已确认接报');
+    const again = await inboundSms(t, COUNTY_DUTY.mobile, '险情 确认');
+    expect(messageOf(again.text)).toContain('无需再次回复');
+    const acked = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+    expect(acked.body.acknowledgements).toEqual([
+      expect.objectContaining({ level: 'county', by: COUNTY_DUTY.name, channel: 'sms' }),
+    ]);
+    expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
+    const stranger = await inboundSms(t, '+8613800009999', '险情1');
+    expect(messageOf(stranger.text)).toContain('未找到');
   });
 
   it('drafts and issues an imminent warning with the report’s place and people, linked to it', async () => {

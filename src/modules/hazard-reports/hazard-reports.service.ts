@@ -31,6 +31,7 @@ import {
   type ReportSmsContext,
 } from './hazard-report.templates';
 import { HazardReportSender } from './hazard-report.sender';
+import { type HazardReportSmsHandler, parseHazardReportSms } from './hazard-report-sms';
 import {
   type DirectNoticeRecord,
   type HazardReportRow,
@@ -45,7 +46,9 @@ export type CityDeadlineStatus = 'not_required' | 'pending' | 'at_risk' | 'met' 
 
 /** 险情上报: reports, their grading, the duty offices told, acknowledgements and the 1-hour rule. */
 @Injectable()
-export class HazardReportsService implements OnApplicationBootstrap, OnModuleDestroy {
+export class HazardReportsService
+  implements OnApplicationBootstrap, OnModuleDestroy, HazardReportSmsHandler
+{
   private readonly logger = new Logger(HazardReportsService.name);
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -196,8 +199,46 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
     });
   }
 
+  /**
+   * An SMS starting with 险情 (险情1, 险情 确认 <报告号>): acknowledges, for the sender's level, the
+   * latest report notice sent to their number (or the one whose number they give).
+   */
+  async handleSms(e: {
+    messageSid: string;
+    from: string;
+    body: string;
+  }): Promise<{ acknowledged: boolean; reply: string }> {
+    const sign = '【险情上报】';
+    const parsed = parseHazardReportSms(e.body);
+    const [notice] = await rows<{ id: string }>(
+      this.repo.db,
+      `SELECT n.id FROM hazard_report_notices n
+         JOIN contact_points c ON c.person_id = n.person_id AND c.kind = 'mobile' AND c.value = $1
+        WHERE n.level IN ('county', 'city')
+          AND ($2::text IS NULL OR starts_with(n.report_id::text, $2))
+        ORDER BY n.created_at DESC LIMIT 1`,
+      [e.from, parsed.reportNo ?? null],
+    );
+    if (!notice) return { acknowledged: false, reply: `${sign}未找到发给您的险情通知。` };
+    if (!parsed.ack) return { acknowledged: false, reply: `${sign}确认接报请回复“险情1”。` };
+    const found = await this.repo.findNotice(notice.id);
+    const report = found && (await this.repo.find(found.reportId));
+    if (!found || !report) return { acknowledged: false, reply: `${sign}未找到该险情报告。` };
+    const recorded = await this.acknowledgeByNotice(notice.id, 'sms');
+    const what = `${report.placeName}${report.grade}险情（报告号${report.id.slice(0, 8)}）`;
+    return {
+      acknowledged: recorded,
+      reply: recorded ? `${sign}已确认接报：${what}。` : `${sign}${what}已确认接报，无需再次回复。`,
+    };
+  }
+
   /** Key 1 on a report call: the called duty office acknowledges (once per level). */
   async acknowledgeByKeypress(noticeId: string): Promise<boolean> {
+    return this.acknowledgeByNotice(noticeId, 'voice');
+  }
+
+  /** The person a notice went to acknowledges for its level (once per level). */
+  private async acknowledgeByNotice(noticeId: string, channel: 'voice' | 'sms'): Promise<boolean> {
     const notice = await this.repo.findNotice(noticeId);
     if (!notice || notice.level === 'county_responsible') return false;
     const level = notice.level;
@@ -207,7 +248,7 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
         level,
         tokenId: null,
         byName: notice.name ?? '',
-        channel: 'voice',
+        channel,
       });
       if (ack) {
         await this.audit.append(
@@ -217,7 +258,7 @@ export class HazardReportsService implements OnApplicationBootstrap, OnModuleDes
               action: 'hazard_report.acknowledged',
               subjectType: 'hazard_report',
               subjectId: notice.reportId,
-              data: { level, channel: 'voice', noticeId },
+              data: { level, channel, noticeId },
             },
           ],
           m,

@@ -1,10 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { renderSmsReply, type SmsReplyContext, type SmsReplyKind } from '../../templates/replies';
 import type { WarningStatus } from '../warnings/warning.types';
+import {
+  HAZARD_REPORT_SMS,
+  type HazardReportSmsHandler,
+  isHazardReportSms,
+} from '../hazard-reports/hazard-report-sms';
 import { TasksService } from '../tasks/tasks.service';
 import { type AnswerKind, AnswersService, closedFor } from './answers.service';
 import { parseSmsReply, parseTaskReply, type TaskReply } from './sms-reply.parser';
@@ -40,11 +45,24 @@ export class SmsRepliesService {
     private readonly answers: AnswersService,
     private readonly tasks: TasksService,
     @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
+    @Optional()
+    @Inject(HAZARD_REPORT_SMS)
+    private readonly hazardReports?: HazardReportSmsHandler,
   ) {
     this.signature = (config.get('SMS_SIGNATURE' as never) as string | undefined) ?? '应急预警';
   }
 
   async handle(e: { messageSid: string; from: string; body: string }): Promise<SmsReplyOutcome> {
+    // 险情…: about a hazard report (src/modules/hazard-reports), before any other matching.
+    if (this.hazardReports && isHazardReportSms(e.body)) {
+      const r = await this.hazardReports.handleSms(e);
+      return {
+        kind: r.acknowledged ? 'confirm' : 'ambiguous',
+        recorded: r.acknowledged,
+        effective: r.acknowledged,
+        reply: r.reply,
+      };
+    }
     const dedupeKey = `sms:${e.messageSid}`;
     // A webhook retried after the first one changed the state: answer it the same way.
     const [seen] = await this.db.query(
