@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -7,6 +7,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
@@ -31,7 +33,25 @@ export class RosterChecksController {
   })
   @ApiCreatedResponse({ type: RosterCheckCreatedView })
   @ApiErrors(400, 413)
-  create(@Body() dto: CreateRosterCheckDto, @CurrentPrincipal() principal: Principal) {
+  create(
+    @Body() dto: CreateRosterCheckDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ) {
+    // The validation pipe drops `constructor` / `__proto__` keys before its whitelist sees them:
+    // the body as sent may name jurisdiction only.
+    const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+    let sent: unknown = req.body;
+    try {
+      if (raw?.length) sent = JSON.parse(raw.toString('utf8'));
+    } catch {
+      // not JSON (the pipe has refused it already)
+    }
+    const extra = Object.keys((sent ?? {}) as object).filter((k) => k !== 'jurisdiction');
+    if (extra.length)
+      throw AppException.validation(
+        extra.map((field) => ({ field, message: `property ${field} should not exist` })),
+      );
     return this.rosters.create(principal, dto.jurisdiction);
   }
 
