@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AppException } from '../../common/errors/app.exception';
+import { type AnswerInput, type AnswerResult, closedFor } from './answers.types';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
+import { attemptFrom, type DeliveryState, deliveryFrom, sqlList } from './chain-states';
 
 export interface SmsMatch {
   where: string;
@@ -226,5 +228,76 @@ export class ChainMoves {
       return failed;
     });
     return row;
+  }
+
+  /**
+   * An answer (keypress, SMS reply, link, on site), kept once per dedupe key; only the first
+   * confirm or help moves the delivery, and help after a confirmation is a flag on top of it. In
+   * the caller's transaction (which appends the audit event and runs what follows).
+   */
+  async recordAnswer(m: EntityManager, input: AnswerInput): Promise<AnswerResult> {
+    const [d] = await m.query(`SELECT id, warning_id, state FROM deliveries WHERE id = $1`, [
+      input.deliveryId,
+    ]);
+    if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
+    const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
+    const [answer] = await m.query(
+      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [
+        input.deliveryId,
+        input.attemptId ?? null,
+        input.channel,
+        input.kind,
+        input.raw ?? null,
+        input.recordedBy ?? null,
+        input.reason ?? null,
+        input.dedupeKey,
+      ],
+    );
+    if (!answer) {
+      return { ...base, recorded: false, effective: false, state: await this.stateOf(m, d.id) };
+    }
+    if (input.kind === 'ambiguous') {
+      return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
+    }
+    // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
+    // The first answer stays the first answer: help after a confirmation is a flag on top of it
+    // (help_requested_at), and the person stays confirmed with the time, channel and attempt of
+    // their confirmation, which their response time is measured by. Help is flagged once.
+    const [moved] = await rows<{ state: DeliveryState }>(
+      m,
+      `UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $2 END,
+              confirmed_at = coalesce(confirmed_at, now()),
+              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, now()) ELSE help_requested_at END,
+              answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
+              answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
+        WHERE id = $1 AND state <> ALL($5::text[]) AND NOT ($2 = 'declined' AND help_requested_at IS NOT NULL)
+        RETURNING state`,
+      [
+        input.deliveryId,
+        input.kind === 'confirm' ? 'confirmed' : 'declined',
+        input.attemptId ?? null,
+        input.channel,
+        closedFor(input.kind),
+      ],
+    );
+    if (!moved) {
+      return {
+        ...base,
+        recorded: true,
+        effective: false,
+        state: await this.stateOf(m, d.id),
+        answerId: answer.id,
+      };
+    }
+    await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
+    return { ...base, recorded: true, effective: true, state: moved.state, answerId: answer.id };
+  }
+
+  private async stateOf(m: EntityManager, deliveryId: string): Promise<DeliveryState> {
+    const [row] = await m.query(`SELECT state FROM deliveries WHERE id = $1`, [deliveryId]);
+    return row.state;
   }
 }

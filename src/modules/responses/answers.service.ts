@@ -1,62 +1,19 @@
 import { withTimeout } from '../../common/with-timeout';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
-import { AppException } from '../../common/errors/app.exception';
-import { rows } from '../../database/sql';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
-import { CHAIN_CLOSED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
+import { ChainMoves } from '../chain/chain-moves.repository';
+import type { AnswerInput, AnswerKind, AnswerResult } from '../chain/answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
 import type { OnSiteAnswer } from '../tasks/tasks.service';
 
-export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
+export * from '../chain/answers.types';
 
 /** How long an answer's webhook waits for its follow-up (stop the chain, alert the superiors). */
 const LISTENER_TIMEOUT_MS = 3000;
-export type AnswerKind = (typeof ANSWER_KINDS)[number];
-
-export const ANSWER_CHANNELS = ['voice', 'sms', 'link', 'on_site'] as const;
-export type AnswerChannel = (typeof ANSWER_CHANNELS)[number];
-
-export type { DeliveryState };
-
-/**
- * States an answer of this kind no longer changes: the first effective answer stands. A request
- * for help still reaches a confirmed person: it is a new emergency, flagged on top of their
- * confirmation (help_requested_at), which stays their first answer.
- */
-export function closedFor(kind: AnswerKind): readonly DeliveryState[] {
-  return kind === 'help' ? ['declined', 'cancelled'] : CHAIN_CLOSED;
-}
-
-export interface AnswerInput {
-  deliveryId: string;
-  kind: AnswerKind;
-  channel: AnswerChannel;
-  /** The contact attempt answered (the call, the SMS replied to), when known. */
-  attemptId?: string | null;
-  /** What the person pressed, wrote or chose, as received. */
-  raw?: string | null;
-  /** Token id of whoever recorded it for the person (on-site confirmation). */
-  recordedBy?: string | null;
-  reason?: string | null;
-  /** Provider message / call id or link token: the same answer delivered twice is one row. */
-  dedupeKey: string;
-}
-
-export interface AnswerResult {
-  /** False when this dedupe key was already recorded (nothing changed). */
-  recorded: boolean;
-  /** It changed the person's state (confirmed, or declined = asked for help). */
-  effective: boolean;
-  /** The delivery's state after the answer. */
-  state: DeliveryState;
-  deliveryId: string;
-  warningId: string;
-  answerId?: string;
-}
 
 /**
  * Every way a person answers (叫应) ends here: keypress, SMS reply, signed link, on-site record.
@@ -73,6 +30,7 @@ export class AnswersService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
+    private readonly moves: ChainMoves,
     @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
   ) {}
 
@@ -128,7 +86,7 @@ export class AnswersService {
 
   async record(input: AnswerInput): Promise<AnswerResult> {
     const result = await this.db.transaction(async (m): Promise<AnswerResult> => {
-      const r = await this.recordIn(m, input);
+      const r = await this.moves.recordAnswer(m, input);
       if (r.recorded && r.answerId) {
         // The raw input stays in answers (it may be free text); the log keeps ids and codes.
         await this.audit.append(
@@ -165,67 +123,6 @@ export class AnswersService {
     return this.afterRecord(input, result);
   }
 
-  private async recordIn(m: EntityManager, input: AnswerInput): Promise<AnswerResult> {
-    const [d] = await m.query(`SELECT id, warning_id, state FROM deliveries WHERE id = $1`, [
-      input.deliveryId,
-    ]);
-    if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
-    const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
-    const [answer] = await m.query(
-      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [
-        input.deliveryId,
-        input.attemptId ?? null,
-        input.channel,
-        input.kind,
-        input.raw ?? null,
-        input.recordedBy ?? null,
-        input.reason ?? null,
-        input.dedupeKey,
-      ],
-    );
-    if (!answer) {
-      return { ...base, recorded: false, effective: false, state: await this.stateOf(m, d.id) };
-    }
-    if (input.kind === 'ambiguous') {
-      return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
-    }
-    // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
-    // The first answer stays the first answer: help after a confirmation is a flag on top of it
-    // (help_requested_at), and the person stays confirmed with the time, channel and attempt of
-    // their confirmation, which their response time is measured by. Help is flagged once.
-    const [moved] = await rows<{ state: DeliveryState }>(
-      m,
-      `UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $2 END,
-              confirmed_at = coalesce(confirmed_at, now()),
-              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, now()) ELSE help_requested_at END,
-              answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
-              answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
-        WHERE id = $1 AND state <> ALL($5::text[]) AND NOT ($2 = 'declined' AND help_requested_at IS NOT NULL)
-        RETURNING state`,
-      [
-        input.deliveryId,
-        input.kind === 'confirm' ? 'confirmed' : 'declined',
-        input.attemptId ?? null,
-        input.channel,
-        closedFor(input.kind),
-      ],
-    );
-    if (!moved) {
-      return {
-        ...base,
-        recorded: true,
-        effective: false,
-        state: await this.stateOf(m, d.id),
-        answerId: answer.id,
-      };
-    }
-    await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
-    return { ...base, recorded: true, effective: true, state: moved.state, answerId: answer.id };
-  }
-
   private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
     if (result.effective && this.listener && input.kind !== 'ambiguous') {
       try {
@@ -249,10 +146,5 @@ export class AnswersService {
       }
     }
     return result;
-  }
-
-  private async stateOf(m: EntityManager, deliveryId: string): Promise<DeliveryState> {
-    const [row] = await m.query(`SELECT state FROM deliveries WHERE id = $1`, [deliveryId]);
-    return row.state;
   }
 }

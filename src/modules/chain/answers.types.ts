@@ -1,0 +1,47 @@
+import { CHAIN_CLOSED, type DeliveryState } from './chain-states';
+
+export type { DeliveryState };
+
+/** What a person can answer, and by which channel: the shapes of the chain's answer move. */
+export const ANSWER_KINDS = ['confirm', 'help', 'ambiguous'] as const;
+
+export type AnswerKind = (typeof ANSWER_KINDS)[number];
+
+export const ANSWER_CHANNELS = ['voice', 'sms', 'link', 'on_site'] as const;
+export type AnswerChannel = (typeof ANSWER_CHANNELS)[number];
+
+/**
+ * States an answer of this kind no longer changes: the first effective answer stands. A request
+ * for help still reaches a confirmed person: it is a new emergency, flagged on top of their
+ * confirmation (help_requested_at), which stays their first answer.
+ */
+export function closedFor(kind: AnswerKind): readonly DeliveryState[] {
+  return kind === 'help' ? ['declined', 'cancelled'] : CHAIN_CLOSED;
+}
+
+export interface AnswerInput {
+  deliveryId: string;
+  kind: AnswerKind;
+  channel: AnswerChannel;
+  /** The contact attempt answered (the call, the SMS replied to), when known. */
+  attemptId?: string | null;
+  /** What the person pressed, wrote or chose, as received. */
+  raw?: string | null;
+  /** Token id of whoever recorded it for the person (on-site confirmation). */
+  recordedBy?: string | null;
+  reason?: string | null;
+  /** Provider message / call id or link token: the same answer delivered twice is one row. */
+  dedupeKey: string;
+}
+
+export interface AnswerResult {
+  /** False when this dedupe key was already recorded (nothing changed). */
+  recorded: boolean;
+  /** It changed the person's state (confirmed, or declined = asked for help). */
+  effective: boolean;
+  /** The delivery's state after the answer. */
+  state: DeliveryState;
+  deliveryId: string;
+  warningId: string;
+  answerId?: string;
+}
