@@ -169,6 +169,21 @@ export class EnvironmentVariables {
   @Max(86_400)
   RECEIPT_POLL_AFTER_SECONDS = 600;
 
+  /**
+   * Which warnings a second duty officer must approve before they go: off, red_public (a red
+   * actual warning whose audience names residents; the default) or all.
+   */
+  @IsOptional()
+  @IsIn(['off', 'red_public', 'all'])
+  TWO_PERSON_RELEASE: 'off' | 'red_public' | 'all' = 'red_public';
+
+  /** The day (MM-DD) each year by which a county files its roster of people (default 20 April). */
+  @IsOptional()
+  @Matches(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, {
+    message: 'ROSTER_FILE_BY must be a day of the year as MM-DD, e.g. 04-20',
+  })
+  ROSTER_FILE_BY = '04-20';
+
   /** How often a worker process seals audit events into blocks (0: never in this process). */
   @Transform(toInt)
   @IsInt()
