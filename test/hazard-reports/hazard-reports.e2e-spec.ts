@@ -295,6 +295,41 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(again.status).toBe(409);
   });
 
+  it('under the two-person release the imminent warning is drafted, and linked once another officer approves it', async () => {
+    process.env.TWO_PERSON_RELEASE = 'red_public';
+    try {
+      const created = await create(report({ peopleThreatened: 700 }));
+      const res = await t
+        .http()
+        .post(`/v1/hazard-reports/${created.id}/warning`)
+        .set(duty())
+        .send({ shelter: '渔子溪小学' });
+      expect(res.status).toBe(202);
+      const draftId = res.body.draft.id as string;
+      const before = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+      expect(before.body).toMatchObject({ warningDraftId: draftId, warningId: null });
+      const second = (
+        await t.app
+          .get(TokensService)
+          .create({ name: '县值班室二号', role: 'duty_officer', jurisdiction: '513221' })
+      ).token;
+      const seen = await t
+        .http()
+        .get(`/v1/warnings/drafts/${draftId}`)
+        .set({ Authorization: `Bearer ${second}` });
+      const approved = await t
+        .http()
+        .post(`/v1/warnings/${draftId}/approve`)
+        .set({ Authorization: `Bearer ${second}` })
+        .send({ previewHash: seen.body.preview.previewHash });
+      expect(approved.status).toBe(201);
+      const after = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+      expect(after.body.warningId).toBe(approved.body.id);
+    } finally {
+      process.env.TWO_PERSON_RELEASE = 'off';
+    }
+  });
+
   it('a grid member reports for their village and records a direct notice the duty office sees', async () => {
     const created = await create(
       report({ hazardPoint: undefined, location: '渔子溪村一组河边', peopleThreatened: 40 }),

@@ -33,6 +33,8 @@ export class HazardReports1764800000000 implements MigrationInterface {
         escalated_at timestamptz,
         flagged_at timestamptz,
         warning_id uuid REFERENCES warnings(id),
+        -- The draft awaiting a second duty officer when the release policy applies (warning_drafts).
+        warning_draft_id uuid,
         direct_notices jsonb NOT NULL DEFAULT '[]'
       )`);
     await q.query(`CREATE INDEX hazard_reports_state_idx ON hazard_reports (state, created_at)`);

@@ -1,5 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -18,6 +20,7 @@ import {
 import {
   HazardReportAckResultView,
   HazardReportView,
+  HazardReportWarningDraftView,
   HazardReportWarningView,
 } from './hazard-reports.responses';
 import { HazardReportsService } from './hazard-reports.service';
@@ -91,16 +94,26 @@ export class HazardReportsController {
     description:
       'Place, areas, hazard and people threatened come from the report and its hazard point; ' +
       'instruction, shelter, level and times may be given. Issued through the warnings service ' +
-      'and linked to the report; a report has at most one such warning.',
+      'and linked to the report; a report has at most one such warning. Under the two-person ' +
+      'release (TWO_PERSON_RELEASE) a public red warning is drafted instead (202) for another ' +
+      'duty officer to approve (POST /v1/warnings/:id/approve); the report shows the warning ' +
+      'once approved.',
   })
-  @ApiCreatedResponse({ type: HazardReportWarningView })
+  @ApiCreatedResponse({ type: HazardReportWarningView, description: 'issued' })
+  @ApiAcceptedResponse({
+    type: HazardReportWarningDraftView,
+    description: 'drafted: another duty officer must approve it (two-person release)',
+  })
   @ApiErrors(400, 404, 409)
-  draftWarning(
+  async draftWarning(
     @Param('id', UuidPipe) id: string,
     @Body() dto: DraftWarningDto,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
   ) {
-    return this.reports.draftWarning(principal, id, dto);
+    const result = await this.reports.draftWarning(principal, id, dto);
+    res.status(result.statusCode);
+    return result.body;
   }
 
   @Post(':id/direct-notice')

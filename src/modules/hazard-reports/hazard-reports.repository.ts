@@ -39,6 +39,7 @@ export interface HazardReportRow {
   escalatedAt: Date | null;
   flaggedAt: Date | null;
   warningId: string | null;
+  warningDraftId: string | null;
   directNotices: DirectNoticeRecord[];
 }
 
@@ -79,7 +80,8 @@ const REPORT_COLUMNS = `
   r.photos, r.reporter, r.grade, r.state, r.reported_by_token AS "reportedByToken",
   r.reporter_grid AS "reporterGrid", r.created_at AS "createdAt", r.notified_at AS "notifiedAt",
   r.city_deadline_at AS "cityDeadlineAt", r.escalate_at AS "escalateAt",
-  r.escalated_at AS "escalatedAt", r.flagged_at AS "flaggedAt", r.warning_id AS "warningId",
+  r.escalated_at AS "escalatedAt", r.flagged_at AS "flaggedAt", coalesce(r.warning_id, (SELECT wd.warning_id FROM warning_drafts wd WHERE wd.id = r.warning_draft_id)) AS "warningId",
+  r.warning_draft_id AS "warningDraftId",
   r.direct_notices AS "directNotices"`;
 
 /** Raw SQL over hazard_reports, their notices and acknowledgements. */

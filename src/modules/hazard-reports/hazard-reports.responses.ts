@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IssueResultView } from '../warnings/warnings.responses';
+import { IssueResultView, WarningDraftView } from '../warnings/warnings.responses';
 import { DIRECT_NOTICE_MEANS } from './dto/hazard-report.dto';
 import { HAZARD_GRADES } from './hazard-grade';
 
@@ -82,7 +82,20 @@ export class HazardReportView {
   @ApiProperty({ type: [HazardReportNoticeView], description: 'who was notified (empty in lists)' })
   notified: HazardReportNoticeView[];
   @ApiProperty({ type: [HazardReportAckView] }) acknowledgements: HazardReportAckView[];
-  @ApiProperty({ type: String, format: 'uuid', nullable: true }) warningId: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the imminent warning issued from the report (also once its draft is approved)',
+  })
+  warningId: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the warning draft awaiting a second duty officer (two-person release)',
+  })
+  warningDraftId: string | null;
   @ApiProperty({ type: [DirectNoticeView] }) directNotices: DirectNoticeView[];
 }
 
@@ -97,4 +110,13 @@ export class HazardReportAckResultView {
 export class HazardReportWarningView {
   @ApiProperty({ format: 'uuid' }) reportId: string;
   @ApiProperty({ type: IssueResultView }) warning: IssueResultView;
+}
+
+export class HazardReportWarningDraftView {
+  @ApiProperty({ format: 'uuid' }) reportId: string;
+  @ApiProperty({
+    type: WarningDraftView,
+    description: 'approve with POST /v1/warnings/:id/approve',
+  })
+  draft: WarningDraftView;
 }

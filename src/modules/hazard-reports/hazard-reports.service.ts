@@ -4,6 +4,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
@@ -11,6 +12,9 @@ import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction, withinJurisdiction } from '../auth/jurisdiction';
 import type { CreateWarningDto } from '../warnings/dto/create-warning.dto';
 import type { HazardType } from '../warnings/warning.types';
+import { needsSecondOfficer } from '../warnings/release-policy';
+import { WarningDraftsService } from '../warnings/warning-drafts.service';
+import { defaultAudience } from '../warnings/warning-rules';
 import { WarningsService } from '../warnings/warnings.service';
 import type {
   CreateHazardReportDto,
@@ -59,6 +63,7 @@ export class HazardReportsService
     private readonly sender: HazardReportSender,
     private readonly warnings: WarningsService,
     private readonly audit: AuditService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -304,12 +309,12 @@ export class HazardReportsService
   /** POST /v1/hazard-reports/:id/warning: an imminent warning drafted from the report, issued. */
   async draftWarning(principal: Principal, id: string, dto: DraftWarningDto) {
     const report = await this.visible(principal, id);
-    if (report.warningId) {
+    if (report.warningId || report.warningDraftId) {
       throw new AppException(
         ErrorCode.Conflict,
-        `该险情已发布临灾预警：${report.warningId}`,
-        `A warning was issued for this report already: ${report.warningId}`,
-        { warningId: report.warningId },
+        `该险情已发布（或起草）临灾预警：${report.warningId ?? report.warningDraftId}`,
+        `A warning was issued (or drafted) for this report already: ${report.warningId ?? report.warningDraftId}`,
+        { warningId: report.warningId, warningDraftId: report.warningDraftId },
       );
     }
     const hazard = (dto.hazard ?? report.hazardType) as HazardType | null;
@@ -345,6 +350,36 @@ export class HazardReportsService
       },
       shelter,
     };
+    // The two-person release (TWO_PERSON_RELEASE) holds here as on POST /v1/warnings: a public
+    // red warning is drafted for another duty officer to approve, and linked as a draft.
+    const audience = defaultAudience(body.kind, body.level, 'actual');
+    if (needsSecondOfficer({ level: body.level, status: 'actual', audience })) {
+      const drafts = this.moduleRef.get(WarningDraftsService, { strict: false });
+      const draft = (await drafts.draft(principal, body)) as { id: string };
+      await this.repo.db.transaction(async (m) => {
+        const [linked] = await rows<{ id: string }>(
+          m,
+          `UPDATE hazard_reports SET warning_draft_id = $2
+            WHERE id = $1 AND warning_id IS NULL AND warning_draft_id IS NULL RETURNING id`,
+          [report.id, draft.id],
+        );
+        if (linked) {
+          await this.audit.append(
+            [
+              {
+                actor: principal.tokenId,
+                action: 'hazard_report.warning_drafted',
+                subjectType: 'hazard_report',
+                subjectId: report.id,
+                data: { warningDraftId: draft.id, level: body.level, awaitingApproval: true },
+              },
+            ],
+            m,
+          );
+        }
+      });
+      return { statusCode: 202, body: { reportId: report.id, draft } };
+    }
     const issued = await this.warnings.issue(principal, body, {
       idempotencyKey: `hazard-report:${report.id}`,
     });
@@ -371,7 +406,7 @@ export class HazardReportsService
         );
       }
     });
-    return { reportId: report.id, warning: issued.body };
+    return { statusCode: 201, body: { reportId: report.id, warning: issued.body } };
   }
 
   /** The sweep: first notices left unsent, and the 45-minute mark of reports the city has not acknowledged. */
@@ -613,6 +648,7 @@ export class HazardReportsService
         at: a.at,
       })),
       warningId: r.warningId,
+      warningDraftId: r.warningDraftId,
       directNotices: r.directNotices,
     };
   }
