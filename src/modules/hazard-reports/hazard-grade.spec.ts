@@ -1,4 +1,4 @@
-import { escalateAfterSeconds, gradeOf, mustReachCity } from './hazard-grade';
+import { escalateAfterSeconds, gradeOf, mustReachCity, sweepIntervalMs } from './hazard-grade';
 
 describe('gradeOf: 险情分级 by people to relocate', () => {
   it.each([
@@ -24,6 +24,12 @@ describe('gradeOf: 险情分级 by people to relocate', () => {
   it('escalates after 45 minutes unless configured', () => {
     expect(escalateAfterSeconds({})).toBe(2700);
     expect(escalateAfterSeconds({ HAZARD_REPORT_ESCALATE_AFTER_SECONDS: '3' })).toBe(3);
-    expect(escalateAfterSeconds({ HAZARD_REPORT_ESCALATE_AFTER_SECONDS: 'x' })).toBe(2700);
+    expect(() => escalateAfterSeconds({ HAZARD_REPORT_ESCALATE_AFTER_SECONDS: 'x' })).toThrow(
+      /HAZARD_REPORT_ESCALATE_AFTER_SECONDS/,
+    );
+    expect(sweepIntervalMs({})).toBe(5000);
+    expect(() => sweepIntervalMs({ HAZARD_REPORT_SWEEP_MS: '5' })).toThrow(
+      /HAZARD_REPORT_SWEEP_MS/,
+    );
   });
 });

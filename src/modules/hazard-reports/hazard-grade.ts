@@ -24,15 +24,25 @@ export function mustReachCity(grade: HazardGrade): boolean {
 /** How long a report that must reach the city has to be acknowledged there. */
 export const CITY_DEADLINE_MS = 3600_000;
 
-/** Seconds after the report at which an unacknowledged report is escalated and flagged (45 of 60 min). */
-export function escalateAfterSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.HAZARD_REPORT_ESCALATE_AFTER_SECONDS;
-  const n = raw === undefined || raw === '' ? NaN : Number(raw);
-  return Number.isFinite(n) && n > 0 ? n : 45 * 60;
+/** A positive number of the variable, its default when unset; a bad value names the variable. */
+function positiveEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min)
+    throw new Error(`${name} must be a number of at least ${min}; got "${raw}"`);
+  return n;
 }
 
-/** How often the escalation sweep looks for reports past their mark (ms). */
+/**
+ * Seconds after the report at which an unacknowledged report is escalated and flagged (45 of the
+ * 60 minutes): HAZARD_REPORT_ESCALATE_AFTER_SECONDS, default 2700.
+ */
+export function escalateAfterSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveEnv(env, 'HAZARD_REPORT_ESCALATE_AFTER_SECONDS', 45 * 60, 1);
+}
+
+/** How often the escalation sweep looks for due reports: HAZARD_REPORT_SWEEP_MS, default 5000. */
 export function sweepIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.HAZARD_REPORT_SWEEP_MS);
-  return Number.isFinite(n) && n >= 100 ? n : 5000;
+  return positiveEnv(env, 'HAZARD_REPORT_SWEEP_MS', 5000, 100);
 }

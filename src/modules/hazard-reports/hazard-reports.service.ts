@@ -67,6 +67,7 @@ export class HazardReportsService
   ) {}
 
   onApplicationBootstrap(): void {
+    escalateAfterSeconds(); // a bad value stops the boot, naming the variable
     this.timer = setInterval(() => {
       if (this.sweeping || this.stopped) return;
       this.sweeping = this.sweep()
