@@ -184,6 +184,23 @@ export class EnvironmentVariables {
   })
   ROSTER_FILE_BY = '04-20';
 
+  /**
+   * A 特大型 or 大型 hazard report the city has not acknowledged is escalated and flagged this many
+   * seconds after it was made (default 45 of its 60 minutes).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HAZARD_REPORT_ESCALATE_AFTER_SECONDS = 2700;
+
+  /** How often an API process checks hazard reports for that deadline. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  HAZARD_REPORT_SWEEP_MS = 5000;
+
   /** How often a worker process seals audit events into blocks (0: never in this process). */
   @Transform(toInt)
   @IsInt()

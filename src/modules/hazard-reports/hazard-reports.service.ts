@@ -4,7 +4,6 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
@@ -63,7 +62,7 @@ export class HazardReportsService
     private readonly sender: HazardReportSender,
     private readonly warnings: WarningsService,
     private readonly audit: AuditService,
-    private readonly moduleRef: ModuleRef,
+    private readonly drafts: WarningDraftsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -355,8 +354,7 @@ export class HazardReportsService
     // red warning is drafted for another duty officer to approve, and linked as a draft.
     const audience = defaultAudience(body.kind, body.level, 'actual');
     if (needsSecondOfficer({ level: body.level, status: 'actual', audience })) {
-      const drafts = this.moduleRef.get(WarningDraftsService, { strict: false });
-      const draft = (await drafts.draft(principal, body)) as { id: string };
+      const draft = (await this.drafts.draft(principal, body)) as { id: string };
       await this.repo.db.transaction(async (m) => {
         const [linked] = await rows<{ id: string }>(
           m,

@@ -20,7 +20,7 @@ import { WarningsService } from './warnings.service';
     WarningDraftsService,
     ConsolePreviewService,
   ],
-  exports: [WarningsService, WarningsRepository],
+  exports: [WarningsService, WarningsRepository, WarningDraftsService],
 })
 export class WarningsModule {
   constructor() {
