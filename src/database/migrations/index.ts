@@ -10,6 +10,7 @@ import { ChainNotices1764400000000 } from './1764400000000-ChainNotices';
 import { AuditSealing1764500000000 } from './1764500000000-AuditSealing';
 import { HazardReports1764800000000 } from './1764800000000-HazardReports';
 import { RosterChecks1764900000000 } from './1764900000000-RosterChecks';
+import { AnswerPathIndexes1765000000000 } from './1765000000000-AnswerPathIndexes';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AuditSealing1764500000000,
   HazardReports1764800000000,
   RosterChecks1764900000000,
+  AnswerPathIndexes1765000000000,
 ];
