@@ -181,3 +181,26 @@ describe('ProviderRateLimiter when Redis is down', () => {
     client.disconnect();
   });
 });
+
+describe('ensureRateLimitTable', () => {
+  it('lets many processes create the table at the same moment (no "type already exists")', async () => {
+    // Each round starts on a fresh database so every caller races the creation again.
+    for (let round = 0; round < 3; round += 1) {
+      const db = await createTestDatabase(`rltable${round}`);
+      const pools = Array.from({ length: 8 }, () => new Pool({ connectionString: db.url, max: 1 }));
+      try {
+        await Promise.all(pools.map((pool) => pool.query('SELECT 1')));
+        await expect(
+          Promise.all(pools.map((pool) => ensureRateLimitTable(pool))),
+        ).resolves.toHaveLength(8);
+        const { rows } = await pools[0].query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'channel_rate_limits'`,
+        );
+        expect(rows[0].n).toBe(3);
+      } finally {
+        await Promise.all(pools.map((p) => p.end()));
+        await db.drop();
+      }
+    }
+  });
+});

@@ -71,19 +71,29 @@ export async function ensureRateLimitTable(
   tableName = RATE_LIMIT_TABLE,
 ): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(tableName)) throw new Error(`invalid table name ${tableName}`);
+  // Two processes creating it at once race inside Postgres ("type … already exists", 42710, or a
+  // duplicate in pg_type, 23505) even with IF NOT EXISTS: serialise the creation on an advisory
+  // lock named after the table, held only by this transaction.
+  const client = await pool.connect();
   try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ddl:${tableName}`]);
     // The columns rate-limiter-flexible's RateLimiterPostgres reads and writes.
-    await pool.query(
+    await client.query(
       `CREATE TABLE IF NOT EXISTS "${tableName}" (
          key varchar(255) PRIMARY KEY,
          points integer NOT NULL DEFAULT 0,
          expire bigint
        )`,
     );
+    await client.query('COMMIT');
   } catch (err) {
-    // Two processes creating it at once: one wins, the other sees a duplicate.
+    await client.query('ROLLBACK').catch(() => undefined);
+    // A process that is not using this helper may still have created it at the same moment.
     const code = (err as { code?: string }).code;
-    if (code !== '23505' && code !== '42P07') throw err;
+    if (code !== '23505' && code !== '42P07' && code !== '42710') throw err;
+  } finally {
+    client.release();
   }
 }
 
