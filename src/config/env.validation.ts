@@ -227,6 +227,43 @@ export class EnvironmentVariables {
   @Max(600_000)
   SEND_RETRY_BACKOFF_MS = 2000;
 
+  /**
+   * Send jobs run at once per worker process, per queue. They share their SQL (reads, claims,
+   * recording) in batches, so more at once costs the database little; the providers' own rate
+   * limits still hold (TWILIO_SMS_PER_SECOND, …).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  SEND_SMS_CONCURRENCY = 50;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  SEND_VOICE_CONCURRENCY = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  SEND_EMAIL_CONCURRENCY = 10;
+
+  /** How long (ms) a send waits for others to share one statement with (0: the same tick). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  SEND_BATCH_WINDOW_MS = 2;
+
+  /** Most sends sharing one statement. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  SEND_BATCH_MAX = 200;
+
   /** Largest request body of every route (JSON, forms, text): a size such as 512kb or 1mb. */
   @IsOptional()
   @Matches(BYTE_SIZE, { message: 'BODY_LIMIT must be a size such as 512kb or 1mb' })

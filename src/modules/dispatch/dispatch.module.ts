@@ -6,6 +6,7 @@ import { EscalationModule } from '../escalation/escalation.module';
 import { EscalationService } from '../escalation/escalation.service';
 import { TasksModule } from '../tasks/tasks.module';
 import { WarningsModule } from '../warnings/warnings.module';
+import { AttemptBatches } from './attempt-batches';
 import { CallAgainController } from './call-again.controller';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchRepository } from './dispatch.repository';
@@ -28,6 +29,7 @@ import { SendGroupService } from './send-group.service';
     ChainModule,
   ],
   providers: [
+    AttemptBatches,
     DispatchRepository,
     EscalationService,
     FanoutService,

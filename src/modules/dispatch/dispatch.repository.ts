@@ -314,6 +314,89 @@ export class DispatchRepository {
     return row;
   }
 
+  /** Several attempts in one statement (the senders' batched reads); missing ids are left out. */
+  async findAttempts(ids: string[]): Promise<AttemptRow[]> {
+    if (!ids.length) return [];
+    return this.db.query(
+      `SELECT ${ATTEMPT_COLUMNS} FROM contact_attempts a
+         JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = a.warning_id
+        WHERE a.id = ANY($1::uuid[])`,
+      [ids],
+    );
+  }
+
+  /** Claims several attempts in one statement: the ids that were still claimable. */
+  async claimAttempts(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const claimed = await rows<{ id: string }>(
+      this.db,
+      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
+        WHERE id = ANY($1::uuid[]) AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
+      [ids],
+    );
+    return new Set(claimed.map((c) => c.id));
+  }
+
+  /**
+   * Records many providers' acceptances in one transaction: the attempts, their deliveries and
+   * the audit events, each a single statement. Same rules as attemptSent, which it replaces on
+   * the send path; a statement error (a provider id already recorded) fails the whole batch, and
+   * the caller then records its items one by one.
+   */
+  async attemptsSent(
+    sends: { id: string; provider: string; providerId: string; segments?: number }[],
+  ): Promise<void> {
+    if (!sends.length) return;
+    await this.db.transaction(async (m) => {
+      const sent = await rows<{
+        id: string;
+        warningId: string;
+        deliveryId: string;
+        provider: string;
+        providerId: string;
+        segments: number | null;
+      }>(
+        m,
+        `WITH i AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS t(id, provider, provider_id, segments)),
+         a AS (
+           UPDATE contact_attempts c SET status = CASE WHEN c.status = 'sending' THEN 'sent' ELSE c.status END,
+                  provider = i.provider, provider_id = i.provider_id, segments = i.segments, sent_at = coalesce(c.sent_at, now())
+             FROM i WHERE c.id = i.id AND c.provider_id IS NULL AND c.status <> 'queued'
+           RETURNING c.id, c.delivery_id, c.warning_id, c.purpose, i.provider, i.provider_id, i.segments),
+         d AS (
+           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
+                  first_attempt_at = coalesce(d.first_attempt_at, now())
+             FROM a WHERE d.id = a.delivery_id AND (a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)
+           RETURNING d.id)
+         SELECT a.id, a.warning_id AS "warningId", a.delivery_id AS "deliveryId", a.provider,
+                a.provider_id AS "providerId", a.segments FROM a`,
+        [
+          sends.map((s) => s.id),
+          sends.map((s) => s.provider),
+          sends.map((s) => s.providerId),
+          sends.map((s) => s.segments ?? null),
+        ],
+      );
+      await this.audit.append(
+        sent.map((s) => ({
+          actor: `provider:${s.provider}`,
+          action: 'attempt.sent',
+          subjectType: 'attempt',
+          subjectId: s.id,
+          warningId: s.warningId,
+          data: {
+            deliveryId: s.deliveryId,
+            provider: s.provider,
+            providerId: s.providerId,
+            segments: s.segments ?? null,
+          },
+        })),
+        m,
+      );
+    });
+  }
+
   /** Claims an attempt for sending; false when it is no longer queued (sent, cancelled, …). */
   async claimAttempt(id: string): Promise<boolean> {
     const claimed = await rows(

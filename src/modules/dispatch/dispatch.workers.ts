@@ -85,14 +85,14 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       { concurrency: 2 },
     );
     this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job, token) => this.sendAttempt(job, token), {
-      concurrency: 10,
+      concurrency: this.num('SEND_SMS_CONCURRENCY', 50),
       limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
     });
     this.start<SendAttemptJob>(
       QUEUE_NAMES.sendVoice,
       (job, token) => this.sendAttempt(job, token),
       {
-        concurrency: 5,
+        concurrency: this.num('SEND_VOICE_CONCURRENCY', 20),
         limiter: perSecond(this.num('TWILIO_CALLS_PER_SECOND', 1)),
       },
     );
@@ -100,7 +100,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       QUEUE_NAMES.sendEmail,
       (job, token) => this.sendAttempt(job, token),
       {
-        concurrency: 5,
+        concurrency: this.num('SEND_EMAIL_CONCURRENCY', 10),
         limiter: perSecond(this.num('EMAIL_PER_SECOND', 20)),
       },
     );

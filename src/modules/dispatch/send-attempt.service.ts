@@ -10,6 +10,7 @@ import { planFailover, type PersonChannel } from './contact-plan';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { MessageRenderer } from './message-renderer';
+import { AttemptBatches } from './attempt-batches';
 import { ANSWERED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
 import { sendsDeferred } from '../../common/observability/metrics';
@@ -56,6 +57,7 @@ export class SendAttemptService {
     private readonly urls: PublicUrls,
     private readonly queue: DispatchQueue,
     private readonly notices: NoticesRepository,
+    private readonly batches: AttemptBatches,
   ) {}
 
   /**
@@ -64,7 +66,7 @@ export class SendAttemptService {
    */
   async send(attemptId: string, lastTry: boolean, accepted?: AcceptedSend): Promise<SendOutcome> {
     if (accepted) return this.recordAccepted(attemptId, accepted);
-    const a = await this.repo.findAttempt(attemptId);
+    const a = await this.batches.find(attemptId);
     if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
     if (a.msgType !== 'cancel' && a.warningState !== 'active') {
       await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
@@ -105,7 +107,7 @@ export class SendAttemptService {
         await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
         return SKIPPED;
       }
-      if (!(await this.repo.claimAttempt(a.id))) return SKIPPED;
+      if (!(await this.batches.claim(a.id))) return SKIPPED;
     }
 
     let receipt: { providerId: string; segments?: number };
@@ -155,12 +157,7 @@ export class SendAttemptService {
   private async recordAccepted(attemptId: string, accepted: AcceptedSend): Promise<SendOutcome> {
     for (let i = 1; ; i++) {
       try {
-        await this.repo.attemptSent(
-          attemptId,
-          accepted.provider,
-          accepted.providerId,
-          accepted.segments,
-        );
+        await this.batches.recordSent({ id: attemptId, ...accepted });
         return { kind: 'sent' };
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION) {

@@ -60,9 +60,14 @@ export function reviveContent(raw: WarningContent): WarningContent {
   };
 }
 
+/** Versions kept in memory (oldest dropped first). */
+const VERSION_CACHE_SIZE = 500;
+
 /** SQL for warnings and their versions. */
 @Injectable()
 export class WarningsRepository {
+  private readonly versionCache = new Map<string, VersionRow>();
+
   constructor(@InjectDataSource() readonly db: DataSource) {}
 
   async findWarning(
@@ -83,16 +88,33 @@ export class WarningsRepository {
     return row;
   }
 
+  /**
+   * A version of a warning. Versions are never changed once written, so those read outside a
+   * transaction are kept in memory (the senders read the same few versions once per person);
+   * every caller gets its own copy.
+   */
   async findVersion(
     warningId: string,
     version: number,
-    m: EntityManager = this.db.manager,
+    m?: EntityManager,
   ): Promise<VersionRow | undefined> {
-    const [row] = await m.query(
-      `SELECT ${VERSION_COLUMNS} FROM warning_versions v WHERE v.warning_id = $1 AND v.version = $2`,
-      [warningId, version],
-    );
-    return row ? { ...row, content: reviveContent(row.content) } : undefined;
+    const key = `${warningId}:${version}`;
+    let row = m ? undefined : this.versionCache.get(key);
+    if (!row) {
+      [row] = await (m ?? this.db.manager).query(
+        `SELECT ${VERSION_COLUMNS} FROM warning_versions v WHERE v.warning_id = $1 AND v.version = $2`,
+        [warningId, version],
+      );
+      if (!row) return undefined;
+      // Inside a transaction the row may still be rolled back: only committed reads are kept.
+      if (!m) {
+        if (this.versionCache.size >= VERSION_CACHE_SIZE)
+          this.versionCache.delete(this.versionCache.keys().next().value as string);
+        this.versionCache.set(key, row);
+      }
+    }
+    // The content as stored (plain JSON), copied for each caller and its times revived.
+    return { ...row, content: reviveContent(JSON.parse(JSON.stringify(row.content))) };
   }
 
   async versions(warningId: string): Promise<VersionRow[]> {

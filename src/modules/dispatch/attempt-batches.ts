@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import DataLoader from 'dataloader';
+import { type AttemptRow, DispatchRepository } from './dispatch.repository';
+
+export interface AcceptedRecord {
+  id: string;
+  provider: string;
+  providerId: string;
+  segments?: number;
+}
+
+/** Longest a send waits for others to share its statement (ms); SEND_BATCH_WINDOW_MS. */
+const DEFAULT_WINDOW_MS = 2;
+/** Most sends in one statement; SEND_BATCH_MAX. */
+const DEFAULT_MAX = 200;
+
+/**
+ * Set-based reads and writes for the senders. Each send job still stands alone in BullMQ (its
+ * own priority, retries and deferral), but the jobs a worker runs side by side share their SQL:
+ * the reads of their attempts, their claims and the recording of what the providers accepted
+ * are gathered for a couple of milliseconds (DataLoader) and made in one statement each, instead
+ * of one round trip (and one transaction) per person.
+ */
+@Injectable()
+export class AttemptBatches {
+  private readonly reads: DataLoader<string, AttemptRow | undefined>;
+  private readonly claims: DataLoader<string, boolean>;
+  private readonly accepted: DataLoader<AcceptedRecord, void>;
+
+  constructor(
+    private readonly repo: DispatchRepository,
+    config: ConfigService,
+  ) {
+    const windowMs = positive(config.get('SEND_BATCH_WINDOW_MS'), DEFAULT_WINDOW_MS, true);
+    const maxBatchSize = positive(config.get('SEND_BATCH_MAX'), DEFAULT_MAX);
+    const options = {
+      cache: false,
+      maxBatchSize,
+      batchScheduleFn: (run: () => void) => setTimeout(run, windowMs),
+    };
+    this.reads = new DataLoader(async (ids) => {
+      const found = new Map((await repo.findAttempts([...new Set(ids)])).map((a) => [a.id, a]));
+      return ids.map((id) => found.get(id));
+    }, options);
+    this.claims = new DataLoader(async (ids) => {
+      const claimed = await repo.claimAttempts([...new Set(ids)]);
+      // The same attempt twice in one batch (a redelivered job): only the first may send it.
+      const granted = new Set<string>();
+      return ids.map((id) => {
+        if (!claimed.has(id) || granted.has(id)) return false;
+        granted.add(id);
+        return true;
+      });
+    }, options);
+    this.accepted = new DataLoader(
+      async (records) => {
+        try {
+          await repo.attemptsSent([...records]);
+          return records.map(() => undefined);
+        } catch {
+          // One bad item (a provider id already recorded elsewhere) must not cost the others:
+          // each is recorded on its own, and its own error goes back to its own send.
+          return Promise.all(
+            records.map((r) =>
+              repo.attemptSent(r.id, r.provider, r.providerId, r.segments).then(
+                () => undefined,
+                (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+              ),
+            ),
+          );
+        }
+      },
+      { ...options, cache: false },
+    );
+  }
+
+  /** The attempt with its person, delivery and warning (as DispatchRepository.findAttempt). */
+  find(id: string): Promise<AttemptRow | undefined> {
+    return this.reads.load(id);
+  }
+
+  /** Claims the attempt for sending; false when it is no longer claimable (or claimed twice). */
+  claim(id: string): Promise<boolean> {
+    return this.claims.load(id);
+  }
+
+  /** Records a provider's acceptance (as DispatchRepository.attemptSent); rejects on its error. */
+  recordSent(record: AcceptedRecord): Promise<void> {
+    return this.accepted.load(record);
+  }
+}
+
+function positive(raw: unknown, fallback: number, zeroAllowed = false): number {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  return Number.isInteger(n) && (n > 0 || (zeroAllowed && n === 0)) ? n : fallback;
+}
