@@ -13,7 +13,11 @@ import { PublicUrls } from './common/public-urls';
 import { ALL_QUEUES } from './common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from './common/runtime.token';
 import { type EnvironmentVariables, validateEnv } from './config/env.validation';
-import { buildDataSourceOptions } from './database/data-source';
+import {
+  ANSWERS_DB,
+  buildAnswersDataSourceOptions,
+  buildDataSourceOptions,
+} from './database/data-source';
 import { ConsoleModule } from './modules/console/console.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
@@ -49,6 +53,12 @@ export class CoreModule {
           useFactory: (config: Env) => loggerOptions(config.get('LOG_LEVEL')),
         }),
         TypeOrmModule.forRoot(buildDataSourceOptions(runtime.databaseUrl)),
+        TypeOrmModule.forRootAsync({
+          name: ANSWERS_DB,
+          inject: [ConfigService],
+          useFactory: (config: Env) =>
+            buildAnswersDataSourceOptions(runtime.databaseUrl, config.get('ANSWERS_DB_POOL')),
+        }),
         AuditModule,
         ...(opts.queues
           ? [

@@ -264,6 +264,16 @@ export class EnvironmentVariables {
   @Max(5000)
   SEND_BATCH_MAX = 200;
 
+  /**
+   * Connections of the answers pool (keypresses, SMS replies, provider receipts), apart from the
+   * main pool so that answers never queue behind a fan-out.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  ANSWERS_DB_POOL = 10;
+
   /** Largest request body of every route (JSON, forms, text): a size such as 512kb or 1mb. */
   @IsOptional()
   @Matches(BYTE_SIZE, { message: 'BODY_LIMIT must be a size such as 512kb or 1mb' })

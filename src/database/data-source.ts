@@ -1,19 +1,39 @@
 import 'reflect-metadata';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 export function buildDataSourceOptions(url: string): DataSourceOptions {
+  return postgresOptions(url, { max: 20, application_name: 'warning-gateway' });
+}
+
+function postgresOptions(url: string, extra: { max: number; application_name: string }) {
   return {
-    type: 'postgres',
+    type: 'postgres' as const,
     url,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
     // Each migration in its own transaction: a failure leaves the schema at the last good step.
-    migrationsTransactionMode: 'each',
-    extra: { max: 20, application_name: 'warning-gateway' },
+    migrationsTransactionMode: 'each' as const,
+    extra,
+  };
+}
+
+/**
+ * Name of the second connection pool: answers and provider callbacks (keypresses, SMS replies,
+ * receipts) never wait behind a fan-out's statements for a connection of the main pool.
+ */
+export const ANSWERS_DB = 'answers';
+
+/** The answers pool: same database and entities, its own connections, no migrations. */
+export function buildAnswersDataSourceOptions(url: string, poolSize: number): TypeOrmModuleOptions {
+  return {
+    ...postgresOptions(url, { max: poolSize, application_name: 'warning-gateway-answers' }),
+    name: ANSWERS_DB,
+    migrations: [],
   };
 }
 

@@ -21,3 +21,12 @@ export async function rows<T = Record<string, unknown>>(
     await own?.release();
   }
 }
+
+/** Runs `fn` in the caller's transaction when one is given, else in a new one of `db`. */
+export function inTransaction<T>(
+  db: DataSource,
+  tx: EntityManager | undefined,
+  fn: (m: EntityManager) => Promise<T>,
+): Promise<T> {
+  return tx ? fn(tx) : db.transaction(fn);
+}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { type AnswerInput, type AnswerResult, closedFor } from './answers.types';
@@ -41,7 +42,7 @@ export const OWN_MESSAGE = `(a.purpose <> 'notice' OR d.escalated_from IS NOT NU
 @Injectable()
 export class ChainMoves {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly audit: AuditService,
   ) {}
 
@@ -228,6 +229,43 @@ export class ChainMoves {
       return failed;
     });
     return row;
+  }
+
+  /**
+   * An effective answer stops the person's own alert where it waits: every send of it still
+   * queued is cancelled (one counted audit event; none when nothing was queued). In the answer's
+   * transaction, so that "answer recorded" and "pending sends stopped" are one commit. Notices
+   * about others, task SMS and releases are not the person's alert and go on.
+   */
+  async stopPendingSends(
+    m: EntityManager,
+    e: { deliveryId: string; warningId: string },
+  ): Promise<number> {
+    const [{ count }] = await rows<{ count: number }>(
+      m,
+      `WITH c AS (
+         UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
+          WHERE delivery_id = $1 AND status = 'queued'
+            AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'
+          RETURNING 1)
+       SELECT count(*)::int AS count FROM c`,
+      [e.deliveryId],
+    );
+    if (count)
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'attempts.cancelled',
+            subjectType: 'delivery',
+            subjectId: e.deliveryId,
+            warningId: e.warningId,
+            data: { deliveryId: e.deliveryId, count, reason: 'answered' },
+          },
+        ],
+        m,
+      );
+    return count;
   }
 
   /**

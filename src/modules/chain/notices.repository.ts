@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { ChannelKind } from '../../channels/channel.types';
-import { rows } from '../../database/sql';
+import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { PlannedAttempt } from '../dispatch/contact-plan';
 import { attemptFrom, sqlList } from './chain-states';
@@ -276,8 +276,12 @@ export class NoticesRepository {
    * or the door-to-door task was done. Waiting notices that report nothing open any more are
    * cancelled when claimed. One audit event with the edges resolved.
    */
-  async resolve(by: { subjectDeliveryId: string } | { taskId: string }): Promise<number> {
-    return this.db.transaction(async (m) => {
+  async resolve(
+    by: { subjectDeliveryId: string } | { taskId: string },
+    /** The caller's transaction (an answer's), else one of its own. */
+    tx?: EntityManager,
+  ): Promise<number> {
+    return inTransaction(this.db, tx, async (m) => {
       const resolved =
         'taskId' in by
           ? await rows<{ id: string; warningId: string }>(

@@ -412,40 +412,11 @@ export class EscalationService {
     warningId: string;
     kind: 'confirm' | 'help';
   }): Promise<void> {
-    // One event for the bulk cancel (counted), and none when nothing was queued.
-    await this.db.transaction(async (m) => {
-      const [{ count }] = await rows<{ count: number }>(
-        m,
-        `WITH c AS (
-           UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
-            WHERE delivery_id = $1 AND status = 'queued' AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'
-            RETURNING 1)
-         SELECT count(*)::int AS count FROM c`,
-        [e.deliveryId],
-      );
-      if (!count) return;
-      await this.audit.append(
-        [
-          {
-            actor: 'escalation',
-            action: 'attempts.cancelled',
-            subjectType: 'delivery',
-            subjectId: e.deliveryId,
-            warningId: e.warningId,
-            data: { deliveryId: e.deliveryId, count, reason: 'answered' },
-          },
-        ],
-        m,
-      );
-    });
-    // The not-woken time stays on record (the person is no longer listed once they answered).
-    if (e.kind === 'confirm') {
-      // What was reported about them is resolved: notices still waiting about it are stopped,
-      // and a door-to-door task to wake them is closed.
-      await this.notices.resolve({ subjectDeliveryId: e.deliveryId });
-      await this.tasks.closeForSubject(e.deliveryId);
-      return;
-    }
+    // The person's queued sends were stopped in the answer's own transaction (ChainMoves).
+    // The answer's own transaction stopped the person's queued sends and, for a confirmation,
+    // resolved what was reported about them and closed their tasks (AnswersService.record). The
+    // not-woken time stays on record (the person is no longer listed once they answered).
+    if (e.kind === 'confirm') return;
     const d = await this.chainDelivery(e.deliveryId);
     if (!d) return;
     if (d.supervisorId) await this.escalateTo(d, d.supervisorId, 'help_requested');

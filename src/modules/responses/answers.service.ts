@@ -1,6 +1,8 @@
 import { withTimeout } from '../../common/with-timeout';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
+import { TasksService } from '../tasks/tasks.service';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
@@ -27,10 +29,11 @@ export class AnswersService {
   private readonly logger = new Logger(AnswersService.name);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
     private readonly moves: ChainMoves,
+    private readonly tasks: TasksService,
     @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
   ) {}
 
@@ -87,6 +90,15 @@ export class AnswersService {
   async record(input: AnswerInput): Promise<AnswerResult> {
     const result = await this.db.transaction(async (m): Promise<AnswerResult> => {
       const r = await this.moves.recordAnswer(m, input);
+      if (r.effective && input.kind !== 'ambiguous') {
+        // One commit: the answer, the person's queued sends stopped and, for a confirmation,
+        // what was reported about them resolved and their door-to-door tasks closed.
+        await this.moves.stopPendingSends(m, r);
+        if (input.kind === 'confirm') {
+          await this.notices.resolve({ subjectDeliveryId: r.deliveryId }, m);
+          await this.tasks.closeForSubject(r.deliveryId, m);
+        }
+      }
       if (r.recorded && r.answerId) {
         // The raw input stays in answers (it may be free text); the log keeps ids and codes.
         await this.audit.append(

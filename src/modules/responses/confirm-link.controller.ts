@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
@@ -22,7 +23,7 @@ const MAX_TOKEN_LENGTH = 100;
 @Controller('c')
 export class ConfirmLinkController {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly renderer: MessageRenderer,
     private readonly answers: AnswersService,
   ) {}

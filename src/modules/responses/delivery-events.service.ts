@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { EscalationService } from '../escalation/escalation.service';
@@ -20,7 +21,7 @@ const CALL_FAILURES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
 @Injectable()
 export class DeliveryEventsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly sender: SendAttemptService,
     private readonly answers: AnswersService,
     private readonly escalation: EscalationService,

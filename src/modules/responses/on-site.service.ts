@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import type { Principal } from '../auth/auth.decorators';
@@ -17,7 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class OnSiteService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly answers: AnswersService,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { renderSmsReply, type SmsReplyContext, type SmsReplyKind } from '../../templates/replies';
@@ -41,7 +42,7 @@ export class SmsRepliesService {
   private readonly signature: string;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly answers: AnswersService,
     private readonly tasks: TasksService,
     @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { rows } from '../../database/sql';
+import { inTransaction, rows } from '../../database/sql';
+import { ANSWERS_DB } from '../../database/data-source';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
@@ -36,6 +37,8 @@ const ASSIGNEE_ROLES = ['grid_member', 'grid_leader', 'group_monitor'];
 export class TasksService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    /** The answers pool: what an SMS reply reads on its way in (see ANSWERS_DB). */
+    @InjectDataSource(ANSWERS_DB) private readonly answersDb: DataSource,
     private readonly warnings: WarningsService,
     private readonly queue: DispatchQueue,
     private readonly audit: AuditService,
@@ -46,8 +49,12 @@ export class TasksService {
    * The person a door-to-door task was about answered by themselves: their open tasks are closed
    * (a task SMS still queued is then not sent), each with its audit event.
    */
-  async closeForSubject(deliveryId: string): Promise<number> {
-    return this.db.transaction(async (m) => {
+  async closeForSubject(
+    deliveryId: string,
+    /** The caller's transaction (the subject's answer), else one of its own. */
+    tx?: EntityManager,
+  ): Promise<number> {
+    return inTransaction(this.db, tx, async (m) => {
       const closed = await rows<{ id: string; warningId: string }>(
         m,
         `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
@@ -81,7 +88,7 @@ export class TasksService {
       status: WarningStatus;
     }[]
   > {
-    return this.db.query(
+    return this.answersDb.query(
       `SELECT t.id AS "taskId", t.number, a.delivery_id AS "deliveryId", a.id AS "attemptId", a.sent_at AS "sentAt", w.status,
               CASE t.type WHEN 'door_to_door' THEN '敲门入户任务' ELSE '鸣锣吹哨任务' END AS title
          FROM contact_attempts a JOIN manual_tasks t ON t.id = a.task_id AND t.status = 'open'
