@@ -9,6 +9,7 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { buildValidationPipe } from './common/errors/validation.pipe';
 import { bodyLimits, type LargeBodyRoute } from './common/http/body-limits';
 import { rateLimits } from './common/http/rate-limits';
+import { RateLimitStoreHandle } from './channels/resilience/rate-limit-store';
 import { SafeInputPipe } from './common/http/safe-input';
 import {
   type EnvironmentVariables,
@@ -61,6 +62,15 @@ function largeBodyRoutes(): LargeBodyRoute[] {
   ];
 }
 
+/** The store the providers' rate limits share, when this app has the channels (it always should). */
+function sharedStore(app: NestExpressApplication) {
+  try {
+    return app.get(RateLimitStoreHandle, { strict: false }).store;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */
 export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpressApplication> {
   // Operator tools that only make sense with HTTP (the queue dashboard's session endpoint).
@@ -84,6 +94,8 @@ export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpr
       windowSeconds: config.get('RATE_LIMIT_WINDOW_SECONDS'),
       failures: config.get('RATE_LIMIT_FAILURES'),
       publicRequests: config.get('RATE_LIMIT_PUBLIC'),
+      store: sharedStore(app),
+      keyPrefix: config.get('QUEUE_PREFIX'),
     }),
   );
   const tokens = app.get(TokensService, { strict: false });

@@ -237,6 +237,33 @@ describe('body limits, rate limits and the console CSP', () => {
       expect429(last);
       expect((await t.http().get('/health').set(from('10.5.0.2'))).status).toBe(200);
     });
+
+    it('counts in the shared store: a restarted (or another) API process goes on from the same count', async () => {
+      const half = FAILURES / 2;
+      for (let i = 0; i < half; i++) {
+        const res = await t
+          .http()
+          .get('/v1/warnings')
+          .set(bearer(`wgt_a${i}`))
+          .set(from('10.7.0.1'));
+        expect(res.status).toBe(401);
+      }
+      // A new process: nothing of the first one's memory is left.
+      await t.restart();
+      for (let i = 0; i < FAILURES - half; i++) {
+        const res = await t
+          .http()
+          .get('/v1/warnings')
+          .set(bearer(`wgt_b${i}`))
+          .set(from('10.7.0.1'));
+        expect(res.status).toBe(401);
+      }
+      expect429(await t.http().get('/v1/warnings').set(bearer('wgt_c')).set(from('10.7.0.1')));
+      expect(
+        (await t.http().get('/v1/warnings').set(bearer(t.tokens.auditor)).set(from('10.7.0.2')))
+          .status,
+      ).toBe(200);
+    });
   });
 
   describe('console CSP', () => {

@@ -98,6 +98,38 @@ export async function ensureRateLimitTable(
 }
 
 /**
+ * A rate-limiter-flexible limiter counting in the store (Redis or Postgres), with an in-process
+ * insurance limiter that counts while the store cannot be reached (unless `insurance` is false).
+ */
+export function storeLimiter(
+  store: RateLimitStore,
+  common: { keyPrefix: string; points: number; duration: number },
+  insurance = true,
+): RateLimiterAbstract {
+  const insuranceLimiter = insurance ? new RateLimiterMemory(common) : undefined;
+  switch (store.kind) {
+    case 'redis':
+      return new RateLimiterRedis({
+        ...common,
+        storeClient: store.client,
+        rejectIfRedisNotReady: true,
+        ...(insuranceLimiter ? { insuranceLimiter } : {}),
+      });
+    case 'postgres':
+      return new RateLimiterPostgres({
+        ...common,
+        storeClient: store.pool,
+        storeType: 'pool',
+        tableName: store.tableName ?? RATE_LIMIT_TABLE,
+        tableCreated: true,
+        ...(insuranceLimiter ? { insuranceLimiter } : {}),
+      });
+    case 'memory':
+      return new RateLimiterMemory(common);
+  }
+}
+
+/**
  * Rate limits shared by all worker processes, on rate-limiter-flexible. `acquire` waits (does not
  * fail) until every rule of the key has a free slot, then takes it; it returns how long it made
  * the caller wait. Keys are per provider (`twilio:sms`) and per robot (`wecom:<robotCode>`); the
@@ -128,31 +160,7 @@ export class ProviderRateLimiter {
       points: win.points,
       duration: win.durationSec,
     };
-    const insuranceLimiter =
-      this.options.insurance === false ? undefined : new RateLimiterMemory(common);
-    switch (this.store.kind) {
-      case 'redis':
-        limiter = new RateLimiterRedis({
-          ...common,
-          storeClient: this.store.client,
-          rejectIfRedisNotReady: true,
-          ...(insuranceLimiter ? { insuranceLimiter } : {}),
-        });
-        break;
-      case 'postgres':
-        limiter = new RateLimiterPostgres({
-          ...common,
-          storeClient: this.store.pool,
-          storeType: 'pool',
-          tableName: this.store.tableName ?? RATE_LIMIT_TABLE,
-          tableCreated: true,
-          ...(insuranceLimiter ? { insuranceLimiter } : {}),
-        });
-        break;
-      case 'memory':
-        limiter = new RateLimiterMemory(common);
-        break;
-    }
+    limiter = storeLimiter(this.store, common, this.options.insurance !== false);
     this.limiters.set(id, limiter);
     return limiter;
   }

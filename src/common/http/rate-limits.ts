@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimitStore, storeLimiter } from '../../channels/resilience/provider-rate-limiter';
 import { AppException } from '../errors/app.exception';
 
 export interface RateLimitsOptions {
@@ -13,6 +14,14 @@ export interface RateLimitsOptions {
   failures: number;
   /** Requests per client IP and window to the public pages (/c/…, /console, /docs, /health, /metrics). */
   publicRequests: number;
+  /**
+   * Where the counters live: the store the providers' rate limits share (Redis, or Postgres),
+   * so that every API process counts together and a restart forgets nothing. Default: in this
+   * process only.
+   */
+  store?: RateLimitStore;
+  /** Keeps these counters apart from others in the store (e.g. the queue prefix). */
+  keyPrefix?: string;
 }
 
 type RouteClass = 'webhook' | 'public' | 'api';
@@ -43,26 +52,26 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  *   never counted, however many it sends (a county-wide warning brings thousands), and a forged
  *   flood on the webhooks does not lock anyone out of the API or the links;
  * - the public pages are limited to `publicRequests` per IP and window.
- * Valid tokens and signed webhooks cost nothing. Counters live in this process (each API process
- * counts on its own); the client IP is `req.ip` (set TRUST_PROXY behind a reverse proxy).
+ * Valid tokens and signed webhooks cost nothing. Counters live in the shared store (all API
+ * processes count together; while the store is unreachable each process counts on its own); the
+ * client IP is `req.ip` (set TRUST_PROXY behind a reverse proxy).
  */
 export function rateLimits(opts: RateLimitsOptions): RequestHandler {
-  const failures =
-    opts.failures > 0
-      ? new RateLimiterMemory({
-          keyPrefix: 'fail',
-          points: opts.failures,
+  const store = opts.store ?? { kind: 'memory' as const };
+  const prefix = opts.keyPrefix ? `${opts.keyPrefix}:` : '';
+  const limiter = (name: string, points: number): RateLimiterAbstract | undefined =>
+    points > 0
+      ? storeLimiter(store, {
+          keyPrefix: `${prefix}http:${name}`,
+          points,
           duration: opts.windowSeconds,
         })
       : undefined;
-  const publicPages =
-    opts.publicRequests > 0
-      ? new RateLimiterMemory({
-          keyPrefix: 'public',
-          points: opts.publicRequests,
-          duration: opts.windowSeconds,
-        })
-      : undefined;
+  const failures = limiter('fail', opts.failures);
+  const publicPages = limiter('public', opts.publicRequests);
+  // A failure is counted once its answer is sent; the same client's next request waits for that
+  // count to land, so the limit holds exactly however fast the store answers.
+  const counting = new Map<string, Promise<unknown>>();
 
   return (req: Request, res: Response, next: NextFunction) => {
     const path = req.path;
@@ -71,6 +80,7 @@ export function rateLimits(opts: RateLimitsOptions): RequestHandler {
     const failKey = `${cls === 'webhook' ? 'webhook' : 'auth'}:${ip}`;
     void (async () => {
       if (failures) {
+        await counting.get(failKey);
         const seen = await failures.get(failKey);
         if (seen && seen.consumedPoints >= opts.failures) {
           return next(AppException.rateLimited(seconds(seen.msBeforeNext)));
@@ -79,7 +89,12 @@ export function rateLimits(opts: RateLimitsOptions): RequestHandler {
       if (cls === 'public' && publicPages) await publicPages.consume(ip);
       if (failures) {
         res.once('finish', () => {
-          if (isFailure(cls, path, res.statusCode)) void failures.consume(failKey).catch(() => {});
+          if (!isFailure(cls, path, res.statusCode)) return;
+          const counted = failures.consume(failKey).catch(() => undefined);
+          counting.set(failKey, counted);
+          void counted.then(() => {
+            if (counting.get(failKey) === counted) counting.delete(failKey);
+          });
         });
       }
       next();
