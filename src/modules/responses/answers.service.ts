@@ -14,8 +14,13 @@ import type { OnSiteAnswer } from '../tasks/tasks.service';
 
 export * from '../chain/answers.types';
 
-/** How long an answer's webhook waits for its follow-up (stop the chain, alert the superiors). */
-const LISTENER_TIMEOUT_MS = 3000;
+/**
+ * How long an answer's webhook waits for its follow-up (alert the superiors of a help request).
+ * The answer itself and the stop of the person's sends are already committed by then; past this
+ * the follow-up goes on in the background, so that a webhook is answered well within a second
+ * (Twilio gives up on a webhook after 15 s; a keypress must never wait that long).
+ */
+const LISTENER_TIMEOUT_MS = 500;
 
 /**
  * Every way a person answers (叫应) ends here: keypress, SMS reply, signed link, on-site record.
@@ -138,7 +143,7 @@ export class AnswersService {
   private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
     if (result.effective && this.listener && input.kind !== 'ambiguous') {
       try {
-        // A webhook is answered within seconds whatever the queue backend does: past the limit
+        // A webhook is answered within a second whatever the queue backend does: past the limit
         // the follow-up goes on in the background, and the recovery sweep makes good a lost one.
         await withTimeout(
           this.listener.onAnswer({
