@@ -17,6 +17,9 @@ import {
 export const PROCESS_ROLES = ['all', 'api', 'worker'] as const;
 export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
+/** Carrier limits per number: `off`, or `count/window` rules (s, m, h, d) separated by commas. */
+const NUMBER_RULES = /^(off|\s*\d+\s*\/\s*\d*\s*[smhd]\s*(,\s*\d+\s*\/\s*\d*\s*[smhd]\s*)*)$/;
+
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
 const BYTE_SIZE = /^\d{1,10}(b|kb|mb|gb)?$/i;
@@ -273,6 +276,37 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(200)
   ANSWERS_DB_POOL = 10;
+
+  /**
+   * Carrier limits per called number (see NumberLimits): `count/window` rules such as
+   * `1/1m,5/1h,20/1d`, or `off`. A full window of up to 5 minutes is waited for; a longer one
+   * moves the person's chain to their next contact point. The _NIGHT rules apply between
+   * CARRIER_NIGHT_HOURS (China Standard Time).
+   */
+  @Matches(NUMBER_RULES, {
+    message: 'CARRIER_LIMITS_VOICE must be off or rules such as 1/1m,5/1h,20/1d',
+  })
+  CARRIER_LIMITS_VOICE = '1/1m,5/1h,20/1d';
+
+  @Matches(NUMBER_RULES, {
+    message: 'CARRIER_LIMITS_SMS must be off or rules such as 2/1m,10/1h,40/1d',
+  })
+  CARRIER_LIMITS_SMS = '2/1m,10/1h,40/1d';
+
+  @Matches(NUMBER_RULES, {
+    message: 'CARRIER_LIMITS_VOICE_NIGHT must be off or rules such as 1/1m,3/1h',
+  })
+  CARRIER_LIMITS_VOICE_NIGHT = '1/1m,3/1h,20/1d';
+
+  @Matches(NUMBER_RULES, {
+    message: 'CARRIER_LIMITS_SMS_NIGHT must be off or rules such as 2/1m,6/1h',
+  })
+  CARRIER_LIMITS_SMS_NIGHT = '2/1m,6/1h,40/1d';
+
+  @Matches(/^\s*([01]?\d|2[0-3])\s*-\s*([01]?\d|2[0-3])\s*$/, {
+    message: 'CARRIER_NIGHT_HOURS must be a range of hours such as 22-7',
+  })
+  CARRIER_NIGHT_HOURS = '22-7';
 
   /** Largest request body of every route (JSON, forms, text): a size such as 512kb or 1mb. */
   @IsOptional()

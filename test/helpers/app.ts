@@ -76,6 +76,10 @@ export async function startTestApp(
   process.env.PUBLIC_BASE_URL = baseUrl;
   process.env.PORT = String(port);
   process.env.TWO_PERSON_RELEASE = 'off'; // suites issue red public warnings directly
+  // Time runs fast in the sandbox (retries seconds apart): carrier limits per number only where
+  // a suite turns them on (test/warnings/number-limits.e2e-spec.ts).
+  for (const name of ['VOICE', 'SMS', 'VOICE_NIGHT', 'SMS_NIGHT'])
+    process.env[`CARRIER_LIMITS_${name}`] = 'off';
   Object.assign(process.env, opts.env ?? {});
   const migrator = new DataSource(buildDataSourceOptions(database.url));
   await migrator.initialize();

@@ -14,6 +14,7 @@ import { FanoutService } from './fanout.service';
 import { GroupSendPlanner } from './group-send.planner';
 import { LifecycleService } from './lifecycle.service';
 import { MessageRenderer } from './message-renderer';
+import { NumberLimits } from './number-limits';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
 
@@ -36,6 +37,7 @@ import { SendGroupService } from './send-group.service';
     GroupSendPlanner,
     LifecycleService,
     MessageRenderer,
+    NumberLimits,
     SendAttemptService,
     SendGroupService,
   ],

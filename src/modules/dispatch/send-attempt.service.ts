@@ -11,6 +11,7 @@ import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { MessageRenderer } from './message-renderer';
 import { AttemptBatches } from './attempt-batches';
+import { NumberLimits } from './number-limits';
 import { ANSWERED, type DeliveryState } from '../chain/chain-states';
 import { NoticesRepository } from '../chain/notices.repository';
 import { sendsDeferred } from '../../common/observability/metrics';
@@ -58,6 +59,7 @@ export class SendAttemptService {
     private readonly queue: DispatchQueue,
     private readonly notices: NoticesRepository,
     private readonly batches: AttemptBatches,
+    private readonly numberLimits: NumberLimits,
   ) {}
 
   /**
@@ -108,6 +110,28 @@ export class SendAttemptService {
         return SKIPPED;
       }
       if (!(await this.batches.claim(a.id))) return SKIPPED;
+    }
+
+    // The carrier's cap on what one number may receive: wait for a short window, else move on.
+    if (a.channel !== 'email') {
+      const verdict = await this.numberLimits.check(
+        a.id,
+        a.channel === 'voice' ? 'voice' : 'sms',
+        a.address,
+      );
+      if (verdict.kind === 'wait') {
+        await this.repo.releaseClaim(a.id);
+        return { kind: 'deferred', delayMs: Math.max(verdict.ms, MIN_DEFER_MS) };
+      }
+      if (verdict.kind === 'refused') {
+        await this.repo.attemptFailed(a.id, 'number_limit', verdict.reason, 'number_limit');
+        this.logger.warn(
+          { attemptId: a.id, channel: a.channel, rule: verdict.rule },
+          'carrier limit of the number reached; failing over',
+        );
+        await this.failover(a);
+        return { kind: 'failed' };
+      }
     }
 
     let receipt: { providerId: string; segments?: number };
