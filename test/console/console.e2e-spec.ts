@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import ExcelJS from 'exceljs';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
@@ -475,6 +476,60 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.click('#verify-btn');
     await page.waitForSelector('#verify-result:not(:empty)');
     await page.screenshot({ path: join(SHOTS, 'console-5-auditor-chain.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('an auditor downloads the chains and the report as Excel from the audit tab', async () => {
+    const page = await openWith(t.tokens.auditor, { acceptDownloads: true });
+    await page.click('[data-tab=audit]');
+    await page.fill('#audit-wid', warningId);
+
+    /** Clicks an export button, waits for the download and reads the workbook it saved. */
+    const workbook = async (button: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      expect(await download.failure()).toBeNull();
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(readFileSync((await download.path())!) as unknown as ArrayBuffer);
+      return { name: download.suggestedFilename(), wb };
+    };
+    /** A sheet's rows (after the header row) as { header: value }. */
+    const records = (ws: ExcelJS.Worksheet) => {
+      const header = (ws.getRow(1).values as unknown[]).slice(1) as string[];
+      const out: Record<string, unknown>[] = [];
+      for (let i = 2; i <= ws.rowCount; i++) {
+        const row = ws.getRow(i);
+        out.push(Object.fromEntries(header.map((h, j) => [h, row.getCell(j + 1).value])));
+      }
+      return out;
+    };
+
+    const chains = await workbook('#xlsx-chains');
+    expect(chains.name).toBe('chains.xlsx');
+    const rows = records(chains.wb.getWorksheet('叫应链')!);
+    const byName = new Map(rows.map((r) => [r['姓名'], r]));
+    for (const p of [PEOPLE.villageChief, PEOPLE.gridLeader, PEOPLE.resident, PEOPLE.deadMobile])
+      expect(byName.has(p.name)).toBe(true);
+    // Values in Chinese, from the server's label tables; numbers masked for an auditor.
+    expect(byName.get(PEOPLE.gridLeader.name)).toMatchObject({ 角色: '网格长', 状态: '求助' });
+    expect(byName.get(PEOPLE.resident.name)).toMatchObject({ 角色: '居民', 状态: '已确认' });
+    expect(byName.get(PEOPLE.deadMobile.name)).toMatchObject({
+      状态: '已确认',
+      应答渠道: '现场确认',
+    });
+    expect(byName.get(PEOPLE.villageChief.name)).toMatchObject({ 角色: '村级责任人' });
+    for (const r of rows) expect(String(r['联系方式'])).toMatch(/\*{4}/);
+    // Codes stay text (leading zeros and all 15 digits).
+    expect(byName.get(PEOPLE.resident.name)!['网格代码']).toBe('513221001001001');
+    expect(await page.textContent('#flash')).toContain('chains.xlsx ✓');
+
+    const report = await workbook('#xlsx-report');
+    expect(report.name).toBe('report.xlsx');
+    const groups = records(report.wb.getWorksheet('统计')!);
+    const village = groups.find((g) => g['分组'] === '513221001001')!;
+    expect(village).toMatchObject({ 分组方式: '村', 名称: '渔子溪村' });
+    expect(village['应叫人数']).toBeGreaterThanOrEqual(4);
+    expect(village['已确认人数']).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: join(SHOTS, 'console-15-excel-export.png'), fullPage: true });
     await page.close();
   });
 
