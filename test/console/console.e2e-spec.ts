@@ -339,7 +339,7 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.close();
   });
 
-  it('shares one timer per warning between clients', async () => {
+  it('shares one LISTEN connection and one watch per warning between clients', async () => {
     const streams = t.app.get(ConsoleStreamService);
     const a = await openWith(t.tokens.auditor);
     const b = await openWith(t.tokens.duty_officer);
@@ -349,7 +349,10 @@ describe('the duty console (/console) in headless Chromium', () => {
       await p.click('#watch-form button[type=submit]');
       await p.waitForSelector('#counts .card');
     }
-    expect(streams.timers).toBe(1);
+    // One watch for the warning, one LISTEN connection for the process, however many viewers.
+    expect(streams.watched).toBe(1);
+    expect(streams.listenConnections).toBe(1);
+    expect(streams.clients).toBe(2);
     await a.close();
     await b.close();
   });
@@ -367,8 +370,11 @@ describe('the duty console (/console) in headless Chromium', () => {
     const streams = t.app.get(ConsoleStreamService);
     const tokens = t.app.get(TokensService);
     const recheckMs = streams.recheckMs;
-    // Check every tick (2 s) instead of every 15 s, for the streams opened below.
+    const resyncMs = streams.resyncMs;
+    // Check every tick (1 s) instead of every 15 s, for the streams opened below; and send the
+    // summary again on every tick, changed or not (the warning is quiet by now).
     streams.recheckMs = 0;
+    streams.resyncMs = 0;
     const revoked = await tokens.create({
       name: 'console revoked',
       role: 'duty_officer',
@@ -450,6 +456,7 @@ describe('the duty console (/console) in headless Chromium', () => {
       expect(again.status).toBe(401);
     } finally {
       streams.recheckMs = recheckMs;
+      streams.resyncMs = resyncMs;
       for (const s of [a, b, kept]) s.req.destroy();
       await page.close();
     }

@@ -100,7 +100,8 @@ export class ConsoleApiController {
   }
 
   /**
-   * Server-sent events: the warning's summary every 2 s. EventSource cannot set headers, so the
+   * Server-sent events: the warning's summary on connect, then pushed whenever it changes
+   * (Postgres LISTEN/NOTIFY, debounced; ConsoleStreamService). EventSource cannot set headers, so the
    * token may come as ?token= (ConsoleModule's middleware moves it into Authorization before the
    * global guard checks it). The token is checked again while the stream is open: once revoked
    * or changed, the stream sends `event: end` and closes.
@@ -110,7 +111,8 @@ export class ConsoleApiController {
   @ApiOperation({
     summary: 'Live summary of a warning (server-sent events)',
     description:
-      "The warning's summary every 2 s as `text/event-stream`. EventSource cannot set headers: " +
+      "The warning's full summary on connect, then again whenever it changes (at most every " +
+      '0.5 s; at least every 30 s), as `text/event-stream`. EventSource cannot set headers: ' +
       'the token may come as `?token=`. Ends (`event: end`) once the token is revoked or changed.',
   })
   @ApiQuery({ name: 'token', required: false, description: 'the bearer token, for EventSource' })
