@@ -5,6 +5,14 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { ConsoleStreamService } from '../../src/modules/console/console-stream.service';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { CHAIN_STATE_ZH, CHANNEL_ZH, ROLE_ZH } from '../../src/modules/reports/export-values';
+import {
+  HAZARD_NAMES_EN,
+  HAZARD_NAMES_ZH,
+  LEVEL_NAMES_EN,
+  LEVEL_NAMES_ZH,
+  WARNING_KIND_NAMES_EN,
+} from '../../src/modules/warnings/warning.types';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -75,6 +83,42 @@ describe('the duty console (/console) in headless Chromium', () => {
     expect(await page.textContent('h1')).toBe('Warning duty console');
     await page.click('#lang');
     expect(await page.textContent('h1')).toBe('预警叫应值班台');
+    await page.close();
+  });
+
+  it('takes the names of states, roles, levels and hazards from the API, not from its script', async () => {
+    const labels = (await (await fetch(`${t.baseUrl}/v1/console/labels`)).json()) as Record<
+      string,
+      { zh: Record<string, string>; en: Record<string, string> }
+    >;
+    // The server's own tables (the exports use the same).
+    expect(labels.roles.zh).toEqual(ROLE_ZH);
+    expect(labels.deliveryStates.zh).toEqual(CHAIN_STATE_ZH);
+    expect(labels.channels.zh).toEqual(CHANNEL_ZH);
+    expect(labels.levels).toEqual({ zh: LEVEL_NAMES_ZH, en: LEVEL_NAMES_EN });
+    expect(labels.hazards).toEqual({ zh: HAZARD_NAMES_ZH, en: HAZARD_NAMES_EN });
+    for (const set of Object.values(labels))
+      expect(Object.keys(set.en)).toEqual(Object.keys(set.zh));
+    // The script has no copy of them.
+    const script = await (await fetch(`${t.baseUrl}/console/assets/console.js`)).text();
+    for (const name of ['群测群防员', '驻守地质队员', '地面塌陷', '二级（橙色）', 'Debris flow'])
+      expect(script).not.toContain(name);
+
+    const page = await browser.newPage({ bypassCSP: true });
+    await page.goto(`${t.baseUrl}/console`);
+    const options = (select: string) =>
+      page.$$eval(`#issue-form [name=${select}] option`, (os) =>
+        os.map((o) => [o.getAttribute('value'), o.textContent]),
+      );
+    await page.waitForFunction(
+      `document.querySelector('#issue-form [name=level] option').textContent !== ''`,
+    );
+    expect(Object.fromEntries(await options('level'))).toEqual(LEVEL_NAMES_ZH);
+    expect(Object.fromEntries(await options('hazard'))).toEqual(HAZARD_NAMES_ZH);
+    await page.click('#lang');
+    expect(Object.fromEntries(await options('level'))).toEqual(LEVEL_NAMES_EN);
+    expect(Object.fromEntries(await options('kind'))).toEqual(WARNING_KIND_NAMES_EN);
+    await page.click('#lang');
     await page.close();
   });
 

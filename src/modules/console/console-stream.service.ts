@@ -167,8 +167,11 @@ export class ConsoleStreamService implements OnModuleDestroy {
       this.watches.set(warningId, created);
       watch = created;
       watch.clients.set(res, client);
-      // LISTEN first, then read: a change committed in between is heard, not lost.
-      void this.listen().finally(() => void this.read(warningId));
+      // The full state at once. When the LISTEN connection is still being opened, read again once
+      // it listens: a change committed in between is not lost.
+      const listening = !!this.listener;
+      void this.read(warningId);
+      if (!listening) void this.listen().then(() => this.changed(warningId));
     } else {
       watch.clients.set(res, client);
       if (watch.last) res.write(watch.last);
