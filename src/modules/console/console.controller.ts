@@ -169,6 +169,7 @@ export class ConsoleLabelsController {
       'maps a code to its name. The Chinese names are the ones the exports use.',
   })
   @ApiOkResponse({ type: ConsoleLabelsView })
+  @ApiErrors(429)
   labels(): ConsoleLabels {
     return CONSOLE_LABELS;
   }
