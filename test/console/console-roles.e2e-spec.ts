@@ -558,4 +558,45 @@ describe('the console for every role (issue 12)', () => {
       req.destroy();
     }
   });
+
+  it('item 10: a viewer that reconnects gets the full state at once, changes made meanwhile included', async () => {
+    const streams = t.app.get(ConsoleStreamService);
+    /** Opens a stream; resolves with its first summary frame, then closes it. */
+    const firstFrame = () =>
+      new Promise<{ table: { gridCode: string | null; total: number }[] }>((resolve, reject) => {
+        let text = '';
+        const req = http.get(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`, {
+          headers: { Authorization: `Bearer ${t.tokens.duty_officer}` },
+        });
+        req.on('response', (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            const m = /^event: summary\ndata: (.*)$/m.exec(text);
+            if (m) {
+              req.destroy();
+              resolve(JSON.parse(m[1]));
+            }
+          });
+        });
+        req.on('error', (err) => (text.includes('event: summary') ? undefined : reject(err)));
+      });
+    const ungridded = (f: { table: { gridCode: string | null; total: number }[] }) =>
+      f.table.filter((r) => r.gridCode === null).reduce((a, r) => a + r.total, 0);
+
+    const before = ungridded(await firstFrame());
+    await waitUntil(async () => streams.clients === 0, 'the viewer gone');
+    // While nobody watches (no LISTEN read, no poll), a person moves out of their grid.
+    const [d] = (await t.db.query(
+      `SELECT id, grid_code AS "gridCode" FROM deliveries WHERE warning_id = $1 AND grid_code IS NOT NULL LIMIT 1`,
+      [warningId],
+    )) as { id: string; gridCode: string }[];
+    await t.db.query(`UPDATE deliveries SET grid_code = NULL WHERE id = $1`, [d.id]);
+    try {
+      // The reconnecting viewer's very first frame has it.
+      expect(ungridded(await firstFrame())).toBe(before + 1);
+    } finally {
+      await t.db.query(`UPDATE deliveries SET grid_code = $2 WHERE id = $1`, [d.id, d.gridCode]);
+    }
+  });
 });
