@@ -9,6 +9,7 @@ import {
   fieldLabel,
   fieldMessage,
   flash,
+  label,
   requireToken,
   roleName,
   showTab,
@@ -244,7 +245,7 @@ async function loadDraft(): Promise<void> {
   const lines = [d.warning.headline, `${t('draftRecipients')}: ${d.preview.recipients.total}`];
   // Each channel's texts as a person will read or hear them.
   for (const [k, v] of Object.entries(d.preview.channels ?? {})) {
-    lines.push('', `— ${k} —`);
+    lines.push('', `— ${label('channels', k)} —`);
     if (typeof v === 'string') {
       lines.push(v);
       continue;
