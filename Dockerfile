@@ -11,7 +11,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The duty console's page and script, read at run time.
+# The duty console's page and stylesheet, read at run time (its script is bundled into dist).
 COPY --from=build /app/src/modules/console/web ./src/modules/console/web
 COPY package.json ./
 USER node

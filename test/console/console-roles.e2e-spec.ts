@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
-import { ConsoleStreamService } from '../../src/modules/console/console-stream.service';
+import {
+  ConsoleStreamService,
+  LISTEN_APPLICATION_NAME,
+} from '../../src/modules/console/console-stream.service';
 import { ChainStatsService } from '../../src/modules/escalation/chain-stats.service';
 import { WarningsService } from '../../src/modules/warnings/warnings.service';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -406,62 +409,194 @@ describe('the console for every role (issue 12)', () => {
     await page.close();
   });
 
-  it('item 10: with many viewers the stream costs the database what one viewer does', async () => {
+  it('item 10: changes are pushed (LISTEN/NOTIFY); many viewers and a burst of changes cost what one does', async () => {
     const streams = t.app.get(ConsoleStreamService);
     const warnings = t.app.get(WarningsService);
     const stats = t.app.get(ChainStatsService);
-    const recheckMs = streams.recheckMs;
-    streams.recheckMs = 0; // every client's token checked on every tick: the worst case
+    const { recheckMs, debounceMs } = streams;
+    // Notifications of one burst gathered into one read, even on a slow machine.
+    streams.debounceMs = 1500;
     const visibility = jest.spyOn(warnings, 'findVisible');
     const summaries = jest.spyOn(stats, 'summary');
-    const reqs: http.ClientRequest[] = [];
+    const mine = <T extends unknown[]>(calls: T[], at: number) =>
+      calls.filter((c) => c[at] === warningId).length;
+
+    interface Viewer {
+      req: http.ClientRequest;
+      frames: number;
+    }
+    const viewers: Viewer[] = [];
     const open = (n: number) => {
       for (let i = 0; i < n; i++) {
-        const req = http.get(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`, {
+        const v = { frames: 0 } as Viewer;
+        v.req = http.get(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`, {
           headers: { Authorization: `Bearer ${i % 2 ? t.tokens.auditor : t.tokens.duty_officer}` },
         });
-        req.on('response', (res) => res.resume());
-        req.on('error', () => undefined);
-        reqs.push(req);
+        v.req.on('response', (res) => {
+          res.setEncoding('utf8');
+          res.on(
+            'data',
+            (chunk: string) => (v.frames += (chunk.match(/^event: summary$/gm) ?? []).length),
+          );
+        });
+        v.req.on('error', () => undefined);
+        viewers.push(v);
       }
     };
-    /** Calls about this warning during `ms`, from the stream's shared poller. */
-    const measure = async (ms: number) => {
+    const ids = (
+      (await t.db.query(`SELECT id FROM deliveries WHERE warning_id = $1`, [warningId])) as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+    /**
+     * A burst of `n` changes, each its own transaction (as answers arrive): the read they cause,
+     * once every notification was heard and the read is done.
+     */
+    const burst = async (n: number) => {
       const p0 = streams.counters.polls;
-      visibility.mockClear();
+      const n0 = streams.counters.notifications;
+      const f0 = viewers.map((v) => v.frames);
       summaries.mockClear();
-      await new Promise((r) => setTimeout(r, ms));
-      const mine = <T extends unknown[]>(calls: T[], at: number) =>
-        calls.filter((c) => c[at] === warningId).length;
-      return {
-        polls: streams.counters.polls - p0,
-        visibility: mine(visibility.mock.calls, 1),
-        summary: mine(summaries.mock.calls, 0),
-      };
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          t.db.query(`UPDATE deliveries SET first_attempt_at = first_attempt_at WHERE id = $1`, [
+            ids[i % ids.length],
+          ]),
+        ),
+      );
+      await waitUntil(async () => streams.counters.notifications - n0 >= n, 'every notification');
+      await waitUntil(async () => streams.counters.polls > p0 && !streams.reading, 'the read');
+      // Every viewer got the new state.
+      await waitUntil(async () => viewers.every((v, i) => v.frames > (f0[i] ?? 0)), 'the frames');
+      return { polls: streams.counters.polls - p0, summary: mine(summaries.mock.calls, 0) };
     };
     try {
       open(1);
-      await waitUntil(async () => streams.clients === 1, 'one stream');
-      await new Promise((r) => setTimeout(r, 2500));
-      const one = await measure(6500);
+      await waitUntil(async () => viewers[0].frames > 0, 'the first frame (full state on connect)');
+      const one = await burst(30);
       open(19);
-      await waitUntil(async () => streams.clients === 20, 'twenty streams');
-      await new Promise((r) => setTimeout(r, 2500));
-      const twenty = await measure(6500);
+      await waitUntil(async () => viewers.every((v) => v.frames > 0), 'twenty first frames');
+      const twenty = await burst(30);
 
-      expect(streams.timers).toBe(1);
-      // One poll per interval (2 s) whatever the number of viewers.
-      expect(one.polls).toBeGreaterThanOrEqual(2);
-      expect(twenty.polls).toBeLessThanOrEqual(one.polls + 1);
-      expect(twenty.summary).toBeLessThanOrEqual(one.summary + 1);
+      expect(streams.watched).toBe(1);
+      expect(streams.listenConnections).toBe(1);
+      // 30 changes → one read, for 1 or 20 viewers (one or two more when the warning's own
+      // dispatch changed something as the burst began).
+      expect(one.polls).toBeLessThanOrEqual(3);
+      expect(twenty.polls).toBeLessThanOrEqual(3);
+      expect(twenty.summary).toBeLessThanOrEqual(twenty.polls);
+
       // Token rechecks: one visibility query per scope (duty officer, auditor) and tick, not per viewer.
-      expect(twenty.visibility).toBeLessThanOrEqual(2 * (twenty.polls + 1));
-      expect(twenty.visibility).toBeLessThan(20 * twenty.polls);
+      streams.recheckMs = 0;
+      open(20); // opened with a recheck on every tick
+      await waitUntil(async () => streams.clients === 40, 'forty streams');
+      visibility.mockClear();
+      const c0 = streams.counters.tokenChecks;
+      await waitUntil(async () => streams.counters.tokenChecks >= c0 + 3, 'three ticks');
+      const ticks = streams.counters.tokenChecks - c0;
+      expect(mine(visibility.mock.calls, 1)).toBeLessThanOrEqual(2 * (ticks + 1));
+      expect(mine(visibility.mock.calls, 1)).toBeLessThan(20 * ticks);
     } finally {
       streams.recheckMs = recheckMs;
+      streams.debounceMs = debounceMs;
       visibility.mockRestore();
       summaries.mockRestore();
-      for (const r of reqs) r.destroy();
+      for (const v of viewers) v.req.destroy();
+    }
+  });
+
+  it('item 10: a lost LISTEN connection is opened again and the viewers get what changed meanwhile', async () => {
+    const streams = t.app.get(ConsoleStreamService);
+    let text = '';
+    const req = http.get(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`, {
+      headers: { Authorization: `Bearer ${t.tokens.auditor}` },
+    });
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+    });
+    req.on('error', () => undefined);
+    const frames = () =>
+      [...text.matchAll(/^event: summary\ndata: (.*)$/gm)].map(
+        (m) => JSON.parse(m[1]) as { table: { gridCode: string | null; total: number }[] },
+      );
+    try {
+      await waitUntil(
+        async () => frames().length > 0 && streams.listenConnections === 1,
+        'a frame',
+      );
+      const connects = streams.counters.listenConnects;
+      await t.db.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+        [LISTEN_APPLICATION_NAME],
+      );
+      await waitUntil(async () => streams.listenConnections === 0, 'the connection to drop');
+      // A change while nobody listens: a person moves to another grid of the village.
+      const [d] = (await t.db.query(
+        `SELECT id, grid_code AS "gridCode" FROM deliveries WHERE warning_id = $1 AND grid_code IS NOT NULL LIMIT 1`,
+        [warningId],
+      )) as { id: string; gridCode: string }[];
+      await t.db.query(`UPDATE deliveries SET grid_code = NULL WHERE id = $1`, [d.id]);
+      const nullRows = (f: ReturnType<typeof frames>[number]) =>
+        f.table.filter((r) => r.gridCode === null).reduce((a, r) => a + r.total, 0);
+      const before = nullRows(frames()[frames().length - 1]);
+      await waitUntil(
+        async () => streams.counters.listenConnects > connects && streams.listenConnections === 1,
+        'the LISTEN connection back',
+      );
+      await waitUntil(
+        async () => nullRows(frames()[frames().length - 1]) === before + 1,
+        'the change pushed',
+      );
+      await t.db.query(`UPDATE deliveries SET grid_code = $2 WHERE id = $1`, [d.id, d.gridCode]);
+      // And a change after it is back is pushed as before.
+      await waitUntil(
+        async () => nullRows(frames()[frames().length - 1]) === before,
+        'the change back pushed',
+      );
+    } finally {
+      req.destroy();
+    }
+  });
+
+  it('item 10: a viewer that reconnects gets the full state at once, changes made meanwhile included', async () => {
+    const streams = t.app.get(ConsoleStreamService);
+    /** Opens a stream; resolves with its first summary frame, then closes it. */
+    const firstFrame = () =>
+      new Promise<{ table: { gridCode: string | null; total: number }[] }>((resolve, reject) => {
+        let text = '';
+        const req = http.get(`${t.baseUrl}/v1/console/warnings/${warningId}/stream`, {
+          headers: { Authorization: `Bearer ${t.tokens.duty_officer}` },
+        });
+        req.on('response', (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            const m = /^event: summary\ndata: (.*)$/m.exec(text);
+            if (m) {
+              req.destroy();
+              resolve(JSON.parse(m[1]));
+            }
+          });
+        });
+        req.on('error', (err) => (text.includes('event: summary') ? undefined : reject(err)));
+      });
+    const ungridded = (f: { table: { gridCode: string | null; total: number }[] }) =>
+      f.table.filter((r) => r.gridCode === null).reduce((a, r) => a + r.total, 0);
+
+    const before = ungridded(await firstFrame());
+    await waitUntil(async () => streams.clients === 0, 'the viewer gone');
+    // While nobody watches (no LISTEN read, no poll), a person moves out of their grid.
+    const [d] = (await t.db.query(
+      `SELECT id, grid_code AS "gridCode" FROM deliveries WHERE warning_id = $1 AND grid_code IS NOT NULL LIMIT 1`,
+      [warningId],
+    )) as { id: string; gridCode: string }[];
+    await t.db.query(`UPDATE deliveries SET grid_code = NULL WHERE id = $1`, [d.id]);
+    try {
+      // The reconnecting viewer's very first frame has it.
+      expect(ungridded(await firstFrame())).toBe(before + 1);
+    } finally {
+      await t.db.query(`UPDATE deliveries SET grid_code = $2 WHERE id = $1`, [d.id, d.gridCode]);
     }
   });
 });

@@ -1,9 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import ExcelJS from 'exceljs';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { ConsoleStreamService } from '../../src/modules/console/console-stream.service';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { CHAIN_STATE_ZH, CHANNEL_ZH, ROLE_ZH } from '../../src/modules/reports/export-values';
+import {
+  HAZARD_NAMES_EN,
+  HAZARD_NAMES_ZH,
+  LEVEL_NAMES_EN,
+  LEVEL_NAMES_ZH,
+  WARNING_KIND_NAMES_EN,
+} from '../../src/modules/warnings/warning.types';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -74,6 +83,42 @@ describe('the duty console (/console) in headless Chromium', () => {
     expect(await page.textContent('h1')).toBe('Warning duty console');
     await page.click('#lang');
     expect(await page.textContent('h1')).toBe('预警叫应值班台');
+    await page.close();
+  });
+
+  it('takes the names of states, roles, levels and hazards from the API, not from its script', async () => {
+    const labels = (await (await fetch(`${t.baseUrl}/v1/console/labels`)).json()) as Record<
+      string,
+      { zh: Record<string, string>; en: Record<string, string> }
+    >;
+    // The server's own tables (the exports use the same).
+    expect(labels.roles.zh).toEqual(ROLE_ZH);
+    expect(labels.deliveryStates.zh).toEqual(CHAIN_STATE_ZH);
+    expect(labels.channels.zh).toEqual(CHANNEL_ZH);
+    expect(labels.levels).toEqual({ zh: LEVEL_NAMES_ZH, en: LEVEL_NAMES_EN });
+    expect(labels.hazards).toEqual({ zh: HAZARD_NAMES_ZH, en: HAZARD_NAMES_EN });
+    for (const set of Object.values(labels))
+      expect(Object.keys(set.en)).toEqual(Object.keys(set.zh));
+    // The script has no copy of them.
+    const script = await (await fetch(`${t.baseUrl}/console/assets/console.js`)).text();
+    for (const name of ['群测群防员', '驻守地质队员', '地面塌陷', '二级（橙色）', 'Debris flow'])
+      expect(script).not.toContain(name);
+
+    const page = await browser.newPage({ bypassCSP: true });
+    await page.goto(`${t.baseUrl}/console`);
+    const options = (select: string) =>
+      page.$$eval(`#issue-form [name=${select}] option`, (os) =>
+        os.map((o) => [o.getAttribute('value'), o.textContent]),
+      );
+    await page.waitForFunction(
+      `document.querySelector('#issue-form [name=level] option').textContent !== ''`,
+    );
+    expect(Object.fromEntries(await options('level'))).toEqual(LEVEL_NAMES_ZH);
+    expect(Object.fromEntries(await options('hazard'))).toEqual(HAZARD_NAMES_ZH);
+    await page.click('#lang');
+    expect(Object.fromEntries(await options('level'))).toEqual(LEVEL_NAMES_EN);
+    expect(Object.fromEntries(await options('kind'))).toEqual(WARNING_KIND_NAMES_EN);
+    await page.click('#lang');
     await page.close();
   });
 
@@ -338,7 +383,7 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.close();
   });
 
-  it('shares one timer per warning between clients', async () => {
+  it('shares one LISTEN connection and one watch per warning between clients', async () => {
     const streams = t.app.get(ConsoleStreamService);
     const a = await openWith(t.tokens.auditor);
     const b = await openWith(t.tokens.duty_officer);
@@ -348,7 +393,10 @@ describe('the duty console (/console) in headless Chromium', () => {
       await p.click('#watch-form button[type=submit]');
       await p.waitForSelector('#counts .card');
     }
-    expect(streams.timers).toBe(1);
+    // One watch for the warning, one LISTEN connection for the process, however many viewers.
+    expect(streams.watched).toBe(1);
+    expect(streams.listenConnections).toBe(1);
+    expect(streams.clients).toBe(2);
     await a.close();
     await b.close();
   });
@@ -366,8 +414,11 @@ describe('the duty console (/console) in headless Chromium', () => {
     const streams = t.app.get(ConsoleStreamService);
     const tokens = t.app.get(TokensService);
     const recheckMs = streams.recheckMs;
-    // Check every tick (2 s) instead of every 15 s, for the streams opened below.
+    const resyncMs = streams.resyncMs;
+    // Check every tick (1 s) instead of every 15 s, for the streams opened below; and send the
+    // summary again on every tick, changed or not (the warning is quiet by now).
     streams.recheckMs = 0;
+    streams.resyncMs = 0;
     const revoked = await tokens.create({
       name: 'console revoked',
       role: 'duty_officer',
@@ -449,6 +500,7 @@ describe('the duty console (/console) in headless Chromium', () => {
       expect(again.status).toBe(401);
     } finally {
       streams.recheckMs = recheckMs;
+      streams.resyncMs = resyncMs;
       for (const s of [a, b, kept]) s.req.destroy();
       await page.close();
     }
@@ -475,6 +527,60 @@ describe('the duty console (/console) in headless Chromium', () => {
     await page.click('#verify-btn');
     await page.waitForSelector('#verify-result:not(:empty)');
     await page.screenshot({ path: join(SHOTS, 'console-5-auditor-chain.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('an auditor downloads the chains and the report as Excel from the audit tab', async () => {
+    const page = await openWith(t.tokens.auditor, { acceptDownloads: true });
+    await page.click('[data-tab=audit]');
+    await page.fill('#audit-wid', warningId);
+
+    /** Clicks an export button, waits for the download and reads the workbook it saved. */
+    const workbook = async (button: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      expect(await download.failure()).toBeNull();
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(readFileSync((await download.path())!) as unknown as ArrayBuffer);
+      return { name: download.suggestedFilename(), wb };
+    };
+    /** A sheet's rows (after the header row) as { header: value }. */
+    const records = (ws: ExcelJS.Worksheet) => {
+      const header = (ws.getRow(1).values as unknown[]).slice(1) as string[];
+      const out: Record<string, unknown>[] = [];
+      for (let i = 2; i <= ws.rowCount; i++) {
+        const row = ws.getRow(i);
+        out.push(Object.fromEntries(header.map((h, j) => [h, row.getCell(j + 1).value])));
+      }
+      return out;
+    };
+
+    const chains = await workbook('#xlsx-chains');
+    expect(chains.name).toBe('chains.xlsx');
+    const rows = records(chains.wb.getWorksheet('叫应链')!);
+    const byName = new Map(rows.map((r) => [r['姓名'], r]));
+    for (const p of [PEOPLE.villageChief, PEOPLE.gridLeader, PEOPLE.resident, PEOPLE.deadMobile])
+      expect(byName.has(p.name)).toBe(true);
+    // Values in Chinese, from the server's label tables; numbers masked for an auditor.
+    expect(byName.get(PEOPLE.gridLeader.name)).toMatchObject({ 角色: '网格长', 状态: '求助' });
+    expect(byName.get(PEOPLE.resident.name)).toMatchObject({ 角色: '居民', 状态: '已确认' });
+    expect(byName.get(PEOPLE.deadMobile.name)).toMatchObject({
+      状态: '已确认',
+      应答渠道: '现场确认',
+    });
+    expect(byName.get(PEOPLE.villageChief.name)).toMatchObject({ 角色: '村级责任人' });
+    for (const r of rows) expect(String(r['联系方式'])).toMatch(/\*{4}/);
+    // Codes stay text (leading zeros and all 15 digits).
+    expect(byName.get(PEOPLE.resident.name)!['网格代码']).toBe('513221001001001');
+    expect(await page.textContent('#flash')).toContain('chains.xlsx ✓');
+
+    const report = await workbook('#xlsx-report');
+    expect(report.name).toBe('report.xlsx');
+    const groups = records(report.wb.getWorksheet('统计')!);
+    const village = groups.find((g) => g['分组'] === '513221001001')!;
+    expect(village).toMatchObject({ 分组方式: '村', 名称: '渔子溪村' });
+    expect(village['应叫人数']).toBeGreaterThanOrEqual(4);
+    expect(village['已确认人数']).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: join(SHOTS, 'console-15-excel-export.png'), fullPage: true });
     await page.close();
   });
 

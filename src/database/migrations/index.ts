@@ -11,6 +11,7 @@ import { AuditSealing1764500000000 } from './1764500000000-AuditSealing';
 import { HazardReports1764800000000 } from './1764800000000-HazardReports';
 import { RosterChecks1764900000000 } from './1764900000000-RosterChecks';
 import { AnswerPathIndexes1765000000000 } from './1765000000000-AnswerPathIndexes';
+import { ConsoleNotify1765100000000 } from './1765100000000-ConsoleNotify';
 import { AttemptAddressIndex1765123000000 } from './1765123000000-AttemptAddressIndex';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
@@ -28,5 +29,6 @@ export const MIGRATIONS = [
   HazardReports1764800000000,
   RosterChecks1764900000000,
   AnswerPathIndexes1765000000000,
+  ConsoleNotify1765100000000,
   AttemptAddressIndex1765123000000,
 ];

@@ -10,13 +10,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
-import { ConsolePreviewView } from './console.responses';
+import { CONSOLE_LABELS, type ConsoleLabels } from './console-labels';
+import { ConsoleLabelsView, ConsolePreviewView } from './console.responses';
 import type { Request, Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators';
 import { CreateWarningDto } from '../warnings/dto/create-warning.dto';
 import { WarningsService } from '../warnings/warnings.service';
+import { BUNDLE_NAME, consoleScript } from './console-bundle';
 import { ConsolePreviewService } from './console-preview.service';
 import { ConsoleStreamService } from './console-stream.service';
 
@@ -29,16 +31,11 @@ function webDir(): string {
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0];
 }
 
-/**
- * URL name → [file, type]. The script is stored as `.browser-js` so that the repository's
- * type-aware lint (which only knows the Node project) leaves this plain browser ES5 file alone.
- */
+/** URL name → [file, type] of the static files; the script is the bundle (console-bundle.ts). */
 const ASSETS: Record<string, [string, string]> = {
-  'console.js': ['console.browser-js', 'application/javascript; charset=utf-8'],
-  'console-people.js': ['console-people.browser-js', 'application/javascript; charset=utf-8'],
-  'console-mygrid.js': ['console-mygrid.browser-js', 'application/javascript; charset=utf-8'],
   'console.css': ['console.css', 'text/css; charset=utf-8'],
 };
+const SCRIPT_TYPE = 'application/javascript; charset=utf-8';
 
 /** The page and its assets; no data, so public. Everything else goes through the API with a token. */
 @ApiExcludeController()
@@ -65,9 +62,24 @@ export class ConsolePageController {
       .send(this.read('index.html'));
   }
 
+  /** The bundled script: built once per process (or read from the build's output). */
+  private script?: Promise<string>;
+
   @Get('assets/:file')
   @Public()
-  asset(@Param('file') file: string, @Res() res: Response) {
+  async asset(@Param('file') file: string, @Res() res: Response) {
+    if (file === BUNDLE_NAME) {
+      this.script ??= consoleScript(__dirname);
+      let body: string;
+      try {
+        body = await this.script;
+      } catch (err) {
+        this.script = undefined;
+        throw err;
+      }
+      res.type(SCRIPT_TYPE).set('Cache-Control', 'no-cache').send(body);
+      return;
+    }
     const asset = ASSETS[file];
     if (!asset) throw AppException.notFound('文件 file', file);
     res.type(asset[1]).set('Cache-Control', 'no-cache').send(this.read(asset[0]));
@@ -100,7 +112,8 @@ export class ConsoleApiController {
   }
 
   /**
-   * Server-sent events: the warning's summary every 2 s. EventSource cannot set headers, so the
+   * Server-sent events: the warning's summary on connect, then pushed whenever it changes
+   * (Postgres LISTEN/NOTIFY, debounced; ConsoleStreamService). EventSource cannot set headers, so the
    * token may come as ?token= (ConsoleModule's middleware moves it into Authorization before the
    * global guard checks it). The token is checked again while the stream is open: once revoked
    * or changed, the stream sends `event: end` and closes.
@@ -110,7 +123,8 @@ export class ConsoleApiController {
   @ApiOperation({
     summary: 'Live summary of a warning (server-sent events)',
     description:
-      "The warning's summary every 2 s as `text/event-stream`. EventSource cannot set headers: " +
+      "The warning's full summary on connect, then again whenever it changes (at most every " +
+      '0.5 s; at least every 30 s), as `text/event-stream`. EventSource cannot set headers: ' +
       'the token may come as `?token=`. Ends (`event: end`) once the token is revoked or changed.',
   })
   @ApiQuery({ name: 'token', required: false, description: 'the bearer token, for EventSource' })
@@ -134,5 +148,29 @@ export class ConsoleApiController {
     res.write('retry: 3000\n\n');
     req.socket.setTimeout(0);
     this.streams.subscribe(id, res, principal);
+  }
+}
+
+/**
+ * The names of the coded values the console shows (states, roles, channels, levels, hazards,
+ * task types …) in Chinese and English, from the server's own tables: the page keeps no copy.
+ * Public: names only, no data, and the page needs them before a token is pasted.
+ */
+@ApiTags('console')
+@Controller('v1/console')
+export class ConsoleLabelsController {
+  @Get('labels')
+  @Public()
+  @ApiOperation({
+    summary: 'Names of the coded values the console shows, in Chinese and English',
+    description:
+      'Chain states, roles, channels, warning states and statuses, kinds, levels, hazards, task ' +
+      'types, outcomes and statuses, escalation reasons and report groupings; each `{ zh, en }` ' +
+      'maps a code to its name. The Chinese names are the ones the exports use.',
+  })
+  @ApiOkResponse({ type: ConsoleLabelsView })
+  @ApiErrors(429)
+  labels(): ConsoleLabels {
+    return CONSOLE_LABELS;
   }
 }

@@ -3,7 +3,11 @@ import type { NextFunction, Request, Response } from 'express';
 import { AuthModule } from '../auth/auth.module';
 import { EscalationModule } from '../escalation/escalation.module';
 import { WarningsModule } from '../warnings/warnings.module';
-import { ConsoleApiController, ConsolePageController } from './console.controller';
+import {
+  ConsoleApiController,
+  ConsoleLabelsController,
+  ConsolePageController,
+} from './console.controller';
 import { ConsolePreviewService } from './console-preview.service';
 import { ConsoleViewsController } from './console-views.controller';
 import { ConsoleStreamService } from './console-stream.service';
@@ -14,7 +18,12 @@ import { ConsoleStreamService } from './console-stream.service';
  */
 @Module({
   imports: [AuthModule, WarningsModule, EscalationModule],
-  controllers: [ConsolePageController, ConsoleApiController, ConsoleViewsController],
+  controllers: [
+    ConsolePageController,
+    ConsoleApiController,
+    ConsoleLabelsController,
+    ConsoleViewsController,
+  ],
   providers: [ConsolePreviewService, ConsoleStreamService],
 })
 export class ConsoleModule implements NestModule {

@@ -99,3 +99,38 @@ export class VillageBroadcastsView {
 export class WarningBroadcastsView {
   @ApiProperty({ type: [VillageBroadcastsView] }) villages: VillageBroadcastsView[];
 }
+
+export class LabelSetView {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { confirmed: '已确认' },
+  })
+  zh: Record<string, string>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { confirmed: 'Confirmed' },
+  })
+  en: Record<string, string>;
+}
+
+export class ConsoleLabelsView {
+  @ApiProperty({ type: LabelSetView, description: "a person's 叫应 chain states" })
+  deliveryStates: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) roles: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'delivery and answer channels' })
+  channels: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'active, cancelled, expired' })
+  warningStates: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'actual, exercise, test' })
+  warningStatuses: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) kinds: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) levels: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) hazards: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) taskTypes: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) taskOutcomes: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) taskStatuses: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) escalationReasons: LabelSetView;
+  @ApiProperty({ type: LabelSetView }) groupBy: LabelSetView;
+}
