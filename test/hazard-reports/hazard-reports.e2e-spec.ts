@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -116,6 +119,12 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       expect(body).toContain('威胁600人');
     }
     expect(smsTo(COUNTY_CHIEF.mobile)).toEqual([]);
+    // Each notice is a job of the hazard-reports queue: wait for all four to be sent.
+    await waitUntil(
+      async () =>
+        (await notices(largeId)).filter((n) => n.status === 'sent').length === 4 || undefined,
+      'all report notices sent',
+    );
     const got = await t.http().get(`/v1/hazard-reports/${largeId}`).set(duty());
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({
@@ -204,6 +213,22 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(open.body.find((r: { id: string }) => r.id === created.id)).toMatchObject({
       flagged: true,
     });
+  });
+
+  it('a deadline timer the queue backend lost is rebuilt by the sweep, and the report still escalates once', async () => {
+    const created = await create(report({ peopleThreatened: 900 }));
+    const queue = t.app.get<Queue>(getQueueToken(QUEUE_NAMES.hazardReports));
+    expect(await queue.remove(`deadline-${created.id}`)).toBe(1);
+    const flagged = await waitUntil(
+      async () => {
+        const res = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+        return res.body.flagged ? res.body : undefined;
+      },
+      'the report flagged',
+      30_000,
+    );
+    expect(flagged.cityDeadline.status).toBe('at_risk');
+    expect(await auditCount(created.id, 'hazard_report.escalated')).toBe(1);
   });
 
   it('a 特大型 report is acknowledged by the city duty officer pressing 1 on the call', async () => {

@@ -50,8 +50,11 @@ export interface NoticeRow {
   level: 'county' | 'city' | 'county_responsible';
   purpose: 'report' | 'escalation';
   channel: string;
-  status: 'sending' | 'sent' | 'failed';
+  status: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
   error: string | null;
+  /** What the provider's status callback said became of it (delivered, no-answer…). */
+  outcome: string | null;
+  outcomeAt: Date | null;
   createdAt: Date;
   sentAt: Date | null;
 }
@@ -168,6 +171,7 @@ export class HazardReportsRepository {
     return rows<NoticeRow>(
       this.db,
       `SELECT n.id, n.person_id AS "personId", p.name, n.level, n.purpose, n.channel, n.status, n.error,
+              n.outcome, n.outcome_at AS "outcomeAt",
               n.created_at AS "createdAt", n.sent_at AS "sentAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id
         WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
@@ -223,55 +227,118 @@ export class HazardReportsRepository {
     );
   }
 
-  /** A notice with the person it went to (for the call's TwiML and its keypress). */
+  /** A notice with the person it went to (for its send, the call's TwiML and its keypress). */
   async findNotice(id: string): Promise<
     | {
         id: string;
         reportId: string;
         level: NoticeRow['level'];
         purpose: NoticeRow['purpose'];
+        channel: string;
+        status: NoticeRow['status'];
+        address: string | null;
         name: string | null;
         personId: string | null;
       }
     | undefined
   > {
     const [row] = await this.db.query(
-      `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, p.name, n.person_id AS "personId"
+      `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, n.channel, n.status, n.address,
+              p.name, n.person_id AS "personId"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
       [id],
     );
     return row;
   }
 
-  async insertNotice(n: {
-    reportId: string;
-    personId: string;
-    level: Recipient['level'];
-    purpose: NoticeRow['purpose'];
-    channel: string;
-  }): Promise<string> {
-    const [row] = await this.db.query(
-      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, status)
-       VALUES ($1, $2, $3, $4, $5, 'sending') RETURNING id`,
-      [n.reportId, n.personId, n.level, n.purpose, n.channel],
+  /** Writes notices to be sent (`queued`), in one statement; answers their ids in order. */
+  async insertNotices(
+    list: {
+      reportId: string;
+      personId: string;
+      level: Recipient['level'];
+      purpose: NoticeRow['purpose'];
+      channel: string;
+      address: string;
+    }[],
+  ): Promise<string[]> {
+    const found = await rows<{ id: string }>(
+      this.db,
+      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, address, status)
+       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+       RETURNING id`,
+      [
+        list.map((n) => n.reportId),
+        list.map((n) => n.personId),
+        list.map((n) => n.level),
+        list.map((n) => n.purpose),
+        list.map((n) => n.channel),
+        list.map((n) => n.address),
+      ],
     );
-    return row.id as string;
+    return found.map((r) => r.id);
+  }
+
+  /** Claims a notice for its send (queued, or left sending by a worker that died); false when done. */
+  async claimNotice(id: string): Promise<boolean> {
+    const claimed = await rows(
+      this.db,
+      `UPDATE hazard_report_notices SET status = 'sending', tries = tries + 1
+        WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
+      [id],
+    );
+    return claimed.length > 0;
+  }
+
+  /** Nothing reached the provider (its circuit is open): back to queued, the try not counted. */
+  async releaseNotice(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE hazard_report_notices SET status = 'queued', tries = greatest(tries - 1, 0)
+        WHERE id = $1 AND status = 'sending'`,
+      [id],
+    );
+  }
+
+  /** Notices still queued or sending after `olderThanMs` (their job may be lost). */
+  openNotices(olderThanMs: number): Promise<{ id: string }[]> {
+    return rows<{ id: string }>(
+      this.db,
+      `SELECT id FROM hazard_report_notices
+        WHERE status IN ('queued', 'sending') AND created_at < now() - $1::int * interval '1 millisecond'
+        ORDER BY created_at LIMIT 500`,
+      [olderThanMs],
+    );
+  }
+
+  /** The provider's status callback: what became of the SMS or call (the final status only). */
+  async recordOutcome(id: string, outcome: string, providerId: string): Promise<boolean> {
+    const done = await rows(
+      this.db,
+      `UPDATE hazard_report_notices SET outcome = $2, outcome_at = now(),
+              provider_id = coalesce(provider_id, $3),
+              status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END,
+              sent_at = coalesce(sent_at, now())
+        WHERE id = $1 AND outcome IS NULL RETURNING id`,
+      [id, outcome, providerId],
+    );
+    return done.length > 0;
   }
 
   async finishNotice(
     id: string,
-    outcome: { status: 'sent'; providerId: string } | { status: 'failed'; error: string },
+    outcome:
+      { status: 'sent'; providerId: string } | { status: 'failed' | 'cancelled'; error: string },
   ): Promise<void> {
     await this.db.query(
       `UPDATE hazard_report_notices
-          SET status = $2, provider_id = $3, error = $4,
-              sent_at = CASE WHEN $2 = 'sent' THEN now() END
-        WHERE id = $1`,
+          SET status = $2, provider_id = coalesce(provider_id, $3), error = $4,
+              sent_at = CASE WHEN $2 = 'sent' THEN coalesce(sent_at, now()) END
+        WHERE id = $1 AND status IN ('queued', 'sending')`,
       [
         id,
         outcome.status,
         outcome.status === 'sent' ? outcome.providerId : null,
-        outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
+        outcome.status === 'sent' ? null : outcome.error.slice(0, 500),
       ],
     );
   }

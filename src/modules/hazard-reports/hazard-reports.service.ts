@@ -1,9 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
@@ -20,42 +15,22 @@ import type {
   DirectNoticeDto,
   DraftWarningDto,
 } from './dto/hazard-report.dto';
-import {
-  CITY_DEADLINE_MS,
-  escalateAfterSeconds,
-  gradeOf,
-  mustReachCity,
-  sweepIntervalMs,
-} from './hazard-grade';
-import {
-  reportCallScripts,
-  reportEscalationSms,
-  reportNoticeSms,
-  type ReportSmsContext,
-} from './hazard-report.templates';
+import { CITY_DEADLINE_MS, escalateAfterSeconds, gradeOf, mustReachCity } from './hazard-grade';
+import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
 import { type HazardReportSmsHandler, parseHazardReportSms } from './hazard-report-sms';
 import {
   type DirectNoticeRecord,
   type HazardReportRow,
   HazardReportsRepository,
-  type Recipient,
 } from './hazard-reports.repository';
-
-/** A report whose process died before its first notices went out is notified by the sweep after this. */
-const NOTIFY_GRACE_MS = 10_000;
 
 export type CityDeadlineStatus = 'not_required' | 'pending' | 'at_risk' | 'met' | 'missed';
 
 /** 险情上报: reports, their grading, the duty offices told, acknowledgements and the 1-hour rule. */
 @Injectable()
-export class HazardReportsService
-  implements OnApplicationBootstrap, OnModuleDestroy, HazardReportSmsHandler
-{
+export class HazardReportsService implements OnApplicationBootstrap, HazardReportSmsHandler {
   private readonly logger = new Logger(HazardReportsService.name);
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
-  private stopped = false;
 
   constructor(
     private readonly repo: HazardReportsRepository,
@@ -63,25 +38,11 @@ export class HazardReportsService
     private readonly warnings: WarningsService,
     private readonly audit: AuditService,
     private readonly drafts: WarningDraftsService,
+    private readonly notifier: HazardReportNotifier,
   ) {}
 
   onApplicationBootstrap(): void {
     escalateAfterSeconds(); // a bad value stops the boot, naming the variable
-    this.timer = setInterval(() => {
-      if (this.sweeping || this.stopped) return;
-      this.sweeping = this.sweep()
-        .catch((err: unknown) =>
-          this.logger.warn({ err: String(err) }, 'hazard report sweep failed'),
-        )
-        .finally(() => (this.sweeping = undefined));
-    }, sweepIntervalMs());
-    this.timer.unref();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
   }
 
   /** POST /v1/hazard-reports. */
@@ -130,8 +91,8 @@ export class HazardReportsService
       );
       return row;
     });
-    await this.notifyClaimed(created.id).catch((err: unknown) =>
-      // The sweep notifies a report left unnotified.
+    await this.notifier.start(created.id).catch((err: unknown) =>
+      // The sweep notifies a report left unnotified and rebuilds its deadline timer.
       this.logger.warn({ reportId: created.id, err: String(err) }, 'hazard report notify failed'),
     );
     return this.view(created.id);
@@ -198,10 +159,7 @@ export class HazardReportsService
     const notice = await this.repo.findNotice(noticeId);
     const report = notice && (await this.repo.find(notice.reportId));
     if (!notice || !report) return undefined;
-    return reportCallScripts({
-      ...this.smsContext(report),
-      escalation: notice.purpose === 'escalation',
-    });
+    return this.sender.callScripts(report, notice.purpose);
   }
 
   /**
@@ -408,109 +366,6 @@ export class HazardReportsService
     return { statusCode: 201, body: { reportId: report.id, warning: issued.body } };
   }
 
-  /** The sweep: first notices left unsent, and the 45-minute mark of reports the city has not acknowledged. */
-  async sweep(): Promise<void> {
-    const unnotified = await rows<{ id: string }>(
-      this.repo.db,
-      `SELECT id FROM hazard_reports
-        WHERE notified_at IS NULL AND created_at < now() - $1::int * interval '1 millisecond'
-        ORDER BY created_at LIMIT 100`,
-      [NOTIFY_GRACE_MS],
-    );
-    for (const { id } of unnotified) await this.notifyClaimed(id);
-    if (this.stopped) return;
-    const due = await this.repo.db.transaction(async (m) => {
-      const claimed = await rows<{ id: string; minutes: number }>(
-        m,
-        `UPDATE hazard_reports r SET escalated_at = now(), flagged_at = now()
-          WHERE r.escalate_at <= now() AND r.escalated_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM hazard_report_acks a WHERE a.report_id = r.id AND a.level = 'city')
-        RETURNING r.id, floor(extract(epoch FROM now() - r.created_at) / 60)::int AS minutes`,
-      );
-      if (claimed.length) {
-        await this.audit.append(
-          claimed.map((c) => ({
-            actor: 'system',
-            action: 'hazard_report.escalated',
-            subjectType: 'hazard_report',
-            subjectId: c.id,
-            data: { reason: 'city_not_acknowledged', minutes: c.minutes, flagged: true },
-          })),
-          m,
-        );
-      }
-      return claimed;
-    });
-    for (const c of due) {
-      const report = await this.repo.find(c.id);
-      if (!report) continue;
-      const county = report.divisionCode.slice(0, 6);
-      const recipients = [
-        ...(await this.repo.recipients(county.slice(0, 4), 'city')),
-        ...(await this.repo.recipients(county, 'county_responsible')),
-      ];
-      const ctx = this.smsContext(report);
-      const [result] = await Promise.all([
-        this.sender.sendSms(report.id, 'escalation', recipients, () =>
-          reportEscalationSms({ ...ctx, minutes: c.minutes }),
-        ),
-        // The city duty office is called again.
-        this.sender.call(
-          report.id,
-          'escalation',
-          recipients.filter((r) => r.level === 'city'),
-        ),
-      ]);
-      this.logger.warn({ reportId: report.id, ...result }, 'hazard report escalated: city silent');
-    }
-  }
-
-  /** Claims the first notices of a report (once) and sends them. */
-  private async notifyClaimed(id: string): Promise<void> {
-    const [claimed] = await rows<{ id: string }>(
-      this.repo.db,
-      `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
-      [id],
-    );
-    if (!claimed) return;
-    const report = await this.repo.find(id);
-    if (!report) return;
-    const county = report.divisionCode.slice(0, 6);
-    const recipients: Recipient[] = [...(await this.repo.recipients(county, 'county'))];
-    if (mustReachCity(report.grade))
-      recipients.push(...(await this.repo.recipients(county.slice(0, 4), 'city')));
-    const ctx = this.smsContext(report);
-    const [result, calls] = await Promise.all([
-      this.sender.sendSms(report.id, 'report', recipients, () => reportNoticeSms(ctx)),
-      // 特大型 / 大型: the duty offices are called as well.
-      mustReachCity(report.grade)
-        ? this.sender.call(report.id, 'report', recipients)
-        : Promise.resolve({ sent: 0, failed: 0 }),
-    ]);
-    await this.audit.append([
-      {
-        actor: 'system',
-        action: 'hazard_report.notified',
-        subjectType: 'hazard_report',
-        subjectId: report.id,
-        data: { recipients: recipients.length, sms: result, calls },
-      },
-    ]);
-  }
-
-  private smsContext(report: HazardReportRow): ReportSmsContext {
-    return {
-      reportId: report.id,
-      placeName: report.placeName,
-      grade: report.grade,
-      peopleThreatened: report.peopleThreatened,
-      observed: report.observed,
-      reporterName: report.reporter.name,
-      reporterPhone: report.reporter.phone,
-      cityDeadline: report.cityDeadlineAt ? new Date(report.cityDeadlineAt) : undefined,
-    };
-  }
-
   /** Where the report is: a hazard point, or a division and words; within the caller's area. */
   private async placeOf(
     principal: Principal,
@@ -639,6 +494,8 @@ export class HazardReportsService
         channel: n.channel,
         status: n.status,
         sentAt: n.sentAt,
+        outcome: n.outcome,
+        outcomeAt: n.outcomeAt,
       })),
       acknowledgements: acks.map((a) => ({
         level: a.level,
