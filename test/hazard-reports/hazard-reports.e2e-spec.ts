@@ -4,7 +4,7 @@ import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { villageFixtureSql } from '../helpers/directory-fixture';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { inboundSms, messageOf } from '../helpers/twilio-webhooks';
 import { waitUntil } from '../helpers/wait';
 
@@ -291,6 +291,96 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
     const stranger = await inboundSms(t, '+8613800009999', '险情1');
     expect(messageOf(stranger.text)).toContain('未找到');
+  });
+
+  it('a grid leader reports by SMS (险情 place what N人): a report in their village, answered with its number, the county told', async () => {
+    const sid = `SM${'hz'.padEnd(24, '0')}${Date.now().toString(16).slice(-8)}`;
+    const res = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情 渔子溪村三组后山裂缝扩大 约30人',
+      sid,
+    );
+    expect(res.status).toBe(201);
+    const reply = messageOf(res.text);
+    expect(reply).toContain('已收到您上报的险情');
+    const no = /报告号([0-9a-f]{8})/.exec(reply)?.[1];
+    expect(no).toBeDefined();
+    const [row] = await t.db.query(
+      `SELECT id FROM hazard_reports WHERE starts_with(id::text, $1)`,
+      [no],
+    );
+    const got = await t.http().get(`/v1/hazard-reports/${row.id}`).set(duty());
+    expect(got.body).toMatchObject({
+      grade: '小型',
+      peopleThreatened: 30,
+      place: {
+        divisionCode: '513221001001',
+        location: '渔子溪村三组后山裂缝扩大',
+        hazardPoint: null,
+      },
+      observed: '渔子溪村三组后山裂缝扩大 约30人',
+      reporter: {
+        name: PEOPLE.gridLeader.name,
+        phone: PEOPLE.gridLeader.mobile,
+        role: 'grid_leader',
+      },
+    });
+    expect(reply).toContain('小型');
+    expect(reply).toContain('威胁30人');
+    // The same notification rules as a report by the API: the county duty office by SMS.
+    await waitUntil(
+      async () => smsTo(COUNTY_DUTY.mobile).some((b) => b.includes(no!)),
+      'the county told of the SMS report',
+    );
+    // Twilio retrying the webhook makes no second report, and gets the same answer.
+    const again = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情 渔子溪村三组后山裂缝扩大 约30人',
+      sid,
+    );
+    expect(messageOf(again.text)).toContain(`报告号${no}`);
+    const [count] = await t.db.query(
+      `SELECT count(*)::int AS n FROM hazard_reports WHERE sms_message_sid = $1`,
+      [sid],
+    );
+    expect(count.n).toBe(1);
+    expect(await auditCount(row.id, 'hazard_report.created')).toBe(1);
+  });
+
+  it('an SMS report naming a hazard point with 600 people is 大型: the city is told, the reply says so', async () => {
+    const res = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情：渔子溪滑坡隐患点 前缘垮塌，威胁600余人',
+    );
+    const reply = messageOf(res.text);
+    expect(reply).toContain('大型');
+    expect(reply).toContain('并报市级值班室');
+    const no = /报告号([0-9a-f]{8})/.exec(reply)![1];
+    const [row] = await t.db.query(
+      `SELECT hazard_point AS "hazardPoint", division_code AS "divisionCode", people_threatened AS people
+         FROM hazard_reports WHERE starts_with(id::text, $1)`,
+      [no],
+    );
+    expect(row).toEqual({ hazardPoint: 'HP-1', divisionCode: '513221001001', people: 600 });
+    await waitUntil(
+      async () => smsTo(CITY_DUTY.mobile).some((b) => b.includes(no)),
+      'the city told of the SMS report',
+    );
+  });
+
+  it('an SMS report without a number of people is kept (小型) and the reporter is asked to phone it in; a resident cannot report by SMS', async () => {
+    const res = await inboundSms(t, PEOPLE.gridLeader.mobile, '险情 河边有落石');
+    expect(messageOf(res.text)).toContain('请尽快电话补报受威胁人数');
+    const resident = await inboundSms(t, PEOPLE.resident.mobile, '险情 后山裂缝 约10人');
+    expect(messageOf(resident.text)).toContain('未登记为监测员、网格员或责任人');
+    const [n] = await t.db.query(
+      `SELECT count(*)::int AS n FROM hazard_reports WHERE reporter->>'phone' = $1`,
+      [PEOPLE.resident.mobile],
+    );
+    expect(n.n).toBe(0);
   });
 
   it('drafts and issues an imminent warning with the report’s place and people, linked to it', async () => {

@@ -57,3 +57,80 @@ export function reportCallScripts(c: ReportSmsContext & { escalation: boolean })
     helpAcknowledged: '未确认接报。确认接报请回拨或登录值班系统。',
   };
 }
+
+export type HazardSmsLocale = 'zh-CN' | 'en';
+
+/** What the SMS answered to an SMS starting with 险情 may say. */
+export type HazardSmsReplyKind =
+  | 'acknowledged'
+  | 'already_acknowledged'
+  | 'no_notice'
+  | 'how_to_acknowledge'
+  | 'report_not_found'
+  | 'report_received'
+  | 'how_to_report'
+  | 'not_a_reporter';
+
+export interface HazardSmsReplyContext {
+  /** The report's place and grade (acknowledged, already_acknowledged, report_received). */
+  reportId?: string;
+  placeName?: string;
+  grade?: HazardGrade;
+  peopleThreatened?: number;
+  /** report_received: the report must reach the city (特大型 / 大型). */
+  toCity?: boolean;
+  /** report_received: the SMS named no number of people threatened. */
+  peopleMissing?: boolean;
+}
+
+const EN_GRADE: Record<HazardGrade, string> = {
+  特大型: 'very large',
+  大型: 'large',
+  中型: 'medium',
+  小型: 'small',
+};
+
+/** The SMS answered to an SMS about a hazard report (acknowledging one, or reporting one). */
+export function hazardSmsReply(
+  kind: HazardSmsReplyKind,
+  c: HazardSmsReplyContext = {},
+  locale: HazardSmsLocale = 'zh-CN',
+): string {
+  const no = c.reportId ? shortId(c.reportId) : '';
+  if (locale === 'en') {
+    const what = `the ${c.grade ? EN_GRADE[c.grade] : ''} hazard at ${c.placeName ?? ''} (report ${no})`;
+    const texts: Record<HazardSmsReplyKind, string> = {
+      acknowledged: `[Hazard report] Acknowledged: ${what}.`,
+      already_acknowledged: `[Hazard report] ${what} was acknowledged already; no need to reply again.`,
+      no_notice: '[Hazard report] No hazard report notice was sent to your number.',
+      how_to_acknowledge: '[Hazard report] To acknowledge, reply "险情1".',
+      report_not_found: '[Hazard report] That hazard report was not found.',
+      report_received:
+        `[Hazard report] Received: report ${no}, ${c.placeName ?? ''}, ${c.grade ? EN_GRADE[c.grade] : ''}` +
+        `${c.peopleMissing ? '' : `, ${c.peopleThreatened ?? 0} people threatened`}. ` +
+        `The county duty office${c.toCity ? ' and the city duty office have' : ' has'} been told.` +
+        `${c.peopleMissing ? ' Please call the duty office with the number of people threatened.' : ''}`,
+      how_to_report:
+        '[Hazard report] To report a hazard, send "险情 <place> <what you see> <N>人", e.g. "险情 三塘社区后山裂缝扩大 约30人".',
+      not_a_reporter:
+        '[Hazard report] Your number is not registered as a monitor, grid member or responsible person: please call the duty office.',
+    };
+    return texts[kind];
+  }
+  const what = `${c.placeName ?? ''}${c.grade ?? ''}险情（报告号${no}）`;
+  const texts: Record<HazardSmsReplyKind, string> = {
+    acknowledged: `${SIGNATURE}已确认接报：${what}。`,
+    already_acknowledged: `${SIGNATURE}${what}已确认接报，无需再次回复。`,
+    no_notice: `${SIGNATURE}未找到发给您的险情通知。`,
+    how_to_acknowledge: `${SIGNATURE}确认接报请回复“险情1”。`,
+    report_not_found: `${SIGNATURE}未找到该险情报告。`,
+    report_received:
+      `${SIGNATURE}已收到您上报的险情，报告号${no}：${c.placeName ?? ''}，${c.grade ?? ''}` +
+      `${c.peopleMissing ? '' : `，威胁${c.peopleThreatened ?? 0}人`}。` +
+      `已通知县值班室${c.toCity ? '并报市级值班室' : ''}。` +
+      `${c.peopleMissing ? '请尽快电话补报受威胁人数。' : '请注意自身安全。'}`,
+    how_to_report: `${SIGNATURE}上报险情请发送“险情 地点 情况 人数”，如“险情 三塘社区后山裂缝扩大 约30人”。`,
+    not_a_reporter: `${SIGNATURE}您的号码未登记为监测员、网格员或责任人，无法短信上报险情，请拨打值班电话。`,
+  };
+  return texts[kind];
+}

@@ -108,15 +108,20 @@ export class HazardReportsRepository {
       reporterGrid: string | null;
       cityDeadlineMs: number | null;
       escalateAfterMs: number | null;
+      /** A report by SMS: its MessageSid (a second insert with it makes nothing) and sender. */
+      smsMessageSid?: string;
+      personId?: string;
     },
-  ): Promise<{ id: string; createdAt: Date }> {
+  ): Promise<{ id: string; createdAt: Date } | undefined> {
     const [row] = await rows<{ id: string; createdAt: Date }>(
       m,
       `INSERT INTO hazard_reports (hazard_point, division_code, location, observed, people_threatened,
           possible_loss, photos, reporter, grade, reported_by_token, reporter_grid,
-          city_deadline_at, escalate_at)
+          city_deadline_at, escalate_at, sms_message_sid, reported_by_person)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-               now() + $12::int * interval '1 millisecond', now() + $13::int * interval '1 millisecond')
+               now() + $12::int * interval '1 millisecond', now() + $13::int * interval '1 millisecond',
+               $14, $15)
+       ON CONFLICT (sms_message_sid) DO NOTHING
        RETURNING id, created_at AS "createdAt"`,
       [
         r.hazardPoint,
@@ -132,6 +137,8 @@ export class HazardReportsRepository {
         r.reporterGrid,
         r.cityDeadlineMs,
         r.escalateAfterMs,
+        r.smsMessageSid ?? null,
+        r.personId ?? null,
       ],
     );
     return row;

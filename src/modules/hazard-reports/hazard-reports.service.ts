@@ -18,12 +18,29 @@ import type {
 import { CITY_DEADLINE_MS, escalateAfterSeconds, gradeOf, mustReachCity } from './hazard-grade';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
-import { type HazardReportSmsHandler, parseHazardReportSms } from './hazard-report-sms';
+import {
+  type HazardReportSmsHandler,
+  parseHazardReportSms,
+  parseHazardReportText,
+} from './hazard-report-sms';
+import { hazardSmsReply } from './hazard-report.templates';
 import {
   type DirectNoticeRecord,
   type HazardReportRow,
   HazardReportsRepository,
 } from './hazard-reports.repository';
+
+/** Who may report a hazard by SMS (险情 …), in the order a number shared by several is taken as. */
+const SMS_REPORTER_ROLES = [
+  'group_monitor',
+  'grid_member',
+  'grid_leader',
+  'resident_geologist',
+  'area_lead',
+  'village_responsible',
+  'township_responsible',
+  'county_responsible',
+];
 
 export type CityDeadlineStatus = 'not_required' | 'pending' | 'at_risk' | 'met' | 'missed';
 
@@ -48,42 +65,77 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   /** POST /v1/hazard-reports. */
   async create(principal: Principal, dto: CreateHazardReportDto) {
     const place = await this.placeOf(principal, dto);
-    const grade = gradeOf(dto.peopleThreatened);
+    const id = await this.record({
+      actor: principal.tokenId,
+      hazardPoint: place.hazardPoint,
+      divisionCode: place.divisionCode,
+      location: dto.location?.trim() || null,
+      observed: dto.observed.trim(),
+      peopleThreatened: dto.peopleThreatened,
+      possibleLoss: dto.possibleLoss ?? null,
+      photos: dto.photos ?? [],
+      reporter: {
+        name: dto.reporter.name,
+        ...(dto.reporter.phone ? { phone: dto.reporter.phone } : {}),
+        ...(dto.reporter.role ? { role: dto.reporter.role } : {}),
+      },
+      reporterGrid: principal.role === 'grid_member' ? (principal.gridCode ?? null) : null,
+    });
+    return this.view(id as string);
+  }
+
+  /**
+   * Writes a report and its audit event (one transaction), then starts its notices and deadline
+   * timer. Undefined when a report with the same SMS MessageSid exists (a retried webhook).
+   */
+  private async record(r: {
+    actor: string;
+    hazardPoint: string | null;
+    divisionCode: string;
+    location: string | null;
+    observed: string;
+    peopleThreatened: number;
+    possibleLoss: number | null;
+    photos: string[];
+    reporter: { name: string; phone?: string; role?: string };
+    reporterGrid: string | null;
+    via?: { smsMessageSid: string; personId: string };
+  }): Promise<string | undefined> {
+    const grade = gradeOf(r.peopleThreatened);
     const city = mustReachCity(grade);
     const escalateAfterMs = Math.round(escalateAfterSeconds() * 1000);
     const created = await this.repo.db.transaction(async (m) => {
       const row = await this.repo.insert(m, {
-        hazardPoint: place.hazardPoint,
-        divisionCode: place.divisionCode,
-        location: dto.location?.trim() || null,
-        observed: dto.observed.trim(),
-        peopleThreatened: dto.peopleThreatened,
-        possibleLoss: dto.possibleLoss ?? null,
-        photos: dto.photos ?? [],
-        reporter: {
-          name: dto.reporter.name,
-          ...(dto.reporter.phone ? { phone: dto.reporter.phone } : {}),
-          ...(dto.reporter.role ? { role: dto.reporter.role } : {}),
-        },
+        hazardPoint: r.hazardPoint,
+        divisionCode: r.divisionCode,
+        location: r.location,
+        observed: r.observed,
+        peopleThreatened: r.peopleThreatened,
+        possibleLoss: r.possibleLoss,
+        photos: r.photos,
+        reporter: r.reporter,
         grade,
-        tokenId: principal.tokenId,
-        reporterGrid: principal.role === 'grid_member' ? principal.gridCode : null,
+        tokenId: r.actor,
+        reporterGrid: r.reporterGrid,
         cityDeadlineMs: city ? CITY_DEADLINE_MS : null,
         escalateAfterMs: city ? escalateAfterMs : null,
+        ...(r.via ? { smsMessageSid: r.via.smsMessageSid, personId: r.via.personId } : {}),
       });
+      if (!row) return undefined;
       await this.audit.append(
         [
           {
-            actor: principal.tokenId,
+            actor: r.actor,
             action: 'hazard_report.created',
             subjectType: 'hazard_report',
             subjectId: row.id,
             data: {
               grade,
-              peopleThreatened: dto.peopleThreatened,
-              divisionCode: place.divisionCode,
-              hazardPoint: place.hazardPoint,
+              peopleThreatened: r.peopleThreatened,
+              divisionCode: r.divisionCode,
+              hazardPoint: r.hazardPoint,
               mustReachCity: city,
+              ...(r.via ? { channel: 'sms' } : {}),
             },
           },
         ],
@@ -91,11 +143,12 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
       );
       return row;
     });
+    if (!created) return undefined;
     await this.notifier.start(created.id).catch((err: unknown) =>
       // The sweep notifies a report left unnotified and rebuilds its deadline timer.
       this.logger.warn({ reportId: created.id, err: String(err) }, 'hazard report notify failed'),
     );
-    return this.view(created.id);
+    return created.id;
   }
 
   /** GET /v1/hazard-reports/:id. */
@@ -163,16 +216,20 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   }
 
   /**
-   * An SMS starting with 险情 (险情1, 险情 确认 <报告号>): acknowledges, for the sender's level, the
-   * latest report notice sent to their number (or the one whose number they give).
+   * An SMS starting with 险情. 险情1 / 险情 确认 <报告号>: acknowledges, for the sender's level, the
+   * latest report notice sent to their number (or the one whose number they give). 险情 <words>
+   * from a monitor, grid member or responsible person: a new report (answered with its number).
    */
   async handleSms(e: {
     messageSid: string;
     from: string;
     body: string;
   }): Promise<{ acknowledged: boolean; reply: string }> {
-    const sign = '【险情上报】';
     const parsed = parseHazardReportSms(e.body);
+    if (!parsed.ack && parsed.text) {
+      const reporter = await this.smsReporter(e.from);
+      if (reporter) return { acknowledged: false, reply: await this.reportBySms(e, reporter) };
+    }
     const [notice] = await rows<{ id: string }>(
       this.repo.db,
       `SELECT n.id FROM hazard_report_notices n
@@ -182,17 +239,109 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         ORDER BY n.created_at DESC LIMIT 1`,
       [e.from, parsed.reportNo ?? null],
     );
-    if (!notice) return { acknowledged: false, reply: `${sign}未找到发给您的险情通知。` };
-    if (!parsed.ack) return { acknowledged: false, reply: `${sign}确认接报请回复“险情1”。` };
+    if (!notice) {
+      // Words after 险情 from a number that may not report: say so; else there is nothing to acknowledge.
+      const kind = parsed.text ? 'not_a_reporter' : parsed.ack ? 'no_notice' : 'how_to_report';
+      return { acknowledged: false, reply: hazardSmsReply(kind) };
+    }
+    if (!parsed.ack) return { acknowledged: false, reply: hazardSmsReply('how_to_acknowledge') };
     const found = await this.repo.findNotice(notice.id);
     const report = found && (await this.repo.find(found.reportId));
-    if (!found || !report) return { acknowledged: false, reply: `${sign}未找到该险情报告。` };
+    if (!found || !report)
+      return { acknowledged: false, reply: hazardSmsReply('report_not_found') };
     const recorded = await this.acknowledgeByNotice(notice.id, 'sms');
-    const what = `${report.placeName}${report.grade}险情（报告号${report.id.slice(0, 8)}）`;
+    const ctx = { reportId: report.id, placeName: report.placeName, grade: report.grade };
     return {
       acknowledged: recorded,
-      reply: recorded ? `${sign}已确认接报：${what}。` : `${sign}${what}已确认接报，无需再次回复。`,
+      reply: hazardSmsReply(recorded ? 'acknowledged' : 'already_acknowledged', ctx),
     };
+  }
+
+  /** Who may report by SMS: a known monitor, grid member or responsible person with this mobile. */
+  private async smsReporter(mobile: string) {
+    const [person] = await rows<{
+      id: string;
+      name: string;
+      role: string;
+      divisionCode: string;
+      gridCode: string | null;
+    }>(
+      this.repo.db,
+      `SELECT p.id, p.name, p.role, p.division_code AS "divisionCode", p.grid_code AS "gridCode"
+         FROM people p JOIN contact_points c ON c.person_id = p.id AND c.kind = 'mobile' AND c.value = $1
+        WHERE p.role = ANY ($2::text[])
+        ORDER BY array_position($2::text[], p.role::text), p.id LIMIT 1`,
+      [mobile, SMS_REPORTER_ROLES],
+    );
+    return person;
+  }
+
+  /**
+   * 险情 <place> <what> <N人> from a known person: the place is a hazard point or division of their
+   * county named in the text, else their own division; the people threatened when given (else 0,
+   * and they are asked to phone it in). Once per MessageSid.
+   */
+  private async reportBySms(
+    e: { messageSid: string; from: string; body: string },
+    person: {
+      id: string;
+      name: string;
+      role: string;
+      divisionCode: string;
+      gridCode: string | null;
+    },
+  ): Promise<string> {
+    const { text } = parseHazardReportSms(e.body);
+    const words = parseHazardReportText(text);
+    const county = person.divisionCode.slice(0, 6);
+    const [site] = await rows<{ code: string; division: string }>(
+      this.repo.db,
+      `SELECT code, division_code AS division FROM hazard_sites
+        WHERE type = 'hazard_point' AND starts_with(division_code, $1) AND position(name IN $2) > 0
+        ORDER BY length(name) DESC, code LIMIT 1`,
+      [county, text],
+    );
+    const [division] = site
+      ? []
+      : await rows<{ code: string }>(
+          this.repo.db,
+          `SELECT code FROM divisions
+            WHERE starts_with(code, $1) AND length(code) > 6 AND position(name IN $2) > 0
+            ORDER BY length(name) DESC, length(code) DESC, code LIMIT 1`,
+          [county, text],
+        );
+    const id = await this.record({
+      actor: `sms:${person.id}`,
+      hazardPoint: site?.code ?? null,
+      divisionCode: site?.division ?? division?.code ?? person.divisionCode,
+      location: words.location || null,
+      observed: words.observed,
+      peopleThreatened: words.peopleThreatened ?? 0,
+      possibleLoss: null,
+      photos: [],
+      reporter: { name: person.name, phone: e.from, role: person.role },
+      reporterGrid: person.gridCode,
+      via: { smsMessageSid: e.messageSid, personId: person.id },
+    });
+    // A retried webhook: answer with the report it made the first time.
+    const [made] = id
+      ? [{ id }]
+      : await rows<{ id: string }>(
+          this.repo.db,
+          `SELECT id FROM hazard_reports WHERE sms_message_sid = $1`,
+          [e.messageSid],
+        );
+    const report = made && (await this.repo.find(made.id));
+    if (!report) return hazardSmsReply('report_not_found');
+    this.logger.log({ reportId: report.id, grade: report.grade }, 'hazard report made by SMS');
+    return hazardSmsReply('report_received', {
+      reportId: report.id,
+      placeName: report.placeName,
+      grade: report.grade,
+      peopleThreatened: report.peopleThreatened,
+      toCity: mustReachCity(report.grade),
+      peopleMissing: words.peopleThreatened === undefined,
+    });
   }
 
   /** Key 1 on a report call: the called duty office acknowledges (once per level). */
