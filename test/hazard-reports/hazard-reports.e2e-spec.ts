@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { HazardReportLinks } from '../../src/modules/hazard-reports/hazard-report-links';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { inboundSms, messageOf } from '../helpers/twilio-webhooks';
@@ -291,6 +292,62 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
     const stranger = await inboundSms(t, '+8613800009999', '险情1');
     expect(messageOf(stranger.text)).toContain('未找到');
+  });
+
+  it('the county’s SMS carries a signed one-tap link: the page shows the report, the button acknowledges once, recording who and when', async () => {
+    const created = await create(report({ peopleThreatened: 50 }));
+    const no = created.id.slice(0, 8);
+    const sms = await waitUntil(
+      async () => smsTo(COUNTY_DUTY.mobile).find((b) => b.includes(no)),
+      'the SMS to the county',
+    );
+    const token = /\/h\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(sms)?.[1];
+    expect(token).toBeDefined();
+    const page = await t.http().get(`/h/${token}`);
+    expect(page.status).toBe(200);
+    expect(page.type).toBe('text/html');
+    expect(page.text).toContain('渔子溪滑坡隐患点');
+    expect(page.text).toContain('确认接报');
+    expect(page.text).toContain('<form method="post">');
+    // Showing the page acknowledges nothing (link previews fetch it).
+    expect(
+      (await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty())).body.acknowledgements,
+    ).toEqual([]);
+
+    const tapped = await t.http().post(`/h/${token}`).type('form').send('ack=1');
+    expect(tapped.status).toBe(200);
+    expect(tapped.text).toContain('已确认接报（县级值班室');
+    const got = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+    const [countyNotice] = await t.db.query(
+      `SELECT person_id AS "personId" FROM hazard_report_notices WHERE report_id = $1 AND level = 'county'`,
+      [created.id],
+    );
+    expect(got.body.acknowledgements).toEqual([
+      expect.objectContaining({
+        level: 'county',
+        by: COUNTY_DUTY.name,
+        personId: countyNotice.personId,
+        channel: 'link',
+      }),
+    ]);
+    expect(Date.now() - new Date(got.body.acknowledgements[0].at).getTime()).toBeLessThan(60_000);
+    const again = await t.http().post(`/h/${token}`).type('form').send('ack=1');
+    expect(again.status).toBe(200);
+    expect(again.text).toContain('无需再次确认');
+    expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
+
+    // Forged, truncated and expired links change nothing.
+    const forged = `${token!.split('.')[0]}.${'A'.repeat(22)}`;
+    expect((await t.http().post(`/h/${forged}`).type('form').send('ack=1')).status).toBe(404);
+    expect((await t.http().get('/h/abc')).status).toBe(404);
+    const [notice] = await t.db.query(
+      `SELECT id FROM hazard_report_notices WHERE report_id = $1 AND level = 'county'`,
+      [created.id],
+    );
+    const expired = t.app.get(HazardReportLinks).token(notice.id, new Date(Date.now() - 1000));
+    const gone = await t.http().post(`/h/${expired}`).type('form').send('ack=1');
+    expect(gone.status).toBe(410);
+    expect(gone.text).toContain('已过期');
   });
 
   it('a grid leader reports by SMS (险情 place what N人): a report in their village, answered with its number, the county told', async () => {

@@ -6,6 +6,7 @@ import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-lim
 import { ChannelRateLimits } from '../../channels/resilience/rate-limit-rules';
 import { PublicUrls } from '../../common/public-urls';
 import type { GroupSendOutcome } from '../dispatch/send-group.service';
+import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportQueue } from './hazard-report.queue';
 import {
   reportCallScripts,
@@ -48,6 +49,7 @@ export class HazardReportSender {
     private readonly repo: HazardReportsRepository,
     private readonly urls: PublicUrls,
     private readonly queue: HazardReportQueue,
+    private readonly links: HazardReportLinks,
   ) {}
 
   /** The TwiML a report call fetches (read, then a keypress 1 acknowledges). */
@@ -127,7 +129,7 @@ export class HazardReportSender {
             })
           : this.registry.sms.send({
               to: n.address as string,
-              body: this.smsBody(report, n.purpose),
+              body: this.smsBody(report, n),
               statusCallbackUrl: this.statusUrl('sms', n.id),
             }),
       );
@@ -156,10 +158,21 @@ export class HazardReportSender {
     return this.record(n.id, providerId);
   }
 
-  /** What an SMS notice says (the call reads callScripts). */
-  smsBody(report: HazardReportRow, purpose: NoticeRow['purpose']): string {
-    const ctx = smsContext(report);
-    if (purpose === 'report') return reportNoticeSms(ctx);
+  /**
+   * What an SMS notice says (the call reads callScripts); a notice to a duty office carries its
+   * signed acknowledgement link.
+   */
+  smsBody(
+    report: HazardReportRow,
+    notice: { id: string; purpose: NoticeRow['purpose']; level: NoticeRow['level'] },
+  ): string {
+    const ctx = {
+      ...smsContext(report),
+      ...(notice.level === 'county_responsible'
+        ? {}
+        : { ackUrl: this.links.url(notice.id, new Date(report.createdAt)) }),
+    };
+    if (notice.purpose === 'report') return reportNoticeSms(ctx);
     const at = report.escalatedAt ? new Date(report.escalatedAt) : new Date();
     const minutes = Math.floor((at.getTime() - new Date(report.createdAt).getTime()) / 60_000);
     return reportEscalationSms({ ...ctx, minutes });

@@ -29,4 +29,11 @@ describe('hazard report texts', () => {
     expect(sms).toContain('已上报45分钟');
     expect(sms).toContain('市级值班室尚未确认接报');
   });
+
+  it('carry the signed acknowledgement link when the notice has one', () => {
+    const ackUrl = 'https://gw.example.cn/h/abc.def';
+    expect(reportNoticeSms({ ...ctx, ackUrl })).toContain(`点击${ackUrl} 确认接报`);
+    expect(reportEscalationSms({ ...ctx, minutes: 45, ackUrl })).toContain(ackUrl);
+    expect(reportNoticeSms(ctx)).not.toContain('点击');
+  });
 });

@@ -11,7 +11,13 @@ export interface ReportSmsContext {
   reporterPhone?: string;
   /** Set for 特大型/大型: when the city must have acknowledged. */
   cityDeadline?: Date;
+  /** The signed one-tap acknowledgement link of this notice (duty offices only). */
+  ackUrl?: string;
 }
+
+/** How to acknowledge: the SMS reply, and the link when the notice has one. */
+const howToAck = (c: ReportSmsContext) =>
+  c.ackUrl ? `回复“险情1”或点击${c.ackUrl} 确认接报` : '回复“险情1”确认接报';
 
 const SIGNATURE = '【险情上报】';
 const shortId = (id: string) => id.slice(0, 8);
@@ -28,8 +34,8 @@ function hhmm(at: Date): string {
 export function reportNoticeSms(c: ReportSmsContext): string {
   const reporter = c.reporterPhone ? `${c.reporterName}（${c.reporterPhone}）` : c.reporterName;
   const deadline = c.cityDeadline
-    ? `须于${hhmm(c.cityDeadline)}前报至市级，请立即回复“险情1”确认接报。`
-    : '请立即回复“险情1”确认接报。';
+    ? `须于${hhmm(c.cityDeadline)}前报至市级，请立即${howToAck(c)}。`
+    : `请立即${howToAck(c)}。`;
   return (
     `${SIGNATURE}${c.placeName}发生${c.grade}地质灾害险情，威胁${c.peopleThreatened}人。` +
     `${clip(c.observed, 60)}。报告人：${reporter}。${deadline}（报告号${shortId(c.reportId)}）`
@@ -41,7 +47,7 @@ export function reportEscalationSms(c: ReportSmsContext & { minutes: number }): 
   return (
     `${SIGNATURE}【催报】${c.placeName}${c.grade}地质灾害险情（威胁${c.peopleThreatened}人）` +
     `已上报${c.minutes}分钟，市级值班室尚未确认接报，` +
-    `请立即回复“险情1”确认并组织处置。（报告号${shortId(c.reportId)}）`
+    `请立即${howToAck(c)}并组织处置。（报告号${shortId(c.reportId)}）`
   );
 }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportQueue } from './hazard-report.queue';
 import { HazardReportSender } from './hazard-report.sender';
@@ -9,7 +10,19 @@ import { HazardReportsRepository } from './hazard-reports.repository';
 /** What both the API and the worker need of hazard reports: the rows, the queue, the sends. */
 @Module({
   imports: [ChannelsModule, DispatchQueueModule],
-  providers: [HazardReportsRepository, HazardReportQueue, HazardReportSender, HazardReportNotifier],
-  exports: [HazardReportsRepository, HazardReportQueue, HazardReportSender, HazardReportNotifier],
+  providers: [
+    HazardReportsRepository,
+    HazardReportQueue,
+    HazardReportSender,
+    HazardReportNotifier,
+    HazardReportLinks,
+  ],
+  exports: [
+    HazardReportsRepository,
+    HazardReportQueue,
+    HazardReportSender,
+    HazardReportNotifier,
+    HazardReportLinks,
+  ],
 })
 export class HazardReportsCoreModule {}

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { HazardReportCallsController } from './hazard-report-calls.controller';
+import { HazardReportLinkController } from './hazard-report-link.controller';
 import { HAZARD_REPORT_SMS } from './hazard-report-sms';
 import { HazardReportsController } from './hazard-reports.controller';
 import { HazardReportsCoreModule } from './hazard-reports-core.module';
@@ -14,7 +15,7 @@ import { HazardReportsService } from './hazard-reports.service';
 @Global()
 @Module({
   imports: [ChannelsModule, WarningsModule, HazardReportsCoreModule],
-  controllers: [HazardReportsController, HazardReportCallsController],
+  controllers: [HazardReportsController, HazardReportCallsController, HazardReportLinkController],
   providers: [
     HazardReportsService,
     { provide: HAZARD_REPORT_SMS, useExisting: HazardReportsService },

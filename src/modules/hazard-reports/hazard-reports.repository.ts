@@ -62,6 +62,8 @@ export interface NoticeRow {
 export interface AckRow {
   level: 'county' | 'city';
   byName: string;
+  /** The person the acknowledged notice went to (keypress, SMS reply, link); null by API token. */
+  personId: string | null;
   channel: string;
   at: Date;
 }
@@ -189,7 +191,7 @@ export class HazardReportsRepository {
   acks(reportId: string): Promise<AckRow[]> {
     return rows<AckRow>(
       this.db,
-      `SELECT level, by_name AS "byName", channel, at FROM hazard_report_acks
+      `SELECT level, by_name AS "byName", person_id AS "personId", channel, at FROM hazard_report_acks
         WHERE report_id = $1 ORDER BY at`,
       [reportId],
     );
@@ -204,14 +206,16 @@ export class HazardReportsRepository {
       tokenId: string | null;
       byName: string;
       channel: string;
+      personId?: string | null;
+      noticeId?: string;
     },
   ): Promise<AckRow | undefined> {
     const [row] = await rows<AckRow>(
       m,
-      `INSERT INTO hazard_report_acks (report_id, level, token_id, by_name, channel)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (report_id, level) DO NOTHING
-       RETURNING level, by_name AS "byName", channel, at`,
-      [a.reportId, a.level, a.tokenId, a.byName, a.channel],
+      `INSERT INTO hazard_report_acks (report_id, level, token_id, by_name, channel, person_id, notice_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (report_id, level) DO NOTHING
+       RETURNING level, by_name AS "byName", person_id AS "personId", channel, at`,
+      [a.reportId, a.level, a.tokenId, a.byName, a.channel, a.personId ?? null, a.noticeId ?? null],
     );
     return row;
   }

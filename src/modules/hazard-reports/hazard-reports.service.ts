@@ -23,6 +23,7 @@ import {
   parseHazardReportSms,
   parseHazardReportText,
 } from './hazard-report-sms';
+import type { HazardAckLinkView } from './hazard-report-pages';
 import { hazardSmsReply } from './hazard-report.templates';
 import {
   type DirectNoticeRecord,
@@ -344,13 +345,45 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
     });
   }
 
+  /**
+   * The page of a notice's signed link (/h/:token): the report, the level the notice is for and,
+   * once that level has acknowledged, who did and when. Undefined for an unknown notice.
+   */
+  async linkView(noticeId: string): Promise<HazardAckLinkView | undefined> {
+    const notice = await this.repo.findNotice(noticeId);
+    const report = notice && (await this.repo.find(notice.reportId));
+    if (!notice || !report || notice.level === 'county_responsible') return undefined;
+    const ack = (await this.repo.acks(report.id)).find((a) => a.level === notice.level);
+    return {
+      level: notice.level,
+      recipient: notice.name ?? '',
+      placeName: report.placeName,
+      grade: report.grade,
+      peopleThreatened: report.peopleThreatened,
+      observed: report.observed,
+      reporter: report.reporter.name,
+      createdAt: new Date(report.createdAt),
+      cityDeadline: report.cityDeadlineAt ? new Date(report.cityDeadlineAt) : null,
+      reportId: report.id,
+      acknowledged: ack ? { by: ack.byName, at: new Date(ack.at), channel: ack.channel } : null,
+    };
+  }
+
+  /** The one-tap button of a notice's signed link: its level acknowledges (once). */
+  async acknowledgeByLink(noticeId: string): Promise<boolean> {
+    return this.acknowledgeByNotice(noticeId, 'link');
+  }
+
   /** Key 1 on a report call: the called duty office acknowledges (once per level). */
   async acknowledgeByKeypress(noticeId: string): Promise<boolean> {
     return this.acknowledgeByNotice(noticeId, 'voice');
   }
 
   /** The person a notice went to acknowledges for its level (once per level). */
-  private async acknowledgeByNotice(noticeId: string, channel: 'voice' | 'sms'): Promise<boolean> {
+  private async acknowledgeByNotice(
+    noticeId: string,
+    channel: 'voice' | 'sms' | 'link',
+  ): Promise<boolean> {
     const notice = await this.repo.findNotice(noticeId);
     if (!notice || notice.level === 'county_responsible') return false;
     const level = notice.level;
@@ -361,6 +394,8 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         tokenId: null,
         byName: notice.name ?? '',
         channel,
+        personId: notice.personId,
+        noticeId: notice.id,
       });
       if (ack) {
         await this.audit.append(
@@ -649,6 +684,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
       acknowledgements: acks.map((a) => ({
         level: a.level,
         by: a.byName,
+        personId: a.personId,
         channel: a.channel,
         at: a.at,
       })),
