@@ -169,7 +169,7 @@ export class HazardReportSender {
     const ctx = {
       ...smsContext(report),
       ...(notice.level === 'county_responsible'
-        ? {}
+        ? { informOnly: true }
         : { ackUrl: this.links.url(notice.id, new Date(report.createdAt)) }),
     };
     if (notice.purpose === 'report') return reportNoticeSms(ctx);

@@ -36,4 +36,10 @@ describe('hazard report texts', () => {
     expect(reportEscalationSms({ ...ctx, minutes: 45, ackUrl })).toContain(ackUrl);
     expect(reportNoticeSms(ctx)).not.toContain('点击');
   });
+
+  it('the reminder to the county’s responsible persons does not ask them to acknowledge', () => {
+    const sms = reportEscalationSms({ ...ctx, minutes: 45, informOnly: true });
+    expect(sms).toContain('请督促接报并组织处置');
+    expect(sms).not.toContain('险情1');
+  });
 });
