@@ -301,9 +301,9 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       async () => smsTo(COUNTY_DUTY.mobile).find((b) => b.includes(no)),
       'the SMS to the county',
     );
-    const token = /\/h\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(sms)?.[1];
+    const token = /\/c\/h\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(sms)?.[1];
     expect(token).toBeDefined();
-    const page = await t.http().get(`/h/${token}`);
+    const page = await t.http().get(`/c/h/${token}`);
     expect(page.status).toBe(200);
     expect(page.type).toBe('text/html');
     expect(page.text).toContain('渔子溪滑坡隐患点');
@@ -314,7 +314,7 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       (await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty())).body.acknowledgements,
     ).toEqual([]);
 
-    const tapped = await t.http().post(`/h/${token}`).type('form').send('ack=1');
+    const tapped = await t.http().post(`/c/h/${token}`).type('form').send('ack=1');
     expect(tapped.status).toBe(200);
     expect(tapped.text).toContain('已确认接报（县级值班室');
     const got = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
@@ -331,21 +331,21 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       }),
     ]);
     expect(Date.now() - new Date(got.body.acknowledgements[0].at).getTime()).toBeLessThan(60_000);
-    const again = await t.http().post(`/h/${token}`).type('form').send('ack=1');
+    const again = await t.http().post(`/c/h/${token}`).type('form').send('ack=1');
     expect(again.status).toBe(200);
     expect(again.text).toContain('无需再次确认');
     expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
 
     // Forged, truncated and expired links change nothing.
     const forged = `${token!.split('.')[0]}.${'A'.repeat(22)}`;
-    expect((await t.http().post(`/h/${forged}`).type('form').send('ack=1')).status).toBe(404);
-    expect((await t.http().get('/h/abc')).status).toBe(404);
+    expect((await t.http().post(`/c/h/${forged}`).type('form').send('ack=1')).status).toBe(404);
+    expect((await t.http().get('/c/h/abc')).status).toBe(404);
     const [notice] = await t.db.query(
       `SELECT id FROM hazard_report_notices WHERE report_id = $1 AND level = 'county'`,
       [created.id],
     );
     const expired = t.app.get(HazardReportLinks).token(notice.id, new Date(Date.now() - 1000));
-    const gone = await t.http().post(`/h/${expired}`).type('form').send('ack=1');
+    const gone = await t.http().post(`/c/h/${expired}`).type('form').send('ack=1');
     expect(gone.status).toBe(410);
     expect(gone.text).toContain('已过期');
   });

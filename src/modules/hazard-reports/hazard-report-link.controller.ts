@@ -7,7 +7,7 @@ import { hazardAckPage, hazardAckResultPage, hazardLinkProblemPage } from './haz
 import { HazardReportsService } from './hazard-reports.service';
 
 /**
- * The signed acknowledgement link of a report notice (/h/:token), sent in the SMS to the county
+ * The signed acknowledgement link of a report notice (/c/h/:token), sent in the SMS to the county
  * and city duty offices. GET shows the report and one button and never changes anything (link
  * previews and scanners fetch it); POST acknowledges for the notice's level, once, recording the
  * person the notice went to, the notice and the time (channel `link`). Expired: 410; unknown or
@@ -15,7 +15,7 @@ import { HazardReportsService } from './hazard-reports.service';
  */
 @ApiExcludeController()
 @Public()
-@Controller('h')
+@Controller('c/h')
 export class HazardReportLinkController {
   constructor(
     private readonly links: HazardReportLinks,

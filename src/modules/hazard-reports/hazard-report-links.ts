@@ -9,7 +9,7 @@ export const ACK_LINK_HOURS = 24;
 export const MAX_ACK_TOKEN_LENGTH = 100;
 
 /**
- * The signed acknowledgement link of a report notice (/h/:token): the warnings' signed-link format
+ * The signed acknowledgement link of a report notice (/c/h/:token): the warnings' signed-link format
  * (ConfirmLinkSigner: the notice id and an expiry, HMAC-SHA256), under a key of its own (derived
  * from APP_SECRET with a `hazard-report:` label), so a warning's link is never a report's.
  */
@@ -31,7 +31,7 @@ export class HazardReportLinks {
   /** The link of a notice, valid ACK_LINK_HOURS from `from` (the report's time). */
   url(noticeId: string, from: Date): string {
     const expires = new Date(from.getTime() + ACK_LINK_HOURS * 3600_000);
-    return this.urls.url(`/h/${this.token(noticeId, expires)}`);
+    return this.urls.url(`/c/h/${this.token(noticeId, expires)}`);
   }
 
   /** The notice id, the canonical token, or why the token is refused. */

@@ -3,7 +3,7 @@ import { enDateTime, zhDateTime } from '../../templates/format';
 import type { HazardGrade } from './hazard-grade';
 
 /**
- * The pages behind a report notice's signed link (/h/:token): plain server-rendered HTML, Chinese
+ * The pages behind a report notice's signed link (/c/h/:token): plain server-rendered HTML, Chinese
  * first and English below, every value escaped, no script. GET shows the report and one button;
  * POST (the button) acknowledges.
  */

@@ -31,7 +31,7 @@ describe('hazard report texts', () => {
   });
 
   it('carry the signed acknowledgement link when the notice has one', () => {
-    const ackUrl = 'https://gw.example.cn/h/abc.def';
+    const ackUrl = 'https://gw.example.cn/c/h/abc.def';
     expect(reportNoticeSms({ ...ctx, ackUrl })).toContain(`点击${ackUrl} 确认接报`);
     expect(reportEscalationSms({ ...ctx, minutes: 45, ackUrl })).toContain(ackUrl);
     expect(reportNoticeSms(ctx)).not.toContain('点击');

@@ -203,7 +203,7 @@ export function hazardReportCatalogue(): HazardCatalogueEntry[] {
     reporterName: '李网格',
     reporterPhone: '+8613800000002',
     cityDeadline: new Date('2026-07-01T12:30:00Z'),
-    ackUrl: 'https://gw.example.cn/h/GhorPAAAQACAAAAAAAAAAGhjdyA.q1sA2cVYwL3AkVe4NaL1dA',
+    ackUrl: 'https://gw.example.cn/c/h/GhorPAAAQACAAAAAAAAAAGhjdyA.q1sA2cVYwL3AkVe4NaL1dA',
   };
   const small: ReportSmsContext = {
     ...ctx,

@@ -346,7 +346,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   }
 
   /**
-   * The page of a notice's signed link (/h/:token): the report, the level the notice is for and,
+   * The page of a notice's signed link (/c/h/:token): the report, the level the notice is for and,
    * once that level has acknowledged, who did and when. Undefined for an unknown notice.
    */
   async linkView(noticeId: string): Promise<HazardAckLinkView | undefined> {
