@@ -28,6 +28,7 @@ import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
 import { HazardReportsModule } from './modules/hazard-reports/hazard-reports.module';
+import { HazardReportsWorkersModule } from './modules/hazard-reports/hazard-reports-workers.module';
 import { ResponsesModule } from './modules/responses/responses.module';
 import { TasksApiModule } from './modules/tasks/tasks-api.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
@@ -103,7 +104,7 @@ const API_MODULES = [
   HazardReportsModule,
 ];
 /** Modules that hold queue processors (role worker). */
-const WORKER_MODULES = [DispatchWorkersModule];
+const WORKER_MODULES = [DispatchWorkersModule, HazardReportsWorkersModule];
 
 /**
  * One codebase, two roles: ROLE=api serves HTTP, ROLE=worker runs queue processors, and the

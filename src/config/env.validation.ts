@@ -197,7 +197,10 @@ export class EnvironmentVariables {
   @Max(3600)
   HAZARD_REPORT_ESCALATE_AFTER_SECONDS = 2700;
 
-  /** How often an API process checks hazard reports for that deadline. */
+  /**
+   * How often the hazard-reports worker rebuilds from Postgres what the queue backend lost (the
+   * deadline timers, notices whose jobs are gone, reports never notified).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(100)

@@ -435,6 +435,36 @@ describe('TargetingService (real Postgres)', () => {
     });
   });
 
+  describe('grid codes among the areas', () => {
+    it('a grid reaches its residents and staff, not the other grid of the village nor the village chief', async () => {
+      expect(await targeted(q({ areas: ['513221001001002'] }))).toEqual(sorted(['G3', 'R4', 'R5']));
+      expect(await targeted(q({ areas: ['513221001001001'] }))).toEqual(
+        sorted(['G1', 'G2', 'M1', 'R1', 'R2', 'R3']),
+      );
+    });
+
+    it('a grid with its village, another area and a role filter: one recipient per person', async () => {
+      expect(
+        await targeted(q({ areas: ['513221001001002', '513221001001', '513221001010001'] })),
+      ).toEqual(
+        // The village's people (both grids and its chief), and grid 513221001010001 of another village.
+        sorted(['V1', 'G1', 'G2', 'M1', 'R1', 'R2', 'R3', 'G3', 'R4', 'R5', 'G5', 'R7']),
+      );
+      expect(
+        await targeted(
+          q({ areas: ['513221001001002', '513221001010001'], roles: ['grid_leader'] }),
+        ),
+      ).toEqual(['G3', 'G5']);
+    });
+
+    it('an unknown grid code is listed with the unknown areas', async () => {
+      const unknown = await targeting.findUnknownTargets(
+        q({ areas: ['513221001001001', '513221001001999', '513221'] }),
+      );
+      expect(unknown.areas).toEqual(['513221001001999']);
+    });
+  });
+
   describe('unknown targets', () => {
     it('lists unknown or mistyped codes and roles, in input order, once', async () => {
       const unknown = await targeting.findUnknownTargets({
@@ -462,7 +492,7 @@ describe('TargetingService (real Postgres)', () => {
     });
 
     it('malformed area codes are rejected, not ignored (an empty code would be everyone)', async () => {
-      for (const areas of [[''], ['5132210'], ['51322100100100'], ['51a2']]) {
+      for (const areas of [[''], ['5132210'], ['5132210010'], ['51a2'], ['513221001001 1']]) {
         await expect(targeting.count(q({ areas }))).rejects.toBeInstanceOf(AppException);
         await expect(streamAll(q({ areas }))).rejects.toBeInstanceOf(AppException);
       }

@@ -1,7 +1,11 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { HazardReportLinks } from '../../src/modules/hazard-reports/hazard-report-links';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { villageFixtureSql } from '../helpers/directory-fixture';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { inboundSms, messageOf } from '../helpers/twilio-webhooks';
 import { waitUntil } from '../helpers/wait';
 
@@ -116,6 +120,12 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
       expect(body).toContain('威胁600人');
     }
     expect(smsTo(COUNTY_CHIEF.mobile)).toEqual([]);
+    // Each notice is a job of the hazard-reports queue: wait for all four to be sent.
+    await waitUntil(
+      async () =>
+        (await notices(largeId)).filter((n) => n.status === 'sent').length === 4 || undefined,
+      'all report notices sent',
+    );
     const got = await t.http().get(`/v1/hazard-reports/${largeId}`).set(duty());
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({
@@ -206,6 +216,22 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     });
   });
 
+  it('a deadline timer the queue backend lost is rebuilt by the sweep, and the report still escalates once', async () => {
+    const created = await create(report({ peopleThreatened: 900 }));
+    const queue = t.app.get<Queue>(getQueueToken(QUEUE_NAMES.hazardReports));
+    expect(await queue.remove(`deadline-${created.id}`)).toBe(1);
+    const flagged = await waitUntil(
+      async () => {
+        const res = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+        return res.body.flagged ? res.body : undefined;
+      },
+      'the report flagged',
+      30_000,
+    );
+    expect(flagged.cityDeadline.status).toBe('at_risk');
+    expect(await auditCount(created.id, 'hazard_report.escalated')).toBe(1);
+  });
+
   it('a 特大型 report is acknowledged by the city duty officer pressing 1 on the call', async () => {
     t.sandbox!.carrier.setProfile(
       CITY_DUTY.mobile,
@@ -266,6 +292,152 @@ describe('hazard reports (险情上报): grading, notices to duty offices, ackno
     expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
     const stranger = await inboundSms(t, '+8613800009999', '险情1');
     expect(messageOf(stranger.text)).toContain('未找到');
+  });
+
+  it('the county’s SMS carries a signed one-tap link: the page shows the report, the button acknowledges once, recording who and when', async () => {
+    const created = await create(report({ peopleThreatened: 50 }));
+    const no = created.id.slice(0, 8);
+    const sms = await waitUntil(
+      async () => smsTo(COUNTY_DUTY.mobile).find((b) => b.includes(no)),
+      'the SMS to the county',
+    );
+    const token = /\/c\/h\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(sms)?.[1];
+    expect(token).toBeDefined();
+    const page = await t.http().get(`/c/h/${token}`);
+    expect(page.status).toBe(200);
+    expect(page.type).toBe('text/html');
+    expect(page.text).toContain('渔子溪滑坡隐患点');
+    expect(page.text).toContain('确认接报');
+    expect(page.text).toContain('<form method="post">');
+    // Showing the page acknowledges nothing (link previews fetch it).
+    expect(
+      (await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty())).body.acknowledgements,
+    ).toEqual([]);
+
+    const tapped = await t.http().post(`/c/h/${token}`).type('form').send('ack=1');
+    expect(tapped.status).toBe(200);
+    expect(tapped.text).toContain('已确认接报（县级值班室');
+    const got = await t.http().get(`/v1/hazard-reports/${created.id}`).set(duty());
+    const [countyNotice] = await t.db.query(
+      `SELECT person_id AS "personId" FROM hazard_report_notices WHERE report_id = $1 AND level = 'county'`,
+      [created.id],
+    );
+    expect(got.body.acknowledgements).toEqual([
+      expect.objectContaining({
+        level: 'county',
+        by: COUNTY_DUTY.name,
+        personId: countyNotice.personId,
+        channel: 'link',
+      }),
+    ]);
+    expect(Date.now() - new Date(got.body.acknowledgements[0].at).getTime()).toBeLessThan(60_000);
+    const again = await t.http().post(`/c/h/${token}`).type('form').send('ack=1');
+    expect(again.status).toBe(200);
+    expect(again.text).toContain('无需再次确认');
+    expect(await auditCount(created.id, 'hazard_report.acknowledged')).toBe(1);
+
+    // Forged, truncated and expired links change nothing.
+    const forged = `${token!.split('.')[0]}.${'A'.repeat(22)}`;
+    expect((await t.http().post(`/c/h/${forged}`).type('form').send('ack=1')).status).toBe(404);
+    expect((await t.http().get('/c/h/abc')).status).toBe(404);
+    const [notice] = await t.db.query(
+      `SELECT id FROM hazard_report_notices WHERE report_id = $1 AND level = 'county'`,
+      [created.id],
+    );
+    const expired = t.app.get(HazardReportLinks).token(notice.id, new Date(Date.now() - 1000));
+    const gone = await t.http().post(`/c/h/${expired}`).type('form').send('ack=1');
+    expect(gone.status).toBe(410);
+    expect(gone.text).toContain('已过期');
+  });
+
+  it('a grid leader reports by SMS (险情 place what N人): a report in their village, answered with its number, the county told', async () => {
+    const sid = `SM${'hz'.padEnd(24, '0')}${Date.now().toString(16).slice(-8)}`;
+    const res = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情 渔子溪村三组后山裂缝扩大 约30人',
+      sid,
+    );
+    expect(res.status).toBe(201);
+    const reply = messageOf(res.text);
+    expect(reply).toContain('已收到您上报的险情');
+    const no = /报告号([0-9a-f]{8})/.exec(reply)?.[1];
+    expect(no).toBeDefined();
+    const [row] = await t.db.query(
+      `SELECT id FROM hazard_reports WHERE starts_with(id::text, $1)`,
+      [no],
+    );
+    const got = await t.http().get(`/v1/hazard-reports/${row.id}`).set(duty());
+    expect(got.body).toMatchObject({
+      grade: '小型',
+      peopleThreatened: 30,
+      place: {
+        divisionCode: '513221001001',
+        location: '渔子溪村三组后山裂缝扩大',
+        hazardPoint: null,
+      },
+      observed: '渔子溪村三组后山裂缝扩大 约30人',
+      reporter: {
+        name: PEOPLE.gridLeader.name,
+        phone: PEOPLE.gridLeader.mobile,
+        role: 'grid_leader',
+      },
+    });
+    expect(reply).toContain('小型');
+    expect(reply).toContain('威胁30人');
+    // The same notification rules as a report by the API: the county duty office by SMS.
+    await waitUntil(
+      async () => smsTo(COUNTY_DUTY.mobile).some((b) => b.includes(no!)),
+      'the county told of the SMS report',
+    );
+    // Twilio retrying the webhook makes no second report, and gets the same answer.
+    const again = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情 渔子溪村三组后山裂缝扩大 约30人',
+      sid,
+    );
+    expect(messageOf(again.text)).toContain(`报告号${no}`);
+    const [count] = await t.db.query(
+      `SELECT count(*)::int AS n FROM hazard_reports WHERE sms_message_sid = $1`,
+      [sid],
+    );
+    expect(count.n).toBe(1);
+    expect(await auditCount(row.id, 'hazard_report.created')).toBe(1);
+  });
+
+  it('an SMS report naming a hazard point with 600 people is 大型: the city is told, the reply says so', async () => {
+    const res = await inboundSms(
+      t,
+      PEOPLE.gridLeader.mobile,
+      '险情：渔子溪滑坡隐患点 前缘垮塌，威胁600余人',
+    );
+    const reply = messageOf(res.text);
+    expect(reply).toContain('大型');
+    expect(reply).toContain('并报市级值班室');
+    const no = /报告号([0-9a-f]{8})/.exec(reply)![1];
+    const [row] = await t.db.query(
+      `SELECT hazard_point AS "hazardPoint", division_code AS "divisionCode", people_threatened AS people
+         FROM hazard_reports WHERE starts_with(id::text, $1)`,
+      [no],
+    );
+    expect(row).toEqual({ hazardPoint: 'HP-1', divisionCode: '513221001001', people: 600 });
+    await waitUntil(
+      async () => smsTo(CITY_DUTY.mobile).some((b) => b.includes(no)),
+      'the city told of the SMS report',
+    );
+  });
+
+  it('an SMS report without a number of people is kept (小型) and the reporter is asked to phone it in; a resident cannot report by SMS', async () => {
+    const res = await inboundSms(t, PEOPLE.gridLeader.mobile, '险情 河边有落石');
+    expect(messageOf(res.text)).toContain('请尽快电话补报受威胁人数');
+    const resident = await inboundSms(t, PEOPLE.resident.mobile, '险情 后山裂缝 约10人');
+    expect(messageOf(resident.text)).toContain('未登记为监测员、网格员或责任人');
+    const [n] = await t.db.query(
+      `SELECT count(*)::int AS n FROM hazard_reports WHERE reporter->>'phone' = $1`,
+      [PEOPLE.resident.mobile],
+    );
+    expect(n.n).toBe(0);
   });
 
   it('drafts and issues an imminent warning with the report’s place and people, linked to it', async () => {

@@ -15,6 +15,8 @@ export const QUEUE_NAMES = {
   sendEmail: 'send-email',
   sendRobot: 'send-robot',
   sendBroadcast: 'send-broadcast',
+  /** 险情上报: a report's notices to duty offices (sends), and its city-deadline timer. */
+  hazardReports: 'hazard-reports',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -38,6 +40,13 @@ export interface SendGroupJob {
 export type EscalationJob =
   | { type: 'step'; deliveryId: string; version: number; step: number }
   | { type: 'group'; warningId: string; version: number; gridCode: string };
+/**
+ * A hazard report's notice (one SMS or call, job id `notice-<noticeId>`), or its deadline timer
+ * (job id `deadline-<reportId>`, due at the 45-minute mark).
+ */
+export type HazardReportJob =
+  | { type: 'notice'; noticeId: string; accepted?: { providerId: string } }
+  | { type: 'deadline'; reportId: string };
 export type LifecycleJob = { type: 'expire'; warningId: string } | { type: 'recover' };
 
 /**

@@ -13,6 +13,7 @@ import { RosterChecks1764900000000 } from './1764900000000-RosterChecks';
 import { AnswerPathIndexes1765000000000 } from './1765000000000-AnswerPathIndexes';
 import { ConsoleNotify1765100000000 } from './1765100000000-ConsoleNotify';
 import { AttemptAddressIndex1765123000000 } from './1765123000000-AttemptAddressIndex';
+import { HazardReportSends1765130000000 } from './1765130000000-HazardReportSends';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   AnswerPathIndexes1765000000000,
   ConsoleNotify1765100000000,
   AttemptAddressIndex1765123000000,
+  HazardReportSends1765130000000,
 ];

@@ -16,6 +16,8 @@ import {
 } from './directory.types';
 
 const DIVISION_CODE = /^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/;
+/** A division code, or a grid code (a village's 12 digits and the grid's number). */
+const DIVISION_OR_GRID_CODE = /^(\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?|\d{12}[0-9A-Za-z_-]{1,20})$/;
 
 export class DivisionQueryDto {
   @ApiPropertyOptional({ description: 'parent division code' })
@@ -30,11 +32,14 @@ export class DivisionQueryDto {
 }
 
 export class TargetPreviewDto {
-  @ApiPropertyOptional({ type: [String], description: 'division codes, any level' })
+  @ApiPropertyOptional({ type: [String], description: 'division codes (any level) or grid codes' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5000)
-  @Matches(DIVISION_CODE, { each: true, message: 'each area must be a division code' })
+  @Matches(DIVISION_OR_GRID_CODE, {
+    each: true,
+    message: 'each area must be a division code or a grid code',
+  })
   areas?: string[];
 
   @ApiPropertyOptional({ type: [String] })

@@ -42,7 +42,10 @@ export function escalateAfterSeconds(env: NodeJS.ProcessEnv = process.env): numb
   return positiveEnv(env, 'HAZARD_REPORT_ESCALATE_AFTER_SECONDS', 45 * 60, 1);
 }
 
-/** How often the escalation sweep looks for due reports: HAZARD_REPORT_SWEEP_MS, default 5000. */
+/**
+ * How often the hazard-reports worker's sweep rebuilds lost jobs from Postgres (deadline timers,
+ * notices): HAZARD_REPORT_SWEEP_MS, default 5000.
+ */
 export function sweepIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
   return positiveEnv(env, 'HAZARD_REPORT_SWEEP_MS', 5000, 100);
 }

@@ -1,10 +1,12 @@
-import { Body, Controller, Headers, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Logger, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
   type TwilioParams,
   TwilioWebhookVerifier,
+  parseCallStatusEvent,
   parseGatherEvent,
+  parseSmsStatusEvent,
   publicWebhookUrl,
 } from '../../channels/twilio/twilio-webhook';
 import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
@@ -13,17 +15,22 @@ import { UuidPipe } from '../../common/http/params';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../auth/auth.decorators';
 import { HazardReportSender } from './hazard-report.sender';
+import { HazardReportsRepository } from './hazard-reports.repository';
 import { HazardReportsService } from './hazard-reports.service';
 
 /**
  * Twilio's requests for a report call: the TwiML (the report read, a keypress gathered) and the
- * keypress (1 acknowledges for the called duty office's level). Public, signed by Twilio.
+ * keypress (1 acknowledges for the called duty office's level), and the status callbacks of
+ * report SMS and calls (what became of each: delivered, no-answer…). Public, signed by Twilio.
  */
 @ApiExcludeController()
 @Public()
 @Controller('webhooks/hazard-reports')
 export class HazardReportCallsController {
+  private readonly logger = new Logger(HazardReportCallsController.name);
+
   constructor(
+    private readonly repo: HazardReportsRepository,
     private readonly verifier: TwilioWebhookVerifier,
     private readonly urls: PublicUrls,
     private readonly reports: HazardReportsService,
@@ -77,5 +84,38 @@ export class HazardReportCallsController {
     });
     if (reply.outcome === 'confirmed') await this.reports.acknowledgeByKeypress(noticeId);
     res.type('text/xml').send(reply.twiml);
+  }
+
+  /** A report call's status: its final status (completed, no-answer, busy, failed) is recorded. */
+  @Post('voice/:noticeId/status')
+  @HttpCode(204)
+  async callStatus(
+    @Req() req: Request,
+    @Param('noticeId', UuidPipe) noticeId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ): Promise<void> {
+    this.verify(req, body, sig);
+    const event = parseCallStatusEvent(body);
+    if (!event.final) return;
+    if (await this.repo.recordOutcome(noticeId, event.status, event.callSid)) {
+      if (event.status !== 'completed')
+        this.logger.warn({ noticeId, status: event.status }, 'hazard report call not answered');
+    }
+  }
+
+  /** A report SMS's status: its final status (delivered, undelivered, failed) is recorded. */
+  @Post('sms/:noticeId/status')
+  @HttpCode(204)
+  async smsStatus(
+    @Req() req: Request,
+    @Param('noticeId', UuidPipe) noticeId: string,
+    @Body() body: TwilioParams,
+    @Headers('x-twilio-signature') sig?: string,
+  ): Promise<void> {
+    this.verify(req, body, sig);
+    const event = parseSmsStatusEvent(body);
+    if (!event.final) return;
+    await this.repo.recordOutcome(noticeId, event.status, event.messageSid);
   }
 }

@@ -1,16 +1,41 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ChannelError } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
+import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
+import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-limiter';
+import { ChannelRateLimits } from '../../channels/resilience/rate-limit-rules';
 import { PublicUrls } from '../../common/public-urls';
+import type { GroupSendOutcome } from '../dispatch/send-group.service';
+import { HazardReportLinks } from './hazard-report-links';
+import { HazardReportQueue } from './hazard-report.queue';
 import {
+  reportCallScripts,
+  reportEscalationSms,
+  reportNoticeSms,
+  type ReportSmsContext,
+} from './hazard-report.templates';
+import {
+  type HazardReportRow,
   HazardReportsRepository,
   type NoticeRow,
   type Recipient,
 } from './hazard-reports.repository';
 
+/** What one notice job came to; the same shapes as a group send's (deferred, unrecorded…). */
+export type NoticeOutcome = GroupSendOutcome;
+
+/** Longest a notice waits for a slot of the provider's rate limit before its job is retried. */
+const RATE_LIMIT_MAX_WAIT_MS = 10_000;
+/** Waiting for a provider whose circuit is open, at least. */
+const MIN_DEFER_MS = 1_000;
+/** In-process tries at recording an accepted send before the job keeps it for a later try. */
+const RECORD_TRIES = 3;
+
 /**
- * Sends a report's notices to duty offices by SMS, straight through the configured SMS channel
- * (a report is not a warning: it has no deliveries or contact attempts). Each send is recorded in
- * hazard_report_notices before it goes out ('sending') and marked sent or failed after.
+ * A report's notices to duty offices. `notify` writes each one (`queued`, with the number) and
+ * queues a job per notice; `deliver` (the job) sends it as warning sends are sent: through the
+ * provider's rate limit (ProviderRateLimiter) and circuit breaker (ProviderBreakers), transient
+ * errors thrown for BullMQ to retry with backoff, a permanent error or the last try failing it.
  */
 @Injectable()
 export class HazardReportSender {
@@ -18,8 +43,13 @@ export class HazardReportSender {
 
   constructor(
     private readonly registry: ChannelRegistry,
+    private readonly breakers: ProviderBreakers,
+    private readonly limiter: ProviderRateLimiter,
+    private readonly limits: ChannelRateLimits,
     private readonly repo: HazardReportsRepository,
     private readonly urls: PublicUrls,
+    private readonly queue: HazardReportQueue,
+    private readonly links: HazardReportLinks,
   ) {}
 
   /** The TwiML a report call fetches (read, then a keypress 1 acknowledges). */
@@ -31,70 +61,151 @@ export class HazardReportSender {
     return `${this.urls.base}/webhooks/hazard-reports/voice/${noticeId}/gather`;
   }
 
-  /** Calls each recipient; the text is read from the notice when the call is answered. */
-  async call(
-    reportId: string,
-    purpose: NoticeRow['purpose'],
-    recipients: Recipient[],
-  ): Promise<{ sent: number; failed: number }> {
-    const results = await Promise.all(
-      recipients.map(async (r) => {
-        const id = await this.repo.insertNotice({
-          reportId,
-          personId: r.personId,
-          level: r.level,
-          purpose,
-          channel: 'voice',
-        });
-        try {
-          const receipt = await this.registry.voice.call({
-            to: r.mobile,
-            twimlUrl: this.twimlUrl(id),
-            ringTimeoutSec: 30,
-          });
-          await this.repo.finishNotice(id, { status: 'sent', providerId: receipt.providerId });
-          return true;
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          this.logger.warn({ reportId, noticeId: id, err: message }, 'hazard report call failed');
-          await this.repo.finishNotice(id, { status: 'failed', error: message });
-          return false;
-        }
-      }),
-    );
-    const sent = results.filter(Boolean).length;
-    return { sent, failed: results.length - sent };
+  statusUrl(channel: 'sms' | 'voice', noticeId: string): string {
+    return `${this.urls.base}/webhooks/hazard-reports/${channel}/${noticeId}/status`;
   }
 
-  /** Sends `body` to each recipient; answers how many were accepted by the provider. */
-  async sendSms(
+  /** Writes one notice per recipient and channel and queues them; answers how many were queued. */
+  async notify(
     reportId: string,
     purpose: NoticeRow['purpose'],
-    recipients: Recipient[],
-    body: (r: Recipient) => string,
-  ): Promise<{ sent: number; failed: number }> {
-    const results = await Promise.all(
-      recipients.map(async (r) => {
-        const id = await this.repo.insertNotice({
-          reportId,
-          personId: r.personId,
-          level: r.level,
-          purpose,
-          channel: 'sms',
-        });
-        try {
-          const receipt = await this.registry.sms.send({ to: r.mobile, body: body(r) });
-          await this.repo.finishNotice(id, { status: 'sent', providerId: receipt.providerId });
-          return true;
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          this.logger.warn({ reportId, noticeId: id, err: message }, 'hazard report SMS failed');
-          await this.repo.finishNotice(id, { status: 'failed', error: message });
-          return false;
-        }
-      }),
+    sends: { recipient: Recipient; channel: 'sms' | 'voice' }[],
+  ): Promise<{ queued: number }> {
+    if (!sends.length) return { queued: 0 };
+    const ids = await this.repo.insertNotices(
+      sends.map((s) => ({
+        reportId,
+        personId: s.recipient.personId,
+        level: s.recipient.level,
+        purpose,
+        channel: s.channel,
+        address: s.recipient.mobile,
+      })),
     );
-    const sent = results.filter(Boolean).length;
-    return { sent, failed: results.length - sent };
+    // If queueing fails (the queue backend is down), the sweep queues them again from Postgres.
+    await this.queue.enqueueNotices(ids);
+    return { queued: ids.length };
   }
+
+  /**
+   * Sends one notice (a job; at-least-once): re-read and claimed first, so a notice already sent
+   * is never sent again. `accepted`: the provider's acceptance an earlier try could not record.
+   */
+  async deliver(
+    noticeId: string,
+    lastTry: boolean,
+    accepted?: { providerId: string },
+  ): Promise<NoticeOutcome> {
+    if (accepted) return this.record(noticeId, accepted.providerId);
+    const n = await this.repo.findNotice(noticeId);
+    if (!n || !['queued', 'sending'].includes(n.status) || !n.address) return { kind: 'skipped' };
+    const report = await this.repo.find(n.reportId);
+    if (!report) return { kind: 'skipped' };
+    if (
+      n.purpose === 'escalation' &&
+      (await this.repo.acks(report.id)).some((a) => a.level === 'city')
+    ) {
+      // The city acknowledged while the reminder waited: it is no longer needed.
+      await this.repo.finishNotice(n.id, { status: 'cancelled', error: 'city_acknowledged' });
+      return { kind: 'skipped' };
+    }
+    const channel = n.channel === 'voice' ? 'voice' : 'sms';
+    const breaker = `twilio:${channel}`;
+    const waitMs = this.breakers.retryAfterMs(breaker);
+    if (waitMs !== undefined) return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
+    if (!(await this.repo.claimNotice(n.id))) return { kind: 'skipped' };
+    let providerId: string;
+    try {
+      await this.limiter.acquireFor(channel === 'voice' ? this.limits.voice() : this.limits.sms(), {
+        maxWaitMs: RATE_LIMIT_MAX_WAIT_MS,
+      });
+      const receipt = await this.breakers.run(breaker, () =>
+        channel === 'voice'
+          ? this.registry.voice.call({
+              to: n.address as string,
+              twimlUrl: this.twimlUrl(n.id),
+              statusCallbackUrl: this.statusUrl('voice', n.id),
+              ringTimeoutSec: 30,
+            })
+          : this.registry.sms.send({
+              to: n.address as string,
+              body: this.smsBody(report, n),
+              statusCallbackUrl: this.statusUrl('sms', n.id),
+            }),
+      );
+      providerId = receipt.providerId;
+    } catch (err) {
+      const e =
+        err instanceof ChannelError
+          ? err
+          : new ChannelError('transient', undefined, (err as Error).message);
+      if (e.kind === 'circuit_open') {
+        await this.repo.releaseNotice(n.id);
+        return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
+      }
+      const retryable = e.kind === 'transient' || e.kind === 'rate_limited';
+      this.logger.warn(
+        { reportId: n.reportId, noticeId: n.id, channel, code: e.code, kind: e.kind },
+        retryable && !lastTry
+          ? 'hazard report notice failed; will retry'
+          : 'hazard report notice failed',
+      );
+      if (retryable && !lastTry) throw e;
+      await this.repo.finishNotice(n.id, { status: 'failed', error: e.message });
+      return { kind: 'failed' };
+    }
+    // Accepted: from here on nothing sends it again; an error now is a recording problem.
+    return this.record(n.id, providerId);
+  }
+
+  /**
+   * What an SMS notice says (the call reads callScripts); a notice to a duty office carries its
+   * signed acknowledgement link.
+   */
+  smsBody(
+    report: HazardReportRow,
+    notice: { id: string; purpose: NoticeRow['purpose']; level: NoticeRow['level'] },
+  ): string {
+    const ctx = {
+      ...smsContext(report),
+      ...(notice.level === 'county_responsible'
+        ? { informOnly: true }
+        : { ackUrl: this.links.url(notice.id, new Date(report.createdAt)) }),
+    };
+    if (notice.purpose === 'report') return reportNoticeSms(ctx);
+    const at = report.escalatedAt ? new Date(report.escalatedAt) : new Date();
+    const minutes = Math.floor((at.getTime() - new Date(report.createdAt).getTime()) / 60_000);
+    return reportEscalationSms({ ...ctx, minutes });
+  }
+
+  /** What a call about the report reads. */
+  callScripts(report: HazardReportRow, purpose: NoticeRow['purpose']) {
+    return reportCallScripts({ ...smsContext(report), escalation: purpose === 'escalation' });
+  }
+
+  private async record(noticeId: string, providerId: string): Promise<NoticeOutcome> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.repo.finishNotice(noticeId, { status: 'sent', providerId });
+        return { kind: 'sent' };
+      } catch (err) {
+        this.logger.warn({ noticeId, try: i, err }, 'recording a hazard report notice failed');
+        if (i >= RECORD_TRIES) return { kind: 'unrecorded', accepted: { providerId } };
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      }
+    }
+  }
+}
+
+export function smsContext(report: HazardReportRow): ReportSmsContext {
+  return {
+    reportId: report.id,
+    placeName: report.placeName,
+    grade: report.grade,
+    peopleThreatened: report.peopleThreatened,
+    observed: report.observed,
+    reporterName: report.reporter.name,
+    reporterPhone: report.reporter.phone,
+    cityDeadline: report.cityDeadlineAt ? new Date(report.cityDeadlineAt) : undefined,
+  };
 }

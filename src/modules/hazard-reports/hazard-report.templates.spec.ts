@@ -29,4 +29,17 @@ describe('hazard report texts', () => {
     expect(sms).toContain('已上报45分钟');
     expect(sms).toContain('市级值班室尚未确认接报');
   });
+
+  it('carry the signed acknowledgement link when the notice has one', () => {
+    const ackUrl = 'https://gw.example.cn/c/h/abc.def';
+    expect(reportNoticeSms({ ...ctx, ackUrl })).toContain(`点击${ackUrl} 确认接报`);
+    expect(reportEscalationSms({ ...ctx, minutes: 45, ackUrl })).toContain(ackUrl);
+    expect(reportNoticeSms(ctx)).not.toContain('点击');
+  });
+
+  it('the reminder to the county’s responsible persons does not ask them to acknowledge', () => {
+    const sms = reportEscalationSms({ ...ctx, minutes: 45, informOnly: true });
+    expect(sms).toContain('请督促接报并组织处置');
+    expect(sms).not.toContain('险情1');
+  });
 });

@@ -2,10 +2,10 @@ import { Global, Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { HazardReportCallsController } from './hazard-report-calls.controller';
-import { HazardReportSender } from './hazard-report.sender';
+import { HazardReportLinkController } from './hazard-report-link.controller';
 import { HAZARD_REPORT_SMS } from './hazard-report-sms';
 import { HazardReportsController } from './hazard-reports.controller';
-import { HazardReportsRepository } from './hazard-reports.repository';
+import { HazardReportsCoreModule } from './hazard-reports-core.module';
 import { HazardReportsService } from './hazard-reports.service';
 
 /**
@@ -14,12 +14,10 @@ import { HazardReportsService } from './hazard-reports.service';
  */
 @Global()
 @Module({
-  imports: [ChannelsModule, WarningsModule],
-  controllers: [HazardReportsController, HazardReportCallsController],
+  imports: [ChannelsModule, WarningsModule, HazardReportsCoreModule],
+  controllers: [HazardReportsController, HazardReportCallsController, HazardReportLinkController],
   providers: [
     HazardReportsService,
-    HazardReportsRepository,
-    HazardReportSender,
     { provide: HAZARD_REPORT_SMS, useExisting: HazardReportsService },
   ],
   exports: [HAZARD_REPORT_SMS],

@@ -50,8 +50,11 @@ export interface NoticeRow {
   level: 'county' | 'city' | 'county_responsible';
   purpose: 'report' | 'escalation';
   channel: string;
-  status: 'sending' | 'sent' | 'failed';
+  status: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
   error: string | null;
+  /** What the provider's status callback said became of it (delivered, no-answer…). */
+  outcome: string | null;
+  outcomeAt: Date | null;
   createdAt: Date;
   sentAt: Date | null;
 }
@@ -59,6 +62,8 @@ export interface NoticeRow {
 export interface AckRow {
   level: 'county' | 'city';
   byName: string;
+  /** The person the acknowledged notice went to (keypress, SMS reply, link); null by API token. */
+  personId: string | null;
   channel: string;
   at: Date;
 }
@@ -105,15 +110,20 @@ export class HazardReportsRepository {
       reporterGrid: string | null;
       cityDeadlineMs: number | null;
       escalateAfterMs: number | null;
+      /** A report by SMS: its MessageSid (a second insert with it makes nothing) and sender. */
+      smsMessageSid?: string;
+      personId?: string;
     },
-  ): Promise<{ id: string; createdAt: Date }> {
+  ): Promise<{ id: string; createdAt: Date } | undefined> {
     const [row] = await rows<{ id: string; createdAt: Date }>(
       m,
       `INSERT INTO hazard_reports (hazard_point, division_code, location, observed, people_threatened,
           possible_loss, photos, reporter, grade, reported_by_token, reporter_grid,
-          city_deadline_at, escalate_at)
+          city_deadline_at, escalate_at, sms_message_sid, reported_by_person)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-               now() + $12::int * interval '1 millisecond', now() + $13::int * interval '1 millisecond')
+               now() + $12::int * interval '1 millisecond', now() + $13::int * interval '1 millisecond',
+               $14, $15)
+       ON CONFLICT (sms_message_sid) DO NOTHING
        RETURNING id, created_at AS "createdAt"`,
       [
         r.hazardPoint,
@@ -129,6 +139,8 @@ export class HazardReportsRepository {
         r.reporterGrid,
         r.cityDeadlineMs,
         r.escalateAfterMs,
+        r.smsMessageSid ?? null,
+        r.personId ?? null,
       ],
     );
     return row;
@@ -168,6 +180,7 @@ export class HazardReportsRepository {
     return rows<NoticeRow>(
       this.db,
       `SELECT n.id, n.person_id AS "personId", p.name, n.level, n.purpose, n.channel, n.status, n.error,
+              n.outcome, n.outcome_at AS "outcomeAt",
               n.created_at AS "createdAt", n.sent_at AS "sentAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id
         WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
@@ -178,7 +191,7 @@ export class HazardReportsRepository {
   acks(reportId: string): Promise<AckRow[]> {
     return rows<AckRow>(
       this.db,
-      `SELECT level, by_name AS "byName", channel, at FROM hazard_report_acks
+      `SELECT level, by_name AS "byName", person_id AS "personId", channel, at FROM hazard_report_acks
         WHERE report_id = $1 ORDER BY at`,
       [reportId],
     );
@@ -193,14 +206,16 @@ export class HazardReportsRepository {
       tokenId: string | null;
       byName: string;
       channel: string;
+      personId?: string | null;
+      noticeId?: string;
     },
   ): Promise<AckRow | undefined> {
     const [row] = await rows<AckRow>(
       m,
-      `INSERT INTO hazard_report_acks (report_id, level, token_id, by_name, channel)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (report_id, level) DO NOTHING
-       RETURNING level, by_name AS "byName", channel, at`,
-      [a.reportId, a.level, a.tokenId, a.byName, a.channel],
+      `INSERT INTO hazard_report_acks (report_id, level, token_id, by_name, channel, person_id, notice_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (report_id, level) DO NOTHING
+       RETURNING level, by_name AS "byName", person_id AS "personId", channel, at`,
+      [a.reportId, a.level, a.tokenId, a.byName, a.channel, a.personId ?? null, a.noticeId ?? null],
     );
     return row;
   }
@@ -223,55 +238,118 @@ export class HazardReportsRepository {
     );
   }
 
-  /** A notice with the person it went to (for the call's TwiML and its keypress). */
+  /** A notice with the person it went to (for its send, the call's TwiML and its keypress). */
   async findNotice(id: string): Promise<
     | {
         id: string;
         reportId: string;
         level: NoticeRow['level'];
         purpose: NoticeRow['purpose'];
+        channel: string;
+        status: NoticeRow['status'];
+        address: string | null;
         name: string | null;
         personId: string | null;
       }
     | undefined
   > {
     const [row] = await this.db.query(
-      `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, p.name, n.person_id AS "personId"
+      `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, n.channel, n.status, n.address,
+              p.name, n.person_id AS "personId"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
       [id],
     );
     return row;
   }
 
-  async insertNotice(n: {
-    reportId: string;
-    personId: string;
-    level: Recipient['level'];
-    purpose: NoticeRow['purpose'];
-    channel: string;
-  }): Promise<string> {
-    const [row] = await this.db.query(
-      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, status)
-       VALUES ($1, $2, $3, $4, $5, 'sending') RETURNING id`,
-      [n.reportId, n.personId, n.level, n.purpose, n.channel],
+  /** Writes notices to be sent (`queued`), in one statement; answers their ids in order. */
+  async insertNotices(
+    list: {
+      reportId: string;
+      personId: string;
+      level: Recipient['level'];
+      purpose: NoticeRow['purpose'];
+      channel: string;
+      address: string;
+    }[],
+  ): Promise<string[]> {
+    const found = await rows<{ id: string }>(
+      this.db,
+      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, address, status)
+       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+       RETURNING id`,
+      [
+        list.map((n) => n.reportId),
+        list.map((n) => n.personId),
+        list.map((n) => n.level),
+        list.map((n) => n.purpose),
+        list.map((n) => n.channel),
+        list.map((n) => n.address),
+      ],
     );
-    return row.id as string;
+    return found.map((r) => r.id);
+  }
+
+  /** Claims a notice for its send (queued, or left sending by a worker that died); false when done. */
+  async claimNotice(id: string): Promise<boolean> {
+    const claimed = await rows(
+      this.db,
+      `UPDATE hazard_report_notices SET status = 'sending', tries = tries + 1
+        WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
+      [id],
+    );
+    return claimed.length > 0;
+  }
+
+  /** Nothing reached the provider (its circuit is open): back to queued, the try not counted. */
+  async releaseNotice(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE hazard_report_notices SET status = 'queued', tries = greatest(tries - 1, 0)
+        WHERE id = $1 AND status = 'sending'`,
+      [id],
+    );
+  }
+
+  /** Notices still queued or sending after `olderThanMs` (their job may be lost). */
+  openNotices(olderThanMs: number): Promise<{ id: string }[]> {
+    return rows<{ id: string }>(
+      this.db,
+      `SELECT id FROM hazard_report_notices
+        WHERE status IN ('queued', 'sending') AND created_at < now() - $1::int * interval '1 millisecond'
+        ORDER BY created_at LIMIT 500`,
+      [olderThanMs],
+    );
+  }
+
+  /** The provider's status callback: what became of the SMS or call (the final status only). */
+  async recordOutcome(id: string, outcome: string, providerId: string): Promise<boolean> {
+    const done = await rows(
+      this.db,
+      `UPDATE hazard_report_notices SET outcome = $2, outcome_at = now(),
+              provider_id = coalesce(provider_id, $3),
+              status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END,
+              sent_at = coalesce(sent_at, now())
+        WHERE id = $1 AND outcome IS NULL RETURNING id`,
+      [id, outcome, providerId],
+    );
+    return done.length > 0;
   }
 
   async finishNotice(
     id: string,
-    outcome: { status: 'sent'; providerId: string } | { status: 'failed'; error: string },
+    outcome:
+      { status: 'sent'; providerId: string } | { status: 'failed' | 'cancelled'; error: string },
   ): Promise<void> {
     await this.db.query(
       `UPDATE hazard_report_notices
-          SET status = $2, provider_id = $3, error = $4,
-              sent_at = CASE WHEN $2 = 'sent' THEN now() END
-        WHERE id = $1`,
+          SET status = $2, provider_id = coalesce(provider_id, $3), error = $4,
+              sent_at = CASE WHEN $2 = 'sent' THEN coalesce(sent_at, now()) END
+        WHERE id = $1 AND status IN ('queued', 'sending')`,
       [
         id,
         outcome.status,
         outcome.status === 'sent' ? outcome.providerId : null,
-        outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
+        outcome.status === 'sent' ? null : outcome.error.slice(0, 500),
       ],
     );
   }

@@ -42,14 +42,30 @@ export class HazardReportNoticeView {
   @ApiProperty({ enum: ['county', 'city', 'county_responsible'] }) level: string;
   @ApiProperty({ enum: ['report', 'escalation'] }) purpose: string;
   @ApiProperty({ example: 'sms' }) channel: string;
-  @ApiProperty({ enum: ['sending', 'sent', 'failed'] }) status: string;
+  @ApiProperty({ enum: ['queued', 'sending', 'sent', 'failed', 'cancelled'] }) status: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) sentAt: Date | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      "the provider's final status (status callback): delivered / undelivered / failed for an SMS; completed / no-answer / busy / failed / canceled for a call",
+  })
+  outcome: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) outcomeAt: Date | null;
 }
 
 export class HazardReportAckView {
   @ApiProperty({ enum: ['county', 'city'] }) level: string;
-  @ApiProperty({ description: 'who acknowledged (the token name)' }) by: string;
-  @ApiProperty({ example: 'api' }) channel: string;
+  @ApiProperty({ description: 'who acknowledged (the token name, or the person a notice went to)' })
+  by: string;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the person, when acknowledged from a notice (keypress, SMS reply, link)',
+  })
+  personId: string | null;
+  @ApiProperty({ enum: ['api', 'voice', 'sms', 'link'] }) channel: string;
   @ApiProperty({ type: String, format: 'date-time' }) at: Date;
 }
 

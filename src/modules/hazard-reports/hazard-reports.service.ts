@@ -1,9 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
@@ -20,42 +15,40 @@ import type {
   DirectNoticeDto,
   DraftWarningDto,
 } from './dto/hazard-report.dto';
-import {
-  CITY_DEADLINE_MS,
-  escalateAfterSeconds,
-  gradeOf,
-  mustReachCity,
-  sweepIntervalMs,
-} from './hazard-grade';
-import {
-  reportCallScripts,
-  reportEscalationSms,
-  reportNoticeSms,
-  type ReportSmsContext,
-} from './hazard-report.templates';
+import { CITY_DEADLINE_MS, escalateAfterSeconds, gradeOf, mustReachCity } from './hazard-grade';
+import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
-import { type HazardReportSmsHandler, parseHazardReportSms } from './hazard-report-sms';
+import {
+  type HazardReportSmsHandler,
+  parseHazardReportSms,
+  parseHazardReportText,
+} from './hazard-report-sms';
+import type { HazardAckLinkView } from './hazard-report-pages';
+import { hazardSmsReply } from './hazard-report.templates';
 import {
   type DirectNoticeRecord,
   type HazardReportRow,
   HazardReportsRepository,
-  type Recipient,
 } from './hazard-reports.repository';
 
-/** A report whose process died before its first notices went out is notified by the sweep after this. */
-const NOTIFY_GRACE_MS = 10_000;
+/** Who may report a hazard by SMS (险情 …), in the order a number shared by several is taken as. */
+const SMS_REPORTER_ROLES = [
+  'group_monitor',
+  'grid_member',
+  'grid_leader',
+  'resident_geologist',
+  'area_lead',
+  'village_responsible',
+  'township_responsible',
+  'county_responsible',
+];
 
 export type CityDeadlineStatus = 'not_required' | 'pending' | 'at_risk' | 'met' | 'missed';
 
 /** 险情上报: reports, their grading, the duty offices told, acknowledgements and the 1-hour rule. */
 @Injectable()
-export class HazardReportsService
-  implements OnApplicationBootstrap, OnModuleDestroy, HazardReportSmsHandler
-{
+export class HazardReportsService implements OnApplicationBootstrap, HazardReportSmsHandler {
   private readonly logger = new Logger(HazardReportsService.name);
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
-  private stopped = false;
 
   constructor(
     private readonly repo: HazardReportsRepository,
@@ -63,66 +56,87 @@ export class HazardReportsService
     private readonly warnings: WarningsService,
     private readonly audit: AuditService,
     private readonly drafts: WarningDraftsService,
+    private readonly notifier: HazardReportNotifier,
   ) {}
 
   onApplicationBootstrap(): void {
     escalateAfterSeconds(); // a bad value stops the boot, naming the variable
-    this.timer = setInterval(() => {
-      if (this.sweeping || this.stopped) return;
-      this.sweeping = this.sweep()
-        .catch((err: unknown) =>
-          this.logger.warn({ err: String(err) }, 'hazard report sweep failed'),
-        )
-        .finally(() => (this.sweeping = undefined));
-    }, sweepIntervalMs());
-    this.timer.unref();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
   }
 
   /** POST /v1/hazard-reports. */
   async create(principal: Principal, dto: CreateHazardReportDto) {
     const place = await this.placeOf(principal, dto);
-    const grade = gradeOf(dto.peopleThreatened);
+    const id = await this.record({
+      actor: principal.tokenId,
+      hazardPoint: place.hazardPoint,
+      divisionCode: place.divisionCode,
+      location: dto.location?.trim() || null,
+      observed: dto.observed.trim(),
+      peopleThreatened: dto.peopleThreatened,
+      possibleLoss: dto.possibleLoss ?? null,
+      photos: dto.photos ?? [],
+      reporter: {
+        name: dto.reporter.name,
+        ...(dto.reporter.phone ? { phone: dto.reporter.phone } : {}),
+        ...(dto.reporter.role ? { role: dto.reporter.role } : {}),
+      },
+      reporterGrid: principal.role === 'grid_member' ? (principal.gridCode ?? null) : null,
+    });
+    return this.view(id as string);
+  }
+
+  /**
+   * Writes a report and its audit event (one transaction), then starts its notices and deadline
+   * timer. Undefined when a report with the same SMS MessageSid exists (a retried webhook).
+   */
+  private async record(r: {
+    actor: string;
+    hazardPoint: string | null;
+    divisionCode: string;
+    location: string | null;
+    observed: string;
+    peopleThreatened: number;
+    possibleLoss: number | null;
+    photos: string[];
+    reporter: { name: string; phone?: string; role?: string };
+    reporterGrid: string | null;
+    via?: { smsMessageSid: string; personId: string };
+  }): Promise<string | undefined> {
+    const grade = gradeOf(r.peopleThreatened);
     const city = mustReachCity(grade);
     const escalateAfterMs = Math.round(escalateAfterSeconds() * 1000);
     const created = await this.repo.db.transaction(async (m) => {
       const row = await this.repo.insert(m, {
-        hazardPoint: place.hazardPoint,
-        divisionCode: place.divisionCode,
-        location: dto.location?.trim() || null,
-        observed: dto.observed.trim(),
-        peopleThreatened: dto.peopleThreatened,
-        possibleLoss: dto.possibleLoss ?? null,
-        photos: dto.photos ?? [],
-        reporter: {
-          name: dto.reporter.name,
-          ...(dto.reporter.phone ? { phone: dto.reporter.phone } : {}),
-          ...(dto.reporter.role ? { role: dto.reporter.role } : {}),
-        },
+        hazardPoint: r.hazardPoint,
+        divisionCode: r.divisionCode,
+        location: r.location,
+        observed: r.observed,
+        peopleThreatened: r.peopleThreatened,
+        possibleLoss: r.possibleLoss,
+        photos: r.photos,
+        reporter: r.reporter,
         grade,
-        tokenId: principal.tokenId,
-        reporterGrid: principal.role === 'grid_member' ? principal.gridCode : null,
+        tokenId: r.actor,
+        reporterGrid: r.reporterGrid,
         cityDeadlineMs: city ? CITY_DEADLINE_MS : null,
         escalateAfterMs: city ? escalateAfterMs : null,
+        ...(r.via ? { smsMessageSid: r.via.smsMessageSid, personId: r.via.personId } : {}),
       });
+      if (!row) return undefined;
       await this.audit.append(
         [
           {
-            actor: principal.tokenId,
+            actor: r.actor,
             action: 'hazard_report.created',
             subjectType: 'hazard_report',
             subjectId: row.id,
             data: {
               grade,
-              peopleThreatened: dto.peopleThreatened,
-              divisionCode: place.divisionCode,
-              hazardPoint: place.hazardPoint,
+              peopleThreatened: r.peopleThreatened,
+              divisionCode: r.divisionCode,
+              hazardPoint: r.hazardPoint,
               mustReachCity: city,
+              ...(r.via ? { channel: 'sms' } : {}),
             },
           },
         ],
@@ -130,11 +144,12 @@ export class HazardReportsService
       );
       return row;
     });
-    await this.notifyClaimed(created.id).catch((err: unknown) =>
-      // The sweep notifies a report left unnotified.
+    if (!created) return undefined;
+    await this.notifier.start(created.id).catch((err: unknown) =>
+      // The sweep notifies a report left unnotified and rebuilds its deadline timer.
       this.logger.warn({ reportId: created.id, err: String(err) }, 'hazard report notify failed'),
     );
-    return this.view(created.id);
+    return created.id;
   }
 
   /** GET /v1/hazard-reports/:id. */
@@ -198,23 +213,24 @@ export class HazardReportsService
     const notice = await this.repo.findNotice(noticeId);
     const report = notice && (await this.repo.find(notice.reportId));
     if (!notice || !report) return undefined;
-    return reportCallScripts({
-      ...this.smsContext(report),
-      escalation: notice.purpose === 'escalation',
-    });
+    return this.sender.callScripts(report, notice.purpose);
   }
 
   /**
-   * An SMS starting with 险情 (险情1, 险情 确认 <报告号>): acknowledges, for the sender's level, the
-   * latest report notice sent to their number (or the one whose number they give).
+   * An SMS starting with 险情. 险情1 / 险情 确认 <报告号>: acknowledges, for the sender's level, the
+   * latest report notice sent to their number (or the one whose number they give). 险情 <words>
+   * from a monitor, grid member or responsible person: a new report (answered with its number).
    */
   async handleSms(e: {
     messageSid: string;
     from: string;
     body: string;
   }): Promise<{ acknowledged: boolean; reply: string }> {
-    const sign = '【险情上报】';
     const parsed = parseHazardReportSms(e.body);
+    if (!parsed.ack && parsed.text) {
+      const reporter = await this.smsReporter(e.from);
+      if (reporter) return { acknowledged: false, reply: await this.reportBySms(e, reporter) };
+    }
     const [notice] = await rows<{ id: string }>(
       this.repo.db,
       `SELECT n.id FROM hazard_report_notices n
@@ -224,17 +240,138 @@ export class HazardReportsService
         ORDER BY n.created_at DESC LIMIT 1`,
       [e.from, parsed.reportNo ?? null],
     );
-    if (!notice) return { acknowledged: false, reply: `${sign}未找到发给您的险情通知。` };
-    if (!parsed.ack) return { acknowledged: false, reply: `${sign}确认接报请回复“险情1”。` };
+    if (!notice) {
+      // Words after 险情 from a number that may not report: say so; else there is nothing to acknowledge.
+      const kind = parsed.text ? 'not_a_reporter' : parsed.ack ? 'no_notice' : 'how_to_report';
+      return { acknowledged: false, reply: hazardSmsReply(kind) };
+    }
+    if (!parsed.ack) return { acknowledged: false, reply: hazardSmsReply('how_to_acknowledge') };
     const found = await this.repo.findNotice(notice.id);
     const report = found && (await this.repo.find(found.reportId));
-    if (!found || !report) return { acknowledged: false, reply: `${sign}未找到该险情报告。` };
+    if (!found || !report)
+      return { acknowledged: false, reply: hazardSmsReply('report_not_found') };
     const recorded = await this.acknowledgeByNotice(notice.id, 'sms');
-    const what = `${report.placeName}${report.grade}险情（报告号${report.id.slice(0, 8)}）`;
+    const ctx = { reportId: report.id, placeName: report.placeName, grade: report.grade };
     return {
       acknowledged: recorded,
-      reply: recorded ? `${sign}已确认接报：${what}。` : `${sign}${what}已确认接报，无需再次回复。`,
+      reply: hazardSmsReply(recorded ? 'acknowledged' : 'already_acknowledged', ctx),
     };
+  }
+
+  /** Who may report by SMS: a known monitor, grid member or responsible person with this mobile. */
+  private async smsReporter(mobile: string) {
+    const [person] = await rows<{
+      id: string;
+      name: string;
+      role: string;
+      divisionCode: string;
+      gridCode: string | null;
+    }>(
+      this.repo.db,
+      `SELECT p.id, p.name, p.role, p.division_code AS "divisionCode", p.grid_code AS "gridCode"
+         FROM people p JOIN contact_points c ON c.person_id = p.id AND c.kind = 'mobile' AND c.value = $1
+        WHERE p.role = ANY ($2::text[])
+        ORDER BY array_position($2::text[], p.role::text), p.id LIMIT 1`,
+      [mobile, SMS_REPORTER_ROLES],
+    );
+    return person;
+  }
+
+  /**
+   * 险情 <place> <what> <N人> from a known person: the place is a hazard point or division of their
+   * county named in the text, else their own division; the people threatened when given (else 0,
+   * and they are asked to phone it in). Once per MessageSid.
+   */
+  private async reportBySms(
+    e: { messageSid: string; from: string; body: string },
+    person: {
+      id: string;
+      name: string;
+      role: string;
+      divisionCode: string;
+      gridCode: string | null;
+    },
+  ): Promise<string> {
+    const { text } = parseHazardReportSms(e.body);
+    const words = parseHazardReportText(text);
+    const county = person.divisionCode.slice(0, 6);
+    const [site] = await rows<{ code: string; division: string }>(
+      this.repo.db,
+      `SELECT code, division_code AS division FROM hazard_sites
+        WHERE type = 'hazard_point' AND starts_with(division_code, $1) AND position(name IN $2) > 0
+        ORDER BY length(name) DESC, code LIMIT 1`,
+      [county, text],
+    );
+    const [division] = site
+      ? []
+      : await rows<{ code: string }>(
+          this.repo.db,
+          `SELECT code FROM divisions
+            WHERE starts_with(code, $1) AND length(code) > 6 AND position(name IN $2) > 0
+            ORDER BY length(name) DESC, length(code) DESC, code LIMIT 1`,
+          [county, text],
+        );
+    const id = await this.record({
+      actor: `sms:${person.id}`,
+      hazardPoint: site?.code ?? null,
+      divisionCode: site?.division ?? division?.code ?? person.divisionCode,
+      location: words.location || null,
+      observed: words.observed,
+      peopleThreatened: words.peopleThreatened ?? 0,
+      possibleLoss: null,
+      photos: [],
+      reporter: { name: person.name, phone: e.from, role: person.role },
+      reporterGrid: person.gridCode,
+      via: { smsMessageSid: e.messageSid, personId: person.id },
+    });
+    // A retried webhook: answer with the report it made the first time.
+    const [made] = id
+      ? [{ id }]
+      : await rows<{ id: string }>(
+          this.repo.db,
+          `SELECT id FROM hazard_reports WHERE sms_message_sid = $1`,
+          [e.messageSid],
+        );
+    const report = made && (await this.repo.find(made.id));
+    if (!report) return hazardSmsReply('report_not_found');
+    this.logger.log({ reportId: report.id, grade: report.grade }, 'hazard report made by SMS');
+    return hazardSmsReply('report_received', {
+      reportId: report.id,
+      placeName: report.placeName,
+      grade: report.grade,
+      peopleThreatened: report.peopleThreatened,
+      toCity: mustReachCity(report.grade),
+      peopleMissing: words.peopleThreatened === undefined,
+    });
+  }
+
+  /**
+   * The page of a notice's signed link (/c/h/:token): the report, the level the notice is for and,
+   * once that level has acknowledged, who did and when. Undefined for an unknown notice.
+   */
+  async linkView(noticeId: string): Promise<HazardAckLinkView | undefined> {
+    const notice = await this.repo.findNotice(noticeId);
+    const report = notice && (await this.repo.find(notice.reportId));
+    if (!notice || !report || notice.level === 'county_responsible') return undefined;
+    const ack = (await this.repo.acks(report.id)).find((a) => a.level === notice.level);
+    return {
+      level: notice.level,
+      recipient: notice.name ?? '',
+      placeName: report.placeName,
+      grade: report.grade,
+      peopleThreatened: report.peopleThreatened,
+      observed: report.observed,
+      reporter: report.reporter.name,
+      createdAt: new Date(report.createdAt),
+      cityDeadline: report.cityDeadlineAt ? new Date(report.cityDeadlineAt) : null,
+      reportId: report.id,
+      acknowledged: ack ? { by: ack.byName, at: new Date(ack.at), channel: ack.channel } : null,
+    };
+  }
+
+  /** The one-tap button of a notice's signed link: its level acknowledges (once). */
+  async acknowledgeByLink(noticeId: string): Promise<boolean> {
+    return this.acknowledgeByNotice(noticeId, 'link');
   }
 
   /** Key 1 on a report call: the called duty office acknowledges (once per level). */
@@ -243,7 +380,10 @@ export class HazardReportsService
   }
 
   /** The person a notice went to acknowledges for its level (once per level). */
-  private async acknowledgeByNotice(noticeId: string, channel: 'voice' | 'sms'): Promise<boolean> {
+  private async acknowledgeByNotice(
+    noticeId: string,
+    channel: 'voice' | 'sms' | 'link',
+  ): Promise<boolean> {
     const notice = await this.repo.findNotice(noticeId);
     if (!notice || notice.level === 'county_responsible') return false;
     const level = notice.level;
@@ -254,6 +394,8 @@ export class HazardReportsService
         tokenId: null,
         byName: notice.name ?? '',
         channel,
+        personId: notice.personId,
+        noticeId: notice.id,
       });
       if (ack) {
         await this.audit.append(
@@ -408,109 +550,6 @@ export class HazardReportsService
     return { statusCode: 201, body: { reportId: report.id, warning: issued.body } };
   }
 
-  /** The sweep: first notices left unsent, and the 45-minute mark of reports the city has not acknowledged. */
-  async sweep(): Promise<void> {
-    const unnotified = await rows<{ id: string }>(
-      this.repo.db,
-      `SELECT id FROM hazard_reports
-        WHERE notified_at IS NULL AND created_at < now() - $1::int * interval '1 millisecond'
-        ORDER BY created_at LIMIT 100`,
-      [NOTIFY_GRACE_MS],
-    );
-    for (const { id } of unnotified) await this.notifyClaimed(id);
-    if (this.stopped) return;
-    const due = await this.repo.db.transaction(async (m) => {
-      const claimed = await rows<{ id: string; minutes: number }>(
-        m,
-        `UPDATE hazard_reports r SET escalated_at = now(), flagged_at = now()
-          WHERE r.escalate_at <= now() AND r.escalated_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM hazard_report_acks a WHERE a.report_id = r.id AND a.level = 'city')
-        RETURNING r.id, floor(extract(epoch FROM now() - r.created_at) / 60)::int AS minutes`,
-      );
-      if (claimed.length) {
-        await this.audit.append(
-          claimed.map((c) => ({
-            actor: 'system',
-            action: 'hazard_report.escalated',
-            subjectType: 'hazard_report',
-            subjectId: c.id,
-            data: { reason: 'city_not_acknowledged', minutes: c.minutes, flagged: true },
-          })),
-          m,
-        );
-      }
-      return claimed;
-    });
-    for (const c of due) {
-      const report = await this.repo.find(c.id);
-      if (!report) continue;
-      const county = report.divisionCode.slice(0, 6);
-      const recipients = [
-        ...(await this.repo.recipients(county.slice(0, 4), 'city')),
-        ...(await this.repo.recipients(county, 'county_responsible')),
-      ];
-      const ctx = this.smsContext(report);
-      const [result] = await Promise.all([
-        this.sender.sendSms(report.id, 'escalation', recipients, () =>
-          reportEscalationSms({ ...ctx, minutes: c.minutes }),
-        ),
-        // The city duty office is called again.
-        this.sender.call(
-          report.id,
-          'escalation',
-          recipients.filter((r) => r.level === 'city'),
-        ),
-      ]);
-      this.logger.warn({ reportId: report.id, ...result }, 'hazard report escalated: city silent');
-    }
-  }
-
-  /** Claims the first notices of a report (once) and sends them. */
-  private async notifyClaimed(id: string): Promise<void> {
-    const [claimed] = await rows<{ id: string }>(
-      this.repo.db,
-      `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
-      [id],
-    );
-    if (!claimed) return;
-    const report = await this.repo.find(id);
-    if (!report) return;
-    const county = report.divisionCode.slice(0, 6);
-    const recipients: Recipient[] = [...(await this.repo.recipients(county, 'county'))];
-    if (mustReachCity(report.grade))
-      recipients.push(...(await this.repo.recipients(county.slice(0, 4), 'city')));
-    const ctx = this.smsContext(report);
-    const [result, calls] = await Promise.all([
-      this.sender.sendSms(report.id, 'report', recipients, () => reportNoticeSms(ctx)),
-      // 特大型 / 大型: the duty offices are called as well.
-      mustReachCity(report.grade)
-        ? this.sender.call(report.id, 'report', recipients)
-        : Promise.resolve({ sent: 0, failed: 0 }),
-    ]);
-    await this.audit.append([
-      {
-        actor: 'system',
-        action: 'hazard_report.notified',
-        subjectType: 'hazard_report',
-        subjectId: report.id,
-        data: { recipients: recipients.length, sms: result, calls },
-      },
-    ]);
-  }
-
-  private smsContext(report: HazardReportRow): ReportSmsContext {
-    return {
-      reportId: report.id,
-      placeName: report.placeName,
-      grade: report.grade,
-      peopleThreatened: report.peopleThreatened,
-      observed: report.observed,
-      reporterName: report.reporter.name,
-      reporterPhone: report.reporter.phone,
-      cityDeadline: report.cityDeadlineAt ? new Date(report.cityDeadlineAt) : undefined,
-    };
-  }
-
   /** Where the report is: a hazard point, or a division and words; within the caller's area. */
   private async placeOf(
     principal: Principal,
@@ -639,10 +678,13 @@ export class HazardReportsService
         channel: n.channel,
         status: n.status,
         sentAt: n.sentAt,
+        outcome: n.outcome,
+        outcomeAt: n.outcomeAt,
       })),
       acknowledgements: acks.map((a) => ({
         level: a.level,
         by: a.byName,
+        personId: a.personId,
         channel: a.channel,
         at: a.at,
       })),

@@ -30,6 +30,8 @@ const DESCRIPTIONS: Record<QueueName, string> = {
   'send-email': 'E-mail sends (电子邮件)',
   'send-robot': 'WeCom / DingTalk / Feishu group robots (群机器人)',
   'send-broadcast': 'Emergency broadcast terminals (应急广播)',
+  'hazard-reports':
+    'Hazard report notices to duty offices, and their 1-hour deadline timers (险情上报)',
 };
 
 /** Without APP_SECRET (development only): a key of this process, sessions end with it. */

@@ -152,7 +152,9 @@ export class WarningsRepository {
   async placeNames(areas: string[], hazardPoints: string[], riskZones: string[]) {
     const [divisions, sites] = await Promise.all([
       this.db.query<{ code: string; name: string }[]>(
-        `SELECT code, name FROM divisions WHERE code = ANY($1)`,
+        // An area is a division or a grid (网格).
+        `SELECT code, name FROM divisions WHERE code = ANY($1)
+         UNION ALL SELECT code, name FROM grids WHERE code = ANY($1)`,
         [areas],
       ),
       this.db.query<{ code: string; name: string }[]>(

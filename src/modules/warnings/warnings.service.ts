@@ -435,7 +435,13 @@ export class WarningsService {
     const unknown = await this.targeting.findUnknownTargets(this.targetQuery(body, audience));
     for (const field of ['areas', 'hazardPoints', 'riskZones'] as const) {
       if (unknown[field].length)
-        problems.push({ field, message: `unknown codes: ${unknown[field].join(', ')}` });
+        problems.push({
+          field,
+          message:
+            field === 'areas'
+              ? `unknown divisions or grids: ${unknown[field].join(', ')}`
+              : `unknown codes: ${unknown[field].join(', ')}`,
+        });
     }
     if (problems.length) throw AppException.validation(problems);
     if (principal.role === 'duty_officer') {

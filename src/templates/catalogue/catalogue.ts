@@ -16,6 +16,7 @@ import type {
   WarningLevel,
   WarningStatus,
 } from '../../modules/warnings/warning.types';
+import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
 import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
 import { renderMessage } from '../registry';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
@@ -580,6 +581,24 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     }
     const seg = e.segments === undefined ? '' : ` — ${e.segments} SMS`;
     lines.push(`**${CHANNEL_TITLE[e.channel]}**${seg}`, '', fence(e.text), '');
+  }
+  // Hazard reports (险情上报) concern no warning: their own section, both locales.
+  lines.push(
+    '## 险情上报 · Hazard reports',
+    '',
+    'Notices of a hazard report to the county and city duty offices, the reminder at the 45-minute',
+    'mark, the calls, and the SMS answered to an SMS starting with 险情 (src/modules/hazard-reports).',
+    '',
+  );
+  let hazardLocale: string | undefined;
+  for (const h of hazardReportCatalogue()) {
+    if (h.locale !== hazardLocale) {
+      hazardLocale = h.locale;
+      lines.push(`### ${h.locale === 'zh-CN' ? '中文 · zh-CN' : 'English · en'}`, '');
+    }
+    const spoken = h.title.includes('电话');
+    const seg = spoken ? '' : ` — ${smsSegments(h.text)} SMS`;
+    lines.push(`**${h.title}**${seg}`, '', fence(h.text), '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }

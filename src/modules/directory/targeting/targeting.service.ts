@@ -7,6 +7,7 @@ import {
   buildTargetFilter,
   countByRoleSql,
   countSql,
+  isGridCode,
   normalizeTargetQuery,
   recipientsSql,
   type RecipientRow,
@@ -29,6 +30,9 @@ const CURSOR_NAME = 'targeting_recipients';
  * Targeting: who a warning reaches ("到村到户到人").
  *
  * Semantics of a TargetQuery:
+ * - A **grid code** given among the areas (网格: the village's 12 digits and the grid's number,
+ *   e.g. 513221001001001) targets every person whose `grid_code` is that grid: its residents and
+ *   its staff.
  * - An **area** (a division code of any level: province 2, city 4, county 6, township 9, village 12
  *   digits) targets every person whose `division_code` is that code or lies below it, i.e. starts
  *   with it (a code's prefix is its ancestry). People attached to an ancestor are not included:
@@ -196,11 +200,13 @@ export class TargetingService {
       const rows: { kind: keyof typeof found; code: string }[] = await this.db.query(
         `SELECT 'areas' AS kind, d.code FROM divisions d WHERE d.code = ANY ($1::varchar[])
          UNION ALL
+         SELECT 'areas', g.code FROM grids g WHERE g.code = ANY ($4::varchar[])
+         UNION ALL
          SELECT CASE s.type WHEN 'hazard_point' THEN 'hazardPoints' ELSE 'riskZones' END, s.code
            FROM hazard_sites s
           WHERE (s.type = 'hazard_point' AND s.code = ANY ($2::varchar[]))
              OR (s.type = 'risk_zone' AND s.code = ANY ($3::varchar[]))`,
-        [areas, hazardPoints, riskZones],
+        [areas.filter((c) => !isGridCode(c)), hazardPoints, riskZones, areas.filter(isGridCode)],
       );
       for (const row of rows) found[row.kind].add(row.code);
     }

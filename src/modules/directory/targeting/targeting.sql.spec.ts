@@ -17,9 +17,18 @@ describe('targeting SQL', () => {
   });
 
   it('rejects malformed area codes', () => {
-    for (const code of ['', '5', '5132210', '51322100100100', '51a2', ' 51']) {
+    for (const code of ['', '5', '5132210', '5132210010', '51a2', ' 51', '513221001001 1']) {
       expect(() => norm([code])).toThrow(AppException);
     }
+  });
+
+  it('splits grid codes (a village code and the grid’s number) out of the areas', () => {
+    const q = norm(['513221', '513221001001001', '513221001001001', '513221001001G2']);
+    expect(q.areas).toEqual(['513221']);
+    expect(q.grids).toEqual(['513221001001001', '513221001001G2']);
+    const filter = buildTargetFilter(q);
+    expect(filter.where).toContain('p.grid_code = ANY ($3::varchar[])');
+    expect(filter.params[2]).toEqual(['513221001001001', '513221001001G2']);
   });
 
   it('treats an empty role list as no filter', () => {

@@ -1,5 +1,6 @@
 import { AppException, type FieldProblem } from '../../../common/errors/app.exception';
 import { divisionLevelOf } from '../directory.types';
+import { GRID_CODE } from '../import/validators/patterns';
 import type { TargetQuery } from './targeting.types';
 
 /**
@@ -29,9 +30,18 @@ import type { TargetQuery } from './targeting.types';
 /** The byte after '9' in "C" order: [code, code + ':') is "code and every code it prefixes". */
 export const RANGE_END_SUFFIX = ':';
 
+/** A grid code (网格): its village's 12-digit code followed by the grid's own part. */
+export function isGridCode(code: unknown): code is string {
+  return (
+    typeof code === 'string' && code.length <= (GRID_CODE.max ?? 32) && GRID_CODE.pattern.test(code)
+  );
+}
+
 export interface NormalizedTargetQuery {
   /** Sorted, without duplicates and without codes already covered by an ancestor in the list. */
   areas: string[];
+  /** Grid codes given among the areas, without duplicates. */
+  grids: string[];
   hazardPoints: string[];
   riskZones: string[];
   /** Undefined: every role. */
@@ -45,6 +55,9 @@ function unique(values: readonly string[] | undefined): string[] {
 /**
  * Validates and simplifies a query.
  *
+ * An area is a division code or a grid code (GRID_CODE: a village's 12 digits and the grid's own
+ * part, longer than any division code): grids are split out into `grids`.
+ *
  * Area codes must be well-formed division codes (2, 4, 6, 9 or 12 digits): a malformed one would
  * be a range over something else (the empty string would even be "everyone"), so it is rejected
  * with a validation error rather than ignored. Whether a code exists is findUnknownTargets'
@@ -56,12 +69,15 @@ function unique(values: readonly string[] | undefined): string[] {
  */
 export function normalizeTargetQuery(query: TargetQuery): NormalizedTargetQuery {
   const problems: FieldProblem[] = [];
-  const areas = unique(query.areas);
-  for (const code of areas) {
-    if (typeof code !== 'string' || !divisionLevelOf(code)) {
+  const areas: string[] = [];
+  const grids: string[] = [];
+  for (const code of unique(query.areas)) {
+    if (isGridCode(code)) grids.push(code);
+    else if (typeof code === 'string' && divisionLevelOf(code)) areas.push(code);
+    else {
       problems.push({
         field: 'areas',
-        message: `not a division code (2, 4, 6, 9 or 12 digits): ${String(code)}`,
+        message: `not a division code (2, 4, 6, 9 or 12 digits) nor a grid code (a village's 12 digits and the grid's number): ${String(code)}`,
       });
     }
   }
@@ -78,7 +94,7 @@ export function normalizeTargetQuery(query: TargetQuery): NormalizedTargetQuery 
   }
 
   const roles = unique(query.roles);
-  return { areas: kept, hazardPoints, riskZones, roles: roles.length ? roles : undefined };
+  return { areas: kept, grids, hazardPoints, riskZones, roles: roles.length ? roles : undefined };
 }
 
 export interface TargetFilter {
@@ -123,6 +139,8 @@ export function buildTargetFilter(query: NormalizedTargetQuery): TargetFilter {
       `(p.division_code >= ${param(code)} AND p.division_code < ${param(code + RANGE_END_SUFFIX)})`,
     );
   }
+  // A grid: every person of it (its residents and staff), by people_grid_idx.
+  if (query.grids.length) arms.push(`p.grid_code = ANY (${param(query.grids)}::varchar[])`);
   if (query.hazardPoints.length || query.riskZones.length) {
     const sites = sitePeopleSql(param(query.hazardPoints), param(query.riskZones));
     arms.push(`p.id = ANY (ARRAY(${sites}\n    ))`);

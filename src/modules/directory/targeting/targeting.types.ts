@@ -6,7 +6,10 @@ import type { ContactKind, PersonRole } from '../directory.types';
  * filtered by role.
  */
 export interface TargetQuery {
-  /** Division codes of any level (2, 4, 6, 9 or 12 digits): everyone at or below each of them. */
+  /**
+   * Division codes of any level (2, 4, 6, 9 or 12 digits): everyone at or below each of them; or
+   * grid codes (网格, a village's 12 digits and the grid's number): everyone of that grid.
+   */
   areas: string[];
   /** Codes of hazard_sites of type `hazard_point` (隐患点). */
   hazardPoints: string[];
@@ -40,7 +43,10 @@ export interface Recipient {
 
 /** Targets of a query that name nothing in the directory (input order, each once). */
 export interface UnknownTargets {
-  /** Malformed division codes and well-formed ones with no row in `divisions`. */
+  /**
+   * Malformed codes, well-formed division codes with no row in `divisions`, and grid codes with no
+   * row in `grids`.
+   */
   areas: string[];
   /** Codes with no hazard site of type `hazard_point` (a risk zone's code given here counts). */
   hazardPoints: string[];

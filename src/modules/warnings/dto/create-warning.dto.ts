@@ -28,7 +28,8 @@ import {
   type WarningStatus,
 } from '../warning.types';
 
-const DIVISION_CODE = /^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/;
+/** A division code (2, 4, 6, 9 or 12 digits) or a grid code (a village's 12 digits and the grid's number). */
+const DIVISION_OR_GRID_CODE = /^(\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?|\d{12}[0-9A-Za-z_-]{1,20})$/;
 
 export class ImpactDto {
   @ApiProperty({ description: 'people threatened', maximum: 100_000_000 })
@@ -75,13 +76,17 @@ export class WarningBodyDto {
   @MaxLength(2000)
   instruction: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'division codes (any level)' })
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      'division codes (any level: everyone at or below it) or grid codes (网格, the village code and the grid number: everyone of that grid)',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(2000)
-  @Matches(DIVISION_CODE, {
+  @Matches(DIVISION_OR_GRID_CODE, {
     each: true,
-    message: 'each area must be a 2, 4, 6, 9 or 12-digit division code',
+    message: 'each area must be a 2, 4, 6, 9 or 12-digit division code or a grid code',
   })
   areas?: string[];
 

@@ -1,0 +1,161 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
+import { mustReachCity } from './hazard-grade';
+import { HazardReportQueue } from './hazard-report.queue';
+import { HazardReportSender } from './hazard-report.sender';
+import { HazardReportsRepository, type Recipient } from './hazard-reports.repository';
+
+/** A report, or a notice, left behind by a process that died is picked up by the sweep after this. */
+export const NOTIFY_GRACE_MS = 10_000;
+
+/** What the deadline job found. */
+export type DeadlineOutcome =
+  | { kind: 'escalated' | 'not_needed' }
+  /** The mark is still ahead (the job ran early): run again at `at`. */
+  | { kind: 'early'; at: Date };
+
+/**
+ * Who is told of a report, and when: the first notices (county; for 特大型/大型 the city too, and
+ * both called), the deadline timer at the 45-minute mark, and the escalation when the city has
+ * not acknowledged by then. Used by the API (a new report) and by the hazard-reports worker (the
+ * timer, and the sweep that rebuilds from Postgres what the queue backend lost).
+ */
+@Injectable()
+export class HazardReportNotifier {
+  private readonly logger = new Logger(HazardReportNotifier.name);
+
+  constructor(
+    private readonly repo: HazardReportsRepository,
+    private readonly sender: HazardReportSender,
+    private readonly queue: HazardReportQueue,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** A new report: its deadline timer (when the city must be reached), then its first notices. */
+  async start(reportId: string): Promise<void> {
+    const report = await this.repo.find(reportId);
+    if (report?.escalateAt)
+      await this.queue.scheduleDeadline(report.id, new Date(report.escalateAt));
+    await this.notifyClaimed(reportId);
+  }
+
+  /** Claims the first notices of a report (once) and queues them. */
+  async notifyClaimed(id: string): Promise<void> {
+    const [claimed] = await rows<{ id: string }>(
+      this.repo.db,
+      `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
+      [id],
+    );
+    if (!claimed) return;
+    const report = await this.repo.find(id);
+    if (!report) return;
+    const county = report.divisionCode.slice(0, 6);
+    const recipients: Recipient[] = [...(await this.repo.recipients(county, 'county'))];
+    const city = mustReachCity(report.grade);
+    if (city) recipients.push(...(await this.repo.recipients(county.slice(0, 4), 'city')));
+    const sends: { recipient: Recipient; channel: 'sms' | 'voice' }[] = recipients.map(
+      (recipient) => ({ recipient, channel: 'sms' }),
+    );
+    // 特大型 / 大型: the duty offices are called as well.
+    if (city)
+      sends.push(...recipients.map((recipient) => ({ recipient, channel: 'voice' as const })));
+    const result = await this.sender.notify(report.id, 'report', sends);
+    await this.audit.append([
+      {
+        actor: 'system',
+        action: 'hazard_report.notified',
+        subjectType: 'hazard_report',
+        subjectId: report.id,
+        data: {
+          recipients: recipients.length,
+          sms: recipients.length,
+          calls: city ? recipients.length : 0,
+          queued: result.queued,
+        },
+      },
+    ]);
+  }
+
+  /**
+   * The deadline job: at the mark, a report the city has not acknowledged is flagged and escalated
+   * (once, whichever process runs it): a 催报 SMS and a call to the city duty office, an SMS to the
+   * county's responsible persons.
+   */
+  async onDeadline(reportId: string): Promise<DeadlineOutcome> {
+    const report = await this.repo.find(reportId);
+    if (!report?.escalateAt || report.escalatedAt) return { kind: 'not_needed' };
+    const at = new Date(report.escalateAt);
+    if (at.getTime() > Date.now()) return { kind: 'early', at };
+    const claimed = await this.repo.db.transaction(async (m) => {
+      const [c] = await rows<{ id: string; minutes: number }>(
+        m,
+        `UPDATE hazard_reports r SET escalated_at = now(), flagged_at = now()
+          WHERE r.id = $1 AND r.escalate_at <= now() AND r.escalated_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM hazard_report_acks a WHERE a.report_id = r.id AND a.level = 'city')
+        RETURNING r.id, floor(extract(epoch FROM now() - r.created_at) / 60)::int AS minutes`,
+        [reportId],
+      );
+      if (c) {
+        await this.audit.append(
+          [
+            {
+              actor: 'system',
+              action: 'hazard_report.escalated',
+              subjectType: 'hazard_report',
+              subjectId: c.id,
+              data: { reason: 'city_not_acknowledged', minutes: c.minutes, flagged: true },
+            },
+          ],
+          m,
+        );
+      }
+      return c;
+    });
+    if (!claimed) return { kind: 'not_needed' };
+    const county = report.divisionCode.slice(0, 6);
+    const cityOffice = await this.repo.recipients(county.slice(0, 4), 'city');
+    const responsible = await this.repo.recipients(county, 'county_responsible');
+    const result = await this.sender.notify(report.id, 'escalation', [
+      ...[...cityOffice, ...responsible].map((recipient) => ({
+        recipient,
+        channel: 'sms' as const,
+      })),
+      // The city duty office is called again.
+      ...cityOffice.map((recipient) => ({ recipient, channel: 'voice' as const })),
+    ]);
+    this.logger.warn({ reportId: report.id, ...result }, 'hazard report escalated: city silent');
+    return { kind: 'escalated' };
+  }
+
+  /**
+   * Rebuilds from Postgres what the queue backend may have lost (at boot and by the sweep): the
+   * first notices of a report whose process died before claiming them, notices whose jobs are
+   * gone, and the deadline timer of every report still waiting for its mark.
+   */
+  async sweep(): Promise<void> {
+    const unnotified = await rows<{ id: string }>(
+      this.repo.db,
+      `SELECT id FROM hazard_reports
+        WHERE notified_at IS NULL AND created_at < now() - $1::int * interval '1 millisecond'
+        ORDER BY created_at LIMIT 100`,
+      [NOTIFY_GRACE_MS],
+    );
+    for (const { id } of unnotified) await this.notifyClaimed(id);
+    for (const { id } of await this.repo.openNotices(NOTIFY_GRACE_MS)) {
+      await this.queue.ensureNotice(id);
+    }
+    const pending = await rows<{ id: string; escalateAt: Date }>(
+      this.repo.db,
+      `SELECT r.id, r.escalate_at AS "escalateAt" FROM hazard_reports r
+        WHERE r.escalate_at IS NOT NULL AND r.escalated_at IS NULL AND r.state = 'open'
+          AND NOT EXISTS (SELECT 1 FROM hazard_report_acks a WHERE a.report_id = r.id AND a.level = 'city')
+        ORDER BY r.escalate_at LIMIT 1000`,
+    );
+    for (const p of pending) {
+      const done = await this.queue.ensureDeadline(p.id, new Date(p.escalateAt));
+      if (done !== 'present')
+        this.logger.warn({ reportId: p.id, done }, 'hazard report deadline timer rebuilt');
+    }
+  }
+}
