@@ -111,13 +111,20 @@ describe('bad input gets a 4xx naming the field and changes nothing', () => {
     // A lone surrogate cannot even be percent-encoded as UTF-8: the path is refused.
     const path = await t.http().get('/v1/directory/people/%ED%A0%80').set(as('admin'));
     expectRefused(path, 400, 'BAD_REQUEST', 'path');
+    const note = await t
+      .http()
+      .post('/v1/tasks/00000000-0000-4000-8000-000000000000/complete')
+      .set(as('grid_member'))
+      .send({ outcome: 'evacuated', note: 'x\u0000' });
+    expectRefused(note, 400, 'VALIDATION_FAILED', 'note');
+    // The API reads JSON: a form is refused as such, naming the content type.
     const form = await t
       .http()
       .post('/v1/tasks/00000000-0000-4000-8000-000000000000/complete')
       .set(as('grid_member'))
       .type('form')
       .send('outcome=evacuated&note=%00');
-    expectRefused(form, 400, 'VALIDATION_FAILED', 'note');
+    expectRefused(form, 415, 'UNSUPPORTED_MEDIA_TYPE', 'content-type');
     const csv = await t
       .http()
       .post('/v1/directory/imports/people')
@@ -294,7 +301,15 @@ describe('bad input gets a 4xx naming the field and changes nothing', () => {
       .set(as('duty_officer'))
       .set('Content-Type', 'text/plain')
       .send('kind=imminent');
-    expect(text.status).toBe(400);
+    expectRefused(text, 415, 'UNSUPPORTED_MEDIA_TYPE', 'content-type');
+    // A route that takes no body does not take one of another type either (it would be ignored).
+    const session = await t
+      .http()
+      .post('/v1/admin/queue-dashboard/session')
+      .set(as('admin'))
+      .set('Content-Type', 'text/plain')
+      .send('a=%00&b');
+    expectRefused(session, 415, 'UNSUPPORTED_MEDIA_TYPE', 'content-type');
   });
 
   it('changed nothing in the database', async () => {

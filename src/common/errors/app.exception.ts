@@ -56,6 +56,16 @@ export class AppException extends Error {
     );
   }
 
+  /** A body of a type the route does not read (415), naming the Content-Type. */
+  static unsupportedMediaType(type: string, accepted: string): AppException {
+    return new AppException(
+      ErrorCode.UnsupportedMediaType,
+      `不支持的内容类型：${type}，此接口只接受 ${accepted}`,
+      `Unsupported content type ${type}: this route accepts ${accepted}`,
+      { fields: [{ field: 'content-type', message: `must be ${accepted}` }] },
+    );
+  }
+
   /** Too many requests from one client (429); `retryAfter` in seconds, also sent as Retry-After. */
   static rateLimited(retryAfterSeconds: number): AppException {
     return new AppException(

@@ -95,6 +95,24 @@ export function bodyLimits(opts: BodyLimitsOptions): RequestHandler {
       }
       next(mapped);
     };
+    // The API reads JSON only (the text routes — imports, CAP — their own types): a body of
+    // another type is refused, not silently ignored by a route that takes no body.
+    const textRoute = opts.largeRoutes.some(
+      (r) => r.method === req.method && r.path.test(req.path),
+    );
+    const type = req.headers['content-type'];
+    if (
+      req.path.startsWith('/v1/') &&
+      type !== undefined &&
+      !req.is(textRoute ? ['json', '+json', ...TEXT_TYPES] : ['json', '+json'])
+    ) {
+      return fail(
+        AppException.unsupportedMediaType(
+          type.slice(0, 100),
+          textRoute ? `application/json, ${TEXT_TYPES.join(', ')}` : 'application/json',
+        ),
+      );
+    }
     void (async () => {
       const useLarge = await largeAllowed(req);
       const limit = useLarge ? opts.largeLimit : opts.smallLimit;
