@@ -225,6 +225,122 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
     expect(cap.text).toContain(`<references>`);
   });
 
+  // Grid codes (a village's 12 digits and the grid's number) are areas too. A person dropped by an
+  // update only because the audience changed, but still inside a grid or village of the new
+  // version, is told they are no longer addressed, never that their area left the warning.
+  const GRID = '513221001001001';
+  const GRID_2 = '513221001001002';
+  const VILLAGE = '513221001001';
+  const inGrid = [PEOPLE.gridLeader, PEOPLE.resident, PEOPLE.deadMobile];
+  it.each([
+    {
+      direction: 'a grid updated to its village',
+      from: { areas: [GRID], audience: ['grid_leader', 'resident'] },
+      to: { areas: [VILLAGE], audience: ['village_responsible', 'grid_leader'] },
+      droppedInside: true,
+    },
+    {
+      direction: 'a village updated to one of its grids',
+      from: { areas: [VILLAGE], audience: ['village_responsible', 'grid_leader', 'resident'] },
+      to: { areas: [GRID], audience: ['grid_leader'] },
+      droppedInside: true,
+    },
+    {
+      direction: 'a grid updated to another grid of its village',
+      from: { areas: [GRID], audience: ['grid_leader', 'resident'] },
+      to: { areas: [GRID_2], audience: ['grid_leader', 'resident'] },
+      droppedInside: false,
+    },
+  ])(
+    'releases after $direction tell nobody inside the new area that their area was dropped',
+    async ({ from, to, droppedInside }) => {
+      const issued = await t
+        .http()
+        .post('/v1/warnings')
+        .set(duty())
+        .send(riskWarning({ headline: 'grid release', ...from }));
+      expect(issued.status).toBe(201);
+      const id = issued.body.id as string;
+      const people = async () =>
+        (await t.db.query(
+          `SELECT p.external_id AS ext, d.state, d.msg_type AS "msgType", d.first_attempt_at IS NOT NULL AS reached
+             FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1`,
+          [id],
+        )) as { ext: string; state: string; msgType: string; reached: boolean }[];
+      const first = await waitUntil(async () => {
+        const rows = await people();
+        return rows.length && rows.every((r) => r.state === 'confirmed') && rows;
+      }, 'everyone of version 1 confirmed');
+
+      const res = await t
+        .http()
+        .post(`/v1/warnings/${id}/updates`)
+        .set(duty())
+        .send({ ...riskWarning({ headline: 'grid release', ...to }), kind: undefined });
+      expect(res.status).toBe(201);
+
+      // Who the update drops, and whether each is still inside an area of the new version: a
+      // person of grid 1 is inside both the grid and its village; the village chief (no grid)
+      // only inside the village.
+      const targetedAfter = (ext: string) => {
+        const inside =
+          to.areas.includes(VILLAGE) ||
+          (to.areas.includes(GRID) && inGrid.some((p) => p.ext === ext));
+        const role =
+          ext === PEOPLE.villageChief.ext
+            ? 'village_responsible'
+            : ext === PEOPLE.gridLeader.ext
+              ? 'grid_leader'
+              : 'resident';
+        return { inside, targeted: inside && to.audience.includes(role) };
+      };
+      const dropped = first.filter((r) => !targetedAfter(r.ext).targeted).map((r) => r.ext);
+      expect(dropped.length).toBeGreaterThan(0);
+      expect(dropped.some((ext) => targetedAfter(ext).inside)).toBe(droppedInside);
+
+      const releases = await waitUntil(async () => {
+        const rows = (await t.db.query(
+          `SELECT p.external_id AS ext, a.provider_id AS "providerId"
+             FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id
+            WHERE a.warning_id = $1 AND a.msg_type = 'cancel' AND a.channel = 'sms' AND a.status IN ('sent', 'delivered')`,
+          [id],
+        )) as { ext: string; providerId: string }[];
+        return rows.length >= dropped.length && rows;
+      }, 'a release SMS to each dropped person');
+      expect(releases.map((r) => r.ext).sort()).toEqual([...dropped].sort());
+      expect(
+        (await people())
+          .filter((r) => r.msgType === 'cancel')
+          .map((r) => r.ext)
+          .sort(),
+      ).toEqual([...dropped].sort());
+
+      for (const { ext, providerId } of releases) {
+        const bodies = t
+          .sandbox!.carrier.events({ type: 'sms.created' })
+          .filter((e) => e.ref === providerId)
+          .map((e) => String((e.data as { body: string }).body));
+        expect(bodies).toHaveLength(1);
+        const [body] = bodies;
+        expect(body).not.toMatch(/解除|已结束/);
+        if (targetedAfter(ext).inside) {
+          // Still inside the new area: only the audience changed.
+          expect({ ext, body }).toEqual({ ext, body: expect.stringContaining('通知对象') });
+          expect(body).not.toContain('您所在的');
+        } else {
+          // Their own area left the warning: named.
+          expect({ ext, body }).toEqual({
+            ext,
+            // The grid when the earlier version named it, else the village.
+            body: expect.stringContaining(
+              `您所在的${from.areas.includes(GRID) ? '渔子溪村第1网格' : '渔子溪村'}已不在`,
+            ),
+          });
+        }
+      }
+    },
+  );
+
   it('cancel (解除) stops pending sends, tells everyone already reached, and refuses later updates', async () => {
     const issued = await t
       .http()

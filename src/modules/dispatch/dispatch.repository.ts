@@ -216,10 +216,14 @@ export class DispatchRepository {
     versionMsgType: string,
   ): Promise<DroppedArea | undefined> {
     if (a.msgType !== 'cancel' || versionMsgType === 'cancel') return undefined;
-    // Still inside an area of the new version: only the audience changed, no place to name.
+    // Still inside an area of the new version (a division at or above theirs, or their own grid,
+    // areas holding grid codes too): only the audience changed, no place to name. Otherwise the
+    // place that left: their grid when the earlier version named it, else their division.
     const [row] = await this.db.query(
-      `SELECT coalesce(dv.name, g.name, d.division_code) AS place, pv.level,
-              EXISTS (SELECT 1 FROM unnest(cv.areas) ar WHERE starts_with(d.division_code, ar)) AS covered
+      `SELECT coalesce(CASE WHEN d.grid_code = ANY (pv.areas) THEN g.name END, dv.name, g.name, d.division_code) AS place,
+              pv.level,
+              EXISTS (SELECT 1 FROM unnest(cv.areas) ar
+                       WHERE starts_with(d.division_code, ar) OR ar = d.grid_code) AS covered
          FROM deliveries d LEFT JOIN divisions dv ON dv.code = d.division_code
          LEFT JOIN grids g ON g.code = d.grid_code
          LEFT JOIN warning_versions pv ON pv.warning_id = d.warning_id AND pv.version = $2 - 1
