@@ -269,7 +269,7 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
         )) as { ext: string; state: string; msgType: string; reached: boolean }[];
       const first = await waitUntil(async () => {
         const rows = await people();
-        return rows.length && rows.every((r) => r.state === 'confirmed') && rows;
+        return rows.length && rows.every((r) => r.state === 'confirmed') ? rows : undefined;
       }, 'everyone of version 1 confirmed');
 
       const res = await t
@@ -305,7 +305,7 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
             WHERE a.warning_id = $1 AND a.msg_type = 'cancel' AND a.channel = 'sms' AND a.status IN ('sent', 'delivered')`,
           [id],
         )) as { ext: string; providerId: string }[];
-        return rows.length >= dropped.length && rows;
+        return rows.length >= dropped.length ? rows : undefined;
       }, 'a release SMS to each dropped person');
       expect(releases.map((r) => r.ext).sort()).toEqual([...dropped].sort());
       expect(
