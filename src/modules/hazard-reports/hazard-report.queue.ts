@@ -74,11 +74,18 @@ export class HazardReportQueue {
     return 'added';
   }
 
-  /** Queues a notice whose job may be lost (a no-op while its job still exists). */
+  /**
+   * Queues a notice whose job may be lost (a no-op while its job still exists). A failed job that
+   * kept the provider's acceptance is tried again, to record it: a new job would not know it.
+   */
   async ensureNotice(noticeId: string): Promise<void> {
     const job = await this.queue.getJob(noticeJobId(noticeId));
     if (job) {
       const state = await job.getState();
+      if (state === 'failed' && job.data.type === 'notice' && job.data.accepted) {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return;
+      }
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
       await job.remove();
     }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ChannelError } from '../../channels/channel.types';
+import { ChannelError, type SendReceipt } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
 import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
 import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-limiter';
@@ -30,6 +30,8 @@ const RATE_LIMIT_MAX_WAIT_MS = 10_000;
 const MIN_DEFER_MS = 1_000;
 /** In-process tries at recording an accepted send before the job keeps it for a later try. */
 const RECORD_TRIES = 3;
+/** Looking for a lost send at the provider: messages created this long before the notice count. */
+const PROVIDER_CLOCK_SLACK_MS = 60_000;
 
 /**
  * A report's notices to duty offices. `notify` writes each one (`queued`, with the number) and
@@ -101,6 +103,19 @@ export class HazardReportSender {
     if (!n || !['queued', 'sending'].includes(n.status) || !n.address) return { kind: 'skipped' };
     const report = await this.repo.find(n.reportId);
     if (!report) return { kind: 'skipped' };
+    if (n.status === 'sending') {
+      // An earlier try claimed it and left no result (its process died after the provider
+      // accepted, or the acceptance it kept was lost with its job): the provider is asked first,
+      // and what it has is recorded, never sent again.
+      const found = await this.sentBefore(n, report);
+      if (found) {
+        this.logger.warn(
+          { reportId: n.reportId, noticeId: n.id, channel: n.channel },
+          'stuck hazard report notice found at the provider: recorded, not resent',
+        );
+        return this.record(n.id, found.providerId);
+      }
+    }
     if (
       n.purpose === 'escalation' &&
       (await this.repo.acks(report.id)).some((a) => a.level === 'city')
@@ -181,6 +196,38 @@ export class HazardReportSender {
   /** What a call about the report reads. */
   callScripts(report: HazardReportRow, purpose: NoticeRow['purpose']) {
     return reportCallScripts({ ...smsContext(report), escalation: purpose === 'escalation' });
+  }
+
+  /**
+   * The message or call the provider has for a notice left `sending`: the same SMS text to the
+   * number, or a call to it, since the notice was written and not recorded by another notice or a
+   * warning send (the channels' findSent / findPlaced). A provider that cannot be asked now is a
+   * transient error (the job is tried again later), never a reason to send again.
+   */
+  private async sentBefore(
+    n: { id: string; channel: string; address: string | null; createdAt: Date } & Pick<
+      NoticeRow,
+      'purpose' | 'level'
+    >,
+    report: HazardReportRow,
+  ): Promise<SendReceipt | undefined> {
+    if (!n.address) return undefined;
+    const since = new Date(new Date(n.createdAt).getTime() - PROVIDER_CLOCK_SLACK_MS);
+    try {
+      const exclude = await this.repo.recordedProviderIds(n.address, since);
+      return n.channel === 'voice'
+        ? await this.registry.voice.findPlaced?.({ to: n.address, since, exclude })
+        : await this.registry.sms.findSent?.({
+            to: n.address,
+            body: this.smsBody(report, n),
+            since,
+            exclude,
+          });
+    } catch (err) {
+      throw err instanceof ChannelError
+        ? err
+        : new ChannelError('transient', undefined, (err as Error).message);
+    }
   }
 
   private async record(noticeId: string, providerId: string): Promise<NoticeOutcome> {

@@ -250,12 +250,13 @@ export class HazardReportsRepository {
         address: string | null;
         name: string | null;
         personId: string | null;
+        createdAt: Date;
       }
     | undefined
   > {
     const [row] = await this.db.query(
       `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, n.channel, n.status, n.address,
-              p.name, n.person_id AS "personId"
+              p.name, n.person_id AS "personId", n.created_at AS "createdAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
       [id],
     );
@@ -308,6 +309,24 @@ export class HazardReportsRepository {
         WHERE id = $1 AND status = 'sending'`,
       [id],
     );
+  }
+
+  /**
+   * Provider ids already recorded for messages and calls to this number since then, by report
+   * notices and by warning sends (reconciliation: a message found at the provider under one of
+   * these ids is not the lost one).
+   */
+  async recordedProviderIds(address: string, since: Date): Promise<string[]> {
+    const found = await rows<{ id: string }>(
+      this.db,
+      `SELECT provider_id AS id FROM hazard_report_notices
+        WHERE address = $1 AND provider_id IS NOT NULL AND created_at >= $2::timestamptz - interval '1 hour'
+       UNION
+       SELECT provider_id FROM contact_attempts
+        WHERE address = $1 AND provider_id IS NOT NULL AND queued_at >= $2::timestamptz - interval '1 hour'`,
+      [address, since],
+    );
+    return found.map((r) => r.id);
   }
 
   /** Notices still queued or sending after `olderThanMs` (their job may be lost). */
