@@ -15,6 +15,7 @@ import {
 } from '../../src/modules/warnings/warning.types';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { inboundSms } from '../helpers/twilio-webhooks';
 import { waitUntil } from '../helpers/wait';
 
 const APP_SECRET = 'console-e2e-secret'.padEnd(40, 'z');
@@ -31,6 +32,27 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/**
+ * Run in the page: records in `window.confirmedCountsSeen` each confirmed count the live view
+ * shows, from now on, every time it changes.
+ */
+const RECORD_CONFIRMED_COUNTS = `(() => {
+  const seen = [];
+  const read = () => {
+    const n = document.querySelector('#counts [data-state=confirmed] .n');
+    if (!n) return;
+    const value = Number(n.textContent);
+    if (seen[seen.length - 1] !== value) seen.push(value);
+  };
+  read();
+  new MutationObserver(read).observe(document.querySelector('#counts'), {
+    childList: true,
+    subtree: true,
+    characterData: true,
+  });
+  window.confirmedCountsSeen = seen;
+})()`;
+
 describe('the duty console (/console) in headless Chromium', () => {
   let t: TestApp;
   let browser: Browser;
@@ -45,9 +67,11 @@ describe('the duty console (/console) in headless Chromium', () => {
       env: { TWILIO_CALLS_PER_SECOND: '5', TWILIO_SMS_PER_SECOND: '20' },
     });
     const s = t.sandbox!.carrier;
-    s.setProfile(PEOPLE.villageChief.mobile, 'confirms');
+    // The village chief and the resident do not answer on their own: the live view test has them
+    // confirm by SMS one at a time, once the page shows its first counts.
+    s.setProfile(PEOPLE.villageChief.mobile, 'no-answer');
     s.setProfile(PEOPLE.gridLeader.mobile, 'needs-help');
-    s.setProfile(PEOPLE.resident.mobile, 'confirms');
+    s.setProfile(PEOPLE.resident.mobile, 'no-answer');
     // Never answers: stays on the not-woken side until confirmed on site from the console.
     s.setProfile(PEOPLE.deadMobile.mobile, 'no-answer');
     s.setProfile(PEOPLE.deadMobile.landline, 'no-answer');
@@ -161,16 +185,31 @@ describe('the duty console (/console) in headless Chromium', () => {
     warningId = await page.inputValue('#watch-id');
     expect(warningId).toMatch(/^[0-9a-f-]{36}$/);
 
-    // Counts arrive over SSE and change while the page stays put.
-    const seen = new Set<number>([await confirmedCount(page)]);
-    const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && (await confirmedCount(page)) < 2) {
-      seen.add(await confirmedCount(page));
-      await page.waitForTimeout(300);
+    // Counts arrive over SSE and change while the page stays put. Nobody has confirmed in the
+    // first frame; from then on every confirmed count the page shows is recorded, and the village
+    // chief, then the resident, reply 1 to their SMS: the page shows 1, then 2, in turn.
+    expect(await confirmedCount(page)).toBe(0);
+    await page.evaluate(RECORD_CONFIRMED_COUNTS);
+    const reached = (ext: string) => async () =>
+      (
+        await t.db.query(
+          `SELECT d.first_attempt_at IS NOT NULL AS reached FROM deliveries d JOIN people p ON p.id = d.person_id
+            WHERE d.warning_id = $1 AND p.external_id = $2`,
+          [warningId, ext],
+        )
+      )[0]?.reached === true;
+    for (const [i, person] of [PEOPLE.villageChief, PEOPLE.resident].entries()) {
+      await waitUntil(reached(person.ext), `${person.name}'s warning sent`);
+      const reply = await inboundSms(t, person.mobile, '1');
+      expect(reply.status).toBe(201);
+      await page.waitForFunction(
+        `Number(document.querySelector('#counts [data-state=confirmed] .n').textContent) === ${i + 1}`,
+        undefined,
+        { timeout: 30_000 },
+      );
     }
-    seen.add(await confirmedCount(page));
-    expect(await confirmedCount(page)).toBeGreaterThanOrEqual(2);
-    expect(seen.size).toBeGreaterThan(1);
+    expect(await confirmedCount(page)).toBe(2);
+    expect(await page.evaluate('window.confirmedCountsSeen')).toEqual([0, 1, 2]);
     // The grid leader asked for help: at the top.
     await page.waitForSelector('#help-box:not([hidden]) li', { timeout: 60_000 });
     expect(await page.textContent('#help-list')).toContain(PEOPLE.gridLeader.name);
