@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import twilio from 'twilio';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../src/database/data-source';
 import { fanoutProgress } from './fanout.bench';
 import {
   ACCOUNT_SID,
@@ -232,14 +233,21 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
   const { log } = o;
   const backends = await openBackends('answers_bench', log);
   let gw: BenchGateway | undefined;
+  let observer: DataSource | undefined;
   try {
     log(
       `answers: ${o.rate} keypress webhooks/s for ${o.seconds} s during a fan-out to ${fmt(o.people)} people, ` +
         `provider ${o.provider} (${backends.where})`,
     );
     gw = await startBenchGateway(backends, { people: o.people, provider: o.provider }, log);
+    // The bench's own queries on a pool of their own: none of the gateway's connections taken.
+    observer = new DataSource({
+      ...buildDataSourceOptions(backends.databaseUrl),
+      extra: { max: 2, application_name: 'bench-observer' },
+    } as ReturnType<typeof buildDataSourceOptions>);
+    await observer.initialize();
     const warningId = await gw.issue(countyImminentWarning());
-    const feeder = callFeeder(gw.db, warningId);
+    const feeder = callFeeder(observer, warningId);
     await feeder.ready();
     const presses: Press[] = [];
     const okSids: string[] = [];
@@ -258,12 +266,14 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
       },
     );
     await feeder.stop();
-    const progress = await fanoutProgress(gw.db, warningId);
-    const [{ n: recorded }] = await gw.db.query(
+    const progress = await fanoutProgress(observer, warningId);
+    const [{ n: recorded }] = await observer.query(
       `SELECT count(*)::int AS n FROM answers WHERE dedupe_key = ANY($1::text[])`,
       [presses.map((p) => `voice:${p.callSid}`)],
     );
     const repeats = feeder.repeats();
+    await observer.destroy();
+    observer = undefined;
     await gw.close();
     gw = undefined;
 
@@ -327,6 +337,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     log(`results: ${result.files.json}, ${result.files.markdown}`);
     return result;
   } finally {
+    await observer?.destroy().catch(() => undefined);
     await gw?.close().catch(() => undefined);
     await backends.close();
   }

@@ -114,7 +114,8 @@ function sampleSessions(ds: DataSource) {
           `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait,
                   regexp_replace(left(query, 70), '\\s+', ' ', 'g') AS query
              FROM pg_stat_activity
-            WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+            WHERE datname = current_database() AND state = 'active'
+              AND application_name IS DISTINCT FROM 'bench-observer'`,
         )
         .catch(() => []);
       for (const r of rows) {
@@ -197,21 +198,28 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
   const scenario = o.name ?? 'fanout';
   const backends = await openBackends(`${scenario}_bench`, log);
   let gw: BenchGateway | undefined;
+  let observer: DataSource | undefined;
   try {
     log(
       `${scenario}: a red warning to ${fmt(o.people)} people, provider ${o.provider} (${backends.where}; ` +
         `Postgres ${backends.versions.postgres}, Redis ${backends.versions.redis})`,
     );
     gw = await startBenchGateway(backends, { people: o.people, provider: o.provider }, log);
+    // The bench's own queries on a pool of their own: none of the gateway's connections taken.
+    observer = new DataSource({
+      ...buildDataSourceOptions(backends.databaseUrl),
+      extra: { max: 2, application_name: 'bench-observer' },
+    } as ReturnType<typeof buildDataSourceOptions>);
+    await observer.initialize();
     const memory = scenario === 'scale' ? sampleMemory(backends.redisUrl) : undefined;
-    const stopSessions = sampleSessions(gw.db);
+    const stopSessions = sampleSessions(observer);
     const warningId = await gw.issue(countyRedWarning());
     const deadline = Date.now() + o.timeoutSeconds * 1000;
-    let p = await fanoutProgress(gw.db, warningId);
+    let p = await fanoutProgress(observer, warningId);
     let lastLog = 0;
     while (!p.done && Date.now() < deadline) {
       await sleep(o.people > 50_000 ? 1000 : 250);
-      p = await fanoutProgress(gw.db, warningId);
+      p = await fanoutProgress(observer, warningId);
       if (Date.now() - lastLog > 10_000) {
         lastLog = Date.now();
         log(
@@ -224,6 +232,8 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     const mem = memory ? await memory.stop() : undefined;
     if (!p.done) log(`  timed out after ${o.timeoutSeconds} s: ${p.handed} of ${p.total} handed`);
     const contacted = contactedSummary(gw, o.people);
+    await observer.destroy();
+    observer = undefined;
     await gw.close();
     gw = undefined;
 
@@ -310,6 +320,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     log(`results: ${result.files.json}, ${result.files.markdown}`);
     return result;
   } finally {
+    await observer?.destroy().catch(() => undefined);
     await gw?.close().catch(() => undefined);
     await backends.close();
   }

@@ -272,7 +272,7 @@ export async function startBenchGateway(
   const stub = await startTwilioStub();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  Object.assign(process.env, {
+  const env: Record<string, string> = {
     DATABASE_URL: b.databaseUrl,
     QUEUE_PREFIX: b.queuePrefix,
     APP_SECRET: process.env.APP_SECRET ?? 'bench-app-secret-'.padEnd(40, 'b'),
@@ -288,14 +288,30 @@ export async function startBenchGateway(
     TWILIO_SMS_PER_SECOND: '10000',
     TWILIO_CALLS_PER_SECOND: '1000',
     ...(o.env ?? {}),
-  });
+  };
+  // Restored on close: the next run (or the caller) finds the environment as it was.
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const restoreEnv = () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  Object.assign(process.env, env);
   const runtime: GatewayRuntime = {
     role: 'all',
     databaseUrl: b.databaseUrl,
     queue: { backend: 'redis', url: b.redisUrl },
     embedded: { postgres: false, redis: false },
   };
-  const app = await createHttpApp(AppModule.register(runtime));
+  let app: NestExpressApplication;
+  try {
+    app = await createHttpApp(AppModule.register(runtime));
+  } catch (err) {
+    restoreEnv();
+    await stub.close();
+    throw err;
+  }
   const contacted =
     o.provider === 'null' ? installNullProvider(app.get<TwilioClient>(TWILIO_CLIENT)) : stub;
   await app.listen(port, '127.0.0.1');
@@ -325,8 +341,12 @@ export async function startBenchGateway(
       return json.id;
     },
     close: async () => {
-      await app.close();
-      await stub.close();
+      try {
+        await app.close();
+        await stub.close();
+      } finally {
+        restoreEnv();
+      }
     },
   };
 }
