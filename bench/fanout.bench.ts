@@ -45,6 +45,8 @@ export interface FanoutBenchOptions {
   voiceConcurrency: number;
   /** Report name: fanout (default) or scale (adds peak memory). */
   name?: 'fanout' | 'scale';
+  /** Gateway processes: this one plus `workers - 1` worker processes (default 1). */
+  workers?: number;
   /** Skip the same-run limit (scale at 1M). */
   noLimit?: boolean;
   resultsDir?: string;
@@ -68,6 +70,7 @@ export interface FanoutBenchResult {
     smsConcurrency: number;
     voiceConcurrency: number;
     timeoutSeconds: number;
+    workers: number;
   };
   machine: Machine;
   versions: BenchBackends['versions'];
@@ -85,6 +88,8 @@ export interface FanoutBenchResult {
   rows: FanoutRow[];
   /** Who was contacted how often, from the provider's side. */
   contacted: {
+    /** Contacts handed over by each extra worker process (null provider only). */
+    byExtraWorkers: number[];
     smsPeople: number;
     smsTwice: number;
     voicePeople: number;
@@ -97,7 +102,8 @@ export interface FanoutBenchResult {
     waits: { what: string; share: number }[];
     statements: { query: string; share: number }[];
   };
-  memory?: { nodePeakMb: number; redisPeakMb: number };
+  /** Peak RSS: this process (HTTP and workers), Redis, and each extra worker process. */
+  memory?: { nodePeakMb: number; redisPeakMb: number; workerPeaksMb: number[] };
   files?: { json: string; markdown: string };
 }
 
@@ -204,7 +210,12 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       `${scenario}: a red warning to ${fmt(o.people)} people, provider ${o.provider} (${backends.where}; ` +
         `Postgres ${backends.versions.postgres}, Redis ${backends.versions.redis})`,
     );
-    gw = await startBenchGateway(backends, { people: o.people, provider: o.provider }, log);
+    const workers = o.workers ?? 1;
+    gw = await startBenchGateway(
+      backends,
+      { people: o.people, provider: o.provider, workers },
+      log,
+    );
     // The bench's own queries on a pool of their own: none of the gateway's connections taken.
     observer = new DataSource({
       ...buildDataSourceOptions(backends.databaseUrl),
@@ -231,7 +242,12 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     const profile = await stopSessions();
     const mem = memory ? await memory.stop() : undefined;
     if (!p.done) log(`  timed out after ${o.timeoutSeconds} s: ${p.handed} of ${p.total} handed`);
-    const contacted = contactedSummary(gw, o.people);
+    const extra = await gw.stopWorkers();
+    const workerPeaksMb = extra.map((w) => w.peakMb);
+    const contacted = {
+      ...contactedSummary(gw, o.people),
+      byExtraWorkers: extra.map((w) => w.contacts),
+    };
     await observer.destroy();
     observer = undefined;
     await gw.close();
@@ -275,6 +291,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
         smsConcurrency: o.smsConcurrency,
         voiceConcurrency: o.voiceConcurrency,
         timeoutSeconds: o.timeoutSeconds,
+        workers,
       },
       machine: machine(),
       versions: backends.versions,
@@ -305,7 +322,9 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       ],
       contacted,
       profile,
-      ...(mem ? { memory: { nodePeakMb: mem.nodeMb, redisPeakMb: mem.redisMb } } : {}),
+      ...(mem
+        ? { memory: { nodePeakMb: mem.nodeMb, redisPeakMb: mem.redisMb, workerPeaksMb } }
+        : {}),
     };
     const md = fanoutMarkdown(result);
     log('');
@@ -347,10 +366,10 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
     l
       ? `Limit: ${l.method === 'copy' ? 'COPY' : 'INSERT … SELECT'} of ${fmt(l.deliveries)} deliveries + ${fmt(l.attempts)} attempts ${fmt(l.ms)} ms; addBulk of ${fmt(l.jobs.jobs.sms + l.jobs.jobs.voice)} jobs ${fmt(l.jobs.addBulkMs)} ms; processing them at concurrency ${r.options.smsConcurrency} (SMS) / ${r.options.voiceConcurrency} (voice)${r.options.provider === 'http' ? ` with ${fmt(l.jobs.requests)} twilio-SDK requests` : ' (no-op)'} ${fmt(l.jobs.processMs)} ms.`
       : 'Limit: not measured (--no-limit).',
-    `Gateway: ${r.gateway.sendsPerSecond === null ? '–' : fmt(r.gateway.sendsPerSecond)} attempts/s handed over. Contacted (provider side): ${fmt(r.contacted.smsPeople)} people by SMS (${r.contacted.smsTwice} more than once), ${fmt(r.contacted.voicePeople)} by call (${r.contacted.voiceTwice} more than once).`,
+    `Gateway: ${r.gateway.sendsPerSecond === null ? '–' : fmt(r.gateway.sendsPerSecond)} attempts/s handed over. Contacted (provider side): ${fmt(r.contacted.smsPeople)} people by SMS (${r.contacted.smsTwice} more than once), ${fmt(r.contacted.voicePeople)} by call (${r.contacted.voiceTwice} more than once)${r.contacted.byExtraWorkers.length ? `; handed over by the extra worker processes: ${r.contacted.byExtraWorkers.map((n) => fmt(n)).join(', ')}` : ''}.`,
     ...(r.memory
       ? [
-          `Peak RSS: gateway process (Node) ${fmt(r.memory.nodePeakMb)} MiB, Redis ${fmt(r.memory.redisPeakMb)} MiB.`,
+          `Peak RSS: gateway process (Node, HTTP and workers) ${fmt(r.memory.nodePeakMb)} MiB, Redis ${fmt(r.memory.redisPeakMb)} MiB${r.memory.workerPeaksMb.length ? `, extra worker processes ${r.memory.workerPeaksMb.map((m) => `${fmt(m)} MiB`).join(', ')}` : ''}.`,
         ]
       : []),
     '',

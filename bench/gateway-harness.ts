@@ -6,6 +6,7 @@
  * of its own per run, dropped at the end. Redis: REDIS_URL, otherwise a local redis-server
  * (BENCH_REDIS_PORT, default 54340); a queue prefix of its own per run.
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -75,7 +76,7 @@ export async function openBackends(
   let stopRedis = async () => undefined as void;
   if (!redisUrl) {
     const redis = await startLocalRedis({
-      dataDir: path.resolve('.data/bench'),
+      dataDir: path.resolve(process.env.BENCH_DATA_DIR ?? '.data/bench'),
       port: Number(process.env.BENCH_REDIS_PORT ?? 54340),
       log,
       persistent: false,
@@ -222,7 +223,7 @@ export interface NullProvider {
  * channels call) with functions that accept at once: the gateway's own code runs unchanged, the
  * provider costs nothing. Bench-only; nothing in src knows about it.
  */
-function installNullProvider(client: TwilioClient): NullProvider {
+export function installNullProvider(client: TwilioClient): NullProvider {
   const sent = { sms: new Map<string, number>(), voice: new Map<string, number>() };
   let n = 0;
   const count = (m: Map<string, number>, to: string) => m.set(to, (m.get(to) ?? 0) + 1);
@@ -250,6 +251,12 @@ export interface BenchGateway {
   contacted: NullProvider;
   /** The Twilio-like server (also used by the limit runs), whatever the provider. */
   stub: TwilioStub;
+  /**
+   * Stops the extra worker processes (`workers` > 1), adds what they contacted (null provider) to
+   * `contacted`, and returns their peak RSS in MiB and how many contacts they handed over (null
+   * provider only; over HTTP the stub counts everyone's). None with one process.
+   */
+  stopWorkers(): Promise<{ peakMb: number; contacts: number }[]>;
   /** POST /v1/warnings as the county's duty officer; returns the warning id. */
   issue(body: unknown): Promise<string>;
   close(): Promise<void>;
@@ -258,7 +265,7 @@ export interface BenchGateway {
 /** Migrates and seeds the fresh database, then boots the gateway on it. */
 export async function startBenchGateway(
   b: BenchBackends,
-  o: { people: number; provider: ProviderKind; env?: Record<string, string> },
+  o: { people: number; provider: ProviderKind; workers?: number; env?: Record<string, string> },
   log: (msg: string) => void,
 ): Promise<BenchGateway> {
   const seedStart = Date.now();
@@ -315,6 +322,20 @@ export async function startBenchGateway(
   const contacted =
     o.provider === 'null' ? installNullProvider(app.get<TwilioClient>(TWILIO_CLIENT)) : stub;
   await app.listen(port, '127.0.0.1');
+  const children = await forkWorkers((o.workers ?? 1) - 1, b, o.provider);
+  let workerPeaks: Promise<{ peakMb: number; contacts: number }[]> | undefined;
+  const stopWorkers = () =>
+    (workerPeaks ??= Promise.all(
+      children.map(async (child) => {
+        const report = await child.stop();
+        for (const [to, n] of report.sms)
+          contacted.sent.sms.set(to, (contacted.sent.sms.get(to) ?? 0) + n);
+        for (const [to, n] of report.voice)
+          contacted.sent.voice.set(to, (contacted.sent.voice.get(to) ?? 0) + n);
+        const contacts = [...report.sms, ...report.voice].reduce((sum, [, n]) => sum + n, 0);
+        return { peakMb: report.peakMb, contacts };
+      }),
+    ));
   const tokens = app.get(TokensService);
   const { token } = await tokens.create({
     name: 'bench duty officer',
@@ -329,6 +350,7 @@ export async function startBenchGateway(
     provider: o.provider,
     contacted,
     stub,
+    stopWorkers,
     issue: async (body) => {
       const res = await fetch(`${baseUrl}/v1/warnings`, {
         method: 'POST',
@@ -342,6 +364,7 @@ export async function startBenchGateway(
     },
     close: async () => {
       try {
+        await stopWorkers().catch(() => []);
         await app.close();
         await stub.close();
       } finally {
@@ -349,6 +372,49 @@ export async function startBenchGateway(
       }
     },
   };
+}
+
+interface WorkerReport {
+  peakMb: number;
+  sms: [string, number][];
+  voice: [string, number][];
+}
+
+/**
+ * `n` more gateway worker processes (worker-process.ts), forked with this process's environment
+ * (which startBenchGateway has set) and its loader (tsx), each ready before this returns.
+ */
+async function forkWorkers(n: number, b: BenchBackends, provider: ProviderKind) {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const child = fork(path.join(__dirname, 'worker-process.ts'), [], {
+        env: {
+          ...process.env,
+          BENCH_WORKER_REDIS_URL: b.redisUrl,
+          BENCH_WORKER_PROVIDER: provider,
+        },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (code) => reject(new Error(`worker process exited (${code})`)));
+        child.on('message', (m: { type?: string }) => {
+          if (m?.type === 'ready') resolve();
+        });
+      });
+      child.removeAllListeners('exit');
+      return {
+        stop: () =>
+          new Promise<WorkerReport>((resolve, reject) => {
+            child.on('message', (m: WorkerReport & { type?: string }) => {
+              if (m?.type === 'report') resolve(m);
+            });
+            child.once('exit', (code) => reject(new Error(`worker process exited (${code})`)));
+            child.send({ type: 'stop' });
+          }),
+      };
+    }),
+  );
 }
 
 /** Peak resident set size of this process and of Redis, sampled every `everyMs`. */

@@ -19,7 +19,7 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
        tsx bench/run.ts audit [--writers N] [--batch N] [--seconds N] [--work-ms N]
        tsx bench/run.ts fanout [--people N] [--provider null|http] [--timeout S] [--concurrency N]
        tsx bench/run.ts answers [--people N] [--provider null|http] [--rate R] [--seconds S]
-       tsx bench/run.ts scale [--people N] [--provider null|http] [--timeout S] [--no-limit]
+       tsx bench/run.ts scale [--people N] [--provider null|http] [--timeout S] [--workers N] [--no-limit]
 
   targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
                 a village, a hazard point and a mixed target (the default)
@@ -68,6 +68,8 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
 
   scale         fanout at 100000 people (or --people 1000000) with the peak RSS of this process
                 (the gateway) and of Redis
+  --workers N   gateway processes: this one (HTTP and workers) plus N-1 worker processes on the
+                same Postgres and Redis (fanout and scale; default 1); nobody may be contacted twice
   --no-limit    skip the same-run limit`;
 
 function parseArgs(argv: string[]) {
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
         smsConcurrency: opts.concurrency,
         voiceConcurrency: Math.max(1, Math.round(opts.concurrency / 2)),
         noLimit: opts.noLimit,
+        workers: opts.workers,
         log,
       });
       break;
