@@ -19,7 +19,12 @@ import * as path from 'node:path';
 import twilio from 'twilio';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../src/database/data-source';
-import { fanoutProgress } from './fanout.bench';
+import {
+  fanoutProgress,
+  profileMarkdown,
+  sampleSessions,
+  type SessionProfile,
+} from './fanout.bench';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -84,6 +89,8 @@ export interface AnswersBenchResult {
     fanoutAtEnd: { rowsWritten: boolean; attempts: number; handed: number };
   };
   limit: LoadStats;
+  /** The gateway's Postgres sessions sampled while the webhooks came in. */
+  profile: SessionProfile;
   rows: { measure: string; gateway: number; limit: number; ratio: number | null }[];
   files?: { json: string; markdown: string };
 }
@@ -254,6 +261,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
       extra: { max: 2, application_name: 'bench-observer' },
     } as ReturnType<typeof buildDataSourceOptions>);
     await observer.initialize();
+    const stopSessions = sampleSessions(observer);
     const warningId = await gw.issue(countyImminentWarning());
     const feeder = callFeeder(observer, warningId);
     await feeder.ready();
@@ -274,6 +282,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
       },
     );
     await feeder.stop();
+    const profile = await stopSessions();
     const progress = await fanoutProgress(observer, warningId);
     const [{ n: recorded }] = await observer.query(
       `SELECT count(*)::int AS n FROM answers WHERE dedupe_key = ANY($1::text[])`,
@@ -313,6 +322,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
         },
       },
       limit,
+      profile,
       rows: [
         {
           measure: 'p50 ms, request to answer recorded',
@@ -374,5 +384,6 @@ function answersMarkdown(r: AnswersBenchResult): string[] {
     `Gateway: ${fmt(g.offered)} offered, ${fmt(g.answered)} answered 2xx, ${fmt(g.recorded)} answers recorded, ${fmt(g.lost)} lost, ${fmt(g.late)} answered after more than 1 s (max ${fmt(g.maxMs)} ms), ${fmt(g.repeats)} presses on a call already pressed (${fmt(g.callsWritten)} calls written by the end); statuses ${JSON.stringify(g.statuses)}.`,
     `The fan-out when the last answer came back: rows ${g.fanoutAtEnd.rowsWritten ? 'all written' : 'still being written'}, ${fmt(g.fanoutAtEnd.handed)} of ${fmt(g.fanoutAtEnd.attempts)} attempts handed to the provider.`,
     '',
+    ...profileMarkdown(r.profile),
   ];
 }

@@ -108,7 +108,7 @@ export interface FanoutBenchResult {
 }
 
 /** Samples pg_stat_activity every 200 ms: wait events and statements of active sessions. */
-function sampleSessions(ds: DataSource) {
+export function sampleSessions(ds: DataSource) {
   const waits = new Map<string, number>();
   const statements = new Map<string, number>();
   let samples = 0;
@@ -373,17 +373,26 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
         ]
       : []),
     '',
-    `Postgres sessions of the gateway, sampled every 200 ms (${fmt(r.profile.samples)} active-session samples):`,
+    ...profileMarkdown(r.profile),
+  ];
+}
+
+export type SessionProfile = FanoutBenchResult['profile'];
+
+/** The sampled Postgres sessions as two Markdown tables. */
+export function profileMarkdown(p: SessionProfile): string[] {
+  return [
+    `Postgres sessions of the gateway, sampled every 200 ms (${fmt(p.samples)} active-session samples):`,
     '',
     '| waiting on | share |',
     '|---|---:|',
-    ...r.profile.waits.map((w) => `| ${w.what} | ${fmt(w.share * 100)} % |`),
+    ...p.waits.map((w) => `| ${w.what} | ${fmt(w.share * 100)} % |`),
     '',
     '| statement (start) | share |',
     '|---|---:|',
-    ...r.profile.statements.map(
-      (s) =>
-        `| \`${s.query.replace(/\|/g, '\\|').replace(/`/g, "'")}\` | ${fmt(s.share * 100)} % |`,
+    ...p.statements.map(
+      (x) =>
+        `| \`${x.query.replace(/\|/g, '\\|').replace(/`/g, "'")}\` | ${fmt(x.share * 100)} % |`,
     ),
     '',
   ];
