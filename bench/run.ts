@@ -1,17 +1,25 @@
 /**
- * Benchmarks entry: `npx tsx bench/run.ts [targeting|timers|audit] [options]` (see --help).
+ * Benchmarks entry: `npx tsx bench/run.ts [targeting|timers|audit|fanout|answers|scale] [options]`
+ * (see --help).
  *
  * Postgres: DATABASE_URL's server when set (a database per benchmark is created there and reused),
  * otherwise an embedded Postgres with its data under .data/bench (BENCH_PG_PORT, default 54339).
  */
 import 'reflect-metadata';
+// Before any module of the gateway: Nest needs the decorator metadata tsx does not emit.
+import './decorator-metadata';
+import { runAnswersBench } from './answers.bench';
 import { runAuditBench } from './audit.bench';
+import { runFanoutBench } from './fanout.bench';
 import { runTargetingBench } from './targeting.bench';
 import { runTimersBench } from './timers.bench';
 
 const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
        tsx bench/run.ts timers [--timers N] [--workers N] [--concurrency N] [--work-ms N] [--spread-ms N]
        tsx bench/run.ts audit [--writers N] [--batch N] [--seconds N] [--work-ms N]
+       tsx bench/run.ts fanout [--people N] [--provider null|http] [--timeout S] [--concurrency N]
+       tsx bench/run.ts answers [--people N] [--provider null|http] [--rate R] [--seconds S]
+       tsx bench/run.ts scale [--people N] [--provider null|http] [--timeout S] [--workers N] [--no-limit]
 
   targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
                 a village, a hazard point and a mixed target (the default)
@@ -36,7 +44,33 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --writers N   concurrent writers, one connection each (default 20)
   --batch N     events per transaction (default 5)
   --seconds N   seconds per design after a warm-up (default 10)
-  --work-ms N   other work inside each transaction, stood in for by waiting (default 0)`;
+  --work-ms N   other work inside each transaction, stood in for by waiting (default 0)
+
+  fanout        a red warning to a synthetic county through the whole gateway in this process (HTTP,
+                workers, real Postgres and Redis, provider rate limits raised out of the way): time
+                to fanout_done_at and until every first contact is handed to the provider, against
+                the same-run limit (COPY of the same rows + BullMQ addBulk and processing of as many
+                jobs + as many twilio-SDK requests to a server that answers at once); results in
+                bench/results/fanout-*.json and .md; a fresh database per run (Postgres as targeting,
+                Redis as timers)
+  --people N    people in the county (default 20000 for fanout and answers, 100000 for scale)
+  --provider    null: an in-process provider that accepts at once (the SDK's create replaced);
+                http: the twilio SDK over HTTP to a local Twilio-like server (default)
+  --timeout S   stop waiting for the first contacts after S seconds (default 900)
+  --concurrency the gateway's SMS worker concurrency, for the limit (default 10; voice: half)
+
+  answers       keypress webhooks signed as Twilio does, offered at R/s for S seconds while an
+                imminent warning's fan-out to N people (an SMS and a call each) is in flight:
+                p50/p99 from request to answer recorded, lost and late (> 1 s) answers, against
+                the same requests to a no-op HTTP server in the same run
+  --rate R      webhooks per second (default 500)
+  --seconds S   seconds of webhooks (default 60)
+
+  scale         fanout at 100000 people (or --people 1000000) with the peak RSS of this process
+                (the gateway) and of Redis
+  --workers N   gateway processes: this one (HTTP and workers) plus N-1 worker processes on the
+                same Postgres and Redis (fanout and scale; default 1); nobody may be contacted twice
+  --no-limit    skip the same-run limit`;
 
 function parseArgs(argv: string[]) {
   const opts = {
@@ -55,6 +89,12 @@ function parseArgs(argv: string[]) {
     batch: 5,
     seconds: 10,
     auditWorkMs: 0,
+    provider: 'http' as 'null' | 'http',
+    peopleSet: false,
+    secondsSet: false,
+    rate: 500,
+    timeout: 900,
+    noLimit: false,
   };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value?.replace(/_/g, ''));
@@ -66,7 +106,16 @@ function parseArgs(argv: string[]) {
     if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
-    } else if (arg === '--people') opts.people = positive(arg, argv[++i]);
+    } else if (arg === '--people') {
+      opts.people = positive(arg, argv[++i]);
+      opts.peopleSet = true;
+    } else if (arg === '--provider') {
+      const p = argv[++i];
+      if (p !== 'null' && p !== 'http') throw new Error('--provider is null or http');
+      opts.provider = p;
+    } else if (arg === '--rate') opts.rate = positive(arg, argv[++i]);
+    else if (arg === '--timeout') opts.timeout = positive(arg, argv[++i]);
+    else if (arg === '--no-limit') opts.noLimit = true;
     else if (arg === '--runs') opts.runs = positive(arg, argv[++i]);
     else if (arg === '--batch-size') opts.batchSize = positive(arg, argv[++i]);
     else if (arg === '--reseed') opts.reseed = true;
@@ -77,8 +126,10 @@ function parseArgs(argv: string[]) {
     else if (arg === '--work-ms') opts.workMs = opts.auditWorkMs = Number(argv[++i]) || 0;
     else if (arg === '--writers') opts.writers = positive(arg, argv[++i]);
     else if (arg === '--batch') opts.batch = positive(arg, argv[++i]);
-    else if (arg === '--seconds') opts.seconds = Number(argv[++i]) || 10;
-    else if (arg === '--spread-ms') opts.spreadMs = Number(argv[++i]) || 0;
+    else if (arg === '--seconds') {
+      opts.seconds = Number(argv[++i]) || 10;
+      opts.secondsSet = true;
+    } else if (arg === '--spread-ms') opts.spreadMs = Number(argv[++i]) || 0;
     else if (!arg.startsWith('-')) opts.bench = arg;
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
@@ -97,6 +148,31 @@ async function main(): Promise<void> {
       break;
     case 'audit':
       await runAuditBench({ ...opts, workMs: opts.auditWorkMs, log });
+      break;
+    case 'fanout':
+    case 'scale': {
+      const scale = opts.bench === 'scale';
+      await runFanoutBench({
+        name: scale ? 'scale' : 'fanout',
+        people: opts.peopleSet ? opts.people : scale ? 100_000 : 20_000,
+        provider: opts.provider,
+        timeoutSeconds: opts.timeout,
+        smsConcurrency: opts.concurrency,
+        voiceConcurrency: Math.max(1, Math.round(opts.concurrency / 2)),
+        noLimit: opts.noLimit,
+        workers: opts.workers,
+        log,
+      });
+      break;
+    }
+    case 'answers':
+      await runAnswersBench({
+        people: opts.peopleSet ? opts.people : 20_000,
+        provider: opts.provider,
+        rate: opts.rate,
+        seconds: opts.secondsSet ? opts.seconds : 60,
+        log,
+      });
       break;
     default:
       throw new Error(`unknown benchmark ${opts.bench}\n${USAGE}`);
