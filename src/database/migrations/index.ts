@@ -11,6 +11,7 @@ import { AuditSealing1764500000000 } from './1764500000000-AuditSealing';
 import { HazardReports1764800000000 } from './1764800000000-HazardReports';
 import { RosterChecks1764900000000 } from './1764900000000-RosterChecks';
 import { AnswerPathIndexes1765000000000 } from './1765000000000-AnswerPathIndexes';
+import { StepTimers1765200000000 } from './1765200000000-StepTimers';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   HazardReports1764800000000,
   RosterChecks1764900000000,
   AnswerPathIndexes1765000000000,
+  StepTimers1765200000000,
 ];

@@ -65,16 +65,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.start<EscalationJob>(
       QUEUE_NAMES.escalation,
-      (job) => {
-        // How late the timer fires: from its due time (added + delay) to now.
-        timerLateness().observe(
-          { type: job.data.type },
-          Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000,
-        );
-        return job.data.type === 'step'
-          ? this.escalation.onStepTimer(job.data.deliveryId, job.data.version, job.data.step)
-          : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode);
-      },
+      (job, token) => this.escalationJob(job, token),
       { concurrency: this.num('ESCALATION_CONCURRENCY', 10) },
     );
     this.start<LifecycleJob>(
@@ -116,6 +107,31 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         limiter: perSecond(this.num('BROADCAST_PER_SECOND', 5)),
       },
     );
+  }
+
+  /**
+   * A 叫应 timer. A step timer advances every due delivery of its warning and step (its lateness
+   * is observed per delivery by the handler); when some of its second are due a little later, the
+   * job waits for them in the delayed set (no slot held) and runs again.
+   */
+  private async escalationJob(job: Job<EscalationJob>, token?: string): Promise<unknown> {
+    const data = job.data;
+    if (data.type === 'steps') {
+      const out = await this.escalation.onStepsDue(data, { retry: job.attemptsMade > 0 });
+      if (out.againAt !== undefined) {
+        await job.moveToDelayed(out.againAt, token);
+        throw new DelayedError();
+      }
+      return out.advanced;
+    }
+    // How late the timer fires: from its due time (added + delay) to now.
+    timerLateness().observe(
+      { type: data.type },
+      Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000,
+    );
+    return data.type === 'step'
+      ? this.escalation.onStepTimer(data.deliveryId, data.version, data.step)
+      : this.escalation.onGroupRule(data.warningId, data.version, data.gridCode);
   }
 
   /**
