@@ -1,14 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { stepTimerJobId, type StepTimerJob } from '../../src/common/queue/queue-names';
 
-const STATES = [
-  'delayed',
-  'waiting',
-  'prioritized',
-  'active',
-  'completed',
-  'failed',
-] as const;
+const STATES = ['delayed', 'waiting', 'prioritized', 'active', 'completed', 'failed'] as const;
 
 /** The step timer jobs of a warning (every state), optionally of one step. */
 export async function stepTimerJobs(

@@ -104,7 +104,7 @@ const advanceSql = (filter: string, limitParam: string) => `
      WHERE ${filter} AND ${OPEN}
      ORDER BY d.step_due_at
      LIMIT ${limitParam}
-     FOR UPDATE OF d SKIP LOCKED)
+     FOR NO KEY UPDATE OF d SKIP LOCKED)
   UPDATE deliveries d SET step = d.step + 1, step_started_at = now(),
          step_due_at = now() + make_interval(secs => due.next_wait)
     FROM due, people p, warnings w, warning_versions v
@@ -294,11 +294,7 @@ export class EscalationService {
   }
 
   /** Chains whose step was advanced to `step` but whose follow-up was not marked done. */
-  private async unfinished(
-    ids: string[],
-    version: number,
-    step: number,
-  ): Promise<ChainDelivery[]> {
+  private async unfinished(ids: string[], version: number, step: number): Promise<ChainDelivery[]> {
     return this.db.query(
       `SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM}
         WHERE d.id = ANY($1::uuid[]) AND d.version = $2 AND d.step = $3 AND d.step_done < d.step
@@ -442,6 +438,11 @@ export class EscalationService {
         }),
       );
     }
+    // In key order: two runs finishing the same chains (a retry beside the first run) then wait
+    // for each other on the unique key instead of deadlocking, and the second inserts nothing.
+    attempts.sort((a, b) =>
+      a.deliveryId === b.deliveryId ? a.seq - b.seq : a.deliveryId < b.deliveryId ? -1 : 1,
+    );
     await this.repo.insertAttempts(attempts);
     const queued = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
       `SELECT a.id, a.channel, a.priority FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
@@ -742,10 +743,7 @@ export class EscalationService {
         const n = await this.finishSteps(b.warningId, b.version, b.step, 120);
         this.logger.warn({ ...b, deliveries: n }, 'recovered unfinished step follow-ups');
       } catch (err) {
-        this.logger.error(
-          { ...b, err: (err as Error).message },
-          'step follow-up: recovery failed',
-        );
+        this.logger.error({ ...b, err: (err as Error).message }, 'step follow-up: recovery failed');
       }
     }
 
