@@ -2,8 +2,8 @@
  * 叫应 step timers due together (issue 10): every person of a county-wide warning reaches the end
  * of the same step at once. Two runs on the same Postgres and Redis, one after the other:
  *
- * - `grouped`: the gateway as it runs (a worker-role application context, its escalation worker
- *   at ESCALATION_CONCURRENCY): N deliveries at step 1 of a two-step policy, all due at one
+ * - `grouped`: the gateway's code as it runs (EscalationService, DispatchQueue and the escalation
+ *   worker's job function, at the escalation concurrency): N deliveries at step 1 of a two-step policy, all due at one
  *   instant, their timers scheduled by DispatchQueue.scheduleStepTimers (one job per due second).
  *   Lateness per delivery is from its due instant to the statement that advanced it
  *   (`step_started_at`); the follow-up (the next step's SMS written and enqueued, the next timers)
@@ -15,20 +15,23 @@
  *
  * The ratio is the limit's lateness over the grouped design's (above 1: the grouped timers fire
  * sooner than bare per-person jobs could even start). Speed is measured here only, never asserted
- * in a test. Send queues are paused: nothing is sent.
+ * in a test. No send worker runs: nothing is sent.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import * as path from 'node:path';
-import { NestFactory } from '@nestjs/core';
-import { getQueueToken } from '@nestjs/bullmq';
-import { type INestApplicationContext } from '@nestjs/common';
-import { type Job, Queue, Worker } from 'bullmq';
+import { ConfigService } from '@nestjs/config';
+import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { AppModule } from '../src/app.module';
+import { ALL_QUEUES, type EscalationJob, type QueueName } from '../src/common/queue/queue-names';
+import { AuditService } from '../src/modules/audit/audit.service';
+import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
+import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
+import { EscalationService } from '../src/modules/escalation/escalation.service';
+import { PoliciesRepository } from '../src/modules/escalation/policies.repository';
 import { buildDataSourceOptions, runMigrations } from '../src/database/data-source';
 import { DispatchQueue } from '../src/modules/dispatch/dispatch-queue.service';
 import { redisOptionsFromUrl } from '../src/runtime/queue-backend';
@@ -166,10 +169,50 @@ async function seed(ds: DataSource, n: number, dueAt: Date[], log: (m: string) =
   return { warningId: w.id as string };
 }
 
-/** The grouped design, run by the gateway's own escalation worker. */
+/**
+ * The gateway's escalation path, wired by hand (the bench runs under tsx, which emits no decorator
+ * metadata for Nest's injector): the real EscalationService, DispatchQueue and repositories on
+ * this database and Redis, and a worker running the gateway's own escalation job function.
+ * Attempt jobs are added to send queues that nothing consumes.
+ */
+function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: string) {
+  const config = {
+    get: (key: string) => process.env[key],
+  } as unknown as ConfigService;
+  const queues = Object.fromEntries(
+    ALL_QUEUES.map((name) => [name, new Queue(name, { connection, prefix })]),
+  ) as Record<QueueName, Queue>;
+  const audit = new AuditService(ds);
+  const repo = new DispatchRepository(ds, audit);
+  const dispatch = new DispatchQueue(
+    queues.fanout,
+    queues.lifecycle,
+    queues.escalation,
+    queues['send-sms'],
+    queues['send-voice'],
+    queues['send-email'],
+    queues['send-robot'],
+    queues['send-broadcast'],
+    config,
+  );
+  // Tasks, warnings and notices serve escalations to other people: not on this path.
+  const unused = undefined as never;
+  const escalation = new EscalationService(
+    ds,
+    new PoliciesRepository(ds, audit),
+    repo,
+    dispatch,
+    unused,
+    unused,
+    audit,
+    unused,
+  );
+  return { queues, dispatch, escalation };
+}
+
+/** The grouped design: the gateway's step timers and escalation job function. */
 async function runGrouped(
   o: TimersBenchOptions,
-  databaseUrl: string,
   redisUrl: string,
   ds: DataSource,
 ): Promise<TimersBenchResult['grouped']> {
@@ -180,32 +223,22 @@ async function runGrouped(
     (_, i) => new Date(start + (o.spreadMs ? Math.floor((i / o.timers) * o.spreadMs) : 0)),
   );
   const { warningId } = await seed(ds, o.timers, dueAt, o.log);
-  process.env.QUEUE_PREFIX = `{bench-${randomBytes(3).toString('hex')}}`;
-  process.env.ESCALATION_CONCURRENCY = String(o.concurrency);
-  process.env.RECOVERY_INTERVAL_MS = String(600_000);
-  process.env.LOG_LEVEL ??= 'warn';
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(
-    AppModule.register({
-      role: 'worker',
-      databaseUrl,
-      queue: { backend: 'redis', url: redisUrl },
-      embedded: { postgres: false, redis: false },
-    }),
-    { logger: ['error', 'warn'], abortOnError: false },
+  const connection = redisOptionsFromUrl(redisUrl);
+  const prefix = `{bench-${randomBytes(3).toString('hex')}}`;
+  const { queues, dispatch, escalation } = gatewayParts(ds, connection, prefix);
+  const worker = new Worker<EscalationJob>(
+    'escalation',
+    (job, token) => runEscalationJob(escalation, job, token),
+    { connection, prefix, concurrency: o.concurrency },
   );
-  const queues = ['send-sms', 'send-voice', 'send-email'].map((n) =>
-    app.get<Queue>(getQueueToken(n), { strict: false }),
-  );
-  const escalation = app.get<Queue>(getQueueToken('escalation'), { strict: false });
   try {
-    await app.init();
-    for (const q of queues) await q.pause();
+    await worker.waitUntilReady();
     const remaining = start - Date.now();
     if (remaining < 500) o.log(`warning: seeding ate the lead time (${remaining} ms left)`);
-    await app
-      .get(DispatchQueue)
-      .scheduleStepTimers(dueAt.map((d) => ({ warningId, version: 1, step: 1, dueAt: d })));
-    const jobs = await escalation.getJobCountByTypes('delayed', 'waiting', 'active');
+    await dispatch.scheduleStepTimers(
+      dueAt.map((d) => ({ warningId, version: 1, step: 1, dueAt: d })),
+    );
+    const jobs = await queues.escalation.getJobCountByTypes('delayed', 'waiting', 'active');
     o.log(`grouped: ${o.timers} deliveries due, ${jobs} timer job(s); waiting…`);
     let allDoneMs = 0;
     for (;;) {
@@ -219,7 +252,7 @@ async function runGrouped(
       }
       await sleep(20);
     }
-    // Each delivery's due instant is kept by the seed's order: recompute it from its rank.
+    // Each delivery's due instant, by the seed's order (person id).
     const rows = await ds.query<{ ms: number }[]>(
       `SELECT extract(epoch FROM d.step_started_at - x.due) * 1000 AS ms
          FROM (SELECT d.*, row_number() OVER (ORDER BY d.person_id) AS k FROM deliveries d WHERE d.warning_id = $1) d
@@ -231,9 +264,11 @@ async function runGrouped(
          FROM contact_attempts a WHERE a.warning_id = $1`,
       [warningId, new Date(start + o.spreadMs)],
     );
+    // Fired twice (two step-2 SMS), or not at all (still at step 1, no step-2 SMS).
     const [{ wrong }] = await ds.query(
       `SELECT count(*)::int AS wrong FROM deliveries d
-        WHERE d.warning_id = $1 AND (d.step <> 2 OR (SELECT count(*) FROM contact_attempts a WHERE a.delivery_id = d.id) <> 1)`,
+        WHERE d.warning_id = $1
+          AND (d.step <> 2 OR (SELECT count(*) FROM contact_attempts a WHERE a.delivery_id = d.id) <> 1)`,
       [warningId],
     );
     return {
@@ -244,9 +279,11 @@ async function runGrouped(
       wrong,
     };
   } finally {
-    await escalation.obliterate({ force: true }).catch(() => undefined);
-    for (const q of queues) await q.obliterate({ force: true }).catch(() => undefined);
-    await app.close();
+    await worker.close();
+    for (const q of Object.values(queues)) {
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
   }
 }
 
@@ -337,7 +374,7 @@ export async function runTimersBench(o: TimersBenchOptions): Promise<TimersBench
         `escalation concurrency ${o.concurrency}`,
     );
     const limit = await runLimit(o, redisUrl);
-    const grouped = await runGrouped(o, db.url, redisUrl, ds);
+    const grouped = await runGrouped(o, redisUrl, ds);
     const ratio = (a: number, b: number) => (b > 0 ? a / b : a > 0 ? Infinity : 1);
     const result: TimersBenchResult = {
       at: new Date().toISOString(),

@@ -214,9 +214,9 @@ export class EscalationService {
 
   /**
    * A step timer: every open delivery of the warning's version at `step` whose due time has come
-   * (by Postgres' clock or the job's, whichever is later) is advanced, a batch per statement, and
+   * (by Postgres' clock or the job's, whichever is later) is advanced, a batch per statement; then
    * their follow-ups (the next step's contacts and timers, or escalation when the steps ran out)
-   * are carried out in batches while the next batch is advanced. A retried job (`retry`) first
+   * are carried out batch by batch. A retried job (`retry`) first
    * finishes what an earlier run advanced but did not mark done. Each part is idempotent.
    */
   async onStepsDue(
@@ -231,9 +231,9 @@ export class EscalationService {
     // Ended (cancelled, expired): no chain of it goes on.
     if (!w || w.state !== 'active') return { advanced: 0 };
     if (opts.retry) await this.finishSteps(t.warningId, t.version, t.step + 1, 0);
-    const failures: unknown[] = [];
-    let followUps = Promise.resolve();
-    let advanced = 0;
+    // Every due chain is advanced first (the timer "fires" for all of them), then their
+    // follow-ups run batch by batch: their work would otherwise delay the later batches' advance.
+    const batches: AdvancedDelivery[][] = [];
     for (;;) {
       const batch = await rows<AdvancedDelivery>(
         this.db,
@@ -243,19 +243,16 @@ export class EscalationService {
         ),
         [t.warningId, t.version, t.step, firedAt, STEP_BATCH],
       );
-      advanced += batch.length;
-      this.observeLateness(batch, firedAt);
-      if (batch.length) {
-        followUps = followUps.then(() =>
-          this.followUp(batch, t.step).catch((err: unknown) => {
-            failures.push(err);
-          }),
-        );
-      }
+      if (batch.length) batches.push(batch);
       if (batch.length < STEP_BATCH) break;
     }
-    await followUps;
+    const failures: unknown[] = [];
+    for (const batch of batches) {
+      this.observeLateness(batch, firedAt);
+      await this.followUp(batch, t.step).catch((err: unknown) => failures.push(err));
+    }
     if (failures.length) throw failures[0];
+    const advanced = batches.reduce((n, b) => n + b.length, 0);
     // Deliveries of this second due later than now (or held by a concurrent run): again then.
     const [{ next }] = await this.db.query<{ next: Date | null }[]>(
       `SELECT min(d.step_due_at) AS next FROM deliveries d
