@@ -15,7 +15,7 @@ import { runTargetingBench } from './targeting.bench';
 import { runTimersBench } from './timers.bench';
 
 const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
-       tsx bench/run.ts timers [--timers N] [--workers N] [--concurrency N] [--work-ms N] [--spread-ms N]
+       tsx bench/run.ts timers [--timers N] [--concurrency N] [--work-ms N] [--spread-ms N]
        tsx bench/run.ts audit [--writers N] [--batch N] [--seconds N] [--work-ms N]
        tsx bench/run.ts fanout [--people N] [--provider null|http] [--timeout S] [--concurrency N]
        tsx bench/run.ts answers [--people N] [--provider null|http] [--rate R] [--seconds S]
@@ -29,12 +29,14 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --reseed      regenerate the data even if the database already holds it
   --no-explain  skip the EXPLAIN (ANALYZE, BUFFERS) key lines
 
-  timers        叫应 step timers on the escalation queue (BullMQ delayed jobs on Redis: REDIS_URL, or a
-                local redis-server): lateness from each timer's due instant to its handler starting
+  timers        叫应 step timers due at one instant: the gateway's grouped timers (one job per warning,
+                step and due second, advancing every due delivery in SQL, run by its escalation
+                worker) against the same-run limit, as many no-op BullMQ delayed jobs; lateness
+                p50/p99/max and the ratio; results in bench/results/timers-*.json and .md
+                (Redis: REDIS_URL or a local redis-server; Postgres as targeting, database timers_bench)
   --timers N    timers (default 20000)
-  --workers N   worker processes' worth of escalation workers (default 1)
-  --concurrency escalation jobs per worker (default 10, as the gateway runs them)
-  --work-ms N   the handler's own work, stood in for by waiting (default 2)
+  --concurrency escalation jobs run at once (default 10, as the gateway runs them)
+  --work-ms N   the limit's handler work, stood in for by waiting (default 0: no-op)
   --spread-ms N due times spread over this window (default 0: all due at the same instant)
 
   audit         audit appends per second with N concurrent writers, each appending small batches in
@@ -83,7 +85,7 @@ function parseArgs(argv: string[]) {
     timers: 20_000,
     workers: 1,
     concurrency: 10,
-    workMs: 2,
+    workMs: 0,
     spreadMs: 0,
     writers: 20,
     batch: 5,

@@ -6,6 +6,7 @@ import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { replacePolicy, responsiblePolicy } from '../helpers/policies';
 import { hoursFromNow } from '../helpers/warning-bodies';
+import { stepJobIdFor } from '../helpers/step-timers';
 
 const APP_SECRET = 'escalation-e2e-secret'.padEnd(40, 'e');
 const MONITOR = { ext: 'P-GM1', name: '周监测', mobile: '+8613800000006' };
@@ -47,11 +48,14 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     (
       await t.db.query(
         `SELECT d.id, d.state, d.step, d.not_woken_at AS "notWokenAt", d.escalated_from AS "escalatedFrom",
-                d.escalation_reason AS reason
+                d.escalation_reason AS reason, d.step_due_at AS "stepDueAt"
            FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND p.external_id = $2`,
         [warningId, ext],
       )
     )[0];
+  /** The step timer a delivery at step 1 of version 1 waits for. */
+  const stepJob = (warningId: string, d: { stepDueAt: Date }) =>
+    stepJobIdFor(warningId, 1, 1, d.stepDueAt);
   /** Waits until a timer job (step or group rule) has run, however loaded the machine is. */
   const timerRan = async (jobId: string) => {
     const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
@@ -248,7 +252,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       ])
     )[0].n;
     // The step's timer fired and found the chain answered.
-    await timerRan(`step-${gl.id}-v1-s1`);
+    await timerRan(stepJob(id, gl));
     const after = await delivery(id, PEOPLE.gridLeader.ext);
     expect(after).toMatchObject({ state: 'confirmed', step: 1, notWokenAt: null });
     const attemptsAfter = (
@@ -318,8 +322,8 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     // The step timers and the group rule ran, and found the warning cancelled.
     const gl = await delivery(id, PEOPLE.gridLeader.ext);
     const monitor = await delivery(id, MONITOR.ext);
-    await timerRan(`step-${gl.id}-v1-s1`);
-    await timerRan(`step-${monitor.id}-v1-s1`);
+    await timerRan(stepJob(id, gl));
+    await timerRan(stepJob(id, monitor));
     await timerRan(`group-${id}-v1-513221001001001`);
     expect(gl.notWokenAt).toBeNull();
     expect(gl.step).toBe(1);
@@ -394,10 +398,10 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
     s.setProfile(PEOPLE.gridLeader.mobile, 'no-answer');
     s.setProfile(MONITOR.mobile, 'no-answer');
     const id = await issue(['grid_leader']);
-    await waitUntil(
-      async () => (await delivery(id, PEOPLE.gridLeader.ext))?.step === 1,
-      'chain started',
-    );
+    const started = await waitUntil(async () => {
+      const d = await delivery(id, PEOPLE.gridLeader.ext);
+      return d?.step === 1 ? d : undefined;
+    }, 'chain started');
     await t.restart(); // the step timer is pending in the queue backend while nothing runs
     const gl = await waitUntil(async () => {
       const d = await delivery(id, PEOPLE.gridLeader.ext);
@@ -408,7 +412,7 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       'supervisor reached after the restart',
     );
     // The timer's follow-up is done (door-to-door task included) before anything is counted.
-    await timerRan(`step-${gl.id}-v1-s1`);
+    await timerRan(stepJob(id, started));
     const edges = await t.db.query(
       `SELECT reason, count(*)::int AS n FROM escalations WHERE from_delivery_id = $1 AND reason = 'not_woken' GROUP BY reason`,
       [gl.id],
@@ -430,12 +434,13 @@ describe('叫应: chains, retries, escalation, group rule, races and restarts', 
       return d?.step === 1 ? d : undefined;
     }, 'chain started');
     const queue: Queue = t.app.get(getQueueToken('escalation'), { strict: false });
-    const job = await queue.getJob(`step-${gl.id}-v1-s1`);
+    const job = await queue.getJob(stepJob(id, gl));
     expect(job).toBeTruthy();
     await job!.remove(); // as if Redis had lost it
-    // Well past the step's wait: nothing happened, the timer is gone.
+    // Well past the step's wait (due 6 s after it began): nothing happened, the timer is gone.
     await t.db.query(
-      `UPDATE deliveries SET step_started_at = now() - interval '5 minutes' WHERE id = $1`,
+      `UPDATE deliveries SET step_started_at = now() - interval '5 minutes',
+              step_due_at = now() - interval '5 minutes' + interval '6 seconds' WHERE id = $1`,
       [gl.id],
     );
     expect((await delivery(id, PEOPLE.gridLeader.ext)).notWokenAt).toBeNull();

@@ -6,6 +6,7 @@ import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { dbFault } from '../helpers/db-fault';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
+import { stepTimerJobs } from '../helpers/step-timers';
 
 const APP_SECRET = 'escalation-recovery-secret'.padEnd(40, 'e');
 
@@ -96,15 +97,15 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
     const d = await stuckAfterTimer(id);
     // Its retries are lost with the queue data.
     await waitUntil(async () => {
-      const job = await queue.getJob(`step-${d.id}-v1-s1`);
-      if (!job) return true;
-      return (
-        (await job
+      for (const job of await stepTimerJobs(queue, id, 1)) {
+        const removed = await job
           .remove()
           .then(() => true)
-          .catch(() => false)) || undefined
-      );
-    }, 'timer job removed');
+          .catch(() => false);
+        if (!removed) return undefined;
+      }
+      return true;
+    }, 'timer jobs removed');
     await t.db.query(FAULT.off);
 
     // Recent: the sweep leaves it to a timer that may still be running.

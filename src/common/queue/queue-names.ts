@@ -37,7 +37,21 @@ export interface SendGroupJob {
   /** Set when the provider accepted the send but recording that failed: record, never resend. */
   accepted?: { providerId: string };
 }
+/**
+ * 叫应 step timers are one job per (warning, version, step, due second): its handler advances
+ * every open delivery of that warning and step whose `step_due_at` has come. `second` is the due
+ * instant's epoch second (the job id's last part).
+ */
+export interface StepTimerJob {
+  type: 'steps';
+  warningId: string;
+  version: number;
+  step: number;
+  second: number;
+}
 export type EscalationJob =
+  | StepTimerJob
+  /** One delivery's timer, as releases before grouped timers queued it; still handled. */
   | { type: 'step'; deliveryId: string; version: number; step: number }
   | { type: 'group'; warningId: string; version: number; gridCode: string };
 /**
@@ -47,6 +61,11 @@ export type EscalationJob =
 export type HazardReportJob =
   | { type: 'notice'; noticeId: string; accepted?: { providerId: string } }
   | { type: 'deadline'; reportId: string };
+
+/** The job id of a step timer: adding the same timer twice adds nothing. */
+export function stepTimerJobId(t: Omit<StepTimerJob, 'type'>): string {
+  return `step-${t.warningId}-v${t.version}-s${t.step}-t${t.second}`;
+}
 export type LifecycleJob = { type: 'expire'; warningId: string } | { type: 'recover' };
 
 /**

@@ -14,6 +14,7 @@ import { AnswerPathIndexes1765000000000 } from './1765000000000-AnswerPathIndexe
 import { ConsoleNotify1765100000000 } from './1765100000000-ConsoleNotify';
 import { AttemptAddressIndex1765123000000 } from './1765123000000-AttemptAddressIndex';
 import { HazardReportSends1765130000000 } from './1765130000000-HazardReportSends';
+import { StepTimers1765200000000 } from './1765200000000-StepTimers';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConsoleNotify1765100000000,
   AttemptAddressIndex1765123000000,
   HazardReportSends1765130000000,
+  StepTimers1765200000000,
 ];

@@ -9,6 +9,8 @@ import {
   QUEUE_NAMES,
   type SendAttemptJob,
   type SendGroupJob,
+  type StepTimerJob,
+  stepTimerJobId,
 } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 
@@ -159,20 +161,37 @@ export class DispatchQueue {
   }
 
   /**
-   * A step's timer: job id `step-<delivery>-v<version>-s<step>`, so the same timer is never
-   * scheduled twice, and survives restarts in the queue backend.
+   * Step timers, one job per (warning, version, step, due second): job id
+   * `step-<warning>-v<version>-s<step>-t<epoch second>` (stepTimerJobId), so a timer added twice (a
+   * retried fan-out, the next batch falling due in the same second, the recovery sweep) is one job.
+   * It is due at the earliest due time of its second among those given; its handler comes back for
+   * deliveries due later in the same second (see EscalationService.onStepsDue).
    */
-  async scheduleSteps(
-    steps: { deliveryId: string; version: number; step: number; delayMs: number }[],
+  async scheduleStepTimers(
+    timers: { warningId: string; version: number; step: number; dueAt: Date }[],
   ): Promise<void> {
-    if (!steps.length) return;
+    if (!timers.length) return;
+    const jobs = new Map<string, { timer: Omit<StepTimerJob, 'type'>; dueMs: number }>();
+    for (const t of timers) {
+      const dueMs = t.dueAt.getTime();
+      const timer = {
+        warningId: t.warningId,
+        version: t.version,
+        step: t.step,
+        second: Math.floor(dueMs / 1000),
+      };
+      const id = stepTimerJobId(timer);
+      const seen = jobs.get(id);
+      if (!seen || dueMs < seen.dueMs) jobs.set(id, { timer, dueMs });
+    }
+    const now = Date.now();
     await this.escalation.addBulk(
-      steps.map((s) => ({
-        name: 'step',
-        data: { type: 'step' as const, deliveryId: s.deliveryId, version: s.version, step: s.step },
+      [...jobs].map(([jobId, { timer, dueMs }]) => ({
+        name: 'steps',
+        data: { type: 'steps' as const, ...timer },
         opts: {
-          jobId: `step-${s.deliveryId}-v${s.version}-s${s.step}`,
-          delay: s.delayMs,
+          jobId,
+          delay: Math.max(0, dueMs - now),
           attempts: 10,
           backoff: { type: 'exponential', delay: 1000 },
           removeOnComplete: 10000,
@@ -180,6 +199,27 @@ export class DispatchQueue {
         },
       })),
     );
+  }
+
+  /**
+   * Brings back a step timer whose deliveries are overdue (the recovery sweep): added when missing,
+   * run again when it failed or completed (a completed job under the same id would make the add a
+   * no-op), left alone while it waits or runs. True when it was added or run again.
+   */
+  async reviveStepTimer(timer: Omit<StepTimerJob, 'type'>): Promise<boolean> {
+    const jobId = stepTimerJobId(timer);
+    const job = await this.escalation.getJob(jobId);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return true;
+      }
+      if (state !== 'completed' && state !== 'unknown') return false;
+      await job.remove();
+    }
+    await this.scheduleStepTimers([{ ...timer, dueAt: new Date(timer.second * 1000) }]);
+    return true;
   }
 
   async scheduleGroupRules(

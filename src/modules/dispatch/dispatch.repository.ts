@@ -129,6 +129,7 @@ export class DispatchRepository {
                       WHEN $8 AND deliveries.state IN ('confirmed', 'declined') THEN 'pending'
                       ELSE deliveries.state END,
          step = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step ELSE 0 END,
+         step_due_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step_due_at END,
          not_woken_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.not_woken_at END,
          version = EXCLUDED.version
        RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step`,

@@ -30,6 +30,36 @@ import { SendGroupService } from './send-group.service';
 const isLastTry = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
 /**
+ * A 叫应 timer job, as the escalation worker runs it. A step timer advances every due delivery of
+ * its warning and step (its lateness is observed per delivery by the handler); when some of its
+ * second are due a little later, the job waits for them in the delayed set (no worker slot held)
+ * and runs again.
+ */
+export async function runEscalationJob(
+  escalation: EscalationService,
+  job: Job<EscalationJob>,
+  token?: string,
+): Promise<unknown> {
+  const data = job.data;
+  if (data.type === 'steps') {
+    const out = await escalation.onStepsDue(data, { retry: job.attemptsMade > 0 });
+    if (out.againAt !== undefined) {
+      await job.moveToDelayed(out.againAt, token);
+      throw new DelayedError();
+    }
+    return out.advanced;
+  }
+  // How late the timer fires: from its due time (added + delay) to now.
+  timerLateness().observe(
+    { type: data.type },
+    Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000,
+  );
+  return data.type === 'step'
+    ? escalation.onStepTimer(data.deliveryId, data.version, data.step)
+    : escalation.onGroupRule(data.warningId, data.version, data.gridCode);
+}
+
+/**
  * The queue workers of this process (ROLE=worker or all). Built by hand rather than with
  * decorators so that concurrency and rate limits come from validated config. BullMQ's limiter is
  * kept in the queue backend, so a provider's rate holds across every worker process.
@@ -65,16 +95,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.start<EscalationJob>(
       QUEUE_NAMES.escalation,
-      (job) => {
-        // How late the timer fires: from its due time (added + delay) to now.
-        timerLateness().observe(
-          { type: job.data.type },
-          Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000,
-        );
-        return job.data.type === 'step'
-          ? this.escalation.onStepTimer(job.data.deliveryId, job.data.version, job.data.step)
-          : this.escalation.onGroupRule(job.data.warningId, job.data.version, job.data.gridCode);
-      },
+      (job, token) => runEscalationJob(this.escalation, job, token),
       { concurrency: this.num('ESCALATION_CONCURRENCY', 10) },
     );
     this.start<LifecycleJob>(

@@ -115,21 +115,23 @@ export class LifecycleService {
     );
     await this.queue.enqueueGroupSends(groups.map((g) => ({ ...g, priority: 1 })));
 
-    // 叫应 step timers overdue by a minute (their job lost with a queue backend's data): scheduled
-    // again under the same deterministic id, so an existing timer is not doubled, and the handler's
-    // compare-and-set on the step makes a late one harmless.
+    // 叫应 step timers overdue by a minute (their job lost with a queue backend's data): the due
+    // times are in Postgres. Per warning version and step, the timer of the earliest overdue second
+    // is brought back (added, or run again); it advances every delivery due by then, and the
+    // step guard of its statement makes a late or repeated one harmless.
     const overdueSteps = await this.db.query<
-      { deliveryId: string; version: number; step: number }[]
+      { warningId: string; version: number; step: number; second: string }[]
     >(
-      `SELECT d.id AS "deliveryId", d.version, d.step FROM deliveries d
-         JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
-         JOIN escalation_policies p ON p.id = d.policy_id
-        WHERE d.step > 0 AND d.step <= jsonb_array_length(p.steps)
+      `SELECT d.warning_id AS "warningId", d.version, d.step,
+              floor(extract(epoch FROM min(d.step_due_at)))::bigint AS second
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+        WHERE d.step_due_at < now() - interval '60 seconds' AND d.step > 0
           AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
-          AND d.step_started_at + make_interval(secs => (p.steps -> (d.step - 1) ->> 'waitSeconds')::int + 60) < now()
-        LIMIT 10000`,
+        GROUP BY d.warning_id, d.version, d.step`,
     );
-    await this.queue.scheduleSteps(overdueSteps.map((o) => ({ ...o, delayMs: 0 })));
+    for (const o of overdueSteps)
+      if (await this.queue.reviveStepTimer({ ...o, second: Number(o.second) }))
+        this.logger.warn(o, 'overdue step timer brought back');
 
     await this.recoverStuckSends();
   }

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { jobPriority } from '../../common/queue/queue-names';
+import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
@@ -16,7 +16,8 @@ import { type VersionRow, WarningsRepository } from '../warnings/warnings.reposi
 import type { EscalationPolicy } from './escalation-policy.types';
 import { PoliciesRepository } from './policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
-import { escalationsCreated } from '../../common/observability/metrics';
+import { escalationsCreated, timerLateness } from '../../common/observability/metrics';
+import { CHAIN_CLOSED, sqlList } from '../chain/chain-states';
 
 interface ChainDelivery {
   id: string;
@@ -36,12 +37,52 @@ interface ChainDelivery {
   warningState: string;
   /** Brought into the warning by an escalation: their chain carries notices, not the alert. */
   escalatedFrom: string | null;
+  /** When the wait of the current step runs out (NULL: no step timer pending). */
+  stepDueAt: Date | null;
+}
+
+/** A chain a step timer moved on, with the due time of the step whose wait ran out. */
+interface AdvancedDelivery extends ChainDelivery {
+  firedDueAt: Date | null;
+}
+
+/** What a step timer run did, for its worker. */
+export interface StepTimerOutcome {
+  /** Deliveries moved to their next step (or to the end of their chain) by this run. */
+  advanced: number;
+  /**
+   * Deliveries of the timer's second that are not due yet (due later within that second), or that
+   * a concurrent run holds: the job is to run again at this time (epoch ms).
+   */
+  againAt?: number;
+}
+
+/** Deliveries one statement advances; their follow-ups go in batches of the same size. */
+const STEP_BATCH = 2000;
+/** People whose chain ran out escalated at the same time (each is several statements). */
+const ENDED_CONCURRENCY = 8;
+/** The open chains of the state table, as a guard written into SQL. */
+const OPEN = `d.state NOT IN ${sqlList(CHAIN_CLOSED)}`;
+
+/** Runs `fn` over `items`, `n` at a time; every item is tried, the first error is thrown after. */
+async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>) {
+  const errors: unknown[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item).catch((err: unknown) => errors.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
+  if (errors.length) throw errors[0];
 }
 
 const CHAIN_COLUMNS = `
   d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode", d.version,
   d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId", p.supervisor_id AS "supervisorId",
-  w.kind, v.level, w.status, w.state AS "warningState", d.escalated_from AS "escalatedFrom"`;
+  w.kind, v.level, w.status, w.state AS "warningState", d.escalated_from AS "escalatedFrom",
+  d.step_due_at AS "stepDueAt"`;
 
 const CHAIN_FROM = `
   deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
@@ -50,9 +91,34 @@ const CHAIN_FROM = `
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
 
 /**
+ * Moves chains whose step's wait ran out to their next step: one statement for a batch, guarded
+ * by the step they are at and by the open states (a timer run twice, late, or after an answer
+ * moves nobody again). `filter` selects the candidates over `d`; the last parameter is the batch
+ * size. Rows another run holds are skipped, not waited for. The next step's due time is set from
+ * the policy (NULL after the last step).
+ */
+const advanceSql = (filter: string, limitParam: string) => `
+  WITH due AS (
+    SELECT d.id, d.step, d.step_due_at AS fired_due_at, (pol.steps -> d.step ->> 'waitSeconds')::int AS next_wait
+      FROM deliveries d LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+     WHERE ${filter} AND ${OPEN}
+     ORDER BY d.step_due_at
+     LIMIT ${limitParam}
+     FOR NO KEY UPDATE OF d SKIP LOCKED)
+  UPDATE deliveries d SET step = d.step + 1, step_started_at = now(),
+         step_due_at = now() + make_interval(secs => due.next_wait)
+    FROM due, people p, warnings w, warning_versions v
+   WHERE d.id = due.id AND d.step = due.step AND ${OPEN}
+     AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
+     AND v.warning_id = w.id AND v.version = w.current_version
+  RETURNING ${CHAIN_COLUMNS}, due.fired_due_at AS "firedDueAt"`;
+
+/**
  * 叫应: each person's chain of steps (policy), its durable timers, and escalation when nobody
- * answers. Timers are delayed jobs with deterministic ids whose handlers compare-and-set the
- * delivery's step in Postgres, so a timer delivered twice, late, or after an answer does nothing.
+ * answers. A step's due time is kept in Postgres (`deliveries.step_due_at`); its timer is one
+ * delayed job per (warning, version, step, due second) whose handler advances every due delivery
+ * of that warning and step in set-based statements, compare-and-set on the step, so a timer
+ * delivered twice, late, or after an answer does nothing.
  */
 @Injectable()
 export class EscalationService {
@@ -109,18 +175,22 @@ export class EscalationService {
       );
     }
     if (chosen.length) {
-      await this.db.query(
-        `UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_done = 1, step_started_at = now(), not_woken_at = NULL
-           FROM unnest($1::uuid[], $2::uuid[]) AS x(id, policy_id) WHERE d.id = x.id`,
-        [chosen.map((c) => c.id), chosen.map((c) => c.policy.id)],
+      // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
+      const due = await this.db.query<{ dueAt: Date }[]>(
+        `WITH s AS (
+           UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_done = 1, step_started_at = now(),
+                  step_due_at = now() + make_interval(secs => x.wait), not_woken_at = NULL
+             FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS x(id, policy_id, wait) WHERE d.id = x.id
+           RETURNING d.step_due_at)
+         SELECT min(step_due_at) AS "dueAt" FROM s GROUP BY floor(extract(epoch FROM step_due_at))`,
+        [
+          chosen.map((c) => c.id),
+          chosen.map((c) => c.policy.id),
+          chosen.map((c) => c.policy.steps[0].waitSeconds),
+        ],
       );
-      await this.queue.scheduleSteps(
-        chosen.map((c) => ({
-          deliveryId: c.id,
-          version: v.version,
-          step: 1,
-          delayMs: c.policy.steps[0].waitSeconds * 1000,
-        })),
+      await this.queue.scheduleStepTimers(
+        due.map((d) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: d.dueAt })),
       );
     }
     return { attempts, unreachable };
@@ -143,101 +213,294 @@ export class EscalationService {
   }
 
   /**
-   * A step's wait ran out. The step is advanced by compare-and-set (a timer delivered twice fires
-   * once), then its follow-up is carried out and marked done. A fault in between (the job retried,
-   * or found by the recovery sweep) finds the step advanced but not done and carries the follow-up
-   * out again; each part of it is idempotent.
+   * A step timer: every open delivery of the warning's version at `step` whose due time has come
+   * (by Postgres' clock or the job's, whichever is later) is advanced, a batch per statement; then
+   * their follow-ups (the next step's contacts and timers, or escalation when the steps ran out)
+   * are carried out batch by batch. A retried job (`retry`) first
+   * finishes what an earlier run advanced but did not mark done. Each part is idempotent.
+   */
+  async onStepsDue(
+    t: Omit<StepTimerJob, 'type'>,
+    opts: { retry?: boolean } = {},
+  ): Promise<StepTimerOutcome> {
+    const firedAt = new Date();
+    const [w] = await this.db.query<{ state: string }[]>(
+      `SELECT state FROM warnings WHERE id = $1`,
+      [t.warningId],
+    );
+    // Ended (cancelled, expired): no chain of it goes on.
+    if (!w || w.state !== 'active') return { advanced: 0 };
+    if (opts.retry) await this.finishSteps(t.warningId, t.version, t.step + 1, 0);
+    // Every due chain is advanced first (the timer "fires" for all of them), then their
+    // follow-ups run batch by batch: their work would otherwise delay the later batches' advance.
+    const batches: AdvancedDelivery[][] = [];
+    for (;;) {
+      const batch = await rows<AdvancedDelivery>(
+        this.db,
+        advanceSql(
+          `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
+          '$5',
+        ),
+        [t.warningId, t.version, t.step, firedAt, STEP_BATCH],
+      );
+      if (batch.length) batches.push(batch);
+      if (batch.length < STEP_BATCH) break;
+    }
+    const failures: unknown[] = [];
+    for (const batch of batches) {
+      this.observeLateness(batch, firedAt);
+      await this.followUp(batch, t.step).catch((err: unknown) => failures.push(err));
+    }
+    if (failures.length) throw failures[0];
+    const advanced = batches.reduce((n, b) => n + b.length, 0);
+    // Deliveries of this second due later than now (or held by a concurrent run): again then.
+    const [{ next }] = await this.db.query<{ next: Date | null }[]>(
+      `SELECT min(d.step_due_at) AS next FROM deliveries d
+        WHERE d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND ${OPEN}
+          AND d.step_due_at < to_timestamp($4::bigint + 1)`,
+      [t.warningId, t.version, t.step, t.second],
+    );
+    if (!next) return { advanced };
+    return { advanced, againAt: Math.max(new Date(next).getTime(), Date.now() + 50) };
+  }
+
+  /**
+   * One delivery's step timer (as releases before grouped timers queued it, and for a follow-up
+   * carried out again): advanced by the same guarded statement if it is still at `step`, else
+   * its follow-up finished if it was advanced but not marked done.
    */
   async onStepTimer(deliveryId: string, version: number, step: number): Promise<void> {
-    const [advanced] = await rows<ChainDelivery>(
+    const firedAt = new Date();
+    const advanced = await rows<AdvancedDelivery>(
       this.db,
-      `UPDATE deliveries d SET step = d.step + 1, step_started_at = now()
-         FROM people p, warnings w, warning_versions v
-        WHERE d.id = $1 AND d.version = $2 AND d.step = $3 AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
-          AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
-          AND v.warning_id = w.id AND v.version = w.current_version
-        RETURNING ${CHAIN_COLUMNS}`,
+      advanceSql(`d.id = $1 AND d.version = $2 AND d.step = $3`, '1'),
       [deliveryId, version, step],
     );
-    // Answered, superseded, cancelled, or this timer already fired and its follow-up is done.
-    const d = advanced ?? (await this.unfinishedStep(deliveryId, version, step + 1));
-    if (!d || !d.policyId) return;
-    const policy = await this.policies.byId(d.policyId);
-    if (!policy) return;
-    if (step < policy.steps.length) {
-      // Contacts of the next step, unless a first run already added them (after step_started_at).
-      const purpose = d.escalatedFrom ? 'notice' : 'warning';
-      const [already] = await this.db.query(
-        `SELECT 1 FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
-          WHERE a.delivery_id = $1 AND a.purpose = $2 AND a.version = d.version AND a.queued_at >= d.step_started_at LIMIT 1`,
-        [d.id, purpose],
-      );
-      if (!already) {
-        const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
-        await this.addAttempts(d, planStep(policy, step, contacts), purpose);
-      }
-      await this.queue.scheduleSteps([
-        {
-          deliveryId: d.id,
-          version,
-          step: step + 1,
-          delayMs: policy.steps[step].waitSeconds * 1000,
-        },
-      ]);
-    } else {
-      await this.exhausted(d, policy);
+    this.observeLateness(advanced, firedAt);
+    const d = advanced.length ? advanced : await this.unfinished([deliveryId], version, step + 1);
+    if (d.length) await this.followUp(d, step);
+  }
+
+  private observeLateness(batch: AdvancedDelivery[], firedAt: Date): void {
+    const histogram = timerLateness();
+    for (const d of batch) {
+      if (!d.firedDueAt) continue;
+      const late = (firedAt.getTime() - new Date(d.firedDueAt).getTime()) / 1000;
+      histogram.observe({ type: 'step' }, Math.max(0, late));
     }
-    await this.db.query(
-      `UPDATE deliveries SET step_done = $3 WHERE id = $1 AND version = $2 AND step = $3 AND step_done < $3`,
-      [d.id, version, step + 1],
+  }
+
+  /** Chains whose step was advanced to `step` but whose follow-up was not marked done. */
+  private async unfinished(ids: string[], version: number, step: number): Promise<ChainDelivery[]> {
+    return this.db.query(
+      `SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM}
+        WHERE d.id = ANY($1::uuid[]) AND d.version = $2 AND d.step = $3 AND d.step_done < d.step
+          AND ${OPEN} AND w.state = 'active'`,
+      [ids, version, step],
     );
   }
 
-  /** A chain whose step was advanced but whose follow-up was not marked done. */
-  private async unfinishedStep(
-    deliveryId: string,
+  /**
+   * Finishes the follow-ups of a warning's chains advanced to `step` and not marked done, whose
+   * step began at least `minAgeSeconds` ago (a batch at a time, in id order). The number found.
+   */
+  private async finishSteps(
+    warningId: string,
     version: number,
     step: number,
-  ): Promise<ChainDelivery | undefined> {
-    const [d] = await this.db.query(
-      `SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM}
-        WHERE d.id = $1 AND d.version = $2 AND d.step = $3 AND d.step_done < d.step
-          AND d.state NOT IN ('confirmed', 'declined', 'cancelled') AND w.state = 'active'`,
-      [deliveryId, version, step],
-    );
-    return d;
+    minAgeSeconds: number,
+  ): Promise<number> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    let found = 0;
+    const failures: unknown[] = [];
+    for (;;) {
+      const batch = await this.db.query<ChainDelivery[]>(
+        `SELECT ${CHAIN_COLUMNS} FROM ${CHAIN_FROM}
+          WHERE d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_done < d.step
+            AND d.step_started_at <= now() - make_interval(secs => $4) AND ${OPEN} AND w.state = 'active'
+            AND d.id > $5
+          ORDER BY d.id LIMIT $6`,
+        [warningId, version, step, minAgeSeconds, after, STEP_BATCH],
+      );
+      if (!batch.length) break;
+      found += batch.length;
+      after = batch[batch.length - 1].id;
+      await this.followUp(batch, step - 1).catch((err: unknown) => failures.push(err));
+      if (batch.length < STEP_BATCH) break;
+    }
+    if (failures.length) throw failures[0];
+    return found;
   }
 
-  /** No answer after the last step: not-woken list, the supervisor, a door-to-door task. */
-  private async exhausted(d: ChainDelivery, policy: EscalationPolicy): Promise<void> {
-    if (policy.onExhausted.notWoken) {
+  /**
+   * What follows the end of step `fired` for chains just moved past it (all of one warning
+   * version): the next step's contacts and timers, or, after the last step, the not-woken list,
+   * the supervisor and a door-to-door task. Each chain is marked done once its part is carried
+   * out; a fault leaves it unmarked for the job's retry or the recovery sweep.
+   */
+  private async followUp(ds: ChainDelivery[], fired: number): Promise<void> {
+    const policies = new Map<string, EscalationPolicy | undefined>();
+    for (const id of new Set(ds.map((d) => d.policyId)))
+      if (id) policies.set(id, await this.policies.byId(id));
+    const next: ChainDelivery[] = [];
+    const ended: { d: ChainDelivery; policy: EscalationPolicy }[] = [];
+    for (const d of ds) {
+      const policy = d.policyId ? policies.get(d.policyId) : undefined;
+      if (!policy) continue;
+      if (fired < policy.steps.length) next.push(d);
+      else ended.push({ d, policy });
+    }
+    const failures: unknown[] = [];
+    if (next.length) {
+      await this.nextStep(next, fired, policies).catch((err: unknown) => failures.push(err));
+    }
+    if (ended.length) {
+      await this.chainsEnded(ended, fired + 1).catch((err: unknown) => failures.push(err));
+    }
+    if (failures.length) throw failures[0];
+  }
+
+  /** The next step of chains still running: contacts in bulk, then their timers, then done. */
+  private async nextStep(
+    ds: ChainDelivery[],
+    fired: number,
+    policies: Map<string, EscalationPolicy | undefined>,
+  ): Promise<void> {
+    const own = ds.filter((d) => !d.escalatedFrom);
+    if (own.length) await this.nextStepAttempts(own, fired, policies);
+    // Chains of people brought in by an escalation carry notices: one by one (they are few).
+    for (const d of ds.filter((x) => x.escalatedFrom)) {
+      const [already] = await this.db.query(
+        `SELECT 1 FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+          WHERE a.delivery_id = $1 AND a.purpose = 'notice' AND a.version = d.version AND a.queued_at >= d.step_started_at LIMIT 1`,
+        [d.id],
+      );
+      if (already) continue;
+      const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+      const policy = policies.get(d.policyId as string) as EscalationPolicy;
+      await this.addAttempts(d, planStep(policy, fired, contacts), 'notice');
+    }
+    await this.queue.scheduleStepTimers(
+      ds
+        .filter((d) => d.stepDueAt)
+        .map((d) => ({
+          warningId: d.warningId,
+          version: d.version,
+          step: d.step,
+          dueAt: new Date(d.stepDueAt as Date),
+        })),
+    );
+    await this.markDone(
+      ds.map((d) => d.id),
+      fired + 1,
+    );
+  }
+
+  /**
+   * The person's own alert at the next step, for a batch: planned per person, written in one
+   * statement, enqueued in bulk. A chain whose next contacts a first run already added (since its
+   * step began) gets none again; what is queued for it since then is enqueued (a no-op for a job
+   * that exists).
+   */
+  private async nextStepAttempts(
+    ds: ChainDelivery[],
+    fired: number,
+    policies: Map<string, EscalationPolicy | undefined>,
+  ): Promise<void> {
+    const ids = ds.map((d) => d.id);
+    const known = await this.db.query<{ id: string; seq: number; added: boolean }[]>(
+      `SELECT d.id, coalesce(max(a.seq), -1) + 1 AS seq,
+              coalesce(bool_or(a.purpose = 'warning' AND a.version = d.version AND a.queued_at >= d.step_started_at), false) AS added
+         FROM deliveries d LEFT JOIN contact_attempts a ON a.delivery_id = d.id
+        WHERE d.id = ANY($1::uuid[]) GROUP BY d.id`,
+      [ids],
+    );
+    const byId = new Map(known.map((k) => [k.id, k]));
+    const fresh = ds.filter((d) => !byId.get(d.id)?.added);
+    const contacts = await this.repo.contactsOf(fresh.map((d) => d.personId));
+    const attempts: AttemptToInsert[] = [];
+    for (const d of fresh) {
+      const policy = policies.get(d.policyId as string) as EscalationPolicy;
+      const seq = byId.get(d.id)?.seq ?? 0;
+      planStep(policy, fired, contacts.get(d.personId) ?? []).forEach((planned, i) =>
+        attempts.push({
+          deliveryId: d.id,
+          warningId: d.warningId,
+          version: d.version,
+          msgType: d.msgType,
+          seq: seq + i,
+          planned,
+          priority: jobPriority(d.kind, d.level),
+          purpose: 'warning',
+        }),
+      );
+    }
+    // In key order: two runs finishing the same chains (a retry beside the first run) then wait
+    // for each other on the unique key instead of deadlocking, and the second inserts nothing.
+    attempts.sort((a, b) =>
+      a.deliveryId === b.deliveryId ? a.seq - b.seq : a.deliveryId < b.deliveryId ? -1 : 1,
+    );
+    await this.repo.insertAttempts(attempts);
+    const queued = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
+      `SELECT a.id, a.channel, a.priority FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.delivery_id = ANY($1::uuid[]) AND a.purpose = 'warning' AND a.version = d.version
+          AND a.status = 'queued' AND a.queued_at >= d.step_started_at`,
+      [ids],
+    );
+    await this.queue.enqueueAttempts(queued);
+  }
+
+  /** Chains whose follow-up of the step before `step` has been carried out. */
+  private async markDone(ids: string[], step: number): Promise<void> {
+    if (!ids.length) return;
+    await this.db.query(
+      `UPDATE deliveries SET step_done = step WHERE id = ANY($1::uuid[]) AND step = $2 AND step_done < step`,
+      [ids, step],
+    );
+  }
+
+  /**
+   * No answer after the last step: the not-woken list (set-based, once per person), then the
+   * supervisor and a door-to-door task, a few people at a time. Marked done person by person.
+   */
+  private async chainsEnded(
+    ended: { d: ChainDelivery; policy: EscalationPolicy }[],
+    step: number,
+  ): Promise<void> {
+    const listing = new Map(
+      ended.filter((e) => e.policy.onExhausted.notWoken).map((e) => [e.d.id, e]),
+    );
+    if (listing.size) {
       // Once: a follow-up carried out again finds the person on the list already.
       await this.db.transaction(async (m) => {
-        const [listed] = await rows(
+        const listed = await rows<{ id: string }>(
           m,
-          `UPDATE deliveries SET not_woken_at = now() WHERE id = $1 AND not_woken_at IS NULL RETURNING id`,
-          [d.id],
+          `UPDATE deliveries SET not_woken_at = now() WHERE id = ANY($1::uuid[]) AND not_woken_at IS NULL RETURNING id`,
+          [[...listing.keys()]],
         );
-        if (!listed) return;
         await this.audit.append(
-          [
-            {
+          listed.map(({ id }) => {
+            const { d, policy } = listing.get(id) as (typeof ended)[number];
+            return {
               actor: 'escalation',
               action: 'delivery.not_woken',
               subjectType: 'delivery',
               subjectId: d.id,
               warningId: d.warningId,
               data: { personId: d.personId, version: d.version, policyId: policy.id },
-            },
-          ],
+            };
+          }),
           m,
         );
       });
     }
-    if (policy.onExhausted.supervisor && d.supervisorId)
-      await this.escalateTo(d, d.supervisorId, 'not_woken');
-    if (policy.onExhausted.doorToDoor && d.gridCode) await this.doorToDoor(d, d.gridCode);
-    this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
+    await eachLimited(ended, ENDED_CONCURRENCY, async ({ d, policy }) => {
+      if (policy.onExhausted.supervisor && d.supervisorId)
+        await this.escalateTo(d, d.supervisorId, 'not_woken');
+      if (policy.onExhausted.doorToDoor && d.gridCode) await this.doorToDoor(d, d.gridCode);
+      await this.markDone([d.id], step);
+      this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
+    });
   }
 
   /**
@@ -437,16 +700,19 @@ export class EscalationService {
    * answer was committed). Each is carried out again; every part of it is idempotent.
    */
   async recover(): Promise<void> {
-    const behind = await this.db.query<{ id: string; version: number; step: number }[]>(
-      `SELECT d.id, d.version, d.step FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
-        WHERE d.step_done < d.step AND d.step_started_at < now() - interval '2 minutes'
-          AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
-        ORDER BY d.step_started_at LIMIT 1000`,
+    const behind = await this.db.query<{ warningId: string; version: number; step: number }[]>(
+      `SELECT d.warning_id AS "warningId", d.version, d.step
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+        WHERE d.step_done < d.step AND d.step_started_at < now() - interval '2 minutes' AND ${OPEN}
+        GROUP BY d.warning_id, d.version, d.step`,
     );
-    for (const d of behind) {
-      await this.recoverOne('step follow-up', d.id, () =>
-        this.onStepTimer(d.id, d.version, d.step - 1),
-      );
+    for (const b of behind) {
+      try {
+        const n = await this.finishSteps(b.warningId, b.version, b.step, 120);
+        this.logger.warn({ ...b, deliveries: n }, 'recovered unfinished step follow-ups');
+      } catch (err) {
+        this.logger.error({ ...b, err: (err as Error).message }, 'step follow-up: recovery failed');
+      }
     }
 
     const help = await this.db.query<{ deliveryId: string; warningId: string }[]>(
