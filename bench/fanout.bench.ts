@@ -213,7 +213,16 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     const workers = o.workers ?? 1;
     gw = await startBenchGateway(
       backends,
-      { people: o.people, provider: o.provider, workers },
+      {
+        people: o.people,
+        provider: o.provider,
+        workers,
+        // The gateway runs its send queues at the concurrency the limit is measured at.
+        env: {
+          SEND_SMS_CONCURRENCY: String(o.smsConcurrency),
+          SEND_VOICE_CONCURRENCY: String(o.voiceConcurrency),
+        },
+      },
       log,
     );
     // The bench's own queries on a pool of their own: none of the gateway's connections taken.

@@ -59,7 +59,8 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --provider    null: an in-process provider that accepts at once (the SDK's create replaced);
                 http: the twilio SDK over HTTP to a local Twilio-like server (default)
   --timeout S   stop waiting for the first contacts after S seconds (default 900)
-  --concurrency the gateway's SMS worker concurrency, for the limit (default 10; voice: half)
+  --concurrency the gateway's SMS send concurrency, for it and for the limit (default 50 and
+                voice 20, the gateway's defaults; given: voice half of it)
 
   answers       keypress webhooks signed as Twilio does, offered at R/s for S seconds while an
                 imminent warning's fan-out to N people (an SMS and a call each) is in flight:
@@ -85,6 +86,7 @@ function parseArgs(argv: string[]) {
     timers: 20_000,
     workers: 1,
     concurrency: 10,
+    concurrencySet: false,
     workMs: 0,
     spreadMs: 0,
     writers: 20,
@@ -124,8 +126,10 @@ function parseArgs(argv: string[]) {
     else if (arg === '--no-explain') opts.explain = false;
     else if (arg === '--timers') opts.timers = positive(arg, argv[++i]);
     else if (arg === '--workers') opts.workers = positive(arg, argv[++i]);
-    else if (arg === '--concurrency') opts.concurrency = positive(arg, argv[++i]);
-    else if (arg === '--work-ms') opts.workMs = opts.auditWorkMs = Number(argv[++i]) || 0;
+    else if (arg === '--concurrency') {
+      opts.concurrency = positive(arg, argv[++i]);
+      opts.concurrencySet = true;
+    } else if (arg === '--work-ms') opts.workMs = opts.auditWorkMs = Number(argv[++i]) || 0;
     else if (arg === '--writers') opts.writers = positive(arg, argv[++i]);
     else if (arg === '--batch') opts.batch = positive(arg, argv[++i]);
     else if (arg === '--seconds') {
@@ -159,8 +163,9 @@ async function main(): Promise<void> {
         people: opts.peopleSet ? opts.people : scale ? 100_000 : 20_000,
         provider: opts.provider,
         timeoutSeconds: opts.timeout,
-        smsConcurrency: opts.concurrency,
-        voiceConcurrency: Math.max(1, Math.round(opts.concurrency / 2)),
+        // The gateway's defaults (SEND_SMS_CONCURRENCY 50, SEND_VOICE_CONCURRENCY 20) unless given.
+        smsConcurrency: opts.concurrencySet ? opts.concurrency : 50,
+        voiceConcurrency: opts.concurrencySet ? Math.max(1, Math.round(opts.concurrency / 2)) : 20,
         noLimit: opts.noLimit,
         workers: opts.workers,
         log,
