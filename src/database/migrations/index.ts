@@ -15,6 +15,7 @@ import { ConsoleNotify1765100000000 } from './1765100000000-ConsoleNotify';
 import { AttemptAddressIndex1765123000000 } from './1765123000000-AttemptAddressIndex';
 import { HazardReportSends1765130000000 } from './1765130000000-HazardReportSends';
 import { StepTimers1765200000000 } from './1765200000000-StepTimers';
+import { ConsoleWatchGate1765300000000 } from './1765300000000-ConsoleWatchGate';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   AttemptAddressIndex1765123000000,
   HazardReportSends1765130000000,
   StepTimers1765200000000,
+  ConsoleWatchGate1765300000000,
 ];

@@ -28,6 +28,10 @@ export const STREAM_FALLBACK_POLL_MS = 2_000;
 export const STREAM_RECHECK_MS = 15_000;
 /** The housekeeping tick: token rechecks due, resyncs due, fallback polling. */
 const TICK_MS = 1_000;
+/** A warning stays marked as watched this long after the last refresh (s). */
+const WATCH_TTL_SECONDS = 120;
+/** Watched warnings are marked again this often (ms). */
+const WATCH_REFRESH_MS = 30_000;
 /** Wait before opening the LISTEN connection again after it was lost. */
 const RELISTEN_MS = 1_000;
 /** The application_name of the LISTEN connection (to find it in pg_stat_activity). */
@@ -85,6 +89,8 @@ interface Watch {
 export class ConsoleStreamService implements OnModuleDestroy {
   private readonly logger = new Logger(ConsoleStreamService.name);
   private readonly watches = new Map<string, Watch>();
+  /** When watched warnings were last marked in Postgres. */
+  private markedAt = 0;
   private tick?: NodeJS.Timeout;
   /** The LISTEN connection once it listens. */
   private listener?: Client;
@@ -171,6 +177,9 @@ export class ConsoleStreamService implements OnModuleDestroy {
       // it listens: a change committed in between is not lost.
       const listening = !!this.listener;
       void this.read(warningId);
+      // Triggers notify only about watched warnings: once this one is marked, read it again so
+      // that a change committed before the mark is not lost.
+      void this.markWatched([warningId]).then(() => this.changed(warningId));
       if (!listening) void this.listen().then(() => this.changed(warningId));
     } else {
       watch.clients.set(res, client);
@@ -203,6 +212,7 @@ export class ConsoleStreamService implements OnModuleDestroy {
   /** Token rechecks due; a read for warnings not sent for resyncMs (or polled while not listening). */
   private housekeeping(): void {
     const now = Date.now();
+    if (now - this.markedAt >= WATCH_REFRESH_MS) void this.markWatched([...this.watches.keys()]);
     const every = this.listener ? this.resyncMs : Math.min(this.resyncMs, STREAM_FALLBACK_POLL_MS);
     for (const [id, watch] of this.watches) {
       if (!watch.checking && [...watch.clients.values()].some((c) => c.checkAt <= now)) {
@@ -210,6 +220,24 @@ export class ConsoleStreamService implements OnModuleDestroy {
       }
       if (!watch.busy && !watch.pending && now - watch.readAt >= every) void this.read(id);
     }
+  }
+
+  /**
+   * Marks warnings as watched in Postgres (`console_watches`, for WATCH_TTL_SECONDS): the triggers
+   * send a notification only for a watched warning, so that a warning nobody watches costs its
+   * transactions nothing (a NOTIFY serialises commits on Postgres's notification queue lock).
+   */
+  private async markWatched(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    this.markedAt = Date.now();
+    await this.db
+      .query(
+        `INSERT INTO console_watches (warning_id, until)
+         SELECT unnest($1::uuid[]), now() + make_interval(secs => $2)
+         ON CONFLICT (warning_id) DO UPDATE SET until = excluded.until`,
+        [ids, WATCH_TTL_SECONDS],
+      )
+      .catch((err: unknown) => this.logger.warn({ err }, 'could not mark watched warnings'));
   }
 
   /* ---------- LISTEN ---------- */
