@@ -124,9 +124,24 @@ export class FanoutService {
     const contacts = new Map(batch.map((r) => [r.personId, r.contacts]));
     const notices: AttemptToInsert[] = [];
     const chains: { id: string; personId: string; role: string; msgType: MessageType }[] = [];
+    // A retried fan-out: a chain already runs only if its first attempts were written too. A run
+    // that died between starting the chains and writing their attempts (two commits) left people
+    // whose chain is started but who were never contacted: their chain is started again.
+    const restarted = deliveries.filter((d) => d.step > 0).map((d) => d.id);
+    const running = new Set<string>(
+      restarted.length
+        ? (
+            await this.repo.db.query<{ id: string }[]>(
+              `SELECT DISTINCT delivery_id AS id FROM contact_attempts
+                WHERE delivery_id = ANY($1::uuid[]) AND version = $2`,
+              [restarted, v.version],
+            )
+          ).map((r) => r.id)
+        : [],
+    );
     for (const d of deliveries) {
       const r = byPerson.get(d.personId) as Recipient;
-      if (d.step > 0) continue; // a retried fan-out: this person's chain already runs
+      if (d.step > 0 && running.has(d.id)) continue; // a retried fan-out: this chain already runs
       if (d.msgType === 'update' && (d.state === 'confirmed' || d.state === 'declined')) {
         // Already answered and the level was not raised: a short notice of what changed.
         planNotice(r.contacts).forEach((planned, seq) =>
