@@ -373,7 +373,17 @@ export async function runScenario(
       }
       await sleep(250);
     }
-    if (!drained) log(`did not drain within ${opts.drainTimeoutMs} ms: ${JSON.stringify(last)}`);
+    if (!drained) {
+      log(`did not drain within ${opts.drainTimeoutMs} ms: ${JSON.stringify(last)}`);
+      const open = await db.query(
+        `SELECT d.id, d.state, d.role, d.step, d.step_done,
+                (SELECT json_agg(json_build_object('ch', a.channel, 'st', a.status, 'out', a.outcome, 'tries', a.tries, 'pid', a.provider_id, 'err', a.error_code) ORDER BY a.seq)
+                   FROM contact_attempts a WHERE a.delivery_id = d.id) AS attempts
+           FROM deliveries d WHERE d.warning_id = $1 AND d.state IN ('pending', 'sent') LIMIT 5`,
+        [warningId],
+      );
+      for (const r of open.rows) log(`open: ${JSON.stringify(r)}`);
+    }
     // Late provider events (replies, receipts) settle before counting.
     await sleep(1_000);
 
