@@ -167,7 +167,7 @@ export async function prepareCounty(
          steps = (SELECT jsonb_agg(
                     jsonb_set(s, '{waitSeconds}', to_jsonb($1::int))
                     || CASE WHEN s ? 'voiceRetries'
-                         THEN jsonb_build_object('voiceRetries', jsonb_build_object('times', 1, 'withinSeconds', greatest(1, $1::int / 2)))
+                         THEN jsonb_build_object('voiceRetries', jsonb_build_object('times', 1, 'withinSeconds', greatest(2, $1::int / 2)))
                          ELSE '{}'::jsonb END)
                   FROM jsonb_array_elements(steps) s),
          group_rule_seconds = CASE WHEN group_rule_seconds IS NULL THEN NULL ELSE $1::int * 2 END`,
