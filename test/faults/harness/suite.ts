@@ -194,6 +194,13 @@ export async function dropCounty(infra: SuiteInfra, t: CountyTemplate): Promise<
   ).catch(() => undefined);
 }
 
+/**
+ * A person reached by e-mail alone: the mail server took the message, and e-mail has no delivery
+ * receipt, so `sent` is as far as their state can go (their SMS and calls failed or went unanswered).
+ */
+const EMAIL_ONLY = `d.state = 'sent' AND EXISTS (SELECT 1 FROM contact_attempts a
+  WHERE a.delivery_id = d.id AND a.channel = 'email' AND a.status = 'sent')`;
+
 const PROGRESS_SQL = `
   SELECT
     coalesce((SELECT fanout_done_at IS NOT NULL FROM warnings WHERE id = $1), false) AS "fanoutDone",
@@ -201,7 +208,8 @@ const PROGRESS_SQL = `
     (SELECT count(*) FROM contact_attempts WHERE warning_id = $1)::int AS attempts,
     (SELECT count(*) FROM contact_attempts WHERE warning_id = $1 AND status IN ('queued', 'sending'))::int AS "openAttempts",
     (SELECT count(*) FROM contact_attempts WHERE warning_id = $1 AND status NOT IN ('queued', 'sending'))::int AS "doneAttempts",
-    (SELECT count(*) FROM deliveries WHERE warning_id = $1 AND state IN ('pending', 'sent'))::int AS "openPeople",
+    (SELECT count(*) FROM deliveries d WHERE d.warning_id = $1 AND d.state IN ('pending', 'sent')
+        AND NOT (${EMAIL_ONLY}))::int AS "openPeople",
     (SELECT count(*) FROM group_sends WHERE warning_id = $1 AND status IN ('queued', 'sending'))::int AS "openGroups",
     (SELECT count(*) FROM deliveries d JOIN escalation_policies p ON p.id = d.policy_id
       WHERE d.warning_id = $1 AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
@@ -211,7 +219,8 @@ const PROGRESS_SQL = `
 /** States that account for a person at the end (unreachable only with a recorded reason). */
 const FINAL_STATES_SQL = `
   SELECT CASE WHEN d.state = 'unreachable'
-              THEN 'unreachable:' || coalesce(r.reason, 'NO REASON') ELSE d.state END AS state,
+              THEN 'unreachable:' || coalesce(r.reason, 'NO REASON')
+              WHEN ${EMAIL_ONLY} THEN 'sent:email' ELSE d.state END AS state,
          count(*)::int AS n
     FROM deliveries d
     LEFT JOIN LATERAL (
@@ -220,7 +229,7 @@ const FINAL_STATES_SQL = `
        ORDER BY e.id DESC LIMIT 1) r ON d.state = 'unreachable'
    WHERE d.warning_id = $1
    GROUP BY 1`;
-const ACCOUNTED = /^(delivered|heard|confirmed|declined|unreachable:(?!NO REASON).+)$/;
+const ACCOUNTED = /^(delivered|heard|confirmed|declined|sent:email|unreachable:(?!NO REASON).+)$/;
 
 /**
  * Runs one scenario on its own database (a copy of the seeded county), queue prefix, sandbox and
