@@ -4,8 +4,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../../..');
-const DIST_MAIN = path.join(ROOT, 'dist', 'main.js');
-const DIST_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** Where the compiled gateway is: dist/ (as `npm start`), or a folder of the caller's. */
+let distDir = path.join(ROOT, 'dist');
+const distMain = () => path.join(distDir, 'main.js');
+const distCli = () => path.join(distDir, 'cli', 'main.js');
 
 /** A port the OS reports as free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -23,14 +25,16 @@ export function freePort(): Promise<number> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Compiles the gateway (`tsc -p tsconfig.build.json` into dist/) so that the API and workers run
+ * Compiles the gateway (`tsc -p tsconfig.build.json`, into dist/ or `outDir`, which must lie inside
+ * the project so that node_modules resolve) so that the API and workers run
  * as `node dist/main.js`, exactly as `npm start` runs them.
  */
-export function buildGateway(log: (msg: string) => void): void {
-  log('building the gateway (tsc -p tsconfig.build.json)');
+export function buildGateway(log: (msg: string) => void, outDir?: string): void {
+  if (outDir) distDir = path.resolve(outDir);
+  log(`building the gateway (tsc -p tsconfig.build.json) into ${distDir}`);
   const r = spawnSync(
     process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', distDir],
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
@@ -46,7 +50,7 @@ function baseEnv(): Record<string, string> {
 
 /** Runs the operator CLI (`dist/cli/main.js`) and returns its stdout. */
 export function runCli(args: string[], env: Record<string, string>): string {
-  const r = spawnSync(process.execPath, [DIST_CLI, ...args], {
+  const r = spawnSync(process.execPath, [distCli(), ...args], {
     cwd: ROOT,
     env: { ...baseEnv(), ...env },
     encoding: 'utf8',
@@ -79,7 +83,7 @@ export class GatewayProcess {
   async start(timeoutMs = 120_000): Promise<void> {
     const out = fs.openSync(this.logFile, 'a');
     fs.writeSync(out, `\n=== ${new Date().toISOString()} start ${this.name}\n`);
-    const child = spawn(process.execPath, [DIST_MAIN], {
+    const child = spawn(process.execPath, [distMain()], {
       cwd: ROOT,
       env: { ...baseEnv(), ...this.env },
       stdio: ['ignore', out, out],
