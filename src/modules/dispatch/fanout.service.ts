@@ -172,7 +172,8 @@ export class FanoutService {
   }
 
   /**
-   * Of chains a fan-out already started, those without any attempt of this version: step 1 of
+   * Of chains a fan-out already started, those without any attempt of their own alert in this
+   * version (notices about others may have reached them meanwhile): step 1 of
    * their policy, as the first run would have written it (nothing when no contact point fits).
    */
   private async firstAttemptsNeverWritten(
@@ -183,7 +184,8 @@ export class FanoutService {
     const rows = await this.repo.db.query<{ id: string; policyId: string | null }[]>(
       `SELECT d.id, d.policy_id AS "policyId" FROM deliveries d
         WHERE d.id = ANY($1::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = $2)`,
+          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = $2
+                             AND a.purpose = 'warning')`,
       [started.map((d) => d.id), v.version],
     );
     const byId = new Map(started.map((d) => [d.id, d]));
