@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const outDir = path.join(ROOT, 'test-output', 'faults');
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
-  if (o.build) buildGateway(log);
+  // FAULTS_DIST_DIR: build into a folder of its own (inside the project), leaving dist/ alone.
+  if (o.build) buildGateway(log, process.env.FAULTS_DIST_DIR);
   const infra = await startInfra({
     dir: path.join(outDir, 'runtime'),
     pgAdminUrl: process.env.TEST_PG_ADMIN_URL,
