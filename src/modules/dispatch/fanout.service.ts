@@ -6,8 +6,9 @@ import type { PersonRole } from '../directory/directory.types';
 import { TargetingService } from '../directory/targeting/targeting.service';
 import type { Recipient } from '../directory/targeting/targeting.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
-import { planNotice } from './contact-plan';
+import { planNotice, planStep } from './contact-plan';
 import { EscalationService } from '../escalation/escalation.service';
+import { PoliciesRepository } from '../escalation/policies.repository';
 import type { MessageType } from '../warnings/warning.types';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from './dispatch.repository';
@@ -61,6 +62,7 @@ export class FanoutService {
     private readonly groups: GroupSendPlanner,
     private readonly config: ConfigService,
     private readonly escalation: EscalationService,
+    private readonly policies: PoliciesRepository,
   ) {}
 
   /** red 1 … blue 4: a lower rank than the previous version's is a raised level. */
@@ -124,6 +126,11 @@ export class FanoutService {
     const contacts = new Map(batch.map((r) => [r.personId, r.contacts]));
     const notices: AttemptToInsert[] = [];
     const chains: { id: string; personId: string; role: string; msgType: MessageType }[] = [];
+    // A retried fan-out: a chain already started keeps its step and timers. A run that died
+    // between starting the chains and writing their first attempts (two commits) left people
+    // whose chain runs but who were never contacted: their first attempts are written now.
+    const started = deliveries.filter((d) => d.step > 0);
+    const late = started.length ? await this.firstAttemptsNeverWritten(v, started, contacts) : [];
     for (const d of deliveries) {
       const r = byPerson.get(d.personId) as Recipient;
       if (d.step > 0) continue; // a retried fan-out: this person's chain already runs
@@ -150,11 +157,56 @@ export class FanoutService {
       contacts,
       priority,
     );
-    const queued = await this.repo.insertAttempts([...attempts, ...notices]);
-    await this.repo.markUnreachable(unreachable);
+    const queued = await this.repo.insertAttempts([
+      ...attempts,
+      ...notices,
+      ...late.flatMap((l) => l.attempts.map((a) => ({ ...a, priority }))),
+    ]);
+    await this.repo.markUnreachable([
+      ...unreachable,
+      ...late.filter((l) => !l.attempts.length).map((l) => l.deliveryId),
+    ]);
     await this.queue.enqueueAttempts(
       queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
     );
+  }
+
+  /**
+   * Of chains a fan-out already started, those without any attempt of their own alert in this
+   * version (notices about others may have reached them meanwhile): step 1 of
+   * their policy, as the first run would have written it (nothing when no contact point fits).
+   */
+  private async firstAttemptsNeverWritten(
+    v: VersionRow,
+    started: { id: string; personId: string; msgType: MessageType }[],
+    contacts: Map<string, Recipient['contacts']>,
+  ): Promise<{ deliveryId: string; attempts: Omit<AttemptToInsert, 'priority'>[] }[]> {
+    const rows = await this.repo.db.query<{ id: string; policyId: string | null }[]>(
+      `SELECT d.id, d.policy_id AS "policyId" FROM deliveries d
+        WHERE d.id = ANY($1::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = $2
+                             AND a.purpose = 'warning')`,
+      [started.map((d) => d.id), v.version],
+    );
+    const byId = new Map(started.map((d) => [d.id, d]));
+    const out: { deliveryId: string; attempts: Omit<AttemptToInsert, 'priority'>[] }[] = [];
+    for (const row of rows) {
+      const d = byId.get(row.id) as (typeof started)[number];
+      const policy = row.policyId ? await this.policies.byId(row.policyId) : undefined;
+      const planned = policy ? planStep(policy, 0, contacts.get(d.personId) ?? []) : [];
+      out.push({
+        deliveryId: d.id,
+        attempts: planned.map((p, seq) => ({
+          deliveryId: d.id,
+          warningId: v.warningId,
+          version: v.version,
+          msgType: d.msgType,
+          seq,
+          planned: p,
+        })),
+      });
+    }
+    return out;
   }
 
   /** Update: people no longer concerned get a release if they had been reached. */

@@ -134,6 +134,32 @@ export class LifecycleService {
         this.logger.warn(o, 'overdue step timer brought back');
 
     await this.recoverStuckSends();
+    await this.recoverFailedOver();
+  }
+
+  /**
+   * People every attempt of whose message failed at least 30 s ago but who are still `pending` or
+   * `sent`: the handling of their last failure (fail over, or unreachable) was cut short, e.g. the
+   * database went away after the failure was recorded and the provider does not post its callback
+   * again. It is carried out now: their next untried contact point, or unreachable with the reason.
+   */
+  async recoverFailedOver(): Promise<void> {
+    const stranded = await this.db.query<{ attemptId: string }[]>(
+      `SELECT (SELECT a.id FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
+                ORDER BY a.failed_at DESC NULLS LAST LIMIT 1) AS "attemptId"
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+        WHERE d.state IN ('pending', 'sent')
+          AND EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version)
+          AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
+                             AND (a.status NOT IN ('failed', 'cancelled') OR a.failed_at > now() - interval '30 seconds'))
+        LIMIT 1000`,
+    );
+    for (const s of stranded) {
+      const row = await this.repo.findAttempt(s.attemptId);
+      if (row?.status !== 'failed') continue;
+      await this.sender.failover(row);
+      this.logger.warn({ deliveryId: row.deliveryId }, 'failure handling cut short: carried out');
+    }
   }
 
   /**

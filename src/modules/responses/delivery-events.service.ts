@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
-import type { AttemptRow } from '../dispatch/dispatch.repository';
+import { type AttemptRow, DispatchRepository } from '../dispatch/dispatch.repository';
 import { AnswersService } from './answers.service';
 import { ChainMoves, smsMatch } from '../chain/chain-moves.repository';
 
@@ -26,6 +26,7 @@ export class DeliveryEventsService {
     private readonly answers: AnswersService,
     private readonly escalation: EscalationService,
     private readonly moves: ChainMoves,
+    private readonly repo: DispatchRepository,
   ) {}
 
   /**
@@ -76,6 +77,10 @@ export class DeliveryEventsService {
         if (a) await this.sender.failover(a);
       } else if (row) {
         await this.escalation.onCallUnanswered(attemptId);
+        // No retry left (none was queued) and every other contact failed too: the person is
+        // unreachable, and says why, rather than `sent` for good.
+        const a = await this.attempt(attemptId);
+        if (a?.purpose === 'warning') await this.repo.markUnreachableIfExhausted(a.deliveryId);
       }
     }
   }

@@ -1,0 +1,82 @@
+/**
+ * The fault suite's short form (README: "Fault suite"): the same scenarios as
+ * `npm run test:faults`, on a county of a few hundred people, with the API and a worker as child
+ * processes (`node dist/main.js`, built here) on the test run's Postgres and a redis-server of the
+ * suite's own (restarted and flushed by the scenarios). Nothing may be sent twice and nobody may
+ * be left unaccounted for; how fast it recovers is reported, not asserted.
+ */
+import * as path from 'node:path';
+import { startInfra, type StartedInfra } from './harness/infra';
+import { buildGateway, ROOT } from './harness/processes';
+import { markdownTable, writeResults } from './harness/report';
+import { SCENARIOS } from './harness/scenarios';
+import { runSuite, type ScenarioResult, type SuiteOptions } from './harness/suite';
+import { testPgAdminUrl } from '../helpers/database';
+
+const RESIDENTS = Number(process.env.FAULTS_SHORT_PEOPLE ?? 300);
+/**
+ * Three scenarios keep `npm test` short: kill -9 during escalation, Postgres refusing connections
+ * and replayed / late webhooks. FAULTS_SHORT_SCENARIOS=all (or a comma list) runs more; the rest
+ * wait on fixed clocks (BullMQ's 30 s job lock, the sweep's 60 s re-enqueue age) that take minutes.
+ */
+const CHOSEN = (
+  process.env.FAULTS_SHORT_SCENARIOS ?? 'kill9-escalation,postgres-outage,webhooks-replayed'
+)
+  .split(',')
+  .filter(Boolean);
+const SHORT = CHOSEN.includes('all') ? SCENARIOS : SCENARIOS.filter((s) => CHOSEN.includes(s.name));
+const OUT_DIR = path.join(ROOT, 'test-output', 'faults', 'short');
+
+describe(`fault suite, short form (${RESIDENTS} residents): nothing sent twice, nobody unaccounted`, () => {
+  let infra: StartedInfra | undefined;
+  let results: ScenarioResult[] = [];
+  const lines: string[] = [];
+  const log = (msg: string) => void lines.push(`${new Date().toISOString()} ${msg}`);
+
+  beforeAll(async () => {
+    // A folder of its own: a `npm run test:faults` running meanwhile keeps using dist/.
+    buildGateway(log, path.join(OUT_DIR, 'dist'));
+    infra = await startInfra({
+      dir: path.join(OUT_DIR, `runtime-${process.pid}`),
+      pgAdminUrl: testPgAdminUrl(),
+      log,
+    });
+    const opts: SuiteOptions = {
+      residents: RESIDENTS,
+      workers: 1,
+      faultMs: 3_000,
+      stepWaitSeconds: 8,
+      // A deadline for completion, not a speed assertion.
+      drainTimeoutMs: 240_000,
+      outDir: OUT_DIR,
+      log,
+    };
+    results = await runSuite(infra, SHORT, opts);
+    const files = writeResults(OUT_DIR, { residents: RESIDENTS, form: 'short' }, results);
+    process.stderr.write(`\n${markdownTable(results)}\n(${files.md})\n`);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    await infra?.stop();
+    if (results.some((r) => r.error)) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+
+  it.each(SHORT.map((s) => [s.name]))('%s', (name) => {
+    const r = results.find((x) => x.scenario === name);
+    expect(r).toBeDefined();
+    expect({
+      error: r?.error,
+      drained: r?.drained,
+      duplicates: r?.duplicates,
+      duplicateExamples: r?.duplicateExamples,
+      unaccounted: r?.unaccounted,
+    }).toEqual({
+      error: undefined,
+      drained: true,
+      duplicates: 0,
+      duplicateExamples: [],
+      unaccounted: 0,
+    });
+    expect(r?.people).toBeGreaterThanOrEqual(RESIDENTS);
+  });
+});

@@ -1,0 +1,89 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { replacePolicy, responsiblePolicy } from '../helpers/policies';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'unanswered-exhausted-secret'.padEnd(40, 'u');
+
+/**
+ * Found by the fault suite (in every scenario, faults or not): a person whose SMS came back
+ * undelivered while their call was still ringing, and whose call (and its retries) then went
+ * unanswered, stayed `sent` for good: not reached, and not unreachable either, so nobody was told
+ * why. The failed SMS found the call still under way; the unanswered call never asked again
+ * whether anything could still reach the person.
+ */
+describe('every contact of a person failed or went unanswered', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) });
+    const imminentResponsible = {
+      ...responsiblePolicy({
+        steps: [
+          {
+            channels: ['sms', 'voice'],
+            waitSeconds: 120,
+            voiceRetries: { times: 1, withinSeconds: 2 },
+          },
+        ],
+        onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
+        groupRuleSeconds: null,
+      }),
+      name: '临灾预警-责任人',
+      kinds: ['imminent'],
+      levels: [],
+      rank: 10,
+    };
+    await replacePolicy(t, imminentResponsible);
+    for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'no-answer');
+    // Phone off: the SMS comes back undelivered (30003) and calls ring out unanswered.
+    t.sandbox!.carrier.setProfile(PEOPLE.gridLeader.mobile, 'unreachable');
+  });
+  afterAll(() => t.close());
+
+  it('is unreachable, with the reason, once the last call goes unanswered', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning());
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    const [{ delivery }] = await waitUntil(async () => {
+      const r: { delivery: string }[] = await t.db.query(
+        `SELECT d.id AS delivery FROM deliveries d JOIN people p ON p.id = d.person_id
+          WHERE d.warning_id = $1 AND p.external_id = $2`,
+        [id, PEOPLE.gridLeader.ext],
+      );
+      return r.length ? r : undefined;
+    }, 'the grid leader fanned out');
+    // The SMS and both calls (the first and its retry) all failed.
+    await waitUntil(async () => {
+      const r: { channel: string; status: string }[] = await t.db.query(
+        `SELECT channel, status FROM contact_attempts WHERE delivery_id = $1`,
+        [delivery],
+      );
+      return r.filter((a) => a.channel === 'voice' && a.status === 'failed').length === 2 &&
+        r.every((a) => a.status === 'failed')
+        ? r
+        : undefined;
+    }, 'every attempt failed');
+    const state = await waitUntil(
+      async () => {
+        const [d] = await t.db.query(`SELECT state FROM deliveries WHERE id = $1`, [delivery]);
+        return d.state === 'unreachable' ? d.state : undefined;
+      },
+      'the grid leader unreachable',
+      15_000,
+    );
+    expect(state).toBe('unreachable');
+    const events = await t.db.query(
+      `SELECT data ->> 'reason' AS reason FROM audit_events
+        WHERE action = 'delivery.unreachable' AND subject_id = $1`,
+      [delivery],
+    );
+    expect(events).toEqual([{ reason: 'contacts_exhausted' }]);
+  });
+});
