@@ -284,6 +284,12 @@ export async function runScenario(
       DEMO: 'off',
       SANDBOX: 'off',
       TWO_PERSON_RELEASE: 'off',
+      // Step waits are compressed to seconds here: the carriers' per-number limits would refuse
+      // the retries they bring (a behaviour of its own, tested in test/warnings/number-limits).
+      CARRIER_LIMITS_VOICE: 'off',
+      CARRIER_LIMITS_SMS: 'off',
+      CARRIER_LIMITS_VOICE_NIGHT: 'off',
+      CARRIER_LIMITS_SMS_NIGHT: 'off',
       ...sandbox.env,
       TWILIO_API_BASE_URL: provider.baseUrl,
       TWILIO_SMS_PER_SECOND: '500',
