@@ -27,39 +27,48 @@ describe('console notifications only for watched warnings', () => {
     await t.close();
   });
 
-  it('sends nothing for an unwatched warning, and notifies once it is watched', async () => {
+  const issue = async (headline: string) => {
     const res = await t
       .http()
       .post('/v1/warnings')
       .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(imminentWarning({ headline: '通知闸门测试' }));
+      .send(imminentWarning({ headline }));
     expect(res.status).toBe(201);
     const id = res.body.id as string;
     await waitUntil(async () => {
       const [w] = await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]);
       return w.fanout_done_at !== null;
     }, 'fan-out done');
-
-    // Unwatched: a change to its deliveries, then a marker committed after it on the same channel.
+    return id;
+  };
+  /** Changes the warning's deliveries; resolves once a marker committed after it was heard. */
+  let markers = 0;
+  const touch = async (id: string) => {
     await t.db.query(`UPDATE deliveries SET state = state WHERE warning_id = $1`, [id]);
-    await t.db.query(`SELECT pg_notify('console_warning', 'marker-1')`);
-    await waitUntil(async () => heard.includes('marker-1'), 'marker 1 heard');
-    expect(heard.filter((p) => p === id)).toEqual([]);
+    const marker = `marker-${++markers}`;
+    await t.db.query(`SELECT pg_notify('console_warning', $1)`, [marker]);
+    await waitUntil(async () => heard.includes(marker), `${marker} heard`);
+  };
 
+  it('sends nothing for an unwatched or no longer watched warning, and notifies a watched one', async () => {
+    const unwatched = await issue('通知闸门测试一');
+    const expired = await issue('通知闸门测试二');
+    // Never watched: nothing.
+    await touch(unwatched);
+    expect(heard.filter((p) => p === unwatched)).toEqual([]);
+    // Its watch ran out (as when every viewer left two minutes ago): nothing.
+    await t.db.query(
+      `INSERT INTO console_watches (warning_id, until) VALUES ($1, now() - interval '1 second')`,
+      [expired],
+    );
+    await touch(expired);
+    expect(heard.filter((p) => p === expired)).toEqual([]);
     // Watched (as the console marks it when a viewer opens the warning): notified.
     await t.db.query(
       `INSERT INTO console_watches (warning_id, until) VALUES ($1, now() + interval '2 minutes')`,
-      [id],
+      [unwatched],
     );
-    await t.db.query(`UPDATE deliveries SET state = state WHERE warning_id = $1`, [id]);
-    await waitUntil(async () => heard.includes(id), 'the watched warning notified');
-
-    // A watch that ran out notifies nothing again.
-    heard.length = 0;
-    await t.db.query(`UPDATE console_watches SET until = now() - interval '1 second'`);
-    await t.db.query(`UPDATE deliveries SET state = state WHERE warning_id = $1`, [id]);
-    await t.db.query(`SELECT pg_notify('console_warning', 'marker-2')`);
-    await waitUntil(async () => heard.includes('marker-2'), 'marker 2 heard');
-    expect(heard.filter((p) => p === id)).toEqual([]);
+    await touch(unwatched);
+    expect(heard).toContain(unwatched);
   });
 });
