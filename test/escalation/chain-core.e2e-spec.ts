@@ -461,7 +461,6 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       const silent = await waitUntil(
         async () => smsTo(PEOPLE.villageChief.mobile).find((b) => b.includes('无责任人确认收到')),
         'silent-grid notice SMS',
-        20_000,
       );
       expect(silent).toContain('渔子溪村第1网格');
       // The grid leader is not woken: the village chief (their supervisor) is told by name.
