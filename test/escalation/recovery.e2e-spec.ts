@@ -80,6 +80,8 @@ describe('叫应 follow-ups survive faults between the timer and the escalation'
       'supervisor escalated by the retried timer',
     );
     expect(edge).toMatchObject({ ext: PEOPLE.townshipChief.ext, chain: true });
+    // The chain is marked done once its follow-ups are carried out, just after the edge is written.
+    await waitUntil(async () => (await chief(id)).step_done === 2, 'the step marked done');
     expect((await chief(id)).step_done).toBe(2);
     // Exactly one escalation, one audit event for it.
     const audit = await t.db.query(
