@@ -172,6 +172,23 @@ export class EnvironmentVariables {
   @Max(86_400)
   RECEIPT_POLL_AFTER_SECONDS = 600;
 
+  /** How many of those sends are asked about at the provider at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  RECEIPT_POLL_CONCURRENCY = 8;
+
+  /**
+   * How long one sweep may go on asking (ms); a larger backlog of lost callbacks is drained by the
+   * next sweeps.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  RECEIPT_POLL_BUDGET_MS = 20_000;
+
   /**
    * Which warnings a second duty officer must approve before they go: off, red_public (a red
    * actual warning whose audience names residents; the default) or all.

@@ -2,28 +2,39 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { rows } from '../../database/sql';
 import { ChannelRegistry } from '../../channels/channel-registry';
 import { DeliveryEventsService } from './delivery-events.service';
 
 const SMS_FINAL = new Set(['delivered', 'undelivered', 'failed']);
 const CALL_FINAL = new Set(['completed', 'no-answer', 'busy', 'failed', 'canceled']);
-/** Sends asked about per sweep, at most. */
+/** Sends claimed per round of a poll. */
 const BATCH = 200;
-/** A send is asked about again only this long after the last time. */
-const ASK_AGAIN_MS = 10 * 60_000;
+/** A send is asked about again only this long after the last time (in any process). */
+const ASK_AGAIN_SECONDS = 600;
+
+interface SilentSend {
+  id: string;
+  channel: string;
+  providerId: string;
+}
 
 /**
  * Sends a provider accepted whose status never came back (callbacks lost: the gateway or its
- * database was down when the provider called, and the provider gave up): after
+ * database was down or overloaded when the provider called, and the provider gave up): after
  * RECEIPT_POLL_AFTER_SECONDS the provider is asked, and what it says is applied exactly as its
  * callback would have been (delivered, undelivered, a call completed or not answered). Part of
  * the recovery sweep.
+ *
+ * A county's worth of lost callbacks (tens of thousands) is drained in rounds: each round claims
+ * up to 200 silent sends (`status_asked_at`, shared by every worker process, so nothing is asked
+ * twice within ten minutes), asks the provider about them RECEIPT_POLL_CONCURRENCY at a time, and
+ * rounds go on until none is left or RECEIPT_POLL_BUDGET_MS is spent; the next sweep goes on from
+ * there.
  */
 @Injectable()
 export class SilentSendsService {
   private readonly logger = new Logger(SilentSendsService.name);
-  /** When each send was last asked about, in this process (bounded by the sweep's batch). */
-  private readonly asked = new Map<string, number>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -35,44 +46,68 @@ export class SilentSendsService {
   /** Asks the provider about silent sends; the number whose status was applied. */
   async poll(): Promise<number> {
     const after = Number(this.config.get('RECEIPT_POLL_AFTER_SECONDS') ?? 600);
-    const now = Date.now();
-    for (const [id, at] of this.asked) if (now - at > ASK_AGAIN_MS) this.asked.delete(id);
-    const silent = await this.db.query<{ id: string; channel: string; providerId: string }[]>(
-      `SELECT id, channel, provider_id AS "providerId" FROM contact_attempts
-        WHERE provider = 'twilio' AND status = 'sent' AND provider_id IS NOT NULL
-          AND sent_at < now() - make_interval(secs => $1) AND sent_at > now() - interval '2 days'
-        ORDER BY sent_at LIMIT $2`,
-      [after, BATCH * 2],
-    );
+    const concurrency = Number(this.config.get('RECEIPT_POLL_CONCURRENCY') ?? 8);
+    const deadline = Date.now() + Number(this.config.get('RECEIPT_POLL_BUDGET_MS') ?? 20_000);
     let applied = 0;
-    for (const a of silent.filter((s) => !this.asked.has(s.id)).slice(0, BATCH)) {
-      this.asked.set(a.id, now);
-      try {
-        if (a.channel === 'voice') {
-          const s = await this.channels.voice.statusOf?.(a.providerId);
-          if (!s || !CALL_FINAL.has(s.status)) continue;
-          await this.events.callStatus(a.id, {
-            callSid: a.providerId,
-            status: s.status,
-            duration: s.durationS,
-            errorCode: s.errorCode,
-          });
-        } else {
-          const s = await this.channels.sms.statusOf?.(a.providerId);
-          if (!s || !SMS_FINAL.has(s.status)) continue;
-          await this.events.smsStatus({
-            messageSid: a.providerId,
-            status: s.status,
-            errorCode: s.errorCode,
-            attemptId: a.id,
-          });
-        }
-        applied++;
-      } catch (err) {
-        this.logger.warn({ attemptId: a.id, err }, 'could not ask the provider about a send');
-      }
+    let asked = 0;
+    while (Date.now() < deadline) {
+      const batch = await this.claim(after);
+      if (!batch.length) break;
+      asked += batch.length;
+      let next = 0;
+      const worker = async () => {
+        for (let a = batch[next++]; a; a = batch[next++]) if (await this.ask(a)) applied++;
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, worker));
     }
-    if (applied) this.logger.warn({ applied }, 'applied statuses whose callbacks never came');
+    if (applied)
+      this.logger.warn({ asked, applied }, 'applied statuses whose callbacks never came');
     return applied;
+  }
+
+  /** Claims the next silent sends not asked about lately (one statement, safe across processes). */
+  private claim(afterSeconds: number): Promise<SilentSend[]> {
+    return rows<SilentSend>(
+      this.db,
+      `UPDATE contact_attempts a SET status_asked_at = now()
+          WHERE a.id IN (
+            SELECT id FROM contact_attempts
+             WHERE provider = 'twilio' AND status = 'sent' AND provider_id IS NOT NULL
+               AND sent_at < now() - make_interval(secs => $1) AND sent_at > now() - interval '2 days'
+               AND (status_asked_at IS NULL OR status_asked_at < now() - make_interval(secs => $3))
+             ORDER BY sent_at LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+        RETURNING a.id, a.channel, a.provider_id AS "providerId"`,
+      [afterSeconds, BATCH, ASK_AGAIN_SECONDS],
+    );
+  }
+
+  /** Asks about one send and applies a final status; true when one was applied. */
+  private async ask(a: SilentSend): Promise<boolean> {
+    try {
+      if (a.channel === 'voice') {
+        const s = await this.channels.voice.statusOf?.(a.providerId);
+        if (!s || !CALL_FINAL.has(s.status)) return false;
+        await this.events.callStatus(a.id, {
+          callSid: a.providerId,
+          status: s.status,
+          duration: s.durationS,
+          errorCode: s.errorCode,
+        });
+      } else {
+        const s = await this.channels.sms.statusOf?.(a.providerId);
+        if (!s || !SMS_FINAL.has(s.status)) return false;
+        await this.events.smsStatus({
+          messageSid: a.providerId,
+          status: s.status,
+          errorCode: s.errorCode,
+          attemptId: a.id,
+        });
+      }
+      return true;
+    } catch (err) {
+      this.logger.warn({ attemptId: a.id, err }, 'could not ask the provider about a send');
+      return false;
+    }
   }
 }

@@ -1,0 +1,106 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { villageFixtureSql } from '../helpers/directory-fixture';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+import { SilentSendsService } from '../../src/modules/responses/silent-sends.service';
+
+const APP_SECRET = 'silent-sends-e2e-secret'.padEnd(40, 's');
+
+/** More residents than one round of the poll asks about (200): a county's lost callbacks. */
+const COUNT = 260;
+const residents = Array.from({ length: COUNT }, (_, i) => ({
+  ext: `P-SIL${i}`,
+  mobile: `+86139${String(i).padStart(8, '0')}`,
+}));
+const residentsSql = `
+  INSERT INTO people (external_id, name, role, division_code, grid_code) VALUES
+    ${residents.map((p) => `('${p.ext}', '居民${p.ext}', 'resident', '513221001001', '513221001001001')`).join(',\n')};
+  INSERT INTO contact_points (person_id, kind, value, priority)
+    SELECT id, 'mobile', c.mobile, 1 FROM people JOIN (VALUES
+      ${residents.map((p) => `('${p.ext}', '${p.mobile}')`).join(', ')}) AS c(ext, mobile)
+      ON c.ext = people.external_id;`;
+
+describe('status callbacks lost for a whole county: the recovery sweep asks the provider about every silent send', () => {
+  let t: TestApp;
+  let warningId: string;
+  let silent: string[];
+
+  const silence = async () => {
+    // As if every delivery receipt of the warning's SMS had been lost long ago (the gateway
+    // overloaded or down when the provider called, and the provider gave up).
+    const rows: { id: string }[] = await t.db
+      .query(
+        `UPDATE contact_attempts SET status = 'sent', delivered_at = NULL, status_asked_at = NULL,
+              sent_at = now() - interval '5 minutes'
+        WHERE warning_id = $1 AND channel = 'sms' AND status = 'delivered' RETURNING id`,
+        [warningId],
+      )
+      .then(([r]: [{ id: string }[]]) => r);
+    return rows.map((r) => r.id);
+  };
+  const stillSilent = async () =>
+    (
+      await t.db.query(
+        `SELECT count(*)::int AS n FROM contact_attempts WHERE id = ANY($1) AND status = 'sent'`,
+        [silent],
+      )
+    )[0].n as number;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + residentsSql,
+      env: {
+        // The sweep does not run by itself here: the test runs the poll.
+        RECOVERY_INTERVAL_MS: '600000',
+        RECEIPT_POLL_AFTER_SECONDS: '30',
+        TWILIO_SMS_PER_SECOND: '400',
+      },
+    });
+    for (const p of residents) t.sandbox!.carrier.setProfile(p.mobile, 'no-answer');
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline: '渔子溪村滑坡临灾预警（回执全部丢失）' }));
+    expect(res.status).toBe(201);
+    warningId = res.body.id;
+    await waitUntil(
+      async () => {
+        const [{ open, delivered }] = await t.db.query(
+          `SELECT count(*) FILTER (WHERE status IN ('queued', 'sending', 'sent'))::int AS open,
+                  count(*) FILTER (WHERE status = 'delivered')::int AS delivered
+             FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms'`,
+          [warningId],
+        );
+        return open === 0 && delivered >= COUNT;
+      },
+      'every SMS of the warning delivered',
+      120_000,
+    );
+  }, 180_000);
+  afterAll(() => t?.close());
+
+  it('one sweep drains more lost receipts than one round asks about, applying each once', async () => {
+    silent = await silence();
+    expect(silent.length).toBeGreaterThan(200);
+    const applied = await t.app.get(SilentSendsService).poll();
+    expect(applied).toBe(silent.length);
+    expect(await stillSilent()).toBe(0);
+  });
+
+  it('two sweeps at once (two worker processes) share the silent sends: each is applied once', async () => {
+    silent = await silence();
+    const service = t.app.get(SilentSendsService);
+    const [a, b] = await Promise.all([service.poll(), service.poll()]);
+    expect(a + b).toBe(silent.length);
+    expect(await stillSilent()).toBe(0);
+    // Asked about lately: the next sweep does not ask again about sends already asked about.
+    await t.db.query(
+      `UPDATE contact_attempts SET status = 'sent', delivered_at = NULL WHERE id = ANY($1)`,
+      [silent],
+    );
+    expect(await service.poll()).toBe(0);
+  });
+});
