@@ -13,10 +13,21 @@ export type EscalationReason = 'not_woken' | 'help_requested' | 'group_silent';
 /** A notice that went out (or is going out) and so covers its edges on that channel. */
 const LIVE_NOTICE = `(o.status IN ('sending', 'sent', 'delivered') OR (o.status = 'completed' AND o.outcome IS DISTINCT FROM 'hung_up_early'))`;
 
-/** Open edges to the attempt's delivery that no live notice on the attempt's channel reported yet. */
+/**
+ * An edge the notice `attempt` is still to report: open, or acknowledged by the superior on another
+ * channel after this written notice (SMS, e-mail) was queued. The written notice is the record
+ * that names the people, their numbers and places (a call reads out a few names): a keypress on
+ * the call that went out beside it does not stop it. A call is not placed for what was
+ * acknowledged; nothing goes out once the subject answered or the task was done.
+ */
+const TO_REPORT = (attempt: string) => `
+  (e.resolved_at IS NULL
+   OR (${attempt}.channel <> 'voice' AND e.resolution = 'acknowledged' AND e.acknowledged_at >= ${attempt}.queued_at))`;
+
+/** Edges to the attempt's delivery it is to report that no live notice on its channel reported yet. */
 const UNCOVERED_EDGES = (attempt: string) => `
   SELECT coalesce(array_agg(e.id ORDER BY e.created_at), '{}') FROM escalations e
-   WHERE e.to_delivery_id = ${attempt}.delivery_id AND e.resolved_at IS NULL
+   WHERE e.to_delivery_id = ${attempt}.delivery_id AND ${TO_REPORT(attempt)}
      AND NOT EXISTS (SELECT 1 FROM contact_attempts o
                       WHERE o.delivery_id = ${attempt}.delivery_id AND o.purpose = 'notice' AND o.channel = ${attempt}.channel
                         AND o.id <> ${attempt}.id AND e.id = ANY(o.covers) AND ${LIVE_NOTICE})`;
@@ -201,7 +212,8 @@ export class NoticesRepository {
   /**
    * Claims a notice for sending and fixes what it reports (a retried send keeps what its first
    * claim fixed). Undefined when it is no longer queued; `open` 0 when everything it would report
-   * is resolved or was reported already: then nothing is to be sent.
+   * is resolved (for a written notice: other than by an acknowledgement made after it was queued)
+   * or was reported already: then nothing is to be sent.
    */
   async claim(attemptId: string): Promise<{ covers: string[]; open: number } | undefined> {
     const [claimed] = await rows<{ covers: string[]; open: number }>(
@@ -210,7 +222,7 @@ export class NoticesRepository {
               covers = coalesce(a.covers, (${UNCOVERED_EDGES('a')}))
         WHERE a.id = $1 AND a.purpose = 'notice' AND a.status IN ${sqlList(attemptFrom('claim'))}
         RETURNING a.covers,
-                  (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND e.resolved_at IS NULL) AS open`,
+                  (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND ${TO_REPORT('a')}) AS open`,
       [attemptId],
     );
     return claimed;
