@@ -1,5 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
+import { chromium } from 'playwright-core';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -208,6 +209,29 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       }),
     ]);
 
+    // The console's live view shows the rule and what it found.
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      await page.goto(`${t.baseUrl}/console`);
+      await page.fill('#token', t.tokens.duty_officer);
+      await page.click('#token-form button[type=submit]');
+      await page.click('[data-tab=watch]');
+      await page.fill('#watch-id', id);
+      await page.click('#watch-form button[type=submit]');
+      const row = await page.waitForSelector(`#group-rule-table tr[data-grid="${GRID}"]`);
+      expect((await row.$$eval('td', (tds) => tds.map((td) => td.textContent))).slice(1)).toEqual([
+        '须全部确认',
+        '2/3 (3)',
+        '未达要求，已通知村级',
+      ]);
+    } finally {
+      await browser.close();
+    }
+
     // The third confirms: now all have, and what the notice reported is resolved.
     const [edge] = await edges(id);
     expect(edge).toMatchObject({ reason: 'group_silent', to: PEOPLE.villageChief.ext });
@@ -369,6 +393,14 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       count: 2,
     });
     expect(after.some((p) => p.name === '新策略')).toBe(false);
+  });
+
+  it('names the rules for the console (GET /v1/console/labels)', async () => {
+    const labels = (await t.http().get('/v1/console/labels')).body;
+    expect(labels.groupConfirmRules).toEqual({
+      zh: { one: '一人确认即可', all: '须全部确认', at_least: '须至少N人确认' },
+      en: { one: 'One confirmation', all: 'All must confirm', at_least: 'At least N must confirm' },
+    });
   });
 
   it('documents the rule in the OpenAPI document', async () => {
