@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { chromium } from 'playwright-core';
+import { RecoverySweep } from '../../src/modules/dispatch/recovery-sweep';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -296,7 +297,7 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
     await cancel(id);
   });
 
-  it('rule at_least 2: 2 of 3 confirmed, nobody is notified', async () => {
+  it('rule at_least 2: 2 of 3 confirmed (one of them then asked for help), nobody is notified', async () => {
     await replacePolicy(t, policy({ rule: 'at_least', count: 2 }));
     profiles({
       [PEOPLE.gridLeader.mobile]: 'confirms',
@@ -305,6 +306,16 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
     });
     const id = await issue();
     await confirmed(id, PEOPLE.gridLeader.ext, MONITOR_1.ext);
+    // A request for help after the confirmation: the confirmation of receipt still counts.
+    await smsSent(id, PEOPLE.gridLeader.ext);
+    await inboundSms(t, PEOPLE.gridLeader.mobile, '2');
+    const [gl] = await t.db.query(
+      `SELECT d.state, d.help_requested_at AS "helpAt" FROM deliveries d JOIN people p ON p.id = d.person_id
+        WHERE d.warning_id = $1 AND p.external_id = $2`,
+      [id, PEOPLE.gridLeader.ext],
+    );
+    expect(gl.state).toBe('confirmed');
+    expect(gl.helpAt).toBeTruthy();
     expect(await runGroupRule(id)).toMatchObject({
       rule: { rule: 'at_least', count: 2 },
       required: 2,
@@ -347,6 +358,42 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       'the group-rule job finished',
     );
     expect(await edges(id)).toEqual([]);
+    await cancel(id);
+  });
+
+  it('a group-rule timer lost with the queue backend is brought back by the recovery sweep', async () => {
+    await replacePolicy(t, policy({ rule: 'all' }));
+    profiles({
+      [PEOPLE.gridLeader.mobile]: 'confirms',
+      [MONITOR_1.mobile]: 'silent',
+      [MONITOR_2.mobile]: 'silent',
+    });
+    const id = await issue();
+    await confirmed(id, PEOPLE.gridLeader.ext);
+    const job = await waitUntil(
+      () => escalationQueue().getJob(`group-${id}-v1-${GRID}`),
+      'the group-rule timer of grid 1',
+    );
+    // Lost (a Redis that lost its data), and its due time a while ago.
+    await job.remove();
+    await t.db.query(
+      `UPDATE warnings SET fanout_done_at = now() - interval '2 hours' WHERE id = $1`,
+      [id],
+    );
+    await waitUntil(() => t.app.get(RecoverySweep).run(), 'a recovery sweep');
+    const outcome = await waitUntil(async () => {
+      const [o] = await t.db.query(
+        `SELECT required, confirmed, met FROM group_rule_outcomes WHERE warning_id = $1`,
+        [id],
+      );
+      return o as { required: number; confirmed: number; met: boolean } | undefined;
+    }, 'the group rule evaluated');
+    expect(outcome).toEqual({ required: 3, confirmed: 1, met: false });
+    await waitUntil(async () => (await edges(id)).length === 1, 'the village chief alerted');
+    expect((await edges(id))[0]).toMatchObject({
+      reason: 'group_silent',
+      to: PEOPLE.villageChief.ext,
+    });
     await cancel(id);
   });
 

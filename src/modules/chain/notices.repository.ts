@@ -64,13 +64,13 @@ const GRID_OUTCOME = (f: string) => `
    ORDER BY o.version DESC LIMIT 1`;
 
 /**
- * Responsible persons of the grid of delivery `s` (recipients of the warning) who have confirmed:
+ * Responsible persons of the grid of delivery `s` on the warning who have confirmed:
  * the count the group rule's requirement is checked against when one of them answers.
  */
 const GRID_CONFIRMED = (s: string) => `
   SELECT count(*) FROM deliveries c
    WHERE c.warning_id = ${s}.warning_id AND c.grid_code = ${s}.grid_code AND c.role <> 'resident'
-     AND c.escalated_from IS NULL AND c.msg_type <> 'cancel' AND c.state = 'confirmed'`;
+     AND c.msg_type <> 'cancel' AND c.state = 'confirmed'`;
 
 /**
  * Notices: messages to a superior about someone else (a request for help, a person not woken, a

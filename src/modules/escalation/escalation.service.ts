@@ -701,7 +701,8 @@ export class EscalationService {
 
   /**
    * Part of the recovery sweep (every 30 s): chains whose step advanced but whose follow-up was
-   * never marked done (every retry of the timer failed, or the job was lost), and requests for help
+   * never marked done (every retry of the timer failed, or the job was lost), group-rule timers
+   * the queue backend lost, and requests for help
    * that did not reach the supervisor and the duty office (the answer listener failed after the
    * answer was committed). Each is carried out again; every part of it is idempotent.
    */
@@ -718,6 +719,30 @@ export class EscalationService {
         this.logger.warn({ ...b, deliveries: n }, 'recovered unfinished step follow-ups');
       } catch (err) {
         this.logger.error({ ...b, err: (err as Error).message }, 'step follow-up: recovery failed');
+      }
+    }
+
+    // Group-rule timers overdue by a minute without an outcome on record: their job was lost with
+    // the queue backend's data (the due time is the fan-out's end plus the grid's earliest group
+    // rule). Brought back when missing; a job that waits, runs or completed is left alone.
+    const groups = await this.db.query<{ warningId: string; version: number; gridCode: string }[]>(
+      `SELECT d.warning_id AS "warningId", d.version, d.grid_code AS "gridCode"
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active' AND w.current_version = d.version
+         JOIN escalation_policies pol ON pol.id = d.policy_id
+        WHERE d.grid_code IS NOT NULL AND d.role <> 'resident' AND d.msg_type <> 'cancel'
+          AND pol.group_rule_seconds IS NOT NULL AND w.fanout_done_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM group_rule_outcomes o
+                           WHERE o.warning_id = d.warning_id AND o.version = d.version AND o.grid_code = d.grid_code)
+        GROUP BY d.warning_id, d.version, d.grid_code, w.fanout_done_at
+       HAVING w.fanout_done_at + make_interval(secs => min(pol.group_rule_seconds)) < now() - interval '60 seconds'
+        LIMIT 1000`,
+    );
+    for (const g of groups) {
+      try {
+        if (await this.queue.reviveGroupRule(g))
+          this.logger.warn(g, 'overdue group-rule timer brought back');
+      } catch (err) {
+        this.logger.error({ ...g, err: (err as Error).message }, 'group rule: recovery failed');
       }
     }
 
@@ -811,8 +836,8 @@ export class EscalationService {
   }
 
   /**
-   * The group rule of a grid at its due time: its responsible persons (recipients of the warning's
-   * current version) are counted against the confirmation rule of the policy that set the rule
+   * The group rule of a grid at its due time: its responsible persons on the warning's current
+   * version (recipients, and anyone of the grid brought in by an escalation, as before) are counted against the confirmation rule of the policy that set the rule
    * (the earliest group rule among theirs): one, all, or at least N of them. A person who
    * confirmed and then asked for help counts (the first answer stays); one who only asked for help
    * does not. What was found is recorded once per warning version and grid with its audit event
@@ -880,7 +905,7 @@ export class EscalationService {
          FROM deliveries d JOIN people p ON p.id = d.person_id
          LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
         WHERE d.warning_id = $1 AND d.version = $2 AND d.grid_code = $3 AND d.role <> 'resident'
-          AND d.escalated_from IS NULL AND d.msg_type <> 'cancel'
+          AND d.msg_type <> 'cancel'
         ORDER BY p.name COLLATE "C", p.id`,
       [warningId, version, gridCode],
     );
