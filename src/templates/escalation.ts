@@ -23,6 +23,7 @@ import {
 import type {
   EscalationContext,
   EscalationMessage,
+  GroupRuleFigures,
   TemplateTable,
   UnansweredPerson,
 } from './types';
@@ -58,15 +59,84 @@ function subjectZh(f: WarningFacts): string {
   return f.w.msgType === 'cancel' ? `${f.title}解除通知（${at}）` : `${f.title}（${at}发布）`;
 }
 
-type Reason = NonNullable<UnansweredPerson['reason']>;
+/**
+ * A section of a notice: why its people are reported. `group_short` is a grid the group rule
+ * reported although some of its responsible persons confirmed (too few for its rule).
+ */
+type Reason = NonNullable<UnansweredPerson['reason']> | 'group_short';
 /** Sections of a notice, most urgent first. */
-const REASONS: readonly Reason[] = ['help_requested', 'not_woken', 'group_silent'];
+const REASONS: readonly Reason[] = ['help_requested', 'not_woken', 'group_silent', 'group_short'];
+
+function reasonOf(p: UnansweredPerson): Reason {
+  const reason = p.reason ?? 'not_woken';
+  return reason === 'group_silent' && p.group && p.group.confirmed > 0 ? 'group_short' : reason;
+}
 
 function sections(people: UnansweredPerson[]): { reason: Reason; people: UnansweredPerson[] }[] {
   return REASONS.map((reason) => ({
     reason,
-    people: people.filter((p) => (p.reason ?? 'not_woken') === reason),
+    people: people.filter((p) => reasonOf(p) === reason),
   })).filter((s) => s.people.length > 0);
+}
+
+/** Grids are counted as grids, people as people. */
+const isGrid = (reason: Reason) => reason === 'group_silent' || reason === 'group_short';
+
+/** Names of those who have not confirmed, up to this many in a notice. */
+const UNCONFIRMED_NAMES = 5;
+
+function requirementZh(g: GroupRuleFigures): string {
+  return g.rule === 'all' ? '要求全部确认' : `要求至少${g.required}人确认`;
+}
+
+function unconfirmedZh(g: GroupRuleFigures, sep: string): string {
+  const names = g.unconfirmed.slice(0, UNCONFIRMED_NAMES).join(sep);
+  return g.unconfirmed.length > UNCONFIRMED_NAMES ? `${names}等${g.unconfirmed.length}人` : names;
+}
+
+/** `渔子溪村第1网格3名责任人中仅1人确认收到（要求全部确认），未确认：李网格、周监测` */
+function shortZh(p: UnansweredPerson): string {
+  const g = p.group as GroupRuleFigures;
+  return (
+    `${p.place}${g.total}名责任人中仅${g.confirmed}人确认收到（${requirementZh(g)}）` +
+    (g.unconfirmed.length ? `，未确认：${unconfirmedZh(g, '、')}` : '')
+  );
+}
+
+function shortSpokenZh(p: UnansweredPerson): string {
+  const g = p.group as GroupRuleFigures;
+  return (
+    `${p.place}${g.total}名责任人中仅${g.confirmed}人确认收到，${requirementZh(g)}` +
+    (g.unconfirmed.length ? `，未确认的有${unconfirmedZh(g, '、')}` : '')
+  );
+}
+
+function requirementEn(g: GroupRuleFigures): string {
+  return g.rule === 'all' ? 'all must confirm' : `at least ${g.required} must confirm`;
+}
+
+function unconfirmedEn(g: GroupRuleFigures): string {
+  const names = g.unconfirmed.slice(0, UNCONFIRMED_NAMES).join(', ');
+  return g.unconfirmed.length > UNCONFIRMED_NAMES
+    ? `${names} and ${g.unconfirmed.length - UNCONFIRMED_NAMES} more`
+    : names;
+}
+
+/** `Grid 1: only 1 of 3 responsible persons confirmed (all must confirm); not confirmed: Li, Zhou` */
+function shortEn(p: UnansweredPerson): string {
+  const g = p.group as GroupRuleFigures;
+  return (
+    `${p.place}: only ${g.confirmed} of ${g.total} responsible persons confirmed (${requirementEn(g)})` +
+    (g.unconfirmed.length ? `; not confirmed: ${unconfirmedEn(g)}` : '')
+  );
+}
+
+function shortSpokenEn(p: UnansweredPerson): string {
+  const g = p.group as GroupRuleFigures;
+  return (
+    `${p.place}, only ${g.confirmed} of ${g.total} responsible persons confirmed, ${requirementEn(g)}` +
+    (g.unconfirmed.length ? `, not confirmed: ${unconfirmedEn(g)}` : '')
+  );
 }
 
 const ZH: Record<Reason, { head: (n: number) => string; ask: string; voice: string }> = {
@@ -85,6 +155,11 @@ const ZH: Record<Reason, { head: (n: number) => string; ask: string; voice: stri
     ask: '请立即督促网格责任人确认，并组织巡查。',
     voice: '无责任人确认收到',
   },
+  group_short: {
+    head: (n) => `下列${n}个网格确认人数未达要求：`,
+    ask: '请立即督促未确认的责任人确认，并组织巡查。',
+    voice: '',
+  },
 };
 
 function renderZh(ctx: EscalationContext): EscalationMessage {
@@ -92,7 +167,11 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
   const sup = ctx.supervisor?.name ? `${ctx.supervisor.role ?? ''}${ctx.supervisor.name}，` : '';
   const cancelAsk = '请督促确认。';
   const who = (p: UnansweredPerson, reason: Reason, withPhone: boolean) =>
-    reason === 'group_silent' ? p.place : personZh(p, f, withPhone && reason !== 'help_requested');
+    reason === 'group_short'
+      ? shortZh(p)
+      : reason === 'group_silent'
+        ? p.place
+        : personZh(p, f, withPhone && reason !== 'help_requested');
   const list = (
     people: UnansweredPerson[],
     reason: Reason,
@@ -105,7 +184,7 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
       .map((p, i) => `${i + 1}.${who(p, reason, withPhone)}`)
       .join(sep) +
     (people.length > max
-      ? `${sep === '\n' ? '\n' : ''}等${people.length}${reason === 'group_silent' ? '个网格' : '人'}，详见值班系统${reason === 'not_woken' ? '未叫醒名单' : ''}`
+      ? `${sep === '\n' ? '\n' : ''}等${people.length}${isGrid(reason) ? '个网格' : '人'}，详见值班系统${reason === 'not_woken' ? '未叫醒名单' : ''}`
       : '');
   const parts = sections(ctx.unanswered);
   const ask = (reason: Reason) => (f.w.msgType === 'cancel' ? cancelAsk : ZH[reason].ask);
@@ -129,14 +208,18 @@ function renderZh(ctx: EscalationContext): EscalationMessage {
   ].join('\n');
   const spoken = parts
     .map((s) => {
+      const more =
+        s.people.length > VOICE_PEOPLE
+          ? `等${s.people.length}${isGrid(s.reason) ? '个网格' : '人'}`
+          : '';
+      if (s.reason === 'group_short') {
+        const grids = s.people.slice(0, VOICE_PEOPLE).map(shortSpokenZh).join('；');
+        return `${grids}${more ? `；${more}确认人数未达要求` : ''}。${ask(s.reason)}`;
+      }
       const names = s.people
         .slice(0, VOICE_PEOPLE)
         .map((p) => (s.reason === 'group_silent' ? p.place : `${p.place}${p.role ?? ''}${p.name}`))
         .join('、');
-      const more =
-        s.people.length > VOICE_PEOPLE
-          ? `等${s.people.length}${s.reason === 'group_silent' ? '个网格' : '人'}`
-          : '';
       return `${names}${more}${ZH[s.reason].voice}。${ask(s.reason)}`;
     })
     .join('');
@@ -167,6 +250,12 @@ const EN: Record<Reason, { head: (n: number) => string; ask: string; voice: stri
     ask: 'Please make the grid’s responsible persons confirm and organise patrols.',
     voice: 'no responsible person has confirmed',
   },
+  group_short: {
+    head: (n) =>
+      `in ${n} ${n === 1 ? 'grid' : 'grids'} fewer responsible persons have confirmed than required`,
+    ask: 'Please make those who have not confirmed confirm now and organise patrols.',
+    voice: '',
+  },
 };
 
 function renderEn(ctx: EscalationContext): EscalationMessage {
@@ -178,7 +267,11 @@ function renderEn(ctx: EscalationContext): EscalationMessage {
       ? `the cancellation of the ${f.title}`
       : `the ${f.title} issued at ${enDateTime(f.w.sentAt, { year: false })}`;
   const who = (p: UnansweredPerson, reason: Reason, withPhone: boolean) =>
-    reason === 'group_silent' ? p.place : personEn(p, f, withPhone && reason !== 'help_requested');
+    reason === 'group_short'
+      ? shortEn(p)
+      : reason === 'group_silent'
+        ? p.place
+        : personEn(p, f, withPhone && reason !== 'help_requested');
   const list = (
     people: UnansweredPerson[],
     reason: Reason,
@@ -214,12 +307,16 @@ function renderEn(ctx: EscalationContext): EscalationMessage {
   ].join('\n');
   const spoken = parts
     .map((s) => {
+      const more =
+        s.people.length > VOICE_PEOPLE ? ` and ${s.people.length - VOICE_PEOPLE} more` : '';
+      if (s.reason === 'group_short') {
+        const grids = s.people.slice(0, VOICE_PEOPLE).map(shortSpokenEn).join('; ');
+        return `${grids}${more ? `; ${more.trim()} grids short of confirmations` : ''}. ${ask(s.reason)} `;
+      }
       const names = s.people
         .slice(0, VOICE_PEOPLE)
         .map((p) => (s.reason === 'group_silent' ? p.place : `${p.name} at ${p.place}`))
         .join(', ');
-      const more =
-        s.people.length > VOICE_PEOPLE ? ` and ${s.people.length - VOICE_PEOPLE} more` : '';
       return `${names}${more}: ${EN[s.reason].voice}. ${ask(s.reason)} `;
     })
     .join('');

@@ -183,6 +183,21 @@ export interface UnansweredPerson {
    * responsible in their grid confirmed; then `place` names the grid.
    */
   reason?: 'not_woken' | 'help_requested' | 'group_silent';
+  /**
+   * A grid reported by the group rule (`group_silent`): what its confirmation rule required and
+   * how many of its responsible persons confirmed, naming those who have not. When some but too
+   * few confirmed, the notice says how many of how many and what the rule requires.
+   */
+  group?: GroupRuleFigures;
+}
+export interface GroupRuleFigures {
+  rule: 'one' | 'all' | 'at_least';
+  /** Confirmations the rule requires (at_least: no more than the grid's responsible persons). */
+  required: number;
+  total: number;
+  confirmed: number;
+  /** Names of the responsible persons who have not confirmed. */
+  unconfirmed: string[];
 }
 export interface EscalationContext extends TemplateContext {
   supervisor?: { name?: string; role?: string };

@@ -1,3 +1,4 @@
+import { NoticesRepository } from '../../src/modules/chain/notices.repository';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -458,9 +459,12 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       );
       const callsBefore = callsTo(PEOPLE.villageChief.mobile);
       // Nobody responsible in grid 1 confirmed: the village chief is told which grid.
+      // Within seconds, whatever the order of the notice call's keypress and this SMS (see the
+      // next test).
       const silent = await waitUntil(
         async () => smsTo(PEOPLE.villageChief.mobile).find((b) => b.includes('无责任人确认收到')),
         'silent-grid notice SMS',
+        20_000,
       );
       expect(silent).toContain('渔子溪村第1网格');
       // The grid leader is not woken: the village chief (their supervisor) is told by name.
@@ -485,5 +489,58 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       carrier().setProfile(PEOPLE.gridLeader.mobile, keys('confirms'));
       carrier().setProfile(MONITOR.mobile, keys('confirms'));
     }
+  });
+
+  it('a written notice queued beside the notice call still goes out when the call is acknowledged first', async () => {
+    // The silent-grid SMS of the test above was cancelled as `nothing_new` whenever the village
+    // chief pressed 1 on the notice call before the SMS was claimed (a busy SMS queue): the SMS,
+    // which names the people, their numbers and places, never went out. Ordered here by hand.
+    const id = await meteo(['village_responsible', 'resident']);
+    const chief = await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'chief delivery');
+    const subject = await waitUntil(() => delivery(id, PEOPLE.resident.ext), 'resident delivery');
+    const [edge] = await t.db.query(
+      `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason)
+       VALUES ($1, $2, $3, 'not_woken') RETURNING id`,
+      [id, subject.id, chief.id],
+    );
+    const notices = t.app.get(NoticesRepository);
+    // Queued, not enqueued: no worker takes them; the test claims them in the order it wants.
+    const queued = await notices.queue(
+      chief.id,
+      [
+        { channel: 'sms', contactKind: 'mobile', address: PEOPLE.villageChief.mobile },
+        { channel: 'voice', contactKind: 'mobile', address: PEOPLE.villageChief.mobile },
+      ],
+      1,
+    );
+    const sms = queued.find((q) => q.channel === 'sms')!;
+    const call = queued.find((q) => q.channel === 'voice')!;
+    expect(await notices.claim(call.id)).toEqual({ covers: [edge.id], open: 1 });
+    const ack = await notices.acknowledge({
+      attemptId: call.id,
+      kind: 'confirm',
+      channel: 'voice',
+      dedupeKey: `test-ack-${call.id}`,
+    });
+    expect(ack).toMatchObject({ recorded: true, acknowledged: 1 });
+    // The SMS still reports the edge (before: covers [] and open 0, cancelled as nothing_new).
+    expect(await notices.claim(sms.id)).toEqual({ covers: [edge.id], open: 1 });
+    // A call queued now is not placed for what was acknowledged.
+    const [again] = await notices.repeat(
+      chief.id,
+      [{ channel: 'voice', contactKind: 'mobile', address: PEOPLE.villageChief.mobile }],
+      1,
+      [edge.id],
+    );
+    expect(await notices.claim(again.id)).toEqual({ covers: [edge.id], open: 0 });
+    // Nor is a written notice queued after the acknowledgement: the superior has it already.
+    const [later] = await notices.repeat(
+      chief.id,
+      [{ channel: 'sms', contactKind: 'mobile', address: PEOPLE.villageChief.mobile }],
+      1,
+      [edge.id],
+    );
+    expect(await notices.claim(later.id)).toEqual({ covers: [edge.id], open: 0 });
+    await cancel(id);
   });
 });

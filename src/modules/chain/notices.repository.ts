@@ -13,10 +13,21 @@ export type EscalationReason = 'not_woken' | 'help_requested' | 'group_silent';
 /** A notice that went out (or is going out) and so covers its edges on that channel. */
 const LIVE_NOTICE = `(o.status IN ('sending', 'sent', 'delivered') OR (o.status = 'completed' AND o.outcome IS DISTINCT FROM 'hung_up_early'))`;
 
-/** Open edges to the attempt's delivery that no live notice on the attempt's channel reported yet. */
+/**
+ * An edge the notice `attempt` is still to report: open, or acknowledged by the superior on another
+ * channel after this written notice (SMS, e-mail) was queued. The written notice is the record
+ * that names the people, their numbers and places (a call reads out a few names): a keypress on
+ * the call that went out beside it does not stop it. A call is not placed for what was
+ * acknowledged; nothing goes out once the subject answered or the task was done.
+ */
+const TO_REPORT = (attempt: string) => `
+  (e.resolved_at IS NULL
+   OR (${attempt}.channel <> 'voice' AND e.resolution = 'acknowledged' AND e.acknowledged_at >= ${attempt}.queued_at))`;
+
+/** Edges to the attempt's delivery it is to report that no live notice on its channel reported yet. */
 const UNCOVERED_EDGES = (attempt: string) => `
   SELECT coalesce(array_agg(e.id ORDER BY e.created_at), '{}') FROM escalations e
-   WHERE e.to_delivery_id = ${attempt}.delivery_id AND e.resolved_at IS NULL
+   WHERE e.to_delivery_id = ${attempt}.delivery_id AND ${TO_REPORT(attempt)}
      AND NOT EXISTS (SELECT 1 FROM contact_attempts o
                       WHERE o.delivery_id = ${attempt}.delivery_id AND o.purpose = 'notice' AND o.channel = ${attempt}.channel
                         AND o.id <> ${attempt}.id AND e.id = ANY(o.covers) AND ${LIVE_NOTICE})`;
@@ -29,7 +40,37 @@ export interface NoticeSubject {
   place: string;
   reason: EscalationReason;
   attempts: number;
+  /**
+   * A grid reported by its group rule: the rule's figures (the confirmations it required, the
+   * grid's responsible persons at its due time, how many of them have confirmed by now) and who of
+   * them has still not confirmed. Absent for other reasons.
+   */
+  group?: {
+    rule: 'one' | 'all' | 'at_least';
+    required: number;
+    total: number;
+    confirmed: number;
+    unconfirmed: string[];
+  };
 }
+
+/**
+ * The group rule's outcome for the grid of `f` (the edge's anchor delivery), of the latest
+ * version evaluated.
+ */
+const GRID_OUTCOME = (f: string) => `
+  SELECT o.* FROM group_rule_outcomes o
+   WHERE o.warning_id = ${f}.warning_id AND o.grid_code = ${f}.grid_code
+   ORDER BY o.version DESC LIMIT 1`;
+
+/**
+ * Responsible persons of the grid of delivery `s` on the warning who have confirmed:
+ * the count the group rule's requirement is checked against when one of them answers.
+ */
+const GRID_CONFIRMED = (s: string) => `
+  SELECT count(*) FROM deliveries c
+   WHERE c.warning_id = ${s}.warning_id AND c.grid_code = ${s}.grid_code AND c.role <> 'resident'
+     AND c.msg_type <> 'cancel' AND c.state = 'confirmed'`;
 
 /**
  * Notices: messages to a superior about someone else (a request for help, a person not woken, a
@@ -171,7 +212,8 @@ export class NoticesRepository {
   /**
    * Claims a notice for sending and fixes what it reports (a retried send keeps what its first
    * claim fixed). Undefined when it is no longer queued; `open` 0 when everything it would report
-   * is resolved or was reported already: then nothing is to be sent.
+   * is resolved (for a written notice: other than by an acknowledgement made after it was queued)
+   * or was reported already: then nothing is to be sent.
    */
   async claim(attemptId: string): Promise<{ covers: string[]; open: number } | undefined> {
     const [claimed] = await rows<{ covers: string[]; open: number }>(
@@ -180,7 +222,7 @@ export class NoticesRepository {
               covers = coalesce(a.covers, (${UNCOVERED_EDGES('a')}))
         WHERE a.id = $1 AND a.purpose = 'notice' AND a.status IN ${sqlList(attemptFrom('claim'))}
         RETURNING a.covers,
-                  (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND e.resolved_at IS NULL) AS open`,
+                  (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND ${TO_REPORT('a')}) AS open`,
       [attemptId],
     );
     return claimed;
@@ -189,15 +231,28 @@ export class NoticesRepository {
   /** Who the notice reports, in the order they were escalated. */
   async subjects(edgeIds: string[]): Promise<NoticeSubject[]> {
     if (!edgeIds.length) return [];
-    return this.db.query(
+    // A silent grid: its group rule's figures, who has confirmed counted now (a notice never
+    // names as unconfirmed someone who has confirmed since the rule was due).
+    const found = await this.db.query<
+      (Omit<NoticeSubject, 'group'> & { group: NoticeSubject['group'] | null })[]
+    >(
       `SELECT e.id AS "edgeId", p.name, p.role, coalesce(g.name, dv.name, p.division_code) AS place, e.reason,
               (SELECT count(*)::int FROM contact_attempts a WHERE a.delivery_id = d.id AND a.purpose = 'warning'
-                  AND a.status NOT IN ('queued', 'cancelled')) AS attempts
+                  AND a.status NOT IN ('queued', 'cancelled')) AS attempts,
+              CASE WHEN e.reason = 'group_silent' AND o.grid_code IS NOT NULL THEN json_build_object(
+                'rule', o.rule ->> 'rule', 'required', o.required, 'total', o.total,
+                'confirmed', o.total - cardinality(u.names), 'unconfirmed', to_json(u.names)) END AS "group"
          FROM escalations e JOIN deliveries d ON d.id = e.from_delivery_id JOIN people p ON p.id = d.person_id
          LEFT JOIN grids g ON g.code = coalesce(d.grid_code, p.grid_code) LEFT JOIN divisions dv ON dv.code = p.division_code
+         LEFT JOIN LATERAL (${GRID_OUTCOME('d')}) o ON e.reason = 'group_silent'
+         LEFT JOIN LATERAL (
+           SELECT coalesce(array_agg(up.name ORDER BY up.name COLLATE "C", up.id), '{}') AS names
+             FROM people up JOIN deliveries c ON c.person_id = up.id AND c.warning_id = e.warning_id
+            WHERE up.id = ANY(o.unconfirmed) AND c.state <> 'confirmed') u ON o.grid_code IS NOT NULL
         WHERE e.id = ANY($1::uuid[]) ORDER BY e.created_at`,
       [edgeIds],
     );
+    return found.map(({ group, ...s }) => (group ? { ...s, group } : s));
   }
 
   /**
@@ -272,7 +327,8 @@ export class NoticesRepository {
 
   /**
    * What a notice reported has been resolved without the superior: the subject answered (their
-   * not-woken edges, and the silent-grid edges of their grid when they are responsible there),
+   * not-woken edges, and the silent-grid edges of their grid when they are responsible there and
+   * the grid's confirmations now meet what its group rule required: one, all, or N of them),
    * or the door-to-door task was done. Waiting notices that report nothing open any more are
    * cancelled when claimed. One audit event with the edges resolved.
    */
@@ -296,7 +352,8 @@ export class NoticesRepository {
                  FROM deliveries s, deliveries f
                 WHERE s.id = $1 AND f.id = e.from_delivery_id AND e.resolved_at IS NULL AND e.warning_id = s.warning_id
                   AND ((e.reason = 'not_woken' AND e.from_delivery_id = s.id)
-                    OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code))
+                    OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code
+                        AND (${GRID_CONFIRMED('s')}) >= coalesce((SELECT o.required FROM (${GRID_OUTCOME('f')}) o), 1)))
                 RETURNING e.id, e.warning_id AS "warningId"`,
               [by.subjectDeliveryId],
             );

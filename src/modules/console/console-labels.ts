@@ -113,6 +113,12 @@ const ESCALATION_REASON_EN: Record<keyof typeof ESCALATION_REASON_ZH, string> = 
   group_silent: 'Grid silent',
 };
 
+/** The group rule's confirmation rules of a policy (`N`: the policy's count). */
+const GROUP_CONFIRM_RULE: LabelSet = {
+  zh: { one: '一人确认即可', all: '须全部确认', at_least: '须至少N人确认' },
+  en: { one: 'One confirmation', all: 'All must confirm', at_least: 'At least N must confirm' },
+};
+
 const GROUP_BY_EN: Record<keyof typeof GROUP_BY_ZH, string> = {
   township: 'Township',
   village: 'Village',
@@ -138,6 +144,7 @@ export interface ConsoleLabels {
   taskOutcomes: LabelSet;
   taskStatuses: LabelSet;
   escalationReasons: LabelSet;
+  groupConfirmRules: LabelSet;
   groupBy: LabelSet;
 }
 
@@ -155,5 +162,6 @@ export const CONSOLE_LABELS: ConsoleLabels = {
   taskOutcomes: TASK_OUTCOME,
   taskStatuses: TASK_STATUS,
   escalationReasons: { zh: { ...ESCALATION_REASON_ZH }, en: ESCALATION_REASON_EN },
+  groupConfirmRules: GROUP_CONFIRM_RULE,
   groupBy: { zh: { ...GROUP_BY_ZH }, en: GROUP_BY_EN },
 };

@@ -14,6 +14,11 @@ import {
 } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 
+/** The job id of a grid's group-rule timer: one per warning version and grid. */
+export function groupRuleJobId(r: { warningId: string; version: number; gridCode: string }) {
+  return `group-${r.warningId}-v${r.version}-${r.gridCode}`;
+}
+
 /**
  * Every enqueue of the gateway. Job ids are deterministic (the row id), so a repeated enqueue
  * (a retried fan-out, the recovery sweep) never sends twice.
@@ -236,7 +241,7 @@ export class DispatchQueue {
           gridCode: r.gridCode,
         },
         opts: {
-          jobId: `group-${r.warningId}-v${r.version}-${r.gridCode}`,
+          jobId: groupRuleJobId(r),
           delay: r.delayMs,
           attempts: 10,
           backoff: { type: 'exponential', delay: 1000 },
@@ -245,6 +250,27 @@ export class DispatchQueue {
         },
       })),
     );
+  }
+
+  /**
+   * Brings back a grid's group-rule timer that the queue backend lost (the recovery sweep): added
+   * to run now when its job is missing, run again when it failed; left alone while it waits or
+   * runs, or when it completed (its outcome is then on record). True when added or run again.
+   */
+  async reviveGroupRule(rule: {
+    warningId: string;
+    version: number;
+    gridCode: string;
+  }): Promise<boolean> {
+    const job = await this.escalation.getJob(groupRuleJobId(rule));
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'failed') return false;
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return true;
+    }
+    await this.scheduleGroupRules([{ ...rule, delayMs: 0 }]);
+    return true;
   }
 
   /** One timer per (warning, expiry time): an update that moves `expires` adds a new one. */

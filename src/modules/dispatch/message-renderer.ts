@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { type ManualTaskType, renderMessage } from '../../templates';
+import { type GroupRuleFigures, type ManualTaskType, renderMessage } from '../../templates';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { PublicUrls } from '../../common/public-urls';
 import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
@@ -106,6 +106,7 @@ export class MessageRenderer {
       place: string;
       reason?: 'not_woken' | 'help_requested' | 'group_silent';
       attempts?: number;
+      group?: GroupRuleFigures;
     }[],
   ) {
     return renderMessage('escalation', {
@@ -117,6 +118,7 @@ export class MessageRenderer {
         place: u.place,
         reason: u.reason,
         attempts: u.attempts || undefined,
+        group: u.group,
       })),
     });
   }

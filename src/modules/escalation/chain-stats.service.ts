@@ -92,6 +92,17 @@ export class ChainStatsService {
         WHERE d.warning_id = $1 AND d.help_requested_at IS NOT NULL ORDER BY d.help_requested_at`,
       [warningId],
     );
+    // The group rule of each grid: the rule applied, what it found at its due time and how many
+    // superiors it alerted (none when it was met).
+    const groupRules = await this.db.query(
+      `SELECT o.grid_code AS "gridCode", g.name AS "gridName", o.version, o.policy_id AS "policyId", o.rule,
+              o.required, o.total, o.confirmed, o.met, o.evaluated_at AS "evaluatedAt",
+              (SELECT count(*)::int FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
+                WHERE e.warning_id = o.warning_id AND e.reason = 'group_silent' AND f.grid_code = o.grid_code) AS alerted
+         FROM group_rule_outcomes o LEFT JOIN grids g ON g.code = o.grid_code
+        WHERE o.warning_id = $1 ORDER BY o.version, o.grid_code`,
+      [warningId],
+    );
     const ratio = (a: number, b: number) => (b ? a / b : null);
     const publicCoverage = ratio(totals.publicReached, totals.public);
     return {
@@ -116,6 +127,7 @@ export class ChainStatsService {
       stepDeadline: { met: times.stepDeadlineMet, missed: times.stepDeadlineMissed },
       helpRequests,
       notWoken,
+      groupRules,
     };
   }
 

@@ -19,6 +19,48 @@ export interface OnExhausted {
   doorToDoor: boolean;
 }
 
+/**
+ * When the group rule counts a grid as answered: `one` responsible person confirmed (the default),
+ * `all` of them, or `at_least` `count` of them (all of them when the grid has fewer).
+ */
+export type GroupConfirm = { rule: 'one' } | { rule: 'all' } | { rule: 'at_least'; count: number };
+
+export const GROUP_CONFIRM_RULES = ['one', 'all', 'at_least'] as const;
+
+/** The default: one confirmation answers for the grid (as before confirmation rules existed). */
+export const GROUP_CONFIRM_ONE: GroupConfirm = { rule: 'one' };
+
+/** A rule as sent or stored (no count but with at_least), absent meaning the default. */
+export function toGroupConfirm(x?: { rule: string; count?: number } | null): GroupConfirm {
+  if (x?.rule === 'all') return { rule: 'all' };
+  if (x?.rule === 'at_least' && x.count) return { rule: 'at_least', count: x.count };
+  return GROUP_CONFIRM_ONE;
+}
+
+/** What a group rule found at its due time. */
+export interface GroupRuleOutcome {
+  /** Confirmations the rule asks for, of this grid's `total` responsible persons. */
+  required: number;
+  total: number;
+  confirmed: number;
+  met: boolean;
+}
+
+/**
+ * The group rule of a grid at its due time: `confirmed` of its `total` responsible persons
+ * confirmed receipt (a person who confirmed and then asked for help counts: the first answer stays
+ * the first answer). `at_least` asks for no more people than the grid has.
+ */
+export function evaluateGroupRule(
+  confirm: GroupConfirm,
+  total: number,
+  confirmed: number,
+): GroupRuleOutcome {
+  const wanted = confirm.rule === 'all' ? total : confirm.rule === 'at_least' ? confirm.count : 1;
+  const required = Math.min(wanted, total);
+  return { required, total, confirmed, met: confirmed >= required };
+}
+
 export interface EscalationPolicy {
   id: string;
   name: string;
@@ -38,6 +80,8 @@ export interface EscalationPolicy {
   onExhausted: OnExhausted;
   /** Group rule: when no responsible person of a grid has confirmed after this, the next level is alerted. */
   groupRuleSeconds: number | null;
+  /** What counts as answered for the group rule (default `{ rule: 'one' }`). */
+  groupConfirm: GroupConfirm;
   /** Responsible persons must be reached within this (national target: 5 minutes). */
   reachDeadlineSeconds: number;
 }
@@ -48,7 +92,7 @@ export interface EscalationPolicy {
  */
 const URGENT_RESPONSIBLE_CHAIN: Pick<
   EscalationPolicy,
-  'steps' | 'onExhausted' | 'groupRuleSeconds' | 'reachDeadlineSeconds'
+  'steps' | 'onExhausted' | 'groupRuleSeconds' | 'groupConfirm' | 'reachDeadlineSeconds'
 > = {
   steps: [
     {
@@ -59,6 +103,7 @@ const URGENT_RESPONSIBLE_CHAIN: Pick<
   ],
   onExhausted: { notWoken: true, supervisor: true, doorToDoor: true },
   groupRuleSeconds: 600,
+  groupConfirm: GROUP_CONFIRM_ONE,
   reachDeadlineSeconds: 300,
 };
 
@@ -99,6 +144,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     ],
     onExhausted: { notWoken: true, supervisor: true, doorToDoor: false },
     groupRuleSeconds: 1800,
+    groupConfirm: GROUP_CONFIRM_ONE,
     reachDeadlineSeconds: 300,
   },
   {
@@ -119,6 +165,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     ],
     onExhausted: { notWoken: false, supervisor: false, doorToDoor: true },
     groupRuleSeconds: null,
+    groupConfirm: GROUP_CONFIRM_ONE,
     reachDeadlineSeconds: 600,
   },
   {
@@ -132,6 +179,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     steps: [{ channels: ['sms'], waitSeconds: 3600 }],
     onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
     groupRuleSeconds: null,
+    groupConfirm: GROUP_CONFIRM_ONE,
     reachDeadlineSeconds: 1800,
   },
   {
@@ -145,6 +193,7 @@ export const DEFAULT_POLICIES: Omit<EscalationPolicy, 'id'>[] = [
     steps: [{ channels: ['sms', 'email'], waitSeconds: 900 }],
     onExhausted: { notWoken: true, supervisor: false, doorToDoor: false },
     groupRuleSeconds: null,
+    groupConfirm: GROUP_CONFIRM_ONE,
     reachDeadlineSeconds: 300,
   },
 ];

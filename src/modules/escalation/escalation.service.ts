@@ -13,7 +13,13 @@ import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.r
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../warnings/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
-import type { EscalationPolicy } from './escalation-policy.types';
+import {
+  type EscalationPolicy,
+  evaluateGroupRule,
+  type GroupConfirm,
+  type GroupRuleOutcome,
+  toGroupConfirm,
+} from './escalation-policy.types';
 import { PoliciesRepository } from './policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
 import { escalationsCreated, timerLateness } from '../../common/observability/metrics';
@@ -695,7 +701,8 @@ export class EscalationService {
 
   /**
    * Part of the recovery sweep (every 30 s): chains whose step advanced but whose follow-up was
-   * never marked done (every retry of the timer failed, or the job was lost), and requests for help
+   * never marked done (every retry of the timer failed, or the job was lost), group-rule timers
+   * the queue backend lost, and requests for help
    * that did not reach the supervisor and the duty office (the answer listener failed after the
    * answer was committed). Each is carried out again; every part of it is idempotent.
    */
@@ -712,6 +719,30 @@ export class EscalationService {
         this.logger.warn({ ...b, deliveries: n }, 'recovered unfinished step follow-ups');
       } catch (err) {
         this.logger.error({ ...b, err: (err as Error).message }, 'step follow-up: recovery failed');
+      }
+    }
+
+    // Group-rule timers overdue by a minute without an outcome on record: their job was lost with
+    // the queue backend's data (the due time is the fan-out's end plus the grid's earliest group
+    // rule). Brought back when missing; a job that waits, runs or completed is left alone.
+    const groups = await this.db.query<{ warningId: string; version: number; gridCode: string }[]>(
+      `SELECT d.warning_id AS "warningId", d.version, d.grid_code AS "gridCode"
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active' AND w.current_version = d.version
+         JOIN escalation_policies pol ON pol.id = d.policy_id
+        WHERE d.grid_code IS NOT NULL AND d.role <> 'resident' AND d.msg_type <> 'cancel'
+          AND pol.group_rule_seconds IS NOT NULL AND w.fanout_done_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM group_rule_outcomes o
+                           WHERE o.warning_id = d.warning_id AND o.version = d.version AND o.grid_code = d.grid_code)
+        GROUP BY d.warning_id, d.version, d.grid_code, w.fanout_done_at
+       HAVING w.fanout_done_at + make_interval(secs => min(pol.group_rule_seconds)) < now() - interval '60 seconds'
+        LIMIT 1000`,
+    );
+    for (const g of groups) {
+      try {
+        if (await this.queue.reviveGroupRule(g))
+          this.logger.warn(g, 'overdue group-rule timer brought back');
+      } catch (err) {
+        this.logger.error({ ...g, err: (err as Error).message }, 'group rule: recovery failed');
       }
     }
 
@@ -804,16 +835,23 @@ export class EscalationService {
     );
   }
 
-  /** No responsible person of a grid confirmed in time: its village's responsible persons are alerted. */
+  /**
+   * The group rule of a grid at its due time: its responsible persons on the warning's current
+   * version (recipients, and anyone of the grid brought in by an escalation, as before) are counted against the confirmation rule of the policy that set the rule
+   * (the earliest group rule among theirs): one, all, or at least N of them. A person who
+   * confirmed and then asked for help counts (the first answer stays); one who only asked for help
+   * does not. What was found is recorded once per warning version and grid with its audit event
+   * (`group_rule.evaluated`), met or not; a retried timer acts on that record. When the rule is not
+   * met, the village's responsible persons are alerted, told how many of how many confirmed.
+   */
   async onGroupRule(warningId: string, version: number, gridCode: string): Promise<void> {
-    const [state] = await this.db.query(
-      `SELECT w.state, w.current_version AS version,
-              EXISTS (SELECT 1 FROM deliveries d WHERE d.warning_id = w.id AND d.grid_code = $2 AND d.role <> 'resident'
-                         AND d.state = 'confirmed') AS answered
-         FROM warnings w WHERE w.id = $1`,
-      [warningId, gridCode],
+    const [w] = await this.db.query<{ state: string; version: number }[]>(
+      `SELECT state, current_version AS version FROM warnings WHERE id = $1`,
+      [warningId],
     );
-    if (!state || state.state !== 'active' || state.version !== version || state.answered) return;
+    if (!w || w.state !== 'active' || w.version !== version) return;
+    const outcome = await this.groupOutcome(warningId, version, gridCode);
+    if (!outcome || outcome.met) return;
     const [anchor] = await this.db.query(
       `SELECT d.id, d.warning_id AS "warningId" FROM deliveries d
         WHERE d.warning_id = $1 AND d.grid_code = $2 AND d.role <> 'resident' ORDER BY d.created_at LIMIT 1`,
@@ -827,9 +865,101 @@ export class EscalationService {
     );
     for (const p of next) await this.escalateTo(anchor, p.id, 'group_silent');
     this.logger.log(
-      { warningId, gridCode, alerted: next.length },
-      'group rule: nobody in the grid confirmed',
+      { warningId, gridCode, alerted: next.length, ...outcome },
+      'group rule not met: the village is alerted',
     );
+  }
+
+  /**
+   * The grid's group rule outcome: the one recorded by an earlier run of this timer, else counted
+   * now and recorded (with its audit event, in one transaction). Undefined when the grid has no
+   * responsible person on the warning under a policy with a group rule.
+   */
+  private async groupOutcome(
+    warningId: string,
+    version: number,
+    gridCode: string,
+  ): Promise<GroupRuleOutcome | undefined> {
+    const recorded = async () =>
+      (
+        await this.db.query<GroupRuleOutcome[]>(
+          `SELECT required, total, confirmed, met FROM group_rule_outcomes
+            WHERE warning_id = $1 AND version = $2 AND grid_code = $3`,
+          [warningId, version, gridCode],
+        )
+      )[0];
+    const before = await recorded();
+    if (before) return before;
+    const members = await this.db.query<
+      {
+        personId: string;
+        confirmed: boolean;
+        policyId: string | null;
+        ruleSeconds: number | null;
+        rank: number | null;
+        groupConfirm: GroupConfirm | null;
+      }[]
+    >(
+      `SELECT d.person_id AS "personId", d.state = 'confirmed' AS confirmed, d.policy_id AS "policyId",
+              pol.group_rule_seconds AS "ruleSeconds", pol.rank, pol.group_confirm AS "groupConfirm"
+         FROM deliveries d JOIN people p ON p.id = d.person_id
+         LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+        WHERE d.warning_id = $1 AND d.version = $2 AND d.grid_code = $3 AND d.role <> 'resident'
+          AND d.msg_type <> 'cancel'
+        ORDER BY p.name COLLATE "C", p.id`,
+      [warningId, version, gridCode],
+    );
+    // The rule of the policy whose group rule is due first (as scheduleGroupRules timed it).
+    const ruled = members
+      .filter((m) => m.ruleSeconds !== null)
+      .sort(
+        (a, b) =>
+          (a.ruleSeconds as number) - (b.ruleSeconds as number) || (a.rank ?? 0) - (b.rank ?? 0),
+      )[0];
+    if (!ruled) return undefined;
+    const rule = toGroupConfirm(ruled.groupConfirm);
+    const outcome = evaluateGroupRule(
+      rule,
+      members.length,
+      members.filter((m) => m.confirmed).length,
+    );
+    const unconfirmed = members.filter((m) => !m.confirmed).map((m) => m.personId);
+    const inserted = await this.db.transaction(async (m) => {
+      const [row] = await m.query<{ warningId: string }[]>(
+        `INSERT INTO group_rule_outcomes (warning_id, version, grid_code, policy_id, rule, required, total, confirmed, met, unconfirmed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT DO NOTHING RETURNING warning_id AS "warningId"`,
+        [
+          warningId,
+          version,
+          gridCode,
+          ruled.policyId,
+          JSON.stringify(rule),
+          outcome.required,
+          outcome.total,
+          outcome.confirmed,
+          outcome.met,
+          unconfirmed,
+        ],
+      );
+      if (!row) return false;
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'group_rule.evaluated',
+            subjectType: 'grid',
+            subjectId: gridCode,
+            warningId,
+            data: { version, policyId: ruled.policyId, rule, ...outcome, unconfirmed },
+          },
+        ],
+        m,
+      );
+      return true;
+    });
+    // A concurrent run recorded it first: its outcome is the one acted on.
+    return inserted ? outcome : recorded();
   }
 
   /**

@@ -13,6 +13,9 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
 import { PolicyDto, PolicyView } from './policies.dto';
 import { PoliciesRepository } from './policies.repository';
+import { toGroupConfirm } from './escalation-policy.types';
+
+const policyOf = (dto: PolicyDto) => ({ ...dto, groupConfirm: toGroupConfirm(dto.groupConfirm) });
 
 /** Escalation policies: chosen by warning kind, level, status and recipient role. */
 @ApiTags('escalation policies')
@@ -42,7 +45,7 @@ export class PoliciesController {
   @ApiCreatedResponse({ type: PolicyView })
   @ApiErrors(400, 413)
   async create(@Body() dto: PolicyDto, @CurrentPrincipal() principal: Principal) {
-    return this.unique(() => this.policies.save(dto, undefined, principal.tokenId));
+    return this.unique(() => this.policies.save(policyOf(dto), undefined, principal.tokenId));
   }
 
   @Put(':id')
@@ -58,7 +61,7 @@ export class PoliciesController {
     @Body() dto: PolicyDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const saved = await this.unique(() => this.policies.save(dto, id, principal.tokenId));
+    const saved = await this.unique(() => this.policies.save(policyOf(dto), id, principal.tokenId));
     if (!saved) throw AppException.notFound('策略 policy', id);
     return saved;
   }

@@ -14,10 +14,16 @@ import {
   Max,
   MaxLength,
   Min,
+  Validate,
+  type ValidationArguments,
+  ValidateIf,
   ValidateNested,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
 import { PERSON_ROLES } from '../directory/directory.types';
 import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../warnings/warning.types';
+import { GROUP_CONFIRM_RULES } from './escalation-policy.types';
 
 const STEP_CHANNELS = ['sms', 'voice', 'email'] as const;
 
@@ -60,6 +66,43 @@ export class OnExhaustedDto {
   @ApiProperty() @IsBoolean() notWoken: boolean;
   @ApiProperty() @IsBoolean() supervisor: boolean;
   @ApiProperty() @IsBoolean() doorToDoor: boolean;
+}
+
+/** Most responsible persons a grid has in practice; a larger count cannot be meant. */
+export const GROUP_CONFIRM_MAX_COUNT = 50;
+
+@ValidatorConstraint({ name: 'countOnlyWithAtLeast' })
+class CountOnlyWithAtLeast implements ValidatorConstraintInterface {
+  validate(_count: unknown, args: ValidationArguments): boolean {
+    return (args.object as GroupConfirmDto).rule === 'at_least';
+  }
+  defaultMessage(): string {
+    return 'count is given only with rule at_least';
+  }
+}
+
+export class GroupConfirmDto {
+  @ApiProperty({
+    enum: GROUP_CONFIRM_RULES,
+    example: 'all',
+    description:
+      'one: one responsible person of the grid confirmed; all: every one of them; at_least: `count` of them (all of them when the grid has fewer)',
+  })
+  @IsIn(GROUP_CONFIRM_RULES)
+  rule: (typeof GROUP_CONFIRM_RULES)[number];
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: GROUP_CONFIRM_MAX_COUNT,
+    example: 2,
+    description: "only with rule at_least: confirmations needed (N of the grid's M)",
+  })
+  @ValidateIf((o: GroupConfirmDto) => o.rule === 'at_least' || o.count !== undefined)
+  @Validate(CountOnlyWithAtLeast)
+  @IsInt()
+  @Min(1)
+  @Max(GROUP_CONFIRM_MAX_COUNT)
+  count?: number;
 }
 
 export class PolicyDto {
@@ -125,6 +168,18 @@ export class PolicyDto {
   @Min(5)
   @Max(86_400)
   groupRuleSeconds: number | null = null;
+
+  @ApiPropertyOptional({
+    type: GroupConfirmDto,
+    default: { rule: 'one' },
+    description:
+      'what counts as answered for the group rule: how many responsible persons of a grid must have confirmed by groupRuleSeconds (a person who confirmed and then asked for help counts); otherwise the village is alerted',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => GroupConfirmDto)
+  groupConfirm?: GroupConfirmDto;
 
   @ApiProperty({ example: 300, maximum: 604_800 })
   @IsInt()

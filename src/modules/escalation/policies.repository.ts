@@ -3,10 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import type { EscalationPolicy } from './escalation-policy.types';
+import { type EscalationPolicy, GROUP_CONFIRM_ONE } from './escalation-policy.types';
 
 const COLUMNS = `id, name, kinds, levels, statuses, roles, rank, danger_zone_only AS "dangerZoneOnly", steps, on_exhausted AS "onExhausted",
-  group_rule_seconds AS "groupRuleSeconds", reach_deadline_seconds AS "reachDeadlineSeconds"`;
+  group_rule_seconds AS "groupRuleSeconds", group_confirm AS "groupConfirm", reach_deadline_seconds AS "reachDeadlineSeconds"`;
 
 /** Policies change rarely and are read on every fan-out batch and timer: cached for a few seconds. */
 const CACHE_MS = 5000;
@@ -81,6 +81,7 @@ export class PoliciesRepository {
       p.groupRuleSeconds,
       p.reachDeadlineSeconds,
       p.dangerZoneOnly ?? false,
+      JSON.stringify(p.groupConfirm ?? GROUP_CONFIRM_ONE),
     ];
     const saved = await this.db.transaction(async (m) => {
       const [row] = id
@@ -88,13 +89,13 @@ export class PoliciesRepository {
             m,
             `UPDATE escalation_policies SET name = $1, kinds = $2, levels = $3, statuses = $4, roles = $5, rank = $6, steps = $7,
                     on_exhausted = $8, group_rule_seconds = $9, reach_deadline_seconds = $10,
-                    danger_zone_only = $11, updated_at = now()
-              WHERE id = $12 RETURNING ${COLUMNS}`,
+                    danger_zone_only = $11, group_confirm = $12, updated_at = now()
+              WHERE id = $13 RETURNING ${COLUMNS}`,
             [...params, id],
           )
         : await m.query(
-            `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds, danger_zone_only)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+            `INSERT INTO escalation_policies (name, kinds, levels, statuses, roles, rank, steps, on_exhausted, group_rule_seconds, reach_deadline_seconds, danger_zone_only, group_confirm)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
             params,
           );
       if (!row) return undefined;

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PERSON_ROLES } from '../directory/directory.types';
 import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from './warning.types';
 import { ConsolePreviewView } from '../console/console.responses';
+import { GroupConfirmDto } from '../escalation/policies.dto';
 
 /** Response shapes of the warning routes (OpenAPI only; the handlers build them). */
 
@@ -115,6 +116,29 @@ export class DeadlineCountView {
   @ApiProperty() missed: number;
 }
 
+/** What a grid's group rule found at its due time. */
+export class GroupRuleOutcomeView {
+  @ApiProperty({ example: '513221001001001' }) gridCode: string;
+  @ApiProperty({ type: String, nullable: true, example: '渔子溪村第1网格' }) gridName:
+    string | null;
+  @ApiProperty() version: number;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the policy whose rule applied',
+  })
+  policyId: string | null;
+  @ApiProperty({ type: GroupConfirmDto, description: 'the confirmation rule applied' })
+  rule: GroupConfirmDto;
+  @ApiProperty({ description: 'confirmations the rule required' }) required: number;
+  @ApiProperty({ description: "the grid's responsible persons on the warning" }) total: number;
+  @ApiProperty({ description: 'of them, confirmed at the due time' }) confirmed: number;
+  @ApiProperty({ description: 'false: the village was alerted' }) met: boolean;
+  @ApiProperty({ type: String, format: 'date-time' }) evaluatedAt: Date;
+  @ApiProperty({ description: 'superiors alerted about the grid' }) alerted: number;
+}
+
 /** 叫应 summary of a warning. */
 export class ChainSummaryView {
   @ApiProperty({
@@ -139,6 +163,11 @@ export class ChainSummaryView {
   @ApiProperty({ type: [ChainPersonRefView] }) helpRequests: ChainPersonRefView[];
   @ApiProperty({ type: [ChainPersonRefView], description: '未叫醒' })
   notWoken: ChainPersonRefView[];
+  @ApiProperty({
+    type: [GroupRuleOutcomeView],
+    description: "each grid's group rule: the confirmation rule applied and its outcome",
+  })
+  groupRules: GroupRuleOutcomeView[];
 }
 
 export class WarningDetailView extends WarningView {

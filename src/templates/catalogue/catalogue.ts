@@ -41,6 +41,7 @@ export type MessageKind =
   | 'help_notice'
   | 'not_woken_notice'
   | 'silent_grid_notice'
+  | 'short_grid_notice'
   | 'door_to_door_task'
   | 'gong_and_whistle_task'
   | 'sms_reply';
@@ -52,6 +53,7 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   'help_notice',
   'not_woken_notice',
   'silent_grid_notice',
+  'short_grid_notice',
   'door_to_door_task',
   'gong_and_whistle_task',
   'sms_reply',
@@ -312,12 +314,13 @@ const NOTICE_REASON: Record<string, NonNullable<UnansweredPerson['reason']>> = {
   help_notice: 'help_requested',
   not_woken_notice: 'not_woken',
   silent_grid_notice: 'group_silent',
+  short_grid_notice: 'group_silent',
 };
 
 function noticeEntries(
   locale: Locale,
   kind: WarningKind,
-  message: 'help_notice' | 'not_woken_notice' | 'silent_grid_notice',
+  message: 'help_notice' | 'not_woken_notice' | 'silent_grid_notice' | 'short_grid_notice',
   status: WarningStatus,
 ): CatalogueEntry[] {
   const d = DATA[kind];
@@ -325,27 +328,45 @@ function noticeEntries(
   const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
   const reason = NOTICE_REASON[message]!;
   const people: UnansweredPerson[] =
-    reason === 'group_silent'
-      ? [{ name: en ? 'Wang Wu' : '王五', place: d.grid, reason }]
-      : [
+    message === 'short_grid_notice'
+      ? [
           {
             name: en ? 'Wang Wu' : '王五',
-            role: en ? 'grid leader' : '网格长',
             place: d.grid,
-            phone: '13900000005',
-            attempts: reason === 'not_woken' ? 3 : undefined,
-            lastAttemptAt:
-              reason === 'not_woken' ? new Date(d.alert.sentAt.getTime() + 15 * 60_000) : undefined,
             reason,
+            // A grid whose rule asks for all of its three responsible persons; one confirmed.
+            group: {
+              rule: 'all',
+              required: 3,
+              total: 3,
+              confirmed: 1,
+              unconfirmed: en ? ['Wang Wu', 'Li Si'] : ['王五', '李四'],
+            },
           },
-          {
-            name: en ? 'Zhao Liu' : '赵六',
-            role: en ? 'resident' : '村民',
-            place: d.place,
-            attempts: reason === 'not_woken' ? 3 : undefined,
-            reason,
-          },
-        ];
+        ]
+      : reason === 'group_silent'
+        ? [{ name: en ? 'Wang Wu' : '王五', place: d.grid, reason }]
+        : [
+            {
+              name: en ? 'Wang Wu' : '王五',
+              role: en ? 'grid leader' : '网格长',
+              place: d.grid,
+              phone: '13900000005',
+              attempts: reason === 'not_woken' ? 3 : undefined,
+              lastAttemptAt:
+                reason === 'not_woken'
+                  ? new Date(d.alert.sentAt.getTime() + 15 * 60_000)
+                  : undefined,
+              reason,
+            },
+            {
+              name: en ? 'Zhao Liu' : '赵六',
+              role: en ? 'resident' : '村民',
+              place: d.place,
+              attempts: reason === 'not_woken' ? 3 : undefined,
+              reason,
+            },
+          ];
   const n = renderMessage('escalation', {
     warning: withStatus(d.alert, status),
     locale,
@@ -466,6 +487,7 @@ export function buildCatalogue(): CatalogueEntry[] {
             case 'help_notice':
             case 'not_woken_notice':
             case 'silent_grid_notice':
+            case 'short_grid_notice':
               out.push(...noticeEntries(locale, kind, message, status));
               break;
             case 'door_to_door_task':
@@ -500,6 +522,8 @@ const MESSAGE_TITLE: Record<MessageKind, string> = {
   help_notice: '请求支援通知（上级） · Help-request notice to a superior',
   not_woken_notice: '未应答（未叫醒）通知（上级） · Not-woken notice to a superior',
   silent_grid_notice: '网格无人确认通知（上级） · Silent-grid notice to a superior',
+  short_grid_notice:
+    '网格确认人数未达要求通知（上级，要求全部或至少N人确认时） · Grid short of confirmations, notice to a superior (rule all or at least N)',
   door_to_door_task: '敲门入户任务短信 · Door-to-door task SMS',
   gong_and_whistle_task: '鸣锣吹哨任务短信 · Gong-and-whistle task SMS',
   sms_reply: '回复短信（对方短信回复后） · SMS answered to a reply',

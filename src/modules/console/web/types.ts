@@ -28,6 +28,7 @@ export type LabelTableName =
   | 'taskOutcomes'
   | 'taskStatuses'
   | 'escalationReasons'
+  | 'groupConfirmRules'
   | 'groupBy';
 export type ConsoleLabels = Record<LabelTableName, Record<Lang, Record<string, string>>>;
 
@@ -91,6 +92,18 @@ export interface ResponseSeconds {
   issueToAnswer?: { median?: number | null; p90?: number | null };
 }
 
+/** What a grid's group rule found at its due time (the confirmation rule applied and its outcome). */
+export interface GroupRuleRow {
+  gridCode: string;
+  gridName: string | null;
+  rule: { rule: string; count?: number };
+  required: number;
+  total: number;
+  confirmed: number;
+  met: boolean;
+  alerted: number;
+}
+
 /** A frame of the live stream (GET /v1/console/warnings/:id/stream). */
 export interface Summary {
   id: string;
@@ -105,6 +118,7 @@ export interface Summary {
     responseSeconds?: ResponseSeconds;
     helpRequests?: PersonRow[];
     notWoken?: PersonRow[];
+    groupRules?: GroupRuleRow[];
   };
   table?: PlaceRow[];
   broadcasts?: BroadcastRow[];

@@ -20,7 +20,7 @@ import {
   watchedId,
   type UiKey,
 } from './core';
-import type { BroadcastRow, PersonRow, Summary } from './types';
+import type { BroadcastRow, GroupRuleRow, PersonRow, Summary } from './types';
 
 const STATES = [
   'pending',
@@ -184,6 +184,41 @@ export function renderSummary(s: Summary): void {
   if (!notWoken.length) nw.appendChild(el('li', { class: 'muted', text: t('none') }));
   for (const p of notWoken)
     nw.appendChild(personItem(p, [p.gridCode ?? '', label('deliveryStates', p.state)]));
+
+  renderGroupRules(r.groupRules ?? []);
+}
+
+/** The name of a grid's confirmation rule (`N` of at_least: its count). */
+export function groupRuleName(rule: { rule: string; count?: number }): string {
+  return label('groupConfirmRules', rule.rule).replace('N', String(rule.count ?? ''));
+}
+
+/** Each grid's group rule once due: the rule applied, who confirmed, and whether it was met. */
+function renderGroupRules(rows: GroupRuleRow[]): void {
+  const tbl = $('group-rule-table');
+  clear(tbl);
+  if (!rows.length) {
+    tbl.appendChild(el('tr', null, [el('td', { class: 'muted', text: t('noGroupRules') })]));
+    return;
+  }
+  const heads: UiKey[] = ['grid', 'ruleCol', 'confirmedOfTotal', 'outcome'];
+  tbl.appendChild(
+    el(
+      'tr',
+      null,
+      heads.map((k) => el('th', { text: t(k) })),
+    ),
+  );
+  for (const g of rows) {
+    tbl.appendChild(
+      el('tr', { 'data-grid': g.gridCode, 'data-met': String(g.met) }, [
+        el('td', { text: g.gridName ?? g.gridCode }),
+        el('td', { text: groupRuleName(g.rule) }),
+        el('td', { class: 'num', text: `${g.confirmed}/${g.total} (${g.required})` }),
+        el('td', { text: t(g.met ? 'ruleMet' : 'ruleNotMet') }),
+      ]),
+    );
+  }
 }
 
 /** 大喇叭播放回执 per village, from the live summary; a village's terminals on demand. */
