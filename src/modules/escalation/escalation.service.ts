@@ -10,6 +10,7 @@ import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
+import { NumberLimits } from '../dispatch/number-limits';
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../warnings/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
@@ -133,6 +134,7 @@ export class EscalationService {
     private readonly warnings: WarningsRepository,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
+    private readonly numberLimits: NumberLimits,
   ) {}
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
@@ -419,28 +421,45 @@ export class EscalationService {
     const fresh = ds.filter((d) => !byId.get(d.id)?.added);
     const contacts = await this.repo.contactsOf(fresh.map((d) => d.personId));
     const attempts: AttemptToInsert[] = [];
-    for (const d of fresh) {
-      const policy = policies.get(d.policyId as string) as EscalationPolicy;
+    const blocked: (AttemptToInsert & { reason: string })[] = [];
+    // The step goes out now: numbers whose carrier window is full get the next channel instead.
+    const now = new Date();
+    const plans = await this.numberLimits.plan(
+      fresh.map((d) => ({
+        contacts: contacts.get(d.personId) ?? [],
+        planned: planStep(
+          policies.get(d.policyId as string) as EscalationPolicy,
+          fired,
+          contacts.get(d.personId) ?? [],
+        ),
+        at: now,
+      })),
+    );
+    fresh.forEach((d, n) => {
       const seq = byId.get(d.id)?.seq ?? 0;
-      planStep(policy, fired, contacts.get(d.personId) ?? []).forEach((planned, i) =>
-        attempts.push({
-          deliveryId: d.id,
-          warningId: d.warningId,
-          version: d.version,
-          msgType: d.msgType,
-          seq: seq + i,
-          planned,
-          priority: jobPriority(d.kind, d.level),
-          purpose: 'warning',
-        }),
+      const row = (planned: PlannedAttempt, i: number): AttemptToInsert => ({
+        deliveryId: d.id,
+        warningId: d.warningId,
+        version: d.version,
+        msgType: d.msgType,
+        seq: seq + i,
+        planned,
+        priority: jobPriority(d.kind, d.level),
+        purpose: 'warning',
+      });
+      const { planned, blocked: refused } = plans[n];
+      planned.forEach((p, i) => attempts.push(row(p, i)));
+      refused.forEach((b, i) =>
+        blocked.push({ ...row(b.attempt, planned.length + i), reason: b.reason }),
       );
-    }
+    });
     // In key order: two runs finishing the same chains (a retry beside the first run) then wait
     // for each other on the unique key instead of deadlocking, and the second inserts nothing.
     attempts.sort((a, b) =>
       a.deliveryId === b.deliveryId ? a.seq - b.seq : a.deliveryId < b.deliveryId ? -1 : 1,
     );
     await this.repo.insertAttempts(attempts);
+    await this.repo.recordBlocked(blocked);
     const queued = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
       `SELECT a.id, a.channel, a.priority FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
         WHERE a.delivery_id = ANY($1::uuid[]) AND a.purpose = 'warning' AND a.version = d.version
@@ -769,8 +788,41 @@ export class EscalationService {
       [d.id, a.purpose, a.covers ?? []],
     );
     if (n > retries.times) return; // the first call plus `times` retries
-    const retry = [{ channel: 'voice' as const, contactKind: a.contactKind, address: a.address }];
+    let retry: PlannedAttempt[] = [
+      { channel: 'voice', contactKind: a.contactKind, address: a.address },
+    ];
     const delayMs = (retries.withinSeconds / retries.times) * 1000;
+    if (a.purpose === 'warning') {
+      // A retry the carrier's limit would block when it is due: the next channel instead.
+      const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+      const [plan] = await this.numberLimits.plan([
+        { contacts, planned: retry, at: new Date(Date.now() + delayMs) },
+      ]);
+      retry = plan.planned;
+      if (plan.blocked.length) {
+        const [{ seq }] = await this.db.query(
+          `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
+          [d.id],
+        );
+        await this.repo.recordBlocked(
+          plan.blocked.map((b, i) => ({
+            deliveryId: d.id,
+            warningId: d.warningId,
+            version: d.version,
+            msgType: d.msgType,
+            seq: seq + i,
+            planned: b.attempt,
+            priority: jobPriority(d.kind, d.level),
+            purpose: 'warning',
+            reason: b.reason,
+          })),
+        );
+        this.logger.log(
+          { deliveryId: d.id, replacedBy: retry[0]?.channel ?? null },
+          'call retry blocked by the carrier limit of the number',
+        );
+      }
+    }
     if (a.purpose === 'notice') {
       // The same notice again, reporting what the unanswered call reported (still open).
       const queued = await this.notices.repeat(
