@@ -16,6 +16,7 @@ import { AttemptAddressIndex1765123000000 } from './1765123000000-AttemptAddress
 import { HazardReportSends1765130000000 } from './1765130000000-HazardReportSends';
 import { StepTimers1765200000000 } from './1765200000000-StepTimers';
 import { ConsoleWatchGate1765300000000 } from './1765300000000-ConsoleWatchGate';
+import { CapImportDrafts1765410000000 } from './1765410000000-CapImportDrafts';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   HazardReportSends1765130000000,
   StepTimers1765200000000,
   ConsoleWatchGate1765300000000,
+  CapImportDrafts1765410000000,
 ];
