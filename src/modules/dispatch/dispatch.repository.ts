@@ -642,7 +642,12 @@ export class DispatchRepository {
           subjectType: 'attempt',
           subjectId: a.id,
           warningId: a.warningId,
-          data: { deliveryId: a.deliveryId, code: 'number_limit', outcome: 'number_limit', planned: true },
+          data: {
+            deliveryId: a.deliveryId,
+            code: 'number_limit',
+            outcome: 'number_limit',
+            planned: true,
+          },
         })),
         m,
       );

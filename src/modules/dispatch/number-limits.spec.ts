@@ -34,7 +34,12 @@ describe('carrier limits per number: configuration', () => {
 describe('carrier limits per number: the planner', () => {
   const config = (env: Record<string, string>) =>
     ({ get: (k: string) => env[k] }) as unknown as ConfigService;
-  const mobile = (value: string) => ({ kind: 'mobile' as const, value, priority: 1, verifiedAt: null });
+  const mobile = (value: string) => ({
+    kind: 'mobile' as const,
+    value,
+    priority: 1,
+    verifiedAt: null,
+  });
   const call = (address: string) => ({
     channel: 'voice' as const,
     contactKind: 'mobile' as const,
@@ -68,7 +73,10 @@ describe('carrier limits per number: the planner', () => {
     const [onlyMobile, withLandline, free] = await limits.plan([
       { contacts: [mobile('+8613800000001')], planned: [call('+8613800000001')], at },
       {
-        contacts: [mobile('+8613800000002'), { kind: 'landline', value: '+862887654321', priority: 2, verifiedAt: null }],
+        contacts: [
+          mobile('+8613800000002'),
+          { kind: 'landline', value: '+862887654321', priority: 2, verifiedAt: null },
+        ],
         planned: [call('+8613800000002')],
         at,
       },

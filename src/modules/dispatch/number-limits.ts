@@ -191,9 +191,7 @@ export class NumberLimits {
   async plan(requests: PlanRequest[]): Promise<PlanResult[]> {
     const asIs = () => requests.map((r) => ({ planned: r.planned, blocked: [] }));
     const relevant = requests.some((r) =>
-      r.planned.some(
-        (p) => p.channel !== 'email' && this.rulesNow(p.channel, r.at).some(isLong),
-      ),
+      r.planned.some((p) => p.channel !== 'email' && this.rulesNow(p.channel, r.at).some(isLong)),
     );
     if (!relevant) return asIs();
     const addresses = new Set<string>();
@@ -250,7 +248,12 @@ export class NumberLimits {
           if (replacedBy.channel !== 'email')
             timesOf(replacedBy.channel, replacedBy.address).push(at);
         }
-        blocked.push({ attempt: p, rule, replacedBy, reason: plannedLimitReason(rule, replacedBy) });
+        blocked.push({
+          attempt: p,
+          rule,
+          replacedBy,
+          reason: plannedLimitReason(rule, replacedBy),
+        });
       }
       return { planned, blocked };
     });
