@@ -171,6 +171,35 @@ describe('carrier limits per called number', () => {
     expect(callsTo(PEOPLE.resident.mobile)).toHaveLength(1);
   });
 
+  it('plans the first step of a new warning around the calls an earlier one made, for the whole batch', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline: '号码上限测试：第二次滑坡临灾预警' }));
+    expect(res.status).toBe(201);
+    const second = res.body.id as string;
+    for (const ext of [PEOPLE.resident.ext, PEOPLE.deadMobile.ext]) {
+      const sms = await waitUntil(async () => {
+        const a = await attemptsOf(second, ext);
+        return a.some((x) => x.channel === 'sms' && x.status !== 'queued') ? a : undefined;
+      }, `the SMS of the second warning to ${ext} is sent`);
+      // Every number of theirs was called within ten minutes, and their SMS is planned already:
+      // the call is not planned, and the chain says so.
+      const calls = sms.filter((a) => a.channel === 'voice');
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({ status: 'failed', outcome: 'number_limit' });
+      expect(calls[0].error).toContain(
+        '计划时该号码已达运营商上限（每10分钟1次），无其他可用联系方式',
+      );
+      expect(calls[0].error).toContain('no other contact point: not sent, the chain goes on');
+    }
+    // Still one call to each number at the carrier.
+    expect(callsTo(PEOPLE.resident.mobile)).toHaveLength(1);
+    expect(callsTo(PEOPLE.deadMobile.mobile)).toHaveLength(1);
+    expect(callsTo(PEOPLE.deadMobile.landline)).toHaveLength(1);
+  });
+
   it('grants sends to one number in turn when they are judged together', async () => {
     const limits = t.app.get(NumberLimits);
     const [a1, a2] = await t.db.query<{ id: string }[]>(

@@ -152,6 +152,7 @@ export class EscalationService {
       v,
       deliveries.map((d) => d.personId),
     );
+    const steps: PlannedAttempt[][] = [];
     for (const d of deliveries) {
       const policy = await this.policies.choose(
         v.content.kind,
@@ -162,20 +163,43 @@ export class EscalationService {
       );
       chosen.push({ id: d.id, policy });
       const planned = planStep(policy, 0, contacts.get(d.personId) ?? []);
+      // No contact point fits: unreachable. (One the carrier's limit blocks is not: see below.)
       if (!planned.length) unreachable.push(d.id);
-      planned.forEach((p, seq) =>
-        attempts.push({
-          deliveryId: d.id,
-          warningId: v.warningId,
-          version: v.version,
-          msgType: d.msgType,
-          seq,
-          planned: p,
-          priority,
-          purpose,
-        }),
-      );
+      steps.push(planned);
     }
+    // Numbers an earlier warning filled the carrier's window of get the next channel instead:
+    // one statement for the whole batch. (Notices to people brought in keep the send-time check:
+    // what a notice reported is tracked per channel.)
+    const now = new Date();
+    const plans =
+      purpose === 'warning'
+        ? await this.numberLimits.plan(
+            deliveries.map((d, i) => ({
+              contacts: contacts.get(d.personId) ?? [],
+              planned: steps[i],
+              at: now,
+            })),
+          )
+        : steps.map((planned) => ({ planned, blocked: [] }));
+    const blocked: (AttemptToInsert & { reason: string })[] = [];
+    deliveries.forEach((d, i) => {
+      const row = (planned: PlannedAttempt, seq: number): AttemptToInsert => ({
+        deliveryId: d.id,
+        warningId: v.warningId,
+        version: v.version,
+        msgType: d.msgType,
+        seq,
+        planned,
+        priority,
+        purpose,
+      });
+      const { planned, blocked: refused } = plans[i];
+      planned.forEach((p, seq) => attempts.push(row(p, seq)));
+      refused.forEach((b, n) =>
+        blocked.push({ ...row(b.attempt, planned.length + n), reason: b.reason }),
+      );
+    });
+    await this.repo.recordBlocked(blocked);
     if (chosen.length) {
       // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
       const due = await this.db.query<{ dueAt: Date }[]>(
