@@ -202,7 +202,9 @@ export class ProviderRateLimiter {
               ? YIELD_MS
               : await this.tryTake(key, limiters);
           if (wait === 0) break;
-          if (waited === 0) rateLimitWaits().inc({ key, lane: lane ?? 'none' });
+          // Robots (no lane) by platform only: one series per robot would be too many.
+          if (waited === 0)
+            rateLimitWaits().inc({ key: lane ? key : key.split(':')[0], lane: lane ?? 'none' });
           const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
           if (options.maxWaitMs !== undefined && waited + pause > options.maxWaitMs) {
             throw new ChannelError(
