@@ -90,7 +90,7 @@ describe('carrier limits per number: the next step of a chain', () => {
     expect(attempts[2]).toMatchObject({ status: 'failed', outcome: 'number_limit' });
     expect(attempts.every((a) => a.address === PEOPLE.gridLeader.mobile)).toBe(true);
     expect(attempts[2].error).toContain(
-      '计划时该号码已达运营商上限（每10分钟1次），改为语音电话（mobile）',
+      '计划时该号码已达运营商上限（每10分钟1次），改为语音电话（手机）',
     );
     expect(attempts[2].error).toContain('(1 per 10min); a call to the mobile instead');
     // One SMS to the number, never a second one; the call went out.

@@ -109,7 +109,7 @@ describe('carrier limits per called number', () => {
     const blocked2 = second.filter((a) => a.outcome === 'number_limit');
     expect(blocked2).toHaveLength(1);
     expect(blocked2[0]).toMatchObject({ channel: 'voice', address: PEOPLE.deadMobile.mobile });
-    expect(blocked2[0].error).toContain('改为语音电话（landline）');
+    expect(blocked2[0].error).toContain('改为语音电话（固定电话）');
     expect(second.find((a) => a.seq === blocked2[0].seq + 1)).toMatchObject({
       channel: 'voice',
       address: PEOPLE.deadMobile.landline,

@@ -89,6 +89,12 @@ const CHANNEL_NAME = {
   email: { zh: '电子邮件', en: 'an e-mail' },
 } as const;
 
+const KIND_NAME: Record<string, { zh: string; en: string }> = {
+  mobile: { zh: '手机', en: 'mobile' },
+  landline: { zh: '固定电话', en: 'landline' },
+  satellite: { zh: '卫星电话', en: 'satellite phone' },
+};
+
 /** The reason recorded on a planned attempt a carrier limit blocks (Chinese, then English). */
 export function plannedLimitReason(rule: NumberRule, replacedBy?: PlannedAttempt): string {
   const d = describe(rule);
@@ -98,9 +104,13 @@ export function plannedLimitReason(rule: NumberRule, replacedBy?: PlannedAttempt
       `carrier limit for this number reached at planning (${d.en}); no other contact point: not sent, the chain goes on`
     );
   const via = CHANNEL_NAME[replacedBy.channel];
+  const kind = KIND_NAME[replacedBy.contactKind] ?? {
+    zh: replacedBy.contactKind,
+    en: replacedBy.contactKind,
+  };
   return (
-    `计划时该号码已达运营商上限（${d.zh}），改为${via.zh}（${replacedBy.contactKind}） ` +
-    `carrier limit for this number reached at planning (${d.en}); ${via.en} to the ${replacedBy.contactKind} instead`
+    `计划时该号码已达运营商上限（${d.zh}），改为${via.zh}（${kind.zh}） ` +
+    `carrier limit for this number reached at planning (${d.en}); ${via.en} to the ${kind.en} instead`
   );
 }
 
