@@ -93,7 +93,7 @@ describe('carrier limits per called number', () => {
     });
     expect(blocked[0].error).toContain('计划时该号码已达运营商上限（每10分钟1次），改为短信');
     expect(blocked[0].error).toContain('(1 per 10min); an SMS to the mobile instead');
-    const replacement = resident.find((a) => a.seq === blocked[0].seq + 1);
+    const replacement = resident.find((a) => a.seq === blocked[0].seq - 1);
     expect(replacement).toMatchObject({ channel: 'sms', address: PEOPLE.resident.mobile });
     expect(resident.filter((a) => a.channel === 'voice')).toHaveLength(2);
 
@@ -110,7 +110,7 @@ describe('carrier limits per called number', () => {
     expect(blocked2).toHaveLength(1);
     expect(blocked2[0]).toMatchObject({ channel: 'voice', address: PEOPLE.deadMobile.mobile });
     expect(blocked2[0].error).toContain('改为语音电话（固定电话）');
-    expect(second.find((a) => a.seq === blocked2[0].seq + 1)).toMatchObject({
+    expect(second.find((a) => a.seq === blocked2[0].seq - 1)).toMatchObject({
       channel: 'voice',
       address: PEOPLE.deadMobile.landline,
     });

@@ -144,7 +144,16 @@ export class EscalationService {
     contacts: Map<string, RecipientContact[]>,
     priority: number,
     purpose: 'warning' | 'notice' = 'warning',
-  ): Promise<{ attempts: AttemptToInsert[]; unreachable: string[] }> {
+  ): Promise<{
+    attempts: AttemptToInsert[];
+    unreachable: string[];
+    /**
+     * Planned SMS and calls the carrier's limit per number blocked: the caller records them
+     * (DispatchRepository.recordBlocked) after it wrote `attempts`, so that a fan-out that dies
+     * in between is retried as one that wrote nothing.
+     */
+    blocked: (AttemptToInsert & { reason: string })[];
+  }> {
     const attempts: AttemptToInsert[] = [];
     const unreachable: string[] = [];
     const chosen: { id: string; policy: EscalationPolicy }[] = [];
@@ -199,7 +208,6 @@ export class EscalationService {
         blocked.push({ ...row(b.attempt, planned.length + n), reason: b.reason }),
       );
     });
-    await this.repo.recordBlocked(blocked);
     if (chosen.length) {
       // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
       const due = await this.db.query<{ dueAt: Date }[]>(
@@ -219,7 +227,7 @@ export class EscalationService {
         due.map((d) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: d.dueAt })),
       );
     }
-    return { attempts, unreachable };
+    return { attempts, unreachable, blocked };
   }
 
   /**
@@ -686,7 +694,7 @@ export class EscalationService {
     const contacts = await this.repo.contactsOf([target.id]);
     if (broughtIn && !existing.started) {
       // Brought in by this escalation: their own chain, whose messages are notices.
-      const { attempts, unreachable } = await this.startChains(
+      const { attempts, unreachable, blocked } = await this.startChains(
         v,
         [{ id: existing.id, personId: target.id, role: target.role, msgType: 'alert' }],
         contacts,
@@ -694,6 +702,7 @@ export class EscalationService {
         'notice',
       );
       const queued = await this.repo.insertAttempts(attempts);
+      await this.repo.recordBlocked(blocked);
       await this.repo.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
       return;
@@ -812,7 +821,7 @@ export class EscalationService {
       [d.id, a.purpose, a.covers ?? []],
     );
     if (n > retries.times) return; // the first call plus `times` retries
-    let retry: PlannedAttempt[] = [
+    const retry: PlannedAttempt[] = [
       { channel: 'voice', contactKind: a.contactKind, address: a.address },
     ];
     const delayMs = (retries.withinSeconds / retries.times) * 1000;
@@ -822,8 +831,9 @@ export class EscalationService {
       const [plan] = await this.numberLimits.plan([
         { contacts, planned: retry, at: new Date(Date.now() + delayMs) },
       ]);
-      retry = plan.planned;
       if (plan.blocked.length) {
+        // What goes instead first, then the record of what did not (after it, as a step's).
+        await this.addAttempts(d, plan.planned, 'warning', delayMs);
         const [{ seq }] = await this.db.query(
           `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
           [d.id],
@@ -842,9 +852,10 @@ export class EscalationService {
           })),
         );
         this.logger.log(
-          { deliveryId: d.id, replacedBy: retry[0]?.channel ?? null },
+          { deliveryId: d.id, replacedBy: plan.planned[0]?.channel ?? null },
           'call retry blocked by the carrier limit of the number',
         );
+        return;
       }
     }
     if (a.purpose === 'notice') {
