@@ -28,6 +28,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ALL_QUEUES, type EscalationJob, type QueueName } from '../src/common/queue/queue-names';
 import { AuditService } from '../src/modules/audit/audit.service';
+import { NumberLimits } from '../src/modules/dispatch/number-limits';
 import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
 import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
 import { EscalationService } from '../src/modules/escalation/escalation.service';
@@ -206,6 +207,8 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     unused,
     audit,
     unused,
+    // Carrier limits per number as configured (off unless CARRIER_LIMITS_* are set).
+    new NumberLimits(ds, config),
   );
   return { queues, dispatch, escalation };
 }

@@ -54,6 +54,12 @@ function storeConfigFor(
     : { kind: 'postgres', connectionString: runtime.databaseUrl };
 }
 
+/** `<QUEUE_PREFIX>:rl` (the HTTP rate limits are prefixed by it too); `wg:rl` without one. */
+export function rateLimitPrefix(options: ChannelsModuleOptions): string {
+  const prefix = (options.env ?? process.env).QUEUE_PREFIX;
+  return typeof prefix === 'string' && prefix.trim() ? `${prefix.trim()}:rl` : 'wg:rl';
+}
+
 /** A robot's extra request (WeCom's @mobile follow-up) waits for its own rate-limit slot. */
 const EXTRA_REQUEST_MAX_WAIT_MS = 30_000;
 
@@ -170,6 +176,9 @@ function channelsProviders(options: ChannelsModuleOptions): Provider[] {
       useFactory: (handle: RateLimitStoreHandle, limits: ChannelRateLimits) =>
         new ProviderRateLimiter(handle.store, {
           limits,
+          // One gateway's budget per provider: its processes share it, another gateway on the
+          // same Redis (QUEUE_PREFIX apart) does not.
+          keyPrefix: rateLimitPrefix(options),
           ...(options.robotMaxWaitMs !== undefined
             ? { robotMaxWaitMs: options.robotMaxWaitMs }
             : {}),

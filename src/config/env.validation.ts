@@ -197,6 +197,18 @@ export class EnvironmentVariables {
   @IsIn(['off', 'red_public', 'all'])
   TWO_PERSON_RELEASE: 'off' | 'red_public' | 'all' = 'red_public';
 
+  /**
+   * CAP senders whose alerts were released by that authority already (comma-separated, e.g. the
+   * provincial meteorological observatory): imported at once. An alert from any other sender that
+   * falls under TWO_PERSON_RELEASE is drafted for approval. Default: none.
+   */
+  @IsOptional()
+  @Matches(/^\s*([^\s,<&]+\s*(,\s*[^\s,<&]+\s*)*)?$/, {
+    message:
+      'CAP_TRUSTED_SENDERS must be CAP sender values separated by commas (no spaces, "<" or "&" in one)',
+  })
+  CAP_TRUSTED_SENDERS = '';
+
   /** The day (MM-DD) each year by which a county files its roster of people (default 20 April). */
   @IsOptional()
   @Matches(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, {

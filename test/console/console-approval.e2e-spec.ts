@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { redCapAlert } from '../helpers/cap-alerts';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { imminentWarning } from '../helpers/warning-bodies';
 
@@ -85,6 +86,29 @@ describe('the console: approving another officer’s draft (two-person release)'
         WHERE v.content->>'headline' = '渔子溪村滑坡临灾预警（待复核）'`,
     );
     expect(issued).toBeTruthy();
+    await page.close();
+  });
+
+  it('shows where a drafted CAP import came from', async () => {
+    const identifier = '51322100100000_20261206170000_1';
+    const drafted = await t
+      .http()
+      .post('/v1/warnings/cap')
+      .set('Authorization', `Bearer ${t.tokens.duty_officer}`)
+      .set('Content-Type', 'application/xml')
+      .send(redCapAlert('xz.example.cn', identifier, '县外转发：渔子溪村滑坡红色预警（待复核）'));
+    expect(drafted.status).toBe(202);
+    const page = await openWith(second);
+    await page.fill('#approve-id', drafted.body.id as string);
+    await page.click('#approve-load');
+    await page.waitForSelector('#approve-btn:not([disabled])');
+    const preview = await page.textContent('#approve-preview');
+    expect(preview).toContain('CAP导入（发送方不在受信上游之列，须双人复核）: xz.example.cn');
+    expect(preview).toContain(identifier);
+    await page.screenshot({
+      path: join(SHOTS, 'console-approval-2-cap-draft.png'),
+      fullPage: true,
+    });
     await page.close();
   });
 });

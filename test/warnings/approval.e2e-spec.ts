@@ -1,10 +1,13 @@
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { redCapAlert } from '../helpers/cap-alerts';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'approval-e2e-secret'.padEnd(40, 'a');
+/** The provincial observatory's CAP sender: its alerts were released by it. */
+const TRUSTED = 'scqx.sc.cma.gov.cn';
 
 describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_public)', () => {
   let t: TestApp;
@@ -15,7 +18,7 @@ describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_publ
     t = await startTestApp({
       sandbox: true,
       seedSql: villageFixtureSql(APP_SECRET),
-      env: { TWO_PERSON_RELEASE: 'red_public' },
+      env: { TWO_PERSON_RELEASE: 'red_public', CAP_TRUSTED_SENDERS: TRUSTED },
     });
     const tokens = t.app.get(TokensService);
     second = (
@@ -160,5 +163,78 @@ describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_publ
       .set(other())
       .send({ previewHash });
     expect(again.status).toBe(409);
+  });
+
+  const postCap = (xml: string, who = first()) =>
+    t.http().post('/v1/warnings/cap').set(who).set('Content-Type', 'application/xml').send(xml);
+
+  it('drafts a public red CAP alert from a sender that is not trusted, and issues it with its identity once approved', async () => {
+    const identifier = '51322100100000_20261206150000_1';
+    const warningsBefore = await count(`SELECT count(*)::int AS n FROM warnings`);
+    const res = await postCap(
+      redCapAlert('xz.example.cn', identifier, '县外转发：渔子溪村滑坡红色预警'),
+    );
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({
+      state: 'draft',
+      warningId: null,
+      cap: { identifier, sender: 'xz.example.cn' },
+    });
+    expect(res.body.preview.recipients.byRole).toMatchObject({ resident: 2 });
+    expect(res.body.preview.channels.sms.short).toContain('渔子溪');
+    expect(await count(`SELECT count(*)::int AS n FROM warnings`)).toBe(warningsBefore);
+    // The same alert again: already imported.
+    const again = await postCap(
+      redCapAlert('xz.example.cn', identifier, '县外转发：渔子溪村滑坡红色预警'),
+    );
+    expect(again.status).toBe(409);
+
+    const approved = await t
+      .http()
+      .post(`/v1/warnings/${res.body.id}/approve`)
+      .set(other())
+      .send({ previewHash: res.body.preview.previewHash });
+    expect(approved.status).toBe(201);
+    expect(approved.body).toMatchObject({ nationalId: identifier, state: 'active' });
+    const [w] = await t.db.query(
+      `SELECT w.source, v.content->>'capSender' AS sender FROM warnings w
+         JOIN warning_versions v ON v.warning_id = w.id AND v.version = 1 WHERE w.id = $1`,
+      [approved.body.id],
+    );
+    expect(w).toEqual({ source: 'cap', sender: 'xz.example.cn' });
+    const [drafted] = await t.db.query(
+      `SELECT data FROM audit_events WHERE action = 'warning.drafted' AND subject_id = $1`,
+      [res.body.id],
+    );
+    expect(drafted.data).toMatchObject({ source: 'cap', capSender: 'xz.example.cn' });
+  });
+
+  it('relays at once a public red CAP alert from a trusted upstream sender, recorded as released by it', async () => {
+    const identifier = '51322100100000_20261206160000_1';
+    const res = await postCap(redCapAlert(TRUSTED, identifier, '省台发布：渔子溪村滑坡红色预警'));
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ nationalId: identifier, state: 'active', recipients: 4 });
+    expect(
+      await count(`SELECT count(*)::int AS n FROM warning_drafts WHERE cap->>'identifier' = $1`, [
+        identifier,
+      ]),
+    ).toBe(0);
+    const [issued] = await t.db.query(
+      `SELECT data FROM audit_events WHERE action = 'warning.issued' AND warning_id = $1`,
+      [res.body.id],
+    );
+    expect(issued.data).toMatchObject({
+      source: 'cap',
+      release: 'trusted_import',
+      capSender: TRUSTED,
+    });
+    await waitUntil(async () => {
+      const [row] = await t.db.query(
+        `SELECT count(*)::int AS n FROM deliveries d JOIN people p ON p.id = d.person_id
+          WHERE d.warning_id = $1 AND p.external_id = $2`,
+        [res.body.id, PEOPLE.resident.ext],
+      );
+      return row.n === 1;
+    }, 'the relayed warning reaches the resident');
   });
 });

@@ -204,3 +204,74 @@ describe('ensureRateLimitTable', () => {
     }
   });
 });
+
+describe.each<Store>(['redis', 'postgres'])(
+  'ProviderRateLimiter lanes: one provider budget, priority takers first (%s store)',
+  (store) => {
+    /** Two stores of one kind (two worker processes) and how to close them. */
+    async function twoStores(): Promise<{ stores: RateLimitStore[]; close: () => Promise<void> }> {
+      if (store === 'redis') {
+        const clients = [
+          new Redis(testRedisUrl(), { lazyConnect: true }),
+          new Redis(testRedisUrl(), { lazyConnect: true }),
+        ];
+        await Promise.all(clients.map((c) => c.connect()));
+        return {
+          stores: clients.map((client) => ({ kind: 'redis', client })),
+          close: async () => void (await Promise.all(clients.map((c) => c.quit()))),
+        };
+      }
+      const db = await createTestDatabase('ratelanes');
+      const pools = [
+        new Pool({ connectionString: db.url, max: 4 }),
+        new Pool({ connectionString: db.url, max: 4 }),
+      ];
+      await ensureRateLimitTable(pools[0]);
+      return {
+        stores: pools.map((pool) => ({ kind: 'postgres', pool })),
+        close: async () => {
+          await Promise.all(pools.map((p) => p.end()));
+          await db.drop();
+        },
+      };
+    }
+
+    it('a waiting priority taker (a hazard notice) gets the next slot before a normal one (a fan-out send) of another worker', async () => {
+      const { stores, close } = await twoStores();
+      try {
+        const keyPrefix = `t${randomBytes(4).toString('hex')}`;
+        let waiting!: () => void;
+        const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
+        // The priority taker wakes last of the two (most jitter): only its lane can put it first.
+        const hazard = new ProviderRateLimiter(stores[0], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0.99,
+          sleep: (ms) => {
+            waiting();
+            return new Promise((r) => setTimeout(r, ms));
+          },
+        });
+        const fanout = new ProviderRateLimiter(stores[1], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0,
+        });
+        const rules = [{ points: 1, windowMs: 1000 }];
+        await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+        const order: string[] = [];
+        const notice = hazard
+          .acquire('twilio:sms', rules, { lane: 'priority' })
+          .then(() => order.push('notice'));
+        await priorityWaits;
+        const send = fanout
+          .acquire('twilio:sms', rules, { lane: 'normal' })
+          .then(() => order.push('send'));
+        await Promise.all([notice, send]);
+        expect(order).toEqual(['notice', 'send']);
+      } finally {
+        await close();
+      }
+    });
+  },
+);

@@ -8,6 +8,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { RobotPlatform } from '../../modules/directory/directory.types';
+import { rateLimitWaits } from '../../common/observability/metrics';
 import { ChannelError } from '../channel.types';
 import {
   storeWindowFor,
@@ -57,7 +58,19 @@ export interface AcquireOptions {
    * with `retryAfterMs`, so the job can be re-queued instead of holding a worker. Default: wait.
    */
   maxWaitMs?: number;
+  /**
+   * Lanes of one key (one provider budget shared by several kinds of sends). While a `priority`
+   * taker waits for a slot, `normal` takers of the same key leave every slot to it; without a
+   * lane (robots) nothing is checked. Hazard-report notices take the priority lane of the
+   * Twilio keys, warning sends the normal one: a report's notice never waits behind a fan-out.
+   */
+  lane?: 'priority' | 'normal';
 }
+
+/** A waiting priority taker's mark on its key lasts this long unless renewed (each poll). */
+const PRIORITY_MARK_SEC = 2;
+/** A normal taker that yields to a priority one looks again after this. */
+const YIELD_MS = 50;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Up to this much is added to each wait so that waiting workers do not all wake together. */
@@ -140,6 +153,7 @@ export class ProviderRateLimiter {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly keyPrefix: string;
+  private priorityMarks?: RateLimiterAbstract;
 
   constructor(
     private readonly store: RateLimitStore,
@@ -177,25 +191,69 @@ export class ProviderRateLimiter {
     if (!rules.length) return 0;
     const limiters = rules.map((rule) => this.limiterFor(storeWindowFor(rule)));
     const count = options.count ?? 1;
+    const lane = options.lane;
     let waited = 0;
-    for (let taken = 0; taken < count; taken++) {
-      for (;;) {
-        const wait = await this.tryTake(key, limiters);
-        if (wait === 0) break;
-        const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
-        if (options.maxWaitMs !== undefined && waited + pause > options.maxWaitMs) {
-          throw new ChannelError(
-            'rate_limited',
-            'local_rate_limit',
-            `${key}: no free slot within ${options.maxWaitMs} ms`,
-            pause,
-          );
+    try {
+      for (let taken = 0; taken < count; taken++) {
+        for (;;) {
+          if (lane === 'priority') await this.markPriority(key);
+          const wait =
+            lane === 'normal' && (await this.priorityWaiting(key))
+              ? YIELD_MS
+              : await this.tryTake(key, limiters);
+          if (wait === 0) break;
+          // Robots (no lane) by platform only: one series per robot would be too many.
+          if (waited === 0)
+            rateLimitWaits().inc({ key: lane ? key : key.split(':')[0], lane: lane ?? 'none' });
+          const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
+          if (options.maxWaitMs !== undefined && waited + pause > options.maxWaitMs) {
+            throw new ChannelError(
+              'rate_limited',
+              'local_rate_limit',
+              `${key}: no free slot within ${options.maxWaitMs} ms`,
+              pause,
+            );
+          }
+          await this.sleep(pause);
+          waited += pause;
         }
-        await this.sleep(pause);
-        waited += pause;
       }
+    } finally {
+      // Served (or given up): normal takers may take the slots again.
+      if (lane === 'priority') await this.clearPriority(key);
     }
     return waited;
+  }
+
+  /** The marks of waiting priority takers, per key (a counter that expires unless renewed). */
+  private marks(): RateLimiterAbstract {
+    this.priorityMarks ??= storeLimiter(
+      this.store,
+      { keyPrefix: `${this.keyPrefix}:prio`, points: 1_000_000, duration: PRIORITY_MARK_SEC },
+      this.options.insurance !== false,
+    );
+    return this.priorityMarks;
+  }
+
+  /** A priority taker waits (or is about to try): normal takers yield. Best effort. */
+  private async markPriority(key: string): Promise<void> {
+    await this.marks()
+      .consume(key, 1)
+      .catch(() => undefined);
+  }
+
+  private async clearPriority(key: string): Promise<void> {
+    await this.marks()
+      .delete(key)
+      .catch(() => undefined);
+  }
+
+  /** Whether a priority taker of `key` is waiting now (a store that fails counts as no). */
+  private async priorityWaiting(key: string): Promise<boolean> {
+    const res = await this.marks()
+      .get(key)
+      .catch(() => null);
+    return !!res && res.consumedPoints > 0 && res.msBeforeNext > 0;
   }
 
   acquireFor(resource: RateLimitedResource, options?: AcquireOptions): Promise<number> {

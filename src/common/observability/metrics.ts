@@ -54,6 +54,16 @@ export const sendsDeferred = once(
     }),
 );
 
+export const rateLimitWaits = once(
+  'wg_rate_limit_waits_total',
+  () =>
+    new Counter({
+      name: 'wg_rate_limit_waits_total',
+      help: "Takers of a provider's shared rate limit that had to wait for a slot, by key and lane",
+      labelNames: ['key', 'lane'] as const,
+    }),
+);
+
 export const timerLateness = once(
   'wg_timer_lateness_seconds',
   () =>

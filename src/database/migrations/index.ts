@@ -17,6 +17,7 @@ import { HazardReportSends1765130000000 } from './1765130000000-HazardReportSend
 import { StepTimers1765200000000 } from './1765200000000-StepTimers';
 import { ConsoleWatchGate1765300000000 } from './1765300000000-ConsoleWatchGate';
 import { GroupConfirmRules1765400200000 } from './1765400200000-GroupConfirmRules';
+import { CapImportDrafts1765410000000 } from './1765410000000-CapImportDrafts';
 import { StatusPolls1765450000000 } from './1765450000000-StatusPolls';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
@@ -40,5 +41,6 @@ export const MIGRATIONS = [
   StepTimers1765200000000,
   ConsoleWatchGate1765300000000,
   GroupConfirmRules1765400200000,
+  CapImportDrafts1765410000000,
   StatusPolls1765450000000,
 ];

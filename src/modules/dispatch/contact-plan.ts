@@ -97,3 +97,31 @@ export function planFailover(
   }
   return undefined;
 }
+
+/**
+ * What may stand in for a planned SMS or call that a carrier limit blocks, in the order they are
+ * preferred: the same channel on the person's next contact point that can carry it, then the
+ * other channel (a call for an SMS, an SMS for a call) on any of their numbers, the blocked one
+ * included (a carrier counts calls and SMS apart). `taken` holds `channel:address` pairs already
+ * planned or blocked; they are never proposed.
+ */
+export function alternativesFor(
+  blocked: PlannedAttempt,
+  contacts: RecipientContact[],
+  taken: Set<string>,
+): PlannedAttempt[] {
+  if (blocked.channel === 'email') return [];
+  const other: PersonChannel = blocked.channel === 'voice' ? 'sms' : 'voice';
+  const out: PlannedAttempt[] = [];
+  for (const [channel, sameNumber] of [
+    [blocked.channel, false],
+    [other, true],
+  ] as const) {
+    for (const c of contacts) {
+      if (!ADDRESSABLE[channel].includes(c.kind) || taken.has(`${channel}:${c.value}`)) continue;
+      if (!sameNumber && c.value === blocked.address) continue;
+      out.push({ channel, contactKind: c.kind, address: c.value });
+    }
+  }
+  return out;
+}

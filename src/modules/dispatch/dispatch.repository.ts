@@ -599,4 +599,58 @@ export class DispatchRepository {
       await this.audit.append(unreachableEvents(moved, 'contacts_exhausted'), m);
     });
   }
+
+  /**
+   * Planned SMS and calls a carrier limit blocked at planning time: each written as an attempt
+   * that never went out (failed, outcome number_limit, its reason), so the chain's timeline, the
+   * audit log and the console say why the person was not called or texted on that number. A row
+   * already written (the same planning carried out again) is left as it is.
+   */
+  async recordBlocked(blocked: (AttemptToInsert & { reason: string })[]): Promise<void> {
+    if (!blocked.length) return;
+    await this.db.transaction(async (m) => {
+      const inserted = await rows<{ id: string; warningId: string; deliveryId: string }>(
+        m,
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address,
+                                       priority, purpose, status, outcome, error_code, error_message, failed_at)
+         SELECT x.delivery_id, x.warning_id, x.version, x.msg_type, x.seq, x.channel, x.contact_kind, x.address,
+                x.priority, x.purpose, 'failed', 'number_limit', 'number_limit', left(r.reason, 500), now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
+                WITH ORDINALITY AS x(delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, n)
+           JOIN unnest($11::text[]) WITH ORDINALITY AS r(reason, n) ON r.n = x.n
+         ON CONFLICT DO NOTHING
+         RETURNING id, warning_id AS "warningId", delivery_id AS "deliveryId"`,
+        [
+          blocked.map((r) => r.deliveryId),
+          blocked.map((r) => r.warningId),
+          blocked.map((r) => r.version),
+          blocked.map((r) => r.msgType),
+          blocked.map((r) => r.seq),
+          blocked.map((r) => r.planned.channel),
+          blocked.map((r) => r.planned.contactKind),
+          blocked.map((r) => r.planned.address),
+          blocked.map((r) => r.priority),
+          blocked.map((r) => r.purpose ?? 'warning'),
+          blocked.map((r) => r.reason),
+        ],
+      );
+      // The code only: the reason names no number, but the log never carries addresses.
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: 'planner',
+          action: 'attempt.failed',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: {
+            deliveryId: a.deliveryId,
+            code: 'number_limit',
+            outcome: 'number_limit',
+            planned: true,
+          },
+        })),
+        m,
+      );
+    });
+  }
 }

@@ -151,7 +151,7 @@ export class FanoutService {
         chains.push({ id: d.id, personId: d.personId, role: r.role, msgType: d.msgType });
       }
     }
-    const { attempts, unreachable } = await this.escalation.startChains(
+    const { attempts, unreachable, blocked } = await this.escalation.startChains(
       v,
       chains,
       contacts,
@@ -162,6 +162,8 @@ export class FanoutService {
       ...notices,
       ...late.flatMap((l) => l.attempts.map((a) => ({ ...a, priority }))),
     ]);
+    // After the attempts: a retried fan-out finds a chain with none written as never started.
+    await this.repo.recordBlocked(blocked);
     await this.repo.markUnreachable([
       ...unreachable,
       ...late.filter((l) => !l.attempts.length).map((l) => l.deliveryId),

@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
+import type { RecipientContact } from '../directory/targeting/targeting.types';
+import { alternativesFor, type PlannedAttempt } from './contact-plan';
 
 /** "At most `max` messages (or calls) to one number in any `seconds`". */
 export interface NumberRule {
@@ -58,11 +60,68 @@ export type NumberVerdict =
   /** A long window is full: this contact point cannot be used now; the chain moves on. */
   | { kind: 'refused'; rule: NumberRule; reason: string };
 
+/** Attempts of one person about to be planned, and when they would go out. */
+export interface PlanRequest {
+  /** The person's contact points, in their own order. */
+  contacts: RecipientContact[];
+  planned: PlannedAttempt[];
+  at: Date;
+}
+
+/** A planned SMS or call a carrier limit would block, what stands in for it, and why. */
+export interface BlockedAttempt {
+  attempt: PlannedAttempt;
+  rule: NumberRule;
+  replacedBy?: PlannedAttempt;
+  /** Chinese and English, as recorded on the attempt. */
+  reason: string;
+}
+
+export interface PlanResult {
+  /** What to send: the planned attempts, each blocked one replaced when something fits. */
+  planned: PlannedAttempt[];
+  blocked: BlockedAttempt[];
+}
+
+const CHANNEL_NAME = {
+  sms: { zh: '短信', en: 'an SMS' },
+  voice: { zh: '语音电话', en: 'a call' },
+  email: { zh: '电子邮件', en: 'an e-mail' },
+} as const;
+
+const KIND_NAME: Record<string, { zh: string; en: string }> = {
+  mobile: { zh: '手机', en: 'mobile' },
+  landline: { zh: '固定电话', en: 'landline' },
+  satellite: { zh: '卫星电话', en: 'satellite phone' },
+};
+
+/** The reason recorded on a planned attempt a carrier limit blocks (Chinese, then English). */
+export function plannedLimitReason(rule: NumberRule, replacedBy?: PlannedAttempt): string {
+  const d = describe(rule);
+  if (!replacedBy)
+    return (
+      `计划时该号码已达运营商上限（${d.zh}），无其他可用联系方式，本次不发送，叫应链继续下一步 ` +
+      `carrier limit for this number reached at planning (${d.en}); no other contact point: not sent, the chain goes on`
+    );
+  const via = CHANNEL_NAME[replacedBy.channel];
+  const kind = KIND_NAME[replacedBy.contactKind] ?? {
+    zh: replacedBy.contactKind,
+    en: replacedBy.contactKind,
+  };
+  return (
+    `计划时该号码已达运营商上限（${d.zh}），改为${via.zh}（${kind.zh}） ` +
+    `carrier limit for this number reached at planning (${d.en}); ${via.en} to the ${kind.en} instead`
+  );
+}
+
 interface Check {
   attemptId: string;
   channel: NumberChannel;
   address: string;
 }
+
+/** A window the send-time check does not wait for. */
+const isLong = (r: NumberRule) => r.seconds > WAIT_AT_MOST_SECONDS;
 
 const describe = (r: NumberRule) => {
   const [n, unit, zh] =
@@ -129,6 +188,85 @@ export class NumberLimits {
   check(attemptId: string, channel: NumberChannel, address: string): Promise<NumberVerdict> {
     if (!this.rulesNow(channel).length) return Promise.resolve({ kind: 'ok' });
     return this.loader.load({ attemptId, channel, address });
+  }
+
+  /**
+   * The planner's side of the limits: of planned SMS and calls (one request per person, with the
+   * time they would go out), those to a number whose long window (over five minutes) will be full
+   * at that time are replaced by the person's next contact point on the same channel, else by the
+   * other channel, else dropped; each with its reason. One statement reads what went to every
+   * number of the batch (sent, being sent, or queued); planned attempts count against the ones
+   * after them. A short window is left to the send-time check, which waits for it.
+   */
+  async plan(requests: PlanRequest[]): Promise<PlanResult[]> {
+    const asIs = () => requests.map((r) => ({ planned: r.planned, blocked: [] }));
+    const relevant = requests.some((r) =>
+      r.planned.some((p) => p.channel !== 'email' && this.rulesNow(p.channel, r.at).some(isLong)),
+    );
+    if (!relevant) return asIs();
+    const addresses = new Set<string>();
+    for (const r of requests) for (const c of r.contacts) addresses.add(c.value);
+    for (const r of requests) for (const p of r.planned) addresses.add(p.address);
+    const latest = Math.max(...requests.map((r) => r.at.getTime()));
+    const longest = Math.max(
+      ...(['sms', 'voice'] as const).flatMap((c) =>
+        [...this.rules.day[c], ...this.rules.night[c]].map((r) => r.seconds),
+      ),
+    );
+    const since = new Date(Math.min(Date.now(), latest) - longest * 1000);
+    // Queued sends count as going out now: most of them will.
+    const recent = await this.db.query<{ address: string; channel: NumberChannel; at: Date }[]>(
+      `SELECT address, CASE WHEN channel = 'voice' THEN 'voice' ELSE 'sms' END AS channel,
+              coalesce(sent_at, claimed_at, queued_at) AS at
+         FROM contact_attempts
+        WHERE address = ANY($1::text[]) AND channel IN ('sms', 'manual', 'voice')
+          AND (sent_at > $2 OR (sent_at IS NULL AND status IN ('queued', 'sending')))`,
+      [[...addresses], since],
+    );
+    const seen = new Map<string, number[]>();
+    const key = (channel: NumberChannel, address: string) => `${channel}:${address}`;
+    const timesOf = (channel: NumberChannel, address: string) => {
+      const k = key(channel, address);
+      return seen.get(k) ?? seen.set(k, []).get(k)!;
+    };
+    for (const r of recent) {
+      const at = new Date(r.at).getTime();
+      timesOf(r.channel, r.address).push(Math.min(at, Date.now()));
+    }
+    const full = (p: PlannedAttempt, at: number): NumberRule | undefined => {
+      if (p.channel === 'email') return undefined;
+      const rules = this.rulesNow(p.channel, new Date(at)).filter(isLong);
+      const v = this.verdict(rules, timesOf(p.channel, p.address), at);
+      return v.kind === 'refused' ? v.rule : undefined;
+    };
+    return requests.map((r) => {
+      const at = r.at.getTime();
+      const taken = new Set(r.planned.map((p) => `${p.channel}:${p.address}`));
+      const planned: PlannedAttempt[] = [];
+      const blocked: BlockedAttempt[] = [];
+      for (const p of r.planned) {
+        const rule = full(p, at);
+        if (!rule) {
+          planned.push(p);
+          if (p.channel !== 'email') timesOf(p.channel, p.address).push(at);
+          continue;
+        }
+        const replacedBy = alternativesFor(p, r.contacts, taken).find((alt) => !full(alt, at));
+        if (replacedBy) {
+          taken.add(`${replacedBy.channel}:${replacedBy.address}`);
+          planned.push(replacedBy);
+          if (replacedBy.channel !== 'email')
+            timesOf(replacedBy.channel, replacedBy.address).push(at);
+        }
+        blocked.push({
+          attempt: p,
+          rule,
+          replacedBy,
+          reason: plannedLimitReason(rule, replacedBy),
+        });
+      }
+      return { planned, blocked };
+    });
   }
 
   private async judge(checks: readonly Check[]): Promise<NumberVerdict[]> {

@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ChannelError } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
 import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
+import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-limiter';
+import { ChannelRateLimits } from '../../channels/resilience/rate-limit-rules';
 import { PublicUrls } from '../../common/public-urls';
 import type { PersonRole } from '../directory/directory.types';
 import type { WarningContent } from '../warnings/warning.types';
@@ -38,6 +40,12 @@ export type SendOutcome =
 const RECORD_TRIES = 3;
 /** Waiting for a provider whose circuit is open, at least (its reset time when known). */
 const MIN_DEFER_MS = 1_000;
+/**
+ * Longest a send waits in-process for a slot of the provider's shared rate limit; after that its
+ * job is put back (no try spent) for at most RATE_DEFER_MAX_MS.
+ */
+const RATE_WAIT_MS = 2_000;
+const RATE_DEFER_MAX_MS = 1_000;
 
 /**
  * Sends one contact attempt. Delivery is at-least-once, so the attempt's row is re-read and
@@ -60,6 +68,8 @@ export class SendAttemptService {
     private readonly notices: NoticesRepository,
     private readonly batches: AttemptBatches,
     private readonly numberLimits: NumberLimits,
+    private readonly limiter: ProviderRateLimiter,
+    private readonly limits: ChannelRateLimits,
   ) {}
 
   /**
@@ -131,6 +141,24 @@ export class SendAttemptService {
         );
         await this.failover(a);
         return { kind: 'failed' };
+      }
+    }
+
+    // The provider's rate, shared with the hazard-report notices (which go first): the queue's
+    // own limiter paces the warning sends, this budget holds for everything sent to Twilio.
+    if (a.channel !== 'email') {
+      try {
+        await this.limiter.acquireFor(
+          a.channel === 'voice' ? this.limits.voice() : this.limits.sms(),
+          { maxWaitMs: RATE_WAIT_MS, lane: 'normal' },
+        );
+      } catch (err) {
+        await this.repo.releaseClaim(a.id);
+        if (!(err instanceof ChannelError) || err.kind !== 'rate_limited') throw err;
+        return {
+          kind: 'deferred',
+          delayMs: Math.min(Math.max(err.retryAfterMs ?? 0, 50), RATE_DEFER_MAX_MS),
+        };
       }
     }
 

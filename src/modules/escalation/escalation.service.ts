@@ -10,6 +10,7 @@ import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
+import { NumberLimits } from '../dispatch/number-limits';
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../warnings/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
@@ -139,6 +140,7 @@ export class EscalationService {
     private readonly warnings: WarningsRepository,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
+    private readonly numberLimits: NumberLimits,
   ) {}
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
@@ -148,7 +150,16 @@ export class EscalationService {
     contacts: Map<string, RecipientContact[]>,
     priority: number,
     purpose: 'warning' | 'notice' = 'warning',
-  ): Promise<{ attempts: AttemptToInsert[]; unreachable: string[] }> {
+  ): Promise<{
+    attempts: AttemptToInsert[];
+    unreachable: string[];
+    /**
+     * Planned SMS and calls the carrier's limit per number blocked: the caller records them
+     * (DispatchRepository.recordBlocked) after it wrote `attempts`, so that a fan-out that dies
+     * in between is retried as one that wrote nothing.
+     */
+    blocked: (AttemptToInsert & { reason: string })[];
+  }> {
     const attempts: AttemptToInsert[] = [];
     const unreachable: string[] = [];
     const chosen: { id: string; policy: EscalationPolicy }[] = [];
@@ -156,6 +167,7 @@ export class EscalationService {
       v,
       deliveries.map((d) => d.personId),
     );
+    const steps: PlannedAttempt[][] = [];
     for (const d of deliveries) {
       const policy = await this.policies.choose(
         v.content.kind,
@@ -166,20 +178,42 @@ export class EscalationService {
       );
       chosen.push({ id: d.id, policy });
       const planned = planStep(policy, 0, contacts.get(d.personId) ?? []);
+      // No contact point fits: unreachable. (One the carrier's limit blocks is not: see below.)
       if (!planned.length) unreachable.push(d.id);
-      planned.forEach((p, seq) =>
-        attempts.push({
-          deliveryId: d.id,
-          warningId: v.warningId,
-          version: v.version,
-          msgType: d.msgType,
-          seq,
-          planned: p,
-          priority,
-          purpose,
-        }),
-      );
+      steps.push(planned);
     }
+    // Numbers an earlier warning filled the carrier's window of get the next channel instead:
+    // one statement for the whole batch. (Notices to people brought in keep the send-time check:
+    // what a notice reported is tracked per channel.)
+    const now = new Date();
+    const plans =
+      purpose === 'warning'
+        ? await this.numberLimits.plan(
+            deliveries.map((d, i) => ({
+              contacts: contacts.get(d.personId) ?? [],
+              planned: steps[i],
+              at: now,
+            })),
+          )
+        : steps.map((planned) => ({ planned, blocked: [] }));
+    const blocked: (AttemptToInsert & { reason: string })[] = [];
+    deliveries.forEach((d, i) => {
+      const row = (planned: PlannedAttempt, seq: number): AttemptToInsert => ({
+        deliveryId: d.id,
+        warningId: v.warningId,
+        version: v.version,
+        msgType: d.msgType,
+        seq,
+        planned,
+        priority,
+        purpose,
+      });
+      const { planned, blocked: refused } = plans[i];
+      planned.forEach((p, seq) => attempts.push(row(p, seq)));
+      refused.forEach((b, n) =>
+        blocked.push({ ...row(b.attempt, planned.length + n), reason: b.reason }),
+      );
+    });
     if (chosen.length) {
       // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
       const due = await this.db.query<{ dueAt: Date }[]>(
@@ -199,7 +233,7 @@ export class EscalationService {
         due.map((d) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: d.dueAt })),
       );
     }
-    return { attempts, unreachable };
+    return { attempts, unreachable, blocked };
   }
 
   /**
@@ -425,28 +459,45 @@ export class EscalationService {
     const fresh = ds.filter((d) => !byId.get(d.id)?.added);
     const contacts = await this.repo.contactsOf(fresh.map((d) => d.personId));
     const attempts: AttemptToInsert[] = [];
-    for (const d of fresh) {
-      const policy = policies.get(d.policyId as string) as EscalationPolicy;
+    const blocked: (AttemptToInsert & { reason: string })[] = [];
+    // The step goes out now: numbers whose carrier window is full get the next channel instead.
+    const now = new Date();
+    const plans = await this.numberLimits.plan(
+      fresh.map((d) => ({
+        contacts: contacts.get(d.personId) ?? [],
+        planned: planStep(
+          policies.get(d.policyId as string) as EscalationPolicy,
+          fired,
+          contacts.get(d.personId) ?? [],
+        ),
+        at: now,
+      })),
+    );
+    fresh.forEach((d, n) => {
       const seq = byId.get(d.id)?.seq ?? 0;
-      planStep(policy, fired, contacts.get(d.personId) ?? []).forEach((planned, i) =>
-        attempts.push({
-          deliveryId: d.id,
-          warningId: d.warningId,
-          version: d.version,
-          msgType: d.msgType,
-          seq: seq + i,
-          planned,
-          priority: jobPriority(d.kind, d.level),
-          purpose: 'warning',
-        }),
+      const row = (planned: PlannedAttempt, i: number): AttemptToInsert => ({
+        deliveryId: d.id,
+        warningId: d.warningId,
+        version: d.version,
+        msgType: d.msgType,
+        seq: seq + i,
+        planned,
+        priority: jobPriority(d.kind, d.level),
+        purpose: 'warning',
+      });
+      const { planned, blocked: refused } = plans[n];
+      planned.forEach((p, i) => attempts.push(row(p, i)));
+      refused.forEach((b, i) =>
+        blocked.push({ ...row(b.attempt, planned.length + i), reason: b.reason }),
       );
-    }
+    });
     // In key order: two runs finishing the same chains (a retry beside the first run) then wait
     // for each other on the unique key instead of deadlocking, and the second inserts nothing.
     attempts.sort((a, b) =>
       a.deliveryId === b.deliveryId ? a.seq - b.seq : a.deliveryId < b.deliveryId ? -1 : 1,
     );
     await this.repo.insertAttempts(attempts);
+    await this.repo.recordBlocked(blocked);
     const queued = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
       `SELECT a.id, a.channel, a.priority FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
         WHERE a.delivery_id = ANY($1::uuid[]) AND a.purpose = 'warning' AND a.version = d.version
@@ -649,7 +700,7 @@ export class EscalationService {
     const contacts = await this.repo.contactsOf([target.id]);
     if (broughtIn && !existing.started) {
       // Brought in by this escalation: their own chain, whose messages are notices.
-      const { attempts, unreachable } = await this.startChains(
+      const { attempts, unreachable, blocked } = await this.startChains(
         v,
         [{ id: existing.id, personId: target.id, role: target.role, msgType: 'alert' }],
         contacts,
@@ -657,6 +708,7 @@ export class EscalationService {
         'notice',
       );
       const queued = await this.repo.insertAttempts(attempts);
+      await this.repo.recordBlocked(blocked);
       await this.repo.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
       return;
@@ -800,8 +852,43 @@ export class EscalationService {
       [d.id, a.purpose, a.covers ?? []],
     );
     if (n > retries.times) return; // the first call plus `times` retries
-    const retry = [{ channel: 'voice' as const, contactKind: a.contactKind, address: a.address }];
+    const retry: PlannedAttempt[] = [
+      { channel: 'voice', contactKind: a.contactKind, address: a.address },
+    ];
     const delayMs = (retries.withinSeconds / retries.times) * 1000;
+    if (a.purpose === 'warning') {
+      // A retry the carrier's limit would block when it is due: the next channel instead.
+      const contacts = (await this.repo.contactsOf([d.personId])).get(d.personId) ?? [];
+      const [plan] = await this.numberLimits.plan([
+        { contacts, planned: retry, at: new Date(Date.now() + delayMs) },
+      ]);
+      if (plan.blocked.length) {
+        // What goes instead first, then the record of what did not (after it, as a step's).
+        await this.addAttempts(d, plan.planned, 'warning', delayMs);
+        const [{ seq }] = await this.db.query(
+          `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
+          [d.id],
+        );
+        await this.repo.recordBlocked(
+          plan.blocked.map((b, i) => ({
+            deliveryId: d.id,
+            warningId: d.warningId,
+            version: d.version,
+            msgType: d.msgType,
+            seq: seq + i,
+            planned: b.attempt,
+            priority: jobPriority(d.kind, d.level),
+            purpose: 'warning',
+            reason: b.reason,
+          })),
+        );
+        this.logger.log(
+          { deliveryId: d.id, replacedBy: plan.planned[0]?.channel ?? null },
+          'call retry blocked by the carrier limit of the number',
+        );
+        return;
+      }
+    }
     if (a.purpose === 'notice') {
       // The same notice again, reporting what the unanswered call reported (still open).
       const queued = await this.notices.repeat(

@@ -28,6 +28,8 @@ export type NoticeOutcome = GroupSendOutcome;
 const RATE_LIMIT_MAX_WAIT_MS = 10_000;
 /** Waiting for a provider whose circuit is open, at least. */
 const MIN_DEFER_MS = 1_000;
+/** A notice that found no slot within RATE_LIMIT_MAX_WAIT_MS looks again within this. */
+const RATE_DEFER_MAX_MS = 1_000;
 /** In-process tries at recording an accepted send before the job keeps it for a later try. */
 const RECORD_TRIES = 3;
 /** Looking for a lost send at the provider: messages created this long before the notice count. */
@@ -129,11 +131,24 @@ export class HazardReportSender {
     const waitMs = this.breakers.retryAfterMs(breaker);
     if (waitMs !== undefined) return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
     if (!(await this.repo.claimNotice(n.id))) return { kind: 'skipped' };
-    let providerId: string;
+    // The provider's budget is the one warning sends draw from (same key); a notice takes its
+    // priority lane, so the sends of a fan-out leave the next free slot to it.
     try {
       await this.limiter.acquireFor(channel === 'voice' ? this.limits.voice() : this.limits.sms(), {
         maxWaitMs: RATE_LIMIT_MAX_WAIT_MS,
+        lane: 'priority',
       });
+    } catch (err) {
+      if (!(err instanceof ChannelError) || err.kind !== 'rate_limited') throw err;
+      // No slot yet: back in the queue, no try spent.
+      await this.repo.releaseNotice(n.id);
+      return {
+        kind: 'deferred',
+        delayMs: Math.min(Math.max(err.retryAfterMs ?? 0, 50), RATE_DEFER_MAX_MS),
+      };
+    }
+    let providerId: string;
+    try {
       const receipt = await this.breakers.run(breaker, () =>
         channel === 'voice'
           ? this.registry.voice.call({

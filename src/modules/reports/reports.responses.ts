@@ -230,6 +230,14 @@ export class TimelineEventView {
   @ApiPropertyOptional() seq?: number;
   @ApiPropertyOptional({ type: String, nullable: true }) outcome?: string | null;
   @ApiPropertyOptional({ type: String, nullable: true }) errorCode?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description:
+      'why the attempt failed; a carrier limit met at planning (outcome number_limit) says, in ' +
+      'Chinese and English, what was planned instead',
+  })
+  errorMessage?: string | null;
   @ApiPropertyOptional() heard?: boolean;
   @ApiPropertyOptional({ enum: ['confirm', 'help'] }) kind?: string;
   @ApiPropertyOptional({ type: String, nullable: true }) rawInput?: string | null;

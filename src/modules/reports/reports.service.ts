@@ -180,7 +180,9 @@ export class ReportsService {
             at: a[field],
             type,
             ...base,
-            ...(type === 'attempt_failed' ? { outcome: a.outcome, errorCode: a.errorCode } : {}),
+            ...(type === 'attempt_failed'
+              ? { outcome: a.outcome, errorCode: a.errorCode, errorMessage: a.errorMessage }
+              : {}),
             ...(type === 'attempt_completed' ? { outcome: a.outcome, heard: a.heard } : {}),
           });
       }

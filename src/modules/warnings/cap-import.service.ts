@@ -6,6 +6,9 @@ import type { Principal } from '../auth/auth.decorators';
 import { CapValidationError } from './cap/cap.types';
 import { capCancelReason, parseCapXml, primaryInfo } from './cap/cap-parse';
 import { CreateWarningDto, type WarningBodyDto } from './dto/create-warning.dto';
+import { capTrustedSenders, needsSecondOfficer } from './release-policy';
+import { defaultAudience } from './warning-rules';
+import { WarningDraftsService } from './warning-drafts.service';
 import { WarningsRepository } from './warnings.repository';
 import { type IssueResult, WarningsService } from './warnings.service';
 
@@ -13,18 +16,32 @@ import { type IssueResult, WarningsService } from './warnings.service';
  * POST /v1/warnings/cap: a CAP 1.2 alert as a meteorological bureau feed sends it. Alert issues a
  * warning; Update and Cancel find the warning by the identifiers they reference. The feed's own
  * identifier and sent time are kept, so the same alert posted twice is refused as a duplicate.
+ *
+ * Two-person release: an alert whose CAP `sender` is a trusted upstream authority
+ * (CAP_TRUSTED_SENDERS, e.g. the provincial meteorological observatory) was released by that
+ * authority already, under its own rules: it is relayed at once and recorded as released by
+ * import from that sender. An alert from any other sender that falls under TWO_PERSON_RELEASE is
+ * drafted like a manual one (202, with the preview) and issued, with the alert's identity, when
+ * another duty officer approves it.
  */
+/** A CAP alert drafted for approval (two-person release). */
+export type CapDraft = Awaited<ReturnType<WarningDraftsService['draft']>>;
+
 @Injectable()
 export class CapImportService {
   constructor(
     private readonly warnings: WarningsService,
     private readonly repo: WarningsRepository,
-  ) {}
+    private readonly drafts: WarningDraftsService,
+  ) {
+    // A bad CAP_TRUSTED_SENDERS stops the boot with a message naming it.
+    capTrustedSenders();
+  }
 
   async import(
     principal: Principal,
     xml: string,
-  ): Promise<{ statusCode: number; body: IssueResult }> {
+  ): Promise<{ statusCode: number; body: IssueResult | CapDraft }> {
     let alert;
     try {
       alert = parseCapXml(xml);
@@ -36,7 +53,10 @@ export class CapImportService {
       }
       throw err;
     }
-    if (await this.repo.findByNationalId(alert.identifier)) {
+    if (
+      (await this.repo.findByNationalId(alert.identifier)) ||
+      (alert.msgType === 'alert' && (await this.drafts.capDrafted(alert.identifier)))
+    ) {
       throw new AppException(
         ErrorCode.Conflict,
         `该预警已导入：${alert.identifier}`,
@@ -70,7 +90,24 @@ export class CapImportService {
         status: alert.status,
       });
       await this.check(dto);
-      const res = await this.warnings.issue(principal, dto, { source: 'cap', ...at });
+      const trusted = capTrustedSenders().has(alert.sender);
+      const status = dto.status ?? 'actual';
+      const audience = dto.audience?.length
+        ? dto.audience
+        : defaultAudience(dto.kind, dto.level, status);
+      if (!trusted && needsSecondOfficer({ level: dto.level, status, audience })) {
+        const draft = await this.drafts.draft(principal, dto, {
+          identifier: alert.identifier,
+          sent: alert.sent.toISOString(),
+          sender: alert.sender,
+        });
+        return { statusCode: 202, body: draft };
+      }
+      const res = await this.warnings.issue(principal, dto, {
+        source: 'cap',
+        ...at,
+        ...(trusted ? { release: 'trusted_import' as const } : {}),
+      });
       return res as { statusCode: number; body: IssueResult };
     }
     const referenced = await this.referencedWarning(alert.referenceIds);

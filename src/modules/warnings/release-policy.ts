@@ -25,3 +25,23 @@ export function needsSecondOfficer(
   if (mode === 'all') return true;
   return w.level === 'red' && w.status === 'actual' && w.audience.includes('resident');
 }
+
+/** A CAP `sender`: no spaces, commas, "<" or "&" (CAP 1.2). */
+const CAP_SENDER = /^[^\s,<&]+$/;
+
+/**
+ * CAP_TRUSTED_SENDERS: the CAP `sender` values of the upstream authorities whose alerts are
+ * released already when they arrive (e.g. the provincial meteorological observatory, the
+ * provincial natural-resources department), comma-separated. Default: none. A bad entry is
+ * refused with a message naming the variable.
+ */
+export function capTrustedSenders(value = process.env.CAP_TRUSTED_SENDERS): Set<string> {
+  const entries = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = entries.find((s) => !CAP_SENDER.test(s));
+  if (bad !== undefined)
+    throw new Error(`CAP_TRUSTED_SENDERS: "${bad}" is not a CAP sender (no spaces, "<" or "&")`);
+  return new Set(entries);
+}

@@ -21,11 +21,24 @@ interface DraftRow {
   approvedBy: string | null;
   approvedAt: Date | null;
   warningId: string | null;
+  /** Drafted from an imported CAP alert: its identity, carried by the warning once approved. */
+  cap: DraftCapOrigin | null;
+}
+
+/** The CAP alert a draft was imported from. */
+export interface DraftCapOrigin {
+  identifier: string;
+  /** ISO time. */
+  sent: string;
+  sender: string;
 }
 
 const DRAFT_COLUMNS = `id, state, body, drafted_by AS "draftedBy", drafter_name AS "drafterName",
   jurisdiction, preview_hash AS "previewHash", created_at AS "createdAt",
-  approved_by AS "approvedBy", approved_at AS "approvedAt", warning_id AS "warningId"`;
+  approved_by AS "approvedBy", approved_at AS "approvedAt", warning_id AS "warningId", cap`;
+
+/** Postgres unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /** Canonical JSON: keys sorted, so the same content always hashes the same. */
 function canonical(v: unknown): string {
@@ -86,7 +99,17 @@ export class WarningDraftsService {
       approvedBy: d.approvedBy,
       approvedAt: d.approvedAt,
       warningId: d.warningId,
+      cap: d.cap,
     };
+  }
+
+  /** A CAP identifier drafted already (awaiting approval, or approved). */
+  async capDrafted(identifier: string): Promise<boolean> {
+    const [found] = await this.repo.db.query(
+      `SELECT 1 FROM warning_drafts WHERE cap->>'identifier' = $1`,
+      [identifier],
+    );
+    return !!found;
   }
 
   /** The drafter as the issuer of the warning the draft becomes. */
@@ -100,22 +123,38 @@ export class WarningDraftsService {
     };
   }
 
-  /** POST /v1/warnings under the policy: validated as an issue, stored, nothing sent. */
-  async draft(principal: Principal, dto: CreateWarningDto) {
+  /**
+   * POST /v1/warnings under the policy: validated as an issue, stored, nothing sent. `cap`: the
+   * CAP alert it was imported from (POST /v1/warnings/cap, a sender that is not trusted); the
+   * same identifier is drafted once (409 after).
+   */
+  async draft(principal: Principal, dto: CreateWarningDto, cap?: DraftCapOrigin) {
     const preview = await this.previewOf(principal, dto);
     const draft = await this.repo.db.transaction(async (m) => {
-      const [d] = await rows<DraftRow>(
-        m,
-        `INSERT INTO warning_drafts (body, drafted_by, drafter_name, jurisdiction, preview_hash)
-         VALUES ($1, $2, $3, $4, $5) RETURNING ${DRAFT_COLUMNS}`,
-        [
-          JSON.stringify(dto),
-          principal.tokenId,
-          principal.name,
-          principal.jurisdiction ?? '',
-          preview.previewHash,
-        ],
-      );
+      let d: DraftRow;
+      try {
+        [d] = await rows<DraftRow>(
+          m,
+          `INSERT INTO warning_drafts (body, drafted_by, drafter_name, jurisdiction, preview_hash, cap)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${DRAFT_COLUMNS}`,
+          [
+            JSON.stringify(dto),
+            principal.tokenId,
+            principal.name,
+            principal.jurisdiction ?? '',
+            preview.previewHash,
+            cap ? JSON.stringify(cap) : null,
+          ],
+        );
+      } catch (err) {
+        if (cap && (err as { code?: string }).code === UNIQUE_VIOLATION)
+          throw new AppException(
+            ErrorCode.Conflict,
+            `该预警已导入：${cap.identifier}`,
+            `Alert already imported: ${cap.identifier}`,
+          );
+        throw err;
+      }
       await this.audit.append(
         [
           {
@@ -129,6 +168,9 @@ export class WarningDraftsService {
               status: dto.status ?? 'actual',
               recipients: preview.recipients.total,
               previewHash: preview.previewHash,
+              ...(cap
+                ? { source: 'cap', capSender: cap.sender, capIdentifier: cap.identifier }
+                : {}),
             },
           },
         ],
@@ -210,7 +252,18 @@ export class WarningDraftsService {
       );
     let issued: { id: string; nationalId: string; recipients: number };
     try {
-      const result = await this.warnings.issue(this.drafter(d), d.body);
+      const result = await this.warnings.issue(
+        this.drafter(d),
+        d.body,
+        d.cap
+          ? {
+              source: 'cap',
+              nationalId: d.cap.identifier,
+              sentAt: new Date(d.cap.sent),
+              capSender: d.cap.sender,
+            }
+          : {},
+      );
       issued = result.body as typeof issued;
     } catch (err) {
       await this.repo.db.query(`UPDATE warning_drafts SET state = 'draft' WHERE id = $1`, [id]);

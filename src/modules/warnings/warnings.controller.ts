@@ -142,11 +142,19 @@ export class WarningsController {
     summary: 'Issue, update or cancel from a CAP 1.2 alert',
     description:
       'A meteorological bureau feed: msgType Alert issues, Update and Cancel act on the warning ' +
-      'its references name. A CAP alert seen before is answered as before.',
+      'its references name. A CAP alert imported before is 409. Two-person release: an Alert ' +
+      'whose CAP sender is a trusted upstream authority (CAP_TRUSTED_SENDERS) was released by it ' +
+      'and is issued at once (audit warning.issued with release trusted_import and the sender); ' +
+      'an Alert from any other sender that falls under TWO_PERSON_RELEASE is drafted (202, with ' +
+      'the preview) and issued with its CAP identifier when another duty officer approves it.',
   })
   @ApiConsumes('application/xml')
   @ApiBody({ schema: { type: 'string' }, description: 'the CAP 1.2 alert (XML)' })
   @ApiCreatedResponse({ type: IssueResultView })
+  @ApiAcceptedResponse({
+    type: WarningDraftView,
+    description: 'drafted: not from a trusted sender, another duty officer must approve it',
+  })
   @ApiOkResponse({ type: IssueResultView, description: 'an update, cancel or a replay' })
   @ApiErrors(400, 404, 409, 413, 415)
   async importCap(

@@ -251,6 +251,14 @@ export class DraftAuthorView {
   @ApiProperty() name: string;
 }
 
+export class DraftCapOriginView {
+  @ApiProperty({ description: 'the CAP identifier (the national id the warning will carry)' })
+  identifier: string;
+  @ApiProperty({ format: 'date-time', description: 'the CAP sent time' }) sent: string;
+  @ApiProperty({ description: 'the CAP sender (not a trusted upstream authority)' })
+  sender: string;
+}
+
 export class WarningDraftView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ enum: ['draft', 'approving', 'approved'] }) state: string;
@@ -266,6 +274,12 @@ export class WarningDraftView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) approvedBy: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) approvedAt: string | null;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) warningId: string | null;
+  @ApiProperty({
+    type: DraftCapOriginView,
+    nullable: true,
+    description: 'drafted from an imported CAP alert (POST /v1/warnings/cap): its identity',
+  })
+  cap: DraftCapOriginView | null;
 }
 
 export class ApprovalResultView extends IssueResultView {

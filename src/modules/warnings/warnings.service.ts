@@ -72,6 +72,8 @@ export class WarningsService {
       nationalId?: string;
       sentAt?: Date;
       capSender?: string;
+      /** A CAP alert from a trusted upstream authority: released by it, relayed as such. */
+      release?: 'trusted_import';
     } = {},
   ): Promise<StoredResponse> {
     const hash = requestHash('POST /v1/warnings', dto);
@@ -148,6 +150,8 @@ export class WarningsService {
                   status,
                   recipients,
                   source: opts.source ?? 'api',
+                  ...(opts.capSender ? { capSender: opts.capSender } : {}),
+                  ...(opts.release ? { release: opts.release } : {}),
                 },
               },
             ],

@@ -222,6 +222,7 @@ let draftHash: string | null = null;
 interface DraftBody {
   state: string;
   warning: { headline: string };
+  cap?: { identifier: string; sender: string } | null;
   preview: {
     previewHash: string;
     recipients: { total: number };
@@ -243,6 +244,7 @@ async function loadDraft(): Promise<void> {
   }
   const d = r.body;
   const lines = [d.warning.headline, `${t('draftRecipients')}: ${d.preview.recipients.total}`];
+  if (d.cap) lines.push(`${t('draftCap')}: ${d.cap.sender} · ${d.cap.identifier}`);
   // Each channel's texts as a person will read or hear them.
   for (const [k, v] of Object.entries(d.preview.channels ?? {})) {
     lines.push('', `— ${label('channels', k)} —`);
