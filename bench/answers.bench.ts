@@ -18,7 +18,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import twilio from 'twilio';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../src/database/data-source';
+import { buildDataSourceOptions, runMigrations } from '../src/database/data-source';
 import {
   fanoutProgress,
   profileMarkdown,
@@ -26,22 +26,28 @@ import {
   type SessionProfile,
 } from './fanout.bench';
 import {
+  forkBenchProcess,
+  freePort,
+  type BenchProcess,
+  type ProcessReport,
+} from './answers-processes';
+import {
   ACCOUNT_SID,
   AUTH_TOKEN,
+  BENCH_COUNTY,
   type BenchBackends,
-  type BenchGateway,
   countyImminentWarning,
+  countySql,
   fmt,
+  FROM_NUMBER,
   machine,
   type Machine,
   openBackends,
   percentile,
   type ProviderKind,
   sleep,
-  startBenchGateway,
   writeResults,
 } from './gateway-harness';
-import { startNoopServer } from './limits';
 
 export interface AnswersBenchOptions {
   /** People in the county (default 20000); the fan-out in flight while answers come in. */
@@ -51,8 +57,18 @@ export interface AnswersBenchOptions {
   rate: number;
   /** Seconds of webhooks (default 60). */
   seconds: number;
+  /** More environment for the gateway's processes (e.g. its shedding settings). */
+  env?: Record<string, string>;
   resultsDir?: string;
   log: (msg: string) => void;
+}
+
+export interface ProcessFigures {
+  peakMb: number;
+  /** CPU time while the webhooks came in, as a share of one core. */
+  cpuShare: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export interface LoadStats {
@@ -89,6 +105,8 @@ export interface AnswersBenchResult {
     fanoutAtEnd: { rowsWritten: boolean; attempts: number; handed: number };
   };
   limit: LoadStats;
+  /** The API process, the worker process and the limit's no-op server, each in its own process. */
+  processes: { api: ProcessFigures; worker: ProcessFigures; noop: ProcessFigures };
   /** The gateway's Postgres sessions sampled while the webhooks came in. */
   profile: SessionProfile;
   rows: { measure: string; gateway: number; limit: number; ratio: number | null }[];
@@ -244,17 +262,116 @@ async function offer(
   };
 }
 
+/** The gateway as in production: an API process and a worker process, and the provider's server. */
+interface SplitGateway {
+  baseUrl: string;
+  token: string;
+  api: BenchProcess<{ token: string }>;
+  worker: BenchProcess<Record<string, never>>;
+  stub?: BenchProcess<{ url: string }>;
+  /** Marks the start of the measured window in every process. */
+  measure(): void;
+  stop(): Promise<{ api: ProcessReport; worker: ProcessReport }>;
+  issue(body: unknown): Promise<string>;
+}
+
+async function startSplitGateway(
+  b: BenchBackends,
+  o: { people: number; provider: ProviderKind; env?: Record<string, string> },
+  log: (msg: string) => void,
+): Promise<SplitGateway> {
+  const seedStart = Date.now();
+  const migrator = new DataSource(buildDataSourceOptions(b.databaseUrl));
+  await migrator.initialize();
+  await runMigrations(migrator);
+  await migrator.query(countySql(o.people));
+  await migrator.destroy();
+  log(`seeded a county of ${o.people} people (${((Date.now() - seedStart) / 1000).toFixed(1)} s)`);
+  const stub =
+    o.provider === 'http' ? await forkBenchProcess<{ url: string }>('stub', {}) : undefined;
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: b.databaseUrl,
+    BENCH_REDIS_URL: b.redisUrl,
+    QUEUE_PREFIX: b.queuePrefix,
+    APP_SECRET: process.env.APP_SECRET ?? 'bench-app-secret-'.padEnd(40, 'b'),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    PUBLIC_BASE_URL: baseUrl,
+    PORT: String(port),
+    BENCH_API_PORT: String(port),
+    BENCH_COUNTY,
+    BENCH_WORKER_PROVIDER: o.provider,
+    TWO_PERSON_RELEASE: 'off',
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_FROM_NUMBER: FROM_NUMBER,
+    // The null provider never calls it; the configuration wants a URL.
+    TWILIO_API_BASE_URL: stub?.ready.url ?? 'http://127.0.0.1:9',
+    // Provider rate limits raised out of the way: the gateway itself is measured.
+    TWILIO_SMS_PER_SECOND: '10000',
+    TWILIO_CALLS_PER_SECOND: '1000',
+    ...(o.env ?? {}),
+  };
+  const [api, worker] = await Promise.all([
+    forkBenchProcess<{ token: string }>('api', env),
+    forkBenchProcess<Record<string, never>>('worker', env),
+  ]).catch(async (err) => {
+    await stub?.stop().catch(() => undefined);
+    throw err;
+  });
+  const token = api.ready.token;
+  return {
+    baseUrl,
+    token,
+    api,
+    worker,
+    stub,
+    measure: () => {
+      api.measure();
+      worker.measure();
+    },
+    stop: async () => {
+      const [a, w] = await Promise.all([api.stop(), worker.stop()]);
+      await stub?.stop().catch(() => undefined);
+      return { api: a, worker: w };
+    },
+    issue: async (body) => {
+      const res = await fetch(`${baseUrl}/v1/warnings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as { id?: string };
+      if (res.status !== 201 || !json.id)
+        throw new Error(`issuing the warning: ${res.status} ${JSON.stringify(json)}`);
+      return json.id;
+    },
+  };
+}
+
+const processFigures = (r: ProcessReport) => ({
+  peakMb: r.peakMb,
+  cpuShare: Math.round(r.cpuShare * 100) / 100,
+  loopDelayP99Ms: Math.round(r.loopDelayP99Ms * 10) / 10,
+  loopDelayMaxMs: Math.round(r.loopDelayMaxMs * 10) / 10,
+});
+
 export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBenchResult> {
   const { log } = o;
   const backends = await openBackends('answers_bench', log);
-  let gw: BenchGateway | undefined;
+  let gw: SplitGateway | undefined;
   let observer: DataSource | undefined;
   try {
     log(
       `answers: ${o.rate} keypress webhooks/s for ${o.seconds} s during a fan-out to ${fmt(o.people)} people, ` +
-        `provider ${o.provider} (${backends.where})`,
+        `provider ${o.provider} (${backends.where}); API, workers and load generator in separate processes`,
     );
-    gw = await startBenchGateway(backends, { people: o.people, provider: o.provider }, log);
+    gw = await startSplitGateway(
+      backends,
+      { people: o.people, provider: o.provider, env: o.env },
+      log,
+    );
     // The bench's own queries on a pool of their own: none of the gateway's connections taken.
     observer = new DataSource({
       ...buildDataSourceOptions(backends.databaseUrl),
@@ -268,6 +385,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     const presses: Press[] = [];
     const okSids: string[] = [];
     const base = gw.baseUrl;
+    gw.measure();
     const stats = await offer(
       base,
       o.rate,
@@ -284,22 +402,35 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     await feeder.stop();
     const profile = await stopSessions();
     const progress = await fanoutProgress(observer, warningId);
-    const [{ n: recorded }] = await observer.query(
-      `SELECT count(*)::int AS n FROM answers WHERE dedupe_key = ANY($1::text[])`,
-      [presses.map((p) => `voice:${p.callSid}`)],
-    );
+    // Answers acknowledged before they were recorded (the synchronous path saturated) are
+    // recorded in the API process's background: give them until its queue is drained.
+    const recordedNow = async () =>
+      Number(
+        (
+          await observer!.query(
+            `SELECT count(*)::int AS n FROM answers WHERE dedupe_key = ANY($1::text[])`,
+            [presses.map((p) => `voice:${p.callSid}`)],
+          )
+        )[0].n,
+      );
+    let recorded = await recordedNow();
+    for (let waited = 0; recorded < okSids.length && waited < 60_000; waited += 500) {
+      await sleep(500);
+      recorded = await recordedNow();
+    }
     const repeats = feeder.repeats();
     const callsWritten = feeder.size();
     await observer.destroy();
     observer = undefined;
-    await gw.close();
+    const reports = await gw.stop();
     gw = undefined;
 
-    log('limit: the same requests to a no-op HTTP server …');
-    const noop = await startNoopServer();
+    log('limit: the same requests to a no-op HTTP server in a process of its own …');
+    const noop = await forkBenchProcess<{ url: string }>('noop', {});
     let i = 0;
-    const limit = await offer(noop.url, o.rate, o.seconds, () => presses[i++ % presses.length]);
-    await noop.close();
+    noop.measure();
+    const limit = await offer(noop.ready.url, o.rate, o.seconds, () => presses[i++ % presses.length]);
+    const noopReport = await noop.stop();
 
     const ratio = (l: number, g: number) => (g > 0 ? l / g : null);
     const result: AnswersBenchResult = {
@@ -322,6 +453,11 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
         },
       },
       limit,
+      processes: {
+        api: processFigures(reports.api),
+        worker: processFigures(reports.worker),
+        noop: processFigures(noopReport),
+      },
       profile,
       rows: [
         {
@@ -358,7 +494,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     return result;
   } finally {
     await observer?.destroy().catch(() => undefined);
-    await gw?.close().catch(() => undefined);
+    await gw?.stop().catch(() => undefined);
     await backends.close();
   }
 }
@@ -382,6 +518,7 @@ function answersMarkdown(r: AnswersBenchResult): string[] {
     '',
     `Ratio: limit / gateway for latencies, gateway / limit for the rate (1 = as good as the limit).`,
     `Gateway: ${fmt(g.offered)} offered, ${fmt(g.answered)} answered 2xx, ${fmt(g.recorded)} answers recorded, ${fmt(g.lost)} lost, ${fmt(g.late)} answered after more than 1 s (max ${fmt(g.maxMs)} ms), ${fmt(g.repeats)} presses on a call already pressed (${fmt(g.callsWritten)} calls written by the end); statuses ${JSON.stringify(g.statuses)}.`,
+    `Processes (CPU as a share of one core while the webhooks came in; event-loop delay p99 / max): ${(['api', 'worker', 'noop'] as const).map((k) => `${k} ${fmt(r.processes[k].cpuShare, 2)} CPU, ${fmt(r.processes[k].loopDelayP99Ms, 1)} / ${fmt(r.processes[k].loopDelayMaxMs)} ms, ${fmt(r.processes[k].peakMb)} MiB`).join('; ')}. The load generator is the parent process.`,
     `The fan-out when the last answer came back: rows ${g.fanoutAtEnd.rowsWritten ? 'all written' : 'still being written'}, ${fmt(g.fanoutAtEnd.handed)} of ${fmt(g.fanoutAtEnd.attempts)} attempts handed to the provider.`,
     '',
     ...profileMarkdown(r.profile),
