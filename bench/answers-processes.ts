@@ -43,7 +43,14 @@ export async function forkBenchProcess<R extends Record<string, unknown>>(
 ): Promise<BenchProcess<R>> {
   const child: ChildProcess = fork(path.join(__dirname, 'answers-process.ts'), [], {
     env: { ...process.env, ...env, BENCH_PROCESS: kind },
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the API process, written there when it stops.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(kind === 'api' && process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<R>((resolve, reject) => {
