@@ -3,12 +3,12 @@
  * second for S seconds (open loop: a slow answer does not slow the offer) while the fan-out of an
  * imminent warning to N people (an SMS and a call each) is in flight, through the whole gateway.
  *
- * Each webhook presses 1 on a call of that warning, taken in the order the fan-out wrote them
- * (placed or still queued: the answer path is what is measured); when the calls written so far are
- * used up, a call is pressed again under a new CallSid (a call placed again), which records a new
- * answer as well. Measured from sending the request to its response, which the gateway sends once
- * the answer is recorded and the person's pending sends are stopped. Lost: no 2xx, or no answer
- * row for the webhook's CallSid afterwards. Late: answered after more than 1 s.
+ * Each webhook presses 1 on a call of that warning that was placed (handed to the provider), in
+ * the order they were placed, under its CallSid; when the calls placed so far are used up, a call
+ * is pressed again under a new CallSid (a call placed again), which records a new answer as well.
+ * Measured from sending the request to its response (webhook answered), and to the commit of the
+ * answer, which also stops the person's pending sends (answer recorded). Lost: no 2xx, or no
+ * answer row for the webhook's CallSid afterwards. Late: answered after more than 1 s.
  *
  * The limit: the same requests (same paths, bodies and signatures), at the same rate, to a no-op
  * HTTP server in the same run. Speed is measured here only, never asserted in a test.
@@ -130,23 +130,38 @@ interface Press {
   callSid: string;
 }
 
-/** Feeds the calls of the warning, in the order the fan-out wrote them. */
+/**
+ * Feeds the calls of the warning that were placed (handed to the provider, with their CallSid), in
+ * the order they were placed: Twilio posts a Gather action only for a call it placed.
+ */
 function callFeeder(ds: DataSource, warningId: string) {
   const pool: { id: string; providerId: string | null }[] = [];
+  const seen = new Set<string>();
   let next = 0;
   let repeats = 0;
   let stop = false;
+  // Placed since (Postgres time, ms since epoch), less a margin for sends committed out of order.
+  let since = 0;
   const loop = (async () => {
     while (!stop) {
-      const rows: { id: string; provider_id: string | null }[] = await ds
+      const rows: { id: string; provider_id: string; at: number }[] = await ds
         .query(
-          `SELECT id, provider_id FROM contact_attempts
-            WHERE warning_id = $1 AND channel = 'voice' ORDER BY queued_at, id OFFSET $2 LIMIT 5000`,
-          [warningId, pool.length],
+          `SELECT id, provider_id, extract(epoch FROM sent_at) * 1000 AS at FROM contact_attempts
+            WHERE warning_id = $1 AND channel = 'voice' AND provider_id IS NOT NULL
+              AND sent_at >= to_timestamp($2 / 1000.0)
+            ORDER BY sent_at, id LIMIT 20000`,
+          [warningId, Math.max(0, since - 1000)],
         )
         .catch(() => []);
-      for (const r of rows) pool.push({ id: r.id, providerId: r.provider_id });
-      await sleep(rows.length === 5000 ? 0 : 200);
+      let fresh = 0;
+      for (const r of rows) {
+        since = Math.max(since, Number(r.at));
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        pool.push({ id: r.id, providerId: r.provider_id });
+        fresh++;
+      }
+      await sleep(fresh >= 1000 ? 0 : 200);
     }
   })();
   return {
