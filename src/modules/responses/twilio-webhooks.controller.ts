@@ -163,21 +163,25 @@ export class TwilioWebhooksController {
     this.verify(req, body, sig);
     const e = parseGatherEvent(body, req.originalUrl);
     const work = (async () => {
-      const scripts = await this.scripts(attemptId);
+      // A key is recorded while the call's texts are read (neither needs the other).
+      const [scripts] = await Promise.all([
+        this.scripts(attemptId),
+        e.digits
+          ? this.events.keypress({
+              attemptId,
+              digits: e.digits.trim(),
+              callSid: e.callSid,
+              round: e.round,
+            })
+          : undefined,
+      ]);
       const reply = gatherReplyTwiml({
         scripts,
         gatherUrl: this.urls.voiceGather(attemptId),
         digits: e.digits,
         round: e.round,
       });
-      if (e.digits)
-        await this.events.keypress({
-          attemptId,
-          digits: e.digits.trim(),
-          callSid: e.callSid,
-          round: e.round,
-        });
-      else if (reply.heard) await this.events.heard(attemptId);
+      if (!e.digits && reply.heard) await this.events.heard(attemptId);
       return reply.twiml;
     })();
     // A confirmation or a request for help is answered within the acknowledgement deadline:
