@@ -113,6 +113,3 @@ export class WebhookAdmission {
     return { done: false };
   }
 }
-
-/** For handlers called without the middleware in front (unit tests): waits for the work. */
-export const NO_ADMISSION = new WebhookAdmission({ maxAnswers: 0, maxCallbacks: 0, ackMs: 0 });
