@@ -9,6 +9,7 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { buildValidationPipe } from './common/errors/validation.pipe';
 import { bodyLimits, type LargeBodyRoute } from './common/http/body-limits';
 import { rateLimits } from './common/http/rate-limits';
+import { WebhookAdmission } from './common/http/webhook-admission';
 import { RateLimitStoreHandle } from './channels/resilience/rate-limit-store';
 import { SafeInputPipe } from './common/http/safe-input';
 import {
@@ -71,6 +72,15 @@ function sharedStore(app: NestExpressApplication) {
   }
 }
 
+/** The webhooks' load shedding, when this app has the webhook controllers (it always should). */
+function webhookAdmission(app: NestExpressApplication) {
+  try {
+    return app.get(WebhookAdmission, { strict: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */
 export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpressApplication> {
   // Operator tools that only make sense with HTTP (the queue dashboard's session endpoint).
@@ -98,6 +108,10 @@ export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpr
       keyPrefix: config.get('QUEUE_PREFIX'),
     }),
   );
+  // Before the body is read too: a webhook past what this process has in hand is answered 503 at
+  // once instead of queueing until the provider gives up.
+  const admission = webhookAdmission(app);
+  if (admission) app.use(admission.middleware());
   const tokens = app.get(TokensService, { strict: false });
   app.use(
     bodyLimits({

@@ -387,6 +387,38 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(1_000_000)
   RATE_LIMIT_PUBLIC = 600;
+
+  /**
+   * Provider callbacks other than answers (status callbacks, a call's first TwiML, broadcast
+   * receipts) handled at once by this API process; past it they are answered 503 with
+   * Retry-After at once instead of queueing. 0: no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  WEBHOOK_MAX_IN_FLIGHT = 200;
+
+  /**
+   * Answers (keypresses, SMS replies) being handled or recorded at once by this API process,
+   * those acknowledged before they were recorded included; past it (the last resort: a Twilio
+   * Gather action answered 503 is not retried) they are answered 503 with Retry-After. 0: no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  ANSWER_MAX_IN_FLIGHT = 5000;
+
+  /**
+   * An answer's webhook is answered by then (ms from its arrival) even if the answer is not yet
+   * recorded: the recording goes on in this process's background. 0: wait for the recording.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(14_000)
+  ANSWER_ACK_MS = 500;
 }
 
 /** `1mb` → 1048576 (body-parser's units: powers of 1024). */

@@ -125,15 +125,23 @@ describe('npm run bench -- fanout | answers | scale', () => {
     expect(r.gateway.lost).toBe(0);
     expect(r.limit.answered).toBe(40);
     expect(r.rows.map((x) => x.measure)).toEqual([
+      'p50 ms, request to webhook answered',
+      'p99 ms, request to webhook answered',
       'p50 ms, request to answer recorded',
       'p99 ms, request to answer recorded',
+      'webhooks answered 2xx within 1 s',
       'answers per second achieved',
     ]);
+    expect(r.gateway.recordedLatency.p99Ms).toBeGreaterThan(0);
+    // API, workers and the no-op server ran in processes of their own.
+    expect(r.processes.api.peakMb).toBeGreaterThan(0);
+    expect(r.processes.worker.peakMb).toBeGreaterThan(0);
+    expect(r.processes.noop.peakMb).toBeGreaterThan(0);
     const json = expectReportFields(r.files!.json);
     expect(json.options).toMatchObject({ rate: 20, seconds: 2 });
     expect(json.gateway.p99Ms).toBeGreaterThan(0);
     expect(fs.readFileSync(r.files!.markdown, 'utf8')).toContain(
-      '| p99 ms, request to answer recorded |',
+      '| p99 ms, request to webhook answered |',
     );
   });
 });

@@ -80,6 +80,9 @@ export async function startTestApp(
   // a suite turns them on (test/warnings/number-limits.e2e-spec.ts).
   for (const name of ['VOICE', 'SMS', 'VOICE_NIGHT', 'SMS_NIGHT'])
     process.env[`CARRIER_LIMITS_${name}`] = 'off';
+  // Answers are answered once recorded, however slow the machine: suites check the replies'
+  // texts. The acknowledgement deadline has its own suite (test/responses/webhook-shedding).
+  process.env.ANSWER_ACK_MS = '0';
   Object.assign(process.env, opts.env ?? {});
   const migrator = new DataSource(buildDataSourceOptions(database.url));
   await migrator.initialize();

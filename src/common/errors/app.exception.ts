@@ -86,6 +86,16 @@ export class AppException extends Error {
     );
   }
 
+  /** This process has as much of this kind of work in hand as it takes (503, load shed). */
+  static overloaded(retryAfterSeconds: number): AppException {
+    return new AppException(
+      ErrorCode.Unavailable,
+      `服务繁忙，请 ${retryAfterSeconds} 秒后重试`,
+      `Overloaded: retry after ${retryAfterSeconds} s`,
+      { retryAfter: retryAfterSeconds },
+    );
+  }
+
   static notFound(what: string, id: string): AppException {
     return new AppException(ErrorCode.NotFound, `未找到${what}：${id}`, `${what} not found: ${id}`);
   }

@@ -43,6 +43,9 @@ function isFailure(cls: RouteClass, path: string, status: number): boolean {
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/** Keys this process remembers as having failed lately, at most (oldest forgotten first). */
+const MAX_SUSPECTS = 100_000;
+
 /**
  * Per-IP limits for traffic that has not proven who it is, in front of everything else (before
  * the body is read):
@@ -52,7 +55,11 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  *   never counted, however many it sends (a county-wide warning brings thousands), and a forged
  *   flood on the webhooks does not lock anyone out of the API or the links;
  * - the public pages are limited to `publicRequests` per IP and window.
- * Valid tokens and signed webhooks cost nothing. Counters live in the shared store (all API
+ * Valid tokens and signed webhooks cost nothing: the shared store is read only for a client this
+ * process has itself seen fail within the window (its count in the store is then read before
+ * each of its requests, so that every process's failures add up). A client that failed only on
+ * other processes gets one more failure through here before this process reads its count — at
+ * most one extra per API process and window. Counters live in the shared store (all API
  * processes count together; while the store is unreachable each process counts on its own); the
  * client IP is `req.ip` (set TRUST_PROXY behind a reverse proxy).
  */
@@ -72,14 +79,59 @@ export function rateLimits(opts: RateLimitsOptions): RequestHandler {
   // A failure is counted once its answer is sent; the same client's next request waits for that
   // count to land, so the limit holds exactly however fast the store answers.
   const counting = new Map<string, Promise<unknown>>();
+  // Failure keys this process counted a failure for, until their window ends (ms since epoch).
+  const suspects = new Map<string, number>();
+  const suspect = (key: string, msBeforeNext: number) => {
+    suspects.delete(key); // re-inserted last: the map stays ordered by last failure
+    suspects.set(key, Date.now() + Math.max(msBeforeNext, 1000));
+    if (suspects.size > MAX_SUSPECTS) {
+      const now = Date.now();
+      for (const [k, until] of suspects) {
+        if (suspects.size <= MAX_SUSPECTS && until > now) break;
+        suspects.delete(k);
+      }
+    }
+  };
+  const isSuspect = (key: string) => {
+    const until = suspects.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    suspects.delete(key);
+    return false;
+  };
+  const windowMs = opts.windowSeconds * 1000;
 
   return (req: Request, res: Response, next: NextFunction) => {
     const path = req.path;
     const cls = routeClassOf(path);
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const failKey = `${cls === 'webhook' ? 'webhook' : 'auth'}:${ip}`;
+    const countFailures = () => {
+      if (!failures) return;
+      res.once('finish', () => {
+        if (!isFailure(cls, path, res.statusCode)) return;
+        suspect(failKey, windowMs);
+        const counted = failures.consume(failKey).then(
+          (r) => suspect(failKey, r.msBeforeNext),
+          (r: unknown) => {
+            // Past the limit (consume rejects with the counter), or the store failed.
+            if (r instanceof RateLimiterRes) suspect(failKey, r.msBeforeNext);
+          },
+        );
+        counting.set(failKey, counted);
+        void counted.then(() => {
+          if (counting.get(failKey) === counted) counting.delete(failKey);
+        });
+      });
+    };
+    // The hot path: a client this process has not seen fail, on a route with no per-request
+    // limit (signed webhooks, valid tokens), costs nothing but this lookup.
+    if (cls !== 'public' && !isSuspect(failKey)) {
+      countFailures();
+      return next();
+    }
     void (async () => {
-      if (failures) {
+      if (failures && isSuspect(failKey)) {
         await counting.get(failKey);
         const seen = await failures.get(failKey);
         if (seen && seen.consumedPoints >= opts.failures) {
@@ -87,16 +139,7 @@ export function rateLimits(opts: RateLimitsOptions): RequestHandler {
         }
       }
       if (cls === 'public' && publicPages) await publicPages.consume(ip);
-      if (failures) {
-        res.once('finish', () => {
-          if (!isFailure(cls, path, res.statusCode)) return;
-          const counted = failures.consume(failKey).catch(() => undefined);
-          counting.set(failKey, counted);
-          void counted.then(() => {
-            if (counting.get(failKey) === counted) counting.delete(failKey);
-          });
-        });
-      }
+      countFailures();
       next();
     })().catch((err: unknown) => {
       if (err instanceof RateLimiterRes) next(AppException.rateLimited(seconds(err.msBeforeNext)));

@@ -85,6 +85,25 @@ export const answersRecorded = once(
     }),
 );
 
+export const webhooksShed = once(
+  'wg_webhooks_shed_total',
+  () =>
+    new Counter({
+      name: 'wg_webhooks_shed_total',
+      help: 'Provider webhooks answered 503 at once because as many were in hand (answer or callback)',
+      labelNames: ['class'] as const,
+    }),
+);
+
+export const answersAcknowledgedEarly = once(
+  'wg_answers_acknowledged_early_total',
+  () =>
+    new Counter({
+      name: 'wg_answers_acknowledged_early_total',
+      help: 'Answers whose webhook was answered before they were recorded (recorded in the background)',
+    }),
+);
+
 export const escalationsCreated = once(
   'wg_escalations_total',
   () =>

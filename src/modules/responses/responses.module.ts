@@ -1,6 +1,9 @@
 import { EscalationService } from '../escalation/escalation.service';
 import { ANSWER_LISTENER } from './answer-listener';
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { WebhookAdmission } from '../../common/http/webhook-admission';
+import type { EnvironmentVariables } from '../../config/env.validation';
 import { ChannelsModule } from '../../channels/channels.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
@@ -35,7 +38,19 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     SilentSendsService,
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     { provide: ANSWER_LISTENER, useExisting: EscalationService },
+    // Load shedding of the provider webhooks (a middleware of app.setup.ts, and the answers'
+    // acknowledgement deadline in TwilioWebhooksController).
+    {
+      provide: WebhookAdmission,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
+        new WebhookAdmission({
+          maxCallbacks: config.get('WEBHOOK_MAX_IN_FLIGHT'),
+          maxAnswers: config.get('ANSWER_MAX_IN_FLIGHT'),
+          ackMs: config.get('ANSWER_ACK_MS'),
+        }),
+    },
   ],
-  exports: [AnswersService, DeliveryEventsService, SilentSendsService],
+  exports: [AnswersService, DeliveryEventsService, SilentSendsService, WebhookAdmission],
 })
 export class ResponsesModule {}

@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Logger, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { UuidPipe } from '../../common/http/params';
 import type { Request, Response } from 'express';
@@ -12,7 +12,13 @@ import {
   TwilioWebhookVerifier,
 } from '../../channels/twilio/twilio-webhook';
 import { smsReplyTwiml } from '../../channels/sms/sms-twiml';
-import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
+import {
+  answerReceivedTwiml,
+  gatherOutcome,
+  gatherReplyTwiml,
+  warningCallTwiml,
+} from '../../channels/voice/twiml';
+import { WebhookAdmission } from '../../common/http/webhook-admission';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../auth/auth.decorators';
@@ -32,6 +38,8 @@ import { SmsRepliesService } from './sms-replies.service';
 @Public()
 @Controller('webhooks/twilio')
 export class TwilioWebhooksController {
+  private readonly logger = new Logger(TwilioWebhooksController.name);
+
   constructor(
     private readonly verifier: TwilioWebhookVerifier,
     private readonly urls: PublicUrls,
@@ -41,7 +49,17 @@ export class TwilioWebhooksController {
     private readonly renderer: MessageRenderer,
     private readonly replies: SmsRepliesService,
     private readonly notices: NoticesRepository,
+    private readonly admission: WebhookAdmission,
   ) {}
+
+  /** An answer recorded after its webhook was answered failed: nobody else will hear of it. */
+  private lateFailure(what: string) {
+    return (err: unknown) =>
+      this.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        `${what} acknowledged before it was recorded, then failed to record`,
+      );
+  }
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
     const url = publicWebhookUrl(this.urls.base, req.originalUrl);
@@ -103,9 +121,15 @@ export class TwilioWebhooksController {
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
     const message = { messageSid: e.messageSid, from: e.from, body: e.body };
-    await this.events.inboundSms(message);
-    const outcome = await this.replies.handle(message);
-    res.type('text/xml').send(smsReplyTwiml(outcome.reply));
+    const work = (async () => {
+      await this.events.inboundSms(message);
+      const outcome = await this.replies.handle(message);
+      return smsReplyTwiml(outcome.reply);
+    })();
+    // Answered within the acknowledgement deadline: past it, with no reply SMS (the reply is
+    // decided by the recording, which goes on in the background).
+    const r = await this.admission.within(res, work, this.lateFailure('an SMS reply'));
+    res.type('text/xml').send(r.done ? r.value : smsReplyTwiml());
   }
 
   /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
@@ -138,22 +162,38 @@ export class TwilioWebhooksController {
   ) {
     this.verify(req, body, sig);
     const e = parseGatherEvent(body, req.originalUrl);
-    const scripts = await this.scripts(attemptId);
-    const reply = gatherReplyTwiml({
-      scripts,
-      gatherUrl: this.urls.voiceGather(attemptId),
-      digits: e.digits,
-      round: e.round,
-    });
-    if (e.digits)
-      await this.events.keypress({
-        attemptId,
-        digits: e.digits.trim(),
-        callSid: e.callSid,
+    const work = (async () => {
+      // A key is recorded while the call's texts are read (neither needs the other).
+      const [scripts] = await Promise.all([
+        this.scripts(attemptId),
+        e.digits
+          ? this.events.keypress({
+              attemptId,
+              digits: e.digits.trim(),
+              callSid: e.callSid,
+              round: e.round,
+            })
+          : undefined,
+      ]);
+      const reply = gatherReplyTwiml({
+        scripts,
+        gatherUrl: this.urls.voiceGather(attemptId),
+        digits: e.digits,
         round: e.round,
       });
-    else if (reply.heard) await this.events.heard(attemptId);
-    res.type('text/xml').send(reply.twiml);
+      if (!e.digits && reply.heard) await this.events.heard(attemptId);
+      return reply.twiml;
+    })();
+    // A confirmation or a request for help is answered within the acknowledgement deadline:
+    // past it, with a thanks that names no warning, the answer being recorded in the background.
+    // Other keys and no key need the next round's TwiML: they wait for it.
+    const outcome = gatherOutcome(e.digits ?? '');
+    if (outcome !== 'confirmed' && outcome !== 'help_requested') {
+      res.type('text/xml').send(await work);
+      return;
+    }
+    const r = await this.admission.within(res, work, this.lateFailure('a keypress'));
+    res.type('text/xml').send(r.done ? r.value : answerReceivedTwiml(outcome));
   }
 
   @Post('voice/:attemptId/status')

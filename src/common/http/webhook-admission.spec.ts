@@ -1,0 +1,134 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { AppException } from '../errors/app.exception';
+import { admissionClassOf, WebhookAdmission } from './webhook-admission';
+
+/** A gate the handlers wait at until the test opens it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/**
+ * Load shedding of the webhooks, deterministically: handlers are held open, so exactly as many
+ * webhooks as the bound are in hand and every further one is answered 503 at once.
+ */
+describe('WebhookAdmission', () => {
+  let server: Server;
+  let base: string;
+  let admission: WebhookAdmission;
+  let held = gate();
+  let recording = gate();
+  let entered = 0;
+
+  beforeAll(async () => {
+    admission = new WebhookAdmission({ maxCallbacks: 3, maxAnswers: 2, ackMs: 1 });
+    const app = express();
+    app.use(admission.middleware());
+    // A status callback whose handler waits at the gate.
+    app.post('/webhooks/twilio/sms/status', async (_req, res) => {
+      entered++;
+      await held.opened;
+      res.status(204).end();
+    });
+    // A keypress whose recording waits at its gate: answered at the deadline meanwhile.
+    const answer = async (_req: Request, res: Response) => {
+      const r = await admission.within(
+        res,
+        recording.opened.then(() => 'recorded'),
+        () => undefined,
+      );
+      res.status(200).send(r.done ? r.value : 'acknowledged');
+    };
+    app.post('/webhooks/twilio/voice/:id/gather', answer);
+    app.post('/webhooks/twilio/sms', answer);
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      const e = err as AppException;
+      res.setHeader('Retry-After', String(e.details?.retryAfter ?? ''));
+      res.status(e instanceof AppException && e.code === 'SERVICE_UNAVAILABLE' ? 503 : 500);
+      res.json({ error: { code: e.code } });
+    });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    held.open();
+    recording.open();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const post = (path: string) =>
+    fetch(`${base}${path}`, { method: 'POST', body: 'x=1' }).then(async (r) => ({
+      status: r.status,
+      retryAfter: r.headers.get('retry-after'),
+      text: await r.text(),
+    }));
+
+  it('tells answers from other callbacks', () => {
+    expect(admissionClassOf('POST', '/webhooks/twilio/voice/abc/gather')).toBe('answer');
+    expect(admissionClassOf('POST', '/webhooks/twilio/sms')).toBe('answer');
+    expect(admissionClassOf('POST', '/webhooks/twilio/sms/status')).toBe('callback');
+    expect(admissionClassOf('POST', '/webhooks/twilio/voice/abc/status')).toBe('callback');
+    expect(admissionClassOf('POST', '/webhooks/broadcast/receipts')).toBe('callback');
+    expect(admissionClassOf('GET', '/v1/warnings')).toBeUndefined();
+  });
+
+  it('holds as many callbacks as the bound and answers every further one 503 with Retry-After', async () => {
+    held = gate();
+    entered = 0;
+    const first = Array.from({ length: 3 }, () => post('/webhooks/twilio/sms/status'));
+    await new Promise<void>((resolve) => {
+      const check = () => (entered === 3 ? resolve() : setImmediate(check));
+      check();
+    });
+    const more = await Promise.all(
+      Array.from({ length: 7 }, () => post('/webhooks/twilio/sms/status')),
+    );
+    expect(more.map((r) => r.status)).toEqual(Array(7).fill(503));
+    expect(more.every((r) => r.retryAfter === '1')).toBe(true);
+    expect(JSON.parse(more[0].text).error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(admission.inHand.callback).toBe(3);
+    expect(entered).toBe(3);
+    // Answers have a bound of their own: a callback flood does not shed them.
+    recording = gate();
+    recording.open();
+    expect((await post('/webhooks/twilio/voice/a/gather')).text).toBe('recorded');
+    held.open();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([204, 204, 204]);
+    // Freed: admitted again.
+    held = gate();
+    held.open();
+    expect((await post('/webhooks/twilio/sms/status')).status).toBe(204);
+  });
+
+  it('acknowledges answers past the deadline, keeps counting them until recorded, and sheds past the bound', async () => {
+    recording = gate();
+    const shedBefore = admission.shed.answer;
+    // Both answered before they are recorded (the recording is held).
+    const acks = await Promise.all([
+      post('/webhooks/twilio/voice/a/gather'),
+      post('/webhooks/twilio/sms'),
+    ]);
+    expect(acks.map((r) => [r.status, r.text])).toEqual([
+      [200, 'acknowledged'],
+      [200, 'acknowledged'],
+    ]);
+    // Still being recorded: they fill the answers' bound, the next is shed.
+    expect(admission.inHand.answer).toBe(2);
+    const shed = await post('/webhooks/twilio/voice/b/gather');
+    expect(shed.status).toBe(503);
+    expect(shed.retryAfter).toBe('1');
+    expect(admission.shed.answer - shedBefore).toBe(1);
+    // Recorded: the bound is free again.
+    recording.open();
+    await new Promise<void>((resolve) => {
+      const check = () => (admission.inHand.answer === 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    expect((await post('/webhooks/twilio/voice/c/gather')).text).toBe('recorded');
+  });
+});

@@ -1,0 +1,115 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AppException } from '../errors/app.exception';
+import { answersAcknowledgedEarly, webhooksShed } from '../observability/metrics';
+
+/**
+ * Answers: a person's keypress (Twilio Gather action) or SMS reply. Callbacks: every other
+ * provider webhook (status callbacks, a call's first TwiML, broadcast receipts).
+ */
+export type AdmissionClass = 'answer' | 'callback';
+
+const ANSWER_ROUTES = [
+  /^\/webhooks\/twilio\/voice\/[^/]+\/gather\/?$/,
+  /^\/webhooks\/twilio\/sms\/?$/,
+];
+
+export function admissionClassOf(method: string, path: string): AdmissionClass | undefined {
+  if (!path.startsWith('/webhooks/')) return undefined;
+  return method === 'POST' && ANSWER_ROUTES.some((r) => r.test(path)) ? 'answer' : 'callback';
+}
+
+export interface WebhookAdmissionOptions {
+  /** Callbacks handled at once, at most (0: no limit). */
+  maxCallbacks: number;
+  /** Answers handled or still being recorded at once, at most (0: no limit). */
+  maxAnswers: number;
+  /** An answer's webhook is answered by then, ms from its arrival (0: when recorded). */
+  ackMs: number;
+  /** Retry-After of a shed webhook, in seconds (default 1). */
+  retryAfterSeconds?: number;
+}
+
+/** Set on res.locals by the middleware: when the request arrived and what keeps it counted. */
+const ARRIVED = 'admissionArrivedAt';
+const HOLD = 'admissionHold';
+
+/**
+ * Load shedding of provider webhooks in one API process. Past a bounded number in hand, a webhook
+ * is answered 503 with Retry-After at once, before its body is read, instead of queueing behind
+ * the others until the provider gives up (Twilio waits 15 s). Answers and callbacks are bounded
+ * apart: a callback is cheap to shed (the recovery sweep asks the provider for receipts that
+ * never came), an answer is not (Twilio does not retry a Gather action answered 503), so answers
+ * have a bound of their own, far higher, and a deadline instead: an answer's handler waits for
+ * its recording until `ackMs` after arrival (`within`), then replies anyway and the recording
+ * goes on in the background, still counted against `maxAnswers` until it ends.
+ */
+export class WebhookAdmission {
+  readonly inHand: Record<AdmissionClass, number> = { answer: 0, callback: 0 };
+  readonly shed: Record<AdmissionClass, number> = { answer: 0, callback: 0 };
+  /** Answers whose webhook was answered before they were recorded. */
+  acknowledgedEarly = 0;
+
+  constructor(readonly opts: WebhookAdmissionOptions) {}
+
+  private limit(cls: AdmissionClass): number {
+    return cls === 'answer' ? this.opts.maxAnswers : this.opts.maxCallbacks;
+  }
+
+  middleware(): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const cls = admissionClassOf(req.method, req.path);
+      if (!cls) return next();
+      const limit = this.limit(cls);
+      if (limit > 0 && this.inHand[cls] >= limit) {
+        this.shed[cls]++;
+        webhooksShed().inc({ class: cls });
+        // The rest of the body is not read: the connection ends with the answer.
+        res.setHeader('Connection', 'close');
+        return next(AppException.overloaded(this.opts.retryAfterSeconds ?? 1));
+      }
+      this.inHand[cls]++;
+      res.locals[ARRIVED] = performance.now();
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.inHand[cls]--;
+      };
+      res.once('close', () => {
+        const hold = res.locals[HOLD] as Promise<unknown> | undefined;
+        if (hold) void hold.then(release, release);
+        else release();
+      });
+      next();
+    };
+  }
+
+  /**
+   * For an answer's handler: `work` (recording the answer) if it ends before the deadline
+   * (`ackMs` from the request's arrival), else `{ done: false }` at the deadline, the request
+   * staying counted until `work` ends; its failure is then passed to `onLateError` (the webhook
+   * has been answered: nobody else will hear of it).
+   */
+  async within<T>(
+    res: Response,
+    work: Promise<T>,
+    onLateError: (err: unknown) => void,
+  ): Promise<{ done: true; value: T } | { done: false }> {
+    const arrived = res.locals[ARRIVED] as number | undefined;
+    if (!this.opts.ackMs || arrived === undefined) return { done: true, value: await work };
+    const left = this.opts.ackMs - (performance.now() - arrived);
+    let timer: NodeJS.Timeout | undefined;
+    const late = Symbol('late');
+    const first = await Promise.race([
+      work.then((value) => ({ value })),
+      new Promise<typeof late>((resolve) => {
+        timer = setTimeout(() => resolve(late), Math.max(0, left));
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (first !== late) return { done: true, value: first.value };
+    this.acknowledgedEarly++;
+    answersAcknowledgedEarly().inc();
+    res.locals[HOLD] = work.catch(onLateError);
+    return { done: false };
+  }
+}

@@ -1,0 +1,121 @@
+import { Client } from 'pg';
+import { WebhookAdmission } from '../../src/common/http/webhook-admission';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
+import { twilioPost } from '../helpers/twilio-webhooks';
+import { waitUntil } from '../helpers/wait';
+import { imminentWarning } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'webhook-shedding-e2e-secret'.padEnd(40, 's');
+
+/**
+ * Issue 10: a keypress webhook is answered whatever the load. Here the recording of the
+ * resident's keypress is held (their call attempt's row is locked by another transaction, as a
+ * long statement would hold it): the webhook is answered with a thanks at the acknowledgement
+ * deadline and the answer is recorded once the row is free; past ANSWER_MAX_IN_FLIGHT answers
+ * in hand, the next keypress is answered 503 with Retry-After at once (the last resort).
+ */
+describe('keypress webhooks under load: acknowledged at the deadline, recorded after, shed past the bound', () => {
+  let t: TestApp;
+  let locker: Client;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET),
+      env: { ANSWER_ACK_MS: '300', ANSWER_MAX_IN_FLIGHT: '2' },
+    });
+    // Nobody answers by themselves: the test's keypresses are the only answers.
+    for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'silent');
+    locker = new Client({ connectionString: process.env.DATABASE_URL });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker.end();
+    await t.close();
+  });
+
+  const press = (attemptId: string, callSid: string) =>
+    twilioPost(t, `/webhooks/twilio/voice/${attemptId}/gather?round=1`, {
+      AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
+      CallSid: callSid,
+      Digits: '1',
+    });
+  const answersOf = async (callSid: string) =>
+    Number(
+      (
+        await t.db.query(`SELECT count(*)::int AS n FROM answers WHERE dedupe_key = $1`, [
+          `voice:${callSid}`,
+        ])
+      )[0].n,
+    );
+
+  it('answers a held keypress at the deadline, records it once the row is free, and sheds the third', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline: '削峰测试：滑坡临灾预警' }));
+    expect(res.status).toBe(201);
+    const warningId = res.body.id as string;
+    let attempt: { id: string; delivery_id: string } | undefined;
+    await waitUntil(async () => {
+      [attempt] = await t.db.query(
+        `SELECT a.id, a.delivery_id FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+           JOIN people p ON p.id = d.person_id
+          WHERE a.warning_id = $1 AND p.external_id = $2 AND a.channel = 'voice' AND a.purpose = 'warning'`,
+        [warningId, PEOPLE.resident.ext],
+      );
+      return attempt !== undefined;
+    }, 'the resident’s call is written');
+    const admission = t.app.get(WebhookAdmission, { strict: false });
+
+    // The call attempt's row is held by another transaction: recording the keypress waits.
+    await locker.query('BEGIN');
+    await locker.query(`SELECT 1 FROM contact_attempts WHERE id = $1 FOR UPDATE`, [attempt!.id]);
+    // Released after a while whatever happens, so that a failing run ends.
+    const safety = setTimeout(() => void locker.query('ROLLBACK').catch(() => undefined), 30_000);
+    try {
+      const first = await press(attempt!.id, 'CAshedding000000000000000000000001');
+      expect(first.status).toBe(201);
+      expect(first.text).toContain('<Hangup/>');
+      expect(first.text).toContain('您已确认收到预警');
+      expect(await answersOf('CAshedding000000000000000000000001')).toBe(0);
+      // A second press of the same call (placed again): acknowledged too, both still recording.
+      const second = await press(attempt!.id, 'CAshedding000000000000000000000002');
+      expect(second.status).toBe(201);
+      expect(admission.inHand.answer).toBe(2);
+      // The answers' bound is reached: the third is shed at once.
+      const third = await press(attempt!.id, 'CAshedding000000000000000000000003');
+      expect(third.status).toBe(503);
+      expect(Number(third.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(third.body.error.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      clearTimeout(safety);
+      await locker.query('COMMIT').catch(() => undefined);
+    }
+
+    // The row is free: both acknowledged answers are recorded, the first one confirms.
+    await waitUntil(
+      async () =>
+        (await answersOf('CAshedding000000000000000000000001')) === 1 &&
+        (await answersOf('CAshedding000000000000000000000002')) === 1,
+      'the acknowledged answers are recorded',
+    );
+    const [d] = await t.db.query(`SELECT state, answer_channel FROM deliveries WHERE id = $1`, [
+      attempt!.delivery_id,
+    ]);
+    expect(d).toEqual({ state: 'confirmed', answer_channel: 'voice' });
+    expect(await answersOf('CAshedding000000000000000000000003')).toBe(0);
+    await waitUntil(async () => admission.inHand.answer === 0, 'the answers in hand are done');
+    // The bound is free again: the next keypress is admitted and recorded.
+    const fourth = await press(attempt!.id, 'CAshedding000000000000000000000004');
+    expect(fourth.status).toBe(201);
+    expect(fourth.text).toContain('您已确认收到');
+    await waitUntil(
+      async () => (await answersOf('CAshedding000000000000000000000004')) === 1,
+      'the fourth answer is recorded',
+    );
+  });
+});
