@@ -38,8 +38,8 @@ describe('body limits, rate limits and the console CSP', () => {
       expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
       expect(body.error.message).toMatch(/请求体过大/);
       expect(body.error.fields).toEqual([expect.objectContaining({ field: 'body' })]);
-      // Answered from the declared length, not after reading 150 MB.
-      expect(res.ms).toBeLessThan(3000);
+      // Answered from the declared length: the client sends only a first piece of the body it
+      // declared and never the rest, so an answer at all means the server did not wait to read it.
     };
 
     it('answers 413 at once to an unauthenticated 150 MB import, without reading it', async () => {
@@ -87,7 +87,6 @@ describe('body limits, rate limits and the console CSP', () => {
     });
 
     it('answers 413 to a chunked body as soon as it passes the limit', async () => {
-      const started = Date.now();
       const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = http.request(
           new URL('/v1/warnings', t.baseUrl),
@@ -110,8 +109,8 @@ describe('body limits, rate limits and the console CSP', () => {
         for (let i = 0; i < 24; i++) req.write('x'.repeat(64 * 1024));
       });
       expect(res.status).toBe(413);
+      // The request was never ended: an answer means it came as soon as the limit was passed.
       expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
-      expect(Date.now() - started).toBeLessThan(3000);
     });
 
     it('reads a large import for an admin token (the route and role that need it)', async () => {
