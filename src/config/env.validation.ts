@@ -281,6 +281,31 @@ export class EnvironmentVariables {
   ANSWERS_DB_POOL = 10;
 
   /**
+   * The inbound spool: a keypress, SMS reply or link answer that could not be recorded because
+   * Postgres is unreachable is kept in the queue backend and applied once Postgres is back. Its
+   * webhook waits at most INBOUND_SPOOL_TIMEOUT_MS for the queue backend to take it (then 503);
+   * applying it is retried after INBOUND_SPOOL_RETRY_MS, doubling up to
+   * INBOUND_SPOOL_RETRY_MAX_MS, for as long as the database stays away.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000)
+  INBOUND_SPOOL_TIMEOUT_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  INBOUND_SPOOL_RETRY_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  INBOUND_SPOOL_RETRY_MAX_MS = 30_000;
+
+  /**
    * Carrier limits per called number (see NumberLimits): `count/window` rules such as
    * `1/1m,5/1h,20/1d`, or `off`. A full window of up to 5 minutes is waited for; a longer one
    * moves the person's chain to their next contact point. The _NIGHT rules apply between

@@ -9,6 +9,8 @@ import { AnswersService } from './answers.service';
 import { BroadcastWebhooksController } from './broadcast-webhooks.controller';
 import { ConfirmLinkController } from './confirm-link.controller';
 import { DeliveryEventsService } from './delivery-events.service';
+import { InboundEvents } from './inbound-events';
+import { InboundSpool } from './inbound-spool';
 import { OnSiteController } from './on-site.controller';
 import { OnSiteService } from './on-site.service';
 import { SilentSendsService } from './silent-sends.service';
@@ -33,9 +35,11 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     OnSiteService,
     SmsRepliesService,
     SilentSendsService,
+    InboundEvents,
+    InboundSpool,
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     { provide: ANSWER_LISTENER, useExisting: EscalationService },
   ],
-  exports: [AnswersService, DeliveryEventsService, SilentSendsService],
+  exports: [AnswersService, DeliveryEventsService, SilentSendsService, InboundEvents],
 })
 export class ResponsesModule {}

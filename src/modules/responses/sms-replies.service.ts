@@ -85,8 +85,7 @@ export class SmsRepliesService {
       [dedupeKey],
     );
     const at = e.receivedAt;
-    if (seen?.taskId)
-      return this.taskReply([seen], parseTaskReply(e.body), e.body, dedupeKey, at);
+    if (seen?.taskId) return this.taskReply([seen], parseTaskReply(e.body), e.body, dedupeKey, at);
     if (seen?.about === 'notice')
       return this.noticeReply(seen, seen.kind as AnswerKind, e.body, dedupeKey, at);
     const kind = seen ? (seen.kind as AnswerKind) : parseSmsReply(e.body);
@@ -99,8 +98,7 @@ export class SmsRepliesService {
     // Otherwise it answers the last message that asked for one: a task, a notice, or the alert.
     const notice = seen ? undefined : await this.openNotice(e.from);
     const open = seen ?? (await this.openDelivery(e.from, kind));
-    const sent = (x?: { sentAt: Date | null }) =>
-      x?.sentAt ? new Date(x.sentAt).getTime() : -1;
+    const sent = (x?: { sentAt: Date | null }) => (x?.sentAt ? new Date(x.sentAt).getTime() : -1);
     const latest = Math.max(sent(tasks[0]), sent(notice), open ? Math.max(sent(open), 0) : -1);
     if (tasks.length && sent(tasks[0]) === latest)
       return this.taskReply(tasks, task, e.body, dedupeKey, at);

@@ -12,7 +12,7 @@ import {
   TwilioWebhookVerifier,
 } from '../../channels/twilio/twilio-webhook';
 import { smsReplyTwiml } from '../../channels/sms/sms-twiml';
-import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
+import { gatherReplyTwiml, sayAndHangUpTwiml, warningCallTwiml } from '../../channels/voice/twiml';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../auth/auth.decorators';
@@ -22,7 +22,8 @@ import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { NoticesRepository } from '../chain/notices.repository';
 import { DeliveryEventsService } from './delivery-events.service';
-import { SmsRepliesService } from './sms-replies.service';
+import { InboundEvents, receivedVoice } from './inbound-events';
+import { InboundSpool } from './inbound-spool';
 
 /**
  * Twilio's callbacks. Public (no bearer token) but every request must carry a valid
@@ -39,8 +40,9 @@ export class TwilioWebhooksController {
     private readonly attempts: DispatchRepository,
     private readonly warnings: WarningsRepository,
     private readonly renderer: MessageRenderer,
-    private readonly replies: SmsRepliesService,
     private readonly notices: NoticesRepository,
+    private readonly inbound: InboundEvents,
+    private readonly spool: InboundSpool,
   ) {}
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
@@ -100,12 +102,18 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
+    const receivedAt = new Date();
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
     const message = { messageSid: e.messageSid, from: e.from, body: e.body };
-    await this.events.inboundSms(message);
-    const outcome = await this.replies.handle(message);
-    res.type('text/xml').send(smsReplyTwiml(outcome.reply));
+    // Postgres unreachable: kept in the inbound spool, answered "received" (see InboundSpool).
+    const reply = await this.spool.recordOrKeep(
+      async () => (await this.inbound.sms({ type: 'sms', ...message })).reply,
+      { type: 'sms', ...message },
+      receivedAt,
+      () => this.inbound.receivedSms(message.body),
+    );
+    res.type('text/xml').send(smsReplyTwiml(reply));
   }
 
   /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
@@ -136,24 +144,35 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
+    const receivedAt = new Date();
     this.verify(req, body, sig);
     const e = parseGatherEvent(body, req.originalUrl);
-    const scripts = await this.scripts(attemptId);
-    const reply = gatherReplyTwiml({
-      scripts,
-      gatherUrl: this.urls.voiceGather(attemptId),
+    const event = {
+      type: 'gather' as const,
+      attemptId,
+      callSid: e.callSid,
       digits: e.digits,
       round: e.round,
-    });
-    if (e.digits)
-      await this.events.keypress({
-        attemptId,
-        digits: e.digits.trim(),
-        callSid: e.callSid,
-        round: e.round,
-      });
-    else if (reply.heard) await this.events.heard(attemptId);
-    res.type('text/xml').send(reply.twiml);
+    };
+    // Postgres unreachable: the key (or the message heard) is kept in the inbound spool and the
+    // call ends with "received" for 1 and 2 (the script for another round cannot be read).
+    const twiml = await this.spool.recordOrKeep(
+      async () => {
+        const scripts = await this.scripts(attemptId);
+        const reply = gatherReplyTwiml({
+          scripts,
+          gatherUrl: this.urls.voiceGather(attemptId),
+          digits: e.digits,
+          round: e.round,
+        });
+        await this.inbound.gather(event);
+        return reply.twiml;
+      },
+      event,
+      receivedAt,
+      () => sayAndHangUpTwiml(receivedVoice(e.digits)),
+    );
+    res.type('text/xml').send(twiml);
   }
 
   @Post('voice/:attemptId/status')
