@@ -104,8 +104,9 @@ export class InboundSpool {
       return await record();
     } catch (err) {
       if (!event || !unavailableOf(err)) throw err;
+      const e = err as { code?: unknown; message?: unknown };
       this.logger.warn(
-        { err, type: event.type },
+        { type: event.type, code: e.code, reason: e.message },
         'database unreachable: keeping the inbound event in the spool',
       );
       await this.keep(event, receivedAt);

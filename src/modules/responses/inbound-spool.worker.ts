@@ -61,9 +61,18 @@ export class InboundSpoolWorker implements OnApplicationBootstrap, OnModuleDestr
     this.worker.on('failed', (job, err) => {
       // While the database is away every try fails: only the first and a give-up are worth a line.
       if (job && job.attemptsMade > 1 && !(err instanceof UnrecoverableError)) return;
+      const e = err as { code?: unknown; message?: unknown };
       this.logger.warn(
-        { jobId: job?.id, type: job?.data.event.type, attemptsMade: job?.attemptsMade, err },
-        'spooled inbound event not applied',
+        {
+          jobId: job?.id,
+          type: job?.data.event.type,
+          attemptsMade: job?.attemptsMade,
+          code: e.code,
+          reason: e.message,
+        },
+        err instanceof UnrecoverableError
+          ? 'spooled inbound event given up (kept as failed)'
+          : 'spooled inbound event not applied yet: retrying',
       );
     });
     this.worker.on('error', (err) => this.logger.error({ err }, 'inbound spool worker error'));
