@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import twilio from 'twilio';
 import { type RunningSandbox, startSandbox } from '../../../src/bootstrap/sandbox';
 import { ProviderLog } from './provider-log';
 import { ProviderFaultProxy } from './provider-proxy';
@@ -61,6 +62,13 @@ export interface ScenarioResult {
   fault: string;
   /** Counters of the fault proxies. */
   faultCounts: Record<string, number>;
+  /** Answers (keypress 1, SMS reply 1) the scenario posted during its fault, signed as Twilio does. */
+  answersDuringFault: number;
+  /**
+   * Of those: not answered 2xx "received", or the person not confirmed in the end with an answer
+   * time within the fault (the answer, or its time, lost).
+   */
+  answersLost: number;
   totalMs: number;
   /** The scenario could not run to the end (its trigger never came, a process did not start). */
   error?: string;
@@ -89,6 +97,10 @@ export interface ScenarioContext {
   provider: ProviderFaultProxy;
   webhooks: WebhookProxy;
   progress(): Promise<Progress>;
+  /** Posts answers as people would, through the webhook proxy, signed (see postAnswers). */
+  postAnswers(count: number): Promise<PostedAnswer[]>;
+  /** Answers posted during the fault, checked at the end. */
+  answers: PostedAnswer[];
   /** Polls progress until `check` holds (deadline: the drain timeout). */
   waitFor(what: string, check: (p: Progress) => boolean): Promise<Progress>;
   log(msg: string): void;
@@ -101,6 +113,103 @@ export interface Scenario {
   before?(ctx: ScenarioContext): Promise<void>;
   /** Injects the fault while the warning is under way; returns a description of it. */
   fault(ctx: ScenarioContext): Promise<string>;
+}
+
+/** An answer the harness posted as a person would (a keypress 1 on a call, an SMS reply 1). */
+export interface PostedAnswer {
+  deliveryId: string;
+  channel: 'voice' | 'sms';
+  /** HTTP status of the webhook and whether it answered "received" (the TwiML / SMS reply). */
+  status: number;
+  received: boolean;
+}
+
+/**
+ * Picks up to `count` people with an open alert (sent, delivered or heard) and answers for them as
+ * they would: half press 1 on the call they were sent (a gather posted to the gateway), half reply
+ * 1 to their SMS, each signed as Twilio signs it, posted through the webhook proxy. People whose
+ * number is shared with someone else are left out (the reply would be matched to either).
+ */
+async function postAnswers(
+  db: Pool,
+  warningId: string,
+  twilioEnv: { authToken: string; accountSid: string; fromNumber: string },
+  publicBaseUrl: string,
+  count: number,
+): Promise<PostedAnswer[]> {
+  const calls = (
+    await db.query<{ deliveryId: string; attemptId: string; callSid: string }>(
+      `SELECT DISTINCT ON (d.id) d.id AS "deliveryId", a.id AS "attemptId", a.provider_id AS "callSid"
+         FROM deliveries d JOIN contact_attempts a ON a.delivery_id = d.id
+        WHERE d.warning_id = $1 AND d.state IN ('sent', 'delivered', 'heard')
+          AND a.channel = 'voice' AND a.purpose = 'warning' AND a.provider_id IS NOT NULL
+        ORDER BY d.id, a.seq LIMIT $2`,
+      [warningId, Math.ceil(count / 2)],
+    )
+  ).rows;
+  const texts = (
+    await db.query<{ deliveryId: string; address: string }>(
+      `SELECT DISTINCT ON (d.id) d.id AS "deliveryId", a.address
+         FROM deliveries d JOIN contact_attempts a ON a.delivery_id = d.id
+        WHERE d.warning_id = $1 AND d.state IN ('sent', 'delivered', 'heard') AND NOT (d.id = ANY($3::uuid[]))
+          AND a.channel = 'sms' AND a.purpose = 'warning' AND a.status IN ('sent', 'delivered')
+          AND NOT EXISTS (SELECT 1 FROM contact_points c WHERE c.value = a.address AND c.person_id <> d.person_id)
+        ORDER BY d.id, a.seq LIMIT $2`,
+      [warningId, count - calls.length, calls.map((c) => c.deliveryId)],
+    )
+  ).rows;
+  const post = async (path: string, params: Record<string, string>) => {
+    const signature = twilio.getExpectedTwilioSignature(
+      twilioEnv.authToken,
+      `${publicBaseUrl}${path}`,
+      params,
+    );
+    const res = await fetch(`${publicBaseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': signature,
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const out: PostedAnswer[] = [];
+  for (const c of calls) {
+    const r = await post(`/webhooks/twilio/voice/${c.attemptId}/gather?round=1`, {
+      AccountSid: twilioEnv.accountSid,
+      CallSid: c.callSid,
+      Digits: '1',
+    }).catch(() => ({ status: 0, text: '' }));
+    out.push({
+      deliveryId: c.deliveryId,
+      channel: 'voice',
+      status: r.status,
+      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+    });
+  }
+  for (const m of texts) {
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const r = await post('/webhooks/twilio/sms', {
+      AccountSid: twilioEnv.accountSid,
+      MessageSid: sid,
+      SmsSid: sid,
+      From: m.address,
+      To: twilioEnv.fromNumber,
+      Body: '1',
+      NumMedia: '0',
+      NumSegments: '1',
+      SmsStatus: 'received',
+    }).catch(() => ({ status: 0, text: '' }));
+    out.push({
+      deliveryId: m.deliveryId,
+      channel: 'sms',
+      status: r.status,
+      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+    });
+  }
+  return out;
 }
 
 /** A county seeded once, copied per scenario (CREATE DATABASE … TEMPLATE). */
@@ -346,6 +455,11 @@ export async function runScenario(
       throw new Error(`[${scenario.name}] timed out waiting for ${what}: ${JSON.stringify(last)}`);
     };
     let warningId = '';
+    const twilioEnv = {
+      authToken: sandbox.env.TWILIO_AUTH_TOKEN,
+      accountSid: sandbox.env.TWILIO_ACCOUNT_SID,
+      fromNumber: sandbox.env.TWILIO_FROM_NUMBER,
+    };
     const ctx: ScenarioContext = {
       opts,
       infra,
@@ -356,6 +470,8 @@ export async function runScenario(
       provider,
       webhooks,
       progress,
+      postAnswers: (count) => postAnswers(db, warningId, twilioEnv, webhooks.baseUrl, count),
+      answers: [],
       waitFor,
       log,
     };
@@ -424,6 +540,27 @@ export async function runScenario(
         [warningId],
       )
     ).rows;
+    // Answers posted during the fault: answered "received", and the person confirmed in the end
+    // with the time of an answer received during the fault (not lost, not re-timed).
+    const answered = new Map(
+      (
+        await db.query<{ id: string; ok: boolean }>(
+          `SELECT id, state IN ('confirmed', 'declined') AND confirmed_at <= $2 AS ok
+             FROM deliveries WHERE id = ANY($1::uuid[])`,
+          [ctx.answers.map((a) => a.deliveryId), new Date(faultEnd)],
+        )
+      ).rows.map((r) => [r.id, r.ok]),
+    );
+    const answersLost = ctx.answers.filter(
+      (a) => !a.received || answered.get(a.deliveryId) !== true,
+    ).length;
+    if (ctx.answers.length)
+      log(
+        `answers posted during the fault: ${ctx.answers.length}, lost ${answersLost}` +
+          (answersLost
+            ? `: ${JSON.stringify(ctx.answers.filter((a) => !a.received || !answered.get(a.deliveryId)).slice(0, 5))}`
+            : ''),
+      );
     const dups = providerLog.duplicates();
     const result: ScenarioResult = {
       scenario: scenario.name,
@@ -446,6 +583,8 @@ export async function runScenario(
         webhooksReplayed: webhooks.counts.replayed,
         webhooksLate: webhooks.counts.late,
       },
+      answersDuringFault: ctx.answers.length,
+      answersLost,
       totalMs: Date.now() - started,
     };
     log(
@@ -529,6 +668,8 @@ export async function runSuite(
           drained: false,
           fault: '',
           faultCounts: {},
+          answersDuringFault: 0,
+          answersLost: 0,
           totalMs: Date.now() - started,
           error: (err as Error).message,
         });
@@ -542,4 +683,8 @@ export async function runSuite(
 
 /** A scenario failed: duplicates, unaccounted people, a backlog that never drained, or an error. */
 export const failed = (r: ScenarioResult): boolean =>
-  r.duplicates > 0 || r.unaccounted > 0 || !r.drained || r.error !== undefined;
+  r.duplicates > 0 ||
+  r.unaccounted > 0 ||
+  r.answersLost > 0 ||
+  !r.drained ||
+  r.error !== undefined;
