@@ -153,6 +153,26 @@ export class EnvironmentVariables {
   RECOVERY_INTERVAL_MS = 30_000;
 
   /**
+   * A send or step timer still waiting this long after it was due, with its job gone (lost with
+   * the queue backend's data), is brought back by the recovery sweep (a fan-out after half of it).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(3600)
+  RECOVERY_REQUEUE_AFTER_SECONDS = 60;
+
+  /**
+   * BullMQ's job lock, and its stalled-job check: a job whose worker died (kill -9) is run again
+   * by another worker after at most about twice this.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  QUEUE_LOCK_DURATION_MS = 30_000;
+
+  /**
    * /health reports work as overdue (status "degraded") when a send has waited in the queue this
    * long, or a 叫应 step timer is this late.
    */
