@@ -127,8 +127,10 @@ export interface PostedAnswer {
 /**
  * Picks up to `count` people with an open alert (sent, delivered or heard) and answers for them as
  * they would: half press 1 on the call they were sent (a gather posted to the gateway), half reply
- * 1 to their SMS, each signed as Twilio signs it, posted through the webhook proxy. People whose
- * number is shared with someone else are left out (the reply would be matched to either).
+ * 1 to their SMS, each signed as Twilio signs it, posted through the webhook proxy. SMS replies
+ * come from residents whose number is theirs alone: an official's reply answers the last message
+ * that asked for one, which may be a notice or a task sent after the outage (see the report), and
+ * a shared number's reply may be matched to either person.
  */
 async function postAnswers(
   db: Pool,
@@ -152,7 +154,7 @@ async function postAnswers(
       `SELECT DISTINCT ON (d.id) d.id AS "deliveryId", a.address
          FROM deliveries d JOIN contact_attempts a ON a.delivery_id = d.id
         WHERE d.warning_id = $1 AND d.state IN ('sent', 'delivered', 'heard') AND NOT (d.id = ANY($3::uuid[]))
-          AND a.channel = 'sms' AND a.purpose = 'warning' AND a.status IN ('sent', 'delivered')
+          AND d.role = 'resident' AND a.channel = 'sms' AND a.purpose = 'warning' AND a.status IN ('sent', 'delivered')
           AND NOT EXISTS (SELECT 1 FROM contact_points c WHERE c.value = a.address AND c.person_id <> d.person_id)
         ORDER BY d.id, a.seq LIMIT $2`,
       [warningId, count - calls.length, calls.map((c) => c.deliveryId)],
@@ -413,6 +415,9 @@ export async function runScenario(
       ...(process.env.FAULTS_REAL_CLOCKS === '1'
         ? {}
         : { RECOVERY_REQUEUE_AFTER_SECONDS: '10', QUEUE_LOCK_DURATION_MS: '10000' }),
+      // Answers kept while Postgres was cut are applied within a second of its return.
+      INBOUND_SPOOL_RETRY_MS: '250',
+      INBOUND_SPOOL_RETRY_MAX_MS: '1000',
       RECEIPT_POLL_AFTER_SECONDS: '30',
       BREAKER_RESET_MS: '2000',
       BREAKER_MIN_REQUESTS: '10',
