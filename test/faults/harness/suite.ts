@@ -69,6 +69,8 @@ export interface ScenarioResult {
    * time within the fault (the answer, or its time, lost).
    */
   answersLost: number;
+  /** A few of them, with the person's final state and answers (for the report). */
+  answersLostExamples?: unknown[];
   totalMs: number;
   /** The scenario could not run to the end (its trigger never came, a process did not start). */
   error?: string;
@@ -552,15 +554,18 @@ export async function runScenario(
     ).rows;
     // Answers posted during the fault: answered "received", and the person confirmed in the end
     // with the time of an answer received during the fault (not lost, not re-timed).
-    const answered = new Map(
-      (
-        await db.query<{ id: string; ok: boolean }>(
-          `SELECT id, state IN ('confirmed', 'declined') AND confirmed_at <= $2 AS ok
-             FROM deliveries WHERE id = ANY($1::uuid[])`,
-          [ctx.answers.map((a) => a.deliveryId), new Date(faultEnd)],
-        )
-      ).rows.map((r) => [r.id, r.ok]),
-    );
+    const finals = (
+      await db.query<{ id: string; ok: boolean; state: string; at: string; answers: unknown }>(
+        `SELECT d.id, d.state IN ('confirmed', 'declined') AND d.confirmed_at <= $2 AS ok, d.state,
+                d.confirmed_at AS at,
+                (SELECT json_agg(json_build_object('ch', a.channel, 'kind', a.kind, 'about', a.about,
+                        'at', a.received_at, 'eff', a.effective)) FROM answers a WHERE a.delivery_id = d.id) AS answers
+           FROM deliveries d WHERE d.id = ANY($1::uuid[])`,
+        [ctx.answers.map((a) => a.deliveryId), new Date(faultEnd)],
+      )
+    ).rows;
+    const answered = new Map(finals.map((r) => [r.id, r.ok]));
+    const lostDetails = finals.filter((r) => !r.ok);
     const answersLost = ctx.answers.filter(
       (a) => !a.received || answered.get(a.deliveryId) !== true,
     ).length;
@@ -595,6 +600,13 @@ export async function runScenario(
       },
       answersDuringFault: ctx.answers.length,
       answersLost,
+      answersLostExamples: [
+        ...ctx.answers.filter((a) => !a.received),
+        ...lostDetails.map((d) => ({
+          ...d,
+          posted: ctx.answers.find((a) => a.deliveryId === d.id),
+        })),
+      ].slice(0, 5),
       totalMs: Date.now() - started,
     };
     log(
