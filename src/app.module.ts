@@ -30,6 +30,7 @@ import { HealthModule } from './modules/health/health.module';
 import { HazardReportsModule } from './modules/hazard-reports/hazard-reports.module';
 import { HazardReportsWorkersModule } from './modules/hazard-reports/hazard-reports-workers.module';
 import { ResponsesModule } from './modules/responses/responses.module';
+import { ResponsesWorkersModule } from './modules/responses/inbound-spool.worker';
 import { TasksApiModule } from './modules/tasks/tasks-api.module';
 import { WarningsModule } from './modules/warnings/warnings.module';
 import { RostersModule } from './modules/rosters/rosters.module';
@@ -104,7 +105,7 @@ const API_MODULES = [
   HazardReportsModule,
 ];
 /** Modules that hold queue processors (role worker). */
-const WORKER_MODULES = [DispatchWorkersModule, HazardReportsWorkersModule];
+const WORKER_MODULES = [DispatchWorkersModule, HazardReportsWorkersModule, ResponsesWorkersModule];
 
 /**
  * One codebase, two roles: ROLE=api serves HTTP, ROLE=worker runs queue processors, and the

@@ -153,6 +153,26 @@ export class EnvironmentVariables {
   RECOVERY_INTERVAL_MS = 30_000;
 
   /**
+   * A send or step timer still waiting this long after it was due, with its job gone (lost with
+   * the queue backend's data), is brought back by the recovery sweep (a fan-out after half of it).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(3600)
+  RECOVERY_REQUEUE_AFTER_SECONDS = 60;
+
+  /**
+   * BullMQ's job lock, and its stalled-job check: a job whose worker died (kill -9) is run again
+   * by another worker after at most about twice this.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  QUEUE_LOCK_DURATION_MS = 30_000;
+
+  /**
    * /health reports work as overdue (status "degraded") when a send has waited in the queue this
    * long, or a 叫应 step timer is this late.
    */
@@ -308,6 +328,31 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(200)
   ANSWERS_DB_POOL = 10;
+
+  /**
+   * The inbound spool: a keypress, SMS reply or link answer that could not be recorded because
+   * Postgres is unreachable is kept in the queue backend and applied once Postgres is back. Its
+   * webhook waits at most INBOUND_SPOOL_TIMEOUT_MS for the queue backend to take it (then 503);
+   * applying it is retried after INBOUND_SPOOL_RETRY_MS, doubling up to
+   * INBOUND_SPOOL_RETRY_MAX_MS, for as long as the database stays away.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000)
+  INBOUND_SPOOL_TIMEOUT_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  INBOUND_SPOOL_RETRY_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  INBOUND_SPOOL_RETRY_MAX_MS = 30_000;
 
   /**
    * Carrier limits per called number (see NumberLimits): `count/window` rules such as

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { renderReceivedVoice } from '../../src/templates/received';
 import { WebhookAdmission } from '../../src/common/http/webhook-admission';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -80,7 +81,9 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       const first = await press(attempt!.id, 'CAshedding000000000000000000000001');
       expect(first.status).toBe(201);
       expect(first.text).toContain('<Hangup/>');
-      expect(first.text).toContain('您已确认收到预警');
+      // The catalogue's "received" words (the same as during a database outage): nothing claims
+      // the answer was recorded yet.
+      expect(first.text).toContain(renderReceivedVoice('confirm'));
       expect(await answersOf('CAshedding000000000000000000000001')).toBe(0);
       // A second press of the same call (placed again): acknowledged too, both still recording.
       const second = await press(attempt!.id, 'CAshedding000000000000000000000002');

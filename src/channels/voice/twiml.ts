@@ -104,19 +104,6 @@ export function sayAndHangUpTwiml(text: string, language: CallLanguage = 'zh-CN'
   return response.toString();
 }
 
-/**
- * Thanks (key 1) or help acknowledged (key 2) naming no warning, and hang up: the reply to a
- * keypress acknowledged before the call's own texts could be read (the gateway under load).
- */
-export function answerReceivedTwiml(outcome: 'confirmed' | 'help_requested'): string {
-  return sayAndHangUpTwiml(
-    outcome === 'confirmed'
-      ? '您已确认收到预警，请立即按预案行动，谢谢。'
-      : '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意自身安全。',
-    'zh-CN',
-  );
-}
-
 export type GatherOutcome =
   /** Key 1: the callee confirmed receipt. */
   | 'confirmed'

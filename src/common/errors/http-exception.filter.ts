@@ -181,6 +181,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const fields = /^Failed to decode param/.test(messageEn)
         ? [{ field: 'path', message: messageEn }]
         : undefined;
+      // /health's 503 (Terminus) keeps what each part said: which part is down, and what is
+      // still known (queue backlogs, answers waiting in the inbound spool).
+      const details =
+        status === HttpStatus.SERVICE_UNAVAILABLE && typeof body === 'object' && body
+          ? (body as { details?: unknown }).details
+          : undefined;
       res.status(status).json({
         error: {
           code: HttpStatus[status] ?? 'HTTP_ERROR',
@@ -188,6 +194,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
           messageEn,
           ...(fields ? { fields } : {}),
         },
+        ...(details ? { details } : {}),
       });
       return;
     }

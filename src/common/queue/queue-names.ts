@@ -17,6 +17,11 @@ export const QUEUE_NAMES = {
   sendBroadcast: 'send-broadcast',
   /** 险情上报: a report's notices to duty offices (sends), and its city-deadline timer. */
   hazardReports: 'hazard-reports',
+  /**
+   * The inbound spool: keypresses, SMS replies and confirmation-link answers received (signature
+   * verified, body valid) while Postgres was unreachable, applied once it is back.
+   */
+  inbound: 'inbound-spool',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

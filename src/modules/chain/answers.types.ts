@@ -32,6 +32,24 @@ export interface AnswerInput {
   reason?: string | null;
   /** Provider message / call id or link token: the same answer delivered twice is one row. */
   dedupeKey: string;
+  /**
+   * Set only for an answer replayed from the inbound spool (received while Postgres was
+   * unreachable, recorded once it was back): the time the gateway received it, which is the
+   * answer's time (and so the person's response time); the audit event notes the delay.
+   */
+  receivedAt?: Date;
+}
+
+/**
+ * The note an audit event of an event replayed from the inbound spool carries: it was received at
+ * `receivedAt` and recorded late because the database could not be reached. Empty otherwise.
+ */
+export function delayedNote(receivedAt?: Date): {
+  delayed?: { receivedAt: string; reason: 'database_unavailable' };
+} {
+  return receivedAt
+    ? { delayed: { receivedAt: receivedAt.toISOString(), reason: 'database_unavailable' } }
+    : {};
 }
 
 export interface AnswerResult {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
-import { type AnswerInput, type AnswerResult, closedFor } from './answers.types';
+import { type AnswerInput, type AnswerResult, closedFor, delayedNote } from './answers.types';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { attemptFrom, type DeliveryState, deliveryFrom, sqlList } from './chain-states';
@@ -160,8 +160,11 @@ export class ChainMoves {
     });
   }
 
-  /** The whole message played through without a key: heard, once. */
-  async markHeard(attemptId: string): Promise<void> {
+  /**
+   * The whole message played through without a key: heard, once. `at`: when the gateway received
+   * it, for an event replayed from the inbound spool (else now).
+   */
+  async markHeard(attemptId: string, at?: Date): Promise<void> {
     await this.db.transaction(async (m) => {
       const [first] = await rows<{ deliveryId: string; warningId: string }>(
         m,
@@ -177,11 +180,11 @@ export class ChainMoves {
       if (!a) return;
       // A notice heard is not the person's own alert heard (unless notices are their whole chain).
       await m.query(
-        `UPDATE deliveries d SET heard_at = coalesce(d.heard_at, now()),
+        `UPDATE deliveries d SET heard_at = coalesce(d.heard_at, $3::timestamptz, now()),
                 state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markHeard'))} THEN 'heard' ELSE d.state END
            FROM contact_attempts a
           WHERE a.id = $2 AND d.id = $1 AND ${OWN_MESSAGE}`,
-        [a.deliveryId, attemptId],
+        [a.deliveryId, attemptId, at ?? null],
       );
       if (!first) return;
       await this.audit.append(
@@ -192,7 +195,7 @@ export class ChainMoves {
             subjectType: 'attempt',
             subjectId: attemptId,
             warningId: first.warningId,
-            data: { deliveryId: first.deliveryId },
+            data: { deliveryId: first.deliveryId, ...delayedNote(at) },
           },
         ],
         m,
@@ -280,8 +283,8 @@ export class ChainMoves {
     if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
     const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
     const [answer] = await m.query(
-      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)
+      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, coalesce($9::timestamptz, now()))
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [
         input.deliveryId,
@@ -292,6 +295,7 @@ export class ChainMoves {
         input.recordedBy ?? null,
         input.reason ?? null,
         input.dedupeKey,
+        input.receivedAt ?? null,
       ],
     );
     if (!answer) {
@@ -303,12 +307,13 @@ export class ChainMoves {
     // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
     // The first answer stays the first answer: help after a confirmation is a flag on top of it
     // (help_requested_at), and the person stays confirmed with the time, channel and attempt of
-    // their confirmation, which their response time is measured by. Help is flagged once.
+    // their confirmation, which their response time is measured by. Help is flagged once. An
+    // answer replayed from the inbound spool carries the time it was received: that is its time.
     const [moved] = await rows<{ state: DeliveryState }>(
       m,
       `UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $2 END,
-              confirmed_at = coalesce(confirmed_at, now()),
-              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, now()) ELSE help_requested_at END,
+              confirmed_at = coalesce(confirmed_at, $6::timestamptz, now()),
+              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, $6::timestamptz, now()) ELSE help_requested_at END,
               answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
               answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
         WHERE id = $1 AND state <> ALL($5::text[]) AND NOT ($2 = 'declined' AND help_requested_at IS NOT NULL)
@@ -319,6 +324,7 @@ export class ChainMoves {
         input.attemptId ?? null,
         input.channel,
         closedFor(input.kind),
+        input.receivedAt ?? null,
       ],
     );
     if (!moved) {

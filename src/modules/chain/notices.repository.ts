@@ -6,6 +6,7 @@ import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { PlannedAttempt } from '../dispatch/contact-plan';
 import { attemptFrom, sqlList } from './chain-states';
+import { delayedNote } from './answers.types';
 
 /** Why someone was brought into another person's chain. */
 export type EscalationReason = 'not_woken' | 'help_requested' | 'group_silent';
@@ -266,6 +267,8 @@ export class NoticesRepository {
     channel: 'voice' | 'sms';
     raw?: string | null;
     dedupeKey: string;
+    /** When it was received, for an answer replayed from the inbound spool (else now). */
+    receivedAt?: Date;
   }): Promise<
     { recorded: boolean; acknowledged: number; deliveryId: string; warningId: string } | undefined
   > {
@@ -277,8 +280,9 @@ export class NoticesRepository {
       );
       if (!a) return undefined;
       const [answer] = await m.query(
-        `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, dedupe_key, effective, about)
-         VALUES ($1, $2, $3, $4, $5, $6, false, 'notice') ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+        `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, dedupe_key, effective, about, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, false, 'notice', coalesce($7::timestamptz, now()))
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
         [
           a.deliveryId,
           input.attemptId,
@@ -286,6 +290,7 @@ export class NoticesRepository {
           input.kind,
           input.raw ?? null,
           input.dedupeKey,
+          input.receivedAt ?? null,
         ],
       );
       const base = { deliveryId: a.deliveryId as string, warningId: a.warningId as string };
@@ -295,10 +300,10 @@ export class NoticesRepository {
           ? []
           : await rows<{ id: string }>(
               m,
-              `UPDATE escalations SET acknowledged_at = now(), ack_channel = $2, ack_attempt_id = $3,
-                      resolved_at = coalesce(resolved_at, now()), resolution = coalesce(resolution, 'acknowledged')
+              `UPDATE escalations SET acknowledged_at = coalesce($4::timestamptz, now()), ack_channel = $2, ack_attempt_id = $3,
+                      resolved_at = coalesce(resolved_at, $4::timestamptz, now()), resolution = coalesce(resolution, 'acknowledged')
                 WHERE id = ANY($1::uuid[]) AND acknowledged_at IS NULL RETURNING id`,
-              [a.covers ?? [], input.channel, input.attemptId],
+              [a.covers ?? [], input.channel, input.attemptId, input.receivedAt ?? null],
             );
       if (edges.length)
         await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
@@ -316,6 +321,7 @@ export class NoticesRepository {
               kind: input.kind,
               channel: input.channel,
               escalationIds: edges.map((e) => e.id),
+              ...delayedNote(input.receivedAt),
             },
           },
         ],

@@ -179,9 +179,14 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     opts: Partial<WorkerOptions>,
   ): void {
     const processor: Processor<T> = async (job, token) => fn(job, token);
+    // A job whose worker died (kill -9) is taken up again once its lock has run out and the next
+    // stalled-job check sees it: both QUEUE_LOCK_DURATION_MS (BullMQ's default, 30 s).
+    const lock = this.num('QUEUE_LOCK_DURATION_MS', 30_000);
     const worker = new Worker<T>(name, processor, {
       connection: bullConnectionOptions(this.runtime.queue),
       prefix: this.config.get('QUEUE_PREFIX'),
+      lockDuration: lock,
+      stalledInterval: lock,
       ...opts,
     });
     worker.on('failed', (job, err) =>

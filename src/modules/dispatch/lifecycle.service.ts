@@ -1,3 +1,4 @@
+import { ConfigService } from '@nestjs/config';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -30,6 +31,7 @@ export class LifecycleService {
     private readonly repo: DispatchRepository,
     private readonly sender: SendAttemptService,
     private readonly audit: AuditService,
+    private readonly config: ConfigService,
   ) {}
 
   /** Ends a warning at `expires`: queued sends stop. An update may have moved `expires` later. */
@@ -85,13 +87,17 @@ export class LifecycleService {
   }
 
   async recover(): Promise<void> {
+    // How long a send, a fan-out (half of it) or a step timer may wait for its job before its job
+    // is taken for lost and brought back (RECOVERY_REQUEUE_AFTER_SECONDS, default 60 s).
+    const after = Number(this.config.get('RECOVERY_REQUEUE_AFTER_SECONDS') ?? 60);
     // Versions whose fan-out never finished (the job may be lost): enqueue it again.
     const pending = await this.db.query<
       { id: string; version: number; kind: WarningKind; level: WarningLevel }[]
     >(
       `SELECT w.id, w.current_version AS version, w.kind, v.level FROM warnings w
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
-        WHERE w.fanout_done_at IS NULL AND w.created_at < now() - interval '30 seconds'`,
+        WHERE w.fanout_done_at IS NULL AND w.created_at < now() - make_interval(secs => $1::int / 2)`,
+      [after],
     );
     for (const w of pending)
       await this.queue.enqueueFanout(
@@ -107,11 +113,13 @@ export class LifecycleService {
 
     // Attempts and group sends still queued a while after they were written: re-enqueue (no-op if the job exists).
     const attempts = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
-      `SELECT id, channel, priority FROM contact_attempts WHERE status = 'queued' AND queued_at < now() - interval '60 seconds' LIMIT 10000`,
+      `SELECT id, channel, priority FROM contact_attempts WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) LIMIT 10000`,
+      [after],
     );
     await this.queue.enqueueAttempts(attempts);
     const groups = await this.db.query<{ id: string; channel: ChannelKind }[]>(
-      `SELECT id, channel FROM group_sends WHERE status = 'queued' AND queued_at < now() - interval '60 seconds' LIMIT 10000`,
+      `SELECT id, channel FROM group_sends WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) LIMIT 10000`,
+      [after],
     );
     await this.queue.enqueueGroupSends(groups.map((g) => ({ ...g, priority: 1 })));
 
@@ -125,9 +133,10 @@ export class LifecycleService {
       `SELECT d.warning_id AS "warningId", d.version, d.step,
               floor(extract(epoch FROM min(d.step_due_at)))::bigint AS second
          FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
-        WHERE d.step_due_at < now() - interval '60 seconds' AND d.step > 0
+        WHERE d.step_due_at < now() - make_interval(secs => $1) AND d.step > 0
           AND d.state NOT IN ('confirmed', 'declined', 'cancelled')
         GROUP BY d.warning_id, d.version, d.step`,
+      [after],
     );
     for (const o of overdueSteps)
       if (await this.queue.reviveStepTimer({ ...o, second: Number(o.second) }))

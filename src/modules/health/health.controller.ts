@@ -10,6 +10,7 @@ import { HealthView } from './health.responses';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
 import { Public } from '../auth/auth.decorators';
+import { InboundSpoolHealthIndicator } from './inbound.health';
 import { QueueHealthIndicator } from './queue.health';
 import { WorkHealthIndicator } from './work.health';
 
@@ -22,13 +23,15 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly queues: QueueHealthIndicator,
     private readonly work: WorkHealthIndicator,
+    private readonly inbound: InboundSpoolHealthIndicator,
     @Inject(GATEWAY_RUNTIME) private readonly runtime: GatewayRuntime,
   ) {}
 
   /**
    * Database, queue backend (Redis, or Postgres in the embedded default), every queue's backlog,
-   * and overdue work. 503 when a part is down; 200 with status "degraded" when it is up but work
-   * is overdue (sends waiting, 叫应 timers late).
+   * overdue work and the inbound spool. 503 when a part is down; 200 with status "degraded" when
+   * it is up but work is overdue (sends waiting, 叫应 timers late) or answers received while the
+   * database was unreachable are not recorded yet.
    */
   @Get()
   // Documented below: Terminus's own schema has no `degraded`.
@@ -37,7 +40,9 @@ export class HealthController {
     summary: 'Health: database, queue backend, queues and overdue work',
     description:
       '200 with status ok, or degraded when a send has waited or a 叫应 timer is late more than ' +
-      'HEALTH_OVERDUE_SECONDS; 503 (with Retry-After) when a part is down. No token needed.',
+      'HEALTH_OVERDUE_SECONDS, or answers received while the database was unreachable are not ' +
+      'recorded yet (inbound: pending, oldestSeconds, failed); 503 (with Retry-After) when a part ' +
+      'is down. No token needed.',
   })
   @ApiOkResponse({ type: HealthView })
   @ApiServiceUnavailableResponse({ type: HealthView, description: 'a part is down' })
@@ -49,8 +54,10 @@ export class HealthController {
       ...(this.runtime.queue.backend === 'redis' ? [() => this.queues.checkRedis('redis')] : []),
       () => this.queues.check('queues'),
       () => this.work.check('work'),
+      () => this.inbound.check('inbound'),
     ]);
-    const degraded = (result.details.work as { state?: string } | undefined)?.state === 'degraded';
+    const state = (key: string) => (result.details[key] as { state?: string } | undefined)?.state;
+    const degraded = state('work') === 'degraded' || state('inbound') === 'degraded';
     return degraded ? { ...result, status: 'degraded' } : result;
   }
 }

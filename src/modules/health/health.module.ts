@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { InboundSpoolHealthIndicator } from './inbound.health';
 import { QueueHealthIndicator } from './queue.health';
 import { WorkHealthIndicator } from './work.health';
 import { WorkMetrics } from './work.metrics';
@@ -8,6 +9,6 @@ import { WorkMetrics } from './work.metrics';
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [QueueHealthIndicator, WorkHealthIndicator, WorkMetrics],
+  providers: [QueueHealthIndicator, WorkHealthIndicator, WorkMetrics, InboundSpoolHealthIndicator],
 })
 export class HealthModule {}

@@ -32,6 +32,8 @@ const DESCRIPTIONS: Record<QueueName, string> = {
   'send-broadcast': 'Emergency broadcast terminals (应急广播)',
   'hazard-reports':
     'Hazard report notices to duty offices, and their 1-hour deadline timers (险情上报)',
+  'inbound-spool':
+    'Answers received while Postgres was unreachable, recorded once it is back (数据库中断期间收到的应答)',
 };
 
 /** Without APP_SECRET (development only): a key of this process, sessions end with it. */

@@ -8,7 +8,12 @@ import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
 import { NoticesRepository } from '../chain/notices.repository';
 import { ChainMoves } from '../chain/chain-moves.repository';
-import type { AnswerInput, AnswerKind, AnswerResult } from '../chain/answers.types';
+import {
+  type AnswerInput,
+  type AnswerKind,
+  type AnswerResult,
+  delayedNote,
+} from '../chain/answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
 import type { OnSiteAnswer } from '../tasks/tasks.service';
 
@@ -54,6 +59,8 @@ export class AnswersService {
     channel: 'voice' | 'sms';
     raw?: string | null;
     dedupeKey: string;
+    /** When it was received, for an answer replayed from the inbound spool (else now). */
+    receivedAt?: Date;
   }): Promise<{ recorded: boolean; acknowledged: number; deliveryId?: string }> {
     const ack = await this.notices.acknowledge(input);
     if (!ack) return { recorded: false, acknowledged: 0 };
@@ -70,6 +77,7 @@ export class AnswersService {
           attemptId: input.attemptId,
           raw: input.raw,
           dedupeKey: `${input.dedupeKey}:own`,
+          receivedAt: input.receivedAt,
         });
       } else if (input.kind === 'help') {
         await this.afterRecord(
@@ -123,6 +131,7 @@ export class AnswersService {
                 channel: input.channel,
                 effective: r.effective,
                 state: r.state,
+                ...delayedNote(input.receivedAt),
               },
             },
           ],

@@ -7,8 +7,15 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { reviveContent } from '../warnings/warnings.repository';
-import { AnswersService } from './answers.service';
-import { confirmPage, linkProblemPage, type LinkView, resultPage } from './confirm-pages';
+import {
+  confirmPage,
+  linkProblemPage,
+  type LinkView,
+  receivedPage,
+  resultPage,
+} from './confirm-pages';
+import { InboundEvents } from './inbound-events';
+import { InboundSpool } from './inbound-spool';
 
 /** Longer than any token the signer makes (43 characters): refused before any work. */
 const MAX_TOKEN_LENGTH = 100;
@@ -25,7 +32,8 @@ export class ConfirmLinkController {
   constructor(
     @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly renderer: MessageRenderer,
-    private readonly answers: AnswersService,
+    private readonly inbound: InboundEvents,
+    private readonly spool: InboundSpool,
   ) {}
 
   @Get(':token')
@@ -41,29 +49,63 @@ export class ConfirmLinkController {
     @Body() body: Record<string, unknown> | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    const link = await this.resolve(token);
-    if (!link.ok) return this.problem(res, link.reason);
-    const answer = body?.answer;
-    if (answer !== 'confirm' && answer !== 'help') {
-      this.html(
-        res,
-        400,
-        confirmPage(link.view, {
-          zh: '请选择“确认收到”或“请求支援”。',
-          en: 'Choose “Confirm receipt” or “Request help”.',
-        }),
-      );
-      return;
-    }
-    const result = await this.answers.record({
-      deliveryId: link.deliveryId,
-      kind: answer,
-      channel: 'link',
-      raw: answer,
-      dedupeKey: `link:${link.canonical}:${answer}`,
-    });
-    const after = (await this.view(link.deliveryId)) ?? link.view;
-    this.html(res, 200, resultPage(after, answer, result));
+    const receivedAt = new Date();
+    const signed = this.verify(token);
+    if (!signed.ok) return this.problem(res, signed.reason);
+    const raw = body?.answer;
+    const answer = raw === 'confirm' || raw === 'help' ? raw : undefined;
+    // Postgres unreachable: a valid answer is kept in the inbound spool (see InboundSpool) and the
+    // page says it was received; an invalid one cannot show the warning again (503).
+    const page = await this.spool.recordOrKeep(
+      async (): Promise<{ status: number; html: string }> => {
+        const link = await this.resolve(token);
+        if (!link.ok) return this.problemPage(link.reason);
+        if (!answer) {
+          return {
+            status: 400,
+            html: confirmPage(link.view, {
+              zh: '请选择“确认收到”或“请求支援”。',
+              en: 'Choose “Confirm receipt” or “Request help”.',
+            }),
+          };
+        }
+        const result = await this.inbound.link({
+          type: 'link',
+          deliveryId: link.deliveryId,
+          canonical: link.canonical,
+          answer,
+        });
+        const after = (await this.view(link.deliveryId)) ?? link.view;
+        return { status: 200, html: resultPage(after, answer, result) };
+      },
+      answer && {
+        type: 'link',
+        deliveryId: signed.deliveryId,
+        canonical: signed.canonical,
+        answer,
+      },
+      receivedAt,
+      () => ({ status: 200, html: receivedPage(answer ?? 'confirm') }),
+    );
+    this.html(res, page.status, page.html);
+  }
+
+  /** The token's signature and expiry (no database): the delivery and the canonical token. */
+  private verify(
+    token: string,
+  ):
+    | { ok: true; deliveryId: string; canonical: string }
+    | { ok: false; reason: 'expired' | 'invalid' } {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'invalid' };
+    const signer = this.renderer.linkSigner;
+    const v = signer.verify(token);
+    if (!v.ok) return { ok: false, reason: v.reason === 'expired' ? 'expired' : 'invalid' };
+    // base64url decoding tolerates variants of one token: dedupe on the form the signer makes.
+    return {
+      ok: true,
+      deliveryId: v.deliveryId,
+      canonical: signer.sign(v.deliveryId, v.expiresAt),
+    };
   }
 
   private async resolve(
@@ -72,15 +114,11 @@ export class ConfirmLinkController {
     | { ok: true; deliveryId: string; canonical: string; view: LinkView }
     | { ok: false; reason: 'expired' | 'invalid' }
   > {
-    if (!token || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'invalid' };
-    const signer = this.renderer.linkSigner;
-    const v = signer.verify(token);
-    if (!v.ok) return { ok: false, reason: v.reason === 'expired' ? 'expired' : 'invalid' };
+    const v = this.verify(token);
+    if (!v.ok) return v;
     const view = await this.view(v.deliveryId);
     if (!view) return { ok: false, reason: 'invalid' };
-    // base64url decoding tolerates variants of one token: dedupe on the form the signer makes.
-    const canonical = signer.sign(v.deliveryId, v.expiresAt);
-    return { ok: true, deliveryId: v.deliveryId, canonical, view };
+    return { ...v, view };
   }
 
   private async view(deliveryId: string): Promise<LinkView | undefined> {
@@ -96,7 +134,12 @@ export class ConfirmLinkController {
   }
 
   private problem(res: Response, reason: 'expired' | 'invalid'): void {
-    this.html(res, reason === 'expired' ? 410 : 404, linkProblemPage(reason));
+    const page = this.problemPage(reason);
+    this.html(res, page.status, page.html);
+  }
+
+  private problemPage(reason: 'expired' | 'invalid'): { status: number; html: string } {
+    return { status: reason === 'expired' ? 410 : 404, html: linkProblemPage(reason) };
   }
 
   private html(res: Response, status: number, html: string): void {

@@ -1,5 +1,6 @@
 import { escapeHtml } from '../../templates/email';
 import { enDateTime, listPlaces, zhDateTime } from '../../templates/format';
+import { renderReceivedLink } from '../../templates/received';
 import {
   LEVEL_NAMES_EN,
   LEVEL_NAMES_ZH,
@@ -175,5 +176,18 @@ export function linkProblemPage(reason: 'expired' | 'invalid'): string {
     title,
     `<h1>${reason === 'expired' ? '链接已过期' : '链接无效'}</h1><p class="note bad">${zh}</p>` +
       `<section class="en" lang="en"><p><strong>${reason === 'expired' ? 'Link expired' : 'Invalid link'}</strong></p><p>${en}</p></section>`,
+  );
+}
+
+/**
+ * After POST while the database is unreachable: the answer is kept and recorded once it is back,
+ * so the page says it was received (src/templates/received.ts); the warning cannot be shown.
+ */
+export function receivedPage(answer: 'confirm' | 'help'): string {
+  const t = renderReceivedLink(answer);
+  return page(
+    '预警确认 Warning confirmation',
+    `<p class="note${answer === 'help' ? ' warn' : ''}">${esc(t.zh)}</p>` +
+      `<section class="en" lang="en"><p><strong>Warning confirmation</strong></p><p>${esc(t.en)}</p></section>`,
   );
 }

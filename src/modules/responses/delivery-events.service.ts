@@ -95,13 +95,15 @@ export class DeliveryEventsService {
     digits: string;
     callSid: string;
     round?: number;
+    /** When it was received, for a keypress replayed from the inbound spool (else now). */
+    receivedAt?: Date;
   }): Promise<'confirmed' | 'declined' | 'other'> {
     const outcome = e.digits === '1' ? 'confirmed' : e.digits === '2' ? 'declined' : 'other';
     const [a] = await rows<{ delivery_id: string; purpose: string }>(
       this.db,
-      `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, now())
+      `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, $3::timestamptz, now())
         WHERE id = $1 RETURNING delivery_id, purpose`,
-      [e.attemptId, e.digits],
+      [e.attemptId, e.digits, e.receivedAt ?? null],
     );
     if (a?.purpose === 'notice') {
       // A keypress on a notice call acknowledges the notice (or asks for support).
@@ -112,6 +114,7 @@ export class DeliveryEventsService {
         channel: 'voice',
         raw: e.digits,
         dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
+        receivedAt: e.receivedAt,
       });
     } else if (a) {
       const call = e.callSid || e.attemptId;
@@ -122,6 +125,7 @@ export class DeliveryEventsService {
         attemptId: e.attemptId,
         raw: e.digits,
         dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
+        receivedAt: e.receivedAt,
       });
     }
     return outcome;
@@ -131,8 +135,8 @@ export class DeliveryEventsService {
    * The whole message played through without a key: heard, not yet confirmed. Recorded once per
    * call, when it is first marked heard (a later round heard again changes nothing).
    */
-  async heard(attemptId: string): Promise<void> {
-    await this.moves.markHeard(attemptId);
+  async heard(attemptId: string, receivedAt?: Date): Promise<void> {
+    await this.moves.markHeard(attemptId, receivedAt);
   }
 
   /** Inbound SMS: stored once per provider id (Twilio retries webhooks). */

@@ -12,6 +12,8 @@ import { AnswersService } from './answers.service';
 import { BroadcastWebhooksController } from './broadcast-webhooks.controller';
 import { ConfirmLinkController } from './confirm-link.controller';
 import { DeliveryEventsService } from './delivery-events.service';
+import { InboundEvents } from './inbound-events';
+import { InboundSpool } from './inbound-spool';
 import { OnSiteController } from './on-site.controller';
 import { OnSiteService } from './on-site.service';
 import { SilentSendsService } from './silent-sends.service';
@@ -36,6 +38,8 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     OnSiteService,
     SmsRepliesService,
     SilentSendsService,
+    InboundEvents,
+    InboundSpool,
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     { provide: ANSWER_LISTENER, useExisting: EscalationService },
     // Load shedding of the provider webhooks (a middleware of app.setup.ts, and the answers'
@@ -51,6 +55,12 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
         }),
     },
   ],
-  exports: [AnswersService, DeliveryEventsService, SilentSendsService, WebhookAdmission],
+  exports: [
+    AnswersService,
+    DeliveryEventsService,
+    SilentSendsService,
+    WebhookAdmission,
+    InboundEvents,
+  ],
 })
 export class ResponsesModule {}

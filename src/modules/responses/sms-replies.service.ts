@@ -53,7 +53,16 @@ export class SmsRepliesService {
     this.signature = (config.get('SMS_SIGNATURE' as never) as string | undefined) ?? '应急预警';
   }
 
-  async handle(e: { messageSid: string; from: string; body: string }): Promise<SmsReplyOutcome> {
+  /**
+   * `receivedAt`: set only for a reply replayed from the inbound spool (received while Postgres
+   * was unreachable): the time of the answer it records.
+   */
+  async handle(e: {
+    messageSid: string;
+    from: string;
+    body: string;
+    receivedAt?: Date;
+  }): Promise<SmsReplyOutcome> {
     // 险情…: about a hazard report (src/modules/hazard-reports), before any other matching.
     if (this.hazardReports && isHazardReportSms(e.body)) {
       const r = await this.hazardReports.handleSms(e);
@@ -75,24 +84,26 @@ export class SmsRepliesService {
         WHERE a.dedupe_key = $1`,
       [dedupeKey],
     );
-    if (seen?.taskId) return this.taskReply([seen], parseTaskReply(e.body), e.body, dedupeKey);
+    const at = e.receivedAt;
+    if (seen?.taskId) return this.taskReply([seen], parseTaskReply(e.body), e.body, dedupeKey, at);
     if (seen?.about === 'notice')
-      return this.noticeReply(seen, seen.kind as AnswerKind, e.body, dedupeKey);
+      return this.noticeReply(seen, seen.kind as AnswerKind, e.body, dedupeKey, at);
     const kind = seen ? (seen.kind as AnswerKind) : parseSmsReply(e.body);
     const tasks = seen ? [] : await this.tasks.openTasksSentTo(e.from);
     const task = parseTaskReply(e.body);
     // A reply naming a task's number answers that task, whatever came after it.
     const named =
       task.number !== undefined ? tasks.find((t) => t.number === task.number) : undefined;
-    if (named) return this.taskReply([named], task, e.body, dedupeKey);
+    if (named) return this.taskReply([named], task, e.body, dedupeKey, at);
     // Otherwise it answers the last message that asked for one: a task, a notice, or the alert.
     const notice = seen ? undefined : await this.openNotice(e.from);
     const open = seen ?? (await this.openDelivery(e.from, kind));
-    const at = (x?: { sentAt: Date | null }) => (x?.sentAt ? new Date(x.sentAt).getTime() : -1);
-    const latest = Math.max(at(tasks[0]), at(notice), open ? Math.max(at(open), 0) : -1);
-    if (tasks.length && at(tasks[0]) === latest)
-      return this.taskReply(tasks, task, e.body, dedupeKey);
-    if (notice && at(notice) === latest) return this.noticeReply(notice, kind, e.body, dedupeKey);
+    const sent = (x?: { sentAt: Date | null }) => (x?.sentAt ? new Date(x.sentAt).getTime() : -1);
+    const latest = Math.max(sent(tasks[0]), sent(notice), open ? Math.max(sent(open), 0) : -1);
+    if (tasks.length && sent(tasks[0]) === latest)
+      return this.taskReply(tasks, task, e.body, dedupeKey, at);
+    if (notice && sent(notice) === latest)
+      return this.noticeReply(notice, kind, e.body, dedupeKey, at);
     if (!open) {
       return {
         kind,
@@ -108,6 +119,7 @@ export class SmsRepliesService {
       attemptId: open.attemptId ?? null,
       raw: e.body,
       dedupeKey,
+      receivedAt: at,
     });
     return {
       kind,
@@ -130,6 +142,7 @@ export class SmsRepliesService {
     kind: AnswerKind,
     body: string,
     dedupeKey: string,
+    receivedAt?: Date,
   ): Promise<SmsReplyOutcome> {
     const r = await this.answers.answerNotice({
       attemptId: notice.attemptId,
@@ -137,6 +150,7 @@ export class SmsRepliesService {
       channel: 'sms',
       raw: body,
       dedupeKey,
+      receivedAt,
     });
     const reply =
       kind === 'confirm' ? 'notice_acknowledged' : kind === 'help' ? 'help' : 'notice_clarify';
@@ -167,6 +181,7 @@ export class SmsRepliesService {
     reply: TaskReply,
     body: string,
     dedupeKey: string,
+    receivedAt?: Date,
   ): Promise<SmsReplyOutcome> {
     const [task] = open;
     const kind: AnswerKind =
@@ -178,6 +193,7 @@ export class SmsRepliesService {
       attemptId: task.attemptId,
       raw: body,
       dedupeKey,
+      receivedAt,
     });
     const context = {
       status: task.status,

@@ -13,9 +13,9 @@ import {
 } from '../../channels/twilio/twilio-webhook';
 import { smsReplyTwiml } from '../../channels/sms/sms-twiml';
 import {
-  answerReceivedTwiml,
   gatherOutcome,
   gatherReplyTwiml,
+  sayAndHangUpTwiml,
   warningCallTwiml,
 } from '../../channels/voice/twiml';
 import { WebhookAdmission } from '../../common/http/webhook-admission';
@@ -28,7 +28,8 @@ import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { NoticesRepository } from '../chain/notices.repository';
 import { DeliveryEventsService } from './delivery-events.service';
-import { SmsRepliesService } from './sms-replies.service';
+import { InboundEvents, receivedVoice } from './inbound-events';
+import { InboundSpool } from './inbound-spool';
 
 /**
  * Twilio's callbacks. Public (no bearer token) but every request must carry a valid
@@ -39,7 +40,6 @@ import { SmsRepliesService } from './sms-replies.service';
 @Controller('webhooks/twilio')
 export class TwilioWebhooksController {
   private readonly logger = new Logger(TwilioWebhooksController.name);
-
   constructor(
     private readonly verifier: TwilioWebhookVerifier,
     private readonly urls: PublicUrls,
@@ -47,8 +47,9 @@ export class TwilioWebhooksController {
     private readonly attempts: DispatchRepository,
     private readonly warnings: WarningsRepository,
     private readonly renderer: MessageRenderer,
-    private readonly replies: SmsRepliesService,
     private readonly notices: NoticesRepository,
+    private readonly inbound: InboundEvents,
+    private readonly spool: InboundSpool,
     private readonly admission: WebhookAdmission,
   ) {}
 
@@ -118,18 +119,21 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
+    const receivedAt = new Date();
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
     const message = { messageSid: e.messageSid, from: e.from, body: e.body };
-    const work = (async () => {
-      await this.events.inboundSms(message);
-      const outcome = await this.replies.handle(message);
-      return smsReplyTwiml(outcome.reply);
-    })();
+    // Postgres unreachable: kept in the inbound spool, answered "received" (see InboundSpool).
+    const work = this.spool.recordOrKeep(
+      async () => (await this.inbound.sms({ type: 'sms', ...message })).reply,
+      { type: 'sms', ...message },
+      receivedAt,
+      () => this.inbound.receivedSms(message.body),
+    );
     // Answered within the acknowledgement deadline: past it, with no reply SMS (the reply is
     // decided by the recording, which goes on in the background).
     const r = await this.admission.within(res, work, this.lateFailure('an SMS reply'));
-    res.type('text/xml').send(r.done ? r.value : smsReplyTwiml());
+    res.type('text/xml').send(smsReplyTwiml(r.done ? r.value : undefined));
   }
 
   /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
@@ -160,40 +164,48 @@ export class TwilioWebhooksController {
     @Body() body: TwilioParams,
     @Headers('x-twilio-signature') sig?: string,
   ) {
+    const receivedAt = new Date();
     this.verify(req, body, sig);
     const e = parseGatherEvent(body, req.originalUrl);
-    const work = (async () => {
-      // A key is recorded while the call's texts are read (neither needs the other).
-      const [scripts] = await Promise.all([
-        this.scripts(attemptId),
-        e.digits
-          ? this.events.keypress({
-              attemptId,
-              digits: e.digits.trim(),
-              callSid: e.callSid,
-              round: e.round,
-            })
-          : undefined,
-      ]);
-      const reply = gatherReplyTwiml({
-        scripts,
-        gatherUrl: this.urls.voiceGather(attemptId),
-        digits: e.digits,
-        round: e.round,
-      });
-      if (!e.digits && reply.heard) await this.events.heard(attemptId);
-      return reply.twiml;
-    })();
+    const event = {
+      type: 'gather' as const,
+      attemptId,
+      callSid: e.callSid,
+      digits: e.digits,
+      round: e.round,
+    };
+    // Postgres unreachable: the key (or the message heard) is kept in the inbound spool and the
+    // call ends with "received" for 1 and 2 (the script for another round cannot be read).
+    const work = this.spool.recordOrKeep(
+      async () => {
+        // A key is recorded while the call's texts are read (neither needs the other).
+        const [scripts] = await Promise.all([
+          this.scripts(attemptId),
+          e.digits ? this.inbound.gather(event) : undefined,
+        ]);
+        const reply = gatherReplyTwiml({
+          scripts,
+          gatherUrl: this.urls.voiceGather(attemptId),
+          digits: e.digits,
+          round: e.round,
+        });
+        if (!e.digits) await this.inbound.gather(event);
+        return reply.twiml;
+      },
+      event,
+      receivedAt,
+      () => sayAndHangUpTwiml(receivedVoice(e.digits)),
+    );
     // A confirmation or a request for help is answered within the acknowledgement deadline:
-    // past it, with a thanks that names no warning, the answer being recorded in the background.
-    // Other keys and no key need the next round's TwiML: they wait for it.
+    // past it, with the same "received" words as during a database outage, the answer being
+    // recorded in the background. Other keys and no key need the next round's TwiML: they wait.
     const outcome = gatherOutcome(e.digits ?? '');
     if (outcome !== 'confirmed' && outcome !== 'help_requested') {
       res.type('text/xml').send(await work);
       return;
     }
     const r = await this.admission.within(res, work, this.lateFailure('a keypress'));
-    res.type('text/xml').send(r.done ? r.value : answerReceivedTwiml(outcome));
+    res.type('text/xml').send(r.done ? r.value : sayAndHangUpTwiml(receivedVoice(e.digits)));
   }
 
   @Post('voice/:attemptId/status')

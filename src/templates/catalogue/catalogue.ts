@@ -19,6 +19,7 @@ import type {
 import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
 import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
 import { renderMessage } from '../registry';
+import { receivedCatalogue } from '../received';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
 import { countSmsSegments } from '../sms-segments';
 import type {
@@ -623,6 +624,23 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     const spoken = h.title.includes('电话');
     const seg = spoken ? '' : ` — ${smsSegments(h.text)} SMS`;
     lines.push(`**${h.title}**${seg}`, '', fence(h.text), '');
+  }
+  // Answers received while the database is unreachable concern no known warning: their own section.
+  lines.push(
+    '## 数据库不可用时收到的应答 · Answers received while the database is unreachable',
+    '',
+    'A keypress, SMS reply or confirmation link received while Postgres cannot be reached is kept',
+    'and recorded once it is back (src/templates/received.ts): the person is told it was received.',
+    '',
+  );
+  let receivedLocale: string | undefined;
+  for (const r of receivedCatalogue({ zh: CATALOGUE_SIGNATURE, en: EN_SIGNATURE })) {
+    if (r.locale !== receivedLocale) {
+      receivedLocale = r.locale;
+      lines.push(`### ${r.locale === 'zh-CN' ? '中文 · zh-CN' : 'English · en'}`, '');
+    }
+    const seg = r.sms ? ` — ${smsSegments(r.text)} SMS` : '';
+    lines.push(`**${r.title}**${seg}`, '', fence(r.text), '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }

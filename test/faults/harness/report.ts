@@ -7,11 +7,11 @@ const seconds = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).t
 /** The results table, one row per scenario. */
 export function markdownTable(results: ScenarioResult[]): string {
   const head =
-    '| scenario | people | attempts | provider sends | duplicates | unaccounted | time to recover |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| scenario | people | attempts | provider sends | duplicates | unaccounted | answers during the fault (lost, re-timed) | time to recover |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = results.map(
     (r) =>
-      `| ${r.scenario} | ${r.people} | ${r.attempts} | ${r.providerSends} | ${r.duplicates} | ${r.unaccounted} | ${seconds(r.recoverMs)} |`,
+      `| ${r.scenario} | ${r.people} | ${r.attempts} | ${r.providerSends} | ${r.duplicates} | ${r.unaccounted} | ${r.answersDuringFault ? `${r.answersDuringFault} (${r.answersLost}, ${r.answersRetimed})` : '—'} | ${seconds(r.recoverMs)} |`,
   );
   return [head, ...rows].join('\n');
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import twilio from 'twilio';
 import { type RunningSandbox, startSandbox } from '../../../src/bootstrap/sandbox';
 import { ProviderLog } from './provider-log';
 import { ProviderFaultProxy } from './provider-proxy';
@@ -61,6 +62,14 @@ export interface ScenarioResult {
   fault: string;
   /** Counters of the fault proxies. */
   faultCounts: Record<string, number>;
+  /** Answers (keypress 1, SMS reply 1) the scenario posted during its fault, signed as Twilio does. */
+  answersDuringFault: number;
+  /** Of those: not answered 2xx "received", or the person not confirmed (nor declined) in the end. */
+  answersLost: number;
+  /** Of those not lost: confirmed at the time of a later answer, recorded before the spooled one. */
+  answersRetimed: number;
+  /** A few of them, with the person's final state and answers (for the report). */
+  answersLostExamples?: unknown[];
   totalMs: number;
   /** The scenario could not run to the end (its trigger never came, a process did not start). */
   error?: string;
@@ -89,6 +98,10 @@ export interface ScenarioContext {
   provider: ProviderFaultProxy;
   webhooks: WebhookProxy;
   progress(): Promise<Progress>;
+  /** Posts answers as people would, through the webhook proxy, signed (see postAnswers). */
+  postAnswers(count: number): Promise<PostedAnswer[]>;
+  /** Answers posted during the fault, checked at the end. */
+  answers: PostedAnswer[];
   /** Polls progress until `check` holds (deadline: the drain timeout). */
   waitFor(what: string, check: (p: Progress) => boolean): Promise<Progress>;
   log(msg: string): void;
@@ -101,6 +114,107 @@ export interface Scenario {
   before?(ctx: ScenarioContext): Promise<void>;
   /** Injects the fault while the warning is under way; returns a description of it. */
   fault(ctx: ScenarioContext): Promise<string>;
+}
+
+/** An answer the harness posted as a person would (a keypress 1 on a call, an SMS reply 1). */
+export interface PostedAnswer {
+  deliveryId: string;
+  channel: 'voice' | 'sms';
+  /** HTTP status of the webhook and whether it answered "received" (the TwiML / SMS reply). */
+  status: number;
+  received: boolean;
+}
+
+/**
+ * Picks up to `count` people with an open alert (sent, delivered or heard) and answers for them as
+ * they would: half press 1 on the call they were sent (a gather posted to the gateway), half reply
+ * 1 to their SMS, each signed as Twilio signs it, posted through the webhook proxy. SMS replies
+ * come from residents whose number is theirs alone: an official's reply answers the last message
+ * that asked for one, which may be a notice or a task sent after the outage (see the report), and
+ * a shared number's reply may be matched to either person.
+ */
+async function postAnswers(
+  db: Pool,
+  warningId: string,
+  twilioEnv: { authToken: string; accountSid: string; fromNumber: string },
+  publicBaseUrl: string,
+  count: number,
+): Promise<PostedAnswer[]> {
+  const calls = (
+    await db.query<{ deliveryId: string; attemptId: string; callSid: string }>(
+      `SELECT DISTINCT ON (d.id) d.id AS "deliveryId", a.id AS "attemptId", a.provider_id AS "callSid"
+         FROM deliveries d JOIN contact_attempts a ON a.delivery_id = d.id
+        WHERE d.warning_id = $1 AND d.state IN ('sent', 'delivered', 'heard')
+          AND a.channel = 'voice' AND a.purpose = 'warning' AND a.provider_id IS NOT NULL
+          -- A call already over: no key of the simulated person can come on it any more.
+          AND a.status = 'completed' AND a.digits IS NULL
+        ORDER BY d.id, a.seq LIMIT $2`,
+      [warningId, Math.ceil(count / 2)],
+    )
+  ).rows;
+  const texts = (
+    await db.query<{ deliveryId: string; address: string }>(
+      `SELECT DISTINCT ON (d.id) d.id AS "deliveryId", a.address
+         FROM deliveries d JOIN contact_attempts a ON a.delivery_id = d.id
+        WHERE d.warning_id = $1 AND d.state IN ('sent', 'delivered', 'heard') AND NOT (d.id = ANY($3::uuid[]))
+          AND d.role = 'resident' AND a.channel = 'sms' AND a.purpose = 'warning' AND a.status IN ('sent', 'delivered')
+          AND NOT EXISTS (SELECT 1 FROM contact_points c WHERE c.value = a.address AND c.person_id <> d.person_id)
+        ORDER BY d.id, a.seq LIMIT $2`,
+      [warningId, count - calls.length, calls.map((c) => c.deliveryId)],
+    )
+  ).rows;
+  const post = async (path: string, params: Record<string, string>) => {
+    const signature = twilio.getExpectedTwilioSignature(
+      twilioEnv.authToken,
+      `${publicBaseUrl}${path}`,
+      params,
+    );
+    const res = await fetch(`${publicBaseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': signature,
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const out: PostedAnswer[] = [];
+  for (const c of calls) {
+    const r = await post(`/webhooks/twilio/voice/${c.attemptId}/gather?round=1`, {
+      AccountSid: twilioEnv.accountSid,
+      CallSid: c.callSid,
+      Digits: '1',
+    }).catch(() => ({ status: 0, text: '' }));
+    out.push({
+      deliveryId: c.deliveryId,
+      channel: 'voice',
+      status: r.status,
+      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+    });
+  }
+  for (const m of texts) {
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const r = await post('/webhooks/twilio/sms', {
+      AccountSid: twilioEnv.accountSid,
+      MessageSid: sid,
+      SmsSid: sid,
+      From: m.address,
+      To: twilioEnv.fromNumber,
+      Body: '1',
+      NumMedia: '0',
+      NumSegments: '1',
+      SmsStatus: 'received',
+    }).catch(() => ({ status: 0, text: '' }));
+    out.push({
+      deliveryId: m.deliveryId,
+      channel: 'sms',
+      status: r.status,
+      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+    });
+  }
+  return out;
 }
 
 /** A county seeded once, copied per scenario (CREATE DATABASE … TEMPLATE). */
@@ -299,6 +413,14 @@ export async function runScenario(
       SEND_RETRY_ATTEMPTS: '8',
       SEND_RETRY_BACKOFF_MS: '500',
       RECOVERY_INTERVAL_MS: '2000',
+      // The recovery clocks compressed like the policies' waits (FAULTS_REAL_CLOCKS=1: the
+      // defaults, 60 s and 30 s): what the scenarios assert is the same, they just wait less.
+      ...(process.env.FAULTS_REAL_CLOCKS === '1'
+        ? {}
+        : { RECOVERY_REQUEUE_AFTER_SECONDS: '10', QUEUE_LOCK_DURATION_MS: '10000' }),
+      // Answers kept while Postgres was cut are applied within a second of its return.
+      INBOUND_SPOOL_RETRY_MS: '250',
+      INBOUND_SPOOL_RETRY_MAX_MS: '1000',
       RECEIPT_POLL_AFTER_SECONDS: '30',
       BREAKER_RESET_MS: '2000',
       BREAKER_MIN_REQUESTS: '10',
@@ -346,6 +468,11 @@ export async function runScenario(
       throw new Error(`[${scenario.name}] timed out waiting for ${what}: ${JSON.stringify(last)}`);
     };
     let warningId = '';
+    const twilioEnv = {
+      authToken: sandbox.env.TWILIO_AUTH_TOKEN,
+      accountSid: sandbox.env.TWILIO_ACCOUNT_SID,
+      fromNumber: sandbox.env.TWILIO_FROM_NUMBER,
+    };
     const ctx: ScenarioContext = {
       opts,
       infra,
@@ -356,6 +483,8 @@ export async function runScenario(
       provider,
       webhooks,
       progress,
+      postAnswers: (count) => postAnswers(db, warningId, twilioEnv, webhooks.baseUrl, count),
+      answers: [],
       waitFor,
       log,
     };
@@ -424,6 +553,39 @@ export async function runScenario(
         [warningId],
       )
     ).rows;
+    // Answers posted during the fault: answered "received", and the person confirmed in the end.
+    const finals = (
+      await db.query<{
+        id: string;
+        ok: boolean;
+        retimed: boolean;
+        state: string;
+        at: string;
+        answers: unknown;
+      }>(
+        `SELECT d.id, d.state IN ('confirmed', 'declined') AS ok, d.confirmed_at > $2 AS retimed, d.state,
+                d.confirmed_at AS at,
+                (SELECT json_agg(json_build_object('ch', a.channel, 'kind', a.kind, 'about', a.about,
+                        'at', a.received_at, 'eff', a.effective)) FROM answers a WHERE a.delivery_id = d.id) AS answers
+           FROM deliveries d WHERE d.id = ANY($1::uuid[])`,
+        [ctx.answers.map((a) => a.deliveryId), new Date(faultEnd)],
+      )
+    ).rows;
+    const answered = new Map(finals.map((r) => [r.id, r.ok]));
+    const lostDetails = finals.filter((r) => !r.ok);
+    // Confirmed, but at a later answer's time: the simulated person answered again after the
+    // outage and that direct answer was recorded before the spooled one (see the README).
+    const answersRetimed = finals.filter((r) => r.ok && r.retimed).length;
+    const answersLost = ctx.answers.filter(
+      (a) => !a.received || answered.get(a.deliveryId) !== true,
+    ).length;
+    if (ctx.answers.length)
+      log(
+        `answers posted during the fault: ${ctx.answers.length}, lost ${answersLost}, re-timed ${answersRetimed}` +
+          (answersLost
+            ? `: ${JSON.stringify(ctx.answers.filter((a) => !a.received || !answered.get(a.deliveryId)).slice(0, 5))}`
+            : ''),
+      );
     const dups = providerLog.duplicates();
     const result: ScenarioResult = {
       scenario: scenario.name,
@@ -446,6 +608,16 @@ export async function runScenario(
         webhooksReplayed: webhooks.counts.replayed,
         webhooksLate: webhooks.counts.late,
       },
+      answersDuringFault: ctx.answers.length,
+      answersLost,
+      answersRetimed,
+      answersLostExamples: [
+        ...ctx.answers.filter((a) => !a.received),
+        ...lostDetails.map((d) => ({
+          ...d,
+          posted: ctx.answers.find((a) => a.deliveryId === d.id),
+        })),
+      ].slice(0, 5),
       totalMs: Date.now() - started,
     };
     log(
@@ -529,6 +701,9 @@ export async function runSuite(
           drained: false,
           fault: '',
           faultCounts: {},
+          answersDuringFault: 0,
+          answersLost: 0,
+          answersRetimed: 0,
           totalMs: Date.now() - started,
           error: (err as Error).message,
         });
@@ -542,4 +717,4 @@ export async function runSuite(
 
 /** A scenario failed: duplicates, unaccounted people, a backlog that never drained, or an error. */
 export const failed = (r: ScenarioResult): boolean =>
-  r.duplicates > 0 || r.unaccounted > 0 || !r.drained || r.error !== undefined;
+  r.duplicates > 0 || r.unaccounted > 0 || r.answersLost > 0 || !r.drained || r.error !== undefined;
