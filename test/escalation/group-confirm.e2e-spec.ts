@@ -1,6 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { chromium } from 'playwright-core';
+import type { EntityManager } from 'typeorm';
+import { NoticesRepository } from '../../src/modules/chain/notices.repository';
 import { RecoverySweep } from '../../src/modules/dispatch/recovery-sweep';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -266,6 +268,68 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
     expect(await state(id, MONITOR_1.ext)).toBe('confirmed');
     // 2 of 3: the rule still asks for all, the edge stays open.
     expect((await edges(id))[0]).toMatchObject({ reason: 'group_silent', resolution: null });
+    await cancel(id);
+  });
+
+  it('rule all: the last two confirmations committing together resolve the edge (neither misses the other)', async () => {
+    await replacePolicy(t, policy({ rule: 'all' }));
+    profiles({
+      [PEOPLE.gridLeader.mobile]: 'confirms',
+      [MONITOR_1.mobile]: 'silent',
+      [MONITOR_2.mobile]: 'silent',
+    });
+    const id = await issue();
+    await confirmed(id, PEOPLE.gridLeader.ext);
+    expect(await runGroupRule(id)).toMatchObject({ required: 3, confirmed: 1, met: false });
+    await waitUntil(async () => (await edges(id)).length === 1, 'the silent-grid edge');
+    const deliveryOf = async (ext: string) =>
+      (
+        await t.db.query(
+          `SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
+            WHERE d.warning_id = $1 AND p.external_id = $2`,
+          [id, ext],
+        )
+      )[0].id as string;
+    const [m1, m2] = [await deliveryOf(MONITOR_1.ext), await deliveryOf(MONITOR_2.ext)];
+    const notices = t.app.get(NoticesRepository);
+    // Each monitor's answer as the answer path records it: the confirmation, then the notices
+    // about the subject resolved, in one transaction. The first one holds its commit back until
+    // the second has either finished or is waiting for it.
+    const answer = (m: EntityManager, deliveryId: string) =>
+      m
+        .query(`UPDATE deliveries SET state = 'confirmed', confirmed_at = now() WHERE id = $1`, [
+          deliveryId,
+        ])
+        .then(() => notices.resolve({ subjectDeliveryId: deliveryId }, m));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let firstResolved!: () => void;
+    const firstDone = new Promise<void>((r) => (firstResolved = r));
+    const first = t.db.transaction(async (m) => {
+      await answer(m, m1);
+      firstResolved();
+      await held;
+    });
+    await firstDone;
+    let secondFinished = false;
+    const second = t.db
+      .transaction((m) => answer(m, m2))
+      .finally(() => {
+        secondFinished = true;
+      });
+    await waitUntil(async () => {
+      if (secondFinished) return true;
+      const [{ waiting }] = await t.db.query(
+        `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+      );
+      return waiting > 0;
+    }, 'the second answer finished or waiting for the first');
+    release();
+    await Promise.all([first, second]);
+    expect((await edges(id))[0]).toMatchObject({
+      reason: 'group_silent',
+      resolution: 'subject_answered',
+    });
     await cancel(id);
   });
 

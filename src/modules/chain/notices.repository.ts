@@ -68,6 +68,9 @@ const GRID_OUTCOME = (f: string) => `
  * Responsible persons of the grid of delivery `s` on the warning who have confirmed:
  * the count the group rule's requirement is checked against when one of them answers.
  */
+/** Advisory lock space (first key) of the answers of one grid with an open silent-grid edge. */
+const GRID_ANSWERS_LOCK = 7_263_301;
+
 const GRID_CONFIRMED = (s: string) => `
   SELECT count(*) FROM deliveries c
    WHERE c.warning_id = ${s}.warning_id AND c.grid_code = ${s}.grid_code AND c.role <> 'resident'
@@ -344,6 +347,20 @@ export class NoticesRepository {
     tx?: EntityManager,
   ): Promise<number> {
     return inTransaction(this.db, tx, async (m) => {
+      if (!('taskId' in by))
+        // Two last confirmations of a grid committing together would each miss the other's (read
+        // committed) and leave the grid's silent-grid edge open although its rule is met: answers
+        // in a grid with such an open edge take turns here, and the UPDATE below, a statement of
+        // its own, sees what the one before committed.
+        await m.query(
+          `SELECT pg_advisory_xact_lock(${GRID_ANSWERS_LOCK}, hashtext(s.warning_id::text || s.grid_code))
+             FROM deliveries s
+            WHERE s.id = $1 AND s.role <> 'resident' AND s.grid_code IS NOT NULL
+              AND EXISTS (SELECT 1 FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
+                           WHERE e.warning_id = s.warning_id AND e.reason = 'group_silent'
+                             AND e.resolved_at IS NULL AND f.grid_code = s.grid_code)`,
+          [by.subjectDeliveryId],
+        );
       const resolved =
         'taskId' in by
           ? await rows<{ id: string; warningId: string }>(
