@@ -105,7 +105,15 @@ export interface FanoutBenchResult {
     totals?: StatementTotal[];
   };
   /** Peak RSS: this process (HTTP and workers), Redis, and each extra worker process. */
-  memory?: { nodePeakMb: number; redisPeakMb: number; workerPeaksMb: number[] };
+  memory?: {
+    nodePeakMb: number;
+    /** RSS of the gateway process once booted, before the warning. */
+    nodeStartMb?: number;
+    /** Its JS heap (heapUsed) when its RSS peaked. */
+    nodeHeapAtPeakMb?: number;
+    redisPeakMb: number;
+    workerPeaksMb: number[];
+  };
   files?: { json: string; markdown: string };
 }
 
@@ -405,7 +413,15 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       contacted,
       profile,
       ...(mem
-        ? { memory: { nodePeakMb: mem.nodeMb, redisPeakMb: mem.redisMb, workerPeaksMb } }
+        ? {
+            memory: {
+              nodePeakMb: mem.nodeMb,
+              nodeStartMb: mem.nodeStartMb,
+              nodeHeapAtPeakMb: mem.nodeHeapAtPeakMb,
+              redisPeakMb: mem.redisMb,
+              workerPeaksMb,
+            },
+          }
         : {}),
     };
     const md = fanoutMarkdown(result);
@@ -451,7 +467,7 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
     `Gateway: ${r.gateway.sendsPerSecond === null ? '–' : fmt(r.gateway.sendsPerSecond)} attempts/s handed over. Contacted (provider side): ${fmt(r.contacted.smsPeople)} people by SMS (${r.contacted.smsTwice} more than once), ${fmt(r.contacted.voicePeople)} by call (${r.contacted.voiceTwice} more than once)${r.contacted.byExtraWorkers.length ? `; handed over by the extra worker processes: ${r.contacted.byExtraWorkers.map((n) => fmt(n)).join(', ')}` : ''}.`,
     ...(r.memory
       ? [
-          `Peak RSS: gateway process (Node, HTTP and workers) ${fmt(r.memory.nodePeakMb)} MiB, Redis ${fmt(r.memory.redisPeakMb)} MiB${r.memory.workerPeaksMb.length ? `, extra worker processes ${r.memory.workerPeaksMb.map((m) => `${fmt(m)} MiB`).join(', ')}` : ''}.`,
+          `Peak RSS: gateway process (Node, HTTP and workers) ${fmt(r.memory.nodePeakMb)} MiB${r.memory.nodeStartMb === undefined ? '' : ` (${fmt(r.memory.nodeStartMb)} MiB once booted, before the warning; JS heap at the peak ${fmt(r.memory.nodeHeapAtPeakMb ?? 0)} MiB)`}, Redis ${fmt(r.memory.redisPeakMb)} MiB${r.memory.workerPeaksMb.length ? `, extra worker processes ${r.memory.workerPeaksMb.map((m) => `${fmt(m)} MiB`).join(', ')}` : ''}.`,
         ]
       : []),
     '',
