@@ -238,6 +238,10 @@ async function runGrouped(
     (job, token) => runEscalationJob(escalation, job, token),
     { connection, prefix, concurrency: o.concurrency },
   );
+  // A timer run that fails is retried with backoff: that shows as lateness, and here as why.
+  worker.on('failed', (job, err) =>
+    o.log(`timer job ${job?.id} failed (try ${job?.attemptsMade}): ${err.message}`),
+  );
   try {
     await worker.waitUntilReady();
     const remaining = start - Date.now();

@@ -58,9 +58,7 @@ export interface StepTimerOutcome {
 }
 
 /** Deliveries one statement advances; their follow-ups go in batches of the same size. */
-const STEP_BATCH = 1000;
-/** Advancing statements a step timer runs side by side (each on a pool connection of its own). */
-const ADVANCE_LANES = 3;
+const STEP_BATCH = 2000;
 /** People whose chain ran out escalated at the same time (each is several statements). */
 const ENDED_CONCURRENCY = 8;
 /** The open chains of the state table, as a guard written into SQL. */
@@ -235,28 +233,20 @@ export class EscalationService {
     if (opts.retry) await this.finishSteps(t.warningId, t.version, t.step + 1, 0);
     // Every due chain is advanced first (the timer "fires" for all of them), then their
     // follow-ups run batch by batch: their work would otherwise delay the later batches' advance.
-    // A few statements side by side, each on a connection of its own: the rows one holds are
-    // skipped by the others (SKIP LOCKED), so they share the due chains without waiting.
     const batches: AdvancedDelivery[][] = [];
-    const lane = async () => {
-      for (;;) {
-        const batch = await rows<AdvancedDelivery>(
-          this.db,
-          advanceSql(
-            `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
-            '$5',
-          ),
-          [t.warningId, t.version, t.step, firedAt, STEP_BATCH],
-        );
-        if (batch.length) batches.push(batch);
-        if (batch.length < STEP_BATCH) break;
-      }
-    };
-    const lanes = await Promise.allSettled(Array.from({ length: ADVANCE_LANES }, lane));
-    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-    // What the other lanes advanced is followed up before the error is given to the job's retry.
-    const advanceError: unknown = failed?.reason;
-    const failures: unknown[] = advanceError === undefined ? [] : [advanceError];
+    for (;;) {
+      const batch = await rows<AdvancedDelivery>(
+        this.db,
+        advanceSql(
+          `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
+          '$5',
+        ),
+        [t.warningId, t.version, t.step, firedAt, STEP_BATCH],
+      );
+      if (batch.length) batches.push(batch);
+      if (batch.length < STEP_BATCH) break;
+    }
+    const failures: unknown[] = [];
     for (const batch of batches) {
       this.observeLateness(batch, firedAt);
       await this.followUp(batch, t.step).catch((err: unknown) => failures.push(err));
