@@ -223,7 +223,7 @@ async function runGrouped(
   // The people first (the first run on a database creates them, which takes longer than the
   // lead time on a loaded machine): the due instant is set after.
   await seedPeople(ds, o.timers, o.log);
-  const lead = 4000 + Math.ceil(o.timers / 4);
+  const lead = 4000 + Math.ceil(o.timers / 20);
   const start = Date.now() + lead;
   const dueAt = Array.from(
     { length: o.timers },
