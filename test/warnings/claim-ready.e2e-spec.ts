@@ -99,9 +99,10 @@ describe('claiming the attempts that may go out as they are, in one statement', 
     const all = { ...active, ...ended };
     const before = new Map<string, { status: string; tries: number }>(
       (
-        await ds.query(`SELECT id, status, tries FROM contact_attempts WHERE id = ANY($1::uuid[])`, [
-          Object.values(all),
-        ])
+        await ds.query(
+          `SELECT id, status, tries FROM contact_attempts WHERE id = ANY($1::uuid[])`,
+          [Object.values(all)],
+        )
       ).map((r: { id: string; status: string; tries: number }) => [r.id, r]),
     );
 
