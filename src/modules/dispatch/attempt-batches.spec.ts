@@ -4,12 +4,12 @@ import type { AttemptRow, DispatchRepository } from './dispatch.repository';
 
 /** A repository at the unit's boundary: it records the statements the batches make. */
 function fakeRepo(claimable: Set<string>) {
-  const calls = { ready: [] as string[][], claim: [] as string[][], sent: [] as string[][] };
+  const calls = { find: [] as string[][], claim: [] as string[][], sent: [] as string[][] };
   const single: string[] = [];
   const repo = {
-    claimReadyAttempts: async (ids: string[]) => {
-      calls.ready.push(ids);
-      return ids.filter((id) => claimable.has(id)).map((id) => ({ id }) as AttemptRow);
+    findAttempts: async (ids: string[]) => {
+      calls.find.push(ids);
+      return ids.map((id) => ({ id }) as AttemptRow);
     },
     claimAttempts: async (ids: string[]) => {
       calls.claim.push(ids);
@@ -35,34 +35,16 @@ const config = (env: Record<string, unknown> = {}) =>
 describe('AttemptBatches', () => {
   const ids = Array.from({ length: 120 }, (_, i) => `a${i}`);
 
-  it('reads and claims the attempts of sends running side by side in one statement', async () => {
+  it('reads and claims the attempts of sends running side by side in one statement each', async () => {
     const { repo, calls } = fakeRepo(new Set(ids));
     const batches = new AttemptBatches(repo, config());
-    const claimed = await Promise.all(ids.map((id) => batches.claimReady(id)));
-    expect(claimed.map((c) => (c.kind === 'claimed' ? c.attempt.id : c.kind))).toEqual(ids);
-    expect(calls.ready).toEqual([ids]);
-    const again = await Promise.all(ids.map((id) => batches.claim(id)));
-    expect(again.every(Boolean)).toBe(true);
+    const found = await Promise.all(ids.map((id) => batches.find(id)));
+    expect(found.map((a) => a?.id)).toEqual(ids);
+    const claimed = await Promise.all(ids.map((id) => batches.claim(id)));
+    expect(claimed.every(Boolean)).toBe(true);
+    expect(calls.find).toHaveLength(1);
     expect(calls.claim).toHaveLength(1);
     expect(calls.claim[0]).toHaveLength(120);
-  });
-
-  it('claims with its row an attempt asked for twice in a batch once, and leaves the others to look at', async () => {
-    const { repo, calls } = fakeRepo(new Set(['a1']));
-    const batches = new AttemptBatches(repo, config());
-    const [first, second, other, otherAgain] = await Promise.all([
-      batches.claimReady('a1'),
-      batches.claimReady('a1'),
-      batches.claimReady('a2'),
-      batches.claimReady('a2'),
-    ]);
-    expect(calls.ready).toEqual([['a1', 'a2']]);
-    expect(first).toEqual({ kind: 'claimed', attempt: { id: 'a1' } });
-    expect([second, other, otherAgain].map((c) => c.kind)).toEqual([
-      'duplicate',
-      'not_ready',
-      'duplicate',
-    ]);
   });
 
   it('splits at SEND_BATCH_MAX', async () => {

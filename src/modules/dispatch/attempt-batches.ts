@@ -15,25 +15,16 @@ const DEFAULT_WINDOW_MS = 2;
 /** Most sends in one statement; SEND_BATCH_MAX. */
 const DEFAULT_MAX = 200;
 
-/** What a send gets when it asks to claim its attempt with its row (AttemptBatches.claimReady). */
-export type ReadyClaim =
-  /** Claimed: the attempt may go out as it is (see DispatchRepository.claimReadyAttempts). */
-  | { kind: 'claimed'; attempt: AttemptRow }
-  /** The same attempt was asked for earlier in the batch (a redelivered job): nothing to do. */
-  | { kind: 'duplicate' }
-  /** Not claimed: gone, sent, cancelled, answered, a notice, …; the caller looks at it. */
-  | { kind: 'not_ready' };
-
 /**
  * Set-based reads and writes for the senders. Each send job still stands alone in BullMQ (its
  * own priority, retries and deferral), but the jobs a worker runs side by side share their SQL:
- * the claims of their attempts (read in the same statement), and the recording of what the
- * providers accepted, are gathered for a couple of milliseconds (DataLoader) and made in one
- * statement each, instead of one round trip (and one transaction) per person.
+ * the reads of their attempts, their claims and the recording of what the providers accepted
+ * are gathered for a couple of milliseconds (DataLoader) and made in one statement each, instead
+ * of one round trip (and one transaction) per person.
  */
 @Injectable()
 export class AttemptBatches {
-  private readonly ready: DataLoader<string, ReadyClaim>;
+  private readonly reads: DataLoader<string, AttemptRow | undefined>;
   private readonly claims: DataLoader<string, boolean>;
   private readonly accepted: DataLoader<AcceptedRecord, void>;
 
@@ -48,19 +39,9 @@ export class AttemptBatches {
       maxBatchSize,
       batchScheduleFn: (run: () => void) => setTimeout(run, windowMs),
     };
-    this.ready = new DataLoader(async (ids) => {
-      const claimed = new Map(
-        (await repo.claimReadyAttempts([...new Set(ids)])).map((a) => [a.id, a]),
-      );
-      // The same attempt twice in one batch (a redelivered job): only the first may send it, and
-      // the other must not look at it again (it is 'sending' now, claimable by a retry).
-      const seen = new Set<string>();
-      return ids.map((id): ReadyClaim => {
-        if (seen.has(id)) return { kind: 'duplicate' };
-        seen.add(id);
-        const attempt = claimed.get(id);
-        return attempt ? { kind: 'claimed', attempt } : { kind: 'not_ready' };
-      });
+    this.reads = new DataLoader(async (ids) => {
+      const found = new Map((await repo.findAttempts([...new Set(ids)])).map((a) => [a.id, a]));
+      return ids.map((id) => found.get(id));
     }, options);
     this.claims = new DataLoader(async (ids) => {
       const claimed = await repo.claimAttempts([...new Set(ids)]);
@@ -94,13 +75,9 @@ export class AttemptBatches {
     );
   }
 
-  /**
-   * Claims the attempt when it may go out as it is, and returns it with its person, delivery and
-   * warning (as DispatchRepository.findAttempt): the read and the claim of the sends running side
-   * by side in one statement.
-   */
-  claimReady(id: string): Promise<ReadyClaim> {
-    return this.ready.load(id);
+  /** The attempt with its person, delivery and warning (as DispatchRepository.findAttempt). */
+  find(id: string): Promise<AttemptRow | undefined> {
+    return this.reads.load(id);
   }
 
   /** Claims the attempt for sending; false when it is no longer claimable (or claimed twice). */

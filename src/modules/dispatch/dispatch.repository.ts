@@ -8,13 +8,7 @@ import type { PlannedAttempt } from './contact-plan';
 import type { DroppedArea } from './message-renderer';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
-import {
-  ANSWERED,
-  attemptFrom,
-  deliveryFrom,
-  type DeliveryState,
-  sqlList,
-} from '../chain/chain-states';
+import { attemptFrom, deliveryFrom, type DeliveryState, sqlList } from '../chain/chain-states';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -332,30 +326,6 @@ export class DispatchRepository {
       `SELECT ${ATTEMPT_COLUMNS} FROM contact_attempts a
          JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = a.warning_id
         WHERE a.id = ANY($1::uuid[])`,
-      [ids],
-    );
-  }
-
-  /**
-   * Reads and claims in one statement the attempts that may go out as they are: still claimable,
-   * of an active warning (a release goes out whatever the warning's state), not a notice (those
-   * are claimed with what they report, NoticesRepository.claim), a person's own alert only while
-   * they have not answered, a task SMS only while its task is open. Returns the claimed attempts
-   * as findAttempts reads them; the others are left untouched for the caller to look at.
-   */
-  async claimReadyAttempts(ids: string[]): Promise<AttemptRow[]> {
-    if (!ids.length) return [];
-    return rows<AttemptRow>(
-      this.db,
-      `UPDATE contact_attempts a SET status = 'sending', tries = a.tries + 1, claimed_at = now()
-         FROM deliveries d, people p, warnings w
-        WHERE a.id = ANY($1::uuid[]) AND d.id = a.delivery_id AND p.id = d.person_id AND w.id = a.warning_id
-          AND a.status IN ${sqlList(attemptFrom('claim'))}
-          AND a.purpose <> 'notice'
-          AND (a.msg_type = 'cancel' OR w.state = 'active')
-          AND NOT (a.purpose = 'warning' AND a.msg_type <> 'cancel' AND d.state IN ${sqlList(ANSWERED)})
-          AND (a.purpose <> 'task' OR (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) = 'open')
-        RETURNING ${ATTEMPT_COLUMNS}`,
       [ids],
     );
   }

@@ -34,10 +34,6 @@ export type SendOutcome =
   /** The provider accepted it but recording that failed: record it later, never send it again. */
   | { kind: 'unrecorded'; accepted: AcceptedSend };
 
-const providerOf = (a: Pick<AttemptRow, 'channel'>) => (a.channel === 'email' ? 'smtp' : 'twilio');
-/** The circuit breaker a send goes through: per provider and channel. */
-const breakerOf = (a: Pick<AttemptRow, 'channel'>) => `${providerOf(a)}:${a.channel}`;
-
 /** In-process tries at recording an accepted send before the job keeps it for a later try. */
 const RECORD_TRIES = 3;
 /** Waiting for a provider whose circuit is open, at least (its reset time when known). */
@@ -72,29 +68,49 @@ export class SendAttemptService {
    */
   async send(attemptId: string, lastTry: boolean, accepted?: AcceptedSend): Promise<SendOutcome> {
     if (accepted) return this.recordAccepted(attemptId, accepted);
-    // The common case in one statement shared with the sends running alongside: the attempt is
-    // read and claimed together when it may go out as it is.
-    const ready = await this.batches.claimReady(attemptId);
-    if (ready.kind === 'duplicate') return SKIPPED;
-    let a: AttemptRow;
-    let covers: string[] = [];
-    if (ready.kind === 'claimed') {
-      a = ready.attempt;
-      // A provider whose circuit is open is not a failure of this person's contact point: the
-      // claim is given back (no try spent) and the send waits until the provider is tried again.
-      const waitMs = this.breakers.retryAfterMs(breakerOf(a));
-      if (waitMs !== undefined) {
-        await this.repo.releaseClaim(a.id);
-        sendsDeferred().inc({ provider: breakerOf(a) });
-        return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
-      }
-    } else {
-      const checked = await this.checkAndClaim(attemptId);
-      if (!('attempt' in checked)) return checked;
-      ({ attempt: a, covers } = checked);
+    const a = await this.batches.find(attemptId);
+    if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
+    if (a.msgType !== 'cancel' && a.warningState !== 'active') {
+      await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
+      return SKIPPED;
     }
-    const provider = providerOf(a);
-    const breaker = breakerOf(a);
+    const provider = a.channel === 'email' ? 'smtp' : 'twilio';
+    const breaker = `${provider}:${a.channel}`;
+    // A provider whose circuit is open is not a failure of this person's contact point: the send
+    // waits (unclaimed, no try spent) until the provider is tried again.
+    const waitMs = this.breakers.retryAfterMs(breaker);
+    if (waitMs !== undefined) {
+      sendsDeferred().inc({ provider: breaker });
+      return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
+    }
+    // What stops a message follows from its purpose: the person's own alert stops at their
+    // answer; a task SMS when its task is no longer open; a notice about someone else only when
+    // everything it reports is resolved (never by the superior's answer to their own alert).
+    let covers: string[] = [];
+    if (a.purpose === 'notice') {
+      const claimed = await this.notices.claim(a.id);
+      if (!claimed) return SKIPPED;
+      if (!claimed.open) {
+        // Everything it would report was resolved, or reported on this channel already.
+        await this.repo.attemptCancelled(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
+        return SKIPPED;
+      }
+      covers = claimed.covers;
+    } else {
+      if (
+        a.purpose === 'warning' &&
+        a.msgType !== 'cancel' &&
+        ANSWERED.includes(a.deliveryState as DeliveryState)
+      ) {
+        await this.repo.attemptCancelled(a.id, 'already_answered');
+        return SKIPPED;
+      }
+      if (a.purpose === 'task' && a.taskStatus !== 'open') {
+        await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
+        return SKIPPED;
+      }
+      if (!(await this.batches.claim(a.id))) return SKIPPED;
+    }
 
     // The carrier's cap on what one number may receive: wait for a short window, else move on.
     if (a.channel !== 'email') {
@@ -155,56 +171,6 @@ export class SendAttemptService {
       providerId: receipt.providerId,
       segments: receipt.segments,
     });
-  }
-
-  /**
-   * An attempt the shared claim left alone: a notice, one to cancel (the warning ended, the
-   * person answered, the task closed), one no longer queued, or one whose provider's circuit is
-   * open. Looked at on its own, and claimed when it may go out after all.
-   */
-  private async checkAndClaim(
-    attemptId: string,
-  ): Promise<SendOutcome | { attempt: AttemptRow; covers: string[] }> {
-    const a = await this.repo.findAttempt(attemptId);
-    if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
-    if (a.msgType !== 'cancel' && a.warningState !== 'active') {
-      await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
-      return SKIPPED;
-    }
-    // A provider whose circuit is open is not a failure of this person's contact point: the send
-    // waits (unclaimed, no try spent) until the provider is tried again.
-    const waitMs = this.breakers.retryAfterMs(breakerOf(a));
-    if (waitMs !== undefined) {
-      sendsDeferred().inc({ provider: breakerOf(a) });
-      return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
-    }
-    // What stops a message follows from its purpose: the person's own alert stops at their
-    // answer; a task SMS when its task is no longer open; a notice about someone else only when
-    // everything it reports is resolved (never by the superior's answer to their own alert).
-    if (a.purpose === 'notice') {
-      const claimed = await this.notices.claim(a.id);
-      if (!claimed) return SKIPPED;
-      if (!claimed.open) {
-        // Everything it would report was resolved, or reported on this channel already.
-        await this.repo.attemptCancelled(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
-        return SKIPPED;
-      }
-      return { attempt: a, covers: claimed.covers };
-    }
-    if (
-      a.purpose === 'warning' &&
-      a.msgType !== 'cancel' &&
-      ANSWERED.includes(a.deliveryState as DeliveryState)
-    ) {
-      await this.repo.attemptCancelled(a.id, 'already_answered');
-      return SKIPPED;
-    }
-    if (a.purpose === 'task' && a.taskStatus !== 'open') {
-      await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
-      return SKIPPED;
-    }
-    if (!(await this.batches.claim(a.id))) return SKIPPED;
-    return { attempt: a, covers: [] };
   }
 
   /**
