@@ -57,7 +57,8 @@ export async function openBenchDatabase(
     },
     // A server sized for the data set (1M people ≈ 0.6 GB with indexes) rather than the 128 MB
     // default; the WAL limit only speeds up seeding. Commit times are kept for the answers
-    // benchmark (when each answer was committed).
+    // benchmark (when each answer was committed); pg_stat_statements: the gateway benchmarks
+    // report where Postgres's time went.
     postgresFlags: [
       '-c',
       'shared_buffers=1GB',
@@ -65,6 +66,8 @@ export async function openBenchDatabase(
       'max_wal_size=4GB',
       '-c',
       'track_commit_timestamp=on',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
     ],
   });
   return {

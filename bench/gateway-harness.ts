@@ -417,14 +417,23 @@ async function forkWorkers(n: number, b: BenchBackends, provider: ProviderKind) 
   );
 }
 
-/** Peak resident set size of this process and of Redis, sampled every `everyMs`. */
+/**
+ * Peak resident set size of this process and of Redis, sampled every `everyMs`; with this
+ * process's RSS when sampling started (the gateway booted, before the warning: what the code,
+ * the loader and the pools take) and its JS heap at the peak.
+ */
 export function sampleMemory(redisUrl: string, everyMs = 250) {
-  const peak = { nodeMb: 0, redisMb: 0 };
+  const startMb = process.memoryUsage().rss / 2 ** 20;
+  const peak = { nodeMb: 0, heapMb: 0, redisMb: 0 };
   const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
   let stop = false;
   const loop = (async () => {
     while (!stop) {
-      peak.nodeMb = Math.max(peak.nodeMb, process.memoryUsage().rss / 2 ** 20);
+      const m = process.memoryUsage();
+      if (m.rss / 2 ** 20 > peak.nodeMb) {
+        peak.nodeMb = m.rss / 2 ** 20;
+        peak.heapMb = m.heapUsed / 2 ** 20;
+      }
       const info = await redis.info('memory').catch(() => '');
       const rss = Number(/used_memory_rss:(\d+)/.exec(info)?.[1] ?? 0);
       peak.redisMb = Math.max(peak.redisMb, rss / 2 ** 20);
@@ -437,7 +446,12 @@ export function sampleMemory(redisUrl: string, everyMs = 250) {
       stop = true;
       await loop;
       await redis.quit();
-      return { nodeMb: Math.round(peak.nodeMb), redisMb: Math.round(peak.redisMb) };
+      return {
+        nodeMb: Math.round(peak.nodeMb),
+        nodeStartMb: Math.round(startMb),
+        nodeHeapAtPeakMb: Math.round(peak.heapMb),
+        redisMb: Math.round(peak.redisMb),
+      };
     },
   };
 }

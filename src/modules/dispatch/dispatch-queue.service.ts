@@ -80,7 +80,9 @@ export class DispatchQueue {
     const byQueue = new Map<Queue, { id: string; priority: number; delayMs?: number }[]>();
     for (const a of attempts) {
       const q = this.queueFor(a.channel);
-      byQueue.set(q, [...(byQueue.get(q) ?? []), a]);
+      const list = byQueue.get(q);
+      if (list) list.push(a);
+      else byQueue.set(q, [a]);
     }
     for (const [queue, list] of byQueue) {
       await queue.addBulk(
