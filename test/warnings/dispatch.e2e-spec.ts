@@ -256,6 +256,56 @@ describe('issuing a warning dispatches it on every channel through the providers
     expect(twice.status).toBe(409);
   });
 
+  it("numbers a task's attempt after one another insert of the assignee took the same number first (no 500)", async () => {
+    const [chief] = await t.db.query(
+      `SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
+        WHERE d.warning_id = $1 AND p.external_id = $2`,
+      [warningId, PEOPLE.villageChief.ext],
+    );
+    // Another attempt of the village chief (as a step or a notice would add) takes the next
+    // number and is not committed yet when the task is assigned.
+    const other = t.db.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    let post: Promise<{ status: number; body: { id?: string } }> | undefined;
+    try {
+      const [held] = await other.query(
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, status)
+         SELECT a.delivery_id, a.warning_id, w.current_version, 'alert',
+                (SELECT coalesce(max(seq), -1) + 1 FROM contact_attempts WHERE delivery_id = $1),
+                'sms', a.contact_kind, a.address, a.priority, 'warning', 'cancelled'
+           FROM contact_attempts a JOIN warnings w ON w.id = a.warning_id
+          WHERE a.delivery_id = $1 LIMIT 1
+         RETURNING seq`,
+        [chief.id],
+      );
+      post = Promise.resolve(
+        t.http().post(`/v1/warnings/${warningId}/tasks`).set(duty()).send({
+          type: 'door_to_door',
+          grid: '513221001001001',
+          reason: '网格内逐户告知',
+        }),
+      );
+      await waitUntil(async () => {
+        const [{ waiting }] = await t.db.query(
+          `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`,
+        );
+        return waiting > 0;
+      }, "the task's attempt waiting for the other insert");
+      await other.commitTransaction();
+      const created = await post;
+      expect(created.status).toBe(201);
+      const [task] = await t.db.query(`SELECT seq FROM contact_attempts WHERE task_id = $1`, [
+        created.body.id,
+      ]);
+      expect(task.seq).toBe(held.seq + 1);
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
+      await post?.catch(() => undefined);
+    }
+  });
+
   it('a test warning reaches responsible persons only: no resident, no public loudspeaker', async () => {
     const refused = await t
       .http()

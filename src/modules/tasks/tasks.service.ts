@@ -207,13 +207,20 @@ export class TasksService {
           dto.grid,
         ],
       );
-      const [attempt] = await m.query(
-        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
-         SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
-           FROM contact_attempts WHERE delivery_id = $1
-         RETURNING id`,
-        [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
-      );
+      // Numbered after the delivery's other attempts. A step or a notice of the same person may
+      // take that number first (committed while this statement waited on it): then the next one.
+      let attempt: { id: string } | undefined;
+      for (let tries = 0; !attempt; tries++) {
+        if (tries === 5) throw new Error('could not number the task attempt after 5 tries');
+        [attempt] = await m.query(
+          `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
+           SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
+             FROM contact_attempts WHERE delivery_id = $1
+           ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
+           RETURNING id`,
+          [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
+        );
+      }
       // The reason is free text: the log keeps ids and codes.
       await this.audit.append(
         [
