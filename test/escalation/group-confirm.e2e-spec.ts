@@ -135,6 +135,15 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
         WHERE e.warning_id = $1`,
       [warningId],
     );
+  /** The grid's group-rule job has finished and left no escalation edge behind. */
+  const noEdgeOnceRuleRan = async (id: string) => {
+    await waitUntil(
+      async () =>
+        (await escalationQueue().getJob(`group-${id}-v1-${GRID}`))?.finishedOn !== undefined,
+      'the group-rule job finished',
+    );
+    expect(await edges(id)).toEqual([]);
+  };
   const cancel = async (id: string) => {
     const res = await t
       .http()
@@ -350,12 +359,7 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       unconfirmed: [],
     });
     // The job acts on the outcome it recorded: met, so nobody is brought in.
-    await waitUntil(
-      async () =>
-        (await escalationQueue().getJob(`group-${id}-v1-${GRID}`))?.finishedOn !== undefined,
-      'the group-rule job finished',
-    );
-    expect(await edges(id)).toEqual([]);
+    await noEdgeOnceRuleRan(id);
     // Not brought into the warning: nothing of it can reach the village chief.
     expect(await state(id, PEOPLE.villageChief.ext)).toBeUndefined();
     await cancel(id);
@@ -387,12 +391,7 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       confirmed: 2,
       met: true,
     });
-    await waitUntil(
-      async () =>
-        (await escalationQueue().getJob(`group-${id}-v1-${GRID}`))?.finishedOn !== undefined,
-      'the group-rule job finished',
-    );
-    expect(await edges(id)).toEqual([]);
+    await noEdgeOnceRuleRan(id);
     await cancel(id);
   });
 
@@ -416,12 +415,7 @@ describe('confirmation rules of the group rule: one, all, or N of M responsible 
       confirmed: 1,
       met: true,
     });
-    await waitUntil(
-      async () =>
-        (await escalationQueue().getJob(`group-${id}-v1-${GRID}`))?.finishedOn !== undefined,
-      'the group-rule job finished',
-    );
-    expect(await edges(id)).toEqual([]);
+    await noEdgeOnceRuleRan(id);
     await cancel(id);
   });
 
