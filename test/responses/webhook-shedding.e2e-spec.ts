@@ -1,4 +1,8 @@
 import { Client } from 'pg';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
+import { spoolJobId } from '../../src/modules/responses/inbound-spool';
 import { renderReceivedVoice } from '../../src/templates/received';
 import { WebhookAdmission } from '../../src/common/http/webhook-admission';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -43,6 +47,7 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       CallSid: callSid,
       Digits: '1',
     });
+  const spool = () => t.app.get<Queue>(getQueueToken(QUEUE_NAMES.inbound), { strict: false });
   const answersOf = async (callSid: string) =>
     Number(
       (
@@ -85,6 +90,18 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       // the answer was recorded yet.
       expect(first.text).toContain(renderReceivedVoice('confirm'));
       expect(await answersOf('CAshedding000000000000000000000001')).toBe(0);
+      // Acknowledged before it was recorded: kept in the inbound spool too, so that a crash of
+      // this process before its recording commits loses nothing.
+      const spooled = await spool().getJob(
+        spoolJobId({
+          type: 'gather',
+          attemptId: attempt!.id,
+          callSid: 'CAshedding000000000000000000000001',
+          digits: '1',
+          round: 1,
+        }),
+      );
+      expect(spooled?.data).toMatchObject({ event: { type: 'gather', digits: '1' } });
       // A second press of the same call (placed again): acknowledged too, both still recording.
       const second = await press(attempt!.id, 'CAshedding000000000000000000000002');
       expect(second.status).toBe(201);

@@ -28,7 +28,7 @@ import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { NoticesRepository } from '../chain/notices.repository';
 import { DeliveryEventsService } from './delivery-events.service';
-import { InboundEvents, receivedVoice } from './inbound-events';
+import { InboundEvents, receivedVoice, type InboundEvent } from './inbound-events';
 import { InboundSpool } from './inbound-spool';
 
 /**
@@ -59,6 +59,23 @@ export class TwilioWebhooksController {
       this.logger.error(
         { err: err instanceof Error ? err.message : String(err) },
         `${what} acknowledged before it was recorded, then failed to record`,
+      );
+  }
+
+  /**
+   * An answer acknowledged before it was recorded is also kept in the inbound spool before the
+   * caller hears "received": if this process dies before its recording commits, the spool's worker
+   * records it (once: answers are kept per dedupe key, whichever path comes first). Should the
+   * spool fail too, the recording in this process is all that is left: logged, still answered.
+   */
+  private async keepAcknowledged(event: InboundEvent, receivedAt: Date): Promise<void> {
+    await this.spool
+      .keep(event, receivedAt)
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err: err instanceof Error ? err.message : String(err), type: event.type },
+          'an answer acknowledged early could not be kept in the inbound spool',
+        ),
       );
   }
 
@@ -133,6 +150,7 @@ export class TwilioWebhooksController {
     // Answered within the acknowledgement deadline: past it, with no reply SMS (the reply is
     // decided by the recording, which goes on in the background).
     const r = await this.admission.within(res, work, this.lateFailure('an SMS reply'));
+    if (!r.done) await this.keepAcknowledged({ type: 'sms', ...message }, receivedAt);
     res.type('text/xml').send(smsReplyTwiml(r.done ? r.value : undefined));
   }
 
@@ -205,6 +223,7 @@ export class TwilioWebhooksController {
       return;
     }
     const r = await this.admission.within(res, work, this.lateFailure('a keypress'));
+    if (!r.done) await this.keepAcknowledged(event, receivedAt);
     res.type('text/xml').send(r.done ? r.value : sayAndHangUpTwiml(receivedVoice(e.digits)));
   }
 
