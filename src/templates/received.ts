@@ -1,6 +1,7 @@
 /**
  * What a person is answered when their answer (keypress, SMS reply, confirmation link) reached the
- * gateway while its database could not be reached. The answer is kept (the inbound spool) and
+ * gateway while its database could not be reached, or (a keypress) was not recorded within the
+ * acknowledgement deadline under load. The answer is kept (the inbound spool) and
  * recorded, with the time it was received, once the database is back; so these texts say it was
  * **received**, never that it was recorded or that anything was done with it yet. Which warning it
  * answers is not known at that moment: the texts name none (no headline, hence no drill or test

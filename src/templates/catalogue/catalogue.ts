@@ -625,12 +625,14 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     const seg = spoken ? '' : ` — ${smsSegments(h.text)} SMS`;
     lines.push(`**${h.title}**${seg}`, '', fence(h.text), '');
   }
-  // Answers received while the database is unreachable concern no known warning: their own section.
+  // Answers received but not yet recorded concern no known warning: their own section.
   lines.push(
-    '## 数据库不可用时收到的应答 · Answers received while the database is unreachable',
+    '## 已收到、尚未记录的应答 · Answers received, not yet recorded',
     '',
-    'A keypress, SMS reply or confirmation link received while Postgres cannot be reached is kept',
-    'and recorded once it is back (src/templates/received.ts): the person is told it was received.',
+    'A keypress, SMS reply or confirmation link received while Postgres cannot be reached, or a',
+    'keypress or SMS reply not recorded within ANSWER_ACK_MS under load (no reply SMS is sent then),',
+    'is kept in the inbound spool and recorded later (src/templates/received.ts): the person is told',
+    'it was received, never that it was recorded.',
     '',
   );
   let receivedLocale: string | undefined;
