@@ -43,6 +43,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`[gateway] ${signal}: shutting down\n`);
+    // Whatever is stuck (a queue backend that never answers), the process stops in bounded time.
+    const deadlineMs = Number(env.SHUTDOWN_TIMEOUT_MS);
+    setTimeout(() => {
+      process.stderr.write(`[gateway] still stopping after ${deadlineMs} ms: exiting anyway\n`);
+      process.exit(1);
+    }, deadlineMs).unref();
     await app.close().catch(() => undefined);
     await sandbox?.stop().catch(() => undefined);
     await stop().catch(() => undefined);

@@ -173,6 +173,27 @@ export class EnvironmentVariables {
   QUEUE_LOCK_DURATION_MS = 30_000;
 
   /**
+   * On stop (SIGTERM, a deploy), how long a queue worker may finish its jobs in hand before it is
+   * disconnected from the queue backend (which it must be when Redis is unreachable, or it never
+   * stops). A job cut short is run again by another worker after QUEUE_LOCK_DURATION_MS.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  WORKER_STOP_TIMEOUT_MS = 10_000;
+
+  /**
+   * On SIGTERM or SIGINT, the process exits (code 1, saying so) if stopping takes longer than this,
+   * whatever is stuck.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 30_000;
+
+  /**
    * /health reports work as overdue (status "degraded") when a send has waited in the queue this
    * long, or a 叫应 step timer is this late.
    */

@@ -10,6 +10,7 @@ import { buildDataSourceOptions, runMigrations } from '../../src/database/data-s
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import type { TokenRole } from '../../src/modules/auth/token-role';
 import { createTestDatabase } from './database';
+import { trackOpen } from './open-apps';
 import { uniqueQueuePrefix } from './redis';
 
 export interface TestApp {
@@ -110,17 +111,44 @@ export async function startTestApp(
     queue: { backend: 'redis', url: process.env.TEST_REDIS_URL as string },
     embedded: { postgres: false, redis: false },
   };
-  const app = await createHttpApp(AppModule.register(runtime));
-  await app.listen(port, '127.0.0.1');
-  const tokensService = app.get(TokensService);
-  const make = async (role: TokenRole, extra: { jurisdiction?: string; gridCode?: string } = {}) =>
-    (await tokensService.create({ name: `test ${role}`, role, ...extra })).token;
-  const tokens: Record<TokenRole, string> = {
-    admin: await make('admin'),
-    duty_officer: await make('duty_officer', { jurisdiction: '513221' }),
-    auditor: await make('auditor'),
-    grid_member: await make('grid_member', { gridCode: '513221001001001' }),
+  let app: NestExpressApplication;
+  try {
+    app = await createHttpApp(AppModule.register(runtime));
+  } catch (err) {
+    await sandbox?.stop().catch(() => undefined);
+    throw err;
+  }
+  let current = app;
+  let closed = false;
+  const closeAll = async () => {
+    if (closed) return;
+    closed = true;
+    untrack();
+    await current.close();
+    await sandbox?.stop();
+    await database.drop();
   };
+  // Stopped by the test environment at the end of the file if the file's own hooks do not.
+  const untrack = trackOpen({ what: `the gateway app on ${baseUrl}`, close: closeAll });
+  let tokens: Record<TokenRole, string>;
+  try {
+    await app.listen(port, '127.0.0.1');
+    const tokensService = app.get(TokensService);
+    const make = async (
+      role: TokenRole,
+      extra: { jurisdiction?: string; gridCode?: string } = {},
+    ) => (await tokensService.create({ name: `test ${role}`, role, ...extra })).token;
+    tokens = {
+      admin: await make('admin'),
+      duty_officer: await make('duty_officer', { jurisdiction: '513221' }),
+      auditor: await make('auditor'),
+      grid_member: await make('grid_member', { gridCode: '513221001001001' }),
+    };
+  } catch (err) {
+    // Nothing half-started is left running when the start fails.
+    await closeAll().catch(() => undefined);
+    throw err;
+  }
   const result: TestApp = {
     app,
     sandbox,
@@ -128,14 +156,10 @@ export async function startTestApp(
     db: app.get(DataSource),
     http: () => request(result.app.getHttpServer()),
     tokens,
-    close: async () => {
-      await result.app.close();
-      await sandbox?.stop();
-      await database.drop();
-    },
+    close: closeAll,
     restart: async () => {
       await result.app.close();
-      result.app = await createHttpApp(AppModule.register(runtime));
+      result.app = current = await createHttpApp(AppModule.register(runtime));
       await result.app.listen(port, '127.0.0.1');
       result.db = result.app.get(DataSource);
     },

@@ -38,17 +38,20 @@ describe('Postgres and Redis both unreachable: answers get 503 with Retry-After,
     await admin.connect();
   });
   afterAll(async () => {
-    redis.up();
-    await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
-    await admin.end();
-    // Back to health before closing (closing while the queue connections reconnect hangs).
-    await waitUntil(
-      async () => (await t.http().get('/health')).status === 200,
-      'the gateway healthy again',
-    );
-    await t.close();
-    await redis.close();
-    process.env.TEST_REDIS_URL = testRedisUrl;
+    try {
+      redis.up();
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+      // Back to health before closing (closing while the queue connections reconnect is slow).
+      await waitUntil(
+        async () => (await t.http().get('/health')).status === 200,
+        'the gateway healthy again',
+      );
+    } finally {
+      await t.close();
+      await redis.close();
+      process.env.TEST_REDIS_URL = testRedisUrl;
+    }
   });
 
   it('answers an SMS reply, a keypress and a link answer 503 with Retry-After', async () => {

@@ -207,9 +207,13 @@ describe('answers received while Postgres is unreachable are kept and recorded o
         reason: 'database_unavailable',
       });
     }
-    const late = (await t.db.query(
-      `SELECT data FROM audit_events WHERE action = 'inbound.applied_late' ORDER BY data->>'type'`,
-    )) as { data: { type: string; reason: string; receivedAt: string } }[];
+    // Written by the spool's worker just after the answer's own transaction: waited for.
+    const late = await waitUntil(async () => {
+      const rows = (await t.db.query(
+        `SELECT data FROM audit_events WHERE action = 'inbound.applied_late' ORDER BY data->>'type'`,
+      )) as { data: { type: string; reason: string; receivedAt: string } }[];
+      return rows.length >= 3 ? rows : undefined;
+    }, 'three inbound.applied_late events');
     expect(late.map((e) => [e.data.type, e.data.reason])).toEqual([
       ['gather', 'database_unavailable'],
       ['link', 'database_unavailable'],

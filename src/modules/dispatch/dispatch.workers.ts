@@ -17,6 +17,7 @@ import {
   type SendGroupJob,
 } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
+import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { EscalationService } from '../escalation/escalation.service';
 import { DispatchQueue } from './dispatch-queue.service';
@@ -201,6 +202,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+    const ms = this.num('WORKER_STOP_TIMEOUT_MS', 10_000);
+    await Promise.all(this.workers.map((w) => closeWorkerWithin(w, ms, this.logger)));
   }
 }

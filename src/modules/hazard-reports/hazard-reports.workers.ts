@@ -9,6 +9,7 @@ import { ConfigService } from '@nestjs/config';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { type HazardReportJob, QUEUE_NAMES } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
+import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { escalateAfterSeconds, sweepIntervalMs } from './hazard-grade';
 import { HazardReportNotifier } from './hazard-report.notifier';
@@ -98,6 +99,11 @@ export class HazardReportWorkers implements OnApplicationBootstrap, OnModuleDest
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.sweeping;
-    await this.worker?.close();
+    if (this.worker)
+      await closeWorkerWithin(
+        this.worker,
+        Number(this.config.get('WORKER_STOP_TIMEOUT_MS') ?? 10_000),
+        this.logger,
+      );
   }
 }

@@ -12,6 +12,7 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { unavailableOf } from '../../common/errors/http-exception.filter';
 import { QUEUE_NAMES } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
+import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { AuditService } from '../audit/audit.service';
 import { InboundEvents } from './inbound-events';
@@ -116,7 +117,12 @@ export class InboundSpoolWorker implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.worker?.close();
+    if (this.worker)
+      await closeWorkerWithin(
+        this.worker,
+        Number(this.config.get('WORKER_STOP_TIMEOUT_MS') ?? 10_000),
+        this.logger,
+      );
   }
 }
 
