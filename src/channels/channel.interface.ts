@@ -36,6 +36,12 @@ export interface SmsChannel {
   }): Promise<SendReceipt | undefined>;
   /** What the provider says of a message now (its status callbacks may have been lost). */
   statusOf?(providerId: string): Promise<{ status: string; errorCode?: string }>;
+  /**
+   * The provider's messages sent since `since`, newest first, a page at a time (Twilio: up to 1000
+   * per request), for as long as `visit` returns true: the statuses of many sends in a few
+   * requests.
+   */
+  listSentSince?(since: Date, visit: (page: ListedMessage[]) => Promise<boolean>): Promise<void>;
 }
 
 /* ---- voice ---- */
@@ -133,4 +139,13 @@ export interface GroupRobotClient {
   send(robot: RobotTarget, message: RobotSendMessage): Promise<SendReceipt>;
   /** HTTP requests `send` makes for this message (each counts against the robot's rate limit). */
   requestsFor(message: RobotSendMessage): number;
+}
+
+/** One message as the provider lists it. */
+export interface ListedMessage {
+  providerId: string;
+  status: string;
+  errorCode?: string;
+  /** When the provider sent it (or created it, not sent yet). */
+  at: Date;
 }

@@ -186,8 +186,22 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
 
   router.get(`${base}/Messages.json`, (req: Request, res: Response) => {
     const q = req.query as Record<string, string | undefined>;
+    // DateSent, DateSent> and DateSent< filter by the UTC date, as Twilio does: on that date, on or
+    // after its midnight, before the end of it.
+    const day = (v: string | undefined) => (v ? Date.parse(`${v.slice(0, 10)}T00:00:00Z`) : NaN);
+    const on = day(q.DateSent);
+    const after = day(q['DateSent>']);
+    const before = day(q['DateSent<']);
+    const DAY_MS = 86_400_000;
     const items = [...store.messages.values()]
-      .filter((m) => (!q.To || m.to === q.To) && (!q.From || m.from === q.From))
+      .filter((m) => {
+        if ((q.To && m.to !== q.To) || (q.From && m.from !== q.From)) return false;
+        const sent = (m.dateSent ?? m.dateCreated).getTime();
+        if (Number.isFinite(on) && (sent < on || sent >= on + DAY_MS)) return false;
+        if (Number.isFinite(after) && sent < after) return false;
+        if (Number.isFinite(before) && sent >= before + DAY_MS) return false;
+        return true;
+      })
       .reverse()
       .map(messageJson);
     res.json(page(req, 'messages', items));
@@ -340,17 +354,32 @@ export function twilioApiRouter(deps: TwilioApiDeps): Router {
   return router;
 }
 
+/**
+ * One page of a list, as Twilio pages them: PageSize (default 50, at most 1000) items from Page
+ * (0-based), and `next_page_uri` while more are left.
+ */
 function page(req: Request, key: string, items: unknown[]): Record<string, unknown> {
-  const uri = req.originalUrl;
+  const q = req.query as Record<string, string | undefined>;
+  const size = Math.min(Math.max(Number.parseInt(q.PageSize ?? '', 10) || 50, 1), 1000);
+  const number = Math.max(Number.parseInt(q.Page ?? '', 10) || 0, 0);
+  const start = number * size;
+  const slice = items.slice(start, start + size);
+  const path = req.originalUrl.split('?')[0];
+  const uriOf = (n: number) => {
+    const params = new URLSearchParams(req.query as Record<string, string>);
+    params.set('PageSize', String(size));
+    params.set('Page', String(n));
+    return `${path}?${params.toString()}`;
+  };
   return {
-    [key]: items,
-    end: Math.max(items.length - 1, 0),
-    first_page_uri: uri,
-    next_page_uri: null,
-    page: 0,
-    page_size: items.length,
-    previous_page_uri: null,
-    start: 0,
-    uri,
+    [key]: slice,
+    end: start + Math.max(slice.length - 1, 0),
+    first_page_uri: uriOf(0),
+    next_page_uri: start + size < items.length ? uriOf(number + 1) : null,
+    page: number,
+    page_size: size,
+    previous_page_uri: number > 0 ? uriOf(number - 1) : null,
+    start,
+    uri: req.originalUrl,
   };
 }

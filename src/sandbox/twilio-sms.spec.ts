@@ -203,6 +203,34 @@ describe('sandbox carrier: Twilio SMS', () => {
     expect(third).toBeDefined();
   });
 
+  it('lists messages newest first, a page at a time, filtered by the UTC date sent', async () => {
+    const client = sandboxTwilioClient(carrier);
+    const today = new Date();
+    const sids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const to = `+86138000002${String(i).padStart(2, '0')}`;
+      sids.push((await client.messages.create({ to, from: FROM, body: `第${i}条` })).sid);
+    }
+    let page = await client.messages.page({ dateSentAfter: today, pageSize: 2 });
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    for (;;) {
+      seen.push(...page.instances.map((m) => m.sid));
+      sizes.push(page.instances.length);
+      const next = await page.nextPage();
+      if (!next) break;
+      page = next as typeof page;
+    }
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual([...sids].reverse());
+    // Nothing was sent on or after tomorrow's midnight; everything on or before today.
+    const tomorrow = new Date(today.getTime() + 86_400_000);
+    expect(await client.messages.list({ dateSentAfter: tomorrow })).toEqual([]);
+    expect(await client.messages.list({ dateSentBefore: today })).toHaveLength(5);
+    const yesterday = new Date(today.getTime() - 86_400_000);
+    expect(await client.messages.list({ dateSentBefore: yesterday })).toEqual([]);
+  });
+
   describe('errors, as Twilio returns them', () => {
     it('rejects a To that is not E.164 with 400 / 21211', async () => {
       const err = (await sandboxTwilioClient(carrier)

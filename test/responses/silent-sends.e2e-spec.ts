@@ -3,6 +3,7 @@ import { villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 import { SilentSendsService } from '../../src/modules/responses/silent-sends.service';
+import { ChannelRegistry } from '../../src/channels/channel-registry';
 
 const APP_SECRET = 'silent-sends-e2e-secret'.padEnd(40, 's');
 
@@ -82,12 +83,41 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
   }, 180_000);
   afterAll(() => t?.close());
 
-  it('one sweep drains more lost receipts than one round asks about, applying each once', async () => {
+  it('one sweep drains more lost receipts than one round asks about, applying each once, from one listing', async () => {
     silent = await silence();
     expect(silent.length).toBeGreaterThan(200);
-    const applied = await t.app.get(SilentSendsService).poll();
-    expect(applied).toBe(silent.length);
-    expect(await stillSilent()).toBe(0);
+    const sms = t.app.get(ChannelRegistry).sms;
+    const listed = jest.spyOn(sms, 'listSentSince' as never);
+    const askedOne = jest.spyOn(sms, 'statusOf' as never);
+    try {
+      const applied = await t.app.get(SilentSendsService).poll();
+      expect(applied).toBe(silent.length);
+      expect(await stillSilent()).toBe(0);
+      // The provider's list of messages (1000 a page) settled them all: nobody asked one by one.
+      expect(listed).toHaveBeenCalledTimes(1);
+      expect(askedOne).not.toHaveBeenCalled();
+    } finally {
+      listed.mockRestore();
+      askedOne.mockRestore();
+    }
+  });
+
+  it('asks one by one about the silent sends the listing could not settle', async () => {
+    silent = await silence();
+    const sms = t.app.get(ChannelRegistry).sms;
+    // The provider's list fails (an outage of its list API): each is asked about instead.
+    const listed = jest
+      .spyOn(sms, 'listSentSince' as never)
+      .mockImplementation((() => Promise.reject(new Error('HTTP 503'))) as never);
+    const askedOne = jest.spyOn(sms, 'statusOf' as never);
+    try {
+      expect(await t.app.get(SilentSendsService).poll()).toBe(silent.length);
+      expect(await stillSilent()).toBe(0);
+      expect(askedOne).toHaveBeenCalledTimes(silent.length);
+    } finally {
+      listed.mockRestore();
+      askedOne.mockRestore();
+    }
   });
 
   it('two sweeps at once (two worker processes) share the silent sends: each is applied once', async () => {

@@ -1,5 +1,5 @@
 import { countSmsSegments } from '../../templates/sms-segments';
-import type { SmsChannel, SmsSendRequest } from '../channel.interface';
+import type { ListedMessage, SmsChannel, SmsSendRequest } from '../channel.interface';
 import { ChannelError, type SendReceipt } from '../channel.types';
 import type { TwilioClient } from '../twilio/twilio-client.factory';
 import { twilioChannelError } from '../twilio/twilio-errors';
@@ -64,6 +64,33 @@ export class TwilioSmsChannel implements SmsChannel {
       };
     } catch (err) {
       throw twilioChannelError(err, `the SMS list for ${query.to}`);
+    }
+  }
+
+  async listSentSince(
+    since: Date,
+    visit: (page: ListedMessage[]) => Promise<boolean>,
+  ): Promise<void> {
+    // Twilio filters by the UTC date only ("on or after midnight"); `visit` sees the times.
+    const day = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
+    try {
+      let page = await this.client.messages.page({ dateSentAfter: day, pageSize: 1000 });
+      for (;;) {
+        const listed = page.instances
+          .filter((m) => !String(m.direction ?? 'outbound').startsWith('inbound'))
+          .map((m) => ({
+            providerId: m.sid,
+            status: m.status,
+            ...(m.errorCode ? { errorCode: String(m.errorCode) } : {}),
+            at: m.dateSent ?? m.dateCreated,
+          }));
+        if (!(await visit(listed)) || !page.nextPageUrl) return;
+        const next = (await page.nextPage()) as typeof page | undefined;
+        if (!next) return;
+        page = next;
+      }
+    } catch (err) {
+      throw twilioChannelError(err, 'the list of messages sent');
     }
   }
 

@@ -10,6 +10,10 @@ const SMS_FINAL = new Set(['delivered', 'undelivered', 'failed']);
 const CALL_FINAL = new Set(['completed', 'no-answer', 'busy', 'failed', 'canceled']);
 /** Sends claimed per round of a poll. */
 const BATCH = 200;
+/** Silent SMS claimed at most for one listing of the provider's messages. */
+const LIST_CLAIM = 20_000;
+/** Fewer silent SMS than this are asked about one by one (a listing is not worth it). */
+const LIST_MIN = 20;
 /** A send is asked about again only this long after the last time (in any process). */
 const ASK_AGAIN_SECONDS = 600;
 
@@ -30,7 +34,8 @@ interface SilentSend {
  * up to 200 silent sends (`status_asked_at`, shared by every worker process, so nothing is asked
  * twice within ten minutes), asks the provider about them RECEIPT_POLL_CONCURRENCY at a time, and
  * rounds go on until none is left or RECEIPT_POLL_BUDGET_MS is spent; the next sweep goes on from
- * there.
+ * there. When many SMS are silent, the provider's list of messages sent (a thousand per request)
+ * settles most of them first.
  */
 @Injectable()
 export class SilentSendsService {
@@ -50,6 +55,9 @@ export class SilentSendsService {
     const deadline = Date.now() + Number(this.config.get('RECEIPT_POLL_BUDGET_MS') ?? 20_000);
     let applied = 0;
     let asked = 0;
+    const listed = await this.pollSmsByListing(after, concurrency, deadline);
+    applied += listed.applied;
+    asked += listed.asked;
     while (Date.now() < deadline) {
       const batch = await this.claim(after);
       if (!batch.length) break;
@@ -63,6 +71,95 @@ export class SilentSendsService {
     if (applied)
       this.logger.warn({ asked, applied }, 'applied statuses whose callbacks never came');
     return applied;
+  }
+
+  /**
+   * Many silent SMS (a county's worth of lost delivery receipts): one listing of the messages the
+   * provider sent since the oldest of them answers up to 1000 per request, where asking about each
+   * takes a request each. The silent SMS are claimed like any other (so no other process asks
+   * about them meanwhile); those the listing did not settle (not listed, or not final yet) are
+   * released for the one-by-one rounds that follow.
+   */
+  private async pollSmsByListing(
+    afterSeconds: number,
+    concurrency: number,
+    deadline: number,
+  ): Promise<{ asked: number; applied: number }> {
+    const sms = this.channels.sms;
+    if (!sms.listSentSince) return { asked: 0, applied: 0 };
+    const claimed = await rows<SilentSend & { sentAt: Date }>(
+      this.db,
+      `UPDATE contact_attempts a SET status_asked_at = now()
+          WHERE a.id IN (
+            SELECT id FROM contact_attempts
+             WHERE provider = 'twilio' AND channel = 'sms' AND status = 'sent'
+               AND provider_id IS NOT NULL
+               AND sent_at < now() - make_interval(secs => $1) AND sent_at > now() - interval '2 days'
+               AND (status_asked_at IS NULL OR status_asked_at < now() - make_interval(secs => $3))
+             ORDER BY sent_at LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+        RETURNING a.id, a.channel, a.provider_id AS "providerId", a.sent_at AS "sentAt"`,
+      [afterSeconds, LIST_CLAIM, ASK_AGAIN_SECONDS],
+    );
+    if (!claimed.length) return { asked: 0, applied: 0 };
+    if (claimed.length < LIST_MIN) {
+      await this.release(claimed.map((a) => a.id));
+      return { asked: 0, applied: 0 };
+    }
+    const wanted = new Map(claimed.map((a) => [a.providerId, a]));
+    // A message's time at the provider is a little after we recorded sending it, never before.
+    const since = new Date(
+      claimed.reduce((t, a) => Math.min(t, a.sentAt.getTime()), Infinity) - 60_000,
+    );
+    let applied = 0;
+    try {
+      await sms.listSentSince(since, async (page) => {
+        const settled = page.filter((m) => SMS_FINAL.has(m.status) && wanted.has(m.providerId));
+        let next = 0;
+        const worker = async () => {
+          for (let m = settled[next++]; m; m = settled[next++]) {
+            const a = wanted.get(m.providerId)!;
+            wanted.delete(m.providerId);
+            if (await this.applySms(a, m)) applied++;
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, settled.length) }, worker));
+        const oldest = page.length ? Math.min(...page.map((m) => m.at.getTime())) : 0;
+        return wanted.size > 0 && oldest >= since.getTime() && Date.now() < deadline;
+      });
+    } catch (err) {
+      this.logger.warn({ err }, 'could not list the messages sent: asking about each instead');
+    }
+    await this.release([...wanted.values()].map((a) => a.id));
+    return { asked: claimed.length - wanted.size, applied };
+  }
+
+  /** Applies a final SMS status the provider gave; true when applied. */
+  private async applySms(
+    a: SilentSend,
+    s: { status: string; errorCode?: string },
+  ): Promise<boolean> {
+    try {
+      await this.events.smsStatus({
+        messageSid: a.providerId,
+        status: s.status,
+        errorCode: s.errorCode,
+        attemptId: a.id,
+      });
+      return true;
+    } catch (err) {
+      this.logger.warn({ attemptId: a.id, err }, 'could not apply the status of a send');
+      return false;
+    }
+  }
+
+  /** Makes claimed sends askable again at once (the next rounds ask about each). */
+  private async release(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.db.query(
+      `UPDATE contact_attempts SET status_asked_at = NULL WHERE id = ANY($1::uuid[]) AND status = 'sent'`,
+      [ids],
+    );
   }
 
   /** Claims the next silent sends not asked about lately (one statement, safe across processes). */
