@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import './decorator-metadata';
 import { runAnswersBench } from './answers.bench';
 import { runAuditBench } from './audit.bench';
+import { runEtaBench } from './eta.bench';
 import { runFanoutBench } from './fanout.bench';
 import { runTargetingBench } from './targeting.bench';
 import { runTimersBench } from './timers.bench';
@@ -20,6 +21,7 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
        tsx bench/run.ts fanout [--people N] [--provider null|http] [--timeout S] [--concurrency N]
        tsx bench/run.ts answers [--people N] [--provider null|http] [--rate R] [--seconds S]
        tsx bench/run.ts scale [--people N] [--provider null|http] [--timeout S] [--workers N] [--no-limit]
+       tsx bench/run.ts eta [--people N] [--provider null|http] [--sms-rate R] [--call-rate R] [--timeout S]
 
   targeting     TargetingService: count(), countByRole() and a full stream() for a county, a township,
                 a village, a hazard point and a mixed target (the default)
@@ -73,7 +75,14 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
                 (the gateway) and of Redis
   --workers N   gateway processes: this one (HTTP and workers) plus N-1 worker processes on the
                 same Postgres and Redis (fanout and scale; default 1); nobody may be contacted twice
-  --no-limit    skip the same-run limit`;
+  --no-limit    skip the same-run limit
+
+  eta           the ETA of the last first contact shown at issue against the actual finish, with the
+                providers' real rate limits (not raised): a red warning to --people N (default 1000);
+                the ETA error and each channel's achieved rate against its limit; results in
+                bench/results/eta-*.json and .md
+  --sms-rate R  TWILIO_SMS_PER_SECOND for the run (default 10)
+  --call-rate R TWILIO_CALLS_PER_SECOND for the run (default 1)`;
 
 function parseArgs(argv: string[]) {
   const opts = {
@@ -99,6 +108,8 @@ function parseArgs(argv: string[]) {
     rate: 500,
     timeout: 900,
     noLimit: false,
+    smsRate: 10,
+    callRate: 1,
   };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value?.replace(/_/g, ''));
@@ -118,6 +129,8 @@ function parseArgs(argv: string[]) {
       if (p !== 'null' && p !== 'http') throw new Error('--provider is null or http');
       opts.provider = p;
     } else if (arg === '--rate') opts.rate = positive(arg, argv[++i]);
+    else if (arg === '--sms-rate') opts.smsRate = positive(arg, argv[++i]);
+    else if (arg === '--call-rate') opts.callRate = positive(arg, argv[++i]);
     else if (arg === '--timeout') opts.timeout = positive(arg, argv[++i]);
     else if (arg === '--no-limit') opts.noLimit = true;
     else if (arg === '--runs') opts.runs = positive(arg, argv[++i]);
@@ -172,6 +185,16 @@ async function main(): Promise<void> {
       });
       break;
     }
+    case 'eta':
+      await runEtaBench({
+        people: opts.peopleSet ? opts.people : 1000,
+        provider: opts.provider,
+        smsPerSecond: opts.smsRate,
+        callsPerSecond: opts.callRate,
+        timeoutSeconds: opts.timeout,
+        log,
+      });
+      break;
     case 'answers':
       await runAnswersBench({
         people: opts.peopleSet ? opts.people : 20_000,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runAnswersBench } from '../../bench/answers.bench';
+import { runEtaBench } from '../../bench/eta.bench';
 import { runFanoutBench, type FanoutBenchResult } from '../../bench/fanout.bench';
 import { testPgAdminUrl } from '../helpers/database';
 import { testRedisUrl } from '../helpers/redis';
@@ -57,6 +58,35 @@ describe('npm run bench -- fanout | answers | scale', () => {
     expect(json.options.people).toBeGreaterThan(0);
     return json;
   }
+
+  it('eta with real rate limits: the ETA and the achieved rates are measured, the reports written', async () => {
+    const r = await runEtaBench({
+      people: 150,
+      provider: 'null',
+      smsPerSecond: 50,
+      callsPerSecond: 1,
+      timeoutSeconds: 120,
+      resultsDir: dir,
+      log,
+    });
+    expect(r.timedOut).toBe(false);
+    // Each person one SMS, each of the two grid leaders one call.
+    expect(r.rates.map((c) => [c.channel, c.sends, c.limitPerSecond])).toEqual([
+      ['sms', 150, 50],
+      ['voice', 2, 1],
+    ]);
+    expect(r.attempts).toBe(152);
+    expect(r.etaSeconds).toBeGreaterThan(0);
+    expect(r.actualSeconds).toBeGreaterThan(0);
+    expect(r.etaError).toBeCloseTo((r.etaSeconds! - r.actualSeconds!) / r.actualSeconds!, 6);
+    const sms = r.rates[0];
+    expect(sms.achievedPerSecond).toBeCloseTo((sms.sends - 1) / sms.spanSeconds!, 6);
+    const json = readJson(r.files!.json);
+    expect(json).toMatchObject({ scenario: 'eta', attempts: 152, warningId: r.warningId });
+    const md = fs.readFileSync(r.files!.markdown, 'utf8');
+    expect(md).toContain('ETA error, (ETA − actual) / actual');
+    expect(md).toContain('sms: 150 sends at');
+  });
 
   it('fanout over HTTP with the twilio SDK: everyone contacted once, the limit measured, the reports written', async () => {
     const r = await runFanoutBench({
