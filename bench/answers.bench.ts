@@ -46,7 +46,8 @@ import {
   percentile,
   type ProviderKind,
   sleep,
-  writeResults,
+  publishResults,
+  openObserver,
 } from './gateway-harness';
 
 export interface AnswersBenchOptions {
@@ -402,12 +403,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
       { people: o.people, provider: o.provider, env: o.env },
       log,
     );
-    // The bench's own queries on a pool of their own: none of the gateway's connections taken.
-    observer = new DataSource({
-      ...buildDataSourceOptions(backends.databaseUrl),
-      extra: { max: 2, application_name: 'bench-observer' },
-    } as ReturnType<typeof buildDataSourceOptions>);
-    await observer.initialize();
+    observer = await openObserver(backends.databaseUrl);
     const stopSessions = sampleSessions(observer);
     const warningId = await gw.issue(countyImminentWarning());
     const feeder = callFeeder(observer, warningId);
@@ -564,17 +560,13 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
         },
       ],
     };
-    const md = answersMarkdown(result);
-    log('');
-    for (const line of md.slice(2)) log(line);
-    result.files = writeResults(
+    result.files = publishResults(
       'answers',
-      result.at,
       result,
-      md,
+      answersMarkdown(result),
       o.resultsDir ?? path.resolve(__dirname, 'results'),
+      log,
     );
-    log(`results: ${result.files.json}, ${result.files.markdown}`);
     return result;
   } finally {
     await observer?.destroy().catch(() => undefined);

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../src/database/data-source';
 import { fanoutProgress } from './fanout.bench';
 import {
   countyRedWarning,
@@ -11,7 +10,8 @@ import {
   type ProviderKind,
   sleep,
   startBenchGateway,
-  writeResults,
+  publishResults,
+  openObserver,
 } from './gateway-harness';
 
 /**
@@ -85,11 +85,7 @@ export async function runEtaBench(o: EtaBenchOptions): Promise<EtaBenchResult> {
       },
       log,
     );
-    observer = new DataSource({
-      ...buildDataSourceOptions(backends.databaseUrl),
-      extra: { max: 2, application_name: 'bench-observer' },
-    } as ReturnType<typeof buildDataSourceOptions>);
-    await observer.initialize();
+    observer = await openObserver(backends.databaseUrl);
     const warningId = await gw.issue(countyRedWarning());
     const deadline = Date.now() + o.timeoutSeconds * 1000;
     let p = await fanoutProgress(observer, warningId, { cheap: true });
@@ -158,17 +154,13 @@ export async function runEtaBench(o: EtaBenchOptions): Promise<EtaBenchResult> {
     observer = undefined;
     await gw.close();
     gw = undefined;
-    const md = etaMarkdown(result);
-    log('');
-    for (const line of md.slice(2)) log(line);
-    result.files = writeResults(
+    result.files = publishResults(
       'eta',
-      result.at,
       result,
-      md,
+      etaMarkdown(result),
       o.resultsDir ?? path.resolve(__dirname, 'results'),
+      log,
     );
-    log(`results: ${result.files.json}, ${result.files.markdown}`);
     return result;
   } finally {
     await observer?.destroy().catch(() => undefined);

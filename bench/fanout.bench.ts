@@ -29,7 +29,8 @@ import {
   sampleMemory,
   sleep,
   startBenchGateway,
-  writeResults,
+  publishResults,
+  openObserver,
 } from './gateway-harness';
 import { startTwilioStub } from './twilio-stub';
 import { copyRowsLimit, jobsLimit, type JobsLimit, type RowsLimit } from './limits';
@@ -300,12 +301,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       },
       log,
     );
-    // The bench's own queries on a pool of their own: none of the gateway's connections taken.
-    observer = new DataSource({
-      ...buildDataSourceOptions(backends.databaseUrl),
-      extra: { max: 2, application_name: 'bench-observer' },
-    } as ReturnType<typeof buildDataSourceOptions>);
-    await observer.initialize();
+    observer = await openObserver(backends.databaseUrl);
     const memory = scenario === 'scale' ? sampleMemory(backends.redisUrl) : undefined;
     const totals = await statementTotals(observer);
     const stopSessions = sampleSessions(observer);
@@ -424,17 +420,13 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
           }
         : {}),
     };
-    const md = fanoutMarkdown(result);
-    log('');
-    for (const line of md.slice(2)) log(line);
-    result.files = writeResults(
+    result.files = publishResults(
       scenario,
-      result.at,
       result,
-      md,
+      fanoutMarkdown(result),
       o.resultsDir ?? path.resolve(__dirname, 'results'),
+      log,
     );
-    log(`results: ${result.files.json}, ${result.files.markdown}`);
     return result;
   } finally {
     await observer?.destroy().catch(() => undefined);

@@ -457,6 +457,31 @@ export function sampleMemory(redisUrl: string, everyMs = 250) {
 }
 
 /** Writes `<name>-<timestamp>.json` and `.md` into `dir`. */
+/** The bench's own queries on a pool of their own: none of the gateway's connections taken. */
+export async function openObserver(databaseUrl: string): Promise<DataSource> {
+  const observer = new DataSource({
+    ...buildDataSourceOptions(databaseUrl),
+    extra: { max: 2, application_name: 'bench-observer' },
+  } as ReturnType<typeof buildDataSourceOptions>);
+  await observer.initialize();
+  return observer;
+}
+
+/** Logs a report's Markdown (without its title) and writes it with its JSON under `dir`. */
+export function publishResults(
+  name: string,
+  result: { at: string },
+  markdown: string[],
+  dir: string,
+  log: (msg: string) => void,
+): { json: string; markdown: string } {
+  log('');
+  for (const line of markdown.slice(2)) log(line);
+  const files = writeResults(name, result.at, result, markdown, dir);
+  log(`results: ${files.json}, ${files.markdown}`);
+  return files;
+}
+
 export function writeResults(
   name: string,
   at: string,

@@ -59,7 +59,7 @@ export class SilentSendsService {
     applied += listed.applied;
     asked += listed.asked;
     while (Date.now() < deadline) {
-      const batch = await this.claim(after);
+      const batch = await this.claim(after, BATCH);
       if (!batch.length) break;
       asked += batch.length;
       let next = 0;
@@ -87,20 +87,7 @@ export class SilentSendsService {
   ): Promise<{ asked: number; applied: number }> {
     const sms = this.channels.sms;
     if (!sms.listSentSince) return { asked: 0, applied: 0 };
-    const claimed = await rows<SilentSend & { sentAt: Date }>(
-      this.db,
-      `UPDATE contact_attempts a SET status_asked_at = now()
-          WHERE a.id IN (
-            SELECT id FROM contact_attempts
-             WHERE provider = 'twilio' AND channel = 'sms' AND status = 'sent'
-               AND provider_id IS NOT NULL
-               AND sent_at < now() - make_interval(secs => $1) AND sent_at > now() - interval '2 days'
-               AND (status_asked_at IS NULL OR status_asked_at < now() - make_interval(secs => $3))
-             ORDER BY sent_at LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-        RETURNING a.id, a.channel, a.provider_id AS "providerId", a.sent_at AS "sentAt"`,
-      [afterSeconds, LIST_CLAIM, ASK_AGAIN_SECONDS],
-    );
+    const claimed = await this.claim(afterSeconds, LIST_CLAIM, 'sms');
     if (!claimed.length) return { asked: 0, applied: 0 };
     if (claimed.length < LIST_MIN) {
       await this.release(claimed.map((a) => a.id));
@@ -162,20 +149,28 @@ export class SilentSendsService {
     );
   }
 
-  /** Claims the next silent sends not asked about lately (one statement, safe across processes). */
-  private claim(afterSeconds: number): Promise<SilentSend[]> {
-    return rows<SilentSend>(
+  /**
+   * Claims the next `limit` silent sends (of one channel, or any) not asked about lately: one
+   * statement, safe across processes.
+   */
+  private claim(
+    afterSeconds: number,
+    limit: number,
+    channel?: 'sms',
+  ): Promise<(SilentSend & { sentAt: Date })[]> {
+    return rows<SilentSend & { sentAt: Date }>(
       this.db,
       `UPDATE contact_attempts a SET status_asked_at = now()
           WHERE a.id IN (
             SELECT id FROM contact_attempts
              WHERE provider = 'twilio' AND status = 'sent' AND provider_id IS NOT NULL
+               AND ($4::text IS NULL OR channel = $4)
                AND sent_at < now() - make_interval(secs => $1) AND sent_at > now() - interval '2 days'
                AND (status_asked_at IS NULL OR status_asked_at < now() - make_interval(secs => $3))
              ORDER BY sent_at LIMIT $2
              FOR UPDATE SKIP LOCKED)
-        RETURNING a.id, a.channel, a.provider_id AS "providerId"`,
-      [afterSeconds, BATCH, ASK_AGAIN_SECONDS],
+        RETURNING a.id, a.channel, a.provider_id AS "providerId", a.sent_at AS "sentAt"`,
+      [afterSeconds, limit, ASK_AGAIN_SECONDS, channel ?? null],
     );
   }
 
@@ -191,17 +186,10 @@ export class SilentSendsService {
           duration: s.durationS,
           errorCode: s.errorCode,
         });
-      } else {
-        const s = await this.channels.sms.statusOf?.(a.providerId);
-        if (!s || !SMS_FINAL.has(s.status)) return false;
-        await this.events.smsStatus({
-          messageSid: a.providerId,
-          status: s.status,
-          errorCode: s.errorCode,
-          attemptId: a.id,
-        });
+        return true;
       }
-      return true;
+      const s = await this.channels.sms.statusOf?.(a.providerId);
+      return !!s && SMS_FINAL.has(s.status) && (await this.applySms(a, s));
     } catch (err) {
       this.logger.warn({ attemptId: a.id, err }, 'could not ask the provider about a send');
       return false;
