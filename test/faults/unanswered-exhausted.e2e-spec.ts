@@ -1,3 +1,4 @@
+import { TasksService } from '../../src/modules/tasks/tasks.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { replacePolicy, responsiblePolicy } from '../helpers/policies';
@@ -85,5 +86,94 @@ describe('every contact of a person failed or went unanswered', () => {
       [delivery],
     );
     expect(events).toEqual([{ reason: 'contacts_exhausted' }]);
+  });
+});
+
+/**
+ * Found by the 20k fault suite: a group monitor whose SMS came back undelivered and whose calls
+ * went unanswered had been given a door-to-door task about someone else; the task's SMS (carried
+ * by the monitor's own delivery) came back undelivered after the monitor's last call had failed.
+ * The last call found the task SMS still under way; the failed task SMS never asked again whether
+ * anything could still reach the monitor, who stayed `sent` for good (1 of 20,416 people
+ * unaccounted).
+ */
+describe('a task SMS to a person nobody reached fails last', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) });
+    const imminentResponsible = {
+      ...responsiblePolicy({
+        steps: [{ channels: ['sms', 'voice'], waitSeconds: 120 }],
+        onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
+        groupRuleSeconds: null,
+      }),
+      name: '临灾预警-责任人',
+      kinds: ['imminent'],
+      levels: [],
+      rank: 10,
+    };
+    await replacePolicy(t, imminentResponsible);
+    // Every phone off: SMS come back undelivered (30003), calls ring out unanswered.
+    for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'unreachable');
+  });
+  afterAll(() => t.close());
+
+  it('is unreachable, with the reason, once the task SMS fails', async () => {
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning());
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    const deliveryOf = async (ext: string) => {
+      const [d]: { id: string; state: string; personId: string }[] = await t.db.query(
+        `SELECT d.id, d.state, d.person_id AS "personId" FROM deliveries d
+           JOIN people p ON p.id = d.person_id WHERE d.warning_id = $1 AND p.external_id = $2`,
+        [id, ext],
+      );
+      return d;
+    };
+    // Every own contact of the grid leader and of the village chief failed.
+    const [leader] = await waitUntil(async () => {
+      const ds = await Promise.all(
+        [PEOPLE.gridLeader.ext, PEOPLE.villageChief.ext].map(deliveryOf),
+      );
+      return ds.every((d) => d?.state === 'unreachable') ? ds : undefined;
+    }, 'the grid leader and the village chief unreachable');
+    const resident = await deliveryOf(PEOPLE.resident.ext);
+    // As in the fault run: the grid leader's task SMS was still under way when their last call
+    // failed, so they were left `sent`; then the task SMS fails too.
+    await t.db.query(`UPDATE deliveries SET state = 'sent' WHERE id = $1`, [leader.id]);
+    const task = await t.app
+      .get(TasksService)
+      .assign(
+        id,
+        { type: 'door_to_door', grid: '513221001001001', personId: resident.personId },
+        'escalation',
+      );
+    expect(task.assigneeId).toBe(leader.personId);
+    const state = await waitUntil(
+      async () => {
+        const d = await deliveryOf(PEOPLE.gridLeader.ext);
+        return d.state === 'unreachable' ? d.state : undefined;
+      },
+      'the grid leader unreachable again',
+      20_000,
+    );
+    expect(state).toBe('unreachable');
+    const [manual] = await t.db.query(
+      `SELECT status, outcome FROM contact_attempts WHERE id = $1`,
+      [task.attemptId],
+    );
+    expect(manual).toEqual({ status: 'failed', outcome: 'undelivered' });
+    const events = await t.db.query(
+      `SELECT data ->> 'reason' AS reason FROM audit_events
+        WHERE action = 'delivery.unreachable' AND subject_id = $1 ORDER BY id`,
+      [leader.id],
+    );
+    expect(events).toEqual([{ reason: 'contacts_exhausted' }, { reason: 'contacts_exhausted' }]);
   });
 });

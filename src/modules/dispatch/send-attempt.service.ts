@@ -242,7 +242,12 @@ export class SendAttemptService {
       | 'personId'
     > & { purpose?: AttemptRow['purpose'] },
   ): Promise<void> {
-    if (a.channel === 'manual') return;
+    if (a.channel === 'manual') {
+      // A door-to-door task whose SMS never reached its assignee: when nothing else can still
+      // reach the person, they are unreachable (and say why), not `sent` for good.
+      await this.repo.markUnreachableIfExhausted(a.deliveryId);
+      return;
+    }
     const purpose = a.purpose ?? 'warning';
     // An answered person's alert needs no other contact point (a notice to them still does).
     if (purpose === 'warning' && ANSWERED.includes((await this.repo.deliveryState(a.deliveryId))!))
