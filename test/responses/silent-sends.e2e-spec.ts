@@ -133,4 +133,23 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
     );
     expect(await service.poll()).toBe(0);
   });
+
+  it('asks again RECEIPT_POLL_AFTER_SECONDS after a send was last asked about (not final then)', async () => {
+    silent = await silence();
+    const service = t.app.get(SilentSendsService);
+    // Asked 20 s ago, when the provider did not have a final status yet: not asked again so soon.
+    await t.db.query(
+      `UPDATE contact_attempts SET status_asked_at = now() - interval '20 seconds' WHERE id = ANY($1)`,
+      [silent],
+    );
+    expect(await service.poll()).toBe(0);
+    expect(await stillSilent()).toBe(silent.length);
+    // Asked 40 s ago (RECEIPT_POLL_AFTER_SECONDS is 30 here): asked again, and settled.
+    await t.db.query(
+      `UPDATE contact_attempts SET status_asked_at = now() - interval '40 seconds' WHERE id = ANY($1)`,
+      [silent],
+    );
+    expect(await service.poll()).toBe(silent.length);
+    expect(await stillSilent()).toBe(0);
+  });
 });

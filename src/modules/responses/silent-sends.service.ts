@@ -14,8 +14,6 @@ const BATCH = 200;
 const LIST_CLAIM = 20_000;
 /** Fewer silent SMS than this are asked about one by one (a listing is not worth it). */
 const LIST_MIN = 20;
-/** A send is asked about again only this long after the last time (in any process). */
-const ASK_AGAIN_SECONDS = 600;
 
 interface SilentSend {
   id: string;
@@ -32,7 +30,9 @@ interface SilentSend {
  *
  * A county's worth of lost callbacks (tens of thousands) is drained in rounds: each round claims
  * up to 200 silent sends (`status_asked_at`, shared by every worker process, so nothing is asked
- * twice within ten minutes), asks the provider about them RECEIPT_POLL_CONCURRENCY at a time, and
+ * twice within RECEIPT_POLL_AFTER_SECONDS: a call still ringing when first asked is asked again
+ * that long after, not ten minutes), asks the provider about them RECEIPT_POLL_CONCURRENCY at a
+ * time, and
  * rounds go on until none is left or RECEIPT_POLL_BUDGET_MS is spent; the next sweep goes on from
  * there. When many SMS are silent, the provider's list of messages sent (a thousand per request)
  * settles most of them first.
@@ -170,7 +170,7 @@ export class SilentSendsService {
              ORDER BY sent_at LIMIT $2
              FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.channel, a.provider_id AS "providerId", a.sent_at AS "sentAt"`,
-      [afterSeconds, limit, ASK_AGAIN_SECONDS, channel ?? null],
+      [afterSeconds, limit, afterSeconds, channel ?? null],
     );
   }
 
