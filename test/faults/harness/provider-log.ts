@@ -13,16 +13,27 @@ export class ProviderLog {
   private readonly smsByText = new Map<string, number>();
   private readonly smsByAttempt = new Map<string, number>();
   private readonly callsByAttempt = new Map<string, number>();
-  /** A few duplicates, for the report. */
-  readonly examples: { channel: string; to: string; key: string; times: number }[] = [];
+  /** A few duplicates, for the report: the attempts named by each copy, and the text's start. */
+  readonly examples: {
+    channel: string;
+    to: string;
+    key: string;
+    times: number;
+    attempts?: string[];
+    text?: string;
+  }[] = [];
+  /** The attempt ids (from the callback URLs) seen for each SMS text to a number. */
+  private readonly attemptsByText = new Map<string, string[]>();
 
   readonly onEvent = (e: SandboxEvent): void => {
     if (e.type === 'sms.created') {
       this.sms++;
       const to = e.to ?? '';
       const body = String(e.data.body ?? '');
-      this.bump(this.smsByText, `${to}\n${body}`, 'sms', to);
       const attempt = attemptOf(e.data.statusCallback);
+      const key = `${to}\n${body}`;
+      this.attemptsByText.set(key, [...(this.attemptsByText.get(key) ?? []), attempt ?? '?']);
+      this.bump(this.smsByText, key, 'sms', to, body);
       if (attempt) this.bump(this.smsByAttempt, attempt, 'sms', to);
     } else if (e.type === 'call.created') {
       this.calls++;
@@ -31,11 +42,25 @@ export class ProviderLog {
     }
   };
 
-  private bump(map: Map<string, number>, key: string, channel: string, to: string): void {
+  private bump(
+    map: Map<string, number>,
+    key: string,
+    channel: string,
+    to: string,
+    text?: string,
+  ): void {
     const n = (map.get(key) ?? 0) + 1;
     map.set(key, n);
     if (n === 2 && this.examples.length < 10)
-      this.examples.push({ channel, to, key: key.split('\n')[0].slice(0, 80), times: n });
+      this.examples.push({
+        channel,
+        to,
+        key: key.split('\n')[0].slice(0, 80),
+        times: n,
+        ...(text !== undefined
+          ? { attempts: this.attemptsByText.get(key), text: text.slice(0, 60) }
+          : {}),
+      });
   }
 
   /** Messages accepted more than once: the extra copies, counted once per copy. */

@@ -36,7 +36,7 @@ export function writeResults(
         .join(', ')}\n` +
       `- people without a delivery: ${r.missingPeople}; drained: ${r.drained}; scenario took ${seconds(r.totalMs)}\n` +
       (r.duplicateExamples.length
-        ? `- duplicates, e.g.: ${r.duplicateExamples.map((d) => `${d.channel} ${d.to} ×${d.times}`).join('; ')}\n`
+        ? `- duplicates, e.g.: ${r.duplicateExamples.map((d) => `${d.channel} ${d.to} ×${d.times}${d.attempts ? ` (attempts ${d.attempts.join(', ')}: ${d.text ?? ''}…)` : ''}`).join('; ')}\n`
         : ''),
   );
   fs.writeFileSync(

@@ -50,7 +50,7 @@ export interface ScenarioResult {
   /** Messages the provider accepted (SMS + calls), from its own log. */
   providerSends: number;
   duplicates: number;
-  duplicateExamples: { channel: string; to: string; key: string; times: number }[];
+  duplicateExamples: ProviderLog['examples'];
   unaccounted: number;
   /** Of the unaccounted: targeted people without a delivery row at all. */
   missingPeople: number;
@@ -633,9 +633,13 @@ export async function runScenario(
     await webhooks.close().catch(() => undefined);
     await db.end().catch(() => undefined);
     await pg.close().catch(() => undefined);
-    await admin(infra.pgAdminUrl, (c) =>
-      c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
-    ).catch(() => undefined);
+    // FAULTS_KEEP_DATABASE=1 keeps each scenario's database for a look afterwards (a duplicate or
+    // an unaccounted person is explained from its attempts and audit events).
+    if (process.env.FAULTS_KEEP_DATABASE === '1') log(`database ${database} kept`);
+    else
+      await admin(infra.pgAdminUrl, (c) =>
+        c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
+      ).catch(() => undefined);
   }
 }
 
