@@ -180,6 +180,9 @@ async function postAnswers(
     });
     return { status: res.status, text: await res.text() };
   };
+  // Taken: kept in the spool (已收到您的确认…) or, when the database was still or again reachable as
+  // it arrived, recorded at once (SMS 已确认收到“…”, voice 您已确认收到…). Both are the answer taken.
+  const TAKEN = /已收到|已确认收到/;
   const out: PostedAnswer[] = [];
   for (const c of calls) {
     const r = await post(`/webhooks/twilio/voice/${c.attemptId}/gather?round=1`, {
@@ -191,7 +194,7 @@ async function postAnswers(
       deliveryId: c.deliveryId,
       channel: 'voice',
       status: r.status,
-      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+      received: r.status >= 200 && r.status < 300 && TAKEN.test(r.text),
     });
   }
   for (const m of texts) {
@@ -211,7 +214,7 @@ async function postAnswers(
       deliveryId: m.deliveryId,
       channel: 'sms',
       status: r.status,
-      received: r.status >= 200 && r.status < 300 && r.text.includes('已收到'),
+      received: r.status >= 200 && r.status < 300 && TAKEN.test(r.text),
     });
   }
   return out;
