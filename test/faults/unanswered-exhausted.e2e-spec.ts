@@ -7,6 +7,34 @@ import { imminentWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'unanswered-exhausted-secret'.padEnd(40, 'u');
 
+/** The imminent warnings' policy for responsible persons: one step (SMS and call), no follow-up. */
+function oneStepPolicy(voiceRetries?: { times: number; withinSeconds: number }) {
+  return {
+    ...responsiblePolicy({
+      steps: [
+        { channels: ['sms', 'voice'], waitSeconds: 120, ...(voiceRetries ? { voiceRetries } : {}) },
+      ],
+      onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
+      groupRuleSeconds: null,
+    }),
+    name: '临灾预警-责任人',
+    kinds: ['imminent'],
+    levels: [],
+    rank: 10,
+  };
+}
+
+/** An imminent warning to the village, issued by the duty officer; its id. */
+async function issue(t: TestApp): Promise<string> {
+  const res = await t
+    .http()
+    .post('/v1/warnings')
+    .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+    .send(imminentWarning());
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+
 /**
  * Found by the fault suite (in every scenario, faults or not): a person whose SMS came back
  * undelivered while their call was still ringing, and whose call (and its retries) then went
@@ -20,24 +48,7 @@ describe('every contact of a person failed or went unanswered', () => {
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
     t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) });
-    const imminentResponsible = {
-      ...responsiblePolicy({
-        steps: [
-          {
-            channels: ['sms', 'voice'],
-            waitSeconds: 120,
-            voiceRetries: { times: 1, withinSeconds: 2 },
-          },
-        ],
-        onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
-        groupRuleSeconds: null,
-      }),
-      name: '临灾预警-责任人',
-      kinds: ['imminent'],
-      levels: [],
-      rank: 10,
-    };
-    await replacePolicy(t, imminentResponsible);
+    await replacePolicy(t, oneStepPolicy({ times: 1, withinSeconds: 2 }));
     for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'no-answer');
     // Phone off: the SMS comes back undelivered (30003) and calls ring out unanswered.
     t.sandbox!.carrier.setProfile(PEOPLE.gridLeader.mobile, 'unreachable');
@@ -45,13 +56,7 @@ describe('every contact of a person failed or went unanswered', () => {
   afterAll(() => t.close());
 
   it('is unreachable, with the reason, once the last call goes unanswered', async () => {
-    const res = await t
-      .http()
-      .post('/v1/warnings')
-      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(imminentWarning());
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
+    const id = await issue(t);
     const [{ delivery }] = await waitUntil(async () => {
       const r: { delivery: string }[] = await t.db.query(
         `SELECT d.id AS delivery FROM deliveries d JOIN people p ON p.id = d.person_id
@@ -103,31 +108,14 @@ describe('a task SMS to a person nobody reached fails last', () => {
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
     t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) });
-    const imminentResponsible = {
-      ...responsiblePolicy({
-        steps: [{ channels: ['sms', 'voice'], waitSeconds: 120 }],
-        onExhausted: { notWoken: false, supervisor: false, doorToDoor: false },
-        groupRuleSeconds: null,
-      }),
-      name: '临灾预警-责任人',
-      kinds: ['imminent'],
-      levels: [],
-      rank: 10,
-    };
-    await replacePolicy(t, imminentResponsible);
+    await replacePolicy(t, oneStepPolicy());
     // Every phone off: SMS come back undelivered (30003), calls ring out unanswered.
     for (const p of Object.values(PEOPLE)) t.sandbox!.carrier.setProfile(p.mobile, 'unreachable');
   });
   afterAll(() => t.close());
 
   it('is unreachable, with the reason, once the task SMS fails', async () => {
-    const res = await t
-      .http()
-      .post('/v1/warnings')
-      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(imminentWarning());
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
+    const id = await issue(t);
     const deliveryOf = async (ext: string) => {
       const [d]: { id: string; state: string; personId: string }[] = await t.db.query(
         `SELECT d.id, d.state, d.person_id AS "personId" FROM deliveries d
