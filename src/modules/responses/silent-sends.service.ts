@@ -77,8 +77,8 @@ export class SilentSendsService {
    * Many silent SMS (a county's worth of lost delivery receipts): one listing of the messages the
    * provider sent since the oldest of them answers up to 1000 per request, where asking about each
    * takes a request each. The silent SMS are claimed like any other (so no other process asks
-   * about them meanwhile); those the listing did not settle (not listed, or not final yet) are
-   * released for the one-by-one rounds that follow.
+   * about them meanwhile); those listed but not final yet stay asked about, and those the listing
+   * did not show (or could not, the list failing) are released for the one-by-one rounds.
    */
   private async pollSmsByListing(
     afterSeconds: number,
@@ -94,14 +94,18 @@ export class SilentSendsService {
       return { asked: 0, applied: 0 };
     }
     const wanted = new Map(claimed.map((a) => [a.providerId, a]));
-    // A message's time at the provider is a little after we recorded sending it, never before.
+    // The provider creates a message just before we record it sent: a minute's margin.
     const since = new Date(
       claimed.reduce((t, a) => Math.min(t, a.sentAt.getTime()), Infinity) - 60_000,
     );
     let applied = 0;
     try {
       await sms.listSentSince(since, async (page) => {
-        const settled = page.filter((m) => SMS_FINAL.has(m.status) && wanted.has(m.providerId));
+        const listed = page.filter((m) => wanted.has(m.providerId));
+        const settled = listed.filter((m) => SMS_FINAL.has(m.status));
+        // Listed but not final yet (no receipt from the carrier): the provider was asked; it is
+        // asked again RECEIPT_POLL_AFTER_SECONDS later, not one by one in the rounds below.
+        for (const m of listed) if (!SMS_FINAL.has(m.status)) wanted.delete(m.providerId);
         let next = 0;
         const worker = async () => {
           for (let m = settled[next++]; m; m = settled[next++]) {
