@@ -4,6 +4,7 @@ import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
 import { SilentSendsService } from '../../src/modules/responses/silent-sends.service';
 import { ChannelRegistry } from '../../src/channels/channel-registry';
+import { DeliveryEventsService } from '../../src/modules/responses/delivery-events.service';
 
 const APP_SECRET = 'silent-sends-e2e-secret'.padEnd(40, 's');
 
@@ -25,6 +26,8 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
   let t: TestApp;
   let warningId: string;
   let silent: string[];
+  /** The people of `silent` whose receipt moves them (`sent` → delivered). */
+  let silentPeople: string[];
 
   const silence = async () => {
     // As if every delivery receipt of the warning's SMS had been lost long ago (the gateway
@@ -37,6 +40,14 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
         [warningId],
       )
       .then(([r]: [{ id: string }[]]) => r);
+    // Their people too, back to `sent` (the receipt is what moves them to delivered).
+    const [people]: [{ id: string }[]] = await t.db.query(
+      `UPDATE deliveries SET state = 'sent', delivered_at = NULL
+        WHERE state = 'delivered' AND id IN (SELECT delivery_id FROM contact_attempts WHERE id = ANY($1))
+        RETURNING id`,
+      [rows.map((r) => r.id)],
+    );
+    silentPeople = people.map((p) => p.id);
     return rows.map((r) => r.id);
   };
   const stillSilent = async () =>
@@ -89,6 +100,9 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
     const sms = t.app.get(ChannelRegistry).sms;
     const listed = jest.spyOn(sms, 'listSentSince' as never);
     const askedOne = jest.spyOn(sms, 'statusOf' as never);
+    // The page's receipts are applied together, not as one callback (one transaction) each.
+    const appliedOne = jest.spyOn(t.app.get(DeliveryEventsService), 'smsStatus');
+    const since = new Date();
     try {
       const applied = await t.app.get(SilentSendsService).poll();
       expect(applied).toBe(silent.length);
@@ -96,9 +110,26 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
       // The provider's list of messages (1000 a page) settled them all: nobody asked one by one.
       expect(listed).toHaveBeenCalledTimes(1);
       expect(askedOne).not.toHaveBeenCalled();
+      expect(appliedOne).not.toHaveBeenCalled();
+      // Each person moved to delivered, with one audit event per attempt.
+      expect(silentPeople.length).toBeGreaterThan(200);
+      const [people] = await t.db.query(
+        `SELECT count(*) FILTER (WHERE state = 'delivered' AND delivered_at IS NOT NULL)::int AS delivered
+           FROM deliveries WHERE id = ANY($1)`,
+        [silentPeople],
+      );
+      expect(people.delivered).toBe(silentPeople.length);
+      const events: { subject_id: string; n: number }[] = await t.db.query(
+        `SELECT subject_id, count(*)::int AS n FROM audit_events
+          WHERE action = 'attempt.delivered' AND subject_id = ANY($1) AND at >= $2 GROUP BY subject_id`,
+        [silent, since],
+      );
+      expect(events).toHaveLength(silent.length);
+      expect(events.every((e) => e.n === 1)).toBe(true);
     } finally {
       listed.mockRestore();
       askedOne.mockRestore();
+      appliedOne.mockRestore();
     }
   });
 

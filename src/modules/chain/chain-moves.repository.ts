@@ -81,6 +81,54 @@ export class ChainMoves {
     });
   }
 
+  /**
+   * Carrier receipts of many SMS at once (the status poll's listing of what the provider sent):
+   * the same move as `markSmsDelivered`, for a page of attempts in one statement and one
+   * transaction with their audit events. An attempt is matched by its id and its recorded provider
+   * id together. Returns the attempts moved (one already delivered, or past it, is left alone).
+   */
+  async markSmsDeliveredMany(
+    items: { attemptId: string; messageSid: string }[],
+  ): Promise<string[]> {
+    if (!items.length) return [];
+    return this.db.transaction(async (m) => {
+      const delivered = await rows<{
+        id: string;
+        deliveryId: string;
+        warningId: string;
+        providerId: string;
+      }>(
+        m,
+        `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS x(id, provider_id)),
+           a AS (
+             UPDATE contact_attempts c SET status = 'delivered', delivered_at = coalesce(c.delivered_at, now())
+               FROM x
+              WHERE c.id = x.id AND c.channel IN ('sms', 'manual') AND c.provider = 'twilio' AND c.provider_id = x.provider_id
+                AND c.status IN ${sqlList(attemptFrom('markDelivered'))}
+              RETURNING c.id, c.delivery_id, c.warning_id, c.purpose, c.provider_id),
+           d AS (
+             UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markDelivered'))} THEN 'delivered' ELSE d.state END,
+                    delivered_at = coalesce(d.delivered_at, now())
+               FROM a WHERE d.id = a.delivery_id AND ${OWN_MESSAGE}
+             RETURNING d.id)
+           SELECT a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.provider_id AS "providerId" FROM a`,
+        [items.map((i) => i.attemptId), items.map((i) => i.messageSid)],
+      );
+      await this.audit.append(
+        delivered.map((a) => ({
+          actor: 'provider:twilio',
+          action: 'attempt.delivered',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: { deliveryId: a.deliveryId, providerId: a.providerId },
+        })),
+        m,
+      );
+      return delivered.map((a) => a.id);
+    });
+  }
+
   /** A call ended: completed, or hung up early (nothing heard, no key) in the same statement. */
   async completeCall(attemptId: string, e: { duration?: number }) {
     return this.db.transaction(async (m) => {

@@ -49,6 +49,14 @@ export class DeliveryEventsService {
     }
   }
 
+  /**
+   * Delivery receipts of many SMS at once (the status poll's listing): one statement for the page,
+   * as `smsStatus` would move each. Returns the attempts moved.
+   */
+  smsDeliveredMany(items: { attemptId: string; messageSid: string }[]): Promise<string[]> {
+    return this.moves.markSmsDeliveredMany(items);
+  }
+
   async callStatus(
     attemptId: string,
     e: { callSid: string; status: string; duration?: number; errorCode?: string },

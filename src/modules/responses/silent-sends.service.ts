@@ -106,15 +106,28 @@ export class SilentSendsService {
         // Listed but not final yet (no receipt from the carrier): the provider was asked; it is
         // asked again RECEIPT_POLL_AFTER_SECONDS later, not one by one in the rounds below.
         for (const m of listed) if (!SMS_FINAL.has(m.status)) wanted.delete(m.providerId);
+        const pairs = settled.map((m) => ({ m, a: wanted.get(m.providerId)! }));
+        for (const { m } of pairs) wanted.delete(m.providerId);
+        // Receipts of delivery (nearly all of them) in one statement for the page; failures one
+        // by one, as each is failed over.
+        const delivered = pairs.filter((p) => p.m.status === 'delivered');
+        const oneByOne = pairs.filter((p) => p.m.status !== 'delivered');
+        if (delivered.length)
+          try {
+            await this.events.smsDeliveredMany(
+              delivered.map((p) => ({ attemptId: p.a.id, messageSid: p.m.providerId })),
+            );
+            applied += delivered.length;
+          } catch (err) {
+            this.logger.warn({ err }, 'could not apply a page of receipts at once: one by one');
+            oneByOne.push(...delivered);
+          }
         let next = 0;
         const worker = async () => {
-          for (let m = settled[next++]; m; m = settled[next++]) {
-            const a = wanted.get(m.providerId)!;
-            wanted.delete(m.providerId);
-            if (await this.applySms(a, m)) applied++;
-          }
+          for (let p = oneByOne[next++]; p; p = oneByOne[next++])
+            if (await this.applySms(p.a, p.m)) applied++;
         };
-        await Promise.all(Array.from({ length: Math.min(concurrency, settled.length) }, worker));
+        await Promise.all(Array.from({ length: Math.min(concurrency, oneByOne.length) }, worker));
         const oldest = page.length ? Math.min(...page.map((m) => m.at.getTime())) : 0;
         return wanted.size > 0 && oldest >= since.getTime() && Date.now() < deadline;
       });
