@@ -29,6 +29,7 @@ import { DataSource } from 'typeorm';
 import { ALL_QUEUES, type EscalationJob, type QueueName } from '../src/common/queue/queue-names';
 import { AuditService } from '../src/modules/audit/audit.service';
 import { NumberLimits } from '../src/modules/dispatch/number-limits';
+import { SendMoves } from '../src/modules/chain/send-moves.repository';
 import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
 import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
 import { EscalationService } from '../src/modules/escalation/escalation.service';
@@ -206,6 +207,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     ds,
     new PoliciesRepository(ds, audit),
     repo,
+    new SendMoves(ds, audit),
     dispatch,
     unused,
     unused,

@@ -1,5 +1,5 @@
 import twilio from 'twilio';
-import { DispatchRepository } from '../../src/modules/dispatch/dispatch.repository';
+import { SendMoves } from '../../src/modules/chain/send-moves.repository';
 import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
 import { EscalationService } from '../../src/modules/escalation/escalation.service';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -399,9 +399,9 @@ describe('audit log: deliveries, calls, failures, expiry, answers and unreachabl
     }, 'two call retries queued');
 
     // One is stopped by the sender (as when it finds its person answered), twice over.
-    const repo = t.app.get(DispatchRepository, { strict: false });
-    await repo.attemptCancelled(queued[0].id, 'already_answered');
-    await repo.attemptCancelled(queued[0].id, 'already_answered');
+    const moves = t.app.get(SendMoves, { strict: false });
+    await moves.cancel(queued[0].id, 'already_answered');
+    await moves.cancel(queued[0].id, 'already_answered');
     const cancelled = await eventsOf('attempt.cancelled', queued[0].id);
     expect(cancelled).toHaveLength(1);
     expect(cancelled[0]).toMatchObject({

@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { ChainMoves } from './chain-moves.repository';
 import { NoticesRepository } from './notices.repository';
+import { SendMoves } from './send-moves.repository';
 
 /**
- * The 叫应 chain's own state: its table of states and moves, the moves providers drive (receipts,
- * calls ended, heard), and notices to superiors. It calls no other feature module.
+ * The 叫应 chain's own state: its table of states and moves, the moves sending drives (claimed,
+ * sent, failed, cancelled, unreachable), the moves providers drive (receipts, calls ended, heard),
+ * and notices to superiors. It calls no other feature module.
  */
 @Module({
-  providers: [NoticesRepository, ChainMoves],
-  exports: [NoticesRepository, ChainMoves],
+  providers: [NoticesRepository, ChainMoves, SendMoves],
+  exports: [NoticesRepository, ChainMoves, SendMoves],
 })
 export class ChainModule {}

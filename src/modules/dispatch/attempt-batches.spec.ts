@@ -1,8 +1,9 @@
 import { ConfigService } from '@nestjs/config';
 import { AttemptBatches } from './attempt-batches';
 import type { AttemptRow, DispatchRepository } from './dispatch.repository';
+import type { SendMoves } from '../chain/send-moves.repository';
 
-/** A repository at the unit's boundary: it records the statements the batches make. */
+/** The repository and the chain's moves at the unit's boundary: they record the statements the batches make. */
 function fakeRepo(claimable: Set<string>) {
   const calls = { find: [] as string[][], claim: [] as string[][], sent: [] as string[][] };
   const single: string[] = [];
@@ -11,22 +12,27 @@ function fakeRepo(claimable: Set<string>) {
       calls.find.push(ids);
       return ids.map((id) => ({ id }) as AttemptRow);
     },
-    claimAttempts: async (ids: string[]) => {
+    claimMany: async (ids: string[]) => {
       calls.claim.push(ids);
       return new Set(ids.filter((id) => claimable.has(id)));
     },
-    attemptsSent: async (sends: { id: string; providerId: string }[]) => {
+    markSentMany: async (sends: { id: string; providerId: string }[]) => {
       calls.sent.push(sends.map((s) => s.id));
       if (sends.some((s) => s.providerId === 'SM-dup'))
         throw Object.assign(new Error('duplicate key'), { code: '23505' });
     },
-    attemptSent: async (id: string, _provider: string, providerId: string) => {
+    markSent: async (id: string, _provider: string, providerId: string) => {
       single.push(id);
       if (providerId === 'SM-dup')
         throw Object.assign(new Error('duplicate key'), { code: '23505' });
     },
   };
-  return { repo: repo as unknown as DispatchRepository, calls, single };
+  return {
+    repo: repo as unknown as DispatchRepository,
+    moves: repo as unknown as SendMoves,
+    calls,
+    single,
+  };
 }
 
 const config = (env: Record<string, unknown> = {}) =>
@@ -36,8 +42,8 @@ describe('AttemptBatches', () => {
   const ids = Array.from({ length: 120 }, (_, i) => `a${i}`);
 
   it('reads and claims the attempts of sends running side by side in one statement each', async () => {
-    const { repo, calls } = fakeRepo(new Set(ids));
-    const batches = new AttemptBatches(repo, config());
+    const { repo, moves, calls } = fakeRepo(new Set(ids));
+    const batches = new AttemptBatches(repo, moves, config());
     const found = await Promise.all(ids.map((id) => batches.find(id)));
     expect(found.map((a) => a?.id)).toEqual(ids);
     const claimed = await Promise.all(ids.map((id) => batches.claim(id)));
@@ -48,15 +54,15 @@ describe('AttemptBatches', () => {
   });
 
   it('splits at SEND_BATCH_MAX', async () => {
-    const { repo, calls } = fakeRepo(new Set(ids));
-    const batches = new AttemptBatches(repo, config({ SEND_BATCH_MAX: 50 }));
+    const { repo, moves, calls } = fakeRepo(new Set(ids));
+    const batches = new AttemptBatches(repo, moves, config({ SEND_BATCH_MAX: 50 }));
     await Promise.all(ids.map((id) => batches.claim(id)));
     expect(calls.claim.map((c) => c.length)).toEqual([50, 50, 20]);
   });
 
   it('grants one claim when the same attempt is asked for twice in a batch, none when not claimable', async () => {
-    const { repo } = fakeRepo(new Set(['a1']));
-    const batches = new AttemptBatches(repo, config());
+    const { repo, moves } = fakeRepo(new Set(['a1']));
+    const batches = new AttemptBatches(repo, moves, config());
     const [first, second, other] = await Promise.all([
       batches.claim('a1'),
       batches.claim('a1'),
@@ -66,8 +72,8 @@ describe('AttemptBatches', () => {
   });
 
   it('records accepted sends together; one bad item fails only its own send', async () => {
-    const { repo, calls, single } = fakeRepo(new Set());
-    const batches = new AttemptBatches(repo, config());
+    const { repo, moves, calls, single } = fakeRepo(new Set());
+    const batches = new AttemptBatches(repo, moves, config());
     const results = await Promise.allSettled([
       batches.recordSent({ id: 'a1', provider: 'twilio', providerId: 'SM1' }),
       batches.recordSent({ id: 'a2', provider: 'twilio', providerId: 'SM-dup' }),

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import DataLoader from 'dataloader';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 
 export interface AcceptedRecord {
   id: string;
@@ -30,6 +31,7 @@ export class AttemptBatches {
 
   constructor(
     private readonly repo: DispatchRepository,
+    private readonly moves: SendMoves,
     config: ConfigService,
   ) {
     const windowMs = positive(config.get('SEND_BATCH_WINDOW_MS'), DEFAULT_WINDOW_MS, true);
@@ -44,7 +46,7 @@ export class AttemptBatches {
       return ids.map((id) => found.get(id));
     }, options);
     this.claims = new DataLoader(async (ids) => {
-      const claimed = await repo.claimAttempts([...new Set(ids)]);
+      const claimed = await moves.claimMany([...new Set(ids)]);
       // The same attempt twice in one batch (a redelivered job): only the first may send it.
       const granted = new Set<string>();
       return ids.map((id) => {
@@ -56,14 +58,14 @@ export class AttemptBatches {
     this.accepted = new DataLoader(
       async (records) => {
         try {
-          await repo.attemptsSent([...records]);
+          await moves.markSentMany([...records]);
           return records.map(() => undefined);
         } catch {
           // One bad item (a provider id already recorded elsewhere) must not cost the others:
           // each is recorded on its own, and its own error goes back to its own send.
           return Promise.all(
             records.map((r) =>
-              repo.attemptSent(r.id, r.provider, r.providerId, r.segments).then(
+              moves.markSent(r.id, r.provider, r.providerId, r.segments).then(
                 () => undefined,
                 (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
               ),
@@ -85,7 +87,7 @@ export class AttemptBatches {
     return this.claims.load(id);
   }
 
-  /** Records a provider's acceptance (as DispatchRepository.attemptSent); rejects on its error. */
+  /** Records a provider's acceptance (as SendMoves.markSent); rejects on its error. */
   recordSent(record: AcceptedRecord): Promise<void> {
     return this.accepted.load(record);
   }

@@ -7,7 +7,7 @@ import type { MessageType } from '../warnings/warning.types';
 import type { PlannedAttempt } from './contact-plan';
 import type { DroppedArea } from './message-renderer';
 import { rows } from '../../database/sql';
-import { type AuditEventInput, AuditService } from '../audit/audit.service';
+import { AuditService } from '../audit/audit.service';
 import { attemptFrom, deliveryFrom, type DeliveryState, sqlList } from '../chain/chain-states';
 
 export interface DeliveryUpsert {
@@ -71,31 +71,11 @@ const ATTEMPT_COLUMNS = `
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
   w.state AS "warningState", a.covers, a.queued_at AS "queuedAt", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
 
-interface UnreachableRow {
-  id: string;
-  warningId: string;
-  personId: string;
-  version: number;
-}
-
-const UNREACHABLE_RETURNING = `id, warning_id AS "warningId", person_id AS "personId", version`;
-
-/** One event per delivery actually moved to unreachable (ids and a reason code only). */
-function unreachableEvents(
-  moved: UnreachableRow[],
-  reason: 'no_contact_point' | 'contacts_exhausted',
-): AuditEventInput[] {
-  return moved.map((d) => ({
-    actor: 'system',
-    action: 'delivery.unreachable',
-    subjectType: 'delivery',
-    subjectId: d.id,
-    warningId: d.warningId,
-    data: { personId: d.personId, version: d.version, reason },
-  }));
-}
-
-/** SQL of the fan-out and the senders: bulk statements, one round trip per batch. */
+/**
+ * SQL of the fan-out and the senders: deliveries and attempts written, attempts and contacts
+ * read; bulk statements, one round trip per batch. The moves of a chain (claimed, sent, failed,
+ * unreachable, …) are the chain module's (`SendMoves`, `ChainMoves`, `NoticesRepository`).
+ */
 @Injectable()
 export class DispatchRepository {
   constructor(
@@ -251,53 +231,6 @@ export class DispatchRepository {
     return d?.state;
   }
 
-  /** People with no contact point for their first step: unreachable, each recorded once. */
-  async markUnreachable(deliveryIds: string[]): Promise<void> {
-    if (!deliveryIds.length) return;
-    await this.db.transaction(async (m) => {
-      const moved = await rows<UnreachableRow>(
-        m,
-        `UPDATE deliveries SET state = 'unreachable' WHERE id = ANY($1::uuid[]) AND state = 'pending'
-         RETURNING ${UNREACHABLE_RETURNING}`,
-        [deliveryIds],
-      );
-      await this.audit.append(unreachableEvents(moved, 'no_contact_point'), m);
-    });
-  }
-
-  /**
-   * People on an earlier version who are no longer targeted: their delivery is closed, and those
-   * already reached are told the warning no longer concerns them (a release).
-   */
-  async releaseDropped(
-    warningId: string,
-    version: number,
-  ): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return rows(
-      this.db,
-      `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
-        WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
-        RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
-      [warningId, version],
-    );
-  }
-
-  /** Cancel: deliveries of the warning, and whether each was reached. */
-  async closeForCancel(
-    warningId: string,
-    version: number,
-  ): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return rows(
-      this.db,
-      `UPDATE deliveries d SET
-          state = CASE WHEN d.state IN ('pending') THEN 'cancelled' ELSE d.state END,
-          version = $2
-        WHERE d.warning_id = $1 AND d.version < $2
-        RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
-      [warningId, version],
-    );
-  }
-
   async contactsOf(personIds: string[]): Promise<Map<string, RecipientContact[]>> {
     if (!personIds.length) return new Map();
     const rows = await this.db.query<{ person_id: string; contacts: RecipientContact[] }[]>(
@@ -330,244 +263,6 @@ export class DispatchRepository {
     );
   }
 
-  /** Claims several attempts in one statement: the ids that were still claimable. */
-  async claimAttempts(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
-    const claimed = await rows<{ id: string }>(
-      this.db,
-      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
-        WHERE id = ANY($1::uuid[]) AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
-      [ids],
-    );
-    return new Set(claimed.map((c) => c.id));
-  }
-
-  /**
-   * Records many providers' acceptances in one transaction: the attempts, their deliveries and
-   * the audit events, each a single statement. Same rules as attemptSent, which it replaces on
-   * the send path; a statement error (a provider id already recorded) fails the whole batch, and
-   * the caller then records its items one by one.
-   */
-  async attemptsSent(
-    sends: { id: string; provider: string; providerId: string; segments?: number }[],
-  ): Promise<void> {
-    if (!sends.length) return;
-    await this.db.transaction(async (m) => {
-      const sent = await rows<{
-        id: string;
-        warningId: string;
-        deliveryId: string;
-        provider: string;
-        providerId: string;
-        segments: number | null;
-      }>(
-        m,
-        `WITH i AS (
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS t(id, provider, provider_id, segments)),
-         a AS (
-           UPDATE contact_attempts c SET status = CASE WHEN c.status = 'sending' THEN 'sent' ELSE c.status END,
-                  provider = i.provider, provider_id = i.provider_id, segments = i.segments, sent_at = coalesce(c.sent_at, now())
-             FROM i WHERE c.id = i.id AND c.provider_id IS NULL AND c.status <> 'queued'
-           RETURNING c.id, c.delivery_id, c.warning_id, c.purpose, i.provider, i.provider_id, i.segments),
-         d AS (
-           UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
-                  first_attempt_at = coalesce(d.first_attempt_at, now())
-             FROM a WHERE d.id = a.delivery_id AND (a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)
-           RETURNING d.id)
-         SELECT a.id, a.warning_id AS "warningId", a.delivery_id AS "deliveryId", a.provider,
-                a.provider_id AS "providerId", a.segments FROM a`,
-        [
-          sends.map((s) => s.id),
-          sends.map((s) => s.provider),
-          sends.map((s) => s.providerId),
-          sends.map((s) => s.segments ?? null),
-        ],
-      );
-      await this.audit.append(
-        sent.map((s) => ({
-          actor: `provider:${s.provider}`,
-          action: 'attempt.sent',
-          subjectType: 'attempt',
-          subjectId: s.id,
-          warningId: s.warningId,
-          data: {
-            deliveryId: s.deliveryId,
-            provider: s.provider,
-            providerId: s.providerId,
-            segments: s.segments ?? null,
-          },
-        })),
-        m,
-      );
-    });
-  }
-
-  /** Claims an attempt for sending; false when it is no longer queued (sent, cancelled, …). */
-  async claimAttempt(id: string): Promise<boolean> {
-    const claimed = await rows(
-      this.db,
-      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
-        WHERE id = $1 AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
-      [id],
-    );
-    return claimed.length > 0;
-  }
-
-  /**
-   * Records what the provider answered to a send: its id and the time. Once (a repeat finds the
-   * provider id set). The provider's status callback may have come first (a fast receipt racing
-   * this write): a status it set (delivered, completed, failed) is kept.
-   */
-  async attemptSent(
-    id: string,
-    provider: string,
-    providerId: string,
-    segments?: number,
-  ): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [sent] = await rows<{ warningId: string; deliveryId: string }>(
-        m,
-        `WITH a AS (
-         UPDATE contact_attempts SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
-                provider = $2, provider_id = $3, segments = $4, sent_at = coalesce(sent_at, now())
-          WHERE id = $1 AND provider_id IS NULL AND status <> 'queued'
-          RETURNING delivery_id, msg_type, warning_id, purpose),
-       d AS (
-         UPDATE deliveries d SET state = CASE WHEN d.state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE d.state END,
-                first_attempt_at = coalesce(d.first_attempt_at, now())
-           FROM a WHERE d.id = a.delivery_id AND (a.purpose <> 'notice' OR d.escalated_from IS NOT NULL)
-         RETURNING d.id)
-       SELECT a.warning_id AS "warningId", a.delivery_id AS "deliveryId" FROM a`,
-        [id, provider, providerId, segments ?? null],
-      );
-      if (!sent) return;
-      await this.audit.append(
-        [
-          {
-            actor: `provider:${provider}`,
-            action: 'attempt.sent',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: sent.warningId,
-            data: { deliveryId: sent.deliveryId, provider, providerId, segments: segments ?? null },
-          },
-        ],
-        m,
-      );
-    });
-  }
-
-  /**
-   * A claim given back: the provider was not called (its circuit opened), so the attempt waits
-   * in the queue again and the try does not count.
-   */
-  async releaseClaim(id: string): Promise<void> {
-    await this.db.query(
-      `UPDATE contact_attempts SET status = 'queued', tries = greatest(tries - 1, 0)
-        WHERE id = $1 AND status IN ${sqlList(attemptFrom('release'))} AND sent_at IS NULL`,
-      [id],
-    );
-  }
-
-  /** Sent, but the provider's id could not be kept (another attempt already holds it). */
-  async attemptSentWithoutId(id: string, provider: string, segments?: number): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [sent] = await rows<{ warningId: string; deliveryId: string }>(
-        m,
-        `UPDATE contact_attempts SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
-                provider = $2, segments = $3, sent_at = now(), error_message = 'provider id already recorded on another attempt'
-          WHERE id = $1 AND sent_at IS NULL AND status <> 'queued'
-          RETURNING warning_id AS "warningId", delivery_id AS "deliveryId"`,
-        [id, provider, segments ?? null],
-      );
-      if (!sent) return;
-      await m.query(
-        `UPDATE deliveries SET state = CASE WHEN state IN ${sqlList(deliveryFrom('markSent'))} THEN 'sent' ELSE state END,
-                first_attempt_at = coalesce(first_attempt_at, now()) WHERE id = $1`,
-        [sent.deliveryId],
-      );
-      await this.audit.append(
-        [
-          {
-            actor: `provider:${provider}`,
-            action: 'attempt.sent',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: sent.warningId,
-            data: {
-              deliveryId: sent.deliveryId,
-              provider,
-              providerId: null,
-              segments: segments ?? null,
-            },
-          },
-        ],
-        m,
-      );
-    });
-  }
-
-  async attemptFailed(
-    id: string,
-    code: string | undefined,
-    message: string,
-    outcome = 'failed',
-  ): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [failed] = await rows<{
-        warningId: string;
-        deliveryId: string;
-        provider: string | null;
-      }>(
-        m,
-        `UPDATE contact_attempts SET status = 'failed', outcome = $4, error_code = $2, error_message = left($3, 500), failed_at = now()
-        WHERE id = $1 AND status IN ${sqlList(attemptFrom('fail'))}
-        RETURNING warning_id AS "warningId", delivery_id AS "deliveryId", provider`,
-        [id, code ?? null, message, outcome],
-      );
-      if (!failed) return;
-      // The error message may quote the number: only the code goes into the log.
-      await this.audit.append(
-        [
-          {
-            actor: failed.provider ? `provider:${failed.provider}` : 'system',
-            action: 'attempt.failed',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: failed.warningId,
-            data: { deliveryId: failed.deliveryId, code: code ?? null, outcome },
-          },
-        ],
-        m,
-      );
-    });
-  }
-
-  async attemptCancelled(id: string, outcome: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [cancelled] = await rows<{ warningId: string; deliveryId: string }>(
-        m,
-        `UPDATE contact_attempts SET status = 'cancelled', outcome = $2 WHERE id = $1 AND status IN ${sqlList(attemptFrom('cancel'))}
-         RETURNING warning_id AS "warningId", delivery_id AS "deliveryId"`,
-        [id, outcome],
-      );
-      if (!cancelled) return;
-      await this.audit.append(
-        [
-          {
-            actor: 'system',
-            action: 'attempt.cancelled',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: cancelled.warningId,
-            data: { deliveryId: cancelled.deliveryId, outcome },
-          },
-        ],
-        m,
-      );
-    });
-  }
-
   async attemptsOfDelivery(deliveryId: string): Promise<
     {
       channel: string;
@@ -582,22 +277,6 @@ export class DispatchRepository {
       `SELECT channel, address, status, seq, version, msg_type AS "msgType" FROM contact_attempts WHERE delivery_id = $1 ORDER BY seq`,
       [deliveryId],
     );
-  }
-
-  /** When no attempt of the current message can still succeed, the person is unreachable. */
-  async markUnreachableIfExhausted(deliveryId: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const moved = await rows<UnreachableRow>(
-        m,
-        `UPDATE deliveries d SET state = 'unreachable'
-          WHERE d.id = $1 AND d.state IN ${sqlList(deliveryFrom('markUnreachable'))}
-            AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
-                               AND a.status NOT IN ('failed', 'cancelled'))
-          RETURNING ${UNREACHABLE_RETURNING}`,
-        [deliveryId],
-      );
-      await this.audit.append(unreachableEvents(moved, 'contacts_exhausted'), m);
-    });
   }
 
   /**

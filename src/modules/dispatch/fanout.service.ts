@@ -12,6 +12,7 @@ import { PoliciesRepository } from '../escalation/policies.repository';
 import type { MessageType } from '../warnings/warning.types';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from './dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 import { GroupSendPlanner } from './group-send.planner';
 
 const BATCH = 1000;
@@ -57,6 +58,7 @@ export class FanoutService {
   constructor(
     private readonly warnings: WarningsRepository,
     private readonly repo: DispatchRepository,
+    private readonly sendMoves: SendMoves,
     private readonly targeting: TargetingService,
     private readonly queue: DispatchQueue,
     private readonly groups: GroupSendPlanner,
@@ -164,7 +166,7 @@ export class FanoutService {
     ]);
     // After the attempts: a retried fan-out finds a chain with none written as never started.
     await this.repo.recordBlocked(blocked);
-    await this.repo.markUnreachable([
+    await this.sendMoves.markUnreachable([
       ...unreachable,
       ...late.filter((l) => !l.attempts.length).map((l) => l.deliveryId),
     ]);
@@ -213,7 +215,7 @@ export class FanoutService {
 
   /** Update: people no longer concerned get a release if they had been reached. */
   private async releaseDropped(v: VersionRow, priority: number): Promise<void> {
-    const dropped = await this.repo.releaseDropped(v.warningId, v.version);
+    const dropped = await this.sendMoves.drop(v.warningId, v.version);
     await this.sendNotices(
       v,
       dropped.filter((d) => d.reached),
@@ -224,7 +226,7 @@ export class FanoutService {
   /** Cancel (解除): everyone already reached is told; nobody else is bothered. */
   private async fanoutCancel(v: VersionRow): Promise<void> {
     const priority = jobPriority(v.content.kind, 'red');
-    const closed = await this.repo.closeForCancel(v.warningId, v.version);
+    const closed = await this.sendMoves.cancelUnsent(v.warningId, v.version);
     await this.sendNotices(
       v,
       closed.filter((d) => d.reached),

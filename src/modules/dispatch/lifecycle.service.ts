@@ -9,6 +9,7 @@ import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { DispatchQueue } from './dispatch-queue.service';
 import { DispatchRepository } from './dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 import { SendAttemptService } from './send-attempt.service';
 
 /** A send still `sending` this long after its last claim has no try left in flight. */
@@ -29,6 +30,7 @@ export class LifecycleService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly queue: DispatchQueue,
     private readonly repo: DispatchRepository,
+    private readonly sendMoves: SendMoves,
     private readonly sender: SendAttemptService,
     private readonly audit: AuditService,
     private readonly config: ConfigService,
@@ -200,7 +202,7 @@ export class LifecycleService {
       // The provider accepted it and only the recording was lost: record it, never resend.
       const accepted = await this.queue.acceptedOf(a);
       if (accepted) {
-        await this.repo.attemptSent(
+        await this.sendMoves.markSent(
           a.id,
           accepted.provider,
           accepted.providerId,
@@ -215,7 +217,7 @@ export class LifecycleService {
       // Nothing kept of its outcome: ask the provider whether it has it before sending again.
       if (await this.reconciled(a.id)) continue;
       if (a.tries >= maxTries) {
-        await this.repo.attemptFailed(
+        await this.sendMoves.fail(
           a.id,
           'send_lost',
           `no try of the send job recorded a result (${a.tries} tries)`,

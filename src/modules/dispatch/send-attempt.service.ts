@@ -11,6 +11,7 @@ import { WarningsRepository } from '../warnings/warnings.repository';
 import { planFailover, type PersonChannel } from './contact-plan';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 import { MessageRenderer } from './message-renderer';
 import { AttemptBatches } from './attempt-batches';
 import { NumberLimits } from './number-limits';
@@ -59,6 +60,7 @@ export class SendAttemptService {
 
   constructor(
     private readonly repo: DispatchRepository,
+    private readonly sendMoves: SendMoves,
     private readonly warnings: WarningsRepository,
     private readonly channels: ChannelRegistry,
     private readonly breakers: ProviderBreakers,
@@ -81,7 +83,7 @@ export class SendAttemptService {
     const a = await this.batches.find(attemptId);
     if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
     if (a.msgType !== 'cancel' && a.warningState !== 'active') {
-      await this.repo.attemptCancelled(a.id, `warning_${a.warningState}`);
+      await this.sendMoves.cancel(a.id, `warning_${a.warningState}`);
       return SKIPPED;
     }
     const provider = a.channel === 'email' ? 'smtp' : 'twilio';
@@ -102,7 +104,7 @@ export class SendAttemptService {
       if (!claimed) return SKIPPED;
       if (!claimed.open) {
         // Everything it would report was resolved, or reported on this channel already.
-        await this.repo.attemptCancelled(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
+        await this.sendMoves.cancel(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
         return SKIPPED;
       }
       covers = claimed.covers;
@@ -112,11 +114,11 @@ export class SendAttemptService {
         a.msgType !== 'cancel' &&
         ANSWERED.includes(a.deliveryState as DeliveryState)
       ) {
-        await this.repo.attemptCancelled(a.id, 'already_answered');
+        await this.sendMoves.cancel(a.id, 'already_answered');
         return SKIPPED;
       }
       if (a.purpose === 'task' && a.taskStatus !== 'open') {
-        await this.repo.attemptCancelled(a.id, `task_${a.taskStatus ?? 'gone'}`);
+        await this.sendMoves.cancel(a.id, `task_${a.taskStatus ?? 'gone'}`);
         return SKIPPED;
       }
       if (!(await this.batches.claim(a.id))) return SKIPPED;
@@ -130,11 +132,11 @@ export class SendAttemptService {
         a.address,
       );
       if (verdict.kind === 'wait') {
-        await this.repo.releaseClaim(a.id);
+        await this.sendMoves.release(a.id);
         return { kind: 'deferred', delayMs: Math.max(verdict.ms, MIN_DEFER_MS) };
       }
       if (verdict.kind === 'refused') {
-        await this.repo.attemptFailed(a.id, 'number_limit', verdict.reason, 'number_limit');
+        await this.sendMoves.fail(a.id, 'number_limit', verdict.reason, 'number_limit');
         this.logger.warn(
           { attemptId: a.id, channel: a.channel, rule: verdict.rule },
           'carrier limit of the number reached; failing over',
@@ -153,7 +155,7 @@ export class SendAttemptService {
           { maxWaitMs: RATE_WAIT_MS, lane: 'normal' },
         );
       } catch (err) {
-        await this.repo.releaseClaim(a.id);
+        await this.sendMoves.release(a.id);
         if (!(err instanceof ChannelError) || err.kind !== 'rate_limited') throw err;
         return {
           kind: 'deferred',
@@ -172,7 +174,7 @@ export class SendAttemptService {
           : new ChannelError('transient', undefined, (err as Error).message);
       if (e.kind === 'circuit_open') {
         // The circuit opened between the check and the call: nothing reached the provider.
-        await this.repo.releaseClaim(a.id);
+        await this.sendMoves.release(a.id);
         sendsDeferred().inc({ provider: breaker });
         return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
       }
@@ -184,7 +186,7 @@ export class SendAttemptService {
         );
         throw e;
       }
-      await this.repo.attemptFailed(a.id, e.code, e.message, 'failed');
+      await this.sendMoves.fail(a.id, e.code, e.message, 'failed');
       this.logger.warn(
         { attemptId: a.id, channel: a.channel, code: e.code, kind: e.kind },
         'attempt failed; failing over',
@@ -213,7 +215,7 @@ export class SendAttemptService {
         return { kind: 'sent' };
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
-          await this.repo.attemptSentWithoutId(attemptId, accepted.provider, accepted.segments);
+          await this.sendMoves.markSentWithoutId(attemptId, accepted.provider, accepted.segments);
           this.logger.warn({ attemptId }, 'provider id already recorded elsewhere; kept as sent');
           return { kind: 'sent' };
         }
@@ -245,7 +247,7 @@ export class SendAttemptService {
     if (a.channel === 'manual') {
       // A door-to-door task whose SMS never reached its assignee: when nothing else can still
       // reach the person, they are unreachable (and say why), not `sent` for good.
-      await this.repo.markUnreachableIfExhausted(a.deliveryId);
+      await this.sendMoves.markUnreachableIfExhausted(a.deliveryId);
       return;
     }
     const purpose = a.purpose ?? 'warning';
@@ -260,7 +262,7 @@ export class SendAttemptService {
       tried,
     );
     if (!next) {
-      await this.repo.markUnreachableIfExhausted(a.deliveryId);
+      await this.sendMoves.markUnreachableIfExhausted(a.deliveryId);
       return;
     }
     if (purpose === 'notice') {
@@ -355,7 +357,7 @@ export class SendAttemptService {
       found = await this.channels.voice.findPlaced?.({ to: a.address, since, exclude });
     }
     if (!found) return false;
-    await this.repo.attemptSent(a.id, 'twilio', found.providerId, found.segments);
+    await this.sendMoves.markSent(a.id, 'twilio', found.providerId, found.segments);
     this.logger.warn({ attemptId: a.id }, 'stuck send found at the provider: recorded, not resent');
     return true;
   }

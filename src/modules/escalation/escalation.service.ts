@@ -10,6 +10,7 @@ import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 import { NumberLimits } from '../dispatch/number-limits';
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../warnings/warning.types';
@@ -135,6 +136,7 @@ export class EscalationService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly policies: PoliciesRepository,
     private readonly repo: DispatchRepository,
+    private readonly sendMoves: SendMoves,
     private readonly queue: DispatchQueue,
     private readonly tasks: TasksService,
     private readonly warnings: WarningsRepository,
@@ -709,7 +711,7 @@ export class EscalationService {
       );
       const queued = await this.repo.insertAttempts(attempts);
       await this.repo.recordBlocked(blocked);
-      await this.repo.markUnreachable(unreachable);
+      await this.sendMoves.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
       return;
     }

@@ -6,6 +6,7 @@ import { rows } from '../../database/sql';
 import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import { type AttemptRow, DispatchRepository } from '../dispatch/dispatch.repository';
+import { SendMoves } from '../chain/send-moves.repository';
 import { AnswersService } from './answers.service';
 import { ChainMoves, smsMatch } from '../chain/chain-moves.repository';
 
@@ -27,6 +28,7 @@ export class DeliveryEventsService {
     private readonly escalation: EscalationService,
     private readonly moves: ChainMoves,
     private readonly repo: DispatchRepository,
+    private readonly sendMoves: SendMoves,
   ) {}
 
   /**
@@ -88,7 +90,7 @@ export class DeliveryEventsService {
         // No retry left (none was queued) and every other contact failed too: the person is
         // unreachable, and says why, rather than `sent` for good.
         const a = await this.attempt(attemptId);
-        if (a?.purpose === 'warning') await this.repo.markUnreachableIfExhausted(a.deliveryId);
+        if (a?.purpose === 'warning') await this.sendMoves.markUnreachableIfExhausted(a.deliveryId);
       }
     }
   }
