@@ -8,7 +8,7 @@ import type { PlannedAttempt } from './contact-plan';
 import type { DroppedArea } from './message-renderer';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { attemptFrom, deliveryFrom, type DeliveryState, sqlList } from '../chain/chain-states';
+import type { DeliveryState } from '../chain/chain-states';
 
 export interface DeliveryUpsert {
   personId: string;
