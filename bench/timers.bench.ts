@@ -30,6 +30,7 @@ import { ALL_QUEUES, type EscalationJob, type QueueName } from '../src/common/qu
 import { AuditService } from '../src/modules/audit/audit.service';
 import { NumberLimits } from '../src/modules/dispatch/number-limits';
 import { SendMoves } from '../src/modules/chain/send-moves.repository';
+import { StepMoves } from '../src/modules/chain/step-moves.repository';
 import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
 import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
 import { EscalationService } from '../src/modules/escalation/escalation.service';
@@ -208,6 +209,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     new PoliciesRepository(ds, audit),
     repo,
     new SendMoves(ds, audit),
+    new StepMoves(ds, audit),
     dispatch,
     unused,
     unused,

@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
@@ -11,6 +10,14 @@ import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/cont
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
+import {
+  type AdvancedDelivery,
+  CHAIN_COLUMNS,
+  CHAIN_FROM,
+  type ChainDelivery,
+  OPEN,
+  StepMoves,
+} from '../chain/step-moves.repository';
 import { NumberLimits } from '../dispatch/number-limits';
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../warnings/warning.types';
@@ -24,35 +31,7 @@ import {
 } from './escalation-policy.types';
 import { PoliciesRepository } from './policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
-import { escalationsCreated, timerLateness } from '../../common/observability/metrics';
-import { CHAIN_CLOSED, sqlList } from '../chain/chain-states';
-
-interface ChainDelivery {
-  id: string;
-  warningId: string;
-  personId: string;
-  role: string;
-  gridCode: string | null;
-  version: number;
-  msgType: MessageType;
-  state: string;
-  step: number;
-  policyId: string | null;
-  supervisorId: string | null;
-  kind: 'meteorological_risk' | 'imminent';
-  level: 'red' | 'orange' | 'yellow' | 'blue';
-  status: string;
-  warningState: string;
-  /** Brought into the warning by an escalation: their chain carries notices, not the alert. */
-  escalatedFrom: string | null;
-  /** When the wait of the current step runs out (NULL: no step timer pending). */
-  stepDueAt: Date | null;
-}
-
-/** A chain a step timer moved on, with the due time of the step whose wait ran out. */
-interface AdvancedDelivery extends ChainDelivery {
-  firedDueAt: Date | null;
-}
+import { timerLateness } from '../../common/observability/metrics';
 
 /** What a step timer run did, for its worker. */
 export interface StepTimerOutcome {
@@ -69,9 +48,6 @@ export interface StepTimerOutcome {
 const STEP_BATCH = 2000;
 /** People whose chain ran out escalated at the same time (each is several statements). */
 const ENDED_CONCURRENCY = 8;
-/** The open chains of the state table, as a guard written into SQL. */
-const OPEN = `d.state NOT IN ${sqlList(CHAIN_CLOSED)}`;
-
 /** Runs `fn` over `items`, `n` at a time; every item is tried, the first error is thrown after. */
 async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>) {
   const errors: unknown[] = [];
@@ -86,40 +62,7 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
   if (errors.length) throw errors[0];
 }
 
-const CHAIN_COLUMNS = `
-  d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode", d.version,
-  d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId", p.supervisor_id AS "supervisorId",
-  w.kind, v.level, w.status, w.state AS "warningState", d.escalated_from AS "escalatedFrom",
-  d.step_due_at AS "stepDueAt"`;
-
-const CHAIN_FROM = `
-  deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
-  JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version`;
-
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
-
-/**
- * Moves chains whose step's wait ran out to their next step: one statement for a batch, guarded
- * by the step they are at and by the open states (a timer run twice, late, or after an answer
- * moves nobody again). `filter` selects the candidates over `d`; the last parameter is the batch
- * size. Rows another run holds are skipped, not waited for. The next step's due time is set from
- * the policy (NULL after the last step).
- */
-const advanceSql = (filter: string, limitParam: string) => `
-  WITH due AS (
-    SELECT d.id, d.step, d.step_due_at AS fired_due_at, (pol.steps -> d.step ->> 'waitSeconds')::int AS next_wait
-      FROM deliveries d LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
-     WHERE ${filter} AND ${OPEN}
-     ORDER BY d.step_due_at
-     LIMIT ${limitParam}
-     FOR NO KEY UPDATE OF d SKIP LOCKED)
-  UPDATE deliveries d SET step = d.step + 1, step_started_at = now(),
-         step_due_at = now() + make_interval(secs => due.next_wait)
-    FROM due, people p, warnings w, warning_versions v
-   WHERE d.id = due.id AND d.step = due.step AND ${OPEN}
-     AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
-     AND v.warning_id = w.id AND v.version = w.current_version
-  RETURNING ${CHAIN_COLUMNS}, due.fired_due_at AS "firedDueAt"`;
 
 /**
  * 叫应: each person's chain of steps (policy), its durable timers, and escalation when nobody
@@ -137,6 +80,7 @@ export class EscalationService {
     private readonly policies: PoliciesRepository,
     private readonly repo: DispatchRepository,
     private readonly sendMoves: SendMoves,
+    private readonly steps: StepMoves,
     private readonly queue: DispatchQueue,
     private readonly tasks: TasksService,
     private readonly warnings: WarningsRepository,
@@ -218,18 +162,12 @@ export class EscalationService {
     });
     if (chosen.length) {
       // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
-      const due = await this.db.query<{ dueAt: Date }[]>(
-        `WITH s AS (
-           UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_done = 1, step_started_at = now(),
-                  step_due_at = now() + make_interval(secs => x.wait), not_woken_at = NULL
-             FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS x(id, policy_id, wait) WHERE d.id = x.id
-           RETURNING d.step_due_at)
-         SELECT min(step_due_at) AS "dueAt" FROM s GROUP BY floor(extract(epoch FROM step_due_at))`,
-        [
-          chosen.map((c) => c.id),
-          chosen.map((c) => c.policy.id),
-          chosen.map((c) => c.policy.steps[0].waitSeconds),
-        ],
+      const due = await this.steps.startFirstStep(
+        chosen.map((c) => ({
+          id: c.id,
+          policyId: c.policy.id,
+          waitSeconds: c.policy.steps[0].waitSeconds,
+        })),
       );
       await this.queue.scheduleStepTimers(
         due.map((d) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: d.dueAt })),
@@ -277,14 +215,7 @@ export class EscalationService {
     // follow-ups run batch by batch: their work would otherwise delay the later batches' advance.
     const batches: AdvancedDelivery[][] = [];
     for (;;) {
-      const batch = await rows<AdvancedDelivery>(
-        this.db,
-        advanceSql(
-          `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
-          '$5',
-        ),
-        [t.warningId, t.version, t.step, firedAt, STEP_BATCH],
-      );
+      const batch = await this.steps.advanceDue(t, firedAt, STEP_BATCH);
       if (batch.length) batches.push(batch);
       if (batch.length < STEP_BATCH) break;
     }
@@ -313,11 +244,7 @@ export class EscalationService {
    */
   async onStepTimer(deliveryId: string, version: number, step: number): Promise<void> {
     const firedAt = new Date();
-    const advanced = await rows<AdvancedDelivery>(
-      this.db,
-      advanceSql(`d.id = $1 AND d.version = $2 AND d.step = $3`, '1'),
-      [deliveryId, version, step],
-    );
+    const advanced = await this.steps.advanceOne(deliveryId, version, step);
     this.observeLateness(advanced, firedAt);
     const d = advanced.length ? advanced : await this.unfinished([deliveryId], version, step + 1);
     if (d.length) await this.followUp(d, step);
@@ -432,7 +359,7 @@ export class EscalationService {
           dueAt: new Date(d.stepDueAt as Date),
         })),
     );
-    await this.markDone(
+    await this.steps.markStepDone(
       ds.map((d) => d.id),
       fired + 1,
     );
@@ -509,15 +436,6 @@ export class EscalationService {
     await this.queue.enqueueAttempts(queued);
   }
 
-  /** Chains whose follow-up of the step before `step` has been carried out. */
-  private async markDone(ids: string[], step: number): Promise<void> {
-    if (!ids.length) return;
-    await this.db.query(
-      `UPDATE deliveries SET step_done = step WHERE id = ANY($1::uuid[]) AND step = $2 AND step_done < step`,
-      [ids, step],
-    );
-  }
-
   /**
    * No answer after the last step: the not-woken list (set-based, once per person), then the
    * supervisor and a door-to-door task, a few people at a time. Marked done person by person.
@@ -529,35 +447,20 @@ export class EscalationService {
     const listing = new Map(
       ended.filter((e) => e.policy.onExhausted.notWoken).map((e) => [e.d.id, e]),
     );
-    if (listing.size) {
-      // Once: a follow-up carried out again finds the person on the list already.
-      await this.db.transaction(async (m) => {
-        const listed = await rows<{ id: string }>(
-          m,
-          `UPDATE deliveries SET not_woken_at = now() WHERE id = ANY($1::uuid[]) AND not_woken_at IS NULL RETURNING id`,
-          [[...listing.keys()]],
-        );
-        await this.audit.append(
-          listed.map(({ id }) => {
-            const { d, policy } = listing.get(id) as (typeof ended)[number];
-            return {
-              actor: 'escalation',
-              action: 'delivery.not_woken',
-              subjectType: 'delivery',
-              subjectId: d.id,
-              warningId: d.warningId,
-              data: { personId: d.personId, version: d.version, policyId: policy.id },
-            };
-          }),
-          m,
-        );
-      });
-    }
+    await this.steps.markNotWoken(
+      [...listing.values()].map(({ d, policy }) => ({
+        deliveryId: d.id,
+        warningId: d.warningId,
+        personId: d.personId,
+        version: d.version,
+        policyId: policy.id,
+      })),
+    );
     await eachLimited(ended, ENDED_CONCURRENCY, async ({ d, policy }) => {
       if (policy.onExhausted.supervisor && d.supervisorId)
         await this.escalateTo(d, d.supervisorId, 'not_woken');
       if (policy.onExhausted.doorToDoor && d.gridCode) await this.doorToDoor(d, d.gridCode);
-      await this.markDone([d.id], step);
+      await this.steps.markStepDone([d.id], step);
       this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
     });
   }
@@ -590,33 +493,7 @@ export class EscalationService {
         return;
       }
     }
-    await this.db.transaction(async (m) => {
-      const [edge] = await m.query(
-        `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail)
-         SELECT $1, $2, $3, 'not_woken', 'door_to_door' WHERE NOT EXISTS (SELECT 1 FROM escalations WHERE task_id = $3)
-         RETURNING id`,
-        [d.warningId, d.id, task.id],
-      );
-      if (!edge) return;
-      await this.audit.append(
-        [
-          {
-            actor: 'escalation',
-            action: 'escalation.created',
-            subjectType: 'escalation',
-            subjectId: edge.id,
-            warningId: d.warningId,
-            data: {
-              fromDeliveryId: d.id,
-              taskId: task.id,
-              reason: 'not_woken',
-              detail: 'door_to_door',
-            },
-          },
-        ],
-        m,
-      );
-    });
+    await this.steps.openTaskEdge(d, task.id);
   }
 
   /**
@@ -662,40 +539,11 @@ export class EscalationService {
     const broughtIn = existing.escalatedFrom === from.id && existing.reason === reason;
     // The edge and its audit event commit together. On a repeat (a retried timer or answer, the
     // recovery sweep) the edge is found, and what may not have happened yet is done below.
-    const edge = await this.db.transaction(async (m) => {
-      const [found] = await m.query<{ id: string; fresh: boolean }[]>(
-        `WITH ins AS (
-           INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING RETURNING id)
-         SELECT id, true AS fresh FROM ins
-         UNION ALL
-         SELECT id, false FROM escalations WHERE from_delivery_id = $2 AND to_delivery_id = $3 AND reason = $4`,
-        [from.warningId, from.id, existing.id, reason],
-      );
-      if (found?.fresh) {
-        escalationsCreated().inc({ reason });
-        await this.audit.append(
-          [
-            {
-              actor: 'escalation',
-              action: 'escalation.created',
-              subjectType: 'escalation',
-              subjectId: String(found.id),
-              warningId: from.warningId,
-              data: {
-                fromDeliveryId: from.id,
-                toDeliveryId: existing.id,
-                toPersonId: target.id,
-                reason,
-                newDelivery: broughtIn,
-              },
-            },
-          ],
-          m,
-        );
-      }
-      return found;
-    });
+    const edge = await this.steps.openEdge(
+      from,
+      { deliveryId: existing.id, personId: target.id, newDelivery: broughtIn },
+      reason,
+    );
     // None: the same escalation is being written by a concurrent run, which carries it out.
     if (!edge) return;
     const priority = jobPriority(v.content.kind, 'red');

@@ -1,0 +1,253 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { rows } from '../../database/sql';
+import { escalationsCreated } from '../../common/observability/metrics';
+import { AuditService } from '../audit/audit.service';
+import type { MessageType } from '../warnings/warning.types';
+import { CHAIN_CLOSED, sqlList } from './chain-states';
+import type { EscalationReason } from './notices.repository';
+
+/** A person's chain on a warning, as the step timers and escalations read it. */
+export interface ChainDelivery {
+  id: string;
+  warningId: string;
+  personId: string;
+  role: string;
+  gridCode: string | null;
+  version: number;
+  msgType: MessageType;
+  state: string;
+  step: number;
+  policyId: string | null;
+  supervisorId: string | null;
+  kind: 'meteorological_risk' | 'imminent';
+  level: 'red' | 'orange' | 'yellow' | 'blue';
+  status: string;
+  warningState: string;
+  /** Brought into the warning by an escalation: their chain carries notices, not the alert. */
+  escalatedFrom: string | null;
+  /** When the wait of the current step runs out (NULL: no step timer pending). */
+  stepDueAt: Date | null;
+}
+
+/** A chain a step timer moved on, with the due time of the step whose wait ran out. */
+export interface AdvancedDelivery extends ChainDelivery {
+  firedDueAt: Date | null;
+}
+
+/** The open chains of the state table, as a guard written into SQL. */
+export const OPEN = `d.state NOT IN ${sqlList(CHAIN_CLOSED)}`;
+
+/** The columns of a ChainDelivery, over CHAIN_FROM. */
+export const CHAIN_COLUMNS = `
+  d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode", d.version,
+  d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId", p.supervisor_id AS "supervisorId",
+  w.kind, v.level, w.status, w.state AS "warningState", d.escalated_from AS "escalatedFrom",
+  d.step_due_at AS "stepDueAt"`;
+
+export const CHAIN_FROM = `
+  deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
+  JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version`;
+
+/**
+ * Moves chains whose step's wait ran out to their next step: one statement for a batch, guarded
+ * by the step they are at and by the open states (a timer run twice, late, or after an answer
+ * moves nobody again). `filter` selects the candidates over `d`; the last parameter is the batch
+ * size. Rows another run holds are skipped, not waited for. The next step's due time is set from
+ * the policy (NULL after the last step).
+ */
+const advanceSql = (filter: string, limitParam: string) => `
+  WITH due AS (
+    SELECT d.id, d.step, d.step_due_at AS fired_due_at, (pol.steps -> d.step ->> 'waitSeconds')::int AS next_wait
+      FROM deliveries d LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+     WHERE ${filter} AND ${OPEN}
+     ORDER BY d.step_due_at
+     LIMIT ${limitParam}
+     FOR NO KEY UPDATE OF d SKIP LOCKED)
+  UPDATE deliveries d SET step = d.step + 1, step_started_at = now(),
+         step_due_at = now() + make_interval(secs => due.next_wait)
+    FROM due, people p, warnings w, warning_versions v
+   WHERE d.id = due.id AND d.step = due.step AND ${OPEN}
+     AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
+     AND v.warning_id = w.id AND v.version = w.current_version
+  RETURNING ${CHAIN_COLUMNS}, due.fired_due_at AS "firedDueAt"`;
+
+/**
+ * The chain's moves along its steps and up to superiors: the first step started, a step's wait
+ * run out (advance), a step's follow-up done, a person not woken, an escalation edge opened.
+ * Each is one statement guarded by where the chain is (its step, its open states, an edge not
+ * there yet), with its audit event in the same transaction, so a timer, follow-up or answer
+ * carried out twice moves nothing twice. The escalation service decides when and what follows
+ * (contacts, notices, tasks); this says how the chain moves.
+ */
+@Injectable()
+export class StepMoves {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Step 1 of new chains starts now (policy chosen, its wait set); returns the due times, one per
+   * second they fall in (what the grouped step timers are scheduled by).
+   */
+  async startFirstStep(
+    chosen: { id: string; policyId: string; waitSeconds: number }[],
+  ): Promise<{ dueAt: Date }[]> {
+    if (!chosen.length) return [];
+    return this.db.query<{ dueAt: Date }[]>(
+      `WITH s AS (
+         UPDATE deliveries d SET policy_id = x.policy_id, step = 1, step_done = 1, step_started_at = now(),
+                step_due_at = now() + make_interval(secs => x.wait), not_woken_at = NULL
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS x(id, policy_id, wait) WHERE d.id = x.id
+         RETURNING d.step_due_at)
+       SELECT min(step_due_at) AS "dueAt" FROM s GROUP BY floor(extract(epoch FROM step_due_at))`,
+      [chosen.map((c) => c.id), chosen.map((c) => c.policyId), chosen.map((c) => c.waitSeconds)],
+    );
+  }
+
+  /** The chains of a warning's step due by `firedAt` (at most `limit`), moved to their next step. */
+  advanceDue(
+    t: { warningId: string; version: number; step: number },
+    firedAt: Date,
+    limit: number,
+  ): Promise<AdvancedDelivery[]> {
+    return rows<AdvancedDelivery>(
+      this.db,
+      advanceSql(
+        `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
+        '$5',
+      ),
+      [t.warningId, t.version, t.step, firedAt, limit],
+    );
+  }
+
+  /** One chain moved to its next step if it is still at `step`. */
+  advanceOne(deliveryId: string, version: number, step: number): Promise<AdvancedDelivery[]> {
+    return rows<AdvancedDelivery>(
+      this.db,
+      advanceSql(`d.id = $1 AND d.version = $2 AND d.step = $3`, '1'),
+      [deliveryId, version, step],
+    );
+  }
+
+  /** Chains whose follow-up of the step before `step` has been carried out. */
+  async markStepDone(ids: string[], step: number): Promise<void> {
+    if (!ids.length) return;
+    await this.db.query(
+      `UPDATE deliveries SET step_done = step WHERE id = ANY($1::uuid[]) AND step = $2 AND step_done < step`,
+      [ids, step],
+    );
+  }
+
+  /**
+   * People whose chain ran out without an answer go on the not-woken list: once each (a follow-up
+   * carried out again finds them on it), with an event each.
+   */
+  async markNotWoken(
+    people: {
+      deliveryId: string;
+      warningId: string;
+      personId: string;
+      version: number;
+      policyId: string;
+    }[],
+  ): Promise<void> {
+    if (!people.length) return;
+    const byId = new Map(people.map((p) => [p.deliveryId, p]));
+    await this.db.transaction(async (m) => {
+      const listed = await rows<{ id: string }>(
+        m,
+        `UPDATE deliveries SET not_woken_at = now() WHERE id = ANY($1::uuid[]) AND not_woken_at IS NULL RETURNING id`,
+        [[...byId.keys()]],
+      );
+      await this.audit.append(
+        listed.map(({ id }) => {
+          const p = byId.get(id)!;
+          return {
+            actor: 'escalation',
+            action: 'delivery.not_woken',
+            subjectType: 'delivery',
+            subjectId: p.deliveryId,
+            warningId: p.warningId,
+            data: { personId: p.personId, version: p.version, policyId: p.policyId },
+          };
+        }),
+        m,
+      );
+    });
+  }
+
+  /**
+   * The edge that brings a superior into the chain of `from` (once per from, to and reason), with
+   * its event. Returns the edge and whether this call opened it; undefined when a concurrent run
+   * is writing the same edge (it carries the escalation out).
+   */
+  async openEdge(
+    from: { id: string; warningId: string },
+    to: { deliveryId: string; personId: string; newDelivery: boolean },
+    reason: EscalationReason,
+  ): Promise<{ id: string; fresh: boolean } | undefined> {
+    return this.db.transaction(async (m) => {
+      const [found] = await m.query<{ id: string; fresh: boolean }[]>(
+        `WITH ins AS (
+           INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING id)
+         SELECT id, true AS fresh FROM ins
+         UNION ALL
+         SELECT id, false FROM escalations WHERE from_delivery_id = $2 AND to_delivery_id = $3 AND reason = $4`,
+        [from.warningId, from.id, to.deliveryId, reason],
+      );
+      if (found?.fresh) {
+        escalationsCreated().inc({ reason });
+        await this.audit.append(
+          [
+            {
+              actor: 'escalation',
+              action: 'escalation.created',
+              subjectType: 'escalation',
+              subjectId: String(found.id),
+              warningId: from.warningId,
+              data: {
+                fromDeliveryId: from.id,
+                toDeliveryId: to.deliveryId,
+                toPersonId: to.personId,
+                reason,
+                newDelivery: to.newDelivery,
+              },
+            },
+          ],
+          m,
+        );
+      }
+      return found;
+    });
+  }
+
+  /** The edge from a person not woken to the door-to-door task about them (once per task). */
+  async openTaskEdge(from: { id: string; warningId: string }, taskId: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const [edge] = await m.query(
+        `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail)
+         SELECT $1, $2, $3, 'not_woken', 'door_to_door' WHERE NOT EXISTS (SELECT 1 FROM escalations WHERE task_id = $3)
+         RETURNING id`,
+        [from.warningId, from.id, taskId],
+      );
+      if (!edge) return;
+      await this.audit.append(
+        [
+          {
+            actor: 'escalation',
+            action: 'escalation.created',
+            subjectType: 'escalation',
+            subjectId: edge.id,
+            warningId: from.warningId,
+            data: { fromDeliveryId: from.id, taskId, reason: 'not_woken', detail: 'door_to_door' },
+          },
+        ],
+        m,
+      );
+    });
+  }
+}
