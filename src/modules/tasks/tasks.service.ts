@@ -3,13 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { inTransaction, rows } from '../../database/sql';
+import { rows } from '../../database/sql';
 import { ANSWERS_DB } from '../../database/data-source';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
 import { NoticesRepository } from '../chain/notices.repository';
+import { TaskMoves } from '../chain/task-moves.repository';
 import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
 import type { WarningStatus } from '../warnings/warning.types';
@@ -43,6 +44,7 @@ export class TasksService {
     private readonly queue: DispatchQueue,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
+    private readonly taskMoves: TaskMoves,
   ) {}
 
   /**
@@ -54,26 +56,7 @@ export class TasksService {
     /** The caller's transaction (the subject's answer), else one of its own. */
     tx?: EntityManager,
   ): Promise<number> {
-    return inTransaction(this.db, tx, async (m) => {
-      const closed = await rows<{ id: string; warningId: string }>(
-        m,
-        `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
-          WHERE subject_delivery_id = $1 AND status = 'open' RETURNING id, warning_id AS "warningId"`,
-        [deliveryId],
-      );
-      await this.audit.append(
-        closed.map((t) => ({
-          actor: 'escalation',
-          action: 'task.cancelled',
-          subjectType: 'task',
-          subjectId: t.id,
-          warningId: t.warningId,
-          data: { reason: 'subject_answered', subjectDeliveryId: deliveryId },
-        })),
-        m,
-      );
-      return closed.length;
-    });
+    return this.taskMoves.closeForSubject(deliveryId, tx);
   }
 
   /** The open tasks whose SMS went to this number, on active warnings, the most recent first. */
@@ -307,33 +290,7 @@ export class TasksService {
     task: { id: string; warning_id: string; subject_delivery_id: string | null },
     c: { outcome: string; note: string | null; completedBy: string | null; actor: string },
   ): Promise<{ closed: boolean; onSite?: OnSiteAnswer }> {
-    const closed = await this.db.transaction(async (m) => {
-      const [row] = await rows(
-        m,
-        `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4
-          WHERE id = $1 AND status = 'open' RETURNING id`,
-        [task.id, c.outcome, c.note, c.completedBy],
-      );
-      if (!row) return false;
-      await m.query(
-        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
-        [task.id, c.outcome],
-      );
-      await this.audit.append(
-        [
-          {
-            actor: c.actor,
-            action: 'task.completed',
-            subjectType: 'task',
-            subjectId: task.id,
-            warningId: task.warning_id,
-            data: { outcome: c.outcome, subjectDeliveryId: task.subject_delivery_id },
-          },
-        ],
-        m,
-      );
-      return true;
-    });
+    const closed = await this.taskMoves.complete(task, c);
     // What the task was escalated for is resolved: notices about it still waiting are stopped.
     if (closed) await this.notices.resolve({ taskId: task.id });
     // Confirmed on site: the visited person's answer, which the caller records like any other

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { inTransaction, rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
+
+/**
+ * The moves of a door-to-door (or gong-and-whistle) task in a chain: completed by its assignee
+ * (with its task SMS), or closed because the person it was about answered by themselves. Each is
+ * one guarded statement (only an open task moves) with its audit event in the same transaction,
+ * so a completion or an answer given twice moves nothing twice. The tasks service decides who
+ * gets a task and what a completion means for the visited person.
+ */
+@Injectable()
+export class TaskMoves {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * The person a task was about answered by themselves: their open tasks are closed (a task SMS
+   * still queued is then not sent), each with its event. Returns how many were closed.
+   */
+  async closeForSubject(
+    deliveryId: string,
+    /** The caller's transaction (the subject's answer), else one of its own. */
+    tx?: EntityManager,
+  ): Promise<number> {
+    return inTransaction(this.db, tx, async (m) => {
+      const closed = await rows<{ id: string; warningId: string }>(
+        m,
+        `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
+          WHERE subject_delivery_id = $1 AND status = 'open' RETURNING id, warning_id AS "warningId"`,
+        [deliveryId],
+      );
+      await this.audit.append(
+        closed.map((t) => ({
+          actor: 'escalation',
+          action: 'task.cancelled',
+          subjectType: 'task',
+          subjectId: t.id,
+          warningId: t.warningId,
+          data: { reason: 'subject_answered', subjectDeliveryId: deliveryId },
+        })),
+        m,
+      );
+      return closed.length;
+    });
+  }
+
+  /** An open task completed (once), with its task SMS and its event; false when it was not open. */
+  async complete(
+    task: { id: string; warning_id: string; subject_delivery_id: string | null },
+    c: { outcome: string; note: string | null; completedBy: string | null; actor: string },
+  ): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const [row] = await rows(
+        m,
+        `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4
+          WHERE id = $1 AND status = 'open' RETURNING id`,
+        [task.id, c.outcome, c.note, c.completedBy],
+      );
+      if (!row) return false;
+      await m.query(
+        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
+        [task.id, c.outcome],
+      );
+      await this.audit.append(
+        [
+          {
+            actor: c.actor,
+            action: 'task.completed',
+            subjectType: 'task',
+            subjectId: task.id,
+            warningId: task.warning_id,
+            data: { outcome: c.outcome, subjectDeliveryId: task.subject_delivery_id },
+          },
+        ],
+        m,
+      );
+      return true;
+    });
+  }
+}
