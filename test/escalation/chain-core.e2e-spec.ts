@@ -543,4 +543,52 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     expect(await notices.claim(later.id)).toEqual({ covers: [edge.id], open: 0 });
     await cancel(id);
   });
+
+  it('a notice SMS the carrier accepted and then could not deliver is not sent again to that number', async () => {
+    // Seen at 20k under faults: a township responsible person's help-request SMS came back
+    // `undelivered`; the chain failed over to their landline, and the next escalation to them
+    // queued the same SMS (the same people named) to the same mobile again.
+    const id = await meteo(['village_responsible', 'resident']);
+    const chief = await waitUntil(() => delivery(id, PEOPLE.villageChief.ext), 'chief delivery');
+    const subject = await waitUntil(() => delivery(id, PEOPLE.resident.ext), 'resident delivery');
+    const other = await waitUntil(() => delivery(id, RESIDENTS[0].ext), 'second resident delivery');
+    const [first] = await t.db.query(
+      `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason)
+       VALUES ($1, $2, $3, 'help_requested') RETURNING id`,
+      [id, subject.id, chief.id],
+    );
+    const notices = t.app.get(NoticesRepository);
+    const mobile = {
+      channel: 'sms' as const,
+      contactKind: 'mobile' as const,
+      address: PEOPLE.villageChief.mobile,
+    };
+    const [sms] = await notices.queue(chief.id, [mobile], 1);
+    expect(await notices.claim(sms.id)).toEqual({ covers: [first.id], open: 1 });
+    // Accepted by the provider, then undelivered.
+    await t.db.query(
+      `UPDATE contact_attempts SET status = 'failed', outcome = 'undelivered', sent_at = now(),
+              provider = 'twilio', provider_id = 'SMundelivered0001', failed_at = now() WHERE id = $1`,
+      [sms.id],
+    );
+    // The next escalation to them (or the recovery sweep carrying one out again): nothing new for
+    // that number, so no SMS is queued (before: the same notice again).
+    expect(await notices.queue(chief.id, [mobile], 1)).toEqual([]);
+    // Another number of theirs (the chain's failover) still gets it.
+    const second = { ...mobile, address: '+8613800009999' };
+    const [failover] = await notices.queue(chief.id, [second], 1);
+    expect(await notices.claim(failover.id)).toEqual({ covers: [first.id], open: 1 });
+    await t.db.query(`UPDATE contact_attempts SET status = 'cancelled' WHERE id = $1`, [
+      failover.id,
+    ]);
+    // Someone new asks for help: the mobile is told of them alone.
+    const [next] = await t.db.query(
+      `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason)
+       VALUES ($1, $2, $3, 'help_requested') RETURNING id`,
+      [id, other.id, chief.id],
+    );
+    const [fresh] = await notices.queue(chief.id, [mobile], 1);
+    expect(await notices.claim(fresh.id)).toEqual({ covers: [next.id], open: 1 });
+    await cancel(id);
+  });
 });

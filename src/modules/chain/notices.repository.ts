@@ -15,6 +15,19 @@ export type EscalationReason = 'not_woken' | 'help_requested' | 'group_silent';
 const LIVE_NOTICE = `(o.status IN ('sending', 'sent', 'delivered') OR (o.status = 'completed' AND o.outcome IS DISTINCT FROM 'hung_up_early'))`;
 
 /**
+ * A written notice (SMS, e-mail) the provider accepted for `address` that then failed (a carrier's
+ * `undelivered`): its edges are covered on that address too. A message a provider accepted is
+ * never sent again; the chain fails over to the person's next contact point instead, and a later
+ * notice to the address reports only what is new. (A failed call covers nothing: calls are placed
+ * again by the policy's retries.)
+ */
+const ACCEPTED_AT = (address: string) =>
+  `(o.channel <> 'voice' AND o.status = 'failed' AND o.sent_at IS NOT NULL AND o.address = ${address})`;
+
+/** A notice `o` that reported its edges on the channel, to `address` when it failed. */
+const COVERING = (address: string) => `(${LIVE_NOTICE} OR ${ACCEPTED_AT(address)})`;
+
+/**
  * An edge the notice `attempt` is still to report: open, or acknowledged by the superior on another
  * channel after this written notice (SMS, e-mail) was queued. The written notice is the record
  * that names the people, their numbers and places (a call reads out a few names): a keypress on
@@ -31,7 +44,7 @@ const UNCOVERED_EDGES = (attempt: string) => `
    WHERE e.to_delivery_id = ${attempt}.delivery_id AND ${TO_REPORT(attempt)}
      AND NOT EXISTS (SELECT 1 FROM contact_attempts o
                       WHERE o.delivery_id = ${attempt}.delivery_id AND o.purpose = 'notice' AND o.channel = ${attempt}.channel
-                        AND o.id <> ${attempt}.id AND e.id = ANY(o.covers) AND ${LIVE_NOTICE})`;
+                        AND o.id <> ${attempt}.id AND e.id = ANY(o.covers) AND ${COVERING(`${attempt}.address`)})`;
 
 /** One person reported by a notice: who, where, why. */
 export interface NoticeSubject {
@@ -123,7 +136,7 @@ export class NoticesRepository {
              WHERE e.to_delivery_id = d.id AND e.resolved_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM contact_attempts o
                                 WHERE o.delivery_id = d.id AND o.purpose = 'notice' AND o.channel = p.channel
-                                  AND e.id = ANY(o.covers) AND ${LIVE_NOTICE}))
+                                  AND e.id = ANY(o.covers) AND ${COVERING('p.address')}))
          ON CONFLICT DO NOTHING
          RETURNING id, warning_id AS "warningId", version, msg_type AS "msgType", seq, channel, contact_kind AS "contactKind"`,
         [
