@@ -591,4 +591,51 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     expect(await notices.claim(fresh.id)).toEqual({ covers: [next.id], open: 1 });
     await cancel(id);
   });
+
+  it('a task done ends its task SMS by the state table: a failed one stays failed, a waiting one is cancelled', async () => {
+    const id = await meteo(['village_responsible', 'grid_leader']);
+    await waitUntil(() => delivery(id, PEOPLE.gridLeader.ext), 'grid leader delivery');
+    const make = async () => {
+      const res = await t
+        .http()
+        .post(`/v1/warnings/${id}/tasks`)
+        .set(duty())
+        .send({ type: 'gong_and_whistle', grid: GRID });
+      expect(res.status).toBe(201);
+      return res.body as { id: string };
+    };
+    const smsOf = async (taskId: string) =>
+      (
+        await t.db.query(
+          `SELECT id, status, completed_at AS "completedAt" FROM contact_attempts WHERE task_id = $1`,
+          [taskId],
+        )
+      )[0] as { id: string; status: string; completedAt: Date | null };
+    const bounced = await make();
+    await waitUntil(async () => (await smsOf(bounced.id)).status !== 'queued', 'task SMS taken');
+    // Its SMS came back undelivered (the carrier's receipt, as the webhook records it).
+    await t.db.query(
+      `UPDATE contact_attempts SET status = 'failed', outcome = 'undelivered', failed_at = now() WHERE task_id = $1`,
+      [bounced.id],
+    );
+    const finish = (taskId: string) =>
+      t.http().post(`/v1/tasks/${taskId}/complete`).set(duty()).send({ outcome: 'evacuated' });
+    expect((await finish(bounced.id)).status).toBe(200);
+    // Before: every task SMS was set to completed, a failed one too (an ended attempt moved).
+    expect(await smsOf(bounced.id)).toMatchObject({ status: 'failed', completedAt: null });
+    const waiting = await make();
+    await waitUntil(
+      async () => !['queued', 'sending'].includes((await smsOf(waiting.id)).status),
+      'second task SMS sent',
+    );
+    // As if it were still waiting to go out when the task is done (set back by hand once its
+    // send job has finished, so that nothing takes it meanwhile).
+    await t.db.query(
+      `UPDATE contact_attempts SET status = 'queued', sent_at = NULL, provider_id = NULL WHERE task_id = $1`,
+      [waiting.id],
+    );
+    expect((await finish(waiting.id)).status).toBe(200);
+    expect(await smsOf(waiting.id)).toMatchObject({ status: 'cancelled', completedAt: null });
+    await cancel(id);
+  });
 });

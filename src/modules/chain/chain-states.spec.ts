@@ -5,6 +5,12 @@ import {
   DELIVERY_MOVES,
   DELIVERY_STATES,
   type DeliveryState,
+  EDGE_MOVES,
+  EDGE_STATES,
+  nextEdgeState,
+  nextTaskState,
+  TASK_MOVES,
+  TASK_STATES,
   nextAttemptState,
   nextDeliveryState,
   sqlList,
@@ -99,6 +105,21 @@ describe('the chain state table', () => {
     // On-site confirmation reaches someone no contact point could.
     expect(nextDeliveryState('unreachable', 'confirm')).toBe('confirmed');
     expect(nextDeliveryState('confirmed', 'restart')).toBe('pending');
+  });
+
+  it('ends a task once, and an edge stays resolved', () => {
+    expect([...reachable('open', TASK_MOVES)].sort()).toEqual([...TASK_STATES].sort());
+    expect([...reachable('open', EDGE_MOVES)].sort()).toEqual([...EDGE_STATES].sort());
+    // A task done or closed takes no move: a second completion, or a completion after the
+    // subject answered, changes nothing.
+    for (const s of ['done', 'cancelled'] as const)
+      for (const move of Object.keys(TASK_MOVES) as (keyof typeof TASK_MOVES)[])
+        expect([s, move, nextTaskState(s, move)]).toEqual([s, move, undefined]);
+    // Nothing reopens an edge; a late acknowledgement is still recorded on a resolved one.
+    for (const move of Object.keys(EDGE_MOVES) as (keyof typeof EDGE_MOVES)[])
+      expect(EDGE_MOVES[move].to).toBe('resolved');
+    expect(nextEdgeState('resolved', 'acknowledge')).toBe('resolved');
+    expect(nextEdgeState('resolved', 'resolveBySubject')).toBeUndefined();
   });
 
   it('writes guards as SQL lists of the constants', () => {

@@ -87,6 +87,54 @@ export const ATTEMPT_MOVES = {
 } as const satisfies Record<string, Move<AttemptState>>;
 export type AttemptMove = keyof typeof ATTEMPT_MOVES;
 
+/** A door-to-door (or gong-and-whistle) task about a person, given to a grid member. */
+export const TASK_STATES = ['open', 'done', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/**
+ * Task transitions. A task ends once: done by its assignee (an explicit completion, never a
+ * "got it"), or closed because the person it was about answered by themselves. Its task SMS ends
+ * with it: completed if it went out, cancelled if it was still waiting (`taskSmsEnds`).
+ */
+export const TASK_MOVES = {
+  complete: { from: ['open'], to: 'done' },
+  closeForSubject: { from: ['open'], to: 'cancelled' },
+} as const satisfies Record<string, Move<TaskState>>;
+export type TaskMove = keyof typeof TASK_MOVES;
+
+/**
+ * An escalation edge (who was brought in because of whom): open until what it reports is
+ * resolved (the superior acknowledged the notice, the subject answered, the task was done). The
+ * state is `resolved_at IS NULL` (open) or not; an acknowledgement that comes after the subject
+ * answered is still recorded (its time and channel), the first resolution is kept.
+ */
+export const EDGE_STATES = ['open', 'resolved'] as const;
+export type EdgeState = (typeof EDGE_STATES)[number];
+
+export const EDGE_MOVES = {
+  acknowledge: { from: ['open', 'resolved'], to: 'resolved' },
+  resolveBySubject: { from: ['open'], to: 'resolved' },
+  resolveByTask: { from: ['open'], to: 'resolved' },
+} as const satisfies Record<string, Move<EdgeState>>;
+export type EdgeMove = keyof typeof EDGE_MOVES;
+
+/** The states a task transition may start from. */
+export function taskFrom(move: TaskMove): TaskState[] {
+  return [...TASK_MOVES[move].from];
+}
+
+/** The task state after `move`, or undefined when the move is not allowed from `state`. */
+export function nextTaskState(state: TaskState, move: TaskMove): TaskState | undefined {
+  const m: Move<TaskState> = TASK_MOVES[move];
+  return m.from.includes(state) ? m.to : undefined;
+}
+
+/** The edge state after `move`, or undefined when the move is not allowed from `state`. */
+export function nextEdgeState(state: EdgeState, move: EdgeMove): EdgeState | undefined {
+  const m: Move<EdgeState> = EDGE_MOVES[move];
+  return m.from.includes(state) ? m.to : undefined;
+}
+
 /** States a delivery has once its person answered (their own alert stops). */
 export const ANSWERED: readonly DeliveryState[] = ['confirmed', 'declined'];
 /** States in which no more of the person's own alert is sent. */

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
+import { attemptFrom, sqlList, taskFrom } from './chain-states';
 
 /**
  * The moves of a door-to-door (or gong-and-whistle) task in a chain: completed by its assignee
@@ -31,7 +32,7 @@ export class TaskMoves {
       const closed = await rows<{ id: string; warningId: string }>(
         m,
         `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
-          WHERE subject_delivery_id = $1 AND status = 'open' RETURNING id, warning_id AS "warningId"`,
+          WHERE subject_delivery_id = $1 AND status IN ${sqlList(taskFrom('closeForSubject'))} RETURNING id, warning_id AS "warningId"`,
         [deliveryId],
       );
       await this.audit.append(
@@ -58,12 +59,17 @@ export class TaskMoves {
       const [row] = await rows(
         m,
         `UPDATE manual_tasks SET status = 'done', outcome = $2, note = $3, completed_at = now(), completed_by = $4
-          WHERE id = $1 AND status = 'open' RETURNING id`,
+          WHERE id = $1 AND status IN ${sqlList(taskFrom('complete'))} RETURNING id`,
         [task.id, c.outcome, c.note, c.completedBy],
       );
       if (!row) return false;
       await m.query(
-        `UPDATE contact_attempts SET status = 'completed', outcome = $2, completed_at = now() WHERE task_id = $1`,
+        // Its task SMS ends with it, by the attempt table: completed if it went out, cancelled if
+        // it was still waiting; one that failed (or ended otherwise) stays as it is.
+        `UPDATE contact_attempts
+            SET status = CASE WHEN status IN ${sqlList(attemptFrom('complete'))} THEN 'completed' ELSE 'cancelled' END,
+                outcome = $2, completed_at = CASE WHEN status IN ${sqlList(attemptFrom('complete'))} THEN now() END
+          WHERE task_id = $1 AND status IN ${sqlList([...new Set([...attemptFrom('complete'), ...attemptFrom('cancel')])])}`,
         [task.id, c.outcome],
       );
       await this.audit.append(
