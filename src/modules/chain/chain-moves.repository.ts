@@ -129,6 +129,34 @@ export class ChainMoves {
     });
   }
 
+  /** The callee picked up (in-progress): when, once. */
+  async markCallAnswered(attemptId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE contact_attempts SET answered_at = coalesce(answered_at, now()) WHERE id = $1`,
+      [attemptId],
+    );
+  }
+
+  /**
+   * A key pressed on a call: the digits, the message heard (a key is pressed only once it
+   * played), and when the call was answered. A fact about the call whatever its status (a
+   * keypress may come after the call's end was reported); what it means is recorded as an answer
+   * (guarded, with its event) by the caller. Undefined for an unknown attempt.
+   */
+  async recordKeypress(
+    attemptId: string,
+    digits: string,
+    receivedAt?: Date,
+  ): Promise<{ delivery_id: string; purpose: string } | undefined> {
+    const [a] = await rows<{ delivery_id: string; purpose: string }>(
+      this.db,
+      `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, $3::timestamptz, now())
+        WHERE id = $1 RETURNING delivery_id, purpose`,
+      [attemptId, digits, receivedAt ?? null],
+    );
+    return a;
+  }
+
   /** A call ended: completed, or hung up early (nothing heard, no key) in the same statement. */
   async completeCall(attemptId: string, e: { duration?: number }) {
     return this.db.transaction(async (m) => {

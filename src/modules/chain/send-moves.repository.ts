@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
 import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
@@ -342,5 +342,29 @@ export class SendMoves {
       );
       await this.audit.append(unreachableEvents(moved, 'contacts_exhausted'), m);
     });
+  }
+
+  /**
+   * A warning ended (cancelled or expired): every message of it still waiting in the queue is
+   * cancelled with the reason, in the caller's transaction (the warning's own state change), and
+   * counted for its audit event (a county-wide warning may have thousands queued: not listed).
+   * The releases a cancel queues are kept. A send a worker has already taken re-checks the
+   * warning's state itself before it reaches the provider.
+   */
+  async cancelQueuedOfWarning(
+    m: EntityManager,
+    warningId: string,
+    outcome: 'warning_cancelled' | 'warning_expired',
+  ): Promise<number> {
+    const [c] = await rows<{ n: number }>(
+      m,
+      `WITH c AS (
+         UPDATE contact_attempts SET status = 'cancelled', outcome = $2
+          WHERE warning_id = $1 AND status = 'queued' AND ($2 <> 'warning_cancelled' OR msg_type <> 'cancel')
+          RETURNING 1)
+       SELECT count(*)::int AS n FROM c`,
+      [warningId, outcome],
+    );
+    return c.n;
   }
 }

@@ -180,6 +180,48 @@ export class StepMoves {
   }
 
   /**
+   * A superior enters the warning because of `from` (a delivery of their own, marked with whom
+   * and why they were brought in), unless they are on it already; either way their delivery,
+   * whether it was brought in and by whom, and whether anything of it has started.
+   */
+  async bringIn(
+    from: { id: string; warningId: string },
+    target: { id: string; role: string; divisionCode: string; gridCode: string | null },
+    version: number,
+    reason: EscalationReason,
+  ): Promise<{
+    id: string;
+    escalatedFrom: string | null;
+    reason: string | null;
+    started: boolean;
+  }> {
+    await this.db.query(
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, escalated_from, escalation_reason)
+       VALUES ($1, $2, $3, 'alert', $4, $5, $6, $7, $8)
+       ON CONFLICT (warning_id, person_id) DO NOTHING`,
+      [
+        from.warningId,
+        target.id,
+        version,
+        target.role,
+        target.divisionCode,
+        target.gridCode,
+        from.id,
+        reason,
+      ],
+    );
+    const [existing] = await this.db.query<
+      { id: string; escalatedFrom: string | null; reason: string | null; started: boolean }[]
+    >(
+      `SELECT d.id, d.escalated_from AS "escalatedFrom", d.escalation_reason AS reason,
+              EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id) OR d.state <> 'pending' AS started
+         FROM deliveries d WHERE d.warning_id = $1 AND d.person_id = $2`,
+      [from.warningId, target.id],
+    );
+    return existing;
+  }
+
+  /**
    * The edge that brings a superior into the chain of `from` (once per from, to and reason), with
    * its event. Returns the edge and whether this call opened it; undefined when a concurrent run
    * is writing the same edge (it carries the escalation out).

@@ -56,14 +56,9 @@ export class LifecycleService {
       // meanwhile (its release notices are queued and must go out), or moved later: nothing to do.
       if (!moved) return;
       // Counted, not listed: a county-wide warning may have many thousands still queued.
-      const [attempts] = await rows<{ n: number }>(
-        m,
-        `WITH c AS (
-           UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_expired'
-            WHERE warning_id = $1 AND status = 'queued' RETURNING 1)
-         SELECT count(*)::int AS n FROM c`,
-        [warningId],
-      );
+      const attempts = {
+        n: await this.sendMoves.cancelQueuedOfWarning(m, warningId, 'warning_expired'),
+      };
       const [groups] = await rows<{ n: number }>(
         m,
         `WITH c AS (

@@ -512,29 +512,7 @@ export class EscalationService {
       [toPersonId],
     );
     if (!target) return;
-    await this.db.query(
-      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, escalated_from, escalation_reason)
-       VALUES ($1, $2, $3, 'alert', $4, $5, $6, $7, $8)
-       ON CONFLICT (warning_id, person_id) DO NOTHING`,
-      [
-        from.warningId,
-        target.id,
-        v.version,
-        target.role,
-        target.divisionCode,
-        target.gridCode,
-        from.id,
-        reason,
-      ],
-    );
-    const [existing] = await this.db.query<
-      { id: string; escalatedFrom: string | null; reason: string | null; started: boolean }[]
-    >(
-      `SELECT d.id, d.escalated_from AS "escalatedFrom", d.escalation_reason AS reason,
-              EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id) OR d.state <> 'pending' AS started
-         FROM deliveries d WHERE d.warning_id = $1 AND d.person_id = $2`,
-      [from.warningId, target.id],
-    );
+    const existing = await this.steps.bringIn(from, target, v.version, reason);
     // Brought into the warning by this very escalation (not by another one, or as a recipient).
     const broughtIn = existing.escalatedFrom === from.id && existing.reason === reason;
     // The edge and its audit event commit together. On a repeat (a retried timer or answer, the

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
-import { rows } from '../../database/sql';
 import { EscalationService } from '../escalation/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import { type AttemptRow, DispatchRepository } from '../dispatch/dispatch.repository';
@@ -64,10 +63,7 @@ export class DeliveryEventsService {
     e: { callSid: string; status: string; duration?: number; errorCode?: string },
   ): Promise<void> {
     if (e.status === 'in-progress' || e.status === 'answered') {
-      await this.db.query(
-        `UPDATE contact_attempts SET answered_at = coalesce(answered_at, now()) WHERE id = $1`,
-        [attemptId],
-      );
+      await this.moves.markCallAnswered(attemptId);
       return;
     }
     if (e.status === 'completed') {
@@ -109,12 +105,7 @@ export class DeliveryEventsService {
     receivedAt?: Date;
   }): Promise<'confirmed' | 'declined' | 'other'> {
     const outcome = e.digits === '1' ? 'confirmed' : e.digits === '2' ? 'declined' : 'other';
-    const [a] = await rows<{ delivery_id: string; purpose: string }>(
-      this.db,
-      `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, $3::timestamptz, now())
-        WHERE id = $1 RETURNING delivery_id, purpose`,
-      [e.attemptId, e.digits, e.receivedAt ?? null],
-    );
+    const a = await this.moves.recordKeypress(e.attemptId, e.digits, e.receivedAt);
     if (a?.purpose === 'notice') {
       // A keypress on a notice call acknowledges the notice (or asks for support).
       const call = e.callSid || e.attemptId;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TargetingModule } from '../directory/targeting/targeting.module';
+import { ChainModule } from '../chain/chain.module';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { EscalationModule } from '../escalation/escalation.module';
 import { ConsolePreviewService } from '../console/console-preview.service';
@@ -11,7 +12,7 @@ import { WarningsRepository } from './warnings.repository';
 import { WarningsService } from './warnings.service';
 
 @Module({
-  imports: [TargetingModule, DispatchQueueModule, EscalationModule],
+  imports: [TargetingModule, DispatchQueueModule, EscalationModule, ChainModule],
   controllers: [WarningsController],
   providers: [
     WarningsService,

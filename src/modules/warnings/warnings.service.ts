@@ -7,6 +7,7 @@ import { jobPriority } from '../../common/queue/queue-names';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
+import { SendMoves } from '../chain/send-moves.repository';
 import type { Principal } from '../auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import type { PersonRole } from '../directory/directory.types';
@@ -60,6 +61,7 @@ export class WarningsService {
     private readonly queue: DispatchQueue,
     @Inject(ConfigService) private readonly config: ConfigService<EnvironmentVariables, true>,
     private readonly audit: AuditService,
+    private readonly sendMoves: SendMoves,
   ) {}
 
   /** POST /v1/warnings. With an Idempotency-Key, the same request answers the same, once. */
@@ -292,14 +294,9 @@ export class WarningsService {
         );
         // Nothing queued for this warning goes out any more; the senders re-check this too.
         // Counted for the audit event, not listed: a county-wide warning may have many queued.
-        const [attempts] = await rows<{ n: number }>(
-          m,
-          `WITH c AS (
-             UPDATE contact_attempts SET status = 'cancelled', outcome = 'warning_cancelled'
-              WHERE warning_id = $1 AND status = 'queued' AND msg_type <> 'cancel' RETURNING 1)
-           SELECT count(*)::int AS n FROM c`,
-          [id],
-        );
+        const attempts = {
+          n: await this.sendMoves.cancelQueuedOfWarning(m, id, 'warning_cancelled'),
+        };
         const [groups] = await rows<{ n: number }>(
           m,
           `WITH c AS (
