@@ -20,6 +20,84 @@ export class TaskMoves {
   ) {}
 
   /**
+   * A task opened: the task, the assignee's delivery on the warning (the member is now part of the
+   * chain; their delivery carries the task's SMS), the task SMS numbered after the delivery's
+   * other attempts, and its event, in one transaction. Returns the task and its SMS attempt.
+   */
+  async open(t: {
+    warningId: string;
+    version: number;
+    type: string;
+    grid: string;
+    reason: string | null;
+    subjectDeliveryId: string | null;
+    assignee: { id: string; role: string; division_code: string; mobile: string };
+    priority: number;
+    createdBy: string;
+  }): Promise<{
+    task: {
+      id: string;
+      number: number;
+      type: string;
+      grid: string;
+      status: string;
+      createdAt: Date;
+    };
+    attempt: { id: string };
+  }> {
+    return this.db.transaction(async (m) => {
+      const [task] = await m.query(
+        `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, number, type, grid_code AS "grid", status, created_at AS "createdAt"`,
+        [t.warningId, t.type, t.grid, t.assignee.id, t.subjectDeliveryId, t.reason, t.createdBy],
+      );
+      // The member is now part of the chain: their own delivery carries the task's SMS.
+      const [delivery] = await rows<{ id: string }>(
+        m,
+        `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
+         VALUES ($1, $2, $3, 'alert', $4, $5, $6)
+         ON CONFLICT (warning_id, person_id) DO UPDATE SET version = deliveries.version RETURNING id`,
+        [t.warningId, t.assignee.id, t.version, t.assignee.role, t.assignee.division_code, t.grid],
+      );
+      // Numbered after the delivery's other attempts. A step or a notice of the same person may
+      // take that number first (committed while this statement waited on it): then the next one.
+      let attempt: { id: string } | undefined;
+      for (let tries = 0; !attempt; tries++) {
+        if (tries === 5) throw new Error('could not number the task attempt after 5 tries');
+        [attempt] = await m.query(
+          `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
+           SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
+             FROM contact_attempts WHERE delivery_id = $1
+           ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
+           RETURNING id`,
+          [delivery.id, t.warningId, t.version, t.assignee.mobile, t.priority, task.id],
+        );
+      }
+      // The reason is free text: the log keeps ids and codes.
+      await this.audit.append(
+        [
+          {
+            actor: t.createdBy,
+            action: 'task.created',
+            subjectType: 'task',
+            subjectId: task.id,
+            warningId: t.warningId,
+            data: {
+              type: t.type,
+              grid: t.grid,
+              assigneeId: t.assignee.id,
+              subjectDeliveryId: t.subjectDeliveryId,
+              attemptId: attempt.id,
+            },
+          },
+        ],
+        m,
+      );
+      return { task, attempt };
+    });
+  }
+
+  /**
    * The person a task was about answered by themselves: their open tasks are closed (a task SMS
    * still queued is then not sent), each with its event. Returns how many were closed.
    */

@@ -161,70 +161,16 @@ export class TasksService {
     );
     const priority = jobPriority(warning.kind, level.level);
 
-    const { task, attempt } = await this.db.transaction(async (m) => {
-      const [task] = await m.query(
-        `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, number, type, grid_code AS "grid", status, created_at AS "createdAt"`,
-        [
-          warningId,
-          dto.type,
-          dto.grid,
-          assignee.id,
-          subjectDelivery,
-          dto.reason ?? null,
-          createdBy,
-        ],
-      );
-      // The member is now part of the chain: their own delivery carries the task's SMS.
-      const [delivery] = await rows<{ id: string }>(
-        m,
-        `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code)
-         VALUES ($1, $2, $3, 'alert', $4, $5, $6)
-         ON CONFLICT (warning_id, person_id) DO UPDATE SET version = deliveries.version RETURNING id`,
-        [
-          warningId,
-          assignee.id,
-          warning.currentVersion,
-          assignee.role,
-          assignee.division_code,
-          dto.grid,
-        ],
-      );
-      // Numbered after the delivery's other attempts. A step or a notice of the same person may
-      // take that number first (committed while this statement waited on it): then the next one.
-      let attempt: { id: string } | undefined;
-      for (let tries = 0; !attempt; tries++) {
-        if (tries === 5) throw new Error('could not number the task attempt after 5 tries');
-        [attempt] = await m.query(
-          `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
-           SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
-             FROM contact_attempts WHERE delivery_id = $1
-           ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
-           RETURNING id`,
-          [delivery.id, warningId, warning.currentVersion, assignee.mobile, priority, task.id],
-        );
-      }
-      // The reason is free text: the log keeps ids and codes.
-      await this.audit.append(
-        [
-          {
-            actor: createdBy,
-            action: 'task.created',
-            subjectType: 'task',
-            subjectId: task.id,
-            warningId,
-            data: {
-              type: dto.type,
-              grid: dto.grid,
-              assigneeId: assignee.id,
-              subjectDeliveryId: subjectDelivery,
-              attemptId: attempt.id,
-            },
-          },
-        ],
-        m,
-      );
-      return { task, attempt };
+    const { task, attempt } = await this.taskMoves.open({
+      warningId,
+      version: warning.currentVersion,
+      type: dto.type,
+      grid: dto.grid,
+      reason: dto.reason ?? null,
+      subjectDeliveryId: subjectDelivery,
+      assignee,
+      priority,
+      createdBy,
     });
     await this.queue.enqueueAttempts([{ id: attempt.id, channel: 'manual', priority }]);
     return { ...task, assigneeId: assignee.id, attemptId: attempt.id };
