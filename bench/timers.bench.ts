@@ -30,6 +30,7 @@ import { ALL_QUEUES, type EscalationJob, type QueueName } from '../src/common/qu
 import { AuditService } from '../src/modules/audit/audit.service';
 import { NumberLimits } from '../src/modules/dispatch/number-limits';
 import { SendMoves } from '../src/modules/chain/send-moves.repository';
+import { EntryMoves } from '../src/modules/chain/entry-moves.repository';
 import { StepMoves } from '../src/modules/chain/step-moves.repository';
 import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
 import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
@@ -190,7 +191,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     ALL_QUEUES.map((name) => [name, new Queue(name, { connection, prefix })]),
   ) as Record<QueueName, Queue>;
   const audit = new AuditService(ds);
-  const repo = new DispatchRepository(ds, audit);
+  const repo = new DispatchRepository(ds);
   const dispatch = new DispatchQueue(
     queues.fanout,
     queues.lifecycle,
@@ -208,6 +209,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     ds,
     new PoliciesRepository(ds, audit),
     repo,
+    new EntryMoves(ds, audit),
     new SendMoves(ds, audit),
     new StepMoves(ds, audit),
     dispatch,

@@ -77,12 +77,14 @@ describe('carrier limits per called number', () => {
     warningId = res.body.id as string;
 
     // The resident has one mobile: the retry becomes an SMS to it (the other channel).
-    await waitUntil(
-      async () =>
-        (await attemptsOf(warningId, PEOPLE.resident.ext)).filter((a) => a.channel === 'sms')
-          .length >= 2,
-      'the blocked retry of the resident is replaced by an SMS',
-    );
+    // What goes instead is written first, then the record of what did not: wait for both.
+    await waitUntil(async () => {
+      const seen = await attemptsOf(warningId, PEOPLE.resident.ext);
+      return (
+        seen.filter((a) => a.channel === 'sms').length >= 2 &&
+        seen.some((a) => a.outcome === 'number_limit')
+      );
+    }, 'the blocked retry of the resident is replaced by an SMS, and recorded');
     const resident = await attemptsOf(warningId, PEOPLE.resident.ext);
     const blocked = resident.filter((a) => a.outcome === 'number_limit');
     expect(blocked).toHaveLength(1);

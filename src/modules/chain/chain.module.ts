@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChainMoves } from './chain-moves.repository';
+import { EntryMoves } from './entry-moves.repository';
 import { NoticesRepository } from './notices.repository';
 import { SendMoves } from './send-moves.repository';
 import { StepMoves } from './step-moves.repository';
@@ -12,7 +13,7 @@ import { TaskMoves } from './task-moves.repository';
  * (completed, closed by the subject's answer), and notices to superiors. It calls no other feature module.
  */
 @Module({
-  providers: [NoticesRepository, ChainMoves, SendMoves, StepMoves, TaskMoves],
-  exports: [NoticesRepository, ChainMoves, SendMoves, StepMoves, TaskMoves],
+  providers: [NoticesRepository, ChainMoves, EntryMoves, SendMoves, StepMoves, TaskMoves],
+  exports: [NoticesRepository, ChainMoves, EntryMoves, SendMoves, StepMoves, TaskMoves],
 })
 export class ChainModule {}

@@ -11,7 +11,8 @@ import { EscalationService } from '../escalation/escalation.service';
 import { PoliciesRepository } from '../escalation/policies.repository';
 import type { MessageType } from '../warnings/warning.types';
 import { DispatchQueue } from './dispatch-queue.service';
-import { type AttemptToInsert, DispatchRepository } from './dispatch.repository';
+import { DispatchRepository } from './dispatch.repository';
+import { type AttemptToInsert, EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { GroupSendPlanner } from './group-send.planner';
 
@@ -58,6 +59,7 @@ export class FanoutService {
   constructor(
     private readonly warnings: WarningsRepository,
     private readonly repo: DispatchRepository,
+    private readonly entries: EntryMoves,
     private readonly sendMoves: SendMoves,
     private readonly targeting: TargetingService,
     private readonly queue: DispatchQueue,
@@ -112,7 +114,7 @@ export class FanoutService {
     priority: number,
     levelRaised: boolean,
   ): Promise<void> {
-    const deliveries = await this.repo.upsertDeliveries(
+    const deliveries = await this.entries.enter(
       v.warningId,
       v.version,
       batch.map((r) => ({
@@ -159,13 +161,13 @@ export class FanoutService {
       contacts,
       priority,
     );
-    const queued = await this.repo.insertAttempts([
+    const queued = await this.entries.addAttempts([
       ...attempts,
       ...notices,
       ...late.flatMap((l) => l.attempts.map((a) => ({ ...a, priority }))),
     ]);
     // After the attempts: a retried fan-out finds a chain with none written as never started.
-    await this.repo.recordBlocked(blocked);
+    await this.entries.recordBlocked(blocked);
     await this.sendMoves.markUnreachable([
       ...unreachable,
       ...late.filter((l) => !l.attempts.length).map((l) => l.deliveryId),
@@ -257,7 +259,7 @@ export class FanoutService {
           priority,
         })),
       );
-      const queued = await this.repo.insertAttempts(attempts);
+      const queued = await this.entries.addAttempts(attempts);
       await this.queue.enqueueAttempts(
         queued.map((a) => ({ id: a.id, channel: a.channel as ChannelKind, priority: a.priority })),
       );

@@ -11,6 +11,7 @@ import { WarningsRepository } from '../warnings/warnings.repository';
 import { planFailover, type PersonChannel } from './contact-plan';
 import { DispatchQueue } from './dispatch-queue.service';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
+import { EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { MessageRenderer } from './message-renderer';
 import { AttemptBatches } from './attempt-batches';
@@ -60,6 +61,7 @@ export class SendAttemptService {
 
   constructor(
     private readonly repo: DispatchRepository,
+    private readonly entries: EntryMoves,
     private readonly sendMoves: SendMoves,
     private readonly warnings: WarningsRepository,
     private readonly channels: ChannelRegistry,
@@ -270,7 +272,7 @@ export class SendAttemptService {
       return;
     }
     const seq = Math.max(...tried.map((t) => t.seq)) + 1;
-    const queued = await this.repo.insertAttempts([
+    const queued = await this.entries.addAttempts([
       {
         deliveryId: a.deliveryId,
         warningId: a.warningId,

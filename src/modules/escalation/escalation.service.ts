@@ -8,7 +8,8 @@ import type { ChannelKind } from '../../channels/channel.types';
 import type { RecipientContact } from '../directory/targeting/targeting.types';
 import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
 import { DispatchQueue } from '../dispatch/dispatch-queue.service';
-import { type AttemptToInsert, DispatchRepository } from '../dispatch/dispatch.repository';
+import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { type AttemptToInsert, EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import {
   type AdvancedDelivery,
@@ -79,6 +80,7 @@ export class EscalationService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly policies: PoliciesRepository,
     private readonly repo: DispatchRepository,
+    private readonly entries: EntryMoves,
     private readonly sendMoves: SendMoves,
     private readonly steps: StepMoves,
     private readonly queue: DispatchQueue,
@@ -425,8 +427,8 @@ export class EscalationService {
     attempts.sort((a, b) =>
       a.deliveryId === b.deliveryId ? a.seq - b.seq : a.deliveryId < b.deliveryId ? -1 : 1,
     );
-    await this.repo.insertAttempts(attempts);
-    await this.repo.recordBlocked(blocked);
+    await this.entries.addAttempts(attempts);
+    await this.entries.recordBlocked(blocked);
     const queued = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
       `SELECT a.id, a.channel, a.priority FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
         WHERE a.delivery_id = ANY($1::uuid[]) AND a.purpose = 'warning' AND a.version = d.version
@@ -535,8 +537,8 @@ export class EscalationService {
         priority,
         'notice',
       );
-      const queued = await this.repo.insertAttempts(attempts);
-      await this.repo.recordBlocked(blocked);
+      const queued = await this.entries.addAttempts(attempts);
+      await this.entries.recordBlocked(blocked);
       await this.sendMoves.markUnreachable(unreachable);
       await this.queue.enqueueAttempts(queued);
       return;
@@ -697,7 +699,7 @@ export class EscalationService {
           `SELECT coalesce(max(seq), -1) + 1 AS seq FROM contact_attempts WHERE delivery_id = $1`,
           [d.id],
         );
-        await this.repo.recordBlocked(
+        await this.entries.recordBlocked(
           plan.blocked.map((b, i) => ({
             deliveryId: d.id,
             warningId: d.warningId,
@@ -913,7 +915,7 @@ export class EscalationService {
       [d.id],
     );
     const priority = jobPriority(d.kind, d.level);
-    const queued = await this.repo.insertAttempts(
+    const queued = await this.entries.addAttempts(
       planned.map((p, i) => ({
         deliveryId: d.id,
         warningId: d.warningId,

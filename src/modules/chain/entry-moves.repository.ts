@@ -1,0 +1,210 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ChannelKind } from '../../channels/channel.types';
+import { rows } from '../../database/sql';
+import { AuditService } from '../audit/audit.service';
+import type { PlannedAttempt } from '../dispatch/contact-plan';
+import type { MessageType } from '../warnings/warning.types';
+
+export interface DeliveryUpsert {
+  personId: string;
+  role: string;
+  divisionCode: string;
+  gridCode: string | null;
+}
+
+export interface UpsertedDelivery {
+  id: string;
+  personId: string;
+  msgType: MessageType;
+  state: string;
+  /** 0 until the person's chain starts for this version. */
+  step: number;
+}
+
+export interface AttemptToInsert {
+  deliveryId: string;
+  warningId: string;
+  version: number;
+  msgType: MessageType;
+  seq: number;
+  planned: PlannedAttempt;
+  priority: number;
+  /** The person's own alert (default), a notice about someone else, or a task SMS. */
+  purpose?: 'warning' | 'notice' | 'task';
+}
+
+/**
+ * How people and messages enter a chain: a person's delivery on a warning (new, or moved to a
+ * new version: the `restart` of the state table when the level was raised or they are back in
+ * the area), the attempts a step or a failover plans, and the planned attempts a carrier limit
+ * blocked (written failed, with the reason). Bulk statements, one round trip per batch; a retried
+ * fan-out or step writes nothing twice.
+ */
+@Injectable()
+export class EntryMoves {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * One delivery per person and warning. A person new to the warning gets the alert; one already
+   * on it gets the update (or keeps what this same version gave them, when a fan-out is retried).
+   */
+  async enter(
+    warningId: string,
+    version: number,
+    rows: DeliveryUpsert[],
+    firstType: MessageType,
+    levelRaised = false,
+  ): Promise<UpsertedDelivery[]> {
+    if (!rows.length) return [];
+    // A new version restarts the chain (step 0); confirmed people stay confirmed unless the level was raised.
+    return this.db.query(
+      // A person enters the chain when the version that first names them was issued.
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, entered_at)
+       SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code,
+              coalesce((SELECT created_at FROM warning_versions WHERE warning_id = $1 AND version = $2), now())
+         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(person_id, role, division_code, grid_code)
+       ON CONFLICT (warning_id, person_id) DO UPDATE SET
+         msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
+         state = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.state
+                      WHEN deliveries.state = 'cancelled' THEN 'pending'
+                      WHEN $8 AND deliveries.state IN ('confirmed', 'declined') THEN 'pending'
+                      ELSE deliveries.state END,
+         step = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step ELSE 0 END,
+         step_due_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step_due_at END,
+         not_woken_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.not_woken_at END,
+         version = EXCLUDED.version
+       RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step`,
+      [
+        warningId,
+        version,
+        firstType,
+        rows.map((r) => r.personId),
+        rows.map((r) => r.role),
+        rows.map((r) => r.divisionCode),
+        rows.map((r) => r.gridCode),
+        levelRaised,
+      ],
+    );
+  }
+
+  /** Inserts attempts (a retried fan-out inserts nothing twice) and returns every queued one of the batch. */
+  async addAttempts(
+    rows: AttemptToInsert[],
+  ): Promise<{ id: string; channel: ChannelKind; priority: number; seq: number }[]> {
+    if (!rows.length) return [];
+    await this.db.transaction(async (m) => {
+      const inserted: {
+        id: string;
+        delivery_id: string;
+        warning_id: string;
+        version: number;
+        msg_type: string;
+        seq: number;
+        channel: string;
+        contact_kind: string;
+        purpose: string;
+      }[] = await m.query(
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
+       ON CONFLICT DO NOTHING
+       RETURNING id, delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, purpose`,
+        [
+          rows.map((r) => r.deliveryId),
+          rows.map((r) => r.warningId),
+          rows.map((r) => r.version),
+          rows.map((r) => r.msgType),
+          rows.map((r) => r.seq),
+          rows.map((r) => r.planned.channel),
+          rows.map((r) => r.planned.contactKind),
+          rows.map((r) => r.planned.address),
+          rows.map((r) => r.priority),
+          rows.map((r) => r.purpose ?? 'warning'),
+        ],
+      );
+      // Only what was inserted: a retried fan-out appends nothing twice. No address (phone numbers).
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: a.purpose === 'notice' ? 'escalation' : 'system',
+          action: 'attempt.created',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warning_id,
+          data: {
+            deliveryId: a.delivery_id,
+            version: a.version,
+            msgType: a.msg_type,
+            seq: a.seq,
+            channel: a.channel,
+            contactKind: a.contact_kind,
+            purpose: a.purpose,
+          },
+        })),
+        m,
+      );
+    });
+    return this.db.query(
+      `SELECT id, channel, priority, seq FROM contact_attempts
+        WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
+      [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
+    );
+  }
+
+  /**
+   * Planned SMS and calls a carrier limit blocked at planning time: each written as an attempt
+   * that never went out (failed, outcome number_limit, its reason), so the chain's timeline, the
+   * audit log and the console say why the person was not called or texted on that number. A row
+   * already written (the same planning carried out again) is left as it is.
+   */
+  async recordBlocked(blocked: (AttemptToInsert & { reason: string })[]): Promise<void> {
+    if (!blocked.length) return;
+    await this.db.transaction(async (m) => {
+      const inserted = await rows<{ id: string; warningId: string; deliveryId: string }>(
+        m,
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address,
+                                       priority, purpose, status, outcome, error_code, error_message, failed_at)
+         SELECT x.delivery_id, x.warning_id, x.version, x.msg_type, x.seq, x.channel, x.contact_kind, x.address,
+                x.priority, x.purpose, 'failed', 'number_limit', 'number_limit', left(r.reason, 500), now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
+                WITH ORDINALITY AS x(delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, n)
+           JOIN unnest($11::text[]) WITH ORDINALITY AS r(reason, n) ON r.n = x.n
+         ON CONFLICT DO NOTHING
+         RETURNING id, warning_id AS "warningId", delivery_id AS "deliveryId"`,
+        [
+          blocked.map((r) => r.deliveryId),
+          blocked.map((r) => r.warningId),
+          blocked.map((r) => r.version),
+          blocked.map((r) => r.msgType),
+          blocked.map((r) => r.seq),
+          blocked.map((r) => r.planned.channel),
+          blocked.map((r) => r.planned.contactKind),
+          blocked.map((r) => r.planned.address),
+          blocked.map((r) => r.priority),
+          blocked.map((r) => r.purpose ?? 'warning'),
+          blocked.map((r) => r.reason),
+        ],
+      );
+      // The code only: the reason names no number, but the log never carries addresses.
+      await this.audit.append(
+        inserted.map((a) => ({
+          actor: 'planner',
+          action: 'attempt.failed',
+          subjectType: 'attempt',
+          subjectId: a.id,
+          warningId: a.warningId,
+          data: {
+            deliveryId: a.deliveryId,
+            code: 'number_limit',
+            outcome: 'number_limit',
+            planned: true,
+          },
+        })),
+        m,
+      );
+    });
+  }
+}
