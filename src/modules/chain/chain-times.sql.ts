@@ -17,3 +17,9 @@ export const STEP_DEADLINE_AT = `CASE WHEN d.step > 0 AND d.step_started_at IS N
 
 /** Reached (carrier receipt, heard or answered) at the earliest. */
 export const REACHED_AT = `least(d.delivered_at, d.heard_at, d.confirmed_at)`;
+
+/** Reached (see REACHED_AT) by the reach deadline; null while not reached or without a deadline. */
+export const REACHED_IN_TIME = `${REACHED_AT} <= ${REACH_DEADLINE_AT}`;
+
+/** Answered (confirmed, or asked for help) by the deadline of the step they answered in. */
+export const ANSWERED_IN_STEP_TIME = `d.confirmed_at <= ${STEP_DEADLINE_AT}`;

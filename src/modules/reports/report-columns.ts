@@ -62,9 +62,11 @@ export const CHAIN_COLUMNS: ExportColumn<ChainRow>[] = [
   col('enteredAt', 'entered_at', '进入叫应链时间', 'date'),
   col('entryToAnswerSeconds', 'entry_to_answer_s', '进入至应答(秒)', 'number'),
   col('stepDeadlineAt', 'step_deadline_at', '本步骤时限', 'date'),
+  col('answeredInStepTime', 'answered_in_step_time', '本步骤时限内应答', 'bool'),
   col('issueToFirstAttemptSeconds', 'issue_to_first_attempt_s', '发布至首次联系(秒)', 'number'),
   col('issueToAnswerSeconds', 'issue_to_answer_s', '发布至应答(秒)', 'number'),
   col('firstAttemptToAnswerSeconds', 'first_attempt_to_answer_s', '首次联系至应答(秒)', 'number'),
+  col('reachedInTime', 'reached_in_time', '时限内送达', 'bool'),
   col('deadlineBreached', 'deadline_breached', '超时未达', 'bool'),
 ];
 

@@ -1,7 +1,9 @@
 import {
+  ANSWERED_IN_STEP_TIME,
   ENTERED_AT,
   REACH_DEADLINE_AT,
   REACHED_AT,
+  REACHED_IN_TIME,
   STEP_DEADLINE_AT,
 } from '../chain/chain-times.sql';
 import { Injectable } from '@nestjs/common';
@@ -56,11 +58,13 @@ const CHAIN_SELECT = `
          ${ENTERED_AT} AS "enteredAt",
          ${secs(`d.confirmed_at - ${ENTERED_AT}`)} AS "entryToAnswerSeconds",
          ${STEP_DEADLINE_AT} AS "stepDeadlineAt",
+         ${ANSWERED_IN_STEP_TIME} AS "answeredInStepTime",
          ${secs('d.first_attempt_at - w.created_at')} AS "issueToFirstAttemptSeconds",
          ${secs('d.delivered_at - w.created_at')} AS "issueToDeliverySeconds",
          ${secs('d.confirmed_at - w.created_at')} AS "issueToAnswerSeconds",
          ${secs('d.confirmed_at - d.first_attempt_at')} AS "firstAttemptToAnswerSeconds",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
+         ${REACHED_IN_TIME} AS "reachedInTime",
          ${BREACHED} AS "deadlineBreached"
     FROM deliveries d
     JOIN people p ON p.id = d.person_id
@@ -224,6 +228,7 @@ export class ReportsRepository {
               count(*) FILTER (WHERE d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined'))::int AS "notWoken",
               count(*) FILTER (WHERE d.state NOT IN ${REACHED})::int AS "neverReached",
               count(*) FILTER (WHERE ${BREACHED})::int AS "deadlineBreaches",
+              count(*) FILTER (WHERE (${ANSWERED_IN_STEP_TIME}) IS FALSE)::int AS "stepDeadlineMissed",
               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))
                 FILTER (WHERE d.state = 'confirmed') AS "medianSeconds",
               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))

@@ -58,11 +58,26 @@ export class ChainRowView {
   entryToAnswerSeconds: number | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   stepDeadlineAt: Date | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'answered (confirmed or asked for help) by stepDeadlineAt; null: not answered, or no step',
+  })
+  answeredInStepTime: boolean | null;
   @ApiProperty({ type: Number, nullable: true }) issueToFirstAttemptSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) issueToDeliverySeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) issueToAnswerSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) firstAttemptToAnswerSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) reachDeadlineSeconds: number | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'reached (receipt, heard or answered) within reachDeadlineSeconds of enteredAt; null: not ' +
+      'reached yet, or no deadline applies',
+  })
+  reachedInTime: boolean | null;
   @ApiProperty({ type: Boolean, nullable: true, description: 'null: no deadline applies' })
   deadlineBreached: boolean | null;
 }
@@ -104,7 +119,11 @@ export class TimelineSecondsView {
 export class TimelineDeadlineView {
   @ApiProperty({ type: Number, nullable: true }) reachDeadlineSeconds: number | null;
   @ApiProperty({ type: Boolean, nullable: true }) breached: boolean | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'as reachedInTime in …/chains' })
+  reachedInTime: boolean | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) stepDeadlineAt: Date | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'as answeredInStepTime in …/chains' })
+  answeredInStepTime: boolean | null;
 }
 
 export class EscalatedFromView {
@@ -302,7 +321,14 @@ export class ReportTotalsView {
   coverage: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 0.75 }) confirmationRate: number | null;
   @ApiProperty({ type: ResponseSecondsView }) responseSeconds: ResponseSecondsView;
-  @ApiProperty() deadlineBreaches: number;
+  @ApiProperty({ description: 'people not reached within the reach deadline of their entry' })
+  deadlineBreaches: number;
+  @ApiProperty({
+    description:
+      'people who answered (confirmed or asked for help) after the deadline of the step they ' +
+      'answered in',
+  })
+  stepDeadlineMissed: number;
   @ApiProperty() neverReached: number;
 }
 

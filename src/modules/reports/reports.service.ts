@@ -248,7 +248,9 @@ export class ReportsService {
       deadline: {
         reachDeadlineSeconds: chain.reachDeadlineSeconds,
         breached: chain.deadlineBreached,
+        reachedInTime: chain.reachedInTime,
         stepDeadlineAt: chain.stepDeadlineAt,
+        answeredInStepTime: chain.answeredInStepTime,
       },
       notWoken: chain.notWoken,
       escalatedFrom: chain.escalatedFromPersonId
@@ -324,6 +326,7 @@ export class ReportsService {
           p90FromFirstAttempt: num(totals.p90FromFirstAttemptSeconds),
         },
         deadlineBreaches: totals.deadlineBreaches,
+        stepDeadlineMissed: totals.stepDeadlineMissed,
         neverReached: totals.neverReached,
       },
       groupBy,
