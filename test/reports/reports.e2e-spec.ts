@@ -848,7 +848,7 @@ describe('response chains, timelines, reports and exports', () => {
         confirmed: wait - 1,
       });
       // Reached after the reach deadline, answered after the step's deadline.
-      await row(PEOPLE_TIMES.late.ext, 'grid_leader', 'confirmed', {
+      const lateId = await row(PEOPLE_TIMES.late.ext, 'grid_leader', 'confirmed', {
         entered: 0,
         delivered: late,
         confirmed: late + 30,
@@ -857,12 +857,30 @@ describe('response chains, timelines, reports and exports', () => {
       await row(PEOPLE_TIMES.silent.ext, 'resident', 'sent', { entered: 0 });
       // Brought in 10 minutes after the issue (past the reach deadline counted from the issue),
       // reached 5 s after their own entry.
-      await row(
+      const escalated = await row(
         PEOPLE_TIMES.escalated.ext,
         'township_responsible',
         'confirmed',
         { entered: 600, delivered: 605, confirmed: 620 },
         inTime,
+      );
+      // Notices: two edges into the township chief (made at 600 s and 630 s), the first one
+      // acknowledged by SMS reply at 642 s, the second at 700 s by keypress; one edge into the
+      // village chief, never acknowledged.
+      const edge = (from: string, to: string, made: number, ack?: [number, string]) =>
+        t.db.query(
+          `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason, created_at,
+                                    acknowledged_at, ack_channel, resolved_at, resolution)
+           VALUES ($1, $2, $3, 'help_requested', $4, $5, $6, $5, CASE WHEN $5::timestamptz IS NOT NULL THEN 'acknowledged' END)`,
+          [timedId, from, to, at(made), ack ? at(ack[0]) : null, ack?.[1] ?? null],
+        );
+      await edge(inTime, escalated, 600, [642, 'sms']);
+      await edge(lateId, escalated, 630, [700, 'voice']);
+      await edge(lateId, inTime, 100);
+      await t.db.query(
+        `INSERT INTO answers (delivery_id, channel, kind, raw_input, dedupe_key, effective, about, received_at)
+         VALUES ($1, 'sms', 'confirm', '1', 'timed-notice-ack', true, 'notice', $2)`,
+        [escalated, at(642)],
       );
     });
 
@@ -942,6 +960,94 @@ describe('response chains, timelines, reports and exports', () => {
       const escalated = zh.find((r) => r[2] === PEOPLE_TIMES.escalated.name)!;
       expect(escalated[col(zh, '时限内送达')]).toBe('是');
       expect(escalated[col(zh, '本步骤时限内应答')]).toBe('是');
+    });
+
+    it('shows a superior’s acknowledgement of a notice: per edge and as their notice response time', async () => {
+      const chains = await t.http().get(`/v1/warnings/${timedId}/chains`).set(as('auditor'));
+      const row = (name: string) =>
+        chains.body.items.find((r: { name: string }) => r.name === name);
+      // Measured from the first edge to them (600 s) to their first acknowledgement (642 s).
+      expect(row(PEOPLE_TIMES.escalated.name)).toMatchObject({
+        noticeAckSeconds: 42,
+        noticeAckChannel: 'sms',
+      });
+      expect(row(PEOPLE_TIMES.escalated.name).noticeAcknowledgedAt).toBeTruthy();
+      expect(row(PEOPLE_TIMES.inTime.name)).toMatchObject({
+        noticeAckSeconds: null,
+        noticeAckChannel: null,
+        noticeAcknowledgedAt: null,
+      });
+      expect(row(PEOPLE_TIMES.inTime.name).firstNoticeAt).toBeTruthy();
+      expect(row(PEOPLE_TIMES.silent.name)).toMatchObject({
+        firstNoticeAt: null,
+        noticeAckSeconds: null,
+      });
+
+      const responses = await t.http().get(`/v1/warnings/${timedId}/responses`).set(as('auditor'));
+      const person = responses.body.find(
+        (r: { name: string }) => r.name === PEOPLE_TIMES.escalated.name,
+      );
+      expect(person).toMatchObject({ noticeAckSeconds: 42, noticeAckChannel: 'sms' });
+      expect(new Date(person.noticeAcknowledgedAt).getTime()).toBe(
+        new Date(row(PEOPLE_TIMES.escalated.name).noticeAcknowledgedAt).getTime(),
+      );
+
+      const timeline = await t
+        .http()
+        .get(`/v1/warnings/${timedId}/chains/${await personId(PEOPLE_TIMES.escalated.ext)}`)
+        .set(as('auditor'));
+      expect(timeline.status).toBe(200);
+      const edges = timeline.body.escalations.in as Record<string, unknown>[];
+      expect(edges).toEqual([
+        expect.objectContaining({
+          fromName: PEOPLE_TIMES.inTime.name,
+          ackChannel: 'sms',
+          ackSeconds: 42,
+          resolution: 'acknowledged',
+        }),
+        expect.objectContaining({
+          fromName: PEOPLE_TIMES.late.name,
+          ackChannel: 'voice',
+          ackSeconds: 70,
+          resolution: 'acknowledged',
+        }),
+      ]);
+      expect(edges.every((e) => e.acknowledgedAt)).toBe(true);
+      expect(timeline.body.responseSeconds.noticeAck).toBe(42);
+      expect(timeline.body.noticeAckChannel).toBe('sms');
+      expect(timeline.body.answers).toEqual([
+        expect.objectContaining({ about: 'notice', channel: 'sms', kind: 'confirm' }),
+      ]);
+      const acks = timeline.body.events.filter(
+        (e: { type: string }) => e.type === 'notice_acknowledged',
+      );
+      expect(acks.map((e: { channel: string }) => e.channel)).toEqual(['sms', 'voice']);
+      const answer = timeline.body.events.find((e: { type: string }) => e.type === 'answer');
+      expect(answer.about).toBe('notice');
+
+      // An edge not acknowledged shows as open.
+      const into = await t
+        .http()
+        .get(`/v1/warnings/${timedId}/chains/${await personId(PEOPLE_TIMES.inTime.ext)}`)
+        .set(as('auditor'));
+      expect(into.body.escalations.in).toEqual([
+        expect.objectContaining({
+          acknowledgedAt: null,
+          ackChannel: null,
+          ackSeconds: null,
+          resolution: null,
+        }),
+      ]);
+
+      // And in the export.
+      const zh = parseCsv(
+        (await t.http().get(`/v1/warnings/${timedId}/chains.csv?headers=zh`).set(as('auditor')))
+          .text,
+      );
+      const header = zh[0];
+      const chief = zh.find((r) => r[2] === PEOPLE_TIMES.escalated.name)!;
+      expect(chief[header.indexOf('通知至确认(秒)')]).toBe('42');
+      expect(chief[header.indexOf('通知确认渠道')]).toBe('短信');
     });
 
     it('counts step deadlines missed beside reach-deadline breaches in the report summaries', async () => {

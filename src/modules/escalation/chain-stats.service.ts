@@ -1,6 +1,8 @@
 import {
   ANSWERED_IN_STEP_TIME,
   ENTERED_AT,
+  NOTICE_ACK_JOIN,
+  NOTICE_ACK_TIME,
   REACH_DEADLINE_AT,
   REACHED_IN_TIME,
   STEP_DEADLINE_AT,
@@ -32,9 +34,12 @@ const PERSON_TIMES = `
          extract(epoch FROM d.confirmed_at - d.first_attempt_at) AS "firstAttemptToAnswer",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
          ${REACH_DEADLINE_AT} AS "reachDeadlineAt",
-         ${REACHED_IN_TIME} AS "reachedInTime"
+         ${REACHED_IN_TIME} AS "reachedInTime",
+         na.first_edge_at AS "firstNoticeAt", na.acked_at AS "noticeAcknowledgedAt",
+         na.ack_channel AS "noticeAckChannel", extract(epoch FROM ${NOTICE_ACK_TIME}) AS "noticeAckSeconds"
     FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
     LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+    ${NOTICE_ACK_JOIN}
    WHERE d.warning_id = $1`;
 
 /**
@@ -147,6 +152,7 @@ export class ChainStatsService {
       issueToAnswer: num(r.issueToAnswer),
       entryToAnswer: num(r.entryToAnswer),
       firstAttemptToAnswer: num(r.firstAttemptToAnswer),
+      noticeAckSeconds: num(r.noticeAckSeconds),
     }));
   }
 }

@@ -68,6 +68,13 @@ export const CHAIN_COLUMNS: ExportColumn<ChainRow>[] = [
   col('firstAttemptToAnswerSeconds', 'first_attempt_to_answer_s', '首次联系至应答(秒)', 'number'),
   col('reachedInTime', 'reached_in_time', '时限内送达', 'bool'),
   col('deadlineBreached', 'deadline_breached', '超时未达', 'bool'),
+  col('firstNoticeAt', 'first_notice_at', '首次通知时间', 'date'),
+  col('noticeAcknowledgedAt', 'notice_acknowledged_at', '通知确认时间', 'date'),
+  col('noticeAckChannel', 'notice_ack_channel', '通知确认渠道', 'text', {
+    zhValues: CHANNEL_ZH,
+    width: 12,
+  }),
+  col('noticeAckSeconds', 'notice_ack_s', '通知至确认(秒)', 'number'),
 ];
 
 /**

@@ -1,6 +1,8 @@
 import {
   ANSWERED_IN_STEP_TIME,
   ENTERED_AT,
+  NOTICE_ACK_JOIN,
+  NOTICE_ACK_TIME,
   REACH_DEADLINE_AT,
   REACHED_AT,
   REACHED_IN_TIME,
@@ -65,13 +67,16 @@ const CHAIN_SELECT = `
          ${secs('d.confirmed_at - d.first_attempt_at')} AS "firstAttemptToAnswerSeconds",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
          ${REACHED_IN_TIME} AS "reachedInTime",
-         ${BREACHED} AS "deadlineBreached"
+         ${BREACHED} AS "deadlineBreached",
+         na.first_edge_at AS "firstNoticeAt", na.acked_at AS "noticeAcknowledgedAt",
+         na.ack_channel AS "noticeAckChannel", ${secs(NOTICE_ACK_TIME)} AS "noticeAckSeconds"
     FROM deliveries d
     JOIN people p ON p.id = d.person_id
     JOIN warnings w ON w.id = d.warning_id
     LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
     LEFT JOIN deliveries fd ON fd.id = d.escalated_from
-    LEFT JOIN people fp ON fp.id = fd.person_id`;
+    LEFT JOIN people fp ON fp.id = fd.person_id
+    ${NOTICE_ACK_JOIN}`;
 
 const GROUP_KEY: Record<GroupBy, string> = {
   township: `CASE WHEN length(d.division_code) >= 9 THEN left(d.division_code, 9) END`,
@@ -175,19 +180,26 @@ export class ReportsRepository {
   async answers(deliveryId: string) {
     return rows(
       this.db,
-      `SELECT an.id, an.attempt_id AS "attemptId", an.channel, an.kind, an.raw_input AS "rawInput",
+      `SELECT an.id, an.attempt_id AS "attemptId", an.about, an.channel, an.kind, an.raw_input AS "rawInput",
               an.recorded_by AS "recordedBy", an.reason, an.effective, an.received_at AS "receivedAt"
          FROM answers an WHERE an.delivery_id = $1 ORDER BY an.received_at`,
       [deliveryId],
     );
   }
 
-  /** Escalation edges into this delivery (who was escalated to this person) and out of it. */
+  /**
+   * Escalation edges into this delivery (who was escalated to this person) and out of it, with
+   * the target's acknowledgement of the notice (time, channel, attempt; seconds from the edge)
+   * and how the edge was resolved.
+   */
   async escalations(deliveryId: string) {
     return rows<{ direction: 'in' | 'out' } & Record<string, unknown>>(
       this.db,
       `SELECT e.id, CASE WHEN e.to_delivery_id = $1 THEN 'in' ELSE 'out' END AS direction,
               e.reason, e.detail, e.created_at AS "createdAt", e.task_id AS "taskId",
+              e.acknowledged_at AS "acknowledgedAt", e.ack_channel AS "ackChannel",
+              e.ack_attempt_id AS "ackAttemptId", ${secs('e.acknowledged_at - e.created_at')} AS "ackSeconds",
+              e.resolved_at AS "resolvedAt", e.resolution,
               fp.id AS "fromPersonId", fp.name AS "fromName", fd.role AS "fromRole",
               tp.id AS "toPersonId", tp.name AS "toName", td.role AS "toRole"
          FROM escalations e

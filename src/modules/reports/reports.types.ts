@@ -81,6 +81,12 @@ export interface ChainRow {
   /** Reached by the reach deadline (from entry); null: not reached yet or no deadline. */
   reachedInTime: boolean | null;
   deadlineBreached: boolean | null;
+  /** When the first notice edge to the person was made (null: no notice to them). */
+  firstNoticeAt: Date | null;
+  /** Their first acknowledgement of a notice, its channel, and seconds from `firstNoticeAt`. */
+  noticeAcknowledgedAt: Date | null;
+  noticeAckChannel: string | null;
+  noticeAckSeconds: number | null;
 }
 
 export interface GroupRow {
