@@ -174,6 +174,12 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       20_000,
     );
     expect(office).toContain('请求支援');
+    // Called too, as its escalation step asks, not only texted.
+    await waitUntil(
+      async () => callsTo(COUNTY_DUTY.mobile) > 0,
+      'notice call to the county duty office',
+      20_000,
+    );
 
     // The supervisor presses 1 on the notice call: the notice is acknowledged, with its channel.
     const acked = await waitUntil(async () => {
@@ -237,6 +243,48 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     const issuedAt = (await t.http().get(`/v1/warnings/${id}`).set(duty())).body.createdAt;
     expect(new Date(office1.enteredAt).getTime()).toBeGreaterThan(new Date(issuedAt).getTime());
     expect(office1.reachDeadlineSeconds).toBe(300);
+
+    // On /chains too: the targets were reached within the deadline of their entry.
+    const chainRow = async (name: string) =>
+      (await t.http().get(`/v1/warnings/${id}/chains?limit=1000`).set(duty())).body.items.find(
+        (r: { name: string }) => r.name === name,
+      );
+    for (const name of [PEOPLE.gridLeader.name, COUNTY_DUTY.name]) {
+      const row = await waitUntil(async () => {
+        const r = await chainRow(name);
+        return r?.reachedInTime !== null && r?.reachedInTime !== undefined ? r : undefined;
+      }, `${name} reached`);
+      expect([name, row.reachedInTime, row.deadlineBreached]).toEqual([name, true, false]);
+    }
+    // The supervisor's acknowledgement of the notice: its channel and seconds, per person and per edge.
+    const leaderRow = await chainRow(PEOPLE.gridLeader.name);
+    expect(leaderRow.noticeAckChannel).toBe('voice');
+    expect(leaderRow.noticeAcknowledgedAt).toBeTruthy();
+    expect(typeof leaderRow.noticeAckSeconds).toBe('number');
+    expect(leaderRow.noticeAckSeconds).toBeGreaterThanOrEqual(0);
+    const leaderTimes = people.body.find(
+      (p: { name: string }) => p.name === PEOPLE.gridLeader.name,
+    );
+    expect(leaderTimes.noticeAckChannel).toBe('voice');
+    expect(typeof leaderTimes.noticeAckSeconds).toBe('number');
+    const timeline = await t
+      .http()
+      .get(`/v1/warnings/${id}/chains/${await personId(PEOPLE.gridLeader.ext)}`)
+      .set(duty());
+    const fromY1 = timeline.body.escalations.in.find(
+      (e: { fromName: string }) => e.fromName === y1.name,
+    );
+    expect(fromY1).toMatchObject({ ackChannel: 'voice', resolution: 'acknowledged' });
+    expect(new Date(fromY1.acknowledgedAt).getTime()).toBe(
+      new Date(acked.acknowledgedAt).getTime(),
+    );
+    expect(typeof fromY1.ackSeconds).toBe('number');
+    expect(fromY1.ackSeconds).toBeGreaterThanOrEqual(0);
+    expect(
+      timeline.body.answers.some(
+        (a: { about: string; channel: string }) => a.about === 'notice' && a.channel === 'voice',
+      ),
+    ).toBe(true);
     await cancel(id);
   });
 

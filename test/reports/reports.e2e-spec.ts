@@ -780,4 +780,293 @@ describe('response chains, timelines, reports and exports', () => {
       expect((await period('actual')).totals).toMatchObject({ warnings: 1, targeted: 4 });
     });
   });
+
+  describe('times against deadlines, from each person’s entry into the chain', () => {
+    /**
+     * An exercise warning written straight to the database with known times (no clock in the
+     * assertions): T0 is the issue; the township chief is brought in by an escalation 10 minutes
+     * later. The policy's first step waits `wait` seconds and its reach deadline is `reach`.
+     */
+    let timedId: string;
+    let reach: number;
+    let wait: number;
+    const PEOPLE_TIMES = {
+      inTime: PEOPLE.villageChief,
+      late: PEOPLE.gridLeader,
+      silent: PEOPLE.resident,
+      escalated: PEOPLE.townshipChief,
+    };
+    beforeAll(async () => {
+      const [pol] = await t.db.query(
+        `SELECT id, reach_deadline_seconds AS reach, (steps->0->>'waitSeconds')::int AS wait
+           FROM escalation_policies WHERE name = '临灾预警-责任人'`,
+      );
+      reach = pol.reach;
+      wait = pol.wait;
+      const [w] = await t.db.query(
+        `INSERT INTO warnings (kind, status, issuer_name, issuer_division, expires_at, created_at)
+         VALUES ('meteorological_risk', 'exercise', 'timed', '513221', now() + interval '1 day',
+                 now() - interval '50 minutes') RETURNING id, created_at AS "createdAt"`,
+      );
+      timedId = w.id;
+      const t0 = new Date(w.createdAt).getTime();
+      const at = (s: number) => new Date(t0 + s * 1000);
+      const late = Math.max(reach, wait) + 60;
+      const row = async (
+        ext: string,
+        role: string,
+        state: string,
+        times: { entered: number; delivered?: number; confirmed?: number },
+        from?: string,
+      ) =>
+        (
+          await t.db.query(
+            `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code,
+                                     state, policy_id, step, step_started_at, entered_at, created_at,
+                                     delivered_at, confirmed_at, answer_channel, escalated_from, escalation_reason)
+             SELECT $1, p.id, 1, 'alert', $3, p.division_code, p.grid_code, $4, $5, 1, $6, $6, $6, $7, $8,
+                    CASE WHEN $8::timestamptz IS NOT NULL THEN 'voice' END, $9::uuid,
+                    CASE WHEN $9::uuid IS NOT NULL THEN 'help_requested' END
+               FROM people p WHERE p.external_id = $2 RETURNING id`,
+            [
+              timedId,
+              ext,
+              role,
+              state,
+              pol.id,
+              at(times.entered),
+              times.delivered === undefined ? null : at(times.delivered),
+              times.confirmed === undefined ? null : at(times.confirmed),
+              from ?? null,
+            ],
+          )
+        )[0].id as string;
+      // Reached at once, answered just before the step's wait ran out.
+      const inTime = await row(PEOPLE_TIMES.inTime.ext, 'village_responsible', 'confirmed', {
+        entered: 0,
+        delivered: 5,
+        confirmed: wait - 1,
+      });
+      // Reached after the reach deadline, answered after the step's deadline.
+      const lateId = await row(PEOPLE_TIMES.late.ext, 'grid_leader', 'confirmed', {
+        entered: 0,
+        delivered: late,
+        confirmed: late + 30,
+      });
+      // Never reached.
+      await row(PEOPLE_TIMES.silent.ext, 'resident', 'sent', { entered: 0 });
+      // Brought in 10 minutes after the issue (past the reach deadline counted from the issue),
+      // reached 5 s after their own entry.
+      const escalated = await row(
+        PEOPLE_TIMES.escalated.ext,
+        'township_responsible',
+        'confirmed',
+        { entered: 600, delivered: 605, confirmed: 620 },
+        inTime,
+      );
+      // Notices: two edges into the township chief (made at 600 s and 630 s), the first one
+      // acknowledged by SMS reply at 642 s, the second at 700 s by keypress; one edge into the
+      // village chief, never acknowledged.
+      const edge = (from: string, to: string, made: number, ack?: [number, string]) =>
+        t.db.query(
+          `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason, created_at,
+                                    acknowledged_at, ack_channel, resolved_at, resolution)
+           VALUES ($1, $2, $3, 'help_requested', $4, $5, $6, $5, CASE WHEN $5::timestamptz IS NOT NULL THEN 'acknowledged' END)`,
+          [timedId, from, to, at(made), ack ? at(ack[0]) : null, ack?.[1] ?? null],
+        );
+      await edge(inTime, escalated, 600, [642, 'sms']);
+      await edge(lateId, escalated, 630, [700, 'voice']);
+      await edge(lateId, inTime, 100);
+      await t.db.query(
+        `INSERT INTO answers (delivery_id, channel, kind, raw_input, dedupe_key, effective, about, received_at)
+         VALUES ($1, 'sms', 'confirm', '1', 'timed-notice-ack', true, 'notice', $2)`,
+        [escalated, at(642)],
+      );
+    });
+
+    it('gives /chains rows reachedInTime and answeredInStepTime as /responses has them', async () => {
+      expect(reach).toBeLessThan(600);
+      const chains = await t.http().get(`/v1/warnings/${timedId}/chains`).set(as('auditor'));
+      expect(chains.status).toBe(200);
+      const byName = (items: Record<string, unknown>[]) =>
+        Object.fromEntries(items.map((r) => [r.name as string, r]));
+      const rows = byName(chains.body.items);
+      const expected = {
+        [PEOPLE_TIMES.inTime.name]: {
+          reachedInTime: true,
+          answeredInStepTime: true,
+          deadlineBreached: false,
+        },
+        [PEOPLE_TIMES.late.name]: {
+          reachedInTime: false,
+          answeredInStepTime: false,
+          deadlineBreached: true,
+        },
+        [PEOPLE_TIMES.silent.name]: {
+          reachedInTime: null,
+          answeredInStepTime: null,
+          deadlineBreached: true,
+        },
+        [PEOPLE_TIMES.escalated.name]: {
+          reachedInTime: true,
+          answeredInStepTime: true,
+          deadlineBreached: false,
+        },
+      };
+      for (const [name, want] of Object.entries(expected))
+        expect([name, rows[name]]).toEqual([name, expect.objectContaining(want)]);
+
+      // The same definitions as /responses.
+      const responses = await t.http().get(`/v1/warnings/${timedId}/responses`).set(as('auditor'));
+      expect(responses.status).toBe(200);
+      const people = byName(responses.body);
+      for (const name of Object.keys(expected))
+        expect([name, rows[name].reachedInTime, rows[name].answeredInStepTime]).toEqual([
+          name,
+          people[name].reachedInTime,
+          people[name].answeredInStepTime,
+        ]);
+
+      // And the person's timeline.
+      const late = await t
+        .http()
+        .get(`/v1/warnings/${timedId}/chains/${await personId(PEOPLE_TIMES.late.ext)}`)
+        .set(as('auditor'));
+      expect(late.body.deadline).toMatchObject({
+        breached: true,
+        reachedInTime: false,
+        answeredInStepTime: false,
+      });
+    });
+
+    it('exports them as columns, 是 / 否 in Chinese', async () => {
+      const en = parseCsv(
+        (await t.http().get(`/v1/warnings/${timedId}/chains.csv`).set(as('auditor'))).text,
+      );
+      const col = (rows: string[][], name: string) => {
+        const i = rows[0].indexOf(name);
+        expect([name, i >= 0]).toEqual([name, true]);
+        return i;
+      };
+      const late = en.find((r) => r[2] === PEOPLE_TIMES.late.name)!;
+      const silent = en.find((r) => r[2] === PEOPLE_TIMES.silent.name)!;
+      expect(late[col(en, 'reached_in_time')]).toBe('false');
+      expect(late[col(en, 'answered_in_step_time')]).toBe('false');
+      expect(silent[col(en, 'reached_in_time')]).toBe('');
+      const zh = parseCsv(
+        (await t.http().get(`/v1/warnings/${timedId}/chains.csv?headers=zh`).set(as('auditor')))
+          .text,
+      );
+      const escalated = zh.find((r) => r[2] === PEOPLE_TIMES.escalated.name)!;
+      expect(escalated[col(zh, '时限内送达')]).toBe('是');
+      expect(escalated[col(zh, '本步骤时限内应答')]).toBe('是');
+    });
+
+    it('shows a superior’s acknowledgement of a notice: per edge and as their notice response time', async () => {
+      const chains = await t.http().get(`/v1/warnings/${timedId}/chains`).set(as('auditor'));
+      const row = (name: string) =>
+        chains.body.items.find((r: { name: string }) => r.name === name);
+      // Measured from the first edge to them (600 s) to their first acknowledgement (642 s).
+      expect(row(PEOPLE_TIMES.escalated.name)).toMatchObject({
+        noticeAckSeconds: 42,
+        noticeAckChannel: 'sms',
+      });
+      expect(row(PEOPLE_TIMES.escalated.name).noticeAcknowledgedAt).toBeTruthy();
+      expect(row(PEOPLE_TIMES.inTime.name)).toMatchObject({
+        noticeAckSeconds: null,
+        noticeAckChannel: null,
+        noticeAcknowledgedAt: null,
+      });
+      expect(row(PEOPLE_TIMES.inTime.name).firstNoticeAt).toBeTruthy();
+      expect(row(PEOPLE_TIMES.silent.name)).toMatchObject({
+        firstNoticeAt: null,
+        noticeAckSeconds: null,
+      });
+
+      const responses = await t.http().get(`/v1/warnings/${timedId}/responses`).set(as('auditor'));
+      const person = responses.body.find(
+        (r: { name: string }) => r.name === PEOPLE_TIMES.escalated.name,
+      );
+      expect(person).toMatchObject({ noticeAckSeconds: 42, noticeAckChannel: 'sms' });
+      expect(new Date(person.noticeAcknowledgedAt).getTime()).toBe(
+        new Date(row(PEOPLE_TIMES.escalated.name).noticeAcknowledgedAt).getTime(),
+      );
+
+      const timeline = await t
+        .http()
+        .get(`/v1/warnings/${timedId}/chains/${await personId(PEOPLE_TIMES.escalated.ext)}`)
+        .set(as('auditor'));
+      expect(timeline.status).toBe(200);
+      const edges = timeline.body.escalations.in as Record<string, unknown>[];
+      expect(edges).toEqual([
+        expect.objectContaining({
+          fromName: PEOPLE_TIMES.inTime.name,
+          ackChannel: 'sms',
+          ackSeconds: 42,
+          resolution: 'acknowledged',
+        }),
+        expect.objectContaining({
+          fromName: PEOPLE_TIMES.late.name,
+          ackChannel: 'voice',
+          ackSeconds: 70,
+          resolution: 'acknowledged',
+        }),
+      ]);
+      expect(edges.every((e) => e.acknowledgedAt)).toBe(true);
+      expect(timeline.body.responseSeconds.noticeAck).toBe(42);
+      expect(timeline.body.noticeAckChannel).toBe('sms');
+      expect(timeline.body.answers).toEqual([
+        expect.objectContaining({ about: 'notice', channel: 'sms', kind: 'confirm' }),
+      ]);
+      const acks = timeline.body.events.filter(
+        (e: { type: string }) => e.type === 'notice_acknowledged',
+      );
+      expect(acks.map((e: { channel: string }) => e.channel)).toEqual(['sms', 'voice']);
+      const answer = timeline.body.events.find((e: { type: string }) => e.type === 'answer');
+      expect(answer.about).toBe('notice');
+
+      // An edge not acknowledged shows as open.
+      const into = await t
+        .http()
+        .get(`/v1/warnings/${timedId}/chains/${await personId(PEOPLE_TIMES.inTime.ext)}`)
+        .set(as('auditor'));
+      expect(into.body.escalations.in).toEqual([
+        expect.objectContaining({
+          acknowledgedAt: null,
+          ackChannel: null,
+          ackSeconds: null,
+          resolution: null,
+        }),
+      ]);
+
+      // And in the export.
+      const zh = parseCsv(
+        (await t.http().get(`/v1/warnings/${timedId}/chains.csv?headers=zh`).set(as('auditor')))
+          .text,
+      );
+      const header = zh[0];
+      const chief = zh.find((r) => r[2] === PEOPLE_TIMES.escalated.name)!;
+      expect(chief[header.indexOf('通知至确认(秒)')]).toBe('42');
+      expect(chief[header.indexOf('通知确认渠道')]).toBe('短信');
+    });
+
+    it('counts step deadlines missed beside reach-deadline breaches in the report summaries', async () => {
+      const one = await t.http().get(`/v1/reports/warnings/${timedId}`).set(as('auditor'));
+      expect(one.status).toBe(200);
+      expect(one.body.totals).toMatchObject({ deadlineBreaches: 2, stepDeadlineMissed: 1 });
+      const from = new Date(Date.now() - 3600_000).toISOString();
+      const to = new Date(Date.now() + 3600_000).toISOString();
+      const period = await t
+        .http()
+        .get('/v1/reports/period')
+        .query({ from, to, status: 'exercise' })
+        .set(as('auditor'));
+      expect(period.status).toBe(200);
+      expect(period.body.totals).toMatchObject({
+        warnings: 1,
+        deadlineBreaches: 2,
+        stepDeadlineMissed: 1,
+      });
+    });
+  });
 });

@@ -1,7 +1,10 @@
 import {
+  ANSWERED_IN_STEP_TIME,
   ENTERED_AT,
+  NOTICE_ACK_JOIN,
+  NOTICE_ACK_TIME,
   REACH_DEADLINE_AT,
-  REACHED_AT,
+  REACHED_IN_TIME,
   STEP_DEADLINE_AT,
 } from '../chain/chain-times.sql';
 import { Injectable } from '@nestjs/common';
@@ -24,16 +27,19 @@ const PERSON_TIMES = `
          ${ENTERED_AT} AS "enteredAt",
          extract(epoch FROM d.confirmed_at - ${ENTERED_AT}) AS "entryToAnswer",
          ${STEP_DEADLINE_AT} AS "stepDeadlineAt",
-         d.confirmed_at <= ${STEP_DEADLINE_AT} AS "answeredInStepTime",
+         ${ANSWERED_IN_STEP_TIME} AS "answeredInStepTime",
          extract(epoch FROM d.first_attempt_at - w.created_at) AS "issueToFirstAttempt",
          extract(epoch FROM d.delivered_at - w.created_at) AS "issueToDelivery",
          extract(epoch FROM d.confirmed_at - w.created_at) AS "issueToAnswer",
          extract(epoch FROM d.confirmed_at - d.first_attempt_at) AS "firstAttemptToAnswer",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
          ${REACH_DEADLINE_AT} AS "reachDeadlineAt",
-         ${REACHED_AT} <= ${REACH_DEADLINE_AT} AS "reachedInTime"
+         ${REACHED_IN_TIME} AS "reachedInTime",
+         na.first_edge_at AS "firstNoticeAt", na.acked_at AS "noticeAcknowledgedAt",
+         na.ack_channel AS "noticeAckChannel", extract(epoch FROM ${NOTICE_ACK_TIME}) AS "noticeAckSeconds"
     FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id
     LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+    ${NOTICE_ACK_JOIN}
    WHERE d.warning_id = $1`;
 
 /**
@@ -146,6 +152,7 @@ export class ChainStatsService {
       issueToAnswer: num(r.issueToAnswer),
       entryToAnswer: num(r.entryToAnswer),
       firstAttemptToAnswer: num(r.firstAttemptToAnswer),
+      noticeAckSeconds: num(r.noticeAckSeconds),
     }));
   }
 }

@@ -62,10 +62,19 @@ export const CHAIN_COLUMNS: ExportColumn<ChainRow>[] = [
   col('enteredAt', 'entered_at', '进入叫应链时间', 'date'),
   col('entryToAnswerSeconds', 'entry_to_answer_s', '进入至应答(秒)', 'number'),
   col('stepDeadlineAt', 'step_deadline_at', '本步骤时限', 'date'),
+  col('answeredInStepTime', 'answered_in_step_time', '本步骤时限内应答', 'bool'),
   col('issueToFirstAttemptSeconds', 'issue_to_first_attempt_s', '发布至首次联系(秒)', 'number'),
   col('issueToAnswerSeconds', 'issue_to_answer_s', '发布至应答(秒)', 'number'),
   col('firstAttemptToAnswerSeconds', 'first_attempt_to_answer_s', '首次联系至应答(秒)', 'number'),
+  col('reachedInTime', 'reached_in_time', '时限内送达', 'bool'),
   col('deadlineBreached', 'deadline_breached', '超时未达', 'bool'),
+  col('firstNoticeAt', 'first_notice_at', '首次通知时间', 'date'),
+  col('noticeAcknowledgedAt', 'notice_acknowledged_at', '通知确认时间', 'date'),
+  col('noticeAckChannel', 'notice_ack_channel', '通知确认渠道', 'text', {
+    zhValues: CHANNEL_ZH,
+    width: 12,
+  }),
+  col('noticeAckSeconds', 'notice_ack_s', '通知至确认(秒)', 'number'),
 ];
 
 /**

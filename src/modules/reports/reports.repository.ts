@@ -1,7 +1,11 @@
 import {
+  ANSWERED_IN_STEP_TIME,
   ENTERED_AT,
+  NOTICE_ACK_JOIN,
+  NOTICE_ACK_TIME,
   REACH_DEADLINE_AT,
   REACHED_AT,
+  REACHED_IN_TIME,
   STEP_DEADLINE_AT,
 } from '../chain/chain-times.sql';
 import { Injectable } from '@nestjs/common';
@@ -56,18 +60,23 @@ const CHAIN_SELECT = `
          ${ENTERED_AT} AS "enteredAt",
          ${secs(`d.confirmed_at - ${ENTERED_AT}`)} AS "entryToAnswerSeconds",
          ${STEP_DEADLINE_AT} AS "stepDeadlineAt",
+         ${ANSWERED_IN_STEP_TIME} AS "answeredInStepTime",
          ${secs('d.first_attempt_at - w.created_at')} AS "issueToFirstAttemptSeconds",
          ${secs('d.delivered_at - w.created_at')} AS "issueToDeliverySeconds",
          ${secs('d.confirmed_at - w.created_at')} AS "issueToAnswerSeconds",
          ${secs('d.confirmed_at - d.first_attempt_at')} AS "firstAttemptToAnswerSeconds",
          pol.reach_deadline_seconds AS "reachDeadlineSeconds",
-         ${BREACHED} AS "deadlineBreached"
+         ${REACHED_IN_TIME} AS "reachedInTime",
+         ${BREACHED} AS "deadlineBreached",
+         na.first_edge_at AS "firstNoticeAt", na.acked_at AS "noticeAcknowledgedAt",
+         na.ack_channel AS "noticeAckChannel", ${secs(NOTICE_ACK_TIME)} AS "noticeAckSeconds"
     FROM deliveries d
     JOIN people p ON p.id = d.person_id
     JOIN warnings w ON w.id = d.warning_id
     LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
     LEFT JOIN deliveries fd ON fd.id = d.escalated_from
-    LEFT JOIN people fp ON fp.id = fd.person_id`;
+    LEFT JOIN people fp ON fp.id = fd.person_id
+    ${NOTICE_ACK_JOIN}`;
 
 const GROUP_KEY: Record<GroupBy, string> = {
   township: `CASE WHEN length(d.division_code) >= 9 THEN left(d.division_code, 9) END`,
@@ -171,19 +180,26 @@ export class ReportsRepository {
   async answers(deliveryId: string) {
     return rows(
       this.db,
-      `SELECT an.id, an.attempt_id AS "attemptId", an.channel, an.kind, an.raw_input AS "rawInput",
+      `SELECT an.id, an.attempt_id AS "attemptId", an.about, an.channel, an.kind, an.raw_input AS "rawInput",
               an.recorded_by AS "recordedBy", an.reason, an.effective, an.received_at AS "receivedAt"
          FROM answers an WHERE an.delivery_id = $1 ORDER BY an.received_at`,
       [deliveryId],
     );
   }
 
-  /** Escalation edges into this delivery (who was escalated to this person) and out of it. */
+  /**
+   * Escalation edges into this delivery (who was escalated to this person) and out of it, with
+   * the target's acknowledgement of the notice (time, channel, attempt; seconds from the edge)
+   * and how the edge was resolved.
+   */
   async escalations(deliveryId: string) {
     return rows<{ direction: 'in' | 'out' } & Record<string, unknown>>(
       this.db,
       `SELECT e.id, CASE WHEN e.to_delivery_id = $1 THEN 'in' ELSE 'out' END AS direction,
               e.reason, e.detail, e.created_at AS "createdAt", e.task_id AS "taskId",
+              e.acknowledged_at AS "acknowledgedAt", e.ack_channel AS "ackChannel",
+              e.ack_attempt_id AS "ackAttemptId", ${secs('e.acknowledged_at - e.created_at')} AS "ackSeconds",
+              e.resolved_at AS "resolvedAt", e.resolution,
               fp.id AS "fromPersonId", fp.name AS "fromName", fd.role AS "fromRole",
               tp.id AS "toPersonId", tp.name AS "toName", td.role AS "toRole"
          FROM escalations e
@@ -224,6 +240,7 @@ export class ReportsRepository {
               count(*) FILTER (WHERE d.not_woken_at IS NOT NULL AND d.state NOT IN ('confirmed', 'declined'))::int AS "notWoken",
               count(*) FILTER (WHERE d.state NOT IN ${REACHED})::int AS "neverReached",
               count(*) FILTER (WHERE ${BREACHED})::int AS "deadlineBreaches",
+              count(*) FILTER (WHERE (${ANSWERED_IN_STEP_TIME}) IS FALSE)::int AS "stepDeadlineMissed",
               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))
                 FILTER (WHERE d.state = 'confirmed') AS "medianSeconds",
               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM d.confirmed_at - ${ENTERED_AT}))

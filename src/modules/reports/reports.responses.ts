@@ -58,13 +58,51 @@ export class ChainRowView {
   entryToAnswerSeconds: number | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   stepDeadlineAt: Date | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'answered (confirmed or asked for help) by stepDeadlineAt; null: not answered, or no step',
+  })
+  answeredInStepTime: boolean | null;
   @ApiProperty({ type: Number, nullable: true }) issueToFirstAttemptSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) issueToDeliverySeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) issueToAnswerSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) firstAttemptToAnswerSeconds: number | null;
   @ApiProperty({ type: Number, nullable: true }) reachDeadlineSeconds: number | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'reached (receipt, heard or answered) within reachDeadlineSeconds of enteredAt; null: not ' +
+      'reached yet, or no deadline applies',
+  })
+  reachedInTime: boolean | null;
   @ApiProperty({ type: Boolean, nullable: true, description: 'null: no deadline applies' })
   deadlineBreached: boolean | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when the first notice to this person (an escalation edge into them) was made',
+  })
+  firstNoticeAt: Date | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'their first acknowledgement of a notice (keypress or SMS reply to it)',
+  })
+  noticeAcknowledgedAt: Date | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['voice', 'sms'], example: 'voice' })
+  noticeAckChannel: string | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 12.5,
+    description: 'notice response time: firstNoticeAt → noticeAcknowledgedAt',
+  })
+  noticeAckSeconds: number | null;
 }
 
 export class TimelinePersonView {
@@ -91,6 +129,9 @@ export class TimelineTimesView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   helpRequestedAt: Date | null;
   @ApiProperty({ type: String, format: 'date-time' }) enteredAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) firstNoticeAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  noticeAcknowledgedAt: Date | null;
 }
 
 export class TimelineSecondsView {
@@ -99,12 +140,22 @@ export class TimelineSecondsView {
   @ApiProperty({ type: Number, nullable: true }) issueToDelivery: number | null;
   @ApiProperty({ type: Number, nullable: true }) issueToAnswer: number | null;
   @ApiProperty({ type: Number, nullable: true }) firstAttemptToAnswer: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'first notice to the person → their first acknowledgement of a notice',
+  })
+  noticeAck: number | null;
 }
 
 export class TimelineDeadlineView {
   @ApiProperty({ type: Number, nullable: true }) reachDeadlineSeconds: number | null;
   @ApiProperty({ type: Boolean, nullable: true }) breached: boolean | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'as reachedInTime in …/chains' })
+  reachedInTime: boolean | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) stepDeadlineAt: Date | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'as answeredInStepTime in …/chains' })
+  answeredInStepTime: boolean | null;
 }
 
 export class EscalatedFromView {
@@ -153,6 +204,11 @@ export class AttemptView {
 export class AnswerView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) attemptId: string | null;
+  @ApiProperty({
+    enum: ['alert', 'notice'],
+    description: "alert: the person's own warning; notice: a notice about someone else",
+  })
+  about: string;
   @ApiProperty({ enum: ANSWER_CHANNELS }) channel: string;
   @ApiProperty({ enum: ['confirm', 'help'], description: 'confirm 确认收到, help 请求支援' })
   kind: string;
@@ -179,6 +235,31 @@ export class EscalationEdgeView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) toPersonId: string | null;
   @ApiProperty({ type: String, nullable: true }) toName: string | null;
   @ApiProperty({ type: String, nullable: true }) toRole: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when the target acknowledged the notice reporting this edge',
+  })
+  acknowledgedAt: Date | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['voice', 'sms'] }) ackChannel: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'the notice answered' })
+  ackAttemptId: string | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 12.5,
+    description: 'createdAt → acknowledgedAt',
+  })
+  ackSeconds: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) resolvedAt: Date | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['acknowledged', 'subject_answered', 'task_done'],
+    description: 'null: still open',
+  })
+  resolution: string | null;
 }
 
 export class EscalationEdgesView {
@@ -221,6 +302,7 @@ export class TimelineEventView {
       'task_created',
       'task_completed',
       'not_woken',
+      'notice_acknowledged',
     ],
   })
   type: string;
@@ -239,6 +321,8 @@ export class TimelineEventView {
   })
   errorMessage?: string | null;
   @ApiPropertyOptional() heard?: boolean;
+  @ApiPropertyOptional({ enum: ['alert', 'notice'], description: 'what an answer answered' })
+  about?: string;
   @ApiPropertyOptional({ enum: ['confirm', 'help'] }) kind?: string;
   @ApiPropertyOptional({ type: String, nullable: true }) rawInput?: string | null;
   @ApiPropertyOptional() effective?: boolean;
@@ -257,6 +341,8 @@ export class ChainTimelineView {
   answerChannel: string | null;
   @ApiProperty({ type: TimelineTimesView }) times: TimelineTimesView;
   @ApiProperty({ type: TimelineSecondsView }) responseSeconds: TimelineSecondsView;
+  @ApiProperty({ type: String, nullable: true, enum: ['voice', 'sms'] })
+  noticeAckChannel: string | null;
   @ApiProperty({ type: TimelineDeadlineView }) deadline: TimelineDeadlineView;
   @ApiProperty() notWoken: boolean;
   @ApiProperty({ type: EscalatedFromView, nullable: true })
@@ -302,7 +388,14 @@ export class ReportTotalsView {
   coverage: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 0.75 }) confirmationRate: number | null;
   @ApiProperty({ type: ResponseSecondsView }) responseSeconds: ResponseSecondsView;
-  @ApiProperty() deadlineBreaches: number;
+  @ApiProperty({ description: 'people not reached within the reach deadline of their entry' })
+  deadlineBreaches: number;
+  @ApiProperty({
+    description:
+      'people who answered (confirmed or asked for help) after the deadline of the step they ' +
+      'answered in',
+  })
+  stepDeadlineMissed: number;
   @ApiProperty() neverReached: number;
 }
 

@@ -191,12 +191,13 @@ export class ReportsService {
       events.push({
         at: an.receivedAt,
         type: 'answer',
+        about: an.about,
         channel: an.channel,
         kind: an.kind,
         rawInput: an.rawInput,
         effective: an.effective,
       });
-    for (const e of escalations)
+    for (const e of escalations) {
       events.push({
         at: e.createdAt,
         type: e.direction === 'in' ? 'escalated_in' : 'escalated_out',
@@ -204,6 +205,17 @@ export class ReportsService {
         from: e.fromName ?? null,
         to: e.toName ?? null,
       });
+      if (e.acknowledgedAt)
+        events.push({
+          at: e.acknowledgedAt,
+          type: 'notice_acknowledged',
+          reason: e.reason,
+          channel: e.ackChannel,
+          ...(e.ackAttemptId ? { attemptId: e.ackAttemptId } : {}),
+          from: e.fromName ?? null,
+          to: e.toName ?? null,
+        });
+    }
     for (const t of tasks) {
       events.push({ at: t.createdAt, type: 'task_created', taskId: t.id, taskType: t.type });
       if (t.completedAt)
@@ -237,6 +249,8 @@ export class ReportsService {
         notWokenAt: chain.notWokenAt,
         helpRequestedAt: chain.helpRequestedAt,
         enteredAt: chain.enteredAt,
+        firstNoticeAt: chain.firstNoticeAt,
+        noticeAcknowledgedAt: chain.noticeAcknowledgedAt,
       },
       responseSeconds: {
         entryToAnswer: chain.entryToAnswerSeconds,
@@ -244,11 +258,15 @@ export class ReportsService {
         issueToDelivery: chain.issueToDeliverySeconds,
         issueToAnswer: chain.issueToAnswerSeconds,
         firstAttemptToAnswer: chain.firstAttemptToAnswerSeconds,
+        noticeAck: chain.noticeAckSeconds,
       },
+      noticeAckChannel: chain.noticeAckChannel,
       deadline: {
         reachDeadlineSeconds: chain.reachDeadlineSeconds,
         breached: chain.deadlineBreached,
+        reachedInTime: chain.reachedInTime,
         stepDeadlineAt: chain.stepDeadlineAt,
+        answeredInStepTime: chain.answeredInStepTime,
       },
       notWoken: chain.notWoken,
       escalatedFrom: chain.escalatedFromPersonId
@@ -324,6 +342,7 @@ export class ReportsService {
           p90FromFirstAttempt: num(totals.p90FromFirstAttemptSeconds),
         },
         deadlineBreaches: totals.deadlineBreaches,
+        stepDeadlineMissed: totals.stepDeadlineMissed,
         neverReached: totals.neverReached,
       },
       groupBy,

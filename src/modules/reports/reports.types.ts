@@ -71,12 +71,22 @@ export interface ChainRow {
   entryToAnswerSeconds: number | null;
   /** The deadline of the step the person is at or answered in. */
   stepDeadlineAt: Date | null;
+  /** Answered (confirmed or asked for help) by `stepDeadlineAt`; null: not answered or no step. */
+  answeredInStepTime: boolean | null;
   issueToFirstAttemptSeconds: number | null;
   issueToDeliverySeconds: number | null;
   issueToAnswerSeconds: number | null;
   firstAttemptToAnswerSeconds: number | null;
   reachDeadlineSeconds: number | null;
+  /** Reached by the reach deadline (from entry); null: not reached yet or no deadline. */
+  reachedInTime: boolean | null;
   deadlineBreached: boolean | null;
+  /** When the first notice edge to the person was made (null: no notice to them). */
+  firstNoticeAt: Date | null;
+  /** Their first acknowledgement of a notice, its channel, and seconds from `firstNoticeAt`. */
+  noticeAcknowledgedAt: Date | null;
+  noticeAckChannel: string | null;
+  noticeAckSeconds: number | null;
 }
 
 export interface GroupRow {

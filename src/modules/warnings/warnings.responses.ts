@@ -216,6 +216,28 @@ export class ChainPersonTimesView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   reachDeadlineAt: Date | null;
   @ApiProperty({ type: Boolean, nullable: true }) reachedInTime: boolean | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when the first notice to this person (an escalation edge into them) was made',
+  })
+  firstNoticeAt: Date | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'their first acknowledgement of a notice (keypress or SMS reply to it)',
+  })
+  noticeAcknowledgedAt: Date | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['voice', 'sms'] })
+  noticeAckChannel: string | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'notice response time: firstNoticeAt → noticeAcknowledgedAt, in seconds',
+  })
+  noticeAckSeconds: number | null;
 }
 
 export class CallAgainView {
