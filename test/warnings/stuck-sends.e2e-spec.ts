@@ -2,6 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
+import { DispatchQueue } from '../../src/modules/dispatch/dispatch-queue.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { dbFault } from '../helpers/db-fault';
@@ -136,6 +137,28 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
     const created = smsOf(stuck.id);
     expect(created).toHaveLength(1);
     expect(row).toEqual({ status: 'sent', providerId: created[0].ref });
+  });
+
+  it('asks the provider before a send job run again after its worker died: accepted there, it is recorded, not sent again', async () => {
+    // Seen at 20k with kill -9 during escalation: 53 sends whose job ran again after their worker
+    // died between the provider's acceptance and the record were sent twice.
+    const { stuck } = await issueWithFault('渔子溪村滑坡临灾预警（进程被杀后重跑）', CHIEF);
+    // As after a kill -9: the job runs again with nothing kept of the first try.
+    await (await smsQueue.getJob(`attempt-${stuck.id}`))!.remove();
+    await t.app
+      .get(DispatchQueue, { strict: false })
+      .enqueueAttempts([{ id: stuck.id, channel: 'sms', priority: 1 }]);
+    const row = await waitUntil(async () => {
+      const [r] = await t.db.query(
+        `SELECT status, tries, provider_id AS "providerId" FROM contact_attempts WHERE id = $1`,
+        [stuck.id],
+      );
+      return r.status === 'sent' ? r : undefined;
+    }, 'the stuck SMS recorded as sent by its job run again');
+    const created = smsOf(stuck.id);
+    // Before: sent a second time by the job run again.
+    expect(created).toHaveLength(1);
+    expect(row).toEqual({ status: 'sent', tries: 2, providerId: created[0].ref });
   });
 
   it('takes a duplicate-key error while recording an accepted SMS for a recording problem: sent once, kept as sent', async () => {

@@ -125,6 +125,11 @@ export class SendAttemptService {
       }
       if (!(await this.batches.claim(a.id))) return SKIPPED;
     }
+    // Claimed before by a try that recorded nothing (its worker killed between the provider's
+    // acceptance and the record, its job run again when its lock ran out): the provider may have
+    // it. Asked first; found there, it is recorded and not sent again. A provider that cannot be
+    // asked makes this try fail (the job tries again; the stuck-send sweep asks later).
+    if (a.status === 'sending' && (await this.reconcile(a.id))) return { kind: 'sent' };
 
     // The carrier's cap on what one number may receive: wait for a short window, else move on.
     if (a.channel !== 'email') {
