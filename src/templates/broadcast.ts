@@ -4,7 +4,7 @@
  * otherwise). `text` is one reading, `script` the whole programme.
  */
 import { droppedSentence, referencedPhrase, spokenMarked } from './common';
-import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import { article, leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
 import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { BroadcastContext, BroadcastMessage, TemplateTable } from './types';
 import { ttsClean } from './voice';
@@ -77,7 +77,7 @@ function imminentEn(f: WarningFacts): string {
   const when = f.onset ? ` around ${f.onset}` : ' at any time';
   const shelter = f.shelter ?? NO_SHELTER.en;
   return (
-    `A ${f.hazard} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
+    `${article(f.hazard, true)} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
     `If you live in the danger area, leave now and go to ${shelter}. ` +
     'Do not go back for belongings. ' +
     sentence(leadSentences(f.instruction, 200), 'en')
@@ -100,7 +100,7 @@ const enAlert =
     return programme(
       ctx,
       f,
-      `${urgent}Attention please: ${f.issuer} has issued a ${f.title}. ${body(f)}`,
+      `${urgent}Attention please: ${f.issuer} has issued ${article(f.title)}. ${body(f)}`,
     );
   };
 

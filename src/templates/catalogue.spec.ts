@@ -90,6 +90,20 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(e.text).not.toMatch(/ {2,}\S/);
   });
 
+  it('uses the English article the next word takes (an Orange, a Red), in the whole catalogue', () => {
+    // By the first sound: an before a vowel sound (an Orange, an update, an SMS), a before a
+    // consonant sound (a Red, a landslide, a unit).
+    const vowelSound = (word: string): boolean =>
+      /^[A-Z]{2,}$/.test(word)
+        ? /^[AEFHILMNORSX]/.test(word)
+        : /^(hour|honest|honou?r)/i.test(word) ||
+          (/^[aeiou]/i.test(word) && !/^(u[bcfhjkqrstn][aeiou]|uni|use|eu|one\b)/i.test(word));
+    const wrong = [...catalogueMarkdown(entries).matchAll(/\b(an?) ([A-Za-z]+)/gi)]
+      .filter((m) => (m[1]!.toLowerCase() === 'an') !== vowelSound(m[2]!))
+      .map((m) => m[0]);
+    expect(wrong).toEqual([]);
+  });
+
   it.each(each(zh))('%s: no Latin letters except URLs, ids and allowed tokens', (_n, e) => {
     const rest = e.text
       .replace(/https?:\/\/\S+/g, '')

@@ -141,6 +141,21 @@ export function leadSentences(text: string, max: number): string {
   return clause > max / 3 ? `${head.slice(0, clause)}…` : `${head}…`;
 }
 
+/**
+ * The English indefinite article for a phrase, by its first sound: an Orange warning, a Red
+ * warning, an SMS, a unit. `capital` for the start of a sentence (A / An).
+ */
+export function article(phrase: string, capital = false): string {
+  const word = phrase.trim().split(/[\s/-]/)[0] ?? '';
+  const acronym = word.length > 1 && word === word.toUpperCase() && /^[A-Z]+$/.test(word);
+  const an = acronym
+    ? /^[AEFHILMNORSX]/.test(word)
+    : /^(hour|honest|honou?r)/i.test(word) ||
+      (/^[aeiou]/i.test(word) && !/^(u[bcfhjkqrstn][aeiou]|uni|use|eu|one\b)/i.test(word));
+  const a = an ? 'an' : 'a';
+  return `${capital ? a[0]!.toUpperCase() + a.slice(1) : a} ${phrase}`;
+}
+
 /** Ends a sentence with 。 (zh) or . (en) unless it already ends with punctuation. */
 export function sentence(s: string, locale: Locale): string {
   const t = s.trim();

@@ -6,6 +6,7 @@
  */
 import { droppedSentence, greeting, segmentsOf, signatureOf, tagOf } from './common';
 import {
+  article,
   enShortTime,
   leadSentences,
   listPlaces,
@@ -72,9 +73,9 @@ function situationEn(f: WarningFacts): string {
   const head =
     f.w.msgType === 'update'
       ? `The ${f.title} was updated (${f.change?.text ?? ''})`
-      : `A ${f.title} is in force`;
+      : `${article(f.title, true)} is in force`;
   if (f.imminent) {
-    return `${head}: a ${f.hazard} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ' at any time'} at ${places}.`;
+    return `${head}: ${article(f.hazard)} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ' at any time'} at ${places}.`;
   }
   return `${head}: ${f.risk} geohazard risk at ${places}, ${f.windowShort}.`;
 }

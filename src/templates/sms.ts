@@ -34,6 +34,7 @@ import {
   tagOf,
 } from './common';
 import {
+  article,
   commonDivisionPrefix,
   cut,
   fieldLines,
@@ -373,7 +374,7 @@ function longText(f: WarningFacts): string {
         ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
         : w.msgType === 'update'
           ? `${f.issuer} has updated the ${f.title}.`
-          : `${f.issuer} has issued a ${f.title}.`;
+          : `${f.issuer} has issued ${article(f.title)}.`;
   } else {
     lead =
       w.msgType === 'cancel'

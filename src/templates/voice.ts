@@ -12,7 +12,7 @@ import {
   referencedPhrase,
   spokenMarked,
 } from './common';
-import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import { article, leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
 import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { TemplateTable, VoiceContext, VoiceScripts } from './types';
 
@@ -158,7 +158,7 @@ function bodyImminentEn(f: WarningFacts): string {
   const impact = f.impact ? `, ${f.impact}` : '';
   const shelter = f.shelter ?? NO_SHELTER.en;
   return (
-    `A ${f.hazard} is expected${when} at ${places}${impact}. ` +
+    `${article(f.hazard, true)} is expected${when} at ${places}${impact}. ` +
     sentence(leadSentences(f.instruction, 200), 'en') +
     (f.instruction.includes(shelter) ? '' : ` ${IMMINENT_ACTION.en} to ${shelter}.`) +
     ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)},` +
@@ -201,7 +201,7 @@ const enAlert =
     const f = warningFacts(ctx);
     return scriptsEn(
       f,
-      `${f.issuer} issued a ${f.title}, ${f.level}, at ${f.issuedAt}. ${body(f)}`,
+      `${f.issuer} issued ${article(f.title)}, ${f.level}, at ${f.issuedAt}. ${body(f)}`,
     );
   };
 
