@@ -83,6 +83,15 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
   });
 
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s: ends with a whole sentence before the reply prompt',
+    (_n, e) => {
+      // Not …风险很高，回复1确认: the text before 回复1确认 / Reply 1 ends a sentence.
+      const body = e.text.replace(/(回复\d+确认| ?Reply \d+)$/u, '');
+      expect(body).toMatch(/[。！？.!?]$/u);
+    },
+  );
+
   it.each(each(() => true))('%s: no doubled words, empty slots or missing values', (_n, e) => {
     expect(e.text).not.toMatch(/预警预警|应急应急|解除解除|确认确认|的的|了了/);
     expect(e.text).not.toMatch(/，，|、、|。。|（）|\(\)|：。|，。|：，|【】/);

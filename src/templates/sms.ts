@@ -130,8 +130,9 @@ function meteoBodyZh(f: WarningFacts): SmsPart[] {
       richer: [{ text: `地质灾害${f.risk}，`, priority: 6 }],
     },
     {
+      // Never ends on the risk alone (…风险很高，回复1确认): at least the short measure.
       name: 'action',
-      text: '',
+      text: LEVEL_POLICY[f.w.level].actionShort['zh-CN'],
       richer: [{ text: LEVEL_POLICY[f.w.level].action['zh-CN'], priority: 4 }],
     },
     reply(f),
