@@ -136,15 +136,29 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(again).toContain('映秀镇小学');
   });
 
-  it('every short SMS of an imminent warning names place, time and shelter', () => {
-    const shorts = entries.filter(
-      (e) =>
-        e.kind === 'imminent' &&
-        e.locale === 'zh-CN' &&
-        e.channel === 'sms_short' &&
-        /alert|update/.test(e.message),
-    );
-    expect(shorts.length).toBeGreaterThan(0);
-    for (const e of shorts) expect(e.text).toMatch(/渔子溪村.*22时.*映秀镇小学/);
+  it.each(
+    each(
+      (e) => e.kind === 'imminent' && e.channel === 'sms_short' && /alert|update/.test(e.message),
+    ),
+  )('%s names place, time and shelter', (_n, e) => {
+    expect(e.text).toMatch(zh(e) ? /渔子溪村.*22时.*映秀镇小学/ : /渔子溪村.*22:00.*映秀镇小学/);
   });
+
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s names its place, never cut to nothing',
+    (_n, e) => {
+      // A release names the area dropped; any other short SMS the warning's first place.
+      const place =
+        e.message === 'release'
+          ? e.kind === 'imminent'
+            ? '黄家院村'
+            : '卧龙镇'
+          : e.kind === 'imminent'
+            ? '渔子溪村'
+            : '映秀镇';
+      expect(e.text).toContain(place);
+      // Never a place name cut short (汶川县映... / 汶川县映秀…).
+      expect(e.text).not.toMatch(/\p{Script=Han}(…|\.\.)/u);
+    },
+  );
 });

@@ -212,6 +212,15 @@ function lastDivision(prefix: string): string {
   return prefix;
 }
 
+/**
+ * The place's own name, without the divisions above it: 汶川县映秀镇渔子溪村 → 渔子溪村,
+ * 汶川县映秀镇 → 映秀镇. A name that does not end with a division (a hazard point such as
+ * 渔子溪村后山滑坡) is kept whole.
+ */
+export function ownPlaceName(name: string): string {
+  return DIVISION_END.test(name) ? lastDivision(name) : name;
+}
+
 const MIN_PLACE_LEN = 10;
 const SHORT_PLACE_LEN = 16;
 

@@ -45,6 +45,8 @@ export const LEVEL_POLICY: Record<WarningLevel, LevelPolicy> = {
 
 /** What an imminent warning asks of the people threatened. */
 export const IMMINENT_ACTION: Text = { 'zh-CN': '请立即撤离', en: 'Evacuate now' };
+/** The same in the fewest words, before the shelter: Go to 映秀镇小学 now. (one-segment SMS). */
+export const IMMINENT_GO_TO: Text = { 'zh-CN': '请立即撤离至', en: 'Go to' };
 /** Where to go when an imminent warning names no shelter. */
 export const NO_SHELTER: Text = { 'zh-CN': '安全地带', en: 'safe ground' };
 
