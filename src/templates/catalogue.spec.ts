@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import {
   buildCatalogue,
+  catalogueNames,
   CatalogueEntry,
   catalogueMarkdown,
   MESSAGE_KINDS,
@@ -122,6 +123,29 @@ describe('message catalogue (docs/messages.md)', () => {
       .replace(/\bOK\b/g, '');
     expect(rest).not.toMatch(/[A-Za-z]/);
   });
+
+  // Proper nouns an English text may keep in Chinese: the example data's names, and each
+  // division of a place name (汶川县映秀镇渔子溪村 → 汶川县, 映秀镇, 渔子溪村), longest first.
+  const properNouns = [
+    ...new Set(
+      catalogueNames().flatMap((n) => [
+        n,
+        ...(n.match(/.+?(社区|街道|[省市州盟县区旗镇乡村])/gu) ?? []),
+      ]),
+    ),
+  ].sort((a, b) => b.length - a.length);
+
+  it.each(each((e) => !zh(e)))(
+    '%s: no Chinese outside quoted free text and proper nouns',
+    (_n, e) => {
+      // A free text that exists in Chinese only is quoted and marked: “…” (in Chinese); a reply
+      // SMS quotes the warning's headline as its title ("…"). Nothing else but proper nouns.
+      let rest = e.text.replace(/“[^“”]*” \(in Chinese\)/g, '');
+      if (e.channel === 'reply_sms') rest = rest.replace(/"[^"]*"/g, '');
+      for (const n of properNouns) rest = rest.split(n).join('');
+      expect(rest).not.toMatch(/\p{Script=Han}/u);
+    },
+  );
 
   it.each(
     each((e) => e.kind === 'imminent' && e.channel === 'voice' && /alert|update/.test(e.message)),

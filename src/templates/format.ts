@@ -156,6 +156,21 @@ export function article(phrase: string, capital = false): string {
   return `${capital ? a[0]!.toUpperCase() + a.slice(1) : a} ${phrase}`;
 }
 
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * A free text of the warning (what to watch, measures, extent, a cancel's reason: written by the
+ * issuer or the duty officer) in a text of `locale`. A warning carries these in one language
+ * only; an English text never passes one written in Chinese off as its own wording: it quotes it
+ * and says so, `Measures: “请受威胁群众立即…” (in Chinese)` (`label` first, when given). Any
+ * other text is returned as it is.
+ */
+export function freeText(text: string, locale: Locale, label?: string): string {
+  const t = text.trim();
+  if (locale !== 'en' || !HAN.test(t)) return t;
+  return `${label ? `${label}: ` : ''}“${t}” (in Chinese)`;
+}
+
 /** Ends a sentence with 。 (zh) or . (en) unless it already ends with punctuation. */
 export function sentence(s: string, locale: Locale): string {
   const t = s.trim();
@@ -689,8 +704,8 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
           ['Cancelled at', `${f.issuedAt} (Beijing time)`],
           ['Area', f.placeList],
           ['Hazard points / risk zones', points],
-          ['Reason', f.description],
-          ['Measures', f.instruction],
+          ['Reason', freeText(f.description, 'en')],
+          ['Measures', freeText(f.instruction, 'en')],
           ['Warning id', f.w.nationalId],
         ]
       : [
@@ -719,10 +734,10 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
       ],
       ['Area', f.placeList],
       ['Hazard points / risk zones', points],
-      ['Extent', f.extent],
+      ['Extent', f.extent && freeText(f.extent, 'en')],
       ['Threatened', f.impactCount],
-      ['What to watch', f.description],
-      ['Measures', f.instruction],
+      ['What to watch', freeText(f.description, 'en')],
+      ['Measures', freeText(f.instruction, 'en')],
       ['Shelter', f.shelter],
       ['Warning id', f.w.nationalId],
     ];

@@ -224,6 +224,30 @@ const DATA: Record<WarningKind, KindData> = {
 
 const withStatus = (w: WarningContent, status: WarningStatus): WarningContent => ({ ...w, status });
 
+/** The person named in robot mentions (the directory's name, in both locales). */
+const MENTION_NAME = '李四';
+
+/**
+ * The proper nouns of the example data: places (areas, hazard points, risk zones, the notices'
+ * villages and grids), shelters, issuers and people named in Chinese. An English text may quote
+ * these as they are; nothing else in it is Chinese (catalogue.spec.ts).
+ */
+export function catalogueNames(): string[] {
+  const names = new Set<string>([MENTION_NAME]);
+  for (const d of Object.values(DATA)) {
+    for (const w of [d.alert, d.update, d.release, d.cancel]) {
+      for (const p of [...w.areas, ...w.hazardPoints, ...w.riskZones]) names.add(p.name);
+      if (w.shelter) names.add(w.shelter);
+      names.add(w.issuer.name);
+    }
+    for (const p of [...(d.previous.areas ?? []), ...d.dropped.places.map((name) => ({ name }))])
+      names.add(p.name);
+    names.add(d.place);
+    names.add(d.grid);
+  }
+  return [...names];
+}
+
 /** The distinctive part of an area name (汶川县映秀镇渔子溪村 → 渔子溪村). */
 export function ownName(name: string): string {
   const m = /([^省市州县区镇乡]+[村镇乡社区]+)$/u.exec(name);
@@ -236,7 +260,7 @@ export function ownName(name: string): string {
 
 const PLATFORMS: readonly RobotPlatform[] = ['wecom', 'dingtalk', 'feishu'];
 const mentionFor = (platform: RobotPlatform): RobotMention => ({
-  name: '李四',
+  name: MENTION_NAME,
   userId: { wecom: 'lisi', dingtalk: 'lisi01', feishu: 'ou_7d8a6e6df7621556ce0d21922b676706' }[
     platform
   ],
