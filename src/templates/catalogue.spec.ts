@@ -114,6 +114,13 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('never names a division twice in a row (…渔子溪村渔子溪村…), in the whole catalogue', () => {
+    const doubled = catalogueMarkdown(entries).match(
+      /(\p{Script=Han}+?(?:社区|街道|[省市州盟县区旗镇乡村]))\1/gu,
+    );
+    expect(doubled).toBeNull();
+  });
+
   it.each(each(zh))('%s: no Latin letters except URLs, ids and allowed tokens', (_n, e) => {
     const rest = e.text
       .replace(/https?:\/\/\S+/g, '')

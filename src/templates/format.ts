@@ -236,6 +236,33 @@ export function ownPlaceName(name: string): string {
   return DIVISION_END.test(name) ? lastDivision(name) : name;
 }
 
+/**
+ * Joins the parts of a place (division name, hazard point, location in words) without writing
+ * twice what a part starts with and the text before it already ends with: 汶川县映秀镇渔子溪村 +
+ * 渔子溪村三组后山 → 汶川县映秀镇渔子溪村三组后山. Only whole divisions overlap (渔子溪村,
+ * 映秀镇渔子溪村): 渔子溪村 + 村口 stays 渔子溪村村口. Empty parts are skipped.
+ */
+export function joinPlaceName(...parts: ReadonlyArray<string | null | undefined>): string {
+  let out: string[] = [];
+  for (const raw of parts) {
+    const part = Array.from((raw ?? '').trim());
+    if (!part.length) continue;
+    let k = Math.min(out.length, part.length);
+    for (; k > 0; k--) {
+      const head = part.slice(0, k);
+      const starts = k === out.length || DIVISION_END.test(out[out.length - k - 1]!);
+      if (
+        starts &&
+        DIVISION_END.test(head[k - 1]!) &&
+        out.slice(out.length - k).join('') === head.join('')
+      )
+        break;
+    }
+    out = [...out, ...part.slice(k)];
+  }
+  return out.join('');
+}
+
 const MIN_PLACE_LEN = 10;
 const SHORT_PLACE_LEN = 16;
 

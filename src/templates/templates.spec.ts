@@ -25,6 +25,7 @@ import {
   TemplateNotFoundError,
   utf8Bytes,
 } from './index';
+import { joinPlaceName } from './format';
 import { analyzeSms, countSmsSegments } from './sms-segments';
 
 const SIG = '汶川县应急';
@@ -255,6 +256,27 @@ describe('sms', () => {
     const tooLong = en(drill, 'Wenchuan County Emergency Management Bureau');
     expect(tooLong.shortFits).toBe(false);
     expect(tooLong.short).toContain('渔子溪村');
+  });
+
+  it('joins a place from its parts without repeating a division', () => {
+    // Before: 汶川县映秀镇渔子溪村渔子溪村三组后山 (division name + a location naming the village).
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '渔子溪村三组后山')).toBe(
+      '汶川县映秀镇渔子溪村三组后山',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', undefined, '映秀镇渔子溪村三组')).toBe(
+      '汶川县映秀镇渔子溪村三组',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', '', '汶川县映秀镇渔子溪村三组')).toBe(
+      '汶川县映秀镇渔子溪村三组',
+    );
+    // Only whole divisions: a location that merely starts with the same character is kept.
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '村口大树下')).toBe(
+      '汶川县映秀镇渔子溪村村口大树下',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', '渔子溪滑坡隐患点', null)).toBe(
+      '汶川县映秀镇渔子溪村渔子溪滑坡隐患点',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '渔子溪村')).toBe('汶川县映秀镇渔子溪村');
   });
 
   it('renders times in Beijing time across UTC midnight', () => {
