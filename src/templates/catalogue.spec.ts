@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import {
   buildCatalogue,
+  catalogueData,
   catalogueNames,
   CatalogueEntry,
   catalogueMarkdown,
@@ -42,6 +43,38 @@ describe('message catalogue (docs/messages.md)', () => {
     }
     expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
   });
+
+  it.each(Object.entries(catalogueData()))(
+    '%s: the example warnings tell one consistent story (alert, update, release, cancel)',
+    (_kind, d) => {
+      const codes = (areas: readonly { code: string }[]): string[] => areas.map((a) => a.code);
+      const t = (date: Date | undefined): number => date?.getTime() ?? NaN;
+      // The update is a later version of the alert: its own time and id, and `previous` is
+      // the alert as issued, so what it lists as added is truly new.
+      expect(t(d.update.sentAt)).toBeGreaterThan(t(d.alert.sentAt));
+      expect(d.update.nationalId).not.toBe(d.alert.nationalId);
+      expect(d.update.references).toContain(d.alert.nationalId);
+      expect(d.previous.level).toBe(d.alert.level);
+      expect(codes(d.previous.areas ?? [])).toEqual(codes(d.alert.areas));
+      expect(t(d.previous.expires)).toBe(t(d.alert.expires));
+      expect(t(d.previous.onset)).toEqual(t(d.alert.onset));
+      const added = d.update.areas.filter((a) => !codes(d.alert.areas).includes(a.code));
+      expect(added.length).toBeGreaterThan(0);
+      // The release (the update itself, or a later narrowing) drops an area the version before
+      // it had.
+      expect(t(d.release.sentAt)).toBeGreaterThanOrEqual(t(d.update.sentAt));
+      const before = d.release.nationalId === d.update.nationalId ? d.alert : d.update;
+      for (const place of d.dropped.places) {
+        expect(before.areas.map((a) => a.name)).toContain(place);
+        expect(d.release.areas.map((a) => a.name)).not.toContain(place);
+      }
+      // The cancel comes last, while the warning is still in force, and names only areas
+      // still under it.
+      expect(t(d.cancel.sentAt)).toBeGreaterThan(t(d.release.sentAt));
+      expect(t(d.cancel.sentAt)).toBeLessThan(t(d.release.expires));
+      for (const code of codes(d.cancel.areas)) expect(codes(d.release.areas)).toContain(code);
+    },
+  );
 
   it.each(each((e) => e.status !== 'actual'))('%s starts with its mark', (_n, e) => {
     const mark = STATUS_MARKS[e.status as 'exercise' | 'test'][e.locale];

@@ -17,7 +17,7 @@ import type {
   WarningStatus,
 } from '../../modules/warnings/warning.types';
 import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
-import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
+import { IMMINENT_CANCEL, IMMINENT_RED_ALERT } from '../examples';
 import { renderMessage } from '../registry';
 import { receivedCatalogue } from '../received';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
@@ -169,16 +169,56 @@ const METEO_CANCEL: WarningContent = {
   effective: bj('2024-07-10T12:00:00'),
 };
 
-/** Imminent warning version 3: narrowed to three villages, 黄家院村 (red) dropped. */
+/*
+ * The imminent warning's story, in order: the red alert for eleven villages of 映秀镇 (20:30),
+ * an update adding 东界脑村 (21:30), a narrowing to three villages that drops 黄家院村 (6:00 next
+ * morning), and the cancel (12:00), before the warning would have expired (20:30).
+ */
+
+/** Version 1: red, eleven villages of 映秀镇. */
+const IMMINENT_ALERT: WarningContent = {
+  ...IMMINENT_RED_ALERT,
+  areas: IMMINENT_RED_ALERT.areas.filter((a) => !a.name.endsWith('东界脑村')),
+};
+
+/** Version 2, an hour later: the slope cracks reach 东界脑村, which is added; the rest holds. */
+const IMMINENT_UPDATE: WarningContent = {
+  ...IMMINENT_RED_ALERT,
+  id: 'w-yingxiu-2',
+  nationalId: '51322141600000_20240710213000_2',
+  version: 2,
+  msgType: 'update',
+  references: [IMMINENT_ALERT.nationalId],
+  headline: '汶川县自然资源局更新映秀镇滑坡红色临灾预警，新增东界脑村',
+  areas: IMMINENT_RED_ALERT.areas,
+  sentAt: bj('2024-07-10T21:30:00'),
+};
+
+/** Version 3: narrowed to three villages, 黄家院村 (red) dropped. */
 const IMMINENT_NARROWED: WarningContent = {
-  ...IMMINENT_RED_UPDATE,
+  ...IMMINENT_UPDATE,
+  id: 'w-yingxiu-3',
   nationalId: '51322141600000_20240711060000_3',
   version: 3,
+  references: [IMMINENT_ALERT.nationalId, IMMINENT_UPDATE.nationalId],
   areas: IMMINENT_RED_ALERT.areas.slice(0, 3),
   sentAt: bj('2024-07-11T06:00:00'),
 };
 
-interface KindData {
+/** Version 4: the cancel of the three villages still under the warning, before it expires. */
+const IMMINENT_CANCELLED: WarningContent = {
+  ...IMMINENT_CANCEL,
+  id: 'w-yingxiu-4',
+  nationalId: '51322141600000_20240711120000_4',
+  version: 4,
+  references: [IMMINENT_ALERT.nationalId, IMMINENT_UPDATE.nationalId, IMMINENT_NARROWED.nationalId],
+  areas: IMMINENT_NARROWED.areas,
+  sentAt: bj('2024-07-11T12:00:00'),
+  effective: bj('2024-07-11T12:00:00'),
+  expires: IMMINENT_NARROWED.expires,
+};
+
+export interface KindData {
   alert: WarningContent;
   update: WarningContent;
   previous: NonNullable<TemplateContext['previous']>;
@@ -190,19 +230,20 @@ interface KindData {
   grid: string;
 }
 
+/** The example warnings of each kind, in the order they are issued (see catalogueData). */
 const DATA: Record<WarningKind, KindData> = {
   imminent: {
-    alert: IMMINENT_RED_ALERT,
-    update: IMMINENT_RED_UPDATE,
+    alert: IMMINENT_ALERT,
+    update: IMMINENT_UPDATE,
     previous: {
-      level: 'orange',
-      areas: IMMINENT_RED_ALERT.areas.slice(0, 4),
-      onset: bj('2024-07-11T02:00:00'),
-      expires: bj('2024-07-11T18:30:00'),
+      level: IMMINENT_ALERT.level,
+      areas: IMMINENT_ALERT.areas,
+      onset: IMMINENT_ALERT.onset,
+      expires: IMMINENT_ALERT.expires,
     },
     release: { ...IMMINENT_NARROWED, msgType: 'cancel' },
     dropped: { places: ['汶川县映秀镇黄家院村'], level: 'red' },
-    cancel: IMMINENT_CANCEL,
+    cancel: IMMINENT_CANCELLED,
     place: '映秀镇渔子溪村',
     grid: '渔子溪村第1网格',
   },
@@ -221,6 +262,9 @@ const DATA: Record<WarningKind, KindData> = {
     grid: '漩口镇集中村第2网格',
   },
 };
+
+/** The example data, for the tests that check it tells one consistent story. */
+export const catalogueData = (): Readonly<Record<WarningKind, Readonly<KindData>>> => DATA;
 
 const withStatus = (w: WarningContent, status: WarningStatus): WarningContent => ({ ...w, status });
 
