@@ -15,6 +15,8 @@ const entries = buildCatalogue();
 const zh = (e: CatalogueEntry): boolean => e.locale === 'zh-CN';
 const name = (e: CatalogueEntry): string =>
   `${e.locale} ${e.kind} ${e.message} ${e.status} ${e.channel}`;
+/** What a call says after a key, or when no key or a wrong key was pressed. */
+const RECEIPTS: readonly string[] = ['voice_reprompt', 'voice_thanks', 'voice_help'];
 const each = (filter: (e: CatalogueEntry) => boolean): Array<[string, CatalogueEntry]> =>
   entries.filter(filter).map((e) => [name(e), e]);
 
@@ -42,6 +44,45 @@ describe('message catalogue (docs/messages.md)', () => {
       }
     }
     expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
+  });
+
+  it('has what a call says after a key, for every warning message and locale', () => {
+    for (const channel of ['voice_reprompt', 'voice_thanks', 'voice_help'] as const) {
+      for (const message of ['alert', 'update', 'release', 'cancel'] as const) {
+        for (const locale of ['zh-CN', 'en'] as const) {
+          expect(
+            entries.some(
+              (e) =>
+                e.channel === channel && e.message === message && e.locale === locale && e.text,
+            ),
+          ).toBe(true);
+        }
+      }
+    }
+    const md = catalogueMarkdown(entries);
+    // e.g. 您已确认收到滑坡红色临灾预警，请立即按预案行动，谢谢。
+    expect(md).toContain('您已确认收到滑坡红色临灾预警，请立即按预案行动，谢谢。');
+    expect(md).toContain('Your request for assistance has been received.');
+  });
+
+  it('has the pages of a confirmation link: before and after each button, and a bad link', () => {
+    const md = catalogueMarkdown(entries);
+    const pages = md.slice(md.indexOf('## 确认链接页面 · Confirmation link pages'));
+    expect(pages.length).toBeLessThan(md.length);
+    for (const text of [
+      '请确认您已收到此预警；如需帮助，请点击“请求支援”。',
+      '[确认收到 Confirm receipt]',
+      '已确认收到，谢谢！请按预警要求做好防范。',
+      'Receipt confirmed. Thank you; please follow the warning’s instructions.',
+      '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。',
+      'Your request for help has been received; the duty officer will contact you shortly.',
+      '无需再次确认',
+      '此预警通知已取消，无需确认。',
+      '此确认链接已过期。',
+      'This confirmation link is not valid.',
+    ])
+      expect(pages).toContain(text);
+    expect(pages).not.toMatch(/<[a-z/][^>]*>|&[a-z#0-9]+;/); // text, not HTML
   });
 
   it.each(Object.entries(catalogueData()))(
@@ -83,7 +124,11 @@ describe('message catalogue (docs/messages.md)', () => {
       ? e.text.slice(e.signature.length + 2)
       : e.text;
     const spoken = ['voice', 'broadcast', 'notice_voice'].includes(e.channel);
-    if (spoken) {
+    // What a call says after a key (or none): one short sentence, marked before it.
+    const receipt = RECEIPTS.includes(e.channel);
+    if (receipt) {
+      expect(body.startsWith(mark.spoken)).toBe(true);
+    } else if (spoken) {
       expect(body.startsWith(mark.spoken)).toBe(true);
       // …and says it again after the text (before the keypress prompt of a call).
       const lastReading = body.split('\n').pop()!;
@@ -108,7 +153,9 @@ describe('message catalogue (docs/messages.md)', () => {
     (_n, e) => {
       expect(e.text).not.toMatch(/解除|结束|已撤销|cancel|ended|lifted|over\b/i);
       for (const place of e.stillUnderWarning ?? []) expect(e.text).not.toContain(place);
-      expect(e.text).toMatch(/已不在.*预警范围内|no longer (within|in) the/);
+      // The notice itself says so; what the call says after a key refers to it.
+      if (!RECEIPTS.includes(e.channel))
+        expect(e.text).toMatch(/已不在.*预警范围内|no longer (within|in) the/);
     },
   );
 

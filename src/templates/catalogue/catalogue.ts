@@ -7,7 +7,8 @@
  * (alert, update, release after an update, cancel, notices to superiors, tasks) × status (actual,
  * exercise, test) × channel. Test-status messages go to responsible persons only (never to
  * residents): the SMS short form and the loudspeaker, which reach residents, are not rendered for
- * them.
+ * them. A call comes with what it says after a key (or none); the pages behind a confirmation
+ * link, which hold both languages, have a section of their own (confirmPagesCatalogue).
  */
 import type {
   NamedPlace,
@@ -18,6 +19,12 @@ import type {
 } from '../../modules/warnings/warning.types';
 import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
 import { IMMINENT_CANCEL, IMMINENT_RED_ALERT } from '../examples';
+import {
+  confirmPage,
+  linkProblemPage,
+  type LinkView,
+  resultPage,
+} from '../../modules/responses/confirm-pages';
 import { renderMessage } from '../registry';
 import { receivedCatalogue } from '../received';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
@@ -64,6 +71,9 @@ export type CatalogueChannel =
   | 'sms_short'
   | 'sms_long'
   | 'voice'
+  | 'voice_reprompt'
+  | 'voice_thanks'
+  | 'voice_help'
   | 'robot_wecom'
   | 'robot_dingtalk'
   | 'robot_feishu'
@@ -367,7 +377,12 @@ function warningEntries(
   }
   const long = renderMessage('sms', person);
   out.push(entry('sms_long', 'responsible', long.long, long.longSegments));
-  out.push(entry('voice', 'responsible', renderMessage('voice', person).script));
+  // The call, then what it says after no key or a wrong key, after key 1 and after key 2.
+  const call = renderMessage('voice', person);
+  out.push(entry('voice', 'responsible', call.script));
+  out.push(entry('voice_reprompt', 'responsible', call.reprompt));
+  out.push(entry('voice_thanks', 'responsible', call.thanks));
+  out.push(entry('voice_help', 'responsible', call.helpAcknowledged));
   for (const platform of PLATFORMS) {
     const r = renderMessage('robot', { ...base, platform, mentions: [mentionFor(platform)] });
     const text = [r.title, ...r.messages.map((m) => m.markdown)].join('\n\n');
@@ -539,6 +554,83 @@ function replyEntries(locale: Locale, kind: WarningKind, status: WarningStatus):
   });
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Confirmation link pages                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The text of a page as a person reads it: one line per paragraph, buttons as [label]. */
+export function pageText(html: string): string {
+  const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? html;
+  return body
+    .replace(/<button[^>]*>([\s\S]*?)<\/button>/g, (_m, label: string) => `[${label}]\n`)
+    .replace(/<small>/g, ' ')
+    .replace(/<br\s*\/?>/g, '\n')
+    .replace(/<\/dt>/g, '：')
+    .replace(/<\/(p|h1|dd|section|form)>/g, '\n')
+    .replace(/<section[^>]*>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * The pages behind a confirmation link (src/modules/responses/confirm-pages.ts), as text, for the
+ * imminent alert: the page with its two buttons, the pages after a button (confirmed, help
+ * requested, or nothing changed because the person had answered or the notice was withdrawn),
+ * and the pages of an expired or invalid link. Each page is Chinese first, English below.
+ */
+export function confirmPagesCatalogue(): { title: string; text: string }[] {
+  const answeredAt = new Date(IMMINENT_ALERT.sentAt.getTime() + 6 * 60_000);
+  const view = (
+    state: LinkView['state'],
+    warningState: LinkView['warningState'] = 'active',
+  ): LinkView => ({
+    personName: MENTION_NAME,
+    level: IMMINENT_ALERT.level,
+    content: IMMINENT_ALERT,
+    warningState,
+    state,
+    answeredAt: state === 'confirmed' || state === 'declined' ? answeredAt : null,
+  });
+  const pages: Array<[string, string]> = [
+    ['确认页面（待确认） · Page before answering', confirmPage(view('delivered'))],
+    [
+      '确认页面（预警已解除，尚未确认） · Page before answering, the warning since cancelled',
+      confirmPage(view('delivered', 'cancelled')),
+    ],
+    [
+      '按“确认收到”后 · After “Confirm receipt”',
+      resultPage(view('confirmed'), 'confirm', { effective: true }),
+    ],
+    [
+      '按“请求支援”后 · After “Request help”',
+      resultPage(view('declined'), 'help', { effective: true }),
+    ],
+    [
+      '按钮无效：已确认过 · A button that changed nothing: confirmed before',
+      resultPage(view('confirmed'), 'confirm', { effective: false }),
+    ],
+    [
+      '按钮无效：已请求过支援 · A button that changed nothing: help requested before',
+      resultPage(view('declined'), 'help', { effective: false }),
+    ],
+    [
+      '按钮无效：通知已取消 · A button that changed nothing: the notice was withdrawn',
+      resultPage(view('cancelled'), 'confirm', { effective: false }),
+    ],
+    ['链接已过期 · Link expired', linkProblemPage('expired')],
+    ['链接无效 · Invalid link', linkProblemPage('invalid')],
+  ];
+  return pages.map(([title, html]) => ({ title, text: pageText(html) }));
+}
+
 /** Every message, in catalogue order. */
 export function buildCatalogue(): CatalogueEntry[] {
   const out: CatalogueEntry[] = [];
@@ -606,6 +698,10 @@ const CHANNEL_TITLE: Record<CatalogueChannel, string> = {
   sms_short: '短信（单条，居民） · SMS, one segment (residents)',
   sms_long: '短信（完整，责任人） · SMS, full text (responsible persons)',
   voice: '语音外呼 · Voice call',
+  voice_reprompt:
+    '语音外呼：未按键或按错键时重播 · Voice call: said again after no key or a wrong key',
+  voice_thanks: '语音外呼：按1确认后 · Voice call: after key 1 (confirmed)',
+  voice_help: '语音外呼：按2请求支援后 · Voice call: after key 2 (help requested)',
   robot_wecom: '企业微信群机器人 · WeCom robot',
   robot_dingtalk: '钉钉群机器人 · DingTalk robot',
   robot_feishu: '飞书群机器人 · Feishu robot',
@@ -712,6 +808,17 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     const seg = r.sms ? ` — ${smsSegments(r.text)} SMS` : '';
     lines.push(`**${r.title}**${seg}`, '', fence(r.text), '');
   }
+  // The pages behind a confirmation link: one page holds both languages.
+  lines.push(
+    '## 确认链接页面 · Confirmation link pages',
+    '',
+    'The pages behind the confirmation link of an SMS, robot message or e-mail',
+    '(src/modules/responses/confirm-pages.ts), as text (buttons in brackets), for the imminent',
+    'alert: Chinese first, English below on the same page. The page after a button pressed while',
+    'Postgres cannot be reached is in the section above.',
+    '',
+  );
+  for (const p of confirmPagesCatalogue()) lines.push(`**${p.title}**`, '', fence(p.text), '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
