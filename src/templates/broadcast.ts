@@ -4,7 +4,15 @@
  * otherwise). `text` is one reading, `script` the whole programme.
  */
 import { droppedSentence, referencedPhrase, spokenMarked } from './common';
-import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import {
+  article,
+  freeText,
+  leadSentences,
+  listPlaces,
+  sentence,
+  WarningFacts,
+  warningFacts,
+} from './format';
 import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { BroadcastContext, BroadcastMessage, TemplateTable } from './types';
 import { ttsClean } from './voice';
@@ -77,10 +85,10 @@ function imminentEn(f: WarningFacts): string {
   const when = f.onset ? ` around ${f.onset}` : ' at any time';
   const shelter = f.shelter ?? NO_SHELTER.en;
   return (
-    `A ${f.hazard} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
+    `${article(f.hazard, true)} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
     `If you live in the danger area, leave now and go to ${shelter}. ` +
     'Do not go back for belongings. ' +
-    sentence(leadSentences(f.instruction, 200), 'en')
+    sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en')
   );
 }
 
@@ -100,7 +108,7 @@ const enAlert =
     return programme(
       ctx,
       f,
-      `${urgent}Attention please: ${f.issuer} has issued a ${f.title}. ${body(f)}`,
+      `${urgent}Attention please: ${f.issuer} has issued ${article(f.title)}. ${body(f)}`,
     );
   };
 
@@ -124,8 +132,10 @@ function enCancel(ctx: BroadcastContext): BroadcastMessage {
     ctx,
     f,
     `Attention please: the ${f.title} ${referencedPhrase(f)} is cancelled. ` +
-      (f.description ? `${sentence(leadSentences(f.description, 160), 'en')} ` : '') +
-      sentence(leadSentences(f.instruction, 200), 'en'),
+      (f.description
+        ? `${sentence(freeText(leadSentences(f.description, 160), 'en', 'Reason'), 'en')} `
+        : '') +
+      sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en'),
   );
 }
 

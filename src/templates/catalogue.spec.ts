@@ -1,6 +1,8 @@
 import { readFileSync } from 'fs';
 import {
   buildCatalogue,
+  catalogueData,
+  catalogueNames,
   CatalogueEntry,
   catalogueMarkdown,
   MESSAGE_KINDS,
@@ -13,6 +15,8 @@ const entries = buildCatalogue();
 const zh = (e: CatalogueEntry): boolean => e.locale === 'zh-CN';
 const name = (e: CatalogueEntry): string =>
   `${e.locale} ${e.kind} ${e.message} ${e.status} ${e.channel}`;
+/** What a call says after a key, or when no key or a wrong key was pressed. */
+const RECEIPTS: readonly string[] = ['voice_reprompt', 'voice_thanks', 'voice_help'];
 const each = (filter: (e: CatalogueEntry) => boolean): Array<[string, CatalogueEntry]> =>
   entries.filter(filter).map((e) => [name(e), e]);
 
@@ -42,6 +46,77 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
   });
 
+  it('has what a call says after a key, for every warning message and locale', () => {
+    for (const channel of ['voice_reprompt', 'voice_thanks', 'voice_help'] as const) {
+      for (const message of ['alert', 'update', 'release', 'cancel'] as const) {
+        for (const locale of ['zh-CN', 'en'] as const) {
+          expect(
+            entries.some(
+              (e) =>
+                e.channel === channel && e.message === message && e.locale === locale && e.text,
+            ),
+          ).toBe(true);
+        }
+      }
+    }
+    const md = catalogueMarkdown(entries);
+    // e.g. 您已确认收到滑坡红色临灾预警，请立即按预案行动，谢谢。
+    expect(md).toContain('您已确认收到滑坡红色临灾预警，请立即按预案行动，谢谢。');
+    expect(md).toContain('Your request for assistance has been received.');
+  });
+
+  it('has the pages of a confirmation link: before and after each button, and a bad link', () => {
+    const md = catalogueMarkdown(entries);
+    const pages = md.slice(md.indexOf('## 确认链接页面 · Confirmation link pages'));
+    expect(pages.length).toBeLessThan(md.length);
+    for (const text of [
+      '请确认您已收到此预警；如需帮助，请点击“请求支援”。',
+      '[确认收到 Confirm receipt]',
+      '已确认收到，谢谢！请按预警要求做好防范。',
+      'Receipt confirmed. Thank you; please follow the warning’s instructions.',
+      '已收到您的支援请求，值班人员将尽快与您联系，请保持电话畅通，注意安全。',
+      'Your request for help has been received; the duty officer will contact you shortly.',
+      '无需再次确认',
+      '此预警通知已取消，无需确认。',
+      '此确认链接已过期。',
+      'This confirmation link is not valid.',
+    ])
+      expect(pages).toContain(text);
+    expect(pages).not.toMatch(/<[a-z/][^>]*>|&[a-z#0-9]+;/); // text, not HTML
+  });
+
+  it.each(Object.entries(catalogueData()))(
+    '%s: the example warnings tell one consistent story (alert, update, release, cancel)',
+    (_kind, d) => {
+      const codes = (areas: readonly { code: string }[]): string[] => areas.map((a) => a.code);
+      const t = (date: Date | undefined): number => date?.getTime() ?? NaN;
+      // The update is a later version of the alert: its own time and id, and `previous` is
+      // the alert as issued, so what it lists as added is truly new.
+      expect(t(d.update.sentAt)).toBeGreaterThan(t(d.alert.sentAt));
+      expect(d.update.nationalId).not.toBe(d.alert.nationalId);
+      expect(d.update.references).toContain(d.alert.nationalId);
+      expect(d.previous.level).toBe(d.alert.level);
+      expect(codes(d.previous.areas ?? [])).toEqual(codes(d.alert.areas));
+      expect(t(d.previous.expires)).toBe(t(d.alert.expires));
+      expect(t(d.previous.onset)).toEqual(t(d.alert.onset));
+      const added = d.update.areas.filter((a) => !codes(d.alert.areas).includes(a.code));
+      expect(added.length).toBeGreaterThan(0);
+      // The release (the update itself, or a later narrowing) drops an area the version before
+      // it had.
+      expect(t(d.release.sentAt)).toBeGreaterThanOrEqual(t(d.update.sentAt));
+      const before = d.release.nationalId === d.update.nationalId ? d.alert : d.update;
+      for (const place of d.dropped.places) {
+        expect(before.areas.map((a) => a.name)).toContain(place);
+        expect(d.release.areas.map((a) => a.name)).not.toContain(place);
+      }
+      // The cancel comes last, while the warning is still in force, and names only areas
+      // still under it.
+      expect(t(d.cancel.sentAt)).toBeGreaterThan(t(d.release.sentAt));
+      expect(t(d.cancel.sentAt)).toBeLessThan(t(d.release.expires));
+      for (const code of codes(d.cancel.areas)) expect(codes(d.release.areas)).toContain(code);
+    },
+  );
+
   it.each(each((e) => e.status !== 'actual'))('%s starts with its mark', (_n, e) => {
     const mark = STATUS_MARKS[e.status as 'exercise' | 'test'][e.locale];
     // SMS-borne texts: the carrier signature first, the mark right after it.
@@ -49,7 +124,11 @@ describe('message catalogue (docs/messages.md)', () => {
       ? e.text.slice(e.signature.length + 2)
       : e.text;
     const spoken = ['voice', 'broadcast', 'notice_voice'].includes(e.channel);
-    if (spoken) {
+    // What a call says after a key (or none): one short sentence, marked before it.
+    const receipt = RECEIPTS.includes(e.channel);
+    if (receipt) {
+      expect(body.startsWith(mark.spoken)).toBe(true);
+    } else if (spoken) {
       expect(body.startsWith(mark.spoken)).toBe(true);
       // …and says it again after the text (before the keypress prompt of a call).
       const lastReading = body.split('\n').pop()!;
@@ -74,7 +153,9 @@ describe('message catalogue (docs/messages.md)', () => {
     (_n, e) => {
       expect(e.text).not.toMatch(/解除|结束|已撤销|cancel|ended|lifted|over\b/i);
       for (const place of e.stillUnderWarning ?? []) expect(e.text).not.toContain(place);
-      expect(e.text).toMatch(/已不在.*预警范围内|no longer (within|in) the/);
+      // The notice itself says so; what the call says after a key refers to it.
+      if (!RECEIPTS.includes(e.channel))
+        expect(e.text).toMatch(/已不在.*预警范围内|no longer (within|in) the/);
     },
   );
 
@@ -83,11 +164,41 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
   });
 
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s: ends with a whole sentence before the reply prompt',
+    (_n, e) => {
+      // Not …风险很高，回复1确认: the text before 回复1确认 / Reply 1 ends a sentence.
+      const body = e.text.replace(/(回复\d+确认| ?Reply \d+)$/u, '');
+      expect(body).toMatch(/[。！？.!?]$/u);
+    },
+  );
+
   it.each(each(() => true))('%s: no doubled words, empty slots or missing values', (_n, e) => {
     expect(e.text).not.toMatch(/预警预警|应急应急|解除解除|确认确认|的的|了了/);
     expect(e.text).not.toMatch(/，，|、、|。。|（）|\(\)|：。|，。|：，|【】/);
     expect(e.text).not.toMatch(/undefined|null|NaN|\[object/);
     expect(e.text).not.toMatch(/ {2,}\S/);
+  });
+
+  it('uses the English article the next word takes (an Orange, a Red), in the whole catalogue', () => {
+    // By the first sound: an before a vowel sound (an Orange, an update, an SMS), a before a
+    // consonant sound (a Red, a landslide, a unit).
+    const vowelSound = (word: string): boolean =>
+      /^[A-Z]{2,}$/.test(word)
+        ? /^[AEFHILMNORSX]/.test(word)
+        : /^(hour|honest|honou?r)/i.test(word) ||
+          (/^[aeiou]/i.test(word) && !/^(u[bcfhjkqrstn][aeiou]|uni|use|eu|one\b)/i.test(word));
+    const wrong = [...catalogueMarkdown(entries).matchAll(/\b(an?) ([A-Za-z]+)/gi)]
+      .filter((m) => (m[1]!.toLowerCase() === 'an') !== vowelSound(m[2]!))
+      .map((m) => m[0]);
+    expect(wrong).toEqual([]);
+  });
+
+  it('never names a division twice in a row (…渔子溪村渔子溪村…), in the whole catalogue', () => {
+    const doubled = catalogueMarkdown(entries).match(
+      /(\p{Script=Han}+?(?:社区|街道|[省市州盟县区旗镇乡村]))\1/gu,
+    );
+    expect(doubled).toBeNull();
   });
 
   it.each(each(zh))('%s: no Latin letters except URLs, ids and allowed tokens', (_n, e) => {
@@ -99,6 +210,29 @@ describe('message catalogue (docs/messages.md)', () => {
       .replace(/\bOK\b/g, '');
     expect(rest).not.toMatch(/[A-Za-z]/);
   });
+
+  // Proper nouns an English text may keep in Chinese: the example data's names, and each
+  // division of a place name (汶川县映秀镇渔子溪村 → 汶川县, 映秀镇, 渔子溪村), longest first.
+  const properNouns = [
+    ...new Set(
+      catalogueNames().flatMap((n) => [
+        n,
+        ...(n.match(/.+?(社区|街道|[省市州盟县区旗镇乡村])/gu) ?? []),
+      ]),
+    ),
+  ].sort((a, b) => b.length - a.length);
+
+  it.each(each((e) => !zh(e)))(
+    '%s: no Chinese outside quoted free text and proper nouns',
+    (_n, e) => {
+      // A free text that exists in Chinese only is quoted and marked: “…” (in Chinese); a reply
+      // SMS quotes the warning's headline as its title ("…"). Nothing else but proper nouns.
+      let rest = e.text.replace(/“[^“”]*” \(in Chinese\)/g, '');
+      if (e.channel === 'reply_sms') rest = rest.replace(/"[^"]*"/g, '');
+      for (const n of properNouns) rest = rest.split(n).join('');
+      expect(rest).not.toMatch(/\p{Script=Han}/u);
+    },
+  );
 
   it.each(
     each((e) => e.kind === 'imminent' && e.channel === 'voice' && /alert|update/.test(e.message)),
@@ -113,15 +247,29 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(again).toContain('映秀镇小学');
   });
 
-  it('every short SMS of an imminent warning names place, time and shelter', () => {
-    const shorts = entries.filter(
-      (e) =>
-        e.kind === 'imminent' &&
-        e.locale === 'zh-CN' &&
-        e.channel === 'sms_short' &&
-        /alert|update/.test(e.message),
-    );
-    expect(shorts.length).toBeGreaterThan(0);
-    for (const e of shorts) expect(e.text).toMatch(/渔子溪村.*22时.*映秀镇小学/);
+  it.each(
+    each(
+      (e) => e.kind === 'imminent' && e.channel === 'sms_short' && /alert|update/.test(e.message),
+    ),
+  )('%s names place, time and shelter', (_n, e) => {
+    expect(e.text).toMatch(zh(e) ? /渔子溪村.*22时.*映秀镇小学/ : /渔子溪村.*22:00.*映秀镇小学/);
   });
+
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s names its place, never cut to nothing',
+    (_n, e) => {
+      // A release names the area dropped; any other short SMS the warning's first place.
+      const place =
+        e.message === 'release'
+          ? e.kind === 'imminent'
+            ? '黄家院村'
+            : '卧龙镇'
+          : e.kind === 'imminent'
+            ? '渔子溪村'
+            : '映秀镇';
+      expect(e.text).toContain(place);
+      // Never a place name cut short (汶川县映... / 汶川县映秀…).
+      expect(e.text).not.toMatch(/\p{Script=Han}(…|\.\.)/u);
+    },
+  );
 });

@@ -5,6 +5,7 @@
  */
 import { droppedSentence, greeting, referencedPhrase, tagOf } from './common';
 import {
+  article,
   fieldLines,
   LEVEL_CSS,
   listPlaces,
@@ -51,7 +52,7 @@ function lead(f: WarningFacts): string {
   switch (f.w.msgType) {
     case 'alert':
       return en
-        ? `${f.issuer} has issued a ${f.title}.`
+        ? `${f.issuer} has issued ${article(f.title)}.`
         : `${f.issuer}发布${f.title}，请立即按预案做好防范和叫应工作。`;
     case 'update':
       return en

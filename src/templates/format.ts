@@ -141,6 +141,36 @@ export function leadSentences(text: string, max: number): string {
   return clause > max / 3 ? `${head.slice(0, clause)}…` : `${head}…`;
 }
 
+/**
+ * The English indefinite article for a phrase, by its first sound: an Orange warning, a Red
+ * warning, an SMS, a unit. `capital` for the start of a sentence (A / An).
+ */
+export function article(phrase: string, capital = false): string {
+  const word = phrase.trim().split(/[\s/-]/)[0] ?? '';
+  const acronym = word.length > 1 && word === word.toUpperCase() && /^[A-Z]+$/.test(word);
+  const an = acronym
+    ? /^[AEFHILMNORSX]/.test(word)
+    : /^(hour|honest|honou?r)/i.test(word) ||
+      (/^[aeiou]/i.test(word) && !/^(u[bcfhjkqrstn][aeiou]|uni|use|eu|one\b)/i.test(word));
+  const a = an ? 'an' : 'a';
+  return `${capital ? a[0]!.toUpperCase() + a.slice(1) : a} ${phrase}`;
+}
+
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * A free text of the warning (what to watch, measures, extent, a cancel's reason: written by the
+ * issuer or the duty officer) in a text of `locale`. A warning carries these in one language
+ * only; an English text never passes one written in Chinese off as its own wording: it quotes it
+ * and says so, `Measures: “请受威胁群众立即…” (in Chinese)` (`label` first, when given). Any
+ * other text is returned as it is.
+ */
+export function freeText(text: string, locale: Locale, label?: string): string {
+  const t = text.trim();
+  if (locale !== 'en' || !HAN.test(t)) return t;
+  return `${label ? `${label}: ` : ''}“${t}” (in Chinese)`;
+}
+
 /** Ends a sentence with 。 (zh) or . (en) unless it already ends with punctuation. */
 export function sentence(s: string, locale: Locale): string {
   const t = s.trim();
@@ -195,6 +225,42 @@ function lastDivision(prefix: string): string {
     if (DIVISION_END.test(cps[i]!)) return cps.slice(i + 1).join('');
   }
   return prefix;
+}
+
+/**
+ * The place's own name, without the divisions above it: 汶川县映秀镇渔子溪村 → 渔子溪村,
+ * 汶川县映秀镇 → 映秀镇. A name that does not end with a division (a hazard point such as
+ * 渔子溪村后山滑坡) is kept whole.
+ */
+export function ownPlaceName(name: string): string {
+  return DIVISION_END.test(name) ? lastDivision(name) : name;
+}
+
+/**
+ * Joins the parts of a place (division name, hazard point, location in words) without writing
+ * twice what a part starts with and the text before it already ends with: 汶川县映秀镇渔子溪村 +
+ * 渔子溪村三组后山 → 汶川县映秀镇渔子溪村三组后山. Only whole divisions overlap (渔子溪村,
+ * 映秀镇渔子溪村): 渔子溪村 + 村口 stays 渔子溪村村口. Empty parts are skipped.
+ */
+export function joinPlaceName(...parts: ReadonlyArray<string | null | undefined>): string {
+  let out: string[] = [];
+  for (const raw of parts) {
+    const part = Array.from((raw ?? '').trim());
+    if (!part.length) continue;
+    let k = Math.min(out.length, part.length);
+    for (; k > 0; k--) {
+      const head = part.slice(0, k);
+      const starts = k === out.length || DIVISION_END.test(out[out.length - k - 1]!);
+      if (
+        starts &&
+        DIVISION_END.test(head[k - 1]!) &&
+        out.slice(out.length - k).join('') === head.join('')
+      )
+        break;
+    }
+    out = [...out, ...part.slice(k)];
+  }
+  return out.join('');
 }
 
 const MIN_PLACE_LEN = 10;
@@ -665,8 +731,8 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
           ['Cancelled at', `${f.issuedAt} (Beijing time)`],
           ['Area', f.placeList],
           ['Hazard points / risk zones', points],
-          ['Reason', f.description],
-          ['Measures', f.instruction],
+          ['Reason', freeText(f.description, 'en')],
+          ['Measures', freeText(f.instruction, 'en')],
           ['Warning id', f.w.nationalId],
         ]
       : [
@@ -695,10 +761,10 @@ export function warningFields(f: WarningFacts): Array<[string, string | undefine
       ],
       ['Area', f.placeList],
       ['Hazard points / risk zones', points],
-      ['Extent', f.extent],
+      ['Extent', f.extent && freeText(f.extent, 'en')],
       ['Threatened', f.impactCount],
-      ['What to watch', f.description],
-      ['Measures', f.instruction],
+      ['What to watch', freeText(f.description, 'en')],
+      ['Measures', freeText(f.instruction, 'en')],
       ['Shelter', f.shelter],
       ['Warning id', f.w.nationalId],
     ];

@@ -6,7 +6,9 @@
  */
 import { droppedSentence, greeting, segmentsOf, signatureOf, tagOf } from './common';
 import {
+  article,
   enShortTime,
+  freeText,
   leadSentences,
   listPlaces,
   sentence,
@@ -66,15 +68,17 @@ function situationEn(f: WarningFacts): string {
   const places = listPlaces(f.places, 'en', 5);
   if (f.dropped) return droppedSentence(f, false);
   if (f.w.msgType === 'cancel') {
-    const reason = f.description ? ` ${sentence(leadSentences(f.description, 120), 'en')}` : '';
+    const reason = f.description
+      ? ` ${sentence(freeText(leadSentences(f.description, 120), 'en', 'Reason'), 'en')}`
+      : '';
     return `The ${f.title} has been cancelled.${reason}`;
   }
   const head =
     f.w.msgType === 'update'
       ? `The ${f.title} was updated (${f.change?.text ?? ''})`
-      : `A ${f.title} is in force`;
+      : `${article(f.title, true)} is in force`;
   if (f.imminent) {
-    return `${head}: a ${f.hazard} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ' at any time'} at ${places}.`;
+    return `${head}: ${article(f.hazard)} may happen${f.onsetShort ? ` around ${f.onsetShort}` : ' at any time'} at ${places}.`;
   }
   return `${head}: ${f.risk} geohazard risk at ${places}, ${f.windowShort}.`;
 }
@@ -140,10 +144,12 @@ function renderManualEn(ctx: ManualContext): ManualTaskMessage {
   const where = t.area ?? listPlaces(f.places, 'en', 3);
   const targets = t.targets?.length ? targetsEn(t.targets) : '';
   const after = (cancel ? f.instruction : AFTER_RELEASE[f.w.kind].en).replace(/[.;,]+$/, '');
+  // A cancel's own measures written in Chinese are quoted as such (see freeText).
+  const afterEn = freeText(after, 'en', 'measures');
   const what = f.dropped
     ? `tell them their area is no longer within the warning (${after.toLowerCase()})`
     : cancel
-      ? `tell them the warning is cancelled (${after.toLowerCase()})`
+      ? `tell them the warning is cancelled (${afterEn === after ? after.toLowerCase() : afterEn})`
       : f.imminent
         ? `tell them to evacuate now to ${f.shelter ?? NO_SHELTER.en} and not go back for belongings`
         : 'tell them to stay alert and be ready to move';

@@ -13,29 +13,40 @@ export interface LevelPolicy {
   risk: Text;
   /** What to do under a meteorological risk warning of this level (one sentence). */
   action: Text;
+  /**
+   * The same in the fewest words, for a one-segment SMS that has no room for `action`: the
+   * short message still ends with a whole sentence that says what to do.
+   */
+  actionShort: Text;
 }
 
 export const LEVEL_POLICY: Record<WarningLevel, LevelPolicy> = {
   red: {
     risk: { 'zh-CN': '风险很高', en: 'very high' },
     action: { 'zh-CN': '请加密巡查，做好转移避险准备。', en: 'Patrol and prepare to evacuate.' },
+    actionShort: { 'zh-CN': '请做好避险准备。', en: 'Prepare to evacuate.' },
   },
   orange: {
     risk: { 'zh-CN': '风险高', en: 'high' },
     action: { 'zh-CN': '请加强巡查防范。', en: 'Step up patrols.' },
+    actionShort: { 'zh-CN': '请加强巡查防范。', en: 'Step up patrols.' },
   },
   yellow: {
     risk: { 'zh-CN': '风险较高', en: 'elevated' },
     action: { 'zh-CN': '请注意巡查防范。', en: 'Stay alert.' },
+    actionShort: { 'zh-CN': '请注意巡查防范。', en: 'Stay alert.' },
   },
   blue: {
     risk: { 'zh-CN': '有一定风险', en: 'moderate' },
     action: { 'zh-CN': '请注意防范。', en: 'Stay alert.' },
+    actionShort: { 'zh-CN': '请注意防范。', en: 'Stay alert.' },
   },
 };
 
 /** What an imminent warning asks of the people threatened. */
 export const IMMINENT_ACTION: Text = { 'zh-CN': '请立即撤离', en: 'Evacuate now' };
+/** The same in the fewest words, before the shelter: Go to 映秀镇小学 now. (one-segment SMS). */
+export const IMMINENT_GO_TO: Text = { 'zh-CN': '请立即撤离至', en: 'Go to' };
 /** Where to go when an imminent warning names no shelter. */
 export const NO_SHELTER: Text = { 'zh-CN': '安全地带', en: 'safe ground' };
 

@@ -176,19 +176,16 @@ function header(f: WarningFacts, d: Detail, nl: string): string {
         ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
         : `${referencedPhrase(f)}${f.title}现予解除。`
       : '';
-  const fields = warningFields({ ...f, placeList: listPlaces(f.places, f.locale, d.places) })
+  // The description and the instruction cut to this detail step before they become fields (an
+  // English field quotes a Chinese one whole, see freeText).
+  const fields = warningFields({
+    ...f,
+    placeList: listPlaces(f.places, f.locale, d.places),
+    description: d.description ? leadSentences(f.description, d.description) : '',
+    instruction: leadSentences(f.instruction, d.instruction),
+  })
     .filter(([k]) => d.extras || !EXTRA_FIELDS.has(k))
     .filter(([k]) => k !== '预警编号' && k !== 'Warning id')
-    .map(([k, v]): [string, string | undefined] => {
-      if (!v) return [k, v];
-      if (k === '关注事项' || k === 'What to watch' || k === '解除说明' || k === 'Reason') {
-        return [k, d.description ? leadSentences(v, d.description) : undefined];
-      }
-      if (k === '防范措施' || k === 'Measures' || k === '后续措施') {
-        return [k, leadSentences(v, d.instruction)];
-      }
-      return [k, v];
-    })
     .filter(([, v]) => v && v.trim())
     .map(([k, v]) => `**${k}**${sep}${mdText(v!.trim())}`);
   return [heading(f), lead && mdText(lead), ...fields].filter(Boolean).join(nl);

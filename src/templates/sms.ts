@@ -23,6 +23,14 @@
  * time/risk phrase is dropped first, then the place is cut to six characters (汶川县映秀…).
  * If even signature + label + action exceed one segment, `shortFits` is false and the text is
  * returned uncut (a configuration error to surface, not to hide).
+ *
+ * English follows the same rule with fewer characters to spare (Latin words are longer, and the
+ * 【signature】 makes the text UCS-2, 70 characters): an imminent warning's minimal wording is
+ * place, time and shelter, `Red landslide: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now.`, with the
+ * place's own name (渔子溪村, not cut) and the label without "warning"; the fuller label, the full
+ * place name, the reply instruction and more places are upgrades. An English place is never cut:
+ * its last resort is its own name (渔子溪村), and a cancel always names it. When even that does not
+ * fit, what an update changed is given up first, then the "update" of its label, then as in Chinese.
  */
 import { LEVEL_COLOURS_ZH, WarningLevel } from '../modules/warnings/warning.types';
 import {
@@ -34,16 +42,25 @@ import {
   tagOf,
 } from './common';
 import {
+  article,
   commonDivisionPrefix,
+  codePoints,
   cut,
   fieldLines,
   leadSentences,
+  ownPlaceName,
   placePart,
   WarningFacts,
   warningFacts,
   warningFields,
 } from './format';
-import { AFTER_RELEASE_SHORT, IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
+import {
+  AFTER_RELEASE_SHORT,
+  IMMINENT_ACTION,
+  IMMINENT_GO_TO,
+  LEVEL_POLICY,
+  NO_SHELTER,
+} from './policy';
 import { fitToSegment, SmsPart } from './sms-segments';
 import type { SmsContext, SmsMessage, TemplateTable } from './types';
 
@@ -63,14 +80,30 @@ const GIVE_UP = {
   places: 20,
 } as const;
 
+/** English last resorts, given up before the Chinese ones (GIVE_UP) that English shares. */
+const GIVE_UP_EN = { changeShort: 35, change: 34.5, label: 34 } as const;
+
 function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
+  if (locale === 'en') return placesEn(names);
   const p = placePart(names, locale, PLACE_PRIORITY);
-  return p.text
-    ? {
-        ...p,
-        poorer: [{ text: cut(p.text, 6, locale === 'en' ? '..' : '…'), priority: GIVE_UP.places }],
-      }
-    : p;
+  return p.text ? { ...p, poorer: [{ text: cut(p.text, 6, '…'), priority: GIVE_UP.places }] } : p;
+}
+
+/**
+ * English places: the minimal wording is the first place's own name (渔子溪村 etc), never cut;
+ * the Chinese minimal wording (汶川县映秀镇渔子溪村 etc) is the first upgrade, then more places.
+ */
+function placesEn(names: readonly string[]): SmsPart {
+  const p = placePart(names, 'en', PLACE_PRIORITY);
+  if (!p.text) return p;
+  const own = ownPlaceName(names[0]!);
+  const minimal = codePoints(own) <= 10 ? own + (names.length > 1 ? ' etc' : '') : p.text;
+  if (minimal === p.text) return p;
+  return {
+    ...p,
+    text: minimal,
+    richer: [{ text: p.text, priority: PLACE_PRIORITY.first }, ...(p.richer ?? [])],
+  };
 }
 
 const COLOUR_EN: Record<WarningLevel, string> = {
@@ -129,8 +162,9 @@ function meteoBodyZh(f: WarningFacts): SmsPart[] {
       richer: [{ text: `地质灾害${f.risk}，`, priority: 6 }],
     },
     {
+      // Never ends on the risk alone (…风险很高，回复1确认): at least the short measure.
       name: 'action',
-      text: '',
+      text: LEVEL_POLICY[f.w.level].actionShort['zh-CN'],
       richer: [{ text: LEVEL_POLICY[f.w.level].action['zh-CN'], priority: 4 }],
     },
     reply(f),
@@ -138,6 +172,7 @@ function meteoBodyZh(f: WarningFacts): SmsPart[] {
 }
 
 function imminentBodyEn(f: WarningFacts): SmsPart[] {
+  // Place, time and shelter are all part of the minimal wording, as in Chinese.
   const shelter = f.shelter ?? NO_SHELTER.en;
   return [
     places(f.places, 'en'),
@@ -148,7 +183,8 @@ function imminentBodyEn(f: WarningFacts): SmsPart[] {
     },
     {
       name: 'action',
-      text: `${IMMINENT_ACTION.en} to ${shelter}.`,
+      text: `${IMMINENT_GO_TO.en} ${shelter} now.`,
+      richer: [{ text: `${IMMINENT_ACTION.en} to ${shelter}.`, priority: 4 }],
       poorer: [{ text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter }],
     },
     reply(f),
@@ -211,26 +247,39 @@ function changeItems(f: WarningFacts): string[] {
 function changePart(f: WarningFacts): SmsPart {
   const items = changeItems(f);
   if (!items.length) return { name: 'change', text: '' };
-  const text = f.locale === 'en' ? `${items.join(', ')}. ` : `${items.join('，')}；`;
+  const en = f.locale === 'en';
+  const text = en ? `${items.join(', ')}. ` : `${items.join('，')}；`;
   if (f.change?.level !== 'same')
     return { name: 'change', text: '', richer: [{ text, priority: 2.5 }] };
-  const first = f.locale === 'en' ? `${items[0]}. ` : `${items[0]}；`;
+  const first = en ? `${items[0]}. ` : `${items[0]}；`;
+  // English: an imminent warning's place, time and shelter come before what the update changed.
+  const giveUp = en && f.imminent ? GIVE_UP_EN : GIVE_UP;
   return {
     name: 'change',
     text,
     poorer: [
-      ...(items.length > 1 ? [{ text: first, priority: GIVE_UP.changeShort }] : []),
-      { text: '', priority: GIVE_UP.change },
+      ...(items.length > 1 ? [{ text: first, priority: giveUp.changeShort }] : []),
+      { text: '', priority: giveUp.change },
     ],
   };
 }
 
 function alertLabelEn(f: WarningFacts): SmsPart {
-  const base = f.imminent ? `${f.colour} ${f.hazard} warning: ` : `${f.colour} geohazard risk: `;
-  const rich = f.imminent
-    ? `${f.colour} imminent ${f.hazard} warning: `
-    : `${f.colour} geohazard risk warning: `;
-  return { name: 'label', text: base, richer: [{ text: rich, priority: 8 }] };
+  if (f.imminent) {
+    return {
+      name: 'label',
+      text: `${f.colour} ${f.hazard}: `,
+      richer: [
+        { text: `${f.colour} ${f.hazard} warning: `, priority: 1 },
+        { text: `${f.colour} imminent ${f.hazard} warning: `, priority: 8 },
+      ],
+    };
+  }
+  return {
+    name: 'label',
+    text: `${f.colour} geohazard risk: `,
+    richer: [{ text: `${f.colour} geohazard risk warning: `, priority: 8 }],
+  };
 }
 
 /** Short English title for one segment: Red landslide warning / Red geohazard risk warning. */
@@ -239,6 +288,7 @@ function enShortTitle(f: WarningFacts, level: WarningLevel = f.w.level): string 
 }
 
 function updateLabelEn(f: WarningFacts): SmsPart {
+  if (f.imminent) return imminentUpdateLabelEn(f);
   const change = f.change?.level ?? 'same';
   const what = f.imminent
     ? `${f.hazard.replace(/^./, (c) => c.toUpperCase())} warning`
@@ -251,6 +301,38 @@ function updateLabelEn(f: WarningFacts): SmsPart {
     name: 'label',
     text: `${hazard} ${COLOUR_EN[from]}→${f.colour}: `,
     richer: [{ text: `${what} ${change} from ${COLOUR_EN[from]} to ${f.colour}: `, priority: 8 }],
+  };
+}
+
+/**
+ * The label of an imminent update in English, shortest first: Landslide→Red: (the level it is
+ * now), then Landslide Orange→Red: and the full wording as upgrades. An update that kept its level
+ * is a Red landslide update:, or Red landslide: as a last resort.
+ */
+function imminentUpdateLabelEn(f: WarningFacts): SmsPart {
+  const change = f.change?.level ?? 'same';
+  const hazard = f.hazard.replace(/^./, (c) => c.toUpperCase());
+  if (change === 'same') {
+    return {
+      name: 'label',
+      text: `${f.colour} ${f.hazard} update: `,
+      richer: [{ text: `${f.colour} ${f.hazard} warning updated: `, priority: 1 }],
+      poorer: [{ text: `${f.colour} ${f.hazard}: `, priority: GIVE_UP_EN.label }],
+    };
+  }
+  const from = f.change?.from;
+  return {
+    name: 'label',
+    text: `${hazard}→${f.colour}: `,
+    richer: from
+      ? [
+          { text: `${hazard} ${COLOUR_EN[from]}→${f.colour}: `, priority: 1 },
+          {
+            text: `${hazard} warning ${change} from ${COLOUR_EN[from]} to ${f.colour}: `,
+            priority: 8,
+          },
+        ]
+      : [{ text: `${hazard} warning ${change} to ${f.colour}: `, priority: 1 }],
   };
 }
 
@@ -324,11 +406,10 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
     ];
   }
   if (f.dropped) {
-    const where = placePart(f.dropped.places, 'en', PLACE_PRIORITY);
     const level = COLOUR_EN[f.dropped.level];
     return [
       { name: 'label', text: '', richer: [{ text: 'Your area ', priority: 3 }] },
-      { ...where, poorer: [{ text: cut(where.text, 6, '..'), priority: GIVE_UP.places }] },
+      placesEn(f.dropped.places),
       {
         name: 'dropped',
         text: ` is no longer in the ${level} warning`,
@@ -340,16 +421,15 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
       reply(f),
     ];
   }
-  const places = placePart(f.places, 'en', PLACE_PRIORITY);
+  // The place is never dropped: its own name at least (渔子溪村 etc).
+  const places = placesEn(f.places);
   const wrap = (s: string): string => (s ? ` (${s})` : '');
-  const poorer = places.text ? [{ text: '', priority: GIVE_UP.places }] : [];
   return [
     { name: 'label', text: `Cancelled: ${enShortTitle(f)}` },
     {
       ...places,
       text: wrap(places.text),
       richer: places.richer?.map((r) => ({ ...r, text: wrap(r.text) })),
-      poorer,
     },
     reasonPart(f, ': ', 60),
     action,
@@ -373,7 +453,7 @@ function longText(f: WarningFacts): string {
         ? `The ${f.title} ${referencedPhrase(f)} is cancelled.`
         : w.msgType === 'update'
           ? `${f.issuer} has updated the ${f.title}.`
-          : `${f.issuer} has issued a ${f.title}.`;
+          : `${f.issuer} has issued ${article(f.title)}.`;
   } else {
     lead =
       w.msgType === 'cancel'

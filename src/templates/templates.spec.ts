@@ -25,6 +25,7 @@ import {
   TemplateNotFoundError,
   utf8Bytes,
 } from './index';
+import { joinPlaceName } from './format';
 import { analyzeSms, countSmsSegments } from './sms-segments';
 
 const SIG = '汶川县应急';
@@ -199,8 +200,9 @@ describe('sms', () => {
       locale: 'en',
       places,
     });
+    // Place, time and shelter, as in Chinese (before: …Yuzixi etc ~22:00. Evacuate now.).
     expect(alert.short).toBe(
-      '【Wenchuan EM】Red landslide warning: Yuzixi etc ~22:00. Evacuate now.',
+      '【Wenchuan EM】Red landslide: Yuzixi etc ~22:00. Evacuate now to 映秀镇小学.',
     );
     expect(analyzeSms(alert.short)).toMatchObject({ encoding: 'UCS-2', segments: 1 });
     expect(alert.long).toContain('Level: Red (Level I)');
@@ -227,6 +229,54 @@ describe('sms', () => {
     });
     expect(cancel.short).toMatch(/^【WC EM】Cancelled: Red landslide warning \(Yuzixi[^)]*\)/);
     expect(cancel.shortSegments).toBe(1);
+  });
+
+  it('English imminent short SMS: place, time and shelter, the place never cut', () => {
+    const drill = { ...IMMINENT_RED_ALERT, status: 'exercise' as const };
+    const en = (warning: WarningContent, signature = 'Wenchuan EM') =>
+      renderMessage('sms', { warning, signature, locale: 'en' });
+    // Before: 【Wenchuan EM】[DRILL] Red landslide warning: 汶川县映... Evacuate now.
+    expect(en(drill).short).toBe(
+      '【Wenchuan EM】[DRILL] Red landslide: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now.',
+    );
+    expect(en(IMMINENT_RED_ALERT).short).toBe(
+      '【Wenchuan EM】Red landslide warning: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now.',
+    );
+    // Before: 【Wenchuan EM】[DRILL] Cancelled: Red landslide warning.
+    expect(en({ ...IMMINENT_CANCEL, status: 'exercise' }).short).toBe(
+      '【Wenchuan EM】[DRILL] Cancelled: Red landslide warning (渔子溪村 etc).',
+    );
+    // A signature too long for all of it: time and shelter go as in Chinese, the place stays
+    // whole; when even that does not fit, residents get the full text (shortFits false).
+    const longer = en(IMMINENT_RED_ALERT, 'Wenchuan County EM Office');
+    expect(longer.short).toBe(
+      '【Wenchuan County EM Office】Red landslide: 渔子溪村 etc. Evacuate now.',
+    );
+    expect(longer.shortFits).toBe(true);
+    const tooLong = en(drill, 'Wenchuan County Emergency Management Bureau');
+    expect(tooLong.shortFits).toBe(false);
+    expect(tooLong.short).toContain('渔子溪村');
+  });
+
+  it('joins a place from its parts without repeating a division', () => {
+    // Before: 汶川县映秀镇渔子溪村渔子溪村三组后山 (division name + a location naming the village).
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '渔子溪村三组后山')).toBe(
+      '汶川县映秀镇渔子溪村三组后山',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', undefined, '映秀镇渔子溪村三组')).toBe(
+      '汶川县映秀镇渔子溪村三组',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', '', '汶川县映秀镇渔子溪村三组')).toBe(
+      '汶川县映秀镇渔子溪村三组',
+    );
+    // Only whole divisions: a location that merely starts with the same character is kept.
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '村口大树下')).toBe(
+      '汶川县映秀镇渔子溪村村口大树下',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', '渔子溪滑坡隐患点', null)).toBe(
+      '汶川县映秀镇渔子溪村渔子溪滑坡隐患点',
+    );
+    expect(joinPlaceName('汶川县映秀镇渔子溪村', null, '渔子溪村')).toBe('汶川县映秀镇渔子溪村');
   });
 
   it('renders times in Beijing time across UTC midnight', () => {

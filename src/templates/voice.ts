@@ -12,7 +12,15 @@ import {
   referencedPhrase,
   spokenMarked,
 } from './common';
-import { leadSentences, listPlaces, sentence, WarningFacts, warningFacts } from './format';
+import {
+  article,
+  freeText,
+  leadSentences,
+  listPlaces,
+  sentence,
+  WarningFacts,
+  warningFacts,
+} from './format';
 import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
 import type { TemplateTable, VoiceContext, VoiceScripts } from './types';
 
@@ -158,8 +166,8 @@ function bodyImminentEn(f: WarningFacts): string {
   const impact = f.impact ? `, ${f.impact}` : '';
   const shelter = f.shelter ?? NO_SHELTER.en;
   return (
-    `A ${f.hazard} is expected${when} at ${places}${impact}. ` +
-    sentence(leadSentences(f.instruction, 200), 'en') +
+    `${article(f.hazard, true)} is expected${when} at ${places}${impact}. ` +
+    sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en') +
     (f.instruction.includes(shelter) ? '' : ` ${IMMINENT_ACTION.en} to ${shelter}.`) +
     ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)},` +
     `${f.onsetShort ? ` expected ${f.onsetShort},` : ' any time now,'} ${IMMINENT_ACTION.en.toLowerCase()} to ${shelter}. `
@@ -170,9 +178,9 @@ function bodyMeteoEn(f: WarningFacts): string {
   const places = listPlaces(f.places, 'en', VOICE_PLACES);
   return (
     `From ${f.window}, the risk of geological hazards at ${places} is ${f.risk}. ` +
-    sentence(leadSentences(f.description, 160), 'en') +
+    sentence(freeText(leadSentences(f.description, 160), 'en', 'What to watch'), 'en') +
     ' ' +
-    sentence(leadSentences(f.instruction, 200), 'en') +
+    sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en') +
     ` Again: ${f.title}, ${listPlaces(f.places, 'en', 2)}. ${LEVEL_POLICY[f.w.level].action.en} `
   );
 }
@@ -201,7 +209,7 @@ const enAlert =
     const f = warningFacts(ctx);
     return scriptsEn(
       f,
-      `${f.issuer} issued a ${f.title}, ${f.level}, at ${f.issuedAt}. ${body(f)}`,
+      `${f.issuer} issued ${article(f.title)}, ${f.level}, at ${f.issuedAt}. ${body(f)}`,
     );
   };
 
@@ -220,9 +228,9 @@ function enCancel(ctx: VoiceContext): VoiceScripts {
   if (f.dropped) return scriptsEn(f, `${droppedSentence(f, true)} ${f.instruction} `);
   const main =
     `The ${f.title} ${referencedPhrase(f)} for ${listPlaces(f.places, 'en', VOICE_PLACES)} is cancelled. ` +
-    sentence(leadSentences(f.description, 160), 'en') +
+    sentence(freeText(leadSentences(f.description, 160), 'en', 'Reason'), 'en') +
     ' ' +
-    sentence(leadSentences(f.instruction, 200), 'en') +
+    sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en') +
     ' ';
   return scriptsEn(f, main);
 }

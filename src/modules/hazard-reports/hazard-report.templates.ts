@@ -1,3 +1,4 @@
+import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from './hazard-grade';
 
 /** What the SMS to a duty office says of a report. */
@@ -248,7 +249,8 @@ export function hazardReportCatalogue(): HazardCatalogueEntry[] {
         'report_received',
         {
           ...report,
-          placeName: '汶川县映秀镇渔子溪村渔子溪村三组后山',
+          // As the repository joins division and location (渔子溪村 once).
+          placeName: joinPlaceName('汶川县映秀镇渔子溪村', null, '渔子溪村三组后山'),
           grade: '小型',
           peopleThreatened: 30,
         },

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
+import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from './hazard-grade';
 
 export interface DirectNoticeRecord {
@@ -80,7 +81,7 @@ const REPORT_COLUMNS = `
   hs.threatened_households AS "hazardHouseholds", r.division_code AS "divisionCode",
   coalesce((SELECT string_agg(d.name, '' ORDER BY length(d.code)) FROM divisions d
              WHERE starts_with(r.division_code, d.code) AND length(d.code) >= 6), r.division_code)
-    || coalesce(hs.name, '') || coalesce(r.location, '') AS "placeName",
+    AS "divisionName",
   r.location, r.observed, r.people_threatened AS "peopleThreatened", r.possible_loss AS "possibleLoss",
   r.photos, r.reporter, r.grade, r.state, r.reported_by_token AS "reportedByToken",
   r.reporter_grid AS "reporterGrid", r.created_at AS "createdAt", r.notified_at AS "notifiedAt",
@@ -88,6 +89,18 @@ const REPORT_COLUMNS = `
   r.escalated_at AS "escalatedAt", r.flagged_at AS "flaggedAt", coalesce(r.warning_id, (SELECT wd.warning_id FROM warning_drafts wd WHERE wd.id = r.warning_draft_id)) AS "warningId",
   r.warning_draft_id AS "warningDraftId",
   r.direct_notices AS "directNotices"`;
+
+/** A report row as selected: the place is joined from its parts in withPlaceName. */
+type SelectedReportRow = Omit<HazardReportRow, 'placeName'> & { divisionName: string };
+
+/**
+ * The place of a report: its division's name, the hazard point and the location in words, without
+ * repeating a division the location starts with (汶川县映秀镇渔子溪村 + 渔子溪村三组后山 →
+ * 汶川县映秀镇渔子溪村三组后山, not …渔子溪村渔子溪村三组后山).
+ */
+function withPlaceName({ divisionName, ...r }: SelectedReportRow): HazardReportRow {
+  return { ...r, placeName: joinPlaceName(divisionName, r.hazardPointName, r.location) };
+}
 
 /** Raw SQL over hazard_reports, their notices and acknowledgements. */
 @Injectable()
@@ -150,13 +163,13 @@ export class HazardReportsRepository {
     id: string,
     m: DataSource | EntityManager = this.db,
   ): Promise<HazardReportRow | undefined> {
-    const [row] = await rows<HazardReportRow>(
+    const [row] = await rows<SelectedReportRow>(
       m,
       `SELECT ${REPORT_COLUMNS} FROM hazard_reports r
          LEFT JOIN hazard_sites hs ON hs.code = r.hazard_point WHERE r.id = $1`,
       [id],
     );
-    return row;
+    return row && withPlaceName(row);
   }
 
   async list(filter: {
@@ -164,7 +177,7 @@ export class HazardReportsRepository {
     divisionPrefix?: string;
     tokenId?: string;
   }): Promise<HazardReportRow[]> {
-    return rows<HazardReportRow>(
+    const found = await rows<SelectedReportRow>(
       this.db,
       `SELECT ${REPORT_COLUMNS} FROM hazard_reports r
          LEFT JOIN hazard_sites hs ON hs.code = r.hazard_point
@@ -174,6 +187,7 @@ export class HazardReportsRepository {
         ORDER BY r.created_at DESC LIMIT 500`,
       [filter.state ?? null, filter.divisionPrefix ?? null, filter.tokenId ?? null],
     );
+    return found.map(withPlaceName);
   }
 
   notices(reportId: string): Promise<NoticeRow[]> {

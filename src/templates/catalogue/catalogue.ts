@@ -7,7 +7,8 @@
  * (alert, update, release after an update, cancel, notices to superiors, tasks) × status (actual,
  * exercise, test) × channel. Test-status messages go to responsible persons only (never to
  * residents): the SMS short form and the loudspeaker, which reach residents, are not rendered for
- * them.
+ * them. A call comes with what it says after a key (or none); the pages behind a confirmation
+ * link, which hold both languages, have a section of their own (confirmPagesCatalogue).
  */
 import type {
   NamedPlace,
@@ -17,7 +18,13 @@ import type {
   WarningStatus,
 } from '../../modules/warnings/warning.types';
 import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
-import { IMMINENT_CANCEL, IMMINENT_RED_ALERT, IMMINENT_RED_UPDATE } from '../examples';
+import { IMMINENT_CANCEL, IMMINENT_RED_ALERT } from '../examples';
+import {
+  confirmPage,
+  linkProblemPage,
+  type LinkView,
+  resultPage,
+} from '../../modules/responses/confirm-pages';
 import { renderMessage } from '../registry';
 import { receivedCatalogue } from '../received';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
@@ -64,6 +71,9 @@ export type CatalogueChannel =
   | 'sms_short'
   | 'sms_long'
   | 'voice'
+  | 'voice_reprompt'
+  | 'voice_thanks'
+  | 'voice_help'
   | 'robot_wecom'
   | 'robot_dingtalk'
   | 'robot_feishu'
@@ -169,16 +179,56 @@ const METEO_CANCEL: WarningContent = {
   effective: bj('2024-07-10T12:00:00'),
 };
 
-/** Imminent warning version 3: narrowed to three villages, 黄家院村 (red) dropped. */
+/*
+ * The imminent warning's story, in order: the red alert for eleven villages of 映秀镇 (20:30),
+ * an update adding 东界脑村 (21:30), a narrowing to three villages that drops 黄家院村 (6:00 next
+ * morning), and the cancel (12:00), before the warning would have expired (20:30).
+ */
+
+/** Version 1: red, eleven villages of 映秀镇. */
+const IMMINENT_ALERT: WarningContent = {
+  ...IMMINENT_RED_ALERT,
+  areas: IMMINENT_RED_ALERT.areas.filter((a) => !a.name.endsWith('东界脑村')),
+};
+
+/** Version 2, an hour later: the slope cracks reach 东界脑村, which is added; the rest holds. */
+const IMMINENT_UPDATE: WarningContent = {
+  ...IMMINENT_RED_ALERT,
+  id: 'w-yingxiu-2',
+  nationalId: '51322141600000_20240710213000_2',
+  version: 2,
+  msgType: 'update',
+  references: [IMMINENT_ALERT.nationalId],
+  headline: '汶川县自然资源局更新映秀镇滑坡红色临灾预警，新增东界脑村',
+  areas: IMMINENT_RED_ALERT.areas,
+  sentAt: bj('2024-07-10T21:30:00'),
+};
+
+/** Version 3: narrowed to three villages, 黄家院村 (red) dropped. */
 const IMMINENT_NARROWED: WarningContent = {
-  ...IMMINENT_RED_UPDATE,
+  ...IMMINENT_UPDATE,
+  id: 'w-yingxiu-3',
   nationalId: '51322141600000_20240711060000_3',
   version: 3,
+  references: [IMMINENT_ALERT.nationalId, IMMINENT_UPDATE.nationalId],
   areas: IMMINENT_RED_ALERT.areas.slice(0, 3),
   sentAt: bj('2024-07-11T06:00:00'),
 };
 
-interface KindData {
+/** Version 4: the cancel of the three villages still under the warning, before it expires. */
+const IMMINENT_CANCELLED: WarningContent = {
+  ...IMMINENT_CANCEL,
+  id: 'w-yingxiu-4',
+  nationalId: '51322141600000_20240711120000_4',
+  version: 4,
+  references: [IMMINENT_ALERT.nationalId, IMMINENT_UPDATE.nationalId, IMMINENT_NARROWED.nationalId],
+  areas: IMMINENT_NARROWED.areas,
+  sentAt: bj('2024-07-11T12:00:00'),
+  effective: bj('2024-07-11T12:00:00'),
+  expires: IMMINENT_NARROWED.expires,
+};
+
+export interface KindData {
   alert: WarningContent;
   update: WarningContent;
   previous: NonNullable<TemplateContext['previous']>;
@@ -190,19 +240,20 @@ interface KindData {
   grid: string;
 }
 
+/** The example warnings of each kind, in the order they are issued (see catalogueData). */
 const DATA: Record<WarningKind, KindData> = {
   imminent: {
-    alert: IMMINENT_RED_ALERT,
-    update: IMMINENT_RED_UPDATE,
+    alert: IMMINENT_ALERT,
+    update: IMMINENT_UPDATE,
     previous: {
-      level: 'orange',
-      areas: IMMINENT_RED_ALERT.areas.slice(0, 4),
-      onset: bj('2024-07-11T02:00:00'),
-      expires: bj('2024-07-11T18:30:00'),
+      level: IMMINENT_ALERT.level,
+      areas: IMMINENT_ALERT.areas,
+      onset: IMMINENT_ALERT.onset,
+      expires: IMMINENT_ALERT.expires,
     },
     release: { ...IMMINENT_NARROWED, msgType: 'cancel' },
     dropped: { places: ['汶川县映秀镇黄家院村'], level: 'red' },
-    cancel: IMMINENT_CANCEL,
+    cancel: IMMINENT_CANCELLED,
     place: '映秀镇渔子溪村',
     grid: '渔子溪村第1网格',
   },
@@ -222,7 +273,34 @@ const DATA: Record<WarningKind, KindData> = {
   },
 };
 
+/** The example data, for the tests that check it tells one consistent story. */
+export const catalogueData = (): Readonly<Record<WarningKind, Readonly<KindData>>> => DATA;
+
 const withStatus = (w: WarningContent, status: WarningStatus): WarningContent => ({ ...w, status });
+
+/** The person named in robot mentions (the directory's name, in both locales). */
+const MENTION_NAME = '李四';
+
+/**
+ * The proper nouns of the example data: places (areas, hazard points, risk zones, the notices'
+ * villages and grids), shelters, issuers and people named in Chinese. An English text may quote
+ * these as they are; nothing else in it is Chinese (catalogue.spec.ts).
+ */
+export function catalogueNames(): string[] {
+  const names = new Set<string>([MENTION_NAME]);
+  for (const d of Object.values(DATA)) {
+    for (const w of [d.alert, d.update, d.release, d.cancel]) {
+      for (const p of [...w.areas, ...w.hazardPoints, ...w.riskZones]) names.add(p.name);
+      if (w.shelter) names.add(w.shelter);
+      names.add(w.issuer.name);
+    }
+    for (const p of [...(d.previous.areas ?? []), ...d.dropped.places.map((name) => ({ name }))])
+      names.add(p.name);
+    names.add(d.place);
+    names.add(d.grid);
+  }
+  return [...names];
+}
 
 /** The distinctive part of an area name (汶川县映秀镇渔子溪村 → 渔子溪村). */
 export function ownName(name: string): string {
@@ -236,7 +314,7 @@ export function ownName(name: string): string {
 
 const PLATFORMS: readonly RobotPlatform[] = ['wecom', 'dingtalk', 'feishu'];
 const mentionFor = (platform: RobotPlatform): RobotMention => ({
-  name: '李四',
+  name: MENTION_NAME,
   userId: { wecom: 'lisi', dingtalk: 'lisi01', feishu: 'ou_7d8a6e6df7621556ce0d21922b676706' }[
     platform
   ],
@@ -299,7 +377,12 @@ function warningEntries(
   }
   const long = renderMessage('sms', person);
   out.push(entry('sms_long', 'responsible', long.long, long.longSegments));
-  out.push(entry('voice', 'responsible', renderMessage('voice', person).script));
+  // The call, then what it says after no key or a wrong key, after key 1 and after key 2.
+  const call = renderMessage('voice', person);
+  out.push(entry('voice', 'responsible', call.script));
+  out.push(entry('voice_reprompt', 'responsible', call.reprompt));
+  out.push(entry('voice_thanks', 'responsible', call.thanks));
+  out.push(entry('voice_help', 'responsible', call.helpAcknowledged));
   for (const platform of PLATFORMS) {
     const r = renderMessage('robot', { ...base, platform, mentions: [mentionFor(platform)] });
     const text = [r.title, ...r.messages.map((m) => m.markdown)].join('\n\n');
@@ -471,6 +554,83 @@ function replyEntries(locale: Locale, kind: WarningKind, status: WarningStatus):
   });
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Confirmation link pages                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The text of a page as a person reads it: one line per paragraph, buttons as [label]. */
+export function pageText(html: string): string {
+  const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? html;
+  return body
+    .replace(/<button[^>]*>([\s\S]*?)<\/button>/g, (_m, label: string) => `[${label}]\n`)
+    .replace(/<small>/g, ' ')
+    .replace(/<br\s*\/?>/g, '\n')
+    .replace(/<\/dt>/g, '：')
+    .replace(/<\/(p|h1|dd|section|form)>/g, '\n')
+    .replace(/<section[^>]*>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * The pages behind a confirmation link (src/modules/responses/confirm-pages.ts), as text, for the
+ * imminent alert: the page with its two buttons, the pages after a button (confirmed, help
+ * requested, or nothing changed because the person had answered or the notice was withdrawn),
+ * and the pages of an expired or invalid link. Each page is Chinese first, English below.
+ */
+export function confirmPagesCatalogue(): { title: string; text: string }[] {
+  const answeredAt = new Date(IMMINENT_ALERT.sentAt.getTime() + 6 * 60_000);
+  const view = (
+    state: LinkView['state'],
+    warningState: LinkView['warningState'] = 'active',
+  ): LinkView => ({
+    personName: MENTION_NAME,
+    level: IMMINENT_ALERT.level,
+    content: IMMINENT_ALERT,
+    warningState,
+    state,
+    answeredAt: state === 'confirmed' || state === 'declined' ? answeredAt : null,
+  });
+  const pages: Array<[string, string]> = [
+    ['确认页面（待确认） · Page before answering', confirmPage(view('delivered'))],
+    [
+      '确认页面（预警已解除，尚未确认） · Page before answering, the warning since cancelled',
+      confirmPage(view('delivered', 'cancelled')),
+    ],
+    [
+      '按“确认收到”后 · After “Confirm receipt”',
+      resultPage(view('confirmed'), 'confirm', { effective: true }),
+    ],
+    [
+      '按“请求支援”后 · After “Request help”',
+      resultPage(view('declined'), 'help', { effective: true }),
+    ],
+    [
+      '按钮无效：已确认过 · A button that changed nothing: confirmed before',
+      resultPage(view('confirmed'), 'confirm', { effective: false }),
+    ],
+    [
+      '按钮无效：已请求过支援 · A button that changed nothing: help requested before',
+      resultPage(view('declined'), 'help', { effective: false }),
+    ],
+    [
+      '按钮无效：通知已取消 · A button that changed nothing: the notice was withdrawn',
+      resultPage(view('cancelled'), 'confirm', { effective: false }),
+    ],
+    ['链接已过期 · Link expired', linkProblemPage('expired')],
+    ['链接无效 · Invalid link', linkProblemPage('invalid')],
+  ];
+  return pages.map(([title, html]) => ({ title, text: pageText(html) }));
+}
+
 /** Every message, in catalogue order. */
 export function buildCatalogue(): CatalogueEntry[] {
   const out: CatalogueEntry[] = [];
@@ -538,6 +698,10 @@ const CHANNEL_TITLE: Record<CatalogueChannel, string> = {
   sms_short: '短信（单条，居民） · SMS, one segment (residents)',
   sms_long: '短信（完整，责任人） · SMS, full text (responsible persons)',
   voice: '语音外呼 · Voice call',
+  voice_reprompt:
+    '语音外呼：未按键或按错键时重播 · Voice call: said again after no key or a wrong key',
+  voice_thanks: '语音外呼：按1确认后 · Voice call: after key 1 (confirmed)',
+  voice_help: '语音外呼：按2请求支援后 · Voice call: after key 2 (help requested)',
   robot_wecom: '企业微信群机器人 · WeCom robot',
   robot_dingtalk: '钉钉群机器人 · DingTalk robot',
   robot_feishu: '飞书群机器人 · Feishu robot',
@@ -644,6 +808,17 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     const seg = r.sms ? ` — ${smsSegments(r.text)} SMS` : '';
     lines.push(`**${r.title}**${seg}`, '', fence(r.text), '');
   }
+  // The pages behind a confirmation link: one page holds both languages.
+  lines.push(
+    '## 确认链接页面 · Confirmation link pages',
+    '',
+    'The pages behind the confirmation link of an SMS, robot message or e-mail',
+    '(src/modules/responses/confirm-pages.ts), as text (buttons in brackets), for the imminent',
+    'alert: Chinese first, English below on the same page. The page after a button pressed while',
+    'Postgres cannot be reached is in the section above.',
+    '',
+  );
+  for (const p of confirmPagesCatalogue()) lines.push(`**${p.title}**`, '', fence(p.text), '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
