@@ -345,6 +345,21 @@ describe('issuing a warning dispatches it on every channel through the providers
       [id],
     );
     expect(loudspeakers[0].n).toBe(0);
+    // Nor anyone sent door to door or to sound the gong: their SMS has residents evacuate.
+    for (const type of ['door_to_door', 'gong_and_whistle']) {
+      const task = await t
+        .http()
+        .post(`/v1/warnings/${id}/tasks`)
+        .set(duty())
+        .send({ type, grid: '513221001001001' });
+      expect([type, task.status]).toEqual([type, 409]);
+      expect(task.body.error.message).toContain('测试预警不派发');
+    }
+    const tasks = await t.db.query(
+      `SELECT count(*)::int AS n FROM manual_tasks WHERE warning_id = $1`,
+      [id],
+    );
+    expect(tasks[0].n).toBe(0);
     await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
   });
 });

@@ -461,7 +461,9 @@ export class EscalationService {
     await eachLimited(ended, ENDED_CONCURRENCY, async ({ d, policy }) => {
       if (policy.onExhausted.supervisor && d.supervisorId)
         await this.escalateTo(d, d.supervisorId, 'not_woken');
-      if (policy.onExhausted.doorToDoor && d.gridCode) await this.doorToDoor(d, d.gridCode);
+      // A test warning (a roster check) sends nobody door to door: it never reaches residents.
+      if (policy.onExhausted.doorToDoor && d.gridCode && d.status !== 'test')
+        await this.doorToDoor(d, d.gridCode);
       await this.steps.markStepDone([d.id], step);
       this.logger.log({ deliveryId: d.id, warningId: d.warningId }, 'not woken: escalated');
     });

@@ -34,6 +34,19 @@ const ASSIGNEE_ROLES = ['grid_member', 'grid_leader', 'group_monitor'];
  * tasks, assigned to a member of the grid, sent to them by SMS, completed through the API, and
  * recorded like any other attempt (a `manual` contact attempt on the member's own delivery).
  */
+/**
+ * A `test` warning checks the roster: it reaches responsible persons only, never residents, so
+ * nobody is sent door to door or to sound the gong (whose SMS tells them to have residents
+ * evacuate).
+ */
+function testWarningHasNoTasks(): AppException {
+  return new AppException(
+    ErrorCode.Conflict,
+    '测试预警不派发入户或鸣锣任务（测试预警不通知群众）',
+    'A test warning assigns no door-to-door or gong-and-whistle task (it never reaches residents)',
+  );
+}
+
 @Injectable()
 export class TasksService {
   constructor(
@@ -91,6 +104,7 @@ export class TasksService {
         `Warning is ${warning.state}`,
       );
     }
+    if (warning.status === 'test') throw testWarningHasNoTasks();
     const [grid] = await this.db.query(`SELECT code, village_code FROM grids WHERE code = $1`, [
       dto.grid,
     ]);
@@ -107,10 +121,11 @@ export class TasksService {
    */
   async assign(warningId: string, dto: CreateTaskDto, createdBy: string) {
     const [warning] = await this.db.query(
-      `SELECT w.kind, w.current_version AS "currentVersion", v.level FROM warnings w
+      `SELECT w.kind, w.status, w.current_version AS "currentVersion", v.level FROM warnings w
          JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version WHERE w.id = $1`,
       [warningId],
     );
+    if (warning?.status === 'test') throw testWarningHasNoTasks();
     let subjectDelivery: string | null = null;
     if (dto.personId) {
       const [d] = await this.db.query(
