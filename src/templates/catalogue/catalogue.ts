@@ -443,13 +443,18 @@ function noticeEntries(
                   : undefined,
               reason,
             },
-            {
-              name: en ? 'Zhao Liu' : '赵六',
-              role: en ? 'resident' : '村民',
-              place: d.place,
-              attempts: reason === 'not_woken' ? 3 : undefined,
-              reason,
-            },
+            // A test warning reaches responsible persons only: no resident to report.
+            ...(status === 'test'
+              ? []
+              : [
+                  {
+                    name: en ? 'Zhao Liu' : '赵六',
+                    role: en ? 'resident' : '村民',
+                    place: d.place,
+                    attempts: reason === 'not_woken' ? 3 : undefined,
+                    reason,
+                  },
+                ]),
           ];
   const n = renderMessage('escalation', {
     warning: withStatus(d.alert, status),
@@ -482,6 +487,8 @@ function taskEntries(
   message: 'door_to_door_task' | 'gong_and_whistle_task',
   status: WarningStatus,
 ): CatalogueEntry[] {
+  // A test warning (a roster check) assigns no task: a task's SMS has residents evacuate.
+  if (status === 'test') return [];
   const d = DATA[kind];
   const en = locale === 'en';
   const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
@@ -531,7 +538,12 @@ function replyEntries(locale: Locale, kind: WarningKind, status: WarningStatus):
   const en = locale === 'en';
   const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
   const headline = DATA[kind].alert.headline;
-  return SMS_REPLY_KINDS.filter((k) => status === 'actual' || k !== 'nothing_open').map((k) => {
+  return SMS_REPLY_KINDS.filter(
+    (k) =>
+      (status === 'actual' || k !== 'nothing_open') &&
+      // A test warning has no tasks to reply about.
+      (status !== 'test' || !k.startsWith('task_')),
+  ).map((k) => {
     const text = renderSmsReply(k, {
       signature,
       locale,
@@ -731,7 +743,7 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '',
     'Every message the gateway can send, rendered from the templates with fixed example data',
     '(Beijing time). Chinese first, English after; grouped by warning kind, message, status',
-    '(actual / exercise / test) and channel. Test messages go to responsible persons only.',
+    '(actual / exercise / test) and channel. Test messages go to responsible persons only, and a test assigns no task.',
     '',
     'Not in this catalogue yet:',
     '',
