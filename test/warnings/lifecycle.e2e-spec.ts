@@ -201,6 +201,14 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
       async () => (await state(PEOPLE.gridLeader.ext))?.msgType === 'cancel',
       'dropped person released',
     );
+    // The move is in the audit log, once, naming the version that dropped them.
+    const droppedEvents = await t.db.query(
+      `SELECT e.data FROM audit_events e JOIN deliveries d ON d.id::text = e.subject_id JOIN people p ON p.id = d.person_id
+        WHERE e.action = 'delivery.dropped' AND e.warning_id = $1 AND p.external_id = $2`,
+      [id, PEOPLE.gridLeader.ext],
+    );
+    expect(droppedEvents).toHaveLength(1);
+    expect(droppedEvents[0].data).toMatchObject({ version: 2, reached: true });
     const release = await waitUntil(async () => {
       const rows = await t.db.query(
         `SELECT a.status FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN people p ON p.id = d.person_id

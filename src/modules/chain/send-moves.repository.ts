@@ -65,13 +65,29 @@ export class SendMoves {
     warningId: string,
     version: number,
   ): Promise<{ deliveryId: string; personId: string; reached: boolean }[]> {
-    return rows(
-      this.db,
-      `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
-        WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
-        RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
-      [warningId, version],
-    );
+    return this.db.transaction(async (m) => {
+      const dropped = await rows<{ deliveryId: string; personId: string; reached: boolean }>(
+        m,
+        `UPDATE deliveries d SET state = 'cancelled', msg_type = 'cancel', version = $2
+          WHERE d.warning_id = $1 AND d.version < $2 AND d.msg_type <> 'cancel'
+            AND d.state IN ${sqlList(deliveryFrom('drop'))}
+          RETURNING d.id AS "deliveryId", d.person_id AS "personId", d.first_attempt_at IS NOT NULL AS reached`,
+        [warningId, version],
+      );
+      // One event per person dropped (ids only), as for every other move of a delivery.
+      await this.audit.append(
+        dropped.map((d) => ({
+          actor: 'system',
+          action: 'delivery.dropped',
+          subjectType: 'delivery',
+          subjectId: d.deliveryId,
+          warningId,
+          data: { personId: d.personId, version, reached: d.reached },
+        })),
+        m,
+      );
+      return dropped;
+    });
   }
 
   /** Cancel: deliveries of the warning, and whether each was reached. */
