@@ -6,6 +6,7 @@ import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { PlannedAttempt } from '../dispatch/contact-plan';
 import type { MessageType } from '../warnings/warning.types';
+import { deliveryFrom, sqlList } from './chain-states';
 
 export interface DeliveryUpsert {
   personId: string;
@@ -71,8 +72,9 @@ export class EntryMoves {
        ON CONFLICT (warning_id, person_id) DO UPDATE SET
          msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
          state = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.state
-                      WHEN deliveries.state = 'cancelled' THEN 'pending'
-                      WHEN $8 AND deliveries.state IN ('confirmed', 'declined') THEN 'pending'
+                      -- restart: back in the area (cancelled), or answered and the level raised
+                      WHEN deliveries.state IN ${sqlList(deliveryFrom('restart'))}
+                           AND (deliveries.state = 'cancelled' OR $8) THEN 'pending'
                       ELSE deliveries.state END,
          step = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step ELSE 0 END,
          step_due_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step_due_at END,
