@@ -146,6 +146,14 @@ describe('message catalogue (docs/messages.md)', () => {
     }
   });
 
+  it('separates an English mark from the text that follows it', () => {
+    for (const e of entries.filter((x) => x.locale === 'en'))
+      expect([e.channel, e.text]).not.toEqual([
+        e.channel,
+        expect.stringMatching(/\[(DRILL|TEST)\][^\s]/),
+      ]);
+  });
+
   it('never addresses a test message to residents', () => {
     const tests = entries.filter((e) => e.status === 'test');
     expect(tests.length).toBeGreaterThan(0);

@@ -105,7 +105,9 @@ function taskNameEn(c: SmsReplyContext): string {
 /** The SMS answered to a reply: 【signature】, the drill / test mark, the text. */
 export function renderSmsReply(kind: SmsReplyKind, c: SmsReplyContext): string {
   const locale = c.locale ?? 'zh-CN';
-  const mark = c.status ? (statusMark(c.status, locale)?.tag ?? '') : '';
+  const tag = c.status ? (statusMark(c.status, locale)?.tag ?? '') : '';
+  // '[DRILL] Confirmed' in English, '【演练】已确认' in Chinese.
+  const mark = tag && locale === 'en' ? `${tag} ` : tag;
   const text = (locale === 'en' ? EN : ZH)[kind](c);
   return `【${c.signature}】${mark}${text}`;
 }
