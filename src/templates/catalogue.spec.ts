@@ -5,6 +5,7 @@ import {
   catalogueNames,
   CatalogueEntry,
   catalogueMarkdown,
+  confirmPagesCatalogue,
   MESSAGE_KINDS,
   smsSegments,
 } from './catalogue/catalogue';
@@ -87,6 +88,12 @@ describe('message catalogue (docs/messages.md)', () => {
     ])
       expect(pages).toContain(text);
     expect(pages).not.toMatch(/<[a-z/][^>]*>|&[a-z#0-9]+;/); // text, not HTML
+    // A drill's page says so before its headline, in both languages.
+    const drill = confirmPagesCatalogue().find((p) => p.title.includes('演练'));
+    expect(drill?.text).toMatch(/【演练】\S/);
+    expect(drill?.text).toMatch(/\[DRILL\] \S/);
+    for (const p of confirmPagesCatalogue().filter((x) => !x.title.includes('演练')))
+      expect(p.text).not.toMatch(/演练|DRILL/);
   });
 
   it.each(Object.entries(catalogueData()))(

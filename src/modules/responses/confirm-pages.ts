@@ -1,6 +1,7 @@
 import { escapeHtml } from '../../templates/email';
 import { enDateTime, listPlaces, zhDateTime } from '../../templates/format';
 import { renderReceivedLink } from '../../templates/received';
+import { statusMark } from '../../templates/policy';
 import {
   LEVEL_NAMES_EN,
   LEVEL_NAMES_ZH,
@@ -63,14 +64,17 @@ function places(c: WarningContent): string {
 function facts(v: LinkView): { zh: string; en: string } {
   const c = v.content;
   const place = places(c);
+  // A drill or a test says so first, as every other text of it does.
+  const zhTag = statusMark(c.status, 'zh-CN')?.tag ?? '';
+  const enTag = statusMark(c.status, 'en')?.tag;
   const zh =
     `<p><span class="level ${esc(v.level)}">${esc(LEVEL_NAMES_ZH[v.level])}</span></p>` +
-    `<h1>${esc(c.headline)}</h1><dl>` +
+    `<h1>${esc(zhTag)}${esc(c.headline)}</h1><dl>` +
     (place ? `<dt>地点</dt><dd>${esc(place)}</dd>` : '') +
     (c.instruction ? `<dt>措施</dt><dd>${esc(c.instruction)}</dd>` : '') +
     `<dt>接收人</dt><dd>${esc(v.personName)}</dd></dl>`;
   const en =
-    `<p><strong>${esc(c.headline)}</strong><br>Level: ${esc(LEVEL_NAMES_EN[v.level])}` +
+    `<p><strong>${enTag ? `${esc(enTag)} ` : ''}${esc(c.headline)}</strong><br>Level: ${esc(LEVEL_NAMES_EN[v.level])}` +
     (place ? `<br>Place: ${esc(place)}` : '') +
     `<br>Recipient: ${esc(v.personName)}</p>`;
   return { zh, en };

@@ -614,6 +614,10 @@ export function confirmPagesCatalogue(): { title: string; text: string }[] {
   const pages: Array<[string, string]> = [
     ['确认页面（待确认） · Page before answering', confirmPage(view('delivered'))],
     [
+      '确认页面（演练） · Page before answering, a drill',
+      confirmPage({ ...view('delivered'), content: withStatus(IMMINENT_ALERT, 'exercise') }),
+    ],
+    [
       '确认页面（预警已解除，尚未确认） · Page before answering, the warning since cancelled',
       confirmPage(view('delivered', 'cancelled')),
     ],
