@@ -1,6 +1,6 @@
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { MessageRenderer } from '../../src/modules/dispatch/message-renderer';
-import { ConfirmLinkSigner } from '../../src/modules/responses/confirm-link';
+import { ConfirmLinkSigner } from '../../src/common/crypto/confirm-link';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { presetProfile } from '../../src/sandbox/person-profiles';

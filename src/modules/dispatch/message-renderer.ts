@@ -4,7 +4,7 @@ import { type GroupRuleFigures, type ManualTaskType, renderMessage } from '../..
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { PublicUrls } from '../../common/public-urls';
 import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
-import { ConfirmLinkSigner } from '../responses/confirm-link';
+import { ConfirmLinkSigner } from '../../common/crypto/confirm-link';
 import type { MessageType, WarningContent, WarningLevel } from '../warnings/warning.types';
 
 /**

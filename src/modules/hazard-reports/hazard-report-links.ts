@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PublicUrls } from '../../common/public-urls';
-import { ConfirmLinkSigner } from '../responses/confirm-link';
+import { ConfirmLinkSigner } from '../../common/crypto/confirm-link';
 
 /** How long the acknowledgement link of a notice works. */
 export const ACK_LINK_HOURS = 24;
