@@ -29,6 +29,30 @@ function unreachableEvents(
   }));
 }
 
+/** The event of a send the provider accepted (its id, when it could be kept). */
+function sentEvent(s: {
+  id: string;
+  warningId: string;
+  deliveryId: string;
+  provider: string;
+  providerId: string | null;
+  segments?: number | null;
+}): AuditEventInput {
+  return {
+    actor: `provider:${s.provider}`,
+    action: 'attempt.sent',
+    subjectType: 'attempt',
+    subjectId: s.id,
+    warningId: s.warningId,
+    data: {
+      deliveryId: s.deliveryId,
+      provider: s.provider,
+      providerId: s.providerId,
+      segments: s.segments ?? null,
+    },
+  };
+}
+
 /**
  * The chain's moves driven by sending: an attempt claimed, sent (the provider accepted it),
  * given back, failed or cancelled; a person unreachable; deliveries closed by a cancel or dropped
@@ -159,22 +183,7 @@ export class SendMoves {
           sends.map((s) => s.segments ?? null),
         ],
       );
-      await this.audit.append(
-        sent.map((s) => ({
-          actor: `provider:${s.provider}`,
-          action: 'attempt.sent',
-          subjectType: 'attempt',
-          subjectId: s.id,
-          warningId: s.warningId,
-          data: {
-            deliveryId: s.deliveryId,
-            provider: s.provider,
-            providerId: s.providerId,
-            segments: s.segments ?? null,
-          },
-        })),
-        m,
-      );
+      await this.audit.append(sent.map(sentEvent), m);
     });
   }
 
@@ -217,19 +226,7 @@ export class SendMoves {
         [id, provider, providerId, segments ?? null],
       );
       if (!sent) return;
-      await this.audit.append(
-        [
-          {
-            actor: `provider:${provider}`,
-            action: 'attempt.sent',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: sent.warningId,
-            data: { deliveryId: sent.deliveryId, provider, providerId, segments: segments ?? null },
-          },
-        ],
-        m,
-      );
+      await this.audit.append([sentEvent({ id, ...sent, provider, providerId, segments })], m);
     });
   }
 
@@ -263,21 +260,7 @@ export class SendMoves {
         [sent.deliveryId],
       );
       await this.audit.append(
-        [
-          {
-            actor: `provider:${provider}`,
-            action: 'attempt.sent',
-            subjectType: 'attempt',
-            subjectId: id,
-            warningId: sent.warningId,
-            data: {
-              deliveryId: sent.deliveryId,
-              provider,
-              providerId: null,
-              segments: segments ?? null,
-            },
-          },
-        ],
+        [sentEvent({ id, ...sent, provider, providerId: null, segments })],
         m,
       );
     });
