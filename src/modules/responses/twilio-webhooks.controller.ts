@@ -147,11 +147,14 @@ export class TwilioWebhooksController {
       receivedAt,
       () => this.inbound.receivedSms(message.body),
     );
-    // Answered within the acknowledgement deadline: past it, with no reply SMS (the reply is
-    // decided by the recording, which goes on in the background).
+    // Answered within the acknowledgement deadline: past it, kept in the inbound spool too and
+    // answered "received" (the catalogue's words, as during a database outage: nothing claims it
+    // was recorded yet), as a keypress is; the recording goes on in the background.
     const r = await this.admission.within(res, work, this.lateFailure('an SMS reply'));
     if (!r.done) await this.keepAcknowledged({ type: 'sms', ...message }, receivedAt);
-    res.type('text/xml').send(smsReplyTwiml(r.done ? r.value : undefined));
+    res
+      .type('text/xml')
+      .send(smsReplyTwiml(r.done ? r.value : this.inbound.receivedSms(message.body)));
   }
 
   /** The call's first TwiML: the warning, read in Chinese, with a keypress gathered while it plays. */
