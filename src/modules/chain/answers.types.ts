@@ -63,3 +63,12 @@ export interface AnswerResult {
   warningId: string;
   answerId?: string;
 }
+
+/** The on-site answer a completed task gives the person it was about (recorded by the caller). */
+export interface OnSiteAnswer {
+  deliveryId: string;
+  recordedBy?: string;
+  reason: string;
+  raw: string;
+  dedupeKey: string;
+}

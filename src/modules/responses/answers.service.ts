@@ -2,7 +2,7 @@ import { withTimeout } from '../../common/with-timeout';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
-import { TasksService } from '../tasks/tasks.service';
+import { TaskMoves } from '../chain/task-moves.repository';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
@@ -15,7 +15,7 @@ import {
   delayedNote,
 } from '../chain/answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
-import type { OnSiteAnswer } from '../tasks/tasks.service';
+import type { OnSiteAnswer } from '../chain/answers.types';
 
 export * from '../chain/answers.types';
 
@@ -43,7 +43,7 @@ export class AnswersService {
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
     private readonly moves: ChainMoves,
-    private readonly tasks: TasksService,
+    private readonly taskMoves: TaskMoves,
     @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
   ) {}
 
@@ -109,7 +109,7 @@ export class AnswersService {
         await this.moves.stopPendingSends(m, r);
         if (input.kind === 'confirm') {
           await this.notices.resolve({ subjectDeliveryId: r.deliveryId }, m);
-          await this.tasks.closeForSubject(r.deliveryId, m);
+          await this.taskMoves.closeForSubject(r.deliveryId, m);
         }
       }
       if (r.recorded && r.answerId) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { jobPriority } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
@@ -15,14 +15,7 @@ import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
 import type { WarningStatus } from '../warnings/warning.types';
 
-/** The on-site answer a completed task gives the person it was about (recorded by the caller). */
-export interface OnSiteAnswer {
-  deliveryId: string;
-  recordedBy?: string;
-  reason: string;
-  raw: string;
-  dedupeKey: string;
-}
+import type { OnSiteAnswer } from '../chain/answers.types';
 
 /** What a task's note says once its grid member asked for support by SMS. */
 export const TASK_HELP_NOTE = '网格员请求支援（短信回复2）';
@@ -59,18 +52,6 @@ export class TasksService {
     private readonly notices: NoticesRepository,
     private readonly taskMoves: TaskMoves,
   ) {}
-
-  /**
-   * The person a door-to-door task was about answered by themselves: their open tasks are closed
-   * (a task SMS still queued is then not sent), each with its audit event.
-   */
-  async closeForSubject(
-    deliveryId: string,
-    /** The caller's transaction (the subject's answer), else one of its own. */
-    tx?: EntityManager,
-  ): Promise<number> {
-    return this.taskMoves.closeForSubject(deliveryId, tx);
-  }
 
   /** The open tasks whose SMS went to this number, on active warnings, the most recent first. */
   async openTasksSentTo(address: string): Promise<
