@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '../src/database/data-source';
 import { MIGRATIONS } from '../src/database/migrations';
 import { TargetingIndexes1763900000000 } from '../src/database/migrations/1763900000000-TargetingIndexes';
-import { PERSON_ROLES, type PersonRole } from '../src/modules/directory/directory.types';
+import { PERSON_ROLES, type PersonRole } from '../src/common/domain/directory.types';
 import {
   buildTargetFilter,
   countSql,
@@ -12,7 +12,7 @@ import {
   recipientsSql,
 } from '../src/modules/directory/targeting/targeting.sql';
 import { TargetingService } from '../src/modules/directory/targeting/targeting.service';
-import type { TargetQuery } from '../src/modules/directory/targeting/targeting.types';
+import type { TargetQuery } from '../src/common/domain/targeting.types';
 import { openBenchDatabase } from './bench-db';
 import {
   BENCH_COUNTY,

@@ -32,12 +32,13 @@ import { NumberLimits } from '../src/modules/dispatch/number-limits';
 import { SendMoves } from '../src/modules/chain/send-moves.repository';
 import { EntryMoves } from '../src/modules/chain/entry-moves.repository';
 import { StepMoves } from '../src/modules/chain/step-moves.repository';
+import { AnswerListeners } from '../src/modules/chain/answer-listener';
 import { DispatchRepository } from '../src/modules/dispatch/dispatch.repository';
 import { runEscalationJob } from '../src/modules/dispatch/dispatch.workers';
-import { EscalationService } from '../src/modules/escalation/escalation.service';
+import { EscalationService } from '../src/modules/dispatch/escalation.service';
 import { PoliciesRepository } from '../src/modules/escalation/policies.repository';
 import { buildDataSourceOptions, runMigrations } from '../src/database/data-source';
-import { DispatchQueue } from '../src/modules/dispatch/dispatch-queue.service';
+import { DispatchQueue } from '../src/common/queue/dispatch-queue.service';
 import { redisOptionsFromUrl } from '../src/runtime/queue-backend';
 import { startLocalRedis } from '../src/runtime/local-redis';
 import { openBenchDatabase } from './bench-db';
@@ -219,6 +220,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     unused,
     // Carrier limits per number as configured (off unless CARRIER_LIMITS_* are set).
     new NumberLimits(ds, config),
+    new AnswerListeners(),
   );
   return { queues, dispatch, escalation };
 }

@@ -24,6 +24,7 @@ import { AuthModule } from './modules/auth/auth.module';
 import { DirectoryModule } from './modules/directory/directory.module';
 import { DispatchApiModule } from './modules/dispatch/dispatch.module';
 import { DispatchWorkersModule } from './modules/dispatch/dispatch-workers.module';
+import { RecoveryModule } from './modules/recovery/recovery.module';
 import { ReportsModule } from './modules/reports/reports.module';
 import { EscalationModule } from './modules/escalation/escalation.module';
 import { HealthModule } from './modules/health/health.module';
@@ -105,7 +106,12 @@ const API_MODULES = [
   HazardReportsModule,
 ];
 /** Modules that hold queue processors (role worker). */
-const WORKER_MODULES = [DispatchWorkersModule, HazardReportsWorkersModule, ResponsesWorkersModule];
+const WORKER_MODULES = [
+  DispatchWorkersModule,
+  RecoveryModule,
+  HazardReportsWorkersModule,
+  ResponsesWorkersModule,
+];
 
 /**
  * One codebase, two roles: ROLE=api serves HTTP, ROLE=worker runs queue processors, and the

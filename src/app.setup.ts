@@ -17,10 +17,10 @@ import {
   parseByteSize,
   trustProxySetting,
 } from './config/env.validation';
-import { ROLES_KEY } from './modules/auth/auth.decorators';
+import { ROLES_KEY } from './common/auth/auth.decorators';
 import { TokensService } from './modules/auth/tokens.service';
 import { ImportController } from './modules/directory/import/import.controller';
-import { ApiErrorBody } from './modules/operations/api-docs';
+import { ApiErrorBody } from './common/http/api-docs';
 import { OperationsModule } from './modules/operations/operations.module';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 import { WarningsController } from './modules/warnings/warnings.controller';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { SecretBox } from '../common/crypto/secret-box';
-import type { RobotPlatform } from '../modules/directory/directory.types';
+import type { RobotPlatform } from '../common/domain/directory.types';
 import { SandboxCarrier } from '../sandbox/sandbox-carrier';
 
 /** Stands in for every provider when none is configured: a demo, or the tests. */

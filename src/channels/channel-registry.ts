@@ -1,4 +1,4 @@
-import type { RobotPlatform } from '../modules/directory/directory.types';
+import type { RobotPlatform } from '../common/domain/directory.types';
 import type {
   BroadcastChannel,
   EmailChannel,

@@ -5,7 +5,7 @@
  * provider said when it accepted the message, or rejects with a ChannelError whose `kind` tells
  * dispatch what to do next (channel.types.ts).
  */
-import type { RobotPlatform } from '../modules/directory/directory.types';
+import type { RobotPlatform } from '../common/domain/directory.types';
 import type { RobotMessagePart } from '../templates/types';
 import type { SendReceipt } from './channel.types';
 

@@ -2,7 +2,7 @@ import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/commo
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../common/runtime.token';
 import { BroadcastReceiptVerifier } from './broadcast/broadcast-signature';
 import { BroadcastPlatformChannel } from './broadcast/broadcast.channel';
-import type { RobotPlatform } from '../modules/directory/directory.types';
+import type { RobotPlatform } from '../common/domain/directory.types';
 import type { RobotTarget } from './channel.interface';
 import { ChannelRegistry, type ConfiguredChannels } from './channel-registry';
 import { redactChannelsConfig, validateChannelsEnv, type ChannelsConfig } from './channels.config';

@@ -6,7 +6,7 @@ import type { RunningSandbox } from '../bootstrap/sandbox';
 import type { GatewayRuntime } from '../common/runtime.token';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { TokensService } from '../modules/auth/tokens.service';
-import type { TokenRole } from '../modules/auth/token-role';
+import type { TokenRole } from '../common/auth/token-role';
 import { SeedService } from '../modules/directory/seed/seed.service';
 import { CreateWarningDto } from '../modules/warnings/dto/create-warning.dto';
 import { WarningsService } from '../modules/warnings/warnings.service';

@@ -1,6 +1,6 @@
 /** Small pieces shared by several channel templates. */
-import { parseNationalId } from '../modules/warnings/national-id';
-import type { WarningContent } from '../modules/warnings/warning.types';
+import { parseNationalId } from '../common/domain/national-id';
+import type { WarningContent } from '../common/domain/warning.types';
 import { enDateTime, WarningFacts, zhDateTime } from './format';
 import { analyzeSms } from './sms-segments';
 

@@ -3,7 +3,7 @@
  * Place names are real (汶川县映秀镇, 阿坝州); codes follow the GB/T 2260 / statistical-division
  * layout but are illustrative.
  */
-import type { WarningContent } from '../modules/warnings/warning.types';
+import type { WarningContent } from '../common/domain/warning.types';
 
 const bj = (iso: string): Date => new Date(`${iso}+08:00`);
 

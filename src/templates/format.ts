@@ -12,7 +12,7 @@ import {
   WarningContent,
   WarningKind,
   WarningLevel,
-} from '../modules/warnings/warning.types';
+} from '../common/domain/warning.types';
 import {
   AFTER_RELEASE,
   ALERT_ONLY_INSTRUCTION,

@@ -3,7 +3,7 @@
  * what to do after a release, and how a drill or a test is marked. SMS, call, robot, e-mail,
  * loudspeaker and task templates all read it from here, so no two channels can disagree.
  */
-import type { WarningKind, WarningLevel, WarningStatus } from '../modules/warnings/warning.types';
+import type { WarningKind, WarningLevel, WarningStatus } from '../common/domain/warning.types';
 import type { Locale } from './types';
 
 type Text = Record<Locale, string>;

@@ -2,7 +2,7 @@
  * Template registry: `renderMessage(channel, ctx)` picks the template of the channel by locale
  * (default zh-CN), warning kind and message type (`ctx.warning.kind`, `ctx.warning.msgType`).
  */
-import type { MessageType, WarningKind } from '../modules/warnings/warning.types';
+import type { MessageType, WarningKind } from '../common/domain/warning.types';
 import { broadcastTemplates } from './broadcast';
 import { emailTemplates } from './email';
 import { escalationTemplates } from './escalation';

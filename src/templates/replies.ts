@@ -4,7 +4,7 @@
  * task and notice replies. One segment each (≤ 70 characters with the signature) wherever the
  * headline allows; a drill or a test is marked right after the signature, as every other SMS.
  */
-import type { WarningStatus } from '../modules/warnings/warning.types';
+import type { WarningStatus } from '../common/domain/warning.types';
 import { cut } from './format';
 import { statusMark } from './policy';
 import type { Locale } from './types';

@@ -32,7 +32,7 @@
  * its last resort is its own name (渔子溪村), and a cancel always names it. When even that does not
  * fit, what an update changed is given up first, then the "update" of its label, then as in Chinese.
  */
-import { LEVEL_COLOURS_ZH, WarningLevel } from '../modules/warnings/warning.types';
+import { LEVEL_COLOURS_ZH, WarningLevel } from '../common/domain/warning.types';
 import {
   droppedSentence,
   greeting,

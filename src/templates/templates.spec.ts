@@ -3,7 +3,7 @@ import {
   MESSAGE_TYPES,
   WARNING_KINDS,
   WarningContent,
-} from '../modules/warnings/warning.types';
+} from '../common/domain/warning.types';
 import {
   IMMINENT_CANCEL,
   IMMINENT_ORANGE_ALERT,

@@ -4,7 +4,7 @@ import type {
   WarningContent,
   WarningKind,
   WarningLevel,
-} from '../modules/warnings/warning.types';
+} from '../common/domain/warning.types';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];

@@ -1,7 +1,7 @@
 import twilio from 'twilio';
 import { SendMoves } from '../../src/modules/chain/send-moves.repository';
 import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
-import { EscalationService } from '../../src/modules/escalation/escalation.service';
+import { EscalationService } from '../../src/modules/dispatch/escalation.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';

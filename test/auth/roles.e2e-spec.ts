@@ -1,4 +1,4 @@
-import { TOKEN_ROLES } from '../../src/modules/auth/token-role';
+import { TOKEN_ROLES } from '../../src/common/auth/token-role';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { collectRoutes, type RouteInfo } from '../helpers/routes';
 

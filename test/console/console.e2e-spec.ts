@@ -12,7 +12,7 @@ import {
   LEVEL_NAMES_EN,
   LEVEL_NAMES_ZH,
   WARNING_KIND_NAMES_EN,
-} from '../../src/modules/warnings/warning.types';
+} from '../../src/common/domain/warning.types';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { inboundSms } from '../helpers/twilio-webhooks';

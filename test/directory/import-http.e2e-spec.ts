@@ -9,7 +9,7 @@ import { SecretBox } from '../../src/common/crypto/secret-box';
 import { SECRET_BOX } from '../../src/common/crypto/secret-box.token';
 import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
-import { ROLES_KEY } from '../../src/modules/auth/auth.decorators';
+import { ROLES_KEY } from '../../src/common/auth/auth.decorators';
 import { ImportCommand } from '../../src/modules/directory/import/import.command';
 import { ImportController } from '../../src/modules/directory/import/import.controller';
 import { ImportModule } from '../../src/modules/directory/import/import.module';

@@ -2,9 +2,9 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppException } from '../../src/common/errors/app.exception';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
-import type { PersonRole } from '../../src/modules/directory/directory.types';
+import type { PersonRole } from '../../src/common/domain/directory.types';
 import { TargetingService } from '../../src/modules/directory/targeting/targeting.service';
-import type { Recipient, TargetQuery } from '../../src/modules/directory/targeting/targeting.types';
+import type { Recipient, TargetQuery } from '../../src/common/domain/targeting.types';
 import { createTestDatabase } from '../helpers/database';
 
 /*

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { chromium } from 'playwright-core';
 import type { EntityManager } from 'typeorm';
 import { NoticesRepository } from '../../src/modules/chain/notices.repository';
-import { RecoverySweep } from '../../src/modules/dispatch/recovery-sweep';
+import { RecoverySweep } from '../../src/modules/recovery/recovery-sweep';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';

@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { EscalationService } from '../../src/modules/escalation/escalation.service';
+import { EscalationService } from '../../src/modules/dispatch/escalation.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { dbFault } from '../helpers/db-fault';

@@ -1,8 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { stepTimerJobId } from '../../src/common/queue/queue-names';
-import { DispatchQueue } from '../../src/modules/dispatch/dispatch-queue.service';
-import { EscalationService } from '../../src/modules/escalation/escalation.service';
+import { DispatchQueue } from '../../src/common/queue/dispatch-queue.service';
+import { EscalationService } from '../../src/modules/dispatch/escalation.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { replacePolicy, responsiblePolicy } from '../helpers/policies';

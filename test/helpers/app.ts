@@ -8,7 +8,7 @@ import { createHttpApp } from '../../src/app.setup';
 import type { GatewayRuntime } from '../../src/common/runtime.token';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { TokensService } from '../../src/modules/auth/tokens.service';
-import type { TokenRole } from '../../src/modules/auth/token-role';
+import type { TokenRole } from '../../src/common/auth/token-role';
 import { createTestDatabase } from './database';
 import { trackOpen } from './open-apps';
 import { uniqueQueuePrefix } from './redis';

@@ -1,5 +1,5 @@
 import { toCapXml } from '../../src/modules/warnings/cap/cap-export';
-import type { WarningContent } from '../../src/modules/warnings/warning.types';
+import type { WarningContent } from '../../src/common/domain/warning.types';
 
 /** A public red imminent warning for the test village as a CAP 1.2 alert from `sender`. */
 export function redCapAlert(sender: string, identifier: string, headline: string): string {

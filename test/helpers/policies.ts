@@ -1,5 +1,5 @@
 import type { TestApp } from './app';
-import type { EscalationPolicy } from '../../src/modules/escalation/escalation-policy.types';
+import type { EscalationPolicy } from '../../src/modules/chain/escalation-policy.types';
 
 /**
  * The seeded red/orange policy for responsible persons, as a PUT body with the test's own steps

@@ -2,8 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { PUBLIC_KEY, ROLES_KEY } from '../../src/modules/auth/auth.decorators';
-import type { TokenRole } from '../../src/modules/auth/token-role';
+import { PUBLIC_KEY, ROLES_KEY } from '../../src/common/auth/auth.decorators';
+import type { TokenRole } from '../../src/common/auth/token-role';
 
 export interface RouteInfo {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';

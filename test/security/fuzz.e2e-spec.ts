@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Test } from 'supertest';
 import twilio from 'twilio';
-import type { TokenRole } from '../../src/modules/auth/token-role';
+import type { TokenRole } from '../../src/common/auth/token-role';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { collectRoutes } from '../helpers/routes';
 import { PROVIDER_ENV, tableCounts } from './support';

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { LifecycleService } from '../../src/modules/dispatch/lifecycle.service';
-import { DispatchQueue } from '../../src/modules/dispatch/dispatch-queue.service';
+import { DispatchQueue } from '../../src/common/queue/dispatch-queue.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { dbFault } from '../helpers/db-fault';

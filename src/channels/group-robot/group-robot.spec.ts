@@ -1,4 +1,4 @@
-import type { RobotPlatform } from '../../modules/directory/directory.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { SandboxCarrier } from '../../sandbox/sandbox-carrier';
 import { startTestSandbox } from '../../sandbox/testing/fixtures';
 import { IMMINENT_RED_ALERT } from '../../templates/examples';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RobotPlatform } from '../../modules/directory/directory.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { RobotTarget } from '../channel.interface';
 import { ChannelError, type SendReceipt } from '../channel.types';
 

@@ -1,4 +1,4 @@
-import type { RobotPlatform } from '../../modules/directory/directory.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { GroupRobotClient } from '../channel.interface';
 
 /** The robot client for a platform: one small class per vendor, picked by the stored platform. */

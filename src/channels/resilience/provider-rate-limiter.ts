@@ -7,7 +7,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
-import type { RobotPlatform } from '../../modules/directory/directory.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
 import { rateLimitWaits } from '../../common/observability/metrics';
 import { ChannelError } from '../channel.types';
 import {

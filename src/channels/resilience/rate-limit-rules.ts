@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RobotPlatform } from '../../modules/directory/directory.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { ChannelsConfig } from '../channels.config';
 
 /** "At most `points` requests per `windowMs`". */

@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
-import { Public } from '../../modules/auth/auth.decorators';
+import { Public } from '../auth/auth.decorators';
 
 /** Prometheus scrape endpoint at /metrics (unauthenticated, as scrapers expect; no personal data). */
 @ApiExcludeController()

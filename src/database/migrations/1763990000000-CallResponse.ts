@@ -1,5 +1,4 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { DEFAULT_POLICIES } from '../../modules/escalation/escalation-policy.types';
 
 /**
  * 叫应: answers kept apart from attempts, escalation policies, each delivery's place in its chain,
@@ -110,3 +109,196 @@ export class CallResponse1763990000000 implements MigrationInterface {
     await q.query(`DROP TABLE answers`);
   }
 }
+
+/**
+ * The default escalation policies as this migration inserts them: a frozen copy, so that replaying
+ * the migration never depends on today's code (later migrations change them).
+ */
+const DEFAULT_POLICIES: {
+  name: string;
+  kinds: string[];
+  levels: string[];
+  statuses: string[];
+  roles: string[];
+  rank: number;
+  steps: unknown[];
+  onExhausted: unknown;
+  groupRuleSeconds: number | null;
+  reachDeadlineSeconds: number | null;
+}[] = [
+  {
+    name: '临灾预警-责任人',
+    kinds: ['imminent'],
+    levels: [],
+    statuses: [],
+    roles: [
+      'county_responsible',
+      'township_responsible',
+      'village_responsible',
+      'duty_officer',
+      'grid_leader',
+      'grid_member',
+      'group_monitor',
+      'area_lead',
+      'resident_geologist',
+      'technical_manager',
+    ],
+    rank: 10,
+    steps: [
+      {
+        channels: ['sms', 'voice', 'email'],
+        waitSeconds: 300,
+        voiceRetries: {
+          times: 3,
+          withinSeconds: 300,
+        },
+      },
+    ],
+    onExhausted: {
+      notWoken: true,
+      supervisor: true,
+      doorToDoor: true,
+    },
+    groupRuleSeconds: 600,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '红橙预警-责任人',
+    kinds: [],
+    levels: ['red', 'orange'],
+    statuses: [],
+    roles: [
+      'county_responsible',
+      'township_responsible',
+      'village_responsible',
+      'duty_officer',
+      'grid_leader',
+      'grid_member',
+      'group_monitor',
+      'area_lead',
+      'resident_geologist',
+      'technical_manager',
+    ],
+    rank: 20,
+    steps: [
+      {
+        channels: ['sms', 'voice', 'email'],
+        waitSeconds: 300,
+        voiceRetries: {
+          times: 3,
+          withinSeconds: 300,
+        },
+      },
+    ],
+    onExhausted: {
+      notWoken: true,
+      supervisor: true,
+      doorToDoor: true,
+    },
+    groupRuleSeconds: 600,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '黄蓝预警-责任人',
+    kinds: [],
+    levels: ['yellow', 'blue'],
+    statuses: [],
+    roles: [
+      'county_responsible',
+      'township_responsible',
+      'village_responsible',
+      'duty_officer',
+      'grid_leader',
+      'grid_member',
+      'group_monitor',
+      'area_lead',
+      'resident_geologist',
+      'technical_manager',
+    ],
+    rank: 30,
+    steps: [
+      {
+        channels: ['sms', 'email'],
+        waitSeconds: 900,
+      },
+      {
+        channels: ['sms'],
+        waitSeconds: 900,
+      },
+    ],
+    onExhausted: {
+      notWoken: true,
+      supervisor: true,
+      doorToDoor: false,
+    },
+    groupRuleSeconds: 1800,
+    reachDeadlineSeconds: 300,
+  },
+  {
+    name: '临灾预警-居民',
+    kinds: ['imminent'],
+    levels: [],
+    statuses: [],
+    roles: ['resident'],
+    rank: 40,
+    steps: [
+      {
+        channels: ['sms', 'voice'],
+        waitSeconds: 600,
+        voiceRetries: {
+          times: 3,
+          withinSeconds: 300,
+        },
+      },
+    ],
+    onExhausted: {
+      notWoken: false,
+      supervisor: false,
+      doorToDoor: true,
+    },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 600,
+  },
+  {
+    name: '居民',
+    kinds: [],
+    levels: [],
+    statuses: [],
+    roles: ['resident'],
+    rank: 50,
+    steps: [
+      {
+        channels: ['sms'],
+        waitSeconds: 3600,
+      },
+    ],
+    onExhausted: {
+      notWoken: false,
+      supervisor: false,
+      doorToDoor: false,
+    },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 1800,
+  },
+  {
+    name: '兜底',
+    kinds: [],
+    levels: [],
+    statuses: [],
+    roles: [],
+    rank: 1000,
+    steps: [
+      {
+        channels: ['sms', 'email'],
+        waitSeconds: 900,
+      },
+    ],
+    onExhausted: {
+      notWoken: true,
+      supervisor: false,
+      doorToDoor: false,
+    },
+    groupRuleSeconds: null,
+    reachDeadlineSeconds: 300,
+  },
+];

@@ -6,12 +6,12 @@ import {
   ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiPagedResponse, ApiTokenErrors } from '../operations/api-docs';
+import { ApiPagedResponse, ApiTokenErrors } from '../../common/http/api-docs';
 import { AuditEventView, AuditVerifyView } from './audit.responses';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MAX_OFFSET } from '../../common/http/params';
-import { Roles } from '../auth/auth.decorators';
+import { Roles } from '../../common/auth/auth.decorators';
 import { AuditService, type VerifyResult } from './audit.service';
 
 export class AuditEventsQueryDto {

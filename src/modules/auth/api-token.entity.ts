@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { TokenRole } from './token-role';
+import type { TokenRole } from '../../common/auth/token-role';
 
 /** A bearer token. Only its SHA-256 hash is stored; the token itself is shown once at creation. */
 @Entity('api_tokens')

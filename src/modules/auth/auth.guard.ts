@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { type Principal, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
-import type { TokenRole } from './token-role';
+import { type Principal, PUBLIC_KEY, ROLES_KEY } from '../../common/auth/auth.decorators';
+import type { TokenRole } from '../../common/auth/token-role';
 import { TokensService } from './tokens.service';
 
 /**

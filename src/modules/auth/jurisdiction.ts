@@ -1,5 +1,5 @@
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import type { Principal } from './auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 
 /** True when a division code lies within the principal's jurisdiction (admins see everything). */
 export function withinJurisdiction(principal: Principal, divisionCode: string): boolean {

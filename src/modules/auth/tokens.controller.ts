@@ -6,10 +6,10 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import { UuidPipe } from '../../common/http/params';
 import type { ApiToken } from './api-token.entity';
-import { CurrentPrincipal, type Principal, Roles } from './auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { CreatedTokenView, CreateTokenDto, TokenView } from './tokens.dto';
 import { TokensService } from './tokens.service';
 

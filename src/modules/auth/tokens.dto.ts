@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { TOKEN_ROLES, type TokenRole } from './token-role';
+import { TOKEN_ROLES, type TokenRole } from '../../common/auth/token-role';
 
 export class CreateTokenDto {
   @ApiProperty({ example: '县值班室 county duty office' })

@@ -5,10 +5,10 @@ import { DataSource, In, IsNull } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { divisionLevelOf } from '../directory/directory.types';
+import { divisionLevelOf } from '../../common/domain/directory.types';
 import { ApiToken } from './api-token.entity';
-import type { Principal } from './auth.decorators';
-import { TOKEN_ROLES, type TokenRole } from './token-role';
+import type { Principal } from '../../common/auth/auth.decorators';
+import { TOKEN_ROLES, type TokenRole } from '../../common/auth/token-role';
 
 export interface CreateTokenInput {
   name: string;

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AnswerListeners } from './answer-listener';
+import { AnswersService } from './answers.service';
 import { ChainMoves } from './chain-moves.repository';
 import { EntryMoves } from './entry-moves.repository';
 import { NoticesRepository } from './notices.repository';
@@ -10,10 +12,30 @@ import { TaskMoves } from './task-moves.repository';
  * The 叫应 chain's own state: its table of states and moves, the moves sending drives (claimed,
  * sent, failed, cancelled, unreachable), the moves providers drive (receipts, calls ended, heard),
  * its steps and edges (first step, advance, not woken, escalation edges), its tasks' ends
- * (completed, closed by the subject's answer), and notices to superiors. It calls no other feature module.
+ * (completed, closed by the subject's answer), notices to superiors, and the answers (叫应) of
+ * every channel (AnswersService; the escalation engine registers with AnswerListeners to hear
+ * about them). It calls no other feature module.
  */
 @Module({
-  providers: [NoticesRepository, ChainMoves, EntryMoves, SendMoves, StepMoves, TaskMoves],
-  exports: [NoticesRepository, ChainMoves, EntryMoves, SendMoves, StepMoves, TaskMoves],
+  providers: [
+    AnswerListeners,
+    AnswersService,
+    NoticesRepository,
+    ChainMoves,
+    EntryMoves,
+    SendMoves,
+    StepMoves,
+    TaskMoves,
+  ],
+  exports: [
+    AnswerListeners,
+    AnswersService,
+    NoticesRepository,
+    ChainMoves,
+    EntryMoves,
+    SendMoves,
+    StepMoves,
+    TaskMoves,
+  ],
 })
 export class ChainModule {}

@@ -4,8 +4,8 @@ import { DataSource } from 'typeorm';
 import type { ChannelKind } from '../../channels/channel.types';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import type { PlannedAttempt } from '../dispatch/contact-plan';
-import type { MessageType } from '../warnings/warning.types';
+import type { PlannedAttempt } from './contact-plan';
+import type { MessageType } from '../../common/domain/warning.types';
 import { deliveryFrom, sqlList } from './chain-states';
 
 export interface DeliveryUpsert {

@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { ChannelKind } from '../../channels/channel.types';
 import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import type { PlannedAttempt } from '../dispatch/contact-plan';
+import type { PlannedAttempt } from './contact-plan';
 import { attemptFrom, sqlList } from './chain-states';
 import { delayedNote } from './answers.types';
 

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { escalationsCreated } from '../../common/observability/metrics';
 import { AuditService } from '../audit/audit.service';
-import type { MessageType } from '../warnings/warning.types';
+import type { MessageType } from '../../common/domain/warning.types';
 import { CHAIN_CLOSED, sqlList } from './chain-states';
 import type { EscalationReason } from './notices.repository';
 

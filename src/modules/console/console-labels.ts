@@ -1,5 +1,5 @@
 import { DELIVERY_STATES, type DeliveryState } from '../chain/chain-states';
-import { PERSON_ROLES, type PersonRole } from '../directory/directory.types';
+import { PERSON_ROLES, type PersonRole } from '../../common/domain/directory.types';
 import {
   CHAIN_STATE_ZH,
   CHANNEL_ZH,
@@ -18,7 +18,7 @@ import {
   WARNING_KIND_NAMES_ZH,
   WARNING_STATUSES,
   type WarningStatus,
-} from '../warnings/warning.types';
+} from '../../common/domain/warning.types';
 
 /**
  * The names of coded values (states, roles, channels …) that the console shows, in Chinese and

@@ -5,7 +5,7 @@ import { Client, type Notification } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { CONSOLE_NOTIFY_CHANNEL } from '../../database/migrations/1765100000000-ConsoleNotify';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { TokensService } from '../auth/tokens.service';
 import { ChainStatsService } from '../escalation/chain-stats.service';
 import { WarningsRepository } from '../warnings/warnings.repository';

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import {
   ConsoleMeView,
   GridWarningView,
@@ -11,7 +11,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
 import { WarningsService } from '../warnings/warnings.service';
 

@@ -9,17 +9,18 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiDownload, ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import { CONSOLE_LABELS, type ConsoleLabels } from './console-labels';
-import { ConsoleLabelsView, ConsolePreviewView } from './console.responses';
+import { ConsoleLabelsView } from './console.responses';
+import { ConsolePreviewView } from '../warnings/message-preview.responses';
 import type { Request, Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Public, Roles } from '../../common/auth/auth.decorators';
 import { CreateWarningDto } from '../warnings/dto/create-warning.dto';
 import { WarningsService } from '../warnings/warnings.service';
 import { BUNDLE_NAME, consoleScript } from './console-bundle';
-import { ConsolePreviewService } from './console-preview.service';
+import { ConsolePreviewService } from '../warnings/message-preview.service';
 import { ConsoleStreamService } from './console-stream.service';
 
 /** The static files of the page: next to this file in src, or under src when running from dist. */

@@ -8,7 +8,7 @@ import {
   ConsoleLabelsController,
   ConsolePageController,
 } from './console.controller';
-import { ConsolePreviewService } from './console-preview.service';
+import { ConsolePreviewService } from '../warnings/message-preview.service';
 import { ConsoleViewsController } from './console-views.controller';
 import { ConsoleStreamService } from './console-stream.service';
 

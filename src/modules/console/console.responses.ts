@@ -1,31 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TOKEN_ROLES } from '../auth/token-role';
-import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../warnings/warning.types';
+import { TOKEN_ROLES } from '../../common/auth/token-role';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../../common/domain/warning.types';
 
 /** Response shapes of the console's API routes (OpenAPI only; the handlers build them). */
-
-export class SmsPreviewView {
-  @ApiProperty({ description: 'the short SMS (one segment where possible)' }) short: string;
-  @ApiProperty() long: string;
-  @ApiProperty() shortSegments: number;
-  @ApiProperty() longSegments: number;
-}
-
-export class VoicePreviewView {
-  @ApiProperty({ description: 'what the call reads out' }) script: string;
-}
-
-export class RobotPreviewView {
-  @ApiProperty() title: string;
-  @ApiProperty({ type: [String], description: 'one Markdown message per robot post' })
-  markdown: string[];
-}
-
-export class ConsolePreviewView {
-  @ApiProperty({ type: SmsPreviewView }) sms: SmsPreviewView;
-  @ApiProperty({ type: VoicePreviewView }) voice: VoicePreviewView;
-  @ApiProperty({ type: RobotPreviewView }) robot: RobotPreviewView;
-}
 
 export class ConsoleGridView {
   @ApiProperty({ example: '513221001001001' }) code: string;

@@ -7,7 +7,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import {
   DivisionView,
   GridView,
@@ -18,7 +18,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction, withinJurisdiction } from '../auth/jurisdiction';
 import { DivisionQueryDto, TargetPreviewDto } from './directory.dto';
 import { TargetingService } from './targeting/targeting.service';

@@ -13,7 +13,7 @@ import {
   type DivisionLevel,
   PERSON_ROLES,
   type PersonRole,
-} from './directory.types';
+} from '../../common/domain/directory.types';
 
 const DIVISION_CODE = /^\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?$/;
 /** A division code, or a grid code (a village's 12 digits and the grid's number). */

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CONTACT_KINDS, DIVISION_LEVELS, PERSON_ROLES } from './directory.types';
+import { CONTACT_KINDS, DIVISION_LEVELS, PERSON_ROLES } from '../../common/domain/directory.types';
 
 /** Response shapes of the directory routes (OpenAPI only; the handlers build them). */
 

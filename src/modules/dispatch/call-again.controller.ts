@@ -1,13 +1,13 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiTokenErrors } from '../operations/api-docs';
+import { ApiTokenErrors } from '../../common/http/api-docs';
 import { CallAgainView } from '../warnings/warnings.responses';
 import { UuidPipe } from '../../common/http/params';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { EscalationService } from '../escalation/escalation.service';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
+import { EscalationService } from './escalation.service';
 import { WarningsService } from '../warnings/warnings.service';
 
 /** Duty officer actions on one person's chain. */

@@ -1,14 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ResponsesModule } from '../responses/responses.module';
-import { DispatchQueueModule } from './dispatch-queue.module';
+import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { DispatchModule } from './dispatch.module';
 import { DispatchWorkers } from './dispatch.workers';
-import { RecoverySweep } from './recovery-sweep';
 
-/** The queue workers (ROLE=worker or all). */
+/** The queue workers (ROLE=worker or all). The recovery sweep is RecoveryModule's. */
 @Module({
-  // Responses: the sweep asks providers about sends whose status callbacks never came.
-  imports: [DispatchModule, DispatchQueueModule, ResponsesModule],
-  providers: [DispatchWorkers, RecoverySweep],
+  imports: [DispatchModule, DispatchQueueModule],
+  providers: [DispatchWorkers],
 })
 export class DispatchWorkersModule {}

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { RecipientContact } from '../directory/targeting/targeting.types';
-import type { MessageType } from '../warnings/warning.types';
+import type { RecipientContact } from '../../common/domain/targeting.types';
+import type { MessageType } from '../../common/domain/warning.types';
 import type { DroppedArea } from './message-renderer';
 import type { DeliveryState } from '../chain/chain-states';
 

@@ -19,11 +19,10 @@ import {
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
 import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
-import { EscalationService } from '../escalation/escalation.service';
-import { DispatchQueue } from './dispatch-queue.service';
+import { EscalationService } from './escalation.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 import { FanoutService } from './fanout.service';
 import { LifecycleService } from './lifecycle.service';
-import { RecoverySweep } from './recovery-sweep';
 import { timerLateness } from '../../common/observability/metrics';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
@@ -79,7 +78,6 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly lifecycle: LifecycleService,
     private readonly escalation: EscalationService,
     private readonly queue: DispatchQueue,
-    private readonly sweep: RecoverySweep,
   ) {}
 
   private num(name: string, fallback: number): number {
@@ -101,9 +99,11 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.start<LifecycleJob>(
       QUEUE_NAMES.lifecycle,
-      (job) =>
-        // 'recover' jobs only from a schedule of an earlier release (RecoverySweep runs it now).
-        job.data.type === 'expire' ? this.lifecycle.expire(job.data.warningId) : this.sweep.run(),
+      // 'recover' jobs come only from a schedule of an earlier release: the recovery sweep runs
+      // on its own timer now (RecoverySweep), so such a job has nothing left to do.
+      async (job) => {
+        if (job.data.type === 'expire') await this.lifecycle.expire(job.data.warningId);
+      },
       { concurrency: 2 },
     );
     this.start<SendAttemptJob>(QUEUE_NAMES.sendSms, (job, token) => this.sendAttempt(job, token), {

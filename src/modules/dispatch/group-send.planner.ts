@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { VersionRow } from '../warnings/warnings.repository';
-import { DispatchQueue } from './dispatch-queue.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 
 /**
  * Group channels: one robot message per group robot whose grid, village or township holds

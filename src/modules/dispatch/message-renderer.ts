@@ -3,9 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { type GroupRuleFigures, type ManualTaskType, renderMessage } from '../../templates';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { PublicUrls } from '../../common/public-urls';
-import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../directory/directory.types';
+import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../../common/domain/directory.types';
 import { ConfirmLinkSigner } from '../../common/crypto/confirm-link';
-import type { MessageType, WarningContent, WarningLevel } from '../warnings/warning.types';
+import type { MessageType, WarningContent, WarningLevel } from '../../common/domain/warning.types';
 
 /**
  * A release after an update (the person's area was dropped while the warning goes on elsewhere):

@@ -3,8 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
-import type { RecipientContact } from '../directory/targeting/targeting.types';
-import { alternativesFor, type PlannedAttempt } from './contact-plan';
+import type { RecipientContact } from '../../common/domain/targeting.types';
+import { alternativesFor, type PlannedAttempt } from '../chain/contact-plan';
 
 /** "At most `max` messages (or calls) to one number in any `seconds`". */
 export interface NumberRule {

@@ -9,8 +9,8 @@ import type { SecretBox } from '../../common/crypto/secret-box';
 import { SECRET_BOX } from '../../common/crypto/secret-box.token';
 import { PublicUrls } from '../../common/public-urls';
 import { rows } from '../../database/sql';
-import type { RobotPlatform } from '../directory/directory.types';
-import type { MessageType } from '../warnings/warning.types';
+import type { RobotPlatform } from '../../common/domain/directory.types';
+import type { MessageType } from '../../common/domain/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { MessageRenderer } from './message-renderer';
 

@@ -7,13 +7,13 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import { UuidPipe } from '../../common/http/params';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { PolicyDto, PolicyView } from './policies.dto';
 import { PoliciesRepository } from './policies.repository';
-import { toGroupConfirm } from './escalation-policy.types';
+import { toGroupConfirm } from '../chain/escalation-policy.types';
 
 const policyOf = (dto: PolicyDto) => ({ ...dto, groupConfirm: toGroupConfirm(dto.groupConfirm) });
 

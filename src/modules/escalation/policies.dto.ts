@@ -21,9 +21,9 @@ import {
   ValidatorConstraint,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { PERSON_ROLES } from '../directory/directory.types';
-import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../warnings/warning.types';
-import { GROUP_CONFIRM_RULES } from './escalation-policy.types';
+import { PERSON_ROLES } from '../../common/domain/directory.types';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../../common/domain/warning.types';
+import { GROUP_CONFIRM_RULES } from '../chain/escalation-policy.types';
 
 const STEP_CHANNELS = ['sms', 'voice', 'email'] as const;
 

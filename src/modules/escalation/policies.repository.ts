@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { type EscalationPolicy, GROUP_CONFIRM_ONE } from './escalation-policy.types';
+import { type EscalationPolicy, GROUP_CONFIRM_ONE } from '../chain/escalation-policy.types';
 
 const COLUMNS = `id, name, kinds, levels, statuses, roles, rank, danger_zone_only AS "dangerZoneOnly", steps, on_exhausted AS "onExhausted",
   group_rule_seconds AS "groupRuleSeconds", group_confirm AS "groupConfirm", reach_deadline_seconds AS "reachDeadlineSeconds"`;

@@ -13,7 +13,7 @@ import { gatherReplyTwiml, warningCallTwiml } from '../../channels/voice/twiml';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
 import { PublicUrls } from '../../common/public-urls';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../common/auth/auth.decorators';
 import { HazardReportSender } from './hazard-report.sender';
 import { HazardReportsRepository } from './hazard-reports.repository';
 import { HazardReportsService } from './hazard-reports.service';

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../common/auth/auth.decorators';
 import { HazardReportLinks } from './hazard-report-links';
 import { hazardAckPage, hazardAckResultPage, hazardLinkProblemPage } from './hazard-report-pages';
 import { HazardReportsService } from './hazard-reports.service';

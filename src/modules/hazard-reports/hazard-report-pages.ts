@@ -1,6 +1,6 @@
 import { escapeHtml } from '../../templates/email';
 import { enDateTime, zhDateTime } from '../../templates/format';
-import type { HazardGrade } from './hazard-grade';
+import type { HazardGrade } from '../../common/domain/hazard-grade';
 
 /**
  * The pages behind a report notice's signed link (/c/h/:token): plain server-rendered HTML, Chinese

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { mustReachCity } from './hazard-grade';
+import { mustReachCity } from '../../common/domain/hazard-grade';
 import { HazardReportQueue } from './hazard-report.queue';
 import { HazardReportSender } from './hazard-report.sender';
 import { HazardReportsRepository, type Recipient } from './hazard-reports.repository';

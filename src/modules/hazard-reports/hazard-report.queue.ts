@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { type HazardReportJob, QUEUE_NAMES } from '../../common/queue/queue-names';
-import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 
 export const noticeJobId = (noticeId: string) => `notice-${noticeId}`;
 export const deadlineJobId = (reportId: string) => `deadline-${reportId}`;

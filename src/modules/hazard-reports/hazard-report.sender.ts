@@ -13,7 +13,7 @@ import {
   reportEscalationSms,
   reportNoticeSms,
   type ReportSmsContext,
-} from './hazard-report.templates';
+} from '../../templates/hazard-report';
 import {
   type HazardReportRow,
   HazardReportsRepository,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
-import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportQueue } from './hazard-report.queue';

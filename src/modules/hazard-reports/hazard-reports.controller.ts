@@ -9,8 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import {
   CreateHazardReportDto,
   DirectNoticeDto,

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { joinPlaceName } from '../../templates/format';
-import type { HazardGrade } from './hazard-grade';
+import type { HazardGrade } from '../../common/domain/hazard-grade';
 
 export interface DirectNoticeRecord {
   by: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IssueResultView, WarningDraftView } from '../warnings/warnings.responses';
 import { DIRECT_NOTICE_MEANS } from './dto/hazard-report.dto';
-import { HAZARD_GRADES } from './hazard-grade';
+import { HAZARD_GRADES } from '../../common/domain/hazard-grade';
 
 export class HazardReportPlaceView {
   @ApiProperty({ type: String, nullable: true, example: 'HP-1' }) hazardPoint: string | null;

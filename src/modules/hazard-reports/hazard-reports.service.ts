@@ -2,10 +2,10 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction, withinJurisdiction } from '../auth/jurisdiction';
 import type { CreateWarningDto } from '../warnings/dto/create-warning.dto';
-import type { HazardType } from '../warnings/warning.types';
+import type { HazardType } from '../../common/domain/warning.types';
 import { needsSecondOfficer } from '../warnings/release-policy';
 import { WarningDraftsService } from '../warnings/warning-drafts.service';
 import { defaultAudience } from '../warnings/warning-rules';
@@ -15,7 +15,12 @@ import type {
   DirectNoticeDto,
   DraftWarningDto,
 } from './dto/hazard-report.dto';
-import { CITY_DEADLINE_MS, escalateAfterSeconds, gradeOf, mustReachCity } from './hazard-grade';
+import {
+  CITY_DEADLINE_MS,
+  escalateAfterSeconds,
+  gradeOf,
+  mustReachCity,
+} from '../../common/domain/hazard-grade';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
 import {
@@ -24,7 +29,7 @@ import {
   parseHazardReportText,
 } from './hazard-report-sms';
 import type { HazardAckLinkView } from './hazard-report-pages';
-import { hazardSmsReply } from './hazard-report.templates';
+import { hazardSmsReply } from '../../templates/hazard-report';
 import {
   type DirectNoticeRecord,
   type HazardReportRow,

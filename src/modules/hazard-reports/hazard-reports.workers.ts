@@ -11,7 +11,7 @@ import { type HazardReportJob, QUEUE_NAMES } from '../../common/queue/queue-name
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
 import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
-import { escalateAfterSeconds, sweepIntervalMs } from './hazard-grade';
+import { escalateAfterSeconds, sweepIntervalMs } from '../../common/domain/hazard-grade';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
 

@@ -5,11 +5,11 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors } from '../operations/api-docs';
+import { ApiErrors } from '../../common/http/api-docs';
 import { HealthView } from './health.responses';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../common/auth/auth.decorators';
 import { InboundSpoolHealthIndicator } from './inbound.health';
 import { QueueHealthIndicator } from './queue.health';
 import { WorkHealthIndicator } from './work.health';

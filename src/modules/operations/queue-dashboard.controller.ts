@@ -9,8 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { ApiTokenErrors } from './api-docs';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
+import { ApiTokenErrors } from '../../common/http/api-docs';
 import { dashboardSecret, isSecure } from './queue-dashboard';
 import {
   DashboardCredentials,

@@ -9,7 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { ALL_QUEUES, type QueueName } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { TokensService } from '../auth/tokens.service';
 import {
   cookieValue,

@@ -1,4 +1,4 @@
-import { PERSON_ROLE_NAMES_ZH } from '../directory/directory.types';
+import { PERSON_ROLE_NAMES_ZH } from '../../common/domain/directory.types';
 
 /**
  * Chinese labels of the coded values that appear in exports (`?headers=zh`): chain states,

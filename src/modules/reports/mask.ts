@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 
 /** Duty officers (and admins) see numbers in full; auditors and grid members see them masked. */
 export function seesFullContacts(principal: Principal): boolean {

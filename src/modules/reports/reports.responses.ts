@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CHANNEL_KINDS } from '../../channels/channel.types';
-import { PERSON_ROLES } from '../directory/directory.types';
+import { PERSON_ROLES } from '../../common/domain/directory.types';
 import { CHAIN_STATES, GROUP_BYS, WARNING_STATUSES } from './reports.types';
 
 /** Response shapes of the chains and reports routes (OpenAPI only; the handlers build them). */

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { WarningsService } from '../warnings/warnings.service';
 import { csvStages } from './csv';
 import { GROUP_BY_ZH, labelOf, WARNING_STATUS_ZH } from './export-values';

@@ -11,7 +11,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BroadcastReceiptVerifier } from '../../channels/broadcast/broadcast.channel';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../common/auth/auth.decorators';
 import { DeliveryEventsService } from './delivery-events.service';
 
 /** Playback receipts from the emergency broadcast platform, one per terminal (HMAC-signed). */

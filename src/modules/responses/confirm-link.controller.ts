@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../common/auth/auth.decorators';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { reviveContent } from '../warnings/warnings.repository';
 import {
@@ -13,7 +13,7 @@ import {
   type LinkView,
   receivedPage,
   resultPage,
-} from './confirm-pages';
+} from '../../templates/confirm-pages';
 import { InboundEvents } from './inbound-events';
 import { InboundSpool } from './inbound-spool';
 

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
-import { EscalationService } from '../escalation/escalation.service';
+import { EscalationService } from '../dispatch/escalation.service';
 import { SendAttemptService } from '../dispatch/send-attempt.service';
 import { type AttemptRow, DispatchRepository } from '../dispatch/dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
-import { AnswersService } from './answers.service';
+import { AnswersService } from '../chain/answers.service';
 import { ChainMoves, smsMatch } from '../chain/chain-moves.repository';
 
 /** Twilio message statuses, in the order they can only move forward. */

@@ -7,7 +7,7 @@ import {
   type ReceivedKind,
 } from '../../templates/received';
 import { isHazardReportSms } from '../hazard-reports/hazard-report-sms';
-import { type AnswerResult, AnswersService } from './answers.service';
+import { type AnswerResult, AnswersService } from '../chain/answers.service';
 import { DeliveryEventsService } from './delivery-events.service';
 import { parseSmsReply } from './sms-reply.parser';
 import { type SmsReplyOutcome, SmsRepliesService } from './sms-replies.service';

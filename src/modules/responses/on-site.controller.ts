@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiTokenErrors } from '../operations/api-docs';
+import { ApiTokenErrors } from '../../common/http/api-docs';
 import { OnSiteAnswerView } from './on-site.responses';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { OnSiteConfirmDto } from './on-site.dto';
 import { OnSiteService } from './on-site.service';
 

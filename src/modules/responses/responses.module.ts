@@ -1,5 +1,3 @@
-import { EscalationService } from '../escalation/escalation.service';
-import { ANSWER_LISTENER } from './answer-listener';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { WebhookAdmission } from '../../common/http/webhook-admission';
@@ -8,7 +6,6 @@ import { ChannelsModule } from '../../channels/channels.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
 import { WarningsModule } from '../warnings/warnings.module';
-import { AnswersService } from './answers.service';
 import { BroadcastWebhooksController } from './broadcast-webhooks.controller';
 import { ConfirmLinkController } from './confirm-link.controller';
 import { DeliveryEventsService } from './delivery-events.service';
@@ -33,15 +30,12 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     OnSiteController,
   ],
   providers: [
-    AnswersService,
     DeliveryEventsService,
     OnSiteService,
     SmsRepliesService,
     SilentSendsService,
     InboundEvents,
     InboundSpool,
-    // An effective answer stops the person's pending steps; a call for help escalates at once.
-    { provide: ANSWER_LISTENER, useExisting: EscalationService },
     // Load shedding of the provider webhooks (a middleware of app.setup.ts, and the answers'
     // acknowledgement deadline in TwilioWebhooksController).
     {
@@ -55,12 +49,6 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
         }),
     },
   ],
-  exports: [
-    AnswersService,
-    DeliveryEventsService,
-    SilentSendsService,
-    WebhookAdmission,
-    InboundEvents,
-  ],
+  exports: [DeliveryEventsService, SilentSendsService, WebhookAdmission, InboundEvents],
 })
 export class ResponsesModule {}

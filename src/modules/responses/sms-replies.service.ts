@@ -5,14 +5,14 @@ import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { renderSmsReply, type SmsReplyContext, type SmsReplyKind } from '../../templates/replies';
-import type { WarningStatus } from '../warnings/warning.types';
+import type { WarningStatus } from '../../common/domain/warning.types';
 import {
   HAZARD_REPORT_SMS,
   type HazardReportSmsHandler,
   isHazardReportSms,
 } from '../hazard-reports/hazard-report-sms';
 import { TasksService } from '../tasks/tasks.service';
-import { type AnswerKind, AnswersService, closedFor } from './answers.service';
+import { type AnswerKind, AnswersService, closedFor } from '../chain/answers.service';
 import { parseSmsReply, parseTaskReply, type TaskReply } from './sms-reply.parser';
 
 /**

@@ -1,4 +1,4 @@
-import type { AnswerKind } from './answers.service';
+import type { AnswerKind } from '../chain/answers.service';
 
 /** Replies that confirm receipt (after normalisation: NFKC, lower case, trimmed). */
 const CONFIRM_REPLIES: ReadonlySet<string> = new Set(['1', '收到', '确认', 'ok']);

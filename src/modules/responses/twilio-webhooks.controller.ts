@@ -21,8 +21,8 @@ import {
 import { WebhookAdmission } from '../../common/http/webhook-admission';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { PublicUrls } from '../../common/public-urls';
-import { Public } from '../auth/auth.decorators';
-import type { PersonRole } from '../directory/directory.types';
+import { Public } from '../../common/auth/auth.decorators';
+import type { PersonRole } from '../../common/domain/directory.types';
 import { DispatchRepository } from '../dispatch/dispatch.repository';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';

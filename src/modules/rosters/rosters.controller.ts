@@ -10,8 +10,8 @@ import {
 import type { Request } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import { CreateRosterCheckDto } from './rosters.dto';
 import { RosterCheckCreatedView, RosterCheckView, RosterView } from './rosters.responses';
 import { RostersService } from './rosters.service';

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
-import { ResponsesModule } from '../responses/responses.module';
+import { ChainModule } from '../chain/chain.module';
 import { TasksController } from './tasks.controller';
 import { TasksModule } from './tasks.module';
 
 /**
- * The task routes (HTTP). Apart from TasksModule, which dispatch and responses use: completing a
- * task on site records the visited person's answer, so the routes sit above both.
+ * The task routes (HTTP). Completing a task on site records the visited person's answer through
+ * the chain's AnswersService (the escalation engine hears of it from there).
  */
 @Module({
-  imports: [TasksModule, ResponsesModule],
+  imports: [TasksModule, ChainModule],
   controllers: [TasksController],
 })
 export class TasksApiModule {}

@@ -6,12 +6,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import { CompletedTaskView, CreatedTaskView, TaskView } from './tasks.responses';
 import { UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { CompleteTaskDto, CreateTaskDto, ListTasksQuery } from './tasks.dto';
-import { AnswersService } from '../responses/answers.service';
+import { AnswersService } from '../chain/answers.service';
 import { TasksService } from './tasks.service';
 
 @ApiTags('tasks')

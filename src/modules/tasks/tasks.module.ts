@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChainModule } from '../chain/chain.module';
-import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { WarningsModule } from '../warnings/warnings.module';
 import { TasksService } from './tasks.service';
 

@@ -6,14 +6,14 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { ANSWERS_DB } from '../../database/data-source';
 import { AuditService } from '../audit/audit.service';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
-import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 import { NoticesRepository } from '../chain/notices.repository';
 import { TaskMoves } from '../chain/task-moves.repository';
 import { WarningsService } from '../warnings/warnings.service';
 import type { CompleteTaskDto, CreateTaskDto } from './tasks.dto';
-import type { WarningStatus } from '../warnings/warning.types';
+import type { WarningStatus } from '../../common/domain/warning.types';
 
 import type { OnSiteAnswer } from '../chain/answers.types';
 

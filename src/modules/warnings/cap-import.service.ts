@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { CapValidationError } from './cap/cap.types';
 import { capCancelReason, parseCapXml, primaryInfo } from './cap/cap-parse';
 import { CreateWarningDto, type WarningBodyDto } from './dto/create-warning.dto';

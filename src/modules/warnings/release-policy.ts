@@ -1,5 +1,5 @@
-import type { PersonRole } from '../directory/directory.types';
-import type { WarningLevel, WarningStatus } from './warning.types';
+import type { PersonRole } from '../../common/domain/directory.types';
+import type { WarningLevel, WarningStatus } from '../../common/domain/warning.types';
 
 /** TWO_PERSON_RELEASE: which warnings a second duty officer must approve before they go. */
 export const TWO_PERSON_RELEASE_MODES = ['off', 'red_public', 'all'] as const;

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../common/errors/app.exception';
-import { type PersonRole, RESPONSIBLE_ROLES } from '../directory/directory.types';
-import type { WarningKind, WarningLevel, WarningStatus } from './warning.types';
+import { type PersonRole, RESPONSIBLE_ROLES } from '../../common/domain/directory.types';
+import type { WarningKind, WarningLevel, WarningStatus } from '../../common/domain/warning.types';
 import type { WarningBodyDto } from './dto/create-warning.dto';
 
 /** The longest validity a warning may have; meteorological risk warnings are typically 24 h. */

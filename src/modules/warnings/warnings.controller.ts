@@ -11,7 +11,7 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiDownload, ApiErrors, ApiTokenErrors } from '../operations/api-docs';
+import { ApiDownload, ApiErrors, ApiTokenErrors } from '../../common/http/api-docs';
 import {
   ApprovalResultView,
   ChainPersonTimesView,
@@ -23,7 +23,7 @@ import {
 import type { Response } from 'express';
 import { AppException } from '../../common/errors/app.exception';
 import { limitPipe, offsetPipe, UuidPipe } from '../../common/http/params';
-import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../common/auth/auth.decorators';
 import { toCapXml } from './cap/cap-export';
 import { ChainStatsService } from '../escalation/chain-stats.service';
 import { CapImportService } from './cap-import.service';

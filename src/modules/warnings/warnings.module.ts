@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TargetingModule } from '../directory/targeting/targeting.module';
 import { ChainModule } from '../chain/chain.module';
-import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { EscalationModule } from '../escalation/escalation.module';
-import { ConsolePreviewService } from '../console/console-preview.service';
+import { ConsolePreviewService } from './message-preview.service';
 import { CapImportService } from './cap-import.service';
 import { twoPersonRelease } from './release-policy';
 import { WarningDraftsService } from './warning-drafts.service';

@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { PersonRole } from '../directory/directory.types';
-import type { NamedPlace, WarningContent, WarningKind, WarningStatus } from './warning.types';
+import type { PersonRole } from '../../common/domain/directory.types';
+import type {
+  NamedPlace,
+  WarningContent,
+  WarningKind,
+  WarningStatus,
+} from '../../common/domain/warning.types';
 
 export interface WarningRow {
   id: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PERSON_ROLES } from '../directory/directory.types';
-import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from './warning.types';
-import { ConsolePreviewView } from '../console/console.responses';
+import { PERSON_ROLES } from '../../common/domain/directory.types';
+import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../../common/domain/warning.types';
+import { ConsolePreviewView } from './message-preview.responses';
 import { GroupConfirmDto } from '../escalation/policies.dto';
 
 /** Response shapes of the warning routes (OpenAPI only; the handlers build them). */

@@ -8,16 +8,21 @@ import type { EnvironmentVariables } from '../../config/env.validation';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import { SendMoves } from '../chain/send-moves.repository';
-import type { Principal } from '../auth/auth.decorators';
+import type { Principal } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
-import type { PersonRole } from '../directory/directory.types';
+import type { PersonRole } from '../../common/domain/directory.types';
 import { TargetingService } from '../directory/targeting/targeting.service';
-import { DispatchQueue } from '../dispatch/dispatch-queue.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 import type { CreateWarningDto, WarningBodyDto } from './dto/create-warning.dto';
 import { replayIdempotent, requestHash, type StoredResponse, storeIdempotent } from './idempotency';
-import { formatNationalId, toBeijingTimestamp } from './national-id';
+import { formatNationalId, toBeijingTimestamp } from '../../common/domain/national-id';
 import { checkWarningRules, defaultAudience } from './warning-rules';
-import type { MessageType, WarningContent, WarningKind, WarningStatus } from './warning.types';
+import type {
+  MessageType,
+  WarningContent,
+  WarningKind,
+  WarningStatus,
+} from '../../common/domain/warning.types';
 import { type VersionRow, type WarningRow, WarningsRepository } from './warnings.repository';
 
 export interface IssueResult {

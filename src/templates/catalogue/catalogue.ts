@@ -16,15 +16,10 @@ import type {
   WarningKind,
   WarningLevel,
   WarningStatus,
-} from '../../modules/warnings/warning.types';
-import { hazardReportCatalogue } from '../../modules/hazard-reports/hazard-report.templates';
+} from '../../common/domain/warning.types';
+import { hazardReportCatalogue } from '../hazard-report';
 import { IMMINENT_CANCEL, IMMINENT_RED_ALERT } from '../examples';
-import {
-  confirmPage,
-  linkProblemPage,
-  type LinkView,
-  resultPage,
-} from '../../modules/responses/confirm-pages';
+import { confirmPage, linkProblemPage, type LinkView, resultPage } from '../confirm-pages';
 import { renderMessage } from '../registry';
 import { receivedCatalogue } from '../received';
 import { renderSmsReply, SMS_REPLY_KINDS } from '../replies';
@@ -593,7 +588,7 @@ export function pageText(html: string): string {
 }
 
 /**
- * The pages behind a confirmation link (src/modules/responses/confirm-pages.ts), as text, for the
+ * The pages behind a confirmation link (src/templates/confirm-pages.ts), as text, for the
  * imminent alert: the page with its two buttons, the pages after a button (confirmed, help
  * requested, or nothing changed because the person had answered or the notice was withdrawn),
  * and the pages of an expired or invalid link. Each page is Chinese first, English below.
@@ -829,7 +824,7 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '## 确认链接页面 · Confirmation link pages',
     '',
     'The pages behind the confirmation link of an SMS, robot message or e-mail',
-    '(src/modules/responses/confirm-pages.ts), as text (buttons in brackets), for the imminent',
+    '(src/templates/confirm-pages.ts), as text (buttons in brackets), for the imminent',
     'alert: Chinese first, English below on the same page. The page after a button pressed while',
     'Postgres cannot be reached is in the section above.',
     '',

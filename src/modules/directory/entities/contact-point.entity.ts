@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import type { ContactKind } from '../directory.types';
+import type { ContactKind } from '../../../common/domain/directory.types';
 import { Person } from './person.entity';
 
 /** One way to reach a person. Lower priority is tried first. Phones are stored as E.164. */

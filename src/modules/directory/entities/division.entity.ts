@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { DivisionLevel } from '../directory.types';
+import type { DivisionLevel } from '../../../common/domain/directory.types';
 
 @Entity('divisions')
 export class Division {

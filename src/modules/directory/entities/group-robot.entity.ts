@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { RobotPlatform } from '../directory.types';
+import type { RobotPlatform } from '../../../common/domain/directory.types';
 
 /**
  * A WeCom / DingTalk / Feishu group robot attached to a grid, village or township. Its webhook URL

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { HazardSiteType } from '../directory.types';
+import type { HazardSiteType } from '../../../common/domain/directory.types';
 
 /**
  * A hazard point (隐患点) or a risk zone (风险区): both are warning targets ("双控"). The grids it

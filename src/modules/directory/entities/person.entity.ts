@@ -6,7 +6,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import type { PersonRole } from '../directory.types';
+import type { PersonRole } from '../../../common/domain/directory.types';
 import { ContactPoint } from './contact-point.entity';
 
 @Entity('people')

@@ -1,5 +1,5 @@
 import type { SecretBox } from '../../../common/crypto/secret-box';
-import { SITE_RELATIONS, type SiteRelation } from '../directory.types';
+import { SITE_RELATIONS, type SiteRelation } from '../../../common/domain/directory.types';
 import { chunked, setIfDistinct, type SqlRunner, upsert, type UpsertColumn } from './bulk-sql';
 import type {
   BroadcastTerminalRow,

@@ -4,8 +4,8 @@ import type {
   HazardSiteType,
   PersonRole,
   RobotPlatform,
-} from '../directory.types';
-import type { HazardType } from '../../warnings/warning.types';
+} from '../../../common/domain/directory.types';
+import type { HazardType } from '../../../common/domain/warning.types';
 
 /** Validated rows, ready for the bulk writer. `row` is the data row they came from. */
 

@@ -9,10 +9,10 @@ import {
   ApiTags,
   ApiOperation,
 } from '@nestjs/swagger';
-import { ApiErrors, ApiTokenErrors } from '../../operations/api-docs';
+import { ApiErrors, ApiTokenErrors } from '../../../common/http/api-docs';
 import { ImportResultView } from '../directory.responses';
 import { AppException } from '../../../common/errors/app.exception';
-import { CurrentPrincipal, type Principal, Roles } from '../../auth/auth.decorators';
+import { CurrentPrincipal, type Principal, Roles } from '../../../common/auth/auth.decorators';
 import { formatOfContentType } from './import-parser';
 import { ImportService } from './import.service';
 import { IMPORT_KINDS, type ImportResult, isImportKind } from './import.types';

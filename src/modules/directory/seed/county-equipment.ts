@@ -1,4 +1,4 @@
-import type { RobotPlatform } from '../directory.types';
+import type { RobotPlatform } from '../../../common/domain/directory.types';
 import type { ImportRecord } from '../import/import.types';
 import type { CountyPlan } from './county-plan';
 import { SeededRandom } from './seeded-random';

@@ -1,6 +1,6 @@
 import { checkPhone } from '../phone';
 import { normaliseContact } from '../import/validators/contact-value';
-import type { ContactKind } from '../directory.types';
+import type { ContactKind } from '../../../common/domain/directory.types';
 import type { ImportRecord } from '../import/import.types';
 import { generateCounty } from './county-generator';
 

@@ -1,4 +1,4 @@
-import type { PersonRole, RobotPlatform } from '../directory.types';
+import type { PersonRole, RobotPlatform } from '../../../common/domain/directory.types';
 import type { ImportKind, ImportRecord } from '../import/import.types';
 import { ChineseNames } from './chinese-names';
 import { equipCounty, ROBOT_ORIGINS } from './county-equipment';

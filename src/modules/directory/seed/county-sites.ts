@@ -1,5 +1,5 @@
 import type { ImportRecord } from '../import/import.types';
-import { HAZARD_NAMES_ZH, type HazardType } from '../../warnings/warning.types';
+import { HAZARD_NAMES_ZH, type HazardType } from '../../../common/domain/warning.types';
 import type { CountyPlan, GridPlan } from './county-plan';
 import { centreOf, SITE_SPOTS } from './place-names';
 import { SeededRandom } from './seeded-random';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
-import { PERSON_ROLES } from '../directory.types';
+import { PERSON_ROLES } from '../../../common/domain/directory.types';
 import {
   buildTargetFilter,
   countByRoleSql,
@@ -19,7 +19,7 @@ import type {
   TargetQuery,
   TargetStreamOptions,
   UnknownTargets,
-} from './targeting.types';
+} from '../../../common/domain/targeting.types';
 
 const DEFAULT_BATCH_SIZE = 1000;
 const MAX_BATCH_SIZE = 50_000;

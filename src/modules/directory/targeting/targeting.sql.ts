@@ -1,7 +1,7 @@
 import { AppException, type FieldProblem } from '../../../common/errors/app.exception';
-import { divisionLevelOf } from '../directory.types';
+import { divisionLevelOf } from '../../../common/domain/directory.types';
 import { GRID_CODE } from '../import/validators/patterns';
-import type { TargetQuery } from './targeting.types';
+import type { TargetQuery } from '../../../common/domain/targeting.types';
 
 /**
  * SQL for targeting, kept apart from the service so that it can be read (and unit-tested) alone.

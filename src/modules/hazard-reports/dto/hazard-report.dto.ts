@@ -17,7 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { HAZARD_TYPES, type HazardType } from '../../warnings/warning.types';
+import { HAZARD_TYPES, type HazardType } from '../../../common/domain/warning.types';
 
 export class ReporterDto {
   @ApiProperty({ example: '李网格', description: "the reporter's name" })

@@ -24,7 +24,7 @@
  * LF, CR; lone surrogates; U+FFFE/U+FFFF) are removed.
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { parseNationalId } from '../national-id';
+import { parseNationalId } from '../../../common/domain/national-id';
 import {
   HAZARD_NAMES_ZH,
   LEVEL_COLOURS_ZH,
@@ -33,7 +33,7 @@ import {
   WarningContent,
   WarningLevel,
   WarningStatus,
-} from '../warning.types';
+} from '../../../common/domain/warning.types';
 import {
   CAP_GEOCODE,
   CAP_NAMESPACE,

@@ -19,7 +19,7 @@
  *   行政区划代码, 区划代码, ADMINCODE), which must be 2/4/6/9/12 digits.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { isNationalId, parseNationalId } from '../national-id';
+import { isNationalId, parseNationalId } from '../../../common/domain/national-id';
 import {
   HAZARD_TYPES,
   HazardType,
@@ -30,7 +30,7 @@ import {
   WarningKind,
   WarningLevel,
   WarningStatus,
-} from '../warning.types';
+} from '../../../common/domain/warning.types';
 import {
   CAP_CATEGORIES,
   CAP_CERTAINTIES,

@@ -9,7 +9,7 @@ import {
   METEO_YELLOW_ALERT,
   METEO_YELLOW_CANCEL,
 } from '../../../templates/examples';
-import type { WarningContent } from '../warning.types';
+import type { WarningContent } from '../../../common/domain/warning.types';
 import {
   CAP_XSD_PATH,
   CapExportError,

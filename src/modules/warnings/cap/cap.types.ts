@@ -1,4 +1,4 @@
-import type { ParsedNationalId } from '../national-id';
+import type { ParsedNationalId } from '../../../common/domain/national-id';
 import type {
   HazardType,
   MessageType,
@@ -7,7 +7,7 @@ import type {
   WarningKind,
   WarningLevel,
   WarningStatus,
-} from '../warning.types';
+} from '../../../common/domain/warning.types';
 
 export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 

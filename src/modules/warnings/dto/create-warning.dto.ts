@@ -16,7 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { PERSON_ROLES, type PersonRole } from '../../directory/directory.types';
+import { PERSON_ROLES, type PersonRole } from '../../../common/domain/directory.types';
 import {
   HAZARD_TYPES,
   type HazardType,
@@ -26,7 +26,7 @@ import {
   type WarningKind,
   type WarningLevel,
   type WarningStatus,
-} from '../warning.types';
+} from '../../../common/domain/warning.types';
 
 /** A division code (2, 4, 6, 9 or 12 digits) or a grid code (a village's 12 digits and the grid's number). */
 const DIVISION_OR_GRID_CODE = /^(\d{2}(\d{2}(\d{2}(\d{3}(\d{3})?)?)?)?|\d{12}[0-9A-Za-z_-]{1,20})$/;

@@ -1,5 +1,5 @@
 import { isEmail } from 'class-validator';
-import type { ContactKind } from '../../directory.types';
+import type { ContactKind } from '../../../../common/domain/directory.types';
 import { checkPhone } from '../../phone';
 
 export type ContactCheck =

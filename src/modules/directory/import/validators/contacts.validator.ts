@@ -1,4 +1,4 @@
-import { CONTACT_KINDS } from '../../directory.types';
+import { CONTACT_KINDS } from '../../../../common/domain/directory.types';
 import type { ContactRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
 import { normaliseContact } from './contact-value';

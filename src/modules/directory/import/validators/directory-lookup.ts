@@ -1,4 +1,4 @@
-import type { HazardSiteType } from '../../directory.types';
+import type { HazardSiteType } from '../../../../common/domain/directory.types';
 import { chunked, type SqlRunner } from '../bulk-sql';
 
 const LOOKUP_CHUNK = 50_000;

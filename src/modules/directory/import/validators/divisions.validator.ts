@@ -3,7 +3,7 @@ import {
   type DivisionLevel,
   divisionLevelOf,
   parentDivisionCode,
-} from '../../directory.types';
+} from '../../../../common/domain/directory.types';
 import type { DivisionRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
 import type { DirectoryLookup } from './directory-lookup';

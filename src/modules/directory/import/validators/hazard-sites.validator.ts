@@ -1,5 +1,9 @@
-import type { HazardSiteType } from '../../directory.types';
-import { HAZARD_NAMES_ZH, HAZARD_TYPES, type HazardType } from '../../../warnings/warning.types';
+import type { HazardSiteType } from '../../../../common/domain/directory.types';
+import {
+  HAZARD_NAMES_ZH,
+  HAZARD_TYPES,
+  type HazardType,
+} from '../../../../common/domain/warning.types';
 import type { HazardSiteRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
 import type { DirectoryLookup } from './directory-lookup';

@@ -3,7 +3,7 @@ import {
   PERSON_ROLE_NAMES_ZH,
   PERSON_ROLES,
   type PersonRole,
-} from '../../directory.types';
+} from '../../../../common/domain/directory.types';
 import type { ContactValue, PersonRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
 import { normaliseContact } from './contact-value';

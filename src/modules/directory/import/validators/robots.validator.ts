@@ -1,4 +1,4 @@
-import { ROBOT_PLATFORMS, type RobotPlatform } from '../../directory.types';
+import { ROBOT_PLATFORMS, type RobotPlatform } from '../../../../common/domain/directory.types';
 import type { RobotRow } from '../import-rows';
 import type { SourceFile } from '../import.types';
 import type { DirectoryLookup } from './directory-lookup';

@@ -1,5 +1,5 @@
-import { joinPlaceName } from '../../templates/format';
-import type { HazardGrade } from './hazard-grade';
+import { joinPlaceName } from './format';
+import type { HazardGrade } from '../common/domain/hazard-grade';
 
 /** What the SMS to a duty office says of a report. */
 export interface ReportSmsContext {

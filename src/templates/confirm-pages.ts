@@ -1,14 +1,14 @@
-import { escapeHtml } from '../../templates/email';
-import { enDateTime, listPlaces, zhDateTime } from '../../templates/format';
-import { renderReceivedLink } from '../../templates/received';
-import { statusMark } from '../../templates/policy';
+import { escapeHtml } from './email';
+import { enDateTime, listPlaces, zhDateTime } from './format';
+import { renderReceivedLink } from './received';
+import { statusMark } from './policy';
 import {
   LEVEL_NAMES_EN,
   LEVEL_NAMES_ZH,
   type WarningContent,
   type WarningLevel,
-} from '../warnings/warning.types';
-import type { DeliveryState } from './answers.service';
+} from '../common/domain/warning.types';
+import type { DeliveryState } from '../modules/chain/answers.service';
 
 /**
  * The pages behind a signed confirmation link (/c/:token): plain server-rendered HTML, Chinese

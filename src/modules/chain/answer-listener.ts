@@ -1,5 +1,4 @@
-/** Injection token of the component told about every effective answer (the escalation engine). */
-export const ANSWER_LISTENER = 'ANSWER_LISTENER';
+import { Injectable } from '@nestjs/common';
 
 /** An answer that changed the person's state: confirmed receipt, or asked for help. */
 export interface EffectiveAnswer {
@@ -16,4 +15,22 @@ export interface EffectiveAnswer {
  */
 export interface AnswerListener {
   onAnswer(e: EffectiveAnswer): Promise<void>;
+}
+
+/**
+ * Who is told about effective answers. The chain calls no feature module: the escalation engine
+ * (which lives above the chain, with dispatch) registers itself here when it is created, so the
+ * dependency points one way (dispatch -> chain) and no module has to provide a token upwards.
+ */
+@Injectable()
+export class AnswerListeners {
+  private readonly listeners: AnswerListener[] = [];
+
+  register(listener: AnswerListener): void {
+    if (!this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  get all(): readonly AnswerListener[] {
+    return this.listeners;
+  }
 }

@@ -5,10 +5,10 @@ import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { AuditService } from '../audit/audit.service';
 import type { ChannelKind } from '../../channels/channel.types';
-import type { RecipientContact } from '../directory/targeting/targeting.types';
-import { firstContactFor, type PlannedAttempt, planStep } from '../dispatch/contact-plan';
-import { DispatchQueue } from '../dispatch/dispatch-queue.service';
-import { DispatchRepository } from '../dispatch/dispatch.repository';
+import type { RecipientContact } from '../../common/domain/targeting.types';
+import { firstContactFor, type PlannedAttempt, planStep } from '../chain/contact-plan';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
+import { DispatchRepository } from './dispatch.repository';
 import { type AttemptToInsert, EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import {
@@ -19,9 +19,9 @@ import {
   OPEN,
   StepMoves,
 } from '../chain/step-moves.repository';
-import { NumberLimits } from '../dispatch/number-limits';
+import { NumberLimits } from './number-limits';
 import { TasksService } from '../tasks/tasks.service';
-import type { MessageType } from '../warnings/warning.types';
+import type { MessageType } from '../../common/domain/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
 import {
   type EscalationPolicy,
@@ -29,9 +29,10 @@ import {
   type GroupConfirm,
   type GroupRuleOutcome,
   toGroupConfirm,
-} from './escalation-policy.types';
-import { PoliciesRepository } from './policies.repository';
+} from '../chain/escalation-policy.types';
+import { PoliciesRepository } from '../escalation/policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
+import { type AnswerListener, AnswerListeners } from '../chain/answer-listener';
 import { timerLateness } from '../../common/observability/metrics';
 
 /** What a step timer run did, for its worker. */
@@ -73,7 +74,7 @@ const ANSWERED = ['confirmed', 'declined', 'cancelled'];
  * delivered twice, late, or after an answer does nothing.
  */
 @Injectable()
-export class EscalationService {
+export class EscalationService implements AnswerListener {
   private readonly logger = new Logger(EscalationService.name);
 
   constructor(
@@ -89,7 +90,11 @@ export class EscalationService {
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
     private readonly numberLimits: NumberLimits,
-  ) {}
+    listeners: AnswerListeners,
+  ) {
+    // An effective answer stops the person's pending steps; a call for help escalates at once.
+    listeners.register(this);
+  }
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
   async startChains(

@@ -11,7 +11,7 @@ import {
   type SendGroupJob,
   type StepTimerJob,
   stepTimerJobId,
-} from '../../common/queue/queue-names';
+} from './queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 
 /** The job id of a grid's group-rule timer: one per warning version and grid. */

@@ -1,5 +1,5 @@
-import type { PersonChannel } from '../dispatch/contact-plan';
-import { RESPONSIBLE_ROLES } from '../directory/directory.types';
+import type { PersonChannel } from './contact-plan';
+import { RESPONSIBLE_ROLES } from '../../common/domain/directory.types';
 
 /** One step of a chain: channels used at once, then how long to wait for an answer. */
 export interface PolicyStep {

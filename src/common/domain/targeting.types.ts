@@ -1,4 +1,4 @@
-import type { ContactKind, PersonRole } from '../directory.types';
+import type { ContactKind, PersonRole } from './directory.types';
 
 /**
  * What a warning targets. See targeting.service.ts for the exact semantics; in short, the

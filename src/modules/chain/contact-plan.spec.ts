@@ -1,4 +1,4 @@
-import type { RecipientContact } from '../directory/targeting/targeting.types';
+import type { RecipientContact } from '../../common/domain/targeting.types';
 import { planFailover, planNotice, planStep } from './contact-plan';
 
 const mobile: RecipientContact = {

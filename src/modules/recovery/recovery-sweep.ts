@@ -8,9 +8,9 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { EscalationService } from '../escalation/escalation.service';
-import { DispatchQueue } from './dispatch-queue.service';
-import { LifecycleService } from './lifecycle.service';
+import { EscalationService } from '../dispatch/escalation.service';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
+import { LifecycleService } from '../dispatch/lifecycle.service';
 import { SilentSendsService } from '../responses/silent-sends.service';
 
 /** One sweep at a time across every worker process (a session advisory lock). */

@@ -1,4 +1,4 @@
-import { reportEscalationSms, reportNoticeSms } from './hazard-report.templates';
+import { reportEscalationSms, reportNoticeSms } from './hazard-report';
 
 const ctx = {
   reportId: '1a2b3c4d-0000-4000-8000-000000000000',

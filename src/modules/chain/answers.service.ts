@@ -1,23 +1,18 @@
 import { withTimeout } from '../../common/with-timeout';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
-import { TaskMoves } from '../chain/task-moves.repository';
+import { TaskMoves } from './task-moves.repository';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { ANSWER_LISTENER, type AnswerListener } from './answer-listener';
-import { NoticesRepository } from '../chain/notices.repository';
-import { ChainMoves } from '../chain/chain-moves.repository';
-import {
-  type AnswerInput,
-  type AnswerKind,
-  type AnswerResult,
-  delayedNote,
-} from '../chain/answers.types';
+import { AnswerListeners } from './answer-listener';
+import { NoticesRepository } from './notices.repository';
+import { ChainMoves } from './chain-moves.repository';
+import { type AnswerInput, type AnswerKind, type AnswerResult, delayedNote } from './answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
-import type { OnSiteAnswer } from '../chain/answers.types';
+import type { OnSiteAnswer } from './answers.types';
 
-export * from '../chain/answers.types';
+export * from './answers.types';
 
 /**
  * How long an answer's webhook waits for its follow-up (alert the superiors of a help request).
@@ -44,7 +39,7 @@ export class AnswersService {
     private readonly notices: NoticesRepository,
     private readonly moves: ChainMoves,
     private readonly taskMoves: TaskMoves,
-    @Optional() @Inject(ANSWER_LISTENER) private readonly listener?: AnswerListener,
+    private readonly listeners: AnswerListeners,
   ) {}
 
   /**
@@ -150,19 +145,13 @@ export class AnswersService {
   }
 
   private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
-    if (result.effective && this.listener && input.kind !== 'ambiguous') {
+    if (!result.effective || input.kind === 'ambiguous') return result;
+    const answer = { deliveryId: result.deliveryId, warningId: result.warningId, kind: input.kind };
+    for (const listener of this.listeners.all) {
       try {
         // A webhook is answered within a second whatever the queue backend does: past the limit
         // the follow-up goes on in the background, and the recovery sweep makes good a lost one.
-        await withTimeout(
-          this.listener.onAnswer({
-            deliveryId: result.deliveryId,
-            warningId: result.warningId,
-            kind: input.kind,
-          }),
-          LISTENER_TIMEOUT_MS,
-          'the answer follow-up',
-        );
+        await withTimeout(listener.onAnswer(answer), LISTENER_TIMEOUT_MS, 'the answer follow-up');
       } catch (err) {
         // The answer is committed; a webhook retry would be a duplicate and not call again.
         this.logger.error(

@@ -1,7 +1,7 @@
 import type { ChannelKind } from '../../channels/channel.types';
-import type { ContactKind } from '../directory/directory.types';
-import type { RecipientContact } from '../directory/targeting/targeting.types';
-import type { EscalationPolicy } from '../escalation/escalation-policy.types';
+import type { ContactKind } from '../../common/domain/directory.types';
+import type { RecipientContact } from '../../common/domain/targeting.types';
+import type { EscalationPolicy } from './escalation-policy.types';
 
 /** A person-addressed channel: one attempt reaches one person at one address. */
 export type PersonChannel = Extract<ChannelKind, 'sms' | 'voice' | 'email'>;

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { renderMessage } from '../../templates';
-import type { Principal } from '../auth/auth.decorators';
-import type { CreateWarningDto } from '../warnings/dto/create-warning.dto';
-import type { WarningContent } from '../warnings/warning.types';
-import { WarningsRepository } from '../warnings/warnings.repository';
+import type { Principal } from '../../common/auth/auth.decorators';
+import type { CreateWarningDto } from './dto/create-warning.dto';
+import type { WarningContent } from '../../common/domain/warning.types';
+import { WarningsRepository } from './warnings.repository';
 
 /** Renders a draft warning on each channel without creating anything. */
 @Injectable()
