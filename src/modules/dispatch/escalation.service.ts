@@ -23,13 +23,7 @@ import { NumberLimits } from './number-limits';
 import { TasksService } from '../tasks/tasks.service';
 import type { MessageType } from '../../common/domain/warning.types';
 import { type VersionRow, WarningsRepository } from '../warnings/warnings.repository';
-import {
-  type EscalationPolicy,
-  evaluateGroupRule,
-  type GroupConfirm,
-  type GroupRuleOutcome,
-  toGroupConfirm,
-} from '../chain/escalation-policy.types';
+import type { EscalationPolicy } from '../chain/escalation-policy.types';
 import { PoliciesRepository } from '../escalation/policies.repository';
 import { NoticesRepository } from '../chain/notices.repository';
 import { type AnswerListener, AnswerListeners } from '../chain/answer-listener';
@@ -774,7 +768,7 @@ export class EscalationService implements AnswerListener {
       [warningId],
     );
     if (!w || w.state !== 'active' || w.version !== version) return;
-    const outcome = await this.groupOutcome(warningId, version, gridCode);
+    const outcome = await this.steps.groupRuleOutcome(warningId, version, gridCode);
     if (!outcome || outcome.met) return;
     const [anchor] = await this.db.query(
       `SELECT d.id, d.warning_id AS "warningId" FROM deliveries d
@@ -792,98 +786,6 @@ export class EscalationService implements AnswerListener {
       { warningId, gridCode, alerted: next.length, ...outcome },
       'group rule not met: the village is alerted',
     );
-  }
-
-  /**
-   * The grid's group rule outcome: the one recorded by an earlier run of this timer, else counted
-   * now and recorded (with its audit event, in one transaction). Undefined when the grid has no
-   * responsible person on the warning under a policy with a group rule.
-   */
-  private async groupOutcome(
-    warningId: string,
-    version: number,
-    gridCode: string,
-  ): Promise<GroupRuleOutcome | undefined> {
-    const recorded = async () =>
-      (
-        await this.db.query<GroupRuleOutcome[]>(
-          `SELECT required, total, confirmed, met FROM group_rule_outcomes
-            WHERE warning_id = $1 AND version = $2 AND grid_code = $3`,
-          [warningId, version, gridCode],
-        )
-      )[0];
-    const before = await recorded();
-    if (before) return before;
-    const members = await this.db.query<
-      {
-        personId: string;
-        confirmed: boolean;
-        policyId: string | null;
-        ruleSeconds: number | null;
-        rank: number | null;
-        groupConfirm: GroupConfirm | null;
-      }[]
-    >(
-      `SELECT d.person_id AS "personId", d.state = 'confirmed' AS confirmed, d.policy_id AS "policyId",
-              pol.group_rule_seconds AS "ruleSeconds", pol.rank, pol.group_confirm AS "groupConfirm"
-         FROM deliveries d JOIN people p ON p.id = d.person_id
-         LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
-        WHERE d.warning_id = $1 AND d.version = $2 AND d.grid_code = $3 AND d.role <> 'resident'
-          AND d.msg_type <> 'cancel'
-        ORDER BY p.name COLLATE "C", p.id`,
-      [warningId, version, gridCode],
-    );
-    // The rule of the policy whose group rule is due first (as scheduleGroupRules timed it).
-    const ruled = members
-      .filter((m) => m.ruleSeconds !== null)
-      .sort(
-        (a, b) =>
-          (a.ruleSeconds as number) - (b.ruleSeconds as number) || (a.rank ?? 0) - (b.rank ?? 0),
-      )[0];
-    if (!ruled) return undefined;
-    const rule = toGroupConfirm(ruled.groupConfirm);
-    const outcome = evaluateGroupRule(
-      rule,
-      members.length,
-      members.filter((m) => m.confirmed).length,
-    );
-    const unconfirmed = members.filter((m) => !m.confirmed).map((m) => m.personId);
-    const inserted = await this.db.transaction(async (m) => {
-      const [row] = await m.query<{ warningId: string }[]>(
-        `INSERT INTO group_rule_outcomes (warning_id, version, grid_code, policy_id, rule, required, total, confirmed, met, unconfirmed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT DO NOTHING RETURNING warning_id AS "warningId"`,
-        [
-          warningId,
-          version,
-          gridCode,
-          ruled.policyId,
-          JSON.stringify(rule),
-          outcome.required,
-          outcome.total,
-          outcome.confirmed,
-          outcome.met,
-          unconfirmed,
-        ],
-      );
-      if (!row) return false;
-      await this.audit.append(
-        [
-          {
-            actor: 'escalation',
-            action: 'group_rule.evaluated',
-            subjectType: 'grid',
-            subjectId: gridCode,
-            warningId,
-            data: { version, policyId: ruled.policyId, rule, ...outcome, unconfirmed },
-          },
-        ],
-        m,
-      );
-      return true;
-    });
-    // A concurrent run recorded it first: its outcome is the one acted on.
-    return inserted ? outcome : recorded();
   }
 
   /**
