@@ -6,6 +6,7 @@ import {
   DELIVERY_STATES,
   type DeliveryState,
   EDGE_MOVES,
+  edgeGuard,
   EDGE_STATES,
   nextEdgeState,
   nextTaskState,
@@ -124,5 +125,12 @@ describe('the chain state table', () => {
 
   it('writes guards as SQL lists of the constants', () => {
     expect(sqlList(DELIVERY_MOVES.markDelivered.from)).toBe(`('pending', 'sent')`);
+  });
+
+  it('edge guards in SQL come from the edge table (open is resolved_at IS NULL)', () => {
+    expect(edgeGuard('resolveBySubject', 'e')).toBe('e.resolved_at IS NULL');
+    expect(edgeGuard('resolveByTask')).toBe('resolved_at IS NULL');
+    // An acknowledgement is recorded whether or not the edge was resolved by then.
+    expect(edgeGuard('acknowledge')).toBe('TRUE');
   });
 });

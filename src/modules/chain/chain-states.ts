@@ -135,6 +135,17 @@ export function nextEdgeState(state: EdgeState, move: EdgeMove): EdgeState | und
   return m.from.includes(state) ? m.to : undefined;
 }
 
+/**
+ * The SQL guard of an edge move, from the table: an edge is open while `resolved_at IS NULL`.
+ * `alias` names the escalations table in the statement (e.g. `e`).
+ */
+export function edgeGuard(move: EdgeMove, alias?: string): string {
+  const from: readonly EdgeState[] = EDGE_MOVES[move].from;
+  const column = alias ? `${alias}.resolved_at` : 'resolved_at';
+  if (from.includes('open') && from.includes('resolved')) return 'TRUE';
+  return from.includes('open') ? `${column} IS NULL` : `${column} IS NOT NULL`;
+}
+
 /** States a delivery has once its person answered (their own alert stops). */
 export const ANSWERED: readonly DeliveryState[] = ['confirmed', 'declined'];
 /** States in which no more of the person's own alert is sent. */

@@ -5,7 +5,7 @@ import type { ChannelKind } from '../../channels/channel.types';
 import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { PlannedAttempt } from './contact-plan';
-import { attemptFrom, sqlList } from './chain-states';
+import { attemptFrom, edgeGuard, sqlList } from './chain-states';
 import { delayedNote } from './answers.types';
 
 /** Why someone was brought into another person's chain. */
@@ -318,7 +318,7 @@ export class NoticesRepository {
               m,
               `UPDATE escalations SET acknowledged_at = coalesce($4::timestamptz, now()), ack_channel = $2, ack_attempt_id = $3,
                       resolved_at = coalesce(resolved_at, $4::timestamptz, now()), resolution = coalesce(resolution, 'acknowledged')
-                WHERE id = ANY($1::uuid[]) AND acknowledged_at IS NULL RETURNING id`,
+                WHERE id = ANY($1::uuid[]) AND ${edgeGuard('acknowledge')} AND acknowledged_at IS NULL RETURNING id`,
               [a.covers ?? [], input.channel, input.attemptId, input.receivedAt ?? null],
             );
       if (edges.length)
@@ -379,14 +379,14 @@ export class NoticesRepository {
           ? await rows<{ id: string; warningId: string }>(
               m,
               `UPDATE escalations SET resolved_at = now(), resolution = 'task_done'
-                WHERE task_id = $1 AND resolved_at IS NULL RETURNING id, warning_id AS "warningId"`,
+                WHERE task_id = $1 AND ${edgeGuard('resolveByTask')} RETURNING id, warning_id AS "warningId"`,
               [by.taskId],
             )
           : await rows<{ id: string; warningId: string }>(
               m,
               `UPDATE escalations e SET resolved_at = now(), resolution = 'subject_answered'
                  FROM deliveries s, deliveries f
-                WHERE s.id = $1 AND f.id = e.from_delivery_id AND e.resolved_at IS NULL AND e.warning_id = s.warning_id
+                WHERE s.id = $1 AND f.id = e.from_delivery_id AND ${edgeGuard('resolveBySubject', 'e')} AND e.warning_id = s.warning_id
                   AND ((e.reason = 'not_woken' AND e.from_delivery_id = s.id)
                     OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code
                         AND (${GRID_CONFIRMED('s')}) >= coalesce((SELECT o.required FROM (${GRID_OUTCOME('f')}) o), 1)))
