@@ -126,4 +126,11 @@ describe('folder dependencies', () => {
       'modules/a',
     ]);
   });
+
+  it('no provider looks another one up by token at run time (ModuleRef): dependencies are declared', () => {
+    const lookups = sources(join(SRC, 'modules')).filter((file) =>
+      /\bModuleRef\b/.test(readFileSync(file, 'utf8')),
+    );
+    expect(lookups.map((f) => relative(SRC, f))).toEqual([]);
+  });
 });

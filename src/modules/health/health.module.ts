@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { allQueuesProvider } from '../../common/queue/all-queues';
 import { HealthController } from './health.controller';
 import { InboundSpoolHealthIndicator } from './inbound.health';
 import { QueueHealthIndicator } from './queue.health';
@@ -9,6 +10,12 @@ import { WorkMetrics } from './work.metrics';
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [QueueHealthIndicator, WorkHealthIndicator, WorkMetrics, InboundSpoolHealthIndicator],
+  providers: [
+    allQueuesProvider,
+    QueueHealthIndicator,
+    WorkHealthIndicator,
+    WorkMetrics,
+    InboundSpoolHealthIndicator,
+  ],
 })
 export class HealthModule {}

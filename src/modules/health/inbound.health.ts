@@ -1,8 +1,6 @@
-import { getQueueToken } from '@nestjs/bullmq';
+import { AllQueues } from '../../common/queue/all-queues';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Queue } from 'bullmq';
 import { QUEUE_NAMES } from '../../common/queue/queue-names';
 import { withTimeout } from '../../common/with-timeout';
 import { type SpoolBacklog, spoolBacklog } from '../responses/inbound-spool';
@@ -17,16 +15,14 @@ const TIMEOUT_MS = 3000;
 @Injectable()
 export class InboundSpoolHealthIndicator {
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: AllQueues,
     private readonly health: HealthIndicatorService,
   ) {}
 
   async check(key = 'inbound') {
     const indicator = this.health.check(key);
     try {
-      const queue = this.moduleRef.get<Queue>(getQueueToken(QUEUE_NAMES.inbound), {
-        strict: false,
-      });
+      const queue = this.queues.get(QUEUE_NAMES.inbound);
       const backlog: SpoolBacklog = await withTimeout(
         spoolBacklog(queue),
         TIMEOUT_MS,

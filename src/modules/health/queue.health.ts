@@ -1,8 +1,6 @@
-import { getQueueToken } from '@nestjs/bullmq';
+import { AllQueues } from '../../common/queue/all-queues';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Queue } from 'bullmq';
 import { ALL_QUEUES } from '../../common/queue/queue-names';
 
 const TIMEOUT_MS = 3000;
@@ -20,7 +18,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 @Injectable()
 export class QueueHealthIndicator {
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: AllQueues,
     private readonly health: HealthIndicatorService,
   ) {}
 
@@ -28,8 +26,7 @@ export class QueueHealthIndicator {
     const indicator = this.health.check(key);
     const counts: Record<string, Record<string, number>> = {};
     try {
-      for (const name of ALL_QUEUES) {
-        const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      for (const [name, queue] of this.queues.entries()) {
         counts[name] = await withTimeout(
           // Prioritized jobs are waiting too (imminent warnings are sent with a priority).
           queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
@@ -46,7 +43,7 @@ export class QueueHealthIndicator {
   async checkRedis(key = 'redis') {
     const indicator = this.health.check(key);
     try {
-      const queue = this.moduleRef.get<Queue>(getQueueToken(ALL_QUEUES[0]), { strict: false });
+      const queue = this.queues.get(ALL_QUEUES[0]);
       const backend = queue.backend as unknown as { client: Promise<{ ping(): Promise<string> }> };
       const client = await withTimeout(backend.client, TIMEOUT_MS);
       const pong = await withTimeout(client.ping(), TIMEOUT_MS);

@@ -1,11 +1,8 @@
-import { getQueueToken } from '@nestjs/bullmq';
+import { AllQueues } from '../../common/queue/all-queues';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bullmq';
 import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { ALL_QUEUES } from '../../common/queue/queue-names';
 import { WorkHealthIndicator } from './work.health';
 
 /**
@@ -17,7 +14,7 @@ import { WorkHealthIndicator } from './work.health';
 export class WorkMetrics implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: AllQueues,
     private readonly work: WorkHealthIndicator,
   ) {}
 
@@ -74,8 +71,7 @@ export class WorkMetrics implements OnModuleInit {
       },
     );
     gauge('wg_queue_jobs', 'Jobs per queue and state', ['queue', 'state'], async (g) => {
-      for (const name of ALL_QUEUES) {
-        const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      for (const [name, queue] of this.queues.entries()) {
         const counts = await queue.getJobCounts(
           'waiting',
           'prioritized',
