@@ -1,6 +1,6 @@
 /**
  * The fault suite's short form (README: "Fault suite"): the same scenarios as
- * `npm run test:faults`, on a county of a few hundred people, with the API and a worker as child
+ * `npm run test:faults`, on a county of a few thousand people (FAULTS_SHORT_PEOPLE), with the API and a worker as child
  * processes (`node dist/main.js`, built here) on the test run's Postgres and a redis-server of the
  * suite's own (restarted and flushed by the scenarios). Nothing may be sent twice and nobody may
  * be left unaccounted for; how fast it recovers is reported, not asserted.
@@ -13,7 +13,7 @@ import { SCENARIOS } from './harness/scenarios';
 import { runSuite, type ScenarioResult, type SuiteOptions } from './harness/suite';
 import { testPgAdminUrl } from '../helpers/database';
 
-const RESIDENTS = Number(process.env.FAULTS_SHORT_PEOPLE ?? 300);
+const RESIDENTS = Number(process.env.FAULTS_SHORT_PEOPLE ?? 2000);
 /**
  * Three scenarios keep `npm test` short: kill -9 during escalation, Postgres refusing connections
  * and replayed / late webhooks. FAULTS_SHORT_SCENARIOS=all (or a comma list) runs more. The
@@ -48,7 +48,7 @@ describe(`fault suite, short form (${RESIDENTS} residents): nothing sent twice, 
       faultMs: 3_000,
       stepWaitSeconds: 8,
       // A deadline for completion, not a speed assertion.
-      drainTimeoutMs: 240_000,
+      drainTimeoutMs: 600_000,
       outDir: OUT_DIR,
       log,
     };

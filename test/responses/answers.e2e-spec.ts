@@ -768,6 +768,36 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
   });
 
   describe('matching a reply to a warning', () => {
+    it('takes a reply to a message the carrier later called undelivered: the reply shows it arrived', async () => {
+      // The fault suite found it: a reply kept in the inbound spool during a database outage was
+      // applied after an "undelivered" receipt had failed the SMS it answered, and was lost.
+      const w5 = await issue('渔子溪村滑坡临灾预警（回执晚到）');
+      const r = REPLIERS[4];
+      const sms = await waitUntil(async () => {
+        const a = await attemptOf(w5, r.ext, 'sms');
+        return a?.provider_id ? a : undefined;
+      }, 'SMS of W5 handed to the carrier');
+      const res = await twilioPost('/webhooks/twilio/sms/status', {
+        AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
+        MessageSid: sms.provider_id!,
+        SmsSid: sms.provider_id!,
+        MessageStatus: 'undelivered',
+        SmsStatus: 'undelivered',
+        ErrorCode: '30005',
+        To: r.mobile,
+        From: t.sandbox!.env.TWILIO_FROM_NUMBER,
+      });
+      expect(res.status).toBe(204);
+      expect((await attemptOf(w5, r.ext, 'sms'))!.status).toBe('failed');
+      const reply = await inboundSms(r.mobile, '1');
+      expect(messageOf(reply.text)).toContain('已确认收到');
+      const d5 = (await delivery(w5, r.ext))!;
+      expect(d5).toMatchObject({ state: 'confirmed', answer_channel: 'sms' });
+      expect((await answersOf(d5.id)).map((a) => [a.kind, a.attempt_id])).toEqual([
+        ['confirm', sms.id],
+      ]);
+    });
+
     it('never takes a reply as the answer to a warning that has not reached that number yet', async () => {
       const queues = ['send-sms', 'send-voice', 'send-email'].map(
         (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,

@@ -275,10 +275,11 @@ export class SmsRepliesService {
             ORDER BY a.sent_at DESC NULLS LAST, a.seq DESC LIMIT 1) s ON true
         WHERE c.value = $1 AND c.kind IN ('mobile', 'satellite')
           -- Only a warning whose message went to this number (handed to the provider at least):
-          -- a reply to an older warning is not an answer to one still queued for this person.
+          -- a reply to an older warning is not an answer to one still queued for this person. One
+          -- the carrier later called undelivered counts too: a reply from the number shows it came.
           AND EXISTS (SELECT 1 FROM contact_attempts x
                        WHERE x.delivery_id = d.id AND x.address = c.value AND x.purpose = 'warning'
-                         AND x.status IN ('sending', 'sent', 'delivered', 'completed'))
+                         AND (x.status IN ('sending', 'sent', 'delivered', 'completed') OR x.sent_at IS NOT NULL))
         ORDER BY w.created_at DESC, s.sent_at DESC NULLS LAST, d.created_at DESC
         LIMIT 1`,
       // A request for help also reaches a warning already confirmed: it is a new emergency.

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
 import twilio from 'twilio';
 import { type RunningSandbox, startSandbox } from '../../../src/bootstrap/sandbox';
 import { ProviderLog } from './provider-log';
@@ -375,6 +377,7 @@ export async function runScenario(
   let sandbox: RunningSandbox | undefined;
   let provider: ProviderFaultProxy | undefined;
   const processes: GatewayProcess[] = [];
+  let spoolRedis: IORedis | undefined;
   try {
     sandbox = await startSandbox({
       databaseUrl: directUrl,
@@ -460,6 +463,15 @@ export async function runScenario(
 
     const progress = async (): Promise<Progress> =>
       (await db.query<Progress>(PROGRESS_SQL, [warningId])).rows[0];
+    // Answers kept in the inbound spool (taken while Postgres was away) and not applied yet: the
+    // backlog is not drained while any is left (their outcome is read once it is).
+    spoolRedis = new IORedis(infra.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+    spoolRedis.on('error', () => undefined);
+    const spool = new Queue('inbound-spool', { connection: spoolRedis, prefix: env.QUEUE_PREFIX });
+    const spoolPending = async (): Promise<number> => {
+      const counts = await spool.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    };
     const waitFor = async (what: string, check: (p: Progress) => boolean) => {
       const deadline = Date.now() + opts.drainTimeoutMs;
       let last: Progress | undefined;
@@ -512,7 +524,8 @@ export async function runScenario(
         last.openPeople === 0 &&
         last.openGroups === 0 &&
         last.openChains === 0 &&
-        webhooks.pending === 0
+        webhooks.pending === 0 &&
+        (await spoolPending().catch(() => -1)) === 0
       ) {
         drained = true;
         recoverMs = Date.now() - faultEnd;
@@ -631,6 +644,7 @@ export async function runScenario(
     return result;
   } finally {
     await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
+    spoolRedis?.disconnect();
     await provider?.close().catch(() => undefined);
     await sandbox?.stop().catch(() => undefined);
     await webhooks.close().catch(() => undefined);
