@@ -1,4 +1,8 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { NoticesRepository } from '../../src/modules/chain/notices.repository';
+import { SendMoves } from '../../src/modules/chain/send-moves.repository';
+import { SendAttemptService } from '../../src/modules/dispatch/send-attempt.service';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -637,6 +641,79 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     );
     const [fresh] = await notices.queue(chief.id, [mobile], 1);
     expect(await notices.claim(fresh.id)).toEqual({ covers: [next.id], open: 1 });
+    await cancel(id);
+  });
+
+  it('a person’s own alert fails over to a number a notice already called, and ends unreachable by its own attempts', async () => {
+    // Seen at 20k in a provider brownout: a village responsible person's own alert failed on their
+    // mobile while a notice about their grid was calling their landline. The alert's failover
+    // took the landline as tried (by the notice) and, the notice call having been answered, the
+    // person was never marked unreachable either: `sent` for good, with the chain over.
+    const queues = ['send-sms', 'send-voice'].map(
+      (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
+    );
+    const r = RESIDENTS[2];
+    const landline = '+862887650203';
+    // No carrier receipt during the test: the alert stays `sent` until the test fails it.
+    carrier().setProfile(
+      r.mobile,
+      presetProfile('silent', { sms: { reply: null, deliverAfterMs: 600_000 } }),
+    );
+    const id = await meteo(['resident']);
+    const d = await waitUntil(() => delivery(id, r.ext), 'resident delivery');
+    const other = await waitUntil(() => delivery(id, RESIDENTS[3].ext), 'second resident');
+    await smsSent(id, r.ext);
+    for (const q of queues) await q.pause();
+    try {
+      await t.db.query(
+        `INSERT INTO contact_points (person_id, kind, value, priority) VALUES ($1, 'landline', $2, 2)`,
+        [await personId(r.ext), landline],
+      );
+      await t.db.query(
+        `INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason)
+         VALUES ($1, $2, $3, 'help_requested')`,
+        [id, other.id, d.id],
+      );
+      const notices = t.app.get(NoticesRepository);
+      const [call] = await notices.queue(
+        d.id,
+        [{ channel: 'voice', contactKind: 'landline', address: landline }],
+        1,
+      );
+      await t.db.query(
+        `UPDATE contact_attempts SET status = 'completed', outcome = 'hung_up_early', sent_at = now(),
+                completed_at = now() WHERE id = $1`,
+        [call.id],
+      );
+      // The person's own SMS fails for good (after the notice call was answered).
+      // (An UPDATE through TypeORM answers [rows, count].)
+      const [[own]] = await t.db.query(
+        `UPDATE contact_attempts SET status = 'failed', outcome = 'undelivered', failed_at = now()
+          WHERE delivery_id = $1 AND purpose = 'warning' AND channel = 'sms'
+        RETURNING id, delivery_id AS "deliveryId", warning_id AS "warningId", version, msg_type AS "msgType",
+                  channel, address, priority, purpose`,
+        [d.id],
+      );
+      await t.app.get(SendAttemptService).failover({ ...own, personId: await personId(r.ext) });
+      const alerts = await t.db.query(
+        `SELECT id, channel, address, status FROM contact_attempts
+          WHERE delivery_id = $1 AND purpose = 'warning' AND status = 'queued'`,
+        [d.id],
+      );
+      expect(alerts).toEqual([
+        expect.objectContaining({ channel: 'voice', address: landline, status: 'queued' }),
+      ]);
+      // That call fails too: nothing of the alert is left, so the person is unreachable, and
+      // says why, whatever the notice call did.
+      await t.db.query(
+        `UPDATE contact_attempts SET status = 'failed', outcome = 'failed', failed_at = now() WHERE id = $1`,
+        [alerts[0].id],
+      );
+      await t.app.get(SendMoves).markUnreachableIfExhausted(d.id);
+      expect((await delivery(id, r.ext)).state).toBe('unreachable');
+    } finally {
+      for (const q of queues) await q.resume();
+    }
     await cancel(id);
   });
 

@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
 import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
+import { OWN_MESSAGE } from './chain-moves.repository';
 
 interface UnreachableRow {
   id: string;
@@ -334,8 +335,9 @@ export class SendMoves {
         m,
         `UPDATE deliveries d SET state = 'unreachable'
           WHERE d.id = $1 AND d.state IN ${sqlList(deliveryFrom('markUnreachable'))}
+            -- Of the person's own messages: a notice about others that reached them is not their alert.
             AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.delivery_id = d.id AND a.version = d.version
-                               AND a.status NOT IN ('failed', 'cancelled'))
+                               AND ${OWN_MESSAGE} AND a.status NOT IN ('failed', 'cancelled'))
           RETURNING ${UNREACHABLE_RETURNING}`,
         [deliveryId],
       );

@@ -131,10 +131,11 @@ export class DispatchRepository {
       seq: number;
       version: number;
       msgType: string;
+      purpose: string;
     }[]
   > {
     return this.db.query(
-      `SELECT channel, address, status, seq, version, msg_type AS "msgType" FROM contact_attempts WHERE delivery_id = $1 ORDER BY seq`,
+      `SELECT channel, address, status, seq, version, msg_type AS "msgType", purpose FROM contact_attempts WHERE delivery_id = $1 ORDER BY seq`,
       [deliveryId],
     );
   }

@@ -261,7 +261,10 @@ export class SendAttemptService {
     // An answered person's alert needs no other contact point (a notice to them still does).
     if (purpose === 'warning' && ANSWERED.includes((await this.repo.deliveryState(a.deliveryId))!))
       return;
-    const tried = await this.repo.attemptsOfDelivery(a.deliveryId);
+    const all = await this.repo.attemptsOfDelivery(a.deliveryId);
+    // Tried for this message: a number a notice about others called has not had the person's
+    // own alert (and the other way round).
+    const tried = all.filter((t) => (t.purpose === 'notice') === (purpose === 'notice'));
     const contacts = (await this.repo.contactsOf([a.personId])).get(a.personId) ?? [];
     const next = planFailover(
       { channel: a.channel as PersonChannel, address: a.address },
@@ -276,7 +279,7 @@ export class SendAttemptService {
       await this.queue.enqueueAttempts(await this.notices.queue(a.deliveryId, [next], a.priority));
       return;
     }
-    const seq = Math.max(...tried.map((t) => t.seq)) + 1;
+    const seq = Math.max(...all.map((t) => t.seq)) + 1;
     const queued = await this.entries.addAttempts([
       {
         deliveryId: a.deliveryId,
