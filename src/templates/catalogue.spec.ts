@@ -189,6 +189,23 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
   });
 
+  // Every short SMS asks for an answer (the 叫应 chain waits for it): the reply instruction
+  // outranks the full place name and every other upgrade; the place is shortened instead.
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s: keeps its reply instruction within one segment',
+    (_n, e) => {
+      const reply = zh(e) ? '回复1确认' : ' Reply 1';
+      if (!zh(e) && e.kind === 'imminent' && !e.text.endsWith(reply)) {
+        // The one exception: an English drill of an imminent alert, whose place, time and
+        // shelter (checked below) with the [DRILL] mark leave no room for it.
+        expect(e.status).toBe('exercise');
+        expect(Array.from(e.text + reply).length).toBeGreaterThan(70);
+      } else expect(e.text.endsWith(reply)).toBe(true);
+      expect(smsSegments(e.text)).toBe(1);
+      expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
+    },
+  );
+
   it.each(each((e) => e.channel === 'sms_short'))(
     '%s: ends with a whole sentence before the reply prompt',
     (_n, e) => {
