@@ -379,7 +379,9 @@ function warningEntries(
   out.push(entry('voice_thanks', 'responsible', call.thanks));
   out.push(entry('voice_help', 'responsible', call.helpAcknowledged));
   for (const platform of PLATFORMS) {
-    const r = renderMessage('robot', { ...base, platform, mentions: [mentionFor(platform)] });
+    // A dropped group's release mentions nobody: the people dropped get their own release.
+    const mentions = message === 'release' ? [] : [mentionFor(platform)];
+    const r = renderMessage('robot', { ...base, platform, mentions });
     const text = [r.title, ...r.messages.map((m) => m.markdown)].join('\n\n');
     out.push(entry(`robot_${platform}`, 'group', text));
   }
