@@ -11,11 +11,12 @@ import {
 } from './catalogue/catalogue';
 import { MESSAGES_MD } from './catalogue/main';
 import { STATUS_MARKS } from './policy';
+import { LEVEL_COLOURS_ZH, WARNING_KINDS, WARNING_LEVELS } from '../common/domain/warning.types';
 
 const entries = buildCatalogue();
 const zh = (e: CatalogueEntry): boolean => e.locale === 'zh-CN';
 const name = (e: CatalogueEntry): string =>
-  `${e.locale} ${e.kind} ${e.message} ${e.status} ${e.channel}`;
+  `${e.locale} ${e.kind} ${e.level} ${e.message} ${e.status} ${e.channel}`;
 /** What a call says after a key, or when no key or a wrong key was pressed. */
 const RECEIPTS: readonly string[] = ['voice_reprompt', 'voice_thanks', 'voice_help'];
 const each = (filter: (e: CatalogueEntry) => boolean): Array<[string, CatalogueEntry]> =>
@@ -50,6 +51,35 @@ describe('message catalogue (docs/messages.md)', () => {
     }
     expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
   });
+
+  it.each(WARNING_KINDS.flatMap((k) => WARNING_LEVELS.map((l) => [k, l] as const)))(
+    'shows the alert of a %s warning at level %s in both locales, on every channel it goes out on',
+    (kind, level) => {
+      for (const locale of ['zh-CN', 'en'] as const) {
+        const alert = entries.filter(
+          (e) =>
+            e.kind === kind &&
+            e.level === level &&
+            e.locale === locale &&
+            e.message === 'alert' &&
+            e.status === 'actual',
+        );
+        const channels = alert.map((e) => e.channel);
+        for (const c of ['sms_short', 'sms_long', 'voice', 'robot_wecom', 'email'] as const)
+          expect(channels).toContain(c);
+        // Loudspeakers play imminent warnings and red or orange ones only (GroupSendPlanner).
+        const speakers = kind === 'imminent' || level === 'red' || level === 'orange';
+        expect(channels.includes('broadcast')).toBe(speakers);
+        // The level's own words (policy.ts), never another level's colour.
+        const colour = LEVEL_COLOURS_ZH[level];
+        for (const e of alert.filter((x) => zh(x) && !RECEIPTS.includes(x.channel))) {
+          expect(e.text).toContain(colour);
+          for (const other of WARNING_LEVELS.filter((l) => l !== level))
+            expect(e.text).not.toContain(`${LEVEL_COLOURS_ZH[other]}预警`);
+        }
+      }
+    },
+  );
 
   it('has what a call says after a key, for every warning message and locale', () => {
     for (const channel of ['voice_reprompt', 'voice_thanks', 'voice_help'] as const) {

@@ -23,7 +23,8 @@
  * Last resort, only if the minimal wording itself is too long (an unusually long signature, a
  * drill mark in English): the time phrase is shortened, the reply instruction given up (before
  * an imminent warning's shelter and time), then the time/risk phrase is dropped, then the place
- * is cut to six characters (汶川…).
+ * is cut to six characters (汶川…). A wording given up that, in the end, was not needed for the
+ * room is given back (see fitToSegment).
  * If even signature + label + action exceed one segment, `shortFits` is false and the text is
  * returned uncut (a configuration error to surface, not to hide).
  *
@@ -85,7 +86,7 @@ const GIVE_UP = {
 } as const;
 
 /** English last resorts, given up before the Chinese ones (GIVE_UP) that English shares. */
-const GIVE_UP_EN = { changeShort: 35, change: 34.5, label: 34, risk: 33.5 } as const;
+const GIVE_UP_EN = { changeShort: 35, change: 34.5, label: 34, risk: 33.5, now: 32.4 } as const;
 
 function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
   if (locale === 'en') return placesEn(names);
@@ -206,7 +207,11 @@ function imminentBodyEn(f: WarningFacts): SmsPart[] {
       name: 'action',
       text: `${IMMINENT_GO_TO.en} ${shelter} now.`,
       richer: [{ text: `${IMMINENT_ACTION.en} to ${shelter}.`, priority: 4 }],
-      poorer: [{ text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter }],
+      poorer: [
+        // Without "now" rather than without the reply instruction.
+        { text: `${IMMINENT_GO_TO.en} ${shelter}.`, priority: GIVE_UP_EN.now },
+        { text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter },
+      ],
     },
     reply(f),
   ];

@@ -201,9 +201,9 @@ describe('sms', () => {
       places,
     });
     // Place, time and shelter, as in Chinese (before: …Yuzixi etc ~22:00. Evacuate now.); a
-    // Latin place name this long leaves no room for the reply instruction.
+    // Latin place name this long costs the "now", never the reply instruction.
     expect(alert.short).toBe(
-      '【Wenchuan EM】Red landslide: Yuzixi etc ~22:00. Go to 映秀镇小学 now.',
+      '【Wenchuan EM】Red landslide: Yuzixi etc ~22:00. Go to 映秀镇小学. Reply 1',
     );
     expect(analyzeSms(alert.short)).toMatchObject({ encoding: 'UCS-2', segments: 1 });
     expect(alert.long).toContain('Level: Red (Level I)');
@@ -248,11 +248,12 @@ describe('sms', () => {
     expect(en({ ...IMMINENT_CANCEL, status: 'exercise' }).short).toBe(
       '【Wenchuan EM】[DRILL] Cancelled: Red landslide (渔子溪村 etc). Reply 1',
     );
-    // A signature too long for all of it: time and shelter go as in Chinese, the place stays
+    // A signature too long for all of it: the time goes (the shelter is given back once the
+    // reply instruction is given up), the place stays
     // whole; when even that does not fit, residents get the full text (shortFits false).
     const longer = en(IMMINENT_RED_ALERT, 'Wenchuan County EM Office');
     expect(longer.short).toBe(
-      '【Wenchuan County EM Office】Red landslide: 渔子溪村 etc. Evacuate now.',
+      '【Wenchuan County EM Office】Red landslide: 渔子溪村 etc. Go to 映秀镇小学 now.',
     );
     expect(longer.shortFits).toBe(true);
     const tooLong = en(drill, 'Wenchuan County Emergency Management Bureau');
@@ -882,7 +883,7 @@ describe('issue 9: what people read and hear is true', () => {
     // gives way (it is in the long form), the added village and the reply instruction do not
     // (the place is shortened to its own name instead).
     expect(same.short).toBe(
-      '【汶川县应急】滑坡红色临灾预警更新：新增东界脑村；渔子溪村等预计22时前后有滑坡，请立即撤离至映秀镇小学。回复1确认',
+      '【汶川县应急】滑坡红色临灾预警更新：新增东界脑村；渔子溪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
     expect(same.short).not.toContain('预警内容已更新');
     expect(same.long).toContain(
