@@ -5,8 +5,9 @@ import { waitUntil } from '../helpers/wait';
 import { hoursFromNow } from '../helpers/warning-bodies';
 
 /**
- * What the groups (robots, village loudspeakers) actually receive, from the sandbox's providers:
- * a village dropped by an update is told so on its own robot and loudspeakers, with its own name
+ * What people and groups actually receive, read from the sandbox's providers: a drill is marked
+ * on every channel, a Feishu robot mentions people by their Feishu id from the directory, and a
+ * village dropped by an update is told so on its own robot and loudspeakers, with its own name
  * and the level it had, never that the warning ended.
  */
 const APP_SECRET = 'group-texts-e2e-secret'.padEnd(40, 'z');
@@ -57,7 +58,7 @@ function riskWarning(overrides: Record<string, unknown> = {}) {
   };
 }
 
-describe('group texts: robots and loudspeakers', () => {
+describe('sent texts: drills, mentions, groups dropped by an update', () => {
   let t: TestApp;
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
 
@@ -97,6 +98,100 @@ describe('group texts: robots and loudspeakers', () => {
       .filter((e) => refs.includes(String((e.data as { taskRef: string }).taskRef)))
       .map((e) => String((e.data as { text: string }).text));
   };
+
+  it('an exercise is marked on every channel, and a Feishu robot mentions people by their Feishu id from the directory', async () => {
+    const carrier = t.sandbox!.carrier;
+    const since = carrier.events().at(-1)?.seq ?? 0;
+    const issued = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(
+        riskWarning({ status: 'exercise', headline: '映秀镇地质灾害气象风险橙色预警（演练）' }),
+      );
+    expect(issued.status).toBe(201);
+    const id = issued.body.id as string;
+    await waitUntil(async () => {
+      const sent = await sentGroups(id);
+      return sent.length === 4 ? sent : undefined;
+    }, 'both robots and both villages’ loudspeakers heard the drill');
+    const [{ n: sms }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM contact_attempts WHERE warning_id = $1 AND channel = 'sms' AND status IN ('sent', 'delivered')`,
+      [id],
+    );
+    expect(sms).toBeGreaterThan(0);
+
+    // SMS: the carrier signature, then the mark, on every SMS of the drill (short and full).
+    const smsBodies = await waitUntil(async () => {
+      const bodies = carrier
+        .events({ type: 'sms.created', since })
+        .map((e) => String((e.data as { body: string }).body));
+      return bodies.length >= sms ? bodies : undefined;
+    }, 'the drill’s SMS at the carrier');
+    for (const body of smsBodies) expect(body).toMatch(/^【[^】]+】【演练】/);
+    expect(
+      smsBodies.some((b) => b.startsWith('【应急预警】【演练】地质灾害气象风险橙色预警')),
+    ).toBe(true);
+
+    // The call says 这是一次演练 before its text and again after it, before the keypress prompt.
+    const says = await waitUntil(async () => {
+      const e = carrier.events({ type: 'call.say', since });
+      return e.length ? e : undefined;
+    }, 'a call of the drill played');
+    const script = String(
+      (
+        says.find((e) => String((e.data as { text: string }).text).length > 40)!.data as {
+          text: string;
+        }
+      ).text,
+    );
+    expect(script.startsWith('这是一次演练。')).toBe(true);
+    expect(script).toMatch(/这是一次演练。(按1确认收到，按2请求支援)?$/);
+    expect(script.match(/这是一次演练/g)).toHaveLength(2);
+
+    // Robots: the mark in the title (Feishu card header) and at the start of the text.
+    const feishu = carrier
+      .events({ type: 'robot.message', since })
+      .filter((e) => e.to === FEISHU_TOKEN)
+      .map((e) => e.data as { text: string; mentions: { userIds: string[] } });
+    expect(feishu).toHaveLength(1);
+    // The card's header title (the sandbox reads the card's strings in order: its header first).
+    expect(feishu[0]!.text).toMatch(/^plain_text 【演练】地质灾害气象风险橙色预警 /);
+    expect(feishu[0]!.text).toContain('**【演练】🟠 地质灾害气象风险橙色预警**');
+    // Mentioned by the Feishu id the directory holds (a real <at>, so Feishu notifies them)…
+    const chief = VILLAGE_2_PEOPLE.chief;
+    expect(feishu[0]!.text).toContain(`<at user_id="${chief.feishu}">${chief.name}</at>`);
+    expect(feishu[0]!.mentions.userIds).toEqual([chief.feishu]);
+    // …and a person without one by name, saying they were not notified in the group.
+    const deputy = VILLAGE_2_PEOPLE.deputy;
+    expect(feishu[0]!.text).toContain(`${deputy.name}（未绑定群账号，无法@提醒）`);
+    expect(feishu[0]!.text).not.toMatch(new RegExp(`@${deputy.name}|<at[^>]*>${deputy.name}`));
+    const wecom = carrier
+      .events({ type: 'robot.message', since })
+      .filter((e) => e.to === ROBOT_KEY)
+      .map((e) => String((e.data as { text: string }).text));
+    // WeCom: the markdown, then the text message that carries the mentions; both marked.
+    expect(wecom.length).toBeGreaterThan(0);
+    for (const text of wecom) expect(text).toMatch(/^(\*\*)?【演练】/);
+
+    // E-mail: the mark at the start of the subject.
+    const mail = await waitUntil(
+      async () =>
+        carrier
+          .events({ type: 'email.received', since })
+          .find((e) => e.to === PEOPLE.villageChief.email),
+      'the drill’s e-mail',
+    );
+    expect(String((mail.data as { subject: string }).subject)).toMatch(/^【演练】/);
+
+    // Loudspeakers: 这是一次演练 before and after the text.
+    for (const terminal of ['T-001', 'T-002']) {
+      const [speaker] = await broadcastTexts(id, terminal);
+      expect(speaker).toMatch(/^这是一次演练。村民朋友们请注意：/);
+      expect(speaker).toMatch(/这是一次演练。$/);
+    }
+    await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '演练结束' });
+  });
 
   it('a village dropped by an update hears on its robot and loudspeaker that its own area left the warning, with the level it had; a later cancel does not tell it again', async () => {
     const issued = await t.http().post('/v1/warnings').set(duty()).send(riskWarning());
