@@ -809,7 +809,8 @@ const SCENARIO_TITLE: Record<CatalogueScenario, string> = {
 const MESSAGE_TITLE: Record<MessageKind, string> = {
   alert: '发布 · Alert',
   update: '更新 · Update',
-  release: '更新后移出预警范围 · Release after an update (area dropped)',
+  release:
+    '更新后移出预警范围（机器人和应急广播：仅发往自身区域被移出的群和村，不@人） · Release after an update (area dropped; robots and loudspeakers: only those whose own area was dropped, no mentions)',
   cancel: '解除 · Cancel',
   help_notice: '请求支援通知（上级） · Help-request notice to a superior',
   not_woken_notice: '未应答（未叫醒）通知（上级） · Not-woken notice to a superior',
