@@ -13,7 +13,13 @@ import {
   WarningFacts,
   warningFacts,
 } from './format';
-import { IMMINENT_ACTION, LEVEL_POLICY, NO_SHELTER } from './policy';
+import {
+  IMMINENT_ACTION,
+  IMMINENT_NO_RETURN,
+  LEVEL_POLICY,
+  METEO_PUBLIC_ADVICE,
+  NO_SHELTER,
+} from './policy';
 import type { BroadcastContext, BroadcastMessage, TemplateTable } from './types';
 import { ttsClean } from './voice';
 
@@ -31,7 +37,7 @@ function imminentZh(f: WarningFacts): string {
   const shelter = f.shelter ?? NO_SHELTER['zh-CN'];
   const evacuate = instruction.includes(shelter)
     ? ''
-    : `请受威胁的群众${IMMINENT_ACTION['zh-CN'].replace(/^请/, '')}到${shelter}，不要返回取物。`;
+    : `请受威胁的群众${IMMINENT_ACTION['zh-CN'].replace(/^请/, '')}到${shelter}，${IMMINENT_NO_RETURN['zh-CN']}。`;
   return `${when}${listPlaces(f.places, 'zh-CN', PLACES)}可能发生${f.hazard}。${evacuate}${instruction}`;
 }
 
@@ -39,7 +45,7 @@ function meteoZh(f: WarningFacts): string {
   return (
     `${f.window}，${listPlaces(f.places, 'zh-CN', PLACES)}滑坡、崩塌、泥石流等地质灾害${f.risk}。` +
     LEVEL_POLICY[f.w.level].action['zh-CN'] +
-    '请远离陡坡、沟谷和河道，发现山体开裂、异常响声、溪水突然变浑等险情，立即撤离并报告村组干部。'
+    METEO_PUBLIC_ADVICE['zh-CN']
   );
 }
 
@@ -86,8 +92,8 @@ function imminentEn(f: WarningFacts): string {
   const shelter = f.shelter ?? NO_SHELTER.en;
   return (
     `${article(f.hazard, true)} may happen${when} at ${listPlaces(f.places, 'en', PLACES)}. ` +
-    `If you live in the danger area, leave now and go to ${shelter}. ` +
-    'Do not go back for belongings. ' +
+    `People in the danger area: ${IMMINENT_ACTION.en.toLowerCase()} to ${shelter}. ` +
+    `${IMMINENT_NO_RETURN.en}. ` +
     sentence(freeText(leadSentences(f.instruction, 200), 'en', 'Measures'), 'en')
   );
 }
@@ -96,7 +102,7 @@ function meteoEn(f: WarningFacts): string {
   return (
     `From ${f.window}, the risk of landslides, rockfalls and debris flows at ${listPlaces(f.places, 'en', PLACES)} is ${f.risk}. ` +
     `${LEVEL_POLICY[f.w.level].action.en} ` +
-    'Keep away from steep slopes, gullies and rivers. If you see cracks, hear unusual noises or streams turn muddy, leave at once and tell the village officials.'
+    METEO_PUBLIC_ADVICE.en
   );
 }
 

@@ -11,11 +11,12 @@ import {
 } from './catalogue/catalogue';
 import { MESSAGES_MD } from './catalogue/main';
 import { STATUS_MARKS } from './policy';
+import { LEVEL_COLOURS_ZH, WARNING_KINDS, WARNING_LEVELS } from '../common/domain/warning.types';
 
 const entries = buildCatalogue();
 const zh = (e: CatalogueEntry): boolean => e.locale === 'zh-CN';
 const name = (e: CatalogueEntry): string =>
-  `${e.locale} ${e.kind} ${e.message} ${e.status} ${e.channel}`;
+  `${e.locale} ${e.kind} ${e.level} ${e.message} ${e.status} ${e.channel}`;
 /** What a call says after a key, or when no key or a wrong key was pressed. */
 const RECEIPTS: readonly string[] = ['voice_reprompt', 'voice_thanks', 'voice_help'];
 const each = (filter: (e: CatalogueEntry) => boolean): Array<[string, CatalogueEntry]> =>
@@ -50,6 +51,35 @@ describe('message catalogue (docs/messages.md)', () => {
     }
     expect(catalogueMarkdown(buildCatalogue())).toBe(catalogueMarkdown(entries));
   });
+
+  it.each(WARNING_KINDS.flatMap((k) => WARNING_LEVELS.map((l) => [k, l] as const)))(
+    'shows the alert of a %s warning at level %s in both locales, on every channel it goes out on',
+    (kind, level) => {
+      for (const locale of ['zh-CN', 'en'] as const) {
+        const alert = entries.filter(
+          (e) =>
+            e.kind === kind &&
+            e.level === level &&
+            e.locale === locale &&
+            e.message === 'alert' &&
+            e.status === 'actual',
+        );
+        const channels = alert.map((e) => e.channel);
+        for (const c of ['sms_short', 'sms_long', 'voice', 'robot_wecom', 'email'] as const)
+          expect(channels).toContain(c);
+        // Loudspeakers play imminent warnings and red or orange ones only (GroupSendPlanner).
+        const speakers = kind === 'imminent' || level === 'red' || level === 'orange';
+        expect(channels.includes('broadcast')).toBe(speakers);
+        // The level's own words (policy.ts), never another level's colour.
+        const colour = LEVEL_COLOURS_ZH[level];
+        for (const e of alert.filter((x) => zh(x) && !RECEIPTS.includes(x.channel))) {
+          expect(e.text).toContain(colour);
+          for (const other of WARNING_LEVELS.filter((l) => l !== level))
+            expect(e.text).not.toContain(`${LEVEL_COLOURS_ZH[other]}预警`);
+        }
+      }
+    },
+  );
 
   it('has what a call says after a key, for every warning message and locale', () => {
     for (const channel of ['voice_reprompt', 'voice_thanks', 'voice_help'] as const) {
@@ -188,6 +218,23 @@ describe('message catalogue (docs/messages.md)', () => {
     expect(smsSegments(e.text)).toBe(1);
     expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
   });
+
+  // Every short SMS asks for an answer (the 叫应 chain waits for it): the reply instruction
+  // outranks the full place name and every other upgrade; the place is shortened instead.
+  it.each(each((e) => e.channel === 'sms_short'))(
+    '%s: keeps its reply instruction within one segment',
+    (_n, e) => {
+      const reply = zh(e) ? '回复1确认' : ' Reply 1';
+      if (!zh(e) && e.kind === 'imminent' && !e.text.endsWith(reply)) {
+        // The one exception: an English drill of an imminent alert, whose place, time and
+        // shelter (checked below) with the [DRILL] mark leave no room for it.
+        expect(e.status).toBe('exercise');
+        expect(Array.from(e.text + reply).length).toBeGreaterThan(70);
+      } else expect(e.text.endsWith(reply)).toBe(true);
+      expect(smsSegments(e.text)).toBe(1);
+      expect(Array.from(e.text).length).toBeLessThanOrEqual(70);
+    },
+  );
 
   it.each(each((e) => e.channel === 'sms_short'))(
     '%s: ends with a whole sentence before the reply prompt',

@@ -16,10 +16,19 @@ import {
   warningFacts,
   zhShortTime,
 } from './format';
-import { AFTER_RELEASE, NO_SHELTER } from './policy';
+import {
+  AFTER_RELEASE,
+  IMMINENT_ACTION,
+  IMMINENT_NO_RETURN,
+  LEVEL_POLICY,
+  NO_SHELTER,
+} from './policy';
 import type { ManualContext, ManualTaskMessage, ManualTaskTarget, TemplateTable } from './types';
 
 const MAX_TARGETS = 10;
+
+/** A policy sentence as a clause: 请加强巡查防范。 → 加强巡查防范. */
+const bare = (s: string): string => s.replace(/^请/, '').replace(/[。.]$/, '');
 
 function targetsZh(targets: readonly ManualTaskTarget[]): string {
   const shown = targets.slice(0, MAX_TARGETS).map((t) => {
@@ -108,8 +117,8 @@ function renderManualZh(ctx: ManualContext): ManualTaskMessage {
     : cancel
       ? `告知预警已解除，${after}`
       : f.imminent
-        ? `通知立即撤离至${f.shelter ?? NO_SHELTER['zh-CN']}，不得返回取物`
-        : '通知注意防范，做好转移准备';
+        ? `通知${bare(IMMINENT_ACTION['zh-CN'])}至${f.shelter ?? NO_SHELTER['zh-CN']}，${IMMINENT_NO_RETURN['zh-CN']}`
+        : `通知${bare(LEVEL_POLICY[f.w.level].actionShort['zh-CN'])}`;
   let action: string;
   if (door || cancel) {
     action = targets
@@ -151,8 +160,8 @@ function renderManualEn(ctx: ManualContext): ManualTaskMessage {
     : cancel
       ? `tell them the warning is cancelled (${afterEn === after ? after.toLowerCase() : afterEn})`
       : f.imminent
-        ? `tell them to evacuate now to ${f.shelter ?? NO_SHELTER.en} and not go back for belongings`
-        : 'tell them to stay alert and be ready to move';
+        ? `tell them to ${IMMINENT_ACTION.en.toLowerCase()} to ${f.shelter ?? NO_SHELTER.en} (${IMMINENT_NO_RETURN.en.toLowerCase()})`
+        : `tell them to ${bare(LEVEL_POLICY[f.w.level].actionShort.en).replace(/^./, (c) => c.toLowerCase())}`;
   const action =
     door || cancel
       ? `Go now to ${where}, knock on every door and ${what}${targets ? `: ${targets}` : ''}.`

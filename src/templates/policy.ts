@@ -47,6 +47,20 @@ export const LEVEL_POLICY: Record<WarningLevel, LevelPolicy> = {
 export const IMMINENT_ACTION: Text = { 'zh-CN': '请立即撤离', en: 'Evacuate now' };
 /** The same in the fewest words, before the shelter: Go to 映秀镇小学 now. (one-segment SMS). */
 export const IMMINENT_GO_TO: Text = { 'zh-CN': '请立即撤离至', en: 'Go to' };
+/** Said to the people an imminent warning evacuates: never go back. */
+export const IMMINENT_NO_RETURN: Text = {
+  'zh-CN': '不要返回取物',
+  en: 'Do not go back for belongings',
+};
+/**
+ * What residents do under a meteorological risk warning, whatever its level (the loudspeaker
+ * says it after the level's `action`).
+ */
+export const METEO_PUBLIC_ADVICE: Text = {
+  'zh-CN':
+    '请远离陡坡、沟谷和河道，发现山体开裂、异常响声、溪水突然变浑等险情，立即撤离并报告村组干部。',
+  en: 'Keep away from steep slopes, gullies and rivers. If you see cracks, hear unusual noises or streams turn muddy, leave at once and tell the village officials.',
+};
 /** Where to go when an imminent warning names no shelter. */
 export const NO_SHELTER: Text = { 'zh-CN': '安全地带', en: 'safe ground' };
 

@@ -119,6 +119,18 @@ describe('fitToSegment', () => {
     expect(r.text.startsWith(`【${'很'.repeat(60)}】红色预警：`)).toBe(true);
   });
 
+  it('gives back a wording given up early when a later one made the room', () => {
+    // The place is cut first (least important) but that is not enough; once the time is given
+    // up too, the place fits whole again and is given back.
+    const r = fitToSegment([
+      '【县】',
+      { text: '甲'.repeat(60), poorer: [{ text: '甲'.repeat(58), priority: 30 }] },
+      { text: '乙'.repeat(10), poorer: [{ text: '', priority: 20 }] },
+    ]);
+    expect(r.text).toBe(`【县】${'甲'.repeat(60)}`);
+    expect(r.chosen).toEqual([-1, -1, -2]);
+  });
+
   it('cuts a plain string with an ellipsis, never the signature', () => {
     const r = fitToSegment(`【汶川县应急】${zh(100)}`);
     expect(r.fits).toBe(true);

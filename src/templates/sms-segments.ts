@@ -199,6 +199,18 @@ function fitParts(parts: ReadonlyArray<string | SmsPart>, options: FitOptions): 
       chosen[d.part] = -2 - d.variant;
       if (measure(render(chosen), options).segments <= max) break;
     }
+    // Give back what turned out not to be needed: a wording given up early that did not make
+    // room by itself (the message fitted only once a later one went too) is restored when the
+    // message still fits, most important first.
+    const given = norm
+      .map((p, part) => ({ part, priority: p.poorer?.[0]?.priority ?? 0 }))
+      .filter(({ part }) => chosen[part]! <= -2)
+      .sort((a, b) => a.priority - b.priority || a.part - b.part);
+    for (const { part } of given) {
+      const trial = chosen.slice();
+      trial[part] = -1;
+      if (measure(render(trial), options).segments <= max) chosen[part] = -1;
+    }
     const text = render(chosen);
     const m = measure(text, options);
     return { text, ...m, fits: m.segments <= max, chosen };

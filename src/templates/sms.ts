@@ -8,10 +8,11 @@
  *      地质灾害气象风险黄色预警： / 滑坡临灾预警升级为红色： / 解除滑坡红色临灾预警;
  *   3. a minimal place: the first place name (cut to 10 characters if longer, or the shared
  *      town/county 汶川县映秀镇等地 when shorter) followed by 等 if there are more places;
- *   4. the core action (imminent: 请立即撤离) or the risk wording (meteorological: 风险较高).
+ *   4. the core action (imminent: 请立即撤离) or the risk wording (meteorological: 风险较高);
+ *   5. the reply instruction 回复1确认: every short SMS asks for an answer, so it outranks the
+ *      place in full (the place is shortened to its own name, 渔子溪村等, to make room).
  * Then, richer wordings are added while the message still fits one segment, in this order:
- *   p1 the first place name in full;
- *   p2 the reply instruction 回复1确认;
+ *   p1 the first place name in full (汶川县映秀镇渔子溪村等);
  *   p3 the time (imminent: 预计22时前后可能发生滑坡; meteorological: the validity window);
  *   p4 the shelter (请立即撤离至映秀小学) / the meteorological measure (请加强巡查防范);
  *   p5…p7 more place names: 2, 3, then 4 and more up to the full list (等 dropped when all fit);
@@ -19,8 +20,11 @@
  * So with very long place lists the list is cut with 等 before the reply instruction or the
  * time are dropped, and the level and signature are never touched.
  *
- * Last resort, only if the minimal wording itself is too long (an unusually long signature): the
- * time/risk phrase is dropped first, then the place is cut to six characters (汶川县映秀…).
+ * Last resort, only if the minimal wording itself is too long (an unusually long signature, a
+ * drill mark in English): the time phrase is shortened, the reply instruction given up (before
+ * an imminent warning's shelter and time), then the time/risk phrase is dropped, then the place
+ * is cut to six characters (汶川…). A wording given up that, in the end, was not needed for the
+ * room is given back (see fitToSegment).
  * If even signature + label + action exceed one segment, `shortFits` is false and the text is
  * returned uncut (a configuration error to surface, not to hide).
  *
@@ -74,6 +78,7 @@ const PLACE_PRIORITY = { first: 1, more: 5 } as const;
 const GIVE_UP = {
   timeShort: 33,
   changeShort: 32.5,
+  reply: 32.25,
   shelter: 32,
   change: 31,
   time: 30,
@@ -81,12 +86,25 @@ const GIVE_UP = {
 } as const;
 
 /** English last resorts, given up before the Chinese ones (GIVE_UP) that English shares. */
-const GIVE_UP_EN = { changeShort: 35, change: 34.5, label: 34 } as const;
+const GIVE_UP_EN = { changeShort: 35, change: 34.5, label: 34, risk: 33.5, now: 32.4 } as const;
 
 function places(names: readonly string[], locale: 'zh-CN' | 'en'): SmsPart {
   if (locale === 'en') return placesEn(names);
   const p = placePart(names, locale, PLACE_PRIORITY);
-  return p.text ? { ...p, poorer: [{ text: cut(p.text, 6, '…'), priority: GIVE_UP.places }] } : p;
+  if (!p.text) return p;
+  // The minimal place is the first place's own name (渔子溪村等) when shorter; the fuller
+  // wording (汶川县映秀镇渔子溪村等) is the first upgrade, after the reply instruction.
+  const own = ownPlaceName(names[0]!);
+  const minimal = codePoints(own) <= 10 ? own + (names.length > 1 ? '等' : '') : p.text;
+  const shorter = codePoints(minimal) < codePoints(p.text);
+  return {
+    ...p,
+    text: shorter ? minimal : p.text,
+    richer: shorter
+      ? [{ text: p.text, priority: PLACE_PRIORITY.first }, ...(p.richer ?? [])]
+      : p.richer,
+    poorer: [{ text: cut(shorter ? minimal : p.text, 6, '…'), priority: GIVE_UP.places }],
+  };
 }
 
 /**
@@ -113,12 +131,16 @@ const COLOUR_EN: Record<WarningLevel, string> = {
   blue: 'Blue',
 };
 
+/**
+ * The reply instruction: part of the minimal wording (the chain waits for the answer), given up
+ * only as a last resort (GIVE_UP.reply), before an imminent warning's shelter and time.
+ */
 function reply(f: WarningFacts): SmsPart {
   const en = f.locale === 'en';
   return {
     name: 'reply',
-    text: '',
-    richer: [{ text: en ? ` Reply ${f.confirmKey}` : `回复${f.confirmKey}确认`, priority: 2 }],
+    text: en ? ` Reply ${f.confirmKey}` : `回复${f.confirmKey}确认`,
+    poorer: [{ text: '', priority: GIVE_UP.reply }],
   };
 }
 
@@ -185,7 +207,11 @@ function imminentBodyEn(f: WarningFacts): SmsPart[] {
       name: 'action',
       text: `${IMMINENT_GO_TO.en} ${shelter} now.`,
       richer: [{ text: `${IMMINENT_ACTION.en} to ${shelter}.`, priority: 4 }],
-      poorer: [{ text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter }],
+      poorer: [
+        // Without "now" rather than without the reply instruction.
+        { text: `${IMMINENT_GO_TO.en} ${shelter}.`, priority: GIVE_UP_EN.now },
+        { text: `${IMMINENT_ACTION.en}.`, priority: GIVE_UP.shelter },
+      ],
     },
     reply(f),
   ];
@@ -195,7 +221,12 @@ function meteoBodyEn(f: WarningFacts): SmsPart[] {
   return [
     { name: 'time', text: '', richer: [{ text: `${f.windowShort}, `, priority: 3 }] },
     places(f.places, 'en'),
-    { name: 'risk', text: `: ${f.risk} risk.`, richer: [] },
+    {
+      // The colour of the label already says how high the risk is: given up before the reply.
+      name: 'risk',
+      text: `: ${f.risk} risk.`,
+      poorer: [{ text: '.', priority: GIVE_UP_EN.risk }],
+    },
     {
       name: 'action',
       text: '',
@@ -425,7 +456,17 @@ function cancelPartsEn(f: WarningFacts): SmsPart[] {
   const places = placesEn(f.places);
   const wrap = (s: string): string => (s ? ` (${s})` : '');
   return [
-    { name: 'label', text: `Cancelled: ${enShortTitle(f)}` },
+    {
+      name: 'label',
+      text: `Cancelled: ${enShortTitle(f)}`,
+      // Without "warning" (Cancelled: Red landslide) rather than without the reply instruction.
+      poorer: [
+        {
+          text: `Cancelled: ${enShortTitle(f).replace(/ warning$/, '')}`,
+          priority: GIVE_UP_EN.label,
+        },
+      ],
+    },
     {
       ...places,
       text: wrap(places.text),

@@ -114,19 +114,19 @@ describe('sms', () => {
     expect(short).toBe(
       '【汶川县应急管理局防汛办】滑坡红色临灾预警：汶川县映秀镇渔子溪村、中滩堡村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
-    // A longer signature leaves no room for the reply: place, time and shelter stay.
+    // A longer signature: the reply instruction stays, the place is shortened to its own name.
     const longer = renderMessage('sms', {
       warning: IMMINENT_RED_ALERT,
       signature: '汶川县应急管理局地质灾害防治指挥部办公室',
     });
     expect(longer.short).toBe(
-      '【汶川县应急管理局地质灾害防治指挥部办公室】滑坡红色临灾预警：汶川县映秀镇渔子溪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。',
+      '【汶川县应急管理局地质灾害防治指挥部办公室】滑坡红色临灾预警：渔子溪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
     expect(countSmsSegments(longer.short)).toBe(1);
     const huge = renderMessage('sms', { warning: IMMINENT_RED_ALERT, signature: '很'.repeat(45) });
     expect(huge.shortSegments).toBe(1);
     expect(huge.shortFits).toBe(true);
-    expect(huge.short).toBe(`【${'很'.repeat(45)}】滑坡红色临灾预警：汶川县映秀…请立即撤离。`);
+    expect(huge.short).toBe(`【${'很'.repeat(45)}】滑坡红色临灾预警：渔子溪村等请立即撤离。`);
     const absurd = renderMessage('sms', {
       warning: IMMINENT_RED_ALERT,
       signature: '很'.repeat(70),
@@ -200,9 +200,10 @@ describe('sms', () => {
       locale: 'en',
       places,
     });
-    // Place, time and shelter, as in Chinese (before: …Yuzixi etc ~22:00. Evacuate now.).
+    // Place, time and shelter, as in Chinese (before: …Yuzixi etc ~22:00. Evacuate now.); a
+    // Latin place name this long costs the "now", never the reply instruction.
     expect(alert.short).toBe(
-      '【Wenchuan EM】Red landslide: Yuzixi etc ~22:00. Evacuate now to 映秀镇小学.',
+      '【Wenchuan EM】Red landslide: Yuzixi etc ~22:00. Go to 映秀镇小学. Reply 1',
     );
     expect(analyzeSms(alert.short)).toMatchObject({ encoding: 'UCS-2', segments: 1 });
     expect(alert.long).toContain('Level: Red (Level I)');
@@ -218,7 +219,7 @@ describe('sms', () => {
     expect(meteo.short).toContain('Yellow geohazard risk');
     const update = renderMessage('sms', { ...updateCtx, signature: 'WC EM', locale: 'en', places });
     expect(update.short).toBe(
-      '【WC EM】Landslide Orange→Red: Yuzixi etc ~22:00. Evacuate now to 映秀镇小学.',
+      '【WC EM】Landslide→Red: Yuzixi etc ~22:00. Go to 映秀镇小学 now. Reply 1',
     );
     expect(update.shortSegments).toBe(1);
     const cancel = renderMessage('sms', {
@@ -239,18 +240,20 @@ describe('sms', () => {
     expect(en(drill).short).toBe(
       '【Wenchuan EM】[DRILL] Red landslide: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now.',
     );
+    // The reply instruction before the fuller label (before: …Red landslide warning: …).
     expect(en(IMMINENT_RED_ALERT).short).toBe(
-      '【Wenchuan EM】Red landslide warning: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now.',
+      '【Wenchuan EM】Red landslide: 渔子溪村 etc ~22:00. Go to 映秀镇小学 now. Reply 1',
     );
     // Before: 【Wenchuan EM】[DRILL] Cancelled: Red landslide warning.
     expect(en({ ...IMMINENT_CANCEL, status: 'exercise' }).short).toBe(
-      '【Wenchuan EM】[DRILL] Cancelled: Red landslide warning (渔子溪村 etc).',
+      '【Wenchuan EM】[DRILL] Cancelled: Red landslide (渔子溪村 etc). Reply 1',
     );
-    // A signature too long for all of it: time and shelter go as in Chinese, the place stays
+    // A signature too long for all of it: the time goes (the shelter is given back once the
+    // reply instruction is given up), the place stays
     // whole; when even that does not fit, residents get the full text (shortFits false).
     const longer = en(IMMINENT_RED_ALERT, 'Wenchuan County EM Office');
     expect(longer.short).toBe(
-      '【Wenchuan County EM Office】Red landslide: 渔子溪村 etc. Evacuate now.',
+      '【Wenchuan County EM Office】Red landslide: 渔子溪村 etc. Go to 映秀镇小学 now.',
     );
     expect(longer.shortFits).toBe(true);
     const tooLong = en(drill, 'Wenchuan County Emergency Management Bureau');
@@ -877,9 +880,10 @@ describe('issue 9: what people read and hear is true', () => {
       },
     });
     // Residents of an imminent warning need place, time and shelter first: the changed validity
-    // gives way (it is in the long form), the added village does not.
+    // gives way (it is in the long form), the added village and the reply instruction do not
+    // (the place is shortened to its own name instead).
     expect(same.short).toBe(
-      '【汶川县应急】滑坡红色临灾预警更新：新增东界脑村；汶川县映秀镇渔子溪村等预计22时前后有滑坡，请立即撤离至映秀镇小学。',
+      '【汶川县应急】滑坡红色临灾预警更新：新增东界脑村；渔子溪村等预计22时前后可能发生滑坡，请立即撤离至映秀镇小学。回复1确认',
     );
     expect(same.short).not.toContain('预警内容已更新');
     expect(same.long).toContain(

@@ -9,6 +9,14 @@ import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
  * Group channels: one robot message per group robot whose grid, village or township holds
  * recipients (mentioning the responsible persons there), and, for orange and above or imminent
  * warnings that reach the public, one broadcast task per village with loudspeakers.
+ *
+ * An update that drops a group's area (a robot's grid or division, a loudspeaker's village: no
+ * area, hazard point or risk zone of the new version at, above or below it) sends that group a
+ * release (msg type cancel in the update's version) saying that its own area is no longer in
+ * the warning, with the level it had (SendGroupService renders it); a group whose area is still
+ * (partly) under the warning but is no longer addressed (e.g. loudspeakers after a lowering to
+ * yellow) hears nothing, since no text could be true for all of it. A group released so does not
+ * hear the later cancel.
  */
 @Injectable()
 export class GroupSendPlanner {
@@ -46,16 +54,51 @@ export class GroupSendPlanner {
         [v.warningId, v.version, msgType],
       );
     }
+    if (v.version > 1) await this.planDropped(v);
     await this.enqueueQueued(v, priority);
   }
 
-  /** Cancel: every group that heard the warning hears the release. */
+  /** Update: groups that heard an earlier version and whose own area the update dropped. */
+  private async planDropped(v: VersionRow): Promise<void> {
+    await this.db.query(
+      `WITH heard AS (
+         SELECT DISTINCT ON (g.channel, g.target_code) g.channel, g.target_code, g.terminal_codes, g.msg_type
+           FROM group_sends g WHERE g.warning_id = $1 AND g.version < $2 AND g.status = 'sent'
+          ORDER BY g.channel, g.target_code, g.version DESC),
+       warned AS (
+         SELECT unnest($3::text[]) AS code
+         UNION SELECT s.division_code::text FROM hazard_sites s WHERE s.code = ANY ($4::text[])
+         UNION SELECT hg.grid_code::text FROM hazard_site_grids hg WHERE hg.site_code = ANY ($4::text[])),
+       targets AS (
+         SELECT h.*, CASE WHEN h.channel = 'broadcast' THEN h.target_code
+                          ELSE coalesce(r.grid_code, r.division_code)::text END AS area
+           FROM heard h LEFT JOIN group_robots r ON h.channel <> 'broadcast' AND r.code = h.target_code
+          WHERE h.msg_type <> 'cancel')
+       INSERT INTO group_sends (warning_id, version, msg_type, channel, target_code, terminal_codes)
+       SELECT $1, $2, 'cancel', t.channel, t.target_code, t.terminal_codes
+         FROM targets t
+        WHERE t.area IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM group_sends n WHERE n.warning_id = $1 AND n.version = $2
+                             AND n.channel = t.channel AND n.target_code = t.target_code)
+          AND NOT EXISTS (SELECT 1 FROM warned w
+                           WHERE starts_with(t.area, w.code) OR starts_with(w.code, t.area))
+       ON CONFLICT DO NOTHING`,
+      [v.warningId, v.version, v.areas, [...v.hazardPoints, ...v.riskZones]],
+    );
+  }
+
+  /**
+   * Cancel: every group that heard the warning hears the release, except a group an update
+   * already released (its area dropped): its last send was a release.
+   */
   async planCancel(v: VersionRow, priority: number): Promise<void> {
     await this.db.query(
       `INSERT INTO group_sends (warning_id, version, msg_type, channel, target_code, terminal_codes)
-       SELECT DISTINCT ON (channel, target_code) $1, $2, 'cancel', channel, target_code, terminal_codes
-         FROM group_sends WHERE warning_id = $1 AND version < $2 AND status = 'sent'
-         ORDER BY channel, target_code, version DESC
+       SELECT $1, $2, 'cancel', channel, target_code, terminal_codes
+         FROM (SELECT DISTINCT ON (channel, target_code) channel, target_code, terminal_codes, msg_type
+                 FROM group_sends WHERE warning_id = $1 AND version < $2 AND status = 'sent'
+                ORDER BY channel, target_code, version DESC) heard
+        WHERE msg_type <> 'cancel'
        ON CONFLICT DO NOTHING`,
       [v.warningId, v.version],
     );

@@ -48,11 +48,12 @@ export class MessageRenderer {
     content: WarningContent,
     msgType: MessageType,
     person?: { name: string; role: PersonRole; deliveryId?: string; dropped?: DroppedArea },
+    groupDropped?: DroppedArea,
   ) {
     return {
       warning: { ...content, msgType },
       signature: this.signature,
-      dropped: person?.dropped,
+      dropped: person?.dropped ?? groupDropped,
       recipient: person
         ? {
             name: person.name,
@@ -123,18 +124,21 @@ export class MessageRenderer {
     });
   }
 
-  broadcast(content: WarningContent, msgType: MessageType) {
-    return renderMessage('broadcast', this.context(content, msgType));
+  /** `dropped`: a release to a village whose area an update dropped (its name, its level). */
+  broadcast(content: WarningContent, msgType: MessageType, dropped?: DroppedArea) {
+    return renderMessage('broadcast', this.context(content, msgType, undefined, dropped));
   }
 
+  /** `dropped`: a release to a group whose area an update dropped (its name, its level). */
   robot(
     content: WarningContent,
     msgType: MessageType,
     platform: 'wecom' | 'dingtalk' | 'feishu',
     mentions: { name: string; mobile?: string; userId?: string; deliveryId: string }[],
+    dropped?: DroppedArea,
   ) {
     return renderMessage('robot', {
-      ...this.context(content, msgType),
+      ...this.context(content, msgType, undefined, dropped),
       platform,
       mentions: mentions.map((m) => ({
         name: m.name,

@@ -12,7 +12,7 @@ import { rows } from '../../database/sql';
 import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { MessageType } from '../../common/domain/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
-import { MessageRenderer } from './message-renderer';
+import { type DroppedArea, MessageRenderer } from './message-renderer';
 
 interface GroupSendRow {
   id: string;
@@ -130,6 +130,33 @@ export class SendGroupService {
     }
   }
 
+  /**
+   * A release (msg type cancel) in an update's version went to a group whose area the update
+   * dropped (GroupSendPlanner.planDropped): the group's own area (a robot's grid or division, a
+   * loudspeaker's village) and the level of the last version it heard. Undefined otherwise.
+   */
+  private async droppedArea(
+    g: GroupSendRow,
+    versionMsgType: MessageType,
+  ): Promise<DroppedArea | undefined> {
+    if (g.msgType !== 'cancel' || versionMsgType === 'cancel') return undefined;
+    const [row] = await this.db.query<{ place: string | null; level: DroppedArea['level'] }[]>(
+      `SELECT CASE WHEN $3 = 'broadcast' THEN (SELECT name FROM divisions WHERE code = $4)
+                   ELSE (SELECT coalesce(gr.name, dv.name) FROM group_robots r
+                           LEFT JOIN grids gr ON gr.code = r.grid_code
+                           LEFT JOIN divisions dv ON dv.code = r.division_code
+                          WHERE r.code = $4) END AS place,
+              (SELECT v.level FROM group_sends h JOIN warning_versions v
+                      ON v.warning_id = h.warning_id AND v.version = h.version
+                WHERE h.warning_id = $1 AND h.version < $2 AND h.channel = $3 AND h.target_code = $4
+                  AND h.status = 'sent' AND h.msg_type <> 'cancel'
+                ORDER BY h.version DESC LIMIT 1) AS level`,
+      [g.warningId, g.version, g.channel, g.targetCode],
+    );
+    if (!row?.level) return undefined;
+    return { places: [row.place ?? g.targetCode], level: row.level };
+  }
+
   private async sendRobot(g: GroupSendRow): Promise<string> {
     const [robot] = await this.db.query(
       `SELECT code, platform, webhook_url_encrypted, secret_encrypted FROM group_robots WHERE code = $1`,
@@ -164,6 +191,7 @@ export class SendGroupService {
         userId: m.userId ?? undefined,
         deliveryId: m.deliveryId,
       })),
+      await this.droppedArea(g, version.msgType),
     );
     const client = this.channels.robot(platform);
     const target = {
@@ -184,14 +212,16 @@ export class SendGroupService {
   private async sendBroadcast(g: GroupSendRow): Promise<string> {
     const version = await this.warnings.findVersion(g.warningId, g.version);
     if (!version) throw new ChannelError('permanent', undefined, 'version not found');
-    const m = this.renderer.broadcast(version.content, g.msgType);
+    const dropped = await this.droppedArea(g, version.msgType);
+    const m = this.renderer.broadcast(version.content, g.msgType, dropped);
     const receipt = await this.breakers.run('broadcast', () =>
       this.channels.broadcast.send({
         taskRef: g.id,
         text: m.text,
         areaCodes: [g.targetCode],
         terminalCodes: g.terminalCodes,
-        level: version.level,
+        // A dropped village's release is about the level it had, not the update's.
+        level: dropped?.level ?? version.level,
         repeat: m.repeat,
         callbackUrl: this.urls.broadcastReceipts(),
       }),

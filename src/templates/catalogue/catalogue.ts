@@ -5,7 +5,9 @@
  *
  * Axes: locale (zh-CN, en) × warning kind (imminent red, meteorological risk orange) × message
  * (alert, update, release after an update, cancel, notices to superiors, tasks) × status (actual,
- * exercise, test) × channel. Test-status messages go to responsible persons only (never to
+ * exercise, test) × channel; then, for every other level of each kind, its actual alert (the
+ * texts of a level differ only in the level's words). Loudspeakers are shown where they play:
+ * imminent warnings and red or orange ones (GroupSendPlanner). Test-status messages go to responsible persons only (never to
  * residents): the SMS short form and the loudspeaker, which reach residents, are not rendered for
  * them. A call comes with what it says after a key (or none); the pages behind a confirmation
  * link, which hold both languages, have a section of their own (confirmPagesCatalogue).
@@ -83,9 +85,26 @@ export type CatalogueChannel =
 /** Who reads or hears the message. */
 export type RecipientRole = 'resident' | 'responsible' | 'group' | 'grid_member' | 'supervisor';
 
+/**
+ * The story a message belongs to: the two main ones (an imminent red warning, a meteorological
+ * orange warning raised to red), told with every message, and the other levels, whose alert only
+ * is shown (the texts differ by level only in the level's words, from policy.ts).
+ */
+export type CatalogueScenario =
+  | WarningKind
+  | 'imminent_orange'
+  | 'imminent_yellow'
+  | 'imminent_blue'
+  | 'meteo_red'
+  | 'meteo_yellow'
+  | 'meteo_blue';
+
 export interface CatalogueEntry {
   locale: Locale;
   kind: WarningKind;
+  scenario: CatalogueScenario;
+  /** The level of the warning the message is about (an update's or release's: the new one). */
+  level: WarningLevel;
   message: MessageKind;
   status: WarningStatus;
   channel: CatalogueChannel;
@@ -223,6 +242,75 @@ const IMMINENT_CANCELLED: WarningContent = {
   expires: IMMINENT_NARROWED.expires,
 };
 
+/** 二级 orange imminent warning: the same slope, one level lower. */
+const IMMINENT_ORANGE: WarningContent = {
+  ...IMMINENT_ALERT,
+  id: 'w-yingxiu-orange-1',
+  level: 'orange',
+  headline: '汶川县自然资源局发布映秀镇滑坡橙色临灾预警',
+};
+
+/** 三级 yellow and 四级 blue imminent warnings: allowed, rare (a hazard report drafts red or orange). */
+const IMMINENT_YELLOW: WarningContent = {
+  ...IMMINENT_ALERT,
+  id: 'w-yingxiu-yellow-1',
+  level: 'yellow',
+  headline: '汶川县自然资源局发布映秀镇滑坡黄色临灾预警',
+};
+const IMMINENT_BLUE: WarningContent = {
+  ...IMMINENT_ALERT,
+  id: 'w-yingxiu-blue-1',
+  level: 'blue',
+  headline: '汶川县自然资源局发布映秀镇滑坡蓝色临灾预警',
+};
+
+/** 一级 red meteorological risk warning, issued red from the start. */
+const METEO_RED: WarningContent = {
+  ...METEO_ORANGE_ALERT,
+  id: 'w-wenchuan-red-1',
+  level: 'red',
+  headline: '汶川县自然资源局、汶川县气象局联合发布地质灾害气象风险红色预警',
+  description:
+    '预计7月9日20时至10日20时，汶川县映秀镇、漩口镇、水磨镇等地有大暴雨，诱发滑坡、崩塌、泥石流等地质灾害的风险很高。',
+  instruction: '请立即组织隐患点受威胁群众转移避险，加密巡查，严禁进入沟谷、陡坡等危险区域。',
+};
+
+/** 三级 yellow meteorological risk warning (responsible persons by default; no loudspeaker). */
+const METEO_YELLOW: WarningContent = {
+  ...METEO_ORANGE_ALERT,
+  id: 'w-wenchuan-yellow-1',
+  level: 'yellow',
+  headline: '汶川县自然资源局、汶川县气象局联合发布地质灾害气象风险黄色预警',
+  description:
+    '预计7月9日20时至10日20时，汶川县映秀镇、漩口镇、水磨镇等地有大雨，局地暴雨，诱发滑坡、崩塌、泥石流等地质灾害的风险较高。',
+  instruction: '请做好隐患点巡查和群测群防，强降雨期间避免前往沟谷、陡坡等危险区域。',
+};
+
+/** 四级 blue meteorological risk warning (responsible persons and technical staff only). */
+const METEO_BLUE: WarningContent = {
+  ...METEO_YELLOW,
+  id: 'w-wenchuan-blue-1',
+  level: 'blue',
+  headline: '汶川县自然资源局、汶川县气象局联合发布地质灾害气象风险蓝色预警',
+  description:
+    '预计7月9日20时至10日20时，汶川县映秀镇、漩口镇、水磨镇等地有中到大雨，诱发地质灾害有一定风险。',
+  instruction: '请关注天气变化，做好隐患点巡查。',
+};
+
+/** The alerts of the other levels (see CatalogueScenario). */
+const OTHER_LEVELS: Record<Exclude<CatalogueScenario, WarningKind>, WarningContent> = {
+  imminent_orange: IMMINENT_ORANGE,
+  imminent_yellow: IMMINENT_YELLOW,
+  imminent_blue: IMMINENT_BLUE,
+  meteo_red: METEO_RED,
+  meteo_yellow: METEO_YELLOW,
+  meteo_blue: METEO_BLUE,
+};
+
+/** Loudspeakers play imminent warnings and red or orange ones only (GroupSendPlanner). */
+const loudspeakers = (w: WarningContent): boolean =>
+  w.kind === 'imminent' || w.level === 'red' || w.level === 'orange';
+
 export interface KindData {
   alert: WarningContent;
   update: WarningContent;
@@ -322,12 +410,15 @@ function warningEntries(
   kind: WarningKind,
   message: 'alert' | 'update' | 'release' | 'cancel',
   status: WarningStatus,
+  scenario: CatalogueScenario = kind,
 ): CatalogueEntry[] {
   const d = DATA[kind];
   const en = locale === 'en';
   const signature = en ? EN_SIGNATURE : CATALOGUE_SIGNATURE;
   const warning = withStatus(
-    { alert: d.alert, update: d.update, release: d.release, cancel: d.cancel }[message],
+    scenario === kind
+      ? { alert: d.alert, update: d.update, release: d.release, cancel: d.cancel }[message]
+      : OTHER_LEVELS[scenario as keyof typeof OTHER_LEVELS],
     status,
   );
   const base: TemplateContext = {
@@ -355,6 +446,8 @@ function warningEntries(
   ): CatalogueEntry => ({
     locale,
     kind,
+    scenario,
+    level: warning.level,
     message,
     status,
     channel,
@@ -373,19 +466,27 @@ function warningEntries(
   const long = renderMessage('sms', person);
   out.push(entry('sms_long', 'responsible', long.long, long.longSegments));
   // The call, then what it says after no key or a wrong key, after key 1 and after key 2.
+  // The other levels, kept short: what a call says after a key and the robot texts of the other
+  // platforms differ from the main stories' only in the level's words.
+  const full = scenario === kind;
   const call = renderMessage('voice', person);
   out.push(entry('voice', 'responsible', call.script));
-  out.push(entry('voice_reprompt', 'responsible', call.reprompt));
-  out.push(entry('voice_thanks', 'responsible', call.thanks));
-  out.push(entry('voice_help', 'responsible', call.helpAcknowledged));
-  for (const platform of PLATFORMS) {
-    const r = renderMessage('robot', { ...base, platform, mentions: [mentionFor(platform)] });
+  if (full) {
+    out.push(entry('voice_reprompt', 'responsible', call.reprompt));
+    out.push(entry('voice_thanks', 'responsible', call.thanks));
+    out.push(entry('voice_help', 'responsible', call.helpAcknowledged));
+  }
+  for (const platform of full ? PLATFORMS : (['wecom'] as const)) {
+    // A dropped group's release mentions nobody: the people dropped get their own release.
+    const mentions = message === 'release' ? [] : [mentionFor(platform)];
+    const r = renderMessage('robot', { ...base, platform, mentions });
     const text = [r.title, ...r.messages.map((m) => m.markdown)].join('\n\n');
     out.push(entry(`robot_${platform}`, 'group', text));
   }
   const e = renderMessage('email', person);
   out.push(entry('email', 'responsible', `${e.subject}\n\n${e.text}`));
-  if (residents) out.push(entry('broadcast', 'resident', renderMessage('broadcast', base).script));
+  if (residents && loudspeakers(warning))
+    out.push(entry('broadcast', 'resident', renderMessage('broadcast', base).script));
   return out;
 }
 
@@ -461,6 +562,8 @@ function noticeEntries(
   const entry = (channel: CatalogueChannel, text: string, segments?: number): CatalogueEntry => ({
     locale,
     kind,
+    scenario: kind,
+    level: d.alert.level,
     message,
     status,
     channel,
@@ -514,6 +617,8 @@ function taskEntries(
     {
       locale,
       kind,
+      scenario: kind,
+      level: d.alert.level,
       message,
       status,
       channel: 'task_sms',
@@ -550,6 +655,8 @@ function replyEntries(locale: Locale, kind: WarningKind, status: WarningStatus):
     return {
       locale,
       kind,
+      scenario: kind,
+      level: DATA[kind].alert.level,
       message: 'sms_reply' as const,
       status,
       channel: 'reply_sms' as const,
@@ -673,6 +780,11 @@ export function buildCatalogue(): CatalogueEntry[] {
         }
       }
     }
+    // The other levels: their alert, as actually sent.
+    for (const scenario of Object.keys(OTHER_LEVELS) as (keyof typeof OTHER_LEVELS)[]) {
+      const w = OTHER_LEVELS[scenario];
+      out.push(...warningEntries(locale, w.kind, 'alert', 'actual', scenario));
+    }
   }
   return out;
 }
@@ -681,15 +793,24 @@ export function buildCatalogue(): CatalogueEntry[] {
 /* Markdown                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-const KIND_TITLE: Record<WarningKind, string> = {
+const SCENARIO_TITLE: Record<CatalogueScenario, string> = {
   imminent: '临灾预警（滑坡，红色） · Imminent warning (landslide, red)',
   meteorological_risk:
     '地质灾害气象风险预警（橙色，更新为红色） · Meteorological risk warning (orange, raised to red)',
+  imminent_orange: '临灾预警（滑坡，橙色）：发布 · Imminent warning (landslide, orange): alert',
+  imminent_yellow: '临灾预警（滑坡，黄色）：发布 · Imminent warning (landslide, yellow): alert',
+  imminent_blue: '临灾预警（滑坡，蓝色）：发布 · Imminent warning (landslide, blue): alert',
+  meteo_red: '地质灾害气象风险预警（红色）：发布 · Meteorological risk warning (red): alert',
+  meteo_yellow:
+    '地质灾害气象风险预警（黄色）：发布；默认只发责任人，不用应急广播 · Meteorological risk warning (yellow): alert; responsible persons by default, no loudspeaker',
+  meteo_blue:
+    '地质灾害气象风险预警（蓝色）：发布；默认只发责任人和技术人员，不用应急广播 · Meteorological risk warning (blue): alert; responsible persons and technical staff by default, no loudspeaker',
 };
 const MESSAGE_TITLE: Record<MessageKind, string> = {
   alert: '发布 · Alert',
   update: '更新 · Update',
-  release: '更新后移出预警范围 · Release after an update (area dropped)',
+  release:
+    '更新后移出预警范围（机器人和应急广播：仅发往自身区域被移出的群和村，不@人） · Release after an update (area dropped; robots and loudspeakers: only those whose own area was dropped, no mentions)',
   cancel: '解除 · Cancel',
   help_notice: '请求支援通知（上级） · Help-request notice to a superior',
   not_woken_notice: '未应答（未叫醒）通知（上级） · Not-woken notice to a superior',
@@ -744,6 +865,15 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '(Beijing time). Chinese first, English after; grouped by warning kind, message, status',
     '(actual / exercise / test) and channel. Test messages go to responsible persons only, and a test assigns no task.',
     '',
+    '每种预警的其他等级（临灾预警橙色、黄色、蓝色；气象风险预警红色、黄色、蓝色）列出正式发布消息（机器人只列企业微信，不列按键后的语音）。',
+    '应急广播只用于临灾预警和红色、橙色预警；黄色、蓝色气象风险预警默认不发居民（居民短信仅在受众含居民时发送）。',
+    '',
+    'For every other level of each kind (imminent orange, yellow, blue; meteorological red, yellow,',
+    'blue) the actual alert is shown (one robot platform, no after-key texts: they differ only in the',
+    'level’s words). Loudspeakers play imminent warnings and red or orange ones only;',
+    'yellow and blue meteorological warnings reach no residents by default (the one-segment SMS goes',
+    'to residents only when the audience names them).',
+    '',
     'Not in this catalogue yet:',
     '',
     '- 预警到期（expiry）: 没有到期模板，预警到期时不发送消息。 There is no expiry template: a',
@@ -753,22 +883,22 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
   const counts = new Map<string, number>();
   for (const e of entries) counts.set(e.locale, (counts.get(e.locale) ?? 0) + 1);
   let locale: Locale | undefined;
-  let kind: WarningKind | undefined;
+  let scenario: CatalogueScenario | undefined;
   let message: MessageKind | undefined;
   let status: WarningStatus | undefined;
   for (const e of entries) {
     if (e.locale !== locale) {
       locale = e.locale;
-      kind = message = status = undefined;
+      scenario = message = status = undefined;
       lines.push(
         `## ${e.locale === 'zh-CN' ? '中文 · zh-CN' : 'English · en'} (${counts.get(e.locale)} messages)`,
         '',
       );
     }
-    if (e.kind !== kind) {
-      kind = e.kind;
+    if (e.scenario !== scenario) {
+      scenario = e.scenario;
       message = status = undefined;
-      lines.push(`### ${KIND_TITLE[e.kind]} — ${e.locale}`, '');
+      lines.push(`### ${SCENARIO_TITLE[e.scenario]} — ${e.locale}`, '');
     }
     if (e.message !== message) {
       message = e.message;
