@@ -553,8 +553,10 @@ function describeChange(ctx: TemplateContext, locale: Locale): WarningChange | u
   }
   const times: string[] = [];
   const timesShort: string[] = [];
+  // At the precision the texts print (minutes): seconds apart is not a change anyone can read.
+  const minute = (d: Date): number => Math.floor(d.getTime() / 60_000);
   const moved = (before: Date | undefined, after: Date | undefined): number =>
-    before && after ? Math.sign(after.getTime() - before.getTime()) : 0;
+    before && after ? Math.sign(minute(after) - minute(before)) : 0;
   const full = (d: Date): string =>
     en ? enDateTime(d, { year: false }) : zhDateTime(d, { year: false });
   const short = (d: Date): string => (en ? enShortTime(d, w.sentAt) : zhShortTime(d, w.sentAt));

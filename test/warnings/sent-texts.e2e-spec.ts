@@ -1,3 +1,5 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { SecretBox } from '../../src/common/crypto/secret-box';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, ROBOT_KEY, villageFixtureSql } from '../helpers/directory-fixture';
@@ -256,5 +258,83 @@ describe('sent texts: drills, mentions, groups dropped by an update', () => {
       { version: 3, msgType: 'cancel', channel: 'broadcast', target: VILLAGE_1 },
       { version: 3, msgType: 'cancel', channel: 'wecom', target: 'ROBOT-G1' },
     ]);
+  });
+
+  it('a group message of an earlier version still waiting when an update comes is not sent: only the current version is heard', async () => {
+    const queues = ['send-robot', 'send-broadcast'].map(
+      (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
+    );
+    for (const q of queues) await q.pause();
+    let id = '';
+    const before = robotTexts(ROBOT_KEY).length;
+    const smsToLeader = () =>
+      t
+        .sandbox!.carrier.events({ type: 'sms.created', to: PEOPLE.gridLeader.mobile })
+        .map((e) => String((e.data as { body: string }).body));
+    const smsBefore = smsToLeader().length;
+    try {
+      const issued = await t
+        .http()
+        .post('/v1/warnings')
+        .set(duty())
+        .send(
+          riskWarning({ areas: [VILLAGE_1], headline: '映秀镇地质灾害气象风险橙色预警（待发）' }),
+        );
+      expect(issued.status).toBe(201);
+      id = issued.body.id as string;
+      await waitUntil(async () => {
+        const [{ n }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM group_sends WHERE warning_id = $1 AND version = 1`,
+          [id],
+        );
+        return n === 2 || undefined;
+      }, 'the robot and loudspeaker messages of version 1 planned');
+      const updated = await t
+        .http()
+        .post(`/v1/warnings/${id}/updates`)
+        .set(duty())
+        .send({ ...riskWarning({ level: 'red', areas: [VILLAGE_1] }), kind: undefined });
+      expect(updated.status).toBe(201);
+      await waitUntil(async () => {
+        const [{ n }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM group_sends WHERE warning_id = $1 AND version = 2`,
+          [id],
+        );
+        return n === 2 || undefined;
+      }, 'the messages of version 2 planned');
+    } finally {
+      for (const q of queues) await q.resume();
+    }
+    const rows = await waitUntil(async () => {
+      const all = await t.db.query(
+        `SELECT version, channel, status FROM group_sends WHERE warning_id = $1 ORDER BY version, channel`,
+        [id],
+      );
+      return all.every((g: { status: string }) => ['sent', 'cancelled'].includes(g.status))
+        ? all
+        : undefined;
+    }, 'every group message sent or cancelled');
+    expect(rows).toEqual([
+      { version: 1, channel: 'broadcast', status: 'cancelled' },
+      { version: 1, channel: 'wecom', status: 'cancelled' },
+      { version: 2, channel: 'broadcast', status: 'sent' },
+      { version: 2, channel: 'wecom', status: 'sent' },
+    ]);
+    // The update's post (its card and the follow-up naming who should confirm), nothing orange.
+    const heard = robotTexts(ROBOT_KEY).slice(before);
+    expect(heard.length).toBeGreaterThan(0);
+    // What changed is said from the version before (not 预警内容已更新), on the robot and by SMS.
+    expect(heard[0]).toMatch(/变更内容\*\*：预警等级由橙色（二级）提升为红色（一级）\n/);
+    expect(heard[0]).not.toContain('预警内容已更新');
+    const sms = await waitUntil(async () => {
+      const texts = smsToLeader()
+        .slice(smsBefore)
+        .filter((body) => body.includes('更新地质灾害气象风险红色预警'));
+      return texts.length ? texts : undefined;
+    }, 'the update SMS to the grid leader');
+    expect(sms[0]).toContain('变更内容：预警等级由橙色（二级）提升为红色（一级）\n');
+    expect(heard.every((text) => text.includes('红色预警（更新）'))).toBe(true);
+    expect(heard.some((text) => text.includes('橙色预警'))).toBe(false);
+    await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
   });
 });

@@ -6,6 +6,7 @@ import { PublicUrls } from '../../common/public-urls';
 import { PERSON_ROLE_NAMES_ZH, type PersonRole } from '../../common/domain/directory.types';
 import { ConfirmLinkSigner } from '../../common/crypto/confirm-link';
 import type { MessageType, WarningContent, WarningLevel } from '../../common/domain/warning.types';
+import type { PreviousContent } from '../warnings/warnings.repository';
 
 /**
  * A release after an update (the person's area was dropped while the warning goes on elsewhere):
@@ -49,9 +50,11 @@ export class MessageRenderer {
     msgType: MessageType,
     person?: { name: string; role: PersonRole; deliveryId?: string; dropped?: DroppedArea },
     groupDropped?: DroppedArea,
+    previous?: PreviousContent,
   ) {
     return {
       warning: { ...content, msgType },
+      previous,
       signature: this.signature,
       dropped: person?.dropped ?? groupDropped,
       recipient: person
@@ -69,8 +72,9 @@ export class MessageRenderer {
     content: WarningContent,
     msgType: MessageType,
     person: { name: string; role: PersonRole; deliveryId: string; dropped?: DroppedArea },
+    previous?: PreviousContent,
   ): string {
-    const m = renderMessage('sms', this.context(content, msgType, person));
+    const m = renderMessage('sms', this.context(content, msgType, person, undefined, previous));
     return person.role === 'resident' && m.shortFits ? m.short : m.long;
   }
 
@@ -78,16 +82,18 @@ export class MessageRenderer {
     content: WarningContent,
     msgType: MessageType,
     person?: { name: string; role: PersonRole; dropped?: DroppedArea },
+    previous?: PreviousContent,
   ) {
-    return renderMessage('voice', this.context(content, msgType, person));
+    return renderMessage('voice', this.context(content, msgType, person, undefined, previous));
   }
 
   email(
     content: WarningContent,
     msgType: MessageType,
     person: { name: string; role: PersonRole; deliveryId: string; dropped?: DroppedArea },
+    previous?: PreviousContent,
   ) {
-    return renderMessage('email', this.context(content, msgType, person));
+    return renderMessage('email', this.context(content, msgType, person, undefined, previous));
   }
 
   manualTask(
@@ -125,8 +131,13 @@ export class MessageRenderer {
   }
 
   /** `dropped`: a release to a village whose area an update dropped (its name, its level). */
-  broadcast(content: WarningContent, msgType: MessageType, dropped?: DroppedArea) {
-    return renderMessage('broadcast', this.context(content, msgType, undefined, dropped));
+  broadcast(
+    content: WarningContent,
+    msgType: MessageType,
+    dropped?: DroppedArea,
+    previous?: PreviousContent,
+  ) {
+    return renderMessage('broadcast', this.context(content, msgType, undefined, dropped, previous));
   }
 
   /** `dropped`: a release to a group whose area an update dropped (its name, its level). */
@@ -136,9 +147,10 @@ export class MessageRenderer {
     platform: 'wecom' | 'dingtalk' | 'feishu',
     mentions: { name: string; mobile?: string; userId?: string; deliveryId: string }[],
     dropped?: DroppedArea,
+    previous?: PreviousContent,
   ) {
     return renderMessage('robot', {
-      ...this.context(content, msgType, undefined, dropped),
+      ...this.context(content, msgType, undefined, dropped, previous),
       platform,
       mentions: mentions.map((m) => ({
         name: m.name,

@@ -336,15 +336,15 @@ export class SendAttemptService {
       a.purpose === 'notice'
         ? this.renderer.escalation(version.content, person, await this.notices.subjects(covers))
         : undefined;
-    return { version, person, notice };
+    return { version, person, notice, previous: await this.warnings.previousOf(version) };
   }
 
   /** The body of an SMS-borne attempt (the alert, a notice, a task), as it is sent. */
   private async smsBody(a: AttemptRow, covers: string[]): Promise<string> {
-    const { version, person, notice } = await this.compose(a, covers);
+    const { version, person, notice, previous } = await this.compose(a, covers);
     if (notice) return notice.sms;
     if (a.channel === 'manual') return this.taskSms(a, version.content);
-    return this.renderer.sms(version.content, a.msgType, person);
+    return this.renderer.sms(version.content, a.msgType, person, previous);
   }
 
   /**
@@ -387,7 +387,7 @@ export class SendAttemptService {
         statusCallbackUrl: this.urls.voiceStatus(a.id),
       });
     }
-    const { version, person, notice } = await this.compose(a, covers);
+    const { version, person, notice, previous } = await this.compose(a, covers);
     if (notice) {
       return this.channels.email.send({
         to: a.address,
@@ -395,7 +395,7 @@ export class SendAttemptService {
         text: notice.text,
       });
     }
-    const m = this.renderer.email(version.content, a.msgType, person);
+    const m = this.renderer.email(version.content, a.msgType, person, previous);
     return this.channels.email.send({
       to: a.address,
       subject: m.subject,

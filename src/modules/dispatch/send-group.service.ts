@@ -25,6 +25,7 @@ interface GroupSendRow {
   terminalCodes: string[];
   status: string;
   warningState: string;
+  currentVersion: number;
 }
 
 /** Sends one robot message (all its parts) or one broadcast task. */
@@ -62,15 +63,19 @@ export class SendGroupService {
     if (accepted) return this.recordSent(groupSendId, accepted.providerId);
     const [g] = await this.db.query<GroupSendRow[]>(
       `SELECT g.id, g.warning_id AS "warningId", g.version, g.msg_type AS "msgType", g.channel, g.target_code AS "targetCode",
-              g.mentions, g.terminal_codes AS "terminalCodes", g.status, w.state AS "warningState"
+              g.mentions, g.terminal_codes AS "terminalCodes", g.status, w.state AS "warningState",
+              w.current_version AS "currentVersion"
          FROM group_sends g JOIN warnings w ON w.id = g.warning_id WHERE g.id = $1`,
       [groupSendId],
     );
     if (!g || !['queued', 'sending'].includes(g.status)) return { kind: 'skipped' };
-    if (g.msgType !== 'cancel' && g.warningState !== 'active') {
+    // A message of an earlier version still waiting when an update (or the cancel) came says
+    // what is no longer true: the current version's own message for the group replaces it.
+    const superseded = g.version < g.currentVersion;
+    if (superseded || (g.msgType !== 'cancel' && g.warningState !== 'active')) {
       await this.db.query(
-        `UPDATE group_sends SET status = 'cancelled' WHERE id = $1 AND status IN ('queued', 'sending')`,
-        [g.id],
+        `UPDATE group_sends SET status = 'cancelled', error_code = $2 WHERE id = $1 AND status IN ('queued', 'sending')`,
+        [g.id, superseded ? 'superseded' : null],
       );
       return { kind: 'skipped' };
     }
@@ -192,6 +197,7 @@ export class SendGroupService {
         deliveryId: m.deliveryId,
       })),
       await this.droppedArea(g, version.msgType),
+      await this.warnings.previousOf(version),
     );
     const client = this.channels.robot(platform);
     const target = {
@@ -213,7 +219,8 @@ export class SendGroupService {
     const version = await this.warnings.findVersion(g.warningId, g.version);
     if (!version) throw new ChannelError('permanent', undefined, 'version not found');
     const dropped = await this.droppedArea(g, version.msgType);
-    const m = this.renderer.broadcast(version.content, g.msgType, dropped);
+    const previous = await this.warnings.previousOf(version);
+    const m = this.renderer.broadcast(version.content, g.msgType, dropped, previous);
     const receipt = await this.breakers.run('broadcast', () =>
       this.channels.broadcast.send({
         taskRef: g.id,

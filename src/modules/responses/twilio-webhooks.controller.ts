@@ -258,7 +258,12 @@ export class TwilioWebhooksController {
       role: a.personRole as PersonRole,
       dropped: await this.attempts.droppedArea(a, v.msgType),
     };
-    const scripts = this.renderer.voice(v.content, a.msgType, person);
+    const scripts = this.renderer.voice(
+      v.content,
+      a.msgType,
+      person,
+      await this.warnings.previousOf(v),
+    );
     if (a.purpose !== 'notice') return scripts;
     // A notice call says what its notice reports: who asked for help, who did not answer, where.
     const subjects = await this.notices.subjects(a.covers ?? []);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { TemplateContext } from '../../templates/types';
 import type { PersonRole } from '../../common/domain/directory.types';
 import type {
   NamedPlace,
@@ -26,6 +27,9 @@ export interface WarningRow {
   cancelledAt: Date | null;
   expiredAt: Date | null;
 }
+
+/** What an update's texts compare with (see previousOf). */
+export type PreviousContent = NonNullable<TemplateContext['previous']>;
 
 export interface VersionRow {
   id: string;
@@ -120,6 +124,26 @@ export class WarningsRepository {
     }
     // The content as stored (plain JSON), copied for each caller and its times revived.
     return { ...row, content: reviveContent(JSON.parse(JSON.stringify(row.content))) };
+  }
+
+  /**
+   * For an update: what the version before it said (level, areas, times), so that its texts say
+   * what changed (预警等级由橙色提升为红色, areas added, times moved). Undefined for any other.
+   */
+  async previousOf(
+    v: Pick<VersionRow, 'warningId' | 'version' | 'msgType'>,
+  ): Promise<PreviousContent | undefined> {
+    if (v.msgType !== 'update' || v.version < 2) return undefined;
+    const before = await this.findVersion(v.warningId, v.version - 1);
+    if (!before) return undefined;
+    const c = before.content;
+    return {
+      level: c.level,
+      areas: c.areas,
+      effective: c.effective,
+      onset: c.onset,
+      expires: c.expires,
+    };
   }
 
   async versions(warningId: string): Promise<VersionRow[]> {
