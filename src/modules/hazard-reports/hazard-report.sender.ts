@@ -9,6 +9,7 @@ import type { GroupSendOutcome } from '../dispatch/send-group.service';
 import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportQueue } from './hazard-report.queue';
 import {
+  directNoticeSms,
   reportCallScripts,
   reportEscalationSms,
   reportNoticeSms,
@@ -194,8 +195,22 @@ export class HazardReportSender {
    */
   smsBody(
     report: HazardReportRow,
-    notice: { id: string; purpose: NoticeRow['purpose']; level: NoticeRow['level'] },
+    notice: {
+      id: string;
+      purpose: NoticeRow['purpose'];
+      level: NoticeRow['level'];
+      directNoticeId?: string | null;
+    },
   ): string {
+    if (notice.purpose === 'direct_notice') {
+      const record = report.directNotices.find((d) => d.id && d.id === notice.directNoticeId);
+      return directNoticeSms({
+        reportId: report.id,
+        placeName: report.placeName,
+        observed: report.observed,
+        by: record?.by ?? report.reporter.name,
+      });
+    }
     const ctx = {
       ...smsContext(report),
       ...(notice.level === 'county_responsible'
@@ -220,10 +235,13 @@ export class HazardReportSender {
    * transient error (the job is tried again later), never a reason to send again.
    */
   private async sentBefore(
-    n: { id: string; channel: string; address: string | null; createdAt: Date } & Pick<
-      NoticeRow,
-      'purpose' | 'level'
-    >,
+    n: {
+      id: string;
+      channel: string;
+      address: string | null;
+      createdAt: Date;
+      directNoticeId?: string | null;
+    } & Pick<NoticeRow, 'purpose' | 'level'>,
     report: HazardReportRow,
   ): Promise<SendReceipt | undefined> {
     if (!n.address) return undefined;

@@ -4,8 +4,11 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from '../../common/domain/hazard-grade';
+import type { RecipientContact } from '../../common/domain/targeting.types';
 
 export interface DirectNoticeRecord {
+  /** Ties the SMS sent for it (`hazard_report_notices.direct_notice_id`); absent on older records. */
+  id?: string;
   by: string;
   at: string;
   people: number;
@@ -13,6 +16,10 @@ export interface DirectNoticeRecord {
   note?: string;
   recordedBy: string;
   recordedAt: string;
+  /** The hazard point whose threatened people were texted (when the gateway sent the SMS). */
+  hazardPoint?: string;
+  /** What the gateway sent for it: threatened people with a number that takes SMS, SMS queued. */
+  sms?: { recipients: number; queued: number };
 }
 
 export interface HazardReportRow {
@@ -48,8 +55,11 @@ export interface NoticeRow {
   id: string;
   personId: string | null;
   name: string | null;
-  level: 'county' | 'city' | 'county_responsible';
-  purpose: 'report' | 'escalation';
+  /** `threatened`: a person threatened by the hazard point (a direct notice). */
+  level: 'county' | 'city' | 'county_responsible' | 'threatened';
+  purpose: 'report' | 'escalation' | 'direct_notice';
+  /** The direct notice record an SMS to a threatened person belongs to. */
+  directNoticeId: string | null;
   channel: string;
   status: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
   error: string | null;
@@ -194,7 +204,7 @@ export class HazardReportsRepository {
     return rows<NoticeRow>(
       this.db,
       `SELECT n.id, n.person_id AS "personId", p.name, n.level, n.purpose, n.channel, n.status, n.error,
-              n.outcome, n.outcome_at AS "outcomeAt",
+              n.outcome, n.outcome_at AS "outcomeAt", n.direct_notice_id AS "directNoticeId",
               n.created_at AS "createdAt", n.sent_at AS "sentAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id
         WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
@@ -252,6 +262,26 @@ export class HazardReportsRepository {
     );
   }
 
+  /**
+   * The people threatened by a hazard point (`hazard_site_people.relation = 'threatened'`), each with
+   * their contact points in their own order (the chain's step planner picks the one for SMS).
+   */
+  threatenedPeople(
+    hazardPoint: string,
+  ): Promise<{ personId: string; name: string; contacts: RecipientContact[] }[]> {
+    return rows(
+      this.db,
+      `SELECT p.id AS "personId", p.name,
+              coalesce((SELECT json_agg(json_build_object('kind', c.kind, 'value', c.value,
+                          'priority', c.priority, 'verifiedAt', c.verified_at)
+                          ORDER BY c.priority, c.value)
+                          FROM contact_points c WHERE c.person_id = p.id), '[]') AS contacts
+         FROM hazard_site_people hp JOIN people p ON p.id = hp.person_id
+        WHERE hp.site_code = $1 AND hp.relation = 'threatened' ORDER BY p.name, p.id`,
+      [hazardPoint],
+    );
+  }
+
   /** A notice with the person it went to (for its send, the call's TwiML and its keypress). */
   async findNotice(id: string): Promise<
     | {
@@ -264,13 +294,15 @@ export class HazardReportsRepository {
         address: string | null;
         name: string | null;
         personId: string | null;
+        directNoticeId: string | null;
         createdAt: Date;
       }
     | undefined
   > {
     const [row] = await this.db.query(
       `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, n.channel, n.status, n.address,
-              p.name, n.person_id AS "personId", n.created_at AS "createdAt"
+              p.name, n.person_id AS "personId", n.direct_notice_id AS "directNoticeId",
+              n.created_at AS "createdAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
       [id],
     );
@@ -286,12 +318,16 @@ export class HazardReportsRepository {
       purpose: NoticeRow['purpose'];
       channel: string;
       address: string;
+      directNoticeId?: string;
     }[],
+    m: DataSource | EntityManager = this.db,
   ): Promise<string[]> {
     const found = await rows<{ id: string }>(
-      this.db,
-      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, address, status)
-       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+      m,
+      `INSERT INTO hazard_report_notices
+              (report_id, person_id, level, purpose, channel, address, direct_notice_id, status)
+       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                       $6::text[], $7::uuid[])
        RETURNING id`,
       [
         list.map((n) => n.reportId),
@@ -300,6 +336,7 @@ export class HazardReportsRepository {
         list.map((n) => n.purpose),
         list.map((n) => n.channel),
         list.map((n) => n.address),
+        list.map((n) => n.directNoticeId ?? null),
       ],
     );
     return found.map((r) => r.id);

@@ -39,8 +39,19 @@ export class CityDeadlineView {
 export class HazardReportNoticeView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) personId: string | null;
   @ApiProperty({ type: String, nullable: true }) name: string | null;
-  @ApiProperty({ enum: ['county', 'city', 'county_responsible'] }) level: string;
-  @ApiProperty({ enum: ['report', 'escalation'] }) purpose: string;
+  @ApiProperty({
+    enum: ['county', 'city', 'county_responsible', 'threatened'],
+    description: 'threatened: a person threatened by the hazard point (a direct notice SMS)',
+  })
+  level: string;
+  @ApiProperty({ enum: ['report', 'escalation', 'direct_notice'] }) purpose: string;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the direct notice (directNotices[].id) this SMS was sent for',
+  })
+  directNoticeId: string | null;
   @ApiProperty({ example: 'sms' }) channel: string;
   @ApiProperty({ enum: ['queued', 'sending', 'sent', 'failed', 'cancelled'] }) status: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) sentAt: Date | null;
@@ -69,7 +80,15 @@ export class HazardReportAckView {
   @ApiProperty({ type: String, format: 'date-time' }) at: Date;
 }
 
+export class DirectNoticeSmsView {
+  @ApiProperty({ description: 'threatened people with a number that takes SMS' })
+  recipients: number;
+  @ApiProperty({ description: 'SMS queued (their sends are in `notified`, purpose direct_notice)' })
+  queued: number;
+}
+
 export class DirectNoticeView {
+  @ApiPropertyOptional({ format: 'uuid' }) id?: string;
   @ApiProperty({ description: 'who notified the people' }) by: string;
   @ApiProperty({ format: 'date-time' }) at: string;
   @ApiProperty() people: number;
@@ -77,6 +96,13 @@ export class DirectNoticeView {
   @ApiPropertyOptional() note?: string;
   @ApiProperty({ description: 'the token that recorded it' }) recordedBy: string;
   @ApiProperty({ format: 'date-time' }) recordedAt: string;
+  @ApiPropertyOptional({ description: 'the hazard point whose threatened people were texted' })
+  hazardPoint?: string;
+  @ApiPropertyOptional({
+    type: DirectNoticeSmsView,
+    description: 'set when the gateway sent the SMS (sendSms)',
+  })
+  sms?: DirectNoticeSmsView;
 }
 
 export class HazardReportView {
