@@ -20,6 +20,7 @@ import { GroupConfirmRules1765400200000 } from './1765400200000-GroupConfirmRule
 import { CapImportDrafts1765410000000 } from './1765410000000-CapImportDrafts';
 import { StatusPolls1765450000000 } from './1765450000000-StatusPolls';
 import { HazardDirectNotices1765520000000 } from './1765520000000-HazardDirectNotices';
+import { HazardReportChains1765530000000 } from './1765530000000-HazardReportChains';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   CapImportDrafts1765410000000,
   StatusPolls1765450000000,
   HazardDirectNotices1765520000000,
+  HazardReportChains1765530000000,
 ];

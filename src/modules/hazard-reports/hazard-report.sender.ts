@@ -19,7 +19,7 @@ import {
   type HazardReportRow,
   HazardReportsRepository,
   type NoticeRow,
-  type Recipient,
+  type NoticeToWrite,
 } from './hazard-reports.repository';
 
 /** What one notice job came to; the same shapes as a group send's (deferred, unrecorded…). */
@@ -70,26 +70,16 @@ export class HazardReportSender {
     return `${this.urls.base}/webhooks/hazard-reports/${channel}/${noticeId}/status`;
   }
 
-  /** Writes one notice per recipient and channel and queues them; answers how many were queued. */
-  async notify(
-    reportId: string,
-    purpose: NoticeRow['purpose'],
-    sends: { recipient: Recipient; channel: 'sms' | 'voice' }[],
-  ): Promise<{ queued: number }> {
-    if (!sends.length) return { queued: 0 };
-    const ids = await this.repo.insertNotices(
-      sends.map((s) => ({
-        reportId,
-        personId: s.recipient.personId,
-        level: s.recipient.level,
-        purpose,
-        channel: s.channel,
-        address: s.recipient.mobile,
-      })),
-    );
+  /**
+   * Writes the notices planned (one per person, channel and contact point) and queues them; answers
+   * their ids. A failover written already for the same failed notice is neither written nor queued.
+   */
+  async notify(list: NoticeToWrite[]): Promise<{ queued: number; ids: string[] }> {
+    if (!list.length) return { queued: 0, ids: [] };
+    const ids = await this.repo.insertNotices(list);
     // If queueing fails (the queue backend is down), the sweep queues them again from Postgres.
     await this.queue.enqueueNotices(ids);
-    return { queued: ids.length };
+    return { queued: ids.length, ids };
   }
 
   /**

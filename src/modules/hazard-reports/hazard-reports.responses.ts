@@ -52,6 +52,20 @@ export class HazardReportNoticeView {
     description: 'the direct notice (directNotices[].id) this SMS was sent for',
   })
   directNoticeId: string | null;
+  @ApiProperty({ description: "the step of the report's 叫应 chain it belongs to (0: the first)" })
+  step: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['mobile', 'landline', 'satellite', 'email'],
+    description: 'the kind of contact point it went to (the number itself is not shown)',
+  })
+  contactKind: string | null;
+  @ApiProperty({
+    description:
+      'true: sent because an earlier SMS or call to another contact point failed or was not answered',
+  })
+  failover: boolean;
   @ApiProperty({ example: 'sms' }) channel: string;
   @ApiProperty({ enum: ['queued', 'sending', 'sent', 'failed', 'cancelled'] }) status: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) sentAt: Date | null;
@@ -63,6 +77,21 @@ export class HazardReportNoticeView {
   })
   outcome: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) outcomeAt: Date | null;
+}
+
+export class HazardReportChainView {
+  @ApiProperty({ enum: ['county', 'city'] }) level: string;
+  @ApiProperty({
+    enum: ['running', 'acknowledged', 'exhausted'],
+    description:
+      'running: texted and called at each step until the level acknowledges; exhausted: every step ran out unacknowledged',
+  })
+  state: string;
+  @ApiProperty({ description: 'the current (or last) step, from 0' }) step: number;
+  @ApiProperty({ type: String, format: 'date-time' }) stepStartedAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', description: 'when the next step starts' })
+  stepDueAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt: Date | null;
 }
 
 export class HazardReportAckView {
@@ -124,6 +153,12 @@ export class HazardReportView {
   @ApiProperty({ type: [HazardReportNoticeView], description: 'who was notified (empty in lists)' })
   notified: HazardReportNoticeView[];
   @ApiProperty({ type: [HazardReportAckView] }) acknowledgements: HazardReportAckView[];
+  @ApiProperty({
+    type: [HazardReportChainView],
+    description:
+      'the 叫应 chain of each duty office that must acknowledge (特大型 / 大型: county and city)',
+  })
+  chains: HazardReportChainView[];
   @ApiProperty({
     type: String,
     format: 'uuid',

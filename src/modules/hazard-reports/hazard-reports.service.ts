@@ -192,6 +192,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         channel: 'api',
       });
       if (ack) {
+        await this.repo.acknowledgeChain(m, report.id, level);
         await this.audit.append(
           [
             {
@@ -409,6 +410,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         noticeId: notice.id,
       });
       if (ack) {
+        await this.repo.acknowledgeChain(m, notice.reportId, level);
         await this.audit.append(
           [
             {
@@ -719,9 +721,10 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   }
 
   private async present(r: HazardReportRow, opts: { brief?: boolean } = {}) {
-    const [notices, acks] = await Promise.all([
+    const [notices, acks, chains] = await Promise.all([
       opts.brief ? Promise.resolve([]) : this.repo.notices(r.id),
       this.repo.acks(r.id),
+      this.repo.chains(r.id),
     ]);
     const cityAck = acks.find((a) => a.level === 'city');
     const deadline = r.cityDeadlineAt ? new Date(r.cityDeadlineAt) : null;
@@ -768,7 +771,18 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         sentAt: n.sentAt,
         outcome: n.outcome,
         outcomeAt: n.outcomeAt,
+        step: n.step,
+        contactKind: n.contactKind,
+        failover: !!n.failoverOf,
         directNoticeId: n.directNoticeId,
+      })),
+      chains: chains.map((c) => ({
+        level: c.level,
+        state: c.state,
+        step: c.step,
+        stepStartedAt: c.stepStartedAt,
+        stepDueAt: c.stepDueAt,
+        endedAt: c.endedAt,
       })),
       acknowledgements: acks.map((a) => ({
         level: a.level,
