@@ -117,6 +117,16 @@ export class HazardReportSender {
       await this.repo.finishNotice(n.id, { status: 'cancelled', error: 'city_acknowledged' });
       return { kind: 'skipped' };
     }
+    if (
+      n.purpose === 'report' &&
+      (n.level === 'county' || n.level === 'city') &&
+      (await this.repo.acks(report.id)).some((a) => a.level === n.level)
+    ) {
+      // The office acknowledged while this step's SMS or call waited (for a rate-limit slot, or
+      // an open circuit): its chain has stopped, and so does this.
+      await this.repo.finishNotice(n.id, { status: 'cancelled', error: 'acknowledged' });
+      return { kind: 'skipped' };
+    }
     const channel = n.channel === 'voice' ? 'voice' : 'sms';
     const breaker = `twilio:${channel}`;
     const waitMs = this.breakers.retryAfterMs(breaker);
