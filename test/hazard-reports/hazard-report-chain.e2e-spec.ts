@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -224,5 +227,19 @@ describe('the 叫应 chain of a 特大型/大型 report: every contact point, fa
       ]),
     );
     expect(await audit(id, 'hazard_report.escalated')).toHaveLength(1);
+  });
+
+  it('a step timer the queue backend lost is rebuilt by the sweep: the next step still comes, once', async () => {
+    const res = await t.http().post('/v1/hazard-reports').set(duty()).send(report());
+    const id = res.body.id as string;
+    const queue = t.app.get<Queue>(getQueueToken(QUEUE_NAMES.hazardReports));
+    expect(await queue.remove(`step-${id}-1`)).toBe(1);
+    await waitUntil(
+      async () => (await get(id)).chains.every((c) => c.step >= 1) || undefined,
+      'step 1 after the timer was lost',
+      20_000,
+    );
+    const steps = (await audit(id, 'hazard_report.step_started')).filter((e) => e.data.step === 1);
+    expect(steps.map((e) => e.data.level).sort()).toEqual(['city', 'county']);
   });
 });

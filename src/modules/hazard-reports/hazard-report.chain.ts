@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { type PersonChannel, planFailover, planStep } from '../chain/contact-plan';
 import type { PolicyStep } from '../chain/escalation-policy.types';
@@ -81,30 +82,32 @@ export class HazardReportChain {
   }
 
   /**
-   * Starts the chains of a report that must reach the city (county and city, step 0, in one
-   * transaction with their audit event) and schedules the next step. Answers the levels started
-   * (none when they were started already).
+   * Starts the chains of a report that must reach the city (county and city, step 0), with their
+   * audit events, in the caller's transaction (the one that claims the report's first notices, so
+   * a report is never notified without its chains). Answers the levels started (none when they
+   * were started already); the caller schedules the next step (`scheduleNext`), and the sweep
+   * does when that is lost.
    */
-  async start(report: HazardReportRow, levels: ChainLevel[]): Promise<ChainLevel[]> {
+  async startIn(m: EntityManager, reportId: string, levels: ChainLevel[]): Promise<ChainLevel[]> {
     const stepSeconds = reportStepSeconds();
-    const started = await this.repo.db.transaction(async (m) => {
-      const s = await this.repo.startChains(m, report.id, levels, stepSeconds);
-      if (s.length)
-        await this.audit.append(
-          s.map((level) => ({
-            actor: 'system',
-            action: 'hazard_report.step_started',
-            subjectType: 'hazard_report',
-            subjectId: report.id,
-            data: { level, step: 0, steps: reportSteps(), waitSeconds: stepSeconds },
-          })),
-          m,
-        );
-      return s;
-    });
+    const started = await this.repo.startChains(m, reportId, levels, stepSeconds);
     if (started.length)
-      await this.queue.scheduleStep(report.id, 1, new Date(Date.now() + stepSeconds * 1000));
+      await this.audit.append(
+        started.map((level) => ({
+          actor: 'system',
+          action: 'hazard_report.step_started',
+          subjectType: 'hazard_report',
+          subjectId: reportId,
+          data: { level, step: 0, steps: reportSteps(), waitSeconds: stepSeconds },
+        })),
+        m,
+      );
     return started;
+  }
+
+  /** The timer of step 1 of a report whose chains have just started. */
+  async scheduleFirstStep(reportId: string): Promise<void> {
+    await this.queue.scheduleStep(reportId, 1, new Date(Date.now() + reportStepSeconds() * 1000));
   }
 
   /**

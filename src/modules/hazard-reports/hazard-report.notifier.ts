@@ -55,16 +55,22 @@ export class HazardReportNotifier {
    * until it acknowledges; otherwise an SMS to the county. A failed one fails over (HazardReportChain).
    */
   async notifyClaimed(id: string): Promise<void> {
-    const [claimed] = await rows<{ id: string }>(
-      this.repo.db,
-      `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
-      [id],
-    );
-    if (!claimed) return;
     const report = await this.repo.find(id);
-    if (!report) return;
+    if (!report || report.notifiedAt) return;
     const city = mustReachCity(report.grade);
     const levels: ChainLevel[] = city ? ['county', 'city'] : ['county'];
+    // The claim and, for 特大型/大型, the chains of both levels: one transaction.
+    const claimed = await this.repo.db.transaction(async (m) => {
+      const [c] = await rows<{ id: string }>(
+        m,
+        `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
+        [id],
+      );
+      if (c && city) await this.chain.startIn(m, id, levels);
+      return !!c;
+    });
+    if (!claimed) return;
+    if (city) await this.chain.scheduleFirstStep(id);
     const policy = city ? reportAckPolicy(reportStepSeconds(), reportSteps()) : COUNTY_ONLY_POLICY;
     const notices: NoticeToWrite[] = [];
     let recipients = 0;
@@ -76,7 +82,6 @@ export class HazardReportNotifier {
       notices.push(...planned.notices);
       unreachable += planned.unreachable;
     }
-    if (city) await this.chain.start(report, levels);
     const result = await this.sender.notify(notices);
     if (unreachable)
       this.logger.warn(
