@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { TokensService } from '../../src/modules/auth/tokens.service';
+import { HazardReportChain } from '../../src/modules/hazard-reports/hazard-report.chain';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
@@ -159,6 +160,28 @@ describe('the 叫应 chain of a 特大型/大型 report: every contact point, fa
     expect(failovers.length).toBeGreaterThanOrEqual(3);
     // Audit events never carry numbers.
     expect(JSON.stringify(failovers)).not.toContain('138000007');
+    // A failed notice fails over once, however many times its failure is reported.
+    const [failed] = await t.db.query(
+      `SELECT failover_of AS id FROM hazard_report_notices
+        WHERE report_id = $1 AND failover_of IS NOT NULL AND step = 0 AND level = 'county' LIMIT 1`,
+      [id],
+    );
+    const count = async () =>
+      Number(
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM hazard_report_notices WHERE failover_of = $1`,
+            [failed.id],
+          )
+        )[0].n,
+      );
+    const chain = t.app.get(HazardReportChain);
+    await Promise.all([
+      chain.failover(failed.id as string, 'undelivered'),
+      chain.failover(failed.id as string, 'undelivered'),
+    ]);
+    expect(await count()).toBe(1);
+    expect((await audit(id, 'hazard_report.failover')).length).toBe(failovers.length);
   });
 
   it('unacknowledged, each step tries again; an acknowledged level stops; the others run out their steps', async () => {
