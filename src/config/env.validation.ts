@@ -268,6 +268,23 @@ export class EnvironmentVariables {
   HAZARD_REPORT_ESCALATE_AFTER_SECONDS = 2700;
 
   /**
+   * The 叫应 chain of a 特大型 or 大型 report: each duty office not yet acknowledged is texted and
+   * called again (every contact point, with failover) every this many seconds…
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HAZARD_REPORT_STEP_SECONDS = 600;
+
+  /** …for at most this many steps (the first included; default 6 × 10 minutes: the hour). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  HAZARD_REPORT_STEPS = 6;
+
+  /**
    * How often the hazard-reports worker rebuilds from Postgres what the queue backend lost (the
    * deadline timers, notices whose jobs are gone, reports never notified).
    */

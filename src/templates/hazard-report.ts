@@ -118,6 +118,33 @@ export function reportCallScripts(
   };
 }
 
+/** What the SMS of a direct notice to the people threatened by a hazard point says. */
+export interface DirectNoticeSmsContext {
+  reportId: string;
+  placeName: string;
+  observed: string;
+  /** Who notifies them (the responsible person on site). */
+  by: string;
+}
+
+/**
+ * A direct notice (extreme danger): the responsible person on site tells the people threatened by
+ * the hazard point to leave at once. No acknowledgement is asked for: it is not a duty office notice.
+ */
+export function directNoticeSms(c: DirectNoticeSmsContext, locale: HazardSmsLocale = 'zh-CN') {
+  if (locale === 'en') {
+    return (
+      `[Emergency evacuation] Geological hazard at ${c.placeName}: ${clip(c.observed, 60)}. ` +
+      `${c.by} notifies you: leave the danger zone now for a safe place, follow the instructions ` +
+      `on site and do not go back. (report ${shortId(c.reportId)})`
+    );
+  }
+  return (
+    `【紧急避险】${c.placeName}发生地质灾害险情：${clip(c.observed, 60)}。${c.by}通知：` +
+    `受威胁群众请立即撤离至安全地带，听从现场指挥，不要返回。（报告号${shortId(c.reportId)}）`
+  );
+}
+
 /** What the SMS answered to an SMS starting with 险情 may say. */
 export type HazardSmsReplyKind =
   | 'acknowledged'
@@ -238,6 +265,13 @@ export function hazardReportCatalogue(): HazardCatalogueEntry[] {
         [s.script, s.reprompt, s.thanks, s.helpAcknowledged].join('\n'),
       );
     }
+    add(
+      '直接通知短信（受威胁群众，紧急避险） · Direct notice SMS (threatened people, extreme danger)',
+      directNoticeSms(
+        { reportId: ctx.reportId, placeName: ctx.placeName, observed: ctx.observed, by: '李网格' },
+        locale,
+      ),
+    );
     const report = { reportId: ctx.reportId, placeName: ctx.placeName, grade: ctx.grade };
     const replies: [HazardSmsReplyKind, HazardSmsReplyContext][] = [
       ['acknowledged', report],

@@ -49,3 +49,16 @@ export function escalateAfterSeconds(env: NodeJS.ProcessEnv = process.env): numb
 export function sweepIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
   return positiveEnv(env, 'HAZARD_REPORT_SWEEP_MS', 5000, 100);
 }
+
+/**
+ * The report's 叫应 chain: seconds each step waits for the duty office's acknowledgement before
+ * the next one texts and calls it again (HAZARD_REPORT_STEP_SECONDS, default 600).
+ */
+export function reportStepSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveEnv(env, 'HAZARD_REPORT_STEP_SECONDS', 600, 1);
+}
+
+/** How many steps the report's chain has at most, the first included (HAZARD_REPORT_STEPS, default 6). */
+export function reportSteps(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.floor(positiveEnv(env, 'HAZARD_REPORT_STEPS', 6, 1));
+}

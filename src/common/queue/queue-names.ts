@@ -65,7 +65,9 @@ export type EscalationJob =
  */
 export type HazardReportJob =
   | { type: 'notice'; noticeId: string; accepted?: { providerId: string } }
-  | { type: 'deadline'; reportId: string };
+  | { type: 'deadline'; reportId: string }
+  /** The report's 叫应 chain: step `step` of each duty office not yet acknowledged is due. */
+  | { type: 'step'; reportId: string; step: number };
 
 /** The job id of a step timer: adding the same timer twice adds nothing. */
 export function stepTimerJobId(t: Omit<StepTimerJob, 'type'>): string {

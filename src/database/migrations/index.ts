@@ -19,6 +19,8 @@ import { ConsoleWatchGate1765300000000 } from './1765300000000-ConsoleWatchGate'
 import { GroupConfirmRules1765400200000 } from './1765400200000-GroupConfirmRules';
 import { CapImportDrafts1765410000000 } from './1765410000000-CapImportDrafts';
 import { StatusPolls1765450000000 } from './1765450000000-StatusPolls';
+import { HazardDirectNotices1765520000000 } from './1765520000000-HazardDirectNotices';
+import { HazardReportChains1765530000000 } from './1765530000000-HazardReportChains';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -43,4 +45,6 @@ export const MIGRATIONS = [
   GroupConfirmRules1765400200000,
   CapImportDrafts1765410000000,
   StatusPolls1765450000000,
+  HazardDirectNotices1765520000000,
+  HazardReportChains1765530000000,
 ];

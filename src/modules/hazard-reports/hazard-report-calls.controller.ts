@@ -14,6 +14,7 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { UuidPipe } from '../../common/http/params';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../../common/auth/auth.decorators';
+import { HazardReportChain } from './hazard-report.chain';
 import { HazardReportSender } from './hazard-report.sender';
 import { HazardReportsRepository } from './hazard-reports.repository';
 import { HazardReportsService } from './hazard-reports.service';
@@ -35,6 +36,7 @@ export class HazardReportCallsController {
     private readonly urls: PublicUrls,
     private readonly reports: HazardReportsService,
     private readonly sender: HazardReportSender,
+    private readonly chain: HazardReportChain,
   ) {}
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
@@ -99,8 +101,11 @@ export class HazardReportCallsController {
     const event = parseCallStatusEvent(body);
     if (!event.final) return;
     if (await this.repo.recordOutcome(noticeId, event.status, event.callSid)) {
-      if (event.status !== 'completed')
+      if (event.status !== 'completed') {
         this.logger.warn({ noticeId, status: event.status }, 'hazard report call not answered');
+        // Nobody answered: the next contact point of the person is called (or texted).
+        await this.failover(noticeId, event.status);
+      }
     }
   }
 
@@ -116,6 +121,20 @@ export class HazardReportCallsController {
     this.verify(req, body, sig);
     const event = parseSmsStatusEvent(body);
     if (!event.final) return;
-    await this.repo.recordOutcome(noticeId, event.status, event.messageSid);
+    if (await this.repo.recordOutcome(noticeId, event.status, event.messageSid))
+      // An SMS that never arrived (dead number): the next contact point is tried.
+      await this.failover(noticeId, event.status);
+  }
+
+  /**
+   * The callback is answered whatever the failover did (its outcome is recorded already, so a
+   * retried callback would not fail over again); a failover lost here is made up by the next step.
+   */
+  private async failover(noticeId: string, outcome: string): Promise<void> {
+    await this.chain
+      .failover(noticeId, outcome)
+      .catch((err: unknown) =>
+        this.logger.warn({ noticeId, outcome, err: String(err) }, 'hazard report failover failed'),
+      );
   }
 }

@@ -1,10 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
-import { mustReachCity } from '../../common/domain/hazard-grade';
+import { mustReachCity, reportStepSeconds, reportSteps } from '../../common/domain/hazard-grade';
 import { HazardReportQueue } from './hazard-report.queue';
 import { HazardReportSender } from './hazard-report.sender';
-import { HazardReportsRepository, type Recipient } from './hazard-reports.repository';
+import { HazardReportChain } from './hazard-report.chain';
+import { HazardReportsRepository, type NoticeToWrite } from './hazard-reports.repository';
+import {
+  COUNTY_ONLY_POLICY,
+  type ChainLevel,
+  ESCALATION_POLICY,
+  reportAckPolicy,
+} from './report-chain';
 
 /** A report, or a notice, left behind by a process that died is picked up by the sweep after this. */
 export const NOTIFY_GRACE_MS = 10_000;
@@ -30,6 +37,7 @@ export class HazardReportNotifier {
     private readonly sender: HazardReportSender,
     private readonly queue: HazardReportQueue,
     private readonly audit: AuditService,
+    private readonly chain: HazardReportChain,
   ) {}
 
   /** A new report: its deadline timer (when the city must be reached), then its first notices. */
@@ -40,27 +48,46 @@ export class HazardReportNotifier {
     await this.notifyClaimed(reportId);
   }
 
-  /** Claims the first notices of a report (once) and queues them. */
+  /**
+   * Claims the first notices of a report (once) and queues them: step 0 of its 叫应 chain. Every
+   * duty officer of the county (and, for 特大型/大型, of the city) gets what the step planner gives
+   * on their contact points — for 特大型/大型 an SMS and a call, and a chain per level that goes on
+   * until it acknowledges; otherwise an SMS to the county. A failed one fails over (HazardReportChain).
+   */
   async notifyClaimed(id: string): Promise<void> {
-    const [claimed] = await rows<{ id: string }>(
-      this.repo.db,
-      `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
-      [id],
-    );
-    if (!claimed) return;
     const report = await this.repo.find(id);
-    if (!report) return;
-    const county = report.divisionCode.slice(0, 6);
-    const recipients: Recipient[] = [...(await this.repo.recipients(county, 'county'))];
+    if (!report || report.notifiedAt) return;
     const city = mustReachCity(report.grade);
-    if (city) recipients.push(...(await this.repo.recipients(county.slice(0, 4), 'city')));
-    const sends: { recipient: Recipient; channel: 'sms' | 'voice' }[] = recipients.map(
-      (recipient) => ({ recipient, channel: 'sms' }),
-    );
-    // 特大型 / 大型: the duty offices are called as well.
-    if (city)
-      sends.push(...recipients.map((recipient) => ({ recipient, channel: 'voice' as const })));
-    const result = await this.sender.notify(report.id, 'report', sends);
+    const levels: ChainLevel[] = city ? ['county', 'city'] : ['county'];
+    // The claim and, for 特大型/大型, the chains of both levels: one transaction.
+    const claimed = await this.repo.db.transaction(async (m) => {
+      const [c] = await rows<{ id: string }>(
+        m,
+        `UPDATE hazard_reports SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id`,
+        [id],
+      );
+      if (c && city) await this.chain.startIn(m, id, levels);
+      return !!c;
+    });
+    if (!claimed) return;
+    if (city) await this.chain.scheduleFirstStep(id);
+    const policy = city ? reportAckPolicy(reportStepSeconds(), reportSteps()) : COUNTY_ONLY_POLICY;
+    const notices: NoticeToWrite[] = [];
+    let recipients = 0;
+    let unreachable = 0;
+    for (const level of levels) {
+      const people = await this.chain.recipientsOf(report, level);
+      recipients += people.length;
+      const planned = this.chain.plan(report.id, 'report', people, policy, 0);
+      notices.push(...planned.notices);
+      unreachable += planned.unreachable;
+    }
+    const result = await this.sender.notify(notices);
+    if (unreachable)
+      this.logger.warn(
+        { reportId: report.id, people: unreachable },
+        'duty officers without a contact point the first step can use',
+      );
     await this.audit.append([
       {
         actor: 'system',
@@ -68,10 +95,11 @@ export class HazardReportNotifier {
         subjectType: 'hazard_report',
         subjectId: report.id,
         data: {
-          recipients: recipients.length,
-          sms: recipients.length,
-          calls: city ? recipients.length : 0,
+          recipients,
+          sms: notices.filter((n) => n.channel === 'sms').length,
+          calls: notices.filter((n) => n.channel === 'voice').length,
           queued: result.queued,
+          chain: city,
         },
       },
     ]);
@@ -113,18 +141,26 @@ export class HazardReportNotifier {
       return c;
     });
     if (!claimed) return { kind: 'not_needed' };
-    const county = report.divisionCode.slice(0, 6);
-    const cityOffice = await this.repo.recipients(county.slice(0, 4), 'city');
-    const responsible = await this.repo.recipients(county, 'county_responsible');
-    const result = await this.sender.notify(report.id, 'escalation', [
-      ...[...cityOffice, ...responsible].map((recipient) => ({
-        recipient,
-        channel: 'sms' as const,
-      })),
-      // The city duty office is called again.
-      ...cityOffice.map((recipient) => ({ recipient, channel: 'voice' as const })),
-    ]);
-    this.logger.warn({ reportId: report.id, ...result }, 'hazard report escalated: city silent');
+    // The city duty office is texted and called again on every contact point (failing over), the
+    // county's responsible persons texted: planned by the step planner as every other notice.
+    const cityOffice = await this.chain.recipientsOf(report, 'city');
+    const responsible = await this.chain.recipientsOf(report, 'county_responsible');
+    const step = (await this.repo.chains(report.id)).find((c) => c.level === 'city')?.step ?? 0;
+    const planned = [
+      ...this.chain.plan(report.id, 'escalation', cityOffice, ESCALATION_POLICY.city, step).notices,
+      ...this.chain.plan(
+        report.id,
+        'escalation',
+        responsible,
+        ESCALATION_POLICY.county_responsible,
+        step,
+      ).notices,
+    ];
+    const result = await this.sender.notify(planned);
+    this.logger.warn(
+      { reportId: report.id, queued: result.queued },
+      'hazard report escalated: city silent',
+    );
     return { kind: 'escalated' };
   }
 
@@ -157,5 +193,6 @@ export class HazardReportNotifier {
       if (done !== 'present')
         this.logger.warn({ reportId: p.id, done }, 'hazard report deadline timer rebuilt');
     }
+    await this.chain.ensureTimers();
   }
 }

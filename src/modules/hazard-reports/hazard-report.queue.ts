@@ -6,6 +6,7 @@ import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
 
 export const noticeJobId = (noticeId: string) => `notice-${noticeId}`;
 export const deadlineJobId = (reportId: string) => `deadline-${reportId}`;
+export const stepJobId = (reportId: string, step: number) => `step-${reportId}-${step}`;
 
 /**
  * The hazard-reports queue: one job per notice (retried with the send retry policy of warning
@@ -53,6 +54,43 @@ export class HazardReportQueue {
         removeOnFail: false,
       },
     );
+  }
+
+  /** The timer of step `step` of a report's chain, due at `at` (at once when that has passed). */
+  async scheduleStep(reportId: string, step: number, at: Date): Promise<void> {
+    await this.queue.add(
+      'step',
+      { type: 'step', reportId, step },
+      {
+        jobId: stepJobId(reportId, step),
+        delay: Math.max(0, at.getTime() - Date.now()),
+        priority: 2,
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: 1000,
+        removeOnFail: false,
+      },
+    );
+  }
+
+  /** Makes sure a running chain has the timer of its next step (a lost job added, a failed one retried). */
+  async ensureStep(
+    reportId: string,
+    step: number,
+    at: Date,
+  ): Promise<'present' | 'added' | 'retried'> {
+    const job = await this.queue.getJob(stepJobId(reportId, step));
+    if (job) {
+      const state = await job.getState();
+      if (state === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return 'retried';
+      }
+      if (state !== 'completed' && state !== 'unknown') return 'present';
+      await job.remove();
+    }
+    await this.scheduleStep(reportId, step, at);
+    return 'added';
   }
 
   /**

@@ -9,6 +9,7 @@ import type { GroupSendOutcome } from '../dispatch/send-group.service';
 import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportQueue } from './hazard-report.queue';
 import {
+  directNoticeSms,
   reportCallScripts,
   reportEscalationSms,
   reportNoticeSms,
@@ -18,7 +19,7 @@ import {
   type HazardReportRow,
   HazardReportsRepository,
   type NoticeRow,
-  type Recipient,
+  type NoticeToWrite,
 } from './hazard-reports.repository';
 
 /** What one notice job came to; the same shapes as a group send's (deferred, unrecorded…). */
@@ -69,26 +70,16 @@ export class HazardReportSender {
     return `${this.urls.base}/webhooks/hazard-reports/${channel}/${noticeId}/status`;
   }
 
-  /** Writes one notice per recipient and channel and queues them; answers how many were queued. */
-  async notify(
-    reportId: string,
-    purpose: NoticeRow['purpose'],
-    sends: { recipient: Recipient; channel: 'sms' | 'voice' }[],
-  ): Promise<{ queued: number }> {
-    if (!sends.length) return { queued: 0 };
-    const ids = await this.repo.insertNotices(
-      sends.map((s) => ({
-        reportId,
-        personId: s.recipient.personId,
-        level: s.recipient.level,
-        purpose,
-        channel: s.channel,
-        address: s.recipient.mobile,
-      })),
-    );
+  /**
+   * Writes the notices planned (one per person, channel and contact point) and queues them; answers
+   * their ids. A failover written already for the same failed notice is neither written nor queued.
+   */
+  async notify(list: NoticeToWrite[]): Promise<{ queued: number; ids: string[] }> {
+    if (!list.length) return { queued: 0, ids: [] };
+    const ids = await this.repo.insertNotices(list);
     // If queueing fails (the queue backend is down), the sweep queues them again from Postgres.
     await this.queue.enqueueNotices(ids);
-    return { queued: ids.length };
+    return { queued: ids.length, ids };
   }
 
   /**
@@ -124,6 +115,16 @@ export class HazardReportSender {
     ) {
       // The city acknowledged while the reminder waited: it is no longer needed.
       await this.repo.finishNotice(n.id, { status: 'cancelled', error: 'city_acknowledged' });
+      return { kind: 'skipped' };
+    }
+    if (
+      n.purpose === 'report' &&
+      (n.level === 'county' || n.level === 'city') &&
+      (await this.repo.acks(report.id)).some((a) => a.level === n.level)
+    ) {
+      // The office acknowledged while this step's SMS or call waited (for a rate-limit slot, or
+      // an open circuit): its chain has stopped, and so does this.
+      await this.repo.finishNotice(n.id, { status: 'cancelled', error: 'acknowledged' });
       return { kind: 'skipped' };
     }
     const channel = n.channel === 'voice' ? 'voice' : 'sms';
@@ -194,8 +195,22 @@ export class HazardReportSender {
    */
   smsBody(
     report: HazardReportRow,
-    notice: { id: string; purpose: NoticeRow['purpose']; level: NoticeRow['level'] },
+    notice: {
+      id: string;
+      purpose: NoticeRow['purpose'];
+      level: NoticeRow['level'];
+      directNoticeId?: string | null;
+    },
   ): string {
+    if (notice.purpose === 'direct_notice') {
+      const record = report.directNotices.find((d) => d.id && d.id === notice.directNoticeId);
+      return directNoticeSms({
+        reportId: report.id,
+        placeName: report.placeName,
+        observed: report.observed,
+        by: record?.by ?? report.reporter.name,
+      });
+    }
     const ctx = {
       ...smsContext(report),
       ...(notice.level === 'county_responsible'
@@ -220,10 +235,13 @@ export class HazardReportSender {
    * transient error (the job is tried again later), never a reason to send again.
    */
   private async sentBefore(
-    n: { id: string; channel: string; address: string | null; createdAt: Date } & Pick<
-      NoticeRow,
-      'purpose' | 'level'
-    >,
+    n: {
+      id: string;
+      channel: string;
+      address: string | null;
+      createdAt: Date;
+      directNoticeId?: string | null;
+    } & Pick<NoticeRow, 'purpose' | 'level'>,
     report: HazardReportRow,
   ): Promise<SendReceipt | undefined> {
     if (!n.address) return undefined;

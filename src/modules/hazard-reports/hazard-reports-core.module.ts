@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../../channels/channels.module';
 import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { HazardReportLinks } from './hazard-report-links';
+import { HazardReportChain } from './hazard-report.chain';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportQueue } from './hazard-report.queue';
 import { HazardReportSender } from './hazard-report.sender';
@@ -16,6 +17,7 @@ import { HazardReportsRepository } from './hazard-reports.repository';
     HazardReportSender,
     HazardReportNotifier,
     HazardReportLinks,
+    HazardReportChain,
   ],
   exports: [
     HazardReportsRepository,
@@ -23,6 +25,7 @@ import { HazardReportsRepository } from './hazard-reports.repository';
     HazardReportSender,
     HazardReportNotifier,
     HazardReportLinks,
+    HazardReportChain,
   ],
 })
 export class HazardReportsCoreModule {}

@@ -4,8 +4,12 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from '../../common/domain/hazard-grade';
+import type { RecipientContact } from '../../common/domain/targeting.types';
+import { REPORT_CHAIN_MOVES, type ReportChainState, reportChainFrom } from './report-chain';
 
 export interface DirectNoticeRecord {
+  /** Ties the SMS sent for it (`hazard_report_notices.direct_notice_id`); absent on older records. */
+  id?: string;
   by: string;
   at: string;
   people: number;
@@ -13,6 +17,10 @@ export interface DirectNoticeRecord {
   note?: string;
   recordedBy: string;
   recordedAt: string;
+  /** The hazard point whose threatened people were texted (when the gateway sent the SMS). */
+  hazardPoint?: string;
+  /** What the gateway sent for it: threatened people with a number that takes SMS, SMS queued. */
+  sms?: { recipients: number; queued: number };
 }
 
 export interface HazardReportRow {
@@ -48,8 +56,17 @@ export interface NoticeRow {
   id: string;
   personId: string | null;
   name: string | null;
-  level: 'county' | 'city' | 'county_responsible';
-  purpose: 'report' | 'escalation';
+  /** `threatened`: a person threatened by the hazard point (a direct notice). */
+  level: 'county' | 'city' | 'county_responsible' | 'threatened';
+  purpose: 'report' | 'escalation' | 'direct_notice';
+  /** The direct notice record an SMS to a threatened person belongs to. */
+  directNoticeId: string | null;
+  /** The step of the report's chain (0: the first notices). */
+  step: number;
+  /** The kind of contact point it went to (mobile, landline…). */
+  contactKind: string | null;
+  /** The failed notice this one replaced (a failover). */
+  failoverOf: string | null;
   channel: string;
   status: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
   error: string | null;
@@ -72,9 +89,40 @@ export interface AckRow {
 export interface Recipient {
   personId: string;
   name: string;
-  mobile: string;
+  /** Every contact point of the person, in their own order (the step planner picks from them). */
+  contacts: RecipientContact[];
   level: NoticeRow['level'];
 }
+
+/** One notice to write: a planned SMS or call to one contact point of one person. */
+export interface NoticeToWrite {
+  reportId: string;
+  personId: string;
+  level: Recipient['level'];
+  purpose: NoticeRow['purpose'];
+  channel: string;
+  address: string;
+  contactKind?: string;
+  /** The step of the report's chain it belongs to (0: the first notices). */
+  step?: number;
+  /** The failed notice it replaces (a failover; written once per failed notice). */
+  failoverOf?: string;
+  directNoticeId?: string;
+}
+
+export interface ChainRow {
+  level: 'county' | 'city';
+  state: ReportChainState;
+  step: number;
+  stepStartedAt: Date;
+  stepDueAt: Date;
+  endedAt: Date | null;
+}
+
+/** A person's contact points as JSON, in their order (for the step planner). */
+const CONTACTS_JSON = `coalesce((SELECT json_agg(json_build_object('kind', c.kind, 'value', c.value,
+    'priority', c.priority, 'verifiedAt', c.verified_at) ORDER BY c.priority, c.value)
+    FROM contact_points c WHERE c.person_id = p.id), '[]')`;
 
 const REPORT_COLUMNS = `
   r.id, r.hazard_point AS "hazardPoint", hs.name AS "hazardPointName", hs.hazard AS "hazardType",
@@ -194,7 +242,8 @@ export class HazardReportsRepository {
     return rows<NoticeRow>(
       this.db,
       `SELECT n.id, n.person_id AS "personId", p.name, n.level, n.purpose, n.channel, n.status, n.error,
-              n.outcome, n.outcome_at AS "outcomeAt",
+              n.outcome, n.outcome_at AS "outcomeAt", n.direct_notice_id AS "directNoticeId",
+              n.step, n.contact_kind AS "contactKind", n.failover_of AS "failoverOf",
               n.created_at AS "createdAt", n.sent_at AS "sentAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id
         WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
@@ -236,19 +285,159 @@ export class HazardReportsRepository {
 
   /**
    * Duty officers (role duty_officer) of exactly the county (6 digits) or city (4 digits), or the
-   * county's responsible persons, each with their first mobile number.
+   * county's responsible persons, each with all their contact points.
    */
   recipients(divisionCode: string, level: Recipient['level']): Promise<Recipient[]> {
     const role = level === 'county_responsible' ? 'county_responsible' : 'duty_officer';
     return rows<Recipient>(
       this.db,
-      `SELECT p.id AS "personId", p.name, c.value AS mobile, $3::text AS level
+      `SELECT p.id AS "personId", p.name, ${CONTACTS_JSON} AS contacts, $3::text AS level
          FROM people p
-         JOIN LATERAL (SELECT value FROM contact_points c
-                        WHERE c.person_id = p.id AND c.kind = 'mobile'
-                        ORDER BY c.priority LIMIT 1) c ON true
         WHERE p.division_code = $1 AND p.role = $2 ORDER BY p.name, p.id`,
       [divisionCode, role, level],
+    );
+  }
+
+  /** A person's contact points, in their order. */
+  async contactsOf(personId: string): Promise<RecipientContact[]> {
+    const [row] = await rows<{ contacts: RecipientContact[] }>(
+      this.db,
+      `SELECT ${CONTACTS_JSON} AS contacts FROM people p WHERE p.id = $1`,
+      [personId],
+    );
+    return row?.contacts ?? [];
+  }
+
+  /** What was already tried for a person in a step of the report's chain (channel and address). */
+  tried(
+    reportId: string,
+    personId: string,
+    step: number,
+    purpose: NoticeRow['purpose'],
+  ): Promise<{ channel: string; address: string }[]> {
+    return rows(
+      this.db,
+      `SELECT channel, address FROM hazard_report_notices
+        WHERE report_id = $1 AND person_id = $2 AND step = $3 AND purpose = $4 AND address IS NOT NULL`,
+      [reportId, personId, step, purpose],
+    );
+  }
+
+  /** The chains of a report (one per level that must acknowledge). */
+  chains(reportId: string, m: DataSource | EntityManager = this.db): Promise<ChainRow[]> {
+    return rows<ChainRow>(
+      m,
+      `SELECT level, state, step, step_started_at AS "stepStartedAt", step_due_at AS "stepDueAt",
+              ended_at AS "endedAt"
+         FROM hazard_report_chains WHERE report_id = $1 ORDER BY level DESC`,
+      [reportId],
+    );
+  }
+
+  /** Starts the chain of each level at step 0 (once: a second start writes nothing). */
+  async startChains(
+    m: EntityManager,
+    reportId: string,
+    levels: ChainRow['level'][],
+    stepSeconds: number,
+  ): Promise<ChainRow['level'][]> {
+    const started = await rows<{ level: ChainRow['level'] }>(
+      m,
+      `INSERT INTO hazard_report_chains (report_id, level, step_due_at)
+       SELECT $1, l, now() + $3::int * interval '1 second' FROM unnest($2::text[]) AS l
+       ON CONFLICT (report_id, level) DO NOTHING RETURNING level`,
+      [reportId, levels, stepSeconds],
+    );
+    return started.map((r) => r.level);
+  }
+
+  /**
+   * The move `advance` (step `from` → `from + 1`, due `stepSeconds` later) of the chains of a report
+   * whose step `from` is due; answers the levels moved. A repeated or late job moves nothing.
+   */
+  async advanceChains(
+    m: EntityManager,
+    reportId: string,
+    from: number,
+    stepSeconds: number,
+  ): Promise<ChainRow['level'][]> {
+    const moved = await rows<{ level: ChainRow['level'] }>(
+      m,
+      `UPDATE hazard_report_chains
+          SET state = '${REPORT_CHAIN_MOVES.advance.to}', step = step + 1, step_started_at = now(),
+              step_due_at = now() + $3::int * interval '1 second'
+        WHERE report_id = $1 AND step = $2 AND state IN ${reportChainFrom('advance')}
+          AND step_due_at <= now() RETURNING level`,
+      [reportId, from, stepSeconds],
+    );
+    return moved.map((r) => r.level);
+  }
+
+  /** The move `exhaust` of the chains of a report whose last step `step` is due. */
+  async exhaustChains(
+    m: EntityManager,
+    reportId: string,
+    step: number,
+  ): Promise<ChainRow['level'][]> {
+    const moved = await rows<{ level: ChainRow['level'] }>(
+      m,
+      `UPDATE hazard_report_chains SET state = '${REPORT_CHAIN_MOVES.exhaust.to}', ended_at = now()
+        WHERE report_id = $1 AND step = $2 AND state IN ${reportChainFrom('exhaust')}
+          AND step_due_at <= now() RETURNING level`,
+      [reportId, step],
+    );
+    return moved.map((r) => r.level);
+  }
+
+  /**
+   * The move `acknowledge` of a level's chain, and its notices still waiting cancelled (nothing more
+   * goes to an office that has acknowledged). Answers whether the chain moved.
+   */
+  async acknowledgeChain(
+    m: EntityManager,
+    reportId: string,
+    level: ChainRow['level'],
+  ): Promise<boolean> {
+    const moved = await rows(
+      m,
+      `UPDATE hazard_report_chains SET state = '${REPORT_CHAIN_MOVES.acknowledge.to}', ended_at = now()
+        WHERE report_id = $1 AND level = $2 AND state IN ${reportChainFrom('acknowledge')}
+        RETURNING level`,
+      [reportId, level],
+    );
+    await m.query(
+      `UPDATE hazard_report_notices SET status = 'cancelled', error = 'acknowledged'
+        WHERE report_id = $1 AND level = $2 AND status = 'queued'
+          AND purpose IN ('report', 'escalation')`,
+      [reportId, level],
+    );
+    return moved.length > 0;
+  }
+
+  /** Running chains (for the sweep: their next step's timer). */
+  runningChains(): Promise<{ reportId: string; step: number; stepDueAt: Date }[]> {
+    return rows(
+      this.db,
+      `SELECT report_id AS "reportId", min(step)::int AS step, min(step_due_at) AS "stepDueAt"
+         FROM hazard_report_chains WHERE state = 'running'
+        GROUP BY report_id ORDER BY min(step_due_at) LIMIT 1000`,
+    );
+  }
+
+  /**
+   * The people threatened by a hazard point (`hazard_site_people.relation = 'threatened'`), each with
+   * their contact points in their own order (the chain's step planner picks the one for SMS).
+   */
+  threatenedPeople(
+    hazardPoint: string,
+  ): Promise<{ personId: string; name: string; contacts: RecipientContact[] }[]> {
+    return rows(
+      this.db,
+      `SELECT p.id AS "personId", p.name,
+              ${CONTACTS_JSON} AS contacts
+         FROM hazard_site_people hp JOIN people p ON p.id = hp.person_id
+        WHERE hp.site_code = $1 AND hp.relation = 'threatened' ORDER BY p.name, p.id`,
+      [hazardPoint],
     );
   }
 
@@ -264,34 +453,40 @@ export class HazardReportsRepository {
         address: string | null;
         name: string | null;
         personId: string | null;
+        directNoticeId: string | null;
+        step: number;
+        contactKind: string | null;
         createdAt: Date;
       }
     | undefined
   > {
     const [row] = await this.db.query(
       `SELECT n.id, n.report_id AS "reportId", n.level, n.purpose, n.channel, n.status, n.address,
-              p.name, n.person_id AS "personId", n.created_at AS "createdAt"
+              p.name, n.person_id AS "personId", n.direct_notice_id AS "directNoticeId",
+              n.step, n.contact_kind AS "contactKind", n.created_at AS "createdAt"
          FROM hazard_report_notices n LEFT JOIN people p ON p.id = n.person_id WHERE n.id = $1`,
       [id],
     );
     return row;
   }
 
-  /** Writes notices to be sent (`queued`), in one statement; answers their ids in order. */
+  /**
+   * Writes notices to be sent (`queued`), in one statement; answers their ids in order. A failover
+   * already written for the same failed notice is not written again (and not answered).
+   */
   async insertNotices(
-    list: {
-      reportId: string;
-      personId: string;
-      level: Recipient['level'];
-      purpose: NoticeRow['purpose'];
-      channel: string;
-      address: string;
-    }[],
+    list: NoticeToWrite[],
+    m: DataSource | EntityManager = this.db,
   ): Promise<string[]> {
+    if (!list.length) return [];
     const found = await rows<{ id: string }>(
-      this.db,
-      `INSERT INTO hazard_report_notices (report_id, person_id, level, purpose, channel, address, status)
-       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+      m,
+      `INSERT INTO hazard_report_notices
+              (report_id, person_id, level, purpose, channel, address, direct_notice_id,
+               contact_kind, step, failover_of, status)
+       SELECT * , 'queued' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                       $6::text[], $7::uuid[], $8::text[], $9::int[], $10::uuid[])
+       ON CONFLICT (failover_of) DO NOTHING
        RETURNING id`,
       [
         list.map((n) => n.reportId),
@@ -300,6 +495,10 @@ export class HazardReportsRepository {
         list.map((n) => n.purpose),
         list.map((n) => n.channel),
         list.map((n) => n.address),
+        list.map((n) => n.directNoticeId ?? null),
+        list.map((n) => n.contactKind ?? null),
+        list.map((n) => n.step ?? 0),
+        list.map((n) => n.failoverOf ?? null),
       ],
     );
     return found.map((r) => r.id);

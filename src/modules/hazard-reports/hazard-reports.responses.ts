@@ -39,8 +39,33 @@ export class CityDeadlineView {
 export class HazardReportNoticeView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) personId: string | null;
   @ApiProperty({ type: String, nullable: true }) name: string | null;
-  @ApiProperty({ enum: ['county', 'city', 'county_responsible'] }) level: string;
-  @ApiProperty({ enum: ['report', 'escalation'] }) purpose: string;
+  @ApiProperty({
+    enum: ['county', 'city', 'county_responsible', 'threatened'],
+    description: 'threatened: a person threatened by the hazard point (a direct notice SMS)',
+  })
+  level: string;
+  @ApiProperty({ enum: ['report', 'escalation', 'direct_notice'] }) purpose: string;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'the direct notice (directNotices[].id) this SMS was sent for',
+  })
+  directNoticeId: string | null;
+  @ApiProperty({ description: "the step of the report's 叫应 chain it belongs to (0: the first)" })
+  step: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['mobile', 'landline', 'satellite', 'email'],
+    description: 'the kind of contact point it went to (the number itself is not shown)',
+  })
+  contactKind: string | null;
+  @ApiProperty({
+    description:
+      'true: sent because an earlier SMS or call to another contact point failed or was not answered',
+  })
+  failover: boolean;
   @ApiProperty({ example: 'sms' }) channel: string;
   @ApiProperty({ enum: ['queued', 'sending', 'sent', 'failed', 'cancelled'] }) status: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) sentAt: Date | null;
@@ -52,6 +77,21 @@ export class HazardReportNoticeView {
   })
   outcome: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) outcomeAt: Date | null;
+}
+
+export class HazardReportChainView {
+  @ApiProperty({ enum: ['county', 'city'] }) level: string;
+  @ApiProperty({
+    enum: ['running', 'acknowledged', 'exhausted'],
+    description:
+      'running: texted and called at each step until the level acknowledges; exhausted: every step ran out unacknowledged',
+  })
+  state: string;
+  @ApiProperty({ description: 'the current (or last) step, from 0' }) step: number;
+  @ApiProperty({ type: String, format: 'date-time' }) stepStartedAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', description: 'when the next step starts' })
+  stepDueAt: Date;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt: Date | null;
 }
 
 export class HazardReportAckView {
@@ -69,7 +109,15 @@ export class HazardReportAckView {
   @ApiProperty({ type: String, format: 'date-time' }) at: Date;
 }
 
+export class DirectNoticeSmsView {
+  @ApiProperty({ description: 'threatened people with a number that takes SMS' })
+  recipients: number;
+  @ApiProperty({ description: 'SMS queued (their sends are in `notified`, purpose direct_notice)' })
+  queued: number;
+}
+
 export class DirectNoticeView {
+  @ApiPropertyOptional({ format: 'uuid' }) id?: string;
   @ApiProperty({ description: 'who notified the people' }) by: string;
   @ApiProperty({ format: 'date-time' }) at: string;
   @ApiProperty() people: number;
@@ -77,6 +125,13 @@ export class DirectNoticeView {
   @ApiPropertyOptional() note?: string;
   @ApiProperty({ description: 'the token that recorded it' }) recordedBy: string;
   @ApiProperty({ format: 'date-time' }) recordedAt: string;
+  @ApiPropertyOptional({ description: 'the hazard point whose threatened people were texted' })
+  hazardPoint?: string;
+  @ApiPropertyOptional({
+    type: DirectNoticeSmsView,
+    description: 'set when the gateway sent the SMS (sendSms)',
+  })
+  sms?: DirectNoticeSmsView;
 }
 
 export class HazardReportView {
@@ -98,6 +153,12 @@ export class HazardReportView {
   @ApiProperty({ type: [HazardReportNoticeView], description: 'who was notified (empty in lists)' })
   notified: HazardReportNoticeView[];
   @ApiProperty({ type: [HazardReportAckView] }) acknowledgements: HazardReportAckView[];
+  @ApiProperty({
+    type: [HazardReportChainView],
+    description:
+      'the 叫应 chain of each duty office that must acknowledge (特大型 / 大型: county and city)',
+  })
+  chains: HazardReportChainView[];
   @ApiProperty({
     type: String,
     format: 'uuid',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
@@ -21,7 +22,9 @@ import {
   gradeOf,
   mustReachCity,
 } from '../../common/domain/hazard-grade';
+import { firstContactFor } from '../chain/contact-plan';
 import { HazardReportNotifier } from './hazard-report.notifier';
+import { HazardReportQueue } from './hazard-report.queue';
 import { HazardReportSender } from './hazard-report.sender';
 import {
   type HazardReportSmsHandler,
@@ -62,6 +65,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
     private readonly audit: AuditService,
     private readonly drafts: WarningDraftsService,
     private readonly notifier: HazardReportNotifier,
+    private readonly queue: HazardReportQueue,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -188,6 +192,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         channel: 'api',
       });
       if (ack) {
+        await this.repo.acknowledgeChain(m, report.id, level);
         await this.audit.append(
           [
             {
@@ -357,7 +362,8 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   async linkView(noticeId: string): Promise<HazardAckLinkView | undefined> {
     const notice = await this.repo.findNotice(noticeId);
     const report = notice && (await this.repo.find(notice.reportId));
-    if (!notice || !report || notice.level === 'county_responsible') return undefined;
+    if (!notice || !report || (notice.level !== 'county' && notice.level !== 'city'))
+      return undefined;
     const ack = (await this.repo.acks(report.id)).find((a) => a.level === notice.level);
     return {
       level: notice.level,
@@ -390,7 +396,8 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
     channel: 'voice' | 'sms' | 'link',
   ): Promise<boolean> {
     const notice = await this.repo.findNotice(noticeId);
-    if (!notice || notice.level === 'county_responsible') return false;
+    // Only a duty office acknowledges (not the county's responsible persons, nor threatened people).
+    if (!notice || (notice.level !== 'county' && notice.level !== 'city')) return false;
     const level = notice.level;
     return this.repo.db.transaction(async (m) => {
       const ack = await this.repo.insertAck(m, {
@@ -403,6 +410,7 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         noticeId: notice.id,
       });
       if (ack) {
+        await this.repo.acknowledgeChain(m, notice.reportId, level);
         await this.audit.append(
           [
             {
@@ -420,10 +428,25 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
     });
   }
 
-  /** POST /v1/hazard-reports/:id/direct-notice: the threatened people were told on site. */
+  /**
+   * POST /v1/hazard-reports/:id/direct-notice: in extreme danger the responsible person on site
+   * notifies the people threatened by the hazard point at once. Recorded as such; with `sendSms`
+   * the gateway texts each of them (their first number that takes SMS, as the chain's step planner
+   * picks it) through the report notices' queue and provider path. The record, its notices (queued)
+   * and the audit event are written in one transaction, so the duty office sees the direct notice
+   * in the report at once; a notice whose job could not be queued is queued by the sweep.
+   */
   async directNotice(principal: Principal, id: string, dto: DirectNoticeDto) {
     const report = await this.visible(principal, id);
+    const hazardPoint = dto.sendSms ? await this.directNoticePoint(report, dto) : undefined;
+    const threatened = hazardPoint ? await this.repo.threatenedPeople(hazardPoint) : [];
+    const sends = threatened.flatMap((p) => {
+      const c = firstContactFor(p.contacts, 'sms');
+      return c ? [{ personId: p.personId, address: c.value }] : [];
+    });
+    const recordId = randomUUID();
     const record: DirectNoticeRecord = {
+      id: recordId,
       by: dto.by,
       at: dto.at ? new Date(dto.at).toISOString() : new Date().toISOString(),
       people: dto.people,
@@ -431,12 +454,29 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
       ...(dto.note ? { note: dto.note } : {}),
       recordedBy: principal.name,
       recordedAt: new Date().toISOString(),
+      ...(hazardPoint
+        ? { hazardPoint, sms: { recipients: sends.length, queued: sends.length } }
+        : {}),
     };
-    await this.repo.db.transaction(async (m) => {
+    const noticeIds = await this.repo.db.transaction(async (m) => {
       await m.query(
         `UPDATE hazard_reports SET direct_notices = direct_notices || $2::jsonb WHERE id = $1`,
         [report.id, JSON.stringify([record])],
       );
+      const ids = sends.length
+        ? await this.repo.insertNotices(
+            sends.map((x) => ({
+              reportId: report.id,
+              personId: x.personId,
+              level: 'threatened' as const,
+              purpose: 'direct_notice' as const,
+              channel: 'sms',
+              address: x.address,
+              directNoticeId: recordId,
+            })),
+            m,
+          )
+        : [];
       await this.audit.append(
         [
           {
@@ -444,13 +484,58 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
             action: 'hazard_report.direct_notice',
             subjectType: 'hazard_report',
             subjectId: report.id,
-            data: { people: dto.people, means: dto.means },
+            data: {
+              directNoticeId: recordId,
+              people: dto.people,
+              means: dto.means,
+              ...(hazardPoint
+                ? { hazardPoint, sms: ids.length, threatened: threatened.length }
+                : {}),
+            },
           },
         ],
         m,
       );
+      return ids;
     });
+    // If queueing fails (the queue backend is down), the sweep queues them from Postgres.
+    await this.queue
+      .enqueueNotices(noticeIds)
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { reportId: report.id, err: String(err) },
+          'direct notice SMS not queued: left to the sweep',
+        ),
+      );
+    if (hazardPoint && threatened.length > sends.length)
+      this.logger.warn(
+        { reportId: report.id, hazardPoint, withoutSms: threatened.length - sends.length },
+        'threatened people without a number that takes SMS: not texted',
+      );
     return this.view(report.id);
+  }
+
+  /** The hazard point a direct notice texts: the one named (in the report's county), else the report's. */
+  private async directNoticePoint(report: HazardReportRow, dto: DirectNoticeDto): Promise<string> {
+    const code = dto.hazardPoint ?? report.hazardPoint;
+    if (!code)
+      throw AppException.validation([
+        {
+          field: 'hazardPoint',
+          message: 'the report names no hazard point: name the one whose threatened people to text',
+        },
+      ]);
+    const [site] = await rows<{ code: string }>(
+      this.repo.db,
+      `SELECT code FROM hazard_sites
+        WHERE code = $1 AND type = 'hazard_point' AND starts_with(division_code, $2)`,
+      [code, report.divisionCode.slice(0, 6)],
+    );
+    if (!site)
+      throw AppException.validation([
+        { field: 'hazardPoint', message: "unknown hazard point, or not in the report's county" },
+      ]);
+    return site.code;
   }
 
   /** POST /v1/hazard-reports/:id/warning: an imminent warning drafted from the report, issued. */
@@ -636,9 +721,10 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
   }
 
   private async present(r: HazardReportRow, opts: { brief?: boolean } = {}) {
-    const [notices, acks] = await Promise.all([
+    const [notices, acks, chains] = await Promise.all([
       opts.brief ? Promise.resolve([]) : this.repo.notices(r.id),
       this.repo.acks(r.id),
+      this.repo.chains(r.id),
     ]);
     const cityAck = acks.find((a) => a.level === 'city');
     const deadline = r.cityDeadlineAt ? new Date(r.cityDeadlineAt) : null;
@@ -685,6 +771,18 @@ export class HazardReportsService implements OnApplicationBootstrap, HazardRepor
         sentAt: n.sentAt,
         outcome: n.outcome,
         outcomeAt: n.outcomeAt,
+        step: n.step,
+        contactKind: n.contactKind,
+        failover: !!n.failoverOf,
+        directNoticeId: n.directNoticeId,
+      })),
+      chains: chains.map((c) => ({
+        level: c.level,
+        state: c.state,
+        step: c.step,
+        stepStartedAt: c.stepStartedAt,
+        stepDueAt: c.stepDueAt,
+        endedAt: c.endedAt,
       })),
       acknowledgements: acks.map((a) => ({
         level: a.level,

@@ -12,6 +12,7 @@ import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token
 import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { escalateAfterSeconds, sweepIntervalMs } from '../../common/domain/hazard-grade';
+import { HazardReportChain } from './hazard-report.chain';
 import { HazardReportNotifier } from './hazard-report.notifier';
 import { HazardReportSender } from './hazard-report.sender';
 
@@ -19,7 +20,7 @@ const isLastTry = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
 
 /**
  * The hazard-reports worker (ROLE=worker or all): sends each notice (HazardReportSender.deliver)
- * and runs each report's deadline timer. At boot, and every HAZARD_REPORT_SWEEP_MS, the sweep
+ * and runs each report's deadline timer and the step timers of its 叫应 chain. At boot, and every HAZARD_REPORT_SWEEP_MS, the sweep
  * rebuilds from Postgres the jobs the queue backend lost.
  */
 @Injectable()
@@ -35,6 +36,7 @@ export class HazardReportWorkers implements OnApplicationBootstrap, OnModuleDest
     private readonly config: ConfigService,
     private readonly sender: HazardReportSender,
     private readonly notifier: HazardReportNotifier,
+    private readonly chain: HazardReportChain,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -83,7 +85,17 @@ export class HazardReportWorkers implements OnApplicationBootstrap, OnModuleDest
       }
       return out.kind;
     }
+    if (data.type === 'step') {
+      const out = await this.chain.onStep(data.reportId, data.step);
+      if (out.kind === 'early') {
+        await job.moveToDelayed(out.at.getTime(), token);
+        throw new DelayedError();
+      }
+      return out.kind;
+    }
     const out = await this.sender.deliver(data.noticeId, isLastTry(job), data.accepted);
+    // Refused for good (a permanent error, or the last try): the next contact point is tried.
+    if (out.kind === 'failed') await this.chain.failover(data.noticeId, 'rejected');
     if (out.kind === 'deferred') {
       await job.moveToDelayed(Date.now() + out.delayMs, token);
       throw new DelayedError();

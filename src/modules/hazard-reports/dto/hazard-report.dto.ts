@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -143,6 +144,28 @@ export class DirectNoticeDto {
   @IsString()
   @MaxLength(500)
   note?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'send the evacuation SMS now to every person threatened by the hazard point (through the ' +
+      "report notices' queue and provider); default false: only the record is kept",
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  sendSms?: boolean;
+
+  @ApiPropertyOptional({
+    example: 'HP-1',
+    description:
+      "the hazard point whose threatened people are texted (default: the report's); needed with " +
+      'sendSms when the report names none; must be in the report’s county',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  hazardPoint?: string;
 }
 
 /** POST /v1/hazard-reports/:id/warning: what the officer overrides in the drafted warning. */
