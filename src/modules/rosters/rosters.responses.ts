@@ -161,9 +161,17 @@ export class RosterHazardPointView {
 export class RosterFilingView {
   @ApiProperty({ format: 'date', example: '2026-04-20', description: 'ROSTER_FILE_BY this year' })
   fileBy: string;
-  @ApiProperty({ description: 'a people import was recorded this year by that date' })
+  @ApiProperty({
+    description:
+      "a people import with rows of this county was recorded this year by that date (the county's own filing)",
+  })
   filed: boolean;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'the last such people import of this county (this year, up to the filing date)',
+  })
   lastPeopleImportAt: string | null;
   @ApiProperty({ description: 'the date has passed and nothing was filed' }) overdue: boolean;
 }
@@ -183,9 +191,13 @@ export class RosterDivisionView {
     description: 'no grid_leader, grid_member or group_monitor',
   })
   gridsWithoutResponsible: RosterGridView[];
-  @ApiProperty({ type: [RosterHazardPointView], description: 'no responsible (monitor) person' })
+  @ApiProperty({
+    type: [RosterHazardPointView],
+    description: 'no responsible person with the monitor role (group_monitor, 群测群防员)',
+  })
   hazardPointsWithoutMonitor: RosterHazardPointView[];
-  @ApiProperty({ type: RosterFilingView }) filing: RosterFilingView;
+  @ApiProperty({ type: RosterFilingView, description: "this county's filing status" })
+  filing: RosterFilingView;
 }
 
 export class RosterView {
