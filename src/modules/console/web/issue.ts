@@ -16,6 +16,7 @@ import {
   state,
   t,
   type ApiResult,
+  type UiKey,
 } from './core';
 import { watch } from './watch';
 
@@ -227,7 +228,19 @@ interface DraftBody {
     previewHash: string;
     recipients: { total: number };
     channels?: Record<string, string | Record<string, unknown> | null>;
+    perChannel?: { channel: string; recipients: number; unit: string; text: string }[];
   };
+}
+
+const UNIT_KEYS: Record<string, UiKey> = {
+  people: 'unitPeople',
+  groups: 'unitGroups',
+  terminals: 'unitTerminals',
+};
+
+/** A channel's name: robots are one channel here (the labels name each platform). */
+function channelName(channel: string): string {
+  return channel === 'robot' ? t('robot') : label('channels', channel);
 }
 
 async function loadDraft(): Promise<void> {
@@ -245,8 +258,13 @@ async function loadDraft(): Promise<void> {
   const d = r.body;
   const lines = [d.warning.headline, `${t('draftRecipients')}: ${d.preview.recipients.total}`];
   if (d.cap) lines.push(`${t('draftCap')}: ${d.cap.sender} · ${d.cap.identifier}`);
-  // Each channel's texts as a person will read or hear them.
-  for (const [k, v] of Object.entries(d.preview.channels ?? {})) {
+  // Per channel: who it reaches and its text, as a person will read or hear it.
+  for (const c of d.preview.perChannel ?? []) {
+    const unit = t(UNIT_KEYS[c.unit] ?? 'unitPeople');
+    lines.push('', `— ${channelName(c.channel)} · ${c.recipients} ${unit} —`, c.text);
+  }
+  // A draft shown without per-channel figures: each channel's texts alone.
+  for (const [k, v] of d.preview.perChannel ? [] : Object.entries(d.preview.channels ?? {})) {
     lines.push('', `— ${label('channels', k)} —`);
     if (typeof v === 'string') {
       lines.push(v);
