@@ -220,8 +220,10 @@ async function loadRoster(ev: Event): Promise<void> {
 }
 
 function gapList(key: UiKey, items: string[]): HTMLElement {
+  // {role}: the monitor role's name, from the label tables.
+  const title = t(key).replace('{role}', roleName('group_monitor'));
   return el('div', { class: 'gap' }, [
-    el('b', { text: `${t(key)}（${items.length}）` }),
+    el('b', { text: `${title}（${items.length}）` }),
     items.length
       ? el(
           'ul',
