@@ -59,6 +59,51 @@ describe('the console: hazard reports, roster checks and the roster report', () 
     return page;
   }
 
+  // The roster check runs before any warning reaches the same people (no answer is taken for
+  // another warning's).
+  it('starts a roster check and shows per person whether each contact point works, and the numbers to fix', async () => {
+    const page = await openWith(t.tokens.duty_officer, 'rosters');
+    await page.fill('#rc-division', '513221');
+    await page.click('#rc-start');
+    await page.waitForSelector('#rc-result table');
+    // The carrier answers over a few seconds: refresh until both are known.
+    const chiefRow = `#rc-result tr[data-person-name="${PEOPLE.villageChief.name}"]`;
+    const leaderRow = `#rc-result tr[data-person-name="${PEOPLE.gridLeader.name}"]`;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const chiefText = (await page.textContent(chiefRow)) ?? '';
+      const leaderText = (await page.textContent(leaderRow)) ?? '';
+      if (leaderText.includes('空号/停机') && chiefText.includes('已应答')) break;
+      if (Date.now() > deadline)
+        throw new Error(`roster check results: ${chiefText} / ${leaderText}`);
+      await page.waitForTimeout(500);
+      await page.click('#rc-refresh');
+    }
+    expect(await page.textContent(chiefRow)).toContain('已应答');
+    expect(await page.textContent(leaderRow)).toContain('空号/停机');
+    expect(await page.textContent('#rc-fix')).toContain(PEOPLE.gridLeader.mobile);
+    await page.screenshot({ path: join(SHOTS, 'console-roster-check.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('shows the roster report per county: last confirmed contacts, gaps and the filing status', async () => {
+    const page = await openWith(t.tokens.auditor, 'rosters');
+    // Auditors read; they do not start checks.
+    expect(await page.isVisible('#rc-start')).toBe(false);
+    await page.fill('#roster-division', '51');
+    await page.click('#roster-load');
+    await page.waitForSelector('#roster-result [data-county="513221"]');
+    const county = await page.textContent('#roster-result [data-county="513221"]');
+    expect(county).toContain('汶川县');
+    expect(county).toContain('渔子溪滑坡隐患点'); // no monitor
+    expect(county).toContain('渔子溪村第2网格'); // no responsible person
+    expect(county).toContain('应报送日期');
+    expect(county).toContain('未报送');
+    expect(await page.textContent('#roster-result [data-county="510100"]')).toContain('成都市辖区');
+    await page.screenshot({ path: join(SHOTS, 'console-roster-report.png'), fullPage: true });
+    await page.close();
+  });
+
   let reportId: string;
 
   it('lets a grid member file a hazard report on a phone-sized screen, graded at once', async () => {
@@ -127,49 +172,6 @@ describe('the console: hazard reports, roster checks and the roster report', () 
     await page.click('#lang');
     expect(await page.textContent('#hr-detail')).toContain('Large');
     await page.click('#lang');
-    await page.close();
-  });
-
-  it('starts a roster check and shows per person whether each contact point works, and the numbers to fix', async () => {
-    const page = await openWith(t.tokens.duty_officer, 'rosters');
-    await page.fill('#rc-division', '513221');
-    await page.click('#rc-start');
-    await page.waitForSelector('#rc-result table');
-    // The carrier answers over a few seconds: refresh until both are known.
-    const chiefRow = `#rc-result tr[data-person-name="${PEOPLE.villageChief.name}"]`;
-    const leaderRow = `#rc-result tr[data-person-name="${PEOPLE.gridLeader.name}"]`;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const chiefText = (await page.textContent(chiefRow)) ?? '';
-      const leaderText = (await page.textContent(leaderRow)) ?? '';
-      if (leaderText.includes('空号/停机') && chiefText.includes('已应答')) break;
-      if (Date.now() > deadline)
-        throw new Error(`roster check results: ${chiefText} / ${leaderText}`);
-      await page.waitForTimeout(500);
-      await page.click('#rc-refresh');
-    }
-    expect(await page.textContent(chiefRow)).toContain('已应答');
-    expect(await page.textContent(leaderRow)).toContain('空号/停机');
-    expect(await page.textContent('#rc-fix')).toContain(PEOPLE.gridLeader.mobile);
-    await page.screenshot({ path: join(SHOTS, 'console-roster-check.png'), fullPage: true });
-    await page.close();
-  });
-
-  it('shows the roster report per county: last confirmed contacts, gaps and the filing status', async () => {
-    const page = await openWith(t.tokens.auditor, 'rosters');
-    // Auditors read; they do not start checks.
-    expect(await page.isVisible('#rc-start')).toBe(false);
-    await page.fill('#roster-division', '51');
-    await page.click('#roster-load');
-    await page.waitForSelector('#roster-result [data-county="513221"]');
-    const county = await page.textContent('#roster-result [data-county="513221"]');
-    expect(county).toContain('汶川县');
-    expect(county).toContain('渔子溪滑坡隐患点'); // no monitor
-    expect(county).toContain('渔子溪村第2网格'); // no responsible person
-    expect(county).toContain('应报送日期');
-    expect(county).toContain('未报送');
-    expect(await page.textContent('#roster-result [data-county="510100"]')).toContain('成都市辖区');
-    await page.screenshot({ path: join(SHOTS, 'console-roster-report.png'), fullPage: true });
     await page.close();
   });
 });

@@ -321,7 +321,12 @@ function render(rep: Report): void {
     ),
   );
 
-  if (can('warnFromReport') && state.me?.role === 'duty_officer' && !rep.warningId) {
+  if (
+    can('warnFromReport') &&
+    state.me?.role === 'duty_officer' &&
+    !rep.warningId &&
+    !rep.warningDraftId
+  ) {
     box.appendChild(
       el('div', { class: 'buttons' }, [
         el('button', {
