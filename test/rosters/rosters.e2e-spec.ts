@@ -246,6 +246,33 @@ describe('roster checks and the roster report', () => {
     }
   });
 
+  it("takes a county's own filing date (ROSTER_FILE_BY_COUNTY) over the default", async () => {
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const year = today.slice(0, 4);
+    // A day of this year before today: the county's import (made today) came too late for it.
+    const early = today.slice(5) === '01-01' ? null : '01-01';
+    process.env.ROSTER_FILE_BY = today.slice(5);
+    process.env.ROSTER_FILE_BY_COUNTY = `510100=03-31, 513221=${early ?? '12-31'}`;
+    try {
+      const res = await t.http().get('/v1/rosters/51').set(auditor());
+      expect(res.status).toBe(200);
+      const [other, county] = res.body.divisions;
+      expect(other.filing).toMatchObject({ fileBy: `${year}-03-31`, filed: false });
+      if (early)
+        expect(county.filing).toMatchObject({
+          fileBy: `${year}-${early}`,
+          filed: false,
+          overdue: true,
+          lastPeopleImportAt: null,
+        });
+      // The default date stays the report's own.
+      expect(res.body.fileBy).toBe(today);
+    } finally {
+      delete process.env.ROSTER_FILE_BY;
+      delete process.env.ROSTER_FILE_BY_COUNTY;
+    }
+  });
+
   it('refuses an unknown division (400) and one outside the jurisdiction (403), naming the field', async () => {
     const unknown = await t.http().get('/v1/rosters/513299').set(duty());
     expect(unknown.status).toBe(400);

@@ -159,7 +159,12 @@ export class RosterHazardPointView {
 }
 
 export class RosterFilingView {
-  @ApiProperty({ format: 'date', example: '2026-04-20', description: 'ROSTER_FILE_BY this year' })
+  @ApiProperty({
+    format: 'date',
+    example: '2026-04-20',
+    description:
+      "this county's filing date this year: its own (ROSTER_FILE_BY_COUNTY) or ROSTER_FILE_BY",
+  })
   fileBy: string;
   @ApiProperty({
     description:
@@ -204,7 +209,13 @@ export class RosterView {
   @ApiProperty({ example: '513221' }) divisionCode: string;
   @ApiProperty({ example: '汶川县' }) divisionName: string;
   @ApiProperty({ enum: DIVISION_LEVELS }) level: string;
-  @ApiProperty({ format: 'date', example: '2026-04-20' }) fileBy: string;
+  @ApiProperty({
+    format: 'date',
+    example: '2026-04-20',
+    description:
+      'the default filing date this year (ROSTER_FILE_BY); each county has its own in filing',
+  })
+  fileBy: string;
   @ApiProperty({
     type: [RosterDivisionView],
     description: 'one per county (for a province or city), else the division itself',

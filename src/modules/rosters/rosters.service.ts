@@ -11,7 +11,7 @@ import { DEAD_CODES } from '../reports/reports.repository';
 import { contactMasker } from '../reports/mask';
 import { WarningsService } from '../warnings/warnings.service';
 import { DIVISION_CODE } from './rosters.dto';
-import { fileByDate } from './roster-filing';
+import { countyFileBy, fileByDate } from './roster-filing';
 
 /** The role that monitors a hazard point (群测群防员): another responsible person is not one. */
 const MONITOR_ROLE: PersonRole = 'group_monitor';
@@ -333,37 +333,45 @@ export class RostersService {
             [div.code],
           )
         : [div];
+    // The default filing date; a county may have its own (ROSTER_FILE_BY_COUNTY).
     const fileBy = fileByDate(now);
-    // The last people import this year (Beijing time) up to the filing date that named each
-    // county (its event lists the counties of its rows). An event recorded before imports named
-    // their counties counts for every county that has people, as it did then.
-    const imported = await rows<{ county: string | null; at: Date }>(
+    const fileByOf = (code: string) => fileByDate(now, countyFileBy(code));
+    // People imports this year (Beijing time) with the counties each named (its event lists the
+    // counties of its rows). An event recorded before imports named their counties counts for
+    // every county that has people, as it did then.
+    const imports = await rows<{ county: string | null; at: Date }>(
       this.db,
-      `SELECT c.county, max(e.at) AS at
+      `SELECT c.county, e.at
          FROM audit_events e
          LEFT JOIN LATERAL jsonb_array_elements_text(
                 CASE WHEN jsonb_typeof(e.data->'counties') = 'array' THEN e.data->'counties' END
               ) AS c(county) ON true
         WHERE e.action = 'directory.imported' AND e.subject_id = 'people'
           AND e.at >= (date_trunc('year', $1::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
-          AND e.at < (($1::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
-        GROUP BY c.county`,
+          AND e.at < ((date_trunc('year', $1::date) + interval '1 year')::timestamp AT TIME ZONE 'Asia/Shanghai')`,
       [fileBy],
     );
-    const unnamed = imported.find((r) => r.county === null)?.at ?? null;
-    /** The last filing of the counties `code` is in or above (a county's own for a county). */
-    const importedAt = (code: string): Date | null => {
+    /**
+     * The last people import of the counties `code` is in or below (a county's own for a
+     * county), made by its filing date `by` (inclusive, Beijing time).
+     */
+    const importedAt = (code: string, by: string): Date | null => {
       const county = code.slice(0, 6);
-      const times = imported
-        .filter((r) => r.county !== null && r.county.startsWith(county))
-        .map((r) => r.at);
-      if (unnamed) times.push(unnamed);
-      return times.reduce<Date | null>((a, b) => (a && a > b ? a : b), null);
+      const end = Date.parse(`${by}T00:00:00+08:00`) + 24 * 3600_000;
+      return imports
+        .filter(
+          (r) =>
+            (r.county === null || r.county.startsWith(county)) && new Date(r.at).getTime() < end,
+        )
+        .map((r) => new Date(r.at))
+        .reduce<Date | null>((a, b) => (a && a > b ? a : b), null);
     };
     const mask = contactMasker(principal);
     const divisions = [];
-    for (const unit of units)
-      divisions.push(await this.unitRoster(unit, mask, fileBy, importedAt(unit.code), now));
+    for (const unit of units) {
+      const by = fileByOf(unit.code);
+      divisions.push(await this.unitRoster(unit, mask, by, importedAt(unit.code, by), now));
+    }
     return {
       divisionCode: div.code,
       divisionName: div.name,
