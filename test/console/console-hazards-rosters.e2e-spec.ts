@@ -151,6 +151,16 @@ describe('the console: hazard reports, roster checks and the roster report', () 
     expect(detail).toContain('县级值班室');
     expect(detail).toContain('市级值班室');
     expect(await page.textContent('#hr-timeline')).toContain('上报');
+    // The county duty officer acknowledges from the page: the chain shows who and when.
+    expect(await page.textContent('#hr-chain tr[data-level="county"]')).toContain('未确认');
+    await page.click('#hr-ack-btn');
+    await page.waitForFunction(
+      `!document.querySelector('#hr-chain tr[data-level="county"]').textContent.includes('未确认')`,
+    );
+    expect(await page.textContent('#hr-chain tr[data-level="county"]')).toContain(
+      'test duty_officer',
+    );
+    expect(await page.isVisible('#hr-ack-btn')).toBe(false);
 
     await page.click('#hr-warn-btn');
     await page.waitForFunction(

@@ -300,6 +300,8 @@ const zh = {
   outCanceled: '已取消',
   outQueued: '待发送',
   outSent: '已发出',
+  hrAck: '确认接报',
+  hrAcknowledged: '已确认接报',
 };
 export type UiKey = keyof typeof zh;
 const en: Record<UiKey, string> = {
@@ -605,5 +607,7 @@ const en: Record<UiKey, string> = {
   outCanceled: 'cancelled',
   outQueued: 'queued',
   outSent: 'sent',
+  hrAck: 'Acknowledge',
+  hrAcknowledged: 'Acknowledged',
 };
 export const DICT: Record<'zh' | 'en', Record<UiKey, string>> = { zh, en };

@@ -266,9 +266,16 @@ function render(rep: Report): void {
       (['hrLevel', 'hrNotified', 'hrAcked'] as UiKey[]).map((k) => el('th', { text: t(k) })),
     ),
   ]);
+  // County first, then the city (when it must be reached), then any other level told.
+  const order = ['county', 'city'];
   const levels = [
-    ...new Set([...rep.notified.map((n) => n.level), ...rep.acknowledgements.map((a) => a.level)]),
-  ];
+    ...new Set([
+      'county',
+      ...(rep.cityDeadline.required ? ['city'] : []),
+      ...rep.notified.map((n) => n.level),
+      ...rep.acknowledgements.map((a) => a.level),
+    ]),
+  ].sort((a, b) => (order.indexOf(a) + 1 || 9) - (order.indexOf(b) + 1 || 9));
   for (const level of levels) {
     const told = rep.notified
       .filter((n) => n.level === level)
@@ -293,6 +300,25 @@ function render(rep: Report): void {
     );
   }
   box.appendChild(chain);
+  // The duty officer acknowledges for their level (a city or higher jurisdiction: the city).
+  const mine = (state.me?.jurisdiction ?? '').length <= 4 ? 'city' : 'county';
+  if (
+    state.me?.role === 'duty_officer' &&
+    rep.state === 'open' &&
+    !rep.acknowledgements.some((a) => a.level === mine)
+  ) {
+    box.appendChild(
+      el('div', { class: 'buttons' }, [
+        el('button', {
+          type: 'button',
+          id: 'hr-ack-btn',
+          class: 'primary',
+          text: `${t('hrAck')}（${label('reportLevels', mine)}）`,
+          onclick: (e) => void acknowledge(rep.id, e.target as HTMLButtonElement),
+        }),
+      ]),
+    );
+  }
 
   // The timeline, oldest first.
   const events: [string, string][] = [[rep.createdAt, `${t('hrEvFiled')}：${reporter}`]];
@@ -340,6 +366,19 @@ function render(rep: Report): void {
     );
     box.appendChild(el('p', { class: 'muted', text: t('hrWarnHint') }));
   }
+}
+
+/** 确认接报: the token's level acknowledges the report (recorded once per level). */
+async function acknowledge(id: string, btn: HTMLButtonElement): Promise<void> {
+  btn.disabled = true;
+  const r = await api('POST', `/v1/hazard-reports/${encodeURIComponent(id)}/acknowledge`, {});
+  btn.disabled = false;
+  if (!r.ok) {
+    flash(errorText(r), 'bad');
+    return;
+  }
+  flash(t('hrAcknowledged'), 'ok');
+  await open(id);
 }
 
 /** The imminent warning from the report in one step: issued (201) or drafted (202). */
