@@ -302,6 +302,8 @@ const zh = {
   outSent: '已发出',
   hrAck: '确认接报',
   hrAcknowledged: '已确认接报',
+  pvEmail: '电子邮件',
+  pvBroadcast: '大喇叭（应急广播）',
 };
 export type UiKey = keyof typeof zh;
 const en: Record<UiKey, string> = {
@@ -609,5 +611,7 @@ const en: Record<UiKey, string> = {
   outSent: 'sent',
   hrAck: 'Acknowledge',
   hrAcknowledged: 'Acknowledged',
+  pvEmail: 'E-mail',
+  pvBroadcast: 'Loudspeakers',
 };
 export const DICT: Record<'zh' | 'en', Record<UiKey, string>> = { zh, en };

@@ -131,6 +131,8 @@ interface PreviewBody {
   sms: { short: string; long: string; shortSegments: number; longSegments: number };
   voice: { script: string };
   robot: { title: string; markdown: string[] };
+  email?: { subject: string; text: string };
+  broadcast?: { text: string; repeat: number };
 }
 
 interface CountBody {
@@ -181,6 +183,10 @@ async function preview(): Promise<void> {
   $('pv-sms-long').textContent = `${m.sms.long}  [${m.sms.longSegments}]`;
   $('pv-voice').textContent = m.voice.script;
   $('pv-robot').textContent = `${m.robot.title}\n\n${m.robot.markdown.join('\n\n---\n\n')}`;
+  $('pv-email').textContent = m.email ? `${m.email.subject}\n\n${m.email.text}` : '';
+  $('pv-broadcast').textContent = m.broadcast
+    ? `${m.broadcast.text}  [×${m.broadcast.repeat}]`
+    : '';
 }
 
 interface IssuedBody {
