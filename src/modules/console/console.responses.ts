@@ -109,6 +109,8 @@ export class ConsoleLabelsView {
   @ApiProperty({ type: LabelSetView }) taskOutcomes: LabelSetView;
   @ApiProperty({ type: LabelSetView }) taskStatuses: LabelSetView;
   @ApiProperty({ type: LabelSetView }) escalationReasons: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: "a policy's group rule: one, all, at_least" })
+  groupConfirmRules: LabelSetView;
   @ApiProperty({ type: LabelSetView }) groupBy: LabelSetView;
   @ApiProperty({ type: LabelSetView, description: '险情分级: 特大型, 大型, 中型, 小型' })
   hazardGrades: LabelSetView;
