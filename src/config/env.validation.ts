@@ -258,6 +258,20 @@ export class EnvironmentVariables {
   ROSTER_FILE_BY = '04-20';
 
   /**
+   * Counties with a filing day of their own: `<county code>=MM-DD`, comma-separated (e.g.
+   * `513221=05-10,510100=04-30`); the others file by ROSTER_FILE_BY.
+   */
+  @IsOptional()
+  @Matches(
+    /^\s*(\d{6}\s*=\s*(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\s*(,\s*\d{6}\s*=\s*(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\s*)*)?$/,
+    {
+      message:
+        'ROSTER_FILE_BY_COUNTY must be <6-digit county code>=MM-DD entries separated by commas, e.g. 513221=05-10',
+    },
+  )
+  ROSTER_FILE_BY_COUNTY = '';
+
+  /**
    * A 特大型 or 大型 hazard report the city has not acknowledged is escalated and flagged this many
    * seconds after it was made (default 45 of its 60 minutes).
    */

@@ -75,7 +75,14 @@ describe('the console: approving another officer’s draft (two-person release)'
     await page.fill('#approve-id', draftId);
     await page.click('#approve-load');
     await page.waitForSelector('#approve-btn:not([disabled])');
-    expect(await page.textContent('#approve-preview')).toContain('渔子溪村滑坡临灾预警（待复核）');
+    const shown = await page.textContent('#approve-preview');
+    expect(shown).toContain('渔子溪村滑坡临灾预警（待复核）');
+    // Recipients per channel, each with its text.
+    expect(shown).toContain('— 短信 · 4 人 —');
+    expect(shown).toContain('— 语音电话 · 3 人 —');
+    expect(shown).toContain('— 电子邮件 · 1 人 —');
+    expect(shown).toContain('— 群机器人 · 1 个群 —');
+    expect(shown).toContain('— 应急广播 · 1 台终端 —');
     await page.screenshot({ path: join(SHOTS, 'console-approval-1-draft.png'), fullPage: true });
     await page.click('#approve-btn');
     await page.waitForFunction(

@@ -176,6 +176,8 @@ describe('the duty console (/console) in headless Chromium', () => {
     expect(await page.textContent('#pv-sms-long')).toContain('渔子溪');
     expect(await page.textContent('#pv-voice')).toContain('渔子溪');
     expect(await page.textContent('#pv-robot')).toContain('渔子溪');
+    expect(await page.textContent('#pv-email')).toContain('渔子溪');
+    expect(await page.textContent('#pv-broadcast')).toContain('渔子溪');
     expect(await page.textContent('[data-err-for=headline]')).toBe('');
     await page.screenshot({ path: join(SHOTS, 'console-2-preview.png'), fullPage: true });
     expect(await t.db.query(`SELECT id FROM warnings`)).toHaveLength(0);

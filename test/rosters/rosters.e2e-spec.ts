@@ -179,10 +179,20 @@ describe('roster checks and the roster report', () => {
       lastPeopleImportAt: null,
     });
 
-    // A monitor for the hazard point takes it off the list.
+    // A responsible person who is not a monitor (群测群防员) does not take it off the list.
     await t.db.query(
       `INSERT INTO hazard_site_people SELECT 'HP-1', id, 'responsible' FROM people WHERE external_id = $1`,
       [PEOPLE.gridLeader.ext],
+    );
+    const leaderOnly = await t.http().get('/v1/rosters/513221001').set(auditor());
+    expect(leaderOnly.status).toBe(200);
+    expect(leaderOnly.body.divisions[0].hazardPointsWithoutMonitor).toEqual([
+      expect.objectContaining({ code: 'HP-1' }),
+    ]);
+    // A monitor for the hazard point takes it off the list.
+    await t.db.query(
+      `INSERT INTO people (external_id, name, role, division_code) VALUES ('P-GM1', '周监测', 'group_monitor', '513221001001');
+       INSERT INTO hazard_site_people SELECT 'HP-1', id, 'responsible' FROM people WHERE external_id = 'P-GM1'`,
     );
     const after = await t.http().get('/v1/rosters/513221001').set(auditor());
     expect(after.status).toBe(200);
@@ -220,10 +230,47 @@ describe('roster checks and the roster report', () => {
     }
   });
 
-  it('gives a province or city per county', async () => {
-    const res = await t.http().get('/v1/rosters/51').set(auditor());
-    expect(res.status).toBe(200);
-    expect(res.body.divisions.map((d: { code: string }) => d.code)).toEqual(['510100', '513221']);
+  it('gives a province or city per county, each with its own filing status', async () => {
+    // The people import above named 513221 only: 510100 has not filed.
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    process.env.ROSTER_FILE_BY = today.slice(5);
+    try {
+      const res = await t.http().get('/v1/rosters/51').set(auditor());
+      expect(res.status).toBe(200);
+      expect(res.body.divisions.map((d: { code: string }) => d.code)).toEqual(['510100', '513221']);
+      const [other, county] = res.body.divisions;
+      expect(county.filing).toMatchObject({ fileBy: today, filed: true });
+      expect(other.filing).toMatchObject({ fileBy: today, filed: false, lastPeopleImportAt: null });
+    } finally {
+      delete process.env.ROSTER_FILE_BY;
+    }
+  });
+
+  it("takes a county's own filing date (ROSTER_FILE_BY_COUNTY) over the default", async () => {
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const year = today.slice(0, 4);
+    // A day of this year before today: the county's import (made today) came too late for it.
+    const early = today.slice(5) === '01-01' ? null : '01-01';
+    process.env.ROSTER_FILE_BY = today.slice(5);
+    process.env.ROSTER_FILE_BY_COUNTY = `510100=03-31, 513221=${early ?? '12-31'}`;
+    try {
+      const res = await t.http().get('/v1/rosters/51').set(auditor());
+      expect(res.status).toBe(200);
+      const [other, county] = res.body.divisions;
+      expect(other.filing).toMatchObject({ fileBy: `${year}-03-31`, filed: false });
+      if (early)
+        expect(county.filing).toMatchObject({
+          fileBy: `${year}-${early}`,
+          filed: false,
+          overdue: true,
+          lastPeopleImportAt: null,
+        });
+      // The default date stays the report's own.
+      expect(res.body.fileBy).toBe(today);
+    } finally {
+      delete process.env.ROSTER_FILE_BY;
+      delete process.env.ROSTER_FILE_BY_COUNTY;
+    }
   });
 
   it('refuses an unknown division (400) and one outside the jurisdiction (403), naming the field', async () => {

@@ -48,6 +48,34 @@ describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_publ
     expect(res.body.preview.channels.sms.short).toContain('渔子溪');
     expect(res.body.preview.channels.voice.script).toBeTruthy();
     expect(res.body.preview.previewHash).toMatch(/^[0-9a-f]{64}$/);
+    // Recipients per channel of the first step: people on SMS, calls (not the resident outside
+    // the hazard point's danger zone: their policy sends an SMS only) and e-mail (the village
+    // chief alone has an address), the grid's robot chat and the village's loudspeaker.
+    expect(res.body.preview.recipients.byChannel).toEqual({
+      sms: 4,
+      voice: 3,
+      email: 1,
+      robot: 1,
+      broadcast: 1,
+    });
+    expect(res.body.preview.recipients.unreachable).toBe(0);
+    // Each channel's text, with its count.
+    expect(res.body.preview.channels.email.subject).toContain('渔子溪');
+    expect(res.body.preview.channels.broadcast.text).toContain('渔子溪');
+    const perChannel = res.body.preview.perChannel as {
+      channel: string;
+      recipients: number;
+      unit: string;
+      text: string;
+    }[];
+    expect(perChannel.map((c) => [c.channel, c.recipients, c.unit])).toEqual([
+      ['sms', 4, 'people'],
+      ['voice', 3, 'people'],
+      ['email', 1, 'people'],
+      ['robot', 1, 'groups'],
+      ['broadcast', 1, 'terminals'],
+    ]);
+    for (const c of perChannel) expect(c.text).toContain('渔子溪');
     draftId = res.body.id;
     previewHash = res.body.preview.previewHash;
     expect(await count(`SELECT count(*)::int AS n FROM warnings`)).toBe(0);
@@ -111,6 +139,27 @@ describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_publ
       ),
     ).toBe(0);
     await t.db.query(`DELETE FROM people WHERE external_id = 'P-R9'`);
+
+    // Same people, but one more reached by e-mail: the per-channel counts changed, so did the
+    // preview the approver approves.
+    await t.db.query(
+      `INSERT INTO contact_points (person_id, kind, value, priority)
+       SELECT id, 'email', 'gl1@example.cn', 2 FROM people WHERE external_id = $1`,
+      [PEOPLE.gridLeader.ext],
+    );
+    try {
+      const shown = await t.http().get(`/v1/warnings/drafts/${draftId}`).set(other());
+      expect(shown.body.preview.recipients).toMatchObject({ total: 4 });
+      expect(shown.body.preview.recipients.byChannel.email).toBe(2);
+      const changed = await t
+        .http()
+        .post(`/v1/warnings/${draftId}/approve`)
+        .set(other())
+        .send({ previewHash });
+      expect(changed.status).toBe(409);
+    } finally {
+      await t.db.query(`DELETE FROM contact_points WHERE value = 'gl1@example.cn'`);
+    }
   });
 
   it('issues the draft when another duty officer approves the preview they saw, recording both', async () => {
@@ -152,6 +201,37 @@ describe('two-person release of public red warnings (TWO_PERSON_RELEASE=red_publ
       );
       return row.n === 1;
     }, 'the approved warning reaches the resident');
+    // What the approver saw per channel is what the fan-out sent first.
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [res.body.id]))[0]
+          .fanout_done_at,
+      'the fan-out of the approved warning',
+    );
+    const firstSends = await t.db.query(
+      `SELECT a.channel, count(DISTINCT a.delivery_id)::int AS n
+         FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+         JOIN warnings w ON w.id = a.warning_id
+        WHERE a.warning_id = $1 AND a.purpose = 'warning' AND d.escalated_from IS NULL
+          AND a.queued_at <= w.fanout_done_at
+        GROUP BY a.channel ORDER BY a.channel`,
+      [res.body.id],
+    );
+    const groupSends = await t.db.query(
+      `SELECT channel, count(*)::int AS n FROM group_sends WHERE warning_id = $1 GROUP BY channel`,
+      [res.body.id],
+    );
+    expect(firstSends).toEqual([
+      { channel: 'email', n: 1 },
+      { channel: 'sms', n: 4 },
+      { channel: 'voice', n: 3 },
+    ]);
+    expect(groupSends).toEqual(
+      expect.arrayContaining([
+        { channel: 'wecom', n: 1 },
+        { channel: 'broadcast', n: 1 },
+      ]),
+    );
     const [issued] = await t.db.query(`SELECT issuer_token_id FROM warnings WHERE id = $1`, [
       res.body.id,
     ]);

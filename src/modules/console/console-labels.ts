@@ -1,5 +1,10 @@
 import { DELIVERY_STATES, type DeliveryState } from '../chain/chain-states';
-import { PERSON_ROLES, type PersonRole } from '../../common/domain/directory.types';
+import {
+  type ContactKind,
+  PERSON_ROLES,
+  type PersonRole,
+} from '../../common/domain/directory.types';
+import { HAZARD_GRADES, type HazardGrade } from '../../common/domain/hazard-grade';
 import {
   CHAIN_STATE_ZH,
   CHANNEL_ZH,
@@ -126,6 +131,81 @@ const GROUP_BY_EN: Record<keyof typeof GROUP_BY_ZH, string> = {
   role: 'Role',
 };
 
+/** 险情分级 (the grades are Chinese words; the Chinese names are the grades themselves). */
+const HAZARD_GRADE: Record<'zh' | 'en', Record<HazardGrade, string>> = {
+  zh: zhOf(HAZARD_GRADES, {}) as Record<HazardGrade, string>,
+  en: { 特大型: 'Extra large', 大型: 'Large', 中型: 'Medium', 小型: 'Small' },
+};
+
+/** A hazard report's one-hour city deadline. */
+const DEADLINE_STATUS: LabelSet = {
+  zh: {
+    not_required: '无需报市级',
+    pending: '待市级确认',
+    at_risk: '即将超时（已升级）',
+    met: '市级已按时确认',
+    missed: '市级确认超时',
+  },
+  en: {
+    not_required: 'City not required',
+    pending: 'Awaiting the city',
+    at_risk: 'Close to the deadline (escalated)',
+    met: 'City acknowledged in time',
+    missed: 'City deadline missed',
+  },
+};
+
+/** The levels a hazard report reaches and is acknowledged at. */
+const REPORT_LEVEL: LabelSet = {
+  zh: { county: '县级值班室', city: '市级值班室', county_responsible: '区县责任人' },
+  en: {
+    county: 'County duty office',
+    city: 'City duty office',
+    county_responsible: 'County responsible',
+  },
+};
+
+/** What a contact point showed in a roster check. */
+const CONTACT_STATUS: LabelSet = {
+  zh: {
+    answered: '已应答',
+    delivered: '已送达',
+    dead_number: '空号/停机',
+    no_answer: '未应答',
+    not_tried: '未尝试',
+    no_contact: '无联系方式',
+  },
+  en: {
+    answered: 'Answered',
+    delivered: 'Delivered',
+    dead_number: 'Dead number',
+    no_answer: 'No answer',
+    not_tried: 'Not tried',
+    no_contact: 'No contact point',
+  },
+};
+
+const CONTACT_KIND: Record<'zh' | 'en', Record<ContactKind, string>> = {
+  zh: {
+    mobile: '手机',
+    landline: '固定电话',
+    satellite: '卫星电话',
+    wecom: '企业微信',
+    dingtalk: '钉钉',
+    feishu: '飞书',
+    email: '电子邮件',
+  },
+  en: {
+    mobile: 'Mobile',
+    landline: 'Landline',
+    satellite: 'Satellite phone',
+    wecom: 'WeCom',
+    dingtalk: 'DingTalk',
+    feishu: 'Feishu',
+    email: 'E-mail',
+  },
+};
+
 /** Every value of `codes` with its Chinese name from the server's table (the code when none). */
 function zhOf(codes: readonly string[], table: LabelTable): LabelTable {
   return Object.fromEntries(codes.map((c) => [c, table[c] ?? c]));
@@ -146,6 +226,11 @@ export interface ConsoleLabels {
   escalationReasons: LabelSet;
   groupConfirmRules: LabelSet;
   groupBy: LabelSet;
+  hazardGrades: LabelSet;
+  deadlineStatuses: LabelSet;
+  reportLevels: LabelSet;
+  contactStatuses: LabelSet;
+  contactKinds: LabelSet;
 }
 
 /** The label tables of GET /v1/console/labels (built once; they change only with the code). */
@@ -164,4 +249,9 @@ export const CONSOLE_LABELS: ConsoleLabels = {
   escalationReasons: { zh: { ...ESCALATION_REASON_ZH }, en: ESCALATION_REASON_EN },
   groupConfirmRules: GROUP_CONFIRM_RULE,
   groupBy: { zh: { ...GROUP_BY_ZH }, en: GROUP_BY_EN },
+  hazardGrades: HAZARD_GRADE,
+  deadlineStatuses: DEADLINE_STATUS,
+  reportLevels: REPORT_LEVEL,
+  contactStatuses: CONTACT_STATUS,
+  contactKinds: CONTACT_KIND,
 };

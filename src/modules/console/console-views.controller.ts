@@ -35,6 +35,13 @@ export const CONSOLE_ACTIONS = {
   reviewTab: ['duty_officer', 'auditor'],
   myGrid: ['grid_member'],
   gridLookup: ['admin', 'duty_officer', 'auditor', 'grid_member'],
+  /** The hazard reports tab (list, one report); filing one; the imminent warning from one. */
+  hazardReports: ['duty_officer', 'auditor', 'grid_member'],
+  fileHazardReport: ['duty_officer', 'grid_member'],
+  warnFromReport: ['duty_officer'],
+  /** The rosters tab (roster check results, roster report); starting a roster check. */
+  rosters: ['duty_officer', 'auditor'],
+  rosterCheck: ['duty_officer'],
 } as const;
 export type ConsoleAction = keyof typeof CONSOLE_ACTIONS;
 

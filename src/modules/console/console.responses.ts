@@ -109,5 +109,17 @@ export class ConsoleLabelsView {
   @ApiProperty({ type: LabelSetView }) taskOutcomes: LabelSetView;
   @ApiProperty({ type: LabelSetView }) taskStatuses: LabelSetView;
   @ApiProperty({ type: LabelSetView }) escalationReasons: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: "a policy's group rule: one, all, at_least" })
+  groupConfirmRules: LabelSetView;
   @ApiProperty({ type: LabelSetView }) groupBy: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: '险情分级: 特大型, 大型, 中型, 小型' })
+  hazardGrades: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: "a hazard report's one-hour city deadline" })
+  deadlineStatuses: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'county, city: who a hazard report reaches' })
+  reportLevels: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'what a contact point showed in a roster check' })
+  contactStatuses: LabelSetView;
+  @ApiProperty({ type: LabelSetView, description: 'kinds of contact point' })
+  contactKinds: LabelSetView;
 }

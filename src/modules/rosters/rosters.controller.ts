@@ -84,8 +84,10 @@ export class RostersController {
     description:
       'Each responsible person with their contacts and when each last worked in a roster check; ' +
       'people without a supervisor, grids without a grid leader / member / group monitor, hazard ' +
-      'points without a monitor, and the date the roster must be filed by (ROSTER_FILE_BY) and ' +
-      'whether it was.',
+      'points without a monitor (a responsible person with the group_monitor role), and per ' +
+      "county the date the roster must be filed by (ROSTER_FILE_BY, or the county's own in " +
+      'ROSTER_FILE_BY_COUNTY) and whether that county filed ' +
+      'it (a people import with rows of the county).',
   })
   @ApiParam({ name: 'divisionCode', example: '513221', description: 'any level' })
   @ApiOkResponse({ type: RosterView })

@@ -159,11 +159,24 @@ export class RosterHazardPointView {
 }
 
 export class RosterFilingView {
-  @ApiProperty({ format: 'date', example: '2026-04-20', description: 'ROSTER_FILE_BY this year' })
+  @ApiProperty({
+    format: 'date',
+    example: '2026-04-20',
+    description:
+      "this county's filing date this year: its own (ROSTER_FILE_BY_COUNTY) or ROSTER_FILE_BY",
+  })
   fileBy: string;
-  @ApiProperty({ description: 'a people import was recorded this year by that date' })
+  @ApiProperty({
+    description:
+      "a people import with rows of this county was recorded this year by that date (the county's own filing)",
+  })
   filed: boolean;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'the last such people import of this county (this year, up to the filing date)',
+  })
   lastPeopleImportAt: string | null;
   @ApiProperty({ description: 'the date has passed and nothing was filed' }) overdue: boolean;
 }
@@ -183,16 +196,26 @@ export class RosterDivisionView {
     description: 'no grid_leader, grid_member or group_monitor',
   })
   gridsWithoutResponsible: RosterGridView[];
-  @ApiProperty({ type: [RosterHazardPointView], description: 'no responsible (monitor) person' })
+  @ApiProperty({
+    type: [RosterHazardPointView],
+    description: 'no responsible person with the monitor role (group_monitor, 群测群防员)',
+  })
   hazardPointsWithoutMonitor: RosterHazardPointView[];
-  @ApiProperty({ type: RosterFilingView }) filing: RosterFilingView;
+  @ApiProperty({ type: RosterFilingView, description: "this county's filing status" })
+  filing: RosterFilingView;
 }
 
 export class RosterView {
   @ApiProperty({ example: '513221' }) divisionCode: string;
   @ApiProperty({ example: '汶川县' }) divisionName: string;
   @ApiProperty({ enum: DIVISION_LEVELS }) level: string;
-  @ApiProperty({ format: 'date', example: '2026-04-20' }) fileBy: string;
+  @ApiProperty({
+    format: 'date',
+    example: '2026-04-20',
+    description:
+      'the default filing date this year (ROSTER_FILE_BY); each county has its own in filing',
+  })
+  fileBy: string;
   @ApiProperty({
     type: [RosterDivisionView],
     description: 'one per county (for a province or city), else the division itself',

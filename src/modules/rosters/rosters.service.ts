@@ -6,12 +6,15 @@ import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../../common/auth/auth.decorators';
 import { assertWithinJurisdiction } from '../auth/jurisdiction';
-import { RESPONSIBLE_ROLES } from '../../common/domain/directory.types';
+import { type PersonRole, RESPONSIBLE_ROLES } from '../../common/domain/directory.types';
 import { DEAD_CODES } from '../reports/reports.repository';
 import { contactMasker } from '../reports/mask';
 import { WarningsService } from '../warnings/warnings.service';
 import { DIVISION_CODE } from './rosters.dto';
-import { fileByDate } from './roster-filing';
+import { countyFileBy, fileByDate } from './roster-filing';
+
+/** The role that monitors a hazard point (群测群防员): another responsible person is not one. */
+const MONITOR_ROLE: PersonRole = 'group_monitor';
 
 /** Roles that make a grid covered: someone on the ground for it. */
 const GRID_ROLES = ['grid_leader', 'grid_member', 'group_monitor'];
@@ -330,21 +333,45 @@ export class RostersService {
             [div.code],
           )
         : [div];
+    // The default filing date; a county may have its own (ROSTER_FILE_BY_COUNTY).
     const fileBy = fileByDate(now);
-    // The audit event of an import does not name its counties: the last people import before
-    // the filing date this year (Beijing time) counts for every county that has people.
-    const [imported] = await rows<{ at: Date | null }>(
+    const fileByOf = (code: string) => fileByDate(now, countyFileBy(code));
+    // People imports this year (Beijing time) with the counties each named (its event lists the
+    // counties of its rows). An event recorded before imports named their counties counts for
+    // every county that has people, as it did then.
+    const imports = await rows<{ county: string | null; at: Date }>(
       this.db,
-      `SELECT max(at) AS at FROM audit_events
-        WHERE action = 'directory.imported' AND subject_id = 'people'
-          AND at >= (date_trunc('year', $1::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
-          AND at < (($1::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')`,
+      `SELECT c.county, e.at
+         FROM audit_events e
+         LEFT JOIN LATERAL jsonb_array_elements_text(
+                CASE WHEN jsonb_typeof(e.data->'counties') = 'array' THEN e.data->'counties' END
+              ) AS c(county) ON true
+        WHERE e.action = 'directory.imported' AND e.subject_id = 'people'
+          AND e.at >= (date_trunc('year', $1::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
+          AND e.at < ((date_trunc('year', $1::date) + interval '1 year')::timestamp AT TIME ZONE 'Asia/Shanghai')`,
       [fileBy],
     );
+    /**
+     * The last people import of the counties `code` is in or below (a county's own for a
+     * county), made by its filing date `by` (inclusive, Beijing time).
+     */
+    const importedAt = (code: string, by: string): Date | null => {
+      const county = code.slice(0, 6);
+      const end = Date.parse(`${by}T00:00:00+08:00`) + 24 * 3600_000;
+      return imports
+        .filter(
+          (r) =>
+            (r.county === null || r.county.startsWith(county)) && new Date(r.at).getTime() < end,
+        )
+        .map((r) => new Date(r.at))
+        .reduce<Date | null>((a, b) => (a && a > b ? a : b), null);
+    };
     const mask = contactMasker(principal);
     const divisions = [];
-    for (const unit of units)
-      divisions.push(await this.unitRoster(unit, mask, fileBy, imported?.at ?? null, now));
+    for (const unit of units) {
+      const by = fileByOf(unit.code);
+      divisions.push(await this.unitRoster(unit, mask, by, importedAt(unit.code, by), now));
+    }
     return {
       divisionCode: div.code,
       divisionName: div.name,
@@ -402,10 +429,11 @@ export class RostersService {
       this.db,
       `SELECT h.code, h.name, h.hazard, h.division_code AS "divisionCode" FROM hazard_sites h
         WHERE h.type = 'hazard_point' AND starts_with(h.division_code, $1)
-          AND NOT EXISTS (SELECT 1 FROM hazard_site_people hp
-                           WHERE hp.site_code = h.code AND hp.relation = 'responsible')
+          AND NOT EXISTS (SELECT 1 FROM hazard_site_people hp JOIN people m ON m.id = hp.person_id
+                           WHERE hp.site_code = h.code AND hp.relation = 'responsible'
+                             AND m.role = $2)
         ORDER BY h.code`,
-      [unit.code],
+      [unit.code, MONITOR_ROLE],
     );
     const roster = people.map((p) => ({
       personId: p.id,

@@ -19,8 +19,21 @@ export class RobotPreviewView {
   markdown: string[];
 }
 
+export class EmailPreviewView {
+  @ApiProperty() subject: string;
+  @ApiProperty({ description: 'the plain-text body' }) text: string;
+}
+
+export class BroadcastPreviewView {
+  @ApiProperty({ description: 'what the loudspeakers read, once' }) text: string;
+  @ApiProperty({ description: 'times it is read' }) repeat: number;
+}
+
 export class ConsolePreviewView {
   @ApiProperty({ type: SmsPreviewView }) sms: SmsPreviewView;
   @ApiProperty({ type: VoicePreviewView }) voice: VoicePreviewView;
   @ApiProperty({ type: RobotPreviewView }) robot: RobotPreviewView;
+  @ApiProperty({ type: EmailPreviewView }) email: EmailPreviewView;
+  @ApiProperty({ type: BroadcastPreviewView, description: 'loudspeakers (大喇叭)' })
+  broadcast: BroadcastPreviewView;
 }

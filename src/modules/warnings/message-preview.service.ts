@@ -61,6 +61,8 @@ export class ConsolePreviewService {
       platform: 'wecom',
       mentions: [{ name: '张三', confirmUrl: 'https://example.invalid/c/preview' }],
     });
+    const email = renderMessage('email', base);
+    const broadcast = renderMessage('broadcast', base);
     return {
       sms: {
         short: sms.short,
@@ -70,6 +72,8 @@ export class ConsolePreviewService {
       },
       voice: { script: voice.script },
       robot: { title: robot.title, markdown: robot.messages.map((m) => m.markdown) },
+      email: { subject: email.subject, text: email.text },
+      broadcast: { text: broadcast.text, repeat: broadcast.repeat },
     };
   }
 }

@@ -4,6 +4,11 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../../common/auth/auth.decorators';
+import {
+  ChannelReachService,
+  PREVIEW_CHANNELS,
+  type PreviewChannel,
+} from './channel-reach.service';
 import { ConsolePreviewService } from './message-preview.service';
 import type { CreateWarningDto } from './dto/create-warning.dto';
 import { WarningsRepository } from './warnings.repository';
@@ -63,13 +68,19 @@ export class WarningDraftsService {
     private readonly repo: WarningsRepository,
     private readonly preview: ConsolePreviewService,
     private readonly audit: AuditService,
+    private readonly reach: ChannelReachService,
   ) {}
 
-  /** The preview an approver sees: recipients per role, each channel's text, and its hash. */
+  /**
+   * The preview an approver sees: recipients per role and per channel, each channel's text (alone
+   * and with its count), and the hash of what is approved.
+   */
   private async previewOf(principal: Principal, dto: CreateWarningDto) {
     const prepared = await this.warnings.prepare(principal, dto);
     const texts = await this.preview.preview(principal, dto);
-    // The texts follow from the body (their sent time aside); the recipients from the directory.
+    const reach = await this.reach.reach(dto, prepared.status, prepared.audience);
+    // The texts follow from the body (their sent time aside); the recipients, per role and per
+    // channel, from the directory.
     const hash = createHash('sha256')
       .update(
         canonical({
@@ -77,14 +88,40 @@ export class WarningDraftsService {
           audience: prepared.audience,
           recipients: prepared.recipients,
           byRole: prepared.byRole,
+          byChannel: reach.byChannel,
         }),
       )
       .digest('hex');
+    const textOf: Record<PreviewChannel, string> = {
+      sms: texts.sms.short,
+      voice: texts.voice.script,
+      email: `${texts.email.subject}\n\n${texts.email.text}`,
+      robot: [texts.robot.title, ...texts.robot.markdown].join('\n\n'),
+      broadcast: texts.broadcast.text,
+    };
+    const unitOf: Record<PreviewChannel, 'people' | 'groups' | 'terminals'> = {
+      sms: 'people',
+      voice: 'people',
+      email: 'people',
+      robot: 'groups',
+      broadcast: 'terminals',
+    };
     return {
       previewHash: hash,
       audience: prepared.audience,
-      recipients: { total: prepared.recipients, byRole: prepared.byRole },
+      recipients: {
+        total: prepared.recipients,
+        byRole: prepared.byRole,
+        byChannel: reach.byChannel,
+        unreachable: reach.unreachable,
+      },
       channels: texts,
+      perChannel: PREVIEW_CHANNELS.map((channel) => ({
+        channel,
+        recipients: reach.byChannel[channel],
+        unit: unitOf[channel],
+        text: textOf[channel],
+      })),
     };
   }
 

@@ -3,6 +3,7 @@ import { TargetingModule } from '../directory/targeting/targeting.module';
 import { ChainModule } from '../chain/chain.module';
 import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { EscalationModule } from '../escalation/escalation.module';
+import { ChannelReachService } from './channel-reach.service';
 import { ConsolePreviewService } from './message-preview.service';
 import { CapImportService } from './cap-import.service';
 import { twoPersonRelease } from './release-policy';
@@ -20,6 +21,7 @@ import { WarningsService } from './warnings.service';
     CapImportService,
     WarningDraftsService,
     ConsolePreviewService,
+    ChannelReachService,
   ],
   exports: [WarningsService, WarningsRepository, WarningDraftsService],
 })

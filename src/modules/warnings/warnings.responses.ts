@@ -3,6 +3,7 @@ import { PERSON_ROLES } from '../../common/domain/directory.types';
 import { WARNING_KINDS, WARNING_LEVELS, WARNING_STATUSES } from '../../common/domain/warning.types';
 import { ConsolePreviewView } from './message-preview.responses';
 import { GroupConfirmDto } from '../escalation/policies.dto';
+import { PREVIEW_CHANNELS } from './channel-reach.service';
 
 /** Response shapes of the warning routes (OpenAPI only; the handlers build them). */
 
@@ -245,6 +246,14 @@ export class CallAgainView {
   attemptId: string;
 }
 
+export class DraftChannelCountsView {
+  @ApiProperty({ example: 1101 }) sms: number;
+  @ApiProperty({ example: 1101 }) voice: number;
+  @ApiProperty({ example: 3 }) email: number;
+  @ApiProperty({ description: 'group robot chats', example: 4 }) robot: number;
+  @ApiProperty({ description: 'loudspeaker terminals (大喇叭)', example: 2 }) broadcast: number;
+}
+
 export class DraftRecipientsView {
   @ApiProperty({ description: 'people the warning would reach', example: 1101 }) total: number;
   @ApiProperty({
@@ -254,11 +263,40 @@ export class DraftRecipientsView {
     example: { grid_leader: 12, resident: 1080 },
   })
   byRole: Record<string, number>;
+  @ApiProperty({
+    type: DraftChannelCountsView,
+    description:
+      'recipients per channel of their first step (carrier limits per number aside): people on ' +
+      'sms, voice and email, group robot chats on robot, loudspeaker terminals on broadcast',
+  })
+  byChannel: DraftChannelCountsView;
+  @ApiProperty({
+    description: 'recipients no channel of their first step can reach (no fitting contact point)',
+    example: 0,
+  })
+  unreachable: number;
+}
+
+export class DraftChannelPreviewView {
+  @ApiProperty({ enum: PREVIEW_CHANNELS }) channel: string;
+  @ApiProperty({ description: 'recipients on this channel (see unit)', example: 1080 })
+  recipients: number;
+  @ApiProperty({
+    enum: ['people', 'groups', 'terminals'],
+    description: 'people (sms, voice, email), robot chats (robot) or loudspeaker terminals',
+  })
+  unit: string;
+  @ApiProperty({
+    description:
+      "the channel's text: the short SMS, the call script, the e-mail's subject and text, the robot post, the loudspeaker text",
+  })
+  text: string;
 }
 
 export class DraftPreviewView {
   @ApiProperty({
-    description: 'hash of what the approver approves (body, audience, recipients); send it back',
+    description:
+      'hash of what the approver approves (body, audience, recipients per role and per channel); send it back',
     example: 'a3f1c0…',
   })
   previewHash: string;
@@ -266,6 +304,12 @@ export class DraftPreviewView {
   @ApiProperty({ type: DraftRecipientsView }) recipients: DraftRecipientsView;
   @ApiProperty({ type: ConsolePreviewView, description: "each channel's text" })
   channels: ConsolePreviewView;
+  @ApiProperty({
+    type: [DraftChannelPreviewView],
+    description:
+      'per channel, in order sms, voice, email, robot, broadcast: its recipients and its text',
+  })
+  perChannel: DraftChannelPreviewView[];
 }
 
 export class DraftAuthorView {

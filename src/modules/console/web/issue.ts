@@ -16,6 +16,7 @@ import {
   state,
   t,
   type ApiResult,
+  type UiKey,
 } from './core';
 import { watch } from './watch';
 
@@ -130,6 +131,8 @@ interface PreviewBody {
   sms: { short: string; long: string; shortSegments: number; longSegments: number };
   voice: { script: string };
   robot: { title: string; markdown: string[] };
+  email?: { subject: string; text: string };
+  broadcast?: { text: string; repeat: number };
 }
 
 interface CountBody {
@@ -180,6 +183,10 @@ async function preview(): Promise<void> {
   $('pv-sms-long').textContent = `${m.sms.long}  [${m.sms.longSegments}]`;
   $('pv-voice').textContent = m.voice.script;
   $('pv-robot').textContent = `${m.robot.title}\n\n${m.robot.markdown.join('\n\n---\n\n')}`;
+  $('pv-email').textContent = m.email ? `${m.email.subject}\n\n${m.email.text}` : '';
+  $('pv-broadcast').textContent = m.broadcast
+    ? `${m.broadcast.text}  [×${m.broadcast.repeat}]`
+    : '';
 }
 
 interface IssuedBody {
@@ -227,7 +234,19 @@ interface DraftBody {
     previewHash: string;
     recipients: { total: number };
     channels?: Record<string, string | Record<string, unknown> | null>;
+    perChannel?: { channel: string; recipients: number; unit: string; text: string }[];
   };
+}
+
+const UNIT_KEYS: Record<string, UiKey> = {
+  people: 'unitPeople',
+  groups: 'unitGroups',
+  terminals: 'unitTerminals',
+};
+
+/** A channel's name: robots are one channel here (the labels name each platform). */
+function channelName(channel: string): string {
+  return channel === 'robot' ? t('robot') : label('channels', channel);
 }
 
 async function loadDraft(): Promise<void> {
@@ -245,8 +264,13 @@ async function loadDraft(): Promise<void> {
   const d = r.body;
   const lines = [d.warning.headline, `${t('draftRecipients')}: ${d.preview.recipients.total}`];
   if (d.cap) lines.push(`${t('draftCap')}: ${d.cap.sender} · ${d.cap.identifier}`);
-  // Each channel's texts as a person will read or hear them.
-  for (const [k, v] of Object.entries(d.preview.channels ?? {})) {
+  // Per channel: who it reaches and its text, as a person will read or hear it.
+  for (const c of d.preview.perChannel ?? []) {
+    const unit = t(UNIT_KEYS[c.unit] ?? 'unitPeople');
+    lines.push('', `— ${channelName(c.channel)} · ${c.recipients} ${unit} —`, c.text);
+  }
+  // A draft shown without per-channel figures: each channel's texts alone.
+  for (const [k, v] of d.preview.perChannel ? [] : Object.entries(d.preview.channels ?? {})) {
     lines.push('', `— ${label('channels', k)} —`);
     if (typeof v === 'string') {
       lines.push(v);

@@ -18,10 +18,12 @@ import {
   token,
   type UiKey,
 } from './core';
+import { initHazards } from './hazards';
 import { initHistogram } from './histogram';
 import { initIssue } from './issue';
 import { initMyGrid } from './mygrid';
 import { initPeople } from './people';
+import { initRosters } from './rosters';
 import type { ConsoleMe, LabelTableName } from './types';
 import { initUpdate } from './update';
 import { initWatch, renderSummary, stopWatching } from './watch';
@@ -111,6 +113,8 @@ document.addEventListener('DOMContentLoaded', () => {
   initUpdate();
   initAudit();
   initMyGrid();
+  initHazards();
+  initRosters();
   showTab('issue');
   applyLang();
   applyRole();

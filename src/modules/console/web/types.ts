@@ -29,7 +29,12 @@ export type LabelTableName =
   | 'taskStatuses'
   | 'escalationReasons'
   | 'groupConfirmRules'
-  | 'groupBy';
+  | 'groupBy'
+  | 'hazardGrades'
+  | 'deadlineStatuses'
+  | 'reportLevels'
+  | 'contactStatuses'
+  | 'contactKinds';
 export type ConsoleLabels = Record<LabelTableName, Record<Lang, Record<string, string>>>;
 
 export interface ConsoleGrid {

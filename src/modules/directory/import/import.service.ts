@@ -102,6 +102,19 @@ export class ImportService {
         opts.onProgress?.(done, total);
       });
       const { inserted, updated } = await checked.write(writer);
+      // A people import files the roster of the counties its rows belong to (the roster report
+      // tells per county whether it was filed): their codes, never the rows.
+      const counties =
+        kind === 'people'
+          ? [
+              ...new Set(
+                file.rows
+                  .map((r) => String(r.values.division ?? ''))
+                  .filter((code) => /^\d{6,}$/.test(code))
+                  .map((code) => code.slice(0, 6)),
+              ),
+            ].sort()
+          : undefined;
       // One event per import, with its counts (never the rows: they hold phone numbers).
       await this.audit.append(
         [
@@ -110,7 +123,14 @@ export class ImportService {
             action: 'directory.imported',
             subjectType: 'directory',
             subjectId: kind,
-            data: { kind, rows: total, inserted, updated, unchanged: total - inserted - updated },
+            data: {
+              kind,
+              rows: total,
+              inserted,
+              updated,
+              unchanged: total - inserted - updated,
+              ...(counties ? { counties } : {}),
+            },
           },
         ],
         runner.manager,

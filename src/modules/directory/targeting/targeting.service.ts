@@ -219,6 +219,70 @@ export class TargetingService {
     };
   }
 
+  /**
+   * The recipients grouped by what decides the channels their first step uses: role, whether
+   * they are threatened by one of `dangerSites` (hazard points / risk zones; every recipient is
+   * when none is given) and the kinds of contact point they have. One statement.
+   */
+  async reachProfile(
+    query: TargetQuery,
+    dangerSites: string[],
+  ): Promise<{ role: string; inDanger: boolean; kinds: string[]; people: number }[]> {
+    const filter = this.filter(query);
+    if (!filter.hasTargets) return [];
+    const params = [...filter.params, dangerSites];
+    const danger = dangerSites.length
+      ? `p.id IN (SELECT hp.person_id FROM hazard_site_people hp
+                   WHERE hp.relation = 'threatened' AND hp.site_code = ANY ($${params.length}::text[]))`
+      : 'true';
+    const rows: { role: string; inDanger: boolean; kinds: string[]; n: string }[] =
+      await this.db.query(
+        `SELECT p.role, ${danger} AS "inDanger",
+                coalesce((SELECT array_agg(DISTINCT c.kind::text ORDER BY c.kind::text)
+                            FROM contact_points c WHERE c.person_id = p.id), '{}') AS kinds,
+                count(*) AS n
+           FROM people p
+          WHERE ${filter.where}
+          GROUP BY 1, 2, 3`,
+        params,
+      );
+    return rows.map((r) => ({
+      role: r.role,
+      inDanger: r.inDanger,
+      kinds: r.kinds,
+      people: Number(r.n),
+    }));
+  }
+
+  /**
+   * The group channels the recipients' places hold: the group robots of their grids, or of a
+   * division that holds them, and the loudspeakers of the divisions they live in (terminals and
+   * the divisions that have them).
+   */
+  async groupReach(
+    query: TargetQuery,
+  ): Promise<{ robots: number; terminals: number; terminalDivisions: number }> {
+    const filter = this.filter(query);
+    if (!filter.hasTargets) return { robots: 0, terminals: 0, terminalDivisions: 0 };
+    const [row]: { robots: string; terminals: string; divisions: string }[] = await this.db.query(
+      `WITH places AS (SELECT DISTINCT p.division_code, p.grid_code FROM people p WHERE ${filter.where})
+       SELECT (SELECT count(*) FROM group_robots r
+                WHERE EXISTS (SELECT 1 FROM places x
+                               WHERE (r.grid_code IS NOT NULL AND x.grid_code = r.grid_code)
+                                  OR (r.grid_code IS NULL AND starts_with(x.division_code, r.division_code)))
+              ) AS robots,
+              count(t.code) AS terminals, count(DISTINCT t.division_code) AS divisions
+         FROM broadcast_terminals t
+        WHERE t.division_code IN (SELECT division_code FROM places)`,
+      filter.params,
+    );
+    return {
+      robots: Number(row?.robots ?? 0),
+      terminals: Number(row?.terminals ?? 0),
+      terminalDivisions: Number(row?.divisions ?? 0),
+    };
+  }
+
   private filter(query: TargetQuery): TargetFilter {
     return buildTargetFilter(normalizeTargetQuery(query));
   }
