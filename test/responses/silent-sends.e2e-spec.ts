@@ -67,6 +67,8 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
         // The sweep does not run by itself here: the test runs the poll.
         RECOVERY_INTERVAL_MS: '600000',
         RECEIPT_POLL_AFTER_SECONDS: '30',
+        // A sweep's time for asking (the listing gets half of it).
+        RECEIPT_POLL_BUDGET_MS: '8000',
         TWILIO_SMS_PER_SECOND: '400',
       },
     });
@@ -140,6 +142,36 @@ describe('status callbacks lost for a whole county: the recovery sweep asks the 
     const listed = jest
       .spyOn(sms, 'listSentSince' as never)
       .mockImplementation((() => Promise.reject(new Error('HTTP 503'))) as never);
+    const askedOne = jest.spyOn(sms, 'statusOf' as never);
+    try {
+      expect(await t.app.get(SilentSendsService).poll()).toBe(silent.length);
+      expect(await stillSilent()).toBe(0);
+      expect(askedOne).toHaveBeenCalledTimes(silent.length);
+    } finally {
+      listed.mockRestore();
+      askedOne.mockRestore();
+    }
+  });
+
+  it('a listing that cannot reach the oldest silent sends in its share of the time leaves them to be asked one by one in the same sweep', async () => {
+    // Seen at 20k: newer messages filled the provider's list (newest first) for the whole budget,
+    // the oldest silent sends were never reached, released, and the one-by-one rounds had no time
+    // left; every sweep did the same again, and 865 receipts stayed missing for good.
+    silent = await silence();
+    const sms = t.app.get(ChannelRegistry).sms;
+    const newer = [
+      {
+        providerId: `SM${'0'.repeat(32)}`,
+        status: 'delivered',
+        at: new Date(Date.now() + 3_600_000),
+      },
+    ];
+    const listed = jest.spyOn(sms, 'listSentSince' as never).mockImplementation((async (
+      _since: Date,
+      visit: (page: unknown[]) => Promise<boolean>,
+    ) => {
+      while (await visit(newer)) await new Promise((r) => setTimeout(r, 100));
+    }) as never);
     const askedOne = jest.spyOn(sms, 'statusOf' as never);
     try {
       expect(await t.app.get(SilentSendsService).poll()).toBe(silent.length);

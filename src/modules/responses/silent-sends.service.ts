@@ -55,9 +55,24 @@ export class SilentSendsService {
     const deadline = Date.now() + Number(this.config.get('RECEIPT_POLL_BUDGET_MS') ?? 20_000);
     let applied = 0;
     let asked = 0;
-    const listed = await this.pollSmsByListing(after, concurrency, deadline);
+    // The listing gets half of the time: what it could not reach (the oldest, when many newer
+    // messages come first in the provider's list) is asked about one by one in the same sweep.
+    const listingDeadline = Date.now() + (deadline - Date.now()) / 2;
+    const listed = await this.pollSmsByListing(after, concurrency, listingDeadline);
     applied += listed.applied;
     asked += listed.asked;
+    if (listed.unlisted.length) {
+      const rest = listed.unlisted;
+      asked += rest.length;
+      let next = 0;
+      const worker = async () => {
+        for (let a = rest[next++]; a && Date.now() < deadline; a = rest[next++])
+          if (await this.ask(a)) applied++;
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, rest.length) }, worker));
+      // Not reached in time: askable again at once by the next sweep.
+      if (next < rest.length) await this.release(rest.slice(next).map((a) => a.id));
+    }
     while (Date.now() < deadline) {
       const batch = await this.claim(after, BATCH);
       if (!batch.length) break;
@@ -78,20 +93,21 @@ export class SilentSendsService {
    * provider sent since the oldest of them answers up to 1000 per request, where asking about each
    * takes a request each. The silent SMS are claimed like any other (so no other process asks
    * about them meanwhile); those listed but not final yet stay asked about, and those the listing
-   * did not show (or could not, the list failing) are released for the one-by-one rounds.
+   * did not show (or could not, the list failing or its time running out) are asked about one by
+   * one by the caller, in the same sweep.
    */
   private async pollSmsByListing(
     afterSeconds: number,
     concurrency: number,
     deadline: number,
-  ): Promise<{ asked: number; applied: number }> {
+  ): Promise<{ asked: number; applied: number; unlisted: SilentSend[] }> {
     const sms = this.channels.sms;
-    if (!sms.listSentSince) return { asked: 0, applied: 0 };
+    if (!sms.listSentSince) return { asked: 0, applied: 0, unlisted: [] };
     const claimed = await this.claim(afterSeconds, LIST_CLAIM, 'sms');
-    if (!claimed.length) return { asked: 0, applied: 0 };
+    if (!claimed.length) return { asked: 0, applied: 0, unlisted: [] };
     if (claimed.length < LIST_MIN) {
       await this.release(claimed.map((a) => a.id));
-      return { asked: 0, applied: 0 };
+      return { asked: 0, applied: 0, unlisted: [] };
     }
     const wanted = new Map(claimed.map((a) => [a.providerId, a]));
     // The provider creates a message just before we record it sent: a minute's margin.
@@ -134,8 +150,9 @@ export class SilentSendsService {
     } catch (err) {
       this.logger.warn({ err }, 'could not list the messages sent: asking about each instead');
     }
-    await this.release([...wanted.values()].map((a) => a.id));
-    return { asked: claimed.length - wanted.size, applied };
+    // Claimed but not listed (the list failed, or did not reach them in time): still claimed,
+    // for the caller to ask about one by one.
+    return { asked: claimed.length - wanted.size, applied, unlisted: [...wanted.values()] };
   }
 
   /** Applies a final SMS status the provider gave; true when applied. */
