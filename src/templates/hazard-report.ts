@@ -1,4 +1,5 @@
 import { joinPlaceName } from './format';
+import { IMMINENT_ACTION, IMMINENT_GO_TO, IMMINENT_NO_RETURN, NO_SHELTER } from './policy';
 import type { HazardGrade } from '../common/domain/hazard-grade';
 
 /** What the SMS to a duty office says of a report. */
@@ -135,13 +136,15 @@ export function directNoticeSms(c: DirectNoticeSmsContext, locale: HazardSmsLoca
   if (locale === 'en') {
     return (
       `[Emergency evacuation] Geological hazard at ${c.placeName}: ${clip(c.observed, 60)}. ` +
-      `${c.by} notifies you: leave the danger zone now for a safe place, follow the instructions ` +
-      `on site and do not go back. (report ${shortId(c.reportId)})`
+      `${c.by} notifies you: ${IMMINENT_ACTION.en} to ${NO_SHELTER.en} and follow the ` +
+      `instructions on site. ${IMMINENT_NO_RETURN.en}. (report ${shortId(c.reportId)})`
     );
   }
+  const zh = 'zh-CN';
   return (
     `【紧急避险】${c.placeName}发生地质灾害险情：${clip(c.observed, 60)}。${c.by}通知：` +
-    `受威胁群众请立即撤离至安全地带，听从现场指挥，不要返回。（报告号${shortId(c.reportId)}）`
+    `受威胁群众${IMMINENT_GO_TO[zh]}${NO_SHELTER[zh]}，听从现场指挥，${IMMINENT_NO_RETURN[zh]}。` +
+    `（报告号${shortId(c.reportId)}）`
   );
 }
 
