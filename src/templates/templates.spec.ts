@@ -303,6 +303,22 @@ describe('voice', () => {
     ['meteorological cancel', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' }],
   ];
 
+  it('a call opens with 紧急预警 (an urgent warning) for red and orange only', () => {
+    const opening = (level: 'red' | 'orange' | 'yellow' | 'blue', locale: 'zh-CN' | 'en') =>
+      renderMessage('voice', {
+        warning: { ...METEO_YELLOW_ALERT, level },
+        signature: '阿坝州应急',
+        locale,
+      }).script.split(/[。.]/)[1];
+    expect(opening('red', 'zh-CN')).toContain('现在播报紧急预警');
+    expect(opening('orange', 'zh-CN')).toContain('现在播报紧急预警');
+    expect(opening('yellow', 'zh-CN')).toContain('现在播报预警信息');
+    expect(opening('blue', 'zh-CN')).not.toContain('紧急');
+    expect(opening('orange', 'en')).toContain('an urgent warning');
+    expect(opening('yellow', 'en')).toContain('a warning');
+    expect(opening('blue', 'en')).not.toContain('urgent');
+  });
+
   it.each(cases)('%s ends with the keypress prompt and has no URL or brackets', (_n, ctx) => {
     const v = renderMessage('voice', {
       ...ctx,

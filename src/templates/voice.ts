@@ -44,10 +44,14 @@ export function ttsClean(text: string, locale: 'zh-CN' | 'en'): string {
 
 /* ---- Chinese ---- */
 
-/** What the call is about: 紧急预警 / 预警解除通知 / 预警范围调整通知. */
+/** Red and orange are urgent (紧急); a yellow or blue warning is announced as what it is. */
+const isUrgent = (f: WarningFacts): boolean => f.w.level === 'red' || f.w.level === 'orange';
+
+/** What the call is about: 紧急预警 / 预警信息 / 预警解除通知 / 预警范围调整通知. */
 function subjectZh(f: WarningFacts): string {
   if (f.dropped) return '预警范围调整通知';
-  return f.w.msgType === 'cancel' ? '预警解除通知' : '紧急预警';
+  if (f.w.msgType === 'cancel') return '预警解除通知';
+  return isUrgent(f) ? '紧急预警' : '预警信息';
 }
 
 function openingZh(f: WarningFacts): string {
@@ -156,7 +160,9 @@ function openingEn(f: WarningFacts): string {
     ? 'a change of the warning area'
     : f.w.msgType === 'cancel'
       ? 'a cancellation notice'
-      : 'an urgent warning';
+      : isUrgent(f)
+        ? 'an urgent warning'
+        : 'a warning';
   return `${who}This is the ${f.signature} warning line with ${what}. `;
 }
 
