@@ -5,7 +5,6 @@ import { type PersonChannel, planFailover, planStep } from '../chain/contact-pla
 import type { PolicyStep } from '../chain/escalation-policy.types';
 import { reportStepSeconds, reportSteps } from '../../common/domain/hazard-grade';
 import { HazardReportQueue } from './hazard-report.queue';
-import { HazardReportSender } from './hazard-report.sender';
 import {
   type ChainRow,
   type HazardReportRow,
@@ -34,7 +33,6 @@ export class HazardReportChain {
 
   constructor(
     private readonly repo: HazardReportsRepository,
-    private readonly sender: HazardReportSender,
     private readonly queue: HazardReportQueue,
     private readonly audit: AuditService,
   ) {}
@@ -127,7 +125,28 @@ export class HazardReportChain {
     const policy = this.policy();
     const last = step >= policy.steps.length;
     const stepSeconds = reportStepSeconds();
-    const moved = await this.repo.db.transaction(async (m) => {
+    // The step's notices are planned first (reads) and written in the transaction that moves the
+    // chains on: a step is never taken without its messages (a crash between the two would have
+    // lost them, the next step coming only ten minutes later).
+    const planned = new Map<ChainLevel, NoticeToWrite[]>();
+    if (!last)
+      for (const c of chains) {
+        const level = c.level as ChainLevel;
+        const p = this.plan(
+          reportId,
+          'report',
+          await this.recipientsOf(report, level),
+          policy,
+          step,
+        );
+        planned.set(level, p.notices);
+        if (p.unreachable)
+          this.logger.warn(
+            { reportId, level, step, people: p.unreachable },
+            'duty officers without a contact point the step can use',
+          );
+      }
+    const { moved, ids } = await this.repo.db.transaction(async (m) => {
       const levels = last
         ? await this.repo.exhaustChains(m, reportId, step - 1)
         : await this.repo.advanceChains(m, reportId, step - 1, stepSeconds);
@@ -142,30 +161,16 @@ export class HazardReportChain {
           })),
           m,
         );
-      return levels;
+      const notices = levels.flatMap((level) => planned.get(level as ChainLevel) ?? []);
+      return { moved: levels, ids: await this.repo.insertNotices(notices, m) };
     });
     if (!moved.length) return { kind: 'not_needed' };
     if (last) {
       this.logger.warn({ reportId, levels: moved, steps: step }, 'hazard report chain exhausted');
       return { kind: 'exhausted' };
     }
-    const notices: NoticeToWrite[] = [];
-    for (const level of moved as ChainLevel[]) {
-      const planned = this.plan(
-        reportId,
-        'report',
-        await this.recipientsOf(report, level),
-        policy,
-        step,
-      );
-      notices.push(...planned.notices);
-      if (planned.unreachable)
-        this.logger.warn(
-          { reportId, level, step, people: planned.unreachable },
-          'duty officers without a contact point the step can use',
-        );
-    }
-    await this.sender.notify(notices);
+    // If queueing fails (the queue backend is down), the sweep queues them again from Postgres.
+    await this.queue.enqueueNotices(ids);
     await this.queue.scheduleStep(reportId, step + 1, new Date(Date.now() + stepSeconds * 1000));
     return { kind: 'advanced' };
   }
