@@ -66,8 +66,9 @@ export class SilentSendsService {
       asked += rest.length;
       let next = 0;
       const worker = async () => {
-        for (let a = rest[next++]; a && Date.now() < deadline; a = rest[next++])
-          if (await this.ask(a)) applied++;
+        // The deadline is checked before a send is taken, so that every one not asked is released.
+        while (next < rest.length && Date.now() < deadline)
+          if (await this.ask(rest[next++])) applied++;
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, rest.length) }, worker));
       // Not reached in time: askable again at once by the next sweep.
