@@ -303,7 +303,7 @@ describe('voice', () => {
     ['meteorological cancel', { warning: METEO_YELLOW_CANCEL, signature: '阿坝州应急' }],
   ];
 
-  it('a call opens with 紧急预警 (an urgent warning) for red and orange only', () => {
+  it('a call opens with 紧急预警 (an urgent warning) for an imminent warning, and for red and orange risk', () => {
     const opening = (level: 'red' | 'orange' | 'yellow' | 'blue', locale: 'zh-CN' | 'en') =>
       renderMessage('voice', {
         warning: { ...METEO_YELLOW_ALERT, level },
@@ -317,6 +317,13 @@ describe('voice', () => {
     expect(opening('orange', 'en')).toContain('an urgent warning');
     expect(opening('yellow', 'en')).toContain('a warning');
     expect(opening('blue', 'en')).not.toContain('urgent');
+    // An imminent warning asks people to evacuate now: urgent at any level (the loudspeaker says
+    // 紧急通知 too).
+    for (const level of ['yellow', 'blue'] as const)
+      expect(
+        renderMessage('voice', { warning: { ...IMMINENT_RED_ALERT, level }, signature: SIG })
+          .script,
+      ).toContain('现在播报紧急预警');
   });
 
   it.each(cases)('%s ends with the keypress prompt and has no URL or brackets', (_n, ctx) => {

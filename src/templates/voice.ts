@@ -44,8 +44,12 @@ export function ttsClean(text: string, locale: 'zh-CN' | 'en'): string {
 
 /* ---- Chinese ---- */
 
-/** Red and orange are urgent (紧急); a yellow or blue warning is announced as what it is. */
-const isUrgent = (f: WarningFacts): boolean => f.w.level === 'red' || f.w.level === 'orange';
+/**
+ * An imminent warning (evacuate now) is urgent at any level, as the loudspeaker's 紧急通知 says;
+ * a meteorological risk warning is urgent at red and orange, announced as what it is below.
+ */
+const isUrgent = (f: WarningFacts): boolean =>
+  f.w.kind === 'imminent' || f.w.level === 'red' || f.w.level === 'orange';
 
 /** What the call is about: 紧急预警 / 预警信息 / 预警解除通知 / 预警范围调整通知. */
 function subjectZh(f: WarningFacts): string {
