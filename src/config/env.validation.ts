@@ -173,6 +173,19 @@ export class EnvironmentVariables {
   QUEUE_LOCK_DURATION_MS = 30_000;
 
   /**
+   * How long a run of a send job holds its claim (seconds) when it neither finished nor let go:
+   * BullMQ may run a job again while its first run still waits on the provider (its lock ran out),
+   * and that second run leaves the claim alone until this has passed. It must outlast a run's
+   * longest wait: the provider lookup and the send (each up to the Twilio SDK's 30 s timeout) and
+   * the rate limiter. A worker killed mid-send delays that send's retry by at most this.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  SEND_CLAIM_LEASE_SECONDS = 90;
+
+  /**
    * On stop (SIGTERM, a deploy), how long a queue worker may finish its jobs in hand before it is
    * disconnected from the queue backend (which it must be when Redis is unreachable, or it never
    * stops). A job cut short is run again by another worker after QUEUE_LOCK_DURATION_MS.

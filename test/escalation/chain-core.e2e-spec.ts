@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { NoticesRepository } from '../../src/modules/chain/notices.repository';
@@ -567,7 +568,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     );
     const sms = queued.find((q) => q.channel === 'sms')!;
     const call = queued.find((q) => q.channel === 'voice')!;
-    expect(await notices.claim(call.id)).toEqual({ covers: [edge.id], open: 1 });
+    expect(await notices.claim(call.id, randomUUID(), 90)).toEqual({ covers: [edge.id], open: 1 });
     const ack = await notices.acknowledge({
       attemptId: call.id,
       kind: 'confirm',
@@ -576,7 +577,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     });
     expect(ack).toMatchObject({ recorded: true, acknowledged: 1 });
     // The SMS still reports the edge (before: covers [] and open 0, cancelled as nothing_new).
-    expect(await notices.claim(sms.id)).toEqual({ covers: [edge.id], open: 1 });
+    expect(await notices.claim(sms.id, randomUUID(), 90)).toEqual({ covers: [edge.id], open: 1 });
     // A call queued now is not placed for what was acknowledged.
     const [again] = await notices.repeat(
       chief.id,
@@ -584,7 +585,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       1,
       [edge.id],
     );
-    expect(await notices.claim(again.id)).toEqual({ covers: [edge.id], open: 0 });
+    expect(await notices.claim(again.id, randomUUID(), 90)).toEqual({ covers: [edge.id], open: 0 });
     // Nor is a written notice queued after the acknowledgement: the superior has it already.
     const [later] = await notices.repeat(
       chief.id,
@@ -592,7 +593,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       1,
       [edge.id],
     );
-    expect(await notices.claim(later.id)).toEqual({ covers: [edge.id], open: 0 });
+    expect(await notices.claim(later.id, randomUUID(), 90)).toEqual({ covers: [edge.id], open: 0 });
     await cancel(id);
   });
 
@@ -616,7 +617,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       address: PEOPLE.villageChief.mobile,
     };
     const [sms] = await notices.queue(chief.id, [mobile], 1);
-    expect(await notices.claim(sms.id)).toEqual({ covers: [first.id], open: 1 });
+    expect(await notices.claim(sms.id, randomUUID(), 90)).toEqual({ covers: [first.id], open: 1 });
     // Accepted by the provider, then undelivered.
     await t.db.query(
       `UPDATE contact_attempts SET status = 'failed', outcome = 'undelivered', sent_at = now(),
@@ -629,7 +630,10 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     // Another number of theirs (the chain's failover) still gets it.
     const second = { ...mobile, address: '+8613800009999' };
     const [failover] = await notices.queue(chief.id, [second], 1);
-    expect(await notices.claim(failover.id)).toEqual({ covers: [first.id], open: 1 });
+    expect(await notices.claim(failover.id, randomUUID(), 90)).toEqual({
+      covers: [first.id],
+      open: 1,
+    });
     await t.db.query(`UPDATE contact_attempts SET status = 'cancelled' WHERE id = $1`, [
       failover.id,
     ]);
@@ -640,7 +644,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
       [id, other.id, chief.id],
     );
     const [fresh] = await notices.queue(chief.id, [mobile], 1);
-    expect(await notices.claim(fresh.id)).toEqual({ covers: [next.id], open: 1 });
+    expect(await notices.claim(fresh.id, randomUUID(), 90)).toEqual({ covers: [next.id], open: 1 });
     await cancel(id);
   });
 

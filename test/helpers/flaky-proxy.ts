@@ -5,12 +5,17 @@ import type { AddressInfo } from 'node:net';
  * An HTTP proxy in front of a provider that fails the first `failures` requests whose path
  * matches with the given status (a provider having a bad minute), and forwards everything else.
  * With `responseDelayMs`, the provider's answers to matching requests are held that long (a slow
- * API response, which its own callbacks may overtake).
+ * API response, which its own callbacks may overtake). With `requestDelayMs`, matching POSTs are
+ * held that long before they are forwarded (a slow network on the way in: the provider has not
+ * got the message yet while the sender waits).
  */
 export class FlakyProxy {
   hits = 0;
   failed = 0;
   responseDelayMs = 0;
+  requestDelayMs = 0;
+  /** Matching requests received and not yet answered. */
+  inFlight = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -41,12 +46,16 @@ export class FlakyProxy {
         }
         const headers = { ...req.headers };
         delete headers.host;
-        fetch(`${target}${req.url}`, {
-          method: req.method,
-          headers: headers as Record<string, string>,
-          body: chunks.length ? Buffer.concat(chunks) : undefined,
-        })
-          .then(async (r) => {
+        const held = matched && req.method === 'POST' ? self.requestDelayMs : 0;
+        if (matched) self.inFlight++;
+        void (async () => {
+          try {
+            if (held > 0) await new Promise((resolve) => setTimeout(resolve, held));
+            const r = await fetch(`${target}${req.url}`, {
+              method: req.method,
+              headers: headers as Record<string, string>,
+              body: chunks.length ? Buffer.concat(chunks) : undefined,
+            });
             const body = Buffer.from(await r.arrayBuffer());
             if (matched && self.responseDelayMs > 0)
               await new Promise((resolve) => setTimeout(resolve, self.responseDelayMs));
@@ -54,11 +63,13 @@ export class FlakyProxy {
               'Content-Type': r.headers.get('content-type') ?? 'application/json',
             });
             res.end(body);
-          })
-          .catch(() => {
+          } catch {
             res.writeHead(502);
             res.end();
-          });
+          } finally {
+            if (matched) self.inFlight--;
+          }
+        })();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

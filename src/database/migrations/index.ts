@@ -21,6 +21,7 @@ import { CapImportDrafts1765410000000 } from './1765410000000-CapImportDrafts';
 import { StatusPolls1765450000000 } from './1765450000000-StatusPolls';
 import { HazardDirectNotices1765520000000 } from './1765520000000-HazardDirectNotices';
 import { HazardReportChains1765530000000 } from './1765530000000-HazardReportChains';
+import { SendClaimOwners1765540000000 } from './1765540000000-SendClaimOwners';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   StatusPolls1765450000000,
   HazardDirectNotices1765520000000,
   HazardReportChains1765530000000,
+  SendClaimOwners1765540000000,
 ];

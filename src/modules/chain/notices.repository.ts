@@ -5,7 +5,7 @@ import type { ChannelKind } from '../../channels/channel.types';
 import { inTransaction, rows } from '../../database/sql';
 import { AuditService } from '../audit/audit.service';
 import type { PlannedAttempt } from './contact-plan';
-import { attemptFrom, edgeGuard, sqlList } from './chain-states';
+import { attemptFrom, claimFree, edgeGuard, sqlList } from './chain-states';
 import { delayedNote } from './answers.types';
 
 /** Why someone was brought into another person's chain. */
@@ -232,15 +232,20 @@ export class NoticesRepository {
    * is resolved (for a written notice: other than by an acknowledgement made after it was queued)
    * or was reported already: then nothing is to be sent.
    */
-  async claim(attemptId: string): Promise<{ covers: string[]; open: number } | undefined> {
+  async claim(
+    attemptId: string,
+    token: string,
+    leaseSeconds: number,
+  ): Promise<{ covers: string[]; open: number } | undefined> {
     const [claimed] = await rows<{ covers: string[]; open: number }>(
       this.db,
       `UPDATE contact_attempts a SET status = 'sending', tries = a.tries + 1, claimed_at = now(),
-              covers = coalesce(a.covers, (${UNCOVERED_EDGES('a')}))
+              claim_token = $2, covers = coalesce(a.covers, (${UNCOVERED_EDGES('a')}))
         WHERE a.id = $1 AND a.purpose = 'notice' AND a.status IN ${sqlList(attemptFrom('claim'))}
+          AND ${claimFree('a', '$3')}
         RETURNING a.covers,
                   (SELECT count(*)::int FROM escalations e WHERE e.id = ANY(a.covers) AND ${TO_REPORT('a')}) AS open`,
-      [attemptId],
+      [attemptId, token, leaseSeconds],
     );
     return claimed;
   }

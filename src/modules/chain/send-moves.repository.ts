@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
-import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
+import { attemptFrom, claimFree, deliveryFrom, sqlList, type SendClaim } from './chain-states';
 import { OWN_MESSAGE } from './chain-moves.repository';
 
 interface UnreachableRow {
@@ -131,16 +131,51 @@ export class SendMoves {
     );
   }
 
-  /** Claims several attempts in one statement: the ids that were still claimable. */
-  async claimMany(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
+  /**
+   * Claims several attempts in one statement, each for the run of its send job named by its
+   * token: the ids that were still claimable (see `claimFree`).
+   */
+  async claimMany(claims: SendClaim[], leaseSeconds: number): Promise<Set<string>> {
+    if (!claims.length) return new Set();
     const claimed = await rows<{ id: string }>(
       this.db,
-      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
-        WHERE id = ANY($1::uuid[]) AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
-      [ids],
+      `UPDATE contact_attempts c SET status = 'sending', tries = c.tries + 1, claimed_at = now(), claim_token = i.token
+         FROM unnest($1::uuid[], $2::uuid[]) AS i(id, token)
+        WHERE c.id = i.id AND c.status IN ${sqlList(attemptFrom('claim'))} AND ${claimFree('c', '$3')}
+        RETURNING c.id`,
+      [claims.map((c) => c.id), claims.map((c) => c.token), leaseSeconds],
     );
     return new Set(claimed.map((c) => c.id));
+  }
+
+  /**
+   * A claim this run could not take: the attempt's state, and for a claim another run holds, how
+   * long until its lease runs out (ms).
+   */
+  async claimHeld(
+    id: string,
+    leaseSeconds: number,
+  ): Promise<{ status: string; waitMs: number } | undefined> {
+    const [held] = await rows<{ status: string; waitMs: number }>(
+      this.db,
+      `SELECT status, greatest(0, ceil(extract(epoch FROM
+                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
+         FROM contact_attempts WHERE id = $1`,
+      [id, leaseSeconds],
+    );
+    return held;
+  }
+
+  /**
+   * A run of a send job ends without a result (its try failed and BullMQ tries again, or its
+   * acceptance is kept in the job for recording): its claim is let go, so that the next run takes
+   * it at once (and asks the provider first). The attempt stays `sending`.
+   */
+  async letGo(id: string, token: string): Promise<void> {
+    await this.db.query(
+      `UPDATE contact_attempts SET claim_token = NULL WHERE id = $1 AND claim_token = $2`,
+      [id, token],
+    );
   }
 
   /**
@@ -188,17 +223,6 @@ export class SendMoves {
     });
   }
 
-  /** Claims an attempt for sending; false when it is no longer queued (sent, cancelled, …). */
-  async claim(id: string): Promise<boolean> {
-    const claimed = await rows(
-      this.db,
-      `UPDATE contact_attempts SET status = 'sending', tries = tries + 1, claimed_at = now()
-        WHERE id = $1 AND status IN ${sqlList(attemptFrom('claim'))} RETURNING id`,
-      [id],
-    );
-    return claimed.length > 0;
-  }
-
   /**
    * Records what the provider answered to a send: its id and the time. Once (a repeat finds the
    * provider id set). The provider's status callback may have come first (a fast receipt racing
@@ -232,14 +256,16 @@ export class SendMoves {
   }
 
   /**
-   * A claim given back: the provider was not called (its circuit opened), so the attempt waits
-   * in the queue again and the try does not count.
+   * A claim given back by the run that holds it: the provider was not called (its circuit
+   * opened, a rate or carrier limit said wait), so the attempt waits in the queue again and the
+   * try does not count.
    */
-  async release(id: string): Promise<void> {
+  async release(id: string, token: string): Promise<void> {
     await this.db.query(
-      `UPDATE contact_attempts SET status = 'queued', tries = greatest(tries - 1, 0)
-        WHERE id = $1 AND status IN ${sqlList(attemptFrom('release'))} AND sent_at IS NULL`,
-      [id],
+      `UPDATE contact_attempts SET status = 'queued', tries = greatest(tries - 1, 0), claim_token = NULL
+        WHERE id = $1 AND status IN ${sqlList(attemptFrom('release'))} AND sent_at IS NULL
+          AND claim_token = $2`,
+      [id, token],
     );
   }
 

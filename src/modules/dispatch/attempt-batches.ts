@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import DataLoader from 'dataloader';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
+import type { SendClaim } from '../chain/chain-states';
 
 export interface AcceptedRecord {
   id: string;
@@ -13,6 +14,8 @@ export interface AcceptedRecord {
 
 /** Longest a send waits for others to share its statement (ms); SEND_BATCH_WINDOW_MS. */
 const DEFAULT_WINDOW_MS = 2;
+/** SEND_CLAIM_LEASE_SECONDS: see the config's description. */
+const DEFAULT_LEASE_SECONDS = 90;
 /** Most sends in one statement; SEND_BATCH_MAX. */
 const DEFAULT_MAX = 200;
 
@@ -26,7 +29,9 @@ const DEFAULT_MAX = 200;
 @Injectable()
 export class AttemptBatches {
   private readonly reads: DataLoader<string, AttemptRow | undefined>;
-  private readonly claims: DataLoader<string, boolean>;
+  private readonly claims: DataLoader<SendClaim, boolean>;
+  /** SEND_CLAIM_LEASE_SECONDS: how long a run's claim holds while the run is silent. */
+  readonly leaseSeconds: number;
   private readonly accepted: DataLoader<AcceptedRecord, void>;
 
   constructor(
@@ -45,15 +50,14 @@ export class AttemptBatches {
       const found = new Map((await repo.findAttempts([...new Set(ids)])).map((a) => [a.id, a]));
       return ids.map((id) => found.get(id));
     }, options);
-    this.claims = new DataLoader(async (ids) => {
-      const claimed = await moves.claimMany([...new Set(ids)]);
-      // The same attempt twice in one batch (a redelivered job): only the first may send it.
-      const granted = new Set<string>();
-      return ids.map((id) => {
-        if (!claimed.has(id) || granted.has(id)) return false;
-        granted.add(id);
-        return true;
-      });
+    this.leaseSeconds = positive(config.get('SEND_CLAIM_LEASE_SECONDS'), DEFAULT_LEASE_SECONDS);
+    this.claims = new DataLoader(async (claims) => {
+      // The same attempt twice in one batch (a job run again beside its first run): only the
+      // first run's token goes to the statement, so only that run may send it.
+      const first = new Map<string, SendClaim>();
+      for (const c of claims) if (!first.has(c.id)) first.set(c.id, c);
+      const claimed = await moves.claimMany([...first.values()], this.leaseSeconds);
+      return claims.map((c) => claimed.has(c.id) && first.get(c.id) === c);
     }, options);
     this.accepted = new DataLoader(
       async (records) => {
@@ -82,9 +86,12 @@ export class AttemptBatches {
     return this.reads.load(id);
   }
 
-  /** Claims the attempt for sending; false when it is no longer claimable (or claimed twice). */
-  claim(id: string): Promise<boolean> {
-    return this.claims.load(id);
+  /**
+   * Claims the attempt for the run named by `token`; false when it is no longer claimable: done,
+   * or held by another run (see `claimFree`).
+   */
+  claim(id: string, token: string): Promise<boolean> {
+    return this.claims.load({ id, token });
   }
 
   /** Records a provider's acceptance (as SendMoves.markSent); rejects on its error. */

@@ -197,6 +197,11 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         'job failed',
       ),
     );
+    // A stalled job runs again, possibly beside its first run if that one still lives (an event
+    // loop held up past the lock): the send claims (SEND_CLAIM_LEASE_SECONDS) keep it to one send.
+    worker.on('stalled', (jobId) =>
+      this.logger.warn({ queue: name, jobId }, 'job lock ran out: the job runs again'),
+    );
     worker.on('error', (err) => this.logger.error({ queue: name, err }, 'worker error'));
     this.workers.push(worker);
   }

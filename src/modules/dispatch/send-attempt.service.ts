@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ChannelError } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
@@ -88,6 +89,9 @@ export class SendAttemptService {
       await this.sendMoves.cancel(a.id, `warning_${a.warningState}`);
       return SKIPPED;
     }
+    // This run's claim: a second run of the same job (BullMQ's, once the first's lock ran out)
+    // leaves it alone while this run lives.
+    const token = randomUUID();
     const provider = a.channel === 'email' ? 'smtp' : 'twilio';
     const breaker = `${provider}:${a.channel}`;
     // A provider whose circuit is open is not a failure of this person's contact point: the send
@@ -102,8 +106,8 @@ export class SendAttemptService {
     // everything it reports is resolved (never by the superior's answer to their own alert).
     let covers: string[] = [];
     if (a.purpose === 'notice') {
-      const claimed = await this.notices.claim(a.id);
-      if (!claimed) return SKIPPED;
+      const claimed = await this.notices.claim(a.id, token, this.batches.leaseSeconds);
+      if (!claimed) return this.claimRefused(a.id);
       if (!claimed.open) {
         // Everything it would report was resolved, or reported on this channel already.
         await this.sendMoves.cancel(a.id, claimed.covers.length ? 'resolved' : 'nothing_new');
@@ -123,8 +127,29 @@ export class SendAttemptService {
         await this.sendMoves.cancel(a.id, `task_${a.taskStatus ?? 'gone'}`);
         return SKIPPED;
       }
-      if (!(await this.batches.claim(a.id))) return SKIPPED;
+      if (!(await this.batches.claim(a.id, token))) return this.claimRefused(a.id);
     }
+    try {
+      const out = await this.sendClaimed(a, covers, token, lastTry, breaker, provider);
+      // Kept in the job for recording: this run ends, the next records without claiming.
+      if (out.kind === 'unrecorded') await this.letGo(a.id, token);
+      return out;
+    } catch (err) {
+      // The try failed and BullMQ tries again: the next run takes the claim at once.
+      await this.letGo(a.id, token);
+      throw err;
+    }
+  }
+
+  /** What follows a claim this run holds (`token`): ask, limit, send, record. */
+  private async sendClaimed(
+    a: AttemptRow,
+    covers: string[],
+    token: string,
+    lastTry: boolean,
+    breaker: string,
+    provider: string,
+  ): Promise<SendOutcome> {
     // Claimed before by a try that recorded nothing (its worker killed between the provider's
     // acceptance and the record, its job run again when its lock ran out): the provider may have
     // it. Asked first; found there, it is recorded and not sent again. A provider that cannot be
@@ -139,7 +164,7 @@ export class SendAttemptService {
         a.address,
       );
       if (verdict.kind === 'wait') {
-        await this.sendMoves.release(a.id);
+        await this.sendMoves.release(a.id, token);
         return { kind: 'deferred', delayMs: Math.max(verdict.ms, MIN_DEFER_MS) };
       }
       if (verdict.kind === 'refused') {
@@ -162,7 +187,7 @@ export class SendAttemptService {
           { maxWaitMs: RATE_WAIT_MS, lane: 'normal' },
         );
       } catch (err) {
-        await this.sendMoves.release(a.id);
+        await this.sendMoves.release(a.id, token);
         if (!(err instanceof ChannelError) || err.kind !== 'rate_limited') throw err;
         return {
           kind: 'deferred',
@@ -181,7 +206,7 @@ export class SendAttemptService {
           : new ChannelError('transient', undefined, (err as Error).message);
       if (e.kind === 'circuit_open') {
         // The circuit opened between the check and the call: nothing reached the provider.
-        await this.sendMoves.release(a.id);
+        await this.sendMoves.release(a.id, token);
         sendsDeferred().inc({ provider: breaker });
         return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
       }
@@ -207,6 +232,25 @@ export class SendAttemptService {
       provider,
       providerId: receipt.providerId,
       segments: receipt.segments,
+    });
+  }
+
+  /**
+   * The claim was not taken: the send is done (or stopped), or another run holds it. A held claim
+   * is waited out (no try spent): its run records the send or lets go; a run killed mid-send is
+   * taken over when its lease runs out, the provider asked first.
+   */
+  private async claimRefused(attemptId: string): Promise<SendOutcome> {
+    const held = await this.sendMoves.claimHeld(attemptId, this.batches.leaseSeconds);
+    if (held?.status !== 'sending') return SKIPPED;
+    this.logger.warn({ attemptId }, 'send held by another run of its job; waiting');
+    return { kind: 'deferred', delayMs: Math.max(held.waitMs, MIN_DEFER_MS) };
+  }
+
+  /** Lets go of this run's claim; a failure only leaves the lease to run out. */
+  private async letGo(attemptId: string, token: string): Promise<void> {
+    await this.sendMoves.letGo(attemptId, token).catch((err: unknown) => {
+      this.logger.warn({ attemptId, err }, 'could not let go of a send claim; its lease runs out');
     });
   }
 

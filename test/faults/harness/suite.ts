@@ -423,7 +423,11 @@ export async function runScenario(
       // defaults, 60 s and 30 s): what the scenarios assert is the same, they just wait less.
       ...(process.env.FAULTS_REAL_CLOCKS === '1'
         ? {}
-        : { RECOVERY_REQUEUE_AFTER_SECONDS: '10', QUEUE_LOCK_DURATION_MS: '10000' }),
+        : {
+            RECOVERY_REQUEUE_AFTER_SECONDS: '10',
+            QUEUE_LOCK_DURATION_MS: '10000',
+            SEND_CLAIM_LEASE_SECONDS: '20',
+          }),
       // Answers kept while Postgres was cut are applied within a second of its return.
       INBOUND_SPOOL_RETRY_MS: '250',
       INBOUND_SPOOL_RETRY_MAX_MS: '1000',
