@@ -1,5 +1,6 @@
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { SendAttemptService } from '../../src/modules/dispatch/send-attempt.service';
+import { SendGroupService } from '../../src/modules/dispatch/send-group.service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { FlakyProxy } from '../helpers/flaky-proxy';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
@@ -18,6 +19,7 @@ const CHIEF = PEOPLE.villageChief.mobile;
 describe('one send run twice at once', () => {
   let t: TestApp;
   let proxy: FlakyProxy;
+  let robots: FlakyProxy;
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
@@ -27,6 +29,8 @@ describe('one send run twice at once', () => {
       beforeApp: async (sandbox) => {
         proxy = await FlakyProxy.start(sandbox!.carrier.baseUrl, /(Messages|Calls)\.json$/, 0);
         process.env.TWILIO_API_BASE_URL = proxy.baseUrl;
+        robots = await FlakyProxy.start(sandbox!.carrier.baseUrl, /\/cgi-bin\/webhook\/send/, 0);
+        process.env.WECOM_API_BASE_URL = robots.baseUrl;
       },
     });
     // Nobody answers and no receipt comes within the test: the SMS stays `sent`.
@@ -36,6 +40,7 @@ describe('one send run twice at once', () => {
   afterAll(async () => {
     await t.close();
     await proxy.close();
+    await robots.close();
   });
 
   /** The SMS the provider accepted for this attempt (its callback URL names it). */
@@ -85,5 +90,43 @@ describe('one send run twice at once', () => {
     const again = await t.app.get(SendAttemptService, { strict: false }).send(attempt.id, false);
     expect(again.kind).toBe('skipped');
     expect(smsOf(attempt.id)).toHaveLength(1);
+  });
+
+  it('posts a robot message once when a second run starts while the first waits on the robot', async () => {
+    // The robot gets each message 3 s after it was posted.
+    robots.requestDelayMs = 3_000;
+    const headline = '渔子溪村滑坡临灾预警（群消息两次运行）';
+    const since = t.sandbox!.carrier.events().at(-1)?.seq ?? 0;
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline }));
+    expect(res.status).toBe(201);
+    const send = await waitUntil(async () => {
+      const [g] = await t.db.query(
+        `SELECT id, status FROM group_sends WHERE warning_id = $1 AND target_code = 'ROBOT-G1'`,
+        [res.body.id],
+      );
+      return g?.status === 'sending' && robots.inFlight > 0 ? g : undefined;
+    }, 'the grid robot message claimed, its request on its way to the robot');
+
+    const second = await t.app.get(SendGroupService, { strict: false }).send(send.id, false);
+    // Before: it claimed the send again and posted the message a second time.
+    expect(second.kind).toBe('deferred');
+
+    await waitUntil(async () => {
+      const [g] = await t.db.query(`SELECT status FROM group_sends WHERE id = $1`, [send.id]);
+      return g.status === 'sent' && robots.inFlight === 0 ? g : undefined;
+    }, 'the first run recorded the robot message');
+    // The grid's WeCom robot heard this warning once: one alert (its markdown part; a text part
+    // follows with the mentions), the only robot message since the warning was issued.
+    const heard = t.sandbox!.carrier.events({ type: 'robot.message', channel: 'wecom', since });
+    expect(heard.filter((e) => e.data.msgtype === 'markdown')).toHaveLength(1);
+    expect(heard.filter((e) => e.data.msgtype === 'text')).toHaveLength(1);
+
+    robots.requestDelayMs = 0;
+    const again = await t.app.get(SendGroupService, { strict: false }).send(send.id, false);
+    expect(again.kind).toBe('skipped');
   });
 });

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Who holds a send's claim: each run of a send job claims with a token of its own
+ * Who holds a send's claim (a person's attempt, a robot or loudspeaker send): each run of a send job claims with a token of its own
  * (`claim_token`). A second run of the same job (BullMQ runs a job again when its lock runs out,
  * which can happen while the first run is alive) may take over a claim only once the holder let
  * it go (its try ended without a result) or its lease ran out (SEND_CLAIM_LEASE_SECONDS).
@@ -11,9 +11,11 @@ export class SendClaimOwners1765540000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE contact_attempts ADD COLUMN claim_token uuid`);
+    await q.query(`ALTER TABLE group_sends ADD COLUMN claim_token uuid`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE group_sends DROP COLUMN claim_token`);
     await q.query(`ALTER TABLE contact_attempts DROP COLUMN claim_token`);
   }
 }

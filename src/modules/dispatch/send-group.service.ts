@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChannelError } from '../../channels/channel.types';
@@ -12,6 +14,7 @@ import { rows } from '../../database/sql';
 import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { MessageType } from '../../common/domain/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
+import { claimFree } from '../chain/chain-states';
 import { type DroppedArea, MessageRenderer } from './message-renderer';
 
 interface GroupSendRow {
@@ -49,7 +52,43 @@ export class SendGroupService {
     private readonly renderer: MessageRenderer,
     private readonly urls: PublicUrls,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
-  ) {}
+    config: ConfigService,
+  ) {
+    const lease = Number(config.get('SEND_CLAIM_LEASE_SECONDS'));
+    this.leaseSeconds = Number.isInteger(lease) && lease > 0 ? lease : 90;
+  }
+
+  /** SEND_CLAIM_LEASE_SECONDS: how long a run's claim holds while the run is silent. */
+  private readonly leaseSeconds: number;
+
+  /**
+   * The claim was not taken: done (or stopped), or held by another run of the job (its lock ran
+   * out while the first run lived), which is waited out: a robot cannot be asked what it has.
+   */
+  private async claimRefused(id: string): Promise<GroupSendOutcome> {
+    const [held] = await rows<{ status: string; waitMs: number }>(
+      this.db,
+      `SELECT status, greatest(0, ceil(extract(epoch FROM
+                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
+         FROM group_sends WHERE id = $1`,
+      [id, this.leaseSeconds],
+    );
+    if (held?.status !== 'sending') return { kind: 'skipped' };
+    this.logger.warn({ groupSendId: id }, 'group send held by another run of its job; waiting');
+    return { kind: 'deferred', delayMs: Math.max(held.waitMs, 1000) };
+  }
+
+  /** A run ends without a result: the next run takes its claim at once. */
+  private async letGo(id: string, token: string): Promise<void> {
+    await this.db
+      .query(`UPDATE group_sends SET claim_token = NULL WHERE id = $1 AND claim_token = $2`, [
+        id,
+        token,
+      ])
+      .catch((err: unknown) =>
+        this.logger.warn({ groupSendId: id, err }, 'could not let go of a group send claim'),
+      );
+  }
 
   /**
    * `accepted`: the provider's id of this group send that an earlier try could not record (kept
@@ -79,12 +118,15 @@ export class SendGroupService {
       );
       return { kind: 'skipped' };
     }
+    // This run's claim: a second run of the same job leaves it alone while this run lives.
+    const token = randomUUID();
     const claimed = await rows(
       this.db,
-      `UPDATE group_sends SET status = 'sending', tries = tries + 1, claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
-      [g.id],
+      `UPDATE group_sends g SET status = 'sending', tries = g.tries + 1, claimed_at = now(), claim_token = $2
+        WHERE g.id = $1 AND g.status IN ('queued', 'sending') AND ${claimFree('g', '$3')} RETURNING g.id`,
+      [g.id, token, this.leaseSeconds],
     );
-    if (!claimed.length) return { kind: 'skipped' };
+    if (!claimed.length) return this.claimRefused(g.id);
     let providerId: string;
     try {
       providerId =
@@ -97,12 +139,16 @@ export class SendGroupService {
       if (e.kind === 'circuit_open') {
         // The provider's circuit is open: nothing was sent; the send waits, no try spent.
         await this.db.query(
-          `UPDATE group_sends SET status = 'queued', tries = greatest(tries - 1, 0) WHERE id = $1 AND status = 'sending'`,
-          [g.id],
+          `UPDATE group_sends SET status = 'queued', tries = greatest(tries - 1, 0), claim_token = NULL
+            WHERE id = $1 AND status = 'sending' AND claim_token = $2`,
+          [g.id, token],
         );
         return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, 1000) };
       }
-      if ((e.kind === 'transient' || e.kind === 'rate_limited') && !lastTry) throw e;
+      if ((e.kind === 'transient' || e.kind === 'rate_limited') && !lastTry) {
+        await this.letGo(g.id, token);
+        throw e;
+      }
       await this.db.query(
         `UPDATE group_sends SET status = 'failed', error_code = $2, error_message = left($3, 500), failed_at = now() WHERE id = $1`,
         [g.id, e.code ?? e.kind, e.message],
@@ -114,7 +160,9 @@ export class SendGroupService {
       return { kind: 'failed' };
     }
     // Accepted: from here on nothing sends it again; an error is a recording problem.
-    return this.recordSent(g.id, providerId);
+    const out = await this.recordSent(g.id, providerId);
+    if (out.kind === 'unrecorded') await this.letGo(g.id, token);
+    return out;
   }
 
   /** Records an accepted group send, trying a few times; else hands the id back to the job. */
