@@ -3,8 +3,10 @@ import type { Queue } from 'bullmq';
 import { QUEUE_NAMES } from '../../src/common/queue/queue-names';
 import { presetProfile } from '../../src/sandbox/person-profiles';
 import { HazardReportNotifier } from '../../src/modules/hazard-reports/hazard-report.notifier';
+import { HazardReportSender } from '../../src/modules/hazard-reports/hazard-report.sender';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { dbFault } from '../helpers/db-fault';
+import { FlakyProxy } from '../helpers/flaky-proxy';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 
@@ -38,6 +40,7 @@ const refuseRecording = dbFault(
 describe('a hazard report notice left `sending` is recorded by the sweep, never sent twice', () => {
   let t: TestApp;
   let notifier: HazardReportNotifier;
+  let proxy: FlakyProxy;
   const queue = () => t.app.get<Queue>(getQueueToken(QUEUE_NAMES.hazardReports));
   /** The SMS the carrier was asked to send for this notice (its callback URL names it). */
   const smsOf = (noticeId: string) =>
@@ -59,6 +62,11 @@ describe('a hazard report notice left `sending` is recorded by the sweep, never 
     t = await startTestApp({
       sandbox: true,
       seedSql: villageFixtureSql(APP_SECRET) + extraSql,
+      beforeApp: async (sandbox) => {
+        // Passes everything on at once unless a test holds the provider's new messages.
+        proxy = await FlakyProxy.start(sandbox!.carrier.baseUrl, /(Messages|Calls)\.json$/, 0);
+        process.env.TWILIO_API_BASE_URL = proxy.baseUrl;
+      },
       env: {
         HAZARD_REPORT_ESCALATE_AFTER_SECONDS: '600',
         // Only the test runs the sweep.
@@ -89,6 +97,7 @@ describe('a hazard report notice left `sending` is recorded by the sweep, never 
     ])
       delete process.env[name];
     await t?.close();
+    await proxy?.close();
   });
 
   /**
@@ -172,5 +181,44 @@ describe('a hazard report notice left `sending` is recorded by the sweep, never 
       'the new job of the notice completed',
     );
     expect(smsOf(stuck)).toHaveLength(1);
+  });
+
+  it('a second run of a notice job while the first waits on the provider sends nothing: the SMS goes once', async () => {
+    // The provider gets each new message 3 s after it was posted: the first run waits on it.
+    proxy.requestDelayMs = 3_000;
+    try {
+      const res = await t
+        .http()
+        .post('/v1/hazard-reports')
+        .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+        .send({
+          hazardPoint: 'HP-1',
+          observed: '后山裂缝扩大（同一通知两次运行）',
+          peopleThreatened: 600,
+          reporter: { name: '李网格', role: '网格员' },
+        });
+      expect(res.status).toBe(201);
+      const id = await waitUntil(async () => {
+        const [n] = await t.db.query(
+          `SELECT id, status FROM hazard_report_notices
+            WHERE report_id = $1 AND level = 'city' AND channel = 'sms'`,
+          [res.body.id],
+        );
+        return n?.status === 'sending' && proxy.inFlight > 0 ? (n.id as string) : undefined;
+      }, 'the city SMS claimed, its request on its way to the provider');
+      // A second run of the same job, as BullMQ starts one when it takes the first for stalled.
+      const second = await t.app.get(HazardReportSender, { strict: false }).deliver(id, false);
+      // Before: it asked the provider (nothing there yet), claimed the notice again and sent it.
+      expect(second.kind).toBe('deferred');
+      const sent = await waitUntil(async () => {
+        const n = await notice(id);
+        return n.status === 'sent' && proxy.inFlight === 0 ? n : undefined;
+      }, 'the first run recorded the city SMS');
+      const created = smsOf(id);
+      expect(created).toHaveLength(1);
+      expect(sent).toEqual({ status: 'sent', providerId: created[0].ref, tries: 1 });
+    } finally {
+      proxy.requestDelayMs = 0;
+    }
   });
 });

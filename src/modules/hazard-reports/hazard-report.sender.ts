@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ChannelError, type SendReceipt } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
 import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
@@ -24,6 +26,9 @@ import {
 
 /** What one notice job came to; the same shapes as a group send's (deferred, unrecorded…). */
 export type NoticeOutcome = GroupSendOutcome;
+
+/** A notice as `deliver` read it. */
+type ClaimedNotice = NonNullable<Awaited<ReturnType<HazardReportsRepository['findNotice']>>>;
 
 /** Longest a notice waits for a slot of the provider's rate limit before its job is retried. */
 const RATE_LIMIT_MAX_WAIT_MS = 10_000;
@@ -55,7 +60,14 @@ export class HazardReportSender {
     private readonly urls: PublicUrls,
     private readonly queue: HazardReportQueue,
     private readonly links: HazardReportLinks,
-  ) {}
+    config: ConfigService,
+  ) {
+    const lease = Number(config.get('SEND_CLAIM_LEASE_SECONDS'));
+    this.leaseSeconds = Number.isInteger(lease) && lease > 0 ? lease : 90;
+  }
+
+  /** SEND_CLAIM_LEASE_SECONDS: how long a run's claim holds while the run is silent. */
+  private readonly leaseSeconds: number;
 
   /** The TwiML a report call fetches (read, then a keypress 1 acknowledges). */
   twimlUrl(noticeId: string): string {
@@ -131,7 +143,41 @@ export class HazardReportSender {
     const breaker = `twilio:${channel}`;
     const waitMs = this.breakers.retryAfterMs(breaker);
     if (waitMs !== undefined) return { kind: 'deferred', delayMs: Math.max(waitMs, MIN_DEFER_MS) };
-    if (!(await this.repo.claimNotice(n.id))) return { kind: 'skipped' };
+    // This run's claim: a second run of the same job (its lock ran out while this one lives)
+    // leaves it alone and waits, instead of asking the provider before this run's send landed.
+    const token = randomUUID();
+    if (!(await this.repo.claimNotice(n.id, token, this.leaseSeconds))) {
+      const held = await this.repo.noticeClaimHeld(n.id, this.leaseSeconds);
+      if (held?.status !== 'sending') return { kind: 'skipped' };
+      this.logger.warn({ noticeId: n.id }, 'hazard report notice held by another run; waiting');
+      return { kind: 'deferred', delayMs: Math.max(held.waitMs, MIN_DEFER_MS) };
+    }
+    try {
+      const out = await this.sendClaimed(n, report, token, channel, breaker, lastTry);
+      if (out.kind === 'unrecorded') await this.letGo(n.id, token);
+      return out;
+    } catch (err) {
+      await this.letGo(n.id, token);
+      throw err;
+    }
+  }
+
+  /** A run ends without a result: the next run takes its claim at once (and asks first). */
+  private async letGo(noticeId: string, token: string): Promise<void> {
+    await this.repo.letGoNotice(noticeId, token).catch((err: unknown) => {
+      this.logger.warn({ noticeId, err }, 'could not let go of a notice claim; its lease runs out');
+    });
+  }
+
+  /** What follows a claim this run holds (`token`): a rate slot, the send, the record. */
+  private async sendClaimed(
+    n: ClaimedNotice,
+    report: HazardReportRow,
+    token: string,
+    channel: 'sms' | 'voice',
+    breaker: string,
+    lastTry: boolean,
+  ): Promise<NoticeOutcome> {
     // The provider's budget is the one warning sends draw from (same key); a notice takes its
     // priority lane, so the sends of a fan-out leave the next free slot to it.
     try {
@@ -142,7 +188,7 @@ export class HazardReportSender {
     } catch (err) {
       if (!(err instanceof ChannelError) || err.kind !== 'rate_limited') throw err;
       // No slot yet: back in the queue, no try spent.
-      await this.repo.releaseNotice(n.id);
+      await this.repo.releaseNotice(n.id, token);
       return {
         kind: 'deferred',
         delayMs: Math.min(Math.max(err.retryAfterMs ?? 0, 50), RATE_DEFER_MAX_MS),
@@ -171,7 +217,7 @@ export class HazardReportSender {
           ? err
           : new ChannelError('transient', undefined, (err as Error).message);
       if (e.kind === 'circuit_open') {
-        await this.repo.releaseNotice(n.id);
+        await this.repo.releaseNotice(n.id, token);
         return { kind: 'deferred', delayMs: Math.max(e.retryAfterMs ?? 0, MIN_DEFER_MS) };
       }
       const retryable = e.kind === 'transient' || e.kind === 'rate_limited';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
+import { claimFree } from '../chain/chain-states';
 import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from '../../common/domain/hazard-grade';
 import type { RecipientContact } from '../../common/domain/targeting.types';
@@ -505,22 +506,45 @@ export class HazardReportsRepository {
   }
 
   /** Claims a notice for its send (queued, or left sending by a worker that died); false when done. */
-  async claimNotice(id: string): Promise<boolean> {
+  async claimNotice(id: string, token: string, leaseSeconds: number): Promise<boolean> {
     const claimed = await rows(
       this.db,
-      `UPDATE hazard_report_notices SET status = 'sending', tries = tries + 1
-        WHERE id = $1 AND status IN ('queued', 'sending') RETURNING id`,
-      [id],
+      `UPDATE hazard_report_notices n SET status = 'sending', tries = n.tries + 1, claimed_at = now(), claim_token = $2
+        WHERE n.id = $1 AND n.status IN ('queued', 'sending') AND ${claimFree('n', '$3')} RETURNING n.id`,
+      [id, token, leaseSeconds],
     );
     return claimed.length > 0;
   }
 
-  /** Nothing reached the provider (its circuit is open): back to queued, the try not counted. */
-  async releaseNotice(id: string): Promise<void> {
+  /** A claim not taken: the notice's status, and how long another run's claim still holds (ms). */
+  async noticeClaimHeld(
+    id: string,
+    leaseSeconds: number,
+  ): Promise<{ status: string; waitMs: number } | undefined> {
+    const [held] = await rows<{ status: string; waitMs: number }>(
+      this.db,
+      `SELECT status, greatest(0, ceil(extract(epoch FROM
+                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
+         FROM hazard_report_notices WHERE id = $1`,
+      [id, leaseSeconds],
+    );
+    return held;
+  }
+
+  /** A run ends without a result: the next run takes its claim at once (and asks first). */
+  async letGoNotice(id: string, token: string): Promise<void> {
     await this.db.query(
-      `UPDATE hazard_report_notices SET status = 'queued', tries = greatest(tries - 1, 0)
-        WHERE id = $1 AND status = 'sending'`,
-      [id],
+      `UPDATE hazard_report_notices SET claim_token = NULL WHERE id = $1 AND claim_token = $2`,
+      [id, token],
+    );
+  }
+
+  /** Nothing reached the provider (its circuit is open): back to queued, the try not counted. */
+  async releaseNotice(id: string, token: string): Promise<void> {
+    await this.db.query(
+      `UPDATE hazard_report_notices SET status = 'queued', tries = greatest(tries - 1, 0), claim_token = NULL
+        WHERE id = $1 AND status = 'sending' AND claim_token = $2`,
+      [id, token],
     );
   }
 
