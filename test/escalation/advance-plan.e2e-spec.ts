@@ -1,4 +1,4 @@
-import { DataSource, type Logger } from 'typeorm';
+import { DataSource, type DataSourceOptions, type Logger } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { StepMoves } from '../../src/modules/chain/step-moves.repository';
@@ -14,6 +14,7 @@ const BATCH = 100;
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Index Name'?: string;
   'Subplan Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
@@ -24,8 +25,9 @@ interface PlanNode {
 }
 
 /**
- * The nodes of the part of a plan that writes (a CTE that finds the rows to move is left out),
- * each with the rows it handled in all its loops: returned and filtered out.
+ * The nodes of the part of a plan that writes (a CTE that finds the rows to move is left out)
+ * that read deliveries or join rows, each with the rows it handled in all its loops: returned and
+ * filtered out.
  */
 function writeNodes(node: PlanNode, out: { node: string; rows: number }[] = []) {
   if (node['Subplan Name']?.startsWith('CTE ')) return out;
@@ -34,10 +36,13 @@ function writeNodes(node: PlanNode, out: { node: string; rows: number }[] = []) 
     (node['Rows Removed by Filter'] ?? 0) +
     (node['Rows Removed by Join Filter'] ?? 0) +
     (node['Rows Removed by Index Recheck'] ?? 0);
-  out.push({
-    node: `${node['Node Type']}${node['Relation Name'] ? ` on ${node['Relation Name']}` : ''}`,
-    rows: Math.round(perLoop * (node['Actual Loops'] ?? 1)),
-  });
+  const deliveries =
+    node['Relation Name'] === 'deliveries' || node['Index Name']?.startsWith('deliveries_');
+  if (deliveries || /Join|Nested Loop/.test(node['Node Type']))
+    out.push({
+      node: `${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ''}`,
+      rows: Math.round(perLoop * (node['Actual Loops'] ?? 1)),
+    });
   for (const child of node.Plans ?? []) writeNodes(child, out);
   return out;
 }
@@ -104,7 +109,7 @@ describe('step timer advance: rows a batch reads', () => {
       ...buildDataSourceOptions(db.url),
       logNotifications: true,
       logger: collect,
-    });
+    } as DataSourceOptions);
     await ds.initialize();
   });
 
