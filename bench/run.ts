@@ -16,7 +16,7 @@ import { runTargetingBench } from './targeting.bench';
 import { runTimersBench } from './timers.bench';
 
 const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--batch-size N] [--reseed] [--no-explain]
-       tsx bench/run.ts timers [--timers N] [--concurrency N] [--work-ms N] [--spread-ms N]
+       tsx bench/run.ts timers [--timers N] [--concurrency N] [--work-ms N] [--spread-ms N] [--lead-ms N]
        tsx bench/run.ts audit [--writers N] [--batch N] [--seconds N] [--work-ms N]
        tsx bench/run.ts fanout [--people N] [--provider null|http] [--timeout S] [--concurrency N]
        tsx bench/run.ts answers [--people N] [--provider null|http] [--rate R] [--seconds S]
@@ -40,6 +40,8 @@ const USAGE = `usage: tsx bench/run.ts [targeting] [--people N] [--runs N] [--ba
   --concurrency escalation jobs run at once (default 10, as the gateway runs them)
   --work-ms N   the limit's handler work, stood in for by waiting (default 0: no-op)
   --spread-ms N due times spread over this window (default 0: all due at the same instant)
+  --lead-ms N   the due instant this long ahead, chosen before the warning is written (default
+                4000 + N/20; the gateway schedules its timers minutes ahead)
 
   audit         audit appends per second with N concurrent writers, each appending small batches in
                 its own transactions: the old design (global advisory lock, previous hash read), the
@@ -98,6 +100,7 @@ function parseArgs(argv: string[]) {
     concurrencySet: false,
     workMs: 0,
     spreadMs: 0,
+    leadMs: 0,
     writers: 20,
     batch: 5,
     seconds: 10,
@@ -149,6 +152,7 @@ function parseArgs(argv: string[]) {
       opts.seconds = Number(argv[++i]) || 10;
       opts.secondsSet = true;
     } else if (arg === '--spread-ms') opts.spreadMs = Number(argv[++i]) || 0;
+    else if (arg === '--lead-ms') opts.leadMs = positive(arg, argv[++i]);
     else if (!arg.startsWith('-')) opts.bench = arg;
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }

@@ -57,27 +57,39 @@ export const CHAIN_FROM = `
   JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version`;
 
 /**
- * Moves chains whose step's wait ran out to their next step: one statement for a batch, guarded
- * by the step they are at and by the open states (a timer run twice, late, or after an answer
- * moves nobody again). `filter` selects the candidates over `d`; the last parameter is the batch
- * size. Rows another run holds are skipped, not waited for. The next step's due time is set from
- * the policy (NULL after the last step).
+ * Chains whose step's wait ran out, found and locked for their move: `filter` selects the
+ * candidates over `d` (open, of an active warning); the last parameter is the batch size. Rows
+ * another run holds are skipped, not waited for. With the warning's columns the move returns.
  */
-const advanceSql = (filter: string, limitParam: string) => `
-  WITH due AS (
-    SELECT d.id, d.step, d.step_due_at AS fired_due_at, (pol.steps -> d.step ->> 'waitSeconds')::int AS next_wait
-      FROM deliveries d LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
-     WHERE ${filter} AND ${OPEN}
-     ORDER BY d.step_due_at
-     LIMIT ${limitParam}
-     FOR NO KEY UPDATE OF d SKIP LOCKED)
+const findDueSql = (filter: string, limitParam: string) => `
+  SELECT d.id, d.step_due_at AS "firedDueAt", w.kind, v.level, w.status, w.state AS "warningState"
+    FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+    JOIN warning_versions v ON v.warning_id = w.id AND v.version = w.current_version
+   WHERE ${filter} AND ${OPEN}
+   ORDER BY d.step_due_at
+   LIMIT ${limitParam}
+   FOR NO KEY UPDATE OF d SKIP LOCKED`;
+
+/**
+ * The move of the chains found (locked by this transaction) to their next step, guarded by the
+ * step they were found at and by the open states; the next step's due time from the policy (NULL
+ * after the last step). Rows are reached by primary key only: the statement reads the batch, not
+ * the warning's other deliveries (joined to the warning, the planner could read all of them for
+ * every batch, or compare each with every row of the batch).
+ */
+const MOVE_SQL = `
   UPDATE deliveries d SET step = d.step + 1, step_started_at = now(),
-         step_due_at = now() + make_interval(secs => due.next_wait)
-    FROM due, people p, warnings w, warning_versions v
-   WHERE d.id = due.id AND d.step = due.step AND ${OPEN}
-     AND p.id = d.person_id AND w.id = d.warning_id AND w.state = 'active'
-     AND v.warning_id = w.id AND v.version = w.current_version
-  RETURNING ${CHAIN_COLUMNS}, due.fired_due_at AS "firedDueAt"`;
+         step_due_at = now() + make_interval(secs => (
+           SELECT (pol.steps -> d.step ->> 'waitSeconds')::int FROM escalation_policies pol WHERE pol.id = d.policy_id))
+   WHERE d.id = ANY($1::uuid[]) AND d.step = $2 AND ${OPEN}
+  RETURNING d.id, d.warning_id AS "warningId", d.person_id AS "personId", d.role, d.grid_code AS "gridCode",
+            d.version, d.msg_type AS "msgType", d.state, d.step, d.policy_id AS "policyId",
+            (SELECT p.supervisor_id FROM people p WHERE p.id = d.person_id) AS "supervisorId",
+            d.escalated_from AS "escalatedFrom", d.step_due_at AS "stepDueAt"`;
+
+/** The warning's columns of a chain found due, and the due time that ran out. */
+type WarningColumns = 'kind' | 'level' | 'status' | 'warningState';
+type FoundDue = Pick<AdvancedDelivery, 'id' | 'firedDueAt' | WarningColumns>;
 
 /**
  * The chain's moves along its steps and up to superiors: the first step started, a step's wait
@@ -119,23 +131,43 @@ export class StepMoves {
     firedAt: Date,
     limit: number,
   ): Promise<AdvancedDelivery[]> {
-    return rows<AdvancedDelivery>(
-      this.db,
-      advanceSql(
+    return this.advance(
+      findDueSql(
         `d.warning_id = $1 AND d.version = $2 AND d.step = $3 AND d.step_due_at <= greatest(now(), $4::timestamptz)`,
         '$5',
       ),
       [t.warningId, t.version, t.step, firedAt, limit],
+      t.step,
     );
   }
 
   /** One chain moved to its next step if it is still at `step`. */
   advanceOne(deliveryId: string, version: number, step: number): Promise<AdvancedDelivery[]> {
-    return rows<AdvancedDelivery>(
-      this.db,
-      advanceSql(`d.id = $1 AND d.version = $2 AND d.step = $3`, '1'),
+    return this.advance(
+      findDueSql(`d.id = $1 AND d.version = $2 AND d.step = $3`, '1'),
       [deliveryId, version, step],
+      step,
     );
+  }
+
+  /**
+   * Chains found by `findSql` (all at `step`) moved to their next step, in one transaction: found
+   * and locked, then moved by id (a timer run twice, late, or after an answer moves nobody again).
+   */
+  private advance(findSql: string, params: unknown[], step: number): Promise<AdvancedDelivery[]> {
+    return this.db.transaction(async (m) => {
+      const found = await m.query<FoundDue[]>(findSql, params);
+      if (!found.length) return [];
+      const moved = await rows<Omit<ChainDelivery, WarningColumns>>(m, MOVE_SQL, [
+        found.map((f) => f.id),
+        step,
+      ]);
+      const byId = new Map(moved.map((d) => [d.id, d]));
+      return found.flatMap((f) => {
+        const d = byId.get(f.id);
+        return d ? [{ ...d, ...f }] : [];
+      });
+    });
   }
 
   /** Chains whose follow-up of the step before `step` has been carried out. */
