@@ -332,14 +332,18 @@ export class ChainMoves {
       input.reason ?? null,
       input.dedupeKey,
       input.receivedAt ?? null,
-      input.kind === 'confirm' ? 'confirmed' : 'declined',
-      [...closedFor(input.kind)],
     ];
-    if (key) params.push(key.digits, key.receivedAt ?? null);
+    // Placeholders of the key's and the move's values, after the answer's ($1–$9).
+    const digits = key ? `$${params.push(key.digits)}` : '';
+    const keyAt = key ? `$${params.push(key.receivedAt ?? null)}` : '';
+    const to = moves
+      ? `$${params.push(input.kind === 'confirm' ? 'confirmed' : 'declined')}::text`
+      : '';
+    const closed = moves ? `$${params.push([...closedFor(input.kind)])}::text[]` : '';
     const ctes = [
       key
         ? `k AS (
-             UPDATE contact_attempts SET digits = $12, heard = true, answered_at = coalesce(answered_at, $13::timestamptz, now())
+             UPDATE contact_attempts SET digits = ${digits}, heard = true, answered_at = coalesce(answered_at, ${keyAt}::timestamptz, now())
               WHERE id = $2::uuid
               RETURNING id, delivery_id, warning_id, version, msg_type, purpose, covers),
            t AS (SELECT coalesce($1::uuid, k.delivery_id) AS id FROM k WHERE k.purpose <> 'notice')`
@@ -359,14 +363,14 @@ export class ChainMoves {
       // once. An answer replayed from the inbound spool carries the time it was received.
       ctes.push(
         `mv AS (
-           UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $10::text END,
+           UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE ${to} END,
                   confirmed_at = coalesce(confirmed_at, $9::timestamptz, now()),
-                  help_requested_at = CASE WHEN $10::text = 'declined' THEN coalesce(help_requested_at, $9::timestamptz, now()) ELSE help_requested_at END,
+                  help_requested_at = CASE WHEN ${to} = 'declined' THEN coalesce(help_requested_at, $9::timestamptz, now()) ELSE help_requested_at END,
                   answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $2::uuid END,
                   answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $3::text END
              FROM ins
-            WHERE deliveries.id = (SELECT id FROM t) AND deliveries.state <> ALL($11::text[])
-              AND NOT ($10::text = 'declined' AND deliveries.help_requested_at IS NOT NULL)
+            WHERE deliveries.id = (SELECT id FROM t) AND deliveries.state <> ALL(${closed})
+              AND NOT (${to} = 'declined' AND deliveries.help_requested_at IS NOT NULL)
            RETURNING deliveries.id, deliveries.state, deliveries.not_woken_at)`,
         // The person's own alert stops where it waits (the call pressed is not waiting).
         `sp AS (
