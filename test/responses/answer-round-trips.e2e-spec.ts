@@ -127,10 +127,10 @@ describe('a keypress answer’s round trips to Postgres', () => {
     const call = await placedCall(PEOPLE.resident.ext);
     // Something of the resident's alert still waits to be sent (as a slow step's next contact
     // point would): the answer stops it.
-    await t.db.query(
+    const [waiting] = await t.db.query(
       `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, status, purpose)
        SELECT delivery_id, warning_id, version, msg_type, 99, 'voice', 'mobile', address, priority, 'queued', 'warning'
-         FROM contact_attempts WHERE id = $1`,
+         FROM contact_attempts WHERE id = $1 RETURNING id`,
       [call.id],
     );
     const { res, trace: counted } = await press(call, '1');
@@ -139,16 +139,18 @@ describe('a keypress answer’s round trips to Postgres', () => {
     // What the keypress did, all of it.
     const [d] = await t.db.query(
       `SELECT state, answered_attempt_id, answer_channel,
-              (SELECT count(*)::int FROM contact_attempts a WHERE a.delivery_id = d.id AND a.status = 'queued') AS queued,
+              (SELECT status || ':' || outcome FROM contact_attempts a WHERE a.id = $3) AS waiting,
               (SELECT digits FROM contact_attempts a WHERE a.id = $2) AS digits
          FROM deliveries d WHERE d.id = $1`,
-      [call.delivery_id, call.id],
+      [call.delivery_id, call.id, waiting.id],
     );
+    // (A retry of the unanswered call queued by its no-answer callback racing the key is not this
+    // answer's to stop: only what waited when it was recorded.)
     expect(d).toEqual({
       state: 'confirmed',
       answered_attempt_id: call.id,
       answer_channel: 'voice',
-      queued: 0,
+      waiting: 'cancelled:answered',
       digits: '1',
     });
     const answers = await t.db.query(
@@ -173,7 +175,7 @@ describe('a keypress answer’s round trips to Postgres', () => {
       {
         action: 'attempts.cancelled',
         subjectId: call.delivery_id,
-        data: expect.objectContaining({ count: 1, reason: 'answered' }),
+        data: expect.objectContaining({ count: expect.any(Number), reason: 'answered' }),
       },
       {
         action: 'answer.recorded',
@@ -190,5 +192,41 @@ describe('a keypress answer’s round trips to Postgres', () => {
       commits: counted.commits,
       statements: counted.statements.length <= bound ? `at most ${bound}` : counted.statements,
     }).toEqual({ commits: 1, statements: `at most ${bound}` });
+  });
+
+  it('takes no lock on the call for a key it already holds: the same gather posted again does not wait', async () => {
+    // The resident's call holds the key 1 (the test above). Another transaction holds its row, as
+    // the transaction of a press still being recorded would.
+    const call = await placedCall(PEOPLE.resident.ext);
+    const holder = t.db.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(`SELECT 1 FROM contact_attempts WHERE id = $1 FOR UPDATE`, [call.id]);
+    let answered = false;
+    const again = press(call, '1').finally(() => {
+      answered = true;
+    });
+    let waited = false;
+    try {
+      await waitUntil(async () => {
+        if (answered) return true;
+        const [{ n }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        waited = n > 0;
+        return waited;
+      }, 'the gather answered, or waiting for a lock');
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    const { res } = await again;
+    expect(waited).toBe(false);
+    expect(res.text).toContain('<Hangup/>');
+    const answers = await t.db.query(`SELECT 1 FROM answers WHERE delivery_id = $1`, [
+      call.delivery_id,
+    ]);
+    expect(answers).toHaveLength(1);
   });
 });

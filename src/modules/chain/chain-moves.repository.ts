@@ -306,7 +306,8 @@ export class ChainMoves {
    * on). With `key`, the key pressed on the call `key.attemptId` is recorded first (the digits, the
    * message heard, when the call was answered: a fact about the call whatever its status), and the
    * answer is the call's person's, unless the call is a notice (then only the key is recorded: the
-   * caller acknowledges the notice).
+   * caller acknowledges the notice). A key the call already holds is not written again, so a gather
+   * posted twice does not wait for the transaction of the first.
    *
    * One statement, in the caller's transaction: each move guarded as its own statement was (the
    * answer inserted only under a new dedupe key, the delivery moved only from the states the
@@ -342,10 +343,16 @@ export class ChainMoves {
     const closed = moves ? `$${params.push([...closedFor(input.kind)])}::text[]` : '';
     const ctes = [
       key
-        ? `k AS (
-             UPDATE contact_attempts SET digits = ${digits}, heard = true, answered_at = coalesce(answered_at, ${keyAt}::timestamptz, now())
-              WHERE id = $2::uuid
-              RETURNING id, delivery_id, warning_id, version, msg_type, purpose, covers),
+        ? // The key on the call, first (its row before the delivery's, as every move takes them).
+          // A key the call already holds (a gather posted again) writes nothing and so takes no
+          // row lock: it does not wait for the transaction of the press before it.
+          `kr AS (SELECT id, delivery_id, warning_id, version, msg_type, purpose, covers FROM contact_attempts WHERE id = $2::uuid),
+           kw AS (
+             UPDATE contact_attempts a SET digits = ${digits}, heard = true, answered_at = coalesce(a.answered_at, ${keyAt}::timestamptz, now())
+               FROM kr
+              WHERE a.id = kr.id AND (a.digits IS DISTINCT FROM ${digits} OR a.heard IS NOT TRUE OR a.answered_at IS NULL)
+              RETURNING a.id),
+           k AS (SELECT kr.*, kw.id IS NOT NULL AS written FROM kr LEFT JOIN kw ON kw.id = kr.id),
            t AS (SELECT coalesce($1::uuid, k.delivery_id) AS id FROM k WHERE k.purpose <> 'notice')`
         : `t AS (SELECT $1::uuid AS id)`,
       `d AS (SELECT d.id, d.warning_id, d.state, d.role, d.grid_code FROM deliveries d JOIN t ON d.id = t.id)`,
@@ -395,7 +402,7 @@ export class ChainMoves {
                 key
                   ? `, k.id AS "callId", k.delivery_id AS "callDeliveryId", k.warning_id AS "callWarningId",
                      k.version AS "callVersion", k.msg_type AS "callMsgType", k.purpose AS "callPurpose",
-                     k.covers AS "callCovers", kp.name AS "personName", kp.role AS "personRole"`
+                     k.covers AS "callCovers", k.written AS "keyWritten", kp.name AS "personName", kp.role AS "personRole"`
                   : ''
               }
          FROM (SELECT 1) one
