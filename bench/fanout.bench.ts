@@ -102,6 +102,11 @@ export interface FanoutBenchResult {
     samples: number;
     waits: { what: string; share: number }[];
     statements: { query: string; share: number }[];
+    /**
+     * Sessions waiting on a lock, by their statement and the statement of a session holding it
+     * (`pg_blocking_pids`), as shares of the active-session samples.
+     */
+    blocked?: { query: string; blocker: string; share: number }[];
     /** pg_stat_statements of the run (when the server has it loaded): time per statement. */
     totals?: StatementTotal[];
   };
@@ -160,27 +165,38 @@ export async function statementTotals(
   };
 }
 
-/** Samples pg_stat_activity every 200 ms: wait events and statements of active sessions. */
+/**
+ * Samples pg_stat_activity every 200 ms: wait events and statements of active sessions, and for
+ * those waiting on a lock, the statement of a session holding it.
+ */
 export function sampleSessions(ds: DataSource) {
   const waits = new Map<string, number>();
   const statements = new Map<string, number>();
+  const blocked = new Map<string, number>();
   let samples = 0;
   let stop = false;
   const loop = (async () => {
     while (!stop) {
-      const rows: { wait: string; query: string }[] = await ds
+      const rows: { wait: string; query: string; blocker: string | null }[] = await ds
         .query(
-          `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait,
-                  regexp_replace(left(query, 70), '\\s+', ' ', 'g') AS query
-             FROM pg_stat_activity
-            WHERE datname = current_database() AND state = 'active'
-              AND application_name IS DISTINCT FROM 'bench-observer'`,
+          `SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU') AS wait,
+                  regexp_replace(left(a.query, 70), '\\s+', ' ', 'g') AS query,
+                  CASE WHEN a.wait_event_type = 'Lock' THEN
+                    (SELECT coalesce(b.state, '?') || ': ' || regexp_replace(left(b.query, 70), '\\s+', ' ', 'g')
+                       FROM pg_stat_activity b WHERE b.pid = (pg_blocking_pids(a.pid))[1]) END AS blocker
+             FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.state = 'active'
+              AND a.application_name IS DISTINCT FROM 'bench-observer'`,
         )
         .catch(() => []);
       for (const r of rows) {
         samples++;
         waits.set(r.wait, (waits.get(r.wait) ?? 0) + 1);
         statements.set(r.query, (statements.get(r.query) ?? 0) + 1);
+        if (r.blocker) {
+          const k = JSON.stringify([r.query, r.blocker]);
+          blocked.set(k, (blocked.get(k) ?? 0) + 1);
+        }
       }
       await sleep(200);
     }
@@ -197,6 +213,13 @@ export function sampleSessions(ds: DataSource) {
       samples,
       waits: top(waits, 'what') as { what: string; share: number }[],
       statements: top(statements, 'query') as { query: string; share: number }[],
+      blocked: [...blocked.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([k, n]) => {
+          const [query, blocker] = JSON.parse(k) as [string, string];
+          return { query, blocker, share: samples ? n / samples : 0 };
+        }),
     };
   };
 }
@@ -484,6 +507,18 @@ export function profileMarkdown(p: SessionProfile): string[] {
     '|---|---:|',
     ...p.statements.map((x) => `| ${code(x.query)} | ${fmt(x.share * 100)} % |`),
     '',
+    ...(p.blocked?.length
+      ? [
+          'Sessions waiting on a lock, and a session holding it (its state: its statement):',
+          '',
+          '| waiting statement (start) | held by | share |',
+          '|---|---|---:|',
+          ...p.blocked.map(
+            (b) => `| ${code(b.query)} | ${code(b.blocker)} | ${fmt(b.share * 100)} % |`,
+          ),
+          '',
+        ]
+      : []),
     ...(p.totals?.length
       ? [
           'Execution time per statement in Postgres (pg_stat_statements, the whole run):',

@@ -195,7 +195,29 @@ export class AuditService {
     await this.db.transaction((m) => this.appendIn(m, events));
   }
 
-  private async appendIn(m: EntityManager, events: AuditEventInput[]): Promise<void> {
+  /**
+   * Appends events in the caller's transaction in one statement with `also`, a data-modifying
+   * statement run beside the INSERT (its parameters numbered from $1, as if it stood alone): one
+   * round trip for a change and its events when the events do not depend on what the change
+   * returns. `also` runs alone when there is no event.
+   */
+  async appendWith(
+    m: EntityManager,
+    events: AuditEventInput[],
+    also?: { sql: string; params: unknown[] },
+  ): Promise<void> {
+    if (!events.length) {
+      if (also) await m.query(also.sql, also.params);
+      return;
+    }
+    await this.appendIn(m, events, also);
+  }
+
+  private async appendIn(
+    m: EntityManager,
+    events: AuditEventInput[],
+    also?: { sql: string; params: unknown[] },
+  ): Promise<void> {
     // Millisecond precision: what timestamptz gives back is exactly what was hashed.
     const at = new Date();
     const cols = {
@@ -218,9 +240,13 @@ export class AuditService {
       cols.data.push(JSON.stringify(data));
       cols.hash.push(contentHash({ ...e, at, warningId, data }));
     }
-    // One statement for the whole batch; ids follow the array order.
+    // One statement for the whole batch; ids follow the array order. A statement beside it is a
+    // CTE of the INSERT (run to completion whether read or not), its parameters after the events'.
+    const before = also
+      ? `WITH also AS (${also.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 8}`)}) `
+      : '';
     await m.query(
-      `INSERT INTO audit_events (at, actor, action, subject_type, subject_id, warning_id, data, hash)
+      `${before}INSERT INTO audit_events (at, actor, action, subject_type, subject_id, warning_id, data, hash)
        SELECT $1::timestamptz, t.actor, t.action, t.subject_type, t.subject_id, t.warning_id, t.data::jsonb, t.hash
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[])
               WITH ORDINALITY AS t(actor, action, subject_type, subject_id, warning_id, data, hash, ord)
@@ -234,6 +260,7 @@ export class AuditService {
         cols.warningId,
         cols.data,
         cols.hash,
+        ...(also?.params ?? []),
       ],
     );
   }

@@ -2,12 +2,17 @@ import { TimeoutError, withTimeout } from '../../common/with-timeout';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
-import { TaskMoves } from './task-moves.repository';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import { DataSource, type EntityManager } from 'typeorm';
+import { type AuditEventInput, AuditService } from '../audit/audit.service';
 import { AnswerListeners } from './answer-listener';
 import { NoticesRepository } from './notices.repository';
-import { ChainMoves } from './chain-moves.repository';
+import {
+  type AnswerStep,
+  ChainMoves,
+  EFFECTIVE_SQL,
+  type KeypressCall,
+  pendingSendsStoppedEvent,
+} from './chain-moves.repository';
 import { type AnswerInput, type AnswerKind, type AnswerResult, delayedNote } from './answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
 import type { OnSiteAnswer } from './answers.types';
@@ -38,7 +43,6 @@ export class AnswersService {
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
     private readonly moves: ChainMoves,
-    private readonly taskMoves: TaskMoves,
     private readonly listeners: AnswerListeners,
   ) {}
 
@@ -75,16 +79,13 @@ export class AnswersService {
           receivedAt: input.receivedAt,
         });
       } else if (input.kind === 'help') {
-        await this.afterRecord(
-          { ...input, deliveryId: ack.deliveryId },
-          {
-            recorded: true,
-            effective: true,
-            state: 'confirmed',
-            deliveryId: ack.deliveryId,
-            warningId: ack.warningId,
-          },
-        );
+        await this.afterRecord(input, {
+          recorded: true,
+          effective: true,
+          state: 'confirmed',
+          deliveryId: ack.deliveryId,
+          warningId: ack.warningId,
+        });
       }
     }
     return { recorded: ack.recorded, acknowledged: ack.acknowledged, deliveryId: ack.deliveryId };
@@ -96,45 +97,75 @@ export class AnswersService {
   }
 
   async record(input: AnswerInput): Promise<AnswerResult> {
-    const result = await this.db.transaction(async (m): Promise<AnswerResult> => {
-      const r = await this.moves.recordAnswer(m, input);
-      if (r.effective && input.kind !== 'ambiguous') {
-        // One commit: the answer, the person's queued sends stopped and, for a confirmation,
-        // what was reported about them resolved and their door-to-door tasks closed.
-        await this.moves.stopPendingSends(m, r);
-        if (input.kind === 'confirm') {
-          await this.notices.resolve({ subjectDeliveryId: r.deliveryId }, m);
-          await this.taskMoves.closeForSubject(r.deliveryId, m);
-        }
-      }
-      if (r.recorded && r.answerId) {
-        // The raw input stays in answers (it may be free text); the log keeps ids and codes.
-        await this.audit.append(
-          [
-            {
-              actor:
-                input.recordedBy ??
-                (input.channel === 'link' ? 'link' : `provider:${input.channel}`),
-              action: 'answer.recorded',
-              subjectType: 'answer',
-              subjectId: r.answerId,
-              warningId: r.warningId,
-              data: {
-                deliveryId: r.deliveryId,
-                attemptId: input.attemptId ?? null,
-                kind: input.kind,
-                channel: input.channel,
-                effective: r.effective,
-                state: r.state,
-                ...delayedNote(input.receivedAt),
-              },
-            },
-          ],
-          m,
-        );
-      }
-      return r;
-    });
+    const { result } = await this.db.transaction((m) => this.recordIn(m, input));
+    return this.recorded(input, result!);
+  }
+
+  /**
+   * A key pressed on a call and what it answers, in one transaction (one commit): the digits on
+   * the call, and the answer of the call's person, unless the call is a notice (the caller then
+   * acknowledges the notice, `answerNotice`). Returns the call, with what its texts need; undefined
+   * for an unknown attempt (nothing recorded).
+   */
+  async recordKeypress(
+    key: { attemptId: string; digits: string; receivedAt?: Date },
+    answer: Omit<AnswerInput, 'deliveryId' | 'attemptId'>,
+  ): Promise<KeypressCall | undefined> {
+    const input = { ...answer, attemptId: key.attemptId };
+    const { call, result } = await this.db.transaction((m) => this.recordIn(m, input, key));
+    if (result) await this.recorded(input, result);
+    return call;
+  }
+
+  /**
+   * The answer and what it stops, in the caller's transaction, in as few statements as the
+   * chain's guards allow: the answer's statement (the key, the answer, the person moved, their
+   * queued sends stopped, the grid's answers lock: `ChainMoves.answerStep`); for a confirmation
+   * whose person may have something reported about them, what it resolves (edges, door-to-door
+   * tasks) in a statement of its own; then the answer marked effective and every audit event in
+   * one more. One commit: the answer, the stop of the person's queued sends and, for a
+   * confirmation, what was reported about them resolved and their tasks closed.
+   */
+  private async recordIn(
+    m: EntityManager,
+    input: Omit<AnswerInput, 'deliveryId'> & { deliveryId?: string },
+    key?: { attemptId: string; digits: string; receivedAt?: Date },
+  ): Promise<AnswerStep> {
+    const step = await this.moves.answerStep(m, input, key);
+    const r = step.result;
+    if (!r) return step;
+    const events: AuditEventInput[] = [];
+    if (r.effective && step.cancelled) events.push(pendingSendsStoppedEvent(r, step.cancelled));
+    if (r.effective && input.kind === 'confirm' && step.mayResolve)
+      events.push(...(await this.moves.resolveForSubject(m, r.deliveryId)));
+    if (r.recorded && r.answerId)
+      // The raw input stays in answers (it may be free text); the log keeps ids and codes.
+      events.push({
+        actor:
+          input.recordedBy ?? (input.channel === 'link' ? 'link' : `provider:${input.channel}`),
+        action: 'answer.recorded',
+        subjectType: 'answer',
+        subjectId: r.answerId,
+        warningId: r.warningId,
+        data: {
+          deliveryId: r.deliveryId,
+          attemptId: input.attemptId ?? null,
+          kind: input.kind,
+          channel: input.channel,
+          effective: r.effective,
+          state: r.state,
+          ...delayedNote(input.receivedAt),
+        },
+      });
+    await this.audit.appendWith(
+      m,
+      events,
+      r.effective ? { sql: EFFECTIVE_SQL, params: [r.answerId] } : undefined,
+    );
+    return step;
+  }
+
+  private recorded(input: Pick<AnswerInput, 'channel' | 'kind'>, result: AnswerResult) {
     if (result.recorded)
       answersRecorded().inc({
         channel: input.channel,
@@ -144,7 +175,10 @@ export class AnswersService {
     return this.afterRecord(input, result);
   }
 
-  private async afterRecord(input: AnswerInput, result: AnswerResult): Promise<AnswerResult> {
+  private async afterRecord(
+    input: Pick<AnswerInput, 'kind'>,
+    result: AnswerResult,
+  ): Promise<AnswerResult> {
     if (!result.effective || input.kind === 'ambiguous') return result;
     const answer = { deliveryId: result.deliveryId, warningId: result.warningId, kind: input.kind };
     for (const listener of this.listeners.all) {

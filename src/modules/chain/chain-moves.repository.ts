@@ -5,8 +5,16 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { type AnswerInput, type AnswerResult, closedFor, delayedNote } from './answers.types';
 import { rows } from '../../database/sql';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, type AuditEventInput } from '../audit/audit.service';
+import type { MessageType } from '../../common/domain/warning.types';
 import { attemptFrom, type DeliveryState, deliveryFrom, sqlList } from './chain-states';
+import {
+  gridAnswersLockSql,
+  MAY_RESOLVE_FOR,
+  resolveBySubjectSql,
+  resolvedEvent,
+} from './notices.repository';
+import { closeForSubjectSql, HAS_OPEN_TASK, taskClosedEvents } from './task-moves.repository';
 
 export interface SmsMatch {
   where: string;
@@ -135,26 +143,6 @@ export class ChainMoves {
       `UPDATE contact_attempts SET answered_at = coalesce(answered_at, now()) WHERE id = $1`,
       [attemptId],
     );
-  }
-
-  /**
-   * A key pressed on a call: the digits, the message heard (a key is pressed only once it
-   * played), and when the call was answered. A fact about the call whatever its status (a
-   * keypress may come after the call's end was reported); what it means is recorded as an answer
-   * (guarded, with its event) by the caller. Undefined for an unknown attempt.
-   */
-  async recordKeypress(
-    attemptId: string,
-    digits: string,
-    receivedAt?: Date,
-  ): Promise<{ delivery_id: string; purpose: string } | undefined> {
-    const [a] = await rows<{ delivery_id: string; purpose: string }>(
-      this.db,
-      `UPDATE contact_attempts SET digits = $2, heard = true, answered_at = coalesce(answered_at, $3::timestamptz, now())
-        WHERE id = $1 RETURNING delivery_id, purpose`,
-      [attemptId, digits, receivedAt ?? null],
-    );
-    return a;
   }
 
   /** A call ended: completed, or hung up early (nothing heard, no key) in the same statement. */
@@ -311,113 +299,259 @@ export class ChainMoves {
   }
 
   /**
-   * An effective answer stops the person's own alert where it waits: every send of it still
-   * queued is cancelled (one counted audit event; none when nothing was queued). In the answer's
-   * transaction, so that "answer recorded" and "pending sends stopped" are one commit. Notices
-   * about others, task SMS and releases are not the person's alert and go on.
-   */
-  async stopPendingSends(
-    m: EntityManager,
-    e: { deliveryId: string; warningId: string },
-  ): Promise<number> {
-    const [{ count }] = await rows<{ count: number }>(
-      m,
-      `WITH c AS (
-         UPDATE contact_attempts SET status = 'cancelled', outcome = 'answered'
-          WHERE delivery_id = $1 AND status = 'queued'
-            AND purpose = 'warning' AND channel <> 'manual' AND msg_type <> 'cancel'
-          RETURNING 1)
-       SELECT count(*)::int AS count FROM c`,
-      [e.deliveryId],
-    );
-    if (count)
-      await this.audit.append(
-        [
-          {
-            actor: 'escalation',
-            action: 'attempts.cancelled',
-            subjectType: 'delivery',
-            subjectId: e.deliveryId,
-            warningId: e.warningId,
-            data: { deliveryId: e.deliveryId, count, reason: 'answered' },
-          },
-        ],
-        m,
-      );
-    return count;
-  }
-
-  /**
    * An answer (keypress, SMS reply, link, on site), kept once per dedupe key; only the first
-   * confirm or help moves the delivery, and help after a confirmation is a flag on top of it. In
-   * the caller's transaction (which appends the audit event and runs what follows).
+   * confirm or help moves the delivery, and help after a confirmation is a flag on top of it. An
+   * effective answer also stops the person's own alert where it waits: every send of it still
+   * queued is cancelled (notices about others, task SMS and releases are not their alert and go
+   * on). With `key`, the key pressed on the call `key.attemptId` is recorded first (the digits, the
+   * message heard, when the call was answered: a fact about the call whatever its status), and the
+   * answer is the call's person's, unless the call is a notice (then only the key is recorded: the
+   * caller acknowledges the notice). A key the call already holds is not written again, so a gather
+   * posted twice does not wait for the transaction of the first.
+   *
+   * One statement, in the caller's transaction: each move guarded as its own statement was (the
+   * answer inserted only under a new dedupe key, the delivery moved only from the states the
+   * answer's kind moves, and only when the answer was inserted; the queued sends only when the
+   * delivery moved). A confirmation in a grid with an open silent-grid edge also takes the grid's
+   * answers lock (`gridAnswersLockSql`), after its move as before, so that what it resolves is read
+   * by a statement of its own (`resolveForSubject`). The caller appends the audit events
+   * (`answerStepEvents`) and marks the answer effective (`EFFECTIVE_SQL`) in the same transaction.
    */
-  async recordAnswer(m: EntityManager, input: AnswerInput): Promise<AnswerResult> {
-    const [d] = await m.query(`SELECT id, warning_id, state FROM deliveries WHERE id = $1`, [
-      input.deliveryId,
-    ]);
-    if (!d) throw AppException.notFound('投递 delivery', input.deliveryId);
-    const base = { deliveryId: d.id as string, warningId: d.warning_id as string };
-    const [answer] = await m.query(
-      `INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, coalesce($9::timestamptz, now()))
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [
-        input.deliveryId,
-        input.attemptId ?? null,
-        input.channel,
-        input.kind,
-        input.raw ?? null,
-        input.recordedBy ?? null,
-        input.reason ?? null,
-        input.dedupeKey,
-        input.receivedAt ?? null,
-      ],
-    );
-    if (!answer) {
-      return { ...base, recorded: false, effective: false, state: await this.stateOf(m, d.id) };
-    }
-    if (input.kind === 'ambiguous') {
-      return { ...base, recorded: true, effective: false, state: d.state, answerId: answer.id };
-    }
-    // Row lock: of two different answers racing, the second re-reads the state and changes nothing.
-    // The first answer stays the first answer: help after a confirmation is a flag on top of it
-    // (help_requested_at), and the person stays confirmed with the time, channel and attempt of
-    // their confirmation, which their response time is measured by. Help is flagged once. An
-    // answer replayed from the inbound spool carries the time it was received: that is its time.
-    const [moved] = await rows<{ state: DeliveryState }>(
+  async answerStep(
+    m: EntityManager,
+    input: Omit<AnswerInput, 'deliveryId'> & { deliveryId?: string },
+    key?: { attemptId: string; digits: string; receivedAt?: Date },
+  ): Promise<AnswerStep> {
+    const moves = input.kind !== 'ambiguous';
+    const params: unknown[] = [
+      input.deliveryId ?? null,
+      key ? key.attemptId : (input.attemptId ?? null),
+      input.channel,
+      input.kind,
+      input.raw ?? null,
+      input.recordedBy ?? null,
+      input.reason ?? null,
+      input.dedupeKey,
+      input.receivedAt ?? null,
+    ];
+    // Placeholders of the key's and the move's values, after the answer's ($1–$9).
+    const digits = key ? `$${params.push(key.digits)}` : '';
+    const keyAt = key ? `$${params.push(key.receivedAt ?? null)}` : '';
+    const to = moves
+      ? `$${params.push(input.kind === 'confirm' ? 'confirmed' : 'declined')}::text`
+      : '';
+    const closed = moves ? `$${params.push([...closedFor(input.kind)])}::text[]` : '';
+    const ctes = [
+      key
+        ? // The key on the call, first (its row before the delivery's, as every move takes them).
+          // A key the call already holds (a gather posted again) writes nothing and so takes no
+          // row lock: it does not wait for the transaction of the press before it.
+          `kr AS (SELECT id, delivery_id, warning_id, version, msg_type, purpose, covers FROM contact_attempts WHERE id = $2::uuid),
+           kw AS (
+             UPDATE contact_attempts a SET digits = ${digits}, heard = true, answered_at = coalesce(a.answered_at, ${keyAt}::timestamptz, now())
+               FROM kr
+              WHERE a.id = kr.id AND (a.digits IS DISTINCT FROM ${digits} OR a.heard IS NOT TRUE OR a.answered_at IS NULL)
+              RETURNING a.id),
+           k AS (SELECT kr.*, kw.id IS NOT NULL AS written FROM kr LEFT JOIN kw ON kw.id = kr.id),
+           t AS (SELECT coalesce($1::uuid, k.delivery_id) AS id FROM k WHERE k.purpose <> 'notice')`
+        : `t AS (SELECT $1::uuid AS id)`,
+      `d AS (SELECT d.id, d.warning_id, d.state, d.role, d.grid_code FROM deliveries d JOIN t ON d.id = t.id)`,
+      `ins AS (
+         INSERT INTO answers (delivery_id, attempt_id, channel, kind, raw_input, recorded_by, reason, dedupe_key, effective, received_at)
+         SELECT d.id, $2::uuid, $3::text, $4::text, $5::text, $6::uuid, $7::text, $8::text, false, coalesce($9::timestamptz, now())
+           FROM d
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)`,
+    ];
+    if (moves)
+      // Row lock: of two different answers racing, the second re-reads the state and changes
+      // nothing. The first answer stays the first answer: help after a confirmation is a flag on
+      // top of it (help_requested_at), and the person stays confirmed with the time, channel and
+      // attempt of their confirmation, which their response time is measured by. Help is flagged
+      // once. An answer replayed from the inbound spool carries the time it was received.
+      ctes.push(
+        `mv AS (
+           UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE ${to} END,
+                  confirmed_at = coalesce(confirmed_at, $9::timestamptz, now()),
+                  help_requested_at = CASE WHEN ${to} = 'declined' THEN coalesce(help_requested_at, $9::timestamptz, now()) ELSE help_requested_at END,
+                  answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $2::uuid END,
+                  answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $3::text END
+             FROM ins
+            WHERE deliveries.id = (SELECT id FROM t) AND deliveries.state <> ALL(${closed})
+              AND NOT (${to} = 'declined' AND deliveries.help_requested_at IS NOT NULL)
+           RETURNING deliveries.id, deliveries.state, deliveries.not_woken_at)`,
+        // The person's own alert stops where it waits (the call pressed is not waiting).
+        `sp AS (
+           UPDATE contact_attempts c SET status = 'cancelled', outcome = 'answered'
+             FROM mv
+            WHERE c.delivery_id = mv.id AND c.status = 'queued'
+              AND c.purpose = 'warning' AND c.channel <> 'manual' AND c.msg_type <> 'cancel'
+              ${key ? 'AND c.id <> $2::uuid' : ''}
+           RETURNING 1)`,
+      );
+    const confirms = input.kind === 'confirm';
+    if (confirms) ctes.push(`lk AS MATERIALIZED (${gridAnswersLockSql('(SELECT id FROM mv)')})`);
+    const [row] = await rows<AnswerStepRow>(
       m,
-      `UPDATE deliveries SET state = CASE WHEN state = 'confirmed' THEN state ELSE $2 END,
-              confirmed_at = coalesce(confirmed_at, $6::timestamptz, now()),
-              help_requested_at = CASE WHEN $2 = 'declined' THEN coalesce(help_requested_at, $6::timestamptz, now()) ELSE help_requested_at END,
-              answered_attempt_id = CASE WHEN state = 'confirmed' THEN answered_attempt_id ELSE $3 END,
-              answer_channel = CASE WHEN state = 'confirmed' THEN answer_channel ELSE $4 END
-        WHERE id = $1 AND state <> ALL($5::text[]) AND NOT ($2 = 'declined' AND help_requested_at IS NOT NULL)
-        RETURNING state`,
-      [
-        input.deliveryId,
-        input.kind === 'confirm' ? 'confirmed' : 'declined',
-        input.attemptId ?? null,
-        input.channel,
-        closedFor(input.kind),
-        input.receivedAt ?? null,
-      ],
+      `WITH ${ctes.join(',\n')}
+       SELECT d.id AS "deliveryId", d.warning_id AS "warningId", d.state, ins.id AS "answerId",
+              ${moves ? 'mv.state' : 'NULL::text'} AS moved,
+              ${moves ? '(SELECT count(*) FROM sp)::int' : '0'} AS cancelled,
+              ${confirms ? '(SELECT count(*) FROM lk)::int' : '0'} AS locked,
+              ${confirms ? `(mv.id IS NOT NULL AND (mv.not_woken_at IS NOT NULL OR ${MAY_RESOLVE_FOR('d')} OR ${HAS_OPEN_TASK('d')}))` : 'false'} AS "mayResolve"
+              ${
+                key
+                  ? `, k.id AS "callId", k.delivery_id AS "callDeliveryId", k.warning_id AS "callWarningId",
+                     k.version AS "callVersion", k.msg_type AS "callMsgType", k.purpose AS "callPurpose",
+                     k.covers AS "callCovers", k.written AS "keyWritten", kp.name AS "personName", kp.role AS "personRole"`
+                  : ''
+              }
+         FROM (SELECT 1) one
+         LEFT JOIN d ON true LEFT JOIN ins ON true
+         ${moves ? 'LEFT JOIN mv ON true' : ''}
+         ${key ? 'LEFT JOIN k ON true LEFT JOIN deliveries kd ON kd.id = k.delivery_id LEFT JOIN people kp ON kp.id = kd.person_id' : ''}`,
+      params,
     );
-    if (!moved) {
-      return {
+    const call: KeypressCall | undefined =
+      key && row.callId
+        ? {
+            id: row.callId,
+            deliveryId: row.callDeliveryId!,
+            warningId: row.callWarningId!,
+            version: row.callVersion!,
+            msgType: row.callMsgType!,
+            purpose: row.callPurpose!,
+            covers: row.callCovers ?? null,
+            personName: row.personName!,
+            personRole: row.personRole!,
+          }
+        : undefined;
+    if (key && (!call || call.purpose === 'notice')) return { call };
+    if (!row.deliveryId) throw AppException.notFound('投递 delivery', input.deliveryId ?? '');
+    const base = { deliveryId: row.deliveryId, warningId: row.warningId! };
+    let result: AnswerResult;
+    if (!row.answerId) {
+      result = {
+        ...base,
+        recorded: false,
+        effective: false,
+        state: await this.stateOf(m, base.deliveryId),
+      };
+    } else if (!moves) {
+      result = {
         ...base,
         recorded: true,
         effective: false,
-        state: await this.stateOf(m, d.id),
-        answerId: answer.id,
+        state: row.state!,
+        answerId: row.answerId,
+      };
+    } else if (!row.moved) {
+      result = {
+        ...base,
+        recorded: true,
+        effective: false,
+        state: await this.stateOf(m, base.deliveryId),
+        answerId: row.answerId,
+      };
+    } else {
+      result = {
+        ...base,
+        recorded: true,
+        effective: true,
+        state: row.moved,
+        answerId: row.answerId,
       };
     }
-    await m.query(`UPDATE answers SET effective = true WHERE id = $1`, [answer.id]);
-    return { ...base, recorded: true, effective: true, state: moved.state, answerId: answer.id };
+    return { call, result, cancelled: row.cancelled, mayResolve: row.mayResolve };
+  }
+
+  /**
+   * What a confirmation resolves about its person, in one statement after the answer's (which
+   * took the grid's answers lock where needed): what was reported about them (edges), their open
+   * door-to-door tasks closed. Returns the audit events to append.
+   */
+  async resolveForSubject(m: EntityManager, deliveryId: string): Promise<AuditEventInput[]> {
+    const [row] = await rows<{
+      edges: { id: string; warningId: string }[];
+      tasks: { id: string; warningId: string }[];
+    }>(
+      m,
+      `WITH resolved AS (${resolveBySubjectSql('$1::uuid')}),
+            closed AS (${closeForSubjectSql('$1::uuid')})
+       SELECT (SELECT coalesce(json_agg(json_build_object('id', r.id, 'warningId', r."warningId")), '[]') FROM resolved r) AS edges,
+              (SELECT coalesce(json_agg(json_build_object('id', c.id, 'warningId', c."warningId")), '[]') FROM closed c) AS tasks`,
+      [deliveryId],
+    );
+    return [
+      ...(row.edges.length ? [resolvedEvent({ subjectDeliveryId: deliveryId }, row.edges)] : []),
+      ...taskClosedEvents(row.tasks, deliveryId),
+    ];
   }
 
   private async stateOf(m: EntityManager, deliveryId: string): Promise<DeliveryState> {
     const [row] = await m.query(`SELECT state FROM deliveries WHERE id = $1`, [deliveryId]);
     return row.state;
   }
+}
+
+/** Marks an answer effective (its id is $1): beside the answer's audit events, one statement. */
+export const EFFECTIVE_SQL = `UPDATE answers SET effective = true WHERE id = $1`;
+
+/** The audit event of an effective answer's queued sends cancelled (one, counted). */
+export function pendingSendsStoppedEvent(
+  e: { deliveryId: string; warningId: string },
+  count: number,
+): AuditEventInput {
+  return {
+    actor: 'escalation',
+    action: 'attempts.cancelled',
+    subjectType: 'delivery',
+    subjectId: e.deliveryId,
+    warningId: e.warningId,
+    data: { deliveryId: e.deliveryId, count, reason: 'answered' },
+  };
+}
+
+/** The call a key was pressed on, with what its texts need (the person, the version). */
+export interface KeypressCall {
+  id: string;
+  deliveryId: string;
+  warningId: string;
+  version: number;
+  msgType: MessageType;
+  purpose: 'warning' | 'notice' | 'task';
+  covers: string[] | null;
+  personName: string;
+  personRole: string;
+}
+
+/** What the answer's statement did. */
+export interface AnswerStep {
+  /** With a key: the call (undefined for an unknown attempt). */
+  call?: KeypressCall;
+  /** The answer (undefined for a key on a notice call or an unknown attempt). */
+  result?: AnswerResult;
+  /** The person's queued sends it cancelled. */
+  cancelled?: number;
+  /** A confirmation that moved the person, who may have edges or tasks to resolve. */
+  mayResolve?: boolean;
+}
+
+interface AnswerStepRow {
+  deliveryId: string | null;
+  warningId: string | null;
+  state: DeliveryState | null;
+  answerId: string | null;
+  moved: DeliveryState | null;
+  cancelled: number;
+  locked: number;
+  mayResolve: boolean;
+  callId?: string | null;
+  callDeliveryId?: string | null;
+  callWarningId?: string | null;
+  callVersion?: number | null;
+  callMsgType?: MessageType | null;
+  callPurpose?: KeypressCall['purpose'] | null;
+  callCovers?: string[] | null;
+  personName?: string | null;
+  personRole?: string | null;
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ChannelKind } from '../../channels/channel.types';
 import { inTransaction, rows } from '../../database/sql';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, type AuditEventInput } from '../audit/audit.service';
 import type { PlannedAttempt } from './contact-plan';
 import { attemptFrom, claimFree, edgeGuard, sqlList } from './chain-states';
 import { delayedNote } from './answers.types';
@@ -88,6 +88,64 @@ const GRID_CONFIRMED = (s: string) => `
   SELECT count(*) FROM deliveries c
    WHERE c.warning_id = ${s}.warning_id AND c.grid_code = ${s}.grid_code AND c.role <> 'resident'
      AND c.msg_type <> 'cancel' AND c.state = 'confirmed'`;
+
+/**
+ * SQL: the lock answers in a grid with an open silent-grid edge take turns on, for the subject
+ * delivery `subject` (a parameter or a scalar subquery); nothing for anyone else. Two last
+ * confirmations of a grid committing together would each miss the other's (read committed) and
+ * leave the edge open although the grid's rule is met: once the lock is held, a statement of its
+ * own (`resolveBySubjectSql`) sees what the answer before committed.
+ */
+export const gridAnswersLockSql = (subject: string) => `
+  SELECT pg_advisory_xact_lock(${GRID_ANSWERS_LOCK}, hashtext(s.warning_id::text || s.grid_code))
+    FROM deliveries s
+   WHERE s.id = ${subject} AND s.role <> 'resident' AND s.grid_code IS NOT NULL
+     AND EXISTS (SELECT 1 FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
+                  WHERE e.warning_id = s.warning_id AND e.reason = 'group_silent'
+                    AND e.resolved_at IS NULL AND f.grid_code = s.grid_code)`;
+
+/**
+ * SQL: what was reported about the subject delivery `subject` resolved by their confirmation
+ * (their not-woken edges; their grid's silent-grid edges when they are responsible there and the
+ * grid now meets its rule), guarded by the edge table. Returns `id`, `warningId`. A statement of
+ * its own, after `gridAnswersLockSql`.
+ */
+export const resolveBySubjectSql = (subject: string) => `
+  UPDATE escalations e SET resolved_at = now(), resolution = 'subject_answered'
+    FROM deliveries s, deliveries f
+   WHERE s.id = ${subject} AND f.id = e.from_delivery_id AND ${edgeGuard('resolveBySubject', 'e')} AND e.warning_id = s.warning_id
+     AND ((e.reason = 'not_woken' AND e.from_delivery_id = s.id)
+       OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code
+           AND (${GRID_CONFIRMED('s')}) >= coalesce((SELECT o.required FROM (${GRID_OUTCOME('f')}) o), 1)))
+   RETURNING e.id, e.warning_id AS "warningId"`;
+
+/**
+ * SQL (a boolean): whether the subject delivery `s` may have something a confirmation resolves,
+ * as far as this statement sees: an open not-woken edge from it, or it is responsible in a grid
+ * (whose silent-grid edge it may resolve).
+ */
+export const MAY_RESOLVE_FOR = (s: string) => `
+  ((${s}.role <> 'resident' AND ${s}.grid_code IS NOT NULL)
+   OR EXISTS (SELECT 1 FROM escalations e WHERE e.from_delivery_id = ${s}.id AND e.reason = 'not_woken'
+                AND ${edgeGuard('resolveBySubject', 'e')}))`;
+
+/** The audit event of edges resolved (none when `resolved` is empty: the caller checks). */
+export function resolvedEvent(
+  by: { subjectDeliveryId: string } | { taskId: string },
+  resolved: { id: string; warningId: string }[],
+): AuditEventInput {
+  return {
+    actor: 'escalation',
+    action: 'escalations.resolved',
+    subjectType: 'taskId' in by ? 'task' : 'delivery',
+    subjectId: 'taskId' in by ? by.taskId : by.subjectDeliveryId,
+    warningId: resolved[0].warningId,
+    data: {
+      escalationIds: resolved.map((r) => r.id),
+      resolution: 'taskId' in by ? 'task_done' : 'subject_answered',
+    },
+  };
+}
 
 /**
  * Notices: messages to a superior about someone else (a request for help, a person not woken, a
@@ -370,15 +428,7 @@ export class NoticesRepository {
         // committed) and leave the grid's silent-grid edge open although its rule is met: answers
         // in a grid with such an open edge take turns here, and the UPDATE below, a statement of
         // its own, sees what the one before committed.
-        await m.query(
-          `SELECT pg_advisory_xact_lock(${GRID_ANSWERS_LOCK}, hashtext(s.warning_id::text || s.grid_code))
-             FROM deliveries s
-            WHERE s.id = $1 AND s.role <> 'resident' AND s.grid_code IS NOT NULL
-              AND EXISTS (SELECT 1 FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
-                           WHERE e.warning_id = s.warning_id AND e.reason = 'group_silent'
-                             AND e.resolved_at IS NULL AND f.grid_code = s.grid_code)`,
-          [by.subjectDeliveryId],
-        );
+        await m.query(gridAnswersLockSql('$1'), [by.subjectDeliveryId]);
       const resolved =
         'taskId' in by
           ? await rows<{ id: string; warningId: string }>(
@@ -387,34 +437,11 @@ export class NoticesRepository {
                 WHERE task_id = $1 AND ${edgeGuard('resolveByTask')} RETURNING id, warning_id AS "warningId"`,
               [by.taskId],
             )
-          : await rows<{ id: string; warningId: string }>(
-              m,
-              `UPDATE escalations e SET resolved_at = now(), resolution = 'subject_answered'
-                 FROM deliveries s, deliveries f
-                WHERE s.id = $1 AND f.id = e.from_delivery_id AND ${edgeGuard('resolveBySubject', 'e')} AND e.warning_id = s.warning_id
-                  AND ((e.reason = 'not_woken' AND e.from_delivery_id = s.id)
-                    OR (e.reason = 'group_silent' AND s.role <> 'resident' AND f.grid_code = s.grid_code
-                        AND (${GRID_CONFIRMED('s')}) >= coalesce((SELECT o.required FROM (${GRID_OUTCOME('f')}) o), 1)))
-                RETURNING e.id, e.warning_id AS "warningId"`,
-              [by.subjectDeliveryId],
-            );
+          : await rows<{ id: string; warningId: string }>(m, resolveBySubjectSql('$1'), [
+              by.subjectDeliveryId,
+            ]);
       if (!resolved.length) return 0;
-      await this.audit.append(
-        [
-          {
-            actor: 'escalation',
-            action: 'escalations.resolved',
-            subjectType: 'taskId' in by ? 'task' : 'delivery',
-            subjectId: 'taskId' in by ? by.taskId : by.subjectDeliveryId,
-            warningId: resolved[0].warningId,
-            data: {
-              escalationIds: resolved.map((r) => r.id),
-              resolution: 'taskId' in by ? 'task_done' : 'subject_answered',
-            },
-          },
-        ],
-        m,
-      );
+      await this.audit.append([resolvedEvent(by, resolved)], m);
       return resolved.length;
     });
   }

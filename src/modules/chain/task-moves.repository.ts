@@ -2,8 +2,35 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { inTransaction, rows } from '../../database/sql';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, type AuditEventInput } from '../audit/audit.service';
 import { attemptFrom, sqlList, taskFrom } from './chain-states';
+
+/**
+ * SQL: the open tasks about the subject delivery `subject` closed because the person answered by
+ * themselves, guarded by the task table. Returns `id`, `warningId`.
+ */
+export const closeForSubjectSql = (subject: string) =>
+  `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
+    WHERE subject_delivery_id = ${subject} AND status IN ${sqlList(taskFrom('closeForSubject'))} RETURNING id, warning_id AS "warningId"`;
+
+/** SQL (a boolean): whether a task about the delivery `s` is open, as far as the statement sees. */
+export const HAS_OPEN_TASK = (s: string) =>
+  `EXISTS (SELECT 1 FROM manual_tasks t WHERE t.subject_delivery_id = ${s}.id AND t.status IN ${sqlList(taskFrom('closeForSubject'))})`;
+
+/** The audit events of tasks closed by their subject's answer. */
+export function taskClosedEvents(
+  closed: { id: string; warningId: string }[],
+  deliveryId: string,
+): AuditEventInput[] {
+  return closed.map((t) => ({
+    actor: 'escalation',
+    action: 'task.cancelled',
+    subjectType: 'task',
+    subjectId: t.id,
+    warningId: t.warningId,
+    data: { reason: 'subject_answered', subjectDeliveryId: deliveryId },
+  }));
+}
 
 /**
  * The moves of a door-to-door (or gong-and-whistle) task in a chain: completed by its assignee
@@ -107,23 +134,10 @@ export class TaskMoves {
     tx?: EntityManager,
   ): Promise<number> {
     return inTransaction(this.db, tx, async (m) => {
-      const closed = await rows<{ id: string; warningId: string }>(
-        m,
-        `UPDATE manual_tasks SET status = 'cancelled', outcome = 'subject_answered', completed_at = now()
-          WHERE subject_delivery_id = $1 AND status IN ${sqlList(taskFrom('closeForSubject'))} RETURNING id, warning_id AS "warningId"`,
-        [deliveryId],
-      );
-      await this.audit.append(
-        closed.map((t) => ({
-          actor: 'escalation',
-          action: 'task.cancelled',
-          subjectType: 'task',
-          subjectId: t.id,
-          warningId: t.warningId,
-          data: { reason: 'subject_answered', subjectDeliveryId: deliveryId },
-        })),
-        m,
-      );
+      const closed = await rows<{ id: string; warningId: string }>(m, closeForSubjectSql('$1'), [
+        deliveryId,
+      ]);
+      await this.audit.append(taskClosedEvents(closed, deliveryId), m);
       return closed.length;
     });
   }

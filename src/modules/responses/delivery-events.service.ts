@@ -7,7 +7,7 @@ import { SendAttemptService } from '../dispatch/send-attempt.service';
 import { type AttemptRow, DispatchRepository } from '../dispatch/dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { AnswersService } from '../chain/answers.service';
-import { ChainMoves, smsMatch } from '../chain/chain-moves.repository';
+import { ChainMoves, type KeypressCall, smsMatch } from '../chain/chain-moves.repository';
 
 /** Twilio message statuses, in the order they can only move forward. */
 const SMS_TERMINAL_FAILURES = new Set(['failed', 'undelivered']);
@@ -94,7 +94,8 @@ export class DeliveryEventsService {
   /**
    * A keypress during the message (barge-in counts) or after it: 1 confirms, 2 asks for help,
    * recorded as a voice answer once per call (`voice:<CallSid>`, so the same gather posted twice
-   * is one answer); any other key is kept as an ambiguous answer of that round.
+   * is one answer); any other key is kept as an ambiguous answer of that round. The key and the
+   * answer commit together. Returns the call (undefined for an unknown attempt).
    */
   async keypress(e: {
     attemptId: string;
@@ -103,33 +104,27 @@ export class DeliveryEventsService {
     round?: number;
     /** When it was received, for a keypress replayed from the inbound spool (else now). */
     receivedAt?: Date;
-  }): Promise<'confirmed' | 'declined' | 'other'> {
+  }): Promise<KeypressCall | undefined> {
     const outcome = e.digits === '1' ? 'confirmed' : e.digits === '2' ? 'declined' : 'other';
-    const a = await this.moves.recordKeypress(e.attemptId, e.digits, e.receivedAt);
-    if (a?.purpose === 'notice') {
+    const kind =
+      outcome === 'confirmed' ? 'confirm' : outcome === 'declined' ? 'help' : 'ambiguous';
+    const call = e.callSid || e.attemptId;
+    const dedupeKey = outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`;
+    const a = await this.answers.recordKeypress(
+      { attemptId: e.attemptId, digits: e.digits, receivedAt: e.receivedAt },
+      { kind, channel: 'voice', raw: e.digits, dedupeKey, receivedAt: e.receivedAt },
+    );
+    if (a?.purpose === 'notice')
       // A keypress on a notice call acknowledges the notice (or asks for support).
-      const call = e.callSid || e.attemptId;
       await this.answers.answerNotice({
         attemptId: e.attemptId,
-        kind: outcome === 'confirmed' ? 'confirm' : outcome === 'declined' ? 'help' : 'ambiguous',
+        kind,
         channel: 'voice',
         raw: e.digits,
-        dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
+        dedupeKey,
         receivedAt: e.receivedAt,
       });
-    } else if (a) {
-      const call = e.callSid || e.attemptId;
-      await this.answers.record({
-        deliveryId: a.delivery_id,
-        kind: outcome === 'confirmed' ? 'confirm' : outcome === 'declined' ? 'help' : 'ambiguous',
-        channel: 'voice',
-        attemptId: e.attemptId,
-        raw: e.digits,
-        dedupeKey: outcome === 'other' ? `voice:${call}:${e.round ?? 1}` : `voice:${call}`,
-        receivedAt: e.receivedAt,
-      });
-    }
-    return outcome;
+    return a;
   }
 
   /**

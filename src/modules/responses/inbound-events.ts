@@ -8,6 +8,7 @@ import {
 } from '../../templates/received';
 import { isHazardReportSms } from '../hazard-reports/hazard-report-sms';
 import { type AnswerResult, AnswersService } from '../chain/answers.service';
+import type { KeypressCall } from '../chain/chain-moves.repository';
 import { DeliveryEventsService } from './delivery-events.service';
 import { parseSmsReply } from './sms-reply.parser';
 import { type SmsReplyOutcome, SmsRepliesService } from './sms-replies.service';
@@ -41,17 +42,24 @@ export class InboundEvents {
     this.signature = (config.get('SMS_SIGNATURE' as never) as string | undefined) ?? '应急预警';
   }
 
-  /** A gather: a key (1 confirms, 2 asks for help, another is kept as ambiguous), or heard. */
-  async gather(e: Extract<InboundEvent, { type: 'gather' }>, receivedAt?: Date): Promise<void> {
+  /**
+   * A gather: a key (1 confirms, 2 asks for help, another is kept as ambiguous), or heard. For a
+   * key, the call it was pressed on (undefined for an unknown attempt: nothing recorded).
+   */
+  async gather(
+    e: Extract<InboundEvent, { type: 'gather' }>,
+    receivedAt?: Date,
+  ): Promise<KeypressCall | undefined> {
     if (e.digits)
-      await this.events.keypress({
+      return this.events.keypress({
         attemptId: e.attemptId,
         digits: e.digits.trim(),
         callSid: e.callSid,
         round: e.round,
         receivedAt,
       });
-    else await this.events.heard(e.attemptId, receivedAt);
+    await this.events.heard(e.attemptId, receivedAt);
+    return undefined;
   }
 
   /** An SMS reply: stored once per MessageSid, matched and recorded as an answer. */

@@ -27,6 +27,7 @@ import { DispatchRepository } from '../dispatch/dispatch.repository';
 import { MessageRenderer } from '../dispatch/message-renderer';
 import { WarningsRepository } from '../warnings/warnings.repository';
 import { NoticesRepository } from '../chain/notices.repository';
+import type { KeypressCall } from '../chain/chain-moves.repository';
 import { DeliveryEventsService } from './delivery-events.service';
 import { InboundEvents, receivedVoice, type InboundEvent } from './inbound-events';
 import { InboundSpool } from './inbound-spool';
@@ -199,11 +200,14 @@ export class TwilioWebhooksController {
     // call ends with "received" for 1 and 2 (the script for another round cannot be read).
     const work = this.spool.recordOrKeep(
       async () => {
-        // A key is recorded while the call's texts are read (neither needs the other).
-        const [scripts] = await Promise.all([
-          this.scripts(attemptId),
-          e.digits ? this.inbound.gather(event) : undefined,
-        ]);
+        // A key is recorded with the read of its call, which the call's texts are made of (the
+        // warning's version from the versions kept in memory): one round trip to Postgres.
+        let scripts;
+        if (e.digits) {
+          const call = await this.inbound.gather(event);
+          if (!call) throw AppException.notFound('呼叫 call attempt', attemptId);
+          scripts = await this.scriptsOf(call);
+        } else scripts = await this.scripts(attemptId);
         const reply = gatherReplyTwiml({
           scripts,
           gatherUrl: this.urls.voiceGather(attemptId),
@@ -251,6 +255,11 @@ export class TwilioWebhooksController {
   private async scripts(attemptId: string) {
     const a = await this.attempts.findAttempt(attemptId);
     if (!a) throw AppException.notFound('呼叫 call attempt', attemptId);
+    return this.scriptsOf(a);
+  }
+
+  /** The call's texts: its warning version's (kept in memory once read), for its person. */
+  private async scriptsOf(a: CallOf) {
     const v = await this.warnings.findVersion(a.warningId, a.version);
     if (!v) throw AppException.notFound('预警 warning', a.warningId);
     const person = {
@@ -270,3 +279,16 @@ export class TwilioWebhooksController {
     return { ...scripts, script: this.renderer.escalation(v.content, person, subjects).voice };
   }
 }
+
+/** What a call's texts are made of (an attempt read, or the call a key was pressed on). */
+type CallOf = Pick<
+  KeypressCall,
+  | 'deliveryId'
+  | 'warningId'
+  | 'version'
+  | 'msgType'
+  | 'purpose'
+  | 'covers'
+  | 'personName'
+  | 'personRole'
+>;
