@@ -87,23 +87,6 @@ export const ATTEMPT_MOVES = {
 } as const satisfies Record<string, Move<AttemptState>>;
 export type AttemptMove = keyof typeof ATTEMPT_MOVES;
 
-/** A run of a send job claiming its attempt: the run's own token. */
-export interface SendClaim {
-  id: string;
-  token: string;
-}
-
-/**
- * An attempt a run may claim: queued, or `sending` with nobody holding it (its last run let go)
- * or with its holder's lease run out (a run killed mid-send: the next run asks the provider before
- * sending). A claim held by a live run is left alone, so one send never goes out from two runs.
- * `lease`: the SQL parameter holding the lease in seconds.
- */
-export function claimFree(alias: string, lease: string): string {
-  return `(${alias}.status = 'queued' OR ${alias}.claim_token IS NULL
-           OR ${alias}.claimed_at < now() - make_interval(secs => ${lease}))`;
-}
-
 /** A door-to-door (or gong-and-whistle) task about a person, given to a grid member. */
 export const TASK_STATES = ['open', 'done', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];

@@ -5,7 +5,8 @@ import type { ChannelKind } from '../../channels/channel.types';
 import { inTransaction, rows } from '../../database/sql';
 import { AuditService, type AuditEventInput } from '../audit/audit.service';
 import type { PlannedAttempt } from './contact-plan';
-import { attemptFrom, claimFree, edgeGuard, sqlList } from './chain-states';
+import { attemptFrom, edgeGuard, sqlList } from './chain-states';
+import { claimFree } from './send-claims';
 import { delayedNote } from './answers.types';
 
 /** Why someone was brought into another person's chain. */

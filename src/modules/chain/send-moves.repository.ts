@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { type AuditEventInput, AuditService } from '../audit/audit.service';
-import { attemptFrom, claimFree, deliveryFrom, sqlList, type SendClaim } from './chain-states';
+import { attemptFrom, deliveryFrom, sqlList } from './chain-states';
+import { claimFree, heldClaim, letGoClaim, type SendClaim } from './send-claims';
 import { OWN_MESSAGE } from './chain-moves.repository';
 
 interface UnreachableRow {
@@ -148,22 +149,9 @@ export class SendMoves {
     return new Set(claimed.map((c) => c.id));
   }
 
-  /**
-   * A claim this run could not take: the attempt's state, and for a claim another run holds, how
-   * long until its lease runs out (ms).
-   */
-  async claimHeld(
-    id: string,
-    leaseSeconds: number,
-  ): Promise<{ status: string; waitMs: number } | undefined> {
-    const [held] = await rows<{ status: string; waitMs: number }>(
-      this.db,
-      `SELECT status, greatest(0, ceil(extract(epoch FROM
-                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
-         FROM contact_attempts WHERE id = $1`,
-      [id, leaseSeconds],
-    );
-    return held;
+  /** A claim this run could not take: the attempt's state, and how long its holder still has (ms). */
+  claimHeld(id: string, leaseSeconds: number) {
+    return heldClaim(this.db, 'contact_attempts', id, leaseSeconds);
   }
 
   /**
@@ -171,11 +159,8 @@ export class SendMoves {
    * acceptance is kept in the job for recording): its claim is let go, so that the next run takes
    * it at once (and asks the provider first). The attempt stays `sending`.
    */
-  async letGo(id: string, token: string): Promise<void> {
-    await this.db.query(
-      `UPDATE contact_attempts SET claim_token = NULL WHERE id = $1 AND claim_token = $2`,
-      [id, token],
-    );
+  letGo(id: string, token: string): Promise<void> {
+    return letGoClaim(this.db, 'contact_attempts', id, token);
   }
 
   /**

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import DataLoader from 'dataloader';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
-import type { SendClaim } from '../chain/chain-states';
+import { claimLeaseSeconds, type SendClaim } from '../chain/send-claims';
 
 export interface AcceptedRecord {
   id: string;
@@ -14,8 +14,6 @@ export interface AcceptedRecord {
 
 /** Longest a send waits for others to share its statement (ms); SEND_BATCH_WINDOW_MS. */
 const DEFAULT_WINDOW_MS = 2;
-/** SEND_CLAIM_LEASE_SECONDS: see the config's description. */
-const DEFAULT_LEASE_SECONDS = 90;
 /** Most sends in one statement; SEND_BATCH_MAX. */
 const DEFAULT_MAX = 200;
 
@@ -50,7 +48,7 @@ export class AttemptBatches {
       const found = new Map((await repo.findAttempts([...new Set(ids)])).map((a) => [a.id, a]));
       return ids.map((id) => found.get(id));
     }, options);
-    this.leaseSeconds = positive(config.get('SEND_CLAIM_LEASE_SECONDS'), DEFAULT_LEASE_SECONDS);
+    this.leaseSeconds = claimLeaseSeconds(config);
     this.claims = new DataLoader(async (claims) => {
       // The same attempt twice in one batch (a job run again beside its first run): only the
       // first run's token goes to the statement, so only that run may send it.

@@ -14,7 +14,7 @@ import { rows } from '../../database/sql';
 import type { RobotPlatform } from '../../common/domain/directory.types';
 import type { MessageType } from '../../common/domain/warning.types';
 import { WarningsRepository } from '../warnings/warnings.repository';
-import { claimFree } from '../chain/chain-states';
+import { claimFree, claimLeaseSeconds, heldClaim, letGoClaim } from '../chain/send-claims';
 import { type DroppedArea, MessageRenderer } from './message-renderer';
 
 interface GroupSendRow {
@@ -54,8 +54,7 @@ export class SendGroupService {
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     config: ConfigService,
   ) {
-    const lease = Number(config.get('SEND_CLAIM_LEASE_SECONDS'));
-    this.leaseSeconds = Number.isInteger(lease) && lease > 0 ? lease : 90;
+    this.leaseSeconds = claimLeaseSeconds(config);
   }
 
   /** SEND_CLAIM_LEASE_SECONDS: how long a run's claim holds while the run is silent. */
@@ -66,13 +65,7 @@ export class SendGroupService {
    * out while the first run lived), which is waited out: a robot cannot be asked what it has.
    */
   private async claimRefused(id: string): Promise<GroupSendOutcome> {
-    const [held] = await rows<{ status: string; waitMs: number }>(
-      this.db,
-      `SELECT status, greatest(0, ceil(extract(epoch FROM
-                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
-         FROM group_sends WHERE id = $1`,
-      [id, this.leaseSeconds],
-    );
+    const held = await heldClaim(this.db, 'group_sends', id, this.leaseSeconds);
     if (held?.status !== 'sending') return { kind: 'skipped' };
     this.logger.warn({ groupSendId: id }, 'group send held by another run of its job; waiting');
     return { kind: 'deferred', delayMs: Math.max(held.waitMs, 1000) };
@@ -80,14 +73,9 @@ export class SendGroupService {
 
   /** A run ends without a result: the next run takes its claim at once. */
   private async letGo(id: string, token: string): Promise<void> {
-    await this.db
-      .query(`UPDATE group_sends SET claim_token = NULL WHERE id = $1 AND claim_token = $2`, [
-        id,
-        token,
-      ])
-      .catch((err: unknown) =>
-        this.logger.warn({ groupSendId: id, err }, 'could not let go of a group send claim'),
-      );
+    await letGoClaim(this.db, 'group_sends', id, token).catch((err: unknown) =>
+      this.logger.warn({ groupSendId: id, err }, 'could not let go of a group send claim'),
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import { ProviderRateLimiter } from '../../channels/resilience/provider-rate-lim
 import { ChannelRateLimits } from '../../channels/resilience/rate-limit-rules';
 import { PublicUrls } from '../../common/public-urls';
 import type { GroupSendOutcome } from '../dispatch/send-group.service';
+import { claimLeaseSeconds } from '../chain/send-claims';
 import { HazardReportLinks } from './hazard-report-links';
 import { HazardReportQueue } from './hazard-report.queue';
 import {
@@ -62,8 +63,7 @@ export class HazardReportSender {
     private readonly links: HazardReportLinks,
     config: ConfigService,
   ) {
-    const lease = Number(config.get('SEND_CLAIM_LEASE_SECONDS'));
-    this.leaseSeconds = Number.isInteger(lease) && lease > 0 ? lease : 90;
+    this.leaseSeconds = claimLeaseSeconds(config);
   }
 
   /** SEND_CLAIM_LEASE_SECONDS: how long a run's claim holds while the run is silent. */

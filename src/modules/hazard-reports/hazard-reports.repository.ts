@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
-import { claimFree } from '../chain/chain-states';
+import { claimFree, heldClaim, letGoClaim } from '../chain/send-claims';
 import { joinPlaceName } from '../../templates/format';
 import type { HazardGrade } from '../../common/domain/hazard-grade';
 import type { RecipientContact } from '../../common/domain/targeting.types';
@@ -517,26 +517,13 @@ export class HazardReportsRepository {
   }
 
   /** A claim not taken: the notice's status, and how long another run's claim still holds (ms). */
-  async noticeClaimHeld(
-    id: string,
-    leaseSeconds: number,
-  ): Promise<{ status: string; waitMs: number } | undefined> {
-    const [held] = await rows<{ status: string; waitMs: number }>(
-      this.db,
-      `SELECT status, greatest(0, ceil(extract(epoch FROM
-                (claimed_at + make_interval(secs => $2) - now())) * 1000))::int AS "waitMs"
-         FROM hazard_report_notices WHERE id = $1`,
-      [id, leaseSeconds],
-    );
-    return held;
+  noticeClaimHeld(id: string, leaseSeconds: number) {
+    return heldClaim(this.db, 'hazard_report_notices', id, leaseSeconds);
   }
 
   /** A run ends without a result: the next run takes its claim at once (and asks first). */
-  async letGoNotice(id: string, token: string): Promise<void> {
-    await this.db.query(
-      `UPDATE hazard_report_notices SET claim_token = NULL WHERE id = $1 AND claim_token = $2`,
-      [id, token],
-    );
+  letGoNotice(id: string, token: string): Promise<void> {
+    return letGoClaim(this.db, 'hazard_report_notices', id, token);
   }
 
   /** Nothing reached the provider (its circuit is open): back to queued, the try not counted. */
