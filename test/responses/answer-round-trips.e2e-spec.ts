@@ -202,6 +202,7 @@ describe('a keypress answer’s round trips to Postgres', () => {
     await holder.connect();
     await holder.startTransaction();
     await holder.query(`SELECT 1 FROM contact_attempts WHERE id = $1 FOR UPDATE`, [call.id]);
+    const [{ pid: holderPid }] = await holder.query(`SELECT pg_backend_pid() AS pid`);
     let answered = false;
     const again = press(call, '1').finally(() => {
       answered = true;
@@ -210,9 +211,11 @@ describe('a keypress answer’s round trips to Postgres', () => {
     try {
       await waitUntil(async () => {
         if (answered) return true;
+        // Sessions waiting for the holder's lock (the gateway's other work may wait on its own).
         const [{ n }] = await t.db.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid))`,
+          [holderPid],
         );
         waited = n > 0;
         return waited;
