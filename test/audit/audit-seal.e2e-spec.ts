@@ -131,6 +131,36 @@ describe('audit log: appends without a global lock, sealed once certainly commit
     expect(blocks.flatMap((b: { gaps: string }) => parseGaps(b.gaps))).toEqual([]);
   });
 
+  it('runs a statement beside the append with its own values, a `$` in its text left alone', async () => {
+    const { ds, audit } = log;
+    await ds.query(`CREATE TABLE beside_test (id int PRIMARY KEY, note text)`);
+    await ds.query(`INSERT INTO beside_test VALUES (1, NULL), (2, NULL)`);
+    await ds.transaction((m) =>
+      audit.appendWith(
+        m,
+        events(2, 'beside'),
+        // '$1' and '$2' in literals are text, not placeholders: they must reach the row unchanged.
+        (param) =>
+          `UPDATE beside_test SET note = '$1 ' || ${param('kept')} || ' $2' WHERE id = ${param(2)}`,
+      ),
+    );
+    expect(await ds.query(`SELECT id, note FROM beside_test ORDER BY id`)).toEqual([
+      { id: 1, note: null },
+      { id: 2, note: '$1 kept $2' },
+    ]);
+    expect(await idsOf(ds, 'beside')).toHaveLength(2);
+    // With no event, the statement runs alone with the same values.
+    await ds.transaction((m) =>
+      audit.appendWith(
+        m,
+        [],
+        (param) => `UPDATE beside_test SET note = ${param('alone')} WHERE id = ${param(1)}`,
+      ),
+    );
+    expect((await ds.query(`SELECT note FROM beside_test WHERE id = 1`))[0].note).toBe('alone');
+    await ds.query(`DROP TABLE beside_test`);
+  });
+
   it('seals the ids of rolled-back appends as gaps, and only those', async () => {
     const { ds, audit } = log;
     const gone = ds.createQueryRunner();

@@ -148,6 +148,12 @@ interface EventRow {
   hash: string;
 }
 
+/**
+ * A data-modifying statement run beside an audit INSERT (`AuditService.appendWith`), written with
+ * the placeholders `param` hands out for its values (`$9`, `$10`, … after the events' own).
+ */
+export type BesideStatement = (param: (value: unknown) => string) => string;
+
 const EVENT_COLUMNS = `id::text AS id, at, actor, action, subject_type AS "subjectType", subject_id AS "subjectId",
   warning_id AS "warningId", data, prev_hash AS "prevHash", hash`;
 const BLOCK_COLUMNS = `no::text AS no, first_id::text AS "firstId", last_id::text AS "lastId", events,
@@ -197,17 +203,24 @@ export class AuditService {
 
   /**
    * Appends events in the caller's transaction in one statement with `also`, a data-modifying
-   * statement run beside the INSERT (its parameters numbered from $1, as if it stood alone): one
-   * round trip for a change and its events when the events do not depend on what the change
-   * returns. `also` runs alone when there is no event.
+   * statement run beside the INSERT: one round trip for a change and its events when the events
+   * do not depend on what the change returns. `also` writes its SQL with the placeholders its
+   * `param` hands out, so its values are numbered after the events' whatever its text holds.
+   * `also` runs alone when there is no event.
    */
   async appendWith(
     m: EntityManager,
     events: AuditEventInput[],
-    also?: { sql: string; params: unknown[] },
+    also?: BesideStatement,
   ): Promise<void> {
     if (!events.length) {
-      if (also) await m.query(also.sql, also.params);
+      if (also) {
+        const params: unknown[] = [];
+        await m.query(
+          also((v) => `$${params.push(v)}`),
+          params,
+        );
+      }
       return;
     }
     await this.appendIn(m, events, also);
@@ -216,7 +229,7 @@ export class AuditService {
   private async appendIn(
     m: EntityManager,
     events: AuditEventInput[],
-    also?: { sql: string; params: unknown[] },
+    also?: BesideStatement,
   ): Promise<void> {
     // Millisecond precision: what timestamptz gives back is exactly what was hashed.
     const at = new Date();
@@ -242,26 +255,24 @@ export class AuditService {
     }
     // One statement for the whole batch; ids follow the array order. A statement beside it is a
     // CTE of the INSERT (run to completion whether read or not), its parameters after the events'.
-    const before = also
-      ? `WITH also AS (${also.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 8}`)}) `
-      : '';
+    const params: unknown[] = [
+      at.toISOString(),
+      cols.actor,
+      cols.action,
+      cols.subjectType,
+      cols.subjectId,
+      cols.warningId,
+      cols.data,
+      cols.hash,
+    ];
+    const before = also ? `WITH also AS (${also((v) => `$${params.push(v)}`)}) ` : '';
     await m.query(
       `${before}INSERT INTO audit_events (at, actor, action, subject_type, subject_id, warning_id, data, hash)
        SELECT $1::timestamptz, t.actor, t.action, t.subject_type, t.subject_id, t.warning_id, t.data::jsonb, t.hash
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[])
               WITH ORDINALITY AS t(actor, action, subject_type, subject_id, warning_id, data, hash, ord)
         ORDER BY t.ord`,
-      [
-        at.toISOString(),
-        cols.actor,
-        cols.action,
-        cols.subjectType,
-        cols.subjectId,
-        cols.warningId,
-        cols.data,
-        cols.hash,
-        ...(also?.params ?? []),
-      ],
+      params,
     );
   }
 

@@ -9,7 +9,7 @@ import { NoticesRepository } from './notices.repository';
 import {
   type AnswerStep,
   ChainMoves,
-  EFFECTIVE_SQL,
+  markEffective,
   type KeypressCall,
   pendingSendsStoppedEvent,
 } from './chain-moves.repository';
@@ -157,11 +157,7 @@ export class AnswersService {
           ...delayedNote(input.receivedAt),
         },
       });
-    await this.audit.appendWith(
-      m,
-      events,
-      r.effective ? { sql: EFFECTIVE_SQL, params: [r.answerId] } : undefined,
-    );
+    await this.audit.appendWith(m, events, r.effective ? markEffective(r.answerId!) : undefined);
     return step;
   }
 

@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { type AnswerInput, type AnswerResult, closedFor, delayedNote } from './answers.types';
 import { rows } from '../../database/sql';
-import { AuditService, type AuditEventInput } from '../audit/audit.service';
+import { AuditService, type AuditEventInput, type BesideStatement } from '../audit/audit.service';
 import type { MessageType } from '../../common/domain/warning.types';
 import { attemptFrom, type DeliveryState, deliveryFrom, sqlList } from './chain-states';
 import {
@@ -315,7 +315,7 @@ export class ChainMoves {
    * delivery moved). A confirmation in a grid with an open silent-grid edge also takes the grid's
    * answers lock (`gridAnswersLockSql`), after its move as before, so that what it resolves is read
    * by a statement of its own (`resolveForSubject`). The caller appends the audit events
-   * (`answerStepEvents`) and marks the answer effective (`EFFECTIVE_SQL`) in the same transaction.
+   * (`answerStepEvents`) and marks the answer effective (`markEffective`) in the same transaction.
    */
   async answerStep(
     m: EntityManager,
@@ -493,8 +493,11 @@ export class ChainMoves {
   }
 }
 
-/** Marks an answer effective (its id is $1): beside the answer's audit events, one statement. */
-export const EFFECTIVE_SQL = `UPDATE answers SET effective = true WHERE id = $1`;
+/** Marks an answer effective: beside the answer's audit events, one statement. */
+export const markEffective =
+  (answerId: string): BesideStatement =>
+  (param) =>
+    `UPDATE answers SET effective = true WHERE id = ${param(answerId)}`;
 
 /** The audit event of an effective answer's queued sends cancelled (one, counted). */
 export function pendingSendsStoppedEvent(
