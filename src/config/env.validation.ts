@@ -347,6 +347,31 @@ export class EnvironmentVariables {
   @Max(600_000)
   SEND_RETRY_BACKOFF_MS = 2000;
 
+  /** People a fan-out reads and writes per batch (deliveries, attempts and their jobs). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  FANOUT_BATCH_SIZE = 1000;
+
+  /**
+   * Backpressure: a fan-out writes no further batch while the SMS and call queues hold this many
+   * jobs at its warning's priority or a more urgent one (0: no bound). Keeps the queue backend's
+   * memory bounded for very large warnings (≈ 1.3 KB of Redis a waiting job).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  FANOUT_MAX_BACKLOG = 100_000;
+
+  /** Longest one batch waits for room (ms); then it is written anyway (sends stalled). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  FANOUT_BACKLOG_WAIT_MS = 60_000;
+
   /**
    * Send jobs run at once per worker process, per queue. They share their SQL (reads, claims,
    * recording) in batches, so more at once costs the database little; the providers' own rate

@@ -64,6 +64,16 @@ export const rateLimitWaits = once(
     }),
 );
 
+export const fanoutBacklogWaits = once(
+  'wg_fanout_backlog_waits_total',
+  () =>
+    new Counter({
+      name: 'wg_fanout_backlog_waits_total',
+      help: 'Fan-out batches held back until the send queues had room (FANOUT_MAX_BACKLOG), by outcome: room, urgent (a more urgent fan-out waited for a worker: written on), or timeout (written on after FANOUT_BACKLOG_WAIT_MS)',
+      labelNames: ['outcome'] as const,
+    }),
+);
+
 export const timerLateness = once(
   'wg_timer_lateness_seconds',
   () =>

@@ -74,6 +74,29 @@ export class DispatchQueue {
     });
   }
 
+  /**
+   * SMS and call jobs waiting to run at `priority` or a more urgent one (a lower number; 0: jobs
+   * without a priority): what a fan-out of that priority would queue behind. Counted in the queue
+   * backend per priority (a range count on its sorted set), not by reading the jobs.
+   */
+  async sendsAhead(priority: number): Promise<number> {
+    const levels = Array.from({ length: Math.max(0, priority) + 1 }, (_, i) => i);
+    let n = 0;
+    for (const queue of [this.sms, this.voice]) {
+      const counts = await queue.getCountsPerPriority(levels);
+      for (const c of Object.values(counts)) n += c;
+    }
+    return n;
+  }
+
+  /** Fan-out jobs waiting for a worker at a priority more urgent than `priority`. */
+  async fanoutsAhead(priority: number): Promise<number> {
+    if (priority <= 1) return 0;
+    const levels = Array.from({ length: priority - 1 }, (_, i) => i + 1);
+    const counts = await this.fanout.getCountsPerPriority(levels);
+    return Object.values(counts).reduce((n, c) => n + c, 0);
+  }
+
   async enqueueAttempts(
     attempts: { id: string; channel: ChannelKind; priority: number; delayMs?: number }[],
   ): Promise<void> {

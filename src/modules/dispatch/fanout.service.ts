@@ -15,8 +15,16 @@ import { DispatchRepository } from './dispatch.repository';
 import { type AttemptToInsert, EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { GroupSendPlanner } from './group-send.planner';
+import { fanoutBacklogWaits } from '../../common/observability/metrics';
 
+/** People written per batch (FANOUT_BATCH_SIZE). */
 const BATCH = 1000;
+/** Send jobs at a fan-out's priority or above that stop it writing more (FANOUT_MAX_BACKLOG). */
+const MAX_BACKLOG = 100_000;
+/** Longest a batch waits for room in the send queues (FANOUT_BACKLOG_WAIT_MS). */
+const BACKLOG_WAIT_MS = 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Messages per second each channel sends, for the first-contact ETA. */
 /**
@@ -93,7 +101,10 @@ export class FanoutService {
     };
     const levelRaised = version > 1 && (await this.levelRaised(v));
     let total = 0;
-    for await (const batch of this.targeting.stream(query, { batchSize: BATCH })) {
+    const batchSize = this.setting('FANOUT_BATCH_SIZE', BATCH);
+    for await (const batch of this.targeting.stream(query, { batchSize })) {
+      // Cancelled or superseded while it waited for room: the newer version takes over.
+      if (total > 0 && !(await this.roomFor(v, priority))) return;
       total += batch.length;
       await this.writeBatch(v, batch, priority, levelRaised);
     }
@@ -106,6 +117,55 @@ export class FanoutService {
       [warningId, eta, total, version],
     );
     this.logger.log({ warningId, version, recipients: total }, 'fan-out done');
+  }
+
+  private setting(name: string, fallback: number): number {
+    const raw = this.config.get<string | number>(name);
+    const n = Number(raw);
+    return raw === undefined || raw === null || raw === '' || !Number.isFinite(n) ? fallback : n;
+  }
+
+  /**
+   * Backpressure, before each batch after the first: while the send queues hold
+   * FANOUT_MAX_BACKLOG jobs or more at this warning's priority or a more urgent one, the fan-out
+   * writes nothing more (a routine warning to a million people does not pile a million jobs into
+   * the queue backend; a more urgent warning never waits behind a less urgent one's jobs, which it
+   * does not count). The wait is bounded (FANOUT_BACKLOG_WAIT_MS a batch): with the sends stalled
+   * the fan-out goes on a batch at a time, and the recipients' cursor never sits idle for long.
+   * A held fan-out holds a fan-out worker: when a more urgent warning's fan-out waits for one, it
+   * writes on at once (as before there was a bound), so the urgent one is never kept waiting.
+   * False when the version was cancelled or superseded while it waited.
+   */
+  private async roomFor(v: VersionRow, priority: number): Promise<boolean> {
+    const max = this.setting('FANOUT_MAX_BACKLOG', MAX_BACKLOG);
+    if (max <= 0) return true;
+    const until = Date.now() + this.setting('FANOUT_BACKLOG_WAIT_MS', BACKLOG_WAIT_MS);
+    for (let pause = 50, waited = false; ; pause = Math.min(pause * 2, 1000), waited = true) {
+      if ((await this.queue.sendsAhead(priority)) < max) {
+        if (waited) fanoutBacklogWaits().inc({ outcome: 'room' });
+        return !waited || this.stillCurrent(v);
+      }
+      if (await this.queue.fanoutsAhead(priority)) {
+        fanoutBacklogWaits().inc({ outcome: 'urgent' });
+        return !waited || this.stillCurrent(v);
+      }
+      if (Date.now() >= until) {
+        fanoutBacklogWaits().inc({ outcome: 'timeout' });
+        this.logger.warn(
+          { warningId: v.warningId, version: v.version },
+          'fan-out writes on: the send queues stayed full for FANOUT_BACKLOG_WAIT_MS',
+        );
+        return this.stillCurrent(v);
+      }
+      // Cancelled or superseded while held: nothing more to write.
+      if (waited && !(await this.stillCurrent(v))) return false;
+      await sleep(Math.min(pause, Math.max(0, until - Date.now())));
+    }
+  }
+
+  private async stillCurrent(v: VersionRow): Promise<boolean> {
+    const w = await this.warnings.findWarning(v.warningId);
+    return !!w && w.state === 'active' && w.currentVersion === v.version;
   }
 
   private async writeBatch(
