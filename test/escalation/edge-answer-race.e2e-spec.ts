@@ -94,7 +94,7 @@ describe('an escalation edge about a person and their confirmation, racing', () 
          WHEN (NEW.from_delivery_id = '${subject.id}'::uuid) EXECUTE FUNCTION test_hold_edge()`,
     );
     try {
-      await holder.query(`SELECT pg_advisory_lock($1, $2)`, HOLD);
+      await holder.query(`SELECT pg_advisory_lock($1, $2)`, [...HOLD]);
       // The edge is being opened: its INSERT waits on the test's lock, in openEdge's transaction.
       const opening = t.app
         .get(StepMoves)
@@ -123,7 +123,7 @@ describe('an escalation edge about a person and their confirmation, racing', () 
         async () => settled || (await waitingOn(openerPid)).length > 0,
         'the confirmation recorded or waiting on the edge’s transaction',
       );
-      await holder.query(`SELECT pg_advisory_unlock($1, $2)`, HOLD);
+      await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD]);
       const [edge, answer] = await Promise.all([opening, answering]);
       expect(answer).toMatchObject({ effective: true, state: 'confirmed' });
 
