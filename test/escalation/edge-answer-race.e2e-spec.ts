@@ -119,8 +119,8 @@ describe('an escalation edge about a person and their confirmation, racing', () 
         () => (settled = true),
         () => (settled = true),
       );
-      await waitUntil(
-        async () => settled || (await waitingOn(openerPid)).length > 0,
+      const waited = await waitUntil(
+        async () => (settled ? 'recorded' : (await waitingOn(openerPid)).length > 0 && 'waited'),
         'the confirmation recorded or waiting on the edge’s transaction',
       );
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD]);
@@ -135,6 +135,8 @@ describe('an escalation edge about a person and their confirmation, racing', () 
         escalationIds: [edge!.id],
         resolution: 'subject_answered',
       });
+      // The confirmation waited for the edge's transaction (its subject's row lock), then saw it.
+      expect(waited).toBe('waited');
       // A notice to the superior finds nobody silent to report.
       expect(
         await t.app
