@@ -183,4 +183,37 @@ describe('an escalation edge about a person and their confirmation, racing', () 
     );
     expect(notices).toEqual([]);
   });
+  it('a door-to-door task’s edge written after the person’s confirmation committed is resolved, and the task closed', async () => {
+    const warningId = await issue();
+    const subject = await delivery(warningId, PEOPLE.resident.ext);
+    const answer = await t.app.get(AnswersService).record({
+      deliveryId: subject.id,
+      kind: 'confirm',
+      channel: 'link',
+      dedupeKey: `race-c-${subject.id}`,
+    });
+    expect(answer).toMatchObject({ effective: true, state: 'confirmed' });
+    // The task of a chain that had run out before the answer, assigned after it (as the
+    // escalation assigns it) and then linked to the person by its edge.
+    const [task] = await t.db.query(
+      `INSERT INTO manual_tasks (warning_id, type, grid_code, assignee_id, subject_delivery_id, reason, created_by)
+       SELECT d.warning_id, 'door_to_door', p.grid_code, (SELECT id FROM people WHERE external_id = $2), d.id, 'test', 'escalation'
+         FROM deliveries d JOIN people p ON p.id = d.person_id WHERE d.id = $1
+       RETURNING id`,
+      [subject.id, PEOPLE.gridLeader.ext],
+    );
+    await t.app.get(StepMoves).openTaskEdge(subject, task.id);
+
+    const edges = await edgesFrom(subject.id);
+    expect(edges).toHaveLength(1);
+    expect(edges[0]).toMatchObject({ reason: 'not_woken', resolution: 'subject_answered' });
+    const [closed] = await t.db.query(`SELECT status, outcome FROM manual_tasks WHERE id = $1`, [
+      task.id,
+    ]);
+    expect(closed).toEqual({ status: 'cancelled', outcome: 'subject_answered' });
+    expect(await resolvedEvents(subject.id)).toContainEqual({
+      escalationIds: [edges[0].id],
+      resolution: 'subject_answered',
+    });
+  });
 });
