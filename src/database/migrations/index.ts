@@ -22,6 +22,7 @@ import { StatusPolls1765450000000 } from './1765450000000-StatusPolls';
 import { HazardDirectNotices1765520000000 } from './1765520000000-HazardDirectNotices';
 import { HazardReportChains1765530000000 } from './1765530000000-HazardReportChains';
 import { SendClaimOwners1765540000000 } from './1765540000000-SendClaimOwners';
+import { EdgeSubjectMarks1765600000000 } from './1765600000000-EdgeSubjectMarks';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   HazardDirectNotices1765520000000,
   HazardReportChains1765530000000,
   SendClaimOwners1765540000000,
+  EdgeSubjectMarks1765600000000,
 ];

@@ -316,6 +316,13 @@ export class ChainMoves {
    * answers lock (`gridAnswersLockSql`), after its move as before, so that what it resolves is read
    * by a statement of its own (`resolveForSubject`). The caller appends the audit events
    * (`answerStepEvents`) and marks the answer effective (`markEffective`) in the same transaction.
+   *
+   * `mayResolve` is read with the statement's snapshot, except for what the move returns: the
+   * delivery row at its newest version. An edge about the person is opened under that row's lock
+   * with a mark on it (`edge_opened_at`, `StepMoves.openEdge`), so an edge committed after this
+   * statement began made the move wait for it and is seen by its mark: the resolving statement,
+   * with a snapshot of its own, then finds it. A person nothing was reported about gains no
+   * statement.
    */
   async answerStep(
     m: EntityManager,
@@ -378,7 +385,7 @@ export class ChainMoves {
              FROM ins
             WHERE deliveries.id = (SELECT id FROM t) AND deliveries.state <> ALL(${closed})
               AND NOT (${to} = 'declined' AND deliveries.help_requested_at IS NOT NULL)
-           RETURNING deliveries.id, deliveries.state, deliveries.not_woken_at)`,
+           RETURNING deliveries.id, deliveries.state, deliveries.not_woken_at, deliveries.edge_opened_at)`,
         // The person's own alert stops where it waits (the call pressed is not waiting).
         `sp AS (
            UPDATE contact_attempts c SET status = 'cancelled', outcome = 'answered'
@@ -397,7 +404,7 @@ export class ChainMoves {
               ${moves ? 'mv.state' : 'NULL::text'} AS moved,
               ${moves ? '(SELECT count(*) FROM sp)::int' : '0'} AS cancelled,
               ${confirms ? '(SELECT count(*) FROM lk)::int' : '0'} AS locked,
-              ${confirms ? `(mv.id IS NOT NULL AND (mv.not_woken_at IS NOT NULL OR ${MAY_RESOLVE_FOR('d')} OR ${HAS_OPEN_TASK('d')}))` : 'false'} AS "mayResolve"
+              ${confirms ? `(mv.id IS NOT NULL AND (mv.not_woken_at IS NOT NULL OR mv.edge_opened_at IS NOT NULL OR ${MAY_RESOLVE_FOR('d')} OR ${HAS_OPEN_TASK('d')}))` : 'false'} AS "mayResolve"
               ${
                 key
                   ? `, k.id AS "callId", k.delivery_id AS "callDeliveryId", k.warning_id AS "callWarningId",
@@ -466,31 +473,48 @@ export class ChainMoves {
 
   /**
    * What a confirmation resolves about its person, in one statement after the answer's (which
-   * took the grid's answers lock where needed): what was reported about them (edges), their open
-   * door-to-door tasks closed. Returns the audit events to append.
+   * took the grid's answers lock where needed): `resolveForSubjectIn`. Returns the audit events to
+   * append.
    */
   async resolveForSubject(m: EntityManager, deliveryId: string): Promise<AuditEventInput[]> {
-    const [row] = await rows<{
-      edges: { id: string; warningId: string }[];
-      tasks: { id: string; warningId: string }[];
-    }>(
-      m,
-      `WITH resolved AS (${resolveBySubjectSql('$1::uuid')}),
-            closed AS (${closeForSubjectSql('$1::uuid')})
-       SELECT (SELECT coalesce(json_agg(json_build_object('id', r.id, 'warningId', r."warningId")), '[]') FROM resolved r) AS edges,
-              (SELECT coalesce(json_agg(json_build_object('id', c.id, 'warningId', c."warningId")), '[]') FROM closed c) AS tasks`,
-      [deliveryId],
-    );
-    return [
-      ...(row.edges.length ? [resolvedEvent({ subjectDeliveryId: deliveryId }, row.edges)] : []),
-      ...taskClosedEvents(row.tasks, deliveryId),
-    ];
+    return (await resolveForSubjectIn(m, deliveryId)).events;
   }
 
   private async stateOf(m: EntityManager, deliveryId: string): Promise<DeliveryState> {
     const [row] = await m.query(`SELECT state FROM deliveries WHERE id = $1`, [deliveryId]);
     return row.state;
   }
+}
+
+/**
+ * What a confirmation resolves about its person, in one statement: what was reported about them
+ * (edges), their open door-to-door tasks closed. Run after the grid's answers lock where needed
+ * (`gridAnswersLockSql`), by the answer (`ChainMoves.answerStep`) and by an edge opened about a
+ * person who has already confirmed (`StepMoves.openEdge`). Returns the audit events to append in
+ * the same transaction, and the edges resolved.
+ */
+export async function resolveForSubjectIn(
+  m: EntityManager,
+  deliveryId: string,
+): Promise<{ events: AuditEventInput[]; edgeIds: string[] }> {
+  const [row] = await rows<{
+    edges: { id: string; warningId: string }[];
+    tasks: { id: string; warningId: string }[];
+  }>(
+    m,
+    `WITH resolved AS (${resolveBySubjectSql('$1::uuid')}),
+          closed AS (${closeForSubjectSql('$1::uuid')})
+     SELECT (SELECT coalesce(json_agg(json_build_object('id', r.id, 'warningId', r."warningId")), '[]') FROM resolved r) AS edges,
+            (SELECT coalesce(json_agg(json_build_object('id', c.id, 'warningId', c."warningId")), '[]') FROM closed c) AS tasks`,
+    [deliveryId],
+  );
+  return {
+    events: [
+      ...(row.edges.length ? [resolvedEvent({ subjectDeliveryId: deliveryId }, row.edges)] : []),
+      ...taskClosedEvents(row.tasks, deliveryId),
+    ],
+    edgeIds: row.edges.map((e) => e.id),
+  };
 }
 
 /** Marks an answer effective: beside the answer's audit events, one statement. */

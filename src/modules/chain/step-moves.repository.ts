@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { rows } from '../../database/sql';
 import { escalationsCreated } from '../../common/observability/metrics';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, type AuditEventInput } from '../audit/audit.service';
 import type { MessageType } from '../../common/domain/warning.types';
-import { CHAIN_CLOSED, sqlList } from './chain-states';
-import type { EscalationReason } from './notices.repository';
+import { CHAIN_CLOSED, DELIVERY_MOVES, type DeliveryState, sqlList } from './chain-states';
+import { resolveForSubjectIn } from './chain-moves.repository';
+import { type EscalationReason, gridAnswersLockSql } from './notices.repository';
 import {
   evaluateGroupRule,
   type GroupConfirm,
@@ -261,53 +262,68 @@ export class StepMoves {
 
   /**
    * The edge that brings a superior into the chain of `from` (once per from, to and reason), with
-   * its event. Returns the edge and whether this call opened it; undefined when a concurrent run
-   * is writing the same edge (it carries the escalation out).
+   * its event. Returns the edge, whether this call opened it and whether it is open; undefined
+   * when a concurrent run is writing the same edge (it carries the escalation out).
+   *
+   * The edge is written under its subject's row lock (`lockSubject`), so it never races the
+   * subject's confirmation: a confirmation committed before it is seen here, and the edge is
+   * resolved in this transaction as the confirmation would have resolved it (open: false, nothing
+   * to tell the superior); a confirmation recorded meanwhile waits for this transaction and then
+   * resolves the edge itself.
    */
   async openEdge(
     from: { id: string; warningId: string },
     to: { deliveryId: string; personId: string; newDelivery: boolean },
     reason: EscalationReason,
-  ): Promise<{ id: string; fresh: boolean } | undefined> {
+  ): Promise<{ id: string; fresh: boolean; open: boolean } | undefined> {
     return this.db.transaction(async (m) => {
-      const [found] = await m.query<{ id: string; fresh: boolean }[]>(
+      const subject = await this.lockSubject(m, from.id);
+      const [found] = await m.query<{ id: string; fresh: boolean; open: boolean }[]>(
         `WITH ins AS (
            INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING RETURNING id)
-         SELECT id, true AS fresh FROM ins
+         SELECT id, true AS fresh, true AS open FROM ins
          UNION ALL
-         SELECT id, false FROM escalations WHERE from_delivery_id = $2 AND to_delivery_id = $3 AND reason = $4`,
+         SELECT id, false, resolved_at IS NULL FROM escalations WHERE from_delivery_id = $2 AND to_delivery_id = $3 AND reason = $4`,
         [from.warningId, from.id, to.deliveryId, reason],
       );
-      if (found?.fresh) {
+      if (!found) return undefined;
+      const events: AuditEventInput[] = [];
+      if (found.fresh) {
         escalationsCreated().inc({ reason });
-        await this.audit.append(
-          [
-            {
-              actor: 'escalation',
-              action: 'escalation.created',
-              subjectType: 'escalation',
-              subjectId: String(found.id),
-              warningId: from.warningId,
-              data: {
-                fromDeliveryId: from.id,
-                toDeliveryId: to.deliveryId,
-                toPersonId: to.personId,
-                reason,
-                newDelivery: to.newDelivery,
-              },
-            },
-          ],
-          m,
-        );
+        events.push({
+          actor: 'escalation',
+          action: 'escalation.created',
+          subjectType: 'escalation',
+          subjectId: String(found.id),
+          warningId: from.warningId,
+          data: {
+            fromDeliveryId: from.id,
+            toDeliveryId: to.deliveryId,
+            toPersonId: to.personId,
+            reason,
+            newDelivery: to.newDelivery,
+          },
+        });
       }
+      if (found.open) {
+        const resolved = await this.resolveIfConfirmed(m, from.id, subject);
+        if (resolved.edgeIds.includes(found.id)) found.open = false;
+        events.push(...resolved.events);
+      }
+      await this.audit.append(events, m);
       return found;
     });
   }
 
-  /** The edge from a person not woken to the door-to-door task about them (once per task). */
+  /**
+   * The edge from a person not woken to the door-to-door task about them (once per task), under
+   * its subject's row lock as `openEdge`: a person who confirmed meanwhile has the edge resolved
+   * and the task closed in this transaction, as their confirmation would have.
+   */
   async openTaskEdge(from: { id: string; warningId: string }, taskId: string): Promise<void> {
     await this.db.transaction(async (m) => {
+      const subject = await this.lockSubject(m, from.id);
       const [edge] = await m.query(
         `INSERT INTO escalations (warning_id, from_delivery_id, task_id, reason, detail)
          SELECT $1, $2, $3, 'not_woken', 'door_to_door' WHERE NOT EXISTS (SELECT 1 FROM escalations WHERE task_id = $3)
@@ -315,6 +331,7 @@ export class StepMoves {
         [from.warningId, from.id, taskId],
       );
       if (!edge) return;
+      const resolved = await this.resolveIfConfirmed(m, from.id, subject);
       await this.audit.append(
         [
           {
@@ -325,10 +342,45 @@ export class StepMoves {
             warningId: from.warningId,
             data: { fromDeliveryId: from.id, taskId, reason: 'not_woken', detail: 'door_to_door' },
           },
+          ...resolved.events,
         ],
         m,
       );
     });
+  }
+
+  /**
+   * The subject's delivery of an edge about to be written: locked, marked (`edge_opened_at`) and
+   * read at its newest version, first in the edge's transaction. The lock orders the edge with
+   * the subject's confirmation: whichever comes second sees the other. A confirmation that waited
+   * for this lock reads the mark from the row it moves (`ChainMoves.answerStep`: `mayResolve`)
+   * and resolves the edge by a statement that sees it; one committed before is returned here.
+   */
+  private async lockSubject(
+    m: EntityManager,
+    deliveryId: string,
+  ): Promise<{ state: DeliveryState } | undefined> {
+    const [subject] = await rows<{ state: DeliveryState }>(
+      m,
+      `UPDATE deliveries SET edge_opened_at = now() WHERE id = $1 RETURNING state`,
+      [deliveryId],
+    );
+    return subject;
+  }
+
+  /**
+   * What the subject's confirmation resolves, resolved now when they had confirmed before the
+   * edge was written (read under their row lock, `lockSubject`): the same moves and audit events
+   * as the answer's (`resolveForSubjectIn`, after the grid's answers lock), in this transaction.
+   */
+  private async resolveIfConfirmed(
+    m: EntityManager,
+    deliveryId: string,
+    subject: { state: DeliveryState } | undefined,
+  ): Promise<{ events: AuditEventInput[]; edgeIds: string[] }> {
+    if (subject?.state !== DELIVERY_MOVES.confirm.to) return { events: [], edgeIds: [] };
+    await m.query(gridAnswersLockSql('$1'), [deliveryId]);
+    return resolveForSubjectIn(m, deliveryId);
   }
 
   /**

@@ -525,8 +525,10 @@ export class EscalationService implements AnswerListener {
       { deliveryId: existing.id, personId: target.id, newDelivery: broughtIn },
       reason,
     );
-    // None: the same escalation is being written by a concurrent run, which carries it out.
-    if (!edge) return;
+    // None: the same escalation is being written by a concurrent run, which carries it out. One
+    // no longer open (its subject had confirmed before it was written, or it was resolved since)
+    // has nothing to tell the target: no notice, no chain of notices started for it.
+    if (!edge?.open) return;
     const priority = jobPriority(v.content.kind, 'red');
     const contacts = await this.repo.contactsOf([target.id]);
     if (broughtIn && !existing.started) {
