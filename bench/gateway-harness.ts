@@ -225,17 +225,22 @@ export interface NullProvider {
  */
 export function installNullProvider(client: TwilioClient): NullProvider {
   const sent = { sms: new Map<string, number>(), voice: new Map<string, number>() };
+  // Message ids unique across processes (--workers N: each process has a null provider of its
+  // own): the process id, then a counter, as 32 hex digits. Ids repeated across processes were
+  // refused by the gateway's unique provider id and recorded one by one ("already recorded").
+  const prefix = process.pid.toString(16).padStart(8, '0');
   let n = 0;
+  const sid = (kind: 'SM' | 'CA') => `${kind}${prefix}${(++n).toString(16).padStart(24, '0')}`;
   const count = (m: Map<string, number>, to: string) => m.set(to, (m.get(to) ?? 0) + 1);
   const messages = client.messages as unknown as { create: (o: { to: string }) => unknown };
   const calls = client.calls as unknown as { create: (o: { to: string }) => unknown };
   messages.create = async (o) => {
     count(sent.sms, o.to);
-    return { sid: `SM${(++n).toString(16).padStart(32, '0')}`, status: 'queued', numSegments: '1' };
+    return { sid: sid('SM'), status: 'queued', numSegments: '1' };
   };
   calls.create = async (o) => {
     count(sent.voice, o.to);
-    return { sid: `CA${(++n).toString(16).padStart(32, '0')}`, status: 'queued' };
+    return { sid: sid('CA'), status: 'queued' };
   };
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { sent, totals: () => ({ sms: sum(sent.sms), voice: sum(sent.voice) }) };
