@@ -14,6 +14,8 @@ const HOLD = [7_263_999, 1] as const;
 /** A second such lock: holds a confirmation's commit after what it resolved (test-only trigger). */
 const HOLD_COMMIT = [7_263_999, 2] as const;
 const GRID = '513221001001001';
+/** The first key of a grid's answers lock (`gridAnswersLockSql`). */
+const GRID_ANSWERS_LOCK = 7_263_301;
 /** Grid 1's responsible persons besides its grid leader: two group monitors. */
 const MONITOR_1 = { ext: 'P-EGM1', name: '周监测', mobile: '+8613800000016' };
 const MONITOR_2 = { ext: 'P-EGM2', name: '吴监测', mobile: '+8613800000018' };
@@ -49,6 +51,20 @@ describe('an escalation edge about a person and their confirmation, racing', () 
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
+  /**
+   * A warning whose fan-out is done (a grid's group rule is timed from there): no fan-out statement
+   * moves the grid's deliveries during a case.
+   */
+  const issueAndFanOut = async () => {
+    const id = await issue();
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+          .fanout_done_at as Date | null,
+      'the fan-out done',
+    );
+    return id;
+  };
   const delivery = (warningId: string, ext: string) =>
     waitUntil(async () => {
       const [d] = await t.db.query(
@@ -80,13 +96,34 @@ describe('an escalation edge about a person and their confirmation, racing', () 
       )
     ).rows.map((r) => r.pid);
 
-  /** Backends of the app waiting on any lock, other than `except`. */
-  const blocked = async (except: number[]) =>
+  /**
+   * Answers (their statement: `ChainMoves.answerStep`) waiting on a lock `pid` holds, directly or
+   * behind another backend waiting on it (a carrier receipt moving the same delivery may be ahead
+   * in the row's queue); not the app's other work the same rows hold up meanwhile.
+   */
+  const answersWaitingOn = async (pid: number) =>
     (
       await holder.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity
-          WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0 AND pid <> ALL($1::int[])`,
-        [except],
+        `WITH RECURSIVE w(pid) AS (
+           SELECT $1::int
+           UNION
+           SELECT a.pid FROM pg_stat_activity a JOIN w ON w.pid = ANY(pg_blocking_pids(a.pid)))
+         SELECT a.pid FROM pg_stat_activity a JOIN w ON w.pid = a.pid
+          WHERE a.pid <> $1 AND a.query ILIKE '%INSERT INTO answers%'`,
+        [pid],
+      )
+    ).rows.map((r) => r.pid);
+  /**
+   * Backends waiting on the test's commit hold (a confirmation that resolved what it saw) or on a
+   * grid's answers lock (a confirmation behind another of its grid).
+   */
+  const heldConfirmations = async () =>
+    (
+      await holder.query<{ pid: number }>(
+        `SELECT DISTINCT pid FROM pg_locks
+          WHERE NOT granted AND locktype = 'advisory'
+            AND ((classid = $1 AND objid = $2) OR classid = $3)`,
+        [HOLD_COMMIT[0], HOLD_COMMIT[1], GRID_ANSWERS_LOCK],
       )
     ).rows.map((r) => r.pid);
   /** The group rule of grid 1 recorded as not met (as its timer records it): `required` confirmations. */
@@ -177,7 +214,8 @@ describe('an escalation edge about a person and their confirmation, racing', () 
         () => (settled = true),
       );
       const waited = await waitUntil(
-        async () => (settled ? 'recorded' : (await waitingOn(openerPid)).length > 0 && 'waited'),
+        async () =>
+          settled ? 'recorded' : (await answersWaitingOn(openerPid)).length > 0 && 'waited',
         'the confirmation recorded or waiting on the edge’s transaction',
       );
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD]);
@@ -275,7 +313,7 @@ describe('an escalation edge about a person and their confirmation, racing', () 
   });
 
   it('a silent-grid edge opened (uncommitted) while another responsible person of the grid confirms, meeting its rule, is resolved once both commit', async () => {
-    const warningId = await issue();
+    const warningId = await issueAndFanOut();
     const anchor = await delivery(warningId, PEOPLE.gridLeader.ext);
     const member = await delivery(warningId, MONITOR_1.ext);
     const chief = await delivery(warningId, PEOPLE.villageChief.ext);
@@ -311,7 +349,8 @@ describe('an escalation edge about a person and their confirmation, racing', () 
         () => (settled = true),
       );
       const waited = await waitUntil(
-        async () => (settled ? 'recorded' : (await waitingOn(openerPid)).length > 0 && 'waited'),
+        async () =>
+          settled ? 'recorded' : (await answersWaitingOn(openerPid)).length > 0 && 'waited',
         'the confirmation recorded or waiting on the edge’s transaction',
       );
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD]);
@@ -344,7 +383,7 @@ describe('an escalation edge about a person and their confirmation, racing', () 
   });
 
   it('a silent-grid edge opened after another responsible person’s confirmation met the rule is resolved at birth, and no notice goes out', async () => {
-    const warningId = await issue();
+    const warningId = await issueAndFanOut();
     const anchor = await delivery(warningId, PEOPLE.gridLeader.ext);
     const member = await delivery(warningId, MONITOR_2.ext);
     const chief = await delivery(warningId, PEOPLE.villageChief.ext);
@@ -371,7 +410,7 @@ describe('an escalation edge about a person and their confirmation, racing', () 
   });
 
   it('two last confirmations of a grid that both waited for its silent-grid edge resolve it together', async () => {
-    const warningId = await issue();
+    const warningId = await issueAndFanOut();
     const anchor = await delivery(warningId, PEOPLE.gridLeader.ext);
     const m1 = await delivery(warningId, MONITOR_1.ext);
     const m2 = await delivery(warningId, MONITOR_2.ext);
@@ -410,15 +449,18 @@ describe('an escalation edge about a person and their confirmation, racing', () 
           dedupeKey: `race-grid-c-${d.id}`,
         });
       const answering = [confirm(m1), confirm(m2)];
+      // Both wait: on the edge's transaction (the grid's rows), or past what they resolved.
       await waitUntil(
-        async () => (await blocked([openerPid])).length === 2 || undefined,
+        async () =>
+          (await answersWaitingOn(openerPid)).length + (await heldConfirmations()).length === 2 ||
+          undefined,
         'both confirmations waiting',
       );
       // The edge commits; the confirmations go on, and each waits before its commit.
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD]);
       const edge = await opening;
       await waitUntil(
-        async () => (await blocked([])).length === 2 || undefined,
+        async () => (await heldConfirmations()).length === 2 || undefined,
         'both confirmations waiting again',
       );
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [...HOLD_COMMIT]);
