@@ -137,7 +137,7 @@ export class AnswersService {
     const events: AuditEventInput[] = [];
     if (r.effective && step.cancelled) events.push(pendingSendsStoppedEvent(r, step.cancelled));
     if (r.effective && input.kind === 'confirm' && step.mayResolve)
-      events.push(...(await this.moves.resolveForSubject(m, r.deliveryId)));
+      events.push(...(await this.moves.resolveForSubject(m, r.deliveryId, step.lockAfter)));
     if (r.recorded && r.answerId)
       // The raw input stays in answers (it may be free text); the log keeps ids and codes.
       events.push({

@@ -321,8 +321,11 @@ export class ChainMoves {
    * delivery row at its newest version. An edge about the person is opened under that row's lock
    * with a mark on it (`edge_opened_at`, `StepMoves.openEdge`), so an edge committed after this
    * statement began made the move wait for it and is seen by its mark: the resolving statement,
-   * with a snapshot of its own, then finds it. A person nothing was reported about gains no
-   * statement.
+   * with a snapshot of its own, then finds it. A silent-grid edge marks every responsible person
+   * of its grid (`StepMoves.openEdge`); a confirmation of one of them that finds the mark but took
+   * no grid answers lock (the edge was not in its snapshot) takes it by a statement of its own
+   * before resolving (`lockAfter`), so that two last confirmations that both waited for the edge
+   * still take turns. A person nothing was reported about gains no statement.
    */
   async answerStep(
     m: EntityManager,
@@ -404,7 +407,8 @@ export class ChainMoves {
               ${moves ? 'mv.state' : 'NULL::text'} AS moved,
               ${moves ? '(SELECT count(*) FROM sp)::int' : '0'} AS cancelled,
               ${confirms ? '(SELECT count(*) FROM lk)::int' : '0'} AS locked,
-              ${confirms ? `(mv.id IS NOT NULL AND (mv.not_woken_at IS NOT NULL OR mv.edge_opened_at IS NOT NULL OR ${MAY_RESOLVE_FOR('d')} OR ${HAS_OPEN_TASK('d')}))` : 'false'} AS "mayResolve"
+              ${confirms ? `(mv.id IS NOT NULL AND (mv.not_woken_at IS NOT NULL OR mv.edge_opened_at IS NOT NULL OR ${MAY_RESOLVE_FOR('d')} OR ${HAS_OPEN_TASK('d')}))` : 'false'} AS "mayResolve",
+              ${confirms ? `(mv.edge_opened_at IS NOT NULL AND d.role <> 'resident' AND d.grid_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lk))` : 'false'} AS "lockAfter"
               ${
                 key
                   ? `, k.id AS "callId", k.delivery_id AS "callDeliveryId", k.warning_id AS "callWarningId",
@@ -468,15 +472,28 @@ export class ChainMoves {
         answerId: row.answerId,
       };
     }
-    return { call, result, cancelled: row.cancelled, mayResolve: row.mayResolve };
+    return {
+      call,
+      result,
+      cancelled: row.cancelled,
+      mayResolve: row.mayResolve,
+      lockAfter: row.lockAfter,
+    };
   }
 
   /**
    * What a confirmation resolves about its person, in one statement after the answer's (which
-   * took the grid's answers lock where needed): `resolveForSubjectIn`. Returns the audit events to
-   * append.
+   * took the grid's answers lock where needed): `resolveForSubjectIn`. With `lockAfter` (the
+   * answer's `AnswerStep.lockAfter`: the row it moved was marked by an edge its statement could
+   * not see), the grid's answers lock first, by a statement of its own that sees the edge.
+   * Returns the audit events to append.
    */
-  async resolveForSubject(m: EntityManager, deliveryId: string): Promise<AuditEventInput[]> {
+  async resolveForSubject(
+    m: EntityManager,
+    deliveryId: string,
+    lockAfter = false,
+  ): Promise<AuditEventInput[]> {
+    if (lockAfter) await m.query(gridAnswersLockSql('$1'), [deliveryId]);
     return (await resolveForSubjectIn(m, deliveryId)).events;
   }
 
@@ -561,6 +578,13 @@ export interface AnswerStep {
   cancelled?: number;
   /** A confirmation that moved the person, who may have edges or tasks to resolve. */
   mayResolve?: boolean;
+  /**
+   * A confirmation of a responsible person of a grid whose row was marked by an edge
+   * (`edge_opened_at`) and whose statement took no grid answers lock: a silent-grid edge of the
+   * grid may have been committed while it waited for the row, unseen by its snapshot. The lock is
+   * then taken by a statement of its own before what it resolves (`resolveForSubject`).
+   */
+  lockAfter?: boolean;
 }
 
 interface AnswerStepRow {
@@ -572,6 +596,7 @@ interface AnswerStepRow {
   cancelled: number;
   locked: number;
   mayResolve: boolean;
+  lockAfter: boolean;
   callId?: string | null;
   callDeliveryId?: string | null;
   callWarningId?: string | null;

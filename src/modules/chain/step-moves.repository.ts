@@ -269,7 +269,9 @@ export class StepMoves {
    * subject's confirmation: a confirmation committed before it is seen here, and the edge is
    * resolved in this transaction as the confirmation would have resolved it (open: false, nothing
    * to tell the superior); a confirmation recorded meanwhile waits for this transaction and then
-   * resolves the edge itself.
+   * resolves the edge itself. A silent-grid edge (`group_silent`) is resolved by the confirmation
+   * of any responsible person of its grid: it is written under the row locks of all of them
+   * (`lockGrid`), and resolved here when one of them has confirmed and the grid now meets its rule.
    */
   async openEdge(
     from: { id: string; warningId: string },
@@ -277,7 +279,10 @@ export class StepMoves {
     reason: EscalationReason,
   ): Promise<{ id: string; fresh: boolean; open: boolean } | undefined> {
     return this.db.transaction(async (m) => {
-      const subject = await this.lockSubject(m, from.id);
+      const subject =
+        reason === 'group_silent'
+          ? await this.lockGrid(m, from.id)
+          : await this.lockSubject(m, from.id);
       const [found] = await m.query<{ id: string; fresh: boolean; open: boolean }[]>(
         `WITH ins AS (
            INSERT INTO escalations (warning_id, from_delivery_id, to_delivery_id, reason) VALUES ($1, $2, $3, $4)
@@ -307,7 +312,7 @@ export class StepMoves {
         });
       }
       if (found.open) {
-        const resolved = await this.resolveIfConfirmed(m, from.id, subject);
+        const resolved = await this.resolveIfConfirmed(m, subject);
         if (resolved.edgeIds.includes(found.id)) found.open = false;
         events.push(...resolved.events);
       }
@@ -331,7 +336,7 @@ export class StepMoves {
         [from.warningId, from.id, taskId],
       );
       if (!edge) return;
-      const resolved = await this.resolveIfConfirmed(m, from.id, subject);
+      const resolved = await this.resolveIfConfirmed(m, subject);
       await this.audit.append(
         [
           {
@@ -359,28 +364,61 @@ export class StepMoves {
   private async lockSubject(
     m: EntityManager,
     deliveryId: string,
-  ): Promise<{ state: DeliveryState } | undefined> {
-    const [subject] = await rows<{ state: DeliveryState }>(
+  ): Promise<{ id: string; state: DeliveryState } | undefined> {
+    const [subject] = await rows<{ id: string; state: DeliveryState }>(
       m,
-      `UPDATE deliveries SET edge_opened_at = now() WHERE id = $1 RETURNING state`,
+      `UPDATE deliveries SET edge_opened_at = now() WHERE id = $1 RETURNING id, state`,
       [deliveryId],
     );
     return subject;
   }
 
   /**
+   * The subjects of a silent-grid edge about to be written from `anchorId`: every responsible
+   * person of the anchor's grid on the warning (the anchor too), whose confirmations the edge's
+   * resolution counts. Locked in id order (two edges of a grid take them in the same order),
+   * marked (`edge_opened_at`) and read at their newest version, first in the edge's transaction,
+   * as `lockSubject` does for one person: a confirmation of any of them recorded meanwhile waits
+   * for this transaction, reads the mark from the row it moves and resolves the edge itself (after
+   * the grid's answers lock, `ChainMoves.answerStep`); one committed before is seen here. Returns
+   * a person who has confirmed (the anchor first), whose confirmation's resolution then runs here.
+   */
+  private async lockGrid(
+    m: EntityManager,
+    anchorId: string,
+  ): Promise<{ id: string; state: DeliveryState } | undefined> {
+    const locked = await rows<{ id: string; state: DeliveryState }>(
+      m,
+      `UPDATE deliveries d SET edge_opened_at = now()
+        WHERE d.id IN (
+          SELECT g.id FROM deliveries g
+           WHERE g.id IN (SELECT $1::uuid
+                          UNION ALL
+                          SELECT c.id FROM deliveries f
+                            JOIN deliveries c ON c.warning_id = f.warning_id AND c.grid_code = f.grid_code AND c.role <> 'resident'
+                           WHERE f.id = $1)
+           ORDER BY g.id
+             FOR NO KEY UPDATE OF g)
+       RETURNING d.id, d.state`,
+      [anchorId],
+    );
+    const confirmed = locked.filter((d) => d.state === DELIVERY_MOVES.confirm.to);
+    return confirmed.find((d) => d.id === anchorId) ?? confirmed[0];
+  }
+
+  /**
    * What the subject's confirmation resolves, resolved now when they had confirmed before the
-   * edge was written (read under their row lock, `lockSubject`): the same moves and audit events
-   * as the answer's (`resolveForSubjectIn`, after the grid's answers lock), in this transaction.
+   * edge was written (read under their row lock, `lockSubject` / `lockGrid`): the same moves and
+   * audit events as the answer's (`resolveForSubjectIn`, after the grid's answers lock), in this
+   * transaction.
    */
   private async resolveIfConfirmed(
     m: EntityManager,
-    deliveryId: string,
-    subject: { state: DeliveryState } | undefined,
+    subject: { id: string; state: DeliveryState } | undefined,
   ): Promise<{ events: AuditEventInput[]; edgeIds: string[] }> {
     if (subject?.state !== DELIVERY_MOVES.confirm.to) return { events: [], edgeIds: [] };
-    await m.query(gridAnswersLockSql('$1'), [deliveryId]);
-    return resolveForSubjectIn(m, deliveryId);
+    await m.query(gridAnswersLockSql('$1'), [subject.id]);
+    return resolveForSubjectIn(m, subject.id);
   }
 
   /**
