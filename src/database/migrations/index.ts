@@ -23,6 +23,7 @@ import { HazardDirectNotices1765520000000 } from './1765520000000-HazardDirectNo
 import { HazardReportChains1765530000000 } from './1765530000000-HazardReportChains';
 import { SendClaimOwners1765540000000 } from './1765540000000-SendClaimOwners';
 import { EdgeSubjectMarks1765600000000 } from './1765600000000-EdgeSubjectMarks';
+import { FailedAttemptsIndex1765610000000 } from './1765610000000-FailedAttemptsIndex';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   HazardReportChains1765530000000,
   SendClaimOwners1765540000000,
   EdgeSubjectMarks1765600000000,
+  FailedAttemptsIndex1765610000000,
 ];
