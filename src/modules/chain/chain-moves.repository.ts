@@ -390,12 +390,19 @@ export class ChainMoves {
               AND NOT (${to} = 'declined' AND deliveries.help_requested_at IS NOT NULL)
            RETURNING deliveries.id, deliveries.state, deliveries.not_woken_at, deliveries.edge_opened_at)`,
         // The person's own alert stops where it waits (the call pressed is not waiting).
+        // A queued send whose row a sender holds is being claimed or recorded: it is no longer
+        // waiting, and the answer does not wait for it (SKIP LOCKED). Waiting would take the
+        // rows in the opposite order to the senders' (they hold the attempt, then move the
+        // delivery), a deadlock that could cost the answer.
         `sp AS (
            UPDATE contact_attempts c SET status = 'cancelled', outcome = 'answered'
-             FROM mv
-            WHERE c.delivery_id = mv.id AND c.status = 'queued'
-              AND c.purpose = 'warning' AND c.channel <> 'manual' AND c.msg_type <> 'cancel'
-              ${key ? 'AND c.id <> $2::uuid' : ''}
+            WHERE c.id IN (
+              SELECT q.id FROM contact_attempts q JOIN mv ON q.delivery_id = mv.id
+               WHERE q.status = 'queued'
+                 AND q.purpose = 'warning' AND q.channel <> 'manual' AND q.msg_type <> 'cancel'
+                 ${key ? 'AND q.id <> $2::uuid' : ''}
+                 FOR UPDATE OF q SKIP LOCKED)
+              AND c.status = 'queued'
            RETURNING 1)`,
       );
     const confirms = input.kind === 'confirm';
