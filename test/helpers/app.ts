@@ -1,5 +1,4 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import * as net from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
@@ -11,6 +10,7 @@ import { TokensService } from '../../src/modules/auth/tokens.service';
 import type { TokenRole } from '../../src/common/auth/token-role';
 import { createTestDatabase } from './database';
 import { trackOpen } from './open-apps';
+import { freePort } from './ports';
 import { uniqueQueuePrefix } from './redis';
 
 export interface TestApp {
@@ -40,17 +40,6 @@ export const BASE_DIRECTORY_SQL = `
     ('513221001001001', '渔子溪村第1网格', '513221001001'),
     ('513221001001002', '渔子溪村第2网格', '513221001001');
 `;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The whole gateway over HTTP, listening on a real port, on a fresh database and the test Redis.

@@ -13,10 +13,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/runtime/embedded-postgres';
 import { findRedisServer, startLocalRedis, type LocalRedis } from '../../src/runtime/local-redis';
+import { freePort } from '../helpers/ports';
 
 export const OUTPUT_DIR = path.resolve(__dirname, '../../test-output');
 
@@ -104,18 +104,7 @@ export default async function globalSetup(): Promise<void> {
   }
 }
 
-/** A port the OS reports as free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 async function ensureRedisServerInstalled(log: (msg: string) => void): Promise<void> {
   if (await findRedisServer()) return;

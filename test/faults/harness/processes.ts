@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../../helpers/ports';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 /** Where the compiled gateway is: dist/ (as `npm start`), or a folder of the caller's. */
@@ -9,18 +9,7 @@ let distDir = path.join(ROOT, 'dist');
 const distMain = () => path.join(distDir, 'main.js');
 const distCli = () => path.join(distDir, 'cli', 'main.js');
 
-/** A port the OS reports as free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
