@@ -101,7 +101,7 @@ export class FanoutService {
     };
     const levelRaised = version > 1 && (await this.levelRaised(v));
     let total = 0;
-    const batchSize = this.setting('FANOUT_BATCH_SIZE', BATCH);
+    const batchSize = Number(this.config.get('FANOUT_BATCH_SIZE') ?? BATCH);
     for await (const batch of this.targeting.stream(query, { batchSize })) {
       // Cancelled or superseded while it waited for room: the newer version takes over.
       if (total > 0 && !(await this.roomFor(v, priority))) return;
@@ -119,12 +119,6 @@ export class FanoutService {
     this.logger.log({ warningId, version, recipients: total }, 'fan-out done');
   }
 
-  private setting(name: string, fallback: number): number {
-    const raw = this.config.get<string | number>(name);
-    const n = Number(raw);
-    return raw === undefined || raw === null || raw === '' || !Number.isFinite(n) ? fallback : n;
-  }
-
   /**
    * Backpressure, before each batch after the first: while the send queues hold
    * FANOUT_MAX_BACKLOG jobs or more at this warning's priority or a more urgent one, the fan-out
@@ -137,9 +131,9 @@ export class FanoutService {
    * False when the version was cancelled or superseded while it waited.
    */
   private async roomFor(v: VersionRow, priority: number): Promise<boolean> {
-    const max = this.setting('FANOUT_MAX_BACKLOG', MAX_BACKLOG);
+    const max = Number(this.config.get('FANOUT_MAX_BACKLOG') ?? MAX_BACKLOG);
     if (max <= 0) return true;
-    const until = Date.now() + this.setting('FANOUT_BACKLOG_WAIT_MS', BACKLOG_WAIT_MS);
+    const until = Date.now() + Number(this.config.get('FANOUT_BACKLOG_WAIT_MS') ?? BACKLOG_WAIT_MS);
     for (let pause = 50, waited = false; ; pause = Math.min(pause * 2, 1000), waited = true) {
       if ((await this.queue.sendsAhead(priority)) < max) {
         if (waited) fanoutBacklogWaits().inc({ outcome: 'room' });
