@@ -24,6 +24,7 @@ import { HazardReportChains1765530000000 } from './1765530000000-HazardReportCha
 import { SendClaimOwners1765540000000 } from './1765540000000-SendClaimOwners';
 import { EdgeSubjectMarks1765600000000 } from './1765600000000-EdgeSubjectMarks';
 import { FailedAttemptsIndex1765610000000 } from './1765610000000-FailedAttemptsIndex';
+import { SweepIndexes1765620000000 } from './1765620000000-SweepIndexes';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   SendClaimOwners1765540000000,
   EdgeSubjectMarks1765600000000,
   FailedAttemptsIndex1765610000000,
+  SweepIndexes1765620000000,
 ];

@@ -61,6 +61,43 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
 
 /**
+ * Part of the recovery sweep: group-rule timers overdue by a minute without an outcome on record
+ * (their job lost with the queue backend's data). Only the responsible people of a grid are
+ * read (a partial index holds their deliveries), never the residents'.
+ */
+export const LOST_GROUP_RULES_SQL = `
+  SELECT d.warning_id AS "warningId", d.version, d.grid_code AS "gridCode"
+         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active' AND w.current_version = d.version
+         JOIN escalation_policies pol ON pol.id = d.policy_id
+        WHERE d.grid_code IS NOT NULL AND d.role <> 'resident' AND d.msg_type <> 'cancel'
+          AND pol.group_rule_seconds IS NOT NULL AND w.fanout_done_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM group_rule_outcomes o
+                           WHERE o.warning_id = d.warning_id AND o.version = d.version AND o.grid_code = d.grid_code)
+        GROUP BY d.warning_id, d.version, d.grid_code, w.fanout_done_at
+       HAVING w.fanout_done_at + make_interval(secs => min(pol.group_rule_seconds)) < now() - interval '60 seconds'
+        LIMIT 1000`;
+
+/**
+ * Part of the recovery sweep: requests for help older than a minute that did not reach the
+ * person's supervisor or their county's duty office. Read from the requests (a partial index):
+ * the people who should have heard of one are looked up per request, by id and by role.
+ */
+export const HELP_NOT_PASSED_ON_SQL = `
+  SELECT d.id AS "deliveryId", d.warning_id AS "warningId"
+    FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
+    JOIN people p ON p.id = d.person_id
+   WHERE d.help_requested_at IS NOT NULL AND d.help_requested_at < now() - interval '1 minute'
+     AND EXISTS (
+       SELECT 1 FROM (SELECT p.supervisor_id AS id WHERE p.supervisor_id IS NOT NULL
+                      UNION ALL
+                      SELECT t.id FROM people t
+                       WHERE t.role = 'duty_officer' AND t.id <> d.person_id
+                         AND starts_with(t.division_code, left(d.division_code, 6))) t
+        WHERE NOT EXISTS (SELECT 1 FROM escalations e JOIN deliveries td ON td.id = e.to_delivery_id
+                           WHERE e.from_delivery_id = d.id AND e.reason = 'help_requested' AND td.person_id = t.id))
+   LIMIT 1000`;
+
+/**
  * 叫应: each person's chain of steps (policy), its durable timers, and escalation when nobody
  * answers. A step's due time is kept in Postgres (`deliveries.step_due_at`); its timer is one
  * delayed job per (warning, version, step, due second) whose handler advances every due delivery
@@ -610,18 +647,10 @@ export class EscalationService implements AnswerListener {
     // Group-rule timers overdue by a minute without an outcome on record: their job was lost with
     // the queue backend's data (the due time is the fan-out's end plus the grid's earliest group
     // rule). Brought back when missing; a job that waits, runs or completed is left alone.
-    const groups = await this.db.query<{ warningId: string; version: number; gridCode: string }[]>(
-      `SELECT d.warning_id AS "warningId", d.version, d.grid_code AS "gridCode"
-         FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.state = 'active' AND w.current_version = d.version
-         JOIN escalation_policies pol ON pol.id = d.policy_id
-        WHERE d.grid_code IS NOT NULL AND d.role <> 'resident' AND d.msg_type <> 'cancel'
-          AND pol.group_rule_seconds IS NOT NULL AND w.fanout_done_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM group_rule_outcomes o
-                           WHERE o.warning_id = d.warning_id AND o.version = d.version AND o.grid_code = d.grid_code)
-        GROUP BY d.warning_id, d.version, d.grid_code, w.fanout_done_at
-       HAVING w.fanout_done_at + make_interval(secs => min(pol.group_rule_seconds)) < now() - interval '60 seconds'
-        LIMIT 1000`,
-    );
+    const groups =
+      await this.db.query<{ warningId: string; version: number; gridCode: string }[]>(
+        LOST_GROUP_RULES_SQL,
+      );
     for (const g of groups) {
       try {
         if (await this.queue.reviveGroupRule(g))
@@ -631,18 +660,8 @@ export class EscalationService implements AnswerListener {
       }
     }
 
-    const help = await this.db.query<{ deliveryId: string; warningId: string }[]>(
-      `SELECT d.id AS "deliveryId", d.warning_id AS "warningId"
-         FROM deliveries d JOIN people p ON p.id = d.person_id JOIN warnings w ON w.id = d.warning_id AND w.state = 'active'
-        WHERE d.help_requested_at < now() - interval '1 minute'
-          AND EXISTS (
-            SELECT 1 FROM people t
-             WHERE (t.id = p.supervisor_id
-                    OR (t.role = 'duty_officer' AND starts_with(t.division_code, left(d.division_code, 6)) AND t.id <> d.person_id))
-               AND NOT EXISTS (SELECT 1 FROM escalations e JOIN deliveries td ON td.id = e.to_delivery_id
-                                WHERE e.from_delivery_id = d.id AND e.reason = 'help_requested' AND td.person_id = t.id))
-        LIMIT 1000`,
-    );
+    const help =
+      await this.db.query<{ deliveryId: string; warningId: string }[]>(HELP_NOT_PASSED_ON_SQL);
     for (const h of help) {
       await this.recoverOne('help request', h.deliveryId, () =>
         this.onAnswer({ deliveryId: h.deliveryId, warningId: h.warningId, kind: 'help' }),
