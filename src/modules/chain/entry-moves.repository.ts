@@ -22,6 +22,17 @@ export interface UpsertedDelivery {
   state: string;
   /** 0 until the person's chain starts for this version. */
   step: number;
+  /**
+   * Inserted by this statement (not found there already), its chain's first step started with
+   * it when the caller gave a policy for the person: the step's due time.
+   */
+  startedDueAt?: Date;
+}
+
+/** The first step of a new delivery's chain, started in the row's insert. */
+export interface FirstStep {
+  policyId: string;
+  waitSeconds: number;
 }
 
 export interface AttemptToInsert {
@@ -60,15 +71,26 @@ export class EntryMoves {
     rows: DeliveryUpsert[],
     firstType: MessageType,
     levelRaised = false,
+    firstSteps: Map<string, FirstStep> = new Map(),
   ): Promise<UpsertedDelivery[]> {
     if (!rows.length) return [];
     // A new version restarts the chain (step 0); confirmed people stay confirmed unless the level was raised.
-    return this.db.query(
+    // A new row starts its chain's first step in the insert when its policy is given: one version
+    // of the row, not an insert and an update of every row (StepMoves.startFirstStep, which a
+    // row found there already still goes through).
+    const found = await this.db.query<
+      (Omit<UpsertedDelivery, 'startedDueAt'> & { inserted: boolean; stepDueAt: Date | null })[]
+    >(
       // A person enters the chain when the version that first names them was issued.
-      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, entered_at)
+      `INSERT INTO deliveries (warning_id, person_id, version, msg_type, role, division_code, grid_code, entered_at,
+                               policy_id, step, step_done, step_started_at, step_due_at)
        SELECT $1, t.person_id, $2, $3, t.role, t.division_code, t.grid_code,
-              coalesce((SELECT created_at FROM warning_versions WHERE warning_id = $1 AND version = $2), now())
-         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(person_id, role, division_code, grid_code)
+              coalesce((SELECT created_at FROM warning_versions WHERE warning_id = $1 AND version = $2), now()),
+              t.policy_id, CASE WHEN t.policy_id IS NULL THEN 0 ELSE 1 END, CASE WHEN t.policy_id IS NULL THEN 0 ELSE 1 END,
+              CASE WHEN t.policy_id IS NOT NULL THEN now() END,
+              CASE WHEN t.policy_id IS NOT NULL THEN now() + make_interval(secs => t.wait) END
+         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $9::uuid[], $10::int[])
+              AS t(person_id, role, division_code, grid_code, policy_id, wait)
        ON CONFLICT (warning_id, person_id) DO UPDATE SET
          msg_type = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.msg_type ELSE 'update' END,
          state = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.state
@@ -80,7 +102,8 @@ export class EntryMoves {
          step_due_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.step_due_at END,
          not_woken_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.not_woken_at END,
          version = EXCLUDED.version
-       RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step`,
+       RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step,
+                 xmax = 0 AS inserted, step_due_at AS "stepDueAt"`,
       [
         warningId,
         version,
@@ -90,7 +113,13 @@ export class EntryMoves {
         rows.map((r) => r.divisionCode),
         rows.map((r) => r.gridCode),
         levelRaised,
+        rows.map((r) => firstSteps.get(r.personId)?.policyId ?? null),
+        rows.map((r) => firstSteps.get(r.personId)?.waitSeconds ?? null),
       ],
+    );
+    // `xmax = 0`: the row version this statement wrote is an insert, not the conflict's update.
+    return found.map(({ inserted, stepDueAt, ...d }) =>
+      inserted && stepDueAt ? { ...d, startedDueAt: new Date(stepDueAt) } : d,
     );
   }
 

@@ -130,10 +130,19 @@ export class EscalationService implements AnswerListener {
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
   async startChains(
     v: VersionRow,
-    deliveries: { id: string; personId: string; role: string; msgType: MessageType }[],
+    deliveries: {
+      id: string;
+      personId: string;
+      role: string;
+      msgType: MessageType;
+      /** Its first step already started (in the row's insert, EntryMoves.enter): its due time. */
+      startedDueAt?: Date;
+    }[],
     contacts: Map<string, RecipientContact[]>,
     priority: number,
     purpose: 'warning' | 'notice' = 'warning',
+    /** Each person's policy, when the caller chose them already (choosePolicies). */
+    chosenPolicies?: Map<string, EscalationPolicy>,
   ): Promise<{
     attempts: AttemptToInsert[];
     unreachable: string[];
@@ -147,20 +156,11 @@ export class EscalationService implements AnswerListener {
     const attempts: AttemptToInsert[] = [];
     const unreachable: string[] = [];
     const chosen: { id: string; policy: EscalationPolicy }[] = [];
-    const danger = await this.dangerZone(
-      v,
-      deliveries.map((d) => d.personId),
-    );
+    const policyOf = chosenPolicies ?? (await this.choosePolicies(v, deliveries));
     const steps: PlannedAttempt[][] = [];
     for (const d of deliveries) {
-      const policy = await this.policies.choose(
-        v.content.kind,
-        v.level,
-        v.content.status,
-        d.role,
-        danger === 'all' || danger.has(d.personId),
-      );
-      chosen.push({ id: d.id, policy });
+      const policy = policyOf.get(d.personId) as EscalationPolicy;
+      if (!d.startedDueAt) chosen.push({ id: d.id, policy });
       const planned = planStep(policy, 0, contacts.get(d.personId) ?? []);
       // No contact point fits: unreachable. (One the carrier's limit blocks is not: see below.)
       if (!planned.length) unreachable.push(d.id);
@@ -198,20 +198,53 @@ export class EscalationService implements AnswerListener {
         blocked.push({ ...row(b.attempt, planned.length + n), reason: b.reason }),
       );
     });
-    if (chosen.length) {
-      // Step 1 starts now; its due time, kept per delivery, is what the step timer looks for.
-      const due = await this.steps.startFirstStep(
-        chosen.map((c) => ({
-          id: c.id,
-          policyId: c.policy.id,
-          waitSeconds: c.policy.steps[0].waitSeconds,
-        })),
-      );
-      await this.queue.scheduleStepTimers(
-        due.map((d) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: d.dueAt })),
+    // Step 1 starts now (unless it started in the row's insert); its due time, kept per
+    // delivery, is what the step timer looks for.
+    const due = chosen.length
+      ? await this.steps.startFirstStep(
+          chosen.map((c) => ({
+            id: c.id,
+            policyId: c.policy.id,
+            waitSeconds: c.policy.steps[0].waitSeconds,
+          })),
+        )
+      : [];
+    const dueAt = [
+      ...due.map((d) => d.dueAt),
+      ...deliveries.flatMap((d) => (d.startedDueAt ? [d.startedDueAt] : [])),
+    ];
+    await this.queue.scheduleStepTimers(
+      dueAt.map((at) => ({ warningId: v.warningId, version: v.version, step: 1, dueAt: at })),
+    );
+    return { attempts, unreachable, blocked };
+  }
+
+  /**
+   * The policy of each person's chain: by the warning, their role, and whether they are in the
+   * version's danger zone (one statement for all of them).
+   */
+  async choosePolicies(
+    v: VersionRow,
+    people: { personId: string; role: string }[],
+  ): Promise<Map<string, EscalationPolicy>> {
+    const danger = await this.dangerZone(
+      v,
+      people.map((p) => p.personId),
+    );
+    const out = new Map<string, EscalationPolicy>();
+    for (const p of people) {
+      out.set(
+        p.personId,
+        await this.policies.choose(
+          v.content.kind,
+          v.level,
+          v.content.status,
+          p.role,
+          danger === 'all' || danger.has(p.personId),
+        ),
       );
     }
-    return { attempts, unreachable, blocked };
+    return out;
   }
 
   /**

@@ -168,6 +168,9 @@ export class FanoutService {
     priority: number,
     levelRaised: boolean,
   ): Promise<void> {
+    // Each person's policy first: a person new to the warning has their chain's first step
+    // started in the insert of their delivery (one write of the row).
+    const policies = await this.escalation.choosePolicies(v, batch);
     const deliveries = await this.entries.enter(
       v.warningId,
       v.version,
@@ -179,18 +182,35 @@ export class FanoutService {
       })),
       'alert',
       levelRaised,
+      new Map(
+        [...policies].map(([personId, p]) => [
+          personId,
+          { policyId: p.id, waitSeconds: p.steps[0].waitSeconds },
+        ]),
+      ),
     );
     const byPerson = new Map(batch.map((r) => [r.personId, r]));
     const contacts = new Map(batch.map((r) => [r.personId, r.contacts]));
     const notices: AttemptToInsert[] = [];
-    const chains: { id: string; personId: string; role: string; msgType: MessageType }[] = [];
+    const chains: {
+      id: string;
+      personId: string;
+      role: string;
+      msgType: MessageType;
+      startedDueAt?: Date;
+    }[] = [];
     // A retried fan-out: a chain already started keeps its step and timers. A run that died
     // between starting the chains and writing their first attempts (two commits) left people
     // whose chain runs but who were never contacted: their first attempts are written now.
-    const started = deliveries.filter((d) => d.step > 0);
+    const started = deliveries.filter((d) => d.step > 0 && !d.startedDueAt);
     const late = started.length ? await this.firstAttemptsNeverWritten(v, started, contacts) : [];
     for (const d of deliveries) {
       const r = byPerson.get(d.personId) as Recipient;
+      if (d.startedDueAt) {
+        // New to the warning: its chain started in the insert; its first contacts follow.
+        chains.push({ ...d, role: r.role });
+        continue;
+      }
       if (d.step > 0) continue; // a retried fan-out: this person's chain already runs
       if (d.msgType === 'update' && (d.state === 'confirmed' || d.state === 'declined')) {
         // Already answered and the level was not raised: a short notice of what changed.
@@ -214,6 +234,8 @@ export class FanoutService {
       chains,
       contacts,
       priority,
+      'warning',
+      policies,
     );
     const queued = await this.entries.addAttempts([
       ...attempts,

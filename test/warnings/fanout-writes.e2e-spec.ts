@@ -1,0 +1,126 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { oneNumberResidents, villageFixtureSql } from '../helpers/directory-fixture';
+import { stepJobIdFor } from '../helpers/step-timers';
+import { waitUntil } from '../helpers/wait';
+import { hoursFromNow } from '../helpers/warning-bodies';
+
+const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
+
+/** Residents of grid 1, one mobile each: three fan-out batches of 10. */
+const RESIDENTS = 25;
+const { sql: residentsSql } = oneNumberResidents(RESIDENTS, '08', 'P-W');
+const BATCH = 10;
+
+/**
+ * A fan-out writes each person's delivery once: the chain's first step (its policy, its wait and
+ * due time) goes in with the row, not in an update of every row after it. At a million people the
+ * update was a tenth of Postgres's time in the run (one more version of every delivery row, none
+ * of them HOT: step and due time are indexed).
+ */
+describe('fan-out: a delivery is written once, its chain started in the same row', () => {
+  let t: TestApp;
+  const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
+  const queue = (name: string) => t.app.get<Queue>(getQueueToken(name), { strict: false });
+
+  beforeAll(async () => {
+    process.env.APP_SECRET = APP_SECRET;
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + residentsSql,
+      env: { FANOUT_BATCH_SIZE: String(BATCH), RECOVERY_REQUEUE_AFTER_SECONDS: '600' },
+    });
+    // Every row version of a delivery after its insert, counted by a trigger of this test.
+    await t.db.query(`
+      CREATE TABLE test_delivery_updates (warning_id uuid, n int NOT NULL DEFAULT 0);
+      CREATE FUNCTION test_count_delivery_update() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO test_delivery_updates (warning_id, n) VALUES (NEW.warning_id, 1);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_count_delivery_update AFTER UPDATE ON deliveries
+        FOR EACH ROW EXECUTE FUNCTION test_count_delivery_update();`);
+  });
+  afterAll(async () => {
+    for (const name of ['send-sms', 'send-voice']) await queue(name).resume();
+    await t?.close();
+  });
+
+  it('writes every delivery with its first step started, updates none of them, and schedules their timers', async () => {
+    // The sends are held: only the fan-out's own writes are counted.
+    for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send({
+        kind: 'meteorological_risk',
+        level: 'orange',
+        hazard: 'landslide',
+        headline: '渔子溪村地质灾害气象风险橙色预警（一次写入）',
+        description: '受强降雨影响，渔子溪村地质灾害风险高。',
+        instruction: '请立即检查隐患点，做好转移准备',
+        areas: ['513221001001'],
+        audience: ['resident', 'grid_leader', 'village_responsible'],
+        effective: hoursFromNow(0),
+        expires: hoursFromNow(24),
+      });
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await waitUntil(
+      async () =>
+        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+          .fanout_done_at,
+      'the fan-out done',
+    );
+
+    const rows: {
+      person: string;
+      step: number;
+      stepDone: number;
+      policyId: string | null;
+      wait: number;
+      started: boolean;
+      dueAt: Date;
+      waited: number;
+      attempts: number;
+    }[] = await t.db.query(
+      `SELECT p.external_id AS person, d.step, d.step_done AS "stepDone", d.policy_id AS "policyId",
+              (pol.steps -> 0 ->> 'waitSeconds')::int AS wait,
+              d.step_started_at IS NOT NULL AND d.step_started_at <= now() AS started,
+              d.step_due_at AS "dueAt",
+              (SELECT count(*)::int FROM contact_attempts a WHERE a.delivery_id = d.id) AS attempts,
+              extract(epoch FROM d.step_due_at - d.step_started_at)::int AS "waited"
+         FROM deliveries d JOIN people p ON p.id = d.person_id
+         LEFT JOIN escalation_policies pol ON pol.id = d.policy_id
+        WHERE d.warning_id = $1`,
+      [id],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(RESIDENTS + 3);
+    for (const r of rows) {
+      expect({ person: r.person, step: r.step, stepDone: r.stepDone }).toEqual({
+        person: r.person,
+        step: 1,
+        stepDone: 1,
+      });
+      expect(r.policyId).not.toBeNull();
+      expect(r.started).toBe(true);
+      // Due after the wait of the policy's first step, from when the step started.
+      expect(r.waited).toBe(r.wait);
+      expect(r.attempts).toBeGreaterThanOrEqual(1);
+    }
+    // Written once: no delivery of the warning was updated after its insert.
+    const [{ n }] = await t.db.query(
+      `SELECT coalesce(sum(n), 0)::int AS n FROM test_delivery_updates WHERE warning_id = $1`,
+      [id],
+    );
+    expect(n).toBe(0);
+    // Each delivery's step timer is scheduled (one job per due second).
+    const timers = queue('escalation');
+    for (const r of rows) {
+      const job = await timers.getJob(stepJobIdFor(id, 1, 1, r.dueAt));
+      expect(job?.id).toBe(stepJobIdFor(id, 1, 1, r.dueAt));
+    }
+  });
+});
