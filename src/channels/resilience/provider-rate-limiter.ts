@@ -365,7 +365,10 @@ export class ProviderRateLimiter {
     }
   }
 
-  /** Counts a taker that has to wait, once. Robots (no lane) by platform only: one series per robot would be too many. */
+  /**
+   * Counts a taker that has to wait, once. Robots (no lane) by platform only: one series per
+   * robot would be too many.
+   */
   private countWait(group: TakeGroup, taker: Taker): void {
     if (taker.counted) return;
     taker.counted = true;
