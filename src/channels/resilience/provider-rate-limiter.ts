@@ -388,10 +388,15 @@ export class ProviderRateLimiter {
     return this.priorityMarks;
   }
 
-  /** A priority taker waits (or is about to try): normal takers yield. Best effort. */
+  /**
+   * A priority taker waits (or is about to try): normal takers yield. Best effort. `set`, not
+   * `consume`: a consume keeps the expiry the key was created with (Redis `SET NX EX`, the
+   * Postgres upsert), so a mark would lapse 2 s after the first poll however long the taker
+   * waits; set renews it on every poll.
+   */
   private async markPriority(key: string): Promise<void> {
     await this.marks()
-      .consume(key, 1)
+      .set(key, 1, PRIORITY_MARK_SEC)
       .catch(() => undefined);
   }
 
