@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database';
 import { testRedisUrl } from '../../../test/helpers/redis';
+import { rateLimitWaits } from '../../common/observability/metrics';
 import { ChannelError } from '../channel.types';
 import { closedPort } from '../testing/stub-provider';
 import {
@@ -274,10 +275,57 @@ describe.each<Store>(['redis', 'postgres'])(
         await close();
       }
     });
+
+    it('two notices waiting in one worker both go before a send of another worker: the first one served does not lift the mark', async () => {
+      const { stores, close } = await twoStores();
+      try {
+        const keyPrefix = `t${randomBytes(4).toString('hex')}`;
+        let waiting!: () => void;
+        const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
+        const hazard = new ProviderRateLimiter(stores[0], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0.99,
+          sleep: (ms) => {
+            waiting();
+            return new Promise((r) => setTimeout(r, ms));
+          },
+        });
+        const fanout = new ProviderRateLimiter(stores[1], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0,
+        });
+        const rules = [{ points: 1, windowMs: 1000 }];
+        await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+        const order: string[] = [];
+        const notices = [1, 2].map((i) =>
+          hazard
+            .acquire('twilio:sms', rules, { lane: 'priority' })
+            .then(() => order.push(`notice ${i}`)),
+        );
+        await priorityWaits;
+        const send = fanout
+          .acquire('twilio:sms', rules, { lane: 'normal' })
+          .then(() => order.push('send'));
+        await Promise.all([...notices, send]);
+        expect(order).toEqual(['notice 1', 'notice 2', 'send']);
+      } finally {
+        await close();
+      }
+    });
   },
 );
 
 type OneProcessStore = 'memory' | 'redis' | 'postgres';
+
+/** rateLimitWaits of the normal lane of `twilio:sms` so far. */
+async function smsWaitsCounted(): Promise<number> {
+  const { values } = await rateLimitWaits().get();
+  return (
+    values.find((v) => v.labels.key === 'twilio:sms' && v.labels.lane === 'normal')?.value ?? 0
+  );
+}
 
 /**
  * Counts the store round trips of rate-limiter-flexible's limiters: for Redis and Postgres the
@@ -363,6 +411,7 @@ describe.each<OneProcessStore>(['memory', 'redis', 'postgres'])(
     it('25 senders at 10 a second: exactly 10 in each window, first come first, a few round trips a window', async () => {
       const rl = limiter();
       const rules = [{ points: 10, windowMs: 1000 }];
+      const waitsBefore = await smsWaitsCounted();
       const started = Date.now();
       const grants: { i: number; waited: number; at: number }[] = [];
       await Promise.all(
@@ -383,6 +432,8 @@ describe.each<OneProcessStore>(['memory', 'redis', 'postgres'])(
       for (const g of second) expect(g.waited).toBeGreaterThanOrEqual(900);
       for (const g of third) expect(g.waited).toBeGreaterThanOrEqual(1_900);
       expect(Math.max(...grants.map((g) => g.at))).toBeGreaterThanOrEqual(1_900);
+      // Each taker that waited is counted once, as before.
+      expect((await smsWaitsCounted()) - waitsBefore).toBe(15);
       // One take per window (and a retry or two when a window is not quite over when polled);
       // before, every taker asked for itself and again after every pause: 45 or more.
       const calls = counter.calls();
