@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database';
 import { testRedisUrl } from '../../../test/helpers/redis';
+import { rateLimitWaits } from '../../common/observability/metrics';
 import { ChannelError } from '../channel.types';
 import { closedPort } from '../testing/stub-provider';
 import {
@@ -271,6 +273,240 @@ describe.each<Store>(['redis', 'postgres'])(
         expect(order).toEqual(['notice', 'send']);
       } finally {
         await close();
+      }
+    });
+
+    it('two notices waiting in one worker both go before a send of another worker: the first one served does not lift the mark', async () => {
+      const { stores, close } = await twoStores();
+      try {
+        const keyPrefix = `t${randomBytes(4).toString('hex')}`;
+        let waiting!: () => void;
+        const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
+        const hazard = new ProviderRateLimiter(stores[0], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0.99,
+          sleep: (ms) => {
+            waiting();
+            return new Promise((r) => setTimeout(r, ms));
+          },
+        });
+        const fanout = new ProviderRateLimiter(stores[1], {
+          keyPrefix,
+          insurance: false,
+          random: () => 0,
+        });
+        const rules = [{ points: 1, windowMs: 1000 }];
+        await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+        const order: string[] = [];
+        const notices = [1, 2].map((i) =>
+          hazard
+            .acquire('twilio:sms', rules, { lane: 'priority' })
+            .then(() => order.push(`notice ${i}`)),
+        );
+        await priorityWaits;
+        const send = fanout
+          .acquire('twilio:sms', rules, { lane: 'normal' })
+          .then(() => order.push('send'));
+        await Promise.all([...notices, send]);
+        expect(order).toEqual(['notice 1', 'notice 2', 'send']);
+      } finally {
+        await close();
+      }
+    });
+  },
+);
+
+type OneProcessStore = 'memory' | 'redis' | 'postgres';
+
+/** rateLimitWaits of the normal lane of `twilio:sms` so far. */
+async function smsWaitsCounted(): Promise<number> {
+  const { values } = await rateLimitWaits().get();
+  return (
+    values.find((v) => v.labels.key === 'twilio:sms' && v.labels.lane === 'normal')?.value ?? 0
+  );
+}
+
+/**
+ * Counts the store round trips of rate-limiter-flexible's limiters: for Redis and Postgres the
+ * methods that each make one (`_upsert` behind consume, `_get`, `_delete`), for the memory store
+ * its consume / get / delete. Spies only: every call still goes to the store.
+ */
+function countStoreCalls(store: OneProcessStore): {
+  calls: () => { consume: number; get: number; delete: number };
+  restore: () => void;
+} {
+  type Methods = Record<string, (...args: unknown[]) => unknown>;
+  const [proto, names] =
+    store === 'memory'
+      ? [RateLimiterMemory.prototype as unknown as Methods, ['consume', 'get', 'delete']]
+      : [
+          (store === 'redis'
+            ? RateLimiterRedis.prototype
+            : RateLimiterPostgres.prototype) as unknown as Methods,
+          ['_upsert', '_get', '_delete'],
+        ];
+  const spies = names.map((name) => jest.spyOn(proto, name));
+  return {
+    calls: () => ({
+      consume: spies[0].mock.calls.length,
+      get: spies[1].mock.calls.length,
+      delete: spies[2].mock.calls.length,
+    }),
+    restore: () => spies.forEach((s) => s.mockRestore()),
+  };
+}
+
+describe.each<OneProcessStore>(['memory', 'redis', 'postgres'])(
+  'ProviderRateLimiter: concurrent takers of one key share their store round trips (%s store)',
+  (store) => {
+    let limiterStore: RateLimitStore;
+    let closeStore: () => Promise<void>;
+    let counter: ReturnType<typeof countStoreCalls>;
+
+    beforeAll(async () => {
+      if (store === 'memory') {
+        limiterStore = { kind: 'memory' };
+        closeStore = () => Promise.resolve();
+      } else if (store === 'redis') {
+        const client = new Redis(testRedisUrl(), { lazyConnect: true });
+        await client.connect();
+        limiterStore = { kind: 'redis', client };
+        closeStore = async () => void (await client.quit());
+      } else {
+        const db = await createTestDatabase('rategroups');
+        const pool = new Pool({ connectionString: db.url, max: 4 });
+        await ensureRateLimitTable(pool);
+        limiterStore = { kind: 'postgres', pool };
+        closeStore = async () => {
+          await pool.end();
+          await db.drop();
+        };
+      }
+    });
+    afterAll(() => closeStore());
+    beforeEach(() => (counter = countStoreCalls(store)));
+    afterEach(() => counter.restore());
+
+    const limiter = () =>
+      new ProviderRateLimiter(limiterStore, {
+        keyPrefix: `t${randomBytes(4).toString('hex')}`,
+        insurance: false,
+      });
+
+    it('50 sends at once with room for all: one priority check and one consume, not 50 of each', async () => {
+      const rl = limiter();
+      const rules = [{ points: 1000, windowMs: 60_000 }];
+      const waits = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          rl.acquire('twilio:sms', rules, { maxWaitMs: 2000, lane: 'normal' }),
+        ),
+      );
+      expect(waits).toEqual(Array.from({ length: 50 }, () => 0));
+      const calls = counter.calls();
+      expect(calls.consume + calls.get + calls.delete).toBeLessThanOrEqual(4); // before: 100
+      expect(calls.consume).toBe(1);
+    });
+
+    it('25 senders at 10 a second: exactly 10 in each window, first come first, a few round trips a window', async () => {
+      const rl = limiter();
+      const rules = [{ points: 10, windowMs: 1000 }];
+      const waitsBefore = await smsWaitsCounted();
+      const started = Date.now();
+      const grants: { i: number; waited: number; at: number }[] = [];
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          rl.acquire('twilio:sms', rules, { lane: 'normal' }).then((waited) => {
+            grants.push({ i, waited, at: Date.now() - started });
+          }),
+        ),
+      );
+      expect(grants).toHaveLength(25);
+      // The first window: exactly ten, without waiting, before any other.
+      const first = grants.filter((g) => g.waited === 0);
+      expect(first.map((g) => g.i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(grants.slice(0, 10).every((g) => g.waited === 0)).toBe(true);
+      // The second window's ten waited for it, the last five for the third.
+      const second = grants.filter((g) => g.i >= 10 && g.i < 20);
+      const third = grants.filter((g) => g.i >= 20);
+      for (const g of second) expect(g.waited).toBeGreaterThanOrEqual(900);
+      for (const g of third) expect(g.waited).toBeGreaterThanOrEqual(1_900);
+      expect(Math.max(...grants.map((g) => g.at))).toBeGreaterThanOrEqual(1_900);
+      // Each taker that waited is counted once, as before.
+      expect((await smsWaitsCounted()) - waitsBefore).toBe(15);
+      // One take per window (and a retry or two when a window is not quite over when polled);
+      // before, every taker asked for itself and again after every pause: 45 or more.
+      const calls = counter.calls();
+      expect(calls.consume).toBeLessThanOrEqual(8);
+      expect(calls.get).toBeLessThanOrEqual(8);
+    });
+
+    it('a take partly refused gives exactly what fitted, in arrival order; the rest wait for the next window or give up past their own maxWaitMs', async () => {
+      const rl = limiter();
+      const rules = [{ points: 5, windowMs: 1000 }];
+      await expect(rl.acquire('twilio:calls', rules, { count: 3 })).resolves.toBe(0);
+      const before = counter.calls().consume;
+      const results = await Promise.allSettled(
+        [5000, 5000, 0, 5000, 100].map((maxWaitMs) =>
+          rl.acquire('twilio:calls', rules, { maxWaitMs, lane: 'normal' }),
+        ),
+      );
+      const values = results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason));
+      // Two slots were left in the window: the first two takers get them at once.
+      expect(values.slice(0, 2)).toEqual([0, 0]);
+      // The others found none; those that may not wait a window give up, with when to retry.
+      for (const err of [values[2], values[4]]) {
+        expect(err).toBeInstanceOf(ChannelError);
+        expect(err).toMatchObject({ kind: 'rate_limited', code: 'local_rate_limit' });
+        expect((err as ChannelError).retryAfterMs).toBeGreaterThan(100);
+      }
+      // The fourth is served in the next window.
+      expect(values[3]).toBeGreaterThanOrEqual(900);
+      // One consume for the five takers, one in the next window for the one left.
+      expect(counter.calls().consume - before).toBeLessThanOrEqual(3);
+      // The store holds the limit: that next window has 4 of its 5 slots left.
+      const next = await Promise.allSettled(
+        Array.from({ length: 6 }, () => rl.acquire('twilio:calls', rules, { maxWaitMs: 0 })),
+      );
+      expect(next.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    });
+
+    it('each taker keeps its count: a taker of 2 with one slot left takes it and waits for the other', async () => {
+      const rl = limiter();
+      const rules = [{ points: 4, windowMs: 1000 }];
+      const [a, b] = await Promise.all([
+        rl.acquire('wecom:r1', rules, { count: 3 }),
+        rl.acquire('wecom:r1', rules, { count: 2 }),
+      ]);
+      expect(a).toBe(0);
+      expect(b).toBeGreaterThanOrEqual(900);
+      // The next window holds b's second slot: three are left.
+      const next = await Promise.allSettled(
+        Array.from({ length: 5 }, () => rl.acquire('wecom:r1', rules, { maxWaitMs: 0 })),
+      );
+      expect(next.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    });
+
+    it('several rules: the fewest slots any rule has, with one read and one consume per rule', async () => {
+      const rl = limiter();
+      // 4 per second and 6 per minute: the minute's rule leaves 2 after the first second.
+      const rules = [
+        { points: 4, windowMs: 1000 },
+        { points: 6, windowMs: 60_000 },
+      ];
+      const first = await Promise.allSettled(
+        Array.from({ length: 10 }, () => rl.acquire('feishu:f2', rules, { maxWaitMs: 0 })),
+      );
+      expect(first.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+      const calls = counter.calls();
+      expect(calls.get).toBeLessThanOrEqual(2); // before: 20
+      expect(calls.consume).toBeLessThanOrEqual(2); // before: 8 and more
+      const second = await Promise.allSettled(
+        Array.from({ length: 10 }, () => rl.acquire('feishu:f2', rules, { maxWaitMs: 2000 })),
+      );
+      expect(second.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const r of second.filter((s) => s.status === 'rejected')) {
+        expect(r.reason).toMatchObject({ kind: 'rate_limited', code: 'local_rate_limit' });
       }
     });
   },

@@ -142,14 +142,56 @@ export function storeLimiter(
   }
 }
 
+/** A taker waiting in a TakeGroup: what it still needs and what it has waited. */
+interface Taker {
+  /** Slots it still needs (its `count`, less what earlier takes of its group gave it). */
+  remaining: number;
+  /** Milliseconds it has waited so far: what acquire returns. */
+  waited: number;
+  /** How much of the group's current pause it waits (added to `waited` when the pause ends). */
+  pausing: number;
+  /** Whether rateLimitWaits counted it already (once per waiting taker). */
+  counted: boolean;
+  maxWaitMs: number | undefined;
+  resolve: (waited: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The takers of one key, one set of rules and one lane in this process. They are served
+ * together: one loop per group asks the store for all of them at once (one priority check, one
+ * `consume(key, n)` per rule), hands the slots it got to them in the order they came, and
+ * pauses all that are left until the store says a slot may be free. Under a fan-out's 50
+ * concurrent sends that is one or two store round trips per window instead of two per send and
+ * per poll. The counters themselves stay in the store: this only merges the asking.
+ */
+interface TakeGroup {
+  key: string;
+  lane: AcquireOptions['lane'];
+  limiters: RateLimiterAbstract[];
+  /** Waiting takers, first come first. */
+  queue: Taker[];
+  /** While the group pauses: when the pause ends (Date.now() time). */
+  pauseEndsAt?: number;
+}
+
+/** A store window's id: the limiter counting it and the groups using it are named by it. */
+function windowId(win: StoreWindow): string {
+  return `${win.points}p${win.durationSec}s`;
+}
+
 /**
  * Rate limits shared by all worker processes, on rate-limiter-flexible. `acquire` waits (does not
  * fail) until every rule of the key has a free slot, then takes it; it returns how long it made
  * the caller wait. Keys are per provider (`twilio:sms`) and per robot (`wecom:<robotCode>`); the
- * rules come from ChannelRateLimits (config).
+ * rules come from ChannelRateLimits (config). Concurrent takers of one key in this process share
+ * their store round trips (TakeGroup).
  */
 export class ProviderRateLimiter {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly groups = new Map<string, TakeGroup>();
+  /** Priority takers of this process per key, waiting or being served (see acquire). */
+  private readonly priorityTakers = new Map<string, number>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly keyPrefix: string;
@@ -166,7 +208,7 @@ export class ProviderRateLimiter {
 
   /** The limiter counting one store window (one per window shape, shared by all keys). */
   private limiterFor(win: StoreWindow): RateLimiterAbstract {
-    const id = `${win.points}p${win.durationSec}s`;
+    const id = windowId(win);
     let limiter = this.limiters.get(id);
     if (limiter) return limiter;
     const common = {
@@ -182,6 +224,10 @@ export class ProviderRateLimiter {
   /**
    * Waits until `key` has a free slot under every rule and takes it (`count` times). Returns the
    * milliseconds it waited (0 when a slot was free at once).
+   *
+   * The taker joins the TakeGroup of its key, rules and lane: takers that come in the same tick,
+   * or while the group's take is in flight, are asked for in the group's next take. Each keeps
+   * its own `count` and `maxWaitMs`.
    */
   async acquire(
     key: string,
@@ -189,40 +235,147 @@ export class ProviderRateLimiter {
     options: AcquireOptions = {},
   ): Promise<number> {
     if (!rules.length) return 0;
-    const limiters = rules.map((rule) => this.limiterFor(storeWindowFor(rule)));
+    const windows = rules.map(storeWindowFor);
     const count = options.count ?? 1;
     const lane = options.lane;
-    let waited = 0;
+    if (count <= 0) return 0;
+    // The mark stays until the last priority taker of this process is served: one taker done
+    // does not let normal takers in ahead of another still waiting.
+    if (lane === 'priority') this.priorityTakers.set(key, (this.priorityTakers.get(key) ?? 0) + 1);
     try {
-      for (let taken = 0; taken < count; taken++) {
-        for (;;) {
-          if (lane === 'priority') await this.markPriority(key);
-          const wait =
-            lane === 'normal' && (await this.priorityWaiting(key))
-              ? YIELD_MS
-              : await this.tryTake(key, limiters);
-          if (wait === 0) break;
-          // Robots (no lane) by platform only: one series per robot would be too many.
-          if (waited === 0)
-            rateLimitWaits().inc({ key: lane ? key : key.split(':')[0], lane: lane ?? 'none' });
-          const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
-          if (options.maxWaitMs !== undefined && waited + pause > options.maxWaitMs) {
-            throw new ChannelError(
-              'rate_limited',
-              'local_rate_limit',
-              `${key}: no free slot within ${options.maxWaitMs} ms`,
-              pause,
-            );
-          }
-          await this.sleep(pause);
-          waited += pause;
+      return await new Promise<number>((resolve, reject) => {
+        this.join(`${lane ?? '-'}|${key}|${windows.map(windowId).join(',')}`, key, windows, lane, {
+          remaining: count,
+          waited: 0,
+          pausing: 0,
+          counted: false,
+          maxWaitMs: options.maxWaitMs,
+          resolve,
+          reject,
+        });
+      });
+    } finally {
+      if (lane === 'priority') {
+        const left = (this.priorityTakers.get(key) ?? 1) - 1;
+        if (left > 0) this.priorityTakers.set(key, left);
+        else {
+          this.priorityTakers.delete(key);
+          // Served (or given up): normal takers may take the slots again.
+          await this.clearPriority(key);
         }
       }
-    } finally {
-      // Served (or given up): normal takers may take the slots again.
-      if (lane === 'priority') await this.clearPriority(key);
     }
-    return waited;
+  }
+
+  /** Puts a taker in its group, starting the group's loop if it has none. */
+  private join(
+    id: string,
+    key: string,
+    windows: StoreWindow[],
+    lane: AcquireOptions['lane'],
+    taker: Taker,
+  ): void {
+    const group = this.groups.get(id);
+    if (!group) {
+      const created: TakeGroup = {
+        key,
+        lane,
+        limiters: windows.map((win) => this.limiterFor(win)),
+        queue: [taker],
+      };
+      this.groups.set(id, created);
+      void this.serve(id, created);
+      return;
+    }
+    // The group pauses because its last take found no free slot (or a priority taker waits):
+    // this taker would find none either before the pause ends, so it waits with the group
+    // instead of asking the store again.
+    const left = group.pauseEndsAt !== undefined ? Math.max(group.pauseEndsAt - Date.now(), 0) : 0;
+    if (left > 0) {
+      this.countWait(group, taker);
+      if (taker.maxWaitMs !== undefined && left > taker.maxWaitMs) {
+        taker.reject(noSlot(key, taker.maxWaitMs, left));
+        return;
+      }
+      taker.pausing = left;
+    }
+    group.queue.push(taker);
+  }
+
+  /**
+   * The loop of one group: takes for every waiting taker at once, hands out what it got in
+   * arrival order, pauses the rest (those whose `maxWaitMs` the pause would exceed give up) and
+   * goes again until nobody waits.
+   */
+  private async serve(id: string, group: TakeGroup): Promise<void> {
+    try {
+      // Takers that come in this same tick share the first take.
+      await Promise.resolve();
+      while (group.queue.length) {
+        if (group.lane === 'priority') await this.markPriority(group.key);
+        const yieldToPriority = group.lane === 'normal' && (await this.priorityWaiting(group.key));
+        // Whoever joined while the mark or the check was in flight is in this take too.
+        const batch = group.queue.slice();
+        let granted = 0;
+        let wait = YIELD_MS;
+        if (!yieldToPriority) {
+          const wanted = batch.reduce((sum, t) => sum + t.remaining, 0);
+          try {
+            ({ granted, wait } = await this.tryTake(group.key, group.limiters, wanted));
+          } catch (err) {
+            // The store failed: every taker of this take fails with it (as each would have).
+            for (const t of batch) settle(t).reject(err);
+            group.queue = group.queue.filter((t) => t.remaining > 0);
+            continue;
+          }
+        }
+        for (const t of batch) {
+          const n = Math.min(t.remaining, granted);
+          t.remaining -= n;
+          granted -= n;
+          if (t.remaining === 0) t.resolve(t.waited);
+        }
+        const unserved = batch.some((t) => t.remaining > 0);
+        group.queue = group.queue.filter((t) => t.remaining > 0);
+        // All served: those that joined meanwhile have not been asked for yet; ask at once.
+        if (!unserved) continue;
+        // No free slot for the rest, nor for those that joined meanwhile: all pause together.
+        const pause = Math.max(wait, MIN_WAIT_MS) + Math.floor(this.random() * JITTER_MS);
+        for (const t of group.queue) {
+          this.countWait(group, t);
+          if (t.maxWaitMs !== undefined && t.waited + pause > t.maxWaitMs) {
+            settle(t).reject(noSlot(group.key, t.maxWaitMs, pause));
+          } else t.pausing = pause;
+        }
+        group.queue = group.queue.filter((t) => t.remaining > 0);
+        if (!group.queue.length) break;
+        group.pauseEndsAt = Date.now() + pause;
+        await this.sleep(pause);
+        group.pauseEndsAt = undefined;
+        for (const t of group.queue) {
+          t.waited += t.pausing;
+          t.pausing = 0;
+        }
+      }
+    } catch (err) {
+      // Not expected (the store's failures are handled above); no taker is left hanging.
+      for (const t of group.queue) t.reject(err);
+    } finally {
+      this.groups.delete(id);
+    }
+  }
+
+  /**
+   * Counts a taker that has to wait, once. Robots (no lane) by platform only: one series per
+   * robot would be too many.
+   */
+  private countWait(group: TakeGroup, taker: Taker): void {
+    if (taker.counted) return;
+    taker.counted = true;
+    rateLimitWaits().inc({
+      key: group.lane ? group.key : group.key.split(':')[0],
+      lane: group.lane ?? 'none',
+    });
   }
 
   /** The marks of waiting priority takers, per key (a counter that expires unless renewed). */
@@ -235,10 +388,15 @@ export class ProviderRateLimiter {
     return this.priorityMarks;
   }
 
-  /** A priority taker waits (or is about to try): normal takers yield. Best effort. */
+  /**
+   * A priority taker waits (or is about to try): normal takers yield. Best effort. `set`, not
+   * `consume`: a consume keeps the expiry the key was created with (Redis `SET NX EX`, the
+   * Postgres upsert), so a mark would lapse 2 s after the first poll however long the taker
+   * waits; set renews it on every poll.
+   */
   private async markPriority(key: string): Promise<void> {
     await this.marks()
-      .consume(key, 1)
+      .set(key, 1, PRIORITY_MARK_SEC)
       .catch(() => undefined);
   }
 
@@ -280,33 +438,80 @@ export class ProviderRateLimiter {
   }
 
   /**
-   * Takes one slot under every limiter; 0 when taken, else the milliseconds until one may be
-   * free. With several rules, all are read first so a slot of one rule is not used up while
-   * another is full (a slot taken and then not used only makes the limit stricter).
+   * Takes up to `wanted` slots under every limiter, with one `consume(key, n)` per limiter;
+   * returns how many it took (the fewest any rule gave) and, when fewer than wanted, the
+   * milliseconds until more may be free.
+   *
+   * A consume of n that does not fit is rejected whole by rate-limiter-flexible, but the store
+   * has added the n all the same (Redis' Lua script, Postgres' upsert and the memory store all
+   * increment first) and the rejection carries the count after that increment, atomically: so
+   * `points − (consumedPoints − n)` of the n fitted, and those are ours. The excess only lies in
+   * a window that is full anyway (it expires with it), so it wastes no slot of a later window.
+   *
+   * With several rules, all are read first and no more is asked than every rule has free, so
+   * the slots of one rule are not used up while another is full; each next rule is asked only
+   * for what the previous ones gave. Slots one rule gave and a later one refused (another
+   * process took them between the read and the consume) stay taken: that only makes the limit
+   * stricter.
    */
-  private async tryTake(key: string, limiters: RateLimiterAbstract[]): Promise<number> {
+  private async tryTake(
+    key: string,
+    limiters: RateLimiterAbstract[],
+    wanted: number,
+  ): Promise<{ granted: number; wait: number }> {
+    let want = wanted;
+    let wait = 0;
     if (limiters.length > 1) {
       const states = await Promise.all(limiters.map((l) => l.get(key)));
-      let wait = 0;
+      const free = states.map((res, i) =>
+        res && res.msBeforeNext > 0
+          ? Math.max(limiters[i].points - res.consumedPoints, 0)
+          : Infinity,
+      );
+      want = Math.min(want, ...free);
+      // The rest waits for every rule left without a free slot.
       states.forEach((res, i) => {
-        if (res && res.consumedPoints >= limiters[i].points && res.msBeforeNext > 0) {
-          wait = Math.max(wait, res.msBeforeNext);
-        }
+        if (res && free[i] <= want && want < wanted) wait = Math.max(wait, res.msBeforeNext);
       });
-      if (wait > 0) return wait;
+      if (want === 0) return { granted: 0, wait: Math.max(wait, 1) };
     }
     for (const limiter of limiters) {
       try {
-        await limiter.consume(key, 1);
+        await limiter.consume(key, want);
       } catch (err) {
-        if (err instanceof RateLimiterRes) return Math.max(err.msBeforeNext, 1);
-        throw new ChannelError(
-          'transient',
-          'rate_limit_store',
-          `rate limiter store failed: ${String(err)}`,
-        );
+        if (!(err instanceof RateLimiterRes)) {
+          throw new ChannelError(
+            'transient',
+            'rate_limit_store',
+            `rate limiter store failed: ${String(err)}`,
+          );
+        }
+        // A rejection that is not past the limit (an in-memory block) gives nothing.
+        const fitted =
+          err.consumedPoints > limiter.points
+            ? Math.min(Math.max(limiter.points - (err.consumedPoints - want), 0), want)
+            : 0;
+        wait = Math.max(wait, err.msBeforeNext, 1);
+        want = fitted;
+        if (want === 0) break;
       }
     }
-    return 0;
+    return { granted: want, wait: want < wanted ? Math.max(wait, 1) : 0 };
   }
+}
+
+/** Marks a taker as done (nothing more to take) and returns it. */
+function settle(taker: Taker): Taker {
+  taker.remaining = 0;
+  return taker;
+}
+
+/** The error of a taker that cannot be served within its `maxWaitMs`. */
+function noSlot(key: string, maxWaitMs: number, retryAfterMs: number): ChannelError {
+  return new ChannelError(
+    'rate_limited',
+    'local_rate_limit',
+    `${key}: no free slot within ${maxWaitMs} ms`,
+    retryAfterMs,
+  );
 }

@@ -1,3 +1,4 @@
+import type { ChannelError } from '../channel.types';
 import { ProviderRateLimiter } from './provider-rate-limiter';
 import {
   ChannelRateLimits,
@@ -151,6 +152,46 @@ describe('ProviderRateLimiter on a fake clock (memory store)', () => {
     expect(grants).toHaveLength(100);
     expect(Math.max(...grants)).toBeGreaterThanOrEqual(9_000); // 100 at 10/s: at least 9 s
     expect(busiest(grants, 1000)).toBeLessThanOrEqual(20);
+  });
+
+  /**
+   * `senders` concurrent sends in a loop for `ms`, as the SMS / voice senders take the limit:
+   * at most 2 s of waiting, else the job comes back after the retry hint (at most 1 s); a send
+   * takes 80 ms. Returns each grant's (fake) time.
+   */
+  async function fanOut(perSecond: number, senders: number, ms: number): Promise<number[]> {
+    const limiter = new ProviderRateLimiter({ kind: 'memory' }, { random: seeded(7) });
+    const rules = [{ points: perSecond, windowMs: 1000 }];
+    const grants: number[] = [];
+    const pause = (delay: number) => new Promise<void>((r) => setTimeout(r, delay));
+    const start = Date.now();
+    let running = senders;
+    for (let i = 0; i < senders; i++) {
+      void (async () => {
+        while (Date.now() - start < ms) {
+          try {
+            await limiter.acquire('twilio:sms', rules, { maxWaitMs: 2000, lane: 'normal' });
+            grants.push(Date.now() - start);
+            await pause(80);
+          } catch (err) {
+            await pause(Math.min(Math.max((err as ChannelError).retryAfterMs ?? 0, 50), 1000));
+          }
+        }
+        running--;
+      })();
+    }
+    while (running > 0) await jest.advanceTimersByTimeAsync(50);
+    return grants.filter((at) => at < ms);
+  }
+
+  it('50 concurrent senders keep 10 SMS a second and 1 call a second at the limit (within 5 %)', async () => {
+    const sms = await fanOut(10, 50, 30_000);
+    expect(sms.length).toBeGreaterThanOrEqual(0.95 * 10 * 30);
+    expect(sms.length).toBeLessThanOrEqual(10 * 30);
+    expect(busiest(sms, 1000)).toBeLessThanOrEqual(20);
+    const calls = await fanOut(1, 50, 30_000);
+    expect(calls.length).toBeGreaterThanOrEqual(0.95 * 30);
+    expect(calls.length).toBeLessThanOrEqual(30);
   });
 
   it('returns the wait it imposed, and gives up past maxWaitMs', async () => {
