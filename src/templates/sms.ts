@@ -517,21 +517,39 @@ function longText(f: WarningFacts): string {
 
 /* ---- assembly ---- */
 
+/**
+ * Both forms, each rendered when it is first read: a fan-out sends residents the short form and
+ * responsible persons the long one, so each person's send renders only the form it sends (the
+ * other is the same text whenever it is read).
+ */
 function build(f: WarningFacts, parts: SmsPart[]): SmsMessage {
   // The carrier signature comes first (carriers take the first 【…】 as the signature), the drill
   // or test mark right after it; neither is ever cut.
-  const fit = fitToSegment([
-    { name: 'signature', text: signatureOf(f) },
-    { name: 'mark', text: tagOf(f) },
-    ...parts,
-  ]);
-  const long = longText(f);
+  let fit: ReturnType<typeof fitToSegment> | undefined;
+  const shortForm = () =>
+    (fit ??= fitToSegment([
+      { name: 'signature', text: signatureOf(f) },
+      { name: 'mark', text: tagOf(f) },
+      ...parts,
+    ]));
+  let long: string | undefined;
+  const longForm = () => (long ??= longText(f));
   return {
-    short: fit.text,
-    long,
-    shortSegments: fit.segments,
-    longSegments: segmentsOf(long),
-    shortFits: fit.fits,
+    get short() {
+      return shortForm().text;
+    },
+    get long() {
+      return longForm();
+    },
+    get shortSegments() {
+      return shortForm().segments;
+    },
+    get longSegments() {
+      return segmentsOf(longForm());
+    },
+    get shortFits() {
+      return shortForm().fits;
+    },
   };
 }
 

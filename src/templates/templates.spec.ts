@@ -25,7 +25,9 @@ import {
   TemplateNotFoundError,
   utf8Bytes,
 } from './index';
+import * as format from './format';
 import { joinPlaceName } from './format';
+import * as segments from './sms-segments';
 import { analyzeSms, countSmsSegments } from './sms-segments';
 
 const SIG = '汶川县应急';
@@ -946,5 +948,42 @@ describe('issue 9: what people read and hear is true', () => {
     expect(md).toContain('- 李四（未绑定群账号，无法@提醒）');
     expect(md).toContain('- 王五（未绑定群账号，无法@提醒）');
     expect(md).not.toMatch(/@李四|<at[^>]*><\/at>|bad id/);
+  });
+});
+
+describe('sms: each form rendered when it is read', () => {
+  const recipient = { name: '张三', role: '居民', confirmUrl: 'https://ack.example.cn/c/abc' };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('a resident sent the short form costs no long text, a grid leader sent the long one no fitting', () => {
+    const longFields = jest.spyOn(format, 'warningFields');
+    const fitting = jest.spyOn(segments, 'fitToSegment');
+    const resident = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      recipient,
+    });
+    expect(resident.shortFits && resident.short).toContain('回复1确认');
+    expect(longFields).not.toHaveBeenCalled();
+    expect(fitting).toHaveBeenCalledTimes(1);
+
+    fitting.mockClear();
+    const leader = renderMessage('sms', {
+      warning: IMMINENT_RED_ALERT,
+      signature: SIG,
+      recipient: { ...recipient, role: '网格员' },
+    });
+    expect(leader.long).toContain('https://ack.example.cn/c/abc');
+    expect(fitting).not.toHaveBeenCalled();
+    expect(longFields).toHaveBeenCalledTimes(1);
+    // Read again (and the other form too): the same text each time, each rendered once.
+    const long = leader.long;
+    expect(leader.long).toBe(long);
+    expect(leader.longSegments).toBeGreaterThan(1);
+    const short = leader.short;
+    expect(leader.short).toBe(short);
+    expect(leader.shortSegments).toBe(1);
+    expect(longFields).toHaveBeenCalledTimes(1);
+    expect(fitting).toHaveBeenCalledTimes(1);
   });
 });
