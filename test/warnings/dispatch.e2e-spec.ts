@@ -256,14 +256,15 @@ describe('issuing a warning dispatches it on every channel through the providers
     expect(twice.status).toBe(409);
   });
 
-  it("numbers a task's attempt after one another insert of the assignee took the same number first (no 500)", async () => {
+  it("numbers a task's attempt after another task SMS of the assignee took the same number first (no 500)", async () => {
     const [chief] = await t.db.query(
       `SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
         WHERE d.warning_id = $1 AND p.external_id = $2`,
       [warningId, PEOPLE.villageChief.ext],
     );
-    // Another attempt of the village chief (as a step or a notice would add) takes the next
-    // number and is not committed yet when the task is assigned.
+    // Another task SMS of the village chief (a task assigned to them at the same moment) takes
+    // the next number and is not committed yet when the task is assigned. (Their alert's steps
+    // and notices are numbered apart, per purpose: they never take a task's number.)
     const other = t.db.createQueryRunner();
     await other.connect();
     await other.startTransaction();
@@ -273,7 +274,7 @@ describe('issuing a warning dispatches it on every channel through the providers
         `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, status)
          SELECT a.delivery_id, a.warning_id, w.current_version, 'alert',
                 (SELECT coalesce(max(seq), -1) + 1 FROM contact_attempts WHERE delivery_id = $1),
-                'sms', a.contact_kind, a.address, a.priority, 'warning', 'cancelled'
+                'manual', a.contact_kind, a.address, a.priority, 'task', 'cancelled'
            FROM contact_attempts a JOIN warnings w ON w.id = a.warning_id
           WHERE a.delivery_id = $1 LIMIT 1
          RETURNING seq`,

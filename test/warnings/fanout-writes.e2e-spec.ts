@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { oneNumberResidents, villageFixtureSql } from '../helpers/directory-fixture';
 import { stepJobIdFor } from '../helpers/step-timers';
 import { waitUntil } from '../helpers/wait';
+import { FanoutService } from '../../src/modules/dispatch/fanout.service';
 import { hoursFromNow } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
@@ -122,5 +123,65 @@ describe('fan-out: a delivery is written once, its chain started in the same row
       const job = await timers.getJob(stepJobIdFor(id, 1, 1, r.dueAt));
       expect(job?.id).toBe(stepJobIdFor(id, 1, 1, r.dueAt));
     }
+  });
+
+  it('writes the first contacts of a person whom a notice about others reached first, when a killed fan-out is run again', async () => {
+    // A fan-out killed after it wrote a batch's deliveries (their chains started) and before it
+    // wrote their first attempts: meanwhile a resident's step ran out and their grid leader was
+    // sent a notice about it (numbered first on the leader's delivery). The fan-out's second
+    // run must still write the leader's own alert.
+    for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send({
+        kind: 'meteorological_risk',
+        level: 'orange',
+        hazard: 'landslide',
+        headline: '渔子溪村地质灾害气象风险橙色预警（重跑）',
+        description: '受强降雨影响，渔子溪村地质灾害风险高。',
+        instruction: '请立即检查隐患点，做好转移准备',
+        areas: ['513221001001'],
+        audience: ['resident', 'grid_leader', 'village_responsible'],
+        effective: hoursFromNow(0),
+        expires: hoursFromNow(24),
+      });
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    const done = async () =>
+      (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+        .fanout_done_at as Date | null;
+    await waitUntil(done, 'the fan-out done');
+    const ownAlert = async () =>
+      (
+        await t.db.query(
+          `SELECT a.seq, a.channel FROM contact_attempts a JOIN deliveries d ON d.id = a.delivery_id
+             JOIN people p ON p.id = d.person_id
+            WHERE d.warning_id = $1 AND p.external_id = 'P-GL1' AND a.purpose = 'warning' ORDER BY a.seq`,
+          [id],
+        )
+      ).map((a: { seq: number; channel: string }) => `${a.seq}:${a.channel}`) as string[];
+    const written = await ownAlert();
+    expect(written.length).toBeGreaterThan(0);
+
+    // The state the kill left: the leader's alert not written, a notice to them numbered 0.
+    await t.db.query(
+      `WITH gl AS (SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
+                    WHERE d.warning_id = $1 AND p.external_id = 'P-GL1'),
+            gone AS (DELETE FROM contact_attempts WHERE delivery_id IN (SELECT id FROM gl) RETURNING 1)
+       INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind,
+                                     address, priority, purpose, status)
+       SELECT gl.id, $1, 1, 'alert', 0, 'sms', 'mobile', '+8613800000002', 5, 'notice', 'cancelled'
+         FROM gl, (SELECT count(*) FROM gone) g`,
+      [id],
+    );
+    await t.db.query(`UPDATE warnings SET fanout_done_at = NULL WHERE id = $1`, [id]);
+    expect(await ownAlert()).toEqual([]);
+
+    await t.app.get(FanoutService).run(id, 1);
+    expect(await done()).not.toBeNull();
+    // Their own alert again, as the first run wrote it; the notice keeps its number.
+    expect(await ownAlert()).toEqual(written);
   });
 });

@@ -25,6 +25,7 @@ import { SendClaimOwners1765540000000 } from './1765540000000-SendClaimOwners';
 import { EdgeSubjectMarks1765600000000 } from './1765600000000-EdgeSubjectMarks';
 import { FailedAttemptsIndex1765610000000 } from './1765610000000-FailedAttemptsIndex';
 import { SweepIndexes1765620000000 } from './1765620000000-SweepIndexes';
+import { AttemptNumbersPerPurpose1765630000000 } from './1765630000000-AttemptNumbersPerPurpose';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   EdgeSubjectMarks1765600000000,
   FailedAttemptsIndex1765610000000,
   SweepIndexes1765620000000,
+  AttemptNumbersPerPurpose1765630000000,
 ];

@@ -95,7 +95,7 @@ export class TaskMoves {
           `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, task_id, purpose)
            SELECT $1, $2, $3, 'alert', coalesce(max(seq), -1) + 1, 'manual', 'mobile', $4, $5, $6, 'task'
              FROM contact_attempts WHERE delivery_id = $1
-           ON CONFLICT (delivery_id, version, msg_type, seq) DO NOTHING
+           ON CONFLICT (delivery_id, version, msg_type, purpose, seq) DO NOTHING
            RETURNING id`,
           [delivery.id, t.warningId, t.version, t.assignee.mobile, t.priority, task.id],
         );
