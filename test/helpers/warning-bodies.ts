@@ -22,3 +22,20 @@ export function imminentWarning(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+/** A valid orange meteorological-risk warning to everyone of the test village. */
+export function riskWarning(overrides: Record<string, unknown> = {}) {
+  return {
+    kind: 'meteorological_risk',
+    level: 'orange',
+    hazard: 'landslide',
+    headline: '渔子溪村地质灾害气象风险橙色预警',
+    description: '受强降雨影响，渔子溪村地质灾害风险高。',
+    instruction: '请立即检查隐患点，做好转移准备',
+    areas: ['513221001001'],
+    audience: ['resident', 'grid_leader', 'village_responsible'],
+    effective: hoursFromNow(0),
+    expires: hoursFromNow(24),
+    ...overrides,
+  };
+}

@@ -5,35 +5,12 @@ import {
   LOST_GROUP_RULES_SQL,
 } from '../../src/modules/dispatch/escalation.service';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { plannedRows } from '../helpers/plan-rows';
 
 /** Residents reached on an active warning: nothing of theirs concerns either search. */
 const RESIDENTS = 5000;
 /** Grids, each with a grid leader whose group rule was evaluated (but the last grid's). */
 const GRIDS = 20;
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  'Rows Removed by Filter'?: number;
-  'Rows Removed by Join Filter'?: number;
-  'Rows Removed by Index Recheck'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows of `table` a plan handled in all its loops (returned or filtered out). */
-function rowsOf(node: PlanNode, table: 'deliveries' | 'people'): number {
-  const own =
-    node['Relation Name'] === table || node['Index Name']?.startsWith(`${table}_`)
-      ? ((node['Actual Rows'] ?? 0) +
-          (node['Rows Removed by Filter'] ?? 0) +
-          (node['Rows Removed by Join Filter'] ?? 0) +
-          (node['Rows Removed by Index Recheck'] ?? 0)) *
-        (node['Actual Loops'] ?? 1)
-      : 0;
-  return own + (node.Plans ?? []).reduce((n, c) => n + rowsOf(c, table), 0);
-}
 
 /**
  * Two searches of the recovery sweep (every 30 s) read every delivery of every active warning: at
@@ -45,15 +22,6 @@ describe('recovery sweep: lost group rules and help requests, found by what they
   let db: TestDatabase;
   let ds: DataSource;
   let warningId: string;
-
-  async function plannedRows(sql: string, table: 'deliveries' | 'people' = 'deliveries') {
-    const [
-      {
-        'QUERY PLAN': [plan],
-      },
-    ] = await ds.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
-    return rowsOf((plan as { Plan: PlanNode }).Plan, table);
-  }
 
   beforeAll(async () => {
     db = await createTestDatabase('sweep_plans');
@@ -142,9 +110,9 @@ describe('recovery sweep: lost group rules and help requests, found by what they
     );
     expect(found).toEqual(notPassedOn);
     // The three requests for help and the deliveries they reached; never the thousands.
-    expect(await plannedRows(HELP_NOT_PASSED_ON_SQL)).toBeLessThan(50);
+    expect(await plannedRows(ds, HELP_NOT_PASSED_ON_SQL, 'deliveries')).toBeLessThan(50);
     // Who should have heard of each: the requester, their supervisor, the duty officers.
-    expect(await plannedRows(HELP_NOT_PASSED_ON_SQL, 'people')).toBeLessThan(50);
+    expect(await plannedRows(ds, HELP_NOT_PASSED_ON_SQL, 'people')).toBeLessThan(50);
   });
 
   it('finds the grid whose group rule was lost, reading the responsible people, not every delivery', async () => {
@@ -152,6 +120,6 @@ describe('recovery sweep: lost group rules and help requests, found by what they
       { warningId, version: 1, gridCode: `513221001001${String(GRIDS).padStart(3, '0')}` },
     ]);
     // The grid leaders' deliveries (one a grid), give or take; never the residents'.
-    expect(await plannedRows(LOST_GROUP_RULES_SQL)).toBeLessThan(GRIDS * 3);
+    expect(await plannedRows(ds, LOST_GROUP_RULES_SQL, 'deliveries')).toBeLessThan(GRIDS * 3);
   });
 });

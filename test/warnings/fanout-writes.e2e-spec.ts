@@ -5,7 +5,7 @@ import { oneNumberResidents, villageFixtureSql } from '../helpers/directory-fixt
 import { stepJobIdFor } from '../helpers/step-timers';
 import { waitUntil } from '../helpers/wait';
 import { FanoutService } from '../../src/modules/dispatch/fanout.service';
-import { hoursFromNow } from '../helpers/warning-bodies';
+import { riskWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
 
@@ -24,6 +24,14 @@ describe('fan-out: a delivery is written once, its chain started in the same row
   let t: TestApp;
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
   const queue = (name: string) => t.app.get<Queue>(getQueueToken(name), { strict: false });
+  const issue = async (headline: string) => {
+    const res = await t.http().post('/v1/warnings').set(duty()).send(riskWarning({ headline }));
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const fanoutDone = async (id: string) =>
+    (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
+      .fanout_done_at as Date | null;
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
@@ -51,30 +59,8 @@ describe('fan-out: a delivery is written once, its chain started in the same row
   it('writes every delivery with its first step started, updates none of them, and schedules their timers', async () => {
     // The sends are held: only the fan-out's own writes are counted.
     for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
-    const res = await t
-      .http()
-      .post('/v1/warnings')
-      .set(duty())
-      .send({
-        kind: 'meteorological_risk',
-        level: 'orange',
-        hazard: 'landslide',
-        headline: '渔子溪村地质灾害气象风险橙色预警（一次写入）',
-        description: '受强降雨影响，渔子溪村地质灾害风险高。',
-        instruction: '请立即检查隐患点，做好转移准备',
-        areas: ['513221001001'],
-        audience: ['resident', 'grid_leader', 'village_responsible'],
-        effective: hoursFromNow(0),
-        expires: hoursFromNow(24),
-      });
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
-    await waitUntil(
-      async () =>
-        (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
-          .fanout_done_at,
-      'the fan-out done',
-    );
+    const id = await issue('渔子溪村地质灾害气象风险橙色预警（一次写入）');
+    await waitUntil(() => fanoutDone(id), 'the fan-out done');
 
     const rows: {
       person: string;
@@ -131,28 +117,8 @@ describe('fan-out: a delivery is written once, its chain started in the same row
     // sent a notice about it (numbered first on the leader's delivery). The fan-out's second
     // run must still write the leader's own alert.
     for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
-    const res = await t
-      .http()
-      .post('/v1/warnings')
-      .set(duty())
-      .send({
-        kind: 'meteorological_risk',
-        level: 'orange',
-        hazard: 'landslide',
-        headline: '渔子溪村地质灾害气象风险橙色预警（重跑）',
-        description: '受强降雨影响，渔子溪村地质灾害风险高。',
-        instruction: '请立即检查隐患点，做好转移准备',
-        areas: ['513221001001'],
-        audience: ['resident', 'grid_leader', 'village_responsible'],
-        effective: hoursFromNow(0),
-        expires: hoursFromNow(24),
-      });
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
-    const done = async () =>
-      (await t.db.query(`SELECT fanout_done_at FROM warnings WHERE id = $1`, [id]))[0]
-        .fanout_done_at as Date | null;
-    await waitUntil(done, 'the fan-out done');
+    const id = await issue('渔子溪村地质灾害气象风险橙色预警（重跑）');
+    await waitUntil(() => fanoutDone(id), 'the fan-out done');
     const ownAlert = async () =>
       (
         await t.db.query(
@@ -180,7 +146,7 @@ describe('fan-out: a delivery is written once, its chain started in the same row
     expect(await ownAlert()).toEqual([]);
 
     await t.app.get(FanoutService).run(id, 1);
-    expect(await done()).not.toBeNull();
+    expect(await fanoutDone(id)).not.toBeNull();
     // Their own alert again, as the first run wrote it; the notice keeps its number.
     expect(await ownAlert()).toEqual(written);
   });
