@@ -3,6 +3,7 @@ import { buildDataSourceOptions, runMigrations } from '../../src/database/data-s
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { StepMoves } from '../../src/modules/chain/step-moves.repository';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import type { PlanNode } from '../helpers/plan-rows';
 
 /** People of one grid, each on every warning below. */
 const PEOPLE = 5000;
@@ -10,19 +11,6 @@ const PEOPLE = 5000;
 const EARLIER = 4;
 /** Chains one advancing statement moves here (the gateway's is 2,000). */
 const BATCH = 100;
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Subplan Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  'Rows Removed by Filter'?: number;
-  'Rows Removed by Join Filter'?: number;
-  'Rows Removed by Index Recheck'?: number;
-  Plans?: PlanNode[];
-}
 
 /**
  * The nodes of the part of a plan that writes (a CTE that finds the rows to move is left out)

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
 
 export interface TestDatabase {
   /** Connection URL of the new, empty database. */
@@ -55,4 +57,15 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
       );
     },
   };
+}
+
+/** A new test database with every migration of the project applied, and a data source on it. */
+export async function migratedTestDatabase(
+  label: string,
+): Promise<{ db: TestDatabase; ds: DataSource }> {
+  const db = await createTestDatabase(label);
+  const ds = new DataSource(buildDataSourceOptions(db.url));
+  await ds.initialize();
+  await runMigrations(ds);
+  return { db, ds };
 }

@@ -2,9 +2,10 @@ import type { DataSource } from 'typeorm';
 
 /** A node of a Postgres plan (`EXPLAIN (ANALYZE, FORMAT JSON)`), as far as the counts need. */
 export interface PlanNode {
-  'Node Type'?: string;
+  'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Subplan Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
   'Rows Removed by Filter'?: number;

@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
+import type { DataSource } from 'typeorm';
 import { STRANDED_SQL } from '../../src/modules/dispatch/lifecycle.service';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { migratedTestDatabase, type TestDatabase } from '../helpers/database';
 import { plannedRows } from '../helpers/plan-rows';
 
 /** People reached on an active warning (their one SMS sent): nothing of theirs was cut short. */
@@ -18,10 +17,7 @@ describe('recovery sweep: failure handling cut short, found by what failed', () 
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase('stranded_plan');
-    ds = new DataSource(buildDataSourceOptions(db.url));
-    await ds.initialize();
-    await runMigrations(ds);
+    ({ db, ds } = await migratedTestDatabase('stranded_plan'));
     await ds.query(`
       INSERT INTO divisions (code, name, level, parent_code) VALUES
         ('51', '四川省', 'province', NULL), ('5132', '阿坝州', 'city', '51'),

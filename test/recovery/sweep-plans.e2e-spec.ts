@@ -1,10 +1,9 @@
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
+import type { DataSource } from 'typeorm';
 import {
   HELP_NOT_PASSED_ON_SQL,
   LOST_GROUP_RULES_SQL,
 } from '../../src/modules/dispatch/escalation.service';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { migratedTestDatabase, type TestDatabase } from '../helpers/database';
 import { plannedRows } from '../helpers/plan-rows';
 
 /** Residents reached on an active warning: nothing of theirs concerns either search. */
@@ -24,10 +23,7 @@ describe('recovery sweep: lost group rules and help requests, found by what they
   let warningId: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sweep_plans');
-    ds = new DataSource(buildDataSourceOptions(db.url));
-    await ds.initialize();
-    await runMigrations(ds);
+    ({ db, ds } = await migratedTestDatabase('sweep_plans'));
     await ds.query(`
       INSERT INTO divisions (code, name, level, parent_code) VALUES
         ('51', '四川省', 'province', NULL), ('5132', '阿坝州', 'city', '51'),
