@@ -103,7 +103,7 @@ export class EntryMoves {
          not_woken_at = CASE WHEN deliveries.version = EXCLUDED.version THEN deliveries.not_woken_at END,
          version = EXCLUDED.version
        RETURNING id, person_id AS "personId", msg_type AS "msgType", state, step,
-                 xmax = 0 AS inserted, step_due_at AS "stepDueAt"`,
+                 created_at = now() AS inserted, step_due_at AS "stepDueAt"`,
       [
         warningId,
         version,
@@ -117,7 +117,8 @@ export class EntryMoves {
         rows.map((r) => firstSteps.get(r.personId)?.waitSeconds ?? null),
       ],
     );
-    // `xmax = 0`: the row version this statement wrote is an insert, not the conflict's update.
+    // Inserted by this statement: its `created_at` (default now()) is this transaction's start; a
+    // row found there already keeps the time an earlier transaction wrote it.
     return found.map(({ inserted, stepDueAt, ...d }) =>
       inserted && stepDueAt ? { ...d, startedDueAt: new Date(stepDueAt) } : d,
     );
