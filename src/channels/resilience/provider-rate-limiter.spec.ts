@@ -238,29 +238,38 @@ describe.each<Store>(['redis', 'postgres'])(
       };
     }
 
+    /**
+     * Two workers on one key of one slot a second, the slot of this second taken by the second
+     * worker: the first (a hazard report's notices) wakes last of the two when it waits (most
+     * jitter), so only its lane can put it first; `priorityWaits` settles once it waits.
+     */
+    async function twoWorkersOneSlotTaken(stores: RateLimitStore[]) {
+      const keyPrefix = `t${randomBytes(4).toString('hex')}`;
+      let waiting!: () => void;
+      const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
+      const hazard = new ProviderRateLimiter(stores[0], {
+        keyPrefix,
+        insurance: false,
+        random: () => 0.99,
+        sleep: (ms) => {
+          waiting();
+          return new Promise((r) => setTimeout(r, ms));
+        },
+      });
+      const fanout = new ProviderRateLimiter(stores[1], {
+        keyPrefix,
+        insurance: false,
+        random: () => 0,
+      });
+      const rules = [{ points: 1, windowMs: 1000 }];
+      await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+      return { hazard, fanout, rules, priorityWaits };
+    }
+
     it('a waiting priority taker (a hazard notice) gets the next slot before a normal one (a fan-out send) of another worker', async () => {
       const { stores, close } = await twoStores();
       try {
-        const keyPrefix = `t${randomBytes(4).toString('hex')}`;
-        let waiting!: () => void;
-        const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
-        // The priority taker wakes last of the two (most jitter): only its lane can put it first.
-        const hazard = new ProviderRateLimiter(stores[0], {
-          keyPrefix,
-          insurance: false,
-          random: () => 0.99,
-          sleep: (ms) => {
-            waiting();
-            return new Promise((r) => setTimeout(r, ms));
-          },
-        });
-        const fanout = new ProviderRateLimiter(stores[1], {
-          keyPrefix,
-          insurance: false,
-          random: () => 0,
-        });
-        const rules = [{ points: 1, windowMs: 1000 }];
-        await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+        const { hazard, fanout, rules, priorityWaits } = await twoWorkersOneSlotTaken(stores);
         const order: string[] = [];
         const notice = hazard
           .acquire('twilio:sms', rules, { lane: 'priority' })
@@ -279,25 +288,7 @@ describe.each<Store>(['redis', 'postgres'])(
     it('two notices waiting in one worker both go before a send of another worker: the first one served does not lift the mark', async () => {
       const { stores, close } = await twoStores();
       try {
-        const keyPrefix = `t${randomBytes(4).toString('hex')}`;
-        let waiting!: () => void;
-        const priorityWaits = new Promise<void>((resolve) => (waiting = resolve));
-        const hazard = new ProviderRateLimiter(stores[0], {
-          keyPrefix,
-          insurance: false,
-          random: () => 0.99,
-          sleep: (ms) => {
-            waiting();
-            return new Promise((r) => setTimeout(r, ms));
-          },
-        });
-        const fanout = new ProviderRateLimiter(stores[1], {
-          keyPrefix,
-          insurance: false,
-          random: () => 0,
-        });
-        const rules = [{ points: 1, windowMs: 1000 }];
-        await expect(fanout.acquire('twilio:sms', rules, { lane: 'normal' })).resolves.toBe(0);
+        const { hazard, fanout, rules, priorityWaits } = await twoWorkersOneSlotTaken(stores);
         const order: string[] = [];
         const notices = [1, 2].map((i) =>
           hazard
