@@ -223,6 +223,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     // Carrier limits per number as configured (off unless CARRIER_LIMITS_* are set).
     new NumberLimits(ds, config),
     new AnswerListeners(),
+    config,
   );
   return { queues, dispatch, escalation };
 }

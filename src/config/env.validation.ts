@@ -142,6 +142,26 @@ export class EnvironmentVariables {
   ESCALATION_CONCURRENCY = 10;
 
   /**
+   * Chains one statement of a step timer moves to their next step (their follow-ups go in batches
+   * of the same size).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20_000)
+  STEP_TIMER_BATCH = 2000;
+
+  /**
+   * Batches of one step timer moved at the same time, each in a transaction of its own (rows
+   * another holds are skipped): the last of 20,000 chains due at one instant moves sooner.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  STEP_TIMER_MOVERS = 2;
+
+  /**
    * How often each worker process runs the recovery sweep (lost enqueues, stuck sends, overdue
    * timers and expiries); one process at a time sweeps. A timer of the process, not a schedule in
    * the queue backend, so that a Redis that lost its data cannot lose the sweep.

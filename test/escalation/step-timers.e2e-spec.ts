@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { stepTimerJobId } from '../../src/common/queue/queue-names';
 import { DispatchQueue } from '../../src/common/queue/dispatch-queue.service';
 import { EscalationService } from '../../src/modules/dispatch/escalation.service';
+import { StepMoves } from '../../src/modules/chain/step-moves.repository';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { replacePolicy, responsiblePolicy } from '../helpers/policies';
@@ -13,6 +14,8 @@ import { hoursFromNow } from '../helpers/warning-bodies';
 const APP_SECRET = 'step-timers-e2e-secret'.padEnd(40, 's');
 const CROWD = 500;
 const SEND_QUEUES = ['send-sms', 'send-voice', 'send-email', 'send-robot', 'send-broadcast'];
+/** Chains a step timer's statement moves here: the crowd's timer takes several statements. */
+const STEP_TIMER_BATCH = 100;
 
 /** 500 group monitors of grid 1, one mobile each. */
 const crowdSql = `
@@ -93,7 +96,11 @@ describe('叫应 step timers: one job per warning, step and due second', () => {
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
-    t = await startTestApp({ sandbox: true, seedSql: villageFixtureSql(APP_SECRET) + crowdSql });
+    t = await startTestApp({
+      sandbox: true,
+      seedSql: villageFixtureSql(APP_SECRET) + crowdSql,
+      env: { STEP_TIMER_BATCH: String(STEP_TIMER_BATCH) },
+    });
     // Nothing is sent here: only the chains' rows and jobs are looked at.
     for (const name of SEND_QUEUES) await queue(name).pause();
   });
@@ -126,11 +133,12 @@ describe('叫应 step timers: one job per warning, step and due second', () => {
     await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
   });
 
-  it('timers run at the same time, replayed, retried or re-added advance every person exactly once', async () => {
-    await replacePolicy(t, twoSteps(600));
-    const id = await issue();
-    // The timers are taken out of the queue (as if lost) and the wait made to have run out, so
-    // that the test runs them by hand, concurrently, before the workers do.
+  /**
+   * The warning's step 1 timers taken out of the queue (as if lost) and every wait made to have
+   * run out, so that a test runs them by hand before the workers do: the timers, and the job data
+   * of one timer for all of them.
+   */
+  const overdueStep1 = async (id: string) => {
     const step1 = await stepTimerJobs(escalation(), id, 1);
     expect(step1.map((j) => j.id).sort()).toEqual(await expectedTimers(id, 1));
     for (const job of step1) await job.remove();
@@ -140,7 +148,54 @@ describe('叫应 step timers: one job per warning, step and due second', () => {
        SELECT floor(extract(epoch FROM min(step_due_at)))::bigint AS second FROM u`,
       [id],
     );
-    const overdue = { warningId: id, version: 1, step: 1, second: Number(second) };
+    return { step1, overdue: { warningId: id, version: 1, step: 1, second: Number(second) } };
+  };
+
+  it('a timer of many chains moves its batches two at a time, each chain once', async () => {
+    await replacePolicy(t, twoSteps(600));
+    const id = await issue();
+    const { overdue } = await overdueStep1(id);
+    const before = await chains(id);
+    expect(before.length).toBeGreaterThan(3 * STEP_TIMER_BATCH);
+    const moves = t.app.get(StepMoves, { strict: false });
+    const advanceDue = moves.advanceDue.bind(moves);
+    // Each statement waits (a second at most) for another to be under way beside it.
+    let inFlight = 0;
+    let most = 0;
+    let statements = 0;
+    let together!: () => void;
+    const twoUnderWay = new Promise<void>((resolve) => (together = resolve));
+    const spy = jest.spyOn(moves, 'advanceDue').mockImplementation(async (...args) => {
+      statements += 1;
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      if (inFlight >= 2) together();
+      await Promise.race([twoUnderWay, new Promise((r) => setTimeout(r, 1000))]);
+      try {
+        return await advanceDue(...args);
+      } finally {
+        inFlight -= 1;
+      }
+    });
+    try {
+      const svc = t.app.get(EscalationService, { strict: false });
+      expect(await svc.onStepsDue(overdue)).toEqual({ advanced: before.length });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBe(2);
+    expect(statements).toBeGreaterThanOrEqual(Math.ceil(before.length / STEP_TIMER_BATCH));
+    // Each person moved once: step 2, its SMS written once, one audit event for it.
+    expect((await chains(id)).map((r) => [r.step, r.stepDone, r.attempts, r.created])).toEqual(
+      before.map(() => [2, 2, 2, 2]),
+    );
+    await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
+  });
+
+  it('timers run at the same time, replayed, retried or re-added advance every person exactly once', async () => {
+    await replacePolicy(t, twoSteps(600));
+    const id = await issue();
+    const { step1, overdue } = await overdueStep1(id);
     const before = await chains(id);
     expect(before.every((r) => r.attempts === 1 && r.created === 1)).toBe(true);
 

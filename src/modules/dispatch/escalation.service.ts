@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
@@ -40,8 +41,10 @@ export interface StepTimerOutcome {
   againAt?: number;
 }
 
-/** Deliveries one statement advances; their follow-ups go in batches of the same size. */
+/** Deliveries one statement advances (STEP_TIMER_BATCH); their follow-ups go in batches of the same size. */
 const STEP_BATCH = 2000;
+/** Advancing statements of one step timer run at the same time (STEP_TIMER_MOVERS). */
+const STEP_MOVERS = 2;
 /** People whose chain ran out escalated at the same time (each is several statements). */
 const ENDED_CONCURRENCY = 8;
 /** Runs `fn` over `items`, `n` at a time; every item is tried, the first error is thrown after. */
@@ -59,6 +62,14 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 }
 
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
+
+/** A whole number of at least 1 from config, else `fallback`. */
+function wholeAtLeastOne(raw: unknown, fallback: number): number {
+  const n = Number(raw);
+  return raw !== undefined && raw !== null && raw !== '' && Number.isInteger(n) && n >= 1
+    ? n
+    : fallback;
+}
 
 /**
  * Part of the recovery sweep: group-rule timers overdue by a minute without an outcome on record
@@ -107,6 +118,9 @@ export const HELP_NOT_PASSED_ON_SQL = `
 @Injectable()
 export class EscalationService implements AnswerListener {
   private readonly logger = new Logger(EscalationService.name);
+  /** Chains one step-timer statement moves, and such statements run at once per timer. */
+  private readonly stepBatch: number;
+  private readonly stepMovers: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -122,9 +136,12 @@ export class EscalationService implements AnswerListener {
     private readonly notices: NoticesRepository,
     private readonly numberLimits: NumberLimits,
     listeners: AnswerListeners,
+    config: ConfigService,
   ) {
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     listeners.register(this);
+    this.stepBatch = wholeAtLeastOne(config.get('STEP_TIMER_BATCH'), STEP_BATCH);
+    this.stepMovers = wholeAtLeastOne(config.get('STEP_TIMER_MOVERS'), STEP_MOVERS);
   }
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */
@@ -284,12 +301,21 @@ export class EscalationService implements AnswerListener {
     if (opts.retry) await this.finishSteps(t.warningId, t.version, t.step + 1, 0);
     // Every due chain is advanced first (the timer "fires" for all of them), then their
     // follow-ups run batch by batch: their work would otherwise delay the later batches' advance.
+    // Several movers take batches at the same time, each in its own transaction; one skips the
+    // rows another holds, and stops at a short batch (what is left, the others move).
     const batches: AdvancedDelivery[][] = [];
-    for (;;) {
-      const batch = await this.steps.advanceDue(t, firedAt, STEP_BATCH);
-      if (batch.length) batches.push(batch);
-      if (batch.length < STEP_BATCH) break;
-    }
+    const mover = async () => {
+      for (;;) {
+        const batch = await this.steps.advanceDue(t, firedAt, this.stepBatch);
+        if (batch.length) batches.push(batch);
+        if (batch.length < this.stepBatch) return;
+      }
+    };
+    const moved = await Promise.allSettled(Array.from({ length: this.stepMovers }, mover));
+    // A mover's failure fails the run once every mover is done (what moved is followed up by
+    // the job's retry, finishSteps).
+    const refused = moved.find((m) => m.status === 'rejected');
+    if (refused) throw refused.reason;
     const failures: unknown[] = [];
     for (const batch of batches) {
       this.observeLateness(batch, firedAt);
@@ -360,13 +386,13 @@ export class EscalationService implements AnswerListener {
             AND d.step_started_at <= now() - make_interval(secs => $4) AND ${OPEN} AND w.state = 'active'
             AND d.id > $5
           ORDER BY d.id LIMIT $6`,
-        [warningId, version, step, minAgeSeconds, after, STEP_BATCH],
+        [warningId, version, step, minAgeSeconds, after, this.stepBatch],
       );
       if (!batch.length) break;
       found += batch.length;
       after = batch[batch.length - 1].id;
       await this.followUp(batch, step - 1).catch((err: unknown) => failures.push(err));
-      if (batch.length < STEP_BATCH) break;
+      if (batch.length < this.stepBatch) break;
     }
     if (failures.length) throw failures[0];
     return found;
