@@ -556,8 +556,10 @@ export class EnvironmentVariables {
 
   /**
    * Answers (keypresses, SMS replies) being handled or recorded at once by this API process,
-   * those acknowledged before they were recorded included; past it (the last resort: a Twilio
-   * Gather action answered 503 is not retried) they are answered 503 with Retry-After. 0: no limit.
+   * those acknowledged before they were recorded included; past it an answer is only kept in the
+   * inbound spool (recorded by its worker) and answered "received". 503 with Retry-After (a Twilio
+   * Gather action answered 503 is not retried) only for a key that needs the database to be
+   * answered, or while as many answers are being spooled as this bound. 0: no limit.
    */
   @Transform(toInt)
   @IsInt()

@@ -18,9 +18,11 @@ const APP_SECRET = 'webhook-shedding-e2e-secret'.padEnd(40, 's');
  * resident's keypress is held (their call attempt's row is locked by another transaction, as a
  * long statement would hold it): the webhook is answered with a thanks at the acknowledgement
  * deadline and the answer is recorded once the row is free; past ANSWER_MAX_IN_FLIGHT answers
- * in hand, the next keypress is answered 503 with Retry-After at once (the last resort).
+ * in hand, the next keypress is kept in the inbound spool at once and answered "received" (it
+ * used to be answered 503, and Twilio does not retry a Gather action: the answer was lost); a key
+ * that needs the database to be answered (another round's script) is answered 503 then.
  */
-describe('keypress webhooks under load: acknowledged at the deadline, recorded after, shed past the bound', () => {
+describe('keypress webhooks under load: acknowledged at the deadline, recorded after, spooled past the bound', () => {
   let t: TestApp;
   let locker: Client;
 
@@ -57,7 +59,7 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       )[0].n,
     );
 
-  it('answers a held keypress at the deadline, records it once the row is free, and sheds the third', async () => {
+  it('answers a held keypress at the deadline, records it once the row is free, and spools the third', async () => {
     const res = await t
       .http()
       .post('/v1/warnings')
@@ -82,6 +84,7 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
     await locker.query(`SELECT 1 FROM contact_attempts WHERE id = $1 FOR UPDATE`, [attempt!.id]);
     // Released after a while whatever happens, so that a failing run ends.
     const safety = setTimeout(() => void locker.query('ROLLBACK').catch(() => undefined), 30_000);
+    let freedAt: number | undefined;
     try {
       const first = await press(attempt!.id, 'CAshedding000000000000000000000001');
       expect(first.status).toBe(201);
@@ -106,14 +109,48 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       const second = await press(attempt!.id, 'CAshedding000000000000000000000002');
       expect(second.status).toBe(201);
       expect(admission.inHand.answer).toBe(2);
-      // The answers' bound is reached: the third is shed at once.
+      // The answers' bound is reached: the third is kept in the spool at once and answered
+      // "received", nothing of it held in this process.
+      const thirdAt = new Date();
       const third = await press(attempt!.id, 'CAshedding000000000000000000000003');
-      expect(third.status).toBe(503);
-      expect(Number(third.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      expect(third.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(third.status).toBe(201);
+      expect(third.text).toContain(renderReceivedVoice('confirm'));
+      expect(third.text).toContain('<Hangup/>');
+      expect(admission.inHand.answer).toBe(2);
+      const kept = await spool().getJob(
+        spoolJobId({
+          type: 'gather',
+          attemptId: attempt!.id,
+          callSid: 'CAshedding000000000000000000000003',
+          digits: '1',
+          round: 1,
+        }),
+      );
+      expect(kept?.data).toMatchObject({ event: { type: 'gather', digits: '1' } });
+      expect(new Date(kept!.data.receivedAt).getTime()).toBeGreaterThanOrEqual(
+        thirdAt.getTime() - 1000,
+      );
+      // A key that needs the next round's script (read from the database) is shed: 503.
+      const other = await twilioPost(t, `/webhooks/twilio/voice/${attempt!.id}/gather?round=1`, {
+        AccountSid: t.sandbox!.env.TWILIO_ACCOUNT_SID,
+        CallSid: 'CAshedding000000000000000000000005',
+        Digits: '9',
+      });
+      expect(other.status).toBe(503);
+      expect(Number(other.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(other.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      // A forged keypress past the bound is refused as ever, and nothing of it is kept.
+      const forged = await t
+        .http()
+        .post(`/webhooks/twilio/voice/${attempt!.id}/gather?round=1`)
+        .type('form')
+        .set('X-Twilio-Signature', 'forged')
+        .send({ CallSid: 'CAshedding000000000000000000000006', Digits: '1' });
+      expect(forged.status).toBe(403);
     } finally {
       clearTimeout(safety);
       await locker.query('COMMIT').catch(() => undefined);
+      freedAt = Date.now();
     }
 
     // The row is free: both acknowledged answers are recorded, the first one confirms.
@@ -127,7 +164,17 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       attempt!.delivery_id,
     ]);
     expect(d).toEqual({ state: 'confirmed', answer_channel: 'voice' });
-    expect(await answersOf('CAshedding000000000000000000000003')).toBe(0);
+    // The spooled answer is recorded by the spool's worker, with the time it was received.
+    await waitUntil(
+      async () => (await answersOf('CAshedding000000000000000000000003')) === 1,
+      'the spooled answer is recorded',
+    );
+    const [spooled] = await t.db.query(`SELECT received_at FROM answers WHERE dedupe_key = $1`, [
+      'voice:CAshedding000000000000000000000003',
+    ]);
+    expect(new Date(spooled.received_at).getTime()).toBeLessThan(freedAt!);
+    expect(await answersOf('CAshedding000000000000000000000005')).toBe(0);
+    expect(await answersOf('CAshedding000000000000000000000006')).toBe(0);
     await waitUntil(async () => admission.inHand.answer === 0, 'the answers in hand are done');
     // The bound is free again: the next keypress is admitted and recorded.
     const fourth = await press(attempt!.id, 'CAshedding000000000000000000000004');

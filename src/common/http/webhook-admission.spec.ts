@@ -13,7 +13,8 @@ function gate() {
 
 /**
  * Load shedding of the webhooks, deterministically: handlers are held open, so exactly as many
- * webhooks as the bound are in hand and every further one is answered 503 at once.
+ * webhooks as the bound are in hand and every further one is answered 503 at once (answers: kept
+ * in the spool first, up to as many again).
  */
 describe('WebhookAdmission', () => {
   let server: Server;
@@ -21,6 +22,7 @@ describe('WebhookAdmission', () => {
   let admission: WebhookAdmission;
   let held = gate();
   let recording = gate();
+  let spooling = gate();
   let entered = 0;
 
   beforeAll(async () => {
@@ -34,7 +36,13 @@ describe('WebhookAdmission', () => {
       res.status(204).end();
     });
     // A keypress whose recording waits at its gate: answered at the deadline meanwhile.
+    // Past the answers' bound: kept in the spool (held at its own gate), answered "spooled".
     const answer = async (_req: Request, res: Response) => {
+      if (admission.spoolOnly(res)) {
+        await spooling.opened;
+        res.status(200).send('spooled');
+        return;
+      }
       const r = await admission.within(
         res,
         recording.opened.then(() => 'recorded'),
@@ -57,6 +65,7 @@ describe('WebhookAdmission', () => {
   afterAll(async () => {
     held.open();
     recording.open();
+    spooling.open();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -105,8 +114,9 @@ describe('WebhookAdmission', () => {
     expect((await post('/webhooks/twilio/sms/status')).status).toBe(204);
   });
 
-  it('acknowledges answers past the deadline, keeps counting them until recorded, and sheds past the bound', async () => {
+  it('acknowledges answers past the deadline, keeps counting them until recorded, spools past the bound and sheds past that', async () => {
     recording = gate();
+    spooling = gate();
     const shedBefore = admission.shed.answer;
     // Both answered before they are recorded (the recording is held).
     const acks = await Promise.all([
@@ -117,12 +127,25 @@ describe('WebhookAdmission', () => {
       [200, 'acknowledged'],
       [200, 'acknowledged'],
     ]);
-    // Still being recorded: they fill the answers' bound, the next is shed.
+    // Still being recorded: they fill the answers' bound, the next ones may only be spooled.
     expect(admission.inHand.answer).toBe(2);
+    const spooled = [post('/webhooks/twilio/voice/b/gather'), post('/webhooks/twilio/sms')];
+    await new Promise<void>((resolve) => {
+      const check = () => (admission.spoolingInHand === 2 ? resolve() : setImmediate(check));
+      check();
+    });
+    // As many being spooled as the bound too: the next is shed.
     const shed = await post('/webhooks/twilio/voice/b/gather');
     expect(shed.status).toBe(503);
     expect(shed.retryAfter).toBe('1');
     expect(admission.shed.answer - shedBefore).toBe(1);
+    spooling.open();
+    expect((await Promise.all(spooled)).map((r) => [r.status, r.text])).toEqual([
+      [200, 'spooled'],
+      [200, 'spooled'],
+    ]);
+    expect(admission.spoolingInHand).toBe(0);
+    expect(admission.inHand.answer).toBe(2);
     // Recorded: the bound is free again.
     recording.open();
     await new Promise<void>((resolve) => {

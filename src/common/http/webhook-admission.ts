@@ -32,6 +32,8 @@ export interface WebhookAdmissionOptions {
 /** Set on res.locals by the middleware: when the request arrived and what keeps it counted. */
 const ARRIVED = 'admissionArrivedAt';
 const HOLD = 'admissionHold';
+/** Set on res.locals for an answer admitted past the bound: it may only be kept in the spool. */
+const SPOOL_ONLY = 'admissionSpoolOnly';
 
 /**
  * Load shedding of provider webhooks in one API process. Past a bounded number in hand, a webhook
@@ -42,10 +44,18 @@ const HOLD = 'admissionHold';
  * have a bound of their own, far higher, and a deadline instead: an answer's handler waits for
  * its recording until `ackMs` after arrival (`within`), then replies anyway and the recording
  * goes on in the background, still counted against `maxAnswers` until it ends.
+ *
+ * Past `maxAnswers`, an answer is not shed but admitted **spool-only** (`spoolOnly`): its handler
+ * keeps it in the inbound spool (one write to the queue backend, nothing held in this process)
+ * and answers "received"; the spool's worker records it. Only when as many spool-only answers are
+ * in hand as `maxAnswers` too (the queue backend is not keeping up either), or for a webhook that
+ * cannot be answered without the database (another key, no key), is the answer shed: 503.
  */
 export class WebhookAdmission {
   readonly inHand: Record<AdmissionClass, number> = { answer: 0, callback: 0 };
   readonly shed: Record<AdmissionClass, number> = { answer: 0, callback: 0 };
+  /** Answers admitted past the bound, being kept in the spool now. */
+  spoolingInHand = 0;
   /** Answers whose webhook was answered before they were recorded. */
   acknowledgedEarly = 0;
 
@@ -61,11 +71,14 @@ export class WebhookAdmission {
       if (!cls) return next();
       const limit = this.limit(cls);
       if (limit > 0 && this.inHand[cls] >= limit) {
-        this.shed[cls]++;
-        webhooksShed().inc({ class: cls });
-        // The rest of the body is not read: the connection ends with the answer.
-        res.setHeader('Connection', 'close');
-        return next(AppException.overloaded(this.opts.retryAfterSeconds ?? 1));
+        if (cls === 'answer' && this.spoolingInHand < limit) {
+          // Past the bound, an answer is only kept in the spool (see the class's comment).
+          this.spoolingInHand++;
+          res.locals[SPOOL_ONLY] = true;
+          res.once('close', () => this.spoolingInHand--);
+          return next();
+        }
+        return this.refuse(cls, res, next);
       }
       this.inHand[cls]++;
       res.locals[ARRIVED] = performance.now();
@@ -82,6 +95,30 @@ export class WebhookAdmission {
       });
       next();
     };
+  }
+
+  /** A webhook answered 503 with Retry-After, its body not read. */
+  private refuse(cls: AdmissionClass, res: Response, next: NextFunction): void {
+    this.shed[cls]++;
+    webhooksShed().inc({ class: cls });
+    // The rest of the body is not read: the connection ends with the answer.
+    res.setHeader('Connection', 'close');
+    next(AppException.overloaded(this.opts.retryAfterSeconds ?? 1));
+  }
+
+  /** Whether this answer was admitted past the bound: it may only be kept in the inbound spool. */
+  spoolOnly(res: Response): boolean {
+    return res.locals[SPOOL_ONLY] === true;
+  }
+
+  /**
+   * An answer admitted spool-only that cannot be: it needs the database to be answered (another
+   * key, no key). Shed after all: 503 with Retry-After.
+   */
+  overloaded(): AppException {
+    this.shed.answer++;
+    webhooksShed().inc({ class: 'answer' });
+    return AppException.overloaded(this.opts.retryAfterSeconds ?? 1);
   }
 
   /**

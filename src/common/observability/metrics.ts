@@ -105,6 +105,15 @@ export const webhooksShed = once(
     }),
 );
 
+export const answersSpooledUnderLoad = once(
+  'wg_answers_spooled_under_load_total',
+  () =>
+    new Counter({
+      name: 'wg_answers_spooled_under_load_total',
+      help: 'Answers admitted past ANSWER_MAX_IN_FLIGHT: kept in the inbound spool, answered "received", recorded by the spool worker',
+    }),
+);
+
 export const answersAcknowledgedEarly = once(
   'wg_answers_acknowledged_early_total',
   () =>

@@ -19,6 +19,7 @@ import {
   warningCallTwiml,
 } from '../../channels/voice/twiml';
 import { WebhookAdmission } from '../../common/http/webhook-admission';
+import { answersSpooledUnderLoad } from '../../common/observability/metrics';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { PublicUrls } from '../../common/public-urls';
 import { Public } from '../../common/auth/auth.decorators';
@@ -78,6 +79,16 @@ export class TwilioWebhooksController {
           'an answer acknowledged early could not be kept in the inbound spool',
         ),
       );
+  }
+
+  /**
+   * An answer admitted past ANSWER_MAX_IN_FLIGHT (WebhookAdmission.spoolOnly): kept in the inbound
+   * spool for its worker to record, nothing held in this process. A 503 when the queue backend
+   * cannot take it either.
+   */
+  private async keepUnderLoad(event: InboundEvent, receivedAt: Date): Promise<void> {
+    await this.spool.keep(event, receivedAt);
+    answersSpooledUnderLoad().inc();
   }
 
   private verify(req: Request, params: TwilioParams, signature: string | undefined): void {
@@ -141,6 +152,11 @@ export class TwilioWebhooksController {
     this.verify(req, body, sig);
     const e = parseInboundSmsEvent(body);
     const message = { messageSid: e.messageSid, from: e.from, body: e.body };
+    if (this.admission.spoolOnly(res)) {
+      await this.keepUnderLoad({ type: 'sms', ...message }, receivedAt);
+      res.type('text/xml').send(smsReplyTwiml(this.inbound.receivedSms(message.body)));
+      return;
+    }
     // Postgres unreachable: kept in the inbound spool, answered "received" (see InboundSpool).
     const work = this.spool.recordOrKeep(
       async () => (await this.inbound.sms({ type: 'sms', ...message })).reply,
@@ -196,6 +212,16 @@ export class TwilioWebhooksController {
       digits: e.digits,
       round: e.round,
     };
+    const outcome = gatherOutcome(e.digits ?? '');
+    const acknowledgeable = outcome === 'confirmed' || outcome === 'help_requested';
+    if (this.admission.spoolOnly(res)) {
+      // Past the bound: a confirmation or a request for help is kept for the spool's worker and
+      // answered "received"; another key needs the next round's script, read from the database.
+      if (!acknowledgeable) throw this.admission.overloaded();
+      await this.keepUnderLoad(event, receivedAt);
+      res.type('text/xml').send(sayAndHangUpTwiml(receivedVoice(e.digits)));
+      return;
+    }
     // Postgres unreachable: the key (or the message heard) is kept in the inbound spool and the
     // call ends with "received" for 1 and 2 (the script for another round cannot be read).
     const work = this.spool.recordOrKeep(
@@ -224,8 +250,7 @@ export class TwilioWebhooksController {
     // A confirmation or a request for help is answered within the acknowledgement deadline:
     // past it, with the same "received" words as during a database outage, the answer being
     // recorded in the background. Other keys and no key need the next round's TwiML: they wait.
-    const outcome = gatherOutcome(e.digits ?? '');
-    if (outcome !== 'confirmed' && outcome !== 'help_requested') {
+    if (!acknowledgeable) {
       res.type('text/xml').send(await work);
       return;
     }

@@ -935,9 +935,9 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '## 已收到、尚未记录的应答 · Answers received, not yet recorded',
     '',
     'A keypress, SMS reply or confirmation link received while Postgres cannot be reached, or a',
-    'keypress or SMS reply not recorded within ANSWER_ACK_MS under load (no reply SMS is sent then),',
-    'is kept in the inbound spool and recorded later (src/templates/received.ts): the person is told',
-    'it was received, never that it was recorded.',
+    'keypress or SMS reply not recorded within ANSWER_ACK_MS under load, or received past',
+    'ANSWER_MAX_IN_FLIGHT, is kept in the inbound spool and recorded later',
+    '(src/templates/received.ts): the person is told it was received, never that it was recorded.',
     '',
   );
   let receivedLocale: string | undefined;
