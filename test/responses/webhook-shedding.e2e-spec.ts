@@ -169,10 +169,38 @@ describe('keypress webhooks under load: acknowledged at the deadline, recorded a
       async () => (await answersOf('CAshedding000000000000000000000003')) === 1,
       'the spooled answer is recorded',
     );
-    const [spooled] = await t.db.query(`SELECT received_at FROM answers WHERE dedupe_key = $1`, [
-      'voice:CAshedding000000000000000000000003',
-    ]);
+    const [spooled] = await t.db.query(
+      `SELECT id, received_at FROM answers WHERE dedupe_key = $1`,
+      ['voice:CAshedding000000000000000000000003'],
+    );
     expect(new Date(spooled.received_at).getTime()).toBeLessThan(freedAt!);
+    // The audit log says why it was recorded late: the load, not a database outage.
+    const late = async () =>
+      (
+        await t.db.query<{ data: { reason: string; digits: string } }[]>(
+          `SELECT data FROM audit_events WHERE action = 'inbound.applied_late' AND data->>'attemptId' = $1`,
+          [attempt!.id],
+        )
+      ).map((e) => e.data);
+    await waitUntil(async () => (await late()).length > 0, 'the spooled answer is audited');
+    const [answerEvent] = await t.db.query(
+      `SELECT data FROM audit_events WHERE action = 'answer.recorded' AND subject_id = $1`,
+      [spooled.id],
+    );
+    expect(answerEvent.data.delayed).toMatchObject({ reason: 'under_load' });
+    // The two acknowledged at the deadline were recorded by this process: taken out of the
+    // spool, never applied from it (nor audited as late).
+    const jobOf = (callSid: string) =>
+      spool().getJob(
+        spoolJobId({ type: 'gather', attemptId: attempt!.id, callSid, digits: '1', round: 1 }),
+      );
+    await waitUntil(
+      async () =>
+        !(await jobOf('CAshedding000000000000000000000001')) &&
+        !(await jobOf('CAshedding000000000000000000000002')),
+      'the recorded answers are out of the spool',
+    );
+    expect(await late()).toEqual([expect.objectContaining({ reason: 'under_load', digits: '1' })]);
     expect(await answersOf('CAshedding000000000000000000000005')).toBe(0);
     expect(await answersOf('CAshedding000000000000000000000006')).toBe(0);
     await waitUntil(async () => admission.inHand.answer === 0, 'the answers in hand are done');

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { CHAIN_CLOSED, type DeliveryState } from './chain-states';
 
 export type { DeliveryState };
@@ -41,14 +42,35 @@ export interface AnswerInput {
 }
 
 /**
+ * Why an event was recorded from the inbound spool rather than at once: Postgres could not be
+ * reached; its webhook was answered at the acknowledgement deadline and this process did not
+ * record it in time; or it arrived past the answers' bound (ANSWER_MAX_IN_FLIGHT).
+ */
+export type LateReason = 'database_unavailable' | 'acknowledged_early' | 'under_load';
+
+/** The reason of the spooled event being applied now (set by the spool's worker around it). */
+const lateReasons = new AsyncLocalStorage<LateReason>();
+
+/** Runs `fn` (applying one spooled event) with `reason` as what its delayed notes say. */
+export function withLateReason<T>(reason: LateReason, fn: () => Promise<T>): Promise<T> {
+  return lateReasons.run(reason, fn);
+}
+
+/**
  * The note an audit event of an event replayed from the inbound spool carries: it was received at
- * `receivedAt` and recorded late because the database could not be reached. Empty otherwise.
+ * `receivedAt` and recorded late, and why (`withLateReason`; events spooled before reasons were
+ * kept were all kept because the database could not be reached). Empty otherwise.
  */
 export function delayedNote(receivedAt?: Date): {
-  delayed?: { receivedAt: string; reason: 'database_unavailable' };
+  delayed?: { receivedAt: string; reason: LateReason };
 } {
   return receivedAt
-    ? { delayed: { receivedAt: receivedAt.toISOString(), reason: 'database_unavailable' } }
+    ? {
+        delayed: {
+          receivedAt: receivedAt.toISOString(),
+          reason: lateReasons.getStore() ?? 'database_unavailable',
+        },
+      }
     : {};
 }
 

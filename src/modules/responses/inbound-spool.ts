@@ -7,13 +7,30 @@ import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { unavailableOf } from '../../common/errors/http-exception.filter';
 import { QUEUE_NAMES } from '../../common/queue/queue-names';
 import { withTimeout } from '../../common/with-timeout';
+import type { LateReason } from '../chain/answers.types';
 import type { InboundEvent } from './inbound-events';
+
+/**
+ * Why an event was kept rather than recorded at once: Postgres could not be reached; its webhook
+ * was answered at the acknowledgement deadline while its recording went on (kept in case this
+ * process dies first); or it arrived past the answers' bound (ANSWER_MAX_IN_FLIGHT).
+ */
+export type SpoolReason = LateReason;
 
 /** A spooled inbound event and the time the gateway received it (ISO 8601). */
 export interface InboundSpoolJob {
   event: InboundEvent;
   receivedAt: string;
+  /** Absent on events spooled before reasons were kept: those were all `database_unavailable`. */
+  reason?: SpoolReason;
 }
+
+/**
+ * An answer acknowledged at the deadline is applied from the spool only this long after it was
+ * kept, if its own recording has not finished (and forgotten it) by then: the process died, or
+ * the recording failed.
+ */
+export const ACKNOWLEDGED_SPOOL_DELAY_MS = 60_000;
 
 /** Tries to apply a spooled event: enough for days of outage at the longest retry interval. */
 export const SPOOL_ATTEMPTS = 100_000;
@@ -114,15 +131,24 @@ export class InboundSpool {
     }
   }
 
-  /** Adds the event to the spool (once per provider id); a 503 when the queue backend fails too. */
-  async keep(event: InboundEvent, receivedAt: Date): Promise<void> {
+  /**
+   * Adds the event to the spool (once per provider id), applied at once or after `delayMs`; a 503
+   * when the queue backend fails too.
+   */
+  async keep(
+    event: InboundEvent,
+    receivedAt: Date,
+    reason: SpoolReason = 'database_unavailable',
+    delayMs = 0,
+  ): Promise<void> {
     try {
       await withTimeout(
         this.queue.add(
           event.type,
-          { event, receivedAt: receivedAt.toISOString() },
+          { event, receivedAt: receivedAt.toISOString(), reason },
           {
             jobId: spoolJobId(event),
+            ...(delayMs > 0 ? { delay: delayMs } : {}),
             attempts: SPOOL_ATTEMPTS,
             backoff: { type: SPOOL_BACKOFF },
             removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
@@ -144,6 +170,22 @@ export class InboundSpool {
         { retryAfter: RETRY_AFTER_SECONDS },
       );
     }
+  }
+
+  /**
+   * An event kept for later whose recording has finished after all (an answer acknowledged at the
+   * deadline): taken out of the spool while it still waits. One the worker holds already is left
+   * to it (applying it again records nothing twice). Best effort.
+   */
+  async forget(event: InboundEvent): Promise<void> {
+    await this.queue
+      .remove(spoolJobId(event))
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err: err instanceof Error ? err.message : String(err), type: event.type },
+          'an answer recorded after its acknowledgement could not be taken out of the spool',
+        ),
+      );
   }
 
   backlog(): Promise<SpoolBacklog> {

@@ -15,6 +15,7 @@ import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token
 import { closeWorkerWithin } from '../../common/queue/close-worker';
 import { bullConnectionOptions } from '../../runtime/queue-backend';
 import { AuditService } from '../audit/audit.service';
+import { withLateReason } from '../chain/answers.types';
 import { InboundEvents } from './inbound-events';
 import { type InboundSpoolJob, SPOOL_BACKOFF } from './inbound-spool';
 import { ResponsesModule } from './responses.module';
@@ -80,10 +81,10 @@ export class InboundSpoolWorker implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async apply(job: Job<InboundSpoolJob>): Promise<void> {
-    const { event, receivedAt } = job.data;
+    const { event, receivedAt, reason = 'database_unavailable' } = job.data;
     const received = new Date(receivedAt);
     try {
-      await this.inbound.apply(event, received);
+      await withLateReason(reason, () => this.inbound.apply(event, received));
       const applied = new Date();
       await this.audit.append([
         {
@@ -101,7 +102,7 @@ export class InboundSpoolWorker implements OnApplicationBootstrap, OnModuleDestr
             receivedAt,
             appliedAt: applied.toISOString(),
             delaySeconds: Math.round((applied.getTime() - received.getTime()) / 1000),
-            reason: 'database_unavailable',
+            reason,
             tries: job.attemptsMade + 1,
           },
         },

@@ -31,7 +31,7 @@ import { NoticesRepository } from '../chain/notices.repository';
 import type { KeypressCall } from '../chain/chain-moves.repository';
 import { DeliveryEventsService } from './delivery-events.service';
 import { InboundEvents, receivedVoice, type InboundEvent } from './inbound-events';
-import { InboundSpool } from './inbound-spool';
+import { ACKNOWLEDGED_SPOOL_DELAY_MS, InboundSpool } from './inbound-spool';
 
 /**
  * Twilio's callbacks. Public (no bearer token) but every request must carry a valid
@@ -70,9 +70,23 @@ export class TwilioWebhooksController {
    * records it (once: answers are kept per dedupe key, whichever path comes first). Should the
    * spool fail too, the recording in this process is all that is left: logged, still answered.
    */
-  private async keepAcknowledged(event: InboundEvent, receivedAt: Date): Promise<void> {
+  private async keepAcknowledged(
+    event: InboundEvent,
+    receivedAt: Date,
+    recording: Promise<unknown>,
+    recorded: { done: boolean },
+  ): Promise<void> {
+    // Applied from the spool only if the recording has not finished a while later (this process
+    // died, or the recording failed); once it has recorded the answer, the event is taken out of
+    // the spool. Not when the recording ended by keeping it there (Postgres unreachable).
+    const forgetOnceRecorded = () =>
+      void recording.then(
+        () => (recorded.done ? this.spool.forget(event) : undefined),
+        () => undefined,
+      );
     await this.spool
-      .keep(event, receivedAt)
+      .keep(event, receivedAt, 'acknowledged_early', ACKNOWLEDGED_SPOOL_DELAY_MS)
+      .then(forgetOnceRecorded)
       .catch((err: unknown) =>
         this.logger.warn(
           { err: err instanceof Error ? err.message : String(err), type: event.type },
@@ -87,7 +101,7 @@ export class TwilioWebhooksController {
    * cannot take it either.
    */
   private async keepUnderLoad(event: InboundEvent, receivedAt: Date): Promise<void> {
-    await this.spool.keep(event, receivedAt);
+    await this.spool.keep(event, receivedAt, 'under_load');
     answersSpooledUnderLoad().inc();
   }
 
@@ -158,8 +172,14 @@ export class TwilioWebhooksController {
       return;
     }
     // Postgres unreachable: kept in the inbound spool, answered "received" (see InboundSpool).
+    // Set once the reply is recorded here (not kept in the spool instead).
+    const recorded = { done: false };
     const work = this.spool.recordOrKeep(
-      async () => (await this.inbound.sms({ type: 'sms', ...message })).reply,
+      async () => {
+        const { reply } = await this.inbound.sms({ type: 'sms', ...message });
+        recorded.done = true;
+        return reply;
+      },
       { type: 'sms', ...message },
       receivedAt,
       () => this.inbound.receivedSms(message.body),
@@ -168,7 +188,8 @@ export class TwilioWebhooksController {
     // answered "received" (the catalogue's words, as during a database outage: nothing claims it
     // was recorded yet), as a keypress is; the recording goes on in the background.
     const r = await this.admission.within(res, work, this.lateFailure('an SMS reply'));
-    if (!r.done) await this.keepAcknowledged({ type: 'sms', ...message }, receivedAt);
+    if (!r.done)
+      await this.keepAcknowledged({ type: 'sms', ...message }, receivedAt, work, recorded);
     res
       .type('text/xml')
       .send(smsReplyTwiml(r.done ? r.value : this.inbound.receivedSms(message.body)));
@@ -222,6 +243,8 @@ export class TwilioWebhooksController {
       res.type('text/xml').send(sayAndHangUpTwiml(receivedVoice(e.digits)));
       return;
     }
+    // Set once the key is recorded here (not kept in the spool instead).
+    const recorded = { done: false };
     // Postgres unreachable: the key (or the message heard) is kept in the inbound spool and the
     // call ends with "received" for 1 and 2 (the script for another round cannot be read).
     const work = this.spool.recordOrKeep(
@@ -232,6 +255,7 @@ export class TwilioWebhooksController {
         if (e.digits) {
           const call = await this.inbound.gather(event);
           if (!call) throw AppException.notFound('呼叫 call attempt', attemptId);
+          recorded.done = true;
           scripts = await this.scriptsOf(call);
         } else scripts = await this.scripts(attemptId);
         const reply = gatherReplyTwiml({
@@ -255,7 +279,7 @@ export class TwilioWebhooksController {
       return;
     }
     const r = await this.admission.within(res, work, this.lateFailure('a keypress'));
-    if (!r.done) await this.keepAcknowledged(event, receivedAt);
+    if (!r.done) await this.keepAcknowledged(event, receivedAt, work, recorded);
     res.type('text/xml').send(r.done ? r.value : sayAndHangUpTwiml(receivedVoice(e.digits)));
   }
 
