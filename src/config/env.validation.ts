@@ -440,6 +440,28 @@ export class EnvironmentVariables {
   ANSWERS_DB_POOL = 10;
 
   /**
+   * Answer transactions at once (of the answers pool's connections). Answers that arrive while
+   * all are busy wait and then go together, each in a savepoint of one transaction with one
+   * commit (at most ANSWER_BATCH_MAX of them); one that finds a lane free goes alone, at once.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  ANSWER_BATCH_LANES = 8;
+
+  /**
+   * Answers sharing one transaction, at most. Kept under 64: Postgres keeps that many
+   * subtransactions (savepoints) of a transaction in shared memory, beyond which every session's
+   * snapshots get slower.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  ANSWER_BATCH_MAX = 32;
+
+  /**
    * The inbound spool: a keypress, SMS reply or link answer that could not be recorded because
    * Postgres is unreachable is kept in the queue backend and applied once Postgres is back. Its
    * webhook waits at most INBOUND_SPOOL_TIMEOUT_MS for the queue backend to take it (then 503);

@@ -1,5 +1,7 @@
 import { TimeoutError, withTimeout } from '../../common/with-timeout';
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { wholeAtLeastOne } from '../../common/config-number';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -15,9 +17,11 @@ import {
 } from './chain-moves.repository';
 import { type AnswerInput, type AnswerKind, type AnswerResult, delayedNote } from './answers.types';
 import { answersRecorded } from '../../common/observability/metrics';
+import { AnswerBatches } from './answer-batches';
 import type { OnSiteAnswer } from './answers.types';
 
 export * from './answers.types';
+
 
 /**
  * How long an answer's webhook waits for its follow-up (alert the superiors of a help request).
@@ -38,13 +42,27 @@ const LISTENER_TIMEOUT_MS = 500;
 export class AnswersService {
   private readonly logger = new Logger(AnswersService.name);
 
+  /** Answers arriving together share a transaction and its commit (see AnswerBatches). */
+  private readonly batches: AnswerBatches;
+
   constructor(
     @InjectDataSource(ANSWERS_DB) private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly notices: NoticesRepository,
     private readonly moves: ChainMoves,
     private readonly listeners: AnswerListeners,
-  ) {}
+    config: ConfigService,
+  ) {
+    this.batches = new AnswerBatches(db, {
+      lanes: wholeAtLeastOne(config.get('ANSWER_BATCH_LANES'), 8),
+      max: wholeAtLeastOne(config.get('ANSWER_BATCH_MAX'), 32),
+    });
+  }
+
+  /** How many answers have shared a commit with others, in how many transactions. */
+  get sharedCommits(): { batches: number; answers: number } {
+    return { ...this.batches.shared };
+  }
 
   /**
    * An answer to a notice (a superior's keypress or SMS reply to a message about someone else):
@@ -97,7 +115,7 @@ export class AnswersService {
   }
 
   async record(input: AnswerInput): Promise<AnswerResult> {
-    const { result } = await this.db.transaction((m) => this.recordIn(m, input));
+    const { result } = await this.batches.run((m) => this.recordIn(m, input));
     return this.recorded(input, result!);
   }
 
@@ -112,7 +130,7 @@ export class AnswersService {
     answer: Omit<AnswerInput, 'deliveryId' | 'attemptId'>,
   ): Promise<KeypressCall | undefined> {
     const input = { ...answer, attemptId: key.attemptId };
-    const { call, result } = await this.db.transaction((m) => this.recordIn(m, input, key));
+    const { call, result } = await this.batches.run((m) => this.recordIn(m, input, key));
     if (result) await this.recorded(input, result);
     return call;
   }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { wholeAtLeastOne } from '../../common/config-number';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
@@ -63,13 +64,6 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
 
-/** A whole number of at least 1 from config, else `fallback`. */
-function wholeAtLeastOne(raw: unknown, fallback: number): number {
-  const n = Number(raw);
-  return raw !== undefined && raw !== null && raw !== '' && Number.isInteger(n) && n >= 1
-    ? n
-    : fallback;
-}
 
 /**
  * Part of the recovery sweep: group-rule timers overdue by a minute without an outcome on record
