@@ -23,11 +23,14 @@ const crowdSql = `
  * WAL flush (COMMIT was 42–44 % of the sampled answer sessions at 500 keypresses a second). Now
  * answers that arrive while every lane is busy go together, each in a savepoint of one transaction.
  * Here one lane: the first answer holds it (its person's row is locked by another transaction),
- * the others queue behind it and then commit together; one of them fails alone.
+ * the others queue behind it and then commit together; one of them fails alone, and one whose
+ * person's row is held while the batch runs does not hold up the others: it runs again alone once
+ * its row is free.
  */
 describe('answers arriving together share one commit', () => {
   let t: TestApp;
   let locker: Client;
+  let holder: Client;
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
@@ -38,13 +41,16 @@ describe('answers arriving together share one commit', () => {
     });
     locker = new Client({ connectionString: process.env.DATABASE_URL });
     await locker.connect();
+    holder = new Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
   });
   afterAll(async () => {
     await locker.end();
+    await holder.end();
     await t.close();
   });
 
-  it('commits the answers queued behind a busy lane together, and fails a bad one alone', async () => {
+  it('commits the answers queued behind a busy lane together; a bad one fails alone, a held one waits alone', async () => {
     const res = await t
       .http()
       .post('/v1/warnings')
@@ -90,23 +96,41 @@ describe('answers arriving together share one commit', () => {
         );
         return w.n > 0;
       }, 'the first answer waits for the row');
-      // The others queue behind it; one of them answers for a delivery that does not exist.
+      // The others queue behind it; one of them answers for a delivery that does not exist, and
+      // the row of the first of them is held by another transaction while their batch runs.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE`, [deliveries[1].id]);
       queued = deliveries.slice(1).map((d, i) => confirm(d.id, i + 1));
       bad = confirm(randomUUID(), 99);
     } finally {
       clearTimeout(safety);
       await locker.query('COMMIT').catch(() => undefined);
     }
-    await first!;
-    const results = (await Promise.all(queued!)) as { recorded: boolean; effective: boolean }[];
-    expect(results.every((r) => r.recorded && r.effective)).toBe(true);
-    await expect(bad!).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const held = setTimeout(() => void holder.query('ROLLBACK').catch(() => undefined), 30_000);
+    try {
+      await first!;
+      // The batch commits without the held answer, whose row is still held.
+      const rest = (await Promise.all(queued!.slice(1))) as {
+        recorded: boolean;
+        effective: boolean;
+      }[];
+      expect(rest.every((r) => r.recorded && r.effective)).toBe(true);
+      await expect(bad!).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(
+        (await t.db.query(`SELECT 1 FROM answers WHERE dedupe_key = 'link:batch-test:1'`)).length,
+      ).toBe(0);
+    } finally {
+      clearTimeout(held);
+      await holder.query('COMMIT').catch(() => undefined);
+    }
+    // Its row free, the held answer is recorded, alone.
+    expect(await queued![0]).toMatchObject({ recorded: true, effective: true });
 
     // The queued answers committed together (rows written in savepoints carry their own xids,
     // so the service's count of shared commits tells it), the first alone.
     expect(answers.sharedCommits).toEqual({
       batches: before.batches + 1,
-      answers: before.answers + CROWD - 1,
+      answers: before.answers + CROWD - 2,
     });
     // Each answer did all it does alone: the person confirmed, the answer effective and audited.
     const rows = await t.db.query<{ state: string; effective: boolean; events: number }[]>(

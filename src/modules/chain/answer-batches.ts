@@ -12,7 +12,15 @@ interface Item<T = unknown> {
 const RUN_AGAIN = new Set([
   '40P01', // deadlock_detected: two batches took the same rows in opposite orders
   '40001', // serialization_failure
+  '55P03', // lock_not_available: it waited BATCH_LOCK_WAIT_MS for a row another transaction holds
 ]);
+
+/**
+ * Longest an answer in a batch waits for a row lock (`lock_timeout`): the answers after it in its
+ * batch wait as long. Past it, the answer is rolled back to its savepoint and runs again alone
+ * after its batch, where it waits for the row as long as it takes.
+ */
+export const BATCH_LOCK_WAIT_MS = 250;
 
 export interface AnswerBatchesOptions {
   /** Transactions at once (ANSWER_BATCH_LANES). */
@@ -30,7 +38,9 @@ export interface AnswerBatchesOptions {
  *
  * An answer whose work fails is rolled back to its savepoint and fails alone; the others of its
  * batch commit. One that a deadlock or a serialization failure stopped (answers of two batches
- * taking the same rows in opposite orders) runs again after its batch, alone. When the commit
+ * taking the same rows in opposite orders), or that waited BATCH_LOCK_WAIT_MS for a row another
+ * transaction holds (so that the answers behind it do not wait as long), runs again after its
+ * batch, alone. When the commit
  * fails, every answer of the batch fails with its error, as each would have in a transaction of
  * its own. A batch holds at most `max` savepoints: Postgres keeps up to 64 subtransactions per
  * transaction in shared memory, beyond which every session's snapshots get slower.
@@ -72,7 +82,9 @@ export class AnswerBatches {
     try {
       await qr.connect();
       await qr.startTransaction();
+      await qr.query(`SET LOCAL lock_timeout = '${BATCH_LOCK_WAIT_MS}ms'`);
     } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
       await qr.release().catch(() => undefined);
       for (const item of items) item.reject(err);
       return;
@@ -114,7 +126,10 @@ export class AnswerBatches {
       await qr.release().catch(() => undefined);
     }
     if (again.length)
-      this.logger.warn({ answers: again.length }, 'answers stopped by a deadlock: run again alone');
+      this.logger.debug(
+        { answers: again.length },
+        'answers of a batch stopped by a lock wait or a deadlock: run again alone',
+      );
     for (const item of again) await this.runAlone(item);
   }
 
