@@ -587,7 +587,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(0)
   @Max(1_000_000)
-  ANSWER_MAX_IN_FLIGHT = 5000;
+  ANSWER_MAX_IN_FLIGHT = 1000;
 
   /**
    * An answer's webhook is answered by then (ms from its arrival) even if the answer is not yet
