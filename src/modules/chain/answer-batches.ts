@@ -40,10 +40,10 @@ export interface AnswerBatchesOptions {
  * batch commit. One that a deadlock or a serialization failure stopped (answers of two batches
  * taking the same rows in opposite orders), or that waited BATCH_LOCK_WAIT_MS for a row another
  * transaction holds (so that the answers behind it do not wait as long), runs again after its
- * batch, alone. When the commit
- * fails, every answer of the batch fails with its error, as each would have in a transaction of
- * its own. A batch holds at most `max` savepoints: Postgres keeps up to 64 subtransactions per
- * transaction in shared memory, beyond which every session's snapshots get slower.
+ * batch, alone. When the commit fails, every answer of the batch fails with its error, as each
+ * would have in a transaction of its own. A batch holds at most `max` savepoints: Postgres keeps
+ * up to 64 subtransactions per transaction in shared memory, beyond which every session's
+ * snapshots get slower.
  */
 export class AnswerBatches {
   private readonly logger = new Logger(AnswerBatches.name);

@@ -22,7 +22,6 @@ import type { OnSiteAnswer } from './answers.types';
 
 export * from './answers.types';
 
-
 /**
  * How long an answer's webhook waits for its follow-up (alert the superiors of a help request).
  * The answer itself and the stop of the person's sends are already committed by then; past this

@@ -42,7 +42,10 @@ export interface StepTimerOutcome {
   againAt?: number;
 }
 
-/** Deliveries one statement advances (STEP_TIMER_BATCH); their follow-ups go in batches of the same size. */
+/**
+ * Deliveries one statement advances (STEP_TIMER_BATCH); their follow-ups go in batches of the
+ * same size.
+ */
 const STEP_BATCH = 2000;
 /** Advancing statements of one step timer run at the same time (STEP_TIMER_MOVERS). */
 const STEP_MOVERS = 2;
@@ -63,7 +66,6 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 }
 
 const ANSWERED = ['confirmed', 'declined', 'cancelled'];
-
 
 /**
  * Part of the recovery sweep: group-rule timers overdue by a minute without an outcome on record
