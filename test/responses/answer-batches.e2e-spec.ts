@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { AnswersService } from '../../src/modules/chain/answers.service';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { villageFixtureSql } from '../helpers/directory-fixture';
+import { oneNumberResidents, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { riskWarning } from '../helpers/warning-bodies';
 
@@ -10,13 +10,7 @@ const APP_SECRET = 'answer-batches-e2e-secret'.padEnd(40, 'b');
 const CROWD = 8;
 
 /** Residents of grid 1, one mobile each, beside the village fixture's people. */
-const crowdSql = `
-  INSERT INTO people (external_id, name, role, division_code, grid_code)
-    SELECT 'AB-' || i, '居民' || i, 'resident', '513221001001', '513221001001001'
-      FROM generate_series(1, ${CROWD}) i;
-  INSERT INTO contact_points (person_id, kind, value, priority)
-    SELECT id, 'mobile', '+86137' || lpad(substr(external_id, 4), 8, '0'), 1
-      FROM people WHERE external_id LIKE 'AB-%';`;
+const { sql: crowdSql } = oneNumberResidents(CROWD, '09', 'P-AB');
 
 /**
  * Issue 10: answers share their commits. Under load each answer's transaction waited for its own
@@ -64,7 +58,7 @@ describe('answers arriving together share one commit', () => {
     await waitUntil(async () => {
       deliveries = await t.db.query(
         `SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
-          WHERE d.warning_id = $1 AND p.external_id LIKE 'AB-%' ORDER BY p.external_id`,
+          WHERE d.warning_id = $1 AND p.external_id LIKE 'P-AB%' ORDER BY p.external_id`,
         [warningId],
       );
       return deliveries.length === CROWD;
