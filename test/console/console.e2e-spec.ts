@@ -378,6 +378,8 @@ describe('the duty console (/console) in headless Chromium', () => {
     const later = new Date(Date.parse(expires) + 3600_000 + 5_000);
     later.setUTCMilliseconds(0);
     await page.click('#update-open-btn');
+    // Loaded (the form is busy until then: what is typed before would be overwritten).
+    await page.waitForSelector('#update-form:not([aria-busy])');
     await page.waitForSelector('#update-current[data-version="2"]');
     await page.fill('#update-form [name=expires]', beijing(later.toISOString()));
     await page.click('#update-btn');

@@ -48,9 +48,27 @@ const input = (name: string) =>
     name,
   );
 
+/**
+ * Loads the watched warning's current version into the update form. While it loads the form is
+ * busy (`aria-busy`, its button disabled): what the officer types meanwhile would be overwritten,
+ * and a submit would send the version shown before.
+ */
 async function openUpdate(): Promise<void> {
   const id = watchedId();
   if (!requireToken() || !id) return;
+  const form = $('update-form');
+  const button = $<HTMLButtonElement>('update-btn');
+  form.setAttribute('aria-busy', 'true');
+  button.disabled = true;
+  try {
+    await loadUpdate(id);
+  } finally {
+    form.removeAttribute('aria-busy');
+    button.disabled = false;
+  }
+}
+
+async function loadUpdate(id: string): Promise<void> {
   const r = await api<WarningDetail>('GET', `/v1/warnings/${encodeURIComponent(id)}`);
   if (r.status !== 200) {
     flash(errorText(r), 'bad');
