@@ -13,6 +13,8 @@ const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
 const RESIDENTS = 25;
 const { sql: residentsSql } = oneNumberResidents(RESIDENTS, '08', 'P-W');
 const BATCH = 10;
+/** Every send queue: held while a fan-out's own writes are counted. */
+const SEND_QUEUES = ['send-sms', 'send-voice', 'send-email', 'send-robot', 'send-broadcast'];
 
 /**
  * A fan-out writes each person's delivery once: the chain's first step (its policy, its wait and
@@ -52,13 +54,14 @@ describe('fan-out: a delivery is written once, its chain started in the same row
         FOR EACH ROW EXECUTE FUNCTION test_count_delivery_update();`);
   });
   afterAll(async () => {
-    for (const name of ['send-sms', 'send-voice']) await queue(name).resume();
+    for (const name of SEND_QUEUES) await queue(name).resume();
     await t?.close();
   });
 
   it('writes every delivery with its first step started, updates none of them, and schedules their timers', async () => {
-    // The sends are held: only the fan-out's own writes are counted.
-    for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
+    // The sends are held (the village chief's email and the grid's robot message too, whose
+    // recording moves a delivery): only the fan-out's own writes are counted.
+    for (const name of SEND_QUEUES) await queue(name).pause();
     const id = await issue('渔子溪村地质灾害气象风险橙色预警（一次写入）');
     await waitUntil(() => fanoutDone(id), 'the fan-out done');
 
