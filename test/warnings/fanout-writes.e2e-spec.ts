@@ -59,8 +59,8 @@ describe('fan-out: a delivery is written once, its chain started in the same row
   });
 
   it('writes every delivery with its first step started, updates none of them, and schedules their timers', async () => {
-    // The sends are held (the village chief's email and the grid's robot message too, whose
-    // recording moves a delivery): only the fan-out's own writes are counted.
+    // Every send is held (email, robots and loudspeakers too, whose recording can move a
+    // delivery): only the fan-out's own writes are counted.
     for (const name of SEND_QUEUES) await queue(name).pause();
     const id = await issue('渔子溪村地质灾害气象风险橙色预警（一次写入）');
     await waitUntil(() => fanoutDone(id), 'the fan-out done');
