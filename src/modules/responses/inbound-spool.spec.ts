@@ -44,7 +44,11 @@ describe('InboundSpool', () => {
     expect(added).toHaveLength(1);
     const [name, data, opts] = added[0] as [string, InboundSpoolJob, { jobId: string }];
     expect(name).toBe('sms');
-    expect(data).toEqual({ event: sms, receivedAt: '2026-12-06T06:00:00.000Z' });
+    expect(data).toEqual({
+      event: sms,
+      receivedAt: '2026-12-06T06:00:00.000Z',
+      reason: 'database_unavailable',
+    });
     expect(opts.jobId).toBe(spoolJobId(sms));
   });
 
