@@ -1,7 +1,7 @@
 import { TimeoutError, withTimeout } from '../../common/with-timeout';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { wholeAtLeastOne } from '../../common/config-number';
+import { positive } from '../../common/config-number';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ANSWERS_DB } from '../../database/data-source';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -53,8 +53,8 @@ export class AnswersService {
     config: ConfigService,
   ) {
     this.batches = new AnswerBatches(db, {
-      lanes: wholeAtLeastOne(config.get('ANSWER_BATCH_LANES'), 8),
-      max: wholeAtLeastOne(config.get('ANSWER_BATCH_MAX'), 32),
+      lanes: positive(config.get('ANSWER_BATCH_LANES'), 8),
+      max: positive(config.get('ANSWER_BATCH_MAX'), 32),
     });
   }
 

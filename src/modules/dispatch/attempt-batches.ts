@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import DataLoader from 'dataloader';
+import { positive } from '../../common/config-number';
 import { type AttemptRow, DispatchRepository } from './dispatch.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { claimLeaseSeconds, type SendClaim } from '../chain/send-claims';
@@ -96,10 +97,4 @@ export class AttemptBatches {
   recordSent(record: AcceptedRecord): Promise<void> {
     return this.accepted.load(record);
   }
-}
-
-function positive(raw: unknown, fallback: number, zeroAllowed = false): number {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  return Number.isInteger(n) && (n > 0 || (zeroAllowed && n === 0)) ? n : fallback;
 }

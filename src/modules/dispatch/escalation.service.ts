@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { wholeAtLeastOne } from '../../common/config-number';
+import { positive } from '../../common/config-number';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { jobPriority, type StepTimerJob } from '../../common/queue/queue-names';
@@ -136,8 +136,8 @@ export class EscalationService implements AnswerListener {
   ) {
     // An effective answer stops the person's pending steps; a call for help escalates at once.
     listeners.register(this);
-    this.stepBatch = wholeAtLeastOne(config.get('STEP_TIMER_BATCH'), STEP_BATCH);
-    this.stepMovers = wholeAtLeastOne(config.get('STEP_TIMER_MOVERS'), STEP_MOVERS);
+    this.stepBatch = positive(config.get('STEP_TIMER_BATCH'), STEP_BATCH);
+    this.stepMovers = positive(config.get('STEP_TIMER_MOVERS'), STEP_MOVERS);
   }
 
   /** Step 1 of every new chain in a fan-out batch: the attempts to write, and the chain rows set. */

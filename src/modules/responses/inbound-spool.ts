@@ -10,19 +10,12 @@ import { withTimeout } from '../../common/with-timeout';
 import type { LateReason } from '../chain/answers.types';
 import type { InboundEvent } from './inbound-events';
 
-/**
- * Why an event was kept rather than recorded at once: Postgres could not be reached; its webhook
- * was answered at the acknowledgement deadline while its recording went on (kept in case this
- * process dies first); or it arrived past the answers' bound (ANSWER_MAX_IN_FLIGHT).
- */
-export type SpoolReason = LateReason;
-
 /** A spooled inbound event and the time the gateway received it (ISO 8601). */
 export interface InboundSpoolJob {
   event: InboundEvent;
   receivedAt: string;
   /** Absent on events spooled before reasons were kept: those were all `database_unavailable`. */
-  reason?: SpoolReason;
+  reason?: LateReason;
 }
 
 /**
@@ -138,7 +131,7 @@ export class InboundSpool {
   async keep(
     event: InboundEvent,
     receivedAt: Date,
-    reason: SpoolReason = 'database_unavailable',
+    reason: LateReason = 'database_unavailable',
     delayMs = 0,
   ): Promise<void> {
     try {
