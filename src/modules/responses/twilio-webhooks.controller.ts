@@ -67,8 +67,9 @@ export class TwilioWebhooksController {
   /**
    * An answer acknowledged before it was recorded is also kept in the inbound spool before the
    * caller hears "received": if this process dies before its recording commits, the spool's worker
-   * records it (once: answers are kept per dedupe key, whichever path comes first). Should the
-   * spool fail too, the recording in this process is all that is left: logged, still answered.
+   * records it a minute later (ACKNOWLEDGED_SPOOL_DELAY_MS; once: answers are kept per dedupe key,
+   * whichever path comes first). Should the spool fail too, the recording in this process is all
+   * that is left: logged, still answered.
    */
   private async keepAcknowledged(
     event: InboundEvent,
