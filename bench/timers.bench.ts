@@ -200,6 +200,7 @@ function gatewayParts(ds: DataSource, connection: ConnectionOptions, prefix: str
     queues.lifecycle,
     queues.escalation,
     queues['send-sms'],
+    queues['send-sms-batch'],
     queues['send-voice'],
     queues['send-email'],
     queues['send-robot'],

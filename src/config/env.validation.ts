@@ -415,6 +415,23 @@ export class EnvironmentVariables {
   @Max(500)
   SEND_EMAIL_CONCURRENCY = 10;
 
+  /**
+   * People a job among a warning's first SMS contacts (`send-sms-batch`), at most one second of
+   * TWILIO_SMS_PER_SECOND; 1: a job each.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  SEND_SMS_BATCH = 100;
+
+  /** Batch jobs of first SMS contacts run at once per worker process. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  SEND_SMS_BATCH_CONCURRENCY = 2;
+
   /** How long (ms) a send waits for others to share one statement with (0: the same tick). */
   @Transform(toInt)
   @IsInt()

@@ -663,7 +663,7 @@ describe('the 叫应 chain core: notices to superiors, tasks, states and times',
     // mobile while a notice about their grid was calling their landline. The alert's failover
     // took the landline as tried (by the notice) and, the notice call having been answered, the
     // person was never marked unreachable either: `sent` for good, with the chain over.
-    const queues = ['send-sms', 'send-voice'].map(
+    const queues = ['send-sms', 'send-sms-batch', 'send-voice'].map(
       (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
     );
     const r = RESIDENTS[2];

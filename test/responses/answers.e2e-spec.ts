@@ -799,7 +799,7 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
     });
 
     it('never takes a reply as the answer to a warning that has not reached that number yet', async () => {
-      const queues = ['send-sms', 'send-voice', 'send-email'].map(
+      const queues = ['send-sms', 'send-sms-batch', 'send-voice', 'send-email'].map(
         (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
       );
       // Nothing goes out: the new warning's messages stay queued.

@@ -14,7 +14,14 @@ const RESIDENTS = 25;
 const { sql: residentsSql } = oneNumberResidents(RESIDENTS, '08', 'P-W');
 const BATCH = 10;
 /** Every send queue: held while a fan-out's own writes are counted. */
-const SEND_QUEUES = ['send-sms', 'send-voice', 'send-email', 'send-robot', 'send-broadcast'];
+const SEND_QUEUES = [
+  'send-sms',
+  'send-sms-batch',
+  'send-voice',
+  'send-email',
+  'send-robot',
+  'send-broadcast',
+];
 
 /**
  * A fan-out writes each person's delivery once: the chain's first step (its policy, its wait and
@@ -119,7 +126,7 @@ describe('fan-out: a delivery is written once, its chain started in the same row
     // wrote their first attempts: meanwhile a resident's step ran out and their grid leader was
     // sent a notice about it (numbered first on the leader's delivery). The fan-out's second
     // run must still write the leader's own alert.
-    for (const name of ['send-sms', 'send-voice']) await queue(name).pause();
+    for (const name of ['send-sms', 'send-sms-batch', 'send-voice']) await queue(name).pause();
     const id = await issue('渔子溪村地质灾害气象风险橙色预警（重跑）');
     await waitUntil(() => fanoutDone(id), 'the fan-out done');
     const ownAlert = async () =>

@@ -399,9 +399,14 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
   });
 
   it('a cancel stops everything still queued and records how much in the audit log', async () => {
-    const queues = ['send-sms', 'send-voice', 'send-email', 'send-robot', 'send-broadcast'].map(
-      (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
-    );
+    const queues = [
+      'send-sms',
+      'send-sms-batch',
+      'send-voice',
+      'send-email',
+      'send-robot',
+      'send-broadcast',
+    ].map((name) => t.app.get(getQueueToken(name), { strict: false }) as Queue);
     for (const q of queues) await q.pause(); // nothing goes out: every first contact stays queued
     try {
       const issued = await t

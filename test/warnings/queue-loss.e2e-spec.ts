@@ -15,7 +15,17 @@ const { people: MANY, sql: manySql } = oneNumberResidents(20, '05', 'P-Q');
 describe('the queue backend loses its data: the gateway rebuilds the work from Postgres, and /health says when work is overdue', () => {
   let t: TestApp;
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
-  const sms = () => t.app.get<Queue>(getQueueToken('send-sms'), { strict: false });
+  /** The SMS queues: jobs of their own, and batch jobs of a warning's first SMS. */
+  const smsQueues = () =>
+    ['send-sms', 'send-sms-batch'].map((name) =>
+      t.app.get<Queue>(getQueueToken(name), { strict: false }),
+    );
+  const pauseSms = async () => {
+    for (const q of smsQueues()) await q.pause();
+  };
+  const resumeSms = async () => {
+    for (const q of smsQueues()) await q.resume();
+  };
   const issue = async (headline: string) => {
     const res = await t.http().post('/v1/warnings').set(duty()).send(imminentWarning({ headline }));
     expect(res.status).toBe(201);
@@ -59,15 +69,16 @@ describe('the queue backend loses its data: the gateway rebuilds the work from P
   afterAll(() => t.close());
 
   it('reports the real backlog and "degraded" while sends wait too long, then "ok" again', async () => {
-    await sms().pause();
+    await pauseSms();
     try {
       const id = await issue('渔子溪村滑坡临灾预警（积压）');
       const healthy = await t.http().get('/health');
       expect(healthy.status).toBe(200);
       expect(healthy.body.status).toBe('ok');
-      // The queued SMS (imminent: prioritized jobs) show in the backlog.
-      const counts = healthy.body.details.queues['send-sms'];
-      expect(counts.prioritized + counts.waiting).toBeGreaterThan(0);
+      // The queued SMS (imminent: prioritized jobs) show in the backlog: at 2 SMS/s the first
+      // contacts go in batch jobs of 2 people.
+      const batches = healthy.body.details.queues['send-sms-batch'];
+      expect(batches.prioritized + batches.waiting).toBeGreaterThan(0);
       expect(healthy.body.details.work.queuedSends).toBeGreaterThan(0);
 
       // As if they had waited a minute: overdue.
@@ -81,7 +92,7 @@ describe('the queue backend loses its data: the gateway rebuilds the work from P
       expect(late.body.details.work).toMatchObject({ state: 'degraded' });
       expect(late.body.details.work.overdueSends).toBeGreaterThan(0);
 
-      await sms().resume();
+      await resumeSms();
       await settled(id);
       // Every attempt backdated above (calls too, which may still wait behind the SMS on a
       // loaded machine) must have left the queue before the work is no longer overdue.
@@ -90,7 +101,7 @@ describe('the queue backend loses its data: the gateway rebuilds the work from P
         '/health "ok" again once the overdue sends went out',
       );
     } finally {
-      await sms().resume();
+      await resumeSms();
     }
   });
 

@@ -8,11 +8,28 @@ import {
   type LifecycleJob,
   QUEUE_NAMES,
   type SendAttemptJob,
+  type SendBatchJob,
   type SendGroupJob,
   type StepTimerJob,
   stepTimerJobId,
 } from './queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
+import { positive } from '../config-number';
+
+/** An attempt to enqueue: a job of its own, or its batch's (`sendBatch`). */
+export interface AttemptToEnqueue {
+  id: string;
+  channel: ChannelKind;
+  priority: number;
+  delayMs?: number;
+  /** Sent by the batch job `batch-<sendBatch>` (a warning's first SMS contacts). */
+  sendBatch?: string | null;
+  /** An acceptance an earlier try could not record: its job records it, never sends. */
+  accepted?: SendAttemptJob['accepted'];
+}
+
+/** Job states of a job that will still run. */
+const PENDING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'active', 'waiting-children']);
 
 /** The job id of a grid's group-rule timer: one per warning version and grid. */
 export function groupRuleJobId(r: { warningId: string; version: number; gridCode: string }) {
@@ -30,6 +47,7 @@ export class DispatchQueue {
     @InjectQueue(QUEUE_NAMES.lifecycle) private readonly lifecycle: Queue<LifecycleJob>,
     @InjectQueue(QUEUE_NAMES.escalation) private readonly escalation: Queue<EscalationJob>,
     @InjectQueue(QUEUE_NAMES.sendSms) private readonly sms: Queue<SendAttemptJob>,
+    @InjectQueue(QUEUE_NAMES.sendSmsBatch) private readonly smsBatches: Queue<SendBatchJob>,
     @InjectQueue(QUEUE_NAMES.sendVoice) private readonly voice: Queue<SendAttemptJob>,
     @InjectQueue(QUEUE_NAMES.sendEmail) private readonly email: Queue<SendAttemptJob>,
     @InjectQueue(QUEUE_NAMES.sendRobot) private readonly robot: Queue<SendGroupJob>,
@@ -46,6 +64,28 @@ export class DispatchQueue {
         delay: Number(this.config.get('SEND_RETRY_BACKOFF_MS') ?? 2000),
       },
     };
+  }
+
+  /** SMS the provider takes per second, all workers together (TWILIO_SMS_PER_SECOND). */
+  get smsPerSecond(): number {
+    return positive(this.config.get('TWILIO_SMS_PER_SECOND'), 10);
+  }
+
+  /**
+   * Batch jobs of first SMS contacts started per second: the provider's rate in batches of at
+   * most SEND_SMS_BATCH people (see smsBatchSize).
+   */
+  get smsBatchesPerSecond(): number {
+    return Math.ceil(this.smsPerSecond / positive(this.config.get('SEND_SMS_BATCH'), 100));
+  }
+
+  /**
+   * People a batch job of first SMS contacts carries: the provider's rate shared evenly among the
+   * batches of a second, so that the batches of a second add up to the rate and a batch never
+   * holds more than a second of sends before a more urgent warning's. 1: no batches.
+   */
+  get smsBatchSize(): number {
+    return Math.ceil(this.smsPerSecond / this.smsBatchesPerSecond);
   }
 
   /** One send queue per provider; a manual task reaches its grid member by SMS. */
@@ -86,6 +126,9 @@ export class DispatchQueue {
       const counts = await queue.getCountsPerPriority(levels);
       for (const c of Object.values(counts)) n += c;
     }
+    // A batch job counts as the people it carries (a full batch; the last of a page has fewer).
+    const batches = await this.smsBatches.getCountsPerPriority(levels);
+    for (const c of Object.values(batches)) n += c * this.smsBatchSize;
     return n;
   }
 
@@ -97,11 +140,21 @@ export class DispatchQueue {
     return Object.values(counts).reduce((n, c) => n + c, 0);
   }
 
-  async enqueueAttempts(
-    attempts: { id: string; channel: ChannelKind; priority: number; delayMs?: number }[],
-  ): Promise<void> {
-    const byQueue = new Map<Queue, { id: string; priority: number; delayMs?: number }[]>();
+  /**
+   * Attempts with a `sendBatch` go to their batch's job (`batch-<sendBatch>`, on `send-sms-batch`),
+   * the others to a job of their own (`attempt-<id>`). Either id is deterministic, so an attempt
+   * enqueued again while its job exists is not sent twice.
+   */
+  async enqueueAttempts(attempts: AttemptToEnqueue[]): Promise<void> {
+    const byQueue = new Map<Queue, AttemptToEnqueue[]>();
+    const batches = new Map<string, AttemptToEnqueue[]>();
     for (const a of attempts) {
+      if (a.sendBatch && (a.channel === 'sms' || a.channel === 'manual')) {
+        const list = batches.get(a.sendBatch);
+        if (list) list.push(a);
+        else batches.set(a.sendBatch, [a]);
+        continue;
+      }
       const q = this.queueFor(a.channel);
       const list = byQueue.get(q);
       if (list) list.push(a);
@@ -111,7 +164,7 @@ export class DispatchQueue {
       await queue.addBulk(
         list.map((a) => ({
           name: 'attempt',
-          data: { attemptId: a.id },
+          data: a.accepted ? { attemptId: a.id, accepted: a.accepted } : { attemptId: a.id },
           opts: {
             jobId: `attempt-${a.id}`,
             priority: a.priority,
@@ -123,6 +176,30 @@ export class DispatchQueue {
         })),
       );
     }
+    if (batches.size)
+      await this.smsBatches.addBulk(
+        [...batches].map(([batchId, list]) => ({
+          name: 'batch',
+          data: { batchId, attemptIds: list.map((a) => a.id) },
+          opts: {
+            jobId: `batch-${batchId}`,
+            priority: Math.min(...list.map((a) => a.priority)),
+            ...this.sendRetry,
+            removeOnComplete: 1000,
+            removeOnFail: false,
+          },
+        })),
+      );
+  }
+
+  /** Of these batches, those whose job will still run (waiting, delayed or running). */
+  async batchesPending(batchIds: string[]): Promise<Set<string>> {
+    const pending = new Set<string>();
+    for (const id of new Set(batchIds)) {
+      const state = await this.smsBatches.getJobState(`batch-${id}`);
+      if (PENDING_STATES.has(state)) pending.add(id);
+    }
+    return pending;
   }
 
   async enqueueGroupSends(

@@ -11,6 +11,12 @@ export const QUEUE_NAMES = {
   /** Expiry timers and the recovery sweep that re-enqueues anything accepted but not queued. */
   lifecycle: 'lifecycle',
   sendSms: 'send-sms',
+  /**
+   * A warning's first SMS contacts, a batch of people a job (SEND_SMS_BATCH): one job, one claim
+   * and one recording for the batch instead of one of each per person. Paced in batches, each
+   * message within the provider's shared rate. What a batch leaves unsent goes to `send-sms`.
+   */
+  sendSmsBatch: 'send-sms-batch',
   sendVoice: 'send-voice',
   sendEmail: 'send-email',
   sendRobot: 'send-robot',
@@ -36,6 +42,11 @@ export interface SendAttemptJob {
   attemptId: string;
   /** Set when the provider accepted the send but recording that failed: record, never resend. */
   accepted?: { provider: string; providerId: string; segments?: number };
+}
+/** A batch of first-contact SMS attempts (their `send_batch`), sent together. */
+export interface SendBatchJob {
+  batchId: string;
+  attemptIds: string[];
 }
 export interface SendGroupJob {
   groupSendId: string;

@@ -26,6 +26,7 @@ import { EdgeSubjectMarks1765600000000 } from './1765600000000-EdgeSubjectMarks'
 import { FailedAttemptsIndex1765610000000 } from './1765610000000-FailedAttemptsIndex';
 import { SweepIndexes1765620000000 } from './1765620000000-SweepIndexes';
 import { AttemptNumbersPerPurpose1765630000000 } from './1765630000000-AttemptNumbersPerPurpose';
+import { SendBatches1765640000000 } from './1765640000000-SendBatches';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   FailedAttemptsIndex1765610000000,
   SweepIndexes1765620000000,
   AttemptNumbersPerPurpose1765630000000,
+  SendBatches1765640000000,
 ];

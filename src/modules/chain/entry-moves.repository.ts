@@ -45,6 +45,18 @@ export interface AttemptToInsert {
   priority: number;
   /** The person's own alert (default), a notice about someone else, or a task SMS. */
   purpose?: 'warning' | 'notice' | 'task';
+  /** The batch job (`send-sms-batch`) that sends it; none: a job of its own. */
+  sendBatch?: string;
+}
+
+/** An attempt waiting to be sent, as it is enqueued. */
+export interface QueuedAttempt {
+  id: string;
+  channel: ChannelKind;
+  priority: number;
+  seq: number;
+  /** Set for a warning's first SMS contacts sent a batch a job (see DispatchQueue). */
+  sendBatch?: string | null;
 }
 
 /**
@@ -125,9 +137,7 @@ export class EntryMoves {
   }
 
   /** Inserts attempts (a retried fan-out inserts nothing twice) and returns every queued one of the batch. */
-  async addAttempts(
-    rows: AttemptToInsert[],
-  ): Promise<{ id: string; channel: ChannelKind; priority: number; seq: number }[]> {
+  async addAttempts(rows: AttemptToInsert[]): Promise<QueuedAttempt[]> {
     if (!rows.length) return [];
     await this.db.transaction(async (m) => {
       const inserted: {
@@ -141,8 +151,8 @@ export class EntryMoves {
         contact_kind: string;
         purpose: string;
       }[] = await m.query(
-        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
+        `INSERT INTO contact_attempts (delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, address, priority, purpose, send_batch)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::uuid[])
        ON CONFLICT DO NOTHING
        RETURNING id, delivery_id, warning_id, version, msg_type, seq, channel, contact_kind, purpose`,
         [
@@ -156,6 +166,7 @@ export class EntryMoves {
           rows.map((r) => r.planned.address),
           rows.map((r) => r.priority),
           rows.map((r) => r.purpose ?? 'warning'),
+          rows.map((r) => r.sendBatch ?? null),
         ],
       );
       // Only what was inserted: a retried fan-out appends nothing twice. No address (phone numbers).
@@ -180,7 +191,7 @@ export class EntryMoves {
       );
     });
     return this.db.query(
-      `SELECT id, channel, priority, seq FROM contact_attempts
+      `SELECT id, channel, priority, seq, send_batch AS "sendBatch" FROM contact_attempts
         WHERE delivery_id = ANY($1::uuid[]) AND version = $2 AND status = 'queued'`,
       [[...new Set(rows.map((r) => r.deliveryId))], rows[0].version],
     );

@@ -16,6 +16,7 @@ import { LifecycleService } from './lifecycle.service';
 import { MessageRenderer } from './message-renderer';
 import { NumberLimits } from './number-limits';
 import { SendAttemptService } from './send-attempt.service';
+import { SendBatchService } from './send-batch.service';
 import { SendGroupService } from './send-group.service';
 
 /** Fan-out and sending: the services, shared by the workers and the webhooks (failover). */
@@ -39,6 +40,7 @@ import { SendGroupService } from './send-group.service';
     MessageRenderer,
     NumberLimits,
     SendAttemptService,
+    SendBatchService,
     SendGroupService,
   ],
   exports: [
@@ -49,6 +51,7 @@ import { SendGroupService } from './send-group.service';
     LifecycleService,
     MessageRenderer,
     SendAttemptService,
+    SendBatchService,
     SendGroupService,
   ],
 })

@@ -14,6 +14,7 @@ import {
   QUEUE_NAMES,
   type QueueName,
   type SendAttemptJob,
+  type SendBatchJob,
   type SendGroupJob,
 } from '../../common/queue/queue-names';
 import { GATEWAY_RUNTIME, type GatewayRuntime } from '../../common/runtime.token';
@@ -26,6 +27,7 @@ import { LifecycleService } from './lifecycle.service';
 import { timerLateness } from '../../common/observability/metrics';
 import { SendAttemptService } from './send-attempt.service';
 import { SendGroupService } from './send-group.service';
+import { SendBatchService } from './send-batch.service';
 
 const isLastTry = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
@@ -74,6 +76,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly config: ConfigService,
     private readonly fanout: FanoutService,
     private readonly attempts: SendAttemptService,
+    private readonly batches: SendBatchService,
     private readonly groups: SendGroupService,
     private readonly lifecycle: LifecycleService,
     private readonly escalation: EscalationService,
@@ -110,6 +113,16 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       concurrency: this.num('SEND_SMS_CONCURRENCY', 50),
       limiter: perSecond(this.num('TWILIO_SMS_PER_SECOND', 10)),
     });
+    // A warning's first SMS contacts, a batch a job: paced in batches (the limiter counts jobs),
+    // each message within the provider's shared rate (ProviderRateLimiter).
+    this.start<SendBatchJob>(
+      QUEUE_NAMES.sendSmsBatch,
+      (job) => this.batches.send(job.data, job.opts.priority ?? 0),
+      {
+        concurrency: this.num('SEND_SMS_BATCH_CONCURRENCY', 2),
+        limiter: perSecond(this.queue.smsBatchesPerSecond),
+      },
+    );
     this.start<SendAttemptJob>(
       QUEUE_NAMES.sendVoice,
       (job, token) => this.sendAttempt(job, token),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { jobPriority } from '../../common/queue/queue-names';
@@ -238,7 +239,7 @@ export class FanoutService {
       policies,
     );
     const queued = await this.entries.addAttempts([
-      ...attempts,
+      ...this.inSendBatches(attempts),
       ...notices,
       ...late.flatMap((l) => l.attempts.map((a) => ({ ...a, priority }))),
     ]);
@@ -248,9 +249,27 @@ export class FanoutService {
       ...unreachable,
       ...late.filter((l) => !l.attempts.length).map((l) => l.deliveryId),
     ]);
-    await this.queue.enqueueAttempts(
-      queued.map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
-    );
+    await this.queue.enqueueAttempts(queued);
+  }
+
+  /**
+   * The first SMS contacts of a batch of people, in full send batches (DispatchQueue.smsBatchSize,
+   * a second of the provider's rate each, so that the batches' pace is the rate); the rest, fewer
+   * than a batch, go as jobs of their own, at once. Each attempt keeps its batch's id in its row,
+   * for the recovery sweep; a retried fan-out enqueues the rows it finds, with their batches.
+   */
+  private inSendBatches(attempts: AttemptToInsert[]): AttemptToInsert[] {
+    const size = this.queue.smsBatchSize;
+    if (size < 2) return attempts;
+    const sms = attempts.filter((a) => a.planned.channel === 'sms');
+    const batchOf = new Map<AttemptToInsert, string>();
+    for (let i = 0; i < sms.length; i += size) {
+      const slice = sms.slice(i, i + size);
+      if (slice.length < size) continue;
+      const id = randomUUID();
+      for (const a of slice) batchOf.set(a, id);
+    }
+    return attempts.map((a) => (batchOf.has(a) ? { ...a, sendBatch: batchOf.get(a) } : a));
   }
 
   /**

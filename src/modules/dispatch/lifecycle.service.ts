@@ -126,12 +126,24 @@ export class LifecycleService {
     );
     for (const w of overdue) await this.expire(w.id);
 
-    // Attempts and group sends still queued a while after they were written: re-enqueue (no-op if the job exists).
-    const attempts = await this.db.query<{ id: string; channel: ChannelKind; priority: number }[]>(
-      `SELECT id, channel, priority FROM contact_attempts WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) LIMIT 10000`,
+    // Attempts and group sends still queued a while after they were written: re-enqueue (no-op if
+    // the job exists). An attempt of a send batch whose job will still run is left to it (at a
+    // provider's real rate, a large warning's batches wait their turn for many minutes); one whose
+    // batch job was lost or ended goes on alone.
+    const attempts = await this.db.query<
+      { id: string; channel: ChannelKind; priority: number; sendBatch: string | null }[]
+    >(
+      `SELECT id, channel, priority, send_batch AS "sendBatch" FROM contact_attempts
+        WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) LIMIT 10000`,
       [after],
     );
-    await this.queue.enqueueAttempts(attempts);
+    const batched = attempts.flatMap((a) => (a.sendBatch ? [a.sendBatch] : []));
+    const stillRun = batched.length ? await this.queue.batchesPending(batched) : new Set<string>();
+    await this.queue.enqueueAttempts(
+      attempts
+        .filter((a) => !a.sendBatch || !stillRun.has(a.sendBatch))
+        .map((a) => ({ id: a.id, channel: a.channel, priority: a.priority })),
+    );
     const groups = await this.db.query<{ id: string; channel: ChannelKind }[]>(
       `SELECT id, channel FROM group_sends WHERE status = 'queued' AND queued_at < now() - make_interval(secs => $1) LIMIT 10000`,
       [after],

@@ -39,6 +39,14 @@ export type SendOutcome =
   /** The provider accepted it but recording that failed: record it later, never send it again. */
   | { kind: 'unrecorded'; accepted: AcceptedSend };
 
+export interface SendOptions {
+  /**
+   * Longest this send waits in-process for a slot of the provider's rate (default 2 s): a batch
+   * of first contacts waits for its whole second of the rate.
+   */
+  rateWaitMs?: number;
+}
+
 /** In-process tries at recording an accepted send before the job keeps it for a later try. */
 const RECORD_TRIES = 3;
 /** Waiting for a provider whose circuit is open, at least (its reset time when known). */
@@ -47,7 +55,7 @@ const MIN_DEFER_MS = 1_000;
  * Longest a send waits in-process for a slot of the provider's shared rate limit; after that its
  * job is put back (no try spent) for at most RATE_DEFER_MAX_MS.
  */
-const RATE_WAIT_MS = 2_000;
+export const RATE_WAIT_MS = 2_000;
 const RATE_DEFER_MAX_MS = 1_000;
 
 /**
@@ -81,7 +89,12 @@ export class SendAttemptService {
    * `accepted`: a provider's acceptance of this attempt that an earlier try could not record
    * (kept in the job): it is recorded now, and nothing is sent.
    */
-  async send(attemptId: string, lastTry: boolean, accepted?: AcceptedSend): Promise<SendOutcome> {
+  async send(
+    attemptId: string,
+    lastTry: boolean,
+    accepted?: AcceptedSend,
+    opts: SendOptions = {},
+  ): Promise<SendOutcome> {
     if (accepted) return this.recordAccepted(attemptId, accepted);
     const a = await this.batches.find(attemptId);
     if (!a || !['queued', 'sending'].includes(a.status)) return SKIPPED;
@@ -130,7 +143,7 @@ export class SendAttemptService {
       if (!(await this.batches.claim(a.id, token))) return this.claimRefused(a.id);
     }
     try {
-      const out = await this.sendClaimed(a, covers, token, lastTry, breaker, provider);
+      const out = await this.sendClaimed(a, covers, token, lastTry, breaker, provider, opts);
       // Kept in the job for recording: this run ends, the next records without claiming.
       if (out.kind === 'unrecorded') await this.letGo(a.id, token);
       return out;
@@ -149,6 +162,7 @@ export class SendAttemptService {
     lastTry: boolean,
     breaker: string,
     provider: string,
+    opts: SendOptions,
   ): Promise<SendOutcome> {
     // Claimed before by a try that recorded nothing (its worker killed between the provider's
     // acceptance and the record, its job run again when its lock ran out): the provider may have
@@ -184,7 +198,7 @@ export class SendAttemptService {
       try {
         await this.limiter.acquireFor(
           a.channel === 'voice' ? this.limits.voice() : this.limits.sms(),
-          { maxWaitMs: RATE_WAIT_MS, lane: 'normal' },
+          { maxWaitMs: opts.rateWaitMs ?? RATE_WAIT_MS, lane: 'normal' },
         );
       } catch (err) {
         await this.sendMoves.release(a.id, token);

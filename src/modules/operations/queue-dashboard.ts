@@ -26,6 +26,7 @@ const DESCRIPTIONS: Record<QueueName, string> = {
   escalation: '叫应 timers: a step running out, the group rule of a grid (升级)',
   lifecycle: 'Expiry timers (过期)',
   'send-sms': 'SMS sends (短信)',
+  'send-sms-batch': 'A warning’s first SMS contacts, a batch of people a job (短信批量首发)',
   'send-voice': 'Voice calls (语音电话)',
   'send-email': 'E-mail sends (电子邮件)',
   'send-robot': 'WeCom / DingTalk / Feishu group robots (群机器人)',
