@@ -44,6 +44,12 @@ export interface FanoutBenchOptions {
   /** The gateway's SMS and voice worker concurrency, used by the limit (default 10 and 5). */
   smsConcurrency: number;
   voiceConcurrency: number;
+  /**
+   * Sends the gateway's batch jobs of first SMS run at once per process (SEND_SMS_BATCH_CONCURRENCY
+   * × the batch size): the limit's SMS jobs run at smsConcurrency plus these, the gateway's SMS
+   * sends in flight at most.
+   */
+  smsBatchSends?: number;
   /** Report name: fanout (default) or scale (adds peak memory). */
   name?: 'fanout' | 'scale';
   /** Gateway processes: this one plus `workers - 1` worker processes (default 1). */
@@ -70,6 +76,7 @@ export interface FanoutBenchResult {
     provider: ProviderKind;
     smsConcurrency: number;
     voiceConcurrency: number;
+    smsBatchSends: number;
     timeoutSeconds: number;
     workers: number;
   };
@@ -384,7 +391,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
           prefix: backends.queuePrefix,
           sms: p.sms,
           voice: p.voice,
-          smsConcurrency: o.smsConcurrency,
+          smsConcurrency: o.smsConcurrency + (o.smsBatchSends ?? 0),
           voiceConcurrency: o.voiceConcurrency,
           provider: o.provider,
           stubUrl: stub.url,
@@ -408,6 +415,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
         provider: o.provider,
         smsConcurrency: o.smsConcurrency,
         voiceConcurrency: o.voiceConcurrency,
+        smsBatchSends: o.smsBatchSends ?? 0,
         timeoutSeconds: o.timeoutSeconds,
         workers,
       },
@@ -486,7 +494,7 @@ export function fanoutMarkdown(r: FanoutBenchResult): string[] {
     ),
     '',
     l
-      ? `Limit: ${l.method === 'copy' ? 'COPY' : 'INSERT … SELECT'} of ${fmt(l.deliveries)} deliveries + ${fmt(l.attempts)} attempts ${fmt(l.ms)} ms; addBulk of ${fmt(l.jobs.jobs.sms + l.jobs.jobs.voice)} jobs ${fmt(l.jobs.addBulkMs)} ms; processing them at concurrency ${r.options.smsConcurrency} (SMS) / ${r.options.voiceConcurrency} (voice)${r.options.provider === 'http' ? ` with ${fmt(l.jobs.requests)} twilio-SDK requests` : ' (no-op)'} ${fmt(l.jobs.processMs)} ms.`
+      ? `Limit: ${l.method === 'copy' ? 'COPY' : 'INSERT … SELECT'} of ${fmt(l.deliveries)} deliveries + ${fmt(l.attempts)} attempts ${fmt(l.ms)} ms; addBulk of ${fmt(l.jobs.jobs.sms + l.jobs.jobs.voice)} jobs ${fmt(l.jobs.addBulkMs)} ms; processing them at concurrency ${r.options.smsConcurrency + (r.options.smsBatchSends ?? 0)} (SMS${r.options.smsBatchSends ? `: ${r.options.smsConcurrency} jobs of their own + ${r.options.smsBatchSends} sends of batch jobs` : ''}) / ${r.options.voiceConcurrency} (voice)${r.options.provider === 'http' ? ` with ${fmt(l.jobs.requests)} twilio-SDK requests` : ' (no-op)'} ${fmt(l.jobs.processMs)} ms.`
       : 'Limit: not measured (--no-limit).',
     `Gateway: ${r.gateway.sendsPerSecond === null ? '–' : fmt(r.gateway.sendsPerSecond)} attempts/s handed over. Contacted (provider side): ${fmt(r.contacted.smsPeople)} people by SMS (${r.contacted.smsTwice} more than once), ${fmt(r.contacted.voicePeople)} by call (${r.contacted.voiceTwice} more than once)${r.contacted.byExtraWorkers.length ? `; handed over by the extra worker processes: ${r.contacted.byExtraWorkers.map((n) => fmt(n)).join(', ')}` : ''}.`,
     ...(r.memory
