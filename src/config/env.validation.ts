@@ -375,6 +375,16 @@ export class EnvironmentVariables {
   FANOUT_BATCH_SIZE = 1000;
 
   /**
+   * Batches of people a fan-out writes at once (each its own transactions): the next batch is
+   * written while the one before is still being written.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8)
+  FANOUT_BATCHES_IN_FLIGHT = 2;
+
+  /**
    * Backpressure: a fan-out writes no further batch while the SMS and call queues hold this many
    * jobs at its warning's priority or a more urgent one (0: no bound). Keeps the queue backend's
    * memory bounded for very large warnings (≈ 1.3 KB of Redis a waiting job).

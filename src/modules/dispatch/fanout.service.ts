@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { positive } from '../../common/config-number';
 import { jobPriority } from '../../common/queue/queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 import type { PersonRole } from '../../common/domain/directory.types';
@@ -20,6 +21,8 @@ import { fanoutBacklogWaits } from '../../common/observability/metrics';
 
 /** People written per batch (FANOUT_BATCH_SIZE). */
 const BATCH = 1000;
+/** Batches written at once (FANOUT_BATCHES_IN_FLIGHT). */
+const IN_FLIGHT = 2;
 /** Send jobs at a fan-out's priority or above that stop it writing more (FANOUT_MAX_BACKLOG). */
 const MAX_BACKLOG = 100_000;
 /** Longest a batch waits for room in the send queues (FANOUT_BACKLOG_WAIT_MS). */
@@ -103,11 +106,25 @@ export class FanoutService {
     const levelRaised = version > 1 && (await this.levelRaised(v));
     let total = 0;
     const batchSize = Number(this.config.get('FANOUT_BATCH_SIZE') ?? BATCH);
-    for await (const batch of this.targeting.stream(query, { batchSize })) {
-      // Cancelled or superseded while it waited for room: the newer version takes over.
-      if (total > 0 && !(await this.roomFor(v, priority))) return;
-      total += batch.length;
-      await this.writeBatch(v, batch, priority, levelRaised);
+    // Batches written at once: the next batch's rows go in while the one before is still being
+    // written (each batch its own transactions, every insert keyed: a run done twice writes
+    // nothing twice, whichever batches it had finished).
+    const depth = positive(this.config.get('FANOUT_BATCHES_IN_FLIGHT'), IN_FLIGHT);
+    const writing: Promise<void>[] = [];
+    try {
+      for await (const batch of this.targeting.stream(query, { batchSize })) {
+        // Cancelled or superseded while it waited for room: the newer version takes over.
+        if (total > 0 && !(await this.roomFor(v, priority))) return;
+        total += batch.length;
+        const written = this.writeBatch(v, batch, priority, levelRaised);
+        // Awaited below or in `finally`; a failure meanwhile is not an unhandled rejection.
+        written.catch(() => undefined);
+        writing.push(written);
+        if (writing.length >= depth) await writing.shift();
+      }
+    } finally {
+      // Every batch started is finished (or has failed) before this run ends either way.
+      await Promise.all(writing);
     }
     if (version > 1) await this.releaseDropped(v, priority);
     await this.groups.plan(v, priority);
