@@ -386,8 +386,9 @@ export class EnvironmentVariables {
 
   /**
    * Backpressure: a fan-out writes no further batch while the SMS and call queues hold this many
-   * jobs at its warning's priority or a more urgent one (0: no bound). Keeps the queue backend's
-   * memory bounded for very large warnings (≈ 1.3 KB of Redis a waiting job).
+   * sends at its warning's priority or a more urgent one (0: no bound; a batch job of first SMS
+   * counts as its people). Keeps the queue backend's memory bounded for very large warnings
+   * (≈ 1.3 KB of Redis a waiting job of its own, less a person in a batch job).
    */
   @Transform(toInt)
   @IsInt()

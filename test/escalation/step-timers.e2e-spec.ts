@@ -10,17 +10,10 @@ import { replacePolicy, responsiblePolicy } from '../helpers/policies';
 import { stepTimerJobs } from '../helpers/step-timers';
 import { waitUntil } from '../helpers/wait';
 import { hoursFromNow } from '../helpers/warning-bodies';
+import { SEND_QUEUES } from '../helpers/send-queues';
 
 const APP_SECRET = 'step-timers-e2e-secret'.padEnd(40, 's');
 const CROWD = 500;
-const SEND_QUEUES = [
-  'send-sms',
-  'send-sms-batch',
-  'send-voice',
-  'send-email',
-  'send-robot',
-  'send-broadcast',
-];
 /** Chains a step timer's statement moves here: the crowd's timer takes several statements. */
 const STEP_TIMER_BATCH = 100;
 

@@ -7,6 +7,7 @@ import { waitUntil } from '../helpers/wait';
 import { FanoutService } from '../../src/modules/dispatch/fanout.service';
 import { EntryMoves } from '../../src/modules/chain/entry-moves.repository';
 import { riskWarning } from '../helpers/warning-bodies';
+import { SEND_QUEUES } from '../helpers/send-queues';
 
 const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
 
@@ -14,15 +15,6 @@ const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
 const RESIDENTS = 25;
 const { sql: residentsSql } = oneNumberResidents(RESIDENTS, '08', 'P-W');
 const BATCH = 10;
-/** Every send queue: held while a fan-out's own writes are counted. */
-const SEND_QUEUES = [
-  'send-sms',
-  'send-sms-batch',
-  'send-voice',
-  'send-email',
-  'send-robot',
-  'send-broadcast',
-];
 
 /**
  * A fan-out writes each person's delivery once: the chain's first step (its policy, its wait and

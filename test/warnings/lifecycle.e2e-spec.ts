@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from '../helpers/app';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { hoursFromNow } from '../helpers/warning-bodies';
+import { SEND_QUEUES } from '../helpers/send-queues';
 
 const APP_SECRET = 'lifecycle-e2e-secret'.padEnd(40, 'y');
 const XSD = readFileSync(join(__dirname, '../../src/modules/warnings/cap/CAP-v1.2.xsd'), 'utf8');
@@ -399,14 +400,9 @@ describe('warnings: validation, idempotency, update, cancel and CAP', () => {
   });
 
   it('a cancel stops everything still queued and records how much in the audit log', async () => {
-    const queues = [
-      'send-sms',
-      'send-sms-batch',
-      'send-voice',
-      'send-email',
-      'send-robot',
-      'send-broadcast',
-    ].map((name) => t.app.get(getQueueToken(name), { strict: false }) as Queue);
+    const queues = SEND_QUEUES.map(
+      (name) => t.app.get(getQueueToken(name), { strict: false }) as Queue,
+    );
     for (const q of queues) await q.pause(); // nothing goes out: every first contact stays queued
     try {
       const issued = await t

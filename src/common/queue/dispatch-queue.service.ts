@@ -126,7 +126,7 @@ export class DispatchQueue {
       const counts = await queue.getCountsPerPriority(levels);
       for (const c of Object.values(counts)) n += c;
     }
-    // A batch job counts as the people it carries (a full batch; the last of a page has fewer).
+    // A batch job counts as the people it carries (batches are full).
     const batches = await this.smsBatches.getCountsPerPriority(levels);
     for (const c of Object.values(batches)) n += c * this.smsBatchSize;
     return n;

@@ -23,7 +23,7 @@ import { fanoutBacklogWaits } from '../../common/observability/metrics';
 const BATCH = 1000;
 /** Batches written at once (FANOUT_BATCHES_IN_FLIGHT). */
 const IN_FLIGHT = 2;
-/** Send jobs at a fan-out's priority or above that stop it writing more (FANOUT_MAX_BACKLOG). */
+/** Sends at a fan-out's priority or above that stop it writing more (FANOUT_MAX_BACKLOG). */
 const MAX_BACKLOG = 100_000;
 /** Longest a batch waits for room in the send queues (FANOUT_BACKLOG_WAIT_MS). */
 const BACKLOG_WAIT_MS = 60_000;
