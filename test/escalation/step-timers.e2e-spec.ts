@@ -11,6 +11,7 @@ import { stepTimerJobs } from '../helpers/step-timers';
 import { waitUntil } from '../helpers/wait';
 import { hoursFromNow } from '../helpers/warning-bodies';
 import { SEND_QUEUES } from '../helpers/send-queues';
+import { watchCallsAtOnce } from '../helpers/at-once';
 
 const APP_SECRET = 'step-timers-e2e-secret'.padEnd(40, 's');
 const CROWD = 500;
@@ -157,34 +158,16 @@ describe('叫应 step timers: one job per warning, step and due second', () => {
     const { overdue } = await overdueStep1(id);
     const before = await chains(id);
     expect(before.length).toBeGreaterThan(3 * STEP_TIMER_BATCH);
-    const moves = t.app.get(StepMoves, { strict: false });
-    const advanceDue = moves.advanceDue.bind(moves);
     // Each statement waits (a second at most) for another to be under way beside it.
-    let inFlight = 0;
-    let most = 0;
-    let statements = 0;
-    let together!: () => void;
-    const twoUnderWay = new Promise<void>((resolve) => (together = resolve));
-    const spy = jest.spyOn(moves, 'advanceDue').mockImplementation(async (...args) => {
-      statements += 1;
-      inFlight += 1;
-      most = Math.max(most, inFlight);
-      if (inFlight >= 2) together();
-      await Promise.race([twoUnderWay, new Promise((r) => setTimeout(r, 1000))]);
-      try {
-        return await advanceDue(...args);
-      } finally {
-        inFlight -= 1;
-      }
-    });
+    const watch = watchCallsAtOnce(t.app.get(StepMoves, { strict: false }), 'advanceDue');
     try {
       const svc = t.app.get(EscalationService, { strict: false });
       expect(await svc.onStepsDue(overdue)).toEqual({ advanced: before.length });
     } finally {
-      spy.mockRestore();
+      watch.restore();
     }
-    expect(most).toBe(2);
-    expect(statements).toBeGreaterThanOrEqual(Math.ceil(before.length / STEP_TIMER_BATCH));
+    expect(watch.seen.most).toBe(2);
+    expect(watch.seen.calls).toBeGreaterThanOrEqual(Math.ceil(before.length / STEP_TIMER_BATCH));
     // Each person moved once: step 2, its SMS written once, one audit event for it.
     expect((await chains(id)).map((r) => [r.step, r.stepDone, r.attempts, r.created])).toEqual(
       before.map(() => [2, 2, 2, 2]),

@@ -8,6 +8,7 @@ import { FanoutService } from '../../src/modules/dispatch/fanout.service';
 import { EntryMoves } from '../../src/modules/chain/entry-moves.repository';
 import { riskWarning } from '../helpers/warning-bodies';
 import { SEND_QUEUES } from '../helpers/send-queues';
+import { watchCallsAtOnce } from '../helpers/at-once';
 
 const APP_SECRET = 'fanout-writes-e2e'.padEnd(40, 'w');
 
@@ -117,34 +118,16 @@ describe('fan-out: a delivery is written once, its chain started in the same row
   it('writes two batches of people at once, each person once, and finishes every batch it started', async () => {
     for (const name of SEND_QUEUES) await queue(name).pause();
     try {
-      const moves = t.app.get(EntryMoves, { strict: false });
-      const enter = moves.enter.bind(moves);
       // Each batch's insert of deliveries waits (a second at most) for another to be under way.
-      let inFlight = 0;
-      let most = 0;
-      let batches = 0;
-      let together!: () => void;
-      const twoUnderWay = new Promise<void>((resolve) => (together = resolve));
-      const spy = jest.spyOn(moves, 'enter').mockImplementation(async (...args) => {
-        batches += 1;
-        inFlight += 1;
-        most = Math.max(most, inFlight);
-        if (inFlight >= 2) together();
-        await Promise.race([twoUnderWay, new Promise((r) => setTimeout(r, 1000))]);
-        try {
-          return await enter(...args);
-        } finally {
-          inFlight -= 1;
-        }
-      });
+      const watch = watchCallsAtOnce(t.app.get(EntryMoves, { strict: false }), 'enter');
       let id = '';
       try {
         id = await issue('渔子溪村地质灾害气象风险橙色预警（并行写入）');
         await waitUntil(() => fanoutDone(id), 'the fan-out done');
       } finally {
-        spy.mockRestore();
+        watch.restore();
       }
-      expect(most).toBe(2);
+      expect(watch.seen.most).toBe(2);
       const people: { n: number; once: number; contacted: number }[] = await t.db.query(
         `SELECT count(*)::int AS n, count(DISTINCT d.person_id)::int AS once,
                 count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_attempts a
@@ -152,7 +135,7 @@ describe('fan-out: a delivery is written once, its chain started in the same row
            FROM deliveries d WHERE d.warning_id = $1`,
         [id],
       );
-      expect(batches).toBe(Math.ceil(people[0].n / BATCH));
+      expect(watch.seen.calls).toBe(Math.ceil(people[0].n / BATCH));
       expect(people[0].n).toBeGreaterThanOrEqual(RESIDENTS + 3);
       expect(people[0]).toEqual({ n: people[0].n, once: people[0].n, contacted: people[0].n });
       await t.http().post(`/v1/warnings/${id}/cancel`).set(duty()).send({ reason: '测试结束' });
