@@ -149,7 +149,7 @@ export class DispatchQueue {
     const byQueue = new Map<Queue, AttemptToEnqueue[]>();
     const batches = new Map<string, AttemptToEnqueue[]>();
     for (const a of attempts) {
-      if (a.sendBatch && (a.channel === 'sms' || a.channel === 'manual')) {
+      if (a.sendBatch && a.channel === 'sms') {
         const list = batches.get(a.sendBatch);
         if (list) list.push(a);
         else batches.set(a.sendBatch, [a]);
