@@ -771,8 +771,14 @@ describe('叫应: answers by keypress, SMS reply, signed link and on-site record
     it('takes a reply to a message the carrier later called undelivered: the reply shows it arrived', async () => {
       // The fault suite found it: a reply kept in the inbound spool during a database outage was
       // applied after an "undelivered" receipt had failed the SMS it answered, and was lost.
-      const w5 = await issue('渔子溪村滑坡临灾预警（回执晚到）');
       const r = REPLIERS[4];
+      // The carrier's own receipt for this number comes much later, so the "undelivered" posted
+      // below is the first word on the SMS (else a quick "delivered" could beat it).
+      carrier().setProfile(
+        r.mobile,
+        presetProfile('no-answer', { sms: { deliverAfterMs: 3_600_000 } }),
+      );
+      const w5 = await issue('渔子溪村滑坡临灾预警（回执晚到）');
       const sms = await waitUntil(async () => {
         const a = await attemptOf(w5, r.ext, 'sms');
         return a?.provider_id ? a : undefined;
