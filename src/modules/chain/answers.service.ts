@@ -114,7 +114,10 @@ export class AnswersService {
   }
 
   async record(input: AnswerInput): Promise<AnswerResult> {
-    const { result } = await this.batches.run((m) => this.recordIn(m, input));
+    const { result } = await this.batches.run(
+      (m) => this.recordIn(m, input),
+      `delivery:${input.deliveryId}`,
+    );
     return this.recorded(input, result!);
   }
 
@@ -129,7 +132,10 @@ export class AnswersService {
     answer: Omit<AnswerInput, 'deliveryId' | 'attemptId'>,
   ): Promise<KeypressCall | undefined> {
     const input = { ...answer, attemptId: key.attemptId };
-    const { call, result } = await this.batches.run((m) => this.recordIn(m, input, key));
+    const { call, result } = await this.batches.run(
+      (m) => this.recordIn(m, input, key),
+      `call:${key.attemptId}`,
+    );
     if (result) await this.recorded(input, result);
     return call;
   }
