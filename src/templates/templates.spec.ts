@@ -194,6 +194,31 @@ describe('sms', () => {
     );
   });
 
+  it('the short form names nobody and links nothing: the same text for every resident', () => {
+    // MessageRenderer renders it once per version for all residents (see its residentForms).
+    const cases = [
+      { warning: IMMINENT_RED_ALERT },
+      { warning: IMMINENT_RED_UPDATE, previous: updateCtx.previous },
+      { warning: IMMINENT_CANCEL },
+      { warning: METEO_YELLOW_ALERT },
+      { warning: METEO_YELLOW_CANCEL },
+    ];
+    for (const locale of LOCALES) {
+      for (const c of cases) {
+        const nobody = renderMessage('sms', { ...c, signature: SIG, locale });
+        const recipient = { name: '王小明', role: '群众', confirmUrl: 'https://gw.example/c/abc' };
+        const someone = renderMessage('sms', { ...c, signature: SIG, locale, recipient });
+        expect(someone.short).toBe(nobody.short);
+        expect(someone.shortFits).toBe(nobody.shortFits);
+        expect(someone.short).not.toContain('王小明');
+        expect(someone.short).not.toContain('/c/abc');
+        // The long form is the one that is the person's own.
+        expect(someone.long).toContain('王小明');
+        expect(someone.long).toContain('https://gw.example/c/abc');
+      }
+    }
+  });
+
   it('English variants fit one UCS-2 segment (the 【】 signature makes them UCS-2)', () => {
     const places = ['Yuzixi', 'Zhongtanbao', 'Zhangjiaping'];
     const alert = renderMessage('sms', {

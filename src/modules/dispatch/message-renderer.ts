@@ -26,6 +26,15 @@ const LINK_GRACE_MS = 24 * 3600_000;
 export class MessageRenderer {
   private readonly signer: ConfirmLinkSigner;
   private readonly signature: string;
+  /**
+   * The residents' one-segment SMS of each version: it names nobody and carries no link (both are
+   * in the long form only), so it is the same text for every resident the version reaches, and a
+   * fan-out renders it once instead of once per person. Keyed by the version's content (versions
+   * are never changed once issued; WarningsRepository caches their rows) and, for an update, what
+   * it is compared with. `null`: the short form does not fit one segment, every resident gets
+   * the long form with their own link.
+   */
+  private readonly residentForms = new WeakMap<WarningContent, Map<string, string | null>>();
 
   constructor(
     private readonly urls: PublicUrls,
@@ -74,8 +83,33 @@ export class MessageRenderer {
     person: { name: string; role: PersonRole; deliveryId: string; dropped?: DroppedArea },
     previous?: PreviousContent,
   ): string {
+    if (person.role === 'resident' && !person.dropped) {
+      const short = this.residentShort(content, msgType, previous);
+      if (short !== null) return short;
+    }
     const m = renderMessage('sms', this.context(content, msgType, person, undefined, previous));
     return person.role === 'resident' && m.shortFits ? m.short : m.long;
+  }
+
+  /** See residentForms: the short form, rendered once per version; null when it does not fit. */
+  private residentShort(
+    content: WarningContent,
+    msgType: MessageType,
+    previous?: PreviousContent,
+  ): string | null {
+    let forms = this.residentForms.get(content);
+    if (!forms) this.residentForms.set(content, (forms = new Map()));
+    const key = `${msgType}|${previous ? JSON.stringify(previous) : ''}`;
+    let short = forms.get(key);
+    if (short === undefined) {
+      const m = renderMessage(
+        'sms',
+        this.context(content, msgType, undefined, undefined, previous),
+      );
+      short = m.shortFits ? m.short : null;
+      forms.set(key, short);
+    }
+    return short;
   }
 
   voice(
