@@ -27,6 +27,7 @@ import { FailedAttemptsIndex1765610000000 } from './1765610000000-FailedAttempts
 import { SweepIndexes1765620000000 } from './1765620000000-SweepIndexes';
 import { AttemptNumbersPerPurpose1765630000000 } from './1765630000000-AttemptNumbersPerPurpose';
 import { SendBatches1765640000000 } from './1765640000000-SendBatches';
+import { DropAttemptDeliveryIndex1765650000000 } from './1765650000000-DropAttemptDeliveryIndex';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   SweepIndexes1765620000000,
   AttemptNumbersPerPurpose1765630000000,
   SendBatches1765640000000,
+  DropAttemptDeliveryIndex1765650000000,
 ];
