@@ -469,8 +469,10 @@ export class EnvironmentVariables {
 
   /**
    * Answer transactions at once (of the answers pool's connections). Answers that arrive while
-   * all are busy wait and then go together, each in a savepoint of one transaction with one
-   * commit (at most ANSWER_BATCH_MAX of them); one that finds a lane free goes alone, at once.
+   * all are busy wait and then go together in one transaction with one commit (at most
+   * ANSWER_BATCH_MAX of them), recorded set-based (a statement for all of them) or, when that
+   * fails, each in a savepoint; one that finds a lane free goes alone, at once. Answers of one call
+   * or person never run in two lanes at once.
    */
   @Transform(toInt)
   @IsInt()
@@ -488,6 +490,17 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(60)
   ANSWER_BATCH_MAX = 32;
+
+  /**
+   * Spooled inbound events (answers and receipts kept while Postgres was unreachable, or past
+   * the answers' bound) applied at once by each worker process. Answers among them share
+   * transactions as the API's do (ANSWER_BATCH_LANES).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  INBOUND_SPOOL_CONCURRENCY = 32;
 
   /**
    * The inbound spool: a keypress, SMS reply or link answer that could not be recorded because

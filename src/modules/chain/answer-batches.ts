@@ -1,12 +1,14 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 /** One answer's work in a transaction, and whom to tell how it ended. */
 interface Item<T = unknown> {
   work: (m: EntityManager) => Promise<T>;
   /** What it writes (its call, else its person): never in two transactions at once. */
   key?: string;
+  /** The answer itself, for `AnswerBatchesOptions.many`. */
+  data?: unknown;
   resolve: (value: T) => void;
   reject: (err: unknown) => void;
 }
@@ -30,7 +32,16 @@ export interface AnswerBatchesOptions {
   lanes: number;
   /** Answers in one transaction, at most (ANSWER_BATCH_MAX). */
   max: number;
+  /**
+   * The work of a whole batch at once, set-based (the answers' `data`, in order): each answer's
+   * value or its own error. Tried first for a batch whose every answer has data, in a savepoint;
+   * when it fails as a whole, the batch's answers run one by one as without it.
+   */
+  many?: (m: EntityManager, data: unknown[]) => Promise<ManyOutcome[]>;
 }
+
+/** One answer's end in `AnswerBatchesOptions.many`. */
+export type ManyOutcome = { value: unknown } | { error: Error };
 
 /**
  * Answers share their commits. Each answer is the same work as ever (its statements, guards and
@@ -62,8 +73,11 @@ export class AnswerBatches {
   private running = 0;
   /** Keys of the answers in running batches, with how many of each. */
   private readonly busy = new Map<string, number>();
-  /** Transactions committed with more than one answer, and the answers in them (for tests). */
-  readonly shared = { batches: 0, answers: 0 };
+  /**
+   * Transactions committed with more than one answer, the answers in them, and how many of those
+   * transactions recorded their answers set-based (`many`) (for tests).
+   */
+  readonly shared = { batches: 0, answers: 0, set: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -74,11 +88,11 @@ export class AnswerBatches {
    * Runs `work` in a transaction, shared with the answers waiting beside it. `key`: what the
    * answer writes (its call, else its person); answers of one key never run at once.
    */
-  run<T>(work: (m: EntityManager) => Promise<T>, key?: string): Promise<T> {
+  run<T>(work: (m: EntityManager) => Promise<T>, key?: string, data?: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       // The work runs in its caller's async context (AsyncLocalStorage: why an answer is late),
       // whichever answer's turn starts the batch it is in.
-      this.waiting.push({ work: AsyncResource.bind(work), key, resolve, reject } as Item);
+      this.waiting.push({ work: AsyncResource.bind(work), key, data, resolve, reject } as Item);
       this.pump();
     });
   }
@@ -127,6 +141,24 @@ export class AnswerBatches {
       for (const item of items) item.reject(err);
       return;
     }
+    const together = await this.runMany(qr, items);
+    if (together) {
+      try {
+        await qr.commitTransaction();
+        this.shared.batches++;
+        this.shared.answers += items.length;
+        this.shared.set++;
+        together.forEach((o, n) =>
+          'error' in o ? items[n].reject(o.error) : items[n].resolve(o.value),
+        );
+      } catch (err) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        for (const item of items) item.reject(err);
+      } finally {
+        await qr.release().catch(() => undefined);
+      }
+      return;
+    }
     const done: { item: Item; value: unknown }[] = [];
     const again: Item[] = [];
     let broken: unknown;
@@ -169,6 +201,28 @@ export class AnswerBatches {
         'answers of a batch stopped by a lock wait or a deadlock: run again alone',
       );
     for (const item of again) await this.runAlone(item);
+  }
+
+  /**
+   * The batch's work at once (`many`), in a savepoint; undefined when there is no `many`, an
+   * answer has no data, or it failed as a whole (rolled back to its savepoint: the answers then
+   * run one by one in the same transaction).
+   */
+  private async runMany(qr: QueryRunner, items: Item[]): Promise<ManyOutcome[] | undefined> {
+    if (!this.opts.many || items.some((i) => i.data === undefined)) return undefined;
+    try {
+      await qr.query('SAVEPOINT answers');
+      const outcomes = await this.opts.many(
+        qr.manager,
+        items.map((i) => i.data),
+      );
+      await qr.query('RELEASE SAVEPOINT answers');
+      return outcomes;
+    } catch (err) {
+      this.logger.debug({ err, answers: items.length }, 'answers of a batch run one by one');
+      await qr.query('ROLLBACK TO SAVEPOINT answers').catch(() => undefined);
+      return undefined;
+    }
   }
 
   private async runAlone(item: Item): Promise<void> {

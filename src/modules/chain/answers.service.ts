@@ -15,12 +15,25 @@ import {
   type KeypressCall,
   pendingSendsStoppedEvent,
 } from './chain-moves.repository';
-import { type AnswerInput, type AnswerKind, type AnswerResult, delayedNote } from './answers.types';
+import {
+  type AnswerInput,
+  type AnswerKind,
+  type AnswerResult,
+  currentLateReason,
+  delayedNote,
+  type LateReason,
+} from './answers.types';
+import { answerSteps, markEffectiveMany, type StepItem } from './answer-steps';
 import { answersRecorded } from '../../common/observability/metrics';
-import { AnswerBatches } from './answer-batches';
+import { AnswerBatches, type ManyOutcome } from './answer-batches';
 import type { OnSiteAnswer } from './answers.types';
 
 export * from './answers.types';
+
+/** An answer waiting in a batch (AnswerBatches' data): itself, and why it is late, if it is. */
+interface Recording extends StepItem {
+  lateReason?: LateReason;
+}
 
 /**
  * How long an answer's webhook waits for its follow-up (alert the superiors of a help request).
@@ -55,11 +68,12 @@ export class AnswersService {
     this.batches = new AnswerBatches(db, {
       lanes: positive(config.get('ANSWER_BATCH_LANES'), 8),
       max: positive(config.get('ANSWER_BATCH_MAX'), 32),
+      many: (m, data) => this.recordMany(m, data as Recording[]),
     });
   }
 
   /** How many answers have shared a commit with others, in how many transactions. */
-  get sharedCommits(): { batches: number; answers: number } {
+  get sharedCommits(): { batches: number; answers: number; set: number } {
     return { ...this.batches.shared };
   }
 
@@ -117,6 +131,7 @@ export class AnswersService {
     const { result } = await this.batches.run(
       (m) => this.recordIn(m, input),
       `delivery:${input.deliveryId}`,
+      { input, lateReason: currentLateReason() } satisfies Recording,
     );
     return this.recorded(input, result!);
   }
@@ -135,6 +150,7 @@ export class AnswersService {
     const { call, result } = await this.batches.run(
       (m) => this.recordIn(m, input, key),
       `call:${key.attemptId}`,
+      { input, key, lateReason: currentLateReason() } satisfies Recording,
     );
     if (result) await this.recorded(input, result);
     return call;
@@ -155,8 +171,79 @@ export class AnswersService {
     key?: { attemptId: string; digits: string; receivedAt?: Date },
   ): Promise<AnswerStep> {
     const step = await this.moves.answerStep(m, input, key);
+    if (!step.result) return step;
+    const events = await this.eventsOf(m, input, step);
     const r = step.result;
-    if (!r) return step;
+    await this.audit.appendWith(m, events, r.effective ? markEffective(r.answerId!) : undefined);
+    return step;
+  }
+
+  /**
+   * `recordIn` for a batch of answers at once (AnswerBatches' `many`): their statements made
+   * set-based (`answerSteps`: one per round of answers of different people, a person's later
+   * answers in the next round, as one after the other), then what each confirmation resolves
+   * (a statement each, only for those that may resolve something), then every audit event and
+   * every effective answer marked in one statement. One answer's own failure (an unknown
+   * delivery) is its own.
+   */
+  private async recordMany(m: EntityManager, items: Recording[]): Promise<ManyOutcome[]> {
+    const out: ManyOutcome[] = new Array(items.length);
+    let pending = items.map((_, i) => i);
+    while (pending.length) {
+      // One answer per dedupe key, person and call in a statement, first come first.
+      const seen = new Set<string>();
+      const round: number[] = [];
+      const later: number[] = [];
+      for (const i of pending) {
+        const { input, key } = items[i];
+        const marks = [`answer:${input.dedupeKey}`];
+        if (input.deliveryId) marks.push(`delivery:${input.deliveryId}`);
+        if (key) marks.push(`call:${key.attemptId}`);
+        if (marks.some((k) => seen.has(k))) later.push(i);
+        else {
+          round.push(i);
+          for (const k of marks) seen.add(k);
+        }
+      }
+      const outcomes = await answerSteps(
+        m,
+        round.map((i) => items[i]),
+      );
+      outcomes.forEach((o, n) => {
+        if ('deferred' in o) later.push(round[n]);
+        else out[round[n]] = 'error' in o ? o : { value: o.step };
+      });
+      pending = later.sort((a, b) => a - b);
+    }
+    const events: AuditEventInput[] = [];
+    const effective: string[] = [];
+    for (const [i, o] of out.entries()) {
+      if ('error' in o) continue;
+      const step = o.value as AnswerStep;
+      if (!step.result) continue;
+      events.push(...(await this.eventsOf(m, items[i].input, step, items[i].lateReason)));
+      if (step.result.effective) effective.push(step.result.answerId!);
+    }
+    await this.audit.appendWith(
+      m,
+      events,
+      effective.length ? markEffectiveMany(effective) : undefined,
+    );
+    return out;
+  }
+
+  /**
+   * An answer's audit events, after its statement: its queued sends stopped, what a confirmation
+   * resolves (a statement of its own), the answer recorded. `lateReason`: why it is late, when
+   * it is recorded outside its caller's async context.
+   */
+  private async eventsOf(
+    m: EntityManager,
+    input: Omit<AnswerInput, 'deliveryId'> & { deliveryId?: string },
+    step: AnswerStep,
+    lateReason: LateReason | undefined = currentLateReason(),
+  ): Promise<AuditEventInput[]> {
+    const r = step.result!;
     const events: AuditEventInput[] = [];
     if (r.effective && step.cancelled) events.push(pendingSendsStoppedEvent(r, step.cancelled));
     if (r.effective && input.kind === 'confirm' && step.mayResolve)
@@ -177,11 +264,10 @@ export class AnswersService {
           channel: input.channel,
           effective: r.effective,
           state: r.state,
-          ...delayedNote(input.receivedAt),
+          ...delayedNote(input.receivedAt, lateReason),
         },
       });
-    await this.audit.appendWith(m, events, r.effective ? markEffective(r.answerId!) : undefined);
-    return step;
+    return events;
   }
 
   private recorded(input: Pick<AnswerInput, 'channel' | 'kind'>, result: AnswerResult) {

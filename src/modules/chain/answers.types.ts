@@ -61,17 +61,25 @@ export function withLateReason<T>(reason: LateReason, fn: () => Promise<T>): Pro
  * `receivedAt` and recorded late, and why (`withLateReason`; events spooled before reasons were
  * kept were all kept because the database could not be reached). Empty otherwise.
  */
-export function delayedNote(receivedAt?: Date): {
+export function delayedNote(
+  receivedAt?: Date,
+  reason: LateReason | undefined = lateReasons.getStore(),
+): {
   delayed?: { receivedAt: string; reason: LateReason };
 } {
   return receivedAt
     ? {
         delayed: {
           receivedAt: receivedAt.toISOString(),
-          reason: lateReasons.getStore() ?? 'database_unavailable',
+          reason: reason ?? 'database_unavailable',
         },
       }
     : {};
+}
+
+/** Why the answers being recorded in this async context are late (`withLateReason`), if they are. */
+export function currentLateReason(): LateReason | undefined {
+  return lateReasons.getStore();
 }
 
 export interface AnswerResult {

@@ -429,63 +429,7 @@ export class ChainMoves {
          ${key ? 'LEFT JOIN k ON true LEFT JOIN deliveries kd ON kd.id = k.delivery_id LEFT JOIN people kp ON kp.id = kd.person_id' : ''}`,
       params,
     );
-    const call: KeypressCall | undefined =
-      key && row.callId
-        ? {
-            id: row.callId,
-            deliveryId: row.callDeliveryId!,
-            warningId: row.callWarningId!,
-            version: row.callVersion!,
-            msgType: row.callMsgType!,
-            purpose: row.callPurpose!,
-            covers: row.callCovers ?? null,
-            personName: row.personName!,
-            personRole: row.personRole!,
-          }
-        : undefined;
-    if (key && (!call || call.purpose === 'notice')) return { call };
-    if (!row.deliveryId) throw AppException.notFound('投递 delivery', input.deliveryId ?? '');
-    const base = { deliveryId: row.deliveryId, warningId: row.warningId! };
-    let result: AnswerResult;
-    if (!row.answerId) {
-      result = {
-        ...base,
-        recorded: false,
-        effective: false,
-        state: await this.stateOf(m, base.deliveryId),
-      };
-    } else if (!moves) {
-      result = {
-        ...base,
-        recorded: true,
-        effective: false,
-        state: row.state!,
-        answerId: row.answerId,
-      };
-    } else if (!row.moved) {
-      result = {
-        ...base,
-        recorded: true,
-        effective: false,
-        state: await this.stateOf(m, base.deliveryId),
-        answerId: row.answerId,
-      };
-    } else {
-      result = {
-        ...base,
-        recorded: true,
-        effective: true,
-        state: row.moved,
-        answerId: row.answerId,
-      };
-    }
-    return {
-      call,
-      result,
-      cancelled: row.cancelled,
-      mayResolve: row.mayResolve,
-      lockAfter: row.lockAfter,
-    };
+    return stepOfRow(row, input, key, (id) => this.stateOf(m, id));
   }
 
   /**
@@ -594,7 +538,7 @@ export interface AnswerStep {
   lockAfter?: boolean;
 }
 
-interface AnswerStepRow {
+export interface AnswerStepRow {
   deliveryId: string | null;
   warningId: string | null;
   state: DeliveryState | null;
@@ -613,4 +557,75 @@ interface AnswerStepRow {
   callCovers?: string[] | null;
   personName?: string | null;
   personRole?: string | null;
+}
+
+/**
+ * What the statement's row of one answer (`ChainMoves.answerStep`, `answerSteps`) says the answer
+ * did. `stateOf` re-reads the person's state where the answer moved nothing (a repeat, an answer
+ * after the person's first), as the answer reports the state it found.
+ */
+export async function stepOfRow(
+  row: AnswerStepRow,
+  input: Omit<AnswerInput, 'deliveryId'> & { deliveryId?: string },
+  key: { attemptId: string } | undefined,
+  stateOf: (deliveryId: string) => Promise<DeliveryState>,
+): Promise<AnswerStep> {
+  const moves = input.kind !== 'ambiguous';
+  const call: KeypressCall | undefined =
+    key && row.callId
+      ? {
+          id: row.callId,
+          deliveryId: row.callDeliveryId!,
+          warningId: row.callWarningId!,
+          version: row.callVersion!,
+          msgType: row.callMsgType!,
+          purpose: row.callPurpose!,
+          covers: row.callCovers ?? null,
+          personName: row.personName!,
+          personRole: row.personRole!,
+        }
+      : undefined;
+  if (key && (!call || call.purpose === 'notice')) return { call };
+  if (!row.deliveryId) throw AppException.notFound('投递 delivery', input.deliveryId ?? '');
+  const base = { deliveryId: row.deliveryId, warningId: row.warningId! };
+  let result: AnswerResult;
+  if (!row.answerId) {
+    result = {
+      ...base,
+      recorded: false,
+      effective: false,
+      state: await stateOf(base.deliveryId),
+    };
+  } else if (!moves) {
+    result = {
+      ...base,
+      recorded: true,
+      effective: false,
+      state: row.state!,
+      answerId: row.answerId,
+    };
+  } else if (!row.moved) {
+    result = {
+      ...base,
+      recorded: true,
+      effective: false,
+      state: await stateOf(base.deliveryId),
+      answerId: row.answerId,
+    };
+  } else {
+    result = {
+      ...base,
+      recorded: true,
+      effective: true,
+      state: row.moved,
+      answerId: row.answerId,
+    };
+  }
+  return {
+    call,
+    result,
+    cancelled: row.cancelled,
+    mayResolve: row.mayResolve,
+    lockAfter: row.lockAfter,
+  };
 }

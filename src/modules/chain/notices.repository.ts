@@ -90,6 +90,13 @@ const GRID_CONFIRMED = (s: string) => `
    WHERE c.warning_id = ${s}.warning_id AND c.grid_code = ${s}.grid_code AND c.role <> 'resident'
      AND c.msg_type <> 'cancel' AND c.state = 'confirmed'`;
 
+/** Whether delivery `s` is a responsible person of a grid with an open silent-grid edge. */
+const IN_SILENT_GRID = (s: string) => `
+  ${s}.role <> 'resident' AND ${s}.grid_code IS NOT NULL
+  AND EXISTS (SELECT 1 FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
+               WHERE e.warning_id = ${s}.warning_id AND e.reason = 'group_silent'
+                 AND e.resolved_at IS NULL AND f.grid_code = ${s}.grid_code)`;
+
 /**
  * SQL: the lock answers in a grid with an open silent-grid edge take turns on, for the subject
  * delivery `subject` (a parameter or a scalar subquery); nothing for anyone else. Two last
@@ -100,10 +107,20 @@ const GRID_CONFIRMED = (s: string) => `
 export const gridAnswersLockSql = (subject: string) => `
   SELECT pg_advisory_xact_lock(${GRID_ANSWERS_LOCK}, hashtext(s.warning_id::text || s.grid_code))
     FROM deliveries s
-   WHERE s.id = ${subject} AND s.role <> 'resident' AND s.grid_code IS NOT NULL
-     AND EXISTS (SELECT 1 FROM escalations e JOIN deliveries f ON f.id = e.from_delivery_id
-                  WHERE e.warning_id = s.warning_id AND e.reason = 'group_silent'
-                    AND e.resolved_at IS NULL AND f.grid_code = s.grid_code)`;
+   WHERE s.id = ${subject} AND ${IN_SILENT_GRID('s')}`;
+
+/**
+ * SQL: `gridAnswersLockSql` for several subject deliveries at once (`subjects`: a subquery of
+ * delivery ids), one row (`id`) per subject that took its grid's lock; the locks are taken in the
+ * order of their keys, so that two statements taking several never wait for each other in a
+ * circle.
+ */
+export const gridAnswersLocksSql = (subjects: string) => `
+  SELECT l.id, pg_advisory_xact_lock(${GRID_ANSWERS_LOCK}, l.key)
+    FROM (SELECT s.id, hashtext(s.warning_id::text || s.grid_code) AS key
+            FROM deliveries s
+           WHERE s.id IN (${subjects}) AND ${IN_SILENT_GRID('s')}
+           ORDER BY 2 OFFSET 0) l`;
 
 /**
  * SQL: what was reported about the subject delivery `subject` resolved by their confirmation

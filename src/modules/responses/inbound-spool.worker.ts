@@ -7,6 +7,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { positive } from '../../common/config-number';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { AppException, ErrorCode } from '../../common/errors/app.exception';
 import { unavailableOf } from '../../common/errors/http-exception.filter';
@@ -54,7 +55,7 @@ export class InboundSpoolWorker implements OnApplicationBootstrap, OnModuleDestr
     this.worker = new Worker<InboundSpoolJob>(QUEUE_NAMES.inbound, (job) => this.apply(job), {
       connection: bullConnectionOptions(this.runtime.queue),
       prefix: this.config.get('QUEUE_PREFIX'),
-      concurrency: 5,
+      concurrency: positive(this.config.get('INBOUND_SPOOL_CONCURRENCY'), 32),
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string) =>
           type === SPOOL_BACKOFF ? spoolRetryDelay(attemptsMade, base, max) : base,
