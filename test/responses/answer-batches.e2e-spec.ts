@@ -46,25 +46,39 @@ describe('answers arriving together share one commit', () => {
     await t.close();
   });
 
-  it('commits the answers queued behind a busy lane together; a bad one fails alone, a held one waits alone', async () => {
+  /** A warning to the crowd: their deliveries, each with its first attempt, in order. */
+  async function issueToCrowd(headline: string): Promise<{ id: string; attempt: string }[]> {
     const res = await t
       .http()
       .post('/v1/warnings')
       .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(
-        riskWarning({ headline: '批量应答测试：地质灾害气象风险预警', audience: ['resident'] }),
-      );
+      .send(riskWarning({ headline, audience: ['resident'] }));
     expect(res.status).toBe(201);
-    const warningId = res.body.id as string;
-    let deliveries: { id: string }[] = [];
+    let people: { id: string; attempt: string }[] = [];
     await waitUntil(async () => {
-      deliveries = await t.db.query(
-        `SELECT d.id FROM deliveries d JOIN people p ON p.id = d.person_id
+      people = await t.db.query(
+        `SELECT d.id, (SELECT a.id FROM contact_attempts a WHERE a.delivery_id = d.id ORDER BY a.seq LIMIT 1) AS attempt
+           FROM deliveries d JOIN people p ON p.id = d.person_id
           WHERE d.warning_id = $1 AND p.external_id LIKE 'P-AB%' ORDER BY p.external_id`,
-        [warningId],
+        [res.body.id],
       );
-      return deliveries.length === CROWD;
-    }, 'the crowd’s deliveries are written');
+      return people.length === CROWD && people.every((p) => p.attempt);
+    }, 'the crowd’s deliveries and attempts are written');
+    return people;
+  }
+
+  /** Until a session of this database waits for a row lock (an answer waits for a held row). */
+  const someoneWaitsForARow = (what: string) =>
+    waitUntil(async () => {
+      const [w] = await t.db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      );
+      return w.n > 0;
+    }, what);
+
+  it('commits the answers queued behind a busy lane together; a bad one fails alone, a held one waits alone', async () => {
+    const deliveries = await issueToCrowd('批量应答测试：地质灾害气象风险预警');
     const answers = t.app.get(AnswersService, { strict: false });
     const before = answers.sharedCommits;
     const confirm = (deliveryId: string, n: number) =>
@@ -85,13 +99,7 @@ describe('answers arriving together share one commit', () => {
     let bad: Promise<unknown>;
     try {
       first = confirm(deliveries[0].id, 0);
-      await waitUntil(async () => {
-        const [w] = await t.db.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-        );
-        return w.n > 0;
-      }, 'the first answer waits for the row');
+      await someoneWaitsForARow('the first answer waits for the row');
       // The others queue behind it; one of them answers for a delivery that does not exist, and
       // the row of the first of them is held by another transaction while their batch runs.
       await holder.query('BEGIN');
@@ -149,25 +157,7 @@ describe('answers arriving together share one commit', () => {
   it('records a batch set-based, with the same moves and events as one answer after the other', async () => {
     // Three sequences of answers, each for one person: queued together behind a busy lane (one
     // transaction, set-based), and the same for three other people, one answer after the other.
-    const res = await t
-      .http()
-      .post('/v1/warnings')
-      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(
-        riskWarning({ headline: '批量应答测试二：地质灾害气象风险预警', audience: ['resident'] }),
-      );
-    expect(res.status).toBe(201);
-    const warningId = res.body.id as string;
-    let people: { id: string; attempt: string }[] = [];
-    await waitUntil(async () => {
-      people = await t.db.query(
-        `SELECT d.id, (SELECT a.id FROM contact_attempts a WHERE a.delivery_id = d.id ORDER BY a.seq LIMIT 1) AS attempt
-           FROM deliveries d JOIN people p ON p.id = d.person_id
-          WHERE d.warning_id = $1 AND p.external_id LIKE 'P-AB%' ORDER BY p.external_id`,
-        [warningId],
-      );
-      return people.length === CROWD && people.every((p) => p.attempt);
-    }, 'the crowd’s deliveries and attempts are written');
+    const people = await issueToCrowd('批量应答测试二：地质灾害气象风险预警');
     const answers = t.app.get(AnswersService, { strict: false });
     type Step = () => Promise<unknown>;
     const sequences = (p: { id: string; attempt: string }, tag: string): Step[][] => [
@@ -257,12 +247,7 @@ describe('answers arriving together share one commit', () => {
         raw: 'c',
         dedupeKey: 'set:busy',
       });
-      await waitUntil(async () => {
-        const [w] = await t.db.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-        );
-        return w.n > 0;
-      }, 'the first answer holds the only lane');
+      await someoneWaitsForARow('the first answer holds the only lane');
       // Interleaved, as answers of different people arrive.
       const seqs = together.map((p, n) => sequences(p, `set${n}`)[n]);
       for (let k = 0; k < 3; k++) for (const s of seqs) if (s[k]) queued.push(s[k]());

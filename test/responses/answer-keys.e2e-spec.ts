@@ -27,6 +27,13 @@ describe('answers of one call or person never run in two transactions at once', 
     await db.drop();
   });
 
+  /** What a test holds a transaction open with, until it lets go (`open`). */
+  function gate(): { held: Promise<void>; open: () => void } {
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    return { held, open };
+  }
+
   /** A press of call `id`: its row, written and held until `release` (if given) resolves. */
   const press =
     (id: string, started: string[], release?: Promise<void>) =>
@@ -40,8 +47,7 @@ describe('answers of one call or person never run in two transactions at once', 
   it('runs a second press of a call after the first one’s batch, while other calls go by in the free lane', async () => {
     const batches = new AnswerBatches(ds, { lanes: 2, max: 8 });
     const started: string[] = [];
-    let open!: () => void;
-    const held = new Promise<void>((r) => (open = r));
+    const { held, open } = gate();
 
     const first = batches.run(press('x', started, held), 'call:x');
     let second: Promise<string> | undefined;
@@ -75,8 +81,7 @@ describe('answers of one call or person never run in two transactions at once', 
   it('puts presses of one call that wait together in one batch, one after the other', async () => {
     const batches = new AnswerBatches(ds, { lanes: 1, max: 8 });
     const started: string[] = [];
-    let open!: () => void;
-    const held = new Promise<void>((r) => (open = r));
+    const { held, open } = gate();
     const busy = batches.run(press('y', started, held), 'call:y');
     await waitUntil(async () => started.length === 1, 'the only lane is busy');
     const before = batches.shared.batches;
@@ -95,8 +100,7 @@ describe('answers of one call or person never run in two transactions at once', 
     const why = new AsyncLocalStorage<string>();
     const batches = new AnswerBatches(ds, { lanes: 1, max: 8 });
     const started: string[] = [];
-    let open!: () => void;
-    const held = new Promise<void>((r) => (open = r));
+    const { held, open } = gate();
     const seen = (m: import('typeorm').EntityManager) =>
       m.query('SELECT 1').then(() => why.getStore());
     const first = why.run('acknowledged_early', () =>
@@ -114,8 +118,7 @@ describe('answers of one call or person never run in two transactions at once', 
   it('lets answers without a key run side by side as before', async () => {
     const batches = new AnswerBatches(ds, { lanes: 2, max: 8 });
     const started: string[] = [];
-    let open!: () => void;
-    const held = new Promise<void>((r) => (open = r));
+    const { held, open } = gate();
     const a = batches.run(async (m) => {
       started.push('a');
       await m.query('SELECT 1');
