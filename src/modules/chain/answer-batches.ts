@@ -46,11 +46,12 @@ export type ManyOutcome = { value: unknown } | { error: Error };
 /**
  * Answers share their commits. Each answer is the same work as ever (its statements, guards and
  * audit events: AnswersService.recordIn), but answers that arrive while the lanes are all busy
- * wait and then go together, each in a savepoint of one transaction, with one commit (one WAL
- * flush to wait for) for all of them. An answer that arrives when a lane is free goes at once,
+ * wait and then go together in one transaction, with one commit (one WAL flush to wait for) for
+ * all of them: first all at once (`many`, set-based: a few statements for the lot instead of a
+ * few each), else each in a savepoint. An answer that arrives when a lane is free goes at once,
  * alone, in a plain transaction: nothing waits for company.
  *
- * An answer whose work fails is rolled back to its savepoint and fails alone; the others of its
+ * In savepoints, an answer whose work fails is rolled back to its savepoint and fails alone; the others of its
  * batch commit. One that a deadlock or a serialization failure stopped (answers of two batches
  * taking the same rows in opposite orders), or that waited BATCH_LOCK_WAIT_MS for a row another
  * transaction holds (so that the answers behind it do not wait as long), runs again after its
