@@ -160,75 +160,34 @@ describe('answers arriving together share one commit', () => {
     const people = await issueToCrowd('批量应答测试二：地质灾害气象风险预警');
     const answers = t.app.get(AnswersService, { strict: false });
     type Step = () => Promise<unknown>;
-    const sequences = (p: { id: string; attempt: string }, tag: string): Step[][] => [
-      // A confirmation, then the same person's second one (another dedupe key).
-      [
+    type Kind = 'confirm' | 'help' | 'ambiguous';
+    const sequences = (p: { id: string; attempt: string }, tag: string): Step[][] => {
+      /** The person's answer on `channel`, under the dedupe key `tag:n`. */
+      const says =
+        (kind: Kind, channel: 'link' | 'sms', raw: string, n: string): Step =>
         () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'confirm',
-            channel: 'link',
-            raw: 'c',
-            dedupeKey: `${tag}:a1`,
-          }),
-        () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'confirm',
-            channel: 'link',
-            raw: 'c',
-            dedupeKey: `${tag}:a2`,
-          }),
-      ],
-      // Help asked, then a confirmation; an unclear reply between them.
-      [
-        () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'help',
-            channel: 'sms',
-            raw: '2',
-            dedupeKey: `${tag}:b1`,
-          }),
-        () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'ambiguous',
-            channel: 'sms',
-            raw: '?',
-            dedupeKey: `${tag}:b2`,
-          }),
-        () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'confirm',
-            channel: 'sms',
-            raw: '1',
-            dedupeKey: `${tag}:b3`,
-          }),
-      ],
-      // A key pressed on the person's call, the same key again, then a link for the same person.
-      [
+          answers.record({ deliveryId: p.id, kind, channel, raw, dedupeKey: `${tag}:${n}` });
+      /** Key 1 pressed on the person's call. */
+      const presses =
+        (n: string): Step =>
         () =>
           answers.recordKeypress(
             { attemptId: p.attempt, digits: '1' },
-            { kind: 'confirm', channel: 'voice', raw: '1', dedupeKey: `${tag}:c1` },
-          ),
-        () =>
-          answers.recordKeypress(
-            { attemptId: p.attempt, digits: '1' },
-            { kind: 'confirm', channel: 'voice', raw: '1', dedupeKey: `${tag}:c1` },
-          ),
-        () =>
-          answers.record({
-            deliveryId: p.id,
-            kind: 'confirm',
-            channel: 'link',
-            raw: 'c',
-            dedupeKey: `${tag}:c3`,
-          }),
-      ],
-    ];
+            { kind: 'confirm', channel: 'voice', raw: '1', dedupeKey: `${tag}:${n}` },
+          );
+      return [
+        // A confirmation, then the same person's second one (another dedupe key).
+        [says('confirm', 'link', 'c', 'a1'), says('confirm', 'link', 'c', 'a2')],
+        // Help asked, then a confirmation; an unclear reply between them.
+        [
+          says('help', 'sms', '2', 'b1'),
+          says('ambiguous', 'sms', '?', 'b2'),
+          says('confirm', 'sms', '1', 'b3'),
+        ],
+        // A key pressed on the person's call, the same key again, then a link for the same person.
+        [presses('c1'), presses('c1'), says('confirm', 'link', 'c', 'c3')],
+      ];
+    };
     const [busy, ...rest] = people;
     const together = rest.slice(0, 3);
     const alone = rest.slice(3, 6);
