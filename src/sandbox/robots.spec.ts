@@ -102,17 +102,25 @@ describe('sandbox carrier: group robots', () => {
     });
 
     it('allows 20 messages a minute per key (45009 beyond), then again once the minute has passed', async () => {
-      const msg = { msgtype: 'text', text: { content: '预警' } };
-      const burst = await Promise.all(
-        Array.from({ length: 21 }, () => post(url('wecom-key-1'), msg)),
-      );
-      expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
-      expect(burst.filter((r) => r.errcode === 45009)).toEqual([
-        { errcode: 45009, errmsg: 'api freq out of limit' },
-      ]);
-      expect((await post(url('wecom-key-2'), msg)).errcode).toBe(0); // per key
-      await sleep(650); // one simulated minute at timeScale 0.01
-      expect((await post(url('wecom-key-1'), msg)).errcode).toBe(0);
+      // timeScale 0.1 (a minute is 6 s): the 21 requests surely fall in one minute, even on a
+      // loaded machine (at 0.01 a minute was 600 ms, and a slow burst spanned two).
+      const slow = await startTestSandbox({ timeScale: 0.1 });
+      try {
+        const at = (key: string) => slow.urls().wecom(key);
+        const msg = { msgtype: 'text', text: { content: '预警' } };
+        const burst = await Promise.all(
+          Array.from({ length: 21 }, () => post(at('wecom-key-1'), msg)),
+        );
+        expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
+        expect(burst.filter((r) => r.errcode === 45009)).toEqual([
+          { errcode: 45009, errmsg: 'api freq out of limit' },
+        ]);
+        expect((await post(at('wecom-key-2'), msg)).errcode).toBe(0); // per key
+        await sleep(6_500); // one simulated minute at timeScale 0.1
+        expect((await post(at('wecom-key-1'), msg)).errcode).toBe(0);
+      } finally {
+        await slow.stop();
+      }
     });
   });
 
@@ -174,16 +182,23 @@ describe('sandbox carrier: group robots', () => {
     });
 
     it('throttles a robot for 10 minutes after more than 20 messages in a minute (130101)', async () => {
-      const burst = await Promise.all(
-        Array.from({ length: 21 }, () => post(url(dingTalkQuery(secret)), text)),
-      );
-      expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
-      expect(burst.filter((r) => r.errcode !== 0)).toEqual([
-        { errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' },
-      ]);
-      await sleep(650); // the minute has passed (timeScale 0.01), the 10-minute block has not
-      expect((await post(url(dingTalkQuery(secret)), text)).errcode).toBe(130101);
-      expect((await post(carrier.urls().dingtalk('ding-token-open'), text)).errcode).toBe(0);
+      // timeScale 0.1 (a minute is 6 s, the block 60 s): the burst surely falls in one minute.
+      const slow = await startTestSandbox({ timeScale: 0.1 });
+      try {
+        const at = (query: string) => `${slow.urls().dingtalk('ding-token-1')}${query}`;
+        const burst = await Promise.all(
+          Array.from({ length: 21 }, () => post(at(dingTalkQuery(secret)), text)),
+        );
+        expect(burst.filter((r) => r.errcode === 0)).toHaveLength(20);
+        expect(burst.filter((r) => r.errcode !== 0)).toEqual([
+          { errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' },
+        ]);
+        await sleep(6_500); // the minute has passed (timeScale 0.1), the 10-minute block has not
+        expect((await post(at(dingTalkQuery(secret)), text)).errcode).toBe(130101);
+        expect((await post(slow.urls().dingtalk('ding-token-open'), text)).errcode).toBe(0);
+      } finally {
+        await slow.stop();
+      }
     });
   });
 
