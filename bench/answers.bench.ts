@@ -23,6 +23,7 @@ import { receivedVoice } from '../src/modules/responses/inbound-events';
 import {
   fanoutProgress,
   profileMarkdown,
+  statementTotals,
   sampleSessions,
   type SessionProfile,
 } from './fanout.bench';
@@ -107,6 +108,10 @@ export interface AnswersBenchResult {
       p99Ms: number;
       maxMs: number;
       under50Ms: number;
+      /** From sending the request to the start of the answer's transaction (with commit times). */
+      beforeTransaction?: { p50Ms: number; p99Ms: number };
+      /** From the start of the answer's transaction to its commit (with commit times). */
+      inTransaction?: { p50Ms: number; p99Ms: number };
     };
     lost: number;
     /** Of them, presses on a call already pressed (new CallSid). */
@@ -115,6 +120,8 @@ export interface AnswersBenchResult {
     callsWritten: number;
     /** The fan-out when the last webhook was offered. */
     fanoutAtEnd: { rowsWritten: boolean; attempts: number; handed: number };
+    /** The same figures per second of the first 10 s, then per 10 s, by when each request was sent. */
+    timeline: TimelineRow[];
   };
   limit: LoadStats;
   /** The API process, the worker process and the limit's no-op server, each in its own process. */
@@ -123,6 +130,66 @@ export interface AnswersBenchResult {
   profile: SessionProfile;
   rows: { measure: string; gateway: number; limit: number; ratio: number | null }[];
   files?: { json: string; markdown: string };
+}
+
+export interface TimelineRow {
+  /** Seconds from the first request sent: [fromS, fromS + 1) in the first 10 s, else [fromS, fromS + 10). */
+  fromS: number;
+  offered: number;
+  /** Answered 2xx after more than 1 s, or not at all. */
+  lateOrFailed: number;
+  acknowledgedEarly: number;
+  recordedP50Ms: number;
+  recordedP99Ms: number;
+  recordedUnder50Ms: number;
+  /** Of the time to recorded, the median spent in the answer's transaction. */
+  inTransactionP50Ms: number;
+}
+
+/** Per second, then per 10 s of sending: webhooks late, acknowledged early, request to recorded. */
+function timelineOf(
+  sent: {
+    at: number;
+    ms: number;
+    ok: boolean;
+    early: boolean;
+    recordedMs?: number;
+    inTransactionMs?: number;
+  }[],
+): TimelineRow[] {
+  if (!sent.length) return [];
+  const first = Math.min(...sent.map((x) => x.at));
+  const buckets = new Map<number, typeof sent>();
+  for (const x of sent) {
+    // The first 10 s second by second (the fan-out's rows are being written), then per 10 s.
+    const sec = Math.floor((x.at - first) / 1000);
+    const b = sec < 10 ? sec : Math.floor(sec / 10) * 10;
+    const list = buckets.get(b);
+    if (list) list.push(x);
+    else buckets.set(b, [x]);
+  }
+  return [...buckets.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([fromS, xs]) => {
+      const rec = xs
+        .map((x) => x.recordedMs)
+        .filter((m): m is number => m !== undefined)
+        .sort((a, b) => a - b);
+      const inside = xs
+        .map((x) => x.inTransactionMs)
+        .filter((m): m is number => m !== undefined)
+        .sort((a, b) => a - b);
+      return {
+        fromS,
+        offered: xs.length,
+        lateOrFailed: xs.filter((x) => !x.ok || x.ms > 1000).length,
+        acknowledgedEarly: xs.filter((x) => x.early).length,
+        recordedP50Ms: percentile(rec, 50),
+        recordedP99Ms: percentile(rec, 99),
+        recordedUnder50Ms: rec.filter((m) => m < 50).length,
+        inTransactionP50Ms: percentile(inside, 50),
+      };
+    });
 }
 
 interface Press {
@@ -219,7 +286,7 @@ async function offer(
   rate: number,
   seconds: number,
   next: () => Press,
-  onSent?: (p: Press, r: { ok: boolean; sentAt: number; body: string }) => void,
+  onSent?: (p: Press, r: { ok: boolean; sentAt: number; ms: number; body: string }) => void,
 ): Promise<LoadStats> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
   const url = new URL(target);
@@ -244,7 +311,7 @@ async function offer(
         latencies.push(ok ? ms : WEBHOOK_TIMEOUT_MS);
         if (!ok) failed++;
         else if (ms > 1000) late++;
-        onSent?.(p, { ok, sentAt: performance.timeOrigin + t0, body: text });
+        onSent?.(p, { ok, sentAt: performance.timeOrigin + t0, ms, body: text });
         resolve();
       };
       const req = http.request(
@@ -409,6 +476,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     );
     observer = await openObserver(backends.databaseUrl);
     const stopSessions = sampleSessions(observer);
+    const totals = await statementTotals(observer);
     const warningId = await gw.issue(countyImminentWarning());
     const feeder = callFeeder(observer, warningId);
     await feeder.ready();
@@ -417,6 +485,8 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     /** When each press was sent (epoch ms), by CallSid. */
     const sentAt = new Map<string, number>();
     let early = 0;
+    /** Each press as it came back, for the timeline. */
+    const outcomes = new Map<string, { at: number; ms: number; ok: boolean; early: boolean }>();
     const base = gw.baseUrl;
     gw.measure();
     const stats = await offer(
@@ -430,14 +500,16 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
       },
       (p, r) => {
         sentAt.set(p.callSid, r.sentAt);
+        // The thanks naming no warning: acknowledged before it was recorded.
+        const acknowledgedEarly = r.ok && r.body.includes(EARLY_THANKS);
+        outcomes.set(p.callSid, { at: r.sentAt, ms: r.ms, ok: r.ok, early: acknowledgedEarly });
         if (!r.ok) return;
         okSids.push(p.callSid);
-        // The thanks naming no warning: acknowledged before it was recorded.
-        if (r.body.includes(EARLY_THANKS)) early++;
+        if (acknowledgedEarly) early++;
       },
     );
     await feeder.stop();
-    const profile = await stopSessions();
+    const profile: SessionProfile = { ...(await stopSessions()), totals: await totals() };
     const progress = await fanoutProgress(observer, warningId);
     // Answers acknowledged before they were recorded are recorded in the API process's
     // background: give them until that is done (or 60 s).
@@ -461,21 +533,52 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     const [{ on }] = await observer.query(
       `SELECT current_setting('track_commit_timestamp') = 'on' AS on`,
     );
-    const times: { key: string; at: number }[] = await observer.query(
+    const times: { key: string; at: number; started: number }[] = await observer.query(
       `SELECT dedupe_key AS key,
-              extract(epoch FROM ${on ? 'coalesce(pg_xact_commit_timestamp(xmin), received_at)' : 'received_at'}) * 1000 AS at
+              extract(epoch FROM ${on ? 'coalesce(pg_xact_commit_timestamp(xmin), received_at)' : 'received_at'}) * 1000 AS at,
+              extract(epoch FROM received_at) * 1000 AS started
          FROM answers WHERE dedupe_key = ANY($1::text[])`,
       [keys],
     );
-    const recordedMs = times
-      .map((r) => Number(r.at) - (sentAt.get(r.key.slice('voice:'.length)) ?? Number(r.at)))
-      .sort((a, b) => a - b);
+    // Where the time went: before the answer's transaction began (the HTTP request, the handler,
+    // the wait for a lane), and in it (its statements and its commit).
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    const before = sorted(
+      times.map(
+        (r) => Number(r.started) - (sentAt.get(r.key.slice('voice:'.length)) ?? Number(r.started)),
+      ),
+    );
+    const inside = sorted(times.map((r) => Number(r.at) - Number(r.started)));
+    const recordedBySid = new Map(
+      times.map((r) => {
+        const sid = r.key.slice('voice:'.length);
+        return [sid, Number(r.at) - (sentAt.get(sid) ?? Number(r.at))] as const;
+      }),
+    );
+    const recordedMs = [...recordedBySid.values()].sort((a, b) => a - b);
+    const insideBySid = new Map(
+      times.map((r) => [r.key.slice('voice:'.length), Number(r.at) - Number(r.started)] as const),
+    );
+    const timeline = timelineOf(
+      [...outcomes.entries()].map(([sid, x]) => ({
+        ...x,
+        recordedMs: recordedBySid.get(sid),
+        inTransactionMs: on ? insideBySid.get(sid) : undefined,
+      })),
+    );
     const recordedStats = {
       clock: on ? ('commit' as const) : ('transaction start' as const),
       p50Ms: percentile(recordedMs, 50),
       p99Ms: percentile(recordedMs, 99),
       maxMs: recordedMs[recordedMs.length - 1] ?? 0,
       under50Ms: recordedMs.filter((x) => x < 50).length,
+      // Known only with the commit's time (track_commit_timestamp).
+      ...(on
+        ? {
+            beforeTransaction: { p50Ms: percentile(before, 50), p99Ms: percentile(before, 99) },
+            inTransaction: { p50Ms: percentile(inside, 50), p99Ms: percentile(inside, 99) },
+          }
+        : {}),
     };
     const repeats = feeder.repeats();
     const callsWritten = feeder.size();
@@ -517,6 +620,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
           attempts: progress.total,
           handed: progress.handed,
         },
+        timeline,
       },
       limit,
       processes: {
@@ -579,6 +683,13 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
   }
 }
 
+/** Where the time to recorded went, when commit times are known. */
+function splitOf(l: AnswersBenchResult['gateway']['recordedLatency']): string {
+  const { beforeTransaction: b, inTransaction: i } = l;
+  if (!b || !i) return '';
+  return ` Of that time, p50 / p99: ${fmt(b.p50Ms, 1)} / ${fmt(b.p99Ms, 1)} ms before its transaction began (request, handler, wait for a lane), ${fmt(i.p50Ms, 1)} / ${fmt(i.p99Ms, 1)} ms in it (statements, commit).`;
+}
+
 function answersMarkdown(r: AnswersBenchResult): string[] {
   const g = r.gateway;
   const show = (x: { measure: string }, v: number) =>
@@ -599,10 +710,19 @@ function answersMarkdown(r: AnswersBenchResult): string[] {
     ),
     '',
     `Ratio: limit / gateway for latencies, gateway / limit for the rate (1 = as good as the limit).`,
-    `Answer recorded: measured to its ${g.recordedLatency.clock} on Postgres's clock; ${fmt(g.recordedLatency.under50Ms)} of ${fmt(g.recorded)} recorded within 50 ms of the request (max ${fmt(g.recordedLatency.maxMs)} ms).`,
+    `Answer recorded: measured to its ${g.recordedLatency.clock} on Postgres's clock; ${fmt(g.recordedLatency.under50Ms)} of ${fmt(g.recorded)} recorded within 50 ms of the request (max ${fmt(g.recordedLatency.maxMs)} ms).${splitOf(g.recordedLatency)}`,
     `Gateway: ${fmt(g.offered)} offered, ${fmt(g.answered)} answered 2xx (${fmt(g.acknowledgedEarly)} of them acknowledged before the answer was recorded), ${fmt(g.recorded)} answers recorded, ${fmt(g.lost)} lost, ${fmt(g.late)} answered after more than 1 s (max ${fmt(g.maxMs)} ms), ${fmt(g.repeats)} presses on a call already pressed (${fmt(g.callsWritten)} calls written by the end); statuses ${JSON.stringify(g.statuses)}.`,
     `Processes (CPU as a share of one core while the webhooks came in; event-loop delay p99 / max): ${(['api', 'worker', 'noop'] as const).map((k) => `${k} ${fmt(r.processes[k].cpuShare, 2)} CPU, ${fmt(r.processes[k].loopDelayP99Ms, 1)} / ${fmt(r.processes[k].loopDelayMaxMs)} ms, ${fmt(r.processes[k].peakMb)} MiB`).join('; ')}. The load generator is the parent process.`,
     `The fan-out when the last answer came back: rows ${g.fanoutAtEnd.rowsWritten ? 'all written' : 'still being written'}, ${fmt(g.fanoutAtEnd.handed)} of ${fmt(g.fanoutAtEnd.attempts)} attempts handed to the provider.`,
+    '',
+    'Per second of the first 10 s, then per 10 s of sending (by when each request was sent):',
+    '',
+    '| from s | offered | answered late (> 1 s) or not | acknowledged before recorded | p50 / p99 ms to recorded | of which p50 in its transaction | recorded within 50 ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...g.timeline.map(
+      (t) =>
+        `| ${t.fromS} | ${fmt(t.offered)} | ${fmt(t.lateOrFailed)} | ${fmt(t.acknowledgedEarly)} | ${fmt(t.recordedP50Ms)} / ${fmt(t.recordedP99Ms)} | ${fmt(t.inTransactionP50Ms)} | ${fmt(t.recordedUnder50Ms)} |`,
+    ),
     '',
     ...profileMarkdown(r.profile),
   ];
