@@ -404,6 +404,16 @@ export class EnvironmentVariables {
   FANOUT_BACKLOG_WAIT_MS = 60_000;
 
   /**
+   * Longest one batch of a fan-out (its rows, a batch job of its first SMS contacts) waits while
+   * answers are pressing in an API process (ANSWER_PRESSURE_IN_HAND), in ms. 0: never waits.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  FANOUT_YIELD_MAX_MS = 1000;
+
+  /**
    * Send jobs run at once per worker process, per queue. They share their SQL (reads, claims,
    * recording) in batches, so more at once costs the database little; the providers' own rate
    * limits still hold (TWILIO_SMS_PER_SECOND, …).
@@ -639,6 +649,16 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(14_000)
   ANSWER_ACK_MS = 500;
+
+  /**
+   * More answers in hand in this API process than this (they queue for a transaction): the
+   * fan-out of every worker yields to them (FANOUT_YIELD_MAX_MS). 0: never.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  ANSWER_PRESSURE_IN_HAND = 16;
 }
 
 /** `1mb` → 1048576 (body-parser's units: powers of 1024). */

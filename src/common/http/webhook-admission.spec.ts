@@ -24,9 +24,17 @@ describe('WebhookAdmission', () => {
   let recording = gate();
   let spooling = gate();
   let entered = 0;
+  /** Answers in hand each time the admission said answers are pressing. */
+  const pressing: number[] = [];
 
   beforeAll(async () => {
-    admission = new WebhookAdmission({ maxCallbacks: 3, maxAnswers: 2, ackMs: 1 });
+    admission = new WebhookAdmission({
+      maxCallbacks: 3,
+      maxAnswers: 2,
+      ackMs: 1,
+      pressureAt: 1,
+      onAnswersPressing: () => pressing.push(admission.inHand.answer),
+    });
     const app = express();
     app.use(admission.middleware());
     // A status callback whose handler waits at the gate.
@@ -153,5 +161,39 @@ describe('WebhookAdmission', () => {
       check();
     });
     expect((await post('/webhooks/twilio/voice/c/gather')).text).toBe('recorded');
+  });
+
+  it('says answers are pressing while more are in hand than pressureAt, and only then', async () => {
+    recording = gate();
+    spooling = gate();
+    pressing.length = 0;
+    // One answer in hand (acknowledged, its recording held): not more than pressureAt.
+    expect((await post('/webhooks/twilio/voice/a/gather')).text).toBe('acknowledged');
+    expect(admission.inHand.answer).toBe(1);
+    expect(pressing).toEqual([]);
+    // A second: pressing, said on its arrival.
+    expect((await post('/webhooks/twilio/sms')).text).toBe('acknowledged');
+    expect(pressing).toEqual([2]);
+    // Past the bound, kept in the spool: still pressing.
+    const spooled = post('/webhooks/twilio/voice/b/gather');
+    await new Promise<void>((resolve) => {
+      const check = () => (admission.spoolingInHand === 1 ? resolve() : setImmediate(check));
+      check();
+    });
+    expect(pressing).toEqual([2, 2]);
+    spooling.open();
+    expect((await spooled).text).toBe('spooled');
+    // Recorded: one end leaves one in hand, the other none; neither is pressing.
+    recording.open();
+    await new Promise<void>((resolve) => {
+      const check = () => (admission.inHand.answer === 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    expect(pressing).toEqual([2, 2]);
+    // Callbacks never press.
+    held = gate();
+    held.open();
+    expect((await post('/webhooks/twilio/sms/status')).status).toBe(204);
+    expect(pressing).toEqual([2, 2]);
   });
 });

@@ -27,6 +27,13 @@ export interface WebhookAdmissionOptions {
   ackMs: number;
   /** Retry-After of a shed webhook, in seconds (default 1). */
   retryAfterSeconds?: number;
+  /**
+   * More answers in hand than this (0: never): `onAnswersPressing` is told, on each arrival and
+   * each end while it lasts (ANSWER_PRESSURE_IN_HAND).
+   */
+  pressureAt?: number;
+  /** Answers are queueing in this process: the fan-out yields to them (DispatchQueue). */
+  onAnswersPressing?: () => void;
 }
 
 /** Set on res.locals by the middleware: when the request arrived and what keeps it counted. */
@@ -73,6 +80,7 @@ export class WebhookAdmission {
       if (limit > 0 && this.inHand[cls] >= limit) {
         if (cls === 'answer' && this.spoolingInHand < limit) {
           // Past the bound, an answer is only kept in the spool (see the class's comment).
+          this.pressing();
           this.spoolingInHand++;
           res.locals[SPOOL_ONLY] = true;
           res.once('close', () => this.spoolingInHand--);
@@ -81,12 +89,14 @@ export class WebhookAdmission {
         return this.refuse(cls, res, next);
       }
       this.inHand[cls]++;
+      if (cls === 'answer') this.pressing();
       res.locals[ARRIVED] = performance.now();
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         this.inHand[cls]--;
+        if (cls === 'answer') this.pressing();
       };
       res.once('close', () => {
         const hold = res.locals[HOLD] as Promise<unknown> | undefined;
@@ -95,6 +105,12 @@ export class WebhookAdmission {
       });
       next();
     };
+  }
+
+  /** Tells `onAnswersPressing` while more answers are in hand than `pressureAt`. */
+  private pressing(): void {
+    const at = this.opts.pressureAt ?? 0;
+    if (at > 0 && this.inHand.answer > at) this.opts.onAnswersPressing?.();
   }
 
   /** A webhook answered 503 with Retry-After, its body not read. */

@@ -74,6 +74,16 @@ export const fanoutBacklogWaits = once(
     }),
 );
 
+export const fanoutYields = once(
+  'wg_fanout_yields_total',
+  () =>
+    new Counter({
+      name: 'wg_fanout_yields_total',
+      help: 'Fan-out batches (rows, or a batch job of first SMS contacts) that waited while answers were queueing in an API process (ANSWER_PRESSURE_IN_HAND, at most FANOUT_YIELD_MAX_MS each)',
+      labelNames: ['batch'] as const,
+    }),
+);
+
 export const timerLateness = once(
   'wg_timer_lateness_seconds',
   () =>

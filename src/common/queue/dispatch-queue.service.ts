@@ -28,6 +28,30 @@ export interface AttemptToEnqueue {
   accepted?: SendAttemptJob['accepted'];
 }
 
+/** A client of the queue backend, as BullMQ's Redis backend holds it. */
+interface BackendClient {
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+  exists(key: string): Promise<number>;
+}
+
+/** How long one signal of answers pressing holds (ms); the API renews it while they press. */
+export const ANSWERS_PRESSING_HOLD_MS = 300;
+/** Longest a batch of a fan-out waits while answers are pressing (FANOUT_YIELD_MAX_MS). */
+const YIELD_MAX_MS = 1000;
+/** How often a waiting fan-out batch looks again whether answers still press (ms). */
+const PRESSING_POLL_MS = 20;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `p`'s value, or undefined once `ms` have passed first. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), Math.max(0, ms));
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Job states of a job that will still run. */
 const PENDING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'active', 'waiting-children']);
 
@@ -54,6 +78,55 @@ export class DispatchQueue {
     @InjectQueue(QUEUE_NAMES.sendBroadcast) private readonly broadcast: Queue<SendGroupJob>,
     private readonly config: ConfigService,
   ) {}
+
+  /** When this process last said that answers are pressing (epoch ms). */
+  private pressingSaidAt = 0;
+
+  private async backendClient(): Promise<BackendClient> {
+    return (this.fanout.backend as unknown as { client: Promise<BackendClient> }).client;
+  }
+
+  private get pressingKey(): string {
+    return this.fanout.toKey('answers-pressing');
+  }
+
+  /**
+   * An API process has more answers in hand than it records at once (ANSWER_PRESSURE_IN_HAND):
+   * every worker's fan-out yields to them for a while (`yieldToAnswers`). Said in the queue
+   * backend for ANSWERS_PRESSING_HOLD_MS, at most once a third of that per process; a failure
+   * to say it is ignored (the fan-out then simply does not yield).
+   */
+  answersPressing(): void {
+    const now = Date.now();
+    if (now - this.pressingSaidAt < ANSWERS_PRESSING_HOLD_MS / 3) return;
+    this.pressingSaidAt = now;
+    void this.backendClient()
+      .then((c) => c.set(this.pressingKey, '1', 'PX', ANSWERS_PRESSING_HOLD_MS))
+      .catch(() => undefined);
+  }
+
+  /**
+   * Before a batch of a fan-out (its rows, a batch job of its sends): while answers are pressing
+   * in an API process, waits for them, never longer than FANOUT_YIELD_MAX_MS. Answers
+   * and the fan-out share the machine's cores and the database; a person's keypress, which stops
+   * their pending sends, goes before the next thousand first contacts. Returns the ms waited.
+   */
+  async yieldToAnswers(): Promise<number> {
+    const maxMs = positive(this.config.get('FANOUT_YIELD_MAX_MS'), YIELD_MAX_MS, true);
+    if (maxMs <= 0) return 0;
+    const start = Date.now();
+    const left = () => maxMs - (Date.now() - start);
+    try {
+      const client = await within(this.backendClient(), left());
+      while (client && left() > 0) {
+        if (!(await within(client.exists(this.pressingKey), left()))) break;
+        await sleep(Math.min(PRESSING_POLL_MS, Math.max(0, left())));
+      }
+    } catch {
+      // The queue backend unreachable: nothing to yield to that this process can know of.
+    }
+    return Date.now() - start;
+  }
 
   /** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, … by default). */
   get sendRetry() {

@@ -23,6 +23,7 @@ function setUp(outcomes: Record<string, SendOutcome | Error>, smsPerSecond = 10)
     enqueueAttempts: async (list: AttemptToEnqueue[]) => {
       enqueued.push(list);
     },
+    yieldToAnswers: async () => 0,
   } as unknown as DispatchQueue;
   return { service: new SendBatchService(attempts, queue), sends, enqueued };
 }

@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { WebhookAdmission } from '../../common/http/webhook-admission';
 import type { EnvironmentVariables } from '../../config/env.validation';
 import { ChannelsModule } from '../../channels/channels.module';
+import { DispatchQueue } from '../../common/queue/dispatch-queue.service';
+import { DispatchQueueModule } from '../../common/queue/dispatch-queue.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { DispatchModule } from '../dispatch/dispatch.module';
 import { WarningsModule } from '../warnings/warnings.module';
@@ -22,7 +24,7 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
  * answers (叫应) by keypress, SMS reply, signed link or on-site record.
  */
 @Module({
-  imports: [ChannelsModule, DispatchModule, WarningsModule, TasksModule],
+  imports: [ChannelsModule, DispatchModule, DispatchQueueModule, WarningsModule, TasksModule],
   controllers: [
     TwilioWebhooksController,
     BroadcastWebhooksController,
@@ -40,12 +42,15 @@ import { TwilioWebhooksController } from './twilio-webhooks.controller';
     // acknowledgement deadline in TwilioWebhooksController).
     {
       provide: WebhookAdmission,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
+      inject: [ConfigService, DispatchQueue],
+      useFactory: (config: ConfigService<EnvironmentVariables, true>, queue: DispatchQueue) =>
         new WebhookAdmission({
           maxCallbacks: config.get('WEBHOOK_MAX_IN_FLIGHT'),
           maxAnswers: config.get('ANSWER_MAX_IN_FLIGHT'),
           ackMs: config.get('ANSWER_ACK_MS'),
+          // Answers queueing here: every worker's fan-out yields to them (FANOUT_YIELD_MAX_MS).
+          pressureAt: config.get('ANSWER_PRESSURE_IN_HAND'),
+          onAnswersPressing: () => queue.answersPressing(),
         }),
     },
   ],
