@@ -132,24 +132,29 @@ export class AnswerBatches {
   private async runBatch(items: Item[]): Promise<void> {
     if (items.length === 1) return this.runAlone(items[0]);
     const qr = this.db.createQueryRunner();
+    const together = this.canRunMany(items);
     try {
       await qr.connect();
       await qr.startTransaction();
-      await qr.query(`SET LOCAL lock_timeout = '${BATCH_LOCK_WAIT_MS}ms'`);
+      // One round trip: the lock timeout, and the savepoint of the set-based try (no parameters:
+      // the simple query protocol takes several statements).
+      await qr.query(
+        `SET LOCAL lock_timeout = '${BATCH_LOCK_WAIT_MS}ms'${together ? '; SAVEPOINT answers' : ''}`,
+      );
     } catch (err) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
       await qr.release().catch(() => undefined);
       for (const item of items) item.reject(err);
       return;
     }
-    const together = await this.runMany(qr, items);
-    if (together) {
+    const outcomes = together ? await this.runMany(qr, items) : undefined;
+    if (outcomes) {
       try {
         await qr.commitTransaction();
         this.shared.batches++;
         this.shared.answers += items.length;
         this.shared.set++;
-        together.forEach((o, n) =>
+        outcomes.forEach((o, n) =>
           'error' in o ? items[n].reject(o.error) : items[n].resolve(o.value),
         );
       } catch (err) {
@@ -204,21 +209,23 @@ export class AnswerBatches {
     for (const item of again) await this.runAlone(item);
   }
 
+  /** Whether the batch is tried set-based first: there is a `many`, and every answer has data. */
+  private canRunMany(items: Item[]): boolean {
+    return !!this.opts.many && items.every((i) => i.data !== undefined);
+  }
+
   /**
-   * The batch's work at once (`many`), in a savepoint; undefined when there is no `many`, an
-   * answer has no data, or it failed as a whole (rolled back to its savepoint: the answers then
-   * run one by one in the same transaction).
+   * The batch's work at once (`many`), after the savepoint `answers` (taken with the lock
+   * timeout); undefined when it failed as a whole (rolled back to the savepoint: the answers then
+   * run one by one in the same transaction). On success the savepoint is left to the commit,
+   * which releases it (one round trip fewer).
    */
   private async runMany(qr: QueryRunner, items: Item[]): Promise<ManyOutcome[] | undefined> {
-    if (!this.opts.many || items.some((i) => i.data === undefined)) return undefined;
     try {
-      await qr.query('SAVEPOINT answers');
-      const outcomes = await this.opts.many(
+      return await this.opts.many!(
         qr.manager,
         items.map((i) => i.data),
       );
-      await qr.query('RELEASE SAVEPOINT answers');
-      return outcomes;
     } catch (err) {
       this.logger.debug({ err, answers: items.length }, 'answers of a batch run one by one');
       await qr.query('ROLLBACK TO SAVEPOINT answers').catch(() => undefined);
