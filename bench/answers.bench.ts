@@ -199,35 +199,66 @@ interface Press {
   callSid: string;
 }
 
+/** The calls placed since the last ask, with their CallSid. */
+type CallSource = () => Promise<{ id: string; providerId: string | null }[]>;
+
+/**
+ * Calls of the warning handed to the provider, read from the gateway's database (the in-process
+ * null provider has no server to ask): a query a few times a second beside the gateway's own.
+ */
+function databaseCalls(ds: DataSource, warningId: string): CallSource {
+  // Placed since (Postgres time, ms since epoch), less a margin for sends committed out of order.
+  let since = 0;
+  return async () => {
+    const rows: { id: string; provider_id: string; at: number }[] = await ds
+      .query(
+        `SELECT id, provider_id, extract(epoch FROM sent_at) * 1000 AS at FROM contact_attempts
+          WHERE warning_id = $1 AND channel = 'voice' AND provider_id IS NOT NULL
+            AND sent_at >= to_timestamp($2 / 1000.0)
+          ORDER BY sent_at, id LIMIT 20000`,
+        [warningId, Math.max(0, since - 1000)],
+      )
+      .catch(() => []);
+    for (const r of rows) since = Math.max(since, Number(r.at));
+    return rows.map((r) => ({ id: r.id, providerId: r.provider_id }));
+  };
+}
+
+/**
+ * Calls placed, as the Twilio-like server saw them (its SID, the attempt in its TwiML URL): what
+ * Twilio knows of its calls, asked of the provider's process rather than the gateway's database.
+ */
+function providerCalls(stubUrl: string): CallSource {
+  let from = 0;
+  return async () => {
+    const res = await fetch(`${stubUrl}/_bench/calls?from=${from}`).catch(() => undefined);
+    if (!res?.ok) return [];
+    const body = (await res.json()) as { calls: { sid: string; url: string }[]; next: number };
+    from = body.next;
+    return body.calls.flatMap((c) => {
+      const m = /\/voice\/([0-9a-f-]{36})\//.exec(c.url);
+      return m ? [{ id: m[1], providerId: c.sid }] : [];
+    });
+  };
+}
+
 /**
  * Feeds the calls of the warning that were placed (handed to the provider, with their CallSid), in
  * the order they were placed: Twilio posts a Gather action only for a call it placed.
  */
-function callFeeder(ds: DataSource, warningId: string) {
+function callFeeder(source: CallSource) {
   const pool: { id: string; providerId: string | null }[] = [];
   const seen = new Set<string>();
   let next = 0;
   let repeats = 0;
   let stop = false;
-  // Placed since (Postgres time, ms since epoch), less a margin for sends committed out of order.
-  let since = 0;
   const loop = (async () => {
     while (!stop) {
-      const rows: { id: string; provider_id: string; at: number }[] = await ds
-        .query(
-          `SELECT id, provider_id, extract(epoch FROM sent_at) * 1000 AS at FROM contact_attempts
-            WHERE warning_id = $1 AND channel = 'voice' AND provider_id IS NOT NULL
-              AND sent_at >= to_timestamp($2 / 1000.0)
-            ORDER BY sent_at, id LIMIT 20000`,
-          [warningId, Math.max(0, since - 1000)],
-        )
-        .catch(() => []);
       let fresh = 0;
-      for (const r of rows) {
-        since = Math.max(since, Number(r.at));
-        if (seen.has(r.id)) continue;
-        seen.add(r.id);
-        pool.push({ id: r.id, providerId: r.provider_id });
+      for (const c of await source()) {
+        if (seen.has(c.id)) continue;
+        seen.add(c.id);
+        pool.push({ id: c.id, providerId: c.providerId });
         fresh++;
       }
       await sleep(fresh >= 1000 ? 0 : 200);
@@ -478,7 +509,11 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     const stopSessions = sampleSessions(observer);
     const totals = await statementTotals(observer);
     const warningId = await gw.issue(countyImminentWarning());
-    const feeder = callFeeder(observer, warningId);
+    // Over HTTP, the calls come from the Twilio-like server, as Twilio knows its calls; with
+    // the null provider, from the gateway's database.
+    const feeder = callFeeder(
+      gw.stub ? providerCalls(gw.stub.ready.url) : databaseCalls(observer, warningId),
+    );
     await feeder.ready();
     const presses: Press[] = [];
     const okSids: string[] = [];

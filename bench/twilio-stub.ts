@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 /**
  * A Twilio-like REST server that answers at once: `POST …/Messages.json` and `…/Calls.json` get a
  * 201 with a new SID, lists are empty, and nothing ever calls back. It counts the requests per
- * `To` number so that a benchmark can check nobody was contacted twice.
+ * `To` number so that a benchmark can check nobody was contacted twice, and keeps the calls it
+ * placed (SID and TwiML URL, in order) for the load generator: `GET /_bench/calls?from=N` gives
+ * those from the N-th on, as Twilio posts a Gather action only for a call it placed.
  */
 export interface TwilioStub {
   /** http://127.0.0.1:PORT, for TWILIO_API_BASE_URL or the SDK's base URL. */
@@ -20,6 +22,7 @@ const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
 
 export async function startTwilioStub(): Promise<TwilioStub> {
   const sent = { sms: new Map<string, number>(), voice: new Map<string, number>() };
+  const placed: { sid: string; url: string }[] = [];
   const count = (m: Map<string, number>, to: string) => m.set(to, (m.get(to) ?? 0) + 1);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,8 +56,10 @@ export async function startTwilioStub(): Promise<TwilioStub> {
       }
       if (req.method === 'POST' && /\/Calls\.json$/.test(url)) {
         count(sent.voice, to);
+        const callSid = sid('CA');
+        placed.push({ sid: callSid, url: form.get('Url') ?? '' });
         return reply(201, {
-          sid: sid('CA'),
+          sid: callSid,
           status: 'queued',
           to,
           from: form.get('From'),
@@ -62,6 +67,10 @@ export async function startTwilioStub(): Promise<TwilioStub> {
           date_created: now,
           date_updated: now,
         });
+      }
+      if (req.method === 'GET' && url.startsWith('/_bench/calls')) {
+        const from = Number(new URL(url, 'http://stub').searchParams.get('from') ?? 0) || 0;
+        return reply(200, { calls: placed.slice(from), next: placed.length });
       }
       if (req.method === 'GET' && /\/Messages\.json/.test(url))
         return reply(200, { messages: [], end: 0, page: 0, page_size: 50, start: 0 });
