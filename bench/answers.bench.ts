@@ -365,7 +365,9 @@ async function offer(
         },
       );
       const giveUp = setTimeout(() => req.destroy(new Error('timeout')), WEBHOOK_TIMEOUT_MS);
-      req.on('error', (e) => done(e.message === 'timeout' ? 'timeout' : 'error'));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        done(e.message === 'timeout' ? 'timeout' : `error ${e.code ?? e.message}`),
+      );
       req.end(body);
     });
   const start = performance.now();

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
@@ -95,6 +96,11 @@ export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpr
   });
   app.useLogger(app.get(Logger));
   const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
+  // Idle keep-alive connections are left for the client to close (HTTP_KEEP_ALIVE_TIMEOUT_MS);
+  // the headers of a request may take as long again as Node requires (headersTimeout above it).
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = config.get('HTTP_KEEP_ALIVE_TIMEOUT_MS');
+  server.headersTimeout = server.keepAliveTimeout + 5_000;
   app.set('trust proxy', trustProxySetting(config.get('TRUST_PROXY')));
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use('/console', helmet.contentSecurityPolicy(CONSOLE_CSP));

@@ -41,6 +41,18 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT = 3000;
 
+  /**
+   * How long the HTTP server keeps an idle keep-alive connection open (ms). Longer than the
+   * clients' and proxies' own idle timeouts (60 s for most load balancers), so that it is always
+   * the client that closes an idle connection: a server closing it while the client sends on it
+   * loses that request (a provider's webhook, a keypress) with a connection reset.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
   /** A worker process's own port for GET /health and GET /metrics (ROLE=worker only). */
   @Transform(toInt)
   @IsInt()
