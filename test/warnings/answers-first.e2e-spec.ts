@@ -6,7 +6,7 @@ import { fanoutYields } from '../../src/common/observability/metrics';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { oneNumberResidents, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
-import { hoursFromNow } from '../helpers/warning-bodies';
+import { riskWarning } from '../helpers/warning-bodies';
 
 const APP_SECRET = 'answers-first-e2e'.padEnd(40, 'a');
 
@@ -19,19 +19,6 @@ const YIELD_MAX_MS = 1500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const routine = (headline: string) => ({
-  kind: 'meteorological_risk',
-  level: 'blue',
-  hazard: 'landslide',
-  headline,
-  description: '受降雨影响，渔子溪村地质灾害风险较高。',
-  instruction: '注意防范，留意预警信息',
-  areas: ['513221001001'],
-  audience: ['resident', 'grid_leader', 'village_responsible'],
-  effective: hoursFromNow(0),
-  expires: hoursFromNow(24),
-});
-
 /**
  * Answers first: while an API process has more answers in hand than it records at once, every
  * worker's fan-out waits before its next batch (rows, or a batch job of first SMS contacts), at
@@ -43,7 +30,12 @@ describe('answers first: a fan-out yields to answers queueing in an API process'
   let pressing: NodeJS.Timeout | undefined;
   const duty = () => ({ Authorization: `Bearer ${t.tokens.duty_officer}` });
   const issue = async (headline: string) => {
-    const res = await t.http().post('/v1/warnings').set(duty()).send(routine(headline));
+    // A routine (blue) warning to everyone of the village.
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set(duty())
+      .send(riskWarning({ level: 'blue', headline }));
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
