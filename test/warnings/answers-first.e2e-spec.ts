@@ -15,7 +15,7 @@ const RESIDENTS = 40;
 const { sql: residentsSql } = oneNumberResidents(RESIDENTS, '08', 'P-F');
 const BATCH = 10;
 /** Longest one batch waits while answers press. */
-const YIELD_MAX_MS = 1500;
+const YIELD_MAX_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,13 +84,13 @@ describe('answers first: a fan-out yields to answers queueing in an API process'
 
   it("the API's admission says it in the queue backend; nothing waits once it lapses", async () => {
     const queue = t.app.get(DispatchQueue);
-    expect(await queue.yieldToAnswers()).toBeLessThan(200); // nobody presses: no wait
+    expect(await queue.yieldToAnswers()).toBe(0); // nobody presses: no wait
     t.app.get(WebhookAdmission).opts.onAnswersPressing?.();
     // Said for ANSWERS_PRESSING_HOLD_MS (300): a batch waits until it lapses, well before the bound.
     const waited = await queue.yieldToAnswers();
     expect(waited).toBeGreaterThan(200);
     expect(waited).toBeLessThan(YIELD_MAX_MS);
-    expect(await queue.yieldToAnswers()).toBeLessThan(200);
+    expect(await queue.yieldToAnswers()).toBe(0);
   });
 
   it('writes no batch while answers press, and writes everyone once they stop', async () => {
@@ -103,12 +103,13 @@ describe('answers first: a fan-out yields to answers queueing in an API process'
       async () => (await fanout.getJobCounts('active')).active > 0,
       'the fan-out job running',
     );
-    await sleep(YIELD_MAX_MS / 3);
+    await sleep(300);
     expect(await deliveries(id)).toBe(0);
     stopPressing();
     await waitUntil(() => fanoutDone(id), 'the fan-out done');
     expect(await deliveries(id)).toBe(everyone);
-    expect(await yields('rows')).toBeGreaterThan(before);
+    // The first batch waited; the others, written once the answers stopped pressing, did not.
+    expect((await yields('rows')) - before).toBe(1);
   });
 
   it('waits at most FANOUT_YIELD_MAX_MS a batch: with answers pressing throughout, every batch is written and sent', async () => {

@@ -109,23 +109,26 @@ export class DispatchQueue {
    * Before a batch of a fan-out (its rows, a batch job of its sends): while answers are pressing
    * in an API process, waits for them, never longer than FANOUT_YIELD_MAX_MS. Answers
    * and the fan-out share the machine's cores and the database; a person's keypress, which stops
-   * their pending sends, goes before the next thousand first contacts. Returns the ms waited.
+   * their pending sends, goes before the next thousand first contacts. Returns the ms waited (0
+   * when no answers were pressing).
    */
   async yieldToAnswers(): Promise<number> {
     const maxMs = positive(this.config.get('FANOUT_YIELD_MAX_MS'), YIELD_MAX_MS, true);
     if (maxMs <= 0) return 0;
     const start = Date.now();
     const left = () => maxMs - (Date.now() - start);
+    let pressed = false;
     try {
       const client = await within(this.backendClient(), left());
       while (client && left() > 0) {
         if (!(await within(client.exists(this.pressingKey), left()))) break;
+        pressed = true;
         await sleep(Math.min(PRESSING_POLL_MS, Math.max(0, left())));
       }
     } catch {
       // The queue backend unreachable: nothing to yield to that this process can know of.
     }
-    return Date.now() - start;
+    return pressed ? Math.max(1, Date.now() - start) : 0;
   }
 
   /** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, … by default). */
