@@ -84,13 +84,13 @@ describe('answers first: a fan-out yields to answers queueing in an API process'
 
   it("the API's admission says it in the queue backend; nothing waits once it lapses", async () => {
     const queue = t.app.get(DispatchQueue);
-    expect(await queue.yieldToAnswers()).toBe(0); // nobody presses: no wait
+    expect(await queue.yieldToAnswers('rows')).toBe(0); // nobody presses: no wait
     t.app.get(WebhookAdmission).opts.onAnswersPressing?.();
     // Said for ANSWERS_PRESSING_HOLD_MS (300): a batch waits until it lapses, well before the bound.
-    const waited = await queue.yieldToAnswers();
+    const waited = await queue.yieldToAnswers('rows');
     expect(waited).toBeGreaterThan(200);
     expect(waited).toBeLessThan(YIELD_MAX_MS);
-    expect(await queue.yieldToAnswers()).toBe(0);
+    expect(await queue.yieldToAnswers('rows')).toBe(0);
   });
 
   it('writes no batch while answers press, and writes everyone once they stop', async () => {

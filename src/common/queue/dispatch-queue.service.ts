@@ -15,6 +15,8 @@ import {
 } from './queue-names';
 import type { ChannelKind } from '../../channels/channel.types';
 import { positive } from '../config-number';
+import { withTimeout } from '../with-timeout';
+import { fanoutYields } from '../observability/metrics';
 
 /** An attempt to enqueue: a job of its own, or its batch's (`sendBatch`). */
 export interface AttemptToEnqueue {
@@ -42,15 +44,6 @@ const YIELD_MAX_MS = 1000;
 const PRESSING_POLL_MS = 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `p`'s value, or undefined once `ms` have passed first. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), Math.max(0, ms));
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** Job states of a job that will still run. */
 const PENDING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'active', 'waiting-children']);
@@ -110,25 +103,26 @@ export class DispatchQueue {
    * in an API process, waits for them, never longer than FANOUT_YIELD_MAX_MS. Answers
    * and the fan-out share the machine's cores and the database; a person's keypress, which stops
    * their pending sends, goes before the next thousand first contacts. Returns the ms waited (0
-   * when no answers were pressing).
+   * when no answers were pressing); a batch that waited counts in wg_fanout_yields_total.
    */
-  async yieldToAnswers(): Promise<number> {
+  async yieldToAnswers(batch: 'rows' | 'sends'): Promise<number> {
     const maxMs = positive(this.config.get('FANOUT_YIELD_MAX_MS'), YIELD_MAX_MS, true);
     if (maxMs <= 0) return 0;
     const start = Date.now();
     const left = () => maxMs - (Date.now() - start);
     let pressed = false;
     try {
-      const client = await within(this.backendClient(), left());
-      while (client && left() > 0) {
-        if (!(await within(client.exists(this.pressingKey), left()))) break;
+      const client = await withTimeout(this.backendClient(), left(), 'the queue backend');
+      while (left() > 0 && (await withTimeout(client.exists(this.pressingKey), left(), 'a look'))) {
         pressed = true;
         await sleep(Math.min(PRESSING_POLL_MS, Math.max(0, left())));
       }
     } catch {
-      // The queue backend unreachable: nothing to yield to that this process can know of.
+      // The bound reached while looking, or the queue backend unreachable: the batch goes on.
     }
-    return pressed ? Math.max(1, Date.now() - start) : 0;
+    if (!pressed) return 0;
+    fanoutYields().inc({ batch });
+    return Math.max(1, Date.now() - start);
   }
 
   /** Transient provider errors: retried with exponential backoff (2 s, 4 s, 8 s, … by default). */

@@ -17,7 +17,7 @@ import { DispatchRepository } from './dispatch.repository';
 import { type AttemptToInsert, EntryMoves } from '../chain/entry-moves.repository';
 import { SendMoves } from '../chain/send-moves.repository';
 import { GroupSendPlanner } from './group-send.planner';
-import { fanoutBacklogWaits, fanoutYields } from '../../common/observability/metrics';
+import { fanoutBacklogWaits } from '../../common/observability/metrics';
 
 /** People written per batch (FANOUT_BATCH_SIZE). */
 const BATCH = 1000;
@@ -115,7 +115,8 @@ export class FanoutService {
       for await (const batch of this.targeting.stream(query, { batchSize })) {
         // Cancelled or superseded while it waited for room: the newer version takes over.
         if (total > 0 && !(await this.roomFor(v, priority))) return;
-        await this.yieldToAnswers('rows');
+        // Answers first: while an API process has answers queueing, the batch waits for them.
+        await this.queue.yieldToAnswers('rows');
         total += batch.length;
         const written = this.writeBatch(v, batch, priority, levelRaised);
         // Awaited below or in `finally`; a failure meanwhile is not an unhandled rejection.
@@ -174,14 +175,6 @@ export class FanoutService {
       if (waited && !(await this.stillCurrent(v))) return false;
       await sleep(Math.min(pause, Math.max(0, until - Date.now())));
     }
-  }
-
-  /**
-   * Answers first: while an API process has answers queueing, the next batch waits for them, at
-   * most FANOUT_YIELD_MAX_MS (DispatchQueue.yieldToAnswers).
-   */
-  private async yieldToAnswers(what: 'rows'): Promise<void> {
-    if ((await this.queue.yieldToAnswers()) > 0) fanoutYields().inc({ batch: what });
   }
 
   private async stillCurrent(v: VersionRow): Promise<boolean> {

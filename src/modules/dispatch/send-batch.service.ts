@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { fanoutYields } from '../../common/observability/metrics';
 import type { SendBatchJob } from '../../common/queue/queue-names';
 import { type AttemptToEnqueue, DispatchQueue } from '../../common/queue/dispatch-queue.service';
 import { RATE_WAIT_MS, SendAttemptService, type SendOutcome } from './send-attempt.service';
@@ -37,7 +36,7 @@ export class SendBatchService {
 
   async send(job: SendBatchJob, priority: number): Promise<BatchOutcome> {
     // Answers first (see FanoutService): a person's keypress before a hundred first contacts.
-    if ((await this.queue.yieldToAnswers()) > 0) fanoutYields().inc({ batch: 'sends' });
+    await this.queue.yieldToAnswers('sends');
     const ids = job.attemptIds;
     // The batch's share of the rate: at most one second of it (DispatchQueue.smsBatchSize).
     const rateWaitMs = RATE_WAIT_MS + Math.ceil((ids.length / this.queue.smsPerSecond) * 1000);
