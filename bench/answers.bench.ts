@@ -518,11 +518,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     );
     await feeder.ready();
     const presses: Press[] = [];
-    const okSids: string[] = [];
-    /** When each press was sent (epoch ms), by CallSid. */
-    const sentAt = new Map<string, number>();
-    let early = 0;
-    /** Each press as it came back, for the timeline. */
+    /** Each press as it came back, by CallSid: when it was sent (epoch ms), how it ended. */
     const outcomes = new Map<string, { at: number; ms: number; ok: boolean; early: boolean }>();
     const base = gw.baseUrl;
     gw.measure();
@@ -535,16 +531,19 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
         presses.push(p);
         return p;
       },
-      (p, r) => {
-        sentAt.set(p.callSid, r.sentAt);
-        // The thanks naming no warning: acknowledged before it was recorded.
-        const acknowledgedEarly = r.ok && r.body.includes(EARLY_THANKS);
-        outcomes.set(p.callSid, { at: r.sentAt, ms: r.ms, ok: r.ok, early: acknowledgedEarly });
-        if (!r.ok) return;
-        okSids.push(p.callSid);
-        if (acknowledgedEarly) early++;
-      },
+      (p, r) =>
+        outcomes.set(p.callSid, {
+          at: r.sentAt,
+          ms: r.ms,
+          ok: r.ok,
+          // The thanks naming no warning: acknowledged before it was recorded.
+          early: r.ok && r.body.includes(EARLY_THANKS),
+        }),
     );
+    const sent = [...outcomes.values()];
+    const answered = sent.filter((x) => x.ok).length;
+    const early = sent.filter((x) => x.early).length;
+    const sentAt = (sid: string) => outcomes.get(sid)?.at;
     await feeder.stop();
     const profile: SessionProfile = { ...(await stopSessions()), totals: await totals() };
     const progress = await fanoutProgress(observer, warningId);
@@ -561,7 +560,7 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
         )[0].n,
       );
     let recorded = await recordedNow();
-    for (let waited = 0; recorded < okSids.length && waited < 60_000; waited += 500) {
+    for (let waited = 0; recorded < answered && waited < 60_000; waited += 500) {
       await sleep(500);
       recorded = await recordedNow();
     }
@@ -582,14 +581,14 @@ export async function runAnswersBench(o: AnswersBenchOptions): Promise<AnswersBe
     const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
     const before = sorted(
       times.map(
-        (r) => Number(r.started) - (sentAt.get(r.key.slice('voice:'.length)) ?? Number(r.started)),
+        (r) => Number(r.started) - (sentAt(r.key.slice('voice:'.length)) ?? Number(r.started)),
       ),
     );
     const inside = sorted(times.map((r) => Number(r.at) - Number(r.started)));
     const recordedBySid = new Map(
       times.map((r) => {
         const sid = r.key.slice('voice:'.length);
-        return [sid, Number(r.at) - (sentAt.get(sid) ?? Number(r.at))] as const;
+        return [sid, Number(r.at) - (sentAt(sid) ?? Number(r.at))] as const;
       }),
     );
     const recordedMs = [...recordedBySid.values()].sort((a, b) => a - b);
