@@ -663,8 +663,9 @@ export class EnvironmentVariables {
   ANSWER_ACK_MS = 500;
 
   /**
-   * More answers in hand in this API process than this (they queue for a transaction): the
-   * fan-out of every worker yields to them (FANOUT_YIELD_MAX_MS). 0: never.
+   * More answers in hand in this API process than this: the fan-out of every worker yields to
+   * them (FANOUT_YIELD_MAX_MS). At 500 answers a second some 20 are in hand even when none waits
+   * for a transaction. 0: never.
    */
   @Transform(toInt)
   @IsInt()

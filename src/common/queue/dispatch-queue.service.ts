@@ -84,7 +84,7 @@ export class DispatchQueue {
   }
 
   /**
-   * An API process has more answers in hand than it records at once (ANSWER_PRESSURE_IN_HAND):
+   * An API process has more answers in hand than ANSWER_PRESSURE_IN_HAND:
    * every worker's fan-out yields to them for a while (`yieldToAnswers`). Said in the queue
    * backend for ANSWERS_PRESSING_HOLD_MS, at most once a third of that per process; a failure
    * to say it is ignored (the fan-out then simply does not yield).
