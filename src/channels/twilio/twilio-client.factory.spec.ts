@@ -110,6 +110,55 @@ describe('createTwilioClient', () => {
     expect(() => new BaseUrlRequestClient('ftp://x')).toThrow(/http/);
   });
 
+  it("over plain HTTP, keeps the SDK's own socket limit: at most 20 requests at the provider at once", async () => {
+    // A provider that holds every request until 30 have arrived or the test lets them go.
+    let open = 0;
+    let most = 0;
+    const waiting: http.ServerResponse[] = [];
+    const slow = http.createServer((req, res) => {
+      open++;
+      most = Math.max(most, open);
+      req.resume();
+      req.on('end', () => waiting.push(res));
+      res.on('finish', () => open--);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', () => resolve()));
+    const client = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      apiBaseUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+    });
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      client.messages.create({
+        to: `+86138000000${String(i).padStart(2, '0')}`,
+        from: '+8610690000',
+        body: 'x',
+      }),
+    );
+    // Before: Node's global agent opened a socket for each of the 30 at once.
+    for (let i = 0; i < 50 && waiting.length < 20; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(waiting).toHaveLength(20);
+    expect(most).toBe(20);
+    // Answered, the rest go out on the same sockets: every message is sent.
+    const answer = () => {
+      for (const res of waiting.splice(0)) {
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ sid: `SM${'2'.repeat(32)}`, status: 'queued' }));
+      }
+    };
+    answer();
+    const timer = setInterval(answer, 10);
+    try {
+      expect(await Promise.all(sends)).toHaveLength(30);
+    } finally {
+      clearInterval(timer);
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+    expect(most).toBe(20);
+  });
+
   it('without apiBaseUrl, uses the SDK default HTTP client (Twilio itself)', () => {
     const client = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
     expect(client.httpClient).toBeInstanceOf(twilio.RequestClient);

@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import type * as https from 'node:https';
 import twilio from 'twilio';
 
 export type TwilioClient = twilio.Twilio;
@@ -31,6 +33,22 @@ export class BaseUrlRequestClient extends twilio.RequestClient {
       throw new Error(`apiBaseUrl must be an http(s) URL (got ${apiBaseUrl})`);
     }
     this.base = base;
+    // The SDK gives its HTTPS requests an agent of its own (keep-alive, at most 20 sockets per
+    // host, 100 in all); a plain-HTTP base URL (the sandbox carrier, a bench's stub) would get
+    // Node's global agent instead, which opens a socket per request without limit. Same agent,
+    // same limits: the gateway never has more requests at the provider than it has with Twilio.
+    if (base.protocol === 'http:') {
+      const tls = this.axios.defaults.httpsAgent as https.Agent;
+      this.axios.defaults.httpAgent = new http.Agent({
+        keepAlive: true,
+        keepAliveMsecs: tls.options.keepAliveMsecs,
+        timeout: tls.options.timeout,
+        scheduling: tls.options.scheduling,
+        maxSockets: tls.maxSockets,
+        maxTotalSockets: tls.maxTotalSockets,
+        maxFreeSockets: tls.maxFreeSockets,
+      });
+    }
   }
 
   /** `https://api.twilio.com/2010-04-01/…?x=1` → `${apiBaseUrl}/2010-04-01/…?x=1` */
