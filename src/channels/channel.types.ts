@@ -33,6 +33,12 @@ export class ChannelError extends Error {
     readonly code: string | undefined,
     message: string,
     readonly retryAfterMs?: number,
+    /**
+     * The request may have reached the provider and its answer never came (a time-out, a
+     * connection cut after the request was written): the provider may have accepted it, or may
+     * still accept it. Nothing was sent only when this is false.
+     */
+    readonly unanswered = false,
   ) {
     super(message);
     this.name = 'ChannelError';

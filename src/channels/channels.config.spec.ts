@@ -42,6 +42,7 @@ describe('validateChannelsEnv', () => {
       TWILIO_FROM_NUMBER: '+8610690000110',
       TWILIO_MESSAGING_SERVICE_SID: `MG${'a'.repeat(32)}`,
       TWILIO_API_BASE_URL: 'http://127.0.0.1:4010',
+      TWILIO_TIMEOUT_MS: '8000',
       SMS_SIGNATURE: '汶川县应急',
       SMTP_URL: 'smtp://user:pass@127.0.0.1:2525',
       MAIL_FROM: '汶川县应急 <alerts@example.cn>',
@@ -60,6 +61,7 @@ describe('validateChannelsEnv', () => {
       apiBaseUrl: 'http://127.0.0.1:4010',
       fromNumber: '+8610690000110',
       messagingServiceSid: `MG${'a'.repeat(32)}`,
+      timeoutMs: 8000,
     });
     expect(config.sms.signature).toBe('汶川县应急');
     expect(config.email).toEqual({
@@ -80,8 +82,10 @@ describe('validateChannelsEnv', () => {
       TWILIO_FROM_NUMBER: '13800000000',
       TWILIO_CALLS_PER_SECOND: 'fast',
       BREAKER_FAILURE_THRESHOLD_PERCENT: '150',
+      TWILIO_TIMEOUT_MS: '50',
     });
     expect(message).toContain('TWILIO_FROM_NUMBER: must be an E.164 number');
+    expect(message).toContain('TWILIO_TIMEOUT_MS');
     expect(message).toContain('(got "13800000000")');
     expect(message).toContain('TWILIO_CALLS_PER_SECOND');
     expect(message).toContain('BREAKER_FAILURE_THRESHOLD_PERCENT');

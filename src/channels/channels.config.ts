@@ -66,6 +66,17 @@ export class ChannelsEnvironment {
   @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   TWILIO_API_BASE_URL?: string;
 
+  /**
+   * How long a Twilio REST request may wait for its answer (ms). A send whose answer did not come
+   * may still be accepted by Twilio: it is asked about again only after
+   * SEND_UNANSWERED_SETTLE_MS, and SEND_CLAIM_LEASE_SECONDS must outlast both together.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  TWILIO_TIMEOUT_MS = 15_000;
+
   /** Carrier-registered SMS signature, without the 【】 brackets. */
   @IsOptional()
   @Transform(trimmed)
@@ -214,6 +225,8 @@ export interface TwilioConfig {
   apiBaseUrl?: string;
   fromNumber?: string;
   messagingServiceSid?: string;
+  /** TWILIO_TIMEOUT_MS. */
+  timeoutMs: number;
 }
 
 /** What the channels need, typed and grouped; providers that are not configured are absent. */
@@ -318,6 +331,7 @@ export function validateChannelsEnv(raw: Record<string, unknown>): ChannelsConfi
       ? {
           accountSid: env.TWILIO_ACCOUNT_SID,
           authToken: env.TWILIO_AUTH_TOKEN,
+          timeoutMs: env.TWILIO_TIMEOUT_MS,
           ...(env.TWILIO_API_BASE_URL ? { apiBaseUrl: env.TWILIO_API_BASE_URL } : {}),
           ...(env.TWILIO_FROM_NUMBER ? { fromNumber: env.TWILIO_FROM_NUMBER } : {}),
           ...(env.TWILIO_MESSAGING_SERVICE_SID

@@ -40,9 +40,6 @@ export interface ChannelsModuleOptions {
   robotMaxWaitMs?: number;
 }
 
-/** Twilio REST timeout: well under a job's lock, above Twilio's usual latency. */
-const TWILIO_TIMEOUT_MS = 15_000;
-
 function storeConfigFor(
   options: ChannelsModuleOptions,
   runtime: GatewayRuntime | undefined,
@@ -131,7 +128,7 @@ function channelsProviders(options: ChannelsModuleOptions): Provider[] {
               accountSid: config.twilio.accountSid,
               authToken: config.twilio.authToken,
               apiBaseUrl: config.twilio.apiBaseUrl,
-              timeoutMs: TWILIO_TIMEOUT_MS,
+              timeoutMs: config.twilio.timeoutMs,
             })
           : null,
     },

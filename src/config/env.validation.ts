@@ -210,12 +210,27 @@ export class EnvironmentVariables {
    * and that second run leaves the claim alone until this has passed. It must outlast a run's
    * longest wait: the provider lookup and the send (each up to the Twilio SDK's 30 s timeout) and
    * the rate limiter. A worker killed mid-send delays that send's retry by at most this.
+   * A killed run may have left a request unanswered at the provider: this must also outlast
+   * TWILIO_TIMEOUT_MS and SEND_UNANSWERED_SETTLE_MS together (15 s + 30 s by default).
    */
   @Transform(toInt)
   @IsInt()
   @Min(5)
   @Max(3600)
   SEND_CLAIM_LEASE_SECONDS = 90;
+
+  /**
+   * How long after Twilio left a send's request unanswered (a time-out, a connection cut after
+   * the request was written) Twilio may still accept it (ms): a request held up on its way is
+   * taken when it arrives. The next try of that send waits this long before it asks Twilio
+   * whether it has the message, and sends only when it has not: asked sooner, a message accepted
+   * late is sent twice.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SEND_UNANSWERED_SETTLE_MS = 30_000;
 
   /**
    * On stop (SIGTERM, a deploy), how long a queue worker may finish its jobs in hand before it is

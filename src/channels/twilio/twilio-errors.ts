@@ -40,6 +40,19 @@ const NETWORK_CODES = new Set([
   'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 
+/**
+ * Of those, the codes of a request that never left: no connection was made (refused, no such
+ * host, no route, the connect itself timed out), so Twilio cannot have it.
+ */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
 function isRestException(err: unknown): err is twilio.RestException {
   return (
     err instanceof twilio.RestException ||
@@ -76,7 +89,15 @@ export function twilioChannelError(err: unknown, what: string): ChannelError {
   const errCode = (err as { code?: unknown } | null)?.code;
   const networkCode = typeof errCode === 'string' ? errCode : undefined;
   const detail = networkCode && NETWORK_CODES.has(networkCode) ? networkCode : 'no answer';
-  // No HTTP answer: Twilio may or may not have accepted it. Retrying can duplicate a message,
-  // which for a warning is the lesser evil.
-  return new ChannelError('transient', networkCode, `Twilio did not answer ${what} (${detail})`);
+  // No HTTP answer: unless the connection was never made, Twilio may have accepted it, or may
+  // still (a request held up on its way). The next try asks Twilio first, once it has had the
+  // time to (SEND_UNANSWERED_SETTLE_MS); a send left unanswered is never simply sent again.
+  const unanswered = !(networkCode && NEVER_SENT_CODES.has(networkCode));
+  return new ChannelError(
+    'transient',
+    networkCode,
+    `Twilio did not answer ${what} (${detail})`,
+    undefined,
+    unanswered,
+  );
 }

@@ -28,6 +28,7 @@ import { SweepIndexes1765620000000 } from './1765620000000-SweepIndexes';
 import { AttemptNumbersPerPurpose1765630000000 } from './1765630000000-AttemptNumbersPerPurpose';
 import { SendBatches1765640000000 } from './1765640000000-SendBatches';
 import { DropAttemptDeliveryIndex1765650000000 } from './1765650000000-DropAttemptDeliveryIndex';
+import { UnansweredSends1765660000000 } from './1765660000000-UnansweredSends';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -61,4 +62,5 @@ export const MIGRATIONS = [
   AttemptNumbersPerPurpose1765630000000,
   SendBatches1765640000000,
   DropAttemptDeliveryIndex1765650000000,
+  UnansweredSends1765660000000,
 ];

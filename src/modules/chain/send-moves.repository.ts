@@ -157,10 +157,20 @@ export class SendMoves {
   /**
    * A run of a send job ends without a result (its try failed and BullMQ tries again, or its
    * acceptance is kept in the job for recording): its claim is let go, so that the next run takes
-   * it at once (and asks the provider first). The attempt stays `sending`.
+   * it at once (and asks the provider first). The attempt stays `sending`. `unanswered`: the
+   * try ended on a request the provider left unanswered, which it may still accept; the next
+   * try asks it only once it has had the time to (`unanswered_at`, SEND_UNANSWERED_SETTLE_MS).
    */
-  letGo(id: string, token: string): Promise<void> {
-    return letGoClaim(this.db, 'contact_attempts', id, token);
+  letGo(id: string, token: string, unanswered = false): Promise<void> {
+    if (!unanswered) return letGoClaim(this.db, 'contact_attempts', id, token);
+    // Its request was left unanswered: the provider may still take it (see unanswered_at).
+    return this.db
+      .query(
+        `UPDATE contact_attempts SET claim_token = NULL, unanswered_at = now()
+          WHERE id = $1 AND claim_token = $2`,
+        [id, token],
+      )
+      .then(() => undefined);
   }
 
   /**

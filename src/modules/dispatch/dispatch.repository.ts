@@ -26,6 +26,11 @@ export interface AttemptRow {
   /** A notice: the escalation edges it reports (fixed when claimed). */
   covers: string[] | null;
   queuedAt: Date;
+  /**
+   * How long ago (ms, by the database's clock) the provider last left a request of this send
+   * unanswered; null when it never did.
+   */
+  unansweredForMs: number | null;
   personId: string;
   personName: string;
   personRole: string;
@@ -37,7 +42,8 @@ const ATTEMPT_COLUMNS = `
   a.id, a.delivery_id AS "deliveryId", a.warning_id AS "warningId", a.version, a.msg_type AS "msgType", a.seq,
   a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
-  w.state AS "warningState", a.covers, a.queued_at AS "queuedAt", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
+  w.state AS "warningState", a.covers, a.queued_at AS "queuedAt",
+  (extract(epoch FROM now() - a.unanswered_at) * 1000)::int AS "unansweredForMs", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
 
 /**
  * SQL of the fan-out and the senders: deliveries and attempts written, attempts and contacts

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ChannelError } from '../../channels/channel.types';
 import { ChannelRegistry } from '../../channels/channel-registry';
 import { ProviderBreakers } from '../../channels/resilience/provider-breakers';
@@ -57,6 +58,8 @@ const MIN_DEFER_MS = 1_000;
  */
 export const RATE_WAIT_MS = 2_000;
 const RATE_DEFER_MAX_MS = 1_000;
+/** SEND_UNANSWERED_SETTLE_MS by default. */
+const UNANSWERED_SETTLE_MS = 30_000;
 
 /**
  * Sends one contact attempt. Delivery is at-least-once, so the attempt's row is re-read and
@@ -67,6 +70,8 @@ const RATE_DEFER_MAX_MS = 1_000;
 @Injectable()
 export class SendAttemptService {
   private readonly logger = new Logger(SendAttemptService.name);
+  /** SEND_UNANSWERED_SETTLE_MS: how long a provider may still take a request it left unanswered. */
+  private readonly unansweredSettleMs: number;
 
   constructor(
     private readonly repo: DispatchRepository,
@@ -83,7 +88,12 @@ export class SendAttemptService {
     private readonly numberLimits: NumberLimits,
     private readonly limiter: ProviderRateLimiter,
     private readonly limits: ChannelRateLimits,
-  ) {}
+    config: ConfigService,
+  ) {
+    const settle = Number(config.get('SEND_UNANSWERED_SETTLE_MS') ?? UNANSWERED_SETTLE_MS);
+    this.unansweredSettleMs =
+      Number.isFinite(settle) && settle >= 0 ? settle : UNANSWERED_SETTLE_MS;
+  }
 
   /**
    * `accepted`: a provider's acceptance of this attempt that an earlier try could not record
@@ -102,6 +112,14 @@ export class SendAttemptService {
       await this.sendMoves.cancel(a.id, `warning_${a.warningState}`);
       return SKIPPED;
     }
+    // The provider left this send's last request unanswered: it may still accept it (a request
+    // held up on its way). Asked now, it could say "not here" and the message go out twice: the
+    // send waits (unclaimed, no try spent) until the provider has had the time to take it.
+    const settling =
+      a.status === 'sending' && a.unansweredForMs !== null
+        ? this.unansweredSettleMs - a.unansweredForMs
+        : 0;
+    if (settling > 0) return { kind: 'deferred', delayMs: Math.max(settling, MIN_DEFER_MS) };
     // This run's claim: a second run of the same job (BullMQ's, once the first's lock ran out)
     // leaves it alone while this run lives.
     const token = randomUUID();
@@ -148,8 +166,9 @@ export class SendAttemptService {
       if (out.kind === 'unrecorded') await this.letGo(a.id, token);
       return out;
     } catch (err) {
-      // The try failed and BullMQ tries again: the next run takes the claim at once.
-      await this.letGo(a.id, token);
+      // The try failed and BullMQ tries again: the next run takes the claim at once (after the
+      // provider's time to take a request it left unanswered).
+      await this.letGo(a.id, token, err instanceof ChannelError && err.unanswered);
       throw err;
     }
   }
@@ -262,8 +281,8 @@ export class SendAttemptService {
   }
 
   /** Lets go of this run's claim; a failure only leaves the lease to run out. */
-  private async letGo(attemptId: string, token: string): Promise<void> {
-    await this.sendMoves.letGo(attemptId, token).catch((err: unknown) => {
+  private async letGo(attemptId: string, token: string, unanswered = false): Promise<void> {
+    await this.sendMoves.letGo(attemptId, token, unanswered).catch((err: unknown) => {
       this.logger.warn({ attemptId, err }, 'could not let go of a send claim; its lease runs out');
     });
   }

@@ -427,6 +427,11 @@ export async function runScenario(
             RECOVERY_REQUEUE_AFTER_SECONDS: '10',
             QUEUE_LOCK_DURATION_MS: '10000',
             SEND_CLAIM_LEASE_SECONDS: '20',
+            // A killed run's claim lapses after the lease; by then a request it left at the
+            // provider must have been answered or given up (5 s) and had its time to be taken
+            // (10 s): 20 s covers both and the rate's wait.
+            TWILIO_TIMEOUT_MS: '5000',
+            SEND_UNANSWERED_SETTLE_MS: '10000',
           }),
       // Answers kept while Postgres was cut are applied within a second of its return.
       INBOUND_SPOOL_RETRY_MS: '250',
