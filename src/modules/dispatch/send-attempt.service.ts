@@ -396,7 +396,7 @@ export class SendAttemptService {
 
   /** What one person receives on this attempt's channel, and its warning version. */
   private async compose(a: AttemptRow, covers: string[]) {
-    const version = await this.warnings.findVersion(a.warningId, a.version);
+    const version = await this.warnings.sharedVersion(a.warningId, a.version);
     if (!version)
       throw new ChannelError(
         'permanent',

@@ -72,10 +72,21 @@ export function reviveContent(raw: WarningContent): WarningContent {
 /** Versions kept in memory (oldest dropped first). */
 const VERSION_CACHE_SIZE = 500;
 
+/** Freezes an object and everything it holds (Dates keep their own slots; read-only use). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** SQL for warnings and their versions. */
 @Injectable()
 export class WarningsRepository {
   private readonly versionCache = new Map<string, VersionRow>();
+  /** See sharedVersion. */
+  private readonly sharedVersions = new Map<string, VersionRow>();
 
   constructor(@InjectDataSource() readonly db: DataSource) {}
 
@@ -124,6 +135,24 @@ export class WarningsRepository {
     }
     // The content as stored (plain JSON), copied for each caller and its times revived.
     return { ...row, content: reviveContent(JSON.parse(JSON.stringify(row.content))) };
+  }
+
+  /**
+   * The version as findVersion reads it, as one frozen object shared by every caller: for the
+   * senders, which only read it. The renderer keeps what it rendered per version content object
+   * (a resident's short SMS is one text for the whole version); findVersion's copy for each
+   * caller made that a miss on every send, and each send rendered and copied the version anew.
+   */
+  async sharedVersion(warningId: string, version: number): Promise<VersionRow | undefined> {
+    const key = `${warningId}:${version}`;
+    const hit = this.sharedVersions.get(key);
+    if (hit) return hit;
+    const row = await this.findVersion(warningId, version);
+    if (!row) return undefined;
+    if (this.sharedVersions.size >= VERSION_CACHE_SIZE)
+      this.sharedVersions.delete(this.sharedVersions.keys().next().value as string);
+    this.sharedVersions.set(key, deepFreeze(row));
+    return row;
   }
 
   /**
