@@ -66,8 +66,32 @@ describe('fan-out backpressure: a fan-out stops writing while the send queues ar
    * Waits until the send queues hold at least the bound: the batch that filled them has enqueued
    * its jobs, so it was written whole, and the fan-out writes nothing more while they stay full.
    */
+  /** Attempts in the send queues' jobs (of any warning), waiting or paused. */
+  const enqueuedAttempts = async () => {
+    const ids = new Set<string>();
+    for (const name of sendQueues) {
+      for (const job of await queue(name).getJobs(['prioritized', 'waiting', 'paused'])) {
+        const data = job.data as { attemptId?: string; attemptIds?: string[] };
+        for (const a of data.attemptIds ?? (data.attemptId ? [data.attemptId] : [])) ids.add(a);
+      }
+    }
+    return ids;
+  };
+  /**
+   * The fan-out held: the queues full, and every batch it started written and enqueued (it
+   * writes FANOUT_BATCHES_IN_FLIGHT batches at once, so one may still be on its way when the
+   * queues fill up); only then is its count of people final while it is held.
+   */
   const heldBack = async (id: string) => {
-    await waitUntil(async () => (await backlog()) >= MAX_BACKLOG, 'the send queues full');
+    await waitUntil(async () => {
+      if ((await backlog()) < MAX_BACKLOG) return undefined;
+      const written: { id: string }[] = await t.db.query(
+        `SELECT id FROM contact_attempts WHERE warning_id = $1`,
+        [id],
+      );
+      const enqueued = await enqueuedAttempts();
+      return written.every((a) => enqueued.has(a.id)) || undefined;
+    }, 'the send queues full, every batch started enqueued');
     return deliveries(id);
   };
   const pauseSends = async () => {
