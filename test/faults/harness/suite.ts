@@ -426,12 +426,13 @@ export async function runScenario(
         : {
             RECOVERY_REQUEUE_AFTER_SECONDS: '10',
             QUEUE_LOCK_DURATION_MS: '10000',
-            SEND_CLAIM_LEASE_SECONDS: '20',
             // A killed run's claim lapses after the lease; by then a request it left at the
-            // provider must have been answered or given up (5 s) and had its time to be taken
-            // (10 s): 20 s covers both and the rate's wait.
-            TWILIO_TIMEOUT_MS: '5000',
-            SEND_UNANSWERED_SETTLE_MS: '10000',
+            // provider must have been answered or given up (TWILIO_TIMEOUT_MS, 15 s) and had its
+            // time to be taken (SEND_UNANSWERED_SETTLE_MS, 30 s): 50 s covers both and the
+            // rate's wait. (Shorter time-outs, 5 s and 10 s with a lease of 20 s, made requests
+            // to the provider in this test process time out under load, and some arrived later
+            // still: sent twice.)
+            SEND_CLAIM_LEASE_SECONDS: '50',
           }),
       // Answers kept while Postgres was cut are applied within a second of its return.
       INBOUND_SPOOL_RETRY_MS: '250',
