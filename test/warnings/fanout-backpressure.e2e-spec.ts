@@ -66,11 +66,11 @@ describe('fan-out backpressure: a fan-out stops writing while the send queues ar
    * Waits until the send queues hold at least the bound: the batch that filled them has enqueued
    * its jobs, so it was written whole, and the fan-out writes nothing more while they stay full.
    */
-  /** Attempts in the send queues' jobs (of any warning), waiting or paused. */
+  /** Attempts in the send queues' jobs (of any warning) waiting to be run. */
   const enqueuedAttempts = async () => {
     const ids = new Set<string>();
     for (const name of sendQueues) {
-      for (const job of await queue(name).getJobs(['prioritized', 'waiting', 'paused'])) {
+      for (const job of await queue(name).getJobs(['prioritized', 'waiting'])) {
         const data = job.data as { attemptId?: string; attemptIds?: string[] };
         for (const a of data.attemptIds ?? (data.attemptId ? [data.attemptId] : [])) ids.add(a);
       }
