@@ -208,10 +208,10 @@ export class EnvironmentVariables {
    * How long a run of a send job holds its claim (seconds) when it neither finished nor let go:
    * BullMQ may run a job again while its first run still waits on the provider (its lock ran out),
    * and that second run leaves the claim alone until this has passed. It must outlast a run's
-   * longest wait: the provider lookup and the send (each up to the Twilio SDK's 30 s timeout) and
-   * the rate limiter. A worker killed mid-send delays that send's retry by at most this.
-   * A killed run may have left a request unanswered at the provider: this must also outlast
-   * TWILIO_TIMEOUT_MS and SEND_UNANSWERED_SETTLE_MS together (15 s + 30 s by default).
+   * longest wait: the provider lookup and the send (each up to TWILIO_TIMEOUT_MS) and the rate
+   * limiter. A worker killed mid-send delays that send's retry by at most this. A killed run may
+   * have left a request unanswered at the provider: this must also outlast TWILIO_TIMEOUT_MS and
+   * SEND_UNANSWERED_SETTLE_MS together (15 s + 30 s by default).
    */
   @Transform(toInt)
   @IsInt()
