@@ -9,6 +9,7 @@ import { dbFault } from '../helpers/db-fault';
 import { FlakyProxy } from '../helpers/flaky-proxy';
 import { villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
+import { smsAcceptedFor } from '../helpers/sandbox-sms';
 
 const APP_SECRET = 'hazard-stuck-e2e-secret'.padEnd(40, 'k');
 const COUNTY_DUTY = { ext: 'P-HK-C', name: '县值班员', mobile: '+8613800000731' };
@@ -44,11 +45,7 @@ describe('a hazard report notice left `sending` is recorded by the sweep, never 
   const queue = () => t.app.get<Queue>(getQueueToken(QUEUE_NAMES.hazardReports));
   /** The SMS the carrier was asked to send for this notice (its callback URL names it). */
   const smsOf = (noticeId: string) =>
-    t
-      .sandbox!.carrier.events({ type: 'sms.created', to: CITY_DUTY.mobile })
-      .filter((e) =>
-        String((e.data as { statusCallback?: string }).statusCallback).includes(noticeId),
-      );
+    smsAcceptedFor(t.sandbox!.carrier, noticeId, CITY_DUTY.mobile);
   const notice = async (id: string) =>
     (
       await t.db.query(

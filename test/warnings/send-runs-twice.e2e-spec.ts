@@ -6,6 +6,7 @@ import { FlakyProxy } from '../helpers/flaky-proxy';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
+import { smsAcceptedFor } from '../helpers/sandbox-sms';
 
 const APP_SECRET = 'send-runs-twice-e2e-secret'.padEnd(40, 't');
 const CHIEF = PEOPLE.villageChief.mobile;
@@ -44,12 +45,7 @@ describe('one send run twice at once', () => {
   });
 
   /** The SMS the provider accepted for this attempt (its callback URL names it). */
-  const smsOf = (attemptId: string) =>
-    t
-      .sandbox!.carrier.events({ type: 'sms.created' })
-      .filter((e) =>
-        String((e.data as { statusCallback?: string }).statusCallback).includes(attemptId),
-      );
+  const smsOf = (attemptId: string) => smsAcceptedFor(t.sandbox!.carrier, attemptId);
 
   it('sends a message once when a second run starts while the first waits on the provider', async () => {
     // The provider gets each new message 3 s after it was posted: the first run waits.

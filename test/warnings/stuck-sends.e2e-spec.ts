@@ -8,6 +8,7 @@ import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { dbFault } from '../helpers/db-fault';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
+import { smsAcceptedFor } from '../helpers/sandbox-sms';
 
 const APP_SECRET = 'stuck-sends-e2e-secret'.padEnd(40, 's');
 const CHIEF = PEOPLE.villageChief.mobile;
@@ -50,12 +51,7 @@ describe('a send left in `sending` is brought back by the recovery sweep', () =>
   afterAll(() => t.close());
 
   /** The SMS the provider was asked to send for this attempt (its callback URL names it). */
-  const smsOf = (attemptId: string) =>
-    t
-      .sandbox!.carrier.events({ type: 'sms.created' })
-      .filter((e) =>
-        String((e.data as { statusCallback?: string }).statusCallback).includes(attemptId),
-      );
+  const smsOf = (attemptId: string) => smsAcceptedFor(t.sandbox!.carrier, attemptId);
 
   async function issueWithFault(headline: string, mobile: string) {
     const fault = refuseRecording(mobile);

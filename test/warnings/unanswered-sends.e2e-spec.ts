@@ -4,6 +4,7 @@ import { FlakyProxy } from '../helpers/flaky-proxy';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
+import { smsAcceptedFor } from '../helpers/sandbox-sms';
 
 const APP_SECRET = 'unanswered-sends-e2e-secret'.padEnd(40, 'u');
 const CHIEF = PEOPLE.villageChief.mobile;
@@ -48,13 +49,8 @@ describe('a send whose request Twilio left unanswered', () => {
     await proxy.close();
   });
 
-  /** The SMS Twilio accepted for this attempt (its callback URL names it), with when. */
-  const smsOf = (attemptId: string) =>
-    t
-      .sandbox!.carrier.events({ type: 'sms.created' })
-      .filter((e) =>
-        String((e.data as { statusCallback?: string }).statusCallback).includes(attemptId),
-      );
+  /** The SMS Twilio accepted for this attempt (its callback URL names it). */
+  const smsOf = (attemptId: string) => smsAcceptedFor(t.sandbox!.carrier, attemptId);
 
   it('is sent once: its next try waits for Twilio to take the late request, finds it there and records it', async () => {
     proxy.requestDelayMs = LATE_MS;
