@@ -12,8 +12,11 @@ const CHIEF = PEOPLE.villageChief.mobile;
 const TIMEOUT_MS = 1_000;
 /** Twilio gets the first SMS this long after it was posted: well after the gateway gave up. */
 const LATE_MS = 2_500;
-/** SEND_UNANSWERED_SETTLE_MS: the time Twilio is given to take a request it left unanswered. */
-const SETTLE_MS = 4_000;
+/**
+ * SEND_UNANSWERED_SETTLE_MS: the time Twilio is given to take a request it left unanswered (well
+ * beyond LATE_MS, so that a loaded machine still forwards the late request within it).
+ */
+const SETTLE_MS = 8_000;
 
 /**
  * Seen in the fault suite under load: Twilio answered an SMS request too late, the gateway's
@@ -60,24 +63,19 @@ describe('a send whose request Twilio left unanswered', () => {
       .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
       .send(imminentWarning({ headline: '渔子溪村滑坡临灾预警（请求未获应答）' }));
     expect(res.status).toBe(201);
-    const attempt = await waitUntil(async () => {
+    // Every first request of the warning is late (the village's other SMS too) until the
+    // gateway has given up on the chief's.
+    const gaveUp = await waitUntil(async () => {
       const [a] = await t.db.query(
-        `SELECT id, status FROM contact_attempts
+        `SELECT id, status, unanswered_at AS "unansweredAt" FROM contact_attempts
           WHERE warning_id = $1 AND channel = 'sms' AND purpose = 'warning' AND address = $2`,
         [res.body.id, CHIEF],
       );
-      return a?.status === 'sending' && proxy.inFlight > 0 ? a : undefined;
-    }, 'the chief SMS claimed, its request on its way to Twilio');
-    // Only that first request is late; a try after it would reach Twilio at once.
+      return a?.unansweredAt ? a : undefined;
+    }, 'the gateway gave up waiting for the answer to the chief SMS');
+    // A try after it would reach Twilio at once.
     proxy.requestDelayMs = 0;
-
-    const gaveUp = await waitUntil(async () => {
-      const [a] = await t.db.query(
-        `SELECT status, unanswered_at AS "unansweredAt" FROM contact_attempts WHERE id = $1`,
-        [attempt.id],
-      );
-      return a.unansweredAt ? a : undefined;
-    }, 'the gateway gave up waiting for the answer');
+    const attempt = { id: gaveUp.id as string };
     // Nothing is recorded of it: it may or may not be at Twilio.
     expect(gaveUp.status).toBe('sending');
 
@@ -91,7 +89,7 @@ describe('a send whose request Twilio left unanswered', () => {
         return r.status === 'sent' ? r : undefined;
       },
       'the SMS recorded as sent',
-      20_000,
+      40_000,
     );
     // Every request forwarded: the late one has reached Twilio. One SMS, the one recorded.
     await waitUntil(async () => proxy.inFlight === 0 || undefined, 'the late request at Twilio');
