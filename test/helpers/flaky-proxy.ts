@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
  * With `responseDelayMs`, the provider's answers to matching requests are held that long (a slow
  * API response, which its own callbacks may overtake). With `requestDelayMs`, matching POSTs are
  * held that long before they are forwarded (a slow network on the way in: the provider has not
- * got the message yet while the sender waits).
+ * got the message yet while the sender waits). With `refusing`, matching requests are refused for
+ * as long as it is set (callbacks that never reach the gateway).
  */
 export class FlakyProxy {
   hits = 0;
@@ -16,6 +17,8 @@ export class FlakyProxy {
   requestDelayMs = 0;
   /** Matching requests received and not yet answered. */
   inFlight = 0;
+  /** While true, every matching request is refused with the status (none forwarded). */
+  refusing = false;
 
   private constructor(
     private readonly server: http.Server,
@@ -37,7 +40,7 @@ export class FlakyProxy {
         const matched = match.test(req.url ?? '');
         if (matched) {
           self.hits++;
-          if (self.failed < failures) {
+          if (self.refusing || self.failed < failures) {
             self.failed++;
             res.writeHead(status, { 'Content-Type': 'application/json' });
             res.end(JSON.stringify({ code: 20500, message: 'Service unavailable', status }));

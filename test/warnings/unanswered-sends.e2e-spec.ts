@@ -4,7 +4,7 @@ import { FlakyProxy } from '../helpers/flaky-proxy';
 import { PEOPLE, villageFixtureSql } from '../helpers/directory-fixture';
 import { waitUntil } from '../helpers/wait';
 import { imminentWarning } from '../helpers/warning-bodies';
-import { smsAcceptedFor } from '../helpers/sandbox-sms';
+import { namesSend, smsAcceptedFor } from '../helpers/sandbox-sms';
 
 const APP_SECRET = 'unanswered-sends-e2e-secret'.padEnd(40, 'u');
 const CHIEF = PEOPLE.villageChief.mobile;
@@ -27,6 +27,8 @@ const SETTLE_MS = 8_000;
 describe('a send whose request Twilio left unanswered', () => {
   let t: TestApp;
   let proxy: FlakyProxy;
+  /** Twilio's callbacks to the gateway, through a proxy of their own (to lose them). */
+  let callbacks: FlakyProxy;
 
   beforeAll(async () => {
     process.env.APP_SECRET = APP_SECRET;
@@ -39,8 +41,10 @@ describe('a send whose request Twilio left unanswered', () => {
         SEND_RETRY_BACKOFF_MS: '100',
       },
       beforeApp: async (sandbox) => {
-        proxy = await FlakyProxy.start(sandbox!.carrier.baseUrl, /Messages\.json$/, 0);
+        proxy = await FlakyProxy.start(sandbox!.carrier.baseUrl, /(Messages|Calls)\.json$/, 0);
         process.env.TWILIO_API_BASE_URL = proxy.baseUrl;
+        callbacks = await FlakyProxy.start(process.env.PUBLIC_BASE_URL!, /\/status$/, 0);
+        process.env.PUBLIC_BASE_URL = callbacks.baseUrl;
       },
     });
     // Nobody answers and no receipt comes within the test: the SMS stays `sent`.
@@ -50,18 +54,23 @@ describe('a send whose request Twilio left unanswered', () => {
   afterAll(async () => {
     await t.close();
     await proxy.close();
+    await callbacks.close();
   });
 
   /** The SMS Twilio accepted for this attempt (its callback URL names it). */
   const smsOf = (attemptId: string) => smsAcceptedFor(t.sandbox!.carrier, attemptId);
 
-  it('is sent once: its next try waits for Twilio to take the late request, finds it there and records it', async () => {
+  /**
+   * Issues a warning whose first requests reach Twilio late, until the gateway has given up on
+   * the chief's SMS (then every request goes through at once). The chief's attempt, unrecorded.
+   */
+  async function chiefSmsLeftUnanswered(headline: string) {
     proxy.requestDelayMs = LATE_MS;
     const res = await t
       .http()
       .post('/v1/warnings')
       .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
-      .send(imminentWarning({ headline: '渔子溪村滑坡临灾预警（请求未获应答）' }));
+      .send(imminentWarning({ headline }));
     expect(res.status).toBe(201);
     // Every first request of the warning is late (the village's other SMS too) until the
     // gateway has given up on the chief's.
@@ -75,31 +84,113 @@ describe('a send whose request Twilio left unanswered', () => {
     }, 'the gateway gave up waiting for the answer to the chief SMS');
     // A try after it would reach Twilio at once.
     proxy.requestDelayMs = 0;
-    const attempt = { id: gaveUp.id as string };
     // Nothing is recorded of it: it may or may not be at Twilio.
     expect(gaveUp.status).toBe('sending');
+    return { id: gaveUp.id as string };
+  }
 
-    const row = await waitUntil(
+  /** The attempt once recorded as sent. */
+  const recorded = (attemptId: string) =>
+    waitUntil(
       async () => {
         const [r] = await t.db.query(
           `SELECT status, provider_id AS "providerId", sent_at AS "sentAt",
                   unanswered_at AS "unansweredAt" FROM contact_attempts WHERE id = $1`,
-          [attempt.id],
+          [attemptId],
         );
         return r.status === 'sent' ? r : undefined;
       },
       'the SMS recorded as sent',
       40_000,
     );
-    // Every request forwarded: the late one has reached Twilio. One SMS, the one recorded.
-    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'the late request at Twilio');
+
+  it("is sent once when Twilio's callbacks are lost: its next try waits for Twilio to take the late request, finds it there and records it", async () => {
+    callbacks.refusing = true;
+    try {
+      const attempt = await chiefSmsLeftUnanswered('渔子溪村滑坡临灾预警（请求未获应答）');
+      const row = await recorded(attempt.id);
+      // Every request forwarded: the late one has reached Twilio. One SMS, the one recorded.
+      await waitUntil(async () => proxy.inFlight === 0 || undefined, 'the late request at Twilio');
+      const created = smsOf(attempt.id);
+      // Before: 2 (the next try asked Twilio before the late request arrived, and sent it again).
+      expect(created).toHaveLength(1);
+      expect(row.providerId).toBe(created[0].ref);
+      // Recorded only once Twilio had had its time to take the request.
+      expect(
+        new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime(),
+      ).toBeGreaterThanOrEqual(SETTLE_MS - 100);
+    } finally {
+      callbacks.refusing = false;
+    }
+  });
+
+  /**
+   * Seen with eight batch jobs under load: an SMS asked about after the settle time was not found
+   * (its body had changed since: the reconcile matched by text), and a call was recorded on
+   * another attempt's call to the same number. Twilio's callback names both the attempt (its URL)
+   * and the message: the attempt is recorded from it, without guessing from a list.
+   */
+  it("is recorded from the late request's own status callback, before the settle time, and sent once", async () => {
+    const attempt = await chiefSmsLeftUnanswered('渔子溪村滑坡临灾预警（回调认领）');
+    const row = await recorded(attempt.id);
     const created = smsOf(attempt.id);
-    // Before: 2 (the next try asked Twilio before the late request arrived, and sent it again).
     expect(created).toHaveLength(1);
     expect(row.providerId).toBe(created[0].ref);
-    // Recorded only once Twilio had had its time to take the request.
+    // Recorded from the callback (Twilio's "queued" a moment after it took the request), not by
+    // the next try's question after the settle time. Before: only after SETTLE_MS.
+    const recordedAfter = new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime();
+    expect(recordedAfter).toBeLessThan(SETTLE_MS);
+    // The next try, once the settle time is over, finds it recorded and sends nothing.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - recordedAfter + 2_000));
+    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'every request at Twilio');
+    expect(smsOf(attempt.id)).toHaveLength(1);
+    const [after] = await t.db.query(
+      `SELECT status, provider_id AS "providerId" FROM contact_attempts WHERE id = $1`,
+      [attempt.id],
+    );
+    expect(after).toEqual({ status: 'sent', providerId: created[0].ref });
+  });
+
+  it('is a call recorded from its own status callback, before the settle time, and placed once', async () => {
+    proxy.requestDelayMs = LATE_MS;
+    const res = await t
+      .http()
+      .post('/v1/warnings')
+      .set({ Authorization: `Bearer ${t.tokens.duty_officer}` })
+      .send(imminentWarning({ headline: '渔子溪村滑坡临灾预警（呼叫回调认领）' }));
+    expect(res.status).toBe(201);
+    const gaveUp = await waitUntil(async () => {
+      const [a] = await t.db.query(
+        `SELECT id, status, unanswered_at AS "unansweredAt" FROM contact_attempts
+          WHERE warning_id = $1 AND channel = 'voice' AND address = $2 AND unanswered_at IS NOT NULL
+          ORDER BY queued_at LIMIT 1`,
+        [res.body.id, CHIEF],
+      );
+      return a;
+    }, 'the gateway gave up waiting for the answer to a call to the chief');
+    proxy.requestDelayMs = 0;
+    expect(gaveUp.status).toBe('sending');
+    const row = await waitUntil(async () => {
+      const [r] = await t.db.query(
+        `SELECT provider_id AS "providerId", sent_at AS "sentAt", unanswered_at AS "unansweredAt"
+           FROM contact_attempts WHERE id = $1`,
+        [gaveUp.id],
+      );
+      return r.providerId ? r : undefined;
+    }, 'the call recorded');
+    const placed = t
+      .sandbox!.carrier.events({ type: 'call.created', to: CHIEF })
+      .filter((e) => namesSend(e, gaveUp.id));
+    expect(placed).toHaveLength(1);
+    expect(row.providerId).toBe(placed[0].ref);
+    const recordedAfter = new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime();
+    expect(recordedAfter).toBeLessThan(SETTLE_MS);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - recordedAfter + 2_000));
+    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'every request at Twilio');
     expect(
-      new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime(),
-    ).toBeGreaterThanOrEqual(SETTLE_MS - 100);
+      t
+        .sandbox!.carrier.events({ type: 'call.created', to: CHIEF })
+        .filter((e) => namesSend(e, gaveUp.id)),
+    ).toHaveLength(1);
   });
 });

@@ -251,6 +251,34 @@ export class SendMoves {
   }
 
   /**
+   * A provider's callback about a message or call of this attempt (its URL names the attempt)
+   * while the attempt has recorded nothing: recorded as sent with the provider's id, when the try
+   * that sent it has let go (its request was left unanswered, or it failed after the request was
+   * written). The callback is the provider's own word about which message is this attempt's, so
+   * nothing has to be guessed from a list of recent messages (a body that changed since, two
+   * unanswered calls to one number). A try still holding its claim records its own answer; the
+   * look first is one indexed read, as most callbacks find their attempt recorded already.
+   * Returns whether it recorded.
+   */
+  async recordFromCallback(id: string, provider: string, providerId: string): Promise<boolean> {
+    const [open] = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM contact_attempts
+        WHERE id = $1 AND status = 'sending' AND provider_id IS NULL
+          AND (unanswered_at IS NOT NULL OR claim_token IS NULL)`,
+      [id],
+    );
+    if (!open) return false;
+    try {
+      await this.markSent(id, provider, providerId);
+    } catch (err) {
+      // Recorded on another attempt already (the unique provider id): never two on one message.
+      if ((err as { code?: string }).code === '23505') return false;
+      throw err;
+    }
+    return true;
+  }
+
+  /**
    * A claim given back by the run that holds it: the provider was not called (its circuit
    * opened, a rate or carrier limit said wait), so the attempt waits in the queue again and the
    * try does not count.

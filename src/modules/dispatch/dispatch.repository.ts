@@ -83,11 +83,17 @@ export class DispatchRepository {
   }
 
   /** Provider ids already recorded for messages to this address since then (reconciliation). */
-  async recordedProviderIds(provider: string, address: string, since: Date): Promise<string[]> {
+  async recordedProviderIds(
+    provider: string,
+    address: string,
+    since: Date,
+    exceptAttempt?: string,
+  ): Promise<string[]> {
     const rows = await this.db.query<{ id: string }[]>(
       `SELECT provider_id AS id FROM contact_attempts
-        WHERE provider = $1 AND address = $2 AND provider_id IS NOT NULL AND queued_at >= $3::timestamptz - interval '1 hour'`,
-      [provider, address, since],
+        WHERE provider = $1 AND address = $2 AND provider_id IS NOT NULL AND queued_at >= $3::timestamptz - interval '1 hour'
+          AND ($4::uuid IS NULL OR id <> $4::uuid)`,
+      [provider, address, since, exceptAttempt ?? null],
     );
     return rows.map((r) => r.id);
   }

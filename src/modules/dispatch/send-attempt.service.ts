@@ -432,10 +432,13 @@ export class SendAttemptService {
    */
   async reconcile(attemptId: string): Promise<boolean> {
     const a = await this.repo.findAttempt(attemptId);
-    if (!a || a.status !== 'sending') return false;
+    if (!a) return false;
+    // Recorded meanwhile (the provider's callback named it): there is nothing to send again.
+    if (a.providerId) return true;
+    if (a.status !== 'sending') return false;
     // Sent after it was queued: a minute of slack for the provider's clock.
     const since = new Date(new Date(a.queuedAt).getTime() - 60_000);
-    const exclude = await this.repo.recordedProviderIds('twilio', a.address, since);
+    const exclude = await this.repo.recordedProviderIds('twilio', a.address, since, a.id);
     let found: { providerId: string; segments?: number } | undefined;
     if (a.channel === 'sms' || a.channel === 'manual') {
       const body = await this.smsBody(a, a.covers ?? []);
@@ -443,7 +446,11 @@ export class SendAttemptService {
     } else if (a.channel === 'voice') {
       found = await this.channels.voice.findPlaced?.({ to: a.address, since, exclude });
     }
-    if (!found) return false;
+    if (!found) {
+      // A callback may have recorded it while the provider was asked.
+      const again = await this.repo.findAttempt(attemptId);
+      return !!again?.providerId;
+    }
     await this.sendMoves.markSent(a.id, 'twilio', found.providerId, found.segments);
     this.logger.warn({ attemptId: a.id }, 'stuck send found at the provider: recorded, not resent');
     return true;

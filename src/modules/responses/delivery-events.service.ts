@@ -40,6 +40,9 @@ export class DeliveryEventsService {
     errorCode?: string;
     attemptId?: string;
   }): Promise<void> {
+    // The provider names the message of an attempt whose try gave up on its request.
+    if (e.attemptId && e.messageSid)
+      await this.sendMoves.recordFromCallback(e.attemptId, 'twilio', e.messageSid);
     const match = smsMatch(e);
     if (e.status === 'delivered') {
       await this.moves.markSmsDelivered(match, e);
@@ -62,6 +65,8 @@ export class DeliveryEventsService {
     attemptId: string,
     e: { callSid: string; status: string; duration?: number; errorCode?: string },
   ): Promise<void> {
+    // The provider names the call of an attempt whose try gave up on its request.
+    if (e.callSid) await this.sendMoves.recordFromCallback(attemptId, 'twilio', e.callSid);
     if (e.status === 'in-progress' || e.status === 'answered') {
       await this.moves.markCallAnswered(attemptId);
       return;
