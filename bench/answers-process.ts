@@ -56,10 +56,10 @@ async function start(): Promise<{ ready: Record<string, unknown>; stop: Stop }> 
     await app.init();
     return { ready: {}, stop: async () => (await app.close(), {}) };
   }
-  const { createHttpApp } = await import('../src/app.setup');
+  const { createHttpApp, listenHttp } = await import('../src/app.setup');
   const { TokensService } = await import('../src/modules/auth/tokens.service');
   const app = await createHttpApp(AppModule.register(runtime));
-  await app.listen(Number(process.env.BENCH_API_PORT), '127.0.0.1');
+  await listenHttp(app, Number(process.env.BENCH_API_PORT), '127.0.0.1');
   const { token } = await app.get(TokensService).create({
     name: 'bench duty officer',
     role: 'duty_officer',

@@ -17,7 +17,7 @@ import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
-import { createHttpApp } from '../src/app.setup';
+import { createHttpApp, listenHttp } from '../src/app.setup';
 import { TWILIO_CLIENT } from '../src/channels/channels.tokens';
 import type { TwilioClient } from '../src/channels/twilio/twilio-client.factory';
 import type { GatewayRuntime } from '../src/common/runtime.token';
@@ -326,7 +326,7 @@ export async function startBenchGateway(
   }
   const contacted =
     o.provider === 'null' ? installNullProvider(app.get<TwilioClient>(TWILIO_CLIENT)) : stub;
-  await app.listen(port, '127.0.0.1');
+  await listenHttp(app, port, '127.0.0.1');
   const children = await forkWorkers((o.workers ?? 1) - 1, b, o.provider);
   let workerPeaks: Promise<{ peakMb: number; contacts: number }[]> | undefined;
   const stopWorkers = () =>

@@ -82,6 +82,23 @@ function webhookAdmission(app: NestExpressApplication) {
   }
 }
 
+/**
+ * Starts listening with the configured backlog (HTTP_LISTEN_BACKLOG; Node's own default is 511),
+ * on `host` when given. Shared by main.ts, the benches and the tests.
+ */
+export async function listenHttp(
+  app: NestExpressApplication,
+  port: number,
+  host?: string,
+): Promise<void> {
+  const backlog = app
+    .get<ConfigService<EnvironmentVariables, true>>(ConfigService)
+    .get('HTTP_LISTEN_BACKLOG', { infer: true });
+  // Nest passes the arguments through to http.Server#listen(port[, host][, backlog]).
+  const listen = app.listen.bind(app) as (...args: unknown[]) => Promise<unknown>;
+  await (host ? listen(port, host, backlog) : listen(port, backlog));
+}
+
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */
 export async function createHttpApp(rootModule: DynamicModule): Promise<NestExpressApplication> {
   // Operator tools that only make sense with HTTP (the queue dashboard's session endpoint).

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { createHttpApp } from './app.setup';
+import { createHttpApp, listenHttp } from './app.setup';
 import { prepare } from './bootstrap/prepare';
 import { type RunningSandbox, sandboxWanted, startSandbox } from './bootstrap/sandbox';
 import { runDemo } from './demo/demo';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   if (runtime.role !== 'worker') {
-    await (app as Awaited<ReturnType<typeof createHttpApp>>).listen(env.PORT);
+    await listenHttp(app as Awaited<ReturnType<typeof createHttpApp>>, env.PORT);
     await runDemo(app, env, runtime, sandbox);
   } else {
     await app.init();

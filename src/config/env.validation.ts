@@ -53,6 +53,20 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+  /**
+   * The HTTP server's listen backlog: connections the kernel keeps, handshake done, until the
+   * process accepts them. In a storm of webhooks (a provider opens a connection for every
+   * request beyond those it keeps alive) a full queue drops the handshake's last packet, and the
+   * connection is only taken when the kernel resends its SYN-ACK, 1, 3, 7, 15 s later: keypresses
+   * answered after seconds or not before Twilio gives up (15 s). Linux caps it at
+   * `net.core.somaxconn` (4096 by default since kernel 5.4; 128 before: raise it there).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  HTTP_LISTEN_BACKLOG = 4096;
+
   /** A worker process's own port for GET /health and GET /metrics (ROLE=worker only). */
   @Transform(toInt)
   @IsInt()

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { type RunningSandbox, startSandbox } from '../../src/bootstrap/sandbox';
-import { createHttpApp } from '../../src/app.setup';
+import { createHttpApp, listenHttp } from '../../src/app.setup';
 import type { GatewayRuntime } from '../../src/common/runtime.token';
 import { buildDataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { TokensService } from '../../src/modules/auth/tokens.service';
@@ -121,7 +121,7 @@ export async function startTestApp(
   const untrack = trackOpen({ what: `the gateway app on ${baseUrl}`, close: closeAll });
   let tokens: Record<TokenRole, string>;
   try {
-    await app.listen(port, '127.0.0.1');
+    await listenHttp(app, port, '127.0.0.1');
     const tokensService = app.get(TokensService);
     const make = async (
       role: TokenRole,
@@ -149,7 +149,7 @@ export async function startTestApp(
     restart: async () => {
       await result.app.close();
       result.app = current = await createHttpApp(AppModule.register(runtime));
-      await result.app.listen(port, '127.0.0.1');
+      await listenHttp(result.app, port, '127.0.0.1');
       result.db = result.app.get(DataSource);
     },
   };
