@@ -183,10 +183,10 @@ async function main(): Promise<void> {
         // The gateway's defaults (SEND_SMS_CONCURRENCY 50, SEND_VOICE_CONCURRENCY 20) unless given.
         smsConcurrency: opts.concurrencySet ? opts.concurrency : 50,
         voiceConcurrency: opts.concurrencySet ? Math.max(1, Math.round(opts.concurrency / 2)) : 20,
-        // The gateway's batch jobs of first SMS (SEND_SMS_BATCH_CONCURRENCY × SEND_SMS_BATCH, 4 ×
+        // The gateway's batch jobs of first SMS (SEND_SMS_BATCH_CONCURRENCY × SEND_SMS_BATCH, 8 ×
         // 100 by default; the bench's rate of 10,000 SMS/s leaves the batch size as given).
         smsBatchSends:
-          Number(process.env.SEND_SMS_BATCH_CONCURRENCY ?? 4) *
+          Number(process.env.SEND_SMS_BATCH_CONCURRENCY ?? 8) *
           Number(process.env.SEND_SMS_BATCH ?? 100),
         noLimit: opts.noLimit,
         workers: opts.workers,

@@ -492,7 +492,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(50)
-  SEND_SMS_BATCH_CONCURRENCY = 4;
+  SEND_SMS_BATCH_CONCURRENCY = 8;
 
   /** How long (ms) a send waits for others to share one statement with (0: the same tick). */
   @Transform(toInt)

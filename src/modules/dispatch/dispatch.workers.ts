@@ -119,7 +119,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       QUEUE_NAMES.sendSmsBatch,
       (job) => this.batches.send(job.data, job.opts.priority ?? 0),
       {
-        concurrency: this.num('SEND_SMS_BATCH_CONCURRENCY', 4),
+        concurrency: this.num('SEND_SMS_BATCH_CONCURRENCY', 8),
         limiter: perSecond(this.queue.smsBatchesPerSecond),
       },
     );
