@@ -193,4 +193,35 @@ describe('a send whose request Twilio left unanswered', () => {
         .filter((e) => namesSend(e, gaveUp.id)),
     ).toHaveLength(1);
   });
+
+  /**
+   * With the callbacks lost, the next try asks Twilio for the SMS by its text. Rendered anew, the
+   * text differs when anything it is made of changed between the tries (here the person's name,
+   * as a directory import may change it; a notice's figures): Twilio had no SMS with the new text,
+   * and the old one went out again under it. The text sent is kept with the unanswered request.
+   */
+  it('is asked about by the text it was sent with, when its text would render differently now', async () => {
+    callbacks.refusing = true;
+    try {
+      const attempt = await chiefSmsLeftUnanswered('渔子溪村滑坡临灾预警（改名之后）');
+      await t.db.query(`UPDATE people SET name = '王新村长' WHERE external_id = $1`, [
+        PEOPLE.villageChief.ext,
+      ]);
+      const row = await recorded(attempt.id);
+      await waitUntil(async () => proxy.inFlight === 0 || undefined, 'the late request at Twilio');
+      const created = smsOf(attempt.id);
+      // Before: 2 (the second greeting the chief by the new name).
+      expect(created).toHaveLength(1);
+      expect(String((created[0].data as { body?: string }).body)).toContain(
+        PEOPLE.villageChief.name,
+      );
+      expect(row.providerId).toBe(created[0].ref);
+    } finally {
+      callbacks.refusing = false;
+      await t.db.query(`UPDATE people SET name = $2 WHERE external_id = $1`, [
+        PEOPLE.villageChief.ext,
+        PEOPLE.villageChief.name,
+      ]);
+    }
+  });
 });

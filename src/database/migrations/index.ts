@@ -29,6 +29,7 @@ import { AttemptNumbersPerPurpose1765630000000 } from './1765630000000-AttemptNu
 import { SendBatches1765640000000 } from './1765640000000-SendBatches';
 import { DropAttemptDeliveryIndex1765650000000 } from './1765650000000-DropAttemptDeliveryIndex';
 import { UnansweredSends1765660000000 } from './1765660000000-UnansweredSends';
+import { UnansweredBody1765670000000 } from './1765670000000-UnansweredBody';
 
 /** Listed explicitly (not globbed) so that ts-jest, ts sources and the build all see the same set. */
 export const MIGRATIONS = [
@@ -63,4 +64,5 @@ export const MIGRATIONS = [
   SendBatches1765640000000,
   DropAttemptDeliveryIndex1765650000000,
   UnansweredSends1765660000000,
+  UnansweredBody1765670000000,
 ];

@@ -161,14 +161,16 @@ export class SendMoves {
    * try ended on a request the provider left unanswered, which it may still accept; the next
    * try asks it only once it has had the time to (`unanswered_at`, SEND_UNANSWERED_SETTLE_MS).
    */
-  letGo(id: string, token: string, unanswered = false): Promise<void> {
+  letGo(id: string, token: string, unanswered = false, body?: string): Promise<void> {
     if (!unanswered) return letGoClaim(this.db, 'contact_attempts', id, token);
-    // Its request was left unanswered: the provider may still take it (see unanswered_at).
+    // Its request was left unanswered: the provider may still take it (see unanswered_at), under
+    // the text it was sent with (`body`, an SMS's), which is what it is asked for later.
     return this.db
       .query(
-        `UPDATE contact_attempts SET claim_token = NULL, unanswered_at = now()
+        `UPDATE contact_attempts SET claim_token = NULL, unanswered_at = now(),
+                unanswered_body = coalesce($3, unanswered_body)
           WHERE id = $1 AND claim_token = $2`,
-        [id, token],
+        [id, token, body ?? null],
       )
       .then(() => undefined);
   }

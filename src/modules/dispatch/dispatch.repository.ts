@@ -31,6 +31,8 @@ export interface AttemptRow {
    * unanswered; null when it never did.
    */
   unansweredForMs: number | null;
+  /** The SMS text whose request the provider left unanswered, as it was sent. */
+  unansweredBody: string | null;
   personId: string;
   personName: string;
   personRole: string;
@@ -43,7 +45,7 @@ const ATTEMPT_COLUMNS = `
   a.channel, a.contact_kind AS "contactKind", a.address, a.priority, a.status, a.tries, a.provider_id AS "providerId", a.purpose,
   d.person_id AS "personId", p.name AS "personName", p.role AS "personRole", d.state AS "deliveryState",
   w.state AS "warningState", a.covers, a.queued_at AS "queuedAt",
-  (extract(epoch FROM now() - a.unanswered_at) * 1000)::int AS "unansweredForMs", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
+  (extract(epoch FROM now() - a.unanswered_at) * 1000)::int AS "unansweredForMs", a.unanswered_body AS "unansweredBody", (SELECT t.status FROM manual_tasks t WHERE t.id = a.task_id) AS "taskStatus"`;
 
 /**
  * SQL of the fan-out and the senders: deliveries and attempts written, attempts and contacts

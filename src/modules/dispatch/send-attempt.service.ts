@@ -67,6 +67,11 @@ const UNANSWERED_SETTLE_MS = 30_000;
  * nothing goes out. Transient failures are thrown for BullMQ to retry with backoff; permanent
  * ones fail the attempt at once and the person's chain moves on to their next contact point.
  */
+/** An SMS's text as a try sent it (set once rendered, before the request). */
+interface SentText {
+  body?: string;
+}
+
 @Injectable()
 export class SendAttemptService {
   private readonly logger = new Logger(SendAttemptService.name);
@@ -160,15 +165,18 @@ export class SendAttemptService {
       }
       if (!(await this.batches.claim(a.id, token))) return this.claimRefused(a.id);
     }
+    // The text of an SMS as this try sent it: kept with a request left unanswered.
+    const sent: SentText = {};
     try {
-      const out = await this.sendClaimed(a, covers, token, lastTry, breaker, provider, opts);
+      const out = await this.sendClaimed(a, covers, token, lastTry, breaker, provider, opts, sent);
       // Kept in the job for recording: this run ends, the next records without claiming.
       if (out.kind === 'unrecorded') await this.letGo(a.id, token);
       return out;
     } catch (err) {
       // The try failed and BullMQ tries again: the next run takes the claim at once (after the
       // provider's time to take a request it left unanswered).
-      await this.letGo(a.id, token, err instanceof ChannelError && err.unanswered);
+      const unanswered = err instanceof ChannelError && err.unanswered;
+      await this.letGo(a.id, token, unanswered, unanswered ? sent.body : undefined);
       throw err;
     }
   }
@@ -182,6 +190,7 @@ export class SendAttemptService {
     breaker: string,
     provider: string,
     opts: SendOptions,
+    sent: SentText,
   ): Promise<SendOutcome> {
     // Claimed before by a try that recorded nothing (its worker killed between the provider's
     // acceptance and the record, its job run again when its lock ran out): the provider may have
@@ -231,7 +240,7 @@ export class SendAttemptService {
 
     let receipt: { providerId: string; segments?: number };
     try {
-      receipt = await this.breakers.run(breaker, () => this.dispatch(a, covers));
+      receipt = await this.breakers.run(breaker, () => this.dispatch(a, covers, sent));
     } catch (err) {
       const e =
         err instanceof ChannelError
@@ -281,8 +290,13 @@ export class SendAttemptService {
   }
 
   /** Lets go of this run's claim; a failure only leaves the lease to run out. */
-  private async letGo(attemptId: string, token: string, unanswered = false): Promise<void> {
-    await this.sendMoves.letGo(attemptId, token, unanswered).catch((err: unknown) => {
+  private async letGo(
+    attemptId: string,
+    token: string,
+    unanswered = false,
+    body?: string,
+  ): Promise<void> {
+    await this.sendMoves.letGo(attemptId, token, unanswered, body).catch((err: unknown) => {
       this.logger.warn({ attemptId, err }, 'could not let go of a send claim; its lease runs out');
     });
   }
@@ -441,7 +455,8 @@ export class SendAttemptService {
     const exclude = await this.repo.recordedProviderIds('twilio', a.address, since, a.id);
     let found: { providerId: string; segments?: number } | undefined;
     if (a.channel === 'sms' || a.channel === 'manual') {
-      const body = await this.smsBody(a, a.covers ?? []);
+      // The text as it was sent when its request went unanswered, else as it renders now.
+      const body = a.unansweredBody ?? (await this.smsBody(a, a.covers ?? []));
       found = await this.channels.sms.findSent?.({ to: a.address, body, since, exclude });
     } else if (a.channel === 'voice') {
       found = await this.channels.voice.findPlaced?.({ to: a.address, since, exclude });
@@ -456,11 +471,12 @@ export class SendAttemptService {
     return true;
   }
 
-  private async dispatch(a: AttemptRow, covers: string[]) {
+  private async dispatch(a: AttemptRow, covers: string[], sent: SentText = {}) {
     if (a.channel === 'sms' || a.channel === 'manual') {
+      sent.body = await this.smsBody(a, covers);
       return this.channels.sms.send({
         to: a.address,
-        body: await this.smsBody(a, covers),
+        body: sent.body,
         statusCallbackUrl: this.urls.smsStatus(a.id),
       });
     }
