@@ -89,6 +89,22 @@ describe('a send whose request Twilio left unanswered', () => {
     return { id: gaveUp.id as string };
   }
 
+  /** The calls Twilio accepted for this attempt (their callback URL names it). */
+  const callsOf = (attemptId: string) =>
+    t
+      .sandbox!.carrier.events({ type: 'call.created', to: CHIEF })
+      .filter((e) => namesSend(e, attemptId));
+
+  /**
+   * Waits until the settle time is over for a send recorded `recordedAfter` ms after its request
+   * went unanswered (and a while more), and every request has reached Twilio: when a next try
+   * would have asked Twilio and sent again.
+   */
+  async function pastTheSettleTime(recordedAfter: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - recordedAfter + 2_000));
+    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'every request at Twilio');
+  }
+
   /** The attempt once recorded as sent. */
   const recorded = (attemptId: string) =>
     waitUntil(
@@ -141,8 +157,7 @@ describe('a send whose request Twilio left unanswered', () => {
     const recordedAfter = new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime();
     expect(recordedAfter).toBeLessThan(SETTLE_MS);
     // The next try, once the settle time is over, finds it recorded and sends nothing.
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - recordedAfter + 2_000));
-    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'every request at Twilio');
+    await pastTheSettleTime(recordedAfter);
     expect(smsOf(attempt.id)).toHaveLength(1);
     const [after] = await t.db.query(
       `SELECT status, provider_id AS "providerId" FROM contact_attempts WHERE id = $1`,
@@ -178,20 +193,13 @@ describe('a send whose request Twilio left unanswered', () => {
       );
       return r.providerId ? r : undefined;
     }, 'the call recorded');
-    const placed = t
-      .sandbox!.carrier.events({ type: 'call.created', to: CHIEF })
-      .filter((e) => namesSend(e, gaveUp.id));
+    const placed = callsOf(gaveUp.id);
     expect(placed).toHaveLength(1);
     expect(row.providerId).toBe(placed[0].ref);
     const recordedAfter = new Date(row.sentAt).getTime() - new Date(row.unansweredAt).getTime();
     expect(recordedAfter).toBeLessThan(SETTLE_MS);
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS - recordedAfter + 2_000));
-    await waitUntil(async () => proxy.inFlight === 0 || undefined, 'every request at Twilio');
-    expect(
-      t
-        .sandbox!.carrier.events({ type: 'call.created', to: CHIEF })
-        .filter((e) => namesSend(e, gaveUp.id)),
-    ).toHaveLength(1);
+    await pastTheSettleTime(recordedAfter);
+    expect(callsOf(gaveUp.id)).toHaveLength(1);
   });
 
   /**
