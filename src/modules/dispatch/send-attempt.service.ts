@@ -61,17 +61,17 @@ const RATE_DEFER_MAX_MS = 1_000;
 /** SEND_UNANSWERED_SETTLE_MS by default. */
 const UNANSWERED_SETTLE_MS = 30_000;
 
+/** An SMS's text as a try sent it (set once rendered, before the request). */
+interface SentText {
+  body?: string;
+}
+
 /**
  * Sends one contact attempt. Delivery is at-least-once, so the attempt's row is re-read and
  * claimed first: a cancelled warning, an answer already given, or an attempt already sent means
  * nothing goes out. Transient failures are thrown for BullMQ to retry with backoff; permanent
  * ones fail the attempt at once and the person's chain moves on to their next contact point.
  */
-/** An SMS's text as a try sent it (set once rendered, before the request). */
-interface SentText {
-  body?: string;
-}
-
 @Injectable()
 export class SendAttemptService {
   private readonly logger = new Logger(SendAttemptService.name);
