@@ -69,10 +69,14 @@ describe('the console: hazard reports, roster checks and the roster report', () 
     // The carrier answers over a few seconds: refresh until both are known.
     const chiefRow = `#rc-result tr[data-person-name="${PEOPLE.villageChief.name}"]`;
     const leaderRow = `#rc-result tr[data-person-name="${PEOPLE.gridLeader.name}"]`;
+    // Read without waiting: a row not there yet (the check still on its way to that person, on a
+    // loaded machine) must not stop the refreshing (page.textContent would wait 30 s for it).
+    const textOf = async (selector: string) =>
+      (await page.$(selector).then((e) => e?.textContent())) ?? '';
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const chiefText = (await page.textContent(chiefRow)) ?? '';
-      const leaderText = (await page.textContent(leaderRow)) ?? '';
+      const chiefText = await textOf(chiefRow);
+      const leaderText = await textOf(leaderRow);
       if (leaderText.includes('空号/停机') && chiefText.includes('已应答')) break;
       if (Date.now() > deadline)
         throw new Error(`roster check results: ${chiefText} / ${leaderText}`);
