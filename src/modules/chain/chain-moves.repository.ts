@@ -54,6 +54,22 @@ export class ChainMoves {
     private readonly audit: AuditService,
   ) {}
 
+  /**
+   * Whether a provider's callback about this attempt should record its id: the attempt is
+   * `sending` with no provider id and its try has let go (its request left unanswered, or failed
+   * after it was written). One indexed read on the answers' pool, never behind the fan-out's
+   * statements; most callbacks find their attempt recorded already.
+   */
+  async awaitsProviderId(attemptId: string): Promise<boolean> {
+    const [open] = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM contact_attempts
+        WHERE id = $1 AND status = 'sending' AND provider_id IS NULL
+          AND (unanswered_at IS NOT NULL OR claim_token IS NULL)`,
+      [attemptId],
+    );
+    return !!open;
+  }
+
   /** An SMS delivered (carrier receipt): the attempt, and the delivery when it is the person's own. */
   async markSmsDelivered(match: SmsMatch, e: { messageSid: string }): Promise<void> {
     await this.db.transaction(async (m) => {

@@ -253,23 +253,14 @@ export class SendMoves {
   }
 
   /**
-   * A provider's callback about a message or call of this attempt (its URL names the attempt)
-   * while the attempt has recorded nothing: recorded as sent with the provider's id, when the try
-   * that sent it has let go (its request was left unanswered, or it failed after the request was
-   * written). The callback is the provider's own word about which message is this attempt's, so
-   * nothing has to be guessed from a list of recent messages (a body that changed since, two
-   * unanswered calls to one number). A try still holding its claim records its own answer; the
-   * look first is one indexed read, as most callbacks find their attempt recorded already.
-   * Returns whether it recorded.
+   * A provider's callback named the message or call of this attempt, which has recorded nothing
+   * and whose try has let go (ChainMoves.awaitsProviderId): recorded as sent with the provider's
+   * id, as `markSent` (once; a provider id already recorded on another attempt is never taken).
+   * The callback is the provider's own word about which message is this attempt's, so nothing has
+   * to be guessed from a list of recent messages (a body that changed since, two unanswered calls
+   * to one number). Returns whether it recorded.
    */
   async recordFromCallback(id: string, provider: string, providerId: string): Promise<boolean> {
-    const [open] = await this.db.query<{ id: string }[]>(
-      `SELECT id FROM contact_attempts
-        WHERE id = $1 AND status = 'sending' AND provider_id IS NULL
-          AND (unanswered_at IS NOT NULL OR claim_token IS NULL)`,
-      [id],
-    );
-    if (!open) return false;
     try {
       await this.markSent(id, provider, providerId);
     } catch (err) {

@@ -40,9 +40,7 @@ export class DeliveryEventsService {
     errorCode?: string;
     attemptId?: string;
   }): Promise<void> {
-    // The provider names the message of an attempt whose try gave up on its request.
-    if (e.attemptId && e.messageSid)
-      await this.sendMoves.recordFromCallback(e.attemptId, 'twilio', e.messageSid);
+    if (e.attemptId && e.messageSid) await this.recordNamed(e.attemptId, e.messageSid);
     const match = smsMatch(e);
     if (e.status === 'delivered') {
       await this.moves.markSmsDelivered(match, e);
@@ -65,8 +63,7 @@ export class DeliveryEventsService {
     attemptId: string,
     e: { callSid: string; status: string; duration?: number; errorCode?: string },
   ): Promise<void> {
-    // The provider names the call of an attempt whose try gave up on its request.
-    if (e.callSid) await this.sendMoves.recordFromCallback(attemptId, 'twilio', e.callSid);
+    if (e.callSid) await this.recordNamed(attemptId, e.callSid);
     if (e.status === 'in-progress' || e.status === 'answered') {
       await this.moves.markCallAnswered(attemptId);
       return;
@@ -165,6 +162,15 @@ export class DeliveryEventsService {
          repeat = EXCLUDED.repeat, received_at = now()`,
       [e.taskRef, e.terminalCode, e.status, e.playedAt ?? null, e.repeat ?? null],
     );
+  }
+
+  /**
+   * The provider names the message or call of an attempt (its callback URL) whose try gave up on
+   * its request: recorded with the provider's id (the rare case: looked at first on this pool).
+   */
+  private async recordNamed(attemptId: string, providerId: string): Promise<void> {
+    if (await this.moves.awaitsProviderId(attemptId))
+      await this.sendMoves.recordFromCallback(attemptId, 'twilio', providerId);
   }
 
   private async attempt(id: string): Promise<AttemptRow | undefined> {
