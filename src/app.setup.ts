@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { DynamicModule } from '@nestjs/common';
+import { type DynamicModule, Logger as NestLogger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -25,6 +25,7 @@ import { ApiErrorBody } from './common/http/api-docs';
 import { OperationsModule } from './modules/operations/operations.module';
 import { mountQueueDashboard } from './modules/operations/queue-dashboard';
 import { WarningsController } from './modules/warnings/warnings.controller';
+import { addAcceptHandles } from './runtime/accept-handles';
 
 /**
  * The console page loads one script and one stylesheet from /console/assets and talks to the
@@ -84,7 +85,8 @@ function webhookAdmission(app: NestExpressApplication) {
 
 /**
  * Starts listening with the configured backlog (HTTP_LISTEN_BACKLOG; Node's own default is 511),
- * on `host` when given. Shared by main.ts, the benches and the tests.
+ * on `host` when given, accepting up to HTTP_ACCEPTS_PER_TURN connections per turn of the event
+ * loop (see addAcceptHandles). Shared by main.ts, the benches and the tests.
  */
 export async function listenHttp(
   app: NestExpressApplication,
@@ -97,6 +99,17 @@ export async function listenHttp(
   // Nest passes the arguments through to http.Server#listen(port[, host][, backlog]).
   const listen = app.listen.bind(app) as (...args: unknown[]) => Promise<unknown>;
   await (host ? listen(port, host, backlog) : listen(port, backlog));
+  const perTurn = app
+    .get<ConfigService<EnvironmentVariables, true>>(ConfigService)
+    .get('HTTP_ACCEPTS_PER_TURN', { infer: true });
+  try {
+    await addAcceptHandles(app.getHttpServer() as Server, perTurn, backlog);
+  } catch (err) {
+    // The server listens and answers as before; it only accepts one connection per turn.
+    new NestLogger('HttpServer').warn(
+      `accepting one connection per event-loop turn, not ${perTurn}: ${(err as Error).message}`,
+    );
+  }
 }
 
 /** Creates the HTTP app with everything it needs beyond its modules; shared by main.ts and tests. */

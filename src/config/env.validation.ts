@@ -67,6 +67,18 @@ export class EnvironmentVariables {
   @Max(65_535)
   HTTP_LISTEN_BACKLOG = 4096;
 
+  /**
+   * New connections the API process accepts per turn of its event loop (libuv takes one per
+   * listening handle per turn since Node 20; the process gets this many handles of its listening
+   * socket). A busy process turns a few dozen times a second: with one, a storm of webhooks on new
+   * connections waited seconds in the listen queue, unseen, neither answered nor shed.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  HTTP_ACCEPTS_PER_TURN = 32;
+
   /** A worker process's own port for GET /health and GET /metrics (ROLE=worker only). */
   @Transform(toInt)
   @IsInt()
