@@ -81,6 +81,10 @@ export interface LoadStats {
   failed: number;
   /** Answered (2xx) after more than 1 s. */
   late: number;
+  /** Requests the generator sent on a connection it opened for them (the rest reused one). */
+  onNewConnections: number;
+  /** Of those, answered late or not at all. */
+  lateOnNewConnections: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -325,6 +329,8 @@ async function offer(
   const statuses: Record<string, number> = {};
   let failed = 0;
   let late = 0;
+  let onNew = 0;
+  let lateOnNew = 0;
   let lastResponse = 0;
   const total = Math.max(1, Math.round(rate * seconds));
   const inflight: Promise<void>[] = [];
@@ -333,6 +339,8 @@ async function offer(
       const body = new URLSearchParams(p.params).toString();
       const t0 = performance.now();
       let text = '';
+      // Whether the agent opened a connection for this request (false once it took a kept one).
+      let fresh = false;
       const done = (status: string) => {
         clearTimeout(giveUp);
         lastResponse = performance.now();
@@ -342,6 +350,10 @@ async function offer(
         latencies.push(ok ? ms : WEBHOOK_TIMEOUT_MS);
         if (!ok) failed++;
         else if (ms > 1000) late++;
+        if (fresh) {
+          onNew++;
+          if (!ok || ms > 1000) lateOnNew++;
+        }
         onSent?.(p, { ok, sentAt: performance.timeOrigin + t0, ms, body: text });
         resolve();
       };
@@ -364,6 +376,7 @@ async function offer(
           res.on('end', () => done(String(res.statusCode)));
         },
       );
+      req.on('socket', () => (fresh = !req.reusedSocket));
       const giveUp = setTimeout(() => req.destroy(new Error('timeout')), WEBHOOK_TIMEOUT_MS);
       req.on('error', (e: NodeJS.ErrnoException) =>
         done(e.message === 'timeout' ? 'timeout' : `error ${e.code ?? e.message}`),
@@ -388,6 +401,8 @@ async function offer(
     answered: total - failed,
     failed,
     late,
+    onNewConnections: onNew,
+    lateOnNewConnections: lateOnNew,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies[latencies.length - 1] ?? 0,
@@ -747,7 +762,7 @@ function answersMarkdown(r: AnswersBenchResult): string[] {
     '',
     `Ratio: limit / gateway for latencies, gateway / limit for the rate (1 = as good as the limit).`,
     `Answer recorded: measured to its ${g.recordedLatency.clock} on Postgres's clock; ${fmt(g.recordedLatency.under50Ms)} of ${fmt(g.recorded)} recorded within 50 ms of the request (max ${fmt(g.recordedLatency.maxMs)} ms).${splitOf(g.recordedLatency)}`,
-    `Gateway: ${fmt(g.offered)} offered, ${fmt(g.answered)} answered 2xx (${fmt(g.acknowledgedEarly)} of them acknowledged before the answer was recorded), ${fmt(g.recorded)} answers recorded, ${fmt(g.lost)} lost, ${fmt(g.late)} answered after more than 1 s (max ${fmt(g.maxMs)} ms), ${fmt(g.repeats)} presses on a call already pressed (${fmt(g.callsWritten)} calls written by the end); statuses ${JSON.stringify(g.statuses)}.`,
+    `Gateway: ${fmt(g.offered)} offered, ${fmt(g.answered)} answered 2xx (${fmt(g.acknowledgedEarly)} of them acknowledged before the answer was recorded), ${fmt(g.recorded)} answers recorded, ${fmt(g.lost)} lost, ${fmt(g.late)} answered after more than 1 s (max ${fmt(g.maxMs)} ms), ${fmt(g.onNewConnections)} sent on a new connection (${fmt(g.lateOnNewConnections)} of them late or not answered), ${fmt(g.repeats)} presses on a call already pressed (${fmt(g.callsWritten)} calls written by the end); statuses ${JSON.stringify(g.statuses)}.`,
     `Processes (CPU as a share of one core while the webhooks came in; event-loop delay p99 / max): ${(['api', 'worker', 'noop'] as const).map((k) => `${k} ${fmt(r.processes[k].cpuShare, 2)} CPU, ${fmt(r.processes[k].loopDelayP99Ms, 1)} / ${fmt(r.processes[k].loopDelayMaxMs)} ms, ${fmt(r.processes[k].peakMb)} MiB`).join('; ')}. The load generator is the parent process.`,
     `The fan-out when the last answer came back: rows ${g.fanoutAtEnd.rowsWritten ? 'all written' : 'still being written'}, ${fmt(g.fanoutAtEnd.handed)} of ${fmt(g.fanoutAtEnd.attempts)} attempts handed to the provider.`,
     '',
